@@ -1,0 +1,180 @@
+/*
+ * config: the appliance configuration model (DESIGN.md section 5) and its JSON form.
+ *
+ * The model is a plain data structure owned by the control core: it is loaded and
+ * validated from JSON, dumped back to JSON, and turned into dataplane snapshots by
+ * the control side. It is deliberately not opaque: every consumer reads it, nobody
+ * but config.c builds it. Addresses are network byte order (see addr.h).
+ *
+ * Validation errors name the field path and the reason, for example
+ *   virtual_services[2].ports[3]: 70000 is not a port
+ * and the whole load fails: a config is either entirely valid or rejected.
+ */
+#ifndef LBD_CONFIG_H
+#define LBD_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+#define CFG_LABEL_MAX 64    /* labels, names, cookie names: at most 63 chars */
+#define CFG_PATH_MAX 256    /* file and socket paths: at most 255 chars */
+#define CFG_CIPHERS_MAX 512
+#define CFG_HTTP_PATH_MAX 256
+#define CFG_MAX_INTERFACES 16
+#define CFG_MAX_ROUTES 256
+#define CFG_MAX_VS 256
+#define CFG_MAX_VS_PORTS 64   /* distinct ports per virtual service, after range expansion */
+#define CFG_MAX_RS 256        /* real servers per virtual service */
+
+enum cfg_proto { CFG_PROTO_TCP = 0, CFG_PROTO_UDP };
+enum cfg_mode { CFG_MODE_TCP = 0, CFG_MODE_HTTP };
+enum cfg_forwarding { CFG_FWD_NAT = 0 };
+enum cfg_sched { CFG_SCHED_WLC = 0, CFG_SCHED_WRR, CFG_SCHED_SH, CFG_SCHED_MAGLEV };
+enum cfg_persist_type { CFG_PERSIST_NONE = 0, CFG_PERSIST_SOURCE_IP, CFG_PERSIST_HTTP_COOKIE };
+enum cfg_check_type { CFG_CHECK_NONE = 0, CFG_CHECK_CONNECT, CFG_CHECK_PING, CFG_CHECK_HTTP };
+enum cfg_rs_state { CFG_RS_ONLINE = 0, CFG_RS_DRAIN, CFG_RS_HALT };
+
+struct cfg_appliance {
+    char name[CFG_LABEL_MAX];        /* default "lbd" */
+    char api_socket[CFG_PATH_MAX];   /* default "/run/lbd/<name>.sock" */
+    uint32_t idle_sleep_us;          /* 0 = busy poll (default) */
+    char log_level[8];               /* "err" | "warn" | "info" (default) | "debug" */
+};
+
+struct cfg_interface {
+    uint16_t port;                   /* DPDK port id */
+    uint32_t ip;                     /* self IP */
+    uint8_t prefix_len;
+    uint32_t gateway;                /* 0 = none */
+};
+
+struct cfg_route {
+    uint32_t prefix;                 /* network address (host bits must be zero) */
+    uint8_t len;
+    uint32_t via;                    /* next hop, on a connected interface subnet */
+};
+
+struct cfg_routing {
+    bool forward;                    /* default false */
+    struct cfg_route *routes;
+    size_t n_routes;
+};
+
+struct cfg_layer7 {
+    uint32_t connect_timeout_ms;     /* default 4000 */
+    uint32_t client_timeout_s;       /* default 1200 */
+    uint32_t server_timeout_s;       /* default 1200 */
+};
+
+struct cfg_persistence {
+    enum cfg_persist_type type;      /* default none */
+    uint32_t timeout_s;              /* source_ip; default 1200 */
+    char cookie[CFG_LABEL_MAX];      /* http_cookie; default "SERVERID" */
+    uint32_t max_idle_s;             /* http_cookie; 0 = null (no limit) */
+    uint32_t max_life_s;             /* http_cookie; 0 = null (no limit) */
+};
+
+struct cfg_health_check {
+    enum cfg_check_type type;        /* default connect */
+    uint16_t port;                   /* 0 = the real server's port */
+    uint32_t interval_ms;            /* default 2000 */
+    uint32_t timeout_ms;             /* default 1000; must be <= interval */
+    uint16_t rise;                   /* default 2 */
+    uint16_t fall;                   /* default 3 */
+    char http_path[CFG_HTTP_PATH_MAX]; /* http; default "/" */
+    uint16_t http_expect;            /* http; default 200 */
+};
+
+struct cfg_tls {
+    bool enabled;
+    char cert[CFG_PATH_MAX];         /* PEM or PFX */
+    char key[CFG_PATH_MAX];          /* optional with PFX */
+    char pfx_password_file[CFG_PATH_MAX];
+    char ciphers[CFG_CIPHERS_MAX];   /* OpenSSL cipher list; empty = library default */
+};
+
+struct cfg_real_server {
+    char label[CFG_LABEL_MAX];
+    uint32_t ip;
+    uint16_t port;                   /* 0 = JSON null: the port the client used */
+    uint32_t weight;                 /* 0..65535, default 100 */
+    uint32_t min_conns;              /* default 0 */
+    uint32_t max_conns;              /* 0 = no limit */
+    enum cfg_rs_state state;         /* default online */
+    bool tls;                        /* re-encrypt to this server (layer 7) */
+};
+
+struct cfg_vs {
+    char label[CFG_LABEL_MAX];       /* unique across the config */
+    uint32_t ip;
+    uint16_t ports[CFG_MAX_VS_PORTS];/* sorted ascending, unique */
+    size_t n_ports;
+    enum cfg_proto protocol;         /* default tcp */
+    uint8_t layer;                   /* 4 or 7, required */
+    enum cfg_mode mode;              /* layer 7 only; default tcp */
+    enum cfg_forwarding forwarding;  /* layer 4 only; default nat */
+    enum cfg_sched scheduler;        /* default wlc */
+    struct cfg_persistence persistence;
+    struct cfg_health_check health_check;
+    uint32_t source_address;         /* layer 7 SNAT source; default the VIP */
+    struct cfg_tls tls;              /* layer 7 only */
+    struct cfg_real_server *real_servers;
+    size_t n_real_servers;
+};
+
+struct cfg_ha {
+    bool enabled;                    /* true when the "ha" object is present */
+    uint32_t peer;
+    uint8_t priority;                /* 1..254, default 100 */
+    uint32_t advert_interval_ms;     /* default 1000 */
+    bool preempt;                    /* default true */
+    char auth_key_file[CFG_PATH_MAX];
+    uint8_t vrid;                    /* 1..255, default 1 */
+};
+
+struct lbd_config {
+    struct cfg_appliance appliance;
+    struct cfg_interface *interfaces;
+    size_t n_interfaces;
+    struct cfg_routing routing;
+    struct cfg_layer7 layer7;
+    struct cfg_vs *virtual_services;
+    size_t n_virtual_services;
+    struct cfg_ha ha;
+};
+
+/*
+ * Builds a config from parsed JSON. On success *out is a new config the caller frees
+ * with config_free(); on failure returns LBD_EINVAL (or LBD_ENOMEM), *out is untouched
+ * and err holds "<field path>: <reason>".
+ */
+int config_from_json(const cJSON *root, struct lbd_config **out, char *err, size_t errlen);
+
+/* Same, from JSON text. Syntax errors report the line and column. */
+int config_parse(const char *text, struct lbd_config **out, char *err, size_t errlen);
+
+/* Same, from a file; the message starts with the file name. */
+int config_load_file(const char *path, struct lbd_config **out, char *err, size_t errlen);
+
+/*
+ * The whole config as JSON, every default made explicit, in the schema's own shape:
+ * config_from_json(config_to_json(c)) yields an equal config. NULL on allocation failure.
+ */
+cJSON *config_to_json(const struct lbd_config *cfg);
+
+void config_free(struct lbd_config *cfg);
+
+/* Look-ups by label; NULL when absent. */
+const struct cfg_vs *config_find_vs(const struct lbd_config *cfg, const char *label);
+
+/* Names used in the JSON form, for messages and tables. */
+const char *cfg_proto_name(enum cfg_proto p);
+const char *cfg_sched_name(enum cfg_sched s);
+const char *cfg_persist_name(enum cfg_persist_type t);
+const char *cfg_check_name(enum cfg_check_type t);
+const char *cfg_rs_state_name(enum cfg_rs_state s);
+
+#endif

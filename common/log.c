@@ -1,0 +1,47 @@
+#include "log.h"
+
+#include "err.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+enum log_level log_threshold = LOG_LVL_INFO;
+
+static const char *const level_names[] = {"err", "warn", "info", "debug"};
+
+void log_set_level(enum log_level lvl)
+{
+    log_threshold = lvl;
+}
+
+int log_level_parse(const char *s, enum log_level *out)
+{
+    for (unsigned i = 0; i < sizeof(level_names) / sizeof(level_names[0]); i++) {
+        if (strcmp(s, level_names[i]) == 0) {
+            *out = (enum log_level)i;
+            return 0;
+        }
+    }
+    return LBD_EINVAL;
+}
+
+void log_write(enum log_level lvl, const char *module, const char *fmt, ...)
+{
+    char ts[32];
+    struct timespec now;
+    struct tm tm;
+    va_list ap;
+
+    clock_gettime(CLOCK_REALTIME, &now);
+    localtime_r(&now.tv_sec, &tm);
+    strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
+    flockfile(stderr);
+    fprintf(stderr, "%s.%03ld lbd %s %s: ", ts, now.tv_nsec / 1000000, level_names[lvl], module);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    funlockfile(stderr);
+}

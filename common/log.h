@@ -1,0 +1,31 @@
+/*
+ * log: leveled logging for the control side and start-up.
+ *
+ * Never called per packet: the dataplane counts instead. Each module declares its
+ * own log type name; the level is checked before any formatting happens.
+ */
+#ifndef LBD_LOG_H
+#define LBD_LOG_H
+
+enum log_level { LOG_LVL_ERR = 0, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
+
+extern enum log_level log_threshold;
+
+void log_set_level(enum log_level lvl);
+/* Parses "err", "warn", "info", "debug"; returns 0 or LBD_EINVAL. */
+int log_level_parse(const char *s, enum log_level *out);
+void log_write(enum log_level lvl, const char *module, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+#define LOG(lvl, module, ...)                                                  \
+    do {                                                                       \
+        if ((lvl) <= log_threshold)                                            \
+            log_write((lvl), (module), __VA_ARGS__);                           \
+    } while (0)
+
+#define LOG_ERR(m, ...) LOG(LOG_LVL_ERR, m, __VA_ARGS__)
+#define LOG_WARN(m, ...) LOG(LOG_LVL_WARN, m, __VA_ARGS__)
+#define LOG_INFO(m, ...) LOG(LOG_LVL_INFO, m, __VA_ARGS__)
+#define LOG_DEBUG(m, ...) LOG(LOG_LVL_DEBUG, m, __VA_ARGS__)
+
+#endif

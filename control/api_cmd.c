@@ -1,0 +1,198 @@
+#include "api_cmd.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+
+#include "addr.h"
+#include "api_proto.h"
+#include "err.h"
+#include "stats.h"
+
+#define API_ERR_MAX 512
+
+struct api_cmd {
+    const char *name;
+    /* Fills *result, or returns an LBD_E* with err filled. */
+    int (*fn)(struct appliance *a, const cJSON *req, cJSON **result, char *err, size_t errlen);
+    const char *help;
+};
+
+/* Optional string argument: NULL when absent; LBD_EINVAL when present but not a string. */
+static int arg_string(const cJSON *req, const char *name, const char **out, char *err,
+                      size_t errlen)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(req, name);
+
+    *out = NULL;
+    if (v == NULL || cJSON_IsNull(v))
+        return 0;
+    if (!cJSON_IsString(v))
+        return lbd_err_set(err, errlen, LBD_EINVAL, "%s: must be a string", name);
+    *out = v->valuestring;
+    return 0;
+}
+
+static int cmd_status(struct appliance *a, const cJSON *req, cJSON **result, char *err,
+                      size_t errlen)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON *ports, *ha;
+
+    cJSON_AddStringToObject(o, "name", a->cfg->appliance.name);
+    cJSON_AddStringToObject(o, "version", LBD_VERSION);
+    cJSON_AddNumberToObject(o, "pid", getpid());
+    cJSON_AddNumberToObject(o, "uptime_s", (double)((appliance_now_ms() - a->start_ms) / 1000));
+    cJSON_AddStringToObject(o, "config_file", a->config_path);
+    cJSON_AddNumberToObject(o, "workers", a->dp->n_workers);
+    cJSON_AddNumberToObject(o, "virtual_services", (double)a->cfg->n_virtual_services);
+    ports = cJSON_AddArrayToObject(o, "ports");
+    for (size_t i = 0; i < a->cfg->n_interfaces; i++) {
+        const struct cfg_interface *ifc = &a->cfg->interfaces[i];
+        const struct dp_port *p = &a->dp->ports[ifc->port];
+        cJSON *po = cJSON_CreateObject();
+        char mac[RTE_ETHER_ADDR_FMT_SIZE], ip[ADDR_PREFIX_STR_MAX];
+        rte_ether_format_addr(mac, sizeof(mac), &p->mac);
+        cJSON_AddNumberToObject(po, "port", ifc->port);
+        cJSON_AddStringToObject(po, "name", p->name);
+        cJSON_AddStringToObject(po, "driver", p->driver);
+        cJSON_AddStringToObject(po, "mac", mac);
+        cJSON_AddStringToObject(po, "ip", addr_format_prefix(ifc->ip, ifc->prefix_len, ip));
+        cJSON_AddNumberToObject(po, "rx_queues", p->n_rxq);
+        cJSON_AddNumberToObject(po, "tx_queues", p->n_txq);
+        cJSON_AddStringToObject(po, "link", port_link_state(ifc->port));
+        cJSON_AddItemToArray(ports, po);
+    }
+    ha = cJSON_AddObjectToObject(o, "ha");
+    /* Failover is not implemented yet: the appliance always acts as the only master. */
+    cJSON_AddStringToObject(ha, "state", "standalone");
+    cJSON_AddBoolToObject(ha, "configured", a->cfg->ha.enabled);
+    *result = o;
+    return 0;
+}
+
+static int cmd_config_get(struct appliance *a, const cJSON *req, cJSON **result, char *err,
+                          size_t errlen)
+{
+    *result = config_to_json(a->cfg);
+    if (*result == NULL)
+        return lbd_err_set(err, errlen, LBD_ENOMEM, "out of memory");
+    return 0;
+}
+
+static int cmd_stats(struct appliance *a, const cJSON *req, cJSON **result, char *err,
+                     size_t errlen)
+{
+    const char *vs;
+    int rc = arg_string(req, "vs", &vs, err, errlen);
+
+    if (rc != 0)
+        return rc;
+    *result = stats_build(a, vs, &rc, err, errlen);
+    return rc;
+}
+
+struct neigh_list_ctx {
+    cJSON *arr;
+    uint64_t now_ms;
+};
+
+static int neigh_list_one(const struct neigh_entry *e, void *arg)
+{
+    struct neigh_list_ctx *c = arg;
+    cJSON *o = cJSON_CreateObject();
+    char ip[ADDR_STR_MAX], mac[RTE_ETHER_ADDR_FMT_SIZE];
+
+    rte_ether_format_addr(mac, sizeof(mac), &e->mac);
+    cJSON_AddStringToObject(o, "ip", addr_format_ipv4(e->ip, ip));
+    cJSON_AddStringToObject(o, "mac", mac);
+    cJSON_AddNumberToObject(o, "port", e->port);
+    cJSON_AddNumberToObject(o, "age_s", (double)((c->now_ms - e->updated_ms) / 1000));
+    cJSON_AddItemToArray(c->arr, o);
+    return 0;
+}
+
+static int cmd_neigh_list(struct appliance *a, const cJSON *req, cJSON **result, char *err,
+                          size_t errlen)
+{
+    struct neigh_list_ctx c = {.arr = cJSON_CreateArray(), .now_ms = appliance_now_ms()};
+
+    neigh_walk(a->dp->neigh, neigh_list_one, &c);
+    *result = c.arr;
+    return 0;
+}
+
+static int cmd_help(struct appliance *a, const cJSON *req, cJSON **result, char *err,
+                    size_t errlen);
+
+static const struct api_cmd api_cmds[] = {
+    {"status", cmd_status, "name, version, uptime, workers, ports, HA state"},
+    {"stats", cmd_stats, "counters per service, worker and port; drops by reason [vs]"},
+    {"config.get", cmd_config_get, "the running config, every default explicit"},
+    {"neigh.list", cmd_neigh_list, "the neighbour (ARP) table"},
+    {"help", cmd_help, "this list"},
+};
+
+/* Commands of the API contract that later work implements; named so callers can tell. */
+static const char *const api_planned[] = {
+    "config.apply", "config.save", "vs.list",  "vs.add",       "vs.set",     "vs.del",
+    "rs.add",       "rs.set",      "rs.del",   "health.list",  "persist.list",
+    "persist.flush", "ha.status",  "ha.promote", "ha.demote",
+};
+
+static int cmd_help(struct appliance *a, const cJSON *req, cJSON **result, char *err,
+                    size_t errlen)
+{
+    cJSON *o = cJSON_CreateObject();
+
+    for (size_t i = 0; i < sizeof(api_cmds) / sizeof(api_cmds[0]); i++)
+        cJSON_AddStringToObject(o, api_cmds[i].name, api_cmds[i].help);
+    *result = o;
+    return 0;
+}
+
+char *api_cmd_handle(void *ctx, const char *line, size_t len)
+{
+    struct appliance *a = ctx;
+    char err[API_ERR_MAX] = "";
+    const cJSON *cmd;
+    cJSON *req, *result = NULL;
+    char *resp;
+    int rc;
+
+    req = cJSON_ParseWithLength(line, len);
+    if (req == NULL)
+        return api_reply_error(API_CODE_PROTOCOL, "request is not valid JSON");
+    if (!cJSON_IsObject(req)) {
+        cJSON_Delete(req);
+        return api_reply_error(API_CODE_PROTOCOL, "request must be a JSON object");
+    }
+    cmd = cJSON_GetObjectItemCaseSensitive(req, "cmd");
+    if (!cJSON_IsString(cmd)) {
+        cJSON_Delete(req);
+        return api_reply_error(lbd_err_code(LBD_EINVAL), "cmd: required string");
+    }
+    for (size_t i = 0; i < sizeof(api_cmds) / sizeof(api_cmds[0]); i++) {
+        if (strcmp(cmd->valuestring, api_cmds[i].name) != 0)
+            continue;
+        rc = api_cmds[i].fn(a, req, &result, err, sizeof(err));
+        cJSON_Delete(req);
+        if (rc != 0)
+            return api_reply_error(lbd_err_code(rc), err[0] ? err : lbd_strerror(rc));
+        return api_reply_ok(result);
+    }
+    for (size_t i = 0; i < sizeof(api_planned) / sizeof(api_planned[0]); i++) {
+        if (strcmp(cmd->valuestring, api_planned[i]) == 0) {
+            snprintf(err, sizeof(err), "%s is not implemented in this version", api_planned[i]);
+            cJSON_Delete(req);
+            return api_reply_error(lbd_err_code(LBD_ENOTSUP), err);
+        }
+    }
+    snprintf(err, sizeof(err), "unknown command '%.64s' (try help)", cmd->valuestring);
+    cJSON_Delete(req);
+    resp = api_reply_error(API_CODE_UNKNOWN_COMMAND, err);
+    return resp;
+}

@@ -1,0 +1,310 @@
+#include "api_server.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "api_proto.h"
+#include "err.h"
+#include "log.h"
+
+struct api_client {
+    int fd;
+    bool discarding;        /* skipping the rest of an oversized line */
+    bool closing;           /* peer closed its side: flush, then close */
+    char *in;
+    size_t in_len;
+    char *out;
+    size_t out_len;
+    size_t out_off;
+};
+
+struct api_server {
+    int fd;
+    char path[PATH_MAX];
+    api_handler_fn fn;
+    void *ctx;
+    struct api_client clients[API_MAX_CLIENTS];
+};
+
+static int make_parent_dir(const char *path)
+{
+    char dir[PATH_MAX];
+    char *slash;
+
+    snprintf(dir, sizeof(dir), "%s", path);
+    slash = strrchr(dir, '/');
+    if (slash == NULL || slash == dir)
+        return 0;
+    *slash = '\0';
+    if (mkdir(dir, 0755) != 0 && errno != EEXIST)
+        return -1;
+    return 0;
+}
+
+int api_server_open(const char *path, api_handler_fn fn, void *ctx, struct api_server **out,
+                    char *err, size_t errlen)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    struct api_server *srv;
+    mode_t old_mask;
+    int fd, rc;
+
+    if (strlen(path) >= sizeof(sa.sun_path))
+        return lbd_err_set(err, errlen, LBD_EINVAL, "api socket path too long: %s", path);
+    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+    if (make_parent_dir(path) != 0)
+        return lbd_err_set(err, errlen, LBD_EIO, "api socket %s: cannot create its directory: %s",
+                           path, strerror(errno));
+
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return lbd_err_set(err, errlen, LBD_EIO, "api socket: %s", strerror(errno));
+
+    /* A socket file that nobody answers on is left over from a crash: replace it. */
+    if (access(path, F_OK) == 0) {
+        int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        bool live = probe >= 0 && connect(probe, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+        if (probe >= 0)
+            close(probe);
+        if (live) {
+            close(fd);
+            return lbd_err_set(err, errlen, LBD_EEXIST,
+                               "api socket %s: another daemon is serving it", path);
+        }
+        unlink(path);
+    }
+
+    old_mask = umask(0177);
+    rc = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+    umask(old_mask);
+    if (rc != 0 || chmod(path, 0600) != 0 || listen(fd, 16) != 0) {
+        lbd_err_set(err, errlen, LBD_EIO, "api socket %s: %s", path, strerror(errno));
+        close(fd);
+        return LBD_EIO;
+    }
+
+    srv = calloc(1, sizeof(*srv));
+    if (srv == NULL) {
+        close(fd);
+        unlink(path);
+        return lbd_err_set(err, errlen, LBD_ENOMEM, "api socket: out of memory");
+    }
+    srv->fd = fd;
+    srv->fn = fn;
+    srv->ctx = ctx;
+    snprintf(srv->path, sizeof(srv->path), "%s", path);
+    for (int i = 0; i < API_MAX_CLIENTS; i++)
+        srv->clients[i].fd = -1;
+    *out = srv;
+    return 0;
+}
+
+static void client_close(struct api_client *c)
+{
+    close(c->fd);
+    free(c->in);
+    free(c->out);
+    memset(c, 0, sizeof(*c));
+    c->fd = -1;
+}
+
+/* Queues a response; false when the client has too much unread output. */
+static bool client_queue(struct api_client *c, char *resp)
+{
+    size_t n;
+    char *grown;
+
+    if (resp == NULL)
+        resp = api_reply_error("no_memory", "out of memory");
+    if (resp == NULL)
+        return false;
+    n = strlen(resp);
+    if (c->out_len - c->out_off + n > API_MAX_PENDING_OUT) {
+        free(resp);
+        return false;
+    }
+    if (c->out_off > 0) {
+        memmove(c->out, c->out + c->out_off, c->out_len - c->out_off);
+        c->out_len -= c->out_off;
+        c->out_off = 0;
+    }
+    grown = realloc(c->out, c->out_len + n);
+    if (grown == NULL) {
+        free(resp);
+        return false;
+    }
+    c->out = grown;
+    memcpy(c->out + c->out_len, resp, n);
+    c->out_len += n;
+    free(resp);
+    return true;
+}
+
+static bool client_flush(struct api_client *c)
+{
+    while (c->out_off < c->out_len) {
+        ssize_t w = send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL);
+        if (w < 0)
+            return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR;
+        c->out_off += (size_t)w;
+    }
+    c->out_off = c->out_len = 0;
+    return true;
+}
+
+static bool client_line(struct api_server *srv, struct api_client *c, char *line, size_t len)
+{
+    if (len > 0 && line[len - 1] == '\r')
+        len--;
+    line[len] = '\0';
+    if (len == 0)
+        return true;    /* blank lines are keep-alives */
+    return client_queue(c, srv->fn(srv->ctx, line, len));
+}
+
+/* Feeds received bytes through the line framer. Returns handled requests, -1 to drop. */
+static int client_feed(struct api_server *srv, struct api_client *c, const char *buf, size_t n)
+{
+    int handled = 0;
+
+    while (n > 0) {
+        const char *nl = memchr(buf, '\n', n);
+        size_t chunk = nl != NULL ? (size_t)(nl - buf) : n;
+
+        if (c->discarding) {
+            if (nl != NULL)
+                c->discarding = false;
+        } else if (c->in_len + chunk > API_MAX_REQUEST) {
+            char msg[96];
+            snprintf(msg, sizeof(msg), "request longer than %d bytes", API_MAX_REQUEST);
+            c->in_len = 0;
+            c->discarding = nl == NULL;
+            handled++;
+            if (!client_queue(c, api_reply_error(API_CODE_TOO_BIG, msg)))
+                return -1;
+        } else {
+            if (c->in == NULL) {
+                c->in = malloc(API_MAX_REQUEST + 1);
+                if (c->in == NULL)
+                    return -1;
+            }
+            memcpy(c->in + c->in_len, buf, chunk);
+            c->in_len += chunk;
+            if (nl != NULL) {
+                handled++;
+                if (!client_line(srv, c, c->in, c->in_len))
+                    return -1;
+                c->in_len = 0;
+            }
+        }
+        if (nl == NULL)
+            break;
+        buf += chunk + 1;
+        n -= chunk + 1;
+    }
+    return handled;
+}
+
+static void server_accept(struct api_server *srv)
+{
+    for (;;) {
+        int fd = accept4(srv->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        int slot = -1;
+        if (fd < 0)
+            return;
+        for (int i = 0; i < API_MAX_CLIENTS && slot < 0; i++)
+            if (srv->clients[i].fd < 0)
+                slot = i;
+        if (slot < 0) {
+            char *resp = api_reply_error(API_CODE_BUSY, "too many api connections");
+            if (resp != NULL) {
+                ssize_t ignored = send(fd, resp, strlen(resp), MSG_NOSIGNAL);
+                (void)ignored;
+                free(resp);
+            }
+            close(fd);
+            LOG_WARN("api", "connection refused: %d clients already", API_MAX_CLIENTS);
+            continue;
+        }
+        srv->clients[slot].fd = fd;
+    }
+}
+
+int api_server_poll(struct api_server *srv, int timeout_ms)
+{
+    struct pollfd pfd[API_MAX_CLIENTS + 1];
+    int idx[API_MAX_CLIENTS + 1];
+    int n = 0, handled = 0;
+    char buf[65536];
+
+    pfd[n].fd = srv->fd;
+    pfd[n].events = POLLIN;
+    idx[n++] = -1;
+    for (int i = 0; i < API_MAX_CLIENTS; i++) {
+        struct api_client *c = &srv->clients[i];
+        if (c->fd < 0)
+            continue;
+        pfd[n].fd = c->fd;
+        pfd[n].events = (short)((c->closing ? 0 : POLLIN) | (c->out_len > c->out_off ? POLLOUT : 0));
+        idx[n++] = i;
+    }
+    if (poll(pfd, (nfds_t)n, timeout_ms) <= 0)
+        return 0;
+
+    for (int k = 0; k < n; k++) {
+        struct api_client *c;
+        bool ok = true;
+
+        if (pfd[k].revents == 0)
+            continue;
+        if (idx[k] < 0) {
+            server_accept(srv);
+            continue;
+        }
+        c = &srv->clients[idx[k]];
+        if (pfd[k].revents & POLLIN) {
+            ssize_t r = recv(c->fd, buf, sizeof(buf), 0);
+            if (r > 0) {
+                int h = client_feed(srv, c, buf, (size_t)r);
+                ok = h >= 0;
+                handled += h > 0 ? h : 0;
+            } else if (r == 0 || (errno != EAGAIN && errno != EINTR)) {
+                /* A last request without its newline still gets its answer. */
+                if (r == 0 && c->in_len > 0 && !c->discarding) {
+                    ok = client_line(srv, c, c->in, c->in_len);
+                    handled++;
+                }
+                c->closing = true;
+            }
+        } else if (pfd[k].revents & (POLLHUP | POLLERR)) {
+            c->closing = true;
+        }
+        if (ok)
+            ok = client_flush(c);
+        if (!ok || (c->closing && c->out_len == c->out_off))
+            client_close(c);
+    }
+    return handled;
+}
+
+void api_server_close(struct api_server *srv)
+{
+    if (srv == NULL)
+        return;
+    for (int i = 0; i < API_MAX_CLIENTS; i++)
+        if (srv->clients[i].fd >= 0)
+            client_close(&srv->clients[i]);
+    close(srv->fd);
+    unlink(srv->path);
+    free(srv);
+}

@@ -1,0 +1,37 @@
+/*
+ * api_server: the JSON-lines control socket (framing and connections only).
+ *
+ * A Unix stream socket, mode 0600, served from the control core's loop without
+ * threads: api_server_poll() waits for activity, reads complete lines, hands each
+ * to the handler and queues the handler's response. A line longer than
+ * API_MAX_REQUEST gets a too_big error and is skipped to its newline; the
+ * connection and the daemon stay up. A client that does not read its responses is
+ * disconnected once API_MAX_PENDING_OUT bytes wait for it.
+ */
+#ifndef LBD_API_SERVER_H
+#define LBD_API_SERVER_H
+
+#include <stddef.h>
+
+#define API_MAX_CLIENTS 32
+#define API_MAX_PENDING_OUT (64u * 1024 * 1024)
+
+/* Returns a malloc'd response line ending in '\n' (NULL: out of memory). */
+typedef char *(*api_handler_fn)(void *ctx, const char *line, size_t len);
+
+struct api_server;
+
+/*
+ * Creates the socket at path (and its parent directory if missing). A stale socket
+ * file is replaced; a live one (another daemon answers) is an error.
+ */
+int api_server_open(const char *path, api_handler_fn fn, void *ctx, struct api_server **out,
+                    char *err, size_t errlen);
+
+/* Serves what is ready, waiting up to timeout_ms. Returns the requests handled. */
+int api_server_poll(struct api_server *srv, int timeout_ms);
+
+/* Closes every connection and removes the socket file. */
+void api_server_close(struct api_server *srv);
+
+#endif

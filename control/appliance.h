@@ -1,0 +1,26 @@
+/*
+ * appliance: the control core's state: the running config, the dataplane, and
+ * what the API reports about them. Owned and touched by the control core only.
+ */
+#ifndef LBD_APPLIANCE_H
+#define LBD_APPLIANCE_H
+
+#include <limits.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "dataplane.h"
+
+struct appliance {
+    struct lbd_config *cfg;         /* the running config */
+    char config_path[PATH_MAX];
+    char api_socket[PATH_MAX];
+    struct dataplane *dp;
+    uint64_t start_ms;              /* monotonic clock at start-up */
+    uint64_t generation;            /* snapshots published so far */
+};
+
+/* Monotonic milliseconds. */
+uint64_t appliance_now_ms(void);
+
+#endif

@@ -1,0 +1,329 @@
+/*
+ * lbd: the appliance daemon.
+ *
+ *   lbd [EAL options] -- --config FILE [--api-socket PATH] [--check]
+ *
+ * Start-up validates everything it can before DPDK starts: a bad config or bad
+ * arguments print a message naming the field and exit 2 with nothing started. The
+ * main lcore becomes the control core (API, control messages); every other lcore
+ * runs a worker. SIGINT/SIGTERM stop it cleanly.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_lcore.h>
+
+#include "api_cmd.h"
+#include "api_server.h"
+#include "appliance.h"
+#include "config.h"
+#include "dataplane.h"
+#include "err.h"
+#include "log.h"
+#include "snapshot.h"
+
+#define EXIT_USAGE 2
+#define EAL_MAX_ARGS 128
+#define CONTROL_POLL_MS 5
+
+static volatile sig_atomic_t stop_requested;
+static struct api_server *api_srv;
+
+struct lbd_opts {
+    const char *config;
+    const char *api_socket;
+    bool check;
+};
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop_requested = 1;
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: lbd [EAL options] -- --config FILE [--api-socket PATH] [--check]\n"
+            "  --config FILE       appliance configuration (JSON), required\n"
+            "  --api-socket PATH   control socket (overrides appliance.api_socket)\n"
+            "  --check             validate the configuration and exit (0 valid, 2 not)\n"
+            "  --version           print the version\n"
+            "example: lbd -l 0-1 --vdev net_af_packet0,iface=eth0 -- --config lab.json\n");
+}
+
+/* Parses the arguments after "--". Returns 0, 1 (done: help/version), or EXIT_USAGE. */
+static int parse_opts(int argc, char **argv, struct lbd_opts *o)
+{
+    static const struct option longopts[] = {
+        {"config", required_argument, NULL, 'c'},
+        {"api-socket", required_argument, NULL, 's'},
+        {"check", no_argument, NULL, 'k'},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0},
+    };
+    int c;
+
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'c': o->config = optarg; break;
+        case 's': o->api_socket = optarg; break;
+        case 'k': o->check = true; break;
+        case 'h': usage(stdout); return 1;
+        case 'V': printf("lbd %s\n", LBD_VERSION); return 1;
+        default:
+            fprintf(stderr, "lbd: unknown or incomplete option '%s'\n", argv[optind - 1]);
+            usage(stderr);
+            return EXIT_USAGE;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "lbd: unexpected argument '%s'\n", argv[optind]);
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    if (o->config == NULL) {
+        fprintf(stderr, "lbd: --config FILE is required\n");
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    return 0;
+}
+
+static bool has_arg(int argc, char **argv, const char *name)
+{
+    size_t n = strlen(name);
+
+    for (int i = 0; i < argc; i++)
+        if (strncmp(argv[i], name, n) == 0 && (argv[i][n] == '\0' || argv[i][n] == '='))
+            return true;
+    return false;
+}
+
+static unsigned long hugepages_free(void)
+{
+    FILE *f = fopen("/proc/meminfo", "r");
+    char line[128];
+    unsigned long n = 0;
+
+    if (f == NULL)
+        return 0;
+    while (fgets(line, sizeof(line), f) != NULL)
+        if (sscanf(line, "HugePages_Free: %lu", &n) == 1)
+            break;
+    fclose(f);
+    return n;
+}
+
+/*
+ * The EAL arguments, completed with what a lab or a fresh machine needs: --no-huge
+ * when no hugepage is reserved, and a file prefix per appliance so that several
+ * appliances can share a host.
+ */
+static int build_eal_args(int argc, char **argv, const struct lbd_config *cfg, char **out,
+                          char *prefix_buf, size_t prefix_len)
+{
+    int n = 0;
+
+    for (int i = 0; i < argc && n < EAL_MAX_ARGS - 5; i++)
+        out[n++] = argv[i];
+    if (!has_arg(argc, argv, "--no-huge") && !has_arg(argc, argv, "--in-memory") &&
+        hugepages_free() == 0) {
+        LOG_WARN("main", "no free hugepages: running with --no-huge (fine for a lab, slow "
+                         "on hardware: reserve hugepages with dpdk-hugepages.py)");
+        out[n++] = "--no-huge";
+        if (!has_arg(argc, argv, "-m") && !has_arg(argc, argv, "--socket-mem")) {
+            out[n++] = "-m";
+            out[n++] = "512";
+        }
+    }
+    if (!has_arg(argc, argv, "--file-prefix")) {
+        snprintf(prefix_buf, prefix_len, "--file-prefix=lbd-%s", cfg->appliance.name);
+        out[n++] = prefix_buf;
+    }
+    out[n] = NULL;
+    return n;
+}
+
+static void warn_unimplemented(const struct lbd_config *cfg)
+{
+    for (size_t i = 0; i < cfg->n_virtual_services; i++) {
+        const struct cfg_vs *v = &cfg->virtual_services[i];
+        LOG_WARN("main",
+                 "virtual_services[%zu] (%s): layer %u %s services are not implemented in "
+                 "this version; the VIP answers ARP and ping, its traffic is dropped and "
+                 "counted as l%u_unimplemented",
+                 i, v->label, v->layer, cfg_proto_name(v->protocol), v->layer);
+    }
+    if (cfg->ha.enabled)
+        LOG_WARN("main", "ha: failover is not implemented in this version; this appliance "
+                         "acts as a standalone master");
+    if (cfg->routing.forward)
+        LOG_WARN("main", "routing.forward: IP forwarding is not implemented in this version; "
+                         "forwarded traffic is dropped and counted as forward_unimplemented");
+}
+
+/* Start-up is a table of modules, initialised in order and torn down in reverse. */
+struct module {
+    const char *name;
+    int (*init)(struct appliance *a, char *err, size_t errlen);
+    void (*term)(struct appliance *a);
+};
+
+static int mod_dataplane_init(struct appliance *a, char *err, size_t errlen)
+{
+    return dp_init(&a->dp, a->cfg, err, errlen);
+}
+
+static void mod_dataplane_term(struct appliance *a)
+{
+    dp_free(a->dp);
+    a->dp = NULL;
+}
+
+static int mod_snapshot_init(struct appliance *a, char *err, size_t errlen)
+{
+    struct snapshot *s = snapshot_build(a->cfg, ++a->generation, err, errlen);
+
+    if (s == NULL)
+        return LBD_ENOMEM;
+    dp_publish(a->dp, s);
+    return 0;
+}
+
+static int mod_api_init(struct appliance *a, char *err, size_t errlen)
+{
+    return api_server_open(a->api_socket, api_cmd_handle, a, &api_srv, err, errlen);
+}
+
+static void mod_api_term(struct appliance *a)
+{
+    api_server_close(api_srv);
+    api_srv = NULL;
+}
+
+static int mod_workers_init(struct appliance *a, char *err, size_t errlen)
+{
+    int rc = dp_start(a->dp);
+
+    if (rc != 0)
+        lbd_err_set(err, errlen, rc, "cannot launch the workers");
+    return rc;
+}
+
+static void mod_workers_term(struct appliance *a)
+{
+    dp_stop(a->dp);
+}
+
+static const struct module modules[] = {
+    {"dataplane", mod_dataplane_init, mod_dataplane_term},
+    {"snapshot", mod_snapshot_init, NULL},
+    {"api", mod_api_init, mod_api_term},
+    {"workers", mod_workers_init, mod_workers_term},
+};
+#define N_MODULES (sizeof(modules) / sizeof(modules[0]))
+
+static void control_loop(struct appliance *a)
+{
+    while (!stop_requested) {
+        api_server_poll(api_srv, CONTROL_POLL_MS);
+        dp_poll_ctl(a->dp, appliance_now_ms(), 1024);
+    }
+}
+
+static int exit_code_for(int rc)
+{
+    return rc == LBD_EINVAL || rc == LBD_ENOENT || rc == LBD_ERANGE || rc == LBD_EEXIST
+               ? EXIT_USAGE
+               : EXIT_FAILURE;
+}
+
+int main(int argc, char **argv)
+{
+    static char *eal_argv[EAL_MAX_ARGS];
+    static struct appliance app;
+    char err[1024], prefix[CFG_LABEL_MAX + 32];
+    struct lbd_opts opts = {0};
+    struct sigaction sa = {.sa_handler = on_signal};
+    enum log_level lvl;
+    int dd = argc, eal_argc, rc;
+    size_t started = 0;
+
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--") == 0) {
+            dd = i;
+            break;
+        }
+    }
+    if (dd == argc) {
+        fprintf(stderr, "lbd: missing '--' between the EAL options and lbd's own\n");
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    argv[dd] = argv[0];
+    rc = parse_opts(argc - dd, argv + dd, &opts);
+    if (rc != 0)
+        return rc == 1 ? 0 : rc;
+
+    rc = config_load_file(opts.config, &app.cfg, err, sizeof(err));
+    if (rc != 0) {
+        fprintf(stderr, "lbd: %s\n", err);
+        return EXIT_USAGE;
+    }
+    if (opts.check) {
+        printf("%s: valid (%zu interfaces, %zu virtual services)\n", opts.config,
+               app.cfg->n_interfaces, app.cfg->n_virtual_services);
+        config_free(app.cfg);
+        return 0;
+    }
+    if (log_level_parse(app.cfg->appliance.log_level, &lvl) == 0)
+        log_set_level(lvl);
+    snprintf(app.config_path, sizeof(app.config_path), "%s", opts.config);
+    snprintf(app.api_socket, sizeof(app.api_socket), "%s",
+             opts.api_socket != NULL ? opts.api_socket : app.cfg->appliance.api_socket);
+    app.start_ms = appliance_now_ms();
+
+    eal_argc = build_eal_args(dd, argv, app.cfg, eal_argv, prefix, sizeof(prefix));
+    if (rte_eal_init(eal_argc, eal_argv) < 0) {
+        fprintf(stderr, "lbd: EAL initialisation failed: %s\n", rte_strerror(rte_errno));
+        config_free(app.cfg);
+        return EXIT_USAGE;
+    }
+
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    warn_unimplemented(app.cfg);
+    for (started = 0; started < N_MODULES; started++) {
+        rc = modules[started].init(&app, err, sizeof(err));
+        if (rc != 0) {
+            fprintf(stderr, "lbd: %s: %s\n", modules[started].name, err);
+            break;
+        }
+    }
+    if (started == N_MODULES) {
+        LOG_INFO("main", "%s %s running: %u workers, api on %s", app.cfg->appliance.name,
+                 LBD_VERSION, app.dp->n_workers, app.api_socket);
+        control_loop(&app);
+        LOG_INFO("main", "stopping");
+        rc = 0;
+    }
+    while (started-- > 0)
+        if (modules[started].term != NULL)
+            modules[started].term(&app);
+    config_free(app.cfg);
+    rte_eal_cleanup();
+    return rc == 0 ? 0 : exit_code_for(rc);
+}

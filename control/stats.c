@@ -1,0 +1,153 @@
+#include "stats.h"
+
+#include <string.h>
+
+#include <rte_ethdev.h>
+
+#include "addr.h"
+#include "err.h"
+
+static void add_u64(cJSON *o, const char *k, uint64_t v)
+{
+    cJSON_AddNumberToObject(o, k, (double)v);
+}
+
+static cJSON *drops_object(const uint64_t *drops)
+{
+    cJSON *o = cJSON_CreateObject();
+
+    for (int r = 1; r < DROP_MAX; r++)
+        add_u64(o, drop_reason_name((enum drop_reason)r), drops[r]);
+    return o;
+}
+
+static cJSON *stats_real_servers(const struct cfg_vs *v)
+{
+    cJSON *arr = cJSON_CreateArray();
+
+    for (size_t i = 0; i < v->n_real_servers; i++) {
+        const struct cfg_real_server *rs = &v->real_servers[i];
+        cJSON *o = cJSON_CreateObject();
+        char ip[ADDR_STR_MAX];
+        cJSON_AddStringToObject(o, "label", rs->label);
+        cJSON_AddStringToObject(o, "ip", addr_format_ipv4(rs->ip, ip));
+        if (rs->port != 0)
+            cJSON_AddNumberToObject(o, "port", rs->port);
+        else
+            cJSON_AddNullToObject(o, "port");
+        cJSON_AddNumberToObject(o, "weight", rs->weight);
+        cJSON_AddStringToObject(o, "state", cfg_rs_state_name(rs->state));
+        /* No health checker runs yet: the state is honestly unknown. */
+        cJSON_AddStringToObject(o, "health", "unknown");
+        add_u64(o, "active_conns", 0);
+        add_u64(o, "total_conns", 0);
+        add_u64(o, "bytes_in", 0);
+        add_u64(o, "bytes_out", 0);
+        cJSON_AddItemToArray(arr, o);
+    }
+    return arr;
+}
+
+static cJSON *stats_services(const struct appliance *a, const char *vs_label)
+{
+    const struct dataplane *dp = a->dp;
+    cJSON *arr = cJSON_CreateArray();
+
+    for (size_t i = 0; i < a->cfg->n_virtual_services; i++) {
+        const struct cfg_vs *v = &a->cfg->virtual_services[i];
+        uint64_t pkts = 0, bytes = 0;
+        cJSON *o;
+
+        if (vs_label != NULL && strcmp(vs_label, v->label) != 0)
+            continue;
+        for (unsigned w = 0; w < dp->n_workers; w++) {
+            const struct worker_stats *ws = dp_worker_stats(dp, w);
+            pkts += ws->vs_packets_in[i];
+            bytes += ws->vs_bytes_in[i];
+        }
+        o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "label", v->label);
+        add_u64(o, "active_conns", 0);
+        add_u64(o, "total_conns", 0);
+        add_u64(o, "bytes_in", bytes);
+        add_u64(o, "bytes_out", 0);
+        add_u64(o, "packets_in", pkts);
+        add_u64(o, "packets_out", 0);
+        cJSON_AddItemToObject(o, "real_servers", stats_real_servers(v));
+        cJSON_AddItemToArray(arr, o);
+    }
+    return arr;
+}
+
+static cJSON *stats_ports(const struct appliance *a)
+{
+    cJSON *arr = cJSON_CreateArray();
+
+    for (unsigned p = 0; p < SNAP_MAX_PORTS; p++) {
+        struct rte_eth_stats es;
+        cJSON *o;
+        if (!a->dp->ports[p].configured)
+            continue;
+        memset(&es, 0, sizeof(es));
+        rte_eth_stats_get((uint16_t)p, &es);
+        o = cJSON_CreateObject();
+        cJSON_AddNumberToObject(o, "port", p);
+        add_u64(o, "rx_packets", es.ipackets);
+        add_u64(o, "rx_bytes", es.ibytes);
+        add_u64(o, "tx_packets", es.opackets);
+        add_u64(o, "tx_bytes", es.obytes);
+        add_u64(o, "rx_missed", es.imissed);
+        add_u64(o, "rx_errors", es.ierrors);
+        add_u64(o, "tx_errors", es.oerrors);
+        add_u64(o, "rx_nombuf", es.rx_nombuf);
+        cJSON_AddItemToArray(arr, o);
+    }
+    return arr;
+}
+
+cJSON *stats_build(const struct appliance *a, const char *vs_label, int *rc, char *err,
+                   size_t errlen)
+{
+    const struct dataplane *dp = a->dp;
+    uint64_t drops[DROP_MAX] = {0};
+    uint64_t arp = 0, icmp = 0;
+    cJSON *o, *workers;
+
+    if (vs_label != NULL && config_find_vs(a->cfg, vs_label) == NULL) {
+        *rc = lbd_err_set(err, errlen, LBD_ENOENT, "no virtual service labelled '%s'", vs_label);
+        return NULL;
+    }
+    o = cJSON_CreateObject();
+    cJSON_AddItemToObject(o, "virtual_services", stats_services(a, vs_label));
+
+    workers = cJSON_AddArrayToObject(o, "workers");
+    for (unsigned i = 0; i < dp->n_workers; i++) {
+        const struct worker_stats *ws = dp_worker_stats(dp, i);
+        cJSON *w = cJSON_CreateObject();
+        cJSON_AddNumberToObject(w, "worker", i);
+        cJSON_AddNumberToObject(w, "lcore", dp_worker_lcore(dp, i));
+        add_u64(w, "rx_packets", ws->rx_packets);
+        add_u64(w, "rx_bytes", ws->rx_bytes);
+        add_u64(w, "tx_packets", ws->tx_packets);
+        add_u64(w, "tx_bytes", ws->tx_bytes);
+        add_u64(w, "handoff_out", ws->handoff_out);
+        add_u64(w, "handoff_in", ws->handoff_in);
+        add_u64(w, "arp_replies", ws->arp_replies);
+        add_u64(w, "arp_learn_sent", ws->arp_learn_sent);
+        add_u64(w, "icmp_echo_replies", ws->icmp_echo_replies);
+        add_u64(w, "ctl_ring_full", ws->ctl_ring_full);
+        cJSON_AddItemToObject(w, "drops", drops_object(ws->drops));
+        cJSON_AddItemToArray(workers, w);
+        for (int r = 0; r < DROP_MAX; r++)
+            drops[r] += ws->drops[r];
+        arp += ws->arp_replies;
+        icmp += ws->icmp_echo_replies;
+    }
+    cJSON_AddItemToObject(o, "ports", stats_ports(a));
+    cJSON_AddItemToObject(o, "drops", drops_object(drops));
+    add_u64(o, "arp_replies", arp);
+    add_u64(o, "icmp_echo_replies", icmp);
+    add_u64(o, "neighbours", neigh_count(dp->neigh));
+    *rc = 0;
+    return o;
+}

@@ -1,0 +1,19 @@
+/*
+ * stats: aggregation of worker and port counters into the API's stats object.
+ * Control core only; reads counters the workers write, without stopping them.
+ */
+#ifndef LBD_STATS_H
+#define LBD_STATS_H
+
+#include <cjson/cJSON.h>
+
+#include "appliance.h"
+
+/*
+ * The `stats` result (docs/api.md). vs_label limits virtual_services to one
+ * service; an unknown label returns NULL with LBD_ENOENT in *rc and err filled.
+ */
+cJSON *stats_build(const struct appliance *a, const char *vs_label, int *rc, char *err,
+                   size_t errlen);
+
+#endif

@@ -1,0 +1,256 @@
+#include "dataplane.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_errno.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+#include <rte_mbuf.h>
+
+#include "ctl_msg.h"
+#include "err.h"
+#include "log.h"
+#include "worker.h"
+
+static int dp_create_pools(struct dataplane *dp, char *err, size_t errlen)
+{
+    unsigned i = 0, lcore;
+
+    RTE_LCORE_FOREACH_WORKER(lcore) {
+        char name[RTE_MEMPOOL_NAMESIZE];
+        snprintf(name, sizeof(name), "mbuf_w%u", i);
+        dp->pools[i] = rte_pktmbuf_pool_create(name, DP_POOL_MBUFS, 256, 0,
+                                               RTE_MBUF_DEFAULT_BUF_SIZE,
+                                               (int)rte_lcore_to_socket_id(lcore));
+        if (dp->pools[i] == NULL)
+            return lbd_err_set(err, errlen, LBD_ENOMEM, "mbuf pool for worker %u: %s "
+                               "(give the EAL more memory, e.g. -m 1024)", i,
+                               rte_strerror(rte_errno));
+        i++;
+    }
+    return 0;
+}
+
+static int dp_create_rings(struct dataplane *dp, char *err, size_t errlen)
+{
+    for (unsigned from = 0; from < dp->n_workers; from++) {
+        for (unsigned to = 0; to < dp->n_workers; to++) {
+            char name[RTE_RING_NAMESIZE];
+            if (from == to)
+                continue;
+            snprintf(name, sizeof(name), "handoff_%u_%u", from, to);
+            dp->handoff[from][to] = rte_ring_create(name, DP_HANDOFF_RING_SIZE, SOCKET_ID_ANY,
+                                                    RING_F_SP_ENQ | RING_F_SC_DEQ);
+            if (dp->handoff[from][to] == NULL)
+                return lbd_err_set(err, errlen, LBD_ENOMEM, "hand-off ring %s: %s", name,
+                                   rte_strerror(rte_errno));
+        }
+    }
+    dp->to_ctl = rte_ring_create_elem("to_ctl", sizeof(struct ctl_msg), DP_CTL_RING_SIZE,
+                                      SOCKET_ID_ANY, RING_F_SC_DEQ);
+    if (dp->to_ctl == NULL)
+        return lbd_err_set(err, errlen, LBD_ENOMEM, "control ring: %s",
+                           rte_strerror(rte_errno));
+    return 0;
+}
+
+static int dp_create_rcu(struct dataplane *dp, char *err, size_t errlen)
+{
+    size_t sz = rte_rcu_qsbr_get_memsize(dp->n_workers);
+
+    dp->qsbr = rte_zmalloc("qsbr", sz, RTE_CACHE_LINE_SIZE);
+    if (dp->qsbr == NULL || rte_rcu_qsbr_init(dp->qsbr, dp->n_workers) != 0)
+        return lbd_err_set(err, errlen, LBD_ENOMEM, "rcu: cannot initialise");
+    return 0;
+}
+
+static int dp_create_workers(struct dataplane *dp, const struct lbd_config *cfg, char *err,
+                             size_t errlen)
+{
+    unsigned i = 0, lcore;
+
+    RTE_LCORE_FOREACH_WORKER(lcore) {
+        struct worker *w = rte_zmalloc_socket("worker", sizeof(*w), RTE_CACHE_LINE_SIZE,
+                                              (int)rte_lcore_to_socket_id(lcore));
+        if (w == NULL)
+            return lbd_err_set(err, errlen, LBD_ENOMEM, "worker %u: out of memory", i);
+        dp->workers[i] = w;
+        w->dp = dp;
+        w->id = i;
+        w->n_workers = dp->n_workers;
+        w->lcore = lcore;
+        w->idle_sleep_us = cfg->appliance.idle_sleep_us;
+        for (unsigned j = 0; j < dp->n_workers; j++) {
+            w->ring_in[j] = dp->handoff[j][i];
+            w->ring_out[j] = dp->handoff[i][j];
+        }
+        for (uint16_t p = 0; p < SNAP_MAX_PORTS; p++) {
+            if (!dp->ports[p].configured)
+                continue;
+            w->txb[p] = rte_zmalloc_socket("txbuf", RTE_ETH_TX_BUFFER_SIZE(DP_BURST), 0,
+                                           (int)rte_lcore_to_socket_id(lcore));
+            if (w->txb[p] == NULL)
+                return lbd_err_set(err, errlen, LBD_ENOMEM, "worker %u: tx buffer", i);
+            rte_eth_tx_buffer_init(w->txb[p], DP_BURST);
+            rte_eth_tx_buffer_set_err_callback(w->txb[p], worker_tx_error, w);
+            w->tx_ports[w->n_tx_ports++] = p;
+            if (i < dp->ports[p].n_rxq)
+                w->rx_ports[w->n_rx_ports++] = p;
+        }
+        i++;
+    }
+    return 0;
+}
+
+int dp_init(struct dataplane **out, const struct lbd_config *cfg, char *err, size_t errlen)
+{
+    struct dataplane *dp;
+    unsigned n = rte_lcore_count() - 1;
+    int rc;
+
+    if (n == 0)
+        return lbd_err_set(err, errlen, LBD_EINVAL,
+                           "no worker lcore: give the EAL at least two (e.g. -l 0-1); the "
+                           "first is the control core");
+    if (n > DP_MAX_WORKERS)
+        return lbd_err_set(err, errlen, LBD_EINVAL, "%u worker lcores: at most %d", n,
+                           DP_MAX_WORKERS);
+    dp = calloc(1, sizeof(*dp));
+    if (dp == NULL)
+        return lbd_err_set(err, errlen, LBD_ENOMEM, "out of memory");
+    dp->n_workers = n;
+    dp->idle_sleep_us = cfg->appliance.idle_sleep_us;
+
+    rc = dp_create_pools(dp, err, errlen);
+    if (rc != 0)
+        goto err_free;
+    rc = dp_create_rings(dp, err, errlen);
+    if (rc != 0)
+        goto err_free;
+    rc = dp_create_rcu(dp, err, errlen);
+    if (rc != 0)
+        goto err_free;
+    dp->neigh = neigh_create("neigh", DP_NEIGH_ENTRIES, err, errlen);
+    if (dp->neigh == NULL) {
+        rc = LBD_ENOMEM;
+        goto err_free;
+    }
+    rc = port_init_all(cfg, n, dp->pools, dp->ports, SNAP_MAX_PORTS, err, errlen);
+    if (rc != 0)
+        goto err_free;
+    rc = dp_create_workers(dp, cfg, err, errlen);
+    if (rc != 0)
+        goto err_free;
+    *out = dp;
+    return 0;
+
+err_free:
+    dp_free(dp);
+    return rc;
+}
+
+int dp_start(struct dataplane *dp)
+{
+    for (unsigned i = 0; i < dp->n_workers; i++) {
+        int rc = rte_eal_remote_launch(worker_main, dp->workers[i], dp->workers[i]->lcore);
+        if (rc != 0) {
+            LOG_ERR("dataplane", "cannot launch worker %u on lcore %u: %s", i,
+                    dp->workers[i]->lcore, rte_strerror(-rc));
+            dp_stop(dp);
+            return LBD_EBUSY;
+        }
+    }
+    return 0;
+}
+
+void dp_publish(struct dataplane *dp, struct snapshot *snap)
+{
+    struct snapshot *old = __atomic_exchange_n(&dp->snap, snap, __ATOMIC_ACQ_REL);
+
+    if (old != NULL) {
+        rte_rcu_qsbr_synchronize(dp->qsbr, RTE_QSBR_THRID_INVALID);
+        snapshot_free(old);
+    }
+}
+
+const struct snapshot *dp_snapshot(const struct dataplane *dp)
+{
+    return __atomic_load_n(&dp->snap, __ATOMIC_ACQUIRE);
+}
+
+unsigned dp_poll_ctl(struct dataplane *dp, uint64_t now_ms, unsigned max)
+{
+    struct ctl_msg msgs[64];
+    unsigned done = 0;
+
+    while (done < max) {
+        unsigned n = rte_ring_sc_dequeue_burst_elem(dp->to_ctl, msgs, sizeof(msgs[0]),
+                                                    RTE_MIN(64u, max - done), NULL);
+        if (n == 0)
+            break;
+        for (unsigned i = 0; i < n; i++) {
+            if (msgs[i].type == CTL_MSG_NEIGH_LEARN) {
+                struct rte_ether_addr mac;
+                char ip[16];
+                memcpy(mac.addr_bytes, msgs[i].mac, RTE_ETHER_ADDR_LEN);
+                int rc = neigh_update(dp->neigh, msgs[i].ip, &mac, msgs[i].port, now_ms);
+                if (rc == 1)
+                    LOG_DEBUG("neigh", "learned %s at " RTE_ETHER_ADDR_PRT_FMT " port %u",
+                              inet_ntop(AF_INET, &msgs[i].ip, ip, sizeof(ip)),
+                              RTE_ETHER_ADDR_BYTES(&mac), msgs[i].port);
+                else if (rc < 0)
+                    LOG_WARN("neigh", "neighbour table full (%u entries)", DP_NEIGH_ENTRIES);
+            }
+        }
+        done += n;
+    }
+    return done;
+}
+
+const struct worker_stats *dp_worker_stats(const struct dataplane *dp, unsigned i)
+{
+    return &dp->workers[i]->stats;
+}
+
+unsigned dp_worker_lcore(const struct dataplane *dp, unsigned i)
+{
+    return dp->workers[i]->lcore;
+}
+
+void dp_stop(struct dataplane *dp)
+{
+    __atomic_store_n(&dp->quit, 1, __ATOMIC_RELEASE);
+    rte_eal_mp_wait_lcore();
+}
+
+void dp_free(struct dataplane *dp)
+{
+    if (dp == NULL)
+        return;
+    port_close_all(dp->ports, SNAP_MAX_PORTS);
+    for (unsigned i = 0; i < DP_MAX_WORKERS; i++) {
+        if (dp->workers[i] != NULL) {
+            for (unsigned p = 0; p < SNAP_MAX_PORTS; p++)
+                rte_free(dp->workers[i]->txb[p]);
+            rte_free(dp->workers[i]);
+        }
+        for (unsigned j = 0; j < DP_MAX_WORKERS; j++) {
+            /* Packets still in flight between workers go back to their pools. */
+            struct rte_mbuf *m;
+            if (dp->handoff[i][j] == NULL)
+                continue;
+            while (rte_ring_dequeue(dp->handoff[i][j], (void **)&m) == 0)
+                rte_pktmbuf_free(m);
+            rte_ring_free(dp->handoff[i][j]);
+        }
+    }
+    rte_ring_free(dp->to_ctl);
+    neigh_free(dp->neigh);
+    snapshot_free(dp->snap);
+    rte_free(dp->qsbr);
+    for (unsigned i = 0; i < DP_MAX_WORKERS; i++)
+        rte_mempool_free(dp->pools[i]);
+    free(dp);
+}

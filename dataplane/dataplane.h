@@ -1,0 +1,97 @@
+/*
+ * dataplane: the set of workers, their ports, rings and the published snapshot.
+ *
+ * Ownership: the control core creates and destroys the dataplane, publishes
+ * snapshots and reads statistics; each worker writes only its own struct worker.
+ * Workers pass packets they do not own to the owner through one single-producer /
+ * single-consumer ring per ordered pair of workers, and send control messages
+ * (neighbour learning) through one multi-producer ring to the control core.
+ */
+#ifndef LBD_DATAPLANE_H
+#define LBD_DATAPLANE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rte_rcu_qsbr.h>
+#include <rte_ring.h>
+
+#include "config.h"
+#include "drop.h"
+#include "neigh.h"
+#include "port.h"
+#include "snapshot.h"
+
+#define DP_MAX_WORKERS 16
+#define DP_BURST 32
+#define DP_POOL_MBUFS 8191
+#define DP_HANDOFF_RING_SIZE 1024
+#define DP_CTL_RING_SIZE 4096
+#define DP_NEIGH_ENTRIES 4096
+
+/* Counters of one worker; written by that worker only, read by the control core. */
+struct worker_stats {
+    uint64_t rx_packets;
+    uint64_t rx_bytes;
+    uint64_t tx_packets;
+    uint64_t tx_bytes;
+    uint64_t handoff_out;
+    uint64_t handoff_in;
+    uint64_t arp_replies;
+    uint64_t arp_learn_sent;
+    uint64_t icmp_echo_replies;
+    uint64_t ctl_ring_full;
+    uint64_t drops[DROP_MAX];
+    uint64_t vs_packets_in[CFG_MAX_VS];
+    uint64_t vs_bytes_in[CFG_MAX_VS];
+};
+
+struct worker;
+
+struct dataplane {
+    struct snapshot *snap;              /* atomic; workers load it each iteration */
+    int quit;                           /* atomic; set by the control core */
+    unsigned n_workers;
+    uint32_t idle_sleep_us;
+    struct worker *workers[DP_MAX_WORKERS];
+    struct rte_mempool *pools[DP_MAX_WORKERS];
+    struct rte_ring *handoff[DP_MAX_WORKERS][DP_MAX_WORKERS]; /* [from][to] */
+    struct rte_ring *to_ctl;
+    struct rte_rcu_qsbr *qsbr;
+    struct neigh_table *neigh;
+    struct dp_port ports[SNAP_MAX_PORTS];
+};
+
+/*
+ * Control core, after rte_eal_init: one worker per worker lcore, mbuf pools, rings,
+ * the neighbour table, and every port in cfg->interfaces started. Returns 0, or an
+ * LBD_E* with err filled; on failure nothing is left allocated or started.
+ */
+int dp_init(struct dataplane **out, const struct lbd_config *cfg, char *err, size_t errlen);
+
+/* Control core: launches the workers on their lcores. */
+int dp_start(struct dataplane *dp);
+
+/*
+ * Control core: makes snap the snapshot every worker sees, then frees the previous
+ * one once no worker can still be reading it (RCU grace period).
+ */
+void dp_publish(struct dataplane *dp, struct snapshot *snap);
+
+/* Control core: the published snapshot (the control core is its only writer). */
+const struct snapshot *dp_snapshot(const struct dataplane *dp);
+
+/* Control core: handles up to max pending worker messages; returns how many. */
+unsigned dp_poll_ctl(struct dataplane *dp, uint64_t now_ms, unsigned max);
+
+/* Control core: worker i's counters and lcore. */
+const struct worker_stats *dp_worker_stats(const struct dataplane *dp, unsigned i);
+unsigned dp_worker_lcore(const struct dataplane *dp, unsigned i);
+
+/* Control core: stops the workers and waits for them. */
+void dp_stop(struct dataplane *dp);
+
+/* Control core: closes ports and frees everything (workers must be stopped). */
+void dp_free(struct dataplane *dp);
+
+#endif

@@ -1,0 +1,47 @@
+/*
+ * drop: the reasons the dataplane drops a packet, each with its own counter.
+ *
+ * Every packet that is not sent on is counted under exactly one reason; the names
+ * are the keys of the "drops" objects in the stats API. Add new reasons at the end
+ * of the list; the names are part of the API.
+ */
+#ifndef LBD_DROP_H
+#define LBD_DROP_H
+
+#define DROP_REASONS(X)                                                        \
+    X(MALFORMED_ETH, "malformed_eth")                                          \
+    X(NOT_OUR_MAC, "not_our_mac")                                              \
+    X(OWN_FRAME, "own_frame")                                                  \
+    X(UNSUPPORTED_ETHERTYPE, "unsupported_ethertype")                          \
+    X(MALFORMED_ARP, "malformed_arp")                                          \
+    X(ARP_NOT_OURS, "arp_not_ours")                                            \
+    X(MALFORMED_IP, "malformed_ip")                                            \
+    X(BAD_IP_CHECKSUM, "bad_ip_checksum")                                      \
+    X(IP_FRAGMENT, "ip_fragment")                                              \
+    X(MALFORMED_ICMP, "malformed_icmp")                                        \
+    X(BAD_ICMP_CHECKSUM, "bad_icmp_checksum")                                  \
+    X(ICMP_UNHANDLED, "icmp_unhandled")                                        \
+    X(MALFORMED_TCP, "malformed_tcp")                                          \
+    X(MALFORMED_UDP, "malformed_udp")                                          \
+    X(UNSUPPORTED_PROTO, "unsupported_proto")                                  \
+    X(NOT_OURS, "not_ours")                                                    \
+    X(NO_SERVICE, "no_service")                                                \
+    X(L4_UNIMPLEMENTED, "l4_unimplemented")                                    \
+    X(L7_UNIMPLEMENTED, "l7_unimplemented")                                    \
+    X(FORWARD_UNIMPLEMENTED, "forward_unimplemented")                          \
+    X(HANDOFF_RING_FULL, "handoff_ring_full")                                  \
+    X(TX_FULL, "tx_full")                                                      \
+    X(NO_CONFIG, "no_config")
+
+enum drop_reason {
+    DROP_NONE = 0,
+#define DROP_ENUM(id, name) DROP_##id,
+    DROP_REASONS(DROP_ENUM)
+#undef DROP_ENUM
+    DROP_MAX
+};
+
+/* API name of a reason ("malformed_ip"); "none" for DROP_NONE. */
+const char *drop_reason_name(enum drop_reason r);
+
+#endif

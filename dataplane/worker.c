@@ -1,0 +1,281 @@
+/*
+ * worker: the per-packet path. No allocation, no locks, no syscalls (but the
+ * optional idle sleep), no logging: every outcome is a counter.
+ */
+#include "worker.h"
+
+#include <rte_arp.h>
+#include <rte_cycles.h>
+#include <rte_ether.h>
+#include <rte_ip.h>
+#include <rte_mbuf.h>
+#include <rte_prefetch.h>
+
+#include "arp.h"
+#include "ctl_msg.h"
+#include "icmp.h"
+#include "owner.h"
+
+void worker_tx_error(struct rte_mbuf **unsent, uint16_t count, void *userdata)
+{
+    struct worker *w = userdata;
+
+    for (uint16_t i = 0; i < count; i++) {
+        w->stats.tx_bytes -= rte_pktmbuf_pkt_len(unsent[i]);
+        rte_pktmbuf_free(unsent[i]);
+    }
+    w->stats.drops[DROP_TX_FULL] += count;
+}
+
+static inline void worker_tx(struct worker *w, struct rte_mbuf *m)
+{
+    w->stats.tx_bytes += rte_pktmbuf_pkt_len(m);
+    w->stats.tx_packets += rte_eth_tx_buffer(m->port, (uint16_t)w->id, w->txb[m->port], m);
+}
+
+static inline void worker_drop(struct worker *w, struct rte_mbuf *m, enum drop_reason r)
+{
+    w->stats.drops[r]++;
+    rte_pktmbuf_free(m);
+}
+
+/* Tells the control core about a neighbour it does not know yet (or that moved). */
+static void worker_learn(struct worker *w, uint16_t port, uint32_t ip,
+                         const struct rte_ether_addr *mac)
+{
+    struct rte_ether_addr known;
+    uint16_t known_port;
+    struct ctl_msg msg = {.type = CTL_MSG_NEIGH_LEARN, .port = port, .ip = ip};
+
+    if (neigh_lookup(w->dp->neigh, ip, &known, &known_port) == 0 && known_port == port &&
+        rte_is_same_ether_addr(&known, mac))
+        return;
+    rte_memcpy(msg.mac, mac->addr_bytes, RTE_ETHER_ADDR_LEN);
+    if (rte_ring_mp_enqueue_elem(w->dp->to_ctl, &msg, sizeof(msg)) == 0)
+        w->stats.arp_learn_sent++;
+    else
+        w->stats.ctl_ring_full++;
+}
+
+static void worker_arp(struct worker *w, const struct snapshot *s, struct rte_mbuf *m,
+                       uint8_t *frame, const struct pkt_info *pi, bool target_ours)
+{
+    const struct dp_port *port = &w->dp->ports[m->port];
+    const struct rte_arp_hdr *arp = (const struct rte_arp_hdr *)(frame + pi->l3_off);
+
+    if (!target_ours) {
+        worker_drop(w, m, DROP_ARP_NOT_OURS);
+        return;
+    }
+    if (pi->src_ip != 0 && snapshot_on_link(s, m->port, pi->src_ip))
+        worker_learn(w, m->port, pi->src_ip, &arp->arp_data.arp_sha);
+    if (pi->arp_op != RTE_ARP_OP_REQUEST) {
+        /* A reply to us: learned above, nothing to send. */
+        rte_pktmbuf_free(m);
+        return;
+    }
+    arp_reply_in_place(frame, pi, &port->mac);
+    w->stats.arp_replies++;
+    worker_tx(w, m);
+}
+
+static void worker_local(struct worker *w, struct rte_mbuf *m, uint8_t *frame,
+                         const struct pkt_info *pi, const struct snap_vs *vs)
+{
+    enum drop_reason r;
+
+    if (pi->is_fragment) {
+        worker_drop(w, m, DROP_IP_FRAGMENT);
+        return;
+    }
+    switch (pi->ip_proto) {
+    case IPPROTO_ICMP: {
+        uint32_t want = (uint32_t)pi->l3_off + pi->l3_len;
+        r = icmp_echo_reply_in_place(frame, pi, &w->dp->ports[m->port].mac);
+        if (r != DROP_NONE) {
+            worker_drop(w, m, r);
+            return;
+        }
+        if (rte_pktmbuf_data_len(m) > want)
+            rte_pktmbuf_trim(m, (uint16_t)(rte_pktmbuf_data_len(m) - want));
+        w->stats.icmp_echo_replies++;
+        worker_tx(w, m);
+        return;
+    }
+    case IPPROTO_TCP:
+    case IPPROTO_UDP:
+        if (vs == NULL) {
+            worker_drop(w, m, DROP_NO_SERVICE);
+            return;
+        }
+        w->stats.vs_packets_in[vs->slot]++;
+        w->stats.vs_bytes_in[vs->slot] += rte_pktmbuf_pkt_len(m);
+        worker_drop(w, m, vs->layer == 4 ? DROP_L4_UNIMPLEMENTED : DROP_L7_UNIMPLEMENTED);
+        return;
+    default:
+        worker_drop(w, m, DROP_UNSUPPORTED_PROTO);
+        return;
+    }
+}
+
+/*
+ * One packet. from_ring: it came from another worker, which already counted it,
+ * checked its Ethernet header and its IP checksum, and found that we own it.
+ */
+static void worker_packet(struct worker *w, const struct snapshot *s, struct rte_mbuf *m,
+                          bool from_ring)
+{
+    const struct dp_port *port = &w->dp->ports[m->port];
+    uint8_t *frame = rte_pktmbuf_mtod(m, uint8_t *);
+    uint32_t len = rte_pktmbuf_data_len(m);
+    const struct snap_vs *vs = NULL;
+    enum owner_dst dst = OWNER_DST_FOREIGN;
+    struct pkt_info pi;
+    enum drop_reason r;
+    uint64_t csum_flags;
+    int kind;
+
+    if (!from_ring) {
+        const struct rte_ether_hdr *eth = (const struct rte_ether_hdr *)frame;
+        w->stats.rx_packets++;
+        w->stats.rx_bytes += rte_pktmbuf_pkt_len(m);
+        if (len < RTE_ETHER_HDR_LEN) {
+            worker_drop(w, m, DROP_MALFORMED_ETH);
+            return;
+        }
+        if (rte_is_same_ether_addr(&eth->src_addr, &port->mac)) {
+            worker_drop(w, m, DROP_OWN_FRAME);
+            return;
+        }
+        if (!rte_is_same_ether_addr(&eth->dst_addr, &port->mac) &&
+            !rte_is_broadcast_ether_addr(&eth->dst_addr)) {
+            worker_drop(w, m, DROP_NOT_OUR_MAC);
+            return;
+        }
+    }
+    if (unlikely(s == NULL)) {
+        worker_drop(w, m, DROP_NO_CONFIG);
+        return;
+    }
+
+    csum_flags = m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK;
+    if (csum_flags == RTE_MBUF_F_RX_IP_CKSUM_BAD) {
+        worker_drop(w, m, DROP_BAD_IP_CHECKSUM);
+        return;
+    }
+    r = pkt_parse(frame, len, !from_ring && csum_flags != RTE_MBUF_F_RX_IP_CKSUM_GOOD, &pi);
+    if (r != DROP_NONE) {
+        worker_drop(w, m, r);
+        return;
+    }
+
+    kind = snapshot_addr_kind(s, pi.dst_ip);
+    if (kind != 0 && pi.l3 == PKT_L3_IPV4) {
+        dst = OWNER_DST_LOCAL;
+        if (!pi.is_fragment && (pi.ip_proto == IPPROTO_TCP || pi.ip_proto == IPPROTO_UDP)) {
+            vs = snapshot_service(s, pi.dst_ip, pi.ip_proto, pi.dst_port);
+            if (vs != NULL)
+                dst = OWNER_DST_SERVICE;
+        }
+    }
+
+    if (!from_ring) {
+        unsigned owner = owner_of(&pi, dst, w->n_workers);
+        if (owner != w->id) {
+            w->stage[owner][w->stage_n[owner]++] = m;
+            return;
+        }
+    }
+
+    if (pi.l3 == PKT_L3_ARP) {
+        worker_arp(w, s, m, frame, &pi, kind != 0);
+        return;
+    }
+    if (kind == 0) {
+        /* IPv4 forwarding comes with Layer 4 NAT; until then it is counted apart. */
+        worker_drop(w, m, s->forward ? DROP_FORWARD_UNIMPLEMENTED : DROP_NOT_OURS);
+        return;
+    }
+    worker_local(w, m, frame, &pi, vs);
+}
+
+/* Hands staged packets to their owners; what a full ring refuses is dropped. */
+static void worker_flush_stage(struct worker *w)
+{
+    for (unsigned j = 0; j < w->n_workers; j++) {
+        unsigned n = w->stage_n[j], sent;
+        if (n == 0)
+            continue;
+        sent = rte_ring_sp_enqueue_burst(w->ring_out[j], (void **)w->stage[j], n, NULL);
+        w->stats.handoff_out += sent;
+        for (unsigned i = sent; i < n; i++)
+            worker_drop(w, w->stage[j][i], DROP_HANDOFF_RING_FULL);
+        w->stage_n[j] = 0;
+    }
+}
+
+static void worker_burst(struct worker *w, const struct snapshot *s, struct rte_mbuf **pkts,
+                         unsigned n, bool from_ring)
+{
+    for (unsigned i = 0; i < n; i++) {
+        if (i + 1 < n)
+            rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void *));
+        worker_packet(w, s, pkts[i], from_ring);
+    }
+    if (!from_ring)
+        worker_flush_stage(w);
+}
+
+int worker_main(void *arg)
+{
+    struct worker *w = arg;
+    struct dataplane *dp = w->dp;
+    struct rte_mbuf *pkts[DP_BURST];
+    unsigned idle = 0;
+
+    rte_rcu_qsbr_thread_register(dp->qsbr, w->id);
+    rte_rcu_qsbr_thread_online(dp->qsbr, w->id);
+
+    while (!__atomic_load_n(&dp->quit, __ATOMIC_RELAXED)) {
+        const struct snapshot *s;
+        unsigned work = 0, n;
+
+        rte_rcu_qsbr_quiescent(dp->qsbr, w->id);
+        s = __atomic_load_n(&dp->snap, __ATOMIC_ACQUIRE);
+
+        for (uint16_t i = 0; i < w->n_rx_ports; i++) {
+            n = rte_eth_rx_burst(w->rx_ports[i], (uint16_t)w->id, pkts, DP_BURST);
+            work += n;
+            worker_burst(w, s, pkts, n, false);
+        }
+        for (unsigned j = 0; j < w->n_workers; j++) {
+            if (w->ring_in[j] == NULL)
+                continue;
+            n = rte_ring_sc_dequeue_burst(w->ring_in[j], (void **)pkts, DP_BURST, NULL);
+            w->stats.handoff_in += n;
+            work += n;
+            worker_burst(w, s, pkts, n, true);
+        }
+        for (uint16_t i = 0; i < w->n_tx_ports; i++) {
+            uint16_t p = w->tx_ports[i];
+            w->stats.tx_packets += rte_eth_tx_buffer_flush(p, (uint16_t)w->id, w->txb[p]);
+        }
+
+        if (work != 0) {
+            idle = 0;
+        } else if (w->idle_sleep_us != 0 && ++idle > WORKER_IDLE_POLLS) {
+            /* Offline while asleep, so that a snapshot swap need not wait for us. */
+            rte_rcu_qsbr_thread_offline(dp->qsbr, w->id);
+            rte_delay_us_sleep(w->idle_sleep_us);
+            rte_rcu_qsbr_thread_online(dp->qsbr, w->id);
+        }
+    }
+
+    for (uint16_t i = 0; i < w->n_tx_ports; i++) {
+        uint16_t p = w->tx_ports[i];
+        w->stats.tx_packets += rte_eth_tx_buffer_flush(p, (uint16_t)w->id, w->txb[p]);
+    }
+    rte_rcu_qsbr_thread_offline(dp->qsbr, w->id);
+    rte_rcu_qsbr_thread_unregister(dp->qsbr, w->id);
+    return 0;
+}

@@ -1,0 +1,47 @@
+/*
+ * worker: one poll-mode worker lcore (DESIGN.md section 2).
+ *
+ * The struct is written by its own worker only (the control core reads the
+ * counters); hot fields first, counters last.
+ */
+#ifndef LBD_WORKER_H
+#define LBD_WORKER_H
+
+#include <stdint.h>
+
+#include <rte_common.h>
+#include <rte_ethdev.h>
+
+#include "dataplane.h"
+
+#define WORKER_IDLE_POLLS 64    /* empty iterations before an idle sleep */
+
+struct worker {
+    /* hot: every iteration */
+    struct dataplane *dp;
+    unsigned id;
+    unsigned n_workers;
+    uint16_t n_rx_ports;
+    uint16_t n_tx_ports;
+    uint16_t rx_ports[SNAP_MAX_PORTS];  /* ports where rx queue `id` exists */
+    uint16_t tx_ports[SNAP_MAX_PORTS];
+    struct rte_eth_dev_tx_buffer *txb[SNAP_MAX_PORTS];
+    struct rte_ring *ring_in[DP_MAX_WORKERS];
+    struct rte_ring *ring_out[DP_MAX_WORKERS];
+    uint16_t stage_n[DP_MAX_WORKERS];
+    struct rte_mbuf *stage[DP_MAX_WORKERS][DP_BURST];
+
+    /* set-up */
+    unsigned lcore;
+    uint32_t idle_sleep_us;
+
+    struct worker_stats stats __rte_cache_aligned;
+} __rte_cache_aligned;
+
+/* lcore entry point; arg is the struct worker. Returns when dp->quit is set. */
+int worker_main(void *arg);
+
+/* tx buffer error callback: counts and frees what the port did not take. */
+void worker_tx_error(struct rte_mbuf **unsent, uint16_t count, void *userdata);
+
+#endif

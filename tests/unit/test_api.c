@@ -1,0 +1,244 @@
+#include <criterion/criterion.h>
+
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "api_cmd.h"
+#include "api_proto.h"
+#include "api_server.h"
+
+static char sock_path[108];
+static char sock_dir[64];
+static struct api_server *srv;
+
+/* Handler for framing tests: answers {"ok":true,"result":"<the line>"}. */
+static char *echo_handler(void *ctx, const char *line, size_t len)
+{
+    (void)ctx;
+    return api_reply_ok(cJSON_CreateString(line));
+}
+
+static void setup(void)
+{
+    char err[256];
+    snprintf(sock_dir, sizeof(sock_dir), "/tmp/lbd-test-api-XXXXXX");
+    cr_assert_not_null(mkdtemp(sock_dir));
+    snprintf(sock_path, sizeof(sock_path), "%s/sub/api.sock", sock_dir);
+    cr_assert_eq(api_server_open(sock_path, echo_handler, NULL, &srv, err, sizeof(err)), 0,
+                 "%s", err);
+}
+
+static void teardown(void)
+{
+    char sub[128];
+    api_server_close(srv);
+    snprintf(sub, sizeof(sub), "%s/sub", sock_dir);
+    rmdir(sub);
+    rmdir(sock_dir);
+}
+
+static int client(void)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock_path);
+    cr_assert_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    api_server_poll(srv, 0); /* accept */
+    return fd;
+}
+
+static void send_str(int fd, const char *s)
+{
+    cr_assert_eq(send(fd, s, strlen(s), 0), (ssize_t)strlen(s));
+}
+
+/* Serves until one reply line arrives on fd; returns it parsed. */
+static cJSON *reply(int fd)
+{
+    static char buf[1 << 16];
+    static size_t have;
+    for (int i = 0; i < 200; i++) {
+        char *nl = memchr(buf, '\n', have);
+        if (nl != NULL) {
+            cJSON *j = cJSON_ParseWithLength(buf, (size_t)(nl - buf));
+            size_t used = (size_t)(nl - buf) + 1;
+            memmove(buf, buf + used, have - used);
+            have -= used;
+            cr_assert_not_null(j);
+            return j;
+        }
+        api_server_poll(srv, 10);
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        if (poll(&p, 1, 10) > 0) {
+            ssize_t r = recv(fd, buf + have, sizeof(buf) - have, 0);
+            if (r > 0)
+                have += (size_t)r;
+        }
+    }
+    cr_assert_fail("no reply");
+    return NULL;
+}
+
+static void expect_echo(int fd, const char *want)
+{
+    cJSON *j = reply(fd);
+    cr_assert(cJSON_IsTrue(cJSON_GetObjectItem(j, "ok")));
+    cr_assert_str_eq(cJSON_GetObjectItem(j, "result")->valuestring, want);
+    cJSON_Delete(j);
+}
+
+static void expect_error(int fd, const char *code)
+{
+    cJSON *j = reply(fd);
+    cr_assert(cJSON_IsFalse(cJSON_GetObjectItem(j, "ok")));
+    cr_assert_str_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "error"), "code")->valuestring,
+                     code);
+    cJSON_Delete(j);
+}
+
+TestSuite(api_server, .init = setup, .fini = teardown);
+
+Test(api_server, socket_is_owner_only)
+{
+    struct stat st;
+    cr_assert_eq(stat(sock_path, &st), 0);
+    cr_assert_eq(st.st_mode & 0777, 0600);
+}
+
+Test(api_server, lines_in_order_split_and_joined)
+{
+    int fd = client();
+    send_str(fd, "one\ntwo\nthr");
+    expect_echo(fd, "one");
+    expect_echo(fd, "two");
+    send_str(fd, "ee\r\n\n\nfour\n");
+    expect_echo(fd, "three");
+    expect_echo(fd, "four");
+    close(fd);
+}
+
+Test(api_server, oversized_line_gets_too_big_and_connection_survives)
+{
+    int fd = client();
+    size_t n = API_MAX_REQUEST + 4096;
+    char *big = malloc(n);
+    size_t sent = 0;
+    memset(big, 'x', n);
+    while (sent < n) {
+        ssize_t w = send(fd, big + sent, n - sent, MSG_DONTWAIT);
+        if (w > 0)
+            sent += (size_t)w;
+        api_server_poll(srv, 1);
+    }
+    free(big);
+    send_str(fd, "tail-of-big\nafter\n");
+    expect_error(fd, API_CODE_TOO_BIG);
+    expect_echo(fd, "after");
+    close(fd);
+}
+
+Test(api_server, last_line_without_newline_is_answered)
+{
+    int fd = client();
+    send_str(fd, "no-newline");
+    shutdown(fd, SHUT_WR);
+    expect_echo(fd, "no-newline");
+    close(fd);
+}
+
+Test(api_server, live_socket_is_not_stolen_and_stale_one_is_replaced)
+{
+    struct api_server *other = NULL;
+    char err[256];
+    int fd;
+
+    cr_assert_neq(api_server_open(sock_path, echo_handler, NULL, &other, err, sizeof(err)), 0);
+    cr_assert_not_null(strstr(err, "another daemon"));
+    /* A socket file nobody listens on is replaced. */
+    fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    char stale[128];
+    snprintf(stale, sizeof(stale), "%s/stale.sock", sock_dir);
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", stale);
+    cr_assert_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    close(fd);
+    cr_assert_eq(api_server_open(stale, echo_handler, NULL, &other, err, sizeof(err)), 0, "%s", err);
+    api_server_close(other);
+    cr_assert_neq(access(stale, F_OK), 0, "socket file removed on close");
+}
+
+Test(api_server, many_clients_are_served_and_extra_ones_refused)
+{
+    int fds[API_MAX_CLIENTS + 1];
+    for (int i = 0; i < API_MAX_CLIENTS; i++)
+        fds[i] = client();
+    fds[API_MAX_CLIENTS] = client();
+    expect_error(fds[API_MAX_CLIENTS], API_CODE_BUSY);
+    send_str(fds[API_MAX_CLIENTS - 1], "last\n");
+    expect_echo(fds[API_MAX_CLIENTS - 1], "last");
+    for (int i = 0; i <= API_MAX_CLIENTS; i++)
+        close(fds[i]);
+}
+
+/* Dispatch errors are answered before any handler touches the appliance. */
+static void expect_cmd_error(const char *line, const char *code)
+{
+    char *resp = api_cmd_handle(NULL, line, strlen(line));
+    cJSON *j;
+    cr_assert_not_null(resp);
+    cr_assert_eq(resp[strlen(resp) - 1], '\n');
+    j = cJSON_Parse(resp);
+    cr_assert(cJSON_IsFalse(cJSON_GetObjectItem(j, "ok")), "%s", resp);
+    cr_assert_str_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "error"), "code")->valuestring,
+                     code, "%s", resp);
+    cJSON_Delete(j);
+    free(resp);
+}
+
+Test(api_cmd, malformed_requests)
+{
+    expect_cmd_error("{bad json", API_CODE_PROTOCOL);
+    expect_cmd_error("[1,2]", API_CODE_PROTOCOL);
+    expect_cmd_error("\"status\"", API_CODE_PROTOCOL);
+    expect_cmd_error("{}", "invalid_argument");
+    expect_cmd_error("{\"cmd\": 5}", "invalid_argument");
+    expect_cmd_error("{\"cmd\": \"nope\"}", API_CODE_UNKNOWN_COMMAND);
+    expect_cmd_error("{\"cmd\": \"config.apply\"}", "not_supported");
+}
+
+Test(api_cmd, help_lists_commands)
+{
+    const char *line = "{\"cmd\":\"help\"}";
+    char *resp = api_cmd_handle(NULL, line, strlen(line));
+    cJSON *j = cJSON_Parse(resp);
+    cJSON *r = cJSON_GetObjectItem(j, "result");
+    cr_assert(cJSON_IsTrue(cJSON_GetObjectItem(j, "ok")));
+    cr_assert_not_null(cJSON_GetObjectItem(r, "status"));
+    cr_assert_not_null(cJSON_GetObjectItem(r, "stats"));
+    cr_assert_not_null(cJSON_GetObjectItem(r, "config.get"));
+    cJSON_Delete(j);
+    free(resp);
+}
+
+Test(api_proto, request_line_has_cmd_and_args)
+{
+    cJSON *args = cJSON_CreateObject();
+    char *line;
+    cJSON *j;
+    cJSON_AddStringToObject(args, "vs", "FePool");
+    cJSON_AddStringToObject(args, "cmd", "ignored");
+    line = api_request("stats", args);
+    cr_assert_eq(line[strlen(line) - 1], '\n');
+    j = cJSON_Parse(line);
+    cr_assert_str_eq(cJSON_GetObjectItem(j, "cmd")->valuestring, "stats");
+    cr_assert_str_eq(cJSON_GetObjectItem(j, "vs")->valuestring, "FePool");
+    cJSON_Delete(j);
+    cJSON_Delete(args);
+    free(line);
+}

@@ -1,0 +1,411 @@
+/*
+ * lbctl: the operator's client for lbd's control API.
+ *
+ *   lbctl [-s SOCKET] [--json] [--timeout MS] COMMAND [ARGS]
+ *
+ * Prints tables for people and, with --json, the raw reply for scripts.
+ * Exit status: 0 the daemon said ok, 1 it returned an error, 2 usage, 3 no daemon.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <poll.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "api_proto.h"
+
+#define EXIT_ERR_REPLY 1
+#define EXIT_USAGE 2
+#define EXIT_NO_DAEMON 3
+
+static int timeout_ms = 10000;
+static bool json_out;
+
+static int connect_socket(const char *path)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    int fd;
+
+    if (strlen(path) >= sizeof(sa.sun_path)) {
+        fprintf(stderr, "lbctl: socket path too long: %s\n", path);
+        return -1;
+    }
+    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+        fprintf(stderr, "lbctl: cannot connect to %s: %s (is lbd running?)\n", path,
+                strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+static bool send_all(int fd, const char *buf, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = send(fd, buf, n, MSG_NOSIGNAL);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return false;
+        }
+        buf += w;
+        n -= (size_t)w;
+    }
+    return true;
+}
+
+/* Reads one reply line (malloc'd, newline stripped) or NULL on EOF/timeout/error. */
+static char *read_line(int fd)
+{
+    static char *pending;
+    static size_t pending_len;
+    char *line;
+
+    for (;;) {
+        char *nl = pending != NULL ? memchr(pending, '\n', pending_len) : NULL;
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        char buf[65536];
+        ssize_t r;
+        char *grown;
+
+        if (nl != NULL) {
+            size_t n = (size_t)(nl - pending);
+            line = malloc(n + 1);
+            if (line == NULL)
+                return NULL;
+            memcpy(line, pending, n);
+            line[n] = '\0';
+            memmove(pending, nl + 1, pending_len - n - 1);
+            pending_len -= n + 1;
+            return line;
+        }
+        if (poll(&p, 1, timeout_ms) <= 0) {
+            fprintf(stderr, "lbctl: no reply within %d ms\n", timeout_ms);
+            return NULL;
+        }
+        r = recv(fd, buf, sizeof(buf), 0);
+        if (r <= 0) {
+            if (r < 0 && errno == EINTR)
+                continue;
+            fprintf(stderr, "lbctl: connection closed by lbd\n");
+            return NULL;
+        }
+        grown = realloc(pending, pending_len + (size_t)r);
+        if (grown == NULL)
+            return NULL;
+        pending = grown;
+        memcpy(pending + pending_len, buf, (size_t)r);
+        pending_len += (size_t)r;
+    }
+}
+
+static double num(const cJSON *o, const char *k)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+    return cJSON_IsNumber(v) ? v->valuedouble : 0;
+}
+
+static const char *str(const cJSON *o, const char *k)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+    return cJSON_IsString(v) ? v->valuestring : "-";
+}
+
+static void print_status(const cJSON *r)
+{
+    const cJSON *p;
+
+    printf("name              %s\n", str(r, "name"));
+    printf("version           %s\n", str(r, "version"));
+    printf("pid               %.0f\n", num(r, "pid"));
+    printf("uptime            %.0f s\n", num(r, "uptime_s"));
+    printf("config            %s\n", str(r, "config_file"));
+    printf("workers           %.0f\n", num(r, "workers"));
+    printf("virtual services  %.0f\n", num(r, "virtual_services"));
+    printf("ha state          %s\n",
+           str(cJSON_GetObjectItemCaseSensitive(r, "ha"), "state"));
+    printf("\n%-5s %-16s %-15s %-18s %-19s %-4s %s\n", "PORT", "NAME", "DRIVER", "MAC", "IP",
+           "LINK", "QUEUES rx/tx");
+    cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(r, "ports"))
+        printf("%-5.0f %-16s %-15s %-18s %-19s %-4s %.0f/%.0f\n", num(p, "port"), str(p, "name"),
+               str(p, "driver"), str(p, "mac"), str(p, "ip"), str(p, "link"),
+               num(p, "rx_queues"), num(p, "tx_queues"));
+}
+
+static void print_drops(const cJSON *drops, const char *indent)
+{
+    const cJSON *d;
+    bool any = false;
+
+    cJSON_ArrayForEach(d, drops) {
+        if (!cJSON_IsNumber(d) || d->valuedouble == 0)
+            continue;
+        printf("%s%-24s %.0f\n", indent, d->string, d->valuedouble);
+        any = true;
+    }
+    if (!any)
+        printf("%s(none)\n", indent);
+}
+
+static void print_stats(const cJSON *r)
+{
+    const cJSON *v, *rs, *w, *p;
+
+    printf("%-20s %10s %10s %12s %12s %12s\n", "VIRTUAL SERVICE", "ACTIVE", "TOTAL",
+           "PACKETS IN", "BYTES IN", "BYTES OUT");
+    cJSON_ArrayForEach(v, cJSON_GetObjectItemCaseSensitive(r, "virtual_services")) {
+        printf("%-20s %10.0f %10.0f %12.0f %12.0f %12.0f\n", str(v, "label"),
+               num(v, "active_conns"), num(v, "total_conns"), num(v, "packets_in"),
+               num(v, "bytes_in"), num(v, "bytes_out"));
+        cJSON_ArrayForEach(rs, cJSON_GetObjectItemCaseSensitive(v, "real_servers"))
+            printf("  %-18s %-15s w=%-5.0f %-7s health=%-8s active=%.0f total=%.0f\n",
+                   str(rs, "label"), str(rs, "ip"), num(rs, "weight"), str(rs, "state"),
+                   str(rs, "health"), num(rs, "active_conns"), num(rs, "total_conns"));
+    }
+    printf("\n%-7s %-6s %12s %12s %12s %12s %10s %10s %8s %8s\n", "WORKER", "LCORE", "RX PKTS",
+           "RX BYTES", "TX PKTS", "TX BYTES", "HANDOFF>", ">HANDOFF", "ARP", "ICMP");
+    cJSON_ArrayForEach(w, cJSON_GetObjectItemCaseSensitive(r, "workers"))
+        printf("%-7.0f %-6.0f %12.0f %12.0f %12.0f %12.0f %10.0f %10.0f %8.0f %8.0f\n",
+               num(w, "worker"), num(w, "lcore"), num(w, "rx_packets"), num(w, "rx_bytes"),
+               num(w, "tx_packets"), num(w, "tx_bytes"), num(w, "handoff_out"),
+               num(w, "handoff_in"), num(w, "arp_replies"), num(w, "icmp_echo_replies"));
+    printf("\n%-5s %12s %12s %12s %12s %10s %10s\n", "PORT", "RX PKTS", "RX BYTES", "TX PKTS",
+           "TX BYTES", "MISSED", "ERRORS");
+    cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(r, "ports"))
+        printf("%-5.0f %12.0f %12.0f %12.0f %12.0f %10.0f %10.0f\n", num(p, "port"),
+               num(p, "rx_packets"), num(p, "rx_bytes"), num(p, "tx_packets"),
+               num(p, "tx_bytes"), num(p, "rx_missed"), num(p, "rx_errors") + num(p, "tx_errors"));
+    printf("\nDROPS\n");
+    print_drops(cJSON_GetObjectItemCaseSensitive(r, "drops"), "  ");
+}
+
+static void print_neigh(const cJSON *r)
+{
+    const cJSON *e;
+
+    printf("%-16s %-18s %-5s %s\n", "IP", "MAC", "PORT", "AGE");
+    cJSON_ArrayForEach(e, r)
+        printf("%-16s %-18s %-5.0f %.0fs\n", str(e, "ip"), str(e, "mac"), num(e, "port"),
+               num(e, "age_s"));
+}
+
+static void print_help(const cJSON *r)
+{
+    const cJSON *c;
+
+    cJSON_ArrayForEach(c, r)
+        printf("%-14s %s\n", c->string, cJSON_IsString(c) ? c->valuestring : "");
+}
+
+/* Prints one reply; returns the exit status it implies. */
+static int show_reply(const char *line, void (*printer)(const cJSON *))
+{
+    cJSON *reply = cJSON_Parse(line);
+    const cJSON *ok, *result, *e;
+    int rc;
+
+    if (reply == NULL) {
+        fprintf(stderr, "lbctl: malformed reply: %s\n", line);
+        return EXIT_ERR_REPLY;
+    }
+    ok = cJSON_GetObjectItemCaseSensitive(reply, "ok");
+    rc = cJSON_IsTrue(ok) ? 0 : EXIT_ERR_REPLY;
+    if (json_out || printer == NULL) {
+        puts(line);
+    } else if (rc == 0) {
+        result = cJSON_GetObjectItemCaseSensitive(reply, "result");
+        printer(result);
+    }
+    if (rc != 0 && !json_out && printer != NULL) {
+        e = cJSON_GetObjectItemCaseSensitive(reply, "error");
+        fprintf(stderr, "lbctl: %s: %s\n", str(e, "code"), str(e, "message"));
+    }
+    cJSON_Delete(reply);
+    return rc;
+}
+
+static void print_pretty(const cJSON *r)
+{
+    char *s = cJSON_Print(r);
+    if (s != NULL) {
+        puts(s);
+        cJSON_free(s);
+    }
+}
+
+static int transact(int fd, const char *req, void (*printer)(const cJSON *))
+{
+    char *line;
+    int rc;
+
+    if (!send_all(fd, req, strlen(req))) {
+        fprintf(stderr, "lbctl: send failed: %s\n", strerror(errno));
+        return EXIT_NO_DAEMON;
+    }
+    line = read_line(fd);
+    if (line == NULL)
+        return EXIT_NO_DAEMON;
+    rc = show_reply(line, printer);
+    free(line);
+    return rc;
+}
+
+/* raw: sends lines as they are (from the argument, or each stdin line with "-"). */
+static int cmd_raw(int fd, const char *arg)
+{
+    int worst = 0;
+    char *in = NULL;
+    size_t cap = 0;
+    ssize_t n;
+
+    if (strcmp(arg, "-") != 0) {
+        size_t len = strlen(arg);
+        char *req = malloc(len + 2);
+        int rc;
+        if (req == NULL)
+            return EXIT_ERR_REPLY;
+        memcpy(req, arg, len);
+        req[len] = '\n';
+        req[len + 1] = '\0';
+        rc = transact(fd, req, NULL);
+        free(req);
+        return rc;
+    }
+    while ((n = getline(&in, &cap, stdin)) >= 0) {
+        int rc;
+        if (n == 0 || (n == 1 && in[0] == '\n'))
+            continue;
+        if (in[n - 1] != '\n') {
+            char *grown = realloc(in, (size_t)n + 2);
+            if (grown == NULL)
+                break;
+            in = grown;
+            in[n] = '\n';
+            in[n + 1] = '\0';
+        }
+        rc = transact(fd, in, NULL);
+        if (rc == EXIT_NO_DAEMON) {
+            worst = rc;
+            break;
+        }
+        if (rc > worst)
+            worst = rc;
+    }
+    free(in);
+    return worst;
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: lbctl [-s SOCKET] [--json] [--timeout MS] COMMAND [ARGS]\n"
+            "commands:\n"
+            "  status             appliance, ports, HA state\n"
+            "  stats [VS]         counters per service, worker and port; drops by reason\n"
+            "  config get         the running configuration (JSON)\n"
+            "  neigh              the neighbour (ARP) table\n"
+            "  help               the commands the daemon knows\n"
+            "  raw LINE|-         send LINE (or each stdin line) as-is, print each reply\n"
+            "socket: -s, else $LBD_SOCKET, else %s\n"
+            "exit: 0 ok, 1 error reply, 2 usage, 3 cannot reach lbd\n",
+            API_DEFAULT_SOCKET);
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"socket", required_argument, NULL, 's'},
+        {"json", no_argument, NULL, 'j'},
+        {"timeout", required_argument, NULL, 't'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *sock = getenv("LBD_SOCKET");
+    const char *cmd;
+    cJSON *args = NULL;
+    char *req;
+    int c, fd, rc;
+
+    if (sock == NULL || sock[0] == '\0')
+        sock = API_DEFAULT_SOCKET;
+    while ((c = getopt_long(argc, argv, "+s:jt:h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 's': sock = optarg; break;
+        case 'j': json_out = true; break;
+        case 't': timeout_ms = atoi(optarg); break;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return EXIT_USAGE;
+        }
+    }
+    if (optind >= argc) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    cmd = argv[optind++];
+
+    if (strcmp(cmd, "raw") == 0) {
+        if (optind >= argc) {
+            fprintf(stderr, "lbctl: raw needs a request line or -\n");
+            return EXIT_USAGE;
+        }
+        fd = connect_socket(sock);
+        if (fd < 0)
+            return EXIT_NO_DAEMON;
+        rc = cmd_raw(fd, argv[optind]);
+        close(fd);
+        return rc;
+    }
+
+    void (*printer)(const cJSON *) = NULL;
+    const char *api = NULL;
+    if (strcmp(cmd, "status") == 0) {
+        api = "status";
+        printer = print_status;
+    } else if (strcmp(cmd, "stats") == 0) {
+        api = "stats";
+        printer = print_stats;
+        if (optind < argc) {
+            args = cJSON_CreateObject();
+            cJSON_AddStringToObject(args, "vs", argv[optind++]);
+        }
+    } else if (strcmp(cmd, "config") == 0 && optind < argc && strcmp(argv[optind], "get") == 0) {
+        optind++;
+        api = "config.get";
+        printer = print_pretty;
+    } else if (strcmp(cmd, "neigh") == 0) {
+        api = "neigh.list";
+        printer = print_neigh;
+    } else if (strcmp(cmd, "help") == 0) {
+        api = "help";
+        printer = print_help;
+    }
+    if (api == NULL || optind < argc) {
+        fprintf(stderr, "lbctl: unknown command or extra arguments: %s\n", cmd);
+        usage(stderr);
+        cJSON_Delete(args);
+        return EXIT_USAGE;
+    }
+    req = api_request(api, args);
+    cJSON_Delete(args);
+    if (req == NULL)
+        return EXIT_ERR_REPLY;
+    fd = connect_socket(sock);
+    if (fd < 0) {
+        free(req);
+        return EXIT_NO_DAEMON;
+    }
+    rc = transact(fd, req, printer);
+    free(req);
+    close(fd);
+    return rc;
+}
