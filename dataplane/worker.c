@@ -10,6 +10,7 @@
 #include <rte_ip.h>
 #include <rte_mbuf.h>
 #include <rte_prefetch.h>
+#include <rte_timer.h>
 
 #include "arp.h"
 #include "ctl_msg.h"
@@ -256,6 +257,8 @@ int worker_main(void *arg)
             work += n;
             worker_burst(w, s, pkts, n, true);
         }
+        /* Expiry, retransmission and idle timers of this worker (rte_timer, per lcore). */
+        rte_timer_manage();
         for (uint16_t i = 0; i < w->n_tx_ports; i++) {
             uint16_t p = w->tx_ports[i];
             w->stats.tx_packets += rte_eth_tx_buffer_flush(p, (uint16_t)w->id, w->txb[p]);
