@@ -19,7 +19,6 @@
 #include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_lcore.h>
-#include <rte_timer.h>
 
 #include "api_cmd.h"
 #include "api_server.h"
@@ -302,12 +301,6 @@ int main(int argc, char **argv)
         return EXIT_USAGE;
     }
 
-    if (rte_timer_subsystem_init() < 0) {
-        fprintf(stderr, "lbd: timer subsystem: %s\n", rte_strerror(rte_errno));
-        config_free(app.cfg);
-        rte_eal_cleanup();
-        return EXIT_FAILURE;
-    }
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
@@ -331,7 +324,6 @@ int main(int argc, char **argv)
         if (modules[started].term != NULL)
             modules[started].term(&app);
     config_free(app.cfg);
-    rte_timer_subsystem_finalize();
     rte_eal_cleanup();
     return rc == 0 ? 0 : exit_code_for(rc);
 }

@@ -10,7 +10,6 @@
 #include <rte_ip.h>
 #include <rte_mbuf.h>
 #include <rte_prefetch.h>
-#include <rte_timer.h>
 
 #include "arp.h"
 #include "ctl_msg.h"
@@ -234,6 +233,9 @@ int worker_main(void *arg)
     struct rte_mbuf *pkts[DP_BURST];
     unsigned idle = 0;
 
+    w->cycles_per_ms = rte_get_timer_hz() / 1000;
+    w->now_ms = rte_get_timer_cycles() / w->cycles_per_ms;
+    twheel_init(&w->wheel, w->now_ms);
     rte_rcu_qsbr_thread_register(dp->qsbr, w->id);
     rte_rcu_qsbr_thread_online(dp->qsbr, w->id);
 
@@ -257,8 +259,9 @@ int worker_main(void *arg)
             work += n;
             worker_burst(w, s, pkts, n, true);
         }
-        /* Expiry, retransmission and idle timers of this worker (rte_timer, per lcore). */
-        rte_timer_manage();
+        /* Expiry, retransmission and idle timers of this worker. */
+        w->now_ms = rte_get_timer_cycles() / w->cycles_per_ms;
+        twheel_advance(&w->wheel, w->now_ms);
         for (uint16_t i = 0; i < w->n_tx_ports; i++) {
             uint16_t p = w->tx_ports[i];
             w->stats.tx_packets += rte_eth_tx_buffer_flush(p, (uint16_t)w->id, w->txb[p]);

@@ -13,6 +13,7 @@
 #include <rte_ethdev.h>
 
 #include "dataplane.h"
+#include "twheel.h"
 
 #define WORKER_IDLE_POLLS 64    /* empty iterations before an idle sleep */
 
@@ -30,6 +31,9 @@ struct worker {
     struct rte_ring *ring_out[DP_MAX_WORKERS];
     uint16_t stage_n[DP_MAX_WORKERS];
     struct rte_mbuf *stage[DP_MAX_WORKERS][DP_BURST];
+    uint64_t now_ms;                    /* worker clock, read once per loop iteration */
+    uint64_t cycles_per_ms;
+    struct twheel wheel;                /* this worker's timers (connections, TCP) */
 
     /* set-up */
     unsigned lcore;
