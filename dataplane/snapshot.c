@@ -147,7 +147,7 @@ struct snapshot *snapshot_build(const struct lbd_config *cfg, uint64_t generatio
         const struct cfg_vs *v = &cfg->virtual_services[i];
         struct snap_vs *sv = &s->vs[i];
         sv->ip = v->ip;
-        sv->slot = (uint16_t)i;
+        sv->slot = v->slot;
         sv->layer = v->layer;
         sv->protocol = v->protocol == CFG_PROTO_UDP ? IPPROTO_UDP : IPPROTO_TCP;
         sv->mode = (uint8_t)v->mode;
