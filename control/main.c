@@ -242,7 +242,7 @@ static void control_loop(struct appliance *a)
 {
     while (!stop_requested) {
         api_server_poll(api_srv, CONTROL_POLL_MS);
-        dp_poll_ctl(a->dp, appliance_now_ms(), 1024);
+        dp_poll_ctl(a->dp, appliance_now_ms(), 1024, NULL, NULL);
     }
 }
 
