@@ -31,7 +31,11 @@
     X(FORWARD_UNIMPLEMENTED, "forward_unimplemented")                          \
     X(HANDOFF_RING_FULL, "handoff_ring_full")                                  \
     X(TX_FULL, "tx_full")                                                      \
-    X(NO_CONFIG, "no_config")
+    X(NO_CONFIG, "no_config")                                                  \
+    X(TCP_BAD_CHECKSUM, "tcp_bad_checksum")                                    \
+    X(TCP_NO_SOCKET, "tcp_no_socket")                                          \
+    X(TCP_NO_STACK, "tcp_no_stack")                                            \
+    X(TCP_TX_NO_NEIGHBOUR, "tcp_tx_no_neighbour")
 
 enum drop_reason {
     DROP_NONE = 0,
