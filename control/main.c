@@ -27,6 +27,7 @@
 #include "dataplane.h"
 #include "err.h"
 #include "log.h"
+#include "reconfig.h"
 #include "snapshot.h"
 
 #define EXIT_USAGE 2
@@ -193,7 +194,10 @@ static void mod_dataplane_term(struct appliance *a)
 
 static int mod_snapshot_init(struct appliance *a, char *err, size_t errlen)
 {
-    struct snapshot *s = snapshot_build(a->cfg, ++a->generation, err, errlen);
+    struct snapshot *s;
+
+    reconfig_assign_ids(a, a->cfg, NULL);
+    s = snapshot_build(a->cfg, ++a->generation, err, errlen);
 
     if (s == NULL)
         return LBD_ENOMEM;

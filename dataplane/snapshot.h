@@ -46,8 +46,18 @@ struct snap_port {
     uint32_t gateway;
 };
 
+/* A static route (routing.routes), or the default route of a port's gateway. */
+struct snap_route {
+    uint32_t net;           /* network order, host bits zero */
+    uint32_t mask;
+    uint32_t via;
+    uint16_t port;          /* the port whose subnet holds via */
+};
+
 struct snapshot {
     struct rte_hash *table; /* snap_key -> (kind << 32 | vs index) */
+    uint32_t n_routes;
+    struct snap_route *routes;  /* longest prefix first; the defaults last */
     uint32_t n_vs;
     struct snap_vs *vs;
     bool forward;
@@ -99,5 +109,11 @@ static inline bool snapshot_on_link(const struct snapshot *s, uint16_t port, uin
     mask = p->prefix_len ? rte_cpu_to_be_32(~0u << (32 - p->prefix_len)) : 0;
     return (ip & mask) == p->net;
 }
+
+/*
+ * The next hop and port for dst: dst itself on a connected subnet, else the first
+ * (longest) matching route. Returns 0, or LBD_ENOENT when nothing matches. Any core.
+ */
+int snapshot_route(const struct snapshot *s, uint32_t dst, uint32_t *next_hop, uint16_t *port);
 
 #endif
