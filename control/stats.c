@@ -21,7 +21,7 @@ static cJSON *drops_object(const uint64_t *drops)
     return o;
 }
 
-static cJSON *stats_real_servers(const struct cfg_vs *v)
+static cJSON *stats_real_servers(const struct appliance *a, const struct cfg_vs *v)
 {
     cJSON *arr = cJSON_CreateArray();
 
@@ -37,8 +37,8 @@ static cJSON *stats_real_servers(const struct cfg_vs *v)
             cJSON_AddNullToObject(o, "port");
         cJSON_AddNumberToObject(o, "weight", rs->weight);
         cJSON_AddStringToObject(o, "state", cfg_rs_state_name(rs->state));
-        /* No health checker runs yet: the state is honestly unknown. */
-        cJSON_AddStringToObject(o, "health", "unknown");
+        cJSON_AddStringToObject(o, "health", a->health ? health_state_name(a->health, rs->id)
+                                                       : "unknown");
         add_u64(o, "active_conns", 0);
         add_u64(o, "total_conns", 0);
         add_u64(o, "bytes_in", 0);
@@ -88,7 +88,7 @@ static cJSON *stats_services(const struct appliance *a, const char *vs_label)
         add_u64(o, "bytes_out", 0);
         add_u64(o, "packets_in", pkts);
         add_u64(o, "packets_out", 0);
-        cJSON_AddItemToObject(o, "real_servers", stats_real_servers(v));
+        cJSON_AddItemToObject(o, "real_servers", stats_real_servers(a, v));
         cJSON_AddItemToArray(arr, o);
     }
     return arr;
@@ -151,6 +151,9 @@ cJSON *stats_build(const struct appliance *a, const char *vs_label, int *rc, cha
         add_u64(w, "arp_learn_sent", ws->arp_learn_sent);
         add_u64(w, "icmp_echo_replies", ws->icmp_echo_replies);
         add_u64(w, "arp_requests", ws->arp_requests);
+        add_u64(w, "probes_sent", ws->probes_sent);
+        add_u64(w, "probe_failed", ws->probe_failed);
+        add_u64(w, "echo_replies_in", ws->echo_replies_in);
         add_u64(w, "mbuf_alloc_failed", ws->mbuf_alloc_failed);
         add_u64(w, "ctl_ring_full", ws->ctl_ring_full);
         cJSON_AddItemToObject(w, "drops", drops_object(ws->drops));
