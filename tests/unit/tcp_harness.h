@@ -68,7 +68,7 @@ struct h_state {
 
 static struct h_state H;
 
-static void h_eal_init(void)
+static inline void h_eal_init(void)
 {
     static int done;
     char *argv[] = {"test_tcp", "--no-huge", "-m", "256", "--no-pci", "--no-shconf",
@@ -81,7 +81,7 @@ static void h_eal_init(void)
     done = 1;
 }
 
-static void h_tx(void *arg, struct rte_mbuf *m, uint32_t dst_ip)
+static inline void h_tx(void *arg, struct rte_mbuf *m, uint32_t dst_ip)
 {
     struct h_out *o;
     uint8_t buf[4096];
@@ -132,12 +132,12 @@ static void h_tx(void *arg, struct rte_mbuf *m, uint32_t dst_ip)
     rte_pktmbuf_free(m);
 }
 
-static uint32_t h_iss(void *arg, const struct tcp_key *k)
+static inline uint32_t h_iss(void *arg, const struct tcp_key *k)
 {
     return H.fixed_iss;
 }
 
-static void h_on_event(struct tcp_conn *c, enum tcp_event ev, void *arg)
+static inline void h_on_event(struct tcp_conn *c, enum tcp_event ev, void *arg)
 {
     cr_assert_lt(H.n_ev, H_MAX_EV);
     H.ev[H.n_ev] = ev;
@@ -156,7 +156,7 @@ static void h_on_event(struct tcp_conn *c, enum tcp_event ev, void *arg)
 }
 
 /* Default stack for tests; adjust H.conf before h_start. */
-static void h_setup(void)
+static inline void h_setup(void)
 {
     h_eal_init();
     memset(&H, 0, sizeof(H) - sizeof(H.rx_buf));
@@ -174,32 +174,32 @@ static void h_setup(void)
     H.fixed_iss = 1000000;
 }
 
-static void h_start(void)
+static inline void h_start(void)
 {
     char err[256] = "";
     H.st = tcp_stack_create(&H.conf, err, sizeof(err));
     cr_assert_not_null(H.st, "%s", err);
 }
 
-static void h_teardown(void)
+static inline void h_teardown(void)
 {
     tcp_stack_free(H.st);
     H.st = NULL;
 }
 
-static uint64_t h_now(void)
+static inline uint64_t h_now(void)
 {
     return twheel_now(&H.wheel);
 }
 
-static void h_advance(uint64_t ms)
+static inline void h_advance(uint64_t ms)
 {
     twheel_advance(&H.wheel, twheel_now(&H.wheel) + ms);
 }
 
 /* Moves time forward 1 ms at a time until a segment comes out or max ms pass;
  * returns the ms waited. */
-static uint64_t h_wait_out(uint64_t max)
+static inline uint64_t h_wait_out(uint64_t max)
 {
     uint64_t waited = 0;
     unsigned before = H.n_out;
@@ -212,19 +212,19 @@ static uint64_t h_wait_out(uint64_t max)
 }
 
 /* The next captured segment not yet looked at, or NULL. */
-static struct h_out *h_next(void)
+static inline struct h_out *h_next(void)
 {
     if (H.seen >= H.n_out)
         return NULL;
     return &H.out[H.seen++];
 }
 
-static unsigned h_pending_out(void)
+static inline unsigned h_pending_out(void)
 {
     return H.n_out - H.seen;
 }
 
-static void h_skip_out(void)
+static inline void h_skip_out(void)
 {
     H.seen = H.n_out;
 }
@@ -245,7 +245,7 @@ struct h_seg {
 
 /* Feeds one segment from the peer; returns tcp_input's verdict (frees m when the
  * stack leaves it to the caller, like the worker does). */
-static enum drop_reason h_in(const struct h_seg *s)
+static inline enum drop_reason h_in(const struct h_seg *s)
 {
     struct rte_mbuf *m = rte_pktmbuf_alloc(H.pool);
     uint8_t opt[40];
@@ -299,7 +299,7 @@ static enum drop_reason h_in(const struct h_seg *s)
     return r;
 }
 
-static unsigned h_count_ev(enum tcp_event ev)
+static inline unsigned h_count_ev(enum tcp_event ev)
 {
     unsigned n = 0;
     for (unsigned i = 0; i < H.n_ev; i++)
@@ -307,20 +307,20 @@ static unsigned h_count_ev(enum tcp_event ev)
     return n;
 }
 
-static int h_last_ev(void)
+static inline int h_last_ev(void)
 {
     return H.n_ev ? (int)H.ev[H.n_ev - 1] : -1;
 }
 
 /* Fills buf with a recognisable pattern starting at stream offset off. */
-static void h_pattern(uint8_t *buf, uint32_t len, uint32_t off)
+static inline void h_pattern(uint8_t *buf, uint32_t len, uint32_t off)
 {
     for (uint32_t i = 0; i < len; i++)
         buf[i] = (uint8_t)((off + i) * 131 + ((off + i) >> 8));
 }
 
 /* A packet of len pattern bytes (stream offset off), in segments of at most seg. */
-static struct rte_mbuf *h_payload(uint32_t len, uint32_t off, uint32_t seg)
+static inline struct rte_mbuf *h_payload(uint32_t len, uint32_t off, uint32_t seg)
 {
     struct rte_mbuf *head = NULL;
 
@@ -344,7 +344,7 @@ static struct rte_mbuf *h_payload(uint32_t len, uint32_t off, uint32_t seg)
  * given window scale (-1 = none). Returns the established connection.
  */
 #define PEER_ISN 5000u
-static struct tcp_conn *h_accept(int peer_ws, uint16_t wnd)
+static inline struct tcp_conn *h_accept(int peer_ws, uint16_t wnd)
 {
     struct h_out *o;
 
