@@ -25,6 +25,7 @@
 #define DP_MAX_WORKERS 16
 #define DP_BURST 32
 #define DP_POOL_MBUFS 8191
+#define DP_TCP_CONNS 8192           /* TCP control blocks per worker */
 #define DP_HANDOFF_RING_SIZE 1024
 #define DP_CTL_RING_SIZE 4096
 #define DP_NEIGH_ENTRIES 4096

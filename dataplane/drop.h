@@ -35,7 +35,10 @@
     X(NO_ROUTE, "no_route")                                                    \
     X(NEIGH_QUEUE_FULL, "neigh_queue_full")                                    \
     X(NEIGH_TIMEOUT, "neigh_timeout")                                          \
-    X(NO_HEADROOM, "no_headroom")
+    X(NO_HEADROOM, "no_headroom")                                              \
+    X(TCP_BAD_CHECKSUM, "tcp_bad_checksum")                                    \
+    X(TCP_NO_SOCKET, "tcp_no_socket")                                          \
+    X(TCP_NO_STACK, "tcp_no_stack")
 
 enum drop_reason {
     DROP_NONE = 0,

@@ -14,6 +14,7 @@
 
 #include "dataplane.h"
 #include "ip_out.h"
+#include "tcp_types.h"
 #include "twheel.h"
 
 #define WORKER_IDLE_POLLS 64    /* empty iterations before an idle sleep */
@@ -36,6 +37,8 @@ struct worker {
     uint64_t cycles_per_ms;
     struct twheel wheel;                /* this worker's timers (connections, TCP) */
     struct ip_out_queue arpq;           /* packets waiting for a neighbour */
+    struct tcp_stack *tcp;              /* this worker's TCP endpoint (tcp.h) */
+    const struct snapshot *snap;        /* the snapshot of the current iteration */
 
     /* set-up */
     unsigned lcore;
@@ -60,6 +63,9 @@ static inline void worker_drop(struct worker *w, struct rte_mbuf *m, enum drop_r
 
 /* lcore entry point; arg is the struct worker. Returns when dp->quit is set. */
 int worker_main(void *arg);
+
+/* TCP stack transmit hook (tcp_types.h): sends through ip_out. arg is the worker. */
+void worker_tcp_tx(void *arg, struct rte_mbuf *m, uint32_t dst_ip);
 
 /* tx buffer error callback: counts and frees what the port did not take. */
 void worker_tx_error(struct rte_mbuf **unsent, uint16_t count, void *userdata);
