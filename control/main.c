@@ -193,7 +193,8 @@ static void mod_dataplane_term(struct appliance *a)
 
 static int mod_snapshot_init(struct appliance *a, char *err, size_t errlen)
 {
-    struct snapshot *s = snapshot_build(a->cfg, ++a->generation, err, errlen);
+    struct snapshot *s = snapshot_build(a->cfg, dp_snapshot(a->dp), ++a->generation,
+                                        err, errlen);
 
     if (s == NULL)
         return LBD_ENOMEM;

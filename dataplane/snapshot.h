@@ -16,8 +16,11 @@
 #include <rte_hash.h>
 
 #include "config.h"
+#include "route.h"
 
 #define SNAP_MAX_PORTS 32
+#define SNAP_RS_IDS 8192        /* stable real-server ids are 0..SNAP_RS_IDS-1 */
+#define SNAP_VS_IDS 1024        /* stable service ids are 0..SNAP_VS_IDS-1 */
 
 enum snap_addr_kind { SNAP_ADDR_SELF = 1, SNAP_ADDR_VIP = 2 };
 
@@ -29,13 +32,46 @@ struct snap_key {
     uint8_t pad;
 };
 
+/*
+ * A real server. Its id is stable across snapshots (same service label, same real
+ * server label -> same id), so connections and persistence entries, which hold the
+ * id, survive any reconfig; per-worker counters are indexed by it. An id is not
+ * reused until SNAP_RS_IDS others have been handed out.
+ */
+struct snap_rs {
+    uint16_t id;
+    uint16_t vs;            /* index of its service in this snapshot */
+    uint32_t ip;            /* network order */
+    uint16_t port;          /* host order; 0 = the port the client used */
+    uint16_t weight;
+    uint8_t state;          /* enum cfg_rs_state */
+    uint32_t max_conns;     /* whole appliance; 0 = no limit */
+    char label[CFG_LABEL_MAX];
+};
+
 struct snap_vs {
     uint32_t ip;
     uint16_t slot;          /* index into per-worker service counters */
+    uint16_t id;            /* stable across snapshots (by label); persistence key */
     uint8_t layer;
     uint8_t protocol;       /* IPPROTO_TCP / IPPROTO_UDP */
     uint8_t mode;           /* enum cfg_mode */
+    uint8_t scheduler;      /* enum cfg_sched */
+    uint8_t persist;        /* 1 = source-IP persistence */
+    uint32_t persist_timeout_ms;
+    uint32_t n_rs;
+    struct snap_rs *rs;     /* into snapshot.rs */
+    uint16_t *maglev;       /* MAGLEV_SIZE entries (sh, maglev), else NULL */
     char label[CFG_LABEL_MAX];
+};
+
+/* Layer 4 connection timeouts, ms. */
+struct snap_l4 {
+    uint32_t tcp_handshake_ms;
+    uint32_t tcp_established_ms;
+    uint32_t tcp_closing_ms;
+    uint32_t udp_ms;
+    uint32_t max_conns_per_worker;
 };
 
 struct snap_port {
@@ -53,14 +89,23 @@ struct snapshot {
     bool forward;
     uint64_t generation;
     struct snap_port ports[SNAP_MAX_PORTS];
+    uint32_t n_rs;
+    struct snap_rs *rs;
+    const struct snap_rs **rs_by_id;    /* SNAP_RS_IDS entries; NULL = no such server */
+    uint16_t next_rs_id;                /* where the next new id search starts */
+    uint16_t next_vs_id;
+    struct snap_l4 l4;
+    struct route_table *routes;
 };
 
 /*
- * Builds a snapshot from a validated config. Control core only. Returns NULL and fills
- * err on failure (allocation, or a config naming a port beyond SNAP_MAX_PORTS).
+ * Builds a snapshot from a validated config. Control core only. prev is the snapshot
+ * published now (NULL at start-up): services and real servers keep its ids. Returns
+ * NULL and fills err on failure (allocation, a config naming a port beyond
+ * SNAP_MAX_PORTS, a next hop off every connected subnet, ids exhausted).
  */
-struct snapshot *snapshot_build(const struct lbd_config *cfg, uint64_t generation,
-                                char *err, size_t errlen);
+struct snapshot *snapshot_build(const struct lbd_config *cfg, const struct snapshot *prev,
+                                uint64_t generation, char *err, size_t errlen);
 
 void snapshot_free(struct snapshot *s);
 
@@ -85,6 +130,22 @@ static inline const struct snap_vs *snapshot_service(const struct snapshot *s, u
     if (rte_hash_lookup_data(s->table, &k, &data) < 0)
         return NULL;
     return &s->vs[(uint32_t)(uintptr_t)data];
+}
+
+/*
+ * Any core. Next hop and output port towards dst (network order): 0, or LBD_ENOENT
+ * when no route covers it. next_hop = dst for a connected subnet.
+ */
+static inline int snapshot_route(const struct snapshot *s, uint32_t dst, uint32_t *next_hop,
+                                 uint16_t *port)
+{
+    return route_lookup(s->routes, dst, next_hop, port);
+}
+
+/* The real server with stable id, or NULL when it is not in this snapshot. Any core. */
+static inline const struct snap_rs *snapshot_rs(const struct snapshot *s, uint16_t id)
+{
+    return id < SNAP_RS_IDS ? s->rs_by_id[id] : NULL;
 }
 
 /* True when ip is on the connected subnet of port. */
