@@ -135,6 +135,8 @@ cJSON *stats_build(const struct appliance *a, const char *vs_label, int *rc, cha
         add_u64(w, "arp_replies", ws->arp_replies);
         add_u64(w, "arp_learn_sent", ws->arp_learn_sent);
         add_u64(w, "icmp_echo_replies", ws->icmp_echo_replies);
+        add_u64(w, "arp_requests", ws->arp_requests);
+        add_u64(w, "mbuf_alloc_failed", ws->mbuf_alloc_failed);
         add_u64(w, "ctl_ring_full", ws->ctl_ring_full);
         cJSON_AddItemToObject(w, "drops", drops_object(ws->drops));
         cJSON_AddItemToArray(workers, w);

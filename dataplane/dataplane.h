@@ -40,6 +40,8 @@ struct worker_stats {
     uint64_t arp_replies;
     uint64_t arp_learn_sent;
     uint64_t icmp_echo_replies;
+    uint64_t arp_requests;
+    uint64_t mbuf_alloc_failed;
     uint64_t ctl_ring_full;
     uint64_t drops[DROP_MAX];
     uint64_t vs_packets_in[CFG_MAX_VS];

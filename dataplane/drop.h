@@ -31,7 +31,11 @@
     X(FORWARD_UNIMPLEMENTED, "forward_unimplemented")                          \
     X(HANDOFF_RING_FULL, "handoff_ring_full")                                  \
     X(TX_FULL, "tx_full")                                                      \
-    X(NO_CONFIG, "no_config")
+    X(NO_CONFIG, "no_config")                                                  \
+    X(NO_ROUTE, "no_route")                                                    \
+    X(NEIGH_QUEUE_FULL, "neigh_queue_full")                                    \
+    X(NEIGH_TIMEOUT, "neigh_timeout")                                          \
+    X(NO_HEADROOM, "no_headroom")
 
 enum drop_reason {
     DROP_NONE = 0,

@@ -12,6 +12,7 @@
 #define LBD_NAT_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -25,8 +26,10 @@
 /* The L4 checksum field of a TCP or UDP header. */
 static inline uint16_t *nat_l4_csum(void *l4, uint8_t proto)
 {
-    return proto == IPPROTO_TCP ? &((struct rte_tcp_hdr *)l4)->cksum
-                                : &((struct rte_udp_hdr *)l4)->dgram_cksum;
+    size_t off = proto == IPPROTO_TCP ? offsetof(struct rte_tcp_hdr, cksum)
+                                      : offsetof(struct rte_udp_hdr, dgram_cksum);
+
+    return (uint16_t *)((uint8_t *)l4 + off);
 }
 
 /* The L4 checksum after old_ip:old_port became new_ip:new_port. */

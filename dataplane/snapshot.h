@@ -95,7 +95,7 @@ struct snapshot {
     uint16_t next_rs_id;                /* where the next new id search starts */
     uint16_t next_vs_id;
     struct snap_l4 l4;
-    struct route_table *routes;
+    struct route_table *routes;         /* rte_lpm: connected, routing.routes, gateway */
 };
 
 /*

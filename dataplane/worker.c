@@ -27,18 +27,6 @@ void worker_tx_error(struct rte_mbuf **unsent, uint16_t count, void *userdata)
     w->stats.drops[DROP_TX_FULL] += count;
 }
 
-static inline void worker_tx(struct worker *w, struct rte_mbuf *m)
-{
-    w->stats.tx_bytes += rte_pktmbuf_pkt_len(m);
-    w->stats.tx_packets += rte_eth_tx_buffer(m->port, (uint16_t)w->id, w->txb[m->port], m);
-}
-
-static inline void worker_drop(struct worker *w, struct rte_mbuf *m, enum drop_reason r)
-{
-    w->stats.drops[r]++;
-    rte_pktmbuf_free(m);
-}
-
 /* Tells the control core about a neighbour it does not know yet (or that moved). */
 static void worker_learn(struct worker *w, uint16_t port, uint32_t ip,
                          const struct rte_ether_addr *mac)
@@ -262,6 +250,7 @@ int worker_main(void *arg)
         /* Expiry, retransmission and idle timers of this worker. */
         w->now_ms = rte_get_timer_cycles() / w->cycles_per_ms;
         twheel_advance(&w->wheel, w->now_ms);
+        ip_out_poll(w, s);
         for (uint16_t i = 0; i < w->n_tx_ports; i++) {
             uint16_t p = w->tx_ports[i];
             w->stats.tx_packets += rte_eth_tx_buffer_flush(p, (uint16_t)w->id, w->txb[p]);
@@ -277,6 +266,7 @@ int worker_main(void *arg)
         }
     }
 
+    ip_out_flush(w);
     for (uint16_t i = 0; i < w->n_tx_ports; i++) {
         uint16_t p = w->tx_ports[i];
         w->stats.tx_packets += rte_eth_tx_buffer_flush(p, (uint16_t)w->id, w->txb[p]);

@@ -13,6 +13,7 @@
 #include <rte_ethdev.h>
 
 #include "dataplane.h"
+#include "ip_out.h"
 #include "twheel.h"
 
 #define WORKER_IDLE_POLLS 64    /* empty iterations before an idle sleep */
@@ -34,6 +35,7 @@ struct worker {
     uint64_t now_ms;                    /* worker clock, read once per loop iteration */
     uint64_t cycles_per_ms;
     struct twheel wheel;                /* this worker's timers (connections, TCP) */
+    struct ip_out_queue arpq;           /* packets waiting for a neighbour */
 
     /* set-up */
     unsigned lcore;
@@ -41,6 +43,20 @@ struct worker {
 
     struct worker_stats stats __rte_cache_aligned;
 } __rte_cache_aligned;
+
+/* Queues m on its port's (m->port) tx buffer; counts it. Worker only. */
+static inline void worker_tx(struct worker *w, struct rte_mbuf *m)
+{
+    w->stats.tx_bytes += rte_pktmbuf_pkt_len(m);
+    w->stats.tx_packets += rte_eth_tx_buffer(m->port, (uint16_t)w->id, w->txb[m->port], m);
+}
+
+/* Frees m and counts it under reason r. Worker only. */
+static inline void worker_drop(struct worker *w, struct rte_mbuf *m, enum drop_reason r)
+{
+    w->stats.drops[r]++;
+    rte_pktmbuf_free(m);
+}
 
 /* lcore entry point; arg is the struct worker. Returns when dp->quit is set. */
 int worker_main(void *arg);

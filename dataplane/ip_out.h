@@ -1,0 +1,55 @@
+/*
+ * ip_out: sending the IPv4 packets a worker originates or forwards.
+ *
+ * Picks the next hop and port from the snapshot's routes, addresses the frame from
+ * the neighbour table and transmits it on the worker's own tx queue. A next hop
+ * that is not in the neighbour table yet gets an ARP request, and the packet waits
+ * in a small bounded per-worker queue until the control core has learned the reply
+ * (ip_out_poll), or is dropped and counted when the queue is full or the neighbour
+ * stays silent. Worker only; no allocation but the mbuf of an ARP request.
+ */
+#ifndef LBD_IP_OUT_H
+#define LBD_IP_OUT_H
+
+#include <stdint.h>
+
+#include <rte_mbuf.h>
+
+#define IP_OUT_PENDING 64           /* packets waiting for ARP, per worker */
+#define IP_OUT_ARP_RETRY_MS 200     /* a silent next hop is asked again after this */
+#define IP_OUT_ARP_GIVE_UP_MS 1000  /* and its packets dropped after this */
+
+struct worker;
+struct snapshot;
+
+struct ip_out_pending {
+    struct rte_mbuf *m;             /* IPv4 packet, data at the IP header */
+    uint32_t next_hop;
+    uint16_t port;
+    uint64_t since_ms;
+    uint64_t asked_ms;              /* last ARP request for next_hop */
+};
+
+struct ip_out_queue {
+    uint16_t n;
+    struct ip_out_pending q[IP_OUT_PENDING];
+};
+
+/*
+ * Sends m (data at the IPv4 header, at least RTE_ETHER_HDR_LEN of headroom, every
+ * checksum final) towards dst_ip. Takes ownership of m whatever happens: sent,
+ * queued for ARP, or dropped and counted (no_route, neigh_queue_full).
+ */
+void ip_out(struct worker *w, const struct snapshot *s, struct rte_mbuf *m, uint32_t dst_ip);
+
+/*
+ * Sends what waits for a neighbour that has been learned since, asks again for the
+ * ones still silent, drops what waited too long. Cheap when nothing waits; called
+ * once per loop iteration.
+ */
+void ip_out_poll(struct worker *w, const struct snapshot *s);
+
+/* Drops everything still waiting (worker stopping). */
+void ip_out_flush(struct worker *w);
+
+#endif
