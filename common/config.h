@@ -123,6 +123,9 @@ struct cfg_real_server {
     uint32_t max_conns;              /* 0 = no limit */
     enum cfg_rs_state state;         /* default online */
     bool tls;                        /* re-encrypt to this server (layer 7) */
+    /* Run time, not in the JSON: set by the control core (control/reconfig.c). */
+    uint32_t id;                     /* unique for the daemon's life, never reused */
+    uint16_t slot;                   /* index of its counters within the service */
 };
 
 struct cfg_vs {
@@ -141,6 +144,8 @@ struct cfg_vs {
     struct cfg_tls tls;              /* layer 7 only */
     struct cfg_real_server *real_servers;
     size_t n_real_servers;
+    /* Run time, not in the JSON: set by the control core (control/reconfig.c). */
+    uint16_t slot;                   /* index of its counters, < CFG_MAX_VS */
 };
 
 struct cfg_ha {

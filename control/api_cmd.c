@@ -10,6 +10,7 @@
 #include "addr.h"
 #include "api_proto.h"
 #include "err.h"
+#include "reconfig.h"
 #include "stats.h"
 
 #define API_ERR_MAX 512
@@ -95,6 +96,90 @@ static int cmd_stats(struct appliance *a, const cJSON *req, cJSON **result, char
     return rc;
 }
 
+/*
+ * Validates the JSON config j (consumed) and applies it. A validation error names the
+ * field; on any error nothing changes.
+ */
+static int apply_json(struct appliance *a, cJSON *j, cJSON **result, char *err, size_t errlen)
+{
+    struct lbd_config *next = NULL;
+    int rc = config_from_json(j, &next, err, errlen);
+
+    cJSON_Delete(j);
+    if (rc != 0)
+        return rc;
+    rc = reconfig_apply(a, next, err, errlen);
+    if (rc != 0) {
+        config_free(next);
+        return rc;
+    }
+    *result = cJSON_CreateObject();
+    cJSON_AddNumberToObject(*result, "generation", (double)a->generation);
+    cJSON_AddNumberToObject(*result, "virtual_services", (double)a->cfg->n_virtual_services);
+    return 0;
+}
+
+static int cmd_config_apply(struct appliance *a, const cJSON *req, cJSON **result, char *err,
+                            size_t errlen)
+{
+    const cJSON *c = cJSON_GetObjectItemCaseSensitive(req, "config");
+    cJSON *copy;
+
+    if (!cJSON_IsObject(c))
+        return lbd_err_set(err, errlen, LBD_EINVAL, "config: required (the whole config object)");
+    copy = cJSON_Duplicate(c, true);
+    if (copy == NULL)
+        return lbd_err_set(err, errlen, LBD_ENOMEM, "out of memory");
+    return apply_json(a, copy, result, err, errlen);
+}
+
+static int cmd_config_save(struct appliance *a, const cJSON *req, cJSON **result, char *err,
+                           size_t errlen)
+{
+    const char *path;
+    int rc = arg_string(req, "path", &path, err, errlen);
+
+    if (rc == 0)
+        rc = reconfig_save(a, path, err, errlen);
+    if (rc != 0)
+        return rc;
+    *result = cJSON_CreateObject();
+    cJSON_AddStringToObject(*result, "path", path ? path : a->config_path);
+    return 0;
+}
+
+static int cmd_vs_list(struct appliance *a, const cJSON *req, cJSON **result, char *err,
+                       size_t errlen)
+{
+    cJSON *j = config_to_json(a->cfg);
+    cJSON *vs;
+
+    if (j == NULL)
+        return lbd_err_set(err, errlen, LBD_ENOMEM, "out of memory");
+    vs = cJSON_DetachItemFromObjectCaseSensitive(j, "virtual_services");
+    cJSON_Delete(j);
+    *result = vs ? vs : cJSON_CreateArray();
+    return 0;
+}
+
+/* vs.add, vs.set, vs.del, rs.add, rs.set, rs.del: an edit of the running config. */
+static int cmd_edit(struct appliance *a, const cJSON *req, cJSON **result, char *err,
+                    size_t errlen)
+{
+    const char *cmd = cJSON_GetObjectItemCaseSensitive(req, "cmd")->valuestring;
+    cJSON *j = config_to_json(a->cfg);
+    int rc;
+
+    if (j == NULL)
+        return lbd_err_set(err, errlen, LBD_ENOMEM, "out of memory");
+    rc = reconfig_edit(j, cmd, req, err, errlen);
+    if (rc != 0) {
+        cJSON_Delete(j);
+        return rc;
+    }
+    return apply_json(a, j, result, err, errlen);
+}
+
 struct neigh_list_ctx {
     cJSON *arr;
     uint64_t now_ms;
@@ -132,15 +217,22 @@ static const struct api_cmd api_cmds[] = {
     {"status", cmd_status, "name, version, uptime, workers, ports, HA state"},
     {"stats", cmd_stats, "counters per service, worker and port; drops by reason [vs]"},
     {"config.get", cmd_config_get, "the running config, every default explicit"},
+    {"config.apply", cmd_config_apply, "validate and apply a whole config atomically {config}"},
+    {"config.save", cmd_config_save, "write the running config to its file atomically [path]"},
+    {"vs.list", cmd_vs_list, "the virtual services, every default explicit"},
+    {"vs.add", cmd_edit, "add a virtual service {vs: object}"},
+    {"vs.set", cmd_edit, "change fields of a virtual service {vs: label, fields...}"},
+    {"vs.del", cmd_edit, "remove a virtual service {vs: label}"},
+    {"rs.add", cmd_edit, "add a real server {vs: label, rs: object}"},
+    {"rs.set", cmd_edit, "change a real server {vs, rs: label, state?, weight?, fields...}"},
+    {"rs.del", cmd_edit, "remove a real server {vs: label, rs: label}"},
     {"neigh.list", cmd_neigh_list, "the neighbour (ARP) table"},
     {"help", cmd_help, "this list"},
 };
 
 /* Commands of the API contract that later work implements; named so callers can tell. */
 static const char *const api_planned[] = {
-    "config.apply", "config.save", "vs.list",  "vs.add",       "vs.set",     "vs.del",
-    "rs.add",       "rs.set",      "rs.del",   "health.list",  "persist.list",
-    "persist.flush", "ha.status",  "ha.promote", "ha.demote",
+    "health.list", "persist.list", "persist.flush", "ha.status", "ha.promote", "ha.demote",
 };
 
 static int cmd_help(struct appliance *a, const cJSON *req, cJSON **result, char *err,

@@ -18,6 +18,11 @@ struct appliance {
     struct dataplane *dp;
     uint64_t start_ms;              /* monotonic clock at start-up */
     uint64_t generation;            /* snapshots published so far */
+    uint32_t last_rs_id;            /* real-server ids handed out so far */
+    /* Per-service counters as they stood when the slot was (re)assigned: a slot that
+     * a removed service leaves is reused, and its new owner starts from zero. */
+    uint64_t vs_base_packets[CFG_MAX_VS];
+    uint64_t vs_base_bytes[CFG_MAX_VS];
 };
 
 /* Monotonic milliseconds. */

@@ -27,6 +27,7 @@
 #include "dataplane.h"
 #include "err.h"
 #include "log.h"
+#include "reconfig.h"
 #include "snapshot.h"
 
 #define EXIT_USAGE 2
@@ -192,8 +193,10 @@ static void mod_dataplane_term(struct appliance *a)
 
 static int mod_snapshot_init(struct appliance *a, char *err, size_t errlen)
 {
-    struct snapshot *s = snapshot_build(a->cfg, dp_snapshot(a->dp), ++a->generation,
-                                        err, errlen);
+    struct snapshot *s;
+
+    reconfig_assign_ids(a, a->cfg, NULL);
+    s = snapshot_build(a->cfg, ++a->generation, err, errlen);
 
     if (s == NULL)
         return LBD_ENOMEM;
@@ -238,7 +241,7 @@ static void control_loop(struct appliance *a)
 {
     while (!stop_requested) {
         api_server_poll(api_srv, CONTROL_POLL_MS);
-        dp_poll_ctl(a->dp, appliance_now_ms(), 1024);
+        dp_poll_ctl(a->dp, appliance_now_ms(), 1024, NULL, NULL);
     }
 }
 

@@ -48,6 +48,19 @@ static cJSON *stats_real_servers(const struct cfg_vs *v)
     return arr;
 }
 
+void stats_reset_vs_slot(struct appliance *a, uint16_t slot)
+{
+    uint64_t pkts = 0, bytes = 0;
+
+    for (unsigned w = 0; a->dp != NULL && w < a->dp->n_workers; w++) {
+        const struct worker_stats *ws = dp_worker_stats(a->dp, w);
+        pkts += ws->vs_packets_in[slot];
+        bytes += ws->vs_bytes_in[slot];
+    }
+    a->vs_base_packets[slot] = pkts;
+    a->vs_base_bytes[slot] = bytes;
+}
+
 static cJSON *stats_services(const struct appliance *a, const char *vs_label)
 {
     const struct dataplane *dp = a->dp;
@@ -62,9 +75,11 @@ static cJSON *stats_services(const struct appliance *a, const char *vs_label)
             continue;
         for (unsigned w = 0; w < dp->n_workers; w++) {
             const struct worker_stats *ws = dp_worker_stats(dp, w);
-            pkts += ws->vs_packets_in[i];
-            bytes += ws->vs_bytes_in[i];
+            pkts += ws->vs_packets_in[v->slot];
+            bytes += ws->vs_bytes_in[v->slot];
         }
+        pkts -= a->vs_base_packets[v->slot];
+        bytes -= a->vs_base_bytes[v->slot];
         o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "label", v->label);
         add_u64(o, "active_conns", 0);
@@ -136,6 +151,9 @@ cJSON *stats_build(const struct appliance *a, const char *vs_label, int *rc, cha
         add_u64(w, "arp_learn_sent", ws->arp_learn_sent);
         add_u64(w, "icmp_echo_replies", ws->icmp_echo_replies);
         add_u64(w, "arp_requests", ws->arp_requests);
+        add_u64(w, "probes_sent", ws->probes_sent);
+        add_u64(w, "probe_failed", ws->probe_failed);
+        add_u64(w, "echo_replies_in", ws->echo_replies_in);
         add_u64(w, "mbuf_alloc_failed", ws->mbuf_alloc_failed);
         add_u64(w, "ctl_ring_full", ws->ctl_ring_full);
         cJSON_AddItemToObject(w, "drops", drops_object(ws->drops));

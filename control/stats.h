@@ -16,4 +16,7 @@
 cJSON *stats_build(const struct appliance *a, const char *vs_label, int *rc, char *err,
                    size_t errlen);
 
+/* Control core: the counters of service slot start from zero again (a new service). */
+void stats_reset_vs_slot(struct appliance *a, uint16_t slot);
+
 #endif

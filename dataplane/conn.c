@@ -122,7 +122,7 @@ static void conn_forward_key(const struct conn *c, struct conn_key *k)
 }
 
 struct conn *conn_create(struct conn_table *t, const struct conn_key *fwd, uint32_t rs_ip,
-                         uint16_t rs_port, uint16_t rs_id, uint16_t vs_id, uint16_t vs_slot,
+                         uint16_t rs_port, uint16_t rs_idx, uint32_t rs_id, uint16_t vs_slot,
                          enum conn_state state, uint64_t now, enum conn_err *why)
 {
     struct conn_key rev;
@@ -141,7 +141,7 @@ struct conn *conn_create(struct conn_table *t, const struct conn_key *fwd, uint3
     c->rs_ip = rs_ip;
     c->rs_port = rs_port;
     c->rs_id = rs_id;
-    c->vs_id = vs_id;
+    c->rs_idx = rs_idx;
     c->vs_slot = vs_slot;
     c->state = (uint8_t)state;
     c->flags = 0;
@@ -166,8 +166,8 @@ struct conn *conn_create(struct conn_table *t, const struct conn_key *fwd, uint3
     c->table = t;
     twheel_timer_init(&c->timer, conn_expire);
     twheel_arm(t->wheel, &c->timer, now + t->timeout_ms[state]);
-    if (rs_id < SNAP_RS_IDS)
-        t->active[rs_id]++;
+    if (rs_idx < SNAP_RS_IDS)
+        t->active[rs_idx]++;
     *why = CONN_OK;
     return c;
 }
@@ -214,8 +214,8 @@ void conn_delete(struct conn_table *t, struct conn *c, uint64_t now)
     rte_hash_del_key(t->hash, &k);
     conn_reverse_key(c, &k);
     rte_hash_del_key(t->hash, &k);
-    if (c->rs_id < SNAP_RS_IDS && t->active[c->rs_id] > 0)
-        t->active[c->rs_id]--;
+    if (c->rs_idx < SNAP_RS_IDS && t->active[c->rs_idx] > 0)
+        t->active[c->rs_idx]--;
     c->table = NULL;
     t->free_idx[t->n_free++] = (uint32_t)(c - t->pool);
 }

@@ -14,9 +14,9 @@
  * TCP handshake, established and closing, and UDP (conn_table_set_timeouts). A state
  * change to a shorter timeout re-arms at once.
  *
- * The real server is stored by value (address, port) and by stable id (snapshot.h),
- * so a reconfig never breaks a connection; per-id active counts feed the wlc
- * scheduler and max_conns.
+ * The real server is stored by value (address, port) and by identity (snapshot.h),
+ * so a reconfig never breaks a connection; active counts by counter index feed the
+ * wlc scheduler and max_conns.
  */
 #ifndef LBD_CONN_H
 #define LBD_CONN_H
@@ -61,9 +61,9 @@ struct conn {
     uint16_t client_port;
     uint16_t vport;
     uint16_t rs_port;
-    uint16_t rs_id;             /* stable real-server id */
-    uint16_t vs_id;             /* stable service id */
-    uint16_t vs_slot;           /* service counter index when created */
+    uint32_t rs_id;             /* real server identity (snapshot.h) */
+    uint16_t rs_idx;            /* its counter index */
+    uint16_t vs_slot;           /* service slot: counters, persistence key */
     uint8_t proto;
     uint8_t state;              /* enum conn_state */
     uint8_t flags;              /* CONN_F_* */
@@ -79,7 +79,7 @@ struct conn_table {
     uint32_t n_free;
     uint32_t capacity;
     struct twheel *wheel;
-    uint32_t *active;           /* per stable real-server id; SNAP_RS_IDS entries */
+    uint32_t *active;           /* by real-server counter index; SNAP_RS_IDS entries */
     uint32_t timeout_ms[CONN_STATE_MAX];
     conn_delete_fn on_delete;
     void *on_delete_arg;
@@ -118,7 +118,7 @@ struct conn *conn_lookup(const struct conn_table *t, const struct conn_key *k,
  * full or the reverse key is taken by another connection.
  */
 struct conn *conn_create(struct conn_table *t, const struct conn_key *fwd, uint32_t rs_ip,
-                         uint16_t rs_port, uint16_t rs_id, uint16_t vs_id, uint16_t vs_slot,
+                         uint16_t rs_port, uint16_t rs_idx, uint32_t rs_id, uint16_t vs_slot,
                          enum conn_state state, uint64_t now, enum conn_err *why);
 
 /*

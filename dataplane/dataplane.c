@@ -40,13 +40,22 @@ static int dp_create_rings(struct dataplane *dp, char *err, size_t errlen)
             char name[RTE_RING_NAMESIZE];
             if (from == to)
                 continue;
-            snprintf(name, sizeof(name), "handoff_%u_%u", from, to);
+            snprintf(name, sizeof(name), "handoff_%u_%u", from % DP_MAX_WORKERS, to % DP_MAX_WORKERS);
             dp->handoff[from][to] = rte_ring_create(name, DP_HANDOFF_RING_SIZE, SOCKET_ID_ANY,
                                                     RING_F_SP_ENQ | RING_F_SC_DEQ);
             if (dp->handoff[from][to] == NULL)
                 return lbd_err_set(err, errlen, LBD_ENOMEM, "hand-off ring %s: %s", name,
                                    rte_strerror(rte_errno));
         }
+    }
+    for (unsigned i = 0; i < dp->n_workers; i++) {
+        char name[RTE_RING_NAMESIZE];
+        snprintf(name, sizeof(name), "to_worker_%u", i);
+        dp->to_worker[i] = rte_ring_create_elem(name, sizeof(struct ctl_msg), DP_CTL_RING_SIZE,
+                                                SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
+        if (dp->to_worker[i] == NULL)
+            return lbd_err_set(err, errlen, LBD_ENOMEM, "ring %s: %s", name,
+                               rte_strerror(rte_errno));
     }
     dp->to_ctl = rte_ring_create_elem("to_ctl", sizeof(struct ctl_msg), DP_CTL_RING_SIZE,
                                       SOCKET_ID_ANY, RING_F_SC_DEQ);
@@ -189,7 +198,8 @@ const struct snapshot *dp_snapshot(const struct dataplane *dp)
     return __atomic_load_n(&dp->snap, __ATOMIC_ACQUIRE);
 }
 
-unsigned dp_poll_ctl(struct dataplane *dp, uint64_t now_ms, unsigned max)
+unsigned dp_poll_ctl(struct dataplane *dp, uint64_t now_ms, unsigned max,
+                     void (*handler)(void *ctx, const struct ctl_msg *msg), void *ctx)
 {
     struct ctl_msg msgs[64];
     unsigned done = 0;
@@ -204,18 +214,31 @@ unsigned dp_poll_ctl(struct dataplane *dp, uint64_t now_ms, unsigned max)
                 struct rte_ether_addr mac;
                 char ip[16];
                 memcpy(mac.addr_bytes, msgs[i].mac, RTE_ETHER_ADDR_LEN);
-                int rc = neigh_update(dp->neigh, msgs[i].ip, &mac, msgs[i].port, now_ms);
+                int rc = neigh_update(dp->neigh, msgs[i].ip, &mac, msgs[i].port,
+                                      now_ms);
                 if (rc == 1)
                     LOG_DEBUG("neigh", "learned %s at " RTE_ETHER_ADDR_PRT_FMT " port %u",
                               inet_ntop(AF_INET, &msgs[i].ip, ip, sizeof(ip)),
                               RTE_ETHER_ADDR_BYTES(&mac), msgs[i].port);
                 else if (rc < 0)
                     LOG_WARN("neigh", "neighbour table full (%u entries)", DP_NEIGH_ENTRIES);
+            } else if (handler != NULL) {
+                handler(ctx, &msgs[i]);
             }
         }
         done += n;
     }
     return done;
+}
+
+int dp_send_to_worker(struct dataplane *dp, unsigned worker, const struct ctl_msg *msg)
+{
+    struct ctl_msg copy = *msg;
+
+    if (worker >= dp->n_workers)
+        return LBD_EINVAL;
+    return rte_ring_sp_enqueue_elem(dp->to_worker[worker], &copy, sizeof(copy)) == 0 ? 0
+                                                                                : LBD_EBUSY;
 }
 
 const struct worker_stats *dp_worker_stats(const struct dataplane *dp, unsigned i)
@@ -257,6 +280,8 @@ void dp_free(struct dataplane *dp)
         }
     }
     rte_ring_free(dp->to_ctl);
+    for (unsigned i = 0; i < DP_MAX_WORKERS; i++)
+        rte_ring_free(dp->to_worker[i]);
     neigh_free(dp->neigh);
     snapshot_free(dp->snap);
     rte_free(dp->qsbr);

@@ -41,6 +41,9 @@ struct worker_stats {
     uint64_t arp_learn_sent;
     uint64_t icmp_echo_replies;
     uint64_t arp_requests;
+    uint64_t probes_sent;
+    uint64_t probe_failed;
+    uint64_t echo_replies_in;
     uint64_t mbuf_alloc_failed;
     uint64_t ctl_ring_full;
     uint64_t forwarded;             /* routed (not for us, not a Layer 4 answer) */
@@ -61,8 +64,8 @@ struct worker_stats {
     uint64_t vs_packets_out[CFG_MAX_VS];    /* Layer 4 answers to clients */
     uint64_t vs_bytes_out[CFG_MAX_VS];
     uint64_t vs_conns[CFG_MAX_VS];          /* Layer 4 connections created */
-    uint64_t rs_conns_total[SNAP_RS_IDS];   /* by stable real-server id */
-    uint32_t rs_active_conns[SNAP_RS_IDS];  /* this worker's, by stable id */
+    uint64_t rs_conns_total[SNAP_RS_IDS];   /* by real-server counter index (snapshot.h) */
+    uint32_t rs_active_conns[SNAP_RS_IDS];  /* this worker's, by counter index */
 };
 
 struct worker;
@@ -76,6 +79,7 @@ struct dataplane {
     struct rte_mempool *pools[DP_MAX_WORKERS];
     struct rte_ring *handoff[DP_MAX_WORKERS][DP_MAX_WORKERS]; /* [from][to] */
     struct rte_ring *to_ctl;
+    struct rte_ring *to_worker[DP_MAX_WORKERS];  /* control -> worker i (ctl_msg) */
     struct rte_rcu_qsbr *qsbr;
     struct neigh_table *neigh;
     struct dp_port ports[SNAP_MAX_PORTS];
@@ -100,8 +104,17 @@ void dp_publish(struct dataplane *dp, struct snapshot *snap);
 /* Control core: the published snapshot (the control core is its only writer). */
 const struct snapshot *dp_snapshot(const struct dataplane *dp);
 
-/* Control core: handles up to max pending worker messages; returns how many. */
-unsigned dp_poll_ctl(struct dataplane *dp, uint64_t now_ms, unsigned max);
+struct ctl_msg;
+
+/*
+ * Control core: handles up to max pending worker messages; returns how many.
+ * Neighbour learning is handled here; every other message goes to handler.
+ */
+unsigned dp_poll_ctl(struct dataplane *dp, uint64_t now_ms, unsigned max,
+                     void (*handler)(void *ctx, const struct ctl_msg *msg), void *ctx);
+
+/* Control core: queues msg for worker. 0, LBD_EBUSY when its ring is full. */
+int dp_send_to_worker(struct dataplane *dp, unsigned worker, const struct ctl_msg *msg);
 
 /* Control core: worker i's counters and lcore. */
 const struct worker_stats *dp_worker_stats(const struct dataplane *dp, unsigned i);

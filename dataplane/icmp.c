@@ -6,7 +6,6 @@
 #include <rte_icmp.h>
 #include <rte_ip.h>
 
-#include "csum.h"
 
 enum drop_reason icmp_echo_reply_in_place(uint8_t *frame, const struct pkt_info *pi,
                                           const struct rte_ether_addr *our_mac)
@@ -14,7 +13,6 @@ enum drop_reason icmp_echo_reply_in_place(uint8_t *frame, const struct pkt_info 
     struct rte_ether_hdr *eth = (struct rte_ether_hdr *)frame;
     struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(frame + pi->l3_off);
     struct rte_icmp_hdr *icmp = (struct rte_icmp_hdr *)(frame + pi->l4_off);
-    uint16_t old_w, new_w, cksum;
     uint32_t tmp;
 
     if (pi->icmp_type != RTE_IP_ICMP_ECHO_REQUEST)
@@ -22,14 +20,15 @@ enum drop_reason icmp_echo_reply_in_place(uint8_t *frame, const struct pkt_info 
     if (rte_raw_cksum(icmp, pi->l4_len) != 0xffff)
         return DROP_BAD_ICMP_CHECKSUM;
 
-    /* ICMP: type 8 -> 0, code 0; the checksum follows the type/code word. */
-    memcpy(&old_w, icmp, sizeof(old_w));
+    /*
+     * ICMP: type 8 -> 0, code 0, checksum recomputed. Not updated incrementally:
+     * RFC 1624's update yields +0 (0x0000) where a message whose other words are all
+     * zero needs -0 (0xffff), and a strict receiver rejects it.
+     */
     icmp->icmp_type = RTE_IP_ICMP_ECHO_REPLY;
     icmp->icmp_code = 0;
-    memcpy(&new_w, icmp, sizeof(new_w));
-    cksum = icmp->icmp_cksum;
-    csum_replace16(&cksum, old_w, new_w);
-    icmp->icmp_cksum = cksum;
+    icmp->icmp_cksum = 0;
+    icmp->icmp_cksum = (uint16_t)~rte_raw_cksum(icmp, pi->l4_len);
 
     /* IPv4: swap the addresses, fresh TTL, recomputed header checksum. */
     tmp = ip->src_addr;

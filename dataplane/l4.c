@@ -31,7 +31,7 @@ void l4_conn_deleted(const struct conn *c, uint64_t now, void *arg)
 
     w->stats.l4_conns_ended++;
     if (c->flags & CONN_F_PERSIST)
-        persist_release(w->persist, c->client_ip, c->vs_id, now);
+        persist_release(w->persist, c->client_ip, c->vs_slot, now);
 }
 
 void l4_snapshot_changed(struct worker *w, const struct snapshot *s)
@@ -71,9 +71,9 @@ static const struct snap_rs *l4_choose(struct worker *w, const struct snapshot *
 
     *pe = NULL;
     if (vs->persist) {
-        *pe = persist_lookup(w->persist, pi->src_ip, vs->id);
+        *pe = persist_lookup(w->persist, pi->src_ip, vs->slot);
         if (*pe != NULL) {
-            rs = snapshot_rs(s, (*pe)->rs_id);
+            rs = snapshot_rs(s, (*pe)->rs_idx, (*pe)->rs_id);
             /* Drain and halt move persistent clients too (DESIGN.md section 5). */
             if (rs != NULL && &s->vs[rs->vs] == vs &&
                 sched_eligible(w->sched, w->stats.rs_active_conns, rs)) {
@@ -111,7 +111,7 @@ static struct conn *l4_new_conn(struct worker *w, const struct snapshot *s,
         }
     }
     c = conn_create(w->conns, k, rs->ip, rs->port ? rte_cpu_to_be_16(rs->port) : k->dst_port,
-                    rs->id, vs->id, vs->slot, state, w->now_ms, &why);
+                    rs->idx, rs->id, vs->slot, state, w->now_ms, &why);
     if (unlikely(c == NULL)) {
         worker_drop(w, m, why == CONN_COLLISION ? DROP_L4_CONN_COLLISION
                                                 : DROP_L4_CONN_TABLE_FULL);
@@ -119,14 +119,15 @@ static struct conn *l4_new_conn(struct worker *w, const struct snapshot *s,
     }
     w->stats.l4_conns_created++;
     w->stats.vs_conns[vs->slot]++;
-    w->stats.rs_conns_total[rs->id]++;
+    w->stats.rs_conns_total[rs->idx]++;
     if (vs->persist) {
         if (pe != NULL) {
             pe->rs_id = rs->id;
+            pe->rs_idx = rs->idx;
             persist_touch(pe, vs->persist_timeout_ms, w->now_ms);
         } else {
-            pe = persist_insert(w->persist, pi->src_ip, vs->id, rs->id, vs->persist_timeout_ms,
-                                w->now_ms);
+            pe = persist_insert(w->persist, pi->src_ip, vs->slot, rs->idx, rs->id,
+                                vs->persist_timeout_ms, w->now_ms);
             if (pe != NULL)
                 w->stats.l4_persist_created++;
             else
@@ -158,7 +159,7 @@ void l4_from_client(struct worker *w, const struct snapshot *s, struct rte_mbuf 
     struct conn *c = conn_lookup(w->conns, &k, &dir);
 
     if (c != NULL) {
-        const struct snap_rs *rs = snapshot_rs(s, c->rs_id);
+        const struct snap_rs *rs = snapshot_rs(s, c->rs_idx, c->rs_id);
         if (unlikely(dir != CONN_DIR_FORWARD)) {
             worker_drop(w, m, DROP_L4_CONN_COLLISION);
             return;
@@ -208,7 +209,7 @@ bool l4_from_server(struct worker *w, const struct snapshot *s, struct rte_mbuf 
 
     if (c == NULL || dir != CONN_DIR_REVERSE)
         return false;
-    rs = snapshot_rs(s, c->rs_id);
+    rs = snapshot_rs(s, c->rs_idx, c->rs_id);
     if (unlikely(rs != NULL && rs->state == CFG_RS_HALT)) {
         conn_delete(w->conns, c, w->now_ms);
         w->stats.l4_conns_halted++;
@@ -223,10 +224,8 @@ bool l4_from_server(struct worker *w, const struct snapshot *s, struct rte_mbuf 
     conn_update(c, CONN_DIR_REVERSE, l4_tcp_flags(pi, l4), w->now_ms);
     nat_rewrite_src(ip, l4, pi->ip_proto, c->vip, c->vport);
     w->stats.l4_reverse_packets++;
-    if (likely(c->vs_slot < s->n_vs && s->vs[c->vs_slot].id == c->vs_id)) {
-        w->stats.vs_packets_out[c->vs_slot]++;
-        w->stats.vs_bytes_out[c->vs_slot] += pi->l3_len;
-    }
+    w->stats.vs_packets_out[c->vs_slot]++;
+    w->stats.vs_bytes_out[c->vs_slot] += pi->l3_len;
     l4_send(w, s, m, pi, pi->dst_ip);
     return true;
 }

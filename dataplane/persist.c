@@ -67,9 +67,9 @@ void persist_table_free(struct persist_table *t)
 }
 
 struct persist_entry *persist_lookup(const struct persist_table *t, uint32_t client_ip,
-                                     uint16_t vs_id)
+                                     uint16_t vs_slot)
 {
-    struct persist_key k = {.client_ip = client_ip, .vs_id = vs_id};
+    struct persist_key k = {.client_ip = client_ip, .vs_slot = vs_slot};
     void *data;
 
     if (rte_hash_lookup_data(t->hash, &k, &data) < 0)
@@ -78,10 +78,10 @@ struct persist_entry *persist_lookup(const struct persist_table *t, uint32_t cli
 }
 
 struct persist_entry *persist_insert(struct persist_table *t, uint32_t client_ip,
-                                     uint16_t vs_id, uint16_t rs_id, uint32_t timeout_ms,
-                                     uint64_t now)
+                                     uint16_t vs_slot, uint16_t rs_idx, uint32_t rs_id,
+                                     uint32_t timeout_ms, uint64_t now)
 {
-    struct persist_key k = {.client_ip = client_ip, .vs_id = vs_id};
+    struct persist_key k = {.client_ip = client_ip, .vs_slot = vs_slot};
     struct persist_entry *e;
 
     if (t->n_free == 0)
@@ -92,8 +92,9 @@ struct persist_entry *persist_insert(struct persist_table *t, uint32_t client_ip
     t->n_free--;
     e->table = t;
     e->client_ip = client_ip;
-    e->vs_id = vs_id;
+    e->vs_slot = vs_slot;
     e->rs_id = rs_id;
+    e->rs_idx = rs_idx;
     e->timeout_ms = timeout_ms;
     e->last_used = now;
     e->n_conns = 0;
@@ -111,10 +112,10 @@ void persist_touch(struct persist_entry *e, uint32_t timeout_ms, uint64_t now)
     e->timeout_ms = timeout_ms;
 }
 
-void persist_release(struct persist_table *t, uint32_t client_ip, uint16_t vs_id,
+void persist_release(struct persist_table *t, uint32_t client_ip, uint16_t vs_slot,
                      uint64_t now)
 {
-    struct persist_entry *e = persist_lookup(t, client_ip, vs_id);
+    struct persist_entry *e = persist_lookup(t, client_ip, vs_slot);
 
     if (e == NULL)
         return;
@@ -125,7 +126,7 @@ void persist_release(struct persist_table *t, uint32_t client_ip, uint16_t vs_id
 
 void persist_delete(struct persist_table *t, struct persist_entry *e)
 {
-    struct persist_key k = {.client_ip = e->client_ip, .vs_id = e->vs_id};
+    struct persist_key k = {.client_ip = e->client_ip, .vs_slot = e->vs_slot};
 
     twheel_cancel(t->wheel, &e->timer);
     rte_hash_del_key(t->hash, &k);
@@ -133,13 +134,13 @@ void persist_delete(struct persist_table *t, struct persist_entry *e)
     t->free_idx[t->n_free++] = (uint32_t)(e - t->pool);
 }
 
-uint32_t persist_flush(struct persist_table *t, uint32_t vs_id)
+uint32_t persist_flush(struct persist_table *t, uint32_t vs_slot)
 {
     uint32_t n = 0;
 
     for (uint32_t i = 0; i < t->capacity; i++) {
         struct persist_entry *e = &t->pool[i];
-        if (e->table == NULL || (vs_id != PERSIST_ALL && e->vs_id != vs_id))
+        if (e->table == NULL || (vs_slot != PERSIST_ALL && e->vs_slot != vs_slot))
             continue;
         persist_delete(t, e);
         n++;

@@ -27,13 +27,13 @@ static const struct snap_rs *sched_wrr(struct sched_state *st, const uint32_t *a
         const struct snap_rs *rs = &vs->rs[i];
         if (!sched_eligible(st, active, rs))
             continue;
-        st->wrr_current[rs->id] += rs->weight;
+        st->wrr_current[rs->idx] += rs->weight;
         total += rs->weight;
-        if (best == NULL || st->wrr_current[rs->id] > st->wrr_current[best->id])
+        if (best == NULL || st->wrr_current[rs->idx] > st->wrr_current[best->idx])
             best = rs;
     }
     if (best != NULL)
-        st->wrr_current[best->id] -= total;
+        st->wrr_current[best->idx] -= total;
     return best;
 }
 
@@ -52,8 +52,8 @@ static const struct snap_rs *sched_wlc(struct sched_state *st, const uint32_t *a
             continue;
         }
         /* active/weight < best_active/best_weight, without division */
-        a = (uint64_t)active[rs->id] * best->weight;
-        b = (uint64_t)active[best->id] * rs->weight;
+        a = (uint64_t)active[rs->idx] * best->weight;
+        b = (uint64_t)active[best->idx] * rs->weight;
         if (a < b || (a == b && rs->weight > best->weight))
             best = rs;
     }

@@ -30,7 +30,7 @@
 struct sched_state {
     unsigned n_workers;
     uint64_t fallbacks;                 /* sh/maglev: hashed server full, next one taken */
-    int64_t wrr_current[SNAP_RS_IDS];   /* smooth wrr, by stable id */
+    int64_t wrr_current[SNAP_RS_IDS];   /* smooth wrr, by real-server counter index */
 };
 
 /* The flow a new connection is for (network order). */
@@ -56,12 +56,12 @@ static inline int sched_eligible(const struct sched_state *st, const uint32_t *a
     if (rs->max_conns == 0)
         return 1;
     limit = (rs->max_conns + st->n_workers - 1) / st->n_workers;
-    return active[rs->id] < limit;
+    return active[rs->idx] < limit;
 }
 
 /*
  * Owning worker. A real server of vs for flow f by vs->scheduler, or NULL when none
- * is eligible. active: the worker's active connections by stable id.
+ * is eligible. active: the worker's active connections by real-server counter index.
  */
 const struct snap_rs *sched_pick(struct sched_state *st, const uint32_t *active,
                                  const struct snap_vs *vs, const struct sched_flow *f);

@@ -30,102 +30,6 @@ static uint32_t ms_or_default(uint32_t s, uint32_t def_s)
     return (s != 0 ? s : def_s) * 1000u;
 }
 
-/*
- * A new id in [0, max): not used in this build (used) nor live in the previous
- * snapshot (prev_live), searched round-robin from *cursor so that a retired id comes
- * back only after every other one. Returns the id, or -1 when all are taken.
- */
-static int id_alloc(uint8_t *used, const uint8_t *prev_live, uint32_t max, uint16_t *cursor)
-{
-    for (uint32_t k = 0; k < max; k++) {
-        uint32_t id = (*cursor + k) % max;
-        if (used[id] || prev_live[id])
-            continue;
-        used[id] = 1;
-        *cursor = (uint16_t)((id + 1) % max);
-        return (int)id;
-    }
-    return -1;
-}
-
-static const struct snap_vs *prev_vs(const struct snapshot *prev, const char *label)
-{
-    if (prev == NULL)
-        return NULL;
-    for (uint32_t i = 0; i < prev->n_vs; i++)
-        if (strcmp(prev->vs[i].label, label) == 0)
-            return &prev->vs[i];
-    return NULL;
-}
-
-static const struct snap_rs *prev_rs(const struct snap_vs *pv, const char *label)
-{
-    if (pv == NULL)
-        return NULL;
-    for (uint32_t i = 0; i < pv->n_rs; i++)
-        if (strcmp(pv->rs[i].label, label) == 0)
-            return &pv->rs[i];
-    return NULL;
-}
-
-/*
- * Stable ids for every service and real server: the previous snapshot's where the
- * labels match, fresh ones otherwise (two passes, so that a kept id is never handed
- * to a newcomer).
- */
-static int snapshot_assign_ids(struct snapshot *s, const struct snapshot *prev, char *err,
-                               size_t errlen)
-{
-    static uint8_t vs_used[SNAP_VS_IDS], vs_live[SNAP_VS_IDS];
-    static uint8_t rs_used[SNAP_RS_IDS], rs_live[SNAP_RS_IDS];
-    uint16_t vs_cursor = prev ? prev->next_vs_id : 0, rs_cursor = prev ? prev->next_rs_id : 0;
-
-    memset(vs_used, 0, sizeof(vs_used));
-    memset(vs_live, 0, sizeof(vs_live));
-    memset(rs_used, 0, sizeof(rs_used));
-    memset(rs_live, 0, sizeof(rs_live));
-    if (prev != NULL) {
-        for (uint32_t i = 0; i < prev->n_vs; i++)
-            vs_live[prev->vs[i].id] = 1;
-        for (uint32_t i = 0; i < prev->n_rs; i++)
-            rs_live[prev->rs[i].id] = 1;
-    }
-    for (uint32_t pass = 0; pass < 2; pass++) {
-        for (uint32_t i = 0; i < s->n_vs; i++) {
-            struct snap_vs *v = &s->vs[i];
-            const struct snap_vs *pv = prev_vs(prev, v->label);
-            int id;
-            if (pass == 0 && pv != NULL) {
-                v->id = pv->id;
-                vs_used[v->id] = 1;
-            } else if (pass == 1 && pv == NULL) {
-                id = id_alloc(vs_used, vs_live, SNAP_VS_IDS, &vs_cursor);
-                if (id < 0)
-                    return lbd_err_set(err, errlen, LBD_ENOMEM, "virtual_services: more than "
-                                       "%d service ids in use", SNAP_VS_IDS);
-                v->id = (uint16_t)id;
-            }
-            for (uint32_t j = 0; j < v->n_rs; j++) {
-                struct snap_rs *r = &v->rs[j];
-                const struct snap_rs *pr = prev_rs(pv, r->label);
-                if (pass == 0 && pr != NULL) {
-                    r->id = pr->id;
-                    rs_used[r->id] = 1;
-                } else if (pass == 1 && pr == NULL) {
-                    id = id_alloc(rs_used, rs_live, SNAP_RS_IDS, &rs_cursor);
-                    if (id < 0)
-                        return lbd_err_set(err, errlen, LBD_ENOMEM, "real_servers: more "
-                                           "than %d real-server ids in use", SNAP_RS_IDS);
-                    r->id = (uint16_t)id;
-                }
-            }
-        }
-    }
-    s->next_vs_id = vs_cursor;
-    s->next_rs_id = rs_cursor;
-    return 0;
-}
-
 /* Layer 4 fields of service i: real servers and, for sh and maglev, the lookup table. */
 static int snapshot_build_l4(struct snapshot *s, const struct cfg_vs *v, uint32_t i,
                              uint32_t *rs_next, char *err, size_t errlen)
@@ -142,6 +46,8 @@ static int snapshot_build_l4(struct snapshot *s, const struct cfg_vs *v, uint32_
     for (uint32_t j = 0; j < sv->n_rs; j++) {
         const struct cfg_real_server *r = &v->real_servers[j];
         struct snap_rs *sr = &sv->rs[j];
+        sr->id = r->id;
+        sr->idx = (uint16_t)(v->slot * CFG_MAX_RS + r->slot);
         sr->vs = (uint16_t)i;
         sr->ip = r->ip;
         sr->port = r->port;
@@ -174,8 +80,8 @@ static int snapshot_build_l4(struct snapshot *s, const struct cfg_vs *v, uint32_
     return 0;
 }
 
-struct snapshot *snapshot_build(const struct lbd_config *cfg, const struct snapshot *prev,
-                                uint64_t generation, char *err, size_t errlen)
+struct snapshot *snapshot_build(const struct lbd_config *cfg, uint64_t generation,
+                                char *err, size_t errlen)
 {
     struct snapshot *s;
     struct rte_hash_parameters hp = {0};
@@ -200,8 +106,8 @@ struct snapshot *snapshot_build(const struct lbd_config *cfg, const struct snaps
         goto err_nomem;
     s->n_rs = (uint32_t)n_rs;
     s->rs = calloc(n_rs ? n_rs : 1, sizeof(*s->rs));
-    s->rs_by_id = calloc(SNAP_RS_IDS, sizeof(*s->rs_by_id));
-    if (s->rs == NULL || s->rs_by_id == NULL)
+    s->rs_by_idx = calloc(SNAP_RS_IDS, sizeof(*s->rs_by_idx));
+    if (s->rs == NULL || s->rs_by_idx == NULL)
         goto err_nomem;
     s->l4.tcp_handshake_ms = ms_or_default(cfg->layer4.tcp_handshake_timeout_s,
                                            CFG_L4_TCP_HANDSHAKE_TIMEOUT_S);
@@ -248,7 +154,7 @@ struct snapshot *snapshot_build(const struct lbd_config *cfg, const struct snaps
         const struct cfg_vs *v = &cfg->virtual_services[i];
         struct snap_vs *sv = &s->vs[i];
         sv->ip = v->ip;
-        sv->slot = (uint16_t)i;
+        sv->slot = v->slot;
         sv->layer = v->layer;
         sv->protocol = v->protocol == CFG_PROTO_UDP ? IPPROTO_UDP : IPPROTO_TCP;
         sv->mode = (uint8_t)v->mode;
@@ -263,10 +169,8 @@ struct snapshot *snapshot_build(const struct lbd_config *cfg, const struct snaps
                           entry(SNAP_ADDR_VIP, (uint32_t)i)) < 0)
                 goto err_table;
     }
-    if (snapshot_assign_ids(s, prev, err, errlen) != 0)
-        goto err_free;
     for (uint32_t i = 0; i < s->n_rs; i++)
-        s->rs_by_id[s->rs[i].id] = &s->rs[i];
+        s->rs_by_idx[s->rs[i].idx] = &s->rs[i];
 
     snprintf(name, sizeof(name), "rt%llu", (unsigned long long)generation);
     s->routes = route_build(cfg, name, err, errlen);
@@ -292,7 +196,7 @@ void snapshot_free(struct snapshot *s)
     route_free(s->routes);
     for (uint32_t i = 0; s->vs != NULL && i < s->n_vs; i++)
         free(s->vs[i].maglev);
-    free(s->rs_by_id);
+    free(s->rs_by_idx);
     free(s->rs);
     free(s->vs);
     free(s);

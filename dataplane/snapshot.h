@@ -19,8 +19,8 @@
 #include "route.h"
 
 #define SNAP_MAX_PORTS 32
-#define SNAP_RS_IDS 8192        /* stable real-server ids are 0..SNAP_RS_IDS-1 */
-#define SNAP_VS_IDS 1024        /* stable service ids are 0..SNAP_VS_IDS-1 */
+/* Real-server counter indexes: service slot * CFG_MAX_RS + real-server slot. */
+#define SNAP_RS_IDS (CFG_MAX_VS * CFG_MAX_RS)
 
 enum snap_addr_kind { SNAP_ADDR_SELF = 1, SNAP_ADDR_VIP = 2 };
 
@@ -33,13 +33,15 @@ struct snap_key {
 };
 
 /*
- * A real server. Its id is stable across snapshots (same service label, same real
- * server label -> same id), so connections and persistence entries, which hold the
- * id, survive any reconfig; per-worker counters are indexed by it. An id is not
- * reused until SNAP_RS_IDS others have been handed out.
+ * A real server. Its identity comes from the control core (control/reconfig.c): id is
+ * unique for the daemon's life and idx (from the service's and its own slot) stays
+ * the same for as long as its label exists, so connections and persistence entries,
+ * which hold both, survive any reconfig; per-worker counters are indexed by idx, and
+ * an entry whose idx now names another server (same slot, other id) knows it.
  */
 struct snap_rs {
-    uint16_t id;
+    uint32_t id;
+    uint16_t idx;           /* < SNAP_RS_IDS */
     uint16_t vs;            /* index of its service in this snapshot */
     uint32_t ip;            /* network order */
     uint16_t port;          /* host order; 0 = the port the client used */
@@ -51,8 +53,7 @@ struct snap_rs {
 
 struct snap_vs {
     uint32_t ip;
-    uint16_t slot;          /* index into per-worker service counters */
-    uint16_t id;            /* stable across snapshots (by label); persistence key */
+    uint16_t slot;          /* per-worker service counters; stable by label; persistence key */
     uint8_t layer;
     uint8_t protocol;       /* IPPROTO_TCP / IPPROTO_UDP */
     uint8_t mode;           /* enum cfg_mode */
@@ -91,21 +92,19 @@ struct snapshot {
     struct snap_port ports[SNAP_MAX_PORTS];
     uint32_t n_rs;
     struct snap_rs *rs;
-    const struct snap_rs **rs_by_id;    /* SNAP_RS_IDS entries; NULL = no such server */
-    uint16_t next_rs_id;                /* where the next new id search starts */
-    uint16_t next_vs_id;
+    const struct snap_rs **rs_by_idx;   /* SNAP_RS_IDS entries; NULL = no such server */
     struct snap_l4 l4;
     struct route_table *routes;         /* rte_lpm: connected, routing.routes, gateway */
 };
 
 /*
- * Builds a snapshot from a validated config. Control core only. prev is the snapshot
- * published now (NULL at start-up): services and real servers keep its ids. Returns
- * NULL and fills err on failure (allocation, a config naming a port beyond
- * SNAP_MAX_PORTS, a next hop off every connected subnet, ids exhausted).
+ * Builds a snapshot from a validated config whose identities (slots, ids) are
+ * assigned (reconfig_assign_ids). Control core only. Returns NULL and fills err on
+ * failure (allocation, a config naming a port beyond SNAP_MAX_PORTS, a next hop off
+ * every connected subnet).
  */
-struct snapshot *snapshot_build(const struct lbd_config *cfg, const struct snapshot *prev,
-                                uint64_t generation, char *err, size_t errlen);
+struct snapshot *snapshot_build(const struct lbd_config *cfg, uint64_t generation,
+                                char *err, size_t errlen);
 
 void snapshot_free(struct snapshot *s);
 
@@ -142,10 +141,13 @@ static inline int snapshot_route(const struct snapshot *s, uint32_t dst, uint32_
     return route_lookup(s->routes, dst, next_hop, port);
 }
 
-/* The real server with stable id, or NULL when it is not in this snapshot. Any core. */
-static inline const struct snap_rs *snapshot_rs(const struct snapshot *s, uint16_t id)
+/* The real server (idx, id), or NULL when it is no longer in the config. Any core. */
+static inline const struct snap_rs *snapshot_rs(const struct snapshot *s, uint16_t idx,
+                                                uint32_t id)
 {
-    return id < SNAP_RS_IDS ? s->rs_by_id[id] : NULL;
+    const struct snap_rs *rs = idx < SNAP_RS_IDS ? s->rs_by_idx[idx] : NULL;
+
+    return rs != NULL && rs->id == id ? rs : NULL;
 }
 
 /* True when ip is on the connected subnet of port. */

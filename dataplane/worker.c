@@ -21,6 +21,7 @@
 #include "icmp.h"
 #include "l4.h"
 #include "owner.h"
+#include "probe.h"
 
 void worker_tx_error(struct rte_mbuf **unsent, uint16_t count, void *userdata)
 {
@@ -85,6 +86,10 @@ static void worker_local(struct worker *w, const struct snapshot *s, struct rte_
     switch (pi->ip_proto) {
     case IPPROTO_ICMP: {
         uint32_t want = (uint32_t)pi->l3_off + pi->l3_len;
+        if (pi->icmp_type == RTE_IP_ICMP_ECHO_REPLY) {
+            probe_echo_reply(w, m, frame, pi);
+            return;
+        }
         r = icmp_echo_reply_in_place(frame, pi, &w->dp->ports[m->port].mac);
         if (r != DROP_NONE) {
             worker_drop(w, m, r);
@@ -260,6 +265,7 @@ int worker_main(void *arg)
     struct worker *w = arg;
     struct dataplane *dp = w->dp;
     struct rte_mbuf *pkts[DP_BURST];
+    struct ctl_msg msgs[16];
     unsigned idle = 0;
 
     w->cycles_per_ms = rte_get_timer_hz() / 1000;
@@ -292,6 +298,11 @@ int worker_main(void *arg)
             work += n;
             worker_burst(w, s, pkts, n, true);
         }
+        n = rte_ring_sc_dequeue_burst_elem(dp->to_worker[w->id], msgs, sizeof(msgs[0]),
+                                           RTE_DIM(msgs), NULL);
+        for (unsigned i = 0; i < n; i++)
+            probe_handle_ctl(w, s, &msgs[i]);
+
         /* Expiry, retransmission and idle timers of this worker. */
         w->now_ms = rte_get_timer_cycles() / w->cycles_per_ms;
         twheel_advance(&w->wheel, w->now_ms);

@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -234,6 +235,59 @@ static int show_reply(const char *line, void (*printer)(const cJSON *))
     return rc;
 }
 
+static void print_applied(const cJSON *r)
+{
+    printf("applied: config generation %.0f, %.0f virtual services\n", num(r, "generation"),
+           num(r, "virtual_services"));
+}
+
+static void print_saved(const cJSON *r)
+{
+    printf("saved to %s\n", str(r, "path"));
+}
+
+static void print_ports(const cJSON *ports, char *buf, size_t len)
+{
+    const cJSON *p;
+    size_t off = 0;
+
+    buf[0] = '\0';
+    cJSON_ArrayForEach(p, ports) {
+        int n = snprintf(buf + off, len - off, "%s%.0f", off ? "," : "", p->valuedouble);
+        if (n < 0 || (size_t)n >= len - off)
+            break;
+        off += (size_t)n;
+    }
+}
+
+static void print_vs_list(const cJSON *r)
+{
+    const cJSON *v, *rs;
+    char ports[256];
+
+    printf("%-20s %-16s %-5s %-9s %-7s %-10s %s\n", "LABEL", "VIP", "PROTO", "LAYER", "SCHED",
+           "PERSIST", "PORTS");
+    cJSON_ArrayForEach(v, r) {
+        const cJSON *pers = cJSON_GetObjectItemCaseSensitive(v, "persistence");
+        char layer[16];
+        print_ports(cJSON_GetObjectItemCaseSensitive(v, "ports"), ports, sizeof(ports));
+        snprintf(layer, sizeof(layer), "%.0f/%s", num(v, "layer"),
+                 num(v, "layer") == 7 ? str(v, "mode") : str(v, "forwarding"));
+        printf("%-20s %-16s %-5s %-9s %-7s %-10s %s\n", str(v, "label"), str(v, "ip"),
+               str(v, "protocol"), layer, str(v, "scheduler"), str(pers, "type"), ports);
+        cJSON_ArrayForEach(rs, cJSON_GetObjectItemCaseSensitive(v, "real_servers")) {
+            const cJSON *port = cJSON_GetObjectItemCaseSensitive(rs, "port");
+            char pb[16];
+            if (cJSON_IsNumber(port))
+                snprintf(pb, sizeof(pb), "%.0f", port->valuedouble);
+            else
+                snprintf(pb, sizeof(pb), "(client)");
+            printf("  %-18s %-16s port=%-8s weight=%-5.0f %s\n", str(rs, "label"),
+                   str(rs, "ip"), pb, num(rs, "weight"), str(rs, "state"));
+        }
+    }
+}
+
 static void print_pretty(const cJSON *r)
 {
     char *s = cJSON_Print(r);
@@ -305,6 +359,137 @@ static int cmd_raw(int fd, const char *arg)
     return worst;
 }
 
+/* A JSON argument: inline text, or @FILE. NULL (and a message) when it is not JSON. */
+static cJSON *load_json_arg(const char *arg)
+{
+    cJSON *j;
+
+    if (arg[0] == '@') {
+        FILE *f = fopen(arg + 1, "r");
+        char *text = NULL;
+        size_t cap = 0;
+        ssize_t n;
+        if (f == NULL) {
+            fprintf(stderr, "lbctl: %s: %s\n", arg + 1, strerror(errno));
+            return NULL;
+        }
+        n = getdelim(&text, &cap, '\0', f);
+        fclose(f);
+        j = n > 0 ? cJSON_Parse(text) : NULL;
+        free(text);
+    } else {
+        j = cJSON_Parse(arg);
+    }
+    if (j == NULL)
+        fprintf(stderr, "lbctl: '%.60s' is not valid JSON\n", arg);
+    return j;
+}
+
+/*
+ * vs add JSON|@FILE, vs set LABEL k=v..., vs del LABEL,
+ * rs add VS JSON|@FILE, rs set VS RS k=v..., rs del VS RS,
+ * rs drain|halt|online VS RS, rs weight VS RS N.
+ * A value is taken as JSON when it parses (numbers, null, true, objects), else as a string.
+ */
+static int build_edit(const char *noun, int argc, char **argv, cJSON **args, const char **api)
+{
+    static char name[16];
+    bool is_rs = strcmp(noun, "rs") == 0;
+    const char *verb = argv[0];
+    int need = is_rs ? 3 : 2, i;
+    cJSON *a;
+
+    if (is_rs && (strcmp(verb, "drain") == 0 || strcmp(verb, "halt") == 0 ||
+                  strcmp(verb, "online") == 0 || strcmp(verb, "weight") == 0)) {
+        need = strcmp(verb, "weight") == 0 ? 4 : 3;
+        if (argc != need)
+            goto usage;
+        a = cJSON_CreateObject();
+        cJSON_AddStringToObject(a, "vs", argv[1]);
+        cJSON_AddStringToObject(a, "rs", argv[2]);
+        if (strcmp(verb, "weight") == 0)
+            cJSON_AddNumberToObject(a, "weight", atof(argv[3]));
+        else
+            cJSON_AddStringToObject(a, "state", verb);
+        snprintf(name, sizeof(name), "rs.set");
+        *api = name;
+        *args = a;
+        return 0;
+    }
+    if (argc < need || (strcmp(verb, "add") != 0 && strcmp(verb, "set") != 0 &&
+                        strcmp(verb, "del") != 0))
+        goto usage;
+    if (strcmp(verb, "set") != 0 && argc != need)
+        goto usage;
+    a = cJSON_CreateObject();
+    cJSON_AddStringToObject(a, "vs", argv[1]);
+    if (strcmp(verb, "add") == 0) {
+        cJSON *obj = load_json_arg(argv[need - 1]);
+        if (obj == NULL) {
+            cJSON_Delete(a);
+            return EXIT_USAGE;
+        }
+        if (is_rs) {
+            cJSON_AddItemToObject(a, "rs", obj);
+        } else {
+            cJSON_DeleteItemFromObject(a, "vs");
+            cJSON_AddItemToObject(a, "vs", obj);
+        }
+    } else if (is_rs) {
+        cJSON_AddStringToObject(a, "rs", argv[2]);
+    }
+    for (i = need; strcmp(verb, "set") == 0 && i < argc; i++) {
+        char *eq = strchr(argv[i], '=');
+        cJSON *v;
+        if (eq == NULL || eq == argv[i]) {
+            fprintf(stderr, "lbctl: '%s' is not FIELD=VALUE\n", argv[i]);
+            cJSON_Delete(a);
+            return EXIT_USAGE;
+        }
+        *eq = '\0';
+        v = cJSON_Parse(eq + 1);
+        if (v == NULL)
+            v = cJSON_CreateString(eq + 1);
+        cJSON_AddItemToObject(a, argv[i], v);
+    }
+    snprintf(name, sizeof(name), "%s.%s", noun, verb);
+    *api = name;
+    *args = a;
+    return 0;
+usage:
+    fprintf(stderr, "lbctl: usage: %s\n",
+            is_rs ? "rs add VS JSON|@FILE | rs set VS RS FIELD=VALUE... | rs del VS RS | "
+                    "rs drain|halt|online VS RS | rs weight VS RS N"
+                  : "vs add JSON|@FILE | vs set VS FIELD=VALUE... | vs del VS");
+    return EXIT_USAGE;
+}
+
+/* watch: the stats table, redrawn every secs seconds until interrupted. */
+static int cmd_watch(const char *sock, int secs)
+{
+    char *req = api_request("stats", NULL);
+    int rc = 0;
+
+    if (req == NULL)
+        return EXIT_ERR_REPLY;
+    for (;;) {
+        int fd = connect_socket(sock);
+        if (fd < 0) {
+            rc = EXIT_NO_DAEMON;
+            break;
+        }
+        printf("\033[H\033[2J");
+        rc = transact(fd, req, print_stats);
+        close(fd);
+        fflush(stdout);
+        if (rc != 0)
+            break;
+        sleep((unsigned)secs);
+    }
+    free(req);
+    return rc;
+}
+
 static void usage(FILE *f)
 {
     fprintf(f,
@@ -313,6 +498,13 @@ static void usage(FILE *f)
             "  status             appliance, ports, HA state\n"
             "  stats [VS]         counters per service, worker and port; drops by reason\n"
             "  config get         the running configuration (JSON)\n"
+            "  config apply FILE  validate and apply a whole config (nothing changes on error)\n"
+            "  config save [PATH] write the running config to its file (or PATH) atomically\n"
+            "  vs list            the virtual services and their real servers\n"
+            "  vs add JSON|@FILE  vs set VS FIELD=VALUE...  vs del VS\n"
+            "  rs add VS JSON|@FILE  rs set VS RS FIELD=VALUE...  rs del VS RS\n"
+            "  rs drain|halt|online VS RS   rs weight VS RS N\n"
+            "  watch [SECS]       the stats table, refreshed every SECS (default 1)\n"
             "  neigh              the neighbour (ARP) table\n"
             "  help               the commands the daemon knows\n"
             "  raw LINE|-         send LINE (or each stdin line) as-is, print each reply\n"
@@ -368,6 +560,12 @@ int main(int argc, char **argv)
 
     void (*printer)(const cJSON *) = NULL;
     const char *api = NULL;
+    const char *sub = optind < argc ? argv[optind] : "";
+    rc = 0;
+    if (strcmp(cmd, "watch") == 0) {
+        int secs = optind < argc ? atoi(argv[optind]) : 1;
+        return cmd_watch(sock, secs > 0 ? secs : 1);
+    }
     if (strcmp(cmd, "status") == 0) {
         api = "status";
         printer = print_status;
@@ -378,10 +576,40 @@ int main(int argc, char **argv)
             args = cJSON_CreateObject();
             cJSON_AddStringToObject(args, "vs", argv[optind++]);
         }
-    } else if (strcmp(cmd, "config") == 0 && optind < argc && strcmp(argv[optind], "get") == 0) {
+    } else if (strcmp(cmd, "config") == 0 && strcmp(sub, "get") == 0) {
         optind++;
         api = "config.get";
         printer = print_pretty;
+    } else if (strcmp(cmd, "config") == 0 && strcmp(sub, "apply") == 0 && optind + 1 < argc) {
+        char at[PATH_MAX + 2];
+        cJSON *c;
+        snprintf(at, sizeof(at), "@%s", argv[optind + 1]);
+        c = load_json_arg(at);
+        optind += 2;
+        if (c == NULL)
+            return EXIT_USAGE;
+        args = cJSON_CreateObject();
+        cJSON_AddItemToObject(args, "config", c);
+        api = "config.apply";
+        printer = print_applied;
+    } else if (strcmp(cmd, "config") == 0 && strcmp(sub, "save") == 0) {
+        optind++;
+        if (optind < argc) {
+            args = cJSON_CreateObject();
+            cJSON_AddStringToObject(args, "path", argv[optind++]);
+        }
+        api = "config.save";
+        printer = print_saved;
+    } else if (strcmp(cmd, "vs") == 0 && strcmp(sub, "list") == 0) {
+        optind++;
+        api = "vs.list";
+        printer = print_vs_list;
+    } else if ((strcmp(cmd, "vs") == 0 || strcmp(cmd, "rs") == 0) && sub[0] != '\0') {
+        rc = build_edit(cmd, argc - optind, argv + optind, &args, &api);
+        if (rc != 0)
+            return rc;
+        optind = argc;
+        printer = print_applied;
     } else if (strcmp(cmd, "neigh") == 0) {
         api = "neigh.list";
         printer = print_neigh;

@@ -60,8 +60,11 @@ static inline void h_config(struct harness *h)
         h->rs_udp[i].ip = ip4(ips[i]);
         h->rs_udp[i].port = 3478;
         h->rs_udp[i].weight = 100;
+        h->rs_udp[i].id = (uint32_t)(1 + i);
+        h->rs_udp[i].slot = (uint16_t)i;
         h->rs_tcp[i] = h->rs_udp[i];
         h->rs_tcp[i].port = 0;
+        h->rs_tcp[i].id = (uint32_t)(11 + i);
     }
     memset(h->vs, 0, sizeof(h->vs));
     snprintf(h->vs[0].label, CFG_LABEL_MAX, "AvUDP");
@@ -76,6 +79,7 @@ static inline void h_config(struct harness *h)
     h->vs[0].real_servers = h->rs_udp;
     h->vs[0].n_real_servers = H_RS;
     snprintf(h->vs[1].label, CFG_LABEL_MAX, "AvTCP");
+    h->vs[1].slot = 1;
     h->vs[1].ip = ip4("10.200.50.120");
     h->vs[1].ports[0] = 443;
     h->vs[1].ports[1] = 5061;
@@ -93,7 +97,7 @@ static inline void h_config(struct harness *h)
 static inline int h_publish(struct harness *h)
 {
     char err[256];
-    struct snapshot *s = snapshot_build(&h->cfg, h->s, ++h->gen, err, sizeof(err));
+    struct snapshot *s = snapshot_build(&h->cfg, ++h->gen, err, sizeof(err));
 
     if (s == NULL) {
         fprintf(stderr, "snapshot: %s\n", err);

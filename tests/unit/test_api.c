@@ -162,7 +162,7 @@ Test(api_server, live_socket_is_not_stolen_and_stale_one_is_replaced)
     cr_assert_not_null(strstr(err, "another daemon"));
     /* A socket file nobody listens on is replaced. */
     fd = socket(AF_UNIX, SOCK_STREAM, 0);
-    char stale[128];
+    char stale[96];
     snprintf(stale, sizeof(stale), "%s/stale.sock", sock_dir);
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
     snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", stale);
@@ -209,7 +209,7 @@ Test(api_cmd, malformed_requests)
     expect_cmd_error("{}", "invalid_argument");
     expect_cmd_error("{\"cmd\": 5}", "invalid_argument");
     expect_cmd_error("{\"cmd\": \"nope\"}", API_CODE_UNKNOWN_COMMAND);
-    expect_cmd_error("{\"cmd\": \"config.apply\"}", "not_supported");
+    expect_cmd_error("{\"cmd\": \"ha.promote\"}", "not_supported");
 }
 
 Test(api_cmd, help_lists_commands)

@@ -19,20 +19,20 @@ TestSuite(persist, .init = setup);
 
 Test(persist, insert_lookup_per_client_and_service)
 {
-    struct persist_entry *e = persist_insert(t, ip4("10.200.50.20"), 3, 17, 1200000, 0);
+    struct persist_entry *e = persist_insert(t, ip4("10.200.50.20"), 3, 17, 17, 1200000, 0);
 
     cr_assert_not_null(e);
     cr_assert_eq(persist_lookup(t, ip4("10.200.50.20"), 3), e);
     cr_assert_eq(e->rs_id, 17);
     cr_assert_null(persist_lookup(t, ip4("10.200.50.20"), 4), "other service");
     cr_assert_null(persist_lookup(t, ip4("10.200.50.21"), 3), "other client");
-    cr_assert_null(persist_insert(t, ip4("10.200.50.20"), 3, 18, 1200000, 0), "no duplicate");
+    cr_assert_null(persist_insert(t, ip4("10.200.50.20"), 3, 18, 18, 1200000, 0), "no duplicate");
     cr_assert_eq(persist_count(t), 1);
 }
 
 Test(persist, expires_after_its_timeout_from_last_use)
 {
-    struct persist_entry *e = persist_insert(t, ip4("10.200.50.20"), 3, 17, 1200000, 0);
+    struct persist_entry *e = persist_insert(t, ip4("10.200.50.20"), 3, 17, 17, 1200000, 0);
 
     twheel_advance(&wheel, 1199999);
     cr_assert_eq(persist_lookup(t, ip4("10.200.50.20"), 3), e);
@@ -49,7 +49,7 @@ Test(persist, expires_after_its_timeout_from_last_use)
 
 Test(persist, lives_while_connections_hold_it)
 {
-    struct persist_entry *e = persist_insert(t, ip4("10.200.50.20"), 3, 17, 10000, 0);
+    struct persist_entry *e = persist_insert(t, ip4("10.200.50.20"), 3, 17, 17, 10000, 0);
 
     e->n_conns = 1;
     twheel_advance(&wheel, 50000);
@@ -64,7 +64,7 @@ Test(persist, lives_while_connections_hold_it)
 
 Test(persist, shorter_timeout_applies_at_once)
 {
-    struct persist_entry *e = persist_insert(t, ip4("10.200.50.20"), 3, 17, 1200000, 0);
+    struct persist_entry *e = persist_insert(t, ip4("10.200.50.20"), 3, 17, 17, 1200000, 0);
 
     persist_touch(e, 5000, 1000);
     twheel_advance(&wheel, 6000);
@@ -89,8 +89,8 @@ Test(persist, flush_by_service_and_all)
 Test(persist, full_table_is_refused)
 {
     for (uint32_t i = 0; i < 256; i++)
-        cr_assert_not_null(persist_insert(t, rte_cpu_to_be_32(0x0a000000 + i), 1, 1, 1000, 0));
-    cr_assert_null(persist_insert(t, ip4("10.9.9.9"), 1, 1, 1000, 0));
+        cr_assert_not_null(persist_insert(t, rte_cpu_to_be_32(0x0a000000 + i), 1, 1, 1, 1000, 0));
+    cr_assert_null(persist_insert(t, ip4("10.9.9.9"), 1, 1, 1, 1000, 0));
     twheel_advance(&wheel, 1000);
-    cr_assert_not_null(persist_insert(t, ip4("10.9.9.9"), 1, 1, 1000, 1000));
+    cr_assert_not_null(persist_insert(t, ip4("10.9.9.9"), 1, 1, 1, 1000, 1000));
 }

@@ -21,7 +21,8 @@ static void service(enum cfg_sched sched, uint32_t n, const uint16_t *weights)
     memset(active, 0, sizeof(active));
     sched_init(&st, 1);
     for (uint32_t i = 0; i < n; i++) {
-        rs[i].id = (uint16_t)(100 + i);
+        rs[i].id = 7000 + i;
+        rs[i].idx = (uint16_t)(100 + i);
         rs[i].ip = rte_cpu_to_be_32(0xc0a87033u + i);
         rs[i].port = 3478;
         rs[i].weight = weights[i];
@@ -71,7 +72,7 @@ static void check_shares(uint32_t n, const uint16_t *weights)
         const struct snap_rs *r = sched_pick(&st, active, &vs, &f);
         cr_assert_not_null(r);
         count[r - rs]++;
-        active[r->id]++;
+        active[r->idx]++;
     }
     for (uint32_t i = 0; i < n; i++) {
         double want = rs[i].state == CFG_RS_ONLINE ? (double)weights[i] / total_w : 0.0;
@@ -183,7 +184,7 @@ Test(scheduler, max_conns_is_shared_across_workers)
             const struct snap_rs *r = sched_pick(&st, active, &vs, &f);
             cr_assert_not_null(r);
             count[r - rs]++;
-            active[r->id]++;
+            active[r->idx]++;
         }
         cr_assert_eq(count[0], 6, "scheduler %d: %u", s, count[0]);
         cr_assert_eq(count[1], 94);

@@ -33,12 +33,16 @@ static void setup(void)
         snprintf(rs_a[i].label, sizeof(rs_a[i].label), "a%d", i);
         rs_a[i].ip = rte_cpu_to_be_32(0xc0a87033u + (uint32_t)i);
         rs_a[i].weight = 100;
+        rs_a[i].id = (uint32_t)(10 + i);
+        rs_a[i].slot = (uint16_t)i;
     }
     for (int i = 0; i < 2; i++) {
         snprintf(rs_b[i].label, sizeof(rs_b[i].label), "b%d", i);
         rs_b[i].ip = rte_cpu_to_be_32(0xc0a87033u + (uint32_t)i);
         rs_b[i].port = 3478;
         rs_b[i].weight = 100;
+        rs_b[i].id = (uint32_t)(20 + i);
+        rs_b[i].slot = (uint16_t)i;
     }
     memset(vss, 0, sizeof(vss));
     snprintf(vss[0].label, sizeof(vss[0].label), "AvTCP");
@@ -50,6 +54,7 @@ static void setup(void)
     vss[0].real_servers = rs_a;
     vss[0].n_real_servers = 3;
     snprintf(vss[1].label, sizeof(vss[1].label), "AvUDP");
+    vss[1].slot = 5;
     vss[1].ip = ip4("10.200.50.120");
     vss[1].ports[0] = 3478;
     vss[1].n_ports = 1;
@@ -66,10 +71,10 @@ static void setup(void)
 
 TestSuite(snapshot_l4, .init = setup);
 
-static struct snapshot *build(const struct snapshot *prev)
+static struct snapshot *build(void)
 {
     char err[256] = "";
-    struct snapshot *s = snapshot_build(&cfg, prev, ++gen, err, sizeof(err));
+    struct snapshot *s = snapshot_build(&cfg, ++gen, err, sizeof(err));
 
     cr_assert_not_null(s, "snapshot_build: %s", err);
     return s;
@@ -77,7 +82,7 @@ static struct snapshot *build(const struct snapshot *prev)
 
 Test(snapshot_l4, routes_connected_static_and_default)
 {
-    struct snapshot *s = build(NULL);
+    struct snapshot *s = build();
     uint32_t nh;
     uint16_t port;
 
@@ -99,7 +104,7 @@ Test(snapshot_l4, routes_connected_static_and_default)
     snapshot_free(s);
 
     ifs[1].gateway = 0;
-    s = build(NULL);
+    s = build();
     cr_assert_eq(snapshot_route(s, ip4("203.0.113.7"), &nh, &port), LBD_ENOENT);
     snapshot_free(s);
 }
@@ -109,13 +114,13 @@ Test(snapshot_l4, next_hop_off_link_is_refused)
     char err[256] = "";
 
     routes[1].via = ip4("10.1.1.1");
-    cr_assert_null(snapshot_build(&cfg, NULL, ++gen, err, sizeof(err)));
+    cr_assert_null(snapshot_build(&cfg, ++gen, err, sizeof(err)));
     cr_assert(strstr(err, "routing.routes[1].via") != NULL, "%s", err);
 }
 
 Test(snapshot_l4, real_servers_and_tables)
 {
-    struct snapshot *s = build(NULL);
+    struct snapshot *s = build();
     const struct snap_vs *v = snapshot_service(s, ip4("10.200.50.120"), IPPROTO_UDP, 3478);
 
     cr_assert_not_null(v);
@@ -134,35 +139,26 @@ Test(snapshot_l4, real_servers_and_tables)
     snapshot_free(s);
 }
 
-Test(snapshot_l4, ids_are_stable_across_reconfigs)
+Test(snapshot_l4, real_server_identities_come_from_the_config)
 {
-    struct snapshot *s1 = build(NULL), *s2, *s3;
-    uint16_t id_a2 = s1->vs[0].rs[2].id, id_b0 = s1->vs[1].rs[0].id;
-    uint16_t vs_b = s1->vs[1].id, id_a0 = s1->vs[0].rs[0].id;
-    struct cfg_real_server tmp;
+    struct snapshot *s1 = build(), *s2;
+    const struct snap_vs *v = snapshot_service(s1, ip4("10.200.50.120"), IPPROTO_UDP, 3478);
 
-    /* Reorder the services and the servers, remove a0, add a new one. */
-    struct cfg_vs v0 = vss[0];
-    vss[0] = vss[1];
-    vss[1] = v0;
-    tmp = rs_a[0];
-    rs_a[0] = rs_a[2];
-    snprintf(rs_a[2].label, sizeof(rs_a[2].label), "a-new");
-    (void)tmp;
-    s2 = build(s1);
-    cr_assert_eq(s2->vs[0].id, vs_b, "service id follows the label");
-    cr_assert_eq(s2->vs[0].rs[0].id, id_b0);
-    cr_assert_eq(s2->vs[1].rs[0].id, id_a2, "a2 moved in the list, kept its id");
-    cr_assert_neq(s2->vs[1].rs[2].id, id_a0, "a removed id is not handed out at once");
-    cr_assert_null(snapshot_rs(s2, id_a0));
-    for (uint32_t i = 0; i < s2->n_rs; i++)
-        for (uint32_t j = i + 1; j < s2->n_rs; j++)
-            cr_assert_neq(s2->rs[i].id, s2->rs[j].id);
-    s3 = build(s2);
-    cr_assert_eq(s3->vs[1].rs[2].id, s2->vs[1].rs[2].id);
+    cr_assert_eq(v->slot, 5);
+    cr_assert_eq(v->rs[1].id, 21);
+    cr_assert_eq(v->rs[1].idx, 5 * CFG_MAX_RS + 1, "counter index: service slot, rs slot");
+    cr_assert_eq(snapshot_rs(s1, v->rs[1].idx, 21), &v->rs[1]);
+    cr_assert_null(snapshot_rs(s1, v->rs[1].idx, 99), "same slot, other server");
+
+    /* The control core gives b1's slot to a new server: old references see it gone. */
+    rs_b[1].id = 30;
+    snprintf(rs_b[1].label, sizeof(rs_b[1].label), "b-new");
+    s2 = build();
+    cr_assert_null(snapshot_rs(s2, 5 * CFG_MAX_RS + 1, 21));
+    cr_assert_not_null(snapshot_rs(s2, 5 * CFG_MAX_RS + 1, 30));
+    cr_assert_not_null(snapshot_rs(s2, 5 * CFG_MAX_RS + 0, 20), "b0 unchanged");
     snapshot_free(s1);
     snapshot_free(s2);
-    snapshot_free(s3);
 }
 
 Test(snapshot_l4, drained_servers_leave_the_maglev_table)
@@ -171,7 +167,7 @@ Test(snapshot_l4, drained_servers_leave_the_maglev_table)
     const struct snap_vs *v;
 
     rs_a[1].state = CFG_RS_DRAIN;
-    s = build(NULL);
+    s = build();
     v = snapshot_service(s, ip4("10.200.50.120"), IPPROTO_TCP, 443);
     for (uint32_t i = 0; i < MAGLEV_SIZE; i++)
         cr_assert_neq(v->maglev[i], 1);

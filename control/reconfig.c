@@ -1,0 +1,439 @@
+#include "reconfig.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "err.h"
+#include "log.h"
+#include "snapshot.h"
+#include "stats.h"
+
+/* ------------------------------------------------------------------------ */
+/* Identities                                                               */
+/* ------------------------------------------------------------------------ */
+
+static const struct cfg_real_server *find_rs(const struct cfg_vs *v, const char *label)
+{
+    for (size_t i = 0; v != NULL && i < v->n_real_servers; i++)
+        if (strcmp(v->real_servers[i].label, label) == 0)
+            return &v->real_servers[i];
+    return NULL;
+}
+
+/* Lowest slot below max not marked in used; marks it. */
+static uint16_t take_slot(bool *used, size_t max)
+{
+    for (size_t i = 0; i < max; i++) {
+        if (!used[i]) {
+            used[i] = true;
+            return (uint16_t)i;
+        }
+    }
+    return 0; /* unreachable: the validator bounds the counts */
+}
+
+void reconfig_assign_ids(struct appliance *a, struct lbd_config *next,
+                         const struct lbd_config *prev)
+{
+    static bool vs_used[CFG_MAX_VS];
+    bool fresh[CFG_MAX_VS] = {false};
+
+    memset(vs_used, 0, sizeof(vs_used));
+    /* Carried slots first, so that a new service never takes a kept one's. */
+    for (size_t i = 0; i < next->n_virtual_services; i++) {
+        struct cfg_vs *v = &next->virtual_services[i];
+        const struct cfg_vs *old = prev ? config_find_vs(prev, v->label) : NULL;
+        fresh[i] = old == NULL;
+        if (old != NULL) {
+            v->slot = old->slot;
+            vs_used[v->slot] = true;
+        }
+    }
+    for (size_t i = 0; i < next->n_virtual_services; i++) {
+        struct cfg_vs *v = &next->virtual_services[i];
+        const struct cfg_vs *old = fresh[i] ? NULL : config_find_vs(prev, v->label);
+        bool rs_used[CFG_MAX_RS] = {false};
+        bool rs_fresh[CFG_MAX_RS] = {false};
+
+        if (fresh[i]) {
+            v->slot = take_slot(vs_used, CFG_MAX_VS);
+            stats_reset_vs_slot(a, v->slot);
+        }
+        for (size_t j = 0; j < v->n_real_servers; j++) {
+            struct cfg_real_server *rs = &v->real_servers[j];
+            const struct cfg_real_server *o = find_rs(old, rs->label);
+            rs_fresh[j] = o == NULL;
+            if (o != NULL) {
+                rs->id = o->id;
+                rs->slot = o->slot;
+                rs_used[rs->slot] = true;
+            }
+        }
+        for (size_t j = 0; j < v->n_real_servers; j++) {
+            struct cfg_real_server *rs = &v->real_servers[j];
+            if (!rs_fresh[j])
+                continue;
+            rs->id = ++a->last_rs_id;
+            rs->slot = take_slot(rs_used, CFG_MAX_RS);
+        }
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Apply                                                                    */
+/* ------------------------------------------------------------------------ */
+
+/* What a running daemon cannot change without a restart. */
+static int check_live(const struct lbd_config *prev, const struct lbd_config *next, char *err,
+                      size_t errlen)
+{
+    if (strcmp(prev->appliance.name, next->appliance.name) != 0)
+        return lbd_err_set(err, errlen, LBD_ESTATE,
+                           "appliance.name: changing the name needs a restart");
+    if (strcmp(prev->appliance.api_socket, next->appliance.api_socket) != 0)
+        return lbd_err_set(err, errlen, LBD_ESTATE,
+                           "appliance.api_socket: changing the socket needs a restart");
+    if (prev->n_interfaces != next->n_interfaces)
+        return lbd_err_set(err, errlen, LBD_ESTATE,
+                           "interfaces: adding or removing a port needs a restart");
+    for (size_t i = 0; i < next->n_interfaces; i++) {
+        bool found = false;
+        for (size_t j = 0; j < prev->n_interfaces; j++)
+            found |= prev->interfaces[j].port == next->interfaces[i].port;
+        if (!found)
+            return lbd_err_set(err, errlen, LBD_ESTATE,
+                               "interfaces[%zu].port: port %u is not running; adding a port "
+                               "needs a restart", i, next->interfaces[i].port);
+    }
+    return 0;
+}
+
+int reconfig_apply(struct appliance *a, struct lbd_config *next, char *err, size_t errlen)
+{
+    struct lbd_config *prev = a->cfg;
+    struct snapshot *s;
+    int rc;
+
+    rc = check_live(prev, next, err, errlen);
+    if (rc != 0)
+        return rc;
+    reconfig_assign_ids(a, next, prev);
+    s = snapshot_build(next, a->generation + 1, err, errlen);
+    if (s == NULL)
+        return LBD_ENOMEM;
+    a->generation++;
+    if (a->dp != NULL)
+        dp_publish(a->dp, s); /* returns once no worker can see the old snapshot */
+    else
+        snapshot_free(s);
+    a->cfg = next;
+    config_free(prev);
+    LOG_INFO("reconfig", "config generation %llu applied: %zu virtual services",
+             (unsigned long long)a->generation, next->n_virtual_services);
+    return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Save                                                                     */
+/* ------------------------------------------------------------------------ */
+
+static int write_all(int fd, const char *buf, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = write(fd, buf, len);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        buf += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+int reconfig_save(const struct appliance *a, const char *path, char *err, size_t errlen)
+{
+    char tmp[PATH_MAX], dir[PATH_MAX];
+    cJSON *j;
+    char *text;
+    int fd, dfd, rc = 0;
+
+    if (path == NULL || path[0] == '\0')
+        path = a->config_path;
+    if (snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid()) >= (int)sizeof(tmp))
+        return lbd_err_set(err, errlen, LBD_EINVAL, "path: too long");
+    j = config_to_json(a->cfg);
+    text = j ? cJSON_Print(j) : NULL;
+    cJSON_Delete(j);
+    if (text == NULL)
+        return lbd_err_set(err, errlen, LBD_ENOMEM, "out of memory");
+
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        rc = lbd_err_set(err, errlen, LBD_EIO, "%s: %s", tmp, strerror(errno));
+        free(text);
+        return rc;
+    }
+    if (write_all(fd, text, strlen(text)) != 0 || write_all(fd, "\n", 1) != 0 || fsync(fd) != 0)
+        rc = lbd_err_set(err, errlen, LBD_EIO, "%s: %s", tmp, strerror(errno));
+    if (close(fd) != 0 && rc == 0)
+        rc = lbd_err_set(err, errlen, LBD_EIO, "%s: %s", tmp, strerror(errno));
+    free(text);
+    if (rc == 0 && rename(tmp, path) != 0)
+        rc = lbd_err_set(err, errlen, LBD_EIO, "%s: %s", path, strerror(errno));
+    if (rc != 0) {
+        unlink(tmp);
+        return rc;
+    }
+    /* The rename itself must reach the disk. */
+    snprintf(dir, sizeof(dir), "%s", path);
+    dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+        fsync(dfd);
+        close(dfd);
+    }
+    LOG_INFO("reconfig", "running config saved to %s", path);
+    return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Edits on the JSON form                                                   */
+/* ------------------------------------------------------------------------ */
+
+/* The element of array whose "label" is label, and its index; NULL when absent. */
+static cJSON *find_labelled(cJSON *array, const char *label, int *index)
+{
+    int i = 0;
+    cJSON *it;
+
+    cJSON_ArrayForEach(it, array) {
+        const cJSON *l = cJSON_GetObjectItemCaseSensitive(it, "label");
+        if (cJSON_IsString(l) && strcmp(l->valuestring, label) == 0) {
+            if (index != NULL)
+                *index = i;
+            return it;
+        }
+        i++;
+    }
+    return NULL;
+}
+
+static int req_label(const cJSON *req, const char *name, const char **out, char *err,
+                     size_t errlen)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(req, name);
+
+    if (v == NULL)
+        return lbd_err_set(err, errlen, LBD_EINVAL, "%s: required (a label)", name);
+    if (!cJSON_IsString(v))
+        return lbd_err_set(err, errlen, LBD_EINVAL, "%s: must be a label (a string)", name);
+    *out = v->valuestring;
+    return 0;
+}
+
+static int req_object(const cJSON *req, const char *name, const cJSON **out, char *err,
+                      size_t errlen)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(req, name);
+
+    if (v == NULL)
+        return lbd_err_set(err, errlen, LBD_EINVAL, "%s: required (an object)", name);
+    if (!cJSON_IsObject(v))
+        return lbd_err_set(err, errlen, LBD_EINVAL, "%s: must be an object", name);
+    *out = v;
+    return 0;
+}
+
+/* The service named by req's "vs" label, in root. */
+static int edit_find_vs(cJSON *root, const cJSON *req, cJSON **vs, int *index, char *err,
+                        size_t errlen)
+{
+    cJSON *arr = cJSON_GetObjectItemCaseSensitive(root, "virtual_services");
+    const char *label;
+    int rc = req_label(req, "vs", &label, err, errlen);
+
+    if (rc != 0)
+        return rc;
+    *vs = find_labelled(arr, label, index);
+    if (*vs == NULL)
+        return lbd_err_set(err, errlen, LBD_ENOENT, "vs: no virtual service labelled '%.64s'",
+                           label);
+    return 0;
+}
+
+/*
+ * Replaces obj's fields by req's, except the ones that address the object (skip).
+ * A null value removes the field, so that its default applies again (a real
+ * server's port is the exception: null is a value there).
+ */
+static int merge_fields(cJSON *obj, const cJSON *req, const char *const *skip, size_t n_skip,
+                        bool null_is_value, char *err, size_t errlen)
+{
+    const cJSON *f;
+    size_t changed = 0;
+
+    cJSON_ArrayForEach(f, req) {
+        bool skipped = false;
+        for (size_t i = 0; i < n_skip; i++)
+            skipped |= strcmp(f->string, skip[i]) == 0;
+        if (skipped)
+            continue;
+        if (strcmp(f->string, "label") == 0)
+            return lbd_err_set(err, errlen, LBD_EINVAL,
+                               "label: cannot be changed (delete and add instead)");
+        changed++;
+    }
+    if (changed == 0)
+        return lbd_err_set(err, errlen, LBD_EINVAL, "nothing to change: name the fields to set");
+    cJSON_ArrayForEach(f, req) {
+        bool skipped = false;
+        cJSON *copy;
+        for (size_t i = 0; i < n_skip; i++)
+            skipped |= strcmp(f->string, skip[i]) == 0;
+        if (skipped)
+            continue;
+        if (cJSON_IsNull(f) && !(null_is_value && strcmp(f->string, "port") == 0)) {
+            cJSON_DeleteItemFromObjectCaseSensitive(obj, f->string);
+            continue;
+        }
+        copy = cJSON_Duplicate(f, true);
+        if (copy == NULL)
+            return lbd_err_set(err, errlen, LBD_ENOMEM, "out of memory");
+        if (cJSON_GetObjectItemCaseSensitive(obj, f->string) != NULL)
+            cJSON_ReplaceItemInObjectCaseSensitive(obj, f->string, copy);
+        else
+            cJSON_AddItemToObject(obj, f->string, copy);
+    }
+    return 0;
+}
+
+static int edit_vs_add(cJSON *root, const cJSON *req, char *err, size_t errlen)
+{
+    cJSON *arr = cJSON_GetObjectItemCaseSensitive(root, "virtual_services");
+    const cJSON *vs, *label;
+    cJSON *copy;
+    int rc = req_object(req, "vs", &vs, err, errlen);
+
+    if (rc != 0)
+        return rc;
+    label = cJSON_GetObjectItemCaseSensitive(vs, "label");
+    if (cJSON_IsString(label) && find_labelled(arr, label->valuestring, NULL) != NULL)
+        return lbd_err_set(err, errlen, LBD_EEXIST,
+                           "vs.label: a virtual service labelled '%.64s' exists already",
+                           label->valuestring);
+    if (arr == NULL) {
+        arr = cJSON_AddArrayToObject(root, "virtual_services");
+        if (arr == NULL)
+            return lbd_err_set(err, errlen, LBD_ENOMEM, "out of memory");
+    }
+    copy = cJSON_Duplicate(vs, true);
+    if (copy == NULL)
+        return lbd_err_set(err, errlen, LBD_ENOMEM, "out of memory");
+    cJSON_AddItemToArray(arr, copy);
+    return 0;
+}
+
+static int edit_vs_set(cJSON *root, const cJSON *req, char *err, size_t errlen)
+{
+    static const char *const skip[] = {"cmd", "vs"};
+    cJSON *vs, *work;
+    int rc = edit_find_vs(root, req, &vs, NULL, err, errlen);
+
+    if (rc != 0)
+        return rc;
+    /* Merge into a copy, so that a refused request leaves root as it was. */
+    work = cJSON_Duplicate(vs, true);
+    if (work == NULL)
+        return lbd_err_set(err, errlen, LBD_ENOMEM, "out of memory");
+    rc = merge_fields(work, req, skip, 2, false, err, errlen);
+    if (rc != 0) {
+        cJSON_Delete(work);
+        return rc;
+    }
+    cJSON_ReplaceItemViaPointer(cJSON_GetObjectItemCaseSensitive(root, "virtual_services"), vs,
+                                work);
+    return 0;
+}
+
+static int edit_vs_del(cJSON *root, const cJSON *req, char *err, size_t errlen)
+{
+    cJSON *vs;
+    int index, rc = edit_find_vs(root, req, &vs, &index, err, errlen);
+
+    if (rc != 0)
+        return rc;
+    cJSON_DeleteItemFromArray(cJSON_GetObjectItemCaseSensitive(root, "virtual_services"), index);
+    return 0;
+}
+
+static int edit_rs(cJSON *root, const char *cmd, const cJSON *req, char *err, size_t errlen)
+{
+    static const char *const skip[] = {"cmd", "vs", "rs"};
+    cJSON *vs, *arr, *rs, *work;
+    const char *label;
+    int index, rc = edit_find_vs(root, req, &vs, NULL, err, errlen);
+
+    if (rc != 0)
+        return rc;
+    arr = cJSON_GetObjectItemCaseSensitive(vs, "real_servers");
+    if (strcmp(cmd, "rs.add") == 0) {
+        const cJSON *obj, *l;
+        rc = req_object(req, "rs", &obj, err, errlen);
+        if (rc != 0)
+            return rc;
+        l = cJSON_GetObjectItemCaseSensitive(obj, "label");
+        if (cJSON_IsString(l) && find_labelled(arr, l->valuestring, NULL) != NULL)
+            return lbd_err_set(err, errlen, LBD_EEXIST,
+                               "rs.label: a real server labelled '%.64s' exists already",
+                               l->valuestring);
+        if (arr == NULL && (arr = cJSON_AddArrayToObject(vs, "real_servers")) == NULL)
+            return lbd_err_set(err, errlen, LBD_ENOMEM, "out of memory");
+        work = cJSON_Duplicate(obj, true);
+        if (work == NULL)
+            return lbd_err_set(err, errlen, LBD_ENOMEM, "out of memory");
+        cJSON_AddItemToArray(arr, work);
+        return 0;
+    }
+    rc = req_label(req, "rs", &label, err, errlen);
+    if (rc != 0)
+        return rc;
+    rs = find_labelled(arr, label, &index);
+    if (rs == NULL)
+        return lbd_err_set(err, errlen, LBD_ENOENT, "rs: no real server labelled '%.64s' in '%.64s'",
+                           label, cJSON_GetObjectItemCaseSensitive(vs, "label")->valuestring);
+    if (strcmp(cmd, "rs.del") == 0) {
+        cJSON_DeleteItemFromArray(arr, index);
+        return 0;
+    }
+    work = cJSON_Duplicate(rs, true);
+    if (work == NULL)
+        return lbd_err_set(err, errlen, LBD_ENOMEM, "out of memory");
+    rc = merge_fields(work, req, skip, 3, true, err, errlen);
+    if (rc != 0) {
+        cJSON_Delete(work);
+        return rc;
+    }
+    cJSON_ReplaceItemViaPointer(arr, rs, work);
+    return 0;
+}
+
+int reconfig_edit(cJSON *root, const char *cmd, const cJSON *req, char *err, size_t errlen)
+{
+    if (strcmp(cmd, "vs.add") == 0)
+        return edit_vs_add(root, req, err, errlen);
+    if (strcmp(cmd, "vs.set") == 0)
+        return edit_vs_set(root, req, err, errlen);
+    if (strcmp(cmd, "vs.del") == 0)
+        return edit_vs_del(root, req, err, errlen);
+    if (strcmp(cmd, "rs.add") == 0 || strcmp(cmd, "rs.set") == 0 || strcmp(cmd, "rs.del") == 0)
+        return edit_rs(root, cmd, req, err, errlen);
+    return lbd_err_set(err, errlen, LBD_EINVAL, "%s: not an edit command", cmd);
+}

@@ -1,0 +1,62 @@
+/*
+ * reconfig: live configuration changes, with no restart and no connection dropped.
+ *
+ * Every change, whether a whole config (config.apply) or one edit (vs.add, rs.set,
+ * ...), goes the same way: the running config is dumped to JSON, edited, and run
+ * through the full validator (config_from_json), so a bad change is refused with the
+ * field path and nothing changes; a good one gets its services' and real servers'
+ * identities carried over from the running config by label, a new snapshot is built
+ * and published (RCU), and only then does it become the running config.
+ *
+ * Identities: a service keeps its counter slot, a real server its id and slot, for as
+ * long as its label exists, so existing connections, persistence entries and
+ * statistics follow it across changes. Control core only.
+ */
+#ifndef LBD_RECONFIG_H
+#define LBD_RECONFIG_H
+
+#include <stddef.h>
+
+#include <cjson/cJSON.h>
+
+#include "appliance.h"
+#include "config.h"
+
+/*
+ * Gives every service and real server of next its slot and id: the ones of the
+ * service / real server with the same label in prev (NULL at start-up), else free
+ * ones. Never fails: the validator bounds the counts to the slots there are.
+ */
+void reconfig_assign_ids(struct appliance *a, struct lbd_config *next,
+                         const struct lbd_config *prev);
+
+/*
+ * Makes next the running config: checks that it changes nothing that needs a
+ * restart (appliance name and socket, which ports exist), assigns identities,
+ * publishes its snapshot. Takes ownership of next on success; on failure next is
+ * untouched (the caller frees it), the running config and the dataplane unchanged,
+ * and err names the field.
+ */
+int reconfig_apply(struct appliance *a, struct lbd_config *next, char *err, size_t errlen);
+
+/*
+ * Writes the running config to path (the file it was loaded from when NULL) as JSON,
+ * atomically: a temporary file beside it, fsync, rename, fsync of the directory.
+ */
+int reconfig_save(const struct appliance *a, const char *path, char *err, size_t errlen);
+
+/*
+ * Applies one edit command to a config in JSON form (config_to_json's shape):
+ *   vs.add  {vs: {...service}}
+ *   vs.set  {vs: "label", <service fields to replace>...}
+ *   vs.del  {vs: "label"}
+ *   rs.add  {vs: "label", rs: {...real server}}
+ *   rs.set  {vs: "label", rs: "label", <real-server fields to replace: state, weight...>}
+ *   rs.del  {vs: "label", rs: "label"}
+ * Only the shape of the request is checked here (LBD_EINVAL), and that the labels
+ * exist (LBD_ENOENT) or not (LBD_EEXIST for add); the values are checked by the
+ * validator afterwards. On failure root is unchanged.
+ */
+int reconfig_edit(cJSON *root, const char *cmd, const cJSON *req, char *err, size_t errlen);
+
+#endif
