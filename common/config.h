@@ -70,8 +70,9 @@ struct cfg_layer7 {
 };
 
 /*
- * "layer4": Layer 4 NAT connection timeouts (optional top-level object). A value of 0
- * means the default; config.c fills the defaults so that dumps show them.
+ * "layer4": Layer 4 NAT connection timeouts and table size (optional top-level
+ * object; every field optional). config.c fills the defaults; the dataplane also
+ * reads 0 as the default, for configs built by hand.
  */
 struct cfg_layer4 {
     uint32_t tcp_handshake_timeout_s;   /* SYN seen, no answer yet; default 30 */

@@ -166,8 +166,7 @@ struct conn *conn_create(struct conn_table *t, const struct conn_key *fwd, uint3
     c->table = t;
     twheel_timer_init(&c->timer, conn_expire);
     twheel_arm(t->wheel, &c->timer, now + t->timeout_ms[state]);
-    if (rs_idx < SNAP_RS_IDS)
-        t->active[rs_idx]++;
+    t->active[rs_idx]++;
     *why = CONN_OK;
     return c;
 }
@@ -214,7 +213,7 @@ void conn_delete(struct conn_table *t, struct conn *c, uint64_t now)
     rte_hash_del_key(t->hash, &k);
     conn_reverse_key(c, &k);
     rte_hash_del_key(t->hash, &k);
-    if (c->rs_idx < SNAP_RS_IDS && t->active[c->rs_idx] > 0)
+    if (t->active[c->rs_idx] > 0)
         t->active[c->rs_idx]--;
     c->table = NULL;
     t->free_idx[t->n_free++] = (uint32_t)(c - t->pool);

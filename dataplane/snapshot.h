@@ -21,6 +21,7 @@
 #define SNAP_MAX_PORTS 32
 /* Real-server counter indexes: service slot * CFG_MAX_RS + real-server slot. */
 #define SNAP_RS_IDS (CFG_MAX_VS * CFG_MAX_RS)
+_Static_assert(SNAP_RS_IDS <= 65536, "counter indexes are uint16_t");
 
 enum snap_addr_kind { SNAP_ADDR_SELF = 1, SNAP_ADDR_VIP = 2 };
 
@@ -145,7 +146,7 @@ static inline int snapshot_route(const struct snapshot *s, uint32_t dst, uint32_
 static inline const struct snap_rs *snapshot_rs(const struct snapshot *s, uint16_t idx,
                                                 uint32_t id)
 {
-    const struct snap_rs *rs = idx < SNAP_RS_IDS ? s->rs_by_idx[idx] : NULL;
+    const struct snap_rs *rs = s->rs_by_idx[idx];
 
     return rs != NULL && rs->id == id ? rs : NULL;
 }

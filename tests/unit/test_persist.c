@@ -75,7 +75,7 @@ Test(persist, flush_by_service_and_all)
 {
     for (uint32_t i = 0; i < 100; i++)
         cr_assert_not_null(persist_insert(t, rte_cpu_to_be_32(0x0a000000 + i), (uint16_t)(i % 2),
-                                          1, 1200000, 0));
+                                          1, 1, 1200000, 0));
     cr_assert_eq(persist_flush(t, 1), 50);
     cr_assert_eq(persist_count(t), 50);
     cr_assert_null(persist_lookup(t, rte_cpu_to_be_32(0x0a000001), 1));

@@ -130,7 +130,7 @@ Test(snapshot_l4, real_servers_and_tables)
     cr_assert_eq(v->rs[1].port, 3478);
     cr_assert_eq(v->rs[1].ip, rs_b[1].ip);
     cr_assert_null(v->maglev, "wlc needs no table");
-    cr_assert_eq(snapshot_rs(s, v->rs[0].id), &v->rs[0]);
+    cr_assert_eq(snapshot_rs(s, v->rs[0].idx, v->rs[0].id), &v->rs[0]);
     v = snapshot_service(s, ip4("10.200.50.120"), IPPROTO_TCP, 443);
     cr_assert_not_null(v->maglev);
     cr_assert_lt(v->maglev[12345], 3);
