@@ -246,6 +246,20 @@ const struct worker_stats *dp_worker_stats(const struct dataplane *dp, unsigned 
     return &dp->workers[i]->stats;
 }
 
+uint32_t dp_worker_l4_conns(const struct dataplane *dp, unsigned i)
+{
+    const struct conn_table *t = dp->workers[i]->conns;
+
+    return t != NULL ? t->capacity - __atomic_load_n(&t->n_free, __ATOMIC_RELAXED) : 0;
+}
+
+uint32_t dp_worker_l4_persist(const struct dataplane *dp, unsigned i)
+{
+    const struct persist_table *t = dp->workers[i]->persist;
+
+    return t != NULL ? t->capacity - __atomic_load_n(&t->n_free, __ATOMIC_RELAXED) : 0;
+}
+
 unsigned dp_worker_lcore(const struct dataplane *dp, unsigned i)
 {
     return dp->workers[i]->lcore;

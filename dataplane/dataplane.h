@@ -120,6 +120,11 @@ int dp_send_to_worker(struct dataplane *dp, unsigned worker, const struct ctl_ms
 const struct worker_stats *dp_worker_stats(const struct dataplane *dp, unsigned i);
 unsigned dp_worker_lcore(const struct dataplane *dp, unsigned i);
 
+/* Control core: entries in worker i's Layer 4 connection and persistence tables (a
+ * racy read of one word each, for statistics). */
+uint32_t dp_worker_l4_conns(const struct dataplane *dp, unsigned i);
+uint32_t dp_worker_l4_persist(const struct dataplane *dp, unsigned i);
+
 /* Control core: stops the workers and waits for them. */
 void dp_stop(struct dataplane *dp);
 
