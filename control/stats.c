@@ -30,15 +30,18 @@ static cJSON *stats_real_servers(const struct appliance *a, const struct cfg_vs 
     for (size_t i = 0; i < v->n_real_servers; i++) {
         const struct cfg_real_server *rs = &v->real_servers[i];
         uint32_t idx = (uint32_t)v->slot * CFG_MAX_RS + rs->slot;
-        uint64_t active = 0, total = 0;
+        uint64_t active = 0, total = 0, b_in = 0, b_out = 0;
         cJSON *o = cJSON_CreateObject();
         char ip[ADDR_STR_MAX];
 
-        /* Layer 4 connections, by the real server's counter index (snapshot.h). */
-        for (unsigned w = 0; v->layer == 4 && w < dp->n_workers; w++) {
+        /* Layer 4 connections and Layer 7 backend connections (with their payload),
+         * by the real server's counter index (snapshot.h). */
+        for (unsigned w = 0; w < dp->n_workers; w++) {
             const struct worker_stats *ws = dp_worker_stats(dp, w);
             active += ws->rs_active_conns[idx];
             total += ws->rs_conns_total[idx];
+            b_in += ws->rs_bytes_in[idx];
+            b_out += ws->rs_bytes_out[idx];
         }
         *vs_active += active;
         cJSON_AddStringToObject(o, "label", rs->label);
@@ -53,8 +56,8 @@ static cJSON *stats_real_servers(const struct appliance *a, const struct cfg_vs 
                                                        : "unknown");
         add_u64(o, "active_conns", active);
         add_u64(o, "total_conns", total);
-        add_u64(o, "bytes_in", 0);
-        add_u64(o, "bytes_out", 0);
+        add_u64(o, "bytes_in", b_in);
+        add_u64(o, "bytes_out", b_out);
         cJSON_AddItemToArray(arr, o);
     }
     return arr;
@@ -186,6 +189,12 @@ cJSON *stats_build(const struct appliance *a, const char *vs_label, int *rc, cha
         add_u64(w, "l4_persist_full", ws->l4_persist_full);
         add_u64(w, "l4_conns_active", dp_worker_l4_conns(dp, i));
         add_u64(w, "l4_persist_entries", dp_worker_l4_persist(dp, i));
+#define STATS_PROXY_FIELD(n) add_u64(w, "proxy_" #n, ws->proxy.n);
+        PROXY_STATS(STATS_PROXY_FIELD)
+#undef STATS_PROXY_FIELD
+        add_u64(w, "proxy_sessions", dp_worker_proxy_sessions(dp, i));
+        add_u64(w, "tcp_conns_in_use", dp_worker_tcp_conns(dp, i));
+        add_u64(w, "mbufs_in_use", dp_worker_mbufs_in_use(dp, i));
         cJSON_AddItemToObject(w, "drops", drops_object(ws->drops));
         cJSON_AddItemToArray(workers, w);
         for (int r = 0; r < DROP_MAX; r++)

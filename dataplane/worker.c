@@ -21,6 +21,7 @@
 #include "icmp.h"
 #include "l4.h"
 #include "owner.h"
+#include "proxy.h"
 #include "tcp_input.h"
 #include "probe.h"
 
@@ -116,8 +117,8 @@ static void worker_local(struct worker *w, const struct snapshot *s, struct rte_
     case IPPROTO_TCP:
         if (vs != NULL) {
             w->stats.vs_packets_in[vs->slot]++;
-            w->stats.vs_bytes_in[vs->slot] += pi->l3_len;
             if (vs->layer == 4) {
+                w->stats.vs_bytes_in[vs->slot] += pi->l3_len;
                 l4_from_client(w, s, m, pi, vs);
                 return;
             }
@@ -317,8 +318,12 @@ int worker_main(void *arg)
         w->snap = s;
         if (unlikely(s != NULL && s->generation != w->snap_generation)) {
             l4_snapshot_changed(w, s);
+            if (w->proxy != NULL)
+                proxy_snapshot_changed(w->proxy, s);
             w->snap_generation = s->generation;
         }
+        if (w->proxy != NULL)
+            proxy_set_snapshot(w->proxy, s);
 
         for (uint16_t i = 0; i < w->n_rx_ports; i++) {
             n = rte_eth_rx_burst(w->rx_ports[i], (uint16_t)w->id, pkts, DP_BURST);

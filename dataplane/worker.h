@@ -41,6 +41,7 @@ struct worker {
     struct twheel wheel;                /* this worker's timers (connections, TCP) */
     struct ip_out_queue arpq;           /* packets waiting for a neighbour */
     struct tcp_stack *tcp;              /* this worker's TCP endpoint (tcp.h) */
+    struct proxy *proxy;                /* Layer 7 TCP-mode proxy on that stack (proxy.h) */
     const struct snapshot *snap;        /* the snapshot of the current iteration */
     struct conn_table *conns;           /* Layer 4 connections of this worker's clients */
     struct persist_table *persist;      /* source-IP persistence of the same clients */
