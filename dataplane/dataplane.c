@@ -278,6 +278,11 @@ const struct worker_stats *dp_worker_stats(const struct dataplane *dp, unsigned 
     return &dp->workers[i]->stats;
 }
 
+const struct tcp_stack *dp_worker_tcp(const struct dataplane *dp, unsigned i)
+{
+    return dp->workers[i]->tcp;
+}
+
 unsigned dp_worker_lcore(const struct dataplane *dp, unsigned i)
 {
     return dp->workers[i]->lcore;

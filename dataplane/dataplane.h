@@ -104,6 +104,10 @@ int dp_send_to_worker(struct dataplane *dp, unsigned worker, const struct ctl_ms
 const struct worker_stats *dp_worker_stats(const struct dataplane *dp, unsigned i);
 unsigned dp_worker_lcore(const struct dataplane *dp, unsigned i);
 
+/* Control core: worker i's TCP stack (counters, connection counts), read only. */
+struct tcp_stack;
+const struct tcp_stack *dp_worker_tcp(const struct dataplane *dp, unsigned i);
+
 /* Control core: stops the workers and waits for them. */
 void dp_stop(struct dataplane *dp);
 
