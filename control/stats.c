@@ -6,6 +6,7 @@
 
 #include "addr.h"
 #include "err.h"
+#include "tcp.h"
 
 static void add_u64(cJSON *o, const char *k, uint64_t v)
 {
@@ -18,6 +19,22 @@ static cJSON *drops_object(const uint64_t *drops)
 
     for (int r = 1; r < DROP_MAX; r++)
         add_u64(o, drop_reason_name((enum drop_reason)r), drops[r]);
+    return o;
+}
+
+/* A worker's TCP stack: connections per state, buffer use and every counter. */
+static cJSON *tcp_object(const struct tcp_stack *st)
+{
+    const uint64_t *c = (const uint64_t *)tcp_stack_stats(st);
+    cJSON *o = cJSON_CreateObject(), *states = cJSON_CreateObject();
+
+    add_u64(o, "conns", st->n_conns);
+    add_u64(o, "buf_segs", st->buf_segs);
+    for (int s = TCP_SYN_SENT; s < TCP_STATE_MAX; s++)
+        add_u64(states, tcp_state_name((enum tcp_state)s), st->n_state[s]);
+    cJSON_AddItemToObject(o, "states", states);
+    for (unsigned i = 0; i < TCP_STAT_COUNT; i++)
+        add_u64(o, tcp_stat_name(i), c[i]);
     return o;
 }
 
@@ -186,6 +203,8 @@ cJSON *stats_build(const struct appliance *a, const char *vs_label, int *rc, cha
         add_u64(w, "l4_conns_active", dp_worker_l4_conns(dp, i));
         add_u64(w, "l4_persist_entries", dp_worker_l4_persist(dp, i));
         cJSON_AddItemToObject(w, "drops", drops_object(ws->drops));
+        if (dp_worker_tcp(dp, i) != NULL)
+            cJSON_AddItemToObject(w, "tcp", tcp_object(dp_worker_tcp(dp, i)));
         cJSON_AddItemToArray(workers, w);
         for (int r = 0; r < DROP_MAX; r++)
             drops[r] += ws->drops[r];

@@ -12,6 +12,8 @@
 #include "ctl_msg.h"
 #include "err.h"
 #include "log.h"
+#include "tcp.h"
+#include "tcp_testsvc.h"
 #include "worker.h"
 
 static int dp_create_pools(struct dataplane *dp, char *err, size_t errlen)
@@ -75,10 +77,46 @@ static int dp_create_rcu(struct dataplane *dp, char *err, size_t errlen)
     return 0;
 }
 
+/* Worker w's TCP endpoint, and the test services when LBD_TCP_TEST asks for them. */
+static int dp_create_tcp(struct dataplane *dp, struct worker *w, const struct lbd_config *cfg,
+                         char *err, size_t errlen)
+{
+    struct tcp_stack_conf tc;
+    const char *spec = getenv("LBD_TCP_TEST");
+    char name[32];
+
+    tcp_stack_conf_default(&tc);
+    snprintf(name, sizeof(name), "w%u", w->id);
+    tc.name = name;
+    tc.socket_id = (int)rte_lcore_to_socket_id(w->lcore);
+    tc.worker_id = w->id;
+    tc.n_workers = dp->n_workers;
+    tc.wheel = &w->wheel;
+    tc.pool = dp->pools[w->id];
+    tc.tx = worker_tcp_tx;
+    tc.tx_arg = w;
+    tc.max_conns = DP_TCP_CONNS;
+    tc.max_buf_segs = DP_POOL_MBUFS / 2;
+    tc.connect_timeout_ms = cfg->layer7.connect_timeout_ms;
+    tc.idle_ms = cfg->layer7.client_timeout_s * 1000u;
+    w->tcp = tcp_stack_create(&tc, err, errlen);
+    if (w->tcp == NULL)
+        return LBD_ENOMEM;
+    if (spec != NULL && *spec != '\0') {
+        int rc = tcp_testsvc_setup(w->tcp, spec, err, errlen);
+        if (rc != 0)
+            return rc;
+        if (w->id == 0)
+            LOG_INFO("dataplane", "TCP test services on every address: %s", spec);
+    }
+    return 0;
+}
+
 static int dp_create_workers(struct dataplane *dp, const struct lbd_config *cfg, char *err,
                              size_t errlen)
 {
     unsigned i = 0, lcore;
+    int rc;
 
     RTE_LCORE_FOREACH_WORKER(lcore) {
         struct worker *w = rte_zmalloc_socket("worker", sizeof(*w), RTE_CACHE_LINE_SIZE,
@@ -117,6 +155,9 @@ static int dp_create_workers(struct dataplane *dp, const struct lbd_config *cfg,
             if (i < dp->ports[p].n_rxq)
                 w->rx_ports[w->n_rx_ports++] = p;
         }
+        rc = dp_create_tcp(dp, w, cfg, err, errlen);
+        if (rc != 0)
+            return rc;
         i++;
     }
     return 0;
@@ -260,6 +301,11 @@ uint32_t dp_worker_l4_persist(const struct dataplane *dp, unsigned i)
     return t != NULL ? t->capacity - __atomic_load_n(&t->n_free, __ATOMIC_RELAXED) : 0;
 }
 
+const struct tcp_stack *dp_worker_tcp(const struct dataplane *dp, unsigned i)
+{
+    return dp->workers[i]->tcp;
+}
+
 unsigned dp_worker_lcore(const struct dataplane *dp, unsigned i)
 {
     return dp->workers[i]->lcore;
@@ -281,6 +327,7 @@ void dp_free(struct dataplane *dp)
             for (unsigned p = 0; p < SNAP_MAX_PORTS; p++)
                 rte_free(dp->workers[i]->txb[p]);
             worker_l4_free(dp->workers[i]);
+            tcp_stack_free(dp->workers[i]->tcp);
             rte_free(dp->workers[i]);
         }
         for (unsigned j = 0; j < DP_MAX_WORKERS; j++) {

@@ -25,6 +25,7 @@
 #define DP_MAX_WORKERS 16
 #define DP_BURST 32
 #define DP_POOL_MBUFS 8191
+#define DP_TCP_CONNS 8192           /* TCP control blocks per worker */
 #define DP_HANDOFF_RING_SIZE 1024
 #define DP_CTL_RING_SIZE 4096
 #define DP_NEIGH_ENTRIES 4096
@@ -124,6 +125,9 @@ unsigned dp_worker_lcore(const struct dataplane *dp, unsigned i);
  * racy read of one word each, for statistics). */
 uint32_t dp_worker_l4_conns(const struct dataplane *dp, unsigned i);
 uint32_t dp_worker_l4_persist(const struct dataplane *dp, unsigned i);
+/* Control core: worker i's TCP stack (counters, connection counts), read only. */
+struct tcp_stack;
+const struct tcp_stack *dp_worker_tcp(const struct dataplane *dp, unsigned i);
 
 /* Control core: stops the workers and waits for them. */
 void dp_stop(struct dataplane *dp);

@@ -39,7 +39,10 @@
     X(L4_CONN_TABLE_FULL, "l4_conn_table_full")                                \
     X(L4_CONN_COLLISION, "l4_conn_collision")                                  \
     X(L4_TCP_NO_CONN, "l4_tcp_no_conn")                                        \
-    X(L4_RS_HALTED, "l4_rs_halted")
+    X(L4_RS_HALTED, "l4_rs_halted")                                  \
+    X(TCP_BAD_CHECKSUM, "tcp_bad_checksum")                                    \
+    X(TCP_NO_SOCKET, "tcp_no_socket")                                          \
+    X(TCP_NO_STACK, "tcp_no_stack")
 
 enum drop_reason {
     DROP_NONE = 0,

@@ -21,7 +21,19 @@
 #include "icmp.h"
 #include "l4.h"
 #include "owner.h"
+#include "tcp_input.h"
 #include "probe.h"
+
+void worker_tcp_tx(void *arg, struct rte_mbuf *m, uint32_t dst_ip)
+{
+    struct worker *w = arg;
+
+    if (unlikely(w->snap == NULL)) {
+        worker_drop(w, m, DROP_NO_CONFIG);
+        return;
+    }
+    ip_out(w, w->snap, m, dst_ip);
+}
 
 void worker_tx_error(struct rte_mbuf **unsent, uint16_t count, void *userdata)
 {
@@ -102,6 +114,23 @@ static void worker_local(struct worker *w, const struct snapshot *s, struct rte_
         return;
     }
     case IPPROTO_TCP:
+        if (vs != NULL) {
+            w->stats.vs_packets_in[vs->slot]++;
+            w->stats.vs_bytes_in[vs->slot] += pi->l3_len;
+            if (vs->layer == 4) {
+                l4_from_client(w, s, m, pi, vs);
+                return;
+            }
+        }
+        /* Layer 7 services and local ports: the TCP endpoint (RST when nobody listens). */
+        if (w->tcp == NULL) {
+            worker_drop(w, m, DROP_TCP_NO_STACK);
+            return;
+        }
+        r = tcp_input(w->tcp, m, pi);
+        if (r != DROP_NONE)
+            worker_drop(w, m, r);
+        return;
     case IPPROTO_UDP:
         if (vs == NULL) {
             worker_drop(w, m, DROP_NO_SERVICE);
@@ -284,6 +313,7 @@ int worker_main(void *arg)
             l4_snapshot_changed(w, s);
             w->snap_generation = s->generation;
         }
+        w->snap = s;
 
         for (uint16_t i = 0; i < w->n_rx_ports; i++) {
             n = rte_eth_rx_burst(w->rx_ports[i], (uint16_t)w->id, pkts, DP_BURST);

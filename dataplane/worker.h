@@ -17,6 +17,7 @@
 #include "ip_out.h"
 #include "persist.h"
 #include "scheduler.h"
+#include "tcp_types.h"
 #include "twheel.h"
 
 #define WORKER_IDLE_POLLS 64    /* empty iterations before an idle sleep */
@@ -43,6 +44,8 @@ struct worker {
     struct persist_table *persist;      /* source-IP persistence of the same clients */
     struct sched_state *sched;          /* wrr positions, max_conns shares */
     uint64_t snap_generation;           /* last snapshot seen (timeouts applied) */
+    struct tcp_stack *tcp;              /* this worker's TCP endpoint (tcp.h) */
+    const struct snapshot *snap;        /* the snapshot of the current iteration */
 
     /* set-up */
     unsigned lcore;
@@ -82,6 +85,9 @@ void worker_l4_free(struct worker *w);
 
 /* lcore entry point; arg is the struct worker. Returns when dp->quit is set. */
 int worker_main(void *arg);
+
+/* TCP stack transmit hook (tcp_types.h): sends through ip_out. arg is the worker. */
+void worker_tcp_tx(void *arg, struct rte_mbuf *m, uint32_t dst_ip);
 
 /* tx buffer error callback: counts and frees what the port did not take. */
 void worker_tx_error(struct rte_mbuf **unsent, uint16_t count, void *userdata);
