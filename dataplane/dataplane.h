@@ -44,6 +44,7 @@ struct worker_stats {
     uint64_t arp_requests;
     uint64_t probes_sent;
     uint64_t probe_failed;
+    uint64_t probes_ok;
     uint64_t echo_replies_in;
     uint64_t mbuf_alloc_failed;
     uint64_t ctl_ring_full;

@@ -40,6 +40,9 @@ static int snapshot_build_l4(struct snapshot *s, const struct cfg_vs *v, uint32_
     sv->scheduler = (uint8_t)v->scheduler;
     sv->persist = v->persistence.type == CFG_PERSIST_SOURCE_IP;
     sv->persist_timeout_ms = ms_or_default(v->persistence.timeout_s, 1200);
+    sv->check_http = v->health_check.type == CFG_CHECK_HTTP;
+    sv->http_expect = v->health_check.http_expect;
+    snprintf(sv->http_path, sizeof(sv->http_path), "%s", v->health_check.http_path);
     sv->n_rs = (uint32_t)v->n_real_servers;
     sv->rs = &s->rs[*rs_next];
     *rs_next += sv->n_rs;

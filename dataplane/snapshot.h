@@ -65,6 +65,9 @@ struct snap_vs {
     uint32_t n_rs;
     struct snap_rs *rs;     /* into snapshot.rs */
     uint16_t *maglev;       /* MAGLEV_SIZE entries (sh, maglev), else NULL */
+    uint8_t check_http;     /* health check is http: */
+    uint16_t http_expect;   /*   the status expected */
+    char http_path[CFG_HTTP_PATH_MAX];
     char label[CFG_LABEL_MAX];
 };
 

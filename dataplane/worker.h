@@ -15,6 +15,7 @@
 #include "dataplane.h"
 #include "conn.h"
 #include "ip_out.h"
+#include "probe.h"
 #include "persist.h"
 #include "scheduler.h"
 #include "tcp_types.h"
@@ -45,6 +46,7 @@ struct worker {
     struct sched_state *sched;          /* wrr positions, max_conns shares */
     uint64_t snap_generation;           /* last snapshot seen (timeouts applied) */
     struct tcp_stack *tcp;              /* this worker's TCP endpoint (tcp.h) */
+    struct probe_tcp probes[PROBE_TCP_SLOTS];   /* connect / http checks in flight */
     const struct snapshot *snap;        /* the snapshot of the current iteration */
 
     /* set-up */
