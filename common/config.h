@@ -127,6 +127,7 @@ struct cfg_real_server {
     /* Run time, not in the JSON: set by the control core (control/reconfig.c). */
     uint32_t id;                     /* unique for the daemon's life, never reused */
     uint16_t slot;                   /* index of its counters within the service */
+    bool health_down;                /* failed its health check (control/health.c) */
 };
 
 struct cfg_vs {

@@ -180,6 +180,20 @@ static int cmd_edit(struct appliance *a, const cJSON *req, cJSON **result, char 
     return apply_json(a, j, result, err, errlen);
 }
 
+static int cmd_health_list(struct appliance *a, const cJSON *req, cJSON **result, char *err,
+                           size_t errlen)
+{
+    const char *vs;
+    int rc = arg_string(req, "vs", &vs, err, errlen);
+
+    if (rc != 0)
+        return rc;
+    if (vs != NULL && config_find_vs(a->cfg, vs) == NULL)
+        return lbd_err_set(err, errlen, LBD_ENOENT, "vs: no virtual service labelled '%.64s'", vs);
+    *result = health_list(a->health, vs, appliance_now_ms());
+    return *result ? 0 : lbd_err_set(err, errlen, LBD_ENOMEM, "out of memory");
+}
+
 struct neigh_list_ctx {
     cJSON *arr;
     uint64_t now_ms;
@@ -226,13 +240,14 @@ static const struct api_cmd api_cmds[] = {
     {"rs.add", cmd_edit, "add a real server {vs: label, rs: object}"},
     {"rs.set", cmd_edit, "change a real server {vs, rs: label, state?, weight?, fields...}"},
     {"rs.del", cmd_edit, "remove a real server {vs: label, rs: label}"},
+    {"health.list", cmd_health_list, "per real server: health, last check result and time [vs]"},
     {"neigh.list", cmd_neigh_list, "the neighbour (ARP) table"},
     {"help", cmd_help, "this list"},
 };
 
 /* Commands of the API contract that later work implements; named so callers can tell. */
 static const char *const api_planned[] = {
-    "health.list", "persist.list", "persist.flush", "ha.status", "ha.promote", "ha.demote",
+    "persist.list", "persist.flush", "ha.status", "ha.promote", "ha.demote",
 };
 
 static int cmd_help(struct appliance *a, const cJSON *req, cJSON **result, char *err,

@@ -10,12 +10,14 @@
 
 #include "config.h"
 #include "dataplane.h"
+#include "health.h"
 
 struct appliance {
     struct lbd_config *cfg;         /* the running config */
     char config_path[PATH_MAX];
     char api_socket[PATH_MAX];
     struct dataplane *dp;
+    struct health *health;          /* health checks and state (control/health.h) */
     uint64_t start_ms;              /* monotonic clock at start-up */
     uint64_t generation;            /* snapshots published so far */
     uint32_t last_rs_id;            /* real-server ids handed out so far */

@@ -191,11 +191,27 @@ static void mod_dataplane_term(struct appliance *a)
     a->dp = NULL;
 }
 
+static int mod_health_init(struct appliance *a, char *err, size_t errlen)
+{
+    a->health = health_create();
+    if (a->health == NULL)
+        return lbd_err_set(err, errlen, LBD_ENOMEM, "out of memory");
+    reconfig_assign_ids(a, a->cfg, NULL);
+    if (health_sync(a->health, a->cfg, appliance_now_ms()) != 0)
+        return lbd_err_set(err, errlen, LBD_ENOMEM, "out of memory");
+    return 0;
+}
+
+static void mod_health_term(struct appliance *a)
+{
+    health_free(a->health);
+    a->health = NULL;
+}
+
 static int mod_snapshot_init(struct appliance *a, char *err, size_t errlen)
 {
     struct snapshot *s;
 
-    reconfig_assign_ids(a, a->cfg, NULL);
     s = snapshot_build(a->cfg, ++a->generation, err, errlen);
 
     if (s == NULL)
@@ -231,17 +247,39 @@ static void mod_workers_term(struct appliance *a)
 
 static const struct module modules[] = {
     {"dataplane", mod_dataplane_init, mod_dataplane_term},
+    {"health", mod_health_init, mod_health_term},
     {"snapshot", mod_snapshot_init, NULL},
     {"api", mod_api_init, mod_api_term},
     {"workers", mod_workers_init, mod_workers_term},
 };
 #define N_MODULES (sizeof(modules) / sizeof(modules[0]))
 
+struct ctl_ctx {
+    struct appliance *a;
+    bool health_changed;
+};
+
+static void on_worker_msg(void *arg, const struct ctl_msg *msg)
+{
+    struct ctl_ctx *c = arg;
+
+    c->health_changed |= health_on_msg(c->a->health, c->a->cfg, msg, appliance_now_ms());
+}
+
 static void control_loop(struct appliance *a)
 {
+    char err[256];
+
     while (!stop_requested) {
+        struct ctl_ctx c = {.a = a};
+        uint64_t now;
+
         api_server_poll(api_srv, CONTROL_POLL_MS);
-        dp_poll_ctl(a->dp, appliance_now_ms(), 1024, NULL, NULL);
+        now = appliance_now_ms();
+        dp_poll_ctl(a->dp, now, 1024, on_worker_msg, &c);
+        c.health_changed |= health_poll(a->health, a->cfg, a->dp, now);
+        if (c.health_changed && reconfig_publish(a, err, sizeof(err)) != 0)
+            LOG_ERR("health", "cannot publish the health change: %s", err);
     }
 }
 

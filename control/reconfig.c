@@ -125,6 +125,8 @@ int reconfig_apply(struct appliance *a, struct lbd_config *next, char *err, size
     if (rc != 0)
         return rc;
     reconfig_assign_ids(a, next, prev);
+    if (a->health != NULL && health_sync(a->health, next, appliance_now_ms()) != 0)
+        return lbd_err_set(err, errlen, LBD_ENOMEM, "out of memory tracking health");
     s = snapshot_build(next, a->generation + 1, err, errlen);
     if (s == NULL)
         return LBD_ENOMEM;
@@ -137,6 +139,20 @@ int reconfig_apply(struct appliance *a, struct lbd_config *next, char *err, size
     config_free(prev);
     LOG_INFO("reconfig", "config generation %llu applied: %zu virtual services",
              (unsigned long long)a->generation, next->n_virtual_services);
+    return 0;
+}
+
+int reconfig_publish(struct appliance *a, char *err, size_t errlen)
+{
+    struct snapshot *s = snapshot_build(a->cfg, a->generation + 1, err, errlen);
+
+    if (s == NULL)
+        return LBD_ENOMEM;
+    a->generation++;
+    if (a->dp != NULL)
+        dp_publish(a->dp, s);
+    else
+        snapshot_free(s);
     return 0;
 }
 

@@ -40,6 +40,12 @@ void reconfig_assign_ids(struct appliance *a, struct lbd_config *next,
 int reconfig_apply(struct appliance *a, struct lbd_config *next, char *err, size_t errlen);
 
 /*
+ * Publishes a new snapshot of the running config (after a health change). Returns 0,
+ * or LBD_ENOMEM with err filled (the old snapshot stays).
+ */
+int reconfig_publish(struct appliance *a, char *err, size_t errlen);
+
+/*
  * Writes the running config to path (the file it was loaded from when NULL) as JSON,
  * atomically: a temporary file beside it, fsync, rename, fsync of the directory.
  */

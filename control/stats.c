@@ -21,7 +21,7 @@ static cJSON *drops_object(const uint64_t *drops)
     return o;
 }
 
-static cJSON *stats_real_servers(const struct dataplane *dp, const struct cfg_vs *v,
+static cJSON *stats_real_servers(const struct appliance *a, const struct cfg_vs *v,
                                  uint64_t *vs_active)
 {
     cJSON *arr = cJSON_CreateArray();
@@ -34,8 +34,8 @@ static cJSON *stats_real_servers(const struct dataplane *dp, const struct cfg_vs
         char ip[ADDR_STR_MAX];
 
         /* Layer 4 connections, by the real server's counter index (snapshot.h). */
-        for (unsigned w = 0; v->layer == 4 && w < dp->n_workers; w++) {
-            const struct worker_stats *ws = dp_worker_stats(dp, w);
+        for (unsigned w = 0; v->layer == 4 && a->dp != NULL && w < a->dp->n_workers; w++) {
+            const struct worker_stats *ws = dp_worker_stats(a->dp, w);
             active += ws->rs_active_conns[idx];
             total += ws->rs_conns_total[idx];
         }
@@ -48,8 +48,8 @@ static cJSON *stats_real_servers(const struct dataplane *dp, const struct cfg_vs
             cJSON_AddNullToObject(o, "port");
         cJSON_AddNumberToObject(o, "weight", rs->weight);
         cJSON_AddStringToObject(o, "state", cfg_rs_state_name(rs->state));
-        /* No health checker runs yet: the state is honestly unknown. */
-        cJSON_AddStringToObject(o, "health", "unknown");
+        cJSON_AddStringToObject(o, "health", a->health ? health_state_name(a->health, rs->id)
+                                                       : "unknown");
         add_u64(o, "active_conns", active);
         add_u64(o, "total_conns", total);
         add_u64(o, "bytes_in", 0);
@@ -94,7 +94,7 @@ static cJSON *stats_services(const struct appliance *a, const char *vs_label)
         }
         pkts -= a->vs_base_packets[v->slot];
         bytes -= a->vs_base_bytes[v->slot];
-        rss = stats_real_servers(dp, v, &active);
+        rss = stats_real_servers(a, v, &active);
         o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "label", v->label);
         add_u64(o, "active_conns", active);

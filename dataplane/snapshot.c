@@ -53,6 +53,7 @@ static int snapshot_build_l4(struct snapshot *s, const struct cfg_vs *v, uint32_
         sr->port = r->port;
         sr->weight = (uint16_t)(r->weight > 65535 ? 65535 : r->weight);
         sr->state = (uint8_t)r->state;
+        sr->down = r->health_down;
         sr->max_conns = r->max_conns;
         snprintf(sr->label, sizeof(sr->label), "%s", r->label);
     }
@@ -65,11 +66,11 @@ static int snapshot_build_l4(struct snapshot *s, const struct cfg_vs *v, uint32_
         return lbd_err_set(err, errlen, LBD_ENOMEM, "virtual_services[%u]: out of memory "
                            "for the lookup table", i);
     }
-    /* Only online servers take entries: drain and halt get no new flow. */
+    /* Only online, healthy servers take entries: drain, halt and down get no new flow. */
     for (uint32_t j = 0; j < sv->n_rs; j++) {
         mb[j].ip = sv->rs[j].ip;
         mb[j].port = sv->rs[j].port;
-        mb[j].weight = sv->rs[j].state == CFG_RS_ONLINE ? sv->rs[j].weight : 0;
+        mb[j].weight = sv->rs[j].state == CFG_RS_ONLINE && !sv->rs[j].down ? sv->rs[j].weight : 0;
     }
     if (maglev_build(sv->maglev, mb, sv->n_rs) != 0) {
         free(mb);

@@ -52,6 +52,7 @@ struct snap_rs {
     uint16_t port;          /* host order; 0 = the port the client used */
     uint16_t weight;
     uint8_t state;          /* enum cfg_rs_state */
+    uint8_t down;           /* failed its health check (control/health.c) */
     uint32_t max_conns;     /* whole appliance; 0 = no limit */
     char label[CFG_LABEL_MAX];
 };

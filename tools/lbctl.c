@@ -288,6 +288,24 @@ static void print_vs_list(const cJSON *r)
     }
 }
 
+static void print_health(const cJSON *r)
+{
+    const cJSON *e;
+
+    printf("%-20s %-14s %-16s %-14s %-8s %-12s %8s %8s %8s\n", "SERVICE", "SERVER", "IP",
+           "CHECK", "HEALTH", "LAST", "AGO(ms)", "OK", "FAILED");
+    cJSON_ArrayForEach(e, r) {
+        char check[24];
+        if (cJSON_GetObjectItemCaseSensitive(e, "port") != NULL)
+            snprintf(check, sizeof(check), "%s:%.0f", str(e, "check"), num(e, "port"));
+        else
+            snprintf(check, sizeof(check), "%s", str(e, "check"));
+        printf("%-20s %-14s %-16s %-14s %-8s %-12s %8.0f %8.0f %8.0f\n", str(e, "vs"),
+               str(e, "rs"), str(e, "ip"), check, str(e, "health"), str(e, "last_result"),
+               num(e, "last_check_ms_ago"), num(e, "checks_ok"), num(e, "checks_failed"));
+    }
+}
+
 static void print_pretty(const cJSON *r)
 {
     char *s = cJSON_Print(r);
@@ -505,6 +523,7 @@ static void usage(FILE *f)
             "  rs add VS JSON|@FILE  rs set VS RS FIELD=VALUE...  rs del VS RS\n"
             "  rs drain|halt|online VS RS   rs weight VS RS N\n"
             "  watch [SECS]       the stats table, refreshed every SECS (default 1)\n"
+            "  health [VS]        health of every real server: state, last check\n"
             "  neigh              the neighbour (ARP) table\n"
             "  help               the commands the daemon knows\n"
             "  raw LINE|-         send LINE (or each stdin line) as-is, print each reply\n"
@@ -610,6 +629,13 @@ int main(int argc, char **argv)
             return rc;
         optind = argc;
         printer = print_applied;
+    } else if (strcmp(cmd, "health") == 0) {
+        api = "health.list";
+        printer = print_health;
+        if (optind < argc) {
+            args = cJSON_CreateObject();
+            cJSON_AddStringToObject(args, "vs", argv[optind++]);
+        }
     } else if (strcmp(cmd, "neigh") == 0) {
         api = "neigh.list";
         printer = print_neigh;

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Health checks: ping checks of real servers from lbd's self IP; a server whose link is
+# cut is marked down within fall x interval + timeout and comes back after rise
+# successes; health and the operator's state are separate; a server added live is
+# checked at once.
+source "$(dirname "$0")/lib.sh"
+
+"$lab" up >/dev/null || exit 1
+make_config "$tmp/hc.json" '
+c["virtual_services"][1]["health_check"] = {"type": "ping", "interval_ms": 500, "timeout_ms": 300, "rise": 2, "fall": 3}'
+check "lbd starts with ping checks (interval 500 ms, timeout 300, rise 2, fall 3)" \
+    "$lab" lbd start --config "$tmp/hc.json" --workers 2
+health_of() { lbctl --json health Stun | json "[e['health'] for e in r if e['rs'] == '$1'][0]"; }
+wait_health() { # wait_health RS STATE MILLISECONDS
+    local end=$(($(date +%s%N) / 1000000 + $3))
+    while (($(date +%s%N) / 1000000 < end)); do
+        [[ $(health_of "$1") == "$2" ]] && return 0
+        sleep 0.05
+    done
+    echo "$1 is $(health_of "$1"), wanted $2"
+    return 1
+}
+check "rs1 up" wait_health rs1 up 5000
+check "rs2 up" wait_health rs2 up 5000
+check "checks are counted on the workers" expect_stat "sum(w['probes_sent'] for w in r['workers']) >= 2 and sum(w['echo_replies_in'] for w in r['workers']) >= 2"
+
+# Cut rs2's link: down within fall x interval + timeout = 1.8 s (2.5 s with slack for
+# the check in flight when the link went down and the shared machine).
+on rs2 ip link set eth0 down
+t0=$(date +%s%N)
+check "rs2 marked down within fall x interval + timeout" wait_health rs2 down 2500
+echo "# rs2 down after $((($(date +%s%N) - t0) / 1000000)) ms"
+check "rs1 stays up" wait_health rs1 up 100
+check "stats show rs2 down" bash -c "'$lab' lbctl stats Stun | grep -E 'rs2 .*health=down'"
+check "the change is logged" grep -q "Stun/rs2 (192.168.112.52) is down" "$labrun/lb1.log"
+check "last result is timeout" bash -c "'$lab' lbctl health Stun | grep -E 'rs2 .*down +timeout'"
+
+on rs2 ip link set eth0 up
+check "rs2 comes back after rise successes" wait_health rs2 up 3000
+check "the return is logged" grep -q "Stun/rs2 (192.168.112.52) is up" "$labrun/lb1.log"
+
+# Operator state and health are separate.
+check "drain rs1" "$lab" lbctl rs drain Stun rs1
+check "a drained server is still checked and up" bash -c "sleep 1.2; '$lab' lbctl health Stun | grep -E 'rs1 .* up ' && '$lab' lbctl stats Stun | grep -E 'rs1 .*drain +health=up'"
+check "health of a server survives a reconfig" bash -c "'$lab' lbctl rs weight Stun rs1 10 && '$lab' lbctl --json health Stun | grep -q '\"checks_ok\":[1-9]'"
+
+# A server added live is checked; an unreachable one goes down.
+check "rs add 192.168.112.99 (nobody there)" "$lab" lbctl rs add Stun '{"label": "ghost", "ip": "192.168.112.99", "port": 3478}'
+check "the ghost is marked down" wait_health ghost down 4000
+check "its probes waited for ARP and were dropped" expect_stat "r['drops']['neigh_timeout'] >= 1"
+check "health.list of an unknown service is not_found" \
+    bash -c "'$lab' lbctl raw '{\"cmd\":\"health.list\",\"vs\":\"nope\"}' | grep -q not_found"
+
+done_testing
