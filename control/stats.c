@@ -201,6 +201,7 @@ cJSON *stats_build(const struct appliance *a, const char *vs_label, int *rc, cha
         add_u64(w, "l4_persist_moved", ws->l4_persist_moved);
         add_u64(w, "l4_persist_created", ws->l4_persist_created);
         add_u64(w, "l4_persist_full", ws->l4_persist_full);
+        add_u64(w, "l4_nh_misses", ws->l4_nh_misses);
         add_u64(w, "l4_conns_active", dp_worker_l4_conns(dp, i));
         add_u64(w, "l4_persist_entries", dp_worker_l4_persist(dp, i));
         cJSON_AddItemToObject(w, "drops", drops_object(ws->drops));

@@ -60,6 +60,7 @@ struct worker_stats {
     uint64_t l4_persist_moved;      /* persistent server drained, halted or gone */
     uint64_t l4_persist_created;
     uint64_t l4_persist_full;       /* no room: the connection went on without */
+    uint64_t l4_nh_misses;          /* next hop not cached and not resolved: ip_out asks */
     uint64_t drops[DROP_MAX];
     uint64_t vs_packets_in[CFG_MAX_VS];
     uint64_t vs_bytes_in[CFG_MAX_VS];
