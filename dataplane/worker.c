@@ -118,7 +118,7 @@ static void worker_local(struct worker *w, const struct snapshot *s, struct rte_
             w->stats.vs_packets_in[vs->slot]++;
             w->stats.vs_bytes_in[vs->slot] += pi->l3_len;
             if (vs->layer == 4) {
-                l4_from_client(w, s, m, pi, vs);
+                l4_from_client(w, s, m, pi, vs, NULL);
                 return;
             }
         }
