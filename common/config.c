@@ -91,6 +91,11 @@ static void config_defaults(struct lbd_config *cfg)
     cfg->layer7.connect_timeout_ms = 4000;
     cfg->layer7.client_timeout_s = 1200;
     cfg->layer7.server_timeout_s = 1200;
+    cfg->layer4.tcp_handshake_timeout_s = CFG_L4_TCP_HANDSHAKE_TIMEOUT_S;
+    cfg->layer4.tcp_established_timeout_s = CFG_L4_TCP_ESTABLISHED_TIMEOUT_S;
+    cfg->layer4.tcp_closing_timeout_s = CFG_L4_TCP_CLOSING_TIMEOUT_S;
+    cfg->layer4.udp_timeout_s = CFG_L4_UDP_TIMEOUT_S;
+    cfg->layer4.max_conns_per_worker = CFG_L4_MAX_CONNS_PER_WORKER;
     cfg->ha.priority = 100;
     cfg->ha.advert_interval_ms = 1000;
     cfg->ha.preempt = true;
@@ -841,6 +846,27 @@ static int parse_layer7(struct jctx *c, const cJSON *root, struct cfg_layer7 *l7
     return 0;
 }
 
+static int parse_layer4(struct jctx *c, const cJSON *root, struct cfg_layer4 *l4)
+{
+    static const char *const keys[] = {"tcp_handshake_timeout_s", "tcp_established_timeout_s",
+                                       "tcp_closing_timeout_s", "udp_timeout_s",
+                                       "max_conns_per_worker", NULL};
+    const char *p = "layer4";
+    const cJSON *o;
+
+    TRY(jget_object(c, root, "", p, &o));
+    TRY(jcheck_keys(c, o, p, keys));
+    TRY(jget_uint(c, o, p, "tcp_handshake_timeout_s", 0, 1, 3600,
+                  &l4->tcp_handshake_timeout_s));
+    TRY(jget_uint(c, o, p, "tcp_established_timeout_s", 0, 1, 604800,
+                  &l4->tcp_established_timeout_s));
+    TRY(jget_uint(c, o, p, "tcp_closing_timeout_s", 0, 1, 3600, &l4->tcp_closing_timeout_s));
+    TRY(jget_uint(c, o, p, "udp_timeout_s", 0, 1, 604800, &l4->udp_timeout_s));
+    TRY(jget_uint(c, o, p, "max_conns_per_worker", 0, 1024, 16777216,
+                  &l4->max_conns_per_worker));
+    return 0;
+}
+
 /* ------------------------------------------------------------------------ */
 /* virtual_services                                                         */
 /* ------------------------------------------------------------------------ */
@@ -1206,13 +1232,14 @@ static int parse_ha(struct jctx *c, const cJSON *root, struct lbd_config *cfg)
 static int parse_root(struct jctx *c, const cJSON *root, struct lbd_config *cfg)
 {
     static const char *const keys[] = {"appliance", "interfaces", "routing", "layer7",
-                                       "virtual_services", "ha", NULL};
+                                       "layer4", "virtual_services", "ha", NULL};
 
     TRY(jcheck_keys(c, root, "", keys));
     TRY(parse_appliance(c, root, &cfg->appliance));
     TRY(parse_interfaces(c, root, cfg));
     TRY(parse_routing(c, root, cfg));
     TRY(parse_layer7(c, root, &cfg->layer7));
+    TRY(parse_layer4(c, root, &cfg->layer4));
     TRY(parse_virtual_services(c, root, cfg));
     return parse_ha(c, root, cfg);
 }
@@ -1535,7 +1562,7 @@ static void dump_ha(struct jout *o, cJSON *root, const struct cfg_ha *ha)
 cJSON *config_to_json(const struct lbd_config *cfg)
 {
     struct jout o = {false};
-    cJSON *root, *l7, *vss;
+    cJSON *root, *l7, *l4, *vss;
 
     if (cfg == NULL || (root = cJSON_CreateObject()) == NULL)
         return NULL;
@@ -1545,6 +1572,12 @@ cJSON *config_to_json(const struct lbd_config *cfg)
     jo_num(&o, l7, "connect_timeout_ms", cfg->layer7.connect_timeout_ms);
     jo_num(&o, l7, "client_timeout_s", cfg->layer7.client_timeout_s);
     jo_num(&o, l7, "server_timeout_s", cfg->layer7.server_timeout_s);
+    l4 = jo_add(&o, root, "layer4", cJSON_CreateObject());
+    jo_num(&o, l4, "tcp_handshake_timeout_s", cfg->layer4.tcp_handshake_timeout_s);
+    jo_num(&o, l4, "tcp_established_timeout_s", cfg->layer4.tcp_established_timeout_s);
+    jo_num(&o, l4, "tcp_closing_timeout_s", cfg->layer4.tcp_closing_timeout_s);
+    jo_num(&o, l4, "udp_timeout_s", cfg->layer4.udp_timeout_s);
+    jo_num(&o, l4, "max_conns_per_worker", cfg->layer4.max_conns_per_worker);
     vss = jo_add(&o, root, "virtual_services", cJSON_CreateArray());
     for (size_t i = 0; i < cfg->n_virtual_services; i++)
         dump_vs(&o, vss, &cfg->virtual_services[i]);

@@ -69,6 +69,25 @@ struct cfg_layer7 {
     uint32_t server_timeout_s;       /* default 1200 */
 };
 
+/*
+ * "layer4": Layer 4 NAT connection timeouts and table size (optional top-level
+ * object; every field optional). config.c fills the defaults; the dataplane also
+ * reads 0 as the default, for configs built by hand.
+ */
+struct cfg_layer4 {
+    uint32_t tcp_handshake_timeout_s;   /* SYN seen, no answer yet; default 30 */
+    uint32_t tcp_established_timeout_s; /* both directions seen; default 900 */
+    uint32_t tcp_closing_timeout_s;     /* FIN or RST seen; default 30 */
+    uint32_t udp_timeout_s;             /* default 300 */
+    uint32_t max_conns_per_worker;      /* connection table size; default 262144 */
+};
+
+#define CFG_L4_TCP_HANDSHAKE_TIMEOUT_S 30
+#define CFG_L4_TCP_ESTABLISHED_TIMEOUT_S 900
+#define CFG_L4_TCP_CLOSING_TIMEOUT_S 30
+#define CFG_L4_UDP_TIMEOUT_S 300
+#define CFG_L4_MAX_CONNS_PER_WORKER 262144
+
 struct cfg_persistence {
     enum cfg_persist_type type;      /* default none */
     uint32_t timeout_s;              /* source_ip; default 1200 */
@@ -147,6 +166,7 @@ struct lbd_config {
     size_t n_interfaces;
     struct cfg_routing routing;
     struct cfg_layer7 layer7;
+    struct cfg_layer4 layer4;
     struct cfg_vs *virtual_services;
     size_t n_virtual_services;
     struct cfg_ha ha;

@@ -160,6 +160,8 @@ static void warn_unimplemented(const struct lbd_config *cfg)
 {
     for (size_t i = 0; i < cfg->n_virtual_services; i++) {
         const struct cfg_vs *v = &cfg->virtual_services[i];
+        if (v->layer == 4)
+            continue;
         LOG_WARN("main",
                  "virtual_services[%zu] (%s): layer %u %s services are not implemented in "
                  "this version; the VIP answers ARP and ping, its traffic is dropped and "
@@ -169,9 +171,6 @@ static void warn_unimplemented(const struct lbd_config *cfg)
     if (cfg->ha.enabled)
         LOG_WARN("main", "ha: failover is not implemented in this version; this appliance "
                          "acts as a standalone master");
-    if (cfg->routing.forward)
-        LOG_WARN("main", "routing.forward: IP forwarding is not implemented in this version; "
-                         "forwarded traffic is dropped and counted as forward_unimplemented");
 }
 
 /* Start-up is a table of modules, initialised in order and torn down in reverse. */

@@ -38,14 +38,25 @@ static cJSON *tcp_object(const struct tcp_stack *st)
     return o;
 }
 
-static cJSON *stats_real_servers(const struct appliance *a, const struct cfg_vs *v)
+static cJSON *stats_real_servers(const struct appliance *a, const struct cfg_vs *v,
+                                 uint64_t *vs_active)
 {
     cJSON *arr = cJSON_CreateArray();
 
     for (size_t i = 0; i < v->n_real_servers; i++) {
         const struct cfg_real_server *rs = &v->real_servers[i];
+        uint32_t idx = (uint32_t)v->slot * CFG_MAX_RS + rs->slot;
+        uint64_t active = 0, total = 0;
         cJSON *o = cJSON_CreateObject();
         char ip[ADDR_STR_MAX];
+
+        /* Layer 4 connections, by the real server's counter index (snapshot.h). */
+        for (unsigned w = 0; v->layer == 4 && a->dp != NULL && w < a->dp->n_workers; w++) {
+            const struct worker_stats *ws = dp_worker_stats(a->dp, w);
+            active += ws->rs_active_conns[idx];
+            total += ws->rs_conns_total[idx];
+        }
+        *vs_active += active;
         cJSON_AddStringToObject(o, "label", rs->label);
         cJSON_AddStringToObject(o, "ip", addr_format_ipv4(rs->ip, ip));
         if (rs->port != 0)
@@ -56,8 +67,8 @@ static cJSON *stats_real_servers(const struct appliance *a, const struct cfg_vs 
         cJSON_AddStringToObject(o, "state", cfg_rs_state_name(rs->state));
         cJSON_AddStringToObject(o, "health", a->health ? health_state_name(a->health, rs->id)
                                                        : "unknown");
-        add_u64(o, "active_conns", 0);
-        add_u64(o, "total_conns", 0);
+        add_u64(o, "active_conns", active);
+        add_u64(o, "total_conns", total);
         add_u64(o, "bytes_in", 0);
         add_u64(o, "bytes_out", 0);
         cJSON_AddItemToArray(arr, o);
@@ -85,8 +96,8 @@ static cJSON *stats_services(const struct appliance *a, const char *vs_label)
 
     for (size_t i = 0; i < a->cfg->n_virtual_services; i++) {
         const struct cfg_vs *v = &a->cfg->virtual_services[i];
-        uint64_t pkts = 0, bytes = 0;
-        cJSON *o;
+        uint64_t pkts = 0, bytes = 0, pkts_out = 0, bytes_out = 0, conns = 0, active = 0;
+        cJSON *o, *rss;
 
         if (vs_label != NULL && strcmp(vs_label, v->label) != 0)
             continue;
@@ -94,18 +105,22 @@ static cJSON *stats_services(const struct appliance *a, const char *vs_label)
             const struct worker_stats *ws = dp_worker_stats(dp, w);
             pkts += ws->vs_packets_in[v->slot];
             bytes += ws->vs_bytes_in[v->slot];
+            pkts_out += ws->vs_packets_out[v->slot];
+            bytes_out += ws->vs_bytes_out[v->slot];
+            conns += ws->vs_conns[v->slot];
         }
         pkts -= a->vs_base_packets[v->slot];
         bytes -= a->vs_base_bytes[v->slot];
+        rss = stats_real_servers(a, v, &active);
         o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "label", v->label);
-        add_u64(o, "active_conns", 0);
-        add_u64(o, "total_conns", 0);
+        add_u64(o, "active_conns", active);
+        add_u64(o, "total_conns", conns);
         add_u64(o, "bytes_in", bytes);
-        add_u64(o, "bytes_out", 0);
+        add_u64(o, "bytes_out", bytes_out);
         add_u64(o, "packets_in", pkts);
-        add_u64(o, "packets_out", 0);
-        cJSON_AddItemToObject(o, "real_servers", stats_real_servers(a, v));
+        add_u64(o, "packets_out", pkts_out);
+        cJSON_AddItemToObject(o, "real_servers", rss);
         cJSON_AddItemToArray(arr, o);
     }
     return arr;
@@ -173,6 +188,20 @@ cJSON *stats_build(const struct appliance *a, const char *vs_label, int *rc, cha
         add_u64(w, "echo_replies_in", ws->echo_replies_in);
         add_u64(w, "mbuf_alloc_failed", ws->mbuf_alloc_failed);
         add_u64(w, "ctl_ring_full", ws->ctl_ring_full);
+        add_u64(w, "forwarded", ws->forwarded);
+        add_u64(w, "icmp_errors_sent", ws->icmp_errors_sent);
+        add_u64(w, "l4_forward_packets", ws->l4_forward_packets);
+        add_u64(w, "l4_reverse_packets", ws->l4_reverse_packets);
+        add_u64(w, "l4_conns_created", ws->l4_conns_created);
+        add_u64(w, "l4_conns_ended", ws->l4_conns_ended);
+        add_u64(w, "l4_conns_midstream", ws->l4_conns_midstream);
+        add_u64(w, "l4_conns_halted", ws->l4_conns_halted);
+        add_u64(w, "l4_persist_hits", ws->l4_persist_hits);
+        add_u64(w, "l4_persist_moved", ws->l4_persist_moved);
+        add_u64(w, "l4_persist_created", ws->l4_persist_created);
+        add_u64(w, "l4_persist_full", ws->l4_persist_full);
+        add_u64(w, "l4_conns_active", dp_worker_l4_conns(dp, i));
+        add_u64(w, "l4_persist_entries", dp_worker_l4_persist(dp, i));
         cJSON_AddItemToObject(w, "drops", drops_object(ws->drops));
         if (dp_worker_tcp(dp, i) != NULL)
             cJSON_AddItemToObject(w, "tcp", tcp_object(dp_worker_tcp(dp, i)));

@@ -129,6 +129,15 @@ static int dp_create_workers(struct dataplane *dp, const struct lbd_config *cfg,
         w->n_workers = dp->n_workers;
         w->lcore = lcore;
         w->idle_sleep_us = cfg->appliance.idle_sleep_us;
+        if (worker_l4_init(w, cfg->layer4.max_conns_per_worker != 0
+                                  ? cfg->layer4.max_conns_per_worker
+                                  : CFG_L4_MAX_CONNS_PER_WORKER,
+                           (int)rte_lcore_to_socket_id(lcore)) != 0)
+            return lbd_err_set(err, errlen, LBD_ENOMEM, "worker %u: no memory for %u Layer 4 "
+                               "connections (layer4.max_conns_per_worker; give the EAL more "
+                               "memory with -m)", i, cfg->layer4.max_conns_per_worker != 0
+                                  ? cfg->layer4.max_conns_per_worker
+                                  : CFG_L4_MAX_CONNS_PER_WORKER);
         for (unsigned j = 0; j < dp->n_workers; j++) {
             w->ring_in[j] = dp->handoff[j][i];
             w->ring_out[j] = dp->handoff[i][j];
@@ -278,6 +287,20 @@ const struct worker_stats *dp_worker_stats(const struct dataplane *dp, unsigned 
     return &dp->workers[i]->stats;
 }
 
+uint32_t dp_worker_l4_conns(const struct dataplane *dp, unsigned i)
+{
+    const struct conn_table *t = dp->workers[i]->conns;
+
+    return t != NULL ? t->capacity - __atomic_load_n(&t->n_free, __ATOMIC_RELAXED) : 0;
+}
+
+uint32_t dp_worker_l4_persist(const struct dataplane *dp, unsigned i)
+{
+    const struct persist_table *t = dp->workers[i]->persist;
+
+    return t != NULL ? t->capacity - __atomic_load_n(&t->n_free, __ATOMIC_RELAXED) : 0;
+}
+
 const struct tcp_stack *dp_worker_tcp(const struct dataplane *dp, unsigned i)
 {
     return dp->workers[i]->tcp;
@@ -303,6 +326,7 @@ void dp_free(struct dataplane *dp)
         if (dp->workers[i] != NULL) {
             for (unsigned p = 0; p < SNAP_MAX_PORTS; p++)
                 rte_free(dp->workers[i]->txb[p]);
+            worker_l4_free(dp->workers[i]);
             tcp_stack_free(dp->workers[i]->tcp);
             rte_free(dp->workers[i]);
         }

@@ -47,9 +47,26 @@ struct worker_stats {
     uint64_t echo_replies_in;
     uint64_t mbuf_alloc_failed;
     uint64_t ctl_ring_full;
+    uint64_t forwarded;             /* routed (not for us, not a Layer 4 answer) */
+    uint64_t icmp_errors_sent;      /* time exceeded */
+    uint64_t l4_forward_packets;    /* client -> real server, rewritten */
+    uint64_t l4_reverse_packets;    /* real server -> client, rewritten */
+    uint64_t l4_conns_created;
+    uint64_t l4_conns_ended;        /* expired, closed by halt */
+    uint64_t l4_conns_midstream;    /* TCP entries created by a packet without SYN */
+    uint64_t l4_conns_halted;       /* closed because their real server is halted */
+    uint64_t l4_persist_hits;       /* new connection sent to the persistent server */
+    uint64_t l4_persist_moved;      /* persistent server drained, halted or gone */
+    uint64_t l4_persist_created;
+    uint64_t l4_persist_full;       /* no room: the connection went on without */
     uint64_t drops[DROP_MAX];
     uint64_t vs_packets_in[CFG_MAX_VS];
     uint64_t vs_bytes_in[CFG_MAX_VS];
+    uint64_t vs_packets_out[CFG_MAX_VS];    /* Layer 4 answers to clients */
+    uint64_t vs_bytes_out[CFG_MAX_VS];
+    uint64_t vs_conns[CFG_MAX_VS];          /* Layer 4 connections created */
+    uint64_t rs_conns_total[SNAP_RS_IDS];   /* by real-server counter index (snapshot.h) */
+    uint32_t rs_active_conns[SNAP_RS_IDS];  /* this worker's, by counter index */
 };
 
 struct worker;
@@ -104,6 +121,10 @@ int dp_send_to_worker(struct dataplane *dp, unsigned worker, const struct ctl_ms
 const struct worker_stats *dp_worker_stats(const struct dataplane *dp, unsigned i);
 unsigned dp_worker_lcore(const struct dataplane *dp, unsigned i);
 
+/* Control core: entries in worker i's Layer 4 connection and persistence tables (a
+ * racy read of one word each, for statistics). */
+uint32_t dp_worker_l4_conns(const struct dataplane *dp, unsigned i);
+uint32_t dp_worker_l4_persist(const struct dataplane *dp, unsigned i);
 /* Control core: worker i's TCP stack (counters, connection counts), read only. */
 struct tcp_stack;
 const struct tcp_stack *dp_worker_tcp(const struct dataplane *dp, unsigned i);

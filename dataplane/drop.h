@@ -26,9 +26,7 @@
     X(UNSUPPORTED_PROTO, "unsupported_proto")                                  \
     X(NOT_OURS, "not_ours")                                                    \
     X(NO_SERVICE, "no_service")                                                \
-    X(L4_UNIMPLEMENTED, "l4_unimplemented")                                    \
     X(L7_UNIMPLEMENTED, "l7_unimplemented")                                    \
-    X(FORWARD_UNIMPLEMENTED, "forward_unimplemented")                          \
     X(HANDOFF_RING_FULL, "handoff_ring_full")                                  \
     X(TX_FULL, "tx_full")                                                      \
     X(NO_CONFIG, "no_config")                                                  \
@@ -36,6 +34,12 @@
     X(NEIGH_QUEUE_FULL, "neigh_queue_full")                                    \
     X(NEIGH_TIMEOUT, "neigh_timeout")                                          \
     X(NO_HEADROOM, "no_headroom")                                              \
+    X(TTL_EXCEEDED, "ttl_exceeded")                                            \
+    X(L4_NO_REAL_SERVER, "l4_no_real_server")                                  \
+    X(L4_CONN_TABLE_FULL, "l4_conn_table_full")                                \
+    X(L4_CONN_COLLISION, "l4_conn_collision")                                  \
+    X(L4_TCP_NO_CONN, "l4_tcp_no_conn")                                        \
+    X(L4_RS_HALTED, "l4_rs_halted")                                  \
     X(TCP_BAD_CHECKSUM, "tcp_bad_checksum")                                    \
     X(TCP_NO_SOCKET, "tcp_no_socket")                                          \
     X(TCP_NO_STACK, "tcp_no_stack")

@@ -11,6 +11,7 @@
 
 #include "addr.h"
 #include "err.h"
+#include "maglev.h"
 
 static int table_add(struct rte_hash *h, uint32_t ip, uint8_t proto, uint16_t port,
                      uint64_t value)
@@ -24,68 +25,60 @@ static uint64_t entry(int kind, uint32_t index)
     return ((uint64_t)kind << 32) | index;
 }
 
-/* The port whose connected subnet holds ip, or -1. */
-static int snap_port_for(const struct snapshot *s, uint32_t ip)
+static uint32_t ms_or_default(uint32_t s, uint32_t def_s)
 {
-    for (uint16_t p = 0; p < SNAP_MAX_PORTS; p++)
-        if (snapshot_on_link(s, p, ip))
-            return p;
-    return -1;
+    return (s != 0 ? s : def_s) * 1000u;
 }
 
-static int route_cmp(const void *a, const void *b)
+/* Layer 4 fields of service i: real servers and, for sh and maglev, the lookup table. */
+static int snapshot_build_l4(struct snapshot *s, const struct cfg_vs *v, uint32_t i,
+                             uint32_t *rs_next, char *err, size_t errlen)
 {
-    uint32_t ma = rte_be_to_cpu_32(((const struct snap_route *)a)->mask);
-    uint32_t mb = rte_be_to_cpu_32(((const struct snap_route *)b)->mask);
-    return ma < mb ? 1 : ma > mb ? -1 : 0;
-}
+    struct snap_vs *sv = &s->vs[i];
+    struct maglev_backend *mb;
 
-/* Routes from routing.routes and the interfaces' gateways, longest prefix first. */
-static int snap_build_routes(struct snapshot *s, const struct lbd_config *cfg, char *err,
-                             size_t errlen)
-{
-    size_t n = 0;
-
-    s->routes = calloc(cfg->routing.n_routes + cfg->n_interfaces + 1, sizeof(*s->routes));
-    if (s->routes == NULL)
-        return lbd_err_set(err, errlen, LBD_ENOMEM, "out of memory building routes");
-    for (size_t i = 0; i < cfg->routing.n_routes; i++) {
-        const struct cfg_route *r = &cfg->routing.routes[i];
-        int port = snap_port_for(s, r->via);
-        if (port < 0)
-            return lbd_err_set(err, errlen, LBD_EINVAL,
-                               "routing.routes[%zu].via: not on a connected subnet", i);
-        s->routes[n++] = (struct snap_route){.net = r->prefix, .mask = addr_mask(r->len),
-                                             .via = r->via, .port = (uint16_t)port};
+    sv->scheduler = (uint8_t)v->scheduler;
+    sv->persist = v->persistence.type == CFG_PERSIST_SOURCE_IP;
+    sv->persist_timeout_ms = ms_or_default(v->persistence.timeout_s, 1200);
+    sv->n_rs = (uint32_t)v->n_real_servers;
+    sv->rs = &s->rs[*rs_next];
+    *rs_next += sv->n_rs;
+    for (uint32_t j = 0; j < sv->n_rs; j++) {
+        const struct cfg_real_server *r = &v->real_servers[j];
+        struct snap_rs *sr = &sv->rs[j];
+        sr->id = r->id;
+        sr->idx = (uint16_t)(v->slot * CFG_MAX_RS + r->slot);
+        sr->vs = (uint16_t)i;
+        sr->ip = r->ip;
+        sr->port = r->port;
+        sr->weight = (uint16_t)(r->weight > 65535 ? 65535 : r->weight);
+        sr->state = (uint8_t)r->state;
+        sr->down = r->health_down;
+        sr->max_conns = r->max_conns;
+        snprintf(sr->label, sizeof(sr->label), "%s", r->label);
     }
-    for (size_t i = 0; i < cfg->n_interfaces; i++) {
-        const struct cfg_interface *ifc = &cfg->interfaces[i];
-        if (ifc->gateway == 0)
-            continue;
-        s->routes[n++] = (struct snap_route){.via = ifc->gateway, .port = ifc->port};
-    }
-    qsort(s->routes, n, sizeof(*s->routes), route_cmp);
-    s->n_routes = (uint32_t)n;
-    return 0;
-}
-
-int snapshot_route(const struct snapshot *s, uint32_t dst, uint32_t *next_hop, uint16_t *port)
-{
-    int p = snap_port_for(s, dst);
-
-    if (p >= 0) {
-        *next_hop = dst;
-        *port = (uint16_t)p;
+    if (v->scheduler != CFG_SCHED_SH && v->scheduler != CFG_SCHED_MAGLEV)
         return 0;
+    sv->maglev = malloc(MAGLEV_SIZE * sizeof(*sv->maglev));
+    mb = calloc(sv->n_rs ? sv->n_rs : 1, sizeof(*mb));
+    if (sv->maglev == NULL || mb == NULL) {
+        free(mb);
+        return lbd_err_set(err, errlen, LBD_ENOMEM, "virtual_services[%u]: out of memory "
+                           "for the lookup table", i);
     }
-    for (uint32_t i = 0; i < s->n_routes; i++) {
-        if ((dst & s->routes[i].mask) == s->routes[i].net) {
-            *next_hop = s->routes[i].via;
-            *port = s->routes[i].port;
-            return 0;
-        }
+    /* Only online, healthy servers take entries: drain, halt and down get no new flow. */
+    for (uint32_t j = 0; j < sv->n_rs; j++) {
+        mb[j].ip = sv->rs[j].ip;
+        mb[j].port = sv->rs[j].port;
+        mb[j].weight = sv->rs[j].state == CFG_RS_ONLINE && !sv->rs[j].down ? sv->rs[j].weight : 0;
     }
-    return LBD_ENOENT;
+    if (maglev_build(sv->maglev, mb, sv->n_rs) != 0) {
+        free(mb);
+        return lbd_err_set(err, errlen, LBD_ENOMEM, "virtual_services[%u]: out of memory "
+                           "for the lookup table", i);
+    }
+    free(mb);
+    return 0;
 }
 
 struct snapshot *snapshot_build(const struct lbd_config *cfg, uint64_t generation,
@@ -94,10 +87,13 @@ struct snapshot *snapshot_build(const struct lbd_config *cfg, uint64_t generatio
     struct snapshot *s;
     struct rte_hash_parameters hp = {0};
     char name[RTE_HASH_NAMESIZE];
-    size_t entries = 16;
+    size_t entries = 16, n_rs = 0;
+    uint32_t rs_next = 0;
 
-    for (size_t i = 0; i < cfg->n_virtual_services; i++)
+    for (size_t i = 0; i < cfg->n_virtual_services; i++) {
         entries += cfg->virtual_services[i].n_ports + 1;
+        n_rs += cfg->virtual_services[i].n_real_servers;
+    }
     entries += cfg->n_interfaces;
 
     s = calloc(1, sizeof(*s));
@@ -109,6 +105,21 @@ struct snapshot *snapshot_build(const struct lbd_config *cfg, uint64_t generatio
     s->vs = calloc(s->n_vs ? s->n_vs : 1, sizeof(*s->vs));
     if (s->vs == NULL)
         goto err_nomem;
+    s->n_rs = (uint32_t)n_rs;
+    s->rs = calloc(n_rs ? n_rs : 1, sizeof(*s->rs));
+    s->rs_by_idx = calloc(SNAP_RS_IDS, sizeof(*s->rs_by_idx));
+    if (s->rs == NULL || s->rs_by_idx == NULL)
+        goto err_nomem;
+    s->l4.tcp_handshake_ms = ms_or_default(cfg->layer4.tcp_handshake_timeout_s,
+                                           CFG_L4_TCP_HANDSHAKE_TIMEOUT_S);
+    s->l4.tcp_established_ms = ms_or_default(cfg->layer4.tcp_established_timeout_s,
+                                             CFG_L4_TCP_ESTABLISHED_TIMEOUT_S);
+    s->l4.tcp_closing_ms = ms_or_default(cfg->layer4.tcp_closing_timeout_s,
+                                         CFG_L4_TCP_CLOSING_TIMEOUT_S);
+    s->l4.udp_ms = ms_or_default(cfg->layer4.udp_timeout_s, CFG_L4_UDP_TIMEOUT_S);
+    s->l4.max_conns_per_worker = cfg->layer4.max_conns_per_worker != 0
+                                     ? cfg->layer4.max_conns_per_worker
+                                     : CFG_L4_MAX_CONNS_PER_WORKER;
 
     snprintf(name, sizeof(name), "snap%llu", (unsigned long long)generation);
     hp.name = name;
@@ -140,9 +151,6 @@ struct snapshot *snapshot_build(const struct lbd_config *cfg, uint64_t generatio
             goto err_table;
     }
 
-    if (snap_build_routes(s, cfg, err, errlen) != 0)
-        goto err_free;
-
     for (size_t i = 0; i < cfg->n_virtual_services; i++) {
         const struct cfg_vs *v = &cfg->virtual_services[i];
         struct snap_vs *sv = &s->vs[i];
@@ -152,6 +160,8 @@ struct snapshot *snapshot_build(const struct lbd_config *cfg, uint64_t generatio
         sv->protocol = v->protocol == CFG_PROTO_UDP ? IPPROTO_UDP : IPPROTO_TCP;
         sv->mode = (uint8_t)v->mode;
         snprintf(sv->label, sizeof(sv->label), "%s", v->label);
+        if (snapshot_build_l4(s, v, (uint32_t)i, &rs_next, err, errlen) != 0)
+            goto err_free;
         /* Several services may share a VIP: the address entry is added once. */
         if (table_add(s->table, v->ip, 0, 0, entry(SNAP_ADDR_VIP, 0)) < 0)
             goto err_table;
@@ -160,6 +170,13 @@ struct snapshot *snapshot_build(const struct lbd_config *cfg, uint64_t generatio
                           entry(SNAP_ADDR_VIP, (uint32_t)i)) < 0)
                 goto err_table;
     }
+    for (uint32_t i = 0; i < s->n_rs; i++)
+        s->rs_by_idx[s->rs[i].idx] = &s->rs[i];
+
+    snprintf(name, sizeof(name), "rt%llu", (unsigned long long)generation);
+    s->routes = route_build(cfg, name, err, errlen);
+    if (s->routes == NULL)
+        goto err_free;
     return s;
 
 err_table:
@@ -177,7 +194,11 @@ void snapshot_free(struct snapshot *s)
     if (s == NULL)
         return;
     rte_hash_free(s->table);
-    free(s->routes);
+    route_free(s->routes);
+    for (uint32_t i = 0; s->vs != NULL && i < s->n_vs; i++)
+        free(s->vs[i].maglev);
+    free(s->rs_by_idx);
+    free(s->rs);
     free(s->vs);
     free(s);
 }

@@ -16,8 +16,12 @@
 #include <rte_hash.h>
 
 #include "config.h"
+#include "route.h"
 
 #define SNAP_MAX_PORTS 32
+/* Real-server counter indexes: service slot * CFG_MAX_RS + real-server slot. */
+#define SNAP_RS_IDS (CFG_MAX_VS * CFG_MAX_RS)
+_Static_assert(SNAP_RS_IDS <= 65536, "counter indexes are uint16_t");
 
 enum snap_addr_kind { SNAP_ADDR_SELF = 1, SNAP_ADDR_VIP = 2 };
 
@@ -29,13 +33,48 @@ struct snap_key {
     uint8_t pad;
 };
 
+/*
+ * A real server. Its identity comes from the control core (control/reconfig.c): id is
+ * unique for the daemon's life and idx (from the service's and its own slot) stays
+ * the same for as long as its label exists, so connections and persistence entries,
+ * which hold both, survive any reconfig; per-worker counters are indexed by idx, and
+ * an entry whose idx now names another server (same slot, other id) knows it.
+ */
+struct snap_rs {
+    uint32_t id;
+    uint16_t idx;           /* < SNAP_RS_IDS */
+    uint16_t vs;            /* index of its service in this snapshot */
+    uint32_t ip;            /* network order */
+    uint16_t port;          /* host order; 0 = the port the client used */
+    uint16_t weight;
+    uint8_t state;          /* enum cfg_rs_state */
+    uint8_t down;           /* failed its health check (control/health.c) */
+    uint32_t max_conns;     /* whole appliance; 0 = no limit */
+    char label[CFG_LABEL_MAX];
+};
+
 struct snap_vs {
     uint32_t ip;
-    uint16_t slot;          /* index into per-worker service counters */
+    uint16_t slot;          /* per-worker service counters; stable by label; persistence key */
     uint8_t layer;
     uint8_t protocol;       /* IPPROTO_TCP / IPPROTO_UDP */
     uint8_t mode;           /* enum cfg_mode */
+    uint8_t scheduler;      /* enum cfg_sched */
+    uint8_t persist;        /* 1 = source-IP persistence */
+    uint32_t persist_timeout_ms;
+    uint32_t n_rs;
+    struct snap_rs *rs;     /* into snapshot.rs */
+    uint16_t *maglev;       /* MAGLEV_SIZE entries (sh, maglev), else NULL */
     char label[CFG_LABEL_MAX];
+};
+
+/* Layer 4 connection timeouts, ms. */
+struct snap_l4 {
+    uint32_t tcp_handshake_ms;
+    uint32_t tcp_established_ms;
+    uint32_t tcp_closing_ms;
+    uint32_t udp_ms;
+    uint32_t max_conns_per_worker;
 };
 
 struct snap_port {
@@ -46,28 +85,25 @@ struct snap_port {
     uint32_t gateway;
 };
 
-/* A static route (routing.routes), or the default route of a port's gateway. */
-struct snap_route {
-    uint32_t net;           /* network order, host bits zero */
-    uint32_t mask;
-    uint32_t via;
-    uint16_t port;          /* the port whose subnet holds via */
-};
-
 struct snapshot {
     struct rte_hash *table; /* snap_key -> (kind << 32 | vs index) */
-    uint32_t n_routes;
-    struct snap_route *routes;  /* longest prefix first; the defaults last */
     uint32_t n_vs;
     struct snap_vs *vs;
     bool forward;
     uint64_t generation;
     struct snap_port ports[SNAP_MAX_PORTS];
+    uint32_t n_rs;
+    struct snap_rs *rs;
+    const struct snap_rs **rs_by_idx;   /* SNAP_RS_IDS entries; NULL = no such server */
+    struct snap_l4 l4;
+    struct route_table *routes;         /* rte_lpm: connected, routing.routes, gateway */
 };
 
 /*
- * Builds a snapshot from a validated config. Control core only. Returns NULL and fills
- * err on failure (allocation, or a config naming a port beyond SNAP_MAX_PORTS).
+ * Builds a snapshot from a validated config whose identities (slots, ids) are
+ * assigned (reconfig_assign_ids). Control core only. Returns NULL and fills err on
+ * failure (allocation, a config naming a port beyond SNAP_MAX_PORTS, a next hop off
+ * every connected subnet).
  */
 struct snapshot *snapshot_build(const struct lbd_config *cfg, uint64_t generation,
                                 char *err, size_t errlen);
@@ -97,6 +133,25 @@ static inline const struct snap_vs *snapshot_service(const struct snapshot *s, u
     return &s->vs[(uint32_t)(uintptr_t)data];
 }
 
+/*
+ * Any core. Next hop and output port towards dst (network order): 0, or LBD_ENOENT
+ * when no route covers it. next_hop = dst for a connected subnet.
+ */
+static inline int snapshot_route(const struct snapshot *s, uint32_t dst, uint32_t *next_hop,
+                                 uint16_t *port)
+{
+    return route_lookup(s->routes, dst, next_hop, port);
+}
+
+/* The real server (idx, id), or NULL when it is no longer in the config. Any core. */
+static inline const struct snap_rs *snapshot_rs(const struct snapshot *s, uint16_t idx,
+                                                uint32_t id)
+{
+    const struct snap_rs *rs = s->rs_by_idx[idx];
+
+    return rs != NULL && rs->id == id ? rs : NULL;
+}
+
 /* True when ip is on the connected subnet of port. */
 static inline bool snapshot_on_link(const struct snapshot *s, uint16_t port, uint32_t ip)
 {
@@ -109,11 +164,5 @@ static inline bool snapshot_on_link(const struct snapshot *s, uint16_t port, uin
     mask = p->prefix_len ? rte_cpu_to_be_32(~0u << (32 - p->prefix_len)) : 0;
     return (ip & mask) == p->net;
 }
-
-/*
- * The next hop and port for dst: dst itself on a connected subnet, else the first
- * (longest) matching route. Returns 0, or LBD_ENOENT when nothing matches. Any core.
- */
-int snapshot_route(const struct snapshot *s, uint32_t dst, uint32_t *next_hop, uint16_t *port);
 
 #endif

@@ -8,12 +8,18 @@
 #include <rte_cycles.h>
 #include <rte_ether.h>
 #include <rte_ip.h>
+#include <rte_malloc.h>
 #include <rte_mbuf.h>
 #include <rte_prefetch.h>
 
+#include <stdio.h>
+
 #include "arp.h"
 #include "ctl_msg.h"
+#include "err.h"
+#include "forward.h"
 #include "icmp.h"
+#include "l4.h"
 #include "owner.h"
 #include "tcp_input.h"
 #include "probe.h"
@@ -80,8 +86,8 @@ static void worker_arp(struct worker *w, const struct snapshot *s, struct rte_mb
     worker_tx(w, m);
 }
 
-static void worker_local(struct worker *w, struct rte_mbuf *m, uint8_t *frame,
-                         const struct pkt_info *pi, const struct snap_vs *vs)
+static void worker_local(struct worker *w, const struct snapshot *s, struct rte_mbuf *m,
+                         uint8_t *frame, const struct pkt_info *pi, const struct snap_vs *vs)
 {
     enum drop_reason r;
 
@@ -110,9 +116,9 @@ static void worker_local(struct worker *w, struct rte_mbuf *m, uint8_t *frame,
     case IPPROTO_TCP:
         if (vs != NULL) {
             w->stats.vs_packets_in[vs->slot]++;
-            w->stats.vs_bytes_in[vs->slot] += rte_pktmbuf_pkt_len(m);
+            w->stats.vs_bytes_in[vs->slot] += pi->l3_len;
             if (vs->layer == 4) {
-                worker_drop(w, m, DROP_L4_UNIMPLEMENTED);
+                l4_from_client(w, s, m, pi, vs);
                 return;
             }
         }
@@ -131,8 +137,11 @@ static void worker_local(struct worker *w, struct rte_mbuf *m, uint8_t *frame,
             return;
         }
         w->stats.vs_packets_in[vs->slot]++;
-        w->stats.vs_bytes_in[vs->slot] += rte_pktmbuf_pkt_len(m);
-        worker_drop(w, m, vs->layer == 4 ? DROP_L4_UNIMPLEMENTED : DROP_L7_UNIMPLEMENTED);
+        w->stats.vs_bytes_in[vs->slot] += pi->l3_len;
+        if (vs->layer == 4)
+            l4_from_client(w, s, m, pi, vs);
+        else
+            worker_drop(w, m, DROP_L7_UNIMPLEMENTED);
         return;
     default:
         worker_drop(w, m, DROP_UNSUPPORTED_PROTO);
@@ -214,11 +223,14 @@ static void worker_packet(struct worker *w, const struct snapshot *s, struct rte
         return;
     }
     if (kind == 0) {
-        /* IPv4 forwarding comes with Layer 4 NAT; until then it is counted apart. */
-        worker_drop(w, m, s->forward ? DROP_FORWARD_UNIMPLEMENTED : DROP_NOT_OURS);
+        /* A real server's answer to a Layer 4 client, or traffic to route. */
+        if (!pi.is_fragment && (pi.ip_proto == IPPROTO_TCP || pi.ip_proto == IPPROTO_UDP) &&
+            l4_from_server(w, s, m, &pi))
+            return;
+        forward_packet(w, s, m, &pi);
         return;
     }
-    worker_local(w, m, frame, &pi, vs);
+    worker_local(w, s, m, frame, &pi, vs);
 }
 
 /* Hands staged packets to their owners; what a full ring refuses is dropped. */
@@ -236,8 +248,8 @@ static void worker_flush_stage(struct worker *w)
     }
 }
 
-static void worker_burst(struct worker *w, const struct snapshot *s, struct rte_mbuf **pkts,
-                         unsigned n, bool from_ring)
+void worker_burst(struct worker *w, const struct snapshot *s, struct rte_mbuf **pkts,
+                  unsigned n, bool from_ring)
 {
     for (unsigned i = 0; i < n; i++) {
         if (i + 1 < n)
@@ -246,6 +258,35 @@ static void worker_burst(struct worker *w, const struct snapshot *s, struct rte_
     }
     if (!from_ring)
         worker_flush_stage(w);
+}
+
+int worker_l4_init(struct worker *w, uint32_t max_conns, int socket)
+{
+    char name[RTE_HASH_NAMESIZE];
+
+    snprintf(name, sizeof(name), "conn_w%u", w->id);
+    w->conns = conn_table_create(name, max_conns, socket, &w->wheel,
+                                 w->stats.rs_active_conns);
+    snprintf(name, sizeof(name), "persist_w%u", w->id);
+    w->persist = persist_table_create(name, max_conns, socket, &w->wheel);
+    w->sched = rte_zmalloc_socket("sched", sizeof(*w->sched), RTE_CACHE_LINE_SIZE, socket);
+    if (w->conns == NULL || w->persist == NULL || w->sched == NULL) {
+        worker_l4_free(w);
+        return LBD_ENOMEM;
+    }
+    sched_init(w->sched, w->n_workers);
+    conn_table_on_delete(w->conns, l4_conn_deleted, w);
+    return 0;
+}
+
+void worker_l4_free(struct worker *w)
+{
+    conn_table_free(w->conns);
+    persist_table_free(w->persist);
+    rte_free(w->sched);
+    w->conns = NULL;
+    w->persist = NULL;
+    w->sched = NULL;
 }
 
 int worker_main(void *arg)
@@ -268,6 +309,10 @@ int worker_main(void *arg)
 
         rte_rcu_qsbr_quiescent(dp->qsbr, w->id);
         s = __atomic_load_n(&dp->snap, __ATOMIC_ACQUIRE);
+        if (unlikely(s != NULL && s->generation != w->snap_generation)) {
+            l4_snapshot_changed(w, s);
+            w->snap_generation = s->generation;
+        }
         w->snap = s;
 
         for (uint16_t i = 0; i < w->n_rx_ports; i++) {

@@ -13,7 +13,10 @@
 #include <rte_ethdev.h>
 
 #include "dataplane.h"
+#include "conn.h"
 #include "ip_out.h"
+#include "persist.h"
+#include "scheduler.h"
 #include "tcp_types.h"
 #include "twheel.h"
 
@@ -37,6 +40,10 @@ struct worker {
     uint64_t cycles_per_ms;
     struct twheel wheel;                /* this worker's timers (connections, TCP) */
     struct ip_out_queue arpq;           /* packets waiting for a neighbour */
+    struct conn_table *conns;           /* Layer 4 connections of this worker's clients */
+    struct persist_table *persist;      /* source-IP persistence of the same clients */
+    struct sched_state *sched;          /* wrr positions, max_conns shares */
+    uint64_t snap_generation;           /* last snapshot seen (timeouts applied) */
     struct tcp_stack *tcp;              /* this worker's TCP endpoint (tcp.h) */
     const struct snapshot *snap;        /* the snapshot of the current iteration */
 
@@ -60,6 +67,21 @@ static inline void worker_drop(struct worker *w, struct rte_mbuf *m, enum drop_r
     w->stats.drops[r]++;
     rte_pktmbuf_free(m);
 }
+
+/*
+ * Handles a burst of received packets (from_ring: handed over by another worker)
+ * with snapshot s; takes ownership of every mbuf. The worker loop's per-burst job,
+ * and the entry point of packet-in tests and of the benchmark. Worker only.
+ */
+void worker_burst(struct worker *w, const struct snapshot *s, struct rte_mbuf **pkts,
+                  unsigned n, bool from_ring);
+
+/*
+ * Set-up, before the worker runs: its Layer 4 tables (capacity from the config) on
+ * NUMA socket `socket`. Returns 0 or LBD_ENOMEM. worker_l4_free undoes it.
+ */
+int worker_l4_init(struct worker *w, uint32_t max_conns, int socket);
+void worker_l4_free(struct worker *w);
 
 /* lcore entry point; arg is the struct worker. Returns when dp->quit is set. */
 int worker_main(void *arg);

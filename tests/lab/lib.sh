@@ -9,7 +9,8 @@ set -uo pipefail
 
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 lab=$top/tools/lab
-export LBD_LAB_PREFIX=${LBD_LAB_PREFIX:-lbdt}
+# One prefix per checkout, so that two checkouts' test runs never share a namespace.
+export LBD_LAB_PREFIX=${LBD_LAB_PREFIX:-lbdt$(echo "$top" | md5sum | cut -c1-4)}
 export LBD_BUILD=${LBD_BUILD:-$top/build}
 labrun=/run/lbd-lab/$LBD_LAB_PREFIX
 tmp=$(mktemp -d /tmp/lbd-lab-XXXXXX)

@@ -6,6 +6,13 @@
 source "$(dirname "$0")/lib.sh"
 
 "$lab" up >/dev/null || exit 1
+# STUN servers on rs1 and rs2, so that the effect of health on the scheduling shows.
+for rs in rs1 rs2; do
+    on $rs turnserver -n --stun-only --listening-port 3478 --no-tls --no-dtls --no-cli \
+        --log-file stdout --simple-log --pidfile "$tmp/turn-$rs.pid" >"$tmp/turn-$rs.log" 2>&1 &
+done
+# Twelve client addresses on x1: new STUN flows from each are scheduled afresh.
+for i in $(seq 21 32); do on x1 ip addr add 10.200.50.$i/24 dev eth0; done
 make_config "$tmp/hc.json" '
 c["virtual_services"][1]["health_check"] = {"type": "ping", "interval_ms": 500, "timeout_ms": 300, "rise": 2, "fall": 3}'
 check "lbd starts with ping checks (interval 500 ms, timeout 300, rise 2, fall 3)" \
@@ -31,6 +38,16 @@ t0=$(date +%s%N)
 check "rs2 marked down within fall x interval + timeout" wait_health rs2 down 2500
 echo "# rs2 down after $((($(date +%s%N) - t0) / 1000000)) ms"
 check "rs1 stays up" wait_health rs1 up 100
+# Through the L4 VIP from twelve client addresses: every flow lands on rs1 (the only
+# healthy server), so every one is answered.
+stun_all_on_rs1() {
+    local i o
+    for i in $(seq 21 32); do
+        o=$(timeout 5 "$lab" exec x1 stun 192.168.112.140 -v -i 10.200.50.$i 2>&1)
+        grep -q "SourceAddress = 192.168.112.51:3478" <<<"$o" || { echo "10.200.50.$i: $o"; return 1; }
+    done
+}
+check "while rs2 is down, new flows from 12 clients all go to rs1" stun_all_on_rs1
 check "stats show rs2 down" bash -c "'$lab' lbctl stats Stun | grep -E 'rs2 .*health=down'"
 check "the change is logged" grep -q "Stun/rs2 (192.168.112.52) is down" "$labrun/lb1.log"
 check "last result is timeout" bash -c "'$lab' lbctl health Stun | grep -E 'rs2 .*down +timeout'"

@@ -56,6 +56,9 @@ static const char base_json[] =
     "             'routes': [{'prefix': '172.24.7.0/24', 'via': '192.168.112.254'}]},"
     " 'layer7': {'connect_timeout_ms': 4000, 'client_timeout_s': 1200,"
     "            'server_timeout_s': 1200},"
+    " 'layer4': {'tcp_handshake_timeout_s': 30, 'tcp_established_timeout_s': 900,"
+    "            'tcp_closing_timeout_s': 30, 'udp_timeout_s': 300,"
+    "            'max_conns_per_worker': 262144},"
     " 'virtual_services': ["
     "  {'label': 'FePool', 'ip': '192.168.112.110', 'ports': [80, 443, '5070-5073'],"
     "   'protocol': 'tcp', 'layer': 7, 'mode': 'tcp', 'scheduler': 'wlc',"
@@ -255,6 +258,7 @@ static void assert_cfg_eq(const struct lbd_config *a, const struct lbd_config *b
                      a->routing.n_routes * sizeof(*a->routing.routes)),
               "routes differ");
     cr_assert(mem_eq(&a->layer7, &b->layer7, sizeof(a->layer7)), "layer7 differs");
+    cr_assert(mem_eq(&a->layer4, &b->layer4, sizeof(a->layer4)), "layer4 differs");
     cr_assert_eq(a->n_virtual_services, b->n_virtual_services);
     for (size_t i = 0; i < a->n_virtual_services; i++) {
         struct cfg_vs x, y;
@@ -439,6 +443,11 @@ Test(config, defaults_are_filled)
     cr_assert_eq(cfg->layer7.connect_timeout_ms, 4000);
     cr_assert_eq(cfg->layer7.client_timeout_s, 1200);
     cr_assert_eq(cfg->layer7.server_timeout_s, 1200);
+    cr_assert_eq(cfg->layer4.tcp_handshake_timeout_s, 30);
+    cr_assert_eq(cfg->layer4.tcp_established_timeout_s, 900);
+    cr_assert_eq(cfg->layer4.tcp_closing_timeout_s, 30);
+    cr_assert_eq(cfg->layer4.udp_timeout_s, 300);
+    cr_assert_eq(cfg->layer4.max_conns_per_worker, 262144);
 
     cr_assert_eq(v->protocol, CFG_PROTO_TCP);
     cr_assert_eq(v->mode, CFG_MODE_TCP);
@@ -527,6 +536,21 @@ Test(config, services_may_share_a_vip)
 
     cr_assert_eq(cfg->virtual_services[1].ip, cfg->virtual_services[0].ip);
     cr_assert_eq(cfg->virtual_services[2].ip, cfg->virtual_services[0].ip);
+    config_free(cfg);
+}
+
+Test(config, layer4_values_and_partial_object)
+{
+    const struct change set[] = {
+        {"layer4", "{'tcp_established_timeout_s': 7200, 'udp_timeout_s': 60}"},
+    };
+    struct lbd_config *cfg = load_ok(set, 1);
+
+    cr_assert_eq(cfg->layer4.tcp_established_timeout_s, 7200);
+    cr_assert_eq(cfg->layer4.udp_timeout_s, 60);
+    cr_assert_eq(cfg->layer4.tcp_handshake_timeout_s, 30, "absent fields keep their default");
+    cr_assert_eq(cfg->layer4.tcp_closing_timeout_s, 30);
+    cr_assert_eq(cfg->layer4.max_conns_per_worker, 262144);
     config_free(cfg);
 }
 
@@ -1014,6 +1038,24 @@ Test(config_errors, routing)
          "routing.routes[0].via: \"192.168.112.5\" is the self IP of interfaces[0]"},
         {{{"routing.routes[1]", "{'prefix': '172.24.7.0/24', 'via': '10.0.0.1'}"}},
          "routing.routes[1].prefix: \"172.24.7.0/24\" is already routed by routing.routes[0]"},
+    };
+    RUN(cases);
+}
+
+Test(config_errors, layer4)
+{
+    static const struct err_case cases[] = {
+        {{{"layer4", "[]"}}, "layer4: must be an object"},
+        {{{"layer4.udp_timeout", "1"}}, "layer4.udp_timeout: unknown field"},
+        {{{"layer4.udp_timeout_s", "0"}}, "layer4.udp_timeout_s: 0 is not in 1..604800"},
+        {{{"layer4.tcp_handshake_timeout_s", "3601"}},
+         "layer4.tcp_handshake_timeout_s: 3601 is not in 1..3600"},
+        {{{"layer4.tcp_established_timeout_s", "'900'"}},
+         "layer4.tcp_established_timeout_s: must be a number"},
+        {{{"layer4.tcp_closing_timeout_s", "2.5"}},
+         "layer4.tcp_closing_timeout_s: 2.5 is not a whole number"},
+        {{{"layer4.max_conns_per_worker", "100"}},
+         "layer4.max_conns_per_worker: 100 is not in 1024..16777216"},
     };
     RUN(cases);
 }

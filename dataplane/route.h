@@ -1,0 +1,67 @@
+/*
+ * route: the IPv4 route table of a snapshot (DPDK rte_lpm).
+ *
+ * Built by the control core from the config: the connected subnet of every interface,
+ * routing.routes, and a default route through the first interface gateway (unless the
+ * routes give 0.0.0.0/0 themselves). Connected subnets win over a route to the same
+ * prefix. Immutable once built; workers look it up lock-free through the snapshot.
+ * rte_lpm cannot hold a /0, so the default route sits beside it.
+ */
+#ifndef LBD_ROUTE_H
+#define LBD_ROUTE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <rte_byteorder.h>
+#include <rte_lpm.h>
+
+#include "config.h"
+#include "err.h"
+
+struct route_hop {
+    uint32_t gateway;       /* network order; 0 = connected: the destination itself */
+    uint16_t port;
+};
+
+struct route_table {
+    struct rte_lpm *lpm;    /* host-order prefixes -> index into hops */
+    bool has_default;
+    struct route_hop default_hop;
+    uint32_t n_hops;
+    struct route_hop hops[];
+};
+
+/*
+ * Control core. Builds the table for cfg; name must be unique among live tables (the
+ * snapshot generation goes into it). Returns NULL with err filled when a next hop is
+ * not on a connected subnet or on allocation failure.
+ */
+struct route_table *route_build(const struct lbd_config *cfg, const char *name, char *err,
+                                size_t errlen);
+
+void route_free(struct route_table *rt);
+
+/*
+ * Any core. Next hop and output port for dst (network order): 0, or LBD_ENOENT when no
+ * route covers dst. For a connected destination *next_hop is dst.
+ */
+static inline int route_lookup(const struct route_table *rt, uint32_t dst, uint32_t *next_hop,
+                               uint16_t *port)
+{
+    const struct route_hop *h;
+    uint32_t idx;
+
+    if (rte_lpm_lookup(rt->lpm, rte_be_to_cpu_32(dst), &idx) == 0)
+        h = &rt->hops[idx];
+    else if (rt->has_default)
+        h = &rt->default_hop;
+    else
+        return LBD_ENOENT;
+    *next_hop = h->gateway != 0 ? h->gateway : dst;
+    *port = h->port;
+    return 0;
+}
+
+#endif

@@ -1,0 +1,191 @@
+/*
+ * bench_l4: cycles per packet of the Layer 4 dispatch path, and memory per
+ * connection and per persistence entry, inside DPDK with no kernel in the loop.
+ *
+ * Frames are built in mbufs outside the timed region; the timed region is one
+ * worker_burst() of 32 packets plus the tx flush to an in-memory port (net_ring),
+ * read with rte_rdtsc(). Paths: forward on an established connection, reverse
+ * (real server -> client), forward creating a connection (persistence + scheduler),
+ * plain routing. Each with a small flow set (caches warm) and a large one.
+ *
+ *   bench_l4 [flows_large]      (default 1000000)
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <rte_cycles.h>
+#include <rte_eal.h>
+#include <rte_malloc.h>
+
+#include "dp_harness.h"
+
+#define BURST 32
+
+static struct harness h;
+
+enum path { P_FORWARD, P_REVERSE, P_ROUTE };
+
+static uint32_t client_ip(uint32_t i)
+{
+    return rte_cpu_to_be_32(0xc6120000u + i / 16);     /* 198.18.0.0/15, 16 flows each */
+}
+
+static uint16_t client_port(uint32_t i)
+{
+    return (uint16_t)(10000 + i % 16);
+}
+
+/* Frame of flow i on path p into f; returns its length and ingress port. */
+static uint32_t frame(uint8_t *f, enum path p, uint32_t i, uint32_t rs, uint16_t *port)
+{
+    switch (p) {
+    case P_FORWARD:
+        *port = 1;
+        return frame_udp(f, client_ip(i), ip4("10.200.50.120"), client_port(i), 3478, 18);
+    case P_REVERSE:
+        *port = 0;
+        return frame_udp(f, rs, client_ip(i), 3478, client_port(i), 18);
+    case P_ROUTE:
+    default:
+        *port = 0;
+        return frame_udp(f, ip4("192.168.112.51"), client_ip(i), 5000, client_port(i), 18);
+    }
+}
+
+static void drain(void)
+{
+    struct rte_mbuf *m[BURST];
+    uint16_t n;
+
+    for (uint16_t p = 0; p < H_PORTS; p++)
+        while ((n = rte_eth_rx_burst(p, 0, m, BURST)) > 0)
+            rte_pktmbuf_free_bulk(m, n);
+}
+
+/* The real server of flow i, from its connection. */
+static uint32_t rs_of(uint32_t i)
+{
+    struct conn_key k = {.src_ip = client_ip(i), .dst_ip = ip4("10.200.50.120"),
+                         .src_port = rte_cpu_to_be_16(client_port(i)),
+                         .dst_port = rte_cpu_to_be_16(3478), .proto = IPPROTO_UDP};
+    enum conn_dir dir;
+    struct conn *c = conn_lookup(h.w->conns, &k, &dir);
+
+    return c != NULL ? c->rs_ip : 0;
+}
+
+/*
+ * Runs `packets` packets of path p over flows [0, flows) in bursts; returns the mean
+ * cycles per packet of the timed region.
+ */
+static double run(enum path p, uint32_t flows, uint32_t packets, uint32_t *rs_cache)
+{
+    static uint8_t f[BURST][128];
+    static uint32_t len[BURST];
+    struct rte_mbuf *m[BURST];
+    uint64_t cycles = 0, done = 0;
+    uint32_t next = 0;
+    uint16_t port = 0;
+
+    while (done < packets) {
+        for (int b = 0; b < BURST; b++) {
+            uint32_t i = next++ % flows;
+            len[b] = frame(f[b], p, i, rs_cache ? rs_cache[i] : 0, &port);
+            m[b] = h_mbuf(&h, f[b], len[b], port);
+            if (m[b] == NULL) {
+                fprintf(stderr, "out of mbufs\n");
+                exit(1);
+            }
+        }
+        uint64_t t0 = rte_rdtsc_precise();
+        worker_burst(h.w, h.s, m, BURST, false);
+        for (uint16_t q = 0; q < H_PORTS; q++)
+            rte_eth_tx_buffer_flush(q, 0, h.w->txb[q]);
+        cycles += rte_rdtsc_precise() - t0;
+        done += BURST;
+        drain();
+    }
+    return (double)cycles / (double)done;
+}
+
+static uint64_t heap_bytes(void)
+{
+    struct rte_malloc_socket_stats st;
+
+    rte_malloc_get_socket_stats(0, &st);
+    return st.heap_allocsz_bytes;
+}
+
+static uint64_t drops(void)
+{
+    uint64_t d = 0;
+
+    for (int r = 0; r < DROP_MAX; r++)
+        d += h.w->stats.drops[r];
+    return d;
+}
+
+int main(int argc, char **argv)
+{
+    char *eal[] = {"bench_l4", "--no-huge", "-m", "2048", "--no-pci", "--no-shconf",
+                   "--log-level=error", "-l", "0", "--vdev=net_ring0", "--vdev=net_ring1",
+                   NULL};
+    uint32_t large = argc > 1 ? (uint32_t)strtoul(argv[1], NULL, 10) : 1000000;
+    uint32_t sizes[2] = {1024, large};
+    uint64_t before;
+    uint32_t *rs_cache;
+    struct twheel tw;
+
+    if (rte_eal_init(11, eal) < 0)
+        return 1;
+
+    /* Memory: tables for `large` entries, measured on the DPDK heap. */
+    twheel_init(&tw, 0);
+    before = heap_bytes();
+    struct conn_table *ct = conn_table_create("mem_conn", large, 0, &tw, calloc(SNAP_RS_IDS, 4));
+    uint64_t conn_bytes = heap_bytes() - before;
+    before = heap_bytes();
+    struct persist_table *pt = persist_table_create("mem_persist", large, 0, &tw);
+    uint64_t persist_bytes = heap_bytes() - before;
+    if (ct == NULL || pt == NULL) {
+        fprintf(stderr, "cannot create tables of %u entries\n", large);
+        return 1;
+    }
+    printf("memory: connection table for %u: %.1f MB, %.0f bytes/connection "
+           "(entry %zu + 2 hash keys)\n", large, conn_bytes / 1e6,
+           (double)conn_bytes / large, sizeof(struct conn));
+    printf("memory: persistence table for %u: %.1f MB, %.0f bytes/entry (entry %zu)\n",
+           large, persist_bytes / 1e6, (double)persist_bytes / large,
+           sizeof(struct persist_entry));
+    conn_table_free(ct);
+    persist_table_free(pt);
+
+    if (h_init(&h, large + 1024) != 0) {
+        fprintf(stderr, "harness set-up failed\n");
+        return 1;
+    }
+    printf("tsc: %" PRIu64 " Hz\n", rte_get_tsc_hz());
+    rs_cache = calloc(large, sizeof(*rs_cache));
+    for (int s = 0; s < 2; s++) {
+        uint32_t flows = sizes[s];
+        double c_new, c_fwd, c_rev, c_route;
+
+        /* Fresh tables for each flow-set size. */
+        worker_l4_free(h.w);
+        if (worker_l4_init(h.w, large + 1024, 0) != 0)
+            return 1;
+        l4_snapshot_changed(h.w, h.s);
+        c_new = run(P_FORWARD, flows, flows - flows % BURST, NULL);
+        for (uint32_t i = 0; i < flows; i++)
+            rs_cache[i] = rs_of(i);
+        c_fwd = run(P_FORWARD, flows, RTE_MAX(flows, 2000000u), NULL);
+        c_rev = run(P_REVERSE, flows, RTE_MAX(flows, 2000000u), rs_cache);
+        c_route = run(P_ROUTE, flows, 1000000, NULL);
+        printf("flows %8u: new connection %6.1f  forward %6.1f  reverse %6.1f  routed %6.1f "
+               "cycles/packet (connections %u, persistence entries %u, drops %" PRIu64 ")\n",
+               flows, c_new, c_fwd, c_rev, c_route, conn_count(h.w->conns),
+               persist_count(h.w->persist), drops());
+    }
+    return 0;
+}
