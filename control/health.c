@@ -220,6 +220,8 @@ static bool send_probe(struct health *h, struct health_entry *e, struct lbd_conf
         msg.port = e->port;
         msg.probe.id = e->probe;
         msg.probe.detail = e->vs_slot;
+        msg.probe.timeout_cs = (uint16_t)(e->timeout_ms / 10 > UINT16_MAX ? UINT16_MAX
+                                                                           : (e->timeout_ms + 9) / 10);
     }
     e->sent_ms = now_ms;
     e->deadline_ms = now_ms + e->timeout_ms;

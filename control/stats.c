@@ -6,6 +6,7 @@
 
 #include "addr.h"
 #include "err.h"
+#include "tcp.h"
 
 static void add_u64(cJSON *o, const char *k, uint64_t v)
 {
@@ -21,10 +22,25 @@ static cJSON *drops_object(const uint64_t *drops)
     return o;
 }
 
+/* A worker's TCP stack: connections per state, buffer use and every counter. */
+static cJSON *tcp_object(const struct tcp_stack *st)
+{
+    const uint64_t *c = (const uint64_t *)tcp_stack_stats(st);
+    cJSON *o = cJSON_CreateObject(), *states = cJSON_CreateObject();
+
+    add_u64(o, "conns", st->n_conns);
+    add_u64(o, "buf_segs", st->buf_segs);
+    for (int s = TCP_SYN_SENT; s < TCP_STATE_MAX; s++)
+        add_u64(states, tcp_state_name((enum tcp_state)s), st->n_state[s]);
+    cJSON_AddItemToObject(o, "states", states);
+    for (unsigned i = 0; i < TCP_STAT_COUNT; i++)
+        add_u64(o, tcp_stat_name(i), c[i]);
+    return o;
+}
+
 static cJSON *stats_real_servers(const struct appliance *a, const struct cfg_vs *v,
                                  uint64_t *vs_active)
 {
-    const struct dataplane *dp = a->dp;
     cJSON *arr = cJSON_CreateArray();
 
     for (size_t i = 0; i < v->n_real_servers; i++) {
@@ -36,8 +52,8 @@ static cJSON *stats_real_servers(const struct appliance *a, const struct cfg_vs 
 
         /* Layer 4 connections and Layer 7 backend connections (with their payload),
          * by the real server's counter index (snapshot.h). */
-        for (unsigned w = 0; w < dp->n_workers; w++) {
-            const struct worker_stats *ws = dp_worker_stats(dp, w);
+        for (unsigned w = 0; a->dp != NULL && w < a->dp->n_workers; w++) {
+            const struct worker_stats *ws = dp_worker_stats(a->dp, w);
             active += ws->rs_active_conns[idx];
             total += ws->rs_conns_total[idx];
             b_in += ws->rs_bytes_in[idx];
@@ -172,6 +188,7 @@ cJSON *stats_build(const struct appliance *a, const char *vs_label, int *rc, cha
         add_u64(w, "arp_requests", ws->arp_requests);
         add_u64(w, "probes_sent", ws->probes_sent);
         add_u64(w, "probe_failed", ws->probe_failed);
+        add_u64(w, "probes_ok", ws->probes_ok);
         add_u64(w, "echo_replies_in", ws->echo_replies_in);
         add_u64(w, "mbuf_alloc_failed", ws->mbuf_alloc_failed);
         add_u64(w, "ctl_ring_full", ws->ctl_ring_full);
@@ -187,15 +204,17 @@ cJSON *stats_build(const struct appliance *a, const char *vs_label, int *rc, cha
         add_u64(w, "l4_persist_moved", ws->l4_persist_moved);
         add_u64(w, "l4_persist_created", ws->l4_persist_created);
         add_u64(w, "l4_persist_full", ws->l4_persist_full);
+        add_u64(w, "l4_nh_misses", ws->l4_nh_misses);
         add_u64(w, "l4_conns_active", dp_worker_l4_conns(dp, i));
         add_u64(w, "l4_persist_entries", dp_worker_l4_persist(dp, i));
 #define STATS_PROXY_FIELD(n) add_u64(w, "proxy_" #n, ws->proxy.n);
         PROXY_STATS(STATS_PROXY_FIELD)
 #undef STATS_PROXY_FIELD
         add_u64(w, "proxy_sessions", dp_worker_proxy_sessions(dp, i));
-        add_u64(w, "tcp_conns_in_use", dp_worker_tcp_conns(dp, i));
         add_u64(w, "mbufs_in_use", dp_worker_mbufs_in_use(dp, i));
         cJSON_AddItemToObject(w, "drops", drops_object(ws->drops));
+        if (dp_worker_tcp(dp, i) != NULL)
+            cJSON_AddItemToObject(w, "tcp", tcp_object(dp_worker_tcp(dp, i)));
         cJSON_AddItemToArray(workers, w);
         for (int r = 0; r < DROP_MAX; r++)
             drops[r] += ws->drops[r];

@@ -146,6 +146,8 @@ struct conn *conn_create(struct conn_table *t, const struct conn_key *fwd, uint3
     c->state = (uint8_t)state;
     c->flags = 0;
     c->last_seen = now;
+    c->nh_neigh_gen = 0;
+    c->nh_snap_gen = 0;
 
     conn_reverse_key(c, &rev);
     /* The reply key must be free: another client's connection may already use it. */

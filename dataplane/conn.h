@@ -24,6 +24,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <rte_ether.h>
+
 #include "twheel.h"
 
 enum conn_state {
@@ -38,6 +40,8 @@ enum conn_dir { CONN_DIR_FORWARD = 0, CONN_DIR_REVERSE = 1 };
 
 #define CONN_F_PERSIST 0x01     /* holds a reference on a persistence entry */
 #define CONN_F_REPLIED 0x02     /* the real server has answered (TCP) */
+#define CONN_F_NH_FWD 0x04      /* nh[CONN_DIR_FORWARD] is cached */
+#define CONN_F_NH_REV 0x08      /* nh[CONN_DIR_REVERSE] is cached */
 
 /* A packet's addresses as they sit in it (network order). */
 struct conn_key {
@@ -67,6 +71,12 @@ struct conn {
     uint8_t proto;
     uint8_t state;              /* enum conn_state */
     uint8_t flags;              /* CONN_F_* */
+    /* Next hops by direction (towards the real server, towards the client), cached by
+     * l4.c while the neighbour table and the snapshot keep these generations. */
+    uint32_t nh_neigh_gen;
+    uint32_t nh_snap_gen;
+    struct rte_ether_addr nh_mac[2];
+    uint16_t nh_port[2];
 };
 
 /* Called just before a connection is deleted (expiry or conn_delete). */

@@ -33,8 +33,11 @@ struct ctl_msg {
         } echo;
         struct {                /* CTL_MSG_PROBE_CONNECT, CTL_MSG_PROBE_RESULT */
             uint32_t id;        /* the control core's probe number */
-            int16_t result;     /* result: 0 ok, else an LBD_E* code */
-            uint16_t detail;    /* result: e.g. the HTTP status seen */
+            union {
+                uint16_t timeout_cs;  /* connect: give up after this (centiseconds) */
+                int16_t result;       /* result: 0 ok, else an LBD_E* code */
+            };
+            uint16_t detail;    /* connect: the service slot; result: HTTP status seen */
         } probe;
     };
 };

@@ -304,13 +304,6 @@ uint32_t dp_worker_proxy_sessions(const struct dataplane *dp, unsigned i)
     return px != NULL ? __atomic_load_n(&px->n_active, __ATOMIC_RELAXED) : 0;
 }
 
-uint32_t dp_worker_tcp_conns(const struct dataplane *dp, unsigned i)
-{
-    const struct tcp_stack *st = dp->workers[i]->tcp;
-
-    return st != NULL ? __atomic_load_n(&st->n_conns, __ATOMIC_RELAXED) : 0;
-}
-
 uint32_t dp_worker_mbufs_in_use(const struct dataplane *dp, unsigned i)
 {
     return dp->pools[i] != NULL ? rte_mempool_in_use_count(dp->pools[i]) : 0;
@@ -328,6 +321,11 @@ uint32_t dp_worker_l4_persist(const struct dataplane *dp, unsigned i)
     const struct persist_table *t = dp->workers[i]->persist;
 
     return t != NULL ? t->capacity - __atomic_load_n(&t->n_free, __ATOMIC_RELAXED) : 0;
+}
+
+const struct tcp_stack *dp_worker_tcp(const struct dataplane *dp, unsigned i)
+{
+    return dp->workers[i]->tcp;
 }
 
 unsigned dp_worker_lcore(const struct dataplane *dp, unsigned i)
@@ -351,8 +349,8 @@ void dp_free(struct dataplane *dp)
             for (unsigned p = 0; p < SNAP_MAX_PORTS; p++)
                 rte_free(dp->workers[i]->txb[p]);
             proxy_free(dp->workers[i]->proxy);
-            tcp_stack_free(dp->workers[i]->tcp);
             worker_l4_free(dp->workers[i]);
+            tcp_stack_free(dp->workers[i]->tcp);
             rte_free(dp->workers[i]);
         }
         for (unsigned j = 0; j < DP_MAX_WORKERS; j++) {

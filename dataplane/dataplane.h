@@ -88,6 +88,7 @@ struct worker_stats {
     uint64_t arp_requests;
     uint64_t probes_sent;
     uint64_t probe_failed;
+    uint64_t probes_ok;
     uint64_t echo_replies_in;
     uint64_t mbuf_alloc_failed;
     uint64_t ctl_ring_full;
@@ -103,6 +104,7 @@ struct worker_stats {
     uint64_t l4_persist_moved;      /* persistent server drained, halted or gone */
     uint64_t l4_persist_created;
     uint64_t l4_persist_full;       /* no room: the connection went on without */
+    uint64_t l4_nh_misses;          /* next hop not cached and not resolved: ip_out asks */
     uint64_t drops[DROP_MAX];
     uint64_t vs_packets_in[CFG_MAX_VS];
     uint64_t vs_bytes_in[CFG_MAX_VS];
@@ -171,12 +173,14 @@ unsigned dp_worker_lcore(const struct dataplane *dp, unsigned i);
 /* Control core: entries in worker i's Layer 4 connection and persistence tables (a
  * racy read of one word each, for statistics). */
 uint32_t dp_worker_l4_conns(const struct dataplane *dp, unsigned i);
-/* Control core, approximate: worker i's proxy sessions, TCP control blocks (TIME_WAIT
- * included) and mbufs of its pool in use (rings, queues and per-lcore caches). */
+/* Control core, approximate: worker i's proxy sessions, and mbufs of its pool in use
+ * (rings, queues and per-lcore caches). */
 uint32_t dp_worker_proxy_sessions(const struct dataplane *dp, unsigned i);
-uint32_t dp_worker_tcp_conns(const struct dataplane *dp, unsigned i);
 uint32_t dp_worker_mbufs_in_use(const struct dataplane *dp, unsigned i);
 uint32_t dp_worker_l4_persist(const struct dataplane *dp, unsigned i);
+/* Control core: worker i's TCP stack (counters, connection counts), read only. */
+struct tcp_stack;
+const struct tcp_stack *dp_worker_tcp(const struct dataplane *dp, unsigned i);
 
 /* Control core: stops the workers and waits for them. */
 void dp_stop(struct dataplane *dp);

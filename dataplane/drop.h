@@ -34,15 +34,15 @@
     X(NEIGH_QUEUE_FULL, "neigh_queue_full")                                    \
     X(NEIGH_TIMEOUT, "neigh_timeout")                                          \
     X(NO_HEADROOM, "no_headroom")                                              \
-    X(TCP_BAD_CHECKSUM, "tcp_bad_checksum")                                    \
-    X(TCP_NO_SOCKET, "tcp_no_socket")                                          \
-    X(TCP_NO_STACK, "tcp_no_stack")                                            \
     X(TTL_EXCEEDED, "ttl_exceeded")                                            \
     X(L4_NO_REAL_SERVER, "l4_no_real_server")                                  \
     X(L4_CONN_TABLE_FULL, "l4_conn_table_full")                                \
     X(L4_CONN_COLLISION, "l4_conn_collision")                                  \
     X(L4_TCP_NO_CONN, "l4_tcp_no_conn")                                        \
-    X(L4_RS_HALTED, "l4_rs_halted")
+    X(L4_RS_HALTED, "l4_rs_halted")                                  \
+    X(TCP_BAD_CHECKSUM, "tcp_bad_checksum")                                    \
+    X(TCP_NO_SOCKET, "tcp_no_socket")                                          \
+    X(TCP_NO_STACK, "tcp_no_stack")
 
 enum drop_reason {
     DROP_NONE = 0,

@@ -81,6 +81,23 @@ void ip_out(struct worker *w, const struct snapshot *s, struct rte_mbuf *m, uint
         ip_out_ask(w, s, next_hop, port);
 }
 
+bool ip_out_resolve(struct worker *w, const struct snapshot *s, uint32_t dst_ip,
+                    struct rte_ether_addr *mac, uint16_t *port)
+{
+    uint32_t next_hop;
+    uint16_t known_port;
+
+    if (snapshot_route(s, dst_ip, &next_hop, port) != 0)
+        return false;
+    return neigh_lookup(w->dp->neigh, next_hop, mac, &known_port) == 0 && known_port == *port;
+}
+
+void ip_out_to(struct worker *w, struct rte_mbuf *m, const struct rte_ether_addr *mac,
+               uint16_t port)
+{
+    ip_out_xmit(w, m, mac, port);
+}
+
 void ip_out_poll(struct worker *w, const struct snapshot *s)
 {
     struct ip_out_queue *aq = &w->arpq;

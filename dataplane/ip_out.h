@@ -11,8 +11,10 @@
 #ifndef LBD_IP_OUT_H
 #define LBD_IP_OUT_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
+#include <rte_ether.h>
 #include <rte_mbuf.h>
 
 #define IP_OUT_PENDING 64           /* packets waiting for ARP, per worker */
@@ -48,6 +50,19 @@ void ip_out(struct worker *w, const struct snapshot *s, struct rte_mbuf *m, uint
  * once per loop iteration.
  */
 void ip_out_poll(struct worker *w, const struct snapshot *s);
+
+/*
+ * The neighbour dst_ip is sent to (the route's next hop) and its port, when known:
+ * true with *mac and *port filled, false otherwise (then ip_out() must send, to ask
+ * for it and queue). No side effect: for callers that cache the answer, validated by
+ * neigh_generation() and the snapshot generation.
+ */
+bool ip_out_resolve(struct worker *w, const struct snapshot *s, uint32_t dst_ip,
+                    struct rte_ether_addr *mac, uint16_t *port);
+
+/* Sends m (as for ip_out) to a neighbour already resolved. Takes ownership. */
+void ip_out_to(struct worker *w, struct rte_mbuf *m, const struct rte_ether_addr *mac,
+               uint16_t port);
 
 /* Drops everything still waiting (worker stopping). */
 void ip_out_flush(struct worker *w);

@@ -25,6 +25,39 @@ void l4_send(struct worker *w, const struct snapshot *s, struct rte_mbuf *m,
     ip_out(w, s, m, dst);
 }
 
+/*
+ * l4_send for a packet of c travelling in dir, through the connection's cached next
+ * hop when the neighbour table and the snapshot have not changed since it was looked
+ * up (saves the route and neighbour look-ups on every packet but the first).
+ */
+static void l4_send_conn(struct worker *w, const struct snapshot *s, struct rte_mbuf *m,
+                         const struct pkt_info *pi, struct conn *c, enum conn_dir dir,
+                         uint32_t dst)
+{
+    uint32_t ngen = neigh_generation(w->dp->neigh), sgen = (uint32_t)s->generation;
+    uint8_t bit = dir == CONN_DIR_FORWARD ? CONN_F_NH_FWD : CONN_F_NH_REV;
+    uint32_t len;
+
+    if (unlikely(c->nh_neigh_gen != ngen || c->nh_snap_gen != sgen)) {
+        c->flags &= (uint8_t)~(CONN_F_NH_FWD | CONN_F_NH_REV);
+        c->nh_neigh_gen = ngen;
+        c->nh_snap_gen = sgen;
+    }
+    if (unlikely(!(c->flags & bit))) {
+        if (!ip_out_resolve(w, s, dst, &c->nh_mac[dir], &c->nh_port[dir])) {
+            w->stats.l4_nh_misses++;
+            l4_send(w, s, m, pi, dst);
+            return;
+        }
+        c->flags |= bit;
+    }
+    rte_pktmbuf_adj(m, pi->l3_off);
+    len = rte_pktmbuf_pkt_len(m);
+    if (len > pi->l3_len)
+        rte_pktmbuf_trim(m, (uint16_t)(len - pi->l3_len));
+    ip_out_to(w, m, &c->nh_mac[dir], c->nh_port[dir]);
+}
+
 void l4_conn_deleted(const struct conn *c, uint64_t now, void *arg)
 {
     struct worker *w = arg;
@@ -141,29 +174,48 @@ static struct conn *l4_new_conn(struct worker *w, const struct snapshot *s,
     return c;
 }
 
-void l4_from_client(struct worker *w, const struct snapshot *s, struct rte_mbuf *m,
-                    const struct pkt_info *pi, const struct snap_vs *vs)
+static inline void l4_client_key(const struct pkt_info *pi, struct conn_key *k)
 {
-    uint8_t *frame = rte_pktmbuf_mtod(m, uint8_t *);
-    struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(frame + pi->l3_off);
-    uint8_t *l4 = frame + pi->l4_off;
-    uint8_t flags = l4_tcp_flags(pi, l4);
-    struct conn_key k = {
+    *k = (struct conn_key){
         .src_ip = pi->src_ip,
         .dst_ip = pi->dst_ip,
         .src_port = rte_cpu_to_be_16(pi->src_port),
         .dst_port = rte_cpu_to_be_16(pi->dst_port),
         .proto = pi->ip_proto,
     };
-    enum conn_dir dir;
-    struct conn *c = conn_lookup(w->conns, &k, &dir);
+}
 
-    if (c != NULL) {
-        const struct snap_rs *rs = snapshot_rs(s, c->rs_idx, c->rs_id);
-        if (unlikely(dir != CONN_DIR_FORWARD)) {
+struct conn *l4_client_conn(struct worker *w, const struct pkt_info *pi)
+{
+    struct conn_key k;
+    enum conn_dir dir;
+    struct conn *c;
+
+    l4_client_key(pi, &k);
+    c = conn_lookup(w->conns, &k, &dir);
+    return c != NULL && dir == CONN_DIR_FORWARD ? c : NULL;
+}
+
+void l4_from_client(struct worker *w, const struct snapshot *s, struct rte_mbuf *m,
+                    const struct pkt_info *pi, const struct snap_vs *vs, struct conn *c)
+{
+    uint8_t *frame = rte_pktmbuf_mtod(m, uint8_t *);
+    struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(frame + pi->l3_off);
+    uint8_t *l4 = frame + pi->l4_off;
+    uint8_t flags = l4_tcp_flags(pi, l4);
+    struct conn_key k;
+    enum conn_dir dir;
+
+    l4_client_key(pi, &k);
+    if (c == NULL) {
+        c = conn_lookup(w->conns, &k, &dir);
+        if (unlikely(c != NULL && dir != CONN_DIR_FORWARD)) {
             worker_drop(w, m, DROP_L4_CONN_COLLISION);
             return;
         }
+    }
+    if (c != NULL) {
+        const struct snap_rs *rs = snapshot_rs(s, c->rs_idx, c->rs_id);
         /* Halt closes existing connections; a new SYN or UDP packet is rescheduled. */
         if (unlikely(rs != NULL && rs->state == CFG_RS_HALT)) {
             conn_delete(w->conns, c, w->now_ms);
@@ -180,6 +232,13 @@ void l4_from_client(struct worker *w, const struct snapshot *s, struct rte_mbuf 
             worker_drop(w, m, DROP_L4_TCP_NO_CONN);
             return;
         }
+        /* The caller went by the connection; a new one needs the service. */
+        if (vs == NULL)
+            vs = snapshot_service(s, pi->dst_ip, pi->ip_proto, pi->dst_port);
+        if (unlikely(vs == NULL || vs->layer != 4)) {
+            worker_drop(w, m, DROP_NO_SERVICE);
+            return;
+        }
         c = l4_new_conn(w, s, m, pi, vs, &k, flags);
         if (c == NULL)
             return;
@@ -187,7 +246,7 @@ void l4_from_client(struct worker *w, const struct snapshot *s, struct rte_mbuf 
     conn_update(c, CONN_DIR_FORWARD, flags, w->now_ms);
     nat_rewrite_dst(ip, l4, pi->ip_proto, c->rs_ip, c->rs_port);
     w->stats.l4_forward_packets++;
-    l4_send(w, s, m, pi, c->rs_ip);
+    l4_send_conn(w, s, m, pi, c, CONN_DIR_FORWARD, c->rs_ip);
 }
 
 bool l4_from_server(struct worker *w, const struct snapshot *s, struct rte_mbuf *m,
@@ -226,6 +285,6 @@ bool l4_from_server(struct worker *w, const struct snapshot *s, struct rte_mbuf 
     w->stats.l4_reverse_packets++;
     w->stats.vs_packets_out[c->vs_slot]++;
     w->stats.vs_bytes_out[c->vs_slot] += pi->l3_len;
-    l4_send(w, s, m, pi, pi->dst_ip);
+    l4_send_conn(w, s, m, pi, c, CONN_DIR_REVERSE, pi->dst_ip);
     return true;
 }

@@ -23,11 +23,21 @@
 struct worker;
 
 /*
- * A client's TCP or UDP packet (not a fragment) to vs, a Layer 4 service. Takes
+ * The connection a client's TCP or UDP packet (not a fragment) to a VIP belongs to,
+ * or NULL. A connection lives on the client's worker only, so a hit also says that
+ * this worker owns the packet: the dispatcher asks this first and, on a hit, skips
+ * the service look-up and the owner computation.
+ */
+struct conn *l4_client_conn(struct worker *w, const struct pkt_info *pi);
+
+/*
+ * A client's TCP or UDP packet (not a fragment) to a Layer 4 service. vs: the
+ * service, or NULL when the caller found the connection c (l4_client_conn) and did
+ * not look the service up; c: the connection, or NULL to look it up here. Takes
  * ownership of m: sent to the real server, or dropped and counted.
  */
 void l4_from_client(struct worker *w, const struct snapshot *s, struct rte_mbuf *m,
-                    const struct pkt_info *pi, const struct snap_vs *vs);
+                    const struct pkt_info *pi, const struct snap_vs *vs, struct conn *c);
 
 /*
  * A TCP or UDP packet (not a fragment) that is not addressed to us. When it is a real

@@ -14,6 +14,7 @@ struct neigh_table {
     struct rte_hash *h;
     uint32_t entries;
     uint64_t *updated_ms;   /* by hash position; control core only */
+    uint32_t generation;    /* changes with every new or changed entry; atomic */
 };
 
 static uint64_t neigh_pack(const struct rte_ether_addr *mac, uint16_t port)
@@ -100,7 +101,14 @@ int neigh_update(struct neigh_table *t, uint32_t ip, const struct rte_ether_addr
     pos = rte_hash_lookup(t->h, &ip);
     if (pos >= 0 && (uint32_t)pos <= t->entries)
         t->updated_ms[pos] = now_ms;
+    if (changed)
+        __atomic_add_fetch(&t->generation, 1, __ATOMIC_RELEASE);
     return changed;
+}
+
+uint32_t neigh_generation(const struct neigh_table *t)
+{
+    return __atomic_load_n(&t->generation, __ATOMIC_ACQUIRE);
 }
 
 void neigh_walk(const struct neigh_table *t, int (*fn)(const struct neigh_entry *e, void *arg),

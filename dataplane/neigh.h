@@ -44,4 +44,11 @@ void neigh_walk(const struct neigh_table *t, int (*fn)(const struct neigh_entry 
 
 uint32_t neigh_count(const struct neigh_table *t);
 
+/*
+ * Any core. A number that changes whenever an entry is added or changes, so that a
+ * worker may cache what it looked up (a Layer 4 connection's next hops) and know
+ * when to look again.
+ */
+uint32_t neigh_generation(const struct neigh_table *t);
+
 #endif

@@ -16,13 +16,36 @@
 
 #include "ctl_msg.h"
 #include "pkt_parse.h"
+#include "twheel.h"
 
 #define PROBE_ECHO_PAYLOAD 16   /* bytes of payload in a ping check */
+#define PROBE_TCP_SLOTS 64      /* connect / http checks in flight per worker */
+#define PROBE_STATUS_MAX 16     /* bytes of an HTTP status line kept ("HTTP/1.1 200") */
 
 struct worker;
 struct snapshot;
+struct tcp_conn;
 
-/* Worker: carries out one control message addressed to it (CTL_MSG_PROBE_*). */
+/* A connect or http check in flight on this worker's TCP stack. */
+struct probe_tcp {
+    struct twheel_timer timer;  /* the check's own deadline (first: container_of) */
+    struct worker *w;
+    struct tcp_conn *c;         /* NULL: the slot is free */
+    uint32_t id;                /* the control core's probe number */
+    uint32_t ip;
+    uint16_t port;
+    uint16_t expect;            /* http: the status expected; 0 = a connect check */
+    uint16_t vs_slot;           /* http: the service whose path is asked for */
+    uint8_t got;
+    char status[PROBE_STATUS_MAX];
+};
+
+/*
+ * Worker: carries out one control message addressed to it (CTL_MSG_PROBE_*): a ping
+ * sends an echo request; a connect check opens a TCP connection from the self IP to
+ * the server (an http check then sends GET path and reads the status line) and
+ * reports ok, refused (reset), timeout, or bad_status, then closes cleanly.
+ */
 void probe_handle_ctl(struct worker *w, const struct snapshot *s, const struct ctl_msg *msg);
 
 /*

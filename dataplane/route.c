@@ -22,12 +22,13 @@ static int route_port_for(const struct lbd_config *cfg, uint32_t ip)
 }
 
 static int route_add(struct route_table *rt, uint32_t prefix, uint8_t len, uint32_t gw,
-                     uint16_t port)
+                     uint16_t port, uint8_t local)
 {
     uint32_t idx = rt->n_hops++;
 
     rt->hops[idx].gateway = gw;
     rt->hops[idx].port = port;
+    rt->hops[idx].local = local;
     if (len == 0) {
         rt->has_default = true;
         rt->default_hop = rt->hops[idx];
@@ -41,7 +42,7 @@ struct route_table *route_build(const struct lbd_config *cfg, const char *name, 
 {
     struct rte_lpm_config lc = {0};
     struct route_table *rt;
-    size_t n = cfg->n_interfaces * 2 + cfg->routing.n_routes + 1;
+    size_t n = cfg->n_interfaces * 3 + cfg->routing.n_routes + cfg->n_virtual_services + 1;
 
     rt = calloc(1, sizeof(*rt) + n * sizeof(rt->hops[0]));
     if (rt == NULL) {
@@ -49,7 +50,7 @@ struct route_table *route_build(const struct lbd_config *cfg, const char *name, 
         return NULL;
     }
     lc.max_rules = (uint32_t)(n < 64 ? 64 : n);
-    lc.number_tbl8s = 256;
+    lc.number_tbl8s = (uint32_t)(n + 256);    /* a /32 may take a tbl8 group of its own */
     rt->lpm = rte_lpm_create(name, (int)rte_socket_id(), &lc);
     if (rt->lpm == NULL) {
         lbd_err_set(err, errlen, LBD_ENOMEM, "route table: %s", rte_strerror(rte_errno));
@@ -65,7 +66,8 @@ struct route_table *route_build(const struct lbd_config *cfg, const char *name, 
                         "routing.routes[%zu].via: not on a connected interface subnet", i);
             goto err_free;
         }
-        if (route_add(rt, r->prefix & addr_mask(r->len), r->len, r->via, (uint16_t)port) < 0)
+        if (route_add(rt, r->prefix & addr_mask(r->len), r->len, r->via, (uint16_t)port,
+                      0) < 0)
             goto err_lpm;
     }
     if (!rt->has_default) {
@@ -80,16 +82,24 @@ struct route_table *route_build(const struct lbd_config *cfg, const char *name, 
                             "interfaces[%zu].gateway: not on a connected interface subnet", i);
                 goto err_free;
             }
-            route_add(rt, 0, 0, ifc->gateway, (uint16_t)port);
+            route_add(rt, 0, 0, ifc->gateway, (uint16_t)port, 0);
             break;
         }
     }
     for (size_t i = 0; i < cfg->n_interfaces; i++) {
         const struct cfg_interface *ifc = &cfg->interfaces[i];
         if (route_add(rt, ifc->ip & addr_mask(ifc->prefix_len), ifc->prefix_len, 0,
-                      ifc->port) < 0)
+                      ifc->port, 0) < 0)
             goto err_lpm;
     }
+    /* Our addresses last: a VIP that is also a self IP is a VIP. */
+    for (size_t i = 0; i < cfg->n_interfaces; i++)
+        if (route_add(rt, cfg->interfaces[i].ip, 32, 0, cfg->interfaces[i].port,
+                      ROUTE_LOCAL_SELF) < 0)
+            goto err_lpm;
+    for (size_t i = 0; i < cfg->n_virtual_services; i++)
+        if (route_add(rt, cfg->virtual_services[i].ip, 32, 0, 0, ROUTE_LOCAL_VIP) < 0)
+            goto err_lpm;
     return rt;
 
 err_lpm:

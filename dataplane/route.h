@@ -6,6 +6,10 @@
  * routes give 0.0.0.0/0 themselves). Connected subnets win over a route to the same
  * prefix. Immutable once built; workers look it up lock-free through the snapshot.
  * rte_lpm cannot hold a /0, so the default route sits beside it.
+ *
+ * Our own addresses (self IPs, VIPs) are /32 entries of the same LPM marked local,
+ * so that one cheap look-up tells "ours?" (route_local) for every packet. Nothing is
+ * routed to them.
  */
 #ifndef LBD_ROUTE_H
 #define LBD_ROUTE_H
@@ -20,9 +24,14 @@
 #include "config.h"
 #include "err.h"
 
+/* Kinds of local address; the same values as snapshot.h's SNAP_ADDR_*. */
+#define ROUTE_LOCAL_SELF 1
+#define ROUTE_LOCAL_VIP 2
+
 struct route_hop {
     uint32_t gateway;       /* network order; 0 = connected: the destination itself */
     uint16_t port;
+    uint8_t local;          /* non-zero: one of our addresses, of this kind (SNAP_ADDR_*) */
 };
 
 struct route_table {
@@ -43,9 +52,20 @@ struct route_table *route_build(const struct lbd_config *cfg, const char *name, 
 
 void route_free(struct route_table *rt);
 
+/* Any core. The kind of local address ip is (route_hop.local), or 0. */
+static inline int route_local(const struct route_table *rt, uint32_t ip)
+{
+    uint32_t idx;
+
+    if (rte_lpm_lookup(rt->lpm, rte_be_to_cpu_32(ip), &idx) != 0)
+        return 0;
+    return rt->hops[idx].local;
+}
+
 /*
  * Any core. Next hop and output port for dst (network order): 0, or LBD_ENOENT when no
- * route covers dst. For a connected destination *next_hop is dst.
+ * route covers dst (or dst is one of our addresses). For a connected destination
+ * *next_hop is dst.
  */
 static inline int route_lookup(const struct route_table *rt, uint32_t dst, uint32_t *next_hop,
                                uint16_t *port)
@@ -53,9 +73,11 @@ static inline int route_lookup(const struct route_table *rt, uint32_t dst, uint3
     const struct route_hop *h;
     uint32_t idx;
 
-    if (rte_lpm_lookup(rt->lpm, rte_be_to_cpu_32(dst), &idx) == 0)
+    if (rte_lpm_lookup(rt->lpm, rte_be_to_cpu_32(dst), &idx) == 0) {
         h = &rt->hops[idx];
-    else if (rt->has_default)
+        if (unlikely(h->local))
+            return LBD_ENOENT;
+    } else if (rt->has_default)
         h = &rt->default_hop;
     else
         return LBD_ENOENT;

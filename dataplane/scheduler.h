@@ -11,7 +11,7 @@
  *   maglev  Maglev consistent hashing of the 5-tuple (maglev.h): appliances with the
  *           same servers behind ECMP pick the same server for a flow
  *
- * Eligible: state online, healthy, weight > 0, and under max_conns. Active counts are the
+ * Eligible: state online, health not down, weight > 0, and under max_conns. Active counts are the
  * worker's own (clients are sharded across workers by hash), so max_conns is
  * enforced as ceil(max_conns / workers) per worker. When the hashed server of sh or
  * maglev is full, the next table entries are tried (a counted fallback).
@@ -45,7 +45,7 @@ struct sched_flow {
 /* Set-up: a state for a worker among n_workers. */
 void sched_init(struct sched_state *st, unsigned n_workers);
 
-/* True when rs may take a new connection (online, weight, max_conns share). */
+/* True when rs may take a new connection (online, healthy, weight, max_conns share). */
 static inline int sched_eligible(const struct sched_state *st, const uint32_t *active,
                                  const struct snap_rs *rs)
 {

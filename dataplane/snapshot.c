@@ -40,6 +40,9 @@ static int snapshot_build_l4(struct snapshot *s, const struct cfg_vs *v, uint32_
     sv->scheduler = (uint8_t)v->scheduler;
     sv->persist = v->persistence.type == CFG_PERSIST_SOURCE_IP;
     sv->persist_timeout_ms = ms_or_default(v->persistence.timeout_s, 1200);
+    sv->check_http = v->health_check.type == CFG_CHECK_HTTP;
+    sv->http_expect = v->health_check.http_expect;
+    snprintf(sv->http_path, sizeof(sv->http_path), "%s", v->health_check.http_path);
     sv->n_rs = (uint32_t)v->n_real_servers;
     sv->rs = &s->rs[*rs_next];
     *rs_next += sv->n_rs;
@@ -66,12 +69,11 @@ static int snapshot_build_l4(struct snapshot *s, const struct cfg_vs *v, uint32_
         return lbd_err_set(err, errlen, LBD_ENOMEM, "virtual_services[%u]: out of memory "
                            "for the lookup table", i);
     }
-    /* Only online, healthy servers take entries: drain and halt get no new flow. */
+    /* Only online, healthy servers take entries: drain, halt and down get no new flow. */
     for (uint32_t j = 0; j < sv->n_rs; j++) {
         mb[j].ip = sv->rs[j].ip;
         mb[j].port = sv->rs[j].port;
-        mb[j].weight = sv->rs[j].state == CFG_RS_ONLINE && !sv->rs[j].down
-                           ? sv->rs[j].weight : 0;
+        mb[j].weight = sv->rs[j].state == CFG_RS_ONLINE && !sv->rs[j].down ? sv->rs[j].weight : 0;
     }
     if (maglev_build(sv->maglev, mb, sv->n_rs) != 0) {
         free(mb);

@@ -23,14 +23,18 @@
 #define SNAP_RS_IDS (CFG_MAX_VS * CFG_MAX_RS)
 _Static_assert(SNAP_RS_IDS <= 65536, "counter indexes are uint16_t");
 
-enum snap_addr_kind { SNAP_ADDR_SELF = 1, SNAP_ADDR_VIP = 2 };
+enum snap_addr_kind { SNAP_ADDR_SELF = ROUTE_LOCAL_SELF, SNAP_ADDR_VIP = ROUTE_LOCAL_VIP };
 
-/* Key of the address table: (ip, 0, 0) is an address entry, (ip, proto, port) a service. */
+/*
+ * Key of the address table: (ip, 0, 0) is an address entry, (ip, proto, port) a service.
+ * 16 bytes, not 8: rte_hash compares 16-byte keys with SSE, shorter ones with memcmp.
+ */
 struct snap_key {
     uint32_t ip;
     uint16_t port;
     uint8_t proto;
     uint8_t pad;
+    uint32_t pad2[2];
 };
 
 /*
@@ -48,7 +52,7 @@ struct snap_rs {
     uint16_t port;          /* host order; 0 = the port the client used */
     uint16_t weight;
     uint8_t state;          /* enum cfg_rs_state */
-    uint8_t down;           /* failed its health check: no new connection */
+    uint8_t down;           /* failed its health check (control/health.c) */
     uint32_t max_conns;     /* whole appliance; 0 = no limit */
     char label[CFG_LABEL_MAX];
 };
@@ -68,6 +72,9 @@ struct snap_vs {
     uint32_t source_address;    /* layer 7: source of backend connections (SNAT) */
     uint16_t n_ports;
     uint16_t ports[CFG_MAX_VS_PORTS];   /* host order, as in the config */
+    uint8_t check_http;     /* health check is http: */
+    uint16_t http_expect;   /*   the status expected */
+    char http_path[CFG_HTTP_PATH_MAX];
     char label[CFG_LABEL_MAX];
 };
 
@@ -121,15 +128,14 @@ struct snapshot *snapshot_build(const struct lbd_config *cfg, uint64_t generatio
 
 void snapshot_free(struct snapshot *s);
 
-/* Kind of address (SNAP_ADDR_*) or 0 when ip is not ours. Any core. */
+/*
+ * Kind of address (SNAP_ADDR_*) or 0 when ip is not ours. Any core. Our addresses
+ * are /32s of the route table's rte_lpm, not keys of the hash: every packet asks,
+ * most answers are "no", and an LPM look-up costs a fraction of a hash look-up.
+ */
 static inline int snapshot_addr_kind(const struct snapshot *s, uint32_t ip)
 {
-    struct snap_key k = {.ip = ip};
-    void *data;
-
-    if (rte_hash_lookup_data(s->table, &k, &data) < 0)
-        return 0;
-    return (int)((uintptr_t)data >> 32);
+    return route_local(s->routes, ip);
 }
 
 /* The virtual service at (ip, proto, port), or NULL. Any core. */

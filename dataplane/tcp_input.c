@@ -424,7 +424,18 @@ static void tcp_input_cc_dupack(struct tcp_conn *c, uint32_t ack)
         c->cwnd += c->mss;
         return;
     }
-    if (++c->dupacks != 3)
+    if (++c->dupacks < 3) {
+        /* Limited transmit (RFC 3042): one new segment per duplicate, beyond cwnd. */
+        uint32_t cwnd = c->cwnd;
+        c->cwnd = (c->snd_max - c->snd_una) + c->mss;
+        if (c->snd_nxt == c->snd_max) {
+            st->stats.limited_transmits++;
+            tcp_output(c);
+        }
+        c->cwnd = cwnd;
+        return;
+    }
+    if (c->dupacks != 3)
         return;
     if (!SEQ_GT(ack, c->recover))
         return;                         /* RFC 6582 section 3.2 step 2: no new recovery */
@@ -503,7 +514,7 @@ static int tcp_input_ack(struct tcp_conn *c, struct tcp_seg *s)
             }
         }
     } else if (ack == c->snd_una && s->len == 0 && !(s->flags & (TCP_SYN | TCP_FIN)) &&
-               wnd == c->snd_wnd && c->snd_una != c->snd_max) {
+               wnd >= c->snd_wnd && c->snd_una != c->snd_max) {
         tcp_input_cc_dupack(c, ack);
     }
     /* Window update (RFC 9293 3.10.7.4). */

@@ -132,6 +132,13 @@ int tcp_testsvc_setup(struct tcp_stack *st, const char *spec, char *err, size_t 
         long port;
         int rc;
 
+        if (strncmp(tok, "retries=", 8) == 0) {
+            long v = strtol(tok + 8, &end, 10);
+            if (*end != '\0' || v < 1 || v > 30)
+                return lbd_err_set(err, errlen, LBD_EINVAL, "tcp test services: bad '%s'", tok);
+            st->conf.max_retries = (uint8_t)v;
+            continue;
+        }
         if (colon == NULL)
             return lbd_err_set(err, errlen, LBD_EINVAL, "tcp test services: '%s' is not "
                                "service:port", tok);

@@ -8,9 +8,10 @@
  *   source   sends a byte stream (byte i of the stream is tcp_testsvc_byte(i))
  *            until the peer closes or resets; discards what it receives
  *
- * Enabled by a spec such as "echo:7,discard:9,source:19" (lbd reads it from the
- * environment variable LBD_TCP_TEST); each service listens on every address of
- * the appliance. Worker only once set up; no state per connection.
+ * Enabled by a spec such as "echo:7,discard:9,source:19,retries=5" (lbd reads it
+ * from the environment variable LBD_TCP_TEST); each service listens on every
+ * address of the appliance; retries=N sets the stack's max_retries (tests of a
+ * vanishing peer). Worker only once set up; no state per connection.
  */
 #ifndef LBD_TCP_TESTSVC_H
 #define LBD_TCP_TESTSVC_H

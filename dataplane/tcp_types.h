@@ -218,7 +218,7 @@ struct tcp_stack_conf {
     X(ooo_segs) X(ooo_dropped) X(rcv_mem_dropped) X(snd_mem_refused)           \
     X(discarded_after_close)                                                   \
     X(rexmt_timeouts) X(segs_retrans) X(bytes_retrans) X(fast_retrans)         \
-    X(partial_acks) X(dupacks) X(persist_probes) X(delayed_acks)               \
+    X(partial_acks) X(dupacks) X(limited_transmits) X(persist_probes) X(delayed_acks)            \
     X(timeout_retrans) X(timeout_connect) X(timeout_idle)                      \
     X(timeout_fin_wait2) X(time_wait_reused) X(closed) X(reset)                \
     X(rtt_samples) X(hdr_alloc_fail) X(window_updates)

@@ -119,7 +119,7 @@ static void worker_local(struct worker *w, const struct snapshot *s, struct rte_
             w->stats.vs_packets_in[vs->slot]++;
             if (vs->layer == 4) {
                 w->stats.vs_bytes_in[vs->slot] += pi->l3_len;
-                l4_from_client(w, s, m, pi, vs);
+                l4_from_client(w, s, m, pi, vs, NULL);
                 return;
             }
             if (vs->mode != CFG_MODE_TCP) {
@@ -145,7 +145,7 @@ static void worker_local(struct worker *w, const struct snapshot *s, struct rte_
         w->stats.vs_packets_in[vs->slot]++;
         w->stats.vs_bytes_in[vs->slot] += pi->l3_len;
         if (vs->layer == 4)
-            l4_from_client(w, s, m, pi, vs);
+            l4_from_client(w, s, m, pi, vs, NULL);
         else
             worker_drop(w, m, DROP_L7_UNIMPLEMENTED);
         return;
@@ -207,6 +207,17 @@ static void worker_packet(struct worker *w, const struct snapshot *s, struct rte
     }
 
     kind = snapshot_addr_kind(s, pi.dst_ip);
+    /* Fast path: a packet of an existing Layer 4 connection of this worker. */
+    if (kind == SNAP_ADDR_VIP && pi.l3 == PKT_L3_IPV4 && !pi.is_fragment &&
+        (pi.ip_proto == IPPROTO_TCP || pi.ip_proto == IPPROTO_UDP)) {
+        struct conn *c = l4_client_conn(w, &pi);
+        if (c != NULL) {
+            w->stats.vs_packets_in[c->vs_slot]++;
+            w->stats.vs_bytes_in[c->vs_slot] += pi.l3_len;
+            l4_from_client(w, s, m, &pi, NULL, c);
+            return;
+        }
+    }
     if (kind != 0 && pi.l3 == PKT_L3_IPV4) {
         dst = OWNER_DST_LOCAL;
         if (!pi.is_fragment && (pi.ip_proto == IPPROTO_TCP || pi.ip_proto == IPPROTO_UDP)) {
@@ -315,13 +326,13 @@ int worker_main(void *arg)
 
         rte_rcu_qsbr_quiescent(dp->qsbr, w->id);
         s = __atomic_load_n(&dp->snap, __ATOMIC_ACQUIRE);
-        w->snap = s;
         if (unlikely(s != NULL && s->generation != w->snap_generation)) {
             l4_snapshot_changed(w, s);
             if (w->proxy != NULL)
                 proxy_snapshot_changed(w->proxy, s);
             w->snap_generation = s->generation;
         }
+        w->snap = s;
         if (w->proxy != NULL)
             proxy_set_snapshot(w->proxy, s);
 

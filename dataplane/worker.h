@@ -15,6 +15,7 @@
 #include "dataplane.h"
 #include "conn.h"
 #include "ip_out.h"
+#include "probe.h"
 #include "persist.h"
 #include "scheduler.h"
 #include "tcp_types.h"
@@ -40,13 +41,14 @@ struct worker {
     uint64_t cycles_per_ms;
     struct twheel wheel;                /* this worker's timers (connections, TCP) */
     struct ip_out_queue arpq;           /* packets waiting for a neighbour */
-    struct tcp_stack *tcp;              /* this worker's TCP endpoint (tcp.h) */
-    struct proxy *proxy;                /* Layer 7 TCP-mode proxy on that stack (proxy.h) */
-    const struct snapshot *snap;        /* the snapshot of the current iteration */
     struct conn_table *conns;           /* Layer 4 connections of this worker's clients */
     struct persist_table *persist;      /* source-IP persistence of the same clients */
     struct sched_state *sched;          /* wrr positions, max_conns shares */
     uint64_t snap_generation;           /* last snapshot seen (timeouts applied) */
+    struct tcp_stack *tcp;              /* this worker's TCP endpoint (tcp.h) */
+    struct proxy *proxy;                /* Layer 7 TCP-mode proxy on that stack (proxy.h) */
+    struct probe_tcp probes[PROBE_TCP_SLOTS];   /* connect / http checks in flight */
+    const struct snapshot *snap;        /* the snapshot of the current iteration */
 
     /* set-up */
     unsigned lcore;

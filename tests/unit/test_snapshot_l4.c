@@ -101,6 +101,13 @@ Test(snapshot_l4, routes_connected_static_and_default)
     cr_assert_eq(snapshot_route(s, ip4("203.0.113.7"), &nh, &port), 0);
     cr_assert_eq(nh, ip4("10.200.50.1"), "default: the interface gateway");
     cr_assert_eq(port, 1);
+    /* Our own addresses are /32s of the same table: ours, and never routed. */
+    cr_assert_eq(snapshot_addr_kind(s, ip4("10.200.50.5")), SNAP_ADDR_SELF);
+    cr_assert_eq(snapshot_addr_kind(s, ip4("192.168.112.5")), SNAP_ADDR_SELF);
+    cr_assert_eq(snapshot_addr_kind(s, ip4("10.200.50.120")), SNAP_ADDR_VIP);
+    cr_assert_eq(snapshot_addr_kind(s, ip4("10.200.50.121")), 0);
+    cr_assert_eq(snapshot_addr_kind(s, ip4("203.0.113.7")), 0);
+    cr_assert_eq(snapshot_route(s, ip4("10.200.50.120"), &nh, &port), LBD_ENOENT);
     snapshot_free(s);
 
     ifs[1].gateway = 0;

@@ -1196,3 +1196,28 @@ Test(tcp, memory_per_idle_connection)
     cr_log_info("sizeof(struct tcp_conn) = %zu", sizeof(struct tcp_conn));
     cr_assert_leq(sizeof(struct tcp_conn), 512);
 }
+
+Test(tcp, limited_transmit_on_the_first_two_duplicates)
+{
+    struct tcp_conn *c;
+    struct h_out *o;
+
+    h_start();
+    c = h_accept_quiet(7, 65535);
+    cr_assert_eq(tcp_send(c, h_payload(20 * 1460, 0, 1460)), 0);
+    cr_assert_eq(h_pending_out(), 10, "cwnd-limited");
+    h_skip_out();
+    uint32_t cwnd = c->cwnd, max = c->snd_max;
+    for (int i = 0; i < 2; i++) {
+        h_in(&(struct h_seg){.seq = PEER_ISN + 1, .ack = ISS + 1, .flags = TCP_ACK,
+                             .wnd = 65535});
+        o = h_next();
+        cr_assert_not_null(o, "RFC 3042: a new segment for duplicate %d", i + 1);
+        cr_assert_eq(o->seq, max + 1460 * i);
+    }
+    cr_assert_eq(c->cwnd, cwnd, "cwnd itself is unchanged");
+    cr_assert_eq(H.st->stats.limited_transmits, 2);
+    h_in(&(struct h_seg){.seq = PEER_ISN + 1, .ack = ISS + 1, .flags = TCP_ACK, .wnd = 65535});
+    o = h_next();
+    cr_assert_eq(o->seq, ISS + 1, "third: fast retransmit");
+}

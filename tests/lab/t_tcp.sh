@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# The user-space TCP stack against Linux peers, through lbd's test services
+# (LBD_TCP_TEST: echo on 7, discard on 9, source on 19, every appliance address):
+# transfers verified by SHA-256 on a clean link and with 2% and 5% random loss
+# (nftables numgen in the client namespace), 1,000 concurrent connections, a reader
+# that stalls (zero window) and resumes, a peer that vanishes (retransmissions give
+# up, resources freed), and a SYN flood while a real client connects and transfers.
+# Short by default; LBD_TCP_SOAK=1 runs the issue's sizes (100 MB, 30 s stall).
+source "$(dirname "$0")/lib.sh"
+
+peer=$top/tests/lab/tcp_peer.py
+self=192.168.112.5
+if [[ ${LBD_TCP_SOAK:-0} == 1 ]]; then
+    big=100000000 lossy=100000000 stall=30
+else
+    big=20000000 lossy=3000000 stall=5
+fi
+
+"$lab" up >/dev/null || exit 1
+make_config "$tmp/tcp.json" 'c["appliance"]["idle_sleep_us"] = 50'
+
+# tcp EXPR: a stats expression over worker 0's TCP object `t` (one worker here).
+tcp() { lbctl --json stats | json "(lambda t: $1)(r['workers'][0]['tcp'])"; }
+expect_tcp() { [[ $(tcp "$1") == True ]]; }
+
+loss() {    # loss PERCENT: random drop both ways between c1 and lbd (0 = none)
+    on c1 nft delete table inet tcploss 2>/dev/null
+    (($1 == 0)) && return 0
+    on c1 nft -f - <<NFT
+table inet tcploss {
+    chain in { type filter hook input priority 0; ip saddr $self numgen random mod 100 < $1 drop; }
+    chain out { type filter hook output priority 0; ip daddr $self numgen random mod 100 < $1 drop; }
+}
+NFT
+}
+
+export LBD_TCP_TEST="echo:7,discard:9,source:19,retries=5"
+check "lbd starts with the TCP test services" "$lab" lbd start --workers 1 --config "$tmp/tcp.json"
+
+# Clean link.
+check "echo $big bytes from Linux, SHA-256 equal" on c1 python3 "$peer" echo $self 7 $big
+check "source: Linux reads $big bytes from lbd, SHA-256 equal" on c1 python3 "$peer" recv $self 19 $big
+check "discard: Linux sends $big bytes" on c1 python3 "$peer" send $self 9 $big
+check "external client through port 1 (x1 -> 10.200.50.5)" on x1 python3 "$peer" echo 10.200.50.5 7 1000000
+check "1000 concurrent connections echo correctly" on c1 python3 "$peer" many $self 7 1000
+check "no segment was dropped for a bad checksum" expect_tcp "t['bad_checksum'] == 0"
+
+# Loss.
+for pct in 2 5; do
+    loss $pct
+    check "[$pct% loss] echo $lossy bytes, SHA-256 equal" on c1 python3 "$peer" echo $self 7 $lossy
+    check "[$pct% loss] source $lossy bytes to Linux, SHA-256 equal" on c1 python3 "$peer" recv $self 19 $lossy
+done
+loss 0
+check "losses were repaired by fast retransmit and timeouts" \
+    expect_tcp "t['fast_retrans'] > 0 and t['segs_retrans'] > 0"
+
+# A reader that stops for $stall s (its window closes) and then resumes.
+check "reader stalls ${stall} s then reads 20 MB, SHA-256 equal" \
+    on c1 python3 "$peer" recv $self 19 20000000 $stall
+
+# A peer that vanishes: lbd retransmits, gives up (retries=5: about 13 s), frees all.
+before=$(tcp "t['timeout_retrans']")
+on c1 python3 "$peer" hold $self 19 >"$tmp/hold.out" 2>&1 &
+for i in $(seq 50); do grep -q holding "$tmp/hold.out" && break; sleep 0.1; done
+on c1 nft -f - <<NFT
+table inet vanish {
+    chain in { type filter hook input priority 0; ip saddr $self tcp sport 19 drop; }
+    chain out { type filter hook output priority 0; ip daddr $self tcp dport 19 drop; }
+}
+NFT
+# The peer's process goes too (its kernel's FIN or RST never reaches lbd).
+kill "$(awk '{print $2}' "$tmp/hold.out")" 2>/dev/null
+wait
+gave_up() {
+    for i in $(seq 40); do
+        expect_tcp "t['timeout_retrans'] > $before and t['states']['established'] == 0" && return 0
+        sleep 1
+    done
+    tcp "t"
+    return 1
+}
+check "vanished peer: retransmissions give up" gave_up
+on c1 nft delete table inet vanish
+check "vanished peer: its buffers are freed" expect_tcp "t['buf_segs'] == 0"
+
+# SYN flood from spoofed on-link addresses (nobody answers the SYN-ACKs) while a real
+# client connects and transfers.
+on rs1 python3 "$peer" flood 192.168.112.0 $self 7 30000 >/dev/null &
+floodpid=$!
+sleep 0.2
+check "SYN flood: a real client still connects and echoes 5 MB" on c1 python3 "$peer" echo $self 7 5000000
+wait $floodpid
+check "SYN flood: the listener answered with SYN cookies" expect_tcp "t['syncookies_sent'] > 0"
+check "SYN flood: half-open connections stay within the backlog" \
+    expect_tcp "t['states']['syn_received'] <= 256"
+check "lbd still answers ping" on c1 ping -c 1 -W 1 $self
+
+"$lab" lbd stop
+done_testing
