@@ -146,7 +146,7 @@ transfers_with_loss() {
     loss_off
     down=$(cut -d' ' -f1 <"$tmp/down.sha")
     up=$(cat "$tmp/up.sha")
-    echo "want $big_sha; down $down; up $up; $(($(date +%s) - t0)) s"
+    echo "want $big_sha; down $down; up $up; $(($(date +%s) - t0)) s" | tee "$tmp/loss.time"
     [[ $down == "$big_sha" && $up == "$big_sha 100000000" ]]
 }
 connect_timeout_next_server() {
@@ -209,6 +209,7 @@ check "SIP: each client's calls land on one real server, the servers share the c
     sip_persistent
 check "100 MB down and 100 MB up through the proxy, SHA-256 equal, 2% loss both sides" \
     transfers_with_loss
+echo "# $(cat "$tmp/loss.time" 2>/dev/null)"
 check "a real server that never answers SYN: after connect_timeout_ms, the next one" \
     connect_timeout_next_server
 check "connect timeout and retry counted" \
