@@ -69,6 +69,8 @@ struct worker_stats {
     uint64_t vs_conns[CFG_MAX_VS];          /* Layer 4 connections created */
     uint64_t rs_conns_total[SNAP_RS_IDS];   /* by real-server counter index (snapshot.h) */
     uint32_t rs_active_conns[SNAP_RS_IDS];  /* this worker's, by counter index */
+    uint64_t rs_bytes_in[SNAP_RS_IDS];      /* client -> real server (IP bytes) */
+    uint64_t rs_bytes_out[SNAP_RS_IDS];     /* real server -> client */
 };
 
 struct worker;
