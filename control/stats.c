@@ -188,6 +188,7 @@ cJSON *stats_build(const struct appliance *a, const char *vs_label, int *rc, cha
         add_u64(w, "probes_sent", ws->probes_sent);
         add_u64(w, "probe_failed", ws->probe_failed);
         add_u64(w, "probes_ok", ws->probes_ok);
+        add_u64(w, "l4_halt_resets", ws->l4_halt_resets);
         add_u64(w, "echo_replies_in", ws->echo_replies_in);
         add_u64(w, "mbuf_alloc_failed", ws->mbuf_alloc_failed);
         add_u64(w, "ctl_ring_full", ws->ctl_ring_full);

@@ -45,6 +45,7 @@ struct worker_stats {
     uint64_t probes_sent;
     uint64_t probe_failed;
     uint64_t probes_ok;
+    uint64_t l4_halt_resets;        /* RSTs sent for connections of halted servers */
     uint64_t echo_replies_in;
     uint64_t mbuf_alloc_failed;
     uint64_t ctl_ring_full;
