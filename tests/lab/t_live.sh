@@ -72,6 +72,9 @@ c["virtual_services"] = [
   {"label": "Added", "ip": "10.200.50.131", "ports": [8000], "layer": 4,
    "health_check": {"type": "none"},
    "real_servers": [{"label": "rs2", "ip": "192.168.112.52", "port": None}]}]'
+python3 -c "import json; c=json.load(open('$tmp/next.json')); c['virtual_services'][0]['real_servers'][1]['ip']='192.168.112.300'; json.dump(c, open('$tmp/bad.json','w'))"
+check "an invalid config mid-transfer is refused, naming the field" \
+    bash -c "'$lab' lbctl config apply $tmp/bad.json 2>&1 | grep -F 'virtual_services[0].real_servers[1].ip'"
 check "config.apply mid-transfer" "$lab" lbctl config apply "$tmp/next.json"
 check "the added service serves at once" bash -c "[[ \$('$lab' exec x1 curl -s --max-time 5 http://10.200.50.131:8000/who) == rs2 ]]"
 weights() {
