@@ -145,7 +145,7 @@ static int build_eal_args(int argc, char **argv, const struct lbd_config *cfg, c
         out[n++] = "--no-huge";
         if (!has_arg(argc, argv, "-m") && !has_arg(argc, argv, "--socket-mem")) {
             out[n++] = "-m";
-            out[n++] = "512";
+            out[n++] = "1024";
         }
     }
     if (!has_arg(argc, argv, "--file-prefix")) {
