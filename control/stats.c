@@ -46,7 +46,7 @@ static cJSON *stats_real_servers(const struct appliance *a, const struct cfg_vs 
     for (size_t i = 0; i < v->n_real_servers; i++) {
         const struct cfg_real_server *rs = &v->real_servers[i];
         uint32_t idx = (uint32_t)v->slot * CFG_MAX_RS + rs->slot;
-        uint64_t active = 0, total = 0, bytes_in = 0, bytes_out = 0;
+        uint64_t active = 0, total = 0, bytes_in = 0, bytes_out = 0, pkts_in = 0, pkts_out = 0;
         cJSON *o = cJSON_CreateObject();
         char ip[ADDR_STR_MAX];
 
@@ -57,6 +57,8 @@ static cJSON *stats_real_servers(const struct appliance *a, const struct cfg_vs 
             total += ws->rs_conns_total[idx];
             bytes_in += ws->rs_bytes_in[idx];
             bytes_out += ws->rs_bytes_out[idx];
+            pkts_in += ws->rs_packets_in[idx];
+            pkts_out += ws->rs_packets_out[idx];
         }
         *vs_active += active;
         cJSON_AddStringToObject(o, "label", rs->label);
@@ -73,6 +75,8 @@ static cJSON *stats_real_servers(const struct appliance *a, const struct cfg_vs 
         add_u64(o, "total_conns", total);
         add_u64(o, "bytes_in", bytes_in);
         add_u64(o, "bytes_out", bytes_out);
+        add_u64(o, "packets_in", pkts_in);
+        add_u64(o, "packets_out", pkts_out);
         cJSON_AddItemToArray(arr, o);
     }
     return arr;

@@ -72,6 +72,8 @@ struct worker_stats {
     uint32_t rs_active_conns[SNAP_RS_IDS];  /* this worker's, by counter index */
     uint64_t rs_bytes_in[SNAP_RS_IDS];      /* client -> real server (IP bytes) */
     uint64_t rs_bytes_out[SNAP_RS_IDS];     /* real server -> client */
+    uint64_t rs_packets_in[SNAP_RS_IDS];
+    uint64_t rs_packets_out[SNAP_RS_IDS];
 };
 
 struct worker;

@@ -311,6 +311,7 @@ void l4_from_client(struct worker *w, const struct snapshot *s, struct rte_mbuf 
     nat_rewrite_dst(ip, l4, pi->ip_proto, c->rs_ip, c->rs_port);
     w->stats.l4_forward_packets++;
     w->stats.rs_bytes_in[c->rs_idx] += pi->l3_len;
+    w->stats.rs_packets_in[c->rs_idx]++;
     l4_send_conn(w, s, m, pi, c, CONN_DIR_FORWARD, c->rs_ip);
 }
 
@@ -355,6 +356,7 @@ bool l4_from_server(struct worker *w, const struct snapshot *s, struct rte_mbuf 
     w->stats.vs_packets_out[c->vs_slot]++;
     w->stats.vs_bytes_out[c->vs_slot] += pi->l3_len;
     w->stats.rs_bytes_out[c->rs_idx] += pi->l3_len;
+    w->stats.rs_packets_out[c->rs_idx]++;
     l4_send_conn(w, s, m, pi, c, CONN_DIR_REVERSE, pi->dst_ip);
     return true;
 }

@@ -151,7 +151,7 @@ scenario() {
     check "[$workers w] counters: NAT both ways, persistence hits, routed packets" \
         expect_stat "sum(w['l4_forward_packets'] for w in r['workers']) > 0 and sum(w['l4_reverse_packets'] for w in r['workers']) > 0 and sum(w['l4_persist_hits'] for w in r['workers']) >= 8 and sum(w['forwarded'] for w in r['workers']) > 0"
     check "[$workers w] bytes each way per real server, adding up to the service's answers" \
-        expect_stat "all(s['bytes_in'] > 0 and s['bytes_out'] > 0 for v in r['virtual_services'] for s in v['real_servers'] if s['total_conns'] > 0) and all(sum(s['bytes_out'] for s in v['real_servers']) == v['bytes_out'] for v in r['virtual_services'])"
+        expect_stat "all(s['bytes_in'] > 0 and s['bytes_out'] > 0 for v in r['virtual_services'] for s in v['real_servers'] if s['total_conns'] > 0) and all(sum(s['bytes_out'] for s in v['real_servers']) == v['bytes_out'] and sum(s['packets_out'] for s in v['real_servers']) == v['packets_out'] for v in r['virtual_services'])"
     check "[$workers w] per service and real server connection counts" \
         expect_stat "all(v['total_conns'] > 0 for v in r['virtual_services']) and sum(s['total_conns'] for v in r['virtual_services'] for s in v['real_servers']) == sum(v['total_conns'] for v in r['virtual_services'])"
     check "[$workers w] no Layer 4 drops, nothing malformed" \
