@@ -10,6 +10,7 @@
 #include "addr.h"
 #include "api_proto.h"
 #include "err.h"
+#include "persist_api.h"
 #include "reconfig.h"
 #include "stats.h"
 
@@ -194,6 +195,22 @@ static int cmd_health_list(struct appliance *a, const cJSON *req, cJSON **result
     return *result ? 0 : lbd_err_set(err, errlen, LBD_ENOMEM, "out of memory");
 }
 
+static int cmd_persist(struct appliance *a, const cJSON *req, cJSON **result, char *err,
+                       size_t errlen)
+{
+    const char *cmd = cJSON_GetObjectItemCaseSensitive(req, "cmd")->valuestring;
+    const char *vs, *client;
+    int rc = arg_string(req, "vs", &vs, err, errlen);
+
+    if (rc == 0)
+        rc = arg_string(req, "client", &client, err, errlen);
+    if (rc != 0)
+        return rc;
+    if (strcmp(cmd, "persist.list") == 0)
+        return persist_api_list(a, vs, client, result, err, errlen);
+    return persist_api_flush(a, vs, client, result, err, errlen);
+}
+
 struct neigh_list_ctx {
     cJSON *arr;
     uint64_t now_ms;
@@ -241,13 +258,15 @@ static const struct api_cmd api_cmds[] = {
     {"rs.set", cmd_edit, "change a real server {vs, rs: label, state?, weight?, fields...}"},
     {"rs.del", cmd_edit, "remove a real server {vs: label, rs: label}"},
     {"health.list", cmd_health_list, "per real server: health, last check result and time [vs]"},
+    {"persist.list", cmd_persist, "persistence entries: vs, client, rs, expiry [vs, client]"},
+    {"persist.flush", cmd_persist, "delete persistence entries [vs, client]"},
     {"neigh.list", cmd_neigh_list, "the neighbour (ARP) table"},
     {"help", cmd_help, "this list"},
 };
 
 /* Commands of the API contract that later work implements; named so callers can tell. */
 static const char *const api_planned[] = {
-    "persist.list", "persist.flush", "ha.status", "ha.promote", "ha.demote",
+    "ha.status", "ha.promote", "ha.demote",
 };
 
 static int cmd_help(struct appliance *a, const cJSON *req, cJSON **result, char *err,

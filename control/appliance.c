@@ -2,6 +2,19 @@
 
 #include <time.h>
 
+#include "health.h"
+#include "log.h"
+#include "reconfig.h"
+
+void appliance_worker_msg(struct appliance *a, const struct ctl_msg *msg)
+{
+    char err[256];
+
+    if (a->health != NULL && health_on_msg(a->health, a->cfg, msg, appliance_now_ms()) &&
+        reconfig_publish(a, err, sizeof(err)) != 0)
+        LOG_ERR("health", "cannot publish the health change: %s", err);
+}
+
 uint64_t appliance_now_ms(void)
 {
     struct timespec ts;

@@ -27,6 +27,14 @@ struct appliance {
     uint64_t vs_base_bytes[CFG_MAX_VS];
 };
 
+struct ctl_msg;
+
+/*
+ * Control core: a message from a worker (health results), published as needed.
+ * Every loop that drains the workers' ring hands its messages here.
+ */
+void appliance_worker_msg(struct appliance *a, const struct ctl_msg *msg);
+
 /* Monotonic milliseconds. */
 uint64_t appliance_now_ms(void);
 

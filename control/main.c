@@ -145,7 +145,7 @@ static int build_eal_args(int argc, char **argv, const struct lbd_config *cfg, c
         out[n++] = "--no-huge";
         if (!has_arg(argc, argv, "-m") && !has_arg(argc, argv, "--socket-mem")) {
             out[n++] = "-m";
-            out[n++] = "512";
+            out[n++] = "1024";
         }
     }
     if (!has_arg(argc, argv, "--file-prefix")) {
@@ -262,16 +262,9 @@ static const struct module modules[] = {
 };
 #define N_MODULES (sizeof(modules) / sizeof(modules[0]))
 
-struct ctl_ctx {
-    struct appliance *a;
-    bool health_changed;
-};
-
 static void on_worker_msg(void *arg, const struct ctl_msg *msg)
 {
-    struct ctl_ctx *c = arg;
-
-    c->health_changed |= health_on_msg(c->a->health, c->a->cfg, msg, appliance_now_ms());
+    appliance_worker_msg(arg, msg);
 }
 
 static void control_loop(struct appliance *a)
@@ -279,14 +272,12 @@ static void control_loop(struct appliance *a)
     char err[256];
 
     while (!stop_requested) {
-        struct ctl_ctx c = {.a = a};
         uint64_t now;
 
         api_server_poll(api_srv, CONTROL_POLL_MS);
         now = appliance_now_ms();
-        dp_poll_ctl(a->dp, now, 1024, on_worker_msg, &c);
-        c.health_changed |= health_poll(a->health, a->cfg, a->dp, now);
-        if (c.health_changed && reconfig_publish(a, err, sizeof(err)) != 0)
+        dp_poll_ctl(a->dp, now, 1024, on_worker_msg, a);
+        if (health_poll(a->health, a->cfg, a->dp, now) && reconfig_publish(a, err, sizeof(err)) != 0)
             LOG_ERR("health", "cannot publish the health change: %s", err);
     }
 }

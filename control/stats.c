@@ -46,7 +46,7 @@ static cJSON *stats_real_servers(const struct appliance *a, const struct cfg_vs 
     for (size_t i = 0; i < v->n_real_servers; i++) {
         const struct cfg_real_server *rs = &v->real_servers[i];
         uint32_t idx = (uint32_t)v->slot * CFG_MAX_RS + rs->slot;
-        uint64_t active = 0, total = 0, b_in = 0, b_out = 0;
+        uint64_t active = 0, total = 0, bytes_in = 0, bytes_out = 0, pkts_in = 0, pkts_out = 0;
         cJSON *o = cJSON_CreateObject();
         char ip[ADDR_STR_MAX];
 
@@ -56,8 +56,10 @@ static cJSON *stats_real_servers(const struct appliance *a, const struct cfg_vs 
             const struct worker_stats *ws = dp_worker_stats(a->dp, w);
             active += ws->rs_active_conns[idx];
             total += ws->rs_conns_total[idx];
-            b_in += ws->rs_bytes_in[idx];
-            b_out += ws->rs_bytes_out[idx];
+            bytes_in += ws->rs_bytes_in[idx];
+            bytes_out += ws->rs_bytes_out[idx];
+            pkts_in += ws->rs_packets_in[idx];
+            pkts_out += ws->rs_packets_out[idx];
         }
         *vs_active += active;
         cJSON_AddStringToObject(o, "label", rs->label);
@@ -72,8 +74,10 @@ static cJSON *stats_real_servers(const struct appliance *a, const struct cfg_vs 
                                                        : "unknown");
         add_u64(o, "active_conns", active);
         add_u64(o, "total_conns", total);
-        add_u64(o, "bytes_in", b_in);
-        add_u64(o, "bytes_out", b_out);
+        add_u64(o, "bytes_in", bytes_in);
+        add_u64(o, "bytes_out", bytes_out);
+        add_u64(o, "packets_in", pkts_in);
+        add_u64(o, "packets_out", pkts_out);
         cJSON_AddItemToArray(arr, o);
     }
     return arr;
@@ -189,6 +193,7 @@ cJSON *stats_build(const struct appliance *a, const char *vs_label, int *rc, cha
         add_u64(w, "probes_sent", ws->probes_sent);
         add_u64(w, "probe_failed", ws->probe_failed);
         add_u64(w, "probes_ok", ws->probes_ok);
+        add_u64(w, "l4_halt_resets", ws->l4_halt_resets);
         add_u64(w, "echo_replies_in", ws->echo_replies_in);
         add_u64(w, "mbuf_alloc_failed", ws->mbuf_alloc_failed);
         add_u64(w, "ctl_ring_full", ws->ctl_ring_full);

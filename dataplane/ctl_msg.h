@@ -16,15 +16,21 @@ enum ctl_msg_type {
     CTL_MSG_NEIGH_LEARN = 1,    /* neigh: an ARP sender on a connected subnet */
     CTL_MSG_ECHO_REPLY,         /* echo: an ICMP echo reply to one of our addresses */
     CTL_MSG_PROBE_RESULT,       /* probe: the outcome of a TCP connect / HTTP check */
+    CTL_MSG_PERSIST_ENTRY,      /* persist_ctl: one persistence entry of a listing */
+    CTL_MSG_PERSIST_DONE,       /* persist_ctl: a listing or flush is complete */
     /* control -> worker */
     CTL_MSG_PROBE_PING = 16,    /* probe: send an ICMP echo request */
     CTL_MSG_PROBE_CONNECT,      /* probe: TCP handshake (and HTTP request) to ip:port */
+    CTL_MSG_PERSIST_LIST,       /* persist_ctl: list entries (port: service slot, ip: client) */
+    CTL_MSG_PERSIST_FLUSH,      /* persist_ctl: delete entries (same filters) */
 };
 
 struct ctl_msg {
     uint16_t type;
-    uint16_t port;              /* neigh: the port; probe: the target's TCP port */
-    uint32_t ip;                /* neigh: the neighbour; echo: the peer; probe: the target */
+    uint16_t port;              /* neigh: the port; probe: the target's TCP port;
+                                 * persist: the service slot (CTL_PERSIST_ANY: every one) */
+    uint32_t ip;                /* neigh: the neighbour; echo: the peer; probe: the target;
+                                 * persist: the client (0 in a request: every one) */
     union {
         uint8_t mac[6];         /* CTL_MSG_NEIGH_LEARN */
         struct {                /* CTL_MSG_ECHO_REPLY, CTL_MSG_PROBE_PING */
@@ -39,8 +45,20 @@ struct ctl_msg {
             };
             uint16_t detail;    /* connect: the service slot; result: HTTP status seen */
         } probe;
+        struct {                /* CTL_MSG_PERSIST_ENTRY */
+            uint32_t rs_id;
+            uint32_t expires_s : 20;  /* seconds left once no connection uses it */
+            uint32_t conns : 8;       /* connections using it (capped at 255) */
+            uint32_t tag : 4;         /* the request's number, mod 16 */
+        } persist;
+        struct {                /* CTL_MSG_PERSIST_LIST/FLUSH (request), _DONE (reply) */
+            uint32_t req;       /* the control core's request number */
+            uint32_t count;     /* DONE: entries listed or flushed */
+        } preq;
     };
 };
+
+#define CTL_PERSIST_ANY 0xffff
 
 _Static_assert(sizeof(struct ctl_msg) == 16, "ctl_msg is a ring element");
 

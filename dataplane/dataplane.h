@@ -89,6 +89,7 @@ struct worker_stats {
     uint64_t probes_sent;
     uint64_t probe_failed;
     uint64_t probes_ok;
+    uint64_t l4_halt_resets;        /* RSTs sent for connections of halted servers */
     uint64_t echo_replies_in;
     uint64_t mbuf_alloc_failed;
     uint64_t ctl_ring_full;
@@ -113,8 +114,10 @@ struct worker_stats {
     uint64_t vs_conns[CFG_MAX_VS];          /* Layer 4 connections, Layer 7 accepts */
     uint64_t rs_conns_total[SNAP_RS_IDS];   /* by real-server counter index (snapshot.h) */
     uint32_t rs_active_conns[SNAP_RS_IDS];  /* this worker's, by counter index */
-    uint64_t rs_bytes_in[SNAP_RS_IDS];      /* Layer 7: client -> real server payload */
-    uint64_t rs_bytes_out[SNAP_RS_IDS];     /* Layer 7: real server -> client payload */
+    uint64_t rs_bytes_in[SNAP_RS_IDS];      /* L4: client -> real server (IP bytes); L7: payload */
+    uint64_t rs_bytes_out[SNAP_RS_IDS];     /* real server -> client */
+    uint64_t rs_packets_in[SNAP_RS_IDS];
+    uint64_t rs_packets_out[SNAP_RS_IDS];
     struct proxy_stats proxy;
 };
 

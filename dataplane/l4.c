@@ -3,6 +3,8 @@
  */
 #include "l4.h"
 
+#include <string.h>
+
 #include <rte_ip.h>
 #include <rte_tcp.h>
 
@@ -77,6 +79,65 @@ void l4_snapshot_changed(struct worker *w, const struct snapshot *s)
     };
 
     conn_table_set_timeouts(w->conns, ms);
+}
+
+/*
+ * Turns the TCP segment m (as received, parsed into *pi) into the RST that answers
+ * its sender (RFC 9293 section 3.10.7.1: seq = its ACK, or ACK = its end) and sends
+ * it: a halted server's connection is closed on both sides as their packets come.
+ */
+static void l4_reset_sender(struct worker *w, const struct snapshot *s, struct rte_mbuf *m,
+                            const struct pkt_info *pi)
+{
+    uint8_t *frame = rte_pktmbuf_mtod(m, uint8_t *);
+    struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(frame + pi->l3_off);
+    struct rte_tcp_hdr *tcp = (struct rte_tcp_hdr *)(frame + pi->l4_off);
+    uint32_t thl = (uint32_t)(tcp->data_off >> 4) * 4, seg, tmp;
+    uint8_t in_flags = tcp->tcp_flags;
+    uint16_t port;
+
+    if (m->nb_segs != 1 || thl < sizeof(*tcp) || thl > pi->l4_len) {
+        worker_drop(w, m, DROP_L4_RS_HALTED);
+        return;
+    }
+    seg = pi->l4_len - thl + !!(in_flags & RTE_TCP_SYN_FLAG) + !!(in_flags & RTE_TCP_FIN_FLAG);
+    tmp = ip->src_addr;
+    ip->src_addr = ip->dst_addr;
+    ip->dst_addr = tmp;
+    port = tcp->src_port;
+    tcp->src_port = tcp->dst_port;
+    tcp->dst_port = port;
+    if (in_flags & RTE_TCP_ACK_FLAG) {
+        tcp->sent_seq = tcp->recv_ack;
+        tcp->recv_ack = 0;
+        tcp->tcp_flags = RTE_TCP_RST_FLAG;
+    } else {
+        tcp->recv_ack = rte_cpu_to_be_32(rte_be_to_cpu_32(tcp->sent_seq) + seg);
+        tcp->sent_seq = 0;
+        tcp->tcp_flags = RTE_TCP_RST_FLAG | RTE_TCP_ACK_FLAG;
+    }
+    tcp->data_off = (sizeof(*tcp) / 4) << 4;
+    tcp->rx_win = 0;
+    tcp->tcp_urp = 0;
+    ip->version_ihl = RTE_IPV4_VHL_DEF;
+    ip->total_length = rte_cpu_to_be_16(sizeof(*ip) + sizeof(*tcp));
+    ip->packet_id = 0;
+    ip->fragment_offset = rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG);
+    ip->time_to_live = 64;
+    ip->hdr_checksum = 0;
+    /* The TCP header follows a 20-byte IP header now (options dropped). */
+    if ((uint8_t *)tcp != (uint8_t *)(ip + 1)) {
+        memmove(ip + 1, tcp, sizeof(*tcp));
+        tcp = (struct rte_tcp_hdr *)(ip + 1);
+    }
+    ip->hdr_checksum = rte_ipv4_cksum(ip);
+    tcp->cksum = 0;
+    tcp->cksum = rte_ipv4_udptcp_cksum(ip, tcp);
+    rte_pktmbuf_adj(m, pi->l3_off);
+    rte_pktmbuf_trim(m, (uint16_t)(rte_pktmbuf_data_len(m) - sizeof(*ip) - sizeof(*tcp)));
+    m->ol_flags = 0;
+    w->stats.l4_halt_resets++;
+    ip_out(w, s, m, ip->dst_addr);
 }
 
 static inline uint8_t l4_tcp_flags(const struct pkt_info *pi, const uint8_t *l4)
@@ -222,7 +283,10 @@ void l4_from_client(struct worker *w, const struct snapshot *s, struct rte_mbuf 
             w->stats.l4_conns_halted++;
             c = NULL;
             if (pi->ip_proto == IPPROTO_TCP && !(flags & RTE_TCP_SYN_FLAG)) {
-                worker_drop(w, m, DROP_L4_RS_HALTED);
+                if (flags & RTE_TCP_RST_FLAG)
+                    worker_drop(w, m, DROP_L4_RS_HALTED);
+                else
+                    l4_reset_sender(w, s, m, pi); /* the client learns it is closed */
                 return;
             }
         }
@@ -246,6 +310,8 @@ void l4_from_client(struct worker *w, const struct snapshot *s, struct rte_mbuf 
     conn_update(c, CONN_DIR_FORWARD, flags, w->now_ms);
     nat_rewrite_dst(ip, l4, pi->ip_proto, c->rs_ip, c->rs_port);
     w->stats.l4_forward_packets++;
+    w->stats.rs_bytes_in[c->rs_idx] += pi->l3_len;
+    w->stats.rs_packets_in[c->rs_idx]++;
     l4_send_conn(w, s, m, pi, c, CONN_DIR_FORWARD, c->rs_ip);
 }
 
@@ -272,7 +338,11 @@ bool l4_from_server(struct worker *w, const struct snapshot *s, struct rte_mbuf 
     if (unlikely(rs != NULL && rs->state == CFG_RS_HALT)) {
         conn_delete(w->conns, c, w->now_ms);
         w->stats.l4_conns_halted++;
-        worker_drop(w, m, DROP_L4_RS_HALTED);
+        /* The server learns its connection is closed (the RST bears the client's address). */
+        if (pi->ip_proto == IPPROTO_TCP && !(l4_tcp_flags(pi, l4) & RTE_TCP_RST_FLAG))
+            l4_reset_sender(w, s, m, pi);
+        else
+            worker_drop(w, m, DROP_L4_RS_HALTED);
         return true;
     }
     /* The answer is routed: the TTL goes down on the way through. */
@@ -285,6 +355,8 @@ bool l4_from_server(struct worker *w, const struct snapshot *s, struct rte_mbuf 
     w->stats.l4_reverse_packets++;
     w->stats.vs_packets_out[c->vs_slot]++;
     w->stats.vs_bytes_out[c->vs_slot] += pi->l3_len;
+    w->stats.rs_bytes_out[c->rs_idx] += pi->l3_len;
+    w->stats.rs_packets_out[c->rs_idx]++;
     l4_send_conn(w, s, m, pi, c, CONN_DIR_REVERSE, pi->dst_ip);
     return true;
 }

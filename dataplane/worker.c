@@ -351,8 +351,13 @@ int worker_main(void *arg)
         }
         n = rte_ring_sc_dequeue_burst_elem(dp->to_worker[w->id], msgs, sizeof(msgs[0]),
                                            RTE_DIM(msgs), NULL);
-        for (unsigned i = 0; i < n; i++)
-            probe_handle_ctl(w, s, &msgs[i]);
+        for (unsigned i = 0; i < n; i++) {
+            if (msgs[i].type == CTL_MSG_PERSIST_LIST || msgs[i].type == CTL_MSG_PERSIST_FLUSH)
+                persist_ctl_handle(w, &msgs[i]);
+            else
+                probe_handle_ctl(w, s, &msgs[i]);
+        }
+        persist_ctl_poll(w);
 
         /* Expiry, retransmission and idle timers of this worker. */
         w->now_ms = rte_get_timer_cycles() / w->cycles_per_ms;

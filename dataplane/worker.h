@@ -15,6 +15,7 @@
 #include "dataplane.h"
 #include "conn.h"
 #include "ip_out.h"
+#include "persist_ctl.h"
 #include "probe.h"
 #include "persist.h"
 #include "scheduler.h"
@@ -48,6 +49,7 @@ struct worker {
     struct tcp_stack *tcp;              /* this worker's TCP endpoint (tcp.h) */
     struct proxy *proxy;                /* Layer 7 TCP-mode proxy on that stack (proxy.h) */
     struct probe_tcp probes[PROBE_TCP_SLOTS];   /* connect / http checks in flight */
+    struct persist_ctl_dump pdump;      /* persist.list in progress */
     const struct snapshot *snap;        /* the snapshot of the current iteration */
 
     /* set-up */

@@ -306,6 +306,24 @@ static void print_health(const cJSON *r)
     }
 }
 
+static void print_persist(const cJSON *r)
+{
+    const cJSON *e;
+
+    printf("%-20s %-16s %-18s %10s %6s\n", "SERVICE", "CLIENT", "REAL SERVER", "EXPIRES", "CONNS");
+    cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(r, "entries"))
+        printf("%-20s %-16s %-18s %9.0fs %6.0f\n", str(e, "vs"), str(e, "client"), str(e, "rs"),
+               num(e, "expires_in_s"), num(e, "conns"));
+    printf("%.0f entr%s%s\n", num(r, "total"), num(r, "total") == 1 ? "y" : "ies",
+           cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "truncated")) ? " (list truncated)"
+                                                                           : "");
+}
+
+static void print_flushed(const cJSON *r)
+{
+    printf("flushed %.0f entries\n", num(r, "flushed"));
+}
+
 static void print_pretty(const cJSON *r)
 {
     char *s = cJSON_Print(r);
@@ -524,6 +542,7 @@ static void usage(FILE *f)
             "  rs drain|halt|online VS RS   rs weight VS RS N\n"
             "  watch [SECS]       the stats table, refreshed every SECS (default 1)\n"
             "  health [VS]        health of every real server: state, last check\n"
+            "  persist list|flush [VS|- [CLIENT]]  persistence entries\n"
             "  neigh              the neighbour (ARP) table\n"
             "  help               the commands the daemon knows\n"
             "  raw LINE|-         send LINE (or each stdin line) as-is, print each reply\n"
@@ -636,6 +655,19 @@ int main(int argc, char **argv)
             args = cJSON_CreateObject();
             cJSON_AddStringToObject(args, "vs", argv[optind++]);
         }
+    } else if (strcmp(cmd, "persist") == 0 &&
+               (strcmp(sub, "list") == 0 || strcmp(sub, "flush") == 0)) {
+        bool flush = strcmp(sub, "flush") == 0;
+        optind++;
+        args = cJSON_CreateObject();
+        if (optind < argc && strcmp(argv[optind], "-") != 0)
+            cJSON_AddStringToObject(args, "vs", argv[optind]);
+        if (optind < argc)
+            optind++;
+        if (optind < argc)
+            cJSON_AddStringToObject(args, "client", argv[optind++]);
+        api = flush ? "persist.flush" : "persist.list";
+        printer = flush ? print_flushed : print_persist;
     } else if (strcmp(cmd, "neigh") == 0) {
         api = "neigh.list";
         printer = print_neigh;

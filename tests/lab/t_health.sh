@@ -53,6 +53,7 @@ check "the change is logged" grep -q "Stun/rs2 (192.168.112.52) is down" "$labru
 check "last result is timeout" bash -c "'$lab' lbctl health Stun | grep -E 'rs2 .*down +timeout'"
 
 on rs2 ip link set eth0 up
+on rs2 ip route replace default via 192.168.112.5   # Linux dropped it with the link
 check "rs2 comes back after rise successes" wait_health rs2 up 3000
 check "the return is logged" grep -q "Stun/rs2 (192.168.112.52) is up" "$labrun/lb1.log"
 
@@ -68,20 +69,22 @@ check "its probes waited for ARP and were dropped" expect_stat "r['drops']['neig
 # TCP checks, on lbd's own TCP stack: connect (a handshake and a clean close) to the
 # check port and http (GET /health, expect 200). rs1 and rs2 listen on 5061, rs3 not;
 # rs1 answers /health with 200 on 8080, rs2 with 404.
-for rs in rs1 rs2; do
-    on $rs python3 -c "
-import socket, time
+# The 5061 listeners name themselves to whoever connects.
+sip_listen() {
+    on $1 python3 -c "
+import socket, os
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind(('0.0.0.0', 5061)); s.listen(64)
-open('$tmp/sip-$rs.pid', 'w').write(str(__import__('os').getpid()))
+open('$tmp/sip-$1.pid', 'w').write(str(os.getpid()))
 while True:
-    c, a = s.accept(); open('$tmp/sip-$rs.peers', 'a').write(a[0] + '\\n'); c.close()" >"$tmp/sip-$rs.log" 2>&1 &
-done
+    c, a = s.accept(); open('$tmp/sip-$1.peers', 'a').write(a[0] + '\\n'); c.sendall(b'$1\\n'); c.close()" >"$tmp/sip-$1.log" 2>&1 &
+}
+for rs in rs1 rs2; do sip_listen $rs; done
 mkdir -p "$tmp/web1" "$tmp/web2"; echo ok >"$tmp/web1/health"
 (cd "$tmp/web1" && exec "$lab" exec rs1 python3 -m http.server 8080 >"$tmp/web1.log" 2>&1) &
 (cd "$tmp/web2" && exec "$lab" exec rs2 python3 -m http.server 8080 >"$tmp/web2.log" 2>&1) &
 sleep 1
-check "vs add a Front End pool with connect checks on 5061" "$lab" lbctl vs add '{"label": "Fe", "ip": "192.168.112.150", "ports": [443, 5061], "layer": 7,
+check "vs add a Layer 4 pool with connect checks on 5061" "$lab" lbctl vs add '{"label": "Fe", "ip": "192.168.112.150", "ports": [5061], "layer": 4, "scheduler": "wrr",
   "health_check": {"type": "connect", "port": 5061, "interval_ms": 500, "timeout_ms": 300, "rise": 2, "fall": 2},
   "real_servers": [{"label": "fe1", "ip": "192.168.112.51"}, {"label": "fe2", "ip": "192.168.112.52"}, {"label": "fe3", "ip": "192.168.112.57"}]}'
 check "vs add a web pool with http checks" "$lab" lbctl vs add '{"label": "Webck", "ip": "192.168.112.151", "ports": [8080], "layer": 7,
@@ -103,8 +106,22 @@ check "connect: fe3 (nothing listens: reset) down, refused" wait_hc Fe fe3 down/
 check "connect checks come from the self IP" grep -qx 192.168.112.5 "$tmp/sip-rs1.peers"
 check "connect checks close cleanly (no connection left on the stack)" \
     expect_stat "sum(w['tcp']['states']['established'] + w['tcp']['states']['syn_sent'] for w in r['workers']) == 0"
+# Through the VIP from the external client: who answers on 5061.
+sip_who() { on x1 timeout 3 bash -c "exec 3<>/dev/tcp/192.168.112.150/5061 && cat <&3"; }
+sip_spread() { # sip_spread WANT...: 8 new connections land only on the servers named
+    local i got
+    for i in $(seq 1 8); do
+        got=$(sip_who) || { echo "connection $i failed"; return 1; }
+        [[ " $* " == *" $got "* ]] || { echo "connection $i went to $got"; return 1; }
+    done
+}
+check "connections through the VIP reach fe1 and fe2" sip_spread rs1 rs2
 kill "$(cat "$tmp/sip-rs1.pid")"
 check "connect: fe1 down within fall x interval + timeout once its listener stops" wait_hc Fe fe1 down/refused 1800
+check "new connections avoid fe1 while fe2 keeps serving" sip_spread rs2
+sip_listen rs1
+check "connect: fe1 comes back when its listener returns" wait_hc Fe fe1 up/ok 3000
+check "and takes connections again" bash -c "$(declare -f on sip_who); lab='$lab'; for i in 1 2 3 4 5 6; do sip_who; done | grep -q rs1"
 check "http: w1 (200) up" wait_hc Webck w1 up/ok 3000
 check "http: w2 (404) down, bad_status" wait_hc Webck w2 down/bad_status 3000
 check "http: the status seen is reported" bash -c "'$lab' lbctl --json health Webck | grep -q '\"last_status\":404'"

@@ -102,6 +102,33 @@ drain_moves() {
     [[ -n $after && $after != "$first" ]]
 }
 
+# persist.list names, for a client, the server it was seen to use; persist.flush forgets it.
+persist_lists_client() {
+    local who r
+    who=$(https_from 10.200.50.21) || return 1
+    r=$("$lab" lbctl --json persist list AvTCP 10.200.50.21 | json "[(e['rs'], e['vs']) for e in r['entries']]")
+    echo "curl saw $who; persist.list: $r"
+    [[ $r == "[('$who', 'AvTCP')]" ]]
+}
+persist_lists_all_workers() {
+    # 21 clients used AvTCP (x1 and .21-.40): their entries live on every worker.
+    local n
+    n=$("$lab" lbctl --json persist list AvTCP | json "len(set(e['client'] for e in r['entries']))")
+    echo "$n clients listed"
+    ((n >= 21))
+}
+persist_flush_client() {
+    "$lab" lbctl --json persist flush AvTCP 10.200.50.21 | json "r['flushed'] == 1" >/dev/null &&
+        "$lab" lbctl --json persist list - 10.200.50.21 | json "[e['vs'] for e in r['entries']] == []" >/dev/null
+}
+persist_flush_service() {
+    local n
+    n=$("$lab" lbctl --json persist flush AvUDP | json "r['flushed']")
+    echo "flushed $n"
+    ((n >= 1)) && "$lab" lbctl --json persist list AvUDP | json "r['total'] == 0" >/dev/null &&
+        "$lab" lbctl --json persist list AvTCP | json "r['total'] >= 20" >/dev/null
+}
+
 scenario() {
     local workers=$1 n
     for n in rs1 rs2 rs3 x1; do on $n ip neigh flush all; done
@@ -112,11 +139,19 @@ scenario() {
     check "[$workers w] HTTPS through the VIP with curl, persistent" https_persistent
     check "[$workers w] the HTTPS server saw the client's own address" rs_saw_client
     check "[$workers w] 20 clients each keep their server, and the servers share them" many_clients
+    check "[$workers w] persist.list shows the client's server" persist_lists_client
+    check "[$workers w] persist.list gathers the entries of every worker" persist_lists_all_workers
+    check "[$workers w] persist.flush of one client" persist_flush_client
+    check "[$workers w] persist.flush of one service leaves the others" persist_flush_service
+    check "[$workers w] persist.list with a bad client is invalid_argument" \
+        bash -c "'$lab' lbctl raw '{\"cmd\":\"persist.list\",\"client\":\"10.1\"}' | grep -q invalid_argument"
     check "[$workers w] a real server's own traffic to a client is routed" routed_from_rs
     check "[$workers w] TTL 1 through the appliance: ICMP time exceeded from 192.168.112.5" ttl_exceeded
     check "[$workers w] drain: the persistent client moves to another server" drain_moves
     check "[$workers w] counters: NAT both ways, persistence hits, routed packets" \
         expect_stat "sum(w['l4_forward_packets'] for w in r['workers']) > 0 and sum(w['l4_reverse_packets'] for w in r['workers']) > 0 and sum(w['l4_persist_hits'] for w in r['workers']) >= 8 and sum(w['forwarded'] for w in r['workers']) > 0"
+    check "[$workers w] bytes each way per real server, adding up to the service's answers" \
+        expect_stat "all(s['bytes_in'] > 0 and s['bytes_out'] > 0 for v in r['virtual_services'] for s in v['real_servers'] if s['total_conns'] > 0) and all(sum(s['bytes_out'] for s in v['real_servers']) == v['bytes_out'] and sum(s['packets_out'] for s in v['real_servers']) == v['packets_out'] for v in r['virtual_services'])"
     check "[$workers w] per service and real server connection counts" \
         expect_stat "all(v['total_conns'] > 0 for v in r['virtual_services']) and sum(s['total_conns'] for v in r['virtual_services'] for s in v['real_servers']) == sum(v['total_conns'] for v in r['virtual_services'])"
     check "[$workers w] no Layer 4 drops, nothing malformed" \

@@ -1,0 +1,38 @@
+/*
+ * persist_ctl: the worker's side of persist.list and persist.flush.
+ *
+ * The control core never reads a worker's persistence table; it asks every worker
+ * through its control ring. A listing streams one CTL_MSG_PERSIST_ENTRY per entry back
+ * through the shared worker -> control ring, a bounded number per loop iteration and
+ * only while the ring has room, so that a table of a million entries neither floods
+ * the ring nor stalls the worker; CTL_MSG_PERSIST_DONE ends it. A flush deletes the
+ * matching entries at once and answers DONE with the count. Slow path: worker only.
+ */
+#ifndef LBD_PERSIST_CTL_H
+#define LBD_PERSIST_CTL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define PERSIST_CTL_BATCH 256       /* entries listed per loop iteration at most */
+
+struct worker;
+struct ctl_msg;
+
+/* A listing in progress on a worker. */
+struct persist_ctl_dump {
+    bool active;
+    uint32_t req;
+    uint32_t iter;                  /* rte_hash_iterate position */
+    uint32_t client;                /* 0 = every client */
+    uint16_t vs_slot;               /* CTL_PERSIST_ANY = every service */
+    uint32_t count;
+};
+
+/* Starts a listing or carries out a flush (CTL_MSG_PERSIST_LIST / _FLUSH). */
+void persist_ctl_handle(struct worker *w, const struct ctl_msg *msg);
+
+/* Continues a listing in progress; cheap when none is. Once per loop iteration. */
+void persist_ctl_poll(struct worker *w);
+
+#endif

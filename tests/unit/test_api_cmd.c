@@ -1,0 +1,163 @@
+/*
+ * The API's command handlers on an appliance without a dataplane: every command's
+ * argument checking (malformed arguments are refused with the right code and leave
+ * the running config as it was), and the edits that change the running config.
+ */
+#include <criterion/criterion.h>
+
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <rte_eal.h>
+
+#include "api_cmd.h"
+#include "appliance.h"
+#include "config.h"
+#include "health.h"
+#include "reconfig.h"
+
+static struct appliance app;
+
+static const char *cfg_json =
+    "{\"appliance\": {\"name\": \"t\"},"
+    " \"interfaces\": [{\"port\": 0, \"ip\": \"192.168.112.5/24\"}],"
+    " \"virtual_services\": ["
+    "  {\"label\": \"A\", \"ip\": \"192.168.112.110\", \"ports\": [80], \"layer\": 7,"
+    "   \"real_servers\": [{\"label\": \"a1\", \"ip\": \"192.168.112.51\"}]}]}";
+
+static void setup(void)
+{
+    char err[256], prefix[64];
+    char *argv[] = {"test", "--no-huge", "-m", "256", "--no-pci", "-l", "0", "--no-shconf",
+                    "--log-level=error", prefix, NULL};
+
+    snprintf(prefix, sizeof(prefix), "--file-prefix=tac%d", getpid());
+    cr_assert_geq(rte_eal_init(10, argv), 0);
+    memset(&app, 0, sizeof(app));
+    cr_assert_eq(config_parse(cfg_json, &app.cfg, err, sizeof(err)), 0, "%s", err);
+    snprintf(app.config_path, sizeof(app.config_path), "/tmp/lbd-test-api-cmd-%d.json",
+             getpid());
+    app.health = health_create();
+    reconfig_assign_ids(&app, app.cfg, NULL);
+    cr_assert_eq(health_sync(app.health, app.cfg, 0), 0);
+}
+
+static void teardown(void)
+{
+    unlink(app.config_path);
+    health_free(app.health);
+    config_free(app.cfg);
+}
+
+/* Sends line; returns the reply's error code, or "" for ok. */
+static const char *call(const char *line, char *msg, size_t msglen)
+{
+    static char code[64];
+    char *resp = api_cmd_handle(&app, line, strlen(line));
+    cJSON *j = cJSON_Parse(resp);
+
+    cr_assert_not_null(j, "%s", resp);
+    code[0] = '\0';
+    if (msg != NULL)
+        msg[0] = '\0';
+    if (!cJSON_IsTrue(cJSON_GetObjectItem(j, "ok"))) {
+        cJSON *e = cJSON_GetObjectItem(j, "error");
+        snprintf(code, sizeof(code), "%s", cJSON_GetObjectItem(e, "code")->valuestring);
+        if (msg != NULL)
+            snprintf(msg, msglen, "%s", cJSON_GetObjectItem(e, "message")->valuestring);
+    }
+    cJSON_Delete(j);
+    free(resp);
+    return code;
+}
+
+static void refused(const char *line, const char *code)
+{
+    char msg[512], *before = cJSON_PrintUnformatted(config_to_json(app.cfg)), *after;
+
+    cr_assert_str_eq(call(line, msg, sizeof(msg)), code, "%s -> %s", line, msg);
+    after = cJSON_PrintUnformatted(config_to_json(app.cfg));
+    cr_assert_str_eq(before, after, "%s changed the running config", line);
+    free(before);
+    free(after);
+}
+
+TestSuite(api_cmd_handlers, .init = setup, .fini = teardown);
+
+Test(api_cmd_handlers, malformed_arguments_of_every_command)
+{
+    refused("{\"cmd\":\"stats\",\"vs\":1}", "invalid_argument");
+    refused("{\"cmd\":\"health.list\",\"vs\":[]}", "invalid_argument");
+    refused("{\"cmd\":\"health.list\",\"vs\":\"nope\"}", "not_found");
+    refused("{\"cmd\":\"persist.list\",\"vs\":false}", "invalid_argument");
+    refused("{\"cmd\":\"persist.flush\",\"client\":7}", "invalid_argument");
+    refused("{\"cmd\":\"config.apply\"}", "invalid_argument");
+    refused("{\"cmd\":\"config.apply\",\"config\":\"x\"}", "invalid_argument");
+    refused("{\"cmd\":\"config.apply\",\"config\":{}}", "invalid_argument");
+    refused("{\"cmd\":\"config.save\",\"path\":3}", "invalid_argument");
+    refused("{\"cmd\":\"vs.add\",\"vs\":[]}", "invalid_argument");
+    refused("{\"cmd\":\"vs.add\",\"vs\":{\"label\":\"B\"}}", "invalid_argument");
+    refused("{\"cmd\":\"vs.set\",\"vs\":\"A\",\"ports\":\"x\"}", "invalid_argument");
+    refused("{\"cmd\":\"vs.set\",\"vs\":\"Q\",\"ports\":[1]}", "not_found");
+    refused("{\"cmd\":\"vs.del\"}", "invalid_argument");
+    refused("{\"cmd\":\"rs.add\",\"vs\":\"A\",\"rs\":{\"label\":\"a2\"}}", "invalid_argument");
+    refused("{\"cmd\":\"rs.add\",\"vs\":\"A\",\"rs\":{\"label\":\"a1\",\"ip\":\"192.168.112.52\"}}",
+            "exists");
+    refused("{\"cmd\":\"rs.set\",\"vs\":\"A\",\"rs\":\"a1\",\"weight\":-1}", "invalid_argument");
+    refused("{\"cmd\":\"rs.set\",\"vs\":\"A\",\"rs\":\"a1\",\"state\":\"off\"}", "invalid_argument");
+    refused("{\"cmd\":\"rs.del\",\"vs\":\"A\",\"rs\":\"zz\"}", "not_found");
+    refused("{\"cmd\":\"ha.promote\"}", "not_supported");
+}
+
+Test(api_cmd_handlers, edits_change_the_running_config)
+{
+    char msg[512];
+
+    cr_assert_str_eq(call("{\"cmd\":\"rs.set\",\"vs\":\"A\",\"rs\":\"a1\",\"state\":\"drain\"}",
+                          msg, sizeof(msg)), "", "%s", msg);
+    cr_assert_eq(app.cfg->virtual_services[0].real_servers[0].state, CFG_RS_DRAIN);
+    cr_assert_str_eq(call("{\"cmd\":\"vs.add\",\"vs\":{\"label\":\"B\",\"ip\":\"192.168.112.111\","
+                          "\"ports\":[3478],\"layer\":4,\"protocol\":\"udp\"}}", msg, sizeof(msg)),
+                     "", "%s", msg);
+    cr_assert_eq(app.cfg->n_virtual_services, 2);
+    cr_assert_eq(app.cfg->virtual_services[1].slot, 1, "a new slot for the new service");
+    cr_assert_eq(app.generation, 2);
+    cr_assert_str_eq(call("{\"cmd\":\"vs.del\",\"vs\":\"A\"}", msg, sizeof(msg)), "");
+    cr_assert_eq(app.cfg->n_virtual_services, 1);
+    cr_assert_eq(app.cfg->virtual_services[0].slot, 1, "B keeps its slot");
+}
+
+Test(api_cmd_handlers, config_save_writes_a_loadable_file)
+{
+    char msg[512];
+    struct lbd_config *c;
+
+    cr_assert_str_eq(call("{\"cmd\":\"rs.set\",\"vs\":\"A\",\"rs\":\"a1\",\"weight\":42}", msg,
+                          sizeof(msg)), "");
+    cr_assert_str_eq(call("{\"cmd\":\"config.save\"}", msg, sizeof(msg)), "", "%s", msg);
+    cr_assert_eq(config_load_file(app.config_path, &c, msg, sizeof(msg)), 0, "%s", msg);
+    cr_assert_eq(c->virtual_services[0].real_servers[0].weight, 42);
+    config_free(c);
+    cr_assert_str_eq(call("{\"cmd\":\"config.save\",\"path\":\"/proc/no/such.json\"}", msg,
+                          sizeof(msg)), "io_error");
+}
+
+Test(api_cmd_handlers, changes_that_need_a_restart_are_refused)
+{
+    refused("{\"cmd\":\"config.apply\",\"config\":{\"appliance\":{\"name\":\"other\"},"
+            "\"interfaces\":[{\"port\":0,\"ip\":\"192.168.112.5/24\"}]}}", "bad_state");
+    refused("{\"cmd\":\"config.apply\",\"config\":{\"appliance\":{\"name\":\"t\"},"
+            "\"interfaces\":[{\"port\":1,\"ip\":\"192.168.112.5/24\"}]}}", "bad_state");
+}
+
+Test(api_cmd_handlers, health_list_names_every_server)
+{
+    char *resp = api_cmd_handle(&app, "{\"cmd\":\"health.list\"}", 22);
+    cJSON *j = cJSON_Parse(resp), *r = cJSON_GetObjectItem(j, "result");
+
+    cr_assert_eq(cJSON_GetArraySize(r), 1);
+    cr_assert_str_eq(cJSON_GetObjectItem(cJSON_GetArrayItem(r, 0), "rs")->valuestring, "a1");
+    cJSON_Delete(j);
+    free(resp);
+}
