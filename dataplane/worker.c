@@ -326,15 +326,17 @@ int worker_main(void *arg)
 
         rte_rcu_qsbr_quiescent(dp->qsbr, w->id);
         s = __atomic_load_n(&dp->snap, __ATOMIC_ACQUIRE);
+        /* Before anything may send (a halted server's sessions are reset below): the
+         * previous snapshot may be freed as soon as we passed the quiescent state. */
+        w->snap = s;
+        if (w->proxy != NULL)
+            proxy_set_snapshot(w->proxy, s);
         if (unlikely(s != NULL && s->generation != w->snap_generation)) {
             l4_snapshot_changed(w, s);
             if (w->proxy != NULL)
                 proxy_snapshot_changed(w->proxy, s);
             w->snap_generation = s->generation;
         }
-        w->snap = s;
-        if (w->proxy != NULL)
-            proxy_set_snapshot(w->proxy, s);
 
         for (uint16_t i = 0; i < w->n_rx_ports; i++) {
             n = rte_eth_rx_burst(w->rx_ports[i], (uint16_t)w->id, pkts, DP_BURST);
