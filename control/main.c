@@ -162,6 +162,14 @@ static void warn_unimplemented(const struct lbd_config *cfg)
         const struct cfg_vs *v = &cfg->virtual_services[i];
         if (v->layer == 4)
             continue;
+        if (v->layer == 7 && v->mode == CFG_MODE_TCP && v->protocol == CFG_PROTO_TCP) {
+            /* Served by the Layer 7 proxy; TLS termination is not (yet). */
+            if (v->tls.enabled)
+                LOG_WARN("main", "virtual_services[%zu] (%s): tls is not implemented in "
+                                 "this version; the service relays the bytes untouched",
+                         i, v->label);
+            continue;
+        }
         LOG_WARN("main",
                  "virtual_services[%zu] (%s): layer %u %s services are not implemented in "
                  "this version; the VIP answers ARP and ping, its traffic is dropped and "

@@ -50,8 +50,9 @@ static cJSON *stats_real_servers(const struct appliance *a, const struct cfg_vs 
         cJSON *o = cJSON_CreateObject();
         char ip[ADDR_STR_MAX];
 
-        /* Layer 4 connections, by the real server's counter index (snapshot.h). */
-        for (unsigned w = 0; v->layer == 4 && a->dp != NULL && w < a->dp->n_workers; w++) {
+        /* Layer 4 connections and Layer 7 backend connections (with their payload),
+         * by the real server's counter index (snapshot.h). */
+        for (unsigned w = 0; a->dp != NULL && w < a->dp->n_workers; w++) {
             const struct worker_stats *ws = dp_worker_stats(a->dp, w);
             active += ws->rs_active_conns[idx];
             total += ws->rs_conns_total[idx];
@@ -211,6 +212,11 @@ cJSON *stats_build(const struct appliance *a, const char *vs_label, int *rc, cha
         add_u64(w, "l4_nh_misses", ws->l4_nh_misses);
         add_u64(w, "l4_conns_active", dp_worker_l4_conns(dp, i));
         add_u64(w, "l4_persist_entries", dp_worker_l4_persist(dp, i));
+#define STATS_PROXY_FIELD(n) add_u64(w, "proxy_" #n, ws->proxy.n);
+        PROXY_STATS(STATS_PROXY_FIELD)
+#undef STATS_PROXY_FIELD
+        add_u64(w, "proxy_sessions", dp_worker_proxy_sessions(dp, i));
+        add_u64(w, "mbufs_in_use", dp_worker_mbufs_in_use(dp, i));
         cJSON_AddItemToObject(w, "drops", drops_object(ws->drops));
         if (dp_worker_tcp(dp, i) != NULL)
             cJSON_AddItemToObject(w, "tcp", tcp_object(dp_worker_tcp(dp, i)));

@@ -12,6 +12,7 @@
 #include "ctl_msg.h"
 #include "err.h"
 #include "log.h"
+#include "proxy.h"
 #include "tcp.h"
 #include "tcp_testsvc.h"
 #include "worker.h"
@@ -82,6 +83,7 @@ static int dp_create_tcp(struct dataplane *dp, struct worker *w, const struct lb
                          char *err, size_t errlen)
 {
     struct tcp_stack_conf tc;
+    struct proxy_conf pc;
     const char *spec = getenv("LBD_TCP_TEST");
     char name[32];
 
@@ -101,6 +103,14 @@ static int dp_create_tcp(struct dataplane *dp, struct worker *w, const struct lb
     tc.idle_ms = cfg->layer7.client_timeout_s * 1000u;
     w->tcp = tcp_stack_create(&tc, err, errlen);
     if (w->tcp == NULL)
+        return LBD_ENOMEM;
+    pc = (struct proxy_conf){
+        .tcp = w->tcp, .wheel = &w->wheel, .persist = w->persist, .sched = w->sched,
+        .stats = &w->stats, .pool = dp->pools[w->id], .max_sessions = DP_PROXY_SESSIONS,
+        .socket_id = tc.socket_id,
+    };
+    w->proxy = proxy_create(&pc, err, errlen);
+    if (w->proxy == NULL)
         return LBD_ENOMEM;
     if (spec != NULL && *spec != '\0') {
         int rc = tcp_testsvc_setup(w->tcp, spec, err, errlen);
@@ -287,6 +297,18 @@ const struct worker_stats *dp_worker_stats(const struct dataplane *dp, unsigned 
     return &dp->workers[i]->stats;
 }
 
+uint32_t dp_worker_proxy_sessions(const struct dataplane *dp, unsigned i)
+{
+    const struct proxy *px = dp->workers[i]->proxy;
+
+    return px != NULL ? __atomic_load_n(&px->n_active, __ATOMIC_RELAXED) : 0;
+}
+
+uint32_t dp_worker_mbufs_in_use(const struct dataplane *dp, unsigned i)
+{
+    return dp->pools[i] != NULL ? rte_mempool_in_use_count(dp->pools[i]) : 0;
+}
+
 uint32_t dp_worker_l4_conns(const struct dataplane *dp, unsigned i)
 {
     const struct conn_table *t = dp->workers[i]->conns;
@@ -326,6 +348,7 @@ void dp_free(struct dataplane *dp)
         if (dp->workers[i] != NULL) {
             for (unsigned p = 0; p < SNAP_MAX_PORTS; p++)
                 rte_free(dp->workers[i]->txb[p]);
+            proxy_free(dp->workers[i]->proxy);
             worker_l4_free(dp->workers[i]);
             tcp_stack_free(dp->workers[i]->tcp);
             rte_free(dp->workers[i]);

@@ -25,10 +25,54 @@
 #define DP_MAX_WORKERS 16
 #define DP_BURST 32
 #define DP_POOL_MBUFS 8191
-#define DP_TCP_CONNS 8192           /* TCP control blocks per worker */
+#define DP_TCP_CONNS 32768          /* TCP control blocks per worker (both halves of
+                                       proxied connections, TIME_WAIT included) */
+#define DP_PROXY_SESSIONS 16384     /* Layer 7 proxied connections per worker */
 #define DP_HANDOFF_RING_SIZE 1024
 #define DP_CTL_RING_SIZE 4096
 #define DP_NEIGH_ENTRIES 4096
+
+/*
+ * Layer 7 proxy counters of one worker (proxy.h); every outcome and fallback of the
+ * proxy has one. Names are the API's (control/stats.c prints them with a "proxy_"
+ * prefix, doc/api.md lists them).
+ */
+#define PROXY_STATS(X)                                                         \
+    X(accepted)             /* client connections established on a VIP */      \
+    X(sessions_closed)      /* sessions ended, whatever the reason */          \
+    X(no_service)           /* the service went away before the accept */    \
+    X(refused_pool)         /* no free session: client reset */              \
+    X(no_server)            /* no eligible real server: client reset */      \
+    X(connect_attempts)                                                        \
+    X(connected)            /* backend connections established */            \
+    X(connect_refused)      /* RST from the real server */                     \
+    X(connect_timeouts)     /* layer7.connect_timeout_ms (or SYN retries) */   \
+    X(connect_errors)       /* no control block or local port */             \
+    X(retries)              /* next real server tried after a failure */     \
+    X(retry_fallbacks)      /* the scheduler named a server already tried */ \
+    X(connect_failed_reset) /* client reset: bound by persistence, or out of tries */ \
+    X(persist_hits)                                                            \
+    X(persist_moved)        /* persistent server drained, halted, down, full */ \
+    X(persist_created)                                                         \
+    X(persist_full)                                                            \
+    X(client_resets)        /* RST from the client, passed to the server */   \
+    X(server_resets)        /* RST from the server, passed to the client */   \
+    X(client_timeouts)      /* layer7.client_timeout_s ran out (or retries) */ \
+    X(server_timeouts)      /* layer7.server_timeout_s ran out (or retries) */ \
+    X(halted)               /* sessions closed: their real server was halted */ \
+    X(fin_client)           /* client half-close passed to the server */     \
+    X(fin_server)           /* server half-close passed to the client */     \
+    X(backpressure)         /* a side had data, the other no send space */   \
+    X(send_stalls)          /* tcp_send refused (stack buffer cap): retried */ \
+    X(held_after_close)     /* data taken from a side that closed before the other drained it */ \
+    X(discarded_bytes)      /* data for a side that is gone */               \
+    X(listen_failed)        /* a (VIP, port) the stack could not listen on */
+
+struct proxy_stats {
+#define PROXY_STAT_FIELD(n) uint64_t n;
+    PROXY_STATS(PROXY_STAT_FIELD)
+#undef PROXY_STAT_FIELD
+};
 
 /* Counters of one worker; written by that worker only, read by the control core. */
 struct worker_stats {
@@ -67,13 +111,14 @@ struct worker_stats {
     uint64_t vs_bytes_in[CFG_MAX_VS];
     uint64_t vs_packets_out[CFG_MAX_VS];    /* Layer 4 answers to clients */
     uint64_t vs_bytes_out[CFG_MAX_VS];
-    uint64_t vs_conns[CFG_MAX_VS];          /* Layer 4 connections created */
+    uint64_t vs_conns[CFG_MAX_VS];          /* Layer 4 connections, Layer 7 accepts */
     uint64_t rs_conns_total[SNAP_RS_IDS];   /* by real-server counter index (snapshot.h) */
     uint32_t rs_active_conns[SNAP_RS_IDS];  /* this worker's, by counter index */
-    uint64_t rs_bytes_in[SNAP_RS_IDS];      /* client -> real server (IP bytes) */
+    uint64_t rs_bytes_in[SNAP_RS_IDS];      /* L4: client -> real server (IP bytes); L7: payload */
     uint64_t rs_bytes_out[SNAP_RS_IDS];     /* real server -> client */
     uint64_t rs_packets_in[SNAP_RS_IDS];
     uint64_t rs_packets_out[SNAP_RS_IDS];
+    struct proxy_stats proxy;
 };
 
 struct worker;
@@ -131,6 +176,10 @@ unsigned dp_worker_lcore(const struct dataplane *dp, unsigned i);
 /* Control core: entries in worker i's Layer 4 connection and persistence tables (a
  * racy read of one word each, for statistics). */
 uint32_t dp_worker_l4_conns(const struct dataplane *dp, unsigned i);
+/* Control core, approximate: worker i's proxy sessions, and mbufs of its pool in use
+ * (rings, queues and per-lcore caches). */
+uint32_t dp_worker_proxy_sessions(const struct dataplane *dp, unsigned i);
+uint32_t dp_worker_mbufs_in_use(const struct dataplane *dp, unsigned i);
 uint32_t dp_worker_l4_persist(const struct dataplane *dp, unsigned i);
 /* Control core: worker i's TCP stack (counters, connection counts), read only. */
 struct tcp_stack;

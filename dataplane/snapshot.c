@@ -123,6 +123,9 @@ struct snapshot *snapshot_build(const struct lbd_config *cfg, uint64_t generatio
     s->l4.max_conns_per_worker = cfg->layer4.max_conns_per_worker != 0
                                      ? cfg->layer4.max_conns_per_worker
                                      : CFG_L4_MAX_CONNS_PER_WORKER;
+    s->l7.connect_ms = cfg->layer7.connect_timeout_ms ? cfg->layer7.connect_timeout_ms : 4000;
+    s->l7.client_idle_ms = ms_or_default(cfg->layer7.client_timeout_s, 1200);
+    s->l7.server_idle_ms = ms_or_default(cfg->layer7.server_timeout_s, 1200);
 
     snprintf(name, sizeof(name), "snap%llu", (unsigned long long)generation);
     hp.name = name;
@@ -162,6 +165,10 @@ struct snapshot *snapshot_build(const struct lbd_config *cfg, uint64_t generatio
         sv->layer = v->layer;
         sv->protocol = v->protocol == CFG_PROTO_UDP ? IPPROTO_UDP : IPPROTO_TCP;
         sv->mode = (uint8_t)v->mode;
+        sv->source_address = v->source_address ? v->source_address : v->ip;
+        sv->n_ports = (uint16_t)v->n_ports;
+        for (size_t p = 0; p < v->n_ports && p < CFG_MAX_VS_PORTS; p++)
+            sv->ports[p] = v->ports[p];
         snprintf(sv->label, sizeof(sv->label), "%s", v->label);
         if (snapshot_build_l4(s, v, (uint32_t)i, &rs_next, err, errlen) != 0)
             goto err_free;

@@ -69,6 +69,9 @@ struct snap_vs {
     uint32_t n_rs;
     struct snap_rs *rs;     /* into snapshot.rs */
     uint16_t *maglev;       /* MAGLEV_SIZE entries (sh, maglev), else NULL */
+    uint32_t source_address;    /* layer 7: source of backend connections (SNAT) */
+    uint16_t n_ports;
+    uint16_t ports[CFG_MAX_VS_PORTS];   /* host order, as in the config */
     uint8_t check_http;     /* health check is http: */
     uint16_t http_expect;   /*   the status expected */
     char http_path[CFG_HTTP_PATH_MAX];
@@ -82,6 +85,13 @@ struct snap_l4 {
     uint32_t tcp_closing_ms;
     uint32_t udp_ms;
     uint32_t max_conns_per_worker;
+};
+
+/* Layer 7 timeouts, ms (config "layer7"). */
+struct snap_l7 {
+    uint32_t connect_ms;
+    uint32_t client_idle_ms;
+    uint32_t server_idle_ms;
 };
 
 struct snap_port {
@@ -103,6 +113,7 @@ struct snapshot {
     struct snap_rs *rs;
     const struct snap_rs **rs_by_idx;   /* SNAP_RS_IDS entries; NULL = no such server */
     struct snap_l4 l4;
+    struct snap_l7 l7;
     struct route_table *routes;         /* rte_lpm: connected, routing.routes, gateway */
 };
 

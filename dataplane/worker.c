@@ -21,6 +21,7 @@
 #include "icmp.h"
 #include "l4.h"
 #include "owner.h"
+#include "proxy.h"
 #include "tcp_input.h"
 #include "probe.h"
 
@@ -116,13 +117,18 @@ static void worker_local(struct worker *w, const struct snapshot *s, struct rte_
     case IPPROTO_TCP:
         if (vs != NULL) {
             w->stats.vs_packets_in[vs->slot]++;
-            w->stats.vs_bytes_in[vs->slot] += pi->l3_len;
             if (vs->layer == 4) {
+                w->stats.vs_bytes_in[vs->slot] += pi->l3_len;
                 l4_from_client(w, s, m, pi, vs, NULL);
                 return;
             }
+            if (vs->mode != CFG_MODE_TCP) {
+                worker_drop(w, m, DROP_L7_UNIMPLEMENTED);
+                return;
+            }
         }
-        /* Layer 7 services and local ports: the TCP endpoint (RST when nobody listens). */
+        /* Layer 7 TCP-mode services and local ports: the TCP endpoint (RST when nobody
+         * listens). */
         if (w->tcp == NULL) {
             worker_drop(w, m, DROP_TCP_NO_STACK);
             return;
@@ -320,11 +326,17 @@ int worker_main(void *arg)
 
         rte_rcu_qsbr_quiescent(dp->qsbr, w->id);
         s = __atomic_load_n(&dp->snap, __ATOMIC_ACQUIRE);
+        /* Before anything may send (a halted server's sessions are reset below): the
+         * previous snapshot may be freed as soon as we passed the quiescent state. */
+        w->snap = s;
+        if (w->proxy != NULL)
+            proxy_set_snapshot(w->proxy, s);
         if (unlikely(s != NULL && s->generation != w->snap_generation)) {
             l4_snapshot_changed(w, s);
+            if (w->proxy != NULL)
+                proxy_snapshot_changed(w->proxy, s);
             w->snap_generation = s->generation;
         }
-        w->snap = s;
 
         for (uint16_t i = 0; i < w->n_rx_ports; i++) {
             n = rte_eth_rx_burst(w->rx_ports[i], (uint16_t)w->id, pkts, DP_BURST);

@@ -47,6 +47,7 @@ struct worker {
     struct sched_state *sched;          /* wrr positions, max_conns shares */
     uint64_t snap_generation;           /* last snapshot seen (timeouts applied) */
     struct tcp_stack *tcp;              /* this worker's TCP endpoint (tcp.h) */
+    struct proxy *proxy;                /* Layer 7 TCP-mode proxy on that stack (proxy.h) */
     struct probe_tcp probes[PROBE_TCP_SLOTS];   /* connect / http checks in flight */
     struct persist_ctl_dump pdump;      /* persist.list in progress */
     const struct snapshot *snap;        /* the snapshot of the current iteration */
