@@ -161,7 +161,7 @@ Test(l4_path, tcp_port_null_is_the_clients_port_and_multi_port)
     cr_assert_eq(conn_count(h.w->conns), 2);
 }
 
-Test(l4_path, tcp_rst_without_connection_and_halt_drop)
+Test(l4_path, tcp_rst_without_connection_and_halt_resets)
 {
     uint32_t len = frame_tcp(f, ip4("10.200.50.20"), ip4("10.200.50.120"), 50000, 443);
     struct rte_tcp_hdr *tcp = (struct rte_tcp_hdr *)(f + 34);
@@ -185,9 +185,27 @@ Test(l4_path, tcp_rst_without_connection_and_halt_drop)
     tcp->tcp_flags = RTE_TCP_ACK_FLAG;
     tcp->cksum = 0;
     tcp->cksum = rte_ipv4_udptcp_cksum((struct rte_ipv4_hdr *)(f + 14), tcp);
+    tcp->sent_seq = rte_cpu_to_be_32(1000);
+    tcp->recv_ack = rte_cpu_to_be_32(77777);
+    tcp->cksum = 0;
+    tcp->cksum = rte_ipv4_udptcp_cksum((struct rte_ipv4_hdr *)(f + 14), tcp);
     h_run(&h, f, len, 1);
+    /* Nothing reaches the halted server; the client gets an RST from the VIP. */
     cr_assert_eq(h_sent(&h, 0, out, sizeof(out)), 0);
-    cr_assert_eq(h.w->stats.drops[DROP_L4_RS_HALTED], 1);
+    len = h_sent(&h, 1, out, sizeof(out));
+    cr_assert_gt(len, 0, "no RST to the client");
+    assert_valid(len);
+    {
+        const struct rte_ipv4_hdr *ip = ip_of(out);
+        const struct rte_tcp_hdr *rst = (const struct rte_tcp_hdr *)(ip + 1);
+        cr_assert_eq(ip->src_addr, ip4("10.200.50.120"));
+        cr_assert_eq(ip->dst_addr, ip4("10.200.50.20"));
+        cr_assert_eq(rte_be_to_cpu_16(rst->src_port), 443);
+        cr_assert_eq(rte_be_to_cpu_16(rst->dst_port), 50001);
+        cr_assert_eq(rst->tcp_flags, RTE_TCP_RST_FLAG, "RST answering an ACK carries no ACK");
+        cr_assert_eq(rte_be_to_cpu_32(rst->sent_seq), 77777, "seq = the segment's ACK");
+    }
+    cr_assert_eq(h.w->stats.l4_halt_resets, 1);
     cr_assert_eq(conn_count(h.w->conns), 0);
 }
 
