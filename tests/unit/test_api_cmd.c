@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <rte_eal.h>
+#include "eal.h"
 
 #include "api_cmd.h"
 #include "appliance.h"
@@ -28,12 +28,9 @@ static const char *cfg_json =
 
 static void setup(void)
 {
-    char err[256], prefix[64];
-    char *argv[] = {"test", "--no-huge", "-m", "256", "--no-pci", "-l", "0", "--no-shconf",
-                    "--log-level=error", prefix, NULL};
+    char err[256];
 
-    snprintf(prefix, sizeof(prefix), "--file-prefix=tac%d", getpid());
-    cr_assert_geq(rte_eal_init(10, argv), 0);
+    test_eal_init();
     memset(&app, 0, sizeof(app));
     cr_assert_eq(config_parse(cfg_json, &app.cfg, err, sizeof(err)), 0, "%s", err);
     snprintf(app.config_path, sizeof(app.config_path), "/tmp/lbd-test-api-cmd-%d.json",

@@ -4,7 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <rte_eal.h>
+#include "eal.h"
 #include <rte_ring.h>
 
 #include "config.h"
@@ -66,12 +66,9 @@ static const char *cfg_json =
 
 static void setup(void)
 {
-    char err[256], prefix[64];
-    char *argv[] = {"test", "--no-huge", "-m", "64", "--no-pci", "-l", "0", "--no-shconf",
-                    "--log-level=error", prefix, NULL};
+    char err[256];
 
-    snprintf(prefix, sizeof(prefix), "--file-prefix=th%d", getpid());
-    cr_assert_geq(rte_eal_init(10, argv), 0);
+    test_eal_init();
     dp.n_workers = 2;
     for (unsigned i = 0; i < 2; i++) {
         char name[32];
