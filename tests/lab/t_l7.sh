@@ -239,6 +239,44 @@ check "no session refused, no service without a server, every listener up" \
 check "nothing malformed, no bad checksum" \
     show_stat "{k: v for k, v in r['drops'].items() if v}" \
     "all(v == 0 for k, v in r['drops'].items() if k.startswith('malformed') or k in ('bad_ip_checksum', 'tcp_bad_checksum'))"
+# Drain and halt with a transfer running through the proxy (guide section 18).
+download() {   # NAME: 100 MB from the VIP at 25 MB/s in the background; rc and hash in files
+    rm -f "$tmp/dl-$1" "$tmp/dlrc-$1"
+    (on c1 curl -s --max-time 60 --limit-rate 25M -o "$tmp/dl-$1" "http://$vip/big"
+     echo $? >"$tmp/dlrc-$1") &
+}
+download_done() {  # NAME SECONDS -> prints curl's exit status
+    local i
+    for i in $(seq 1 $(($2 * 10))); do [[ -f $tmp/dlrc-$1 ]] && break; sleep 0.1; done
+    cat "$tmp/dlrc-$1" 2>/dev/null || echo none
+}
+drain_mid_transfer() {
+    local first rc next
+    first=$(http_who) && download drain && sleep 1
+    lbctl rs drain FePool "$first" >/dev/null || return 1
+    next=$(http_who)
+    rc=$(download_done drain 30)
+    echo "persistent $first, after the drain $next; transfer: curl $rc, sha $(sha256sum "$tmp/dl-drain" | cut -c1-16)"
+    lbctl rs online FePool "$first" >/dev/null
+    [[ -n $next && $next != "$first" && $rc == 0 &&
+        $(sha256sum "$tmp/dl-drain" | cut -d' ' -f1) == "$big_sha" ]]
+}
+halt_mid_transfer() {
+    local first rc t0 t1
+    first=$(http_who) && download halt && sleep 1
+    t0=$(date +%s%N)
+    lbctl rs halt FePool "$first" >/dev/null || return 1
+    rc=$(download_done halt 10)
+    t1=$(date +%s%N)
+    echo "halted $first; transfer ended with curl $rc after $(((t1 - t0) / 1000000)) ms"
+    lbctl rs online FePool "$first" >/dev/null
+    # 18: partial transfer (the server side was closed), 56: connection reset.
+    [[ $rc == 18 || $rc == 56 ]] && (((t1 - t0) / 1000000 < 5000))
+}
+apply_layer7 1200 1200
+check "drain mid-transfer: the transfer completes intact, the client's new connections move" \
+    drain_mid_transfer
+check "halt mid-transfer: the transfer is cut at once" halt_mid_transfer
 "$lab" lbd stop
 
 done_testing
