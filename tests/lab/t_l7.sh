@@ -273,6 +273,22 @@ halt_mid_transfer() {
     # 18: partial transfer (the server side was closed), 56: connection reset.
     [[ $rc == 18 || $rc == 56 ]] && (((t1 - t0) / 1000000 < 5000))
 }
+# source_address: the backend connections come from the address the operator sets
+# (here the appliance's self IP) instead of the VIP.
+snat_self_ip() {
+    make_config "$tmp/l7c.json" "
+import json
+c.clear(); c.update(json.load(open('$cfg')))
+c['virtual_services'][0]['source_address'] = '192.168.112.5'"
+    lbctl config apply "$tmp/l7c.json" >/dev/null || return 1
+    local who n
+    who=$(on c1 curl -s --max-time 5 "http://$vip:8081/who") || return 1
+    n=$(grep -c '^192.168.112.5 .*"GET /who' "$tmp/http8081-$who.log")
+    echo "served by $who; requests from 192.168.112.5 in its log: $n"
+    lbctl config apply "$cfg" >/dev/null
+    ((n >= 1))
+}
+check "source_address set to the self IP: the real server sees the self IP" snat_self_ip
 apply_layer7 1200 1200
 check "drain mid-transfer: the transfer completes intact, the client's new connections move" \
     drain_mid_transfer
