@@ -292,6 +292,13 @@ const char *health_state_name(const struct health *h, uint32_t rs_id)
     return e ? entry_state(e) : "unknown";
 }
 
+const char *health_last_result(const struct health *h, uint32_t rs_id)
+{
+    const struct health_entry *e = find_id(h->e, h->n, rs_id);
+
+    return e ? result_names[e->last] : "none";
+}
+
 cJSON *health_list(const struct health *h, const char *vs, uint64_t now_ms)
 {
     cJSON *arr = cJSON_CreateArray();

@@ -69,6 +69,9 @@ bool health_on_msg(struct health *h, struct lbd_config *cfg, const struct ctl_ms
 /* Control core: "up", "down", or "unknown" (not checked yet, or no check). */
 const char *health_state_name(const struct health *h, uint32_t rs_id);
 
+/* Control core: the last check's result ("ok", "timeout", ..., "none" before one). */
+const char *health_last_result(const struct health *h, uint32_t rs_id);
+
 /* The health.list result: one object per real server, of one service if vs given. */
 cJSON *health_list(const struct health *h, const char *vs, uint64_t now_ms);
 

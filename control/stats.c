@@ -72,6 +72,8 @@ static cJSON *stats_real_servers(const struct appliance *a, const struct cfg_vs 
         cJSON_AddStringToObject(o, "state", cfg_rs_state_name(rs->state));
         cJSON_AddStringToObject(o, "health", a->health ? health_state_name(a->health, rs->id)
                                                        : "unknown");
+        cJSON_AddStringToObject(o, "last_check", a->health ? health_last_result(a->health, rs->id)
+                                                           : "none");
         add_u64(o, "active_conns", active);
         add_u64(o, "total_conns", total);
         add_u64(o, "bytes_in", bytes_in);

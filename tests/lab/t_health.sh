@@ -49,6 +49,8 @@ stun_all_on_rs1() {
 }
 check "while rs2 is down, new flows from 12 clients all go to rs1" stun_all_on_rs1
 check "stats show rs2 down" bash -c "'$lab' lbctl stats Stun | grep -E 'rs2 .*health=down'"
+check "stats carry the last check result" \
+    expect_stat "[s['last_check'] for v in r['virtual_services'] if v['label'] == 'Stun' for s in v['real_servers'] if s['label'] == 'rs2'] == ['timeout']"
 check "the change is logged" grep -q "Stun/rs2 (192.168.112.52) is down" "$labrun/lb1.log"
 check "last result is timeout" bash -c "'$lab' lbctl health Stun | grep -E 'rs2 .*down +timeout'"
 
