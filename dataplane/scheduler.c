@@ -41,22 +41,31 @@ static const struct snap_rs *sched_wlc(struct sched_state *st, const uint32_t *a
                                        const struct snap_vs *vs)
 {
     const struct snap_rs *best = NULL;
+    uint32_t start = vs->n_rs ? st->wlc_start % vs->n_rs : 0, at = 0;
 
-    for (uint32_t i = 0; i < vs->n_rs; i++) {
+    /* The scan starts one past the last pick, so that servers with equal loads (an idle
+     * pool, short connections) take turns instead of the first one taking all. */
+    for (uint32_t k = 0; k < vs->n_rs; k++) {
+        uint32_t i = (start + k) % vs->n_rs;
         const struct snap_rs *rs = &vs->rs[i];
         uint64_t a, b;
         if (!sched_eligible(st, active, rs))
             continue;
         if (best == NULL) {
             best = rs;
+            at = i;
             continue;
         }
         /* active/weight < best_active/best_weight, without division */
         a = (uint64_t)active[rs->idx] * best->weight;
         b = (uint64_t)active[best->idx] * rs->weight;
-        if (a < b || (a == b && rs->weight > best->weight))
+        if (a < b || (a == b && rs->weight > best->weight)) {
             best = rs;
+            at = i;
+        }
     }
+    if (best != NULL)
+        st->wlc_start = at + 1;
     return best;
 }
 

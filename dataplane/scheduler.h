@@ -30,6 +30,7 @@
 struct sched_state {
     unsigned n_workers;
     uint64_t fallbacks;                 /* sh/maglev: hashed server full, next one taken */
+    uint32_t wlc_start;                 /* wlc: where the next scan starts (ties rotate) */
     int64_t wrr_current[SNAP_RS_IDS];   /* smooth wrr, by real-server counter index */
 };
 

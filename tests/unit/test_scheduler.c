@@ -122,6 +122,22 @@ Test(scheduler, wlc_prefers_the_least_loaded)
     cr_assert_eq(sched_pick(&st, active, &vs, &f), &rs[1]);
 }
 
+Test(scheduler, wlc_ties_take_turns_on_an_idle_pool)
+{
+    static const uint16_t w[3] = {100, 100, 100};
+    int seen[3] = {0};
+
+    service(CFG_SCHED_WLC, 3, w);
+    /* Short connections: every pick finds the pool idle (nothing active). */
+    for (uint32_t i = 0; i < 30; i++) {
+        struct sched_flow f = flow(i);
+        const struct snap_rs *r = sched_pick(&st, active, &vs, &f);
+        seen[r - rs]++;
+    }
+    cr_assert(seen[0] == 10 && seen[1] == 10 && seen[2] == 10, "%d %d %d", seen[0], seen[1],
+              seen[2]);
+}
+
 Test(scheduler, sh_shares_follow_weights_and_a_client_keeps_its_server)
 {
     service(CFG_SCHED_SH, 5, weights);
