@@ -1221,3 +1221,165 @@ Test(tcp, limited_transmit_on_the_first_two_duplicates)
     o = h_next();
     cr_assert_eq(o->seq, ISS + 1, "third: fast retransmit");
 }
+
+/* ---- SACK (RFC 2018, RFC 6675) ---- */
+
+Test(tcp, sack_permitted_only_when_both_sides_offer_it)
+{
+    struct tcp_conn *c, *c2;
+    struct h_out *o;
+
+    h_start();
+    cr_assert_eq(tcp_listen(H.st, ip4(H_LOCAL), H_LPORT, 0, h_on_event, NULL), 0);
+    /* Passive, offered: echoed in the SYN-ACK, used. */
+    h_in(&(struct h_seg){.seq = PEER_ISN, .flags = TCP_SYN, .wnd = 1000, .mss = 1460,
+                         .wscale = 7, .sack_ok = 1, .sport = 1001});
+    o = h_next();
+    cr_assert_eq(o->flags, TCP_SYN | TCP_ACK);
+    cr_assert(o->sack_ok, "SYN-ACK answers SACK-permitted");
+    cr_assert_eq(o->mss, 1460);
+    cr_assert_eq(o->wscale, 3, "with the other options");
+    h_in(&(struct h_seg){.seq = PEER_ISN + 1, .ack = ISS + 1, .flags = TCP_ACK, .wnd = 1000,
+                         .sport = 1001});
+    cr_assert(H.conn->flags & TCPF_SACK);
+    /* Passive, not offered: not in the SYN-ACK, not used. */
+    h_in(&(struct h_seg){.seq = PEER_ISN, .flags = TCP_SYN, .wnd = 1000, .mss = 1460,
+                         .wscale = 7, .sport = 1002});
+    o = h_next();
+    cr_assert(!o->sack_ok);
+    h_in(&(struct h_seg){.seq = PEER_ISN + 1, .ack = ISS + 1, .flags = TCP_ACK, .wnd = 1000,
+                         .sport = 1002});
+    cr_assert(!(H.conn->flags & TCPF_SACK));
+    /* Active: always offered; used only when the SYN-ACK answers. */
+    cr_assert_eq(tcp_connect(H.st, ip4(H_LOCAL), ip4(H_PEER), 8080, h_on_event, NULL, &c), 0);
+    o = h_next();
+    cr_assert_eq(o->flags, TCP_SYN);
+    cr_assert(o->sack_ok, "our SYN offers SACK");
+    cr_assert_eq(tcp_connect(H.st, ip4(H_LOCAL), ip4(H_PEER), 8080, h_on_event, NULL, &c2), 0);
+    h_skip_out();
+    h_in(&(struct h_seg){.seq = 9000, .ack = ISS + 1, .flags = TCP_SYN | TCP_ACK, .wnd = 30000,
+                         .mss = 1460, .wscale = 2, .sack_ok = 1, .sport = 8080,
+                         .dport = c->key.lport});
+    cr_assert_eq(tcp_conn_state(c), TCP_ESTABLISHED);
+    cr_assert(c->flags & TCPF_SACK);
+    h_in(&(struct h_seg){.seq = 9000, .ack = ISS + 1, .flags = TCP_SYN | TCP_ACK, .wnd = 30000,
+                         .mss = 1460, .wscale = 2, .sport = 8080, .dport = c2->key.lport});
+    cr_assert_eq(tcp_conn_state(c2), TCP_ESTABLISHED);
+    cr_assert(!(c2->flags & TCPF_SACK));
+}
+
+Test(tcp, syn_cookie_connections_do_without_sack)
+{
+    struct h_out *o;
+
+    h_start();
+    cr_assert_eq(tcp_listen(H.st, ip4(H_LOCAL), H_LPORT, 1, h_on_event, NULL), 0);
+    h_in(&(struct h_seg){.seq = 100, .flags = TCP_SYN, .wnd = 1000, .mss = 1460, .wscale = 5,
+                         .sack_ok = 1, .sport = 1001});
+    h_skip_out();
+    h_in(&(struct h_seg){.seq = 200, .flags = TCP_SYN, .wnd = 1000, .mss = 1460, .wscale = 5,
+                         .sack_ok = 1, .sport = 1002});
+    o = h_next();
+    cr_assert_eq(H.st->stats.syncookies_sent, 1);
+    cr_assert(!o->sack_ok, "the cookie cannot encode SACK-permitted: not offered");
+    cr_assert_eq(h_in(&(struct h_seg){.seq = 201, .ack = o->seq + 1, .flags = TCP_ACK,
+                                      .wnd = 100, .sport = 1002}), DROP_NONE);
+    cr_assert_eq(H.st->stats.syncookies_ok, 1);
+    cr_assert(!(H.ev_conn[0]->flags & TCPF_SACK));
+}
+
+/* The SACK blocks of segment o as "start-end start-end ..." offsets from base. */
+static const char *sack_str(const struct h_out *o, uint32_t base)
+{
+    static char buf[256];
+    int n = 0;
+
+    buf[0] = 0;
+    for (unsigned i = 0; i < o->n_sack; i++)
+        n += snprintf(buf + n, sizeof(buf) - (size_t)n, "%s%u-%u", i ? " " : "",
+                      o->sack[2 * i] - base, o->sack[2 * i + 1] - base);
+    return buf;
+}
+
+Test(tcp, receiver_reports_holes_most_recent_block_first)
+{
+    uint8_t d[10000];
+    struct h_out *o;
+    struct tcp_conn *c;
+    uint32_t b = PEER_ISN + 1;
+
+    h_start();
+    H.peer_sack = 1;
+    c = h_accept(7, 1000);
+    h_skip_out();
+    h_pattern(d, sizeof(d), 0);
+#define SEG(off, n) h_in(&(struct h_seg){.seq = b + (off), .ack = ISS + 1, .flags = TCP_ACK, \
+                                         .wnd = 1000, .data = d + (off), .len = (n)})
+    SEG(1000, 1000);                    /* one hole: 0..1000 */
+    o = h_next();
+    cr_assert_not_null(o);
+    cr_assert_eq(o->ack, b);
+    cr_assert_str_eq(sack_str(o, b), "1000-2000");
+    SEG(3000, 1000);                    /* two holes */
+    o = h_next();
+    cr_assert_not_null(o);
+    cr_assert_str_eq(sack_str(o, b), "3000-4000 1000-2000", "newest first");
+    SEG(5000, 1000);                    /* three holes */
+    o = h_next();
+    cr_assert_not_null(o);
+    cr_assert_str_eq(sack_str(o, b), "5000-6000 3000-4000 1000-2000");
+    SEG(2000, 500);                     /* extends the oldest block: now the newest */
+    o = h_next();
+    cr_assert_not_null(o);
+    cr_assert_str_eq(sack_str(o, b), "1000-2500 5000-6000 3000-4000");
+    SEG(7000, 500);                     /* four blocks: 4 fit beside no other option */
+    o = h_next();
+    cr_assert_not_null(o);
+    cr_assert_str_eq(sack_str(o, b), "7000-7500 1000-2500 5000-6000 3000-4000");
+    cr_assert_eq(o->optlen, 36);
+    SEG(9000, 500);                     /* five runs held: the four most recent */
+    o = h_next();
+    cr_assert_not_null(o);
+    cr_assert_str_eq(sack_str(o, b), "9000-9500 7000-7500 1000-2500 5000-6000");
+    SEG(8000, 100);                     /* more runs than recent segments: the highest */
+    o = h_next();
+    cr_assert_not_null(o);
+    cr_assert_str_eq(sack_str(o, b), "8000-8100 9000-9500 7000-7500 1000-2500");
+    /* Our data goes out with the blocks and stays within the MTU. */
+    cr_assert_eq(tcp_send(c, h_payload(3000, 0, 1000)), 0);
+    o = h_next();
+    cr_assert_not_null(o);
+    cr_assert_eq(o->n_sack, 4);
+    cr_assert_eq(o->len, 1460 - 36, "the option takes room from the payload");
+    h_skip_out();
+    /* The first hole filled: cumulative ACK moves, the other blocks stay. */
+    SEG(0, 1000);
+    o = &H.out[H.n_out - 1];
+    cr_assert_eq(o->ack, b + 2500);
+    cr_assert_str_eq(sack_str(o, b), "8000-8100 9000-9500 7000-7500 5000-6000");
+    cr_assert_geq(H.st->stats.sack_blocks_sent, 1 + 2 + 3 + 3 + 4 + 4 + 4);
+    /* All filled: no more blocks. */
+    for (uint32_t off = 2500; off < 9500; off += 1000)
+        SEG(off, off + 1000 <= 9500 ? 1000 : 9500 - off);
+    o = &H.out[H.n_out - 1];
+    cr_assert_eq(o->ack, b + 9500);
+    cr_assert_eq(o->n_sack, 0);
+    cr_assert_eq(o->optlen, 0);
+    cr_assert_null(c->ooo);
+#undef SEG
+}
+
+Test(tcp, no_sack_blocks_without_negotiation)
+{
+    uint8_t d[1000] = {0};
+    struct h_out *o;
+
+    h_start();
+    h_accept_quiet(7, 1000);
+    h_in(&(struct h_seg){.seq = PEER_ISN + 1001, .ack = ISS + 1, .flags = TCP_ACK, .wnd = 1000,
+                         .data = d, .len = 1000});
+    o = h_next();
+    cr_assert_eq(o->ack, PEER_ISN + 1);
+    cr_assert_eq(o->n_sack, 0);
+    cr_assert_eq(H.st->stats.sack_blocks_sent, 0);
+}
