@@ -1383,3 +1383,277 @@ Test(tcp, no_sack_blocks_without_negotiation)
     cr_assert_eq(o->n_sack, 0);
     cr_assert_eq(H.st->stats.sack_blocks_sent, 0);
 }
+
+/*
+ * A SACK receiver for the sender tests: segments whose first transmission is in
+ * `lose` (by index of MSS-sized segment) are dropped; every other data segment is
+ * taken and answered with the cumulative ACK and up to three SACK blocks, the run
+ * holding the latest segment first (as Linux does). Time never moves.
+ */
+#define SND_SEGS 20
+struct sack_peer {
+    uint32_t base;                      /* our ISS + 1 */
+    uint32_t mss;
+    uint8_t have[SND_SEGS];
+    unsigned sent[SND_SEGS];            /* transmissions of each segment */
+    unsigned lose_first[SND_SEGS];      /* 1 = drop the first transmission */
+    int sack;                           /* answer with SACK blocks */
+};
+
+static void sack_peer_ack(struct sack_peer *p, unsigned latest)
+{
+    struct h_seg a = {.seq = PEER_ISN + 1, .flags = TCP_ACK, .wnd = 65535};
+    unsigned una = 0;
+
+    while (una < SND_SEGS && p->have[una])
+        una++;
+    a.ack = p->base + una * p->mss;
+    if (p->sack && latest > una) {
+        unsigned lo = latest, hi = latest;
+        while (lo > una && p->have[lo - 1])
+            lo--;
+        while (hi + 1 < SND_SEGS && p->have[hi + 1])
+            hi++;
+        a.sack[0] = p->base + lo * p->mss;
+        a.sack[1] = p->base + (hi + 1) * p->mss;
+        a.n_sack = 1;
+        for (unsigned i = SND_SEGS; i-- > una && a.n_sack < 3;) {
+            unsigned e = i;
+            if (!p->have[i] || (i >= lo && i <= hi))
+                continue;
+            while (i > una && p->have[i - 1])
+                i--;
+            if (i >= lo && i <= hi)
+                continue;
+            a.sack[2 * a.n_sack] = p->base + i * p->mss;
+            a.sack[2 * a.n_sack + 1] = p->base + (e + 1) * p->mss;
+            a.n_sack++;
+        }
+    }
+    h_in(&a);
+}
+
+/* Feeds everything the stack sends to the peer until it stops sending. */
+static void sack_peer_run(struct sack_peer *p)
+{
+    struct h_out *o;
+
+    while ((o = h_next()) != NULL) {
+        unsigned i;
+        if (o->len == 0)
+            continue;
+        cr_assert_eq((o->seq - p->base) % p->mss, 0, "segments on MSS boundaries");
+        cr_assert_eq(o->len, p->mss);
+        i = (o->seq - p->base) / p->mss;
+        cr_assert_lt(i, SND_SEGS);
+        if (p->sent[i]++ == 0 && p->lose_first[i])
+            continue;
+        p->have[i] = 1;
+        sack_peer_ack(p, i);
+    }
+}
+
+static struct tcp_conn *sack_sender(struct sack_peer *p, int sack, const unsigned *lose,
+                                    unsigned n_lose)
+{
+    struct tcp_conn *c;
+
+    h_start();
+    H.peer_sack = sack;
+    c = h_accept_quiet(7, 65535);
+    memset(p, 0, sizeof(*p));
+    p->base = ISS + 1;
+    p->mss = 1460;
+    p->sack = sack;
+    for (unsigned i = 0; i < n_lose; i++)
+        p->lose_first[lose[i]] = 1;
+    cr_assert_eq(tcp_send(c, h_payload(SND_SEGS * 1460, 0, 1460)), 0);
+    return c;
+}
+
+Test(tcp, sack_sender_retransmits_exactly_the_holes_without_rto)
+{
+    static const unsigned lose[] = {1, 3, 5};
+    struct sack_peer p;
+    struct tcp_conn *c = sack_sender(&p, 1, lose, 3);
+    uint64_t t0 = h_now();
+
+    sack_peer_run(&p);
+    cr_assert_eq(h_now(), t0, "no timer was needed");
+    for (unsigned i = 0; i < SND_SEGS; i++) {
+        cr_assert(p.have[i], "segment %u delivered", i);
+        cr_assert_eq(p.sent[i], p.lose_first[i] ? 2 : 1,
+                     "segment %u sent %u times: only the lost ones twice", i, p.sent[i]);
+    }
+    cr_assert_eq(c->snd_una, ISS + 1 + SND_SEGS * 1460);
+    cr_assert_eq(H.st->stats.sack_recoveries, 1);
+    cr_assert_eq(H.st->stats.sack_rexmits, 3);
+    cr_assert_eq(H.st->stats.segs_retrans, 3);
+    cr_assert_eq(H.st->stats.rexmt_timeouts, 0);
+    cr_assert_eq(H.st->stats.sack_blocks_bad, 0);
+    cr_assert_gt(H.st->stats.sack_blocks_rcvd, 0);
+    cr_assert(!(c->flags & (TCPF_RECOVERY | TCPF_SACK_RECOVERY)), "recovery ended");
+    cr_assert_eq(c->sack_n, 0, "the scoreboard empties as snd_una passes it");
+}
+
+Test(tcp, sack_loss_detected_before_three_duplicates)
+{
+    struct tcp_conn *c;
+    struct h_out *o;
+    uint32_t una = ISS + 1, mss = 1460;
+
+    h_start();
+    H.peer_sack = 1;
+    c = h_accept_quiet(7, 65535);
+    cr_assert_eq(tcp_send(c, h_payload(10 * mss, 0, 1460)), 0);
+    h_skip_out();
+    /* One ACK (it carries data, so it is no duplicate) SACKs three segments past a hole:
+     * IsLost(snd_una) holds (RFC 6675 section 5 (b)). */
+    uint8_t d[10] = "0123456789";
+    h_in(&(struct h_seg){.seq = PEER_ISN + 1, .ack = una, .flags = TCP_ACK, .wnd = 65535,
+                         .data = d, .len = 10, .n_sack = 1,
+                         .sack = {una + mss, una + 4 * mss}});
+    o = h_next();
+    cr_assert_not_null(o);
+    cr_assert_eq(o->seq, una, "the hole is retransmitted at once");
+    cr_assert_eq(o->len, mss);
+    cr_assert(c->flags & TCPF_SACK_RECOVERY);
+    cr_assert_eq(c->recover, c->snd_max);
+    cr_assert_eq(c->cwnd, c->ssthresh);
+    cr_assert_eq(c->ssthresh, 5 * mss, "FlightSize / 2");
+    for (o = h_next(); o != NULL; o = h_next())
+        cr_assert(o->seq == una + 10 * mss || o->len == 0 || o->seq >= una + 10 * mss,
+                  "never the SACKed segments (seq %u)", o->seq - una);
+}
+
+Test(tcp, sack_sender_does_not_resend_sacked_data_after_rto_and_clears_the_board)
+{
+    struct tcp_conn *c;
+    struct h_out *o;
+    uint32_t una = ISS + 1, mss = 1460;
+
+    h_start();
+    H.peer_sack = 1;
+    c = h_accept_quiet(7, 65535);
+    cr_assert_eq(tcp_send(c, h_payload(10 * mss, 0, 1460)), 0);
+    h_skip_out();
+    /* Two segments SACKed: not enough to call the first lost. */
+    h_in(&(struct h_seg){.seq = PEER_ISN + 1, .ack = una, .flags = TCP_ACK, .wnd = 65535,
+                         .n_sack = 1, .sack = {una + 2 * mss, una + 4 * mss}});
+    cr_assert_eq(c->sack_n, 1);
+    cr_assert(!(c->flags & TCPF_RECOVERY));
+    h_skip_out();
+    h_wait_out(10000);                  /* RTO */
+    o = h_next();
+    cr_assert_eq(o->seq, una);
+    cr_assert_eq(H.st->stats.rexmt_timeouts, 1);
+    cr_assert_eq(c->sack_n, 0, "RTO: the scoreboard is cleared (RFC 6675 5.1)");
+    h_skip_out();
+    /* The retransmission arrives; the receiver still holds 2..3: go-back-N skips them. */
+    h_in(&(struct h_seg){.seq = PEER_ISN + 1, .ack = una + mss, .flags = TCP_ACK,
+                         .wnd = 65535, .n_sack = 1, .sack = {una + 2 * mss, una + 4 * mss}});
+    o = h_next();
+    cr_assert_not_null(o);
+    cr_assert_eq(o->seq, una + mss);
+    h_in(&(struct h_seg){.seq = PEER_ISN + 1, .ack = una + 4 * mss, .flags = TCP_ACK,
+                         .wnd = 65535});
+    for (o = h_next(); o != NULL; o = h_next())
+        cr_assert_geq(o->seq, una + 4 * mss, "SACKed data is not sent again");
+    cr_assert_eq(H.st->stats.sack_recoveries, 0, "no fast recovery below recover");
+}
+
+Test(tcp, without_sack_the_same_losses_go_through_newreno)
+{
+    static const unsigned lose[] = {1, 3, 5};
+    struct sack_peer p;
+    struct tcp_conn *c = sack_sender(&p, 0, lose, 3);
+
+    cr_assert(!(c->flags & TCPF_SACK));
+    sack_peer_run(&p);
+    for (unsigned i = 0; i < SND_SEGS; i++)
+        cr_assert(p.have[i], "segment %u delivered", i);
+    cr_assert_eq(H.st->stats.fast_retrans, 1);
+    cr_assert_eq(H.st->stats.partial_acks, 2, "NewReno: one hole per partial ACK");
+    cr_assert_eq(H.st->stats.sack_recoveries, 0);
+    cr_assert_eq(H.st->stats.sack_rexmits, 0);
+    cr_assert_eq(H.st->stats.sack_blocks_rcvd, 0);
+}
+
+Test(tcp, sack_peer_without_blocks_falls_back_to_newreno)
+{
+    static const unsigned lose[] = {1};
+    struct sack_peer p;
+    struct tcp_conn *c = sack_sender(&p, 1, lose, 1);
+
+    p.sack = 0;                         /* negotiated, but never sends a block */
+    cr_assert(c->flags & TCPF_SACK);
+    sack_peer_run(&p);
+    for (unsigned i = 0; i < SND_SEGS; i++)
+        cr_assert(p.have[i]);
+    cr_assert_eq(H.st->stats.fast_retrans, 1);
+    cr_assert_eq(H.st->stats.sack_newreno_fallbacks, 1);
+    cr_assert_eq(H.st->stats.sack_recoveries, 0);
+}
+
+Test(tcp, bogus_sack_blocks_are_ignored)
+{
+    struct tcp_conn *c;
+    uint32_t una = ISS + 1, mss = 1460;
+    static const uint8_t bad_len[] = {1, 1, 5, 11, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+
+    h_start();
+    H.peer_sack = 1;
+    c = h_accept_quiet(7, 65535);
+    cr_assert_eq(tcp_send(c, h_payload(4 * mss, 0, 1460)), 0);
+    h_skip_out();
+    h_in(&(struct h_seg){.seq = PEER_ISN + 1, .ack = una + mss, .flags = TCP_ACK, .wnd = 65535});
+    h_skip_out();
+    uint32_t max = c->snd_max;
+#define SACK1(s, e) h_in(&(struct h_seg){.seq = PEER_ISN + 1, .ack = una + mss, .flags = TCP_ACK, \
+                                         .wnd = 65535, .n_sack = 1, .sack = {(s), (e)}})
+    SACK1(una + 2 * mss, max + 1);                  /* beyond snd_max */
+    SACK1(una + 3 * mss, una + 2 * mss);            /* start after end */
+    SACK1(una + 2 * mss, una + 2 * mss);            /* empty */
+    SACK1(una, una + 2 * mss);                      /* straddles snd_una */
+    SACK1(una + mss, una + 2 * mss);                /* starts at snd_una */
+    SACK1(max + 0x10000000u, max + 0x10000100u);    /* far ahead */
+    cr_assert_eq(H.st->stats.sack_blocks_bad, 6);
+    SACK1(una, una + mss);                          /* at or below snd_una: D-SACK */
+    cr_assert_eq(H.st->stats.sack_blocks_old, 1);
+    h_in(&(struct h_seg){.seq = PEER_ISN + 1, .ack = una + mss, .flags = TCP_ACK, .wnd = 65535,
+                         .raw_opt = bad_len, .raw_optlen = sizeof(bad_len)});
+    cr_assert_eq(H.st->stats.sack_blocks_bad, 7, "a SACK option of impossible length");
+    cr_assert_eq(c->sack_n, 0, "nothing entered the scoreboard");
+    cr_assert_eq(H.st->stats.sack_blocks_rcvd, 0);
+    cr_assert_eq(H.st->stats.sack_recoveries, 0);
+    cr_assert_eq(H.st->stats.sack_newreno_fallbacks, 1,
+                 "the duplicates alone make a NewReno recovery, counted");
+    /* A good one still counts. */
+    SACK1(una + 2 * mss, una + 3 * mss);
+    cr_assert_eq(c->sack_n, 1);
+    cr_assert_eq(H.st->stats.sack_blocks_rcvd, 1);
+    cr_assert_eq(tcp_conn_state(c), TCP_ESTABLISHED);
+#undef SACK1
+}
+
+Test(tcp, sack_scoreboard_is_bounded)
+{
+    struct tcp_conn *c;
+    uint32_t una = ISS + 1, mss = 1460;
+
+    h_start();
+    H.peer_sack = 1;
+    c = h_accept_quiet(7, 65535);
+    cr_assert_eq(tcp_send(c, h_payload(10 * mss, 0, 1460)), 0);
+    h_skip_out();
+    /* Every other 100 bytes SACKed, from the top down: more ranges than the board. */
+    for (uint32_t i = 0; i < 2 * TCP_SACK_MAX + 4; i++) {
+        uint32_t s = una + 10 * mss - 200 * (i + 1);
+        h_in(&(struct h_seg){.seq = PEER_ISN + 1, .ack = una, .flags = TCP_ACK, .wnd = 65535,
+                             .n_sack = 1, .sack = {s, s + 100}});
+    }
+    cr_assert_eq(c->sack_n, TCP_SACK_MAX);
+    cr_assert_gt(H.st->stats.sack_board_full, 0);
+    for (unsigned i = 1; i < c->sack_n; i++)
+        cr_assert(SEQ_LT(c->sack[i - 1].end, c->sack[i].start), "sorted, disjoint");
+}
