@@ -14,6 +14,7 @@
 #include <rte_tcp.h>
 
 #include "tcp_output.h"
+#include "tcp_sack.h"
 #include "tcp_syncookie.h"
 #include "tcp_tcb.h"
 #include "tcp_timer.h"
@@ -39,9 +40,23 @@ struct tcp_seg {
     uint16_t mss;           /* option, 0 = absent */
     uint8_t wscale;         /* option, WSCALE_NONE = absent */
     uint8_t flags;
+    bool sack_ok;           /* SACK-permitted option (SYN) */
+    bool sack_bad;          /* a SACK option of impossible length */
+    uint8_t n_sack;         /* SACK blocks (host order) */
+    struct tcp_sack_range sack[TCP_SACK_BLOCKS];
 };
 
-/* Parses the options of a SYN. Returns 0, or -1 when they are malformed. */
+/* Reads a 32-bit big-endian option field. */
+static inline uint32_t tcp_input_be32(const uint8_t *p)
+{
+    return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
+}
+
+/*
+ * Parses the options of a segment: MSS, window scale, SACK-permitted, SACK blocks
+ * (at most TCP_SACK_BLOCKS, a longer option sets sack_bad). Returns 0, or -1 when
+ * they are malformed (the caller drops a SYN; other segments lose their SACK blocks).
+ */
 static int tcp_input_options(const uint8_t *o, unsigned n, struct tcp_seg *s)
 {
     unsigned i = 0;
@@ -63,6 +78,20 @@ static int tcp_input_options(const uint8_t *o, unsigned n, struct tcp_seg *s)
             s->mss = (uint16_t)((o[i + 2] << 8) | o[i + 3]);
         else if (kind == 3 && len == 3)
             s->wscale = o[i + 2] > TCP_MAX_WSCALE ? TCP_MAX_WSCALE : o[i + 2];
+        else if (kind == 4 && len == 2)
+            s->sack_ok = true;
+        else if (kind == 5) {
+            unsigned nb = (len - 2) / 8;
+            if (len < 10 || (len - 2) % 8 != 0 || nb > TCP_SACK_BLOCKS || s->n_sack != 0) {
+                s->sack_bad = true;
+            } else {
+                for (unsigned b = 0; b < nb; b++) {
+                    s->sack[b].start = tcp_input_be32(o + i + 2 + 8 * b);
+                    s->sack[b].end = tcp_input_be32(o + i + 6 + 8 * b);
+                }
+                s->n_sack = (uint8_t)nb;
+            }
+        }
         i += len;
     }
     return 0;
@@ -140,6 +169,10 @@ static void tcp_input_syn_options(struct tcp_conn *c, const struct tcp_seg *s)
     c->mss = peer < ours ? peer : ours;
     if (c->mss < 64)
         c->mss = 64;
+    if (s->sack_ok)
+        c->flags |= TCPF_SACK;
+    else
+        c->flags &= ~TCPF_SACK;
     if (s->wscale != WSCALE_NONE) {
         c->flags |= TCPF_WSCALE;
         c->snd_wscale = s->wscale;
@@ -274,8 +307,10 @@ static void tcp_input_ooo_insert(struct tcp_conn *c, uint32_t seq, uint32_t len,
         if (rte_mempool_get(st->ooo_pool, (void **)&q) != 0)
             goto drop;
         q->n = 0;
+        q->n_recent = 0;
         c->ooo = q;
     }
+    tcp_sack_note_rcv(q, seq);
     /* Remove entries that the new segment covers entirely. */
     for (i = 0, j = 0; i < q->n; i++) {
         uint32_t es = q->e[i].seq, ee = es + q->e[i].len;
@@ -392,8 +427,13 @@ static void tcp_input_cc_ack(struct tcp_conn *c, uint32_t acked)
             uint32_t flight = c->snd_max - c->snd_una;
             uint32_t w = (flight > c->mss ? flight : c->mss) + c->mss;
             c->cwnd = w < c->ssthresh ? w : c->ssthresh;
-            c->flags &= ~TCPF_RECOVERY;
+            c->flags &= ~(TCPF_RECOVERY | TCPF_SACK_RECOVERY);
             c->dupacks = 0;
+        } else if (c->flags & TCPF_SACK_RECOVERY) {
+            /* RFC 6675: the holes are retransmitted by tcp_output (NextSeg). */
+            st->stats.partial_acks++;
+            if (SEQ_LT(c->high_rxt, c->snd_una))
+                c->high_rxt = c->snd_una;
         } else {
             st->stats.partial_acks++;
             tcp_output_rexmt_first(c);
@@ -414,14 +454,51 @@ static void tcp_input_cc_ack(struct tcp_conn *c, uint32_t acked)
         c->cwnd = 1u << 30;
 }
 
-/* A duplicate ACK (RFC 5681 section 3.2, RFC 6582). */
+/*
+ * Enters RFC 6675 loss recovery (section 5 step 4): RecoveryPoint = HighData,
+ * cwnd = ssthresh = FlightSize / 2, the first segment presumed lost retransmitted at
+ * once; tcp_output sends the rest by the pipe estimate. Needs a non-empty scoreboard
+ * and snd_nxt == snd_max.
+ */
+static void tcp_input_sack_enter(struct tcp_conn *c)
+{
+    struct tcp_stack *st = c->st;
+    uint32_t flight = c->snd_max - c->snd_una;
+    uint32_t len = tcp_output_smss(c), hole = c->sack[0].start - c->snd_una;
+
+    c->ssthresh = flight / 2 > 2u * c->mss ? flight / 2 : 2u * c->mss;
+    c->cwnd = c->ssthresh;
+    c->recover = c->snd_max;
+    c->high_rxt = c->snd_una;
+    c->flags |= TCPF_RECOVERY | TCPF_SACK_RECOVERY;
+    st->stats.fast_retrans++;
+    st->stats.sack_recoveries++;
+    if (hole < len)
+        len = hole;
+    if (len != 0) {
+        st->stats.sack_rexmits++;
+        tcp_output_rexmt(c, c->snd_una, len);
+    }
+    tcp_timer_rexmt_arm(c);
+}
+
+/* True when c may enter SACK-based recovery now (RFC 6675 section 5; after an RTO
+ * only once everything sent before it is acknowledged, section 5.1). */
+static inline bool tcp_input_sack_can_recover(const struct tcp_conn *c)
+{
+    return (c->flags & TCPF_SACK) && !(c->flags & TCPF_RECOVERY) && c->sack_n > 0 &&
+           c->snd_nxt == c->snd_max && SEQ_GEQ(c->snd_una, c->recover);
+}
+
+/* A duplicate ACK (RFC 5681 section 3.2, RFC 6582, RFC 6675). */
 static void tcp_input_cc_dupack(struct tcp_conn *c, uint32_t ack)
 {
     struct tcp_stack *st = c->st;
 
     st->stats.dupacks++;
     if (c->flags & TCPF_RECOVERY) {
-        c->cwnd += c->mss;
+        if (!(c->flags & TCPF_SACK_RECOVERY))
+            c->cwnd += c->mss;          /* NewReno inflation; SACK counts the pipe */
         return;
     }
     if (++c->dupacks < 3) {
@@ -437,8 +514,14 @@ static void tcp_input_cc_dupack(struct tcp_conn *c, uint32_t ack)
     }
     if (c->dupacks != 3)
         return;
+    if (tcp_input_sack_can_recover(c)) {
+        tcp_input_sack_enter(c);
+        return;
+    }
     if (!SEQ_GT(ack, c->recover))
         return;                         /* RFC 6582 section 3.2 step 2: no new recovery */
+    if (c->flags & TCPF_SACK)
+        st->stats.sack_newreno_fallbacks++;     /* no SACK information to go by */
     {
         uint32_t flight = c->snd_max - c->snd_una;
         c->ssthresh = flight / 2 > 2u * c->mss ? flight / 2 : 2u * c->mss;
@@ -472,6 +555,12 @@ static int tcp_input_ack(struct tcp_conn *c, struct tcp_seg *s)
         c->flags |= TCPF_ACKNOW;
         return -1;
     }
+    if (c->flags & TCPF_SACK) {
+        if (s->sack_bad)
+            st->stats.sack_blocks_bad++;
+        if (s->n_sack > 0)
+            tcp_sack_input(c, SEQ_GT(ack, c->snd_una) ? ack : c->snd_una, s->sack, s->n_sack);
+    }
     if (SEQ_GT(ack, c->snd_una)) {
         uint32_t acked = ack - c->snd_una;
         uint32_t data = acked < c->sndq.bytes ? acked : c->sndq.bytes;
@@ -483,6 +572,8 @@ static int tcp_input_ack(struct tcp_conn *c, struct tcp_seg *s)
         }
         st->buf_segs -= mbufq_drop_front(&c->sndq, data);
         c->snd_una = ack;
+        if (c->sack_n > 0)
+            tcp_sack_trim(c, ack);
         if (SEQ_LT(c->snd_nxt, c->snd_una))
             c->snd_nxt = c->snd_una;
         c->rexmt_shift = 0;
@@ -517,6 +608,10 @@ static int tcp_input_ack(struct tcp_conn *c, struct tcp_seg *s)
                wnd >= c->snd_wnd && c->snd_una != c->snd_max) {
         tcp_input_cc_dupack(c, ack);
     }
+    /* RFC 6675 section 5 (b): the first hole is lost by the SACKs alone (this also
+     * covers ACKs that carry data, which never count as duplicates). */
+    if (tcp_input_sack_can_recover(c) && tcp_sack_is_lost(c, c->snd_una))
+        tcp_input_sack_enter(c);
     /* Window update (RFC 9293 3.10.7.4). */
     if (SEQ_LT(c->snd_wl1, s->seq) || (c->snd_wl1 == s->seq && SEQ_LEQ(c->snd_wl2, ack))) {
         if (wnd > c->snd_wnd && c->snd_wnd == 0)
@@ -831,10 +926,13 @@ enum drop_reason tcp_input(struct tcp_stack *st, struct rte_mbuf *m, const struc
     s.len = pi->l4_len - doff;
     s.front = pi->l4_off + doff;
     s.back = rte_pktmbuf_pkt_len(m) - s.front - s.len;
-    if ((s.flags & TCP_SYN) && doff > 20 &&
-        tcp_input_options((const uint8_t *)(th + 1), doff - 20, &s) != 0) {
-        st->stats.malformed++;
-        return DROP_MALFORMED_TCP;
+    if (doff > 20 && tcp_input_options((const uint8_t *)(th + 1), doff - 20, &s) != 0) {
+        if (s.flags & TCP_SYN) {
+            st->stats.malformed++;
+            return DROP_MALFORMED_TCP;
+        }
+        s.n_sack = 0;                   /* options we cannot trust: no SACK blocks */
+        s.sack_bad = true;
     }
     st->stats.bytes_in += s.len;
 

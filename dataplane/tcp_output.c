@@ -13,6 +13,7 @@
 #include <rte_mbuf.h>
 #include <rte_tcp.h>
 
+#include "tcp_sack.h"
 #include "tcp_tcb.h"
 #include "tcp_timer.h"
 
@@ -108,11 +109,53 @@ uint16_t tcp_output_window(struct tcp_conn *c)
     return (uint16_t)field;
 }
 
-/* A segment of c at seq with len bytes from the send queue (offset seq - snd_una). */
+/* Option bytes of the SACK option for n blocks (two NOPs, kind, length, blocks). */
+static inline unsigned tcp_output_sack_optlen(unsigned n)
+{
+    return n == 0 ? 0 : 4 + 8 * n;
+}
+
+/* Writes c's SACK option (NOP, NOP, kind 5) to opt; returns its length (0: none). */
+static unsigned tcp_output_sack_opt(struct tcp_conn *c, uint8_t *opt)
+{
+    struct tcp_sack_range blk[TCP_SACK_BLOCKS];
+    unsigned n = tcp_sack_blocks(c, blk, TCP_SACK_BLOCKS), k = 0;
+
+    if (n == 0)
+        return 0;
+    opt[k++] = 1;
+    opt[k++] = 1;
+    opt[k++] = 5;
+    opt[k++] = (uint8_t)(2 + 8 * n);
+    for (unsigned i = 0; i < n; i++) {
+        uint32_t s = rte_cpu_to_be_32(blk[i].start), e = rte_cpu_to_be_32(blk[i].end);
+        memcpy(opt + k, &s, 4);
+        memcpy(opt + k + 4, &e, 4);
+        k += 8;
+    }
+    c->st->stats.sack_blocks_sent += n;
+    return k;
+}
+
+uint32_t tcp_output_smss(const struct tcp_conn *c)
+{
+    struct tcp_sack_range blk[TCP_SACK_BLOCKS];
+    uint32_t opt;
+
+    if (c->ooo == NULL || !(c->flags & TCPF_SACK))
+        return c->mss;
+    opt = tcp_output_sack_optlen(tcp_sack_blocks(c, blk, TCP_SACK_BLOCKS));
+    return c->mss > opt + 8 ? c->mss - opt : 8;
+}
+
+/* A segment of c at seq with len bytes from the send queue (offset seq - snd_una),
+ * with SACK blocks while c holds out-of-order data. */
 static void tcp_output_seg(struct tcp_conn *c, uint32_t seq, uint32_t len, uint8_t flags)
 {
     struct tcp_stack *st = c->st;
     struct rte_mbuf *payload = NULL;
+    uint8_t opt[4 + 8 * TCP_SACK_BLOCKS];
+    unsigned optlen = 0;
 
     if (len != 0) {
         payload = mbufq_clone(&c->sndq, seq - c->snd_una, len, st->conf.pool);
@@ -123,7 +166,9 @@ static void tcp_output_seg(struct tcp_conn *c, uint32_t seq, uint32_t len, uint8
     }
     tcp_timer_delack_stop(c);
     c->flags &= ~TCPF_ACKNOW;
-    tcp_output_emit(st, &c->key, seq, c->rcv_nxt, flags, tcp_output_window(c), NULL, 0,
+    if (c->ooo != NULL && (c->flags & TCPF_SACK))
+        optlen = tcp_output_sack_opt(c, opt);
+    tcp_output_emit(st, &c->key, seq, c->rcv_nxt, flags, tcp_output_window(c), opt, optlen,
                     payload);
 }
 
@@ -134,9 +179,113 @@ static inline bool tcp_output_fin_wanted(const struct tcp_conn *c)
            c->state != TCP_TIME_WAIT && c->state != TCP_CLOSED;
 }
 
-void tcp_output(struct tcp_conn *c)
+/*
+ * Sends one segment at snd_nxt: at most smss bytes of the send queue within usable
+ * bytes beyond snd_nxt (sender silly-window avoidance), the FIN after the data.
+ * During a go-back-N retransmission (snd_nxt < snd_max) SACKed data is skipped.
+ * Returns the sequence space sent (0: nothing to send).
+ */
+static uint32_t tcp_output_one(struct tcp_conn *c, uint32_t usable, uint32_t smss)
 {
     struct tcp_stack *st = c->st;
+    uint32_t off, avail, len, fin_seq = c->snd_una + c->sndq.bytes;
+    uint32_t limit = 0;
+    bool fin, rexmt, capped = false;
+    uint8_t flags = TCP_ACK;
+
+    if (c->sack_n > 0 && SEQ_LT(c->snd_nxt, c->snd_max)) {
+        uint32_t to = tcp_sack_skip(c, c->snd_nxt, &limit);
+        if (to != c->snd_nxt) {
+            uint32_t skip = to - c->snd_nxt;
+            c->snd_nxt = to;
+            usable = usable > skip ? usable - skip : 0;
+        }
+        capped = SEQ_LT(c->snd_nxt, c->snd_max);
+    }
+    off = c->snd_nxt - c->snd_una;
+    if (off > c->sndq.bytes)
+        return 0;                       /* only the FIN is beyond: already sent */
+    avail = c->sndq.bytes - off;
+    len = avail < usable ? avail : usable;
+    if (len > smss)
+        len = smss;
+    if (capped && len > limit - c->snd_nxt)
+        len = limit - c->snd_nxt;       /* stop at the next SACKed range */
+    fin = tcp_output_fin_wanted(c) && c->snd_nxt + len == fin_seq;
+    if (len == 0 && !fin)
+        return 0;
+    if (len < avail && len < smss && !capped) {
+        /* Sender silly-window avoidance (RFC 9293 3.8.6.2.1). */
+        if (off > 0 || len < c->max_sndwnd / 2)
+            return 0;
+    }
+    rexmt = SEQ_LT(c->snd_nxt, c->snd_max);
+    if (fin)
+        flags |= TCP_FIN;
+    if (len != 0 && len == avail)
+        flags |= TCP_PSH;
+    tcp_output_seg(c, c->snd_nxt, len, flags);
+    if (rexmt) {
+        st->stats.segs_retrans++;
+        st->stats.bytes_retrans += len;
+    } else {
+        st->stats.bytes_out += len;
+        if (len != 0 && !(c->flags & TCPF_RTT)) {
+            c->flags |= TCPF_RTT;
+            c->rtt_seq = c->snd_nxt;
+            c->rtt_start = tcp_now(st);
+        }
+    }
+    c->snd_nxt += len + (fin ? 1 : 0);
+    if (fin)
+        c->flags |= TCPF_FIN_SENT;
+    if (SEQ_GT(c->snd_nxt, c->snd_max))
+        c->snd_max = c->snd_nxt;
+    return len + (fin ? 1 : 0);
+}
+
+/*
+ * RFC 6675 section 5 step (C): while cwnd - pipe >= 1 SMSS, send what NextSeg picks:
+ * (1) a lost hole above HighRxt, (2) new data, (3) any hole above HighRxt below the
+ * highest SACKed byte. Returns true when something was sent.
+ */
+static bool tcp_output_sack_recovery(struct tcp_conn *c, uint32_t smss)
+{
+    uint32_t pipe = tcp_sack_pipe(c);
+    bool sent = false;
+
+    while (pipe + smss <= c->cwnd) {
+        uint32_t seq, len, off = c->snd_nxt - c->snd_una;
+        uint32_t usable = c->cwnd - pipe;
+        uint32_t wnd = c->snd_wnd > off ? c->snd_wnd - off : 0;
+
+        if (tcp_sack_next_hole(c, true, smss, &seq, &len)) {
+            tcp_output_rexmt(c, seq, len);
+            c->st->stats.sack_rexmits++;
+            pipe += len;
+            sent = true;
+            continue;
+        }
+        len = tcp_output_one(c, wnd < usable ? wnd : usable, smss);
+        if (len != 0) {
+            pipe += len;
+            sent = true;
+            continue;
+        }
+        if (tcp_sack_next_hole(c, false, smss, &seq, &len)) {
+            tcp_output_rexmt(c, seq, len);
+            c->st->stats.sack_rexmits++;
+            pipe += len;
+            sent = true;
+            continue;
+        }
+        break;
+    }
+    return sent;
+}
+
+void tcp_output(struct tcp_conn *c)
+{
     bool sent = false;
 
     if (c->flags & TCPF_DEAD)
@@ -151,53 +300,18 @@ void tcp_output(struct tcp_conn *c)
     if (c->state < TCP_SYN_RECEIVED)
         return;
     if (c->state != TCP_TIME_WAIT) {
-        for (;;) {
-            uint32_t off = c->snd_nxt - c->snd_una;
-            uint32_t avail = c->sndq.bytes > off ? c->sndq.bytes - off : 0;
-            uint32_t wnd = c->snd_wnd < c->cwnd ? c->snd_wnd : c->cwnd;
-            uint32_t usable = wnd > off ? wnd - off : 0;
-            uint32_t len = avail < usable ? avail : usable;
-            uint32_t fin_seq = c->snd_una + c->sndq.bytes;
-            bool fin, rexmt;
-            uint8_t flags = TCP_ACK;
-
-            if (off > c->sndq.bytes)
-                break;                  /* only the FIN is beyond: already sent */
-            if (len > c->mss)
-                len = c->mss;
-            fin = tcp_output_fin_wanted(c) && c->snd_nxt + len == fin_seq;
-            if (len == 0 && !fin)
-                break;
-            if (len < avail && len < c->mss) {
-                /* Sender silly-window avoidance (RFC 9293 3.8.6.2.1). */
-                if (off > 0 || len < c->max_sndwnd / 2)
+        uint32_t smss = tcp_output_smss(c);
+        if (c->flags & TCPF_SACK_RECOVERY) {
+            sent = tcp_output_sack_recovery(c, smss);
+        } else {
+            for (;;) {
+                uint32_t off = c->snd_nxt - c->snd_una;
+                uint32_t wnd = c->snd_wnd < c->cwnd ? c->snd_wnd : c->cwnd;
+                uint32_t n = tcp_output_one(c, wnd > off ? wnd - off : 0, smss);
+                if (n == 0)
                     break;
+                sent = true;
             }
-            rexmt = SEQ_LT(c->snd_nxt, c->snd_max);
-            if (fin)
-                flags |= TCP_FIN;
-            if (len != 0 && len == avail)
-                flags |= TCP_PSH;
-            tcp_output_seg(c, c->snd_nxt, len, flags);
-            if (rexmt) {
-                st->stats.segs_retrans++;
-                st->stats.bytes_retrans += len;
-            } else {
-                st->stats.bytes_out += len;
-                if (len != 0 && !(c->flags & TCPF_RTT)) {
-                    c->flags |= TCPF_RTT;
-                    c->rtt_seq = c->snd_nxt;
-                    c->rtt_start = tcp_now(st);
-                }
-            }
-            c->snd_nxt += len + (fin ? 1 : 0);
-            if (fin)
-                c->flags |= TCPF_FIN_SENT;
-            if (SEQ_GT(c->snd_nxt, c->snd_max))
-                c->snd_max = c->snd_nxt;
-            sent = true;
-            if (fin)
-                break;
         }
     }
     if (sent) {
@@ -213,7 +327,7 @@ void tcp_output(struct tcp_conn *c)
 
 void tcp_output_syn(struct tcp_conn *c)
 {
-    uint8_t opt[8];
+    uint8_t opt[12];
     unsigned n = 0;
     uint32_t space = tcp_output_rcv_space(c);
     uint16_t wnd = space > 65535 ? 65535 : (uint16_t)space;
@@ -229,6 +343,12 @@ void tcp_output_syn(struct tcp_conn *c)
         opt[n++] = 3;
         opt[n++] = c->rcv_wscale;
     }
+    if (c->state == TCP_SYN_SENT || (c->flags & TCPF_SACK)) {
+        opt[n++] = 1;                   /* SACK-permitted (RFC 2018 section 2) */
+        opt[n++] = 1;
+        opt[n++] = 4;
+        opt[n++] = 2;
+    }
     if (c->state == TCP_SYN_RECEIVED) {
         flags |= TCP_ACK;
         c->rcv_adv = c->rcv_nxt + wnd;
@@ -239,6 +359,20 @@ void tcp_output_syn(struct tcp_conn *c)
         c->snd_nxt = c->iss + 1;
     if (SEQ_LT(c->snd_max, c->snd_nxt))
         c->snd_max = c->snd_nxt;
+}
+
+void tcp_output_rexmt(struct tcp_conn *c, uint32_t seq, uint32_t len)
+{
+    struct tcp_stack *st = c->st;
+
+    if (len == 0)
+        return;
+    c->flags &= ~TCPF_RTT;          /* Karn: no sample across a retransmission */
+    st->stats.segs_retrans++;
+    st->stats.bytes_retrans += len;
+    tcp_output_seg(c, seq, len, TCP_ACK);
+    if (SEQ_GT(seq + len, c->high_rxt))
+        c->high_rxt = seq + len;
 }
 
 void tcp_output_rexmt_first(struct tcp_conn *c)

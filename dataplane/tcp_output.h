@@ -25,8 +25,20 @@
  */
 void tcp_output(struct tcp_conn *c);
 
-/* Sends c's SYN (SYN_SENT) or SYN-ACK (SYN_RECEIVED) with MSS and window scale. */
+/* Sends c's SYN (SYN_SENT) or SYN-ACK (SYN_RECEIVED) with MSS, window scale and
+ * SACK-permitted (always in a SYN; in a SYN-ACK when the peer's SYN offered it). */
 void tcp_output_syn(struct tcp_conn *c);
+
+/*
+ * Retransmits [seq, seq + len) of the send queue (SACK recovery: a hole; the caller
+ * keeps it within snd_una .. snd_una + queued bytes and below one SMSS). Moves
+ * high_rxt up to seq + len and stops the RTT measurement (Karn).
+ */
+void tcp_output_rexmt(struct tcp_conn *c, uint32_t seq, uint32_t len);
+
+/* The payload bytes one segment of c may carry now: the send MSS less the SACK
+ * option that goes with every segment while out-of-order data is held. */
+uint32_t tcp_output_smss(const struct tcp_conn *c);
 
 /* Retransmits one segment from snd_una (fast retransmit, partial ACK, RTO). */
 void tcp_output_rexmt_first(struct tcp_conn *c);

@@ -6,6 +6,7 @@
 #include <stddef.h>
 
 #include "tcp_output.h"
+#include "tcp_sack.h"
 #include "tcp_tcb.h"
 
 #define CONN_OF(t, field) ((struct tcp_conn *)((char *)(t) - offsetof(struct tcp_conn, field)))
@@ -155,8 +156,13 @@ static void tcp_timer_rexmt_fire(struct tcp_conn *c)
     c->cwnd = c->mss;
     c->snd_nxt = c->snd_una;
     c->recover = c->snd_max;
+    c->high_rxt = c->snd_una;
     c->dupacks = 0;
-    c->flags &= ~(TCPF_RECOVERY | TCPF_RTT);
+    c->flags &= ~(TCPF_RECOVERY | TCPF_SACK_RECOVERY | TCPF_RTT);
+    /* The receiver may have dropped what it SACKed (RFC 2018 section 8): start over;
+     * later ACKs rebuild the scoreboard and go-back-N skips what they SACK again
+     * (RFC 6675 section 5.1). */
+    tcp_sack_clear(c);
     tcp_output(c);
     if (!twheel_pending(&c->t_rexmt))
         tcp_timer_rexmt_arm(c);

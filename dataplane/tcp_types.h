@@ -27,6 +27,9 @@ struct rte_mempool;
 
 #define TCP_OOO_MAX 32          /* out-of-order segments held per connection */
 #define TCP_MAX_WSCALE 14
+#define TCP_SACK_MAX 8          /* SACKed ranges a sender remembers per connection */
+#define TCP_SACK_BLOCKS 4       /* SACK blocks per segment we send (40 option bytes) */
+#define TCP_DUPTHRESH 3         /* RFC 5681 / RFC 6675 DupThresh */
 
 enum tcp_state {
     TCP_CLOSED = 0,
@@ -79,10 +82,15 @@ typedef void (*tcp_event_fn)(struct tcp_conn *c, enum tcp_event ev, void *arg);
 #define TCPF_NOTIFIED     (1u << 14)  /* the user has seen ESTABLISHED */
 #define TCPF_IN_HASH      (1u << 15)
 #define TCPF_HAD_SAMPLE   (1u << 16)  /* srtt/rttvar hold a measurement */
+#define TCPF_SACK         (1u << 17)  /* both SYNs carried SACK-permitted (RFC 2018) */
+#define TCPF_SACK_RECOVERY (1u << 18) /* the recovery in progress is RFC 6675's */
 
 /* Out-of-order segments of one connection, taken from the stack's pool on demand. */
 struct tcp_ooo {
     uint16_t n;
+    uint16_t n_recent;
+    uint32_t recent[TCP_SACK_BLOCKS];   /* seqs of the latest segments, newest first:
+                                           the order of the SACK blocks we send */
     struct {
         uint32_t seq;
         uint32_t len;
@@ -96,6 +104,12 @@ struct tcp_key {
     uint32_t raddr;
     uint16_t lport;
     uint16_t rport;
+};
+
+/* A range of sequence space [start, end) the peer selectively acknowledged. */
+struct tcp_sack_range {
+    uint32_t start;
+    uint32_t end;
 };
 
 /* The control block. Hot fields first. */
@@ -121,7 +135,8 @@ struct tcp_conn {
     uint32_t snd_wl2;
     uint32_t cwnd;
     uint32_t ssthresh;
-    uint32_t recover;           /* RFC 6582 */
+    uint32_t recover;           /* RFC 6582; RFC 6675 RecoveryPoint */
+    uint32_t high_rxt;          /* RFC 6675 HighRxt: end of the highest retransmission */
 
     /* receive sequence space */
     uint32_t irs;
@@ -135,6 +150,10 @@ struct tcp_conn {
     uint32_t rto;
     uint32_t rtt_seq;
     uint64_t rtt_start;
+
+    /* SACK scoreboard (RFC 6675): sorted, disjoint, non-adjacent, above snd_una */
+    uint32_t sack_n;
+    struct tcp_sack_range sack[TCP_SACK_MAX];
 
     struct mbufq sndq;          /* from snd_una (once the SYN is acked) */
     struct mbufq rcvq;          /* in order, not yet read by the user */
@@ -221,7 +240,10 @@ struct tcp_stack_conf {
     X(partial_acks) X(dupacks) X(limited_transmits) X(persist_probes) X(delayed_acks)            \
     X(timeout_retrans) X(timeout_connect) X(timeout_idle)                      \
     X(timeout_fin_wait2) X(time_wait_reused) X(closed) X(reset)                \
-    X(rtt_samples) X(hdr_alloc_fail) X(window_updates)
+    X(rtt_samples) X(hdr_alloc_fail) X(window_updates)                       \
+    X(sack_blocks_sent) X(sack_blocks_rcvd) X(sack_blocks_bad)                \
+    X(sack_blocks_old) X(sack_board_full) X(sack_recoveries) X(sack_rexmits)  \
+    X(sack_newreno_fallbacks)
 
 struct tcp_stats {
 #define TCP_STAT_FIELD(n) uint64_t n;

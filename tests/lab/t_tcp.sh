@@ -45,13 +45,19 @@ check "external client through port 1 (x1 -> 10.200.50.5)" on x1 python3 "$peer"
 check "1000 concurrent connections echo correctly" on c1 python3 "$peer" many $self 7 1000
 check "no segment was dropped for a bad checksum" expect_tcp "t['bad_checksum'] == 0"
 
+# timing LABEL: shows the last check's peer report (bytes, time, rate) as a comment.
+timing() { tail -n 1 "$tmp/check.out" | sed "s/^/# [$1] /"; }
+
 # Loss.
 for pct in 2 5; do
     loss $pct
     check "[$pct% loss] echo $lossy bytes, SHA-256 equal" on c1 python3 "$peer" echo $self 7 $lossy
+    timing "$pct% loss"
     check "[$pct% loss] source $lossy bytes to Linux, SHA-256 equal" on c1 python3 "$peer" recv $self 19 $lossy
+    timing "$pct% loss"
 done
 loss 0
+echo "# [loss] lbd counters: $(tcp "', '.join('%s=%s' % (k, t.get(k, '-')) for k in ('rexmt_timeouts', 'fast_retrans', 'segs_retrans', 'ooo_segs', 'ooo_dropped', 'out_of_window', 'dup_data', 'sack_recoveries', 'sack_rexmits', 'sack_blocks_sent', 'sack_blocks_rcvd', 'sack_newreno_fallbacks'))")"
 check "losses were repaired by fast retransmit and timeouts" \
     expect_tcp "t['fast_retrans'] > 0 and t['segs_retrans'] > 0"
 

@@ -87,7 +87,7 @@ def recv(host, port, n, stall=0.0):
     s.close()
     ok = got == n and h.digest() == source_sha(n)
     print(f"recv {got}/{n} bytes, sha256 {'equal' if ok else 'DIFFERENT'}, "
-          f"{n / max(dt, 1e-6) / 1e6:.1f} MB/s")
+          f"{n / max(dt, 1e-6) / 1e6:.1f} MB/s, {dt:.1f} s")
     return ok
 
 

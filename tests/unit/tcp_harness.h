@@ -43,6 +43,10 @@ struct h_out {
     uint32_t len;
     uint16_t mss;           /* 0 = absent */
     int wscale;             /* -1 = absent */
+    int sack_ok;            /* SACK-permitted option present */
+    unsigned n_sack;        /* SACK blocks: sack[2 * i] .. sack[2 * i + 1] */
+    uint32_t sack[8];
+    unsigned optlen;        /* TCP option bytes */
     uint32_t src, dst;
     uint16_t sport, dport;
     uint8_t data[2048];
@@ -61,6 +65,7 @@ struct h_state {
     unsigned n_ev;
     struct tcp_conn *conn;  /* last connection an event came from */
     uint32_t fixed_iss;
+    int peer_sack;          /* h_accept's SYN offers SACK-permitted */
     int auto_read;          /* READABLE handler drains into rx_buf */
     uint8_t rx_buf[1 << 20];
     uint32_t rx_len;
@@ -124,8 +129,20 @@ static inline void h_tx(void *arg, struct rte_mbuf *m, uint32_t dst_ip)
             o->mss = (uint16_t)((opt[2] << 8) | opt[3]);
         if (opt[0] == 3)
             o->wscale = opt[2];
+        if (opt[0] == 4)
+            o->sack_ok = 1;
+        if (opt[0] == 5) {
+            o->n_sack = (opt[1] - 2u) / 8;
+            cr_assert_leq(o->n_sack, 4);
+            for (unsigned b = 0; b < 2 * o->n_sack; b++)
+                o->sack[b] = ((uint32_t)opt[2 + 4 * b] << 24) | ((uint32_t)opt[3 + 4 * b] << 16) |
+                             ((uint32_t)opt[4 + 4 * b] << 8) | opt[5 + 4 * b];
+        }
+        cr_assert_geq(opt[1], 2, "option length");
         i += opt[1];
     }
+    o->optlen = doff - 20;
+    cr_assert_leq(m->pkt_len, 1500, "IP packet within the 1500-byte MTU");
     o->len = m->pkt_len - 20 - doff;
     cr_assert_leq(o->len, sizeof(o->data));
     memcpy(o->data, p + 20 + doff, o->len);
@@ -237,6 +254,11 @@ struct h_seg {
     uint32_t len;
     int mss;                /* option when > 0 */
     int wscale;             /* option when >= 0 */
+    int sack_ok;            /* SACK-permitted option when nonzero */
+    int n_sack;             /* SACK blocks sack[2 * i] .. sack[2 * i + 1] */
+    uint32_t sack[8];
+    const uint8_t *raw_opt; /* appended verbatim (raw_optlen bytes) */
+    unsigned raw_optlen;
     uint16_t sport, dport;  /* 0 = defaults */
     uint32_t src;           /* 0 = H_PEER */
     int bad_csum;
@@ -248,7 +270,7 @@ struct h_seg {
 static inline enum drop_reason h_in(const struct h_seg *s)
 {
     struct rte_mbuf *m = rte_pktmbuf_alloc(H.pool);
-    uint8_t opt[40];
+    uint8_t opt[64];
     unsigned optlen = 0;
     uint8_t *f;
     uint32_t l4, off;
@@ -269,8 +291,31 @@ static inline enum drop_reason h_in(const struct h_seg *s)
         opt[optlen++] = 3;
         opt[optlen++] = (uint8_t)s->wscale;
     }
+    if (s->sack_ok) {
+        opt[optlen++] = 1;
+        opt[optlen++] = 1;
+        opt[optlen++] = 4;
+        opt[optlen++] = 2;
+    }
+    if (s->n_sack > 0) {
+        opt[optlen++] = 1;
+        opt[optlen++] = 1;
+        opt[optlen++] = 5;
+        opt[optlen++] = (uint8_t)(2 + 8 * s->n_sack);
+        for (int b = 0; b < 2 * s->n_sack; b++) {
+            opt[optlen++] = (uint8_t)(s->sack[b] >> 24);
+            opt[optlen++] = (uint8_t)(s->sack[b] >> 16);
+            opt[optlen++] = (uint8_t)(s->sack[b] >> 8);
+            opt[optlen++] = (uint8_t)s->sack[b];
+        }
+    }
+    if (s->raw_optlen > 0) {
+        memcpy(opt + optlen, s->raw_opt, s->raw_optlen);
+        optlen += s->raw_optlen;
+    }
     while (optlen % 4)
         opt[optlen++] = 0;
+    cr_assert_leq(optlen, 40, "TCP options fit in 40 bytes");
     f = (uint8_t *)rte_pktmbuf_append(m, (uint16_t)(14 + 20 + 20 + optlen + s->len + s->pad));
     cr_assert_not_null(f);
     off = frame_eth(f, RTE_ETHER_TYPE_IPV4, &frame_mac_us);
@@ -351,7 +396,8 @@ static inline struct tcp_conn *h_accept(int peer_ws, uint16_t wnd)
     if (tcp_tcb_listener(H.st, ip4(H_LOCAL), H_LPORT) == NULL)
         cr_assert_eq(tcp_listen(H.st, ip4(H_LOCAL), H_LPORT, 0, h_on_event, NULL), 0);
     cr_assert_eq(h_in(&(struct h_seg){.seq = PEER_ISN, .flags = TCP_SYN, .wnd = 65535,
-                                      .mss = 1460, .wscale = peer_ws}), DROP_NONE);
+                                      .mss = 1460, .wscale = peer_ws,
+                                      .sack_ok = H.peer_sack}), DROP_NONE);
     o = h_next();
     cr_assert_not_null(o);
     cr_assert_eq(o->flags, TCP_SYN | TCP_ACK);

@@ -1221,3 +1221,439 @@ Test(tcp, limited_transmit_on_the_first_two_duplicates)
     o = h_next();
     cr_assert_eq(o->seq, ISS + 1, "third: fast retransmit");
 }
+
+/* ---- SACK (RFC 2018, RFC 6675) ---- */
+
+Test(tcp, sack_permitted_only_when_both_sides_offer_it)
+{
+    struct tcp_conn *c, *c2;
+    struct h_out *o;
+
+    h_start();
+    cr_assert_eq(tcp_listen(H.st, ip4(H_LOCAL), H_LPORT, 0, h_on_event, NULL), 0);
+    /* Passive, offered: echoed in the SYN-ACK, used. */
+    h_in(&(struct h_seg){.seq = PEER_ISN, .flags = TCP_SYN, .wnd = 1000, .mss = 1460,
+                         .wscale = 7, .sack_ok = 1, .sport = 1001});
+    o = h_next();
+    cr_assert_eq(o->flags, TCP_SYN | TCP_ACK);
+    cr_assert(o->sack_ok, "SYN-ACK answers SACK-permitted");
+    cr_assert_eq(o->mss, 1460);
+    cr_assert_eq(o->wscale, 3, "with the other options");
+    h_in(&(struct h_seg){.seq = PEER_ISN + 1, .ack = ISS + 1, .flags = TCP_ACK, .wnd = 1000,
+                         .sport = 1001});
+    cr_assert(H.conn->flags & TCPF_SACK);
+    /* Passive, not offered: not in the SYN-ACK, not used. */
+    h_in(&(struct h_seg){.seq = PEER_ISN, .flags = TCP_SYN, .wnd = 1000, .mss = 1460,
+                         .wscale = 7, .sport = 1002});
+    o = h_next();
+    cr_assert(!o->sack_ok);
+    h_in(&(struct h_seg){.seq = PEER_ISN + 1, .ack = ISS + 1, .flags = TCP_ACK, .wnd = 1000,
+                         .sport = 1002});
+    cr_assert(!(H.conn->flags & TCPF_SACK));
+    /* Active: always offered; used only when the SYN-ACK answers. */
+    cr_assert_eq(tcp_connect(H.st, ip4(H_LOCAL), ip4(H_PEER), 8080, h_on_event, NULL, &c), 0);
+    o = h_next();
+    cr_assert_eq(o->flags, TCP_SYN);
+    cr_assert(o->sack_ok, "our SYN offers SACK");
+    cr_assert_eq(tcp_connect(H.st, ip4(H_LOCAL), ip4(H_PEER), 8080, h_on_event, NULL, &c2), 0);
+    h_skip_out();
+    h_in(&(struct h_seg){.seq = 9000, .ack = ISS + 1, .flags = TCP_SYN | TCP_ACK, .wnd = 30000,
+                         .mss = 1460, .wscale = 2, .sack_ok = 1, .sport = 8080,
+                         .dport = c->key.lport});
+    cr_assert_eq(tcp_conn_state(c), TCP_ESTABLISHED);
+    cr_assert(c->flags & TCPF_SACK);
+    h_in(&(struct h_seg){.seq = 9000, .ack = ISS + 1, .flags = TCP_SYN | TCP_ACK, .wnd = 30000,
+                         .mss = 1460, .wscale = 2, .sport = 8080, .dport = c2->key.lport});
+    cr_assert_eq(tcp_conn_state(c2), TCP_ESTABLISHED);
+    cr_assert(!(c2->flags & TCPF_SACK));
+}
+
+Test(tcp, syn_cookie_connections_do_without_sack)
+{
+    struct h_out *o;
+
+    h_start();
+    cr_assert_eq(tcp_listen(H.st, ip4(H_LOCAL), H_LPORT, 1, h_on_event, NULL), 0);
+    h_in(&(struct h_seg){.seq = 100, .flags = TCP_SYN, .wnd = 1000, .mss = 1460, .wscale = 5,
+                         .sack_ok = 1, .sport = 1001});
+    h_skip_out();
+    h_in(&(struct h_seg){.seq = 200, .flags = TCP_SYN, .wnd = 1000, .mss = 1460, .wscale = 5,
+                         .sack_ok = 1, .sport = 1002});
+    o = h_next();
+    cr_assert_eq(H.st->stats.syncookies_sent, 1);
+    cr_assert(!o->sack_ok, "the cookie cannot encode SACK-permitted: not offered");
+    cr_assert_eq(h_in(&(struct h_seg){.seq = 201, .ack = o->seq + 1, .flags = TCP_ACK,
+                                      .wnd = 100, .sport = 1002}), DROP_NONE);
+    cr_assert_eq(H.st->stats.syncookies_ok, 1);
+    cr_assert(!(H.ev_conn[0]->flags & TCPF_SACK));
+}
+
+/* The SACK blocks of segment o as "start-end start-end ..." offsets from base. */
+static const char *sack_str(const struct h_out *o, uint32_t base)
+{
+    static char buf[256];
+    int n = 0;
+
+    buf[0] = 0;
+    for (unsigned i = 0; i < o->n_sack; i++)
+        n += snprintf(buf + n, sizeof(buf) - (size_t)n, "%s%u-%u", i ? " " : "",
+                      o->sack[2 * i] - base, o->sack[2 * i + 1] - base);
+    return buf;
+}
+
+Test(tcp, receiver_reports_holes_most_recent_block_first)
+{
+    uint8_t d[10000];
+    struct h_out *o;
+    struct tcp_conn *c;
+    uint32_t b = PEER_ISN + 1;
+
+    h_start();
+    H.peer_sack = 1;
+    c = h_accept(7, 1000);
+    h_skip_out();
+    h_pattern(d, sizeof(d), 0);
+#define SEG(off, n) h_in(&(struct h_seg){.seq = b + (off), .ack = ISS + 1, .flags = TCP_ACK, \
+                                         .wnd = 1000, .data = d + (off), .len = (n)})
+    SEG(1000, 1000);                    /* one hole: 0..1000 */
+    o = h_next();
+    cr_assert_not_null(o);
+    cr_assert_eq(o->ack, b);
+    cr_assert_str_eq(sack_str(o, b), "1000-2000");
+    SEG(3000, 1000);                    /* two holes */
+    o = h_next();
+    cr_assert_not_null(o);
+    cr_assert_str_eq(sack_str(o, b), "3000-4000 1000-2000", "newest first");
+    SEG(5000, 1000);                    /* three holes */
+    o = h_next();
+    cr_assert_not_null(o);
+    cr_assert_str_eq(sack_str(o, b), "5000-6000 3000-4000 1000-2000");
+    SEG(2000, 500);                     /* extends the oldest block: now the newest */
+    o = h_next();
+    cr_assert_not_null(o);
+    cr_assert_str_eq(sack_str(o, b), "1000-2500 5000-6000 3000-4000");
+    SEG(7000, 500);                     /* four blocks: 4 fit beside no other option */
+    o = h_next();
+    cr_assert_not_null(o);
+    cr_assert_str_eq(sack_str(o, b), "7000-7500 1000-2500 5000-6000 3000-4000");
+    cr_assert_eq(o->optlen, 36);
+    SEG(9000, 500);                     /* five runs held: the four most recent */
+    o = h_next();
+    cr_assert_not_null(o);
+    cr_assert_str_eq(sack_str(o, b), "9000-9500 7000-7500 1000-2500 5000-6000");
+    SEG(8000, 100);                     /* more runs than recent segments: the highest */
+    o = h_next();
+    cr_assert_not_null(o);
+    cr_assert_str_eq(sack_str(o, b), "8000-8100 9000-9500 7000-7500 1000-2500");
+    /* Our data goes out with the blocks and stays within the MTU. */
+    cr_assert_eq(tcp_send(c, h_payload(3000, 0, 1000)), 0);
+    o = h_next();
+    cr_assert_not_null(o);
+    cr_assert_eq(o->n_sack, 4);
+    cr_assert_eq(o->len, 1460 - 36, "the option takes room from the payload");
+    h_skip_out();
+    /* The first hole filled: cumulative ACK moves, the other blocks stay. */
+    SEG(0, 1000);
+    o = &H.out[H.n_out - 1];
+    cr_assert_eq(o->ack, b + 2500);
+    cr_assert_str_eq(sack_str(o, b), "8000-8100 9000-9500 7000-7500 5000-6000");
+    cr_assert_geq(H.st->stats.sack_blocks_sent, 1 + 2 + 3 + 3 + 4 + 4 + 4);
+    /* All filled: no more blocks. */
+    for (uint32_t off = 2500; off < 9500; off += 1000)
+        SEG(off, off + 1000 <= 9500 ? 1000 : 9500 - off);
+    o = &H.out[H.n_out - 1];
+    cr_assert_eq(o->ack, b + 9500);
+    cr_assert_eq(o->n_sack, 0);
+    cr_assert_eq(o->optlen, 0);
+    cr_assert_null(c->ooo);
+#undef SEG
+}
+
+Test(tcp, no_sack_blocks_without_negotiation)
+{
+    uint8_t d[1000] = {0};
+    struct h_out *o;
+
+    h_start();
+    h_accept_quiet(7, 1000);
+    h_in(&(struct h_seg){.seq = PEER_ISN + 1001, .ack = ISS + 1, .flags = TCP_ACK, .wnd = 1000,
+                         .data = d, .len = 1000});
+    o = h_next();
+    cr_assert_eq(o->ack, PEER_ISN + 1);
+    cr_assert_eq(o->n_sack, 0);
+    cr_assert_eq(H.st->stats.sack_blocks_sent, 0);
+}
+
+/*
+ * A SACK receiver for the sender tests: segments whose first transmission is in
+ * `lose` (by index of MSS-sized segment) are dropped; every other data segment is
+ * taken and answered with the cumulative ACK and up to three SACK blocks, the run
+ * holding the latest segment first (as Linux does). Time never moves.
+ */
+#define SND_SEGS 20
+struct sack_peer {
+    uint32_t base;                      /* our ISS + 1 */
+    uint32_t mss;
+    uint8_t have[SND_SEGS];
+    unsigned sent[SND_SEGS];            /* transmissions of each segment */
+    unsigned lose_first[SND_SEGS];      /* 1 = drop the first transmission */
+    int sack;                           /* answer with SACK blocks */
+};
+
+static void sack_peer_ack(struct sack_peer *p, unsigned latest)
+{
+    struct h_seg a = {.seq = PEER_ISN + 1, .flags = TCP_ACK, .wnd = 65535};
+    unsigned una = 0;
+
+    while (una < SND_SEGS && p->have[una])
+        una++;
+    a.ack = p->base + una * p->mss;
+    if (p->sack && latest > una) {
+        unsigned lo = latest, hi = latest;
+        while (lo > una && p->have[lo - 1])
+            lo--;
+        while (hi + 1 < SND_SEGS && p->have[hi + 1])
+            hi++;
+        a.sack[0] = p->base + lo * p->mss;
+        a.sack[1] = p->base + (hi + 1) * p->mss;
+        a.n_sack = 1;
+        for (unsigned i = SND_SEGS; i-- > una && a.n_sack < 3;) {
+            unsigned e = i;
+            if (!p->have[i] || (i >= lo && i <= hi))
+                continue;
+            while (i > una && p->have[i - 1])
+                i--;
+            if (i >= lo && i <= hi)
+                continue;
+            a.sack[2 * a.n_sack] = p->base + i * p->mss;
+            a.sack[2 * a.n_sack + 1] = p->base + (e + 1) * p->mss;
+            a.n_sack++;
+        }
+    }
+    h_in(&a);
+}
+
+/* Feeds everything the stack sends to the peer until it stops sending. */
+static void sack_peer_run(struct sack_peer *p)
+{
+    struct h_out *o;
+
+    while ((o = h_next()) != NULL) {
+        unsigned i;
+        if (o->len == 0)
+            continue;
+        cr_assert_eq((o->seq - p->base) % p->mss, 0, "segments on MSS boundaries");
+        cr_assert_eq(o->len, p->mss);
+        i = (o->seq - p->base) / p->mss;
+        cr_assert_lt(i, SND_SEGS);
+        if (p->sent[i]++ == 0 && p->lose_first[i])
+            continue;
+        p->have[i] = 1;
+        sack_peer_ack(p, i);
+    }
+}
+
+static struct tcp_conn *sack_sender(struct sack_peer *p, int sack, const unsigned *lose,
+                                    unsigned n_lose)
+{
+    struct tcp_conn *c;
+
+    h_start();
+    H.peer_sack = sack;
+    c = h_accept_quiet(7, 65535);
+    memset(p, 0, sizeof(*p));
+    p->base = ISS + 1;
+    p->mss = 1460;
+    p->sack = sack;
+    for (unsigned i = 0; i < n_lose; i++)
+        p->lose_first[lose[i]] = 1;
+    cr_assert_eq(tcp_send(c, h_payload(SND_SEGS * 1460, 0, 1460)), 0);
+    return c;
+}
+
+Test(tcp, sack_sender_retransmits_exactly_the_holes_without_rto)
+{
+    static const unsigned lose[] = {1, 3, 5};
+    struct sack_peer p;
+    struct tcp_conn *c = sack_sender(&p, 1, lose, 3);
+    uint64_t t0 = h_now();
+
+    sack_peer_run(&p);
+    cr_assert_eq(h_now(), t0, "no timer was needed");
+    for (unsigned i = 0; i < SND_SEGS; i++) {
+        cr_assert(p.have[i], "segment %u delivered", i);
+        cr_assert_eq(p.sent[i], p.lose_first[i] ? 2 : 1,
+                     "segment %u sent %u times: only the lost ones twice", i, p.sent[i]);
+    }
+    cr_assert_eq(c->snd_una, ISS + 1 + SND_SEGS * 1460);
+    cr_assert_eq(H.st->stats.sack_recoveries, 1);
+    cr_assert_eq(H.st->stats.sack_rexmits, 3);
+    cr_assert_eq(H.st->stats.segs_retrans, 3);
+    cr_assert_eq(H.st->stats.rexmt_timeouts, 0);
+    cr_assert_eq(H.st->stats.sack_blocks_bad, 0);
+    cr_assert_gt(H.st->stats.sack_blocks_rcvd, 0);
+    cr_assert(!(c->flags & (TCPF_RECOVERY | TCPF_SACK_RECOVERY)), "recovery ended");
+    cr_assert_eq(c->sack_n, 0, "the scoreboard empties as snd_una passes it");
+}
+
+Test(tcp, sack_loss_detected_before_three_duplicates)
+{
+    struct tcp_conn *c;
+    struct h_out *o;
+    uint32_t una = ISS + 1, mss = 1460;
+
+    h_start();
+    H.peer_sack = 1;
+    c = h_accept_quiet(7, 65535);
+    cr_assert_eq(tcp_send(c, h_payload(10 * mss, 0, 1460)), 0);
+    h_skip_out();
+    /* One ACK (it carries data, so it is no duplicate) SACKs three segments past a hole:
+     * IsLost(snd_una) holds (RFC 6675 section 5 (b)). */
+    uint8_t d[10] = "0123456789";
+    h_in(&(struct h_seg){.seq = PEER_ISN + 1, .ack = una, .flags = TCP_ACK, .wnd = 65535,
+                         .data = d, .len = 10, .n_sack = 1,
+                         .sack = {una + mss, una + 4 * mss}});
+    o = h_next();
+    cr_assert_not_null(o);
+    cr_assert_eq(o->seq, una, "the hole is retransmitted at once");
+    cr_assert_eq(o->len, mss);
+    cr_assert(c->flags & TCPF_SACK_RECOVERY);
+    cr_assert_eq(c->recover, c->snd_max);
+    cr_assert_eq(c->cwnd, c->ssthresh);
+    cr_assert_eq(c->ssthresh, 5 * mss, "FlightSize / 2");
+    for (o = h_next(); o != NULL; o = h_next())
+        cr_assert(o->seq == una + 10 * mss || o->len == 0 || o->seq >= una + 10 * mss,
+                  "never the SACKed segments (seq %u)", o->seq - una);
+}
+
+Test(tcp, sack_sender_does_not_resend_sacked_data_after_rto_and_clears_the_board)
+{
+    struct tcp_conn *c;
+    struct h_out *o;
+    uint32_t una = ISS + 1, mss = 1460;
+
+    h_start();
+    H.peer_sack = 1;
+    c = h_accept_quiet(7, 65535);
+    cr_assert_eq(tcp_send(c, h_payload(10 * mss, 0, 1460)), 0);
+    h_skip_out();
+    /* Two segments SACKed: not enough to call the first lost. */
+    h_in(&(struct h_seg){.seq = PEER_ISN + 1, .ack = una, .flags = TCP_ACK, .wnd = 65535,
+                         .n_sack = 1, .sack = {una + 2 * mss, una + 4 * mss}});
+    cr_assert_eq(c->sack_n, 1);
+    cr_assert(!(c->flags & TCPF_RECOVERY));
+    h_skip_out();
+    h_wait_out(10000);                  /* RTO */
+    o = h_next();
+    cr_assert_eq(o->seq, una);
+    cr_assert_eq(H.st->stats.rexmt_timeouts, 1);
+    cr_assert_eq(c->sack_n, 0, "RTO: the scoreboard is cleared (RFC 6675 5.1)");
+    h_skip_out();
+    /* The retransmission arrives; the receiver still holds 2..3: go-back-N skips them. */
+    h_in(&(struct h_seg){.seq = PEER_ISN + 1, .ack = una + mss, .flags = TCP_ACK,
+                         .wnd = 65535, .n_sack = 1, .sack = {una + 2 * mss, una + 4 * mss}});
+    o = h_next();
+    cr_assert_not_null(o);
+    cr_assert_eq(o->seq, una + mss);
+    h_in(&(struct h_seg){.seq = PEER_ISN + 1, .ack = una + 4 * mss, .flags = TCP_ACK,
+                         .wnd = 65535});
+    for (o = h_next(); o != NULL; o = h_next())
+        cr_assert_geq(o->seq, una + 4 * mss, "SACKed data is not sent again");
+    cr_assert_eq(H.st->stats.sack_recoveries, 0, "no fast recovery below recover");
+}
+
+Test(tcp, without_sack_the_same_losses_go_through_newreno)
+{
+    static const unsigned lose[] = {1, 3, 5};
+    struct sack_peer p;
+    struct tcp_conn *c = sack_sender(&p, 0, lose, 3);
+
+    cr_assert(!(c->flags & TCPF_SACK));
+    sack_peer_run(&p);
+    for (unsigned i = 0; i < SND_SEGS; i++)
+        cr_assert(p.have[i], "segment %u delivered", i);
+    cr_assert_eq(H.st->stats.fast_retrans, 1);
+    cr_assert_eq(H.st->stats.partial_acks, 2, "NewReno: one hole per partial ACK");
+    cr_assert_eq(H.st->stats.sack_recoveries, 0);
+    cr_assert_eq(H.st->stats.sack_rexmits, 0);
+    cr_assert_eq(H.st->stats.sack_blocks_rcvd, 0);
+}
+
+Test(tcp, sack_peer_without_blocks_falls_back_to_newreno)
+{
+    static const unsigned lose[] = {1};
+    struct sack_peer p;
+    struct tcp_conn *c = sack_sender(&p, 1, lose, 1);
+
+    p.sack = 0;                         /* negotiated, but never sends a block */
+    cr_assert(c->flags & TCPF_SACK);
+    sack_peer_run(&p);
+    for (unsigned i = 0; i < SND_SEGS; i++)
+        cr_assert(p.have[i]);
+    cr_assert_eq(H.st->stats.fast_retrans, 1);
+    cr_assert_eq(H.st->stats.sack_newreno_fallbacks, 1);
+    cr_assert_eq(H.st->stats.sack_recoveries, 0);
+}
+
+Test(tcp, bogus_sack_blocks_are_ignored)
+{
+    struct tcp_conn *c;
+    uint32_t una = ISS + 1, mss = 1460;
+    static const uint8_t bad_len[] = {1, 1, 5, 11, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+
+    h_start();
+    H.peer_sack = 1;
+    c = h_accept_quiet(7, 65535);
+    cr_assert_eq(tcp_send(c, h_payload(4 * mss, 0, 1460)), 0);
+    h_skip_out();
+    h_in(&(struct h_seg){.seq = PEER_ISN + 1, .ack = una + mss, .flags = TCP_ACK, .wnd = 65535});
+    h_skip_out();
+    uint32_t max = c->snd_max;
+#define SACK1(s, e) h_in(&(struct h_seg){.seq = PEER_ISN + 1, .ack = una + mss, .flags = TCP_ACK, \
+                                         .wnd = 65535, .n_sack = 1, .sack = {(s), (e)}})
+    SACK1(una + 2 * mss, max + 1);                  /* beyond snd_max */
+    SACK1(una + 3 * mss, una + 2 * mss);            /* start after end */
+    SACK1(una + 2 * mss, una + 2 * mss);            /* empty */
+    SACK1(una, una + 2 * mss);                      /* straddles snd_una */
+    SACK1(una + mss, una + 2 * mss);                /* starts at snd_una */
+    SACK1(max + 0x10000000u, max + 0x10000100u);    /* far ahead */
+    cr_assert_eq(H.st->stats.sack_blocks_bad, 6);
+    SACK1(una, una + mss);                          /* at or below snd_una: D-SACK */
+    cr_assert_eq(H.st->stats.sack_blocks_old, 1);
+    h_in(&(struct h_seg){.seq = PEER_ISN + 1, .ack = una + mss, .flags = TCP_ACK, .wnd = 65535,
+                         .raw_opt = bad_len, .raw_optlen = sizeof(bad_len)});
+    cr_assert_eq(H.st->stats.sack_blocks_bad, 7, "a SACK option of impossible length");
+    cr_assert_eq(c->sack_n, 0, "nothing entered the scoreboard");
+    cr_assert_eq(H.st->stats.sack_blocks_rcvd, 0);
+    cr_assert_eq(H.st->stats.sack_recoveries, 0);
+    cr_assert_eq(H.st->stats.sack_newreno_fallbacks, 1,
+                 "the duplicates alone make a NewReno recovery, counted");
+    /* A good one still counts. */
+    SACK1(una + 2 * mss, una + 3 * mss);
+    cr_assert_eq(c->sack_n, 1);
+    cr_assert_eq(H.st->stats.sack_blocks_rcvd, 1);
+    cr_assert_eq(tcp_conn_state(c), TCP_ESTABLISHED);
+#undef SACK1
+}
+
+Test(tcp, sack_scoreboard_is_bounded)
+{
+    struct tcp_conn *c;
+    uint32_t una = ISS + 1, mss = 1460;
+
+    h_start();
+    H.peer_sack = 1;
+    c = h_accept_quiet(7, 65535);
+    cr_assert_eq(tcp_send(c, h_payload(10 * mss, 0, 1460)), 0);
+    h_skip_out();
+    /* Every other 100 bytes SACKed, from the top down: more ranges than the board. */
+    for (uint32_t i = 0; i < 2 * TCP_SACK_MAX + 4; i++) {
+        uint32_t s = una + 10 * mss - 200 * (i + 1);
+        h_in(&(struct h_seg){.seq = PEER_ISN + 1, .ack = una, .flags = TCP_ACK, .wnd = 65535,
+                             .n_sack = 1, .sack = {s, s + 100}});
+    }
+    cr_assert_eq(c->sack_n, TCP_SACK_MAX);
+    cr_assert_gt(H.st->stats.sack_board_full, 0);
+    for (unsigned i = 1; i < c->sack_n; i++)
+        cr_assert(SEQ_LT(c->sack[i - 1].end, c->sack[i].start), "sorted, disjoint");
+}
