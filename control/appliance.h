@@ -12,6 +12,11 @@
 #include "dataplane.h"
 #include "health.h"
 
+/* Traffic counters of a service or a real server, summed over the workers. */
+struct stats_sums {
+    uint64_t packets_in, bytes_in, packets_out, bytes_out, conns;
+};
+
 struct appliance {
     struct lbd_config *cfg;         /* the running config */
     char config_path[PATH_MAX];
@@ -21,10 +26,10 @@ struct appliance {
     uint64_t start_ms;              /* monotonic clock at start-up */
     uint64_t generation;            /* snapshots published so far */
     uint32_t last_rs_id;            /* real-server ids handed out so far */
-    /* Per-service counters as they stood when the slot was (re)assigned: a slot that
-     * a removed service leaves is reused, and its new owner starts from zero. */
-    uint64_t vs_base_packets[CFG_MAX_VS];
-    uint64_t vs_base_bytes[CFG_MAX_VS];
+    /* Counters as they stood when a service's or real server's slot was (re)assigned:
+     * a slot that a removed one leaves is reused, and its new owner starts from zero. */
+    struct stats_sums vs_base[CFG_MAX_VS];
+    struct stats_sums rs_base[SNAP_RS_IDS];
 };
 
 struct ctl_msg;

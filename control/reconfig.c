@@ -82,6 +82,7 @@ void reconfig_assign_ids(struct appliance *a, struct lbd_config *next,
                 continue;
             rs->id = ++a->last_rs_id;
             rs->slot = take_slot(rs_used, CFG_MAX_RS);
+            stats_reset_rs_slot(a, (uint32_t)v->slot * CFG_MAX_RS + rs->slot);
         }
     }
 }

@@ -38,6 +38,47 @@ static cJSON *tcp_object(const struct tcp_stack *st)
     return o;
 }
 
+static struct stats_sums sum_vs(const struct dataplane *dp, uint16_t slot)
+{
+    struct stats_sums t = {0};
+
+    for (unsigned w = 0; dp != NULL && w < dp->n_workers; w++) {
+        const struct worker_stats *ws = dp_worker_stats(dp, w);
+        t.packets_in += ws->vs_packets_in[slot];
+        t.bytes_in += ws->vs_bytes_in[slot];
+        t.packets_out += ws->vs_packets_out[slot];
+        t.bytes_out += ws->vs_bytes_out[slot];
+        t.conns += ws->vs_conns[slot];
+    }
+    return t;
+}
+
+static struct stats_sums sum_rs(const struct dataplane *dp, uint32_t idx)
+{
+    struct stats_sums t = {0};
+
+    for (unsigned w = 0; dp != NULL && w < dp->n_workers; w++) {
+        const struct worker_stats *ws = dp_worker_stats(dp, w);
+        t.packets_in += ws->rs_packets_in[idx];
+        t.bytes_in += ws->rs_bytes_in[idx];
+        t.packets_out += ws->rs_packets_out[idx];
+        t.bytes_out += ws->rs_bytes_out[idx];
+        t.conns += ws->rs_conns_total[idx];
+    }
+    return t;
+}
+
+/* t minus its baseline b. */
+static struct stats_sums since(struct stats_sums t, const struct stats_sums *b)
+{
+    t.packets_in -= b->packets_in;
+    t.bytes_in -= b->bytes_in;
+    t.packets_out -= b->packets_out;
+    t.bytes_out -= b->bytes_out;
+    t.conns -= b->conns;
+    return t;
+}
+
 static cJSON *stats_real_servers(const struct appliance *a, const struct cfg_vs *v,
                                  uint64_t *vs_active)
 {
@@ -46,21 +87,15 @@ static cJSON *stats_real_servers(const struct appliance *a, const struct cfg_vs 
     for (size_t i = 0; i < v->n_real_servers; i++) {
         const struct cfg_real_server *rs = &v->real_servers[i];
         uint32_t idx = (uint32_t)v->slot * CFG_MAX_RS + rs->slot;
-        uint64_t active = 0, total = 0, bytes_in = 0, bytes_out = 0, pkts_in = 0, pkts_out = 0;
+        uint64_t active = 0;
+        struct stats_sums t = since(sum_rs(a->dp, idx), &a->rs_base[idx]);
         cJSON *o = cJSON_CreateObject();
         char ip[ADDR_STR_MAX];
 
         /* Layer 4 connections and Layer 7 backend connections (with their payload),
          * by the real server's counter index (snapshot.h). */
-        for (unsigned w = 0; a->dp != NULL && w < a->dp->n_workers; w++) {
-            const struct worker_stats *ws = dp_worker_stats(a->dp, w);
-            active += ws->rs_active_conns[idx];
-            total += ws->rs_conns_total[idx];
-            bytes_in += ws->rs_bytes_in[idx];
-            bytes_out += ws->rs_bytes_out[idx];
-            pkts_in += ws->rs_packets_in[idx];
-            pkts_out += ws->rs_packets_out[idx];
-        }
+        for (unsigned w = 0; a->dp != NULL && w < a->dp->n_workers; w++)
+            active += dp_worker_stats(a->dp, w)->rs_active_conns[idx];
         *vs_active += active;
         cJSON_AddStringToObject(o, "label", rs->label);
         cJSON_AddStringToObject(o, "ip", addr_format_ipv4(rs->ip, ip));
@@ -75,11 +110,11 @@ static cJSON *stats_real_servers(const struct appliance *a, const struct cfg_vs 
         cJSON_AddStringToObject(o, "last_check", a->health ? health_last_result(a->health, rs->id)
                                                            : "none");
         add_u64(o, "active_conns", active);
-        add_u64(o, "total_conns", total);
-        add_u64(o, "bytes_in", bytes_in);
-        add_u64(o, "bytes_out", bytes_out);
-        add_u64(o, "packets_in", pkts_in);
-        add_u64(o, "packets_out", pkts_out);
+        add_u64(o, "total_conns", t.conns);
+        add_u64(o, "bytes_in", t.bytes_in);
+        add_u64(o, "bytes_out", t.bytes_out);
+        add_u64(o, "packets_in", t.packets_in);
+        add_u64(o, "packets_out", t.packets_out);
         cJSON_AddItemToArray(arr, o);
     }
     return arr;
@@ -87,15 +122,12 @@ static cJSON *stats_real_servers(const struct appliance *a, const struct cfg_vs 
 
 void stats_reset_vs_slot(struct appliance *a, uint16_t slot)
 {
-    uint64_t pkts = 0, bytes = 0;
+    a->vs_base[slot] = sum_vs(a->dp, slot);
+}
 
-    for (unsigned w = 0; a->dp != NULL && w < a->dp->n_workers; w++) {
-        const struct worker_stats *ws = dp_worker_stats(a->dp, w);
-        pkts += ws->vs_packets_in[slot];
-        bytes += ws->vs_bytes_in[slot];
-    }
-    a->vs_base_packets[slot] = pkts;
-    a->vs_base_bytes[slot] = bytes;
+void stats_reset_rs_slot(struct appliance *a, uint32_t idx)
+{
+    a->rs_base[idx] = sum_rs(a->dp, idx);
 }
 
 static cJSON *stats_services(const struct appliance *a, const char *vs_label)
@@ -105,30 +137,22 @@ static cJSON *stats_services(const struct appliance *a, const char *vs_label)
 
     for (size_t i = 0; i < a->cfg->n_virtual_services; i++) {
         const struct cfg_vs *v = &a->cfg->virtual_services[i];
-        uint64_t pkts = 0, bytes = 0, pkts_out = 0, bytes_out = 0, conns = 0, active = 0;
+        uint64_t active = 0;
+        struct stats_sums t;
         cJSON *o, *rss;
 
         if (vs_label != NULL && strcmp(vs_label, v->label) != 0)
             continue;
-        for (unsigned w = 0; w < dp->n_workers; w++) {
-            const struct worker_stats *ws = dp_worker_stats(dp, w);
-            pkts += ws->vs_packets_in[v->slot];
-            bytes += ws->vs_bytes_in[v->slot];
-            pkts_out += ws->vs_packets_out[v->slot];
-            bytes_out += ws->vs_bytes_out[v->slot];
-            conns += ws->vs_conns[v->slot];
-        }
-        pkts -= a->vs_base_packets[v->slot];
-        bytes -= a->vs_base_bytes[v->slot];
+        t = since(sum_vs(dp, v->slot), &a->vs_base[v->slot]);
         rss = stats_real_servers(a, v, &active);
         o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "label", v->label);
         add_u64(o, "active_conns", active);
-        add_u64(o, "total_conns", conns);
-        add_u64(o, "bytes_in", bytes);
-        add_u64(o, "bytes_out", bytes_out);
-        add_u64(o, "packets_in", pkts);
-        add_u64(o, "packets_out", pkts_out);
+        add_u64(o, "total_conns", t.conns);
+        add_u64(o, "bytes_in", t.bytes_in);
+        add_u64(o, "bytes_out", t.bytes_out);
+        add_u64(o, "packets_in", t.packets_in);
+        add_u64(o, "packets_out", t.packets_out);
         cJSON_AddItemToObject(o, "real_servers", rss);
         cJSON_AddItemToArray(arr, o);
     }

@@ -19,4 +19,7 @@ cJSON *stats_build(const struct appliance *a, const char *vs_label, int *rc, cha
 /* Control core: the counters of service slot start from zero again (a new service). */
 void stats_reset_vs_slot(struct appliance *a, uint16_t slot);
 
+/* Control core: the counters of real-server counter index idx start from zero again. */
+void stats_reset_rs_slot(struct appliance *a, uint32_t idx);
+
 #endif

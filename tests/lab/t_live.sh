@@ -105,4 +105,18 @@ check "the halted server gets no new connection" bash -c "
         [[ \$('$lab' exec x1 curl -s --max-time 5 --interface 10.200.50.\$i http://10.200.50.130:8000/who) != $busy ]] || exit 1
     done"
 
+# 4. Slots are reused: a new service or real server starts from zero, whatever traffic
+# the one that had its slot before carried.
+vs_stat() { lbctl --json stats | json "[(v['total_conns'], v['bytes_in']) for v in r['virtual_services'] if v['label'] == '$1'][0]"; }
+rs_stat() { lbctl --json stats | json "[(s['total_conns'], s['bytes_in']) for v in r['virtual_services'] if v['label'] == '$1' for s in v['real_servers'] if s['label'] == '$2'][0]"; }
+check "the service about to be removed carried traffic" bash -c "[[ \"$(vs_stat Added)\" != '(0, 0)' ]]"
+check "vs del, then vs add: the new service takes the freed slot" bash -c "
+    '$lab' lbctl vs del Added >/dev/null && '$lab' lbctl vs add '{\"label\": \"Fresh\", \"ip\": \"10.200.50.132\", \"ports\": [8000], \"layer\": 4, \"health_check\": {\"type\": \"none\"}, \"real_servers\": [{\"label\": \"f1\", \"ip\": \"192.168.112.51\", \"port\": null}]}' >/dev/null"
+check "the new service's counters start from zero" test "$(vs_stat Fresh)" == "(0, 0)"
+old_rs=$(rs_stat Bulk rs2)
+check "rs del, then rs add: the new real server's counters start from zero" bash -c "
+    [[ '$old_rs' != '(0, 0)' ]] && '$lab' lbctl rs del Bulk rs2 >/dev/null &&
+    '$lab' lbctl rs add Bulk '{\"label\": \"rs9\", \"ip\": \"192.168.112.52\", \"port\": null}' >/dev/null"
+check "rs9 (rs2's slot) starts from zero" test "$(rs_stat Bulk rs9)" == "(0, 0)"
+
 done_testing
