@@ -12,11 +12,6 @@
 #include "dataplane.h"
 #include "health.h"
 
-/* Traffic counters of a service or a real server, summed over the workers. */
-struct stats_sums {
-    uint64_t packets_in, bytes_in, packets_out, bytes_out, conns;
-};
-
 struct appliance {
     struct lbd_config *cfg;         /* the running config */
     char config_path[PATH_MAX];
@@ -26,19 +21,27 @@ struct appliance {
     uint64_t start_ms;              /* monotonic clock at start-up */
     uint64_t generation;            /* snapshots published so far */
     uint32_t last_rs_id;            /* real-server ids handed out so far */
+    bool health_changed;            /* the running config's health is newer than the snapshot */
     /* Counters as they stood when a service's or real server's slot was (re)assigned:
      * a slot that a removed one leaves is reused, and its new owner starts from zero. */
-    struct stats_sums vs_base[CFG_MAX_VS];
-    struct stats_sums rs_base[SNAP_RS_IDS];
+    struct traffic_counters vs_base[CFG_MAX_VS];
+    struct traffic_counters rs_base[SNAP_RS_IDS];
 };
 
 struct ctl_msg;
 
 /*
- * Control core: a message from a worker (health results), published as needed.
- * Every loop that drains the workers' ring hands its messages here.
+ * Control core: a message from a worker (health results). Every loop that drains the
+ * workers' ring hands its messages here; a change of health marks the running config
+ * for publishing.
  */
 void appliance_worker_msg(struct appliance *a, const struct ctl_msg *msg);
+
+/*
+ * Control core: publishes one new snapshot if health changed since the last one,
+ * however many servers changed. Once per control-loop iteration.
+ */
+void appliance_publish_health(struct appliance *a);
 
 /* Monotonic milliseconds. */
 uint64_t appliance_now_ms(void);

@@ -18,12 +18,11 @@ enum health_result {
     HR_TIMEOUT,
     HR_REFUSED,         /* TCP reset / ICMP unreachable */
     HR_BAD_STATUS,      /* HTTP status not the expected one */
-    HR_UNSUPPORTED,     /* this check type cannot run in this build */
     HR_ERROR,           /* could not send (ring full, no route) */
 };
 
 static const char *const result_names[] = {"none", "ok", "timeout", "refused", "bad_status",
-                                           "unsupported", "error"};
+                                           "error"};
 
 struct health_entry {
     uint32_t rs_id;
@@ -173,8 +172,6 @@ static bool record(struct health_entry *e, struct lbd_config *cfg, enum health_r
     e->last = r;
     e->last_detail = detail;
     e->last_ms = now_ms;
-    if (r == HR_UNSUPPORTED)
-        return false; /* no verdict: health stays as it is */
     e->checked = true;
     if (ok) {
         e->n_ok++;
@@ -253,7 +250,6 @@ static enum health_result probe_result(int16_t rc)
 {
     switch (rc) {
     case 0: return HR_OK;
-    case LBD_ENOTSUP: return HR_UNSUPPORTED;
     case LBD_EPROTO: return HR_BAD_STATUS;
     case LBD_ESTATE: return HR_REFUSED;
     case LBD_EBUSY: return HR_TIMEOUT;

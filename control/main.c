@@ -269,16 +269,15 @@ static void on_worker_msg(void *arg, const struct ctl_msg *msg)
 
 static void control_loop(struct appliance *a)
 {
-    char err[256];
-
     while (!stop_requested) {
         uint64_t now;
 
         api_server_poll(api_srv, CONTROL_POLL_MS);
         now = appliance_now_ms();
         dp_poll_ctl(a->dp, now, 1024, on_worker_msg, a);
-        if (health_poll(a->health, a->cfg, a->dp, now) && reconfig_publish(a, err, sizeof(err)) != 0)
-            LOG_ERR("health", "cannot publish the health change: %s", err);
+        if (health_poll(a->health, a->cfg, a->dp, now))
+            a->health_changed = true;
+        appliance_publish_health(a);
     }
 }
 

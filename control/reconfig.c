@@ -132,6 +132,7 @@ int reconfig_apply(struct appliance *a, struct lbd_config *next, char *err, size
     if (s == NULL)
         return LBD_ENOMEM;
     a->generation++;
+    a->health_changed = false; /* the snapshot carries the health as it is now */
     if (a->dp != NULL)
         dp_publish(a->dp, s); /* returns once no worker can see the old snapshot */
     else
@@ -150,6 +151,7 @@ int reconfig_publish(struct appliance *a, char *err, size_t errlen)
     if (s == NULL)
         return LBD_ENOMEM;
     a->generation++;
+    a->health_changed = false; /* the snapshot carries the health as it is now */
     if (a->dp != NULL)
         dp_publish(a->dp, s);
     else

@@ -38,38 +38,25 @@ static cJSON *tcp_object(const struct tcp_stack *st)
     return o;
 }
 
-static struct stats_sums sum_vs(const struct dataplane *dp, uint16_t slot)
+/* The counters of a service (rs false: slot i) or real server (index i), summed over
+ * the workers. */
+static struct traffic_counters sum_traffic(const struct dataplane *dp, bool rs, uint32_t i)
 {
-    struct stats_sums t = {0};
+    struct traffic_counters t = {0};
 
     for (unsigned w = 0; dp != NULL && w < dp->n_workers; w++) {
         const struct worker_stats *ws = dp_worker_stats(dp, w);
-        t.packets_in += ws->vs_packets_in[slot];
-        t.bytes_in += ws->vs_bytes_in[slot];
-        t.packets_out += ws->vs_packets_out[slot];
-        t.bytes_out += ws->vs_bytes_out[slot];
-        t.conns += ws->vs_conns[slot];
+        const struct traffic_counters *c = rs ? &ws->rs[i] : &ws->vs[i];
+        t.packets_in += c->packets_in;
+        t.bytes_in += c->bytes_in;
+        t.packets_out += c->packets_out;
+        t.bytes_out += c->bytes_out;
+        t.conns += c->conns;
     }
     return t;
 }
 
-static struct stats_sums sum_rs(const struct dataplane *dp, uint32_t idx)
-{
-    struct stats_sums t = {0};
-
-    for (unsigned w = 0; dp != NULL && w < dp->n_workers; w++) {
-        const struct worker_stats *ws = dp_worker_stats(dp, w);
-        t.packets_in += ws->rs_packets_in[idx];
-        t.bytes_in += ws->rs_bytes_in[idx];
-        t.packets_out += ws->rs_packets_out[idx];
-        t.bytes_out += ws->rs_bytes_out[idx];
-        t.conns += ws->rs_conns_total[idx];
-    }
-    return t;
-}
-
-/* t minus its baseline b. */
-static struct stats_sums since(struct stats_sums t, const struct stats_sums *b)
+static struct traffic_counters since(struct traffic_counters t, const struct traffic_counters *b)
 {
     t.packets_in -= b->packets_in;
     t.bytes_in -= b->bytes_in;
@@ -88,7 +75,7 @@ static cJSON *stats_real_servers(const struct appliance *a, const struct cfg_vs 
         const struct cfg_real_server *rs = &v->real_servers[i];
         uint32_t idx = (uint32_t)v->slot * CFG_MAX_RS + rs->slot;
         uint64_t active = 0;
-        struct stats_sums t = since(sum_rs(a->dp, idx), &a->rs_base[idx]);
+        struct traffic_counters t = since(sum_traffic(a->dp, true, idx), &a->rs_base[idx]);
         cJSON *o = cJSON_CreateObject();
         char ip[ADDR_STR_MAX];
 
@@ -122,12 +109,12 @@ static cJSON *stats_real_servers(const struct appliance *a, const struct cfg_vs 
 
 void stats_reset_vs_slot(struct appliance *a, uint16_t slot)
 {
-    a->vs_base[slot] = sum_vs(a->dp, slot);
+    a->vs_base[slot] = sum_traffic(a->dp, false, slot);
 }
 
 void stats_reset_rs_slot(struct appliance *a, uint32_t idx)
 {
-    a->rs_base[idx] = sum_rs(a->dp, idx);
+    a->rs_base[idx] = sum_traffic(a->dp, true, idx);
 }
 
 static cJSON *stats_services(const struct appliance *a, const char *vs_label)
@@ -138,12 +125,12 @@ static cJSON *stats_services(const struct appliance *a, const char *vs_label)
     for (size_t i = 0; i < a->cfg->n_virtual_services; i++) {
         const struct cfg_vs *v = &a->cfg->virtual_services[i];
         uint64_t active = 0;
-        struct stats_sums t;
+        struct traffic_counters t;
         cJSON *o, *rss;
 
         if (vs_label != NULL && strcmp(vs_label, v->label) != 0)
             continue;
-        t = since(sum_vs(dp, v->slot), &a->vs_base[v->slot]);
+        t = since(sum_traffic(dp, false, v->slot), &a->vs_base[v->slot]);
         rss = stats_real_servers(a, v, &active);
         o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "label", v->label);

@@ -33,19 +33,13 @@ struct conn_table *conn_table_create(const char *name, uint32_t capacity, int so
     t = rte_zmalloc_socket("conn_table", sizeof(*t), RTE_CACHE_LINE_SIZE, socket);
     if (t == NULL)
         return NULL;
-    t->capacity = capacity;
     t->wheel = wheel;
     t->active = active;
     memcpy(t->timeout_ms, defaults, sizeof(defaults));
     t->pool = rte_zmalloc_socket("conn_pool", (size_t)capacity * sizeof(*t->pool),
                                  RTE_CACHE_LINE_SIZE, socket);
-    t->free_idx = rte_malloc_socket("conn_free", (size_t)capacity * sizeof(*t->free_idx), 0,
-                                    socket);
-    if (t->pool == NULL || t->free_idx == NULL)
+    if (t->pool == NULL || slot_stack_init(&t->free, "conn_free", capacity, socket) != 0)
         goto err_free;
-    for (uint32_t i = 0; i < capacity; i++)
-        t->free_idx[i] = capacity - 1 - i;
-    t->n_free = capacity;
 
     hp.name = name;
     hp.entries = capacity * 2;          /* two keys per connection */
@@ -61,7 +55,7 @@ struct conn_table *conn_table_create(const char *name, uint32_t capacity, int so
 
 err_free:
     rte_free(t->pool);
-    rte_free(t->free_idx);
+    slot_stack_fini(&t->free);
     rte_free(t);
     return NULL;
 }
@@ -70,12 +64,12 @@ void conn_table_free(struct conn_table *t)
 {
     if (t == NULL)
         return;
-    for (uint32_t i = 0; i < t->capacity; i++)
+    for (uint32_t i = 0; i < t->free.capacity; i++)
         if (t->pool[i].table != NULL)
             twheel_cancel(t->wheel, &t->pool[i].timer);
     rte_hash_free(t->hash);
     rte_free(t->pool);
-    rte_free(t->free_idx);
+    slot_stack_fini(&t->free);
     rte_free(t);
 }
 
@@ -128,11 +122,11 @@ struct conn *conn_create(struct conn_table *t, const struct conn_key *fwd, uint3
     struct conn_key rev;
     struct conn *c;
 
-    if (t->n_free == 0) {
+    if (slot_stack_empty(&t->free)) {
         *why = CONN_FULL;
         return NULL;
     }
-    c = &t->pool[t->free_idx[t->n_free - 1]];
+    c = &t->pool[slot_stack_top(&t->free)];
     c->client_ip = fwd->src_ip;
     c->vip = fwd->dst_ip;
     c->client_port = fwd->src_port;
@@ -164,7 +158,7 @@ struct conn *conn_create(struct conn_table *t, const struct conn_key *fwd, uint3
         *why = CONN_FULL;
         return NULL;
     }
-    t->n_free--;
+    slot_stack_pop(&t->free);
     c->table = t;
     twheel_timer_init(&c->timer, conn_expire);
     twheel_arm(t->wheel, &c->timer, now + t->timeout_ms[state]);
@@ -218,7 +212,7 @@ void conn_delete(struct conn_table *t, struct conn *c, uint64_t now)
     if (t->active[c->rs_idx] > 0)
         t->active[c->rs_idx]--;
     c->table = NULL;
-    t->free_idx[t->n_free++] = (uint32_t)(c - t->pool);
+    slot_stack_push(&t->free, (uint32_t)(c - t->pool));
 }
 
 static void conn_expire(struct twheel_timer *tm, uint64_t now)

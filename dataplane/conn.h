@@ -26,6 +26,7 @@
 
 #include <rte_ether.h>
 
+#include "slot_stack.h"
 #include "twheel.h"
 
 enum conn_state {
@@ -85,9 +86,7 @@ typedef void (*conn_delete_fn)(const struct conn *c, uint64_t now, void *arg);
 struct conn_table {
     struct rte_hash *hash;      /* conn_key -> conn | direction */
     struct conn *pool;
-    uint32_t *free_idx;         /* stack of free pool indexes */
-    uint32_t n_free;
-    uint32_t capacity;
+    struct slot_stack free;     /* free pool entries */
     struct twheel *wheel;
     uint32_t *active;           /* by real-server counter index; SNAP_RS_IDS entries */
     uint32_t timeout_ms[CONN_STATE_MAX];
@@ -145,7 +144,7 @@ void conn_delete(struct conn_table *t, struct conn *c, uint64_t now);
 /* Connections in the table. */
 static inline uint32_t conn_count(const struct conn_table *t)
 {
-    return t->capacity - t->n_free;
+    return slot_stack_used(&t->free);
 }
 
 #endif

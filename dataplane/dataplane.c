@@ -313,14 +313,14 @@ uint32_t dp_worker_l4_conns(const struct dataplane *dp, unsigned i)
 {
     const struct conn_table *t = dp->workers[i]->conns;
 
-    return t != NULL ? t->capacity - __atomic_load_n(&t->n_free, __ATOMIC_RELAXED) : 0;
+    return t != NULL ? slot_stack_used(&t->free) : 0;
 }
 
 uint32_t dp_worker_l4_persist(const struct dataplane *dp, unsigned i)
 {
     const struct persist_table *t = dp->workers[i]->persist;
 
-    return t != NULL ? t->capacity - __atomic_load_n(&t->n_free, __ATOMIC_RELAXED) : 0;
+    return t != NULL ? slot_stack_used(&t->free) : 0;
 }
 
 const struct tcp_stack *dp_worker_tcp(const struct dataplane *dp, unsigned i)

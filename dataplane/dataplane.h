@@ -74,6 +74,17 @@ struct proxy_stats {
 #undef PROXY_STAT_FIELD
 };
 
+/*
+ * Traffic of one service or real server on one worker, together so that a packet
+ * touches one object's counters in one place. "in" is from the clients towards the
+ * real servers, "out" the answers: IP packets and bytes for Layer 4, payload bytes
+ * (no packets) for Layer 7. conns: connections made (Layer 4), accepted (a Layer 7
+ * service) or opened (a Layer 7 real server).
+ */
+struct traffic_counters {
+    uint64_t packets_in, bytes_in, packets_out, bytes_out, conns;
+};
+
 /* Counters of one worker; written by that worker only, read by the control core. */
 struct worker_stats {
     uint64_t rx_packets;
@@ -107,17 +118,9 @@ struct worker_stats {
     uint64_t l4_persist_full;       /* no room: the connection went on without */
     uint64_t l4_nh_misses;          /* next hop not cached and not resolved: ip_out asks */
     uint64_t drops[DROP_MAX];
-    uint64_t vs_packets_in[CFG_MAX_VS];
-    uint64_t vs_bytes_in[CFG_MAX_VS];
-    uint64_t vs_packets_out[CFG_MAX_VS];    /* Layer 4 answers to clients */
-    uint64_t vs_bytes_out[CFG_MAX_VS];
-    uint64_t vs_conns[CFG_MAX_VS];          /* Layer 4 connections, Layer 7 accepts */
-    uint64_t rs_conns_total[SNAP_RS_IDS];   /* by real-server counter index (snapshot.h) */
-    uint32_t rs_active_conns[SNAP_RS_IDS];  /* this worker's, by counter index */
-    uint64_t rs_bytes_in[SNAP_RS_IDS];      /* L4: client -> real server (IP bytes); L7: payload */
-    uint64_t rs_bytes_out[SNAP_RS_IDS];     /* real server -> client */
-    uint64_t rs_packets_in[SNAP_RS_IDS];
-    uint64_t rs_packets_out[SNAP_RS_IDS];
+    struct traffic_counters vs[CFG_MAX_VS];     /* by service slot */
+    struct traffic_counters rs[SNAP_RS_IDS];    /* by real-server counter index (snapshot.h) */
+    uint32_t rs_active_conns[SNAP_RS_IDS];      /* this worker's, by counter index */
     struct proxy_stats proxy;
 };
 

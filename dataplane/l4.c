@@ -212,8 +212,8 @@ static struct conn *l4_new_conn(struct worker *w, const struct snapshot *s,
         return NULL;
     }
     w->stats.l4_conns_created++;
-    w->stats.vs_conns[vs->slot]++;
-    w->stats.rs_conns_total[rs->idx]++;
+    w->stats.vs[vs->slot].conns++;
+    w->stats.rs[rs->idx].conns++;
     if (vs->persist) {
         if (pe != NULL) {
             pe->rs_id = rs->id;
@@ -310,8 +310,8 @@ void l4_from_client(struct worker *w, const struct snapshot *s, struct rte_mbuf 
     conn_update(c, CONN_DIR_FORWARD, flags, w->now_ms);
     nat_rewrite_dst(ip, l4, pi->ip_proto, c->rs_ip, c->rs_port);
     w->stats.l4_forward_packets++;
-    w->stats.rs_bytes_in[c->rs_idx] += pi->l3_len;
-    w->stats.rs_packets_in[c->rs_idx]++;
+    w->stats.rs[c->rs_idx].bytes_in += pi->l3_len;
+    w->stats.rs[c->rs_idx].packets_in++;
     l4_send_conn(w, s, m, pi, c, CONN_DIR_FORWARD, c->rs_ip);
 }
 
@@ -353,10 +353,10 @@ bool l4_from_server(struct worker *w, const struct snapshot *s, struct rte_mbuf 
     conn_update(c, CONN_DIR_REVERSE, l4_tcp_flags(pi, l4), w->now_ms);
     nat_rewrite_src(ip, l4, pi->ip_proto, c->vip, c->vport);
     w->stats.l4_reverse_packets++;
-    w->stats.vs_packets_out[c->vs_slot]++;
-    w->stats.vs_bytes_out[c->vs_slot] += pi->l3_len;
-    w->stats.rs_bytes_out[c->rs_idx] += pi->l3_len;
-    w->stats.rs_packets_out[c->rs_idx]++;
+    w->stats.vs[c->vs_slot].packets_out++;
+    w->stats.vs[c->vs_slot].bytes_out += pi->l3_len;
+    w->stats.rs[c->rs_idx].bytes_out += pi->l3_len;
+    w->stats.rs[c->rs_idx].packets_out++;
     l4_send_conn(w, s, m, pi, c, CONN_DIR_REVERSE, pi->dst_ip);
     return true;
 }

@@ -23,17 +23,11 @@ struct persist_table *persist_table_create(const char *name, uint32_t capacity, 
     t = rte_zmalloc_socket("persist_table", sizeof(*t), RTE_CACHE_LINE_SIZE, socket);
     if (t == NULL)
         return NULL;
-    t->capacity = capacity;
     t->wheel = wheel;
     t->pool = rte_zmalloc_socket("persist_pool", (size_t)capacity * sizeof(*t->pool),
                                  RTE_CACHE_LINE_SIZE, socket);
-    t->free_idx = rte_malloc_socket("persist_free", (size_t)capacity * sizeof(*t->free_idx),
-                                    0, socket);
-    if (t->pool == NULL || t->free_idx == NULL)
+    if (t->pool == NULL || slot_stack_init(&t->free, "persist_free", capacity, socket) != 0)
         goto err_free;
-    for (uint32_t i = 0; i < capacity; i++)
-        t->free_idx[i] = capacity - 1 - i;
-    t->n_free = capacity;
 
     hp.name = name;
     hp.entries = capacity;
@@ -48,7 +42,7 @@ struct persist_table *persist_table_create(const char *name, uint32_t capacity, 
 
 err_free:
     rte_free(t->pool);
-    rte_free(t->free_idx);
+    slot_stack_fini(&t->free);
     rte_free(t);
     return NULL;
 }
@@ -57,12 +51,12 @@ void persist_table_free(struct persist_table *t)
 {
     if (t == NULL)
         return;
-    for (uint32_t i = 0; i < t->capacity; i++)
+    for (uint32_t i = 0; i < t->free.capacity; i++)
         if (t->pool[i].table != NULL)
             twheel_cancel(t->wheel, &t->pool[i].timer);
     rte_hash_free(t->hash);
     rte_free(t->pool);
-    rte_free(t->free_idx);
+    slot_stack_fini(&t->free);
     rte_free(t);
 }
 
@@ -84,12 +78,12 @@ struct persist_entry *persist_insert(struct persist_table *t, uint32_t client_ip
     struct persist_key k = {.client_ip = client_ip, .vs_slot = vs_slot};
     struct persist_entry *e;
 
-    if (t->n_free == 0)
+    if (slot_stack_empty(&t->free))
         return NULL;
-    e = &t->pool[t->free_idx[t->n_free - 1]];
+    e = &t->pool[slot_stack_top(&t->free)];
     if (rte_hash_lookup(t->hash, &k) >= 0 || rte_hash_add_key_data(t->hash, &k, e) < 0)
         return NULL;
-    t->n_free--;
+    slot_stack_pop(&t->free);
     e->table = t;
     e->client_ip = client_ip;
     e->vs_slot = vs_slot;
@@ -131,14 +125,14 @@ void persist_delete(struct persist_table *t, struct persist_entry *e)
     twheel_cancel(t->wheel, &e->timer);
     rte_hash_del_key(t->hash, &k);
     e->table = NULL;
-    t->free_idx[t->n_free++] = (uint32_t)(e - t->pool);
+    slot_stack_push(&t->free, (uint32_t)(e - t->pool));
 }
 
 uint32_t persist_flush(struct persist_table *t, uint32_t vs_slot)
 {
     uint32_t n = 0;
 
-    for (uint32_t i = 0; i < t->capacity; i++) {
+    for (uint32_t i = 0; i < t->free.capacity; i++) {
         struct persist_entry *e = &t->pool[i];
         if (e->table == NULL || (vs_slot != PERSIST_ALL && e->vs_slot != vs_slot))
             continue;

@@ -16,6 +16,7 @@
 
 #include <stdint.h>
 
+#include "slot_stack.h"
 #include "twheel.h"
 
 struct persist_key {
@@ -41,9 +42,7 @@ struct persist_entry {
 struct persist_table {
     struct rte_hash *hash;  /* persist_key -> entry */
     struct persist_entry *pool;
-    uint32_t *free_idx;
-    uint32_t n_free;
-    uint32_t capacity;
+    struct slot_stack free; /* free pool entries */
     struct twheel *wheel;
     uint64_t expired;
 };
@@ -85,7 +84,7 @@ uint32_t persist_flush(struct persist_table *t, uint32_t vs_slot);
 
 static inline uint32_t persist_count(const struct persist_table *t)
 {
-    return t->capacity - t->n_free;
+    return slot_stack_used(&t->free);
 }
 
 #endif

@@ -13,15 +13,6 @@ static bool persist_ctl_match(const struct persist_entry *e, uint16_t vs_slot, u
            (client == 0 || e->client_ip == client);
 }
 
-/* Sends msg to the control core; false when the ring is full. */
-static bool persist_ctl_send(struct worker *w, struct ctl_msg *msg)
-{
-    if (rte_ring_mp_enqueue_elem(w->dp->to_ctl, msg, sizeof(*msg)) == 0)
-        return true;
-    w->stats.ctl_ring_full++;
-    return false;
-}
-
 static uint32_t persist_ctl_flush(struct worker *w, uint16_t vs_slot, uint32_t client)
 {
     struct persist_table *t = w->persist;
@@ -56,7 +47,7 @@ void persist_ctl_handle(struct worker *w, const struct ctl_msg *msg)
         struct ctl_msg done = {.type = CTL_MSG_PERSIST_DONE};
         done.preq.req = msg->preq.req;
         done.preq.count = w->persist ? persist_ctl_flush(w, msg->port, msg->ip) : 0;
-        persist_ctl_send(w, &done);
+        worker_to_ctl(w, &done);
         return;
     }
     /* A new listing replaces one in progress (its requester has given up). */
@@ -101,7 +92,7 @@ void persist_ctl_poll(struct worker *w)
         m.persist.expires_s = left > 0xfffff ? 0xfffff : (uint32_t)left;
         m.persist.conns = e->n_conns > 0xff ? 0xff : e->n_conns;
         m.persist.tag = d->req & 0xf;
-        if (!persist_ctl_send(w, &m)) {
+        if (!worker_to_ctl(w, &m)) {
             d->iter = at; /* this entry again, next time */
             return;
         }
@@ -114,6 +105,6 @@ done:
     m = (struct ctl_msg){.type = CTL_MSG_PERSIST_DONE};
     m.preq.req = d->req;
     m.preq.count = d->count;
-    if (persist_ctl_send(w, &m))
+    if (worker_to_ctl(w, &m))
         d->active = false;
 }

@@ -43,12 +43,6 @@ int probe_build_echo(struct rte_mbuf *m, uint32_t src, uint32_t dst, uint16_t id
     return 0;
 }
 
-static void probe_report(struct worker *w, struct ctl_msg *msg)
-{
-    if (rte_ring_mp_enqueue_elem(w->dp->to_ctl, msg, sizeof(*msg)) != 0)
-        w->stats.ctl_ring_full++;
-}
-
 static void probe_ping(struct worker *w, const struct snapshot *s, const struct ctl_msg *msg)
 {
     struct rte_mbuf *m;
@@ -83,7 +77,7 @@ static void probe_result(struct worker *w, uint32_t id, uint32_t ip, uint16_t po
     r.probe.id = id;
     r.probe.result = (int16_t)rc;
     r.probe.detail = detail;
-    probe_report(w, &r);
+    worker_to_ctl(w, &r);
 }
 
 /* Ends the check of slot p with rc; the caller deals with the connection. */
@@ -275,6 +269,6 @@ void probe_echo_reply(struct worker *w, struct rte_mbuf *m, const uint8_t *frame
     msg.echo.seq = rte_be_to_cpu_16(icmp->icmp_seq_nb);
     msg.ip = pi->src_ip;
     w->stats.echo_replies_in++;
-    probe_report(w, &msg);
+    worker_to_ctl(w, &msg);
     rte_pktmbuf_free(m);
 }

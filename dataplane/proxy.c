@@ -223,7 +223,7 @@ static enum proxy_connect_rc proxy_connect(struct proxy_sess *s, const struct sn
     else
         s->flags &= ~PROXY_SF_BOUND;
     ws->rs_active_conns[rs->idx]++;
-    ws->rs_conns_total[rs->idx]++;
+    ws->rs[rs->idx].conns++;
     if (vs->persist)
         proxy_persist(s, vs, rs, pe);
     s->state = PROXY_CONNECTING;
@@ -290,7 +290,7 @@ void proxy_on_accept(struct tcp_conn *c, enum tcp_event ev, void *arg)
     s->vs_slot = vs->slot;
     tcp_set_handler(c, proxy_cli_event, s);
     tcp_set_idle_timeout(c, snap->l7.client_idle_ms);
-    px->conf.stats->vs_conns[vs->slot]++;
+    px->conf.stats->vs[vs->slot].conns++;
     switch (proxy_connect(s, vs)) {
     case CONNECT_OK:
         return;
@@ -317,11 +317,11 @@ static inline void proxy_count_bytes(struct proxy_sess *s, int d, uint32_t len)
     struct worker_stats *ws = s->px->conf.stats;
 
     if (d == DIR_IN) {
-        ws->vs_bytes_in[s->vs_slot] += len;
-        ws->rs_bytes_in[s->rs_idx] += len;
+        ws->vs[s->vs_slot].bytes_in += len;
+        ws->rs[s->rs_idx].bytes_in += len;
     } else {
-        ws->vs_bytes_out[s->vs_slot] += len;
-        ws->rs_bytes_out[s->rs_idx] += len;
+        ws->vs[s->vs_slot].bytes_out += len;
+        ws->rs[s->rs_idx].bytes_out += len;
     }
 }
 

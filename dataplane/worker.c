@@ -59,10 +59,8 @@ static void worker_learn(struct worker *w, uint16_t port, uint32_t ip,
         rte_is_same_ether_addr(&known, mac))
         return;
     rte_memcpy(msg.mac, mac->addr_bytes, RTE_ETHER_ADDR_LEN);
-    if (rte_ring_mp_enqueue_elem(w->dp->to_ctl, &msg, sizeof(msg)) == 0)
+    if (worker_to_ctl(w, &msg))
         w->stats.arp_learn_sent++;
-    else
-        w->stats.ctl_ring_full++;
 }
 
 static void worker_arp(struct worker *w, const struct snapshot *s, struct rte_mbuf *m,
@@ -116,9 +114,9 @@ static void worker_local(struct worker *w, const struct snapshot *s, struct rte_
     }
     case IPPROTO_TCP:
         if (vs != NULL) {
-            w->stats.vs_packets_in[vs->slot]++;
+            w->stats.vs[vs->slot].packets_in++;
             if (vs->layer == 4) {
-                w->stats.vs_bytes_in[vs->slot] += pi->l3_len;
+                w->stats.vs[vs->slot].bytes_in += pi->l3_len;
                 l4_from_client(w, s, m, pi, vs, NULL);
                 return;
             }
@@ -142,8 +140,8 @@ static void worker_local(struct worker *w, const struct snapshot *s, struct rte_
             worker_drop(w, m, DROP_NO_SERVICE);
             return;
         }
-        w->stats.vs_packets_in[vs->slot]++;
-        w->stats.vs_bytes_in[vs->slot] += pi->l3_len;
+        w->stats.vs[vs->slot].packets_in++;
+        w->stats.vs[vs->slot].bytes_in += pi->l3_len;
         if (vs->layer == 4)
             l4_from_client(w, s, m, pi, vs, NULL);
         else
@@ -212,8 +210,8 @@ static void worker_packet(struct worker *w, const struct snapshot *s, struct rte
         (pi.ip_proto == IPPROTO_TCP || pi.ip_proto == IPPROTO_UDP)) {
         struct conn *c = l4_client_conn(w, &pi);
         if (c != NULL) {
-            w->stats.vs_packets_in[c->vs_slot]++;
-            w->stats.vs_bytes_in[c->vs_slot] += pi.l3_len;
+            w->stats.vs[c->vs_slot].packets_in++;
+            w->stats.vs[c->vs_slot].bytes_in += pi.l3_len;
             l4_from_client(w, s, m, &pi, NULL, c);
             return;
         }

@@ -12,6 +12,9 @@
 #include <rte_common.h>
 #include <rte_ethdev.h>
 
+#include <stdbool.h>
+
+#include "ctl_msg.h"
 #include "dataplane.h"
 #include "conn.h"
 #include "ip_out.h"
@@ -64,6 +67,18 @@ static inline void worker_tx(struct worker *w, struct rte_mbuf *m)
 {
     w->stats.tx_bytes += rte_pktmbuf_pkt_len(m);
     w->stats.tx_packets += rte_eth_tx_buffer(m->port, (uint16_t)w->id, w->txb[m->port], m);
+}
+
+/*
+ * Sends msg to the control core through the shared worker -> control ring. Returns
+ * false, and counts ctl_ring_full, when the ring is full. Worker only.
+ */
+static inline bool worker_to_ctl(struct worker *w, struct ctl_msg *msg)
+{
+    if (rte_ring_mp_enqueue_elem(w->dp->to_ctl, msg, sizeof(*msg)) == 0)
+        return true;
+    w->stats.ctl_ring_full++;
+    return false;
 }
 
 /* Frees m and counts it under reason r. Worker only. */

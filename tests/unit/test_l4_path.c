@@ -95,7 +95,7 @@ Test(l4_path, udp_forward_and_reverse)
     cr_assert_eq(h.w->stats.l4_conns_created, 1);
     cr_assert_eq(h.w->stats.l4_forward_packets, 1);
     cr_assert_eq(h.w->stats.l4_reverse_packets, 1);
-    cr_assert_eq(h.w->stats.vs_packets_out[0], 1);
+    cr_assert_eq(h.w->stats.vs[0].packets_out, 1);
 }
 
 Test(l4_path, persistence_keeps_the_client_on_its_server)

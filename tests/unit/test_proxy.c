@@ -472,11 +472,11 @@ Test(proxy, splices_both_ways_from_the_vip_and_closes_cleanly)
     cr_assert_eq(PS()->fin_server, 1);
     int r = rs_of(s->key.laddr);
     cr_assert_geq(r, 0);
-    cr_assert_eq(N.ws->rs_conns_total[rs_idx(r)], 1);
-    cr_assert_eq(N.ws->rs_bytes_in[rs_idx(r)], sizeof(data));
-    cr_assert_eq(N.ws->rs_bytes_out[rs_idx(r)], sizeof(data));
-    cr_assert_eq(N.ws->vs_bytes_in[N.vs.slot], sizeof(data));
-    cr_assert_eq(N.ws->vs_conns[N.vs.slot], 1);
+    cr_assert_eq(N.ws->rs[rs_idx(r)].conns, 1);
+    cr_assert_eq(N.ws->rs[rs_idx(r)].bytes_in, sizeof(data));
+    cr_assert_eq(N.ws->rs[rs_idx(r)].bytes_out, sizeof(data));
+    cr_assert_eq(N.ws->vs[N.vs.slot].bytes_in, sizeof(data));
+    cr_assert_eq(N.ws->vs[N.vs.slot].conns, 1);
     assert_no_leak(before);
 }
 
