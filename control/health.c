@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "addr.h"
-#include "ctl_msg.h"
+#include "base/ctl_msg.h"
 #include "dataplane.h"
 #include "err.h"
 #include "log.h"

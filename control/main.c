@@ -28,7 +28,7 @@
 #include "err.h"
 #include "log.h"
 #include "reconfig.h"
-#include "snapshot.h"
+#include "snapshot/snapshot.h"
 
 #define EXIT_USAGE 2
 #define EAL_MAX_ARGS 128

@@ -4,7 +4,7 @@
 #include <unistd.h>
 
 #include "addr.h"
-#include "ctl_msg.h"
+#include "base/ctl_msg.h"
 #include "dataplane.h"
 #include "err.h"
 

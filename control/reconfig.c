@@ -12,7 +12,7 @@
 
 #include "err.h"
 #include "log.h"
-#include "snapshot.h"
+#include "snapshot/snapshot.h"
 #include "stats.h"
 
 /* ------------------------------------------------------------------------ */

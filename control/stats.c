@@ -6,7 +6,7 @@
 
 #include "addr.h"
 #include "err.h"
-#include "tcp.h"
+#include "tcp/tcp.h"
 
 static void add_u64(cJSON *o, const char *k, uint64_t v)
 {

@@ -9,12 +9,12 @@
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
 
-#include "ctl_msg.h"
+#include "base/ctl_msg.h"
 #include "err.h"
 #include "log.h"
-#include "proxy.h"
-#include "tcp.h"
-#include "tcp_testsvc.h"
+#include "proxy/proxy.h"
+#include "tcp/tcp.h"
+#include "tcp/tcp_testsvc.h"
 #include "worker.h"
 
 static int dp_create_pools(struct dataplane *dp, char *err, size_t errlen)

@@ -17,10 +17,10 @@
 #include <rte_ring.h>
 
 #include "config.h"
-#include "drop.h"
-#include "neigh.h"
-#include "port.h"
-#include "snapshot.h"
+#include "base/drop.h"
+#include "net/neigh.h"
+#include "net/port.h"
+#include "snapshot/snapshot.h"
 
 #define DP_MAX_WORKERS 16
 #define DP_BURST 32

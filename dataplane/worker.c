@@ -14,16 +14,16 @@
 
 #include <stdio.h>
 
-#include "arp.h"
-#include "ctl_msg.h"
+#include "net/arp.h"
+#include "base/ctl_msg.h"
 #include "err.h"
-#include "forward.h"
-#include "icmp.h"
-#include "l4.h"
-#include "owner.h"
-#include "proxy.h"
-#include "tcp_input.h"
-#include "probe.h"
+#include "net/forward.h"
+#include "net/icmp.h"
+#include "l4/l4.h"
+#include "net/owner.h"
+#include "proxy/proxy.h"
+#include "tcp/tcp_input.h"
+#include "health/probe.h"
 
 void worker_tcp_tx(void *arg, struct rte_mbuf *m, uint32_t dst_ip)
 {

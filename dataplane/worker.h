@@ -14,16 +14,16 @@
 
 #include <stdbool.h>
 
-#include "ctl_msg.h"
+#include "base/ctl_msg.h"
 #include "dataplane.h"
-#include "conn.h"
-#include "ip_out.h"
-#include "persist_ctl.h"
-#include "probe.h"
-#include "persist.h"
-#include "scheduler.h"
-#include "tcp_types.h"
-#include "twheel.h"
+#include "l4/conn.h"
+#include "net/ip_out.h"
+#include "l4/persist_ctl.h"
+#include "health/probe.h"
+#include "l4/persist.h"
+#include "l4/scheduler.h"
+#include "tcp/tcp_types.h"
+#include "base/twheel.h"
 
 #define WORKER_IDLE_POLLS 64    /* empty iterations before an idle sleep */
 

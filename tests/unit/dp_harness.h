@@ -17,8 +17,8 @@
 
 #include "dataplane.h"
 #include "frames.h"
-#include "l4.h"
-#include "snapshot.h"
+#include "l4/l4.h"
+#include "snapshot/snapshot.h"
 #include "worker.h"
 
 #define H_PORTS 2

@@ -24,10 +24,10 @@
 #include <rte_tcp.h>
 
 #include "frames.h"
-#include "pkt_parse.h"
-#include "tcp.h"
-#include "tcp_input.h"
-#include "tcp_output.h"
+#include "net/pkt_parse.h"
+#include "tcp/tcp.h"
+#include "tcp/tcp_input.h"
+#include "tcp/tcp_output.h"
 
 #define H_MAX_OUT 4096
 #define H_MAX_EV 256

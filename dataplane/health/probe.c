@@ -1,0 +1,274 @@
+#include "health/probe.h"
+
+#include <string.h>
+
+#include <arpa/inet.h>
+
+#include <rte_icmp.h>
+#include <rte_ip.h>
+#include <rte_ring.h>
+
+#include "err.h"
+#include "tcp/tcp.h"
+#include "net/ip_out.h"
+#include "snapshot/snapshot.h"
+#include "worker.h"
+
+int probe_build_echo(struct rte_mbuf *m, uint32_t src, uint32_t dst, uint16_t id, uint16_t seq)
+{
+    const uint16_t len = sizeof(struct rte_ipv4_hdr) + sizeof(struct rte_icmp_hdr) +
+                         PROBE_ECHO_PAYLOAD;
+    struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)rte_pktmbuf_append(m, len);
+    struct rte_icmp_hdr *icmp;
+    uint8_t *payload;
+
+    if (ip == NULL)
+        return LBD_ENOMEM;
+    memset(ip, 0, len);
+    ip->version_ihl = RTE_IPV4_VHL_DEF;
+    ip->total_length = rte_cpu_to_be_16(len);
+    ip->fragment_offset = rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG);
+    ip->time_to_live = 64;
+    ip->next_proto_id = IPPROTO_ICMP;
+    ip->src_addr = src;
+    ip->dst_addr = dst;
+    ip->hdr_checksum = rte_ipv4_cksum(ip);
+    icmp = (struct rte_icmp_hdr *)(ip + 1);
+    icmp->icmp_type = RTE_IP_ICMP_ECHO_REQUEST;
+    icmp->icmp_ident = rte_cpu_to_be_16(id);
+    icmp->icmp_seq_nb = rte_cpu_to_be_16(seq);
+    payload = (uint8_t *)(icmp + 1);
+    memcpy(payload, "lbd health check", PROBE_ECHO_PAYLOAD);
+    icmp->icmp_cksum = (uint16_t)~rte_raw_cksum(icmp, sizeof(*icmp) + PROBE_ECHO_PAYLOAD);
+    return 0;
+}
+
+static void probe_ping(struct worker *w, const struct snapshot *s, const struct ctl_msg *msg)
+{
+    struct rte_mbuf *m;
+    uint32_t next_hop;
+    uint16_t port;
+
+    /* Sourced from the self IP of the port that reaches the target. */
+    if (s == NULL || snapshot_route(s, msg->ip, &next_hop, &port) != 0) {
+        w->stats.probe_failed++;
+        return;
+    }
+    m = rte_pktmbuf_alloc(w->dp->pools[w->id]);
+    if (m == NULL) {
+        w->stats.mbuf_alloc_failed++;
+        return;
+    }
+    if (probe_build_echo(m, s->ports[port].self_ip, msg->ip, msg->echo.id,
+                         msg->echo.seq) != 0) {
+        rte_pktmbuf_free(m);
+        w->stats.probe_failed++;
+        return;
+    }
+    w->stats.probes_sent++;
+    ip_out(w, s, m, msg->ip);
+}
+
+static void probe_result(struct worker *w, uint32_t id, uint32_t ip, uint16_t port, int rc,
+                         uint16_t detail)
+{
+    struct ctl_msg r = {.type = CTL_MSG_PROBE_RESULT, .port = port, .ip = ip};
+
+    r.probe.id = id;
+    r.probe.result = (int16_t)rc;
+    r.probe.detail = detail;
+    worker_to_ctl(w, &r);
+}
+
+/* Ends the check of slot p with rc; the caller deals with the connection. */
+static void probe_tcp_finish(struct probe_tcp *p, int rc, uint16_t detail)
+{
+    struct worker *w = p->w;
+
+    twheel_cancel(&w->wheel, &p->timer);
+    p->c = NULL;
+    if (rc == 0)
+        w->stats.probes_ok++;
+    probe_result(w, p->id, p->ip, p->port, rc, detail);
+}
+
+/* "HTTP/1.1 200 ..." -> 200; 0 when the line is not a status line. */
+static uint16_t probe_http_status(const char *s, uint8_t n)
+{
+    uint16_t code = 0;
+
+    if (n < 12 || memcmp(s, "HTTP/", 5) != 0 || s[8] != ' ')
+        return 0;
+    for (int i = 9; i < 12; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return 0;
+        code = (uint16_t)(code * 10 + (s[i] - '0'));
+    }
+    return code;
+}
+
+static void probe_http_request(struct probe_tcp *p, const struct snap_vs *vs)
+{
+    struct rte_mbuf *m = rte_pktmbuf_alloc(p->w->dp->pools[p->w->id]);
+    char ip[16];
+    char *d;
+    int n;
+
+    if (m == NULL) {
+        p->w->stats.mbuf_alloc_failed++;
+        return; /* no request: the check times out */
+    }
+    d = rte_pktmbuf_mtod(m, char *);
+    inet_ntop(AF_INET, &p->ip, ip, sizeof(ip));
+    n = snprintf(d, rte_pktmbuf_tailroom(m),
+                 "GET %s HTTP/1.0\r\nHost: %s\r\nUser-Agent: lbd-health-check\r\n"
+                 "Connection: close\r\n\r\n", vs->http_path, ip);
+    if (n <= 0 || (uint32_t)n >= rte_pktmbuf_tailroom(m) ||
+        rte_pktmbuf_append(m, (uint16_t)n) == NULL || tcp_send(p->c, m) != 0)
+        rte_pktmbuf_free(m);
+}
+
+static void probe_tcp_event(struct tcp_conn *c, enum tcp_event ev, void *arg)
+{
+    struct probe_tcp *p = arg;
+    struct rte_mbuf *m;
+    uint16_t code;
+
+    if (p->c != c)
+        return; /* the check already ended (deadline) */
+    switch (ev) {
+    case TCP_EV_ESTABLISHED:
+        if (p->expect == 0) {
+            probe_tcp_finish(p, 0, 0);
+            tcp_close(c);
+        } else {
+            const struct snapshot *s = p->w->snap;
+            for (uint32_t i = 0; s != NULL && i < s->n_vs; i++)
+                if (s->vs[i].slot == p->vs_slot && s->vs[i].check_http) {
+                    probe_http_request(p, &s->vs[i]);
+                    return;
+                }
+            /* The service went away while connecting. */
+            probe_tcp_finish(p, LBD_ENOENT, 0);
+            tcp_abort(c);
+        }
+        return;
+    case TCP_EV_READABLE:
+    case TCP_EV_PEER_FIN:
+        while ((m = tcp_recv(c, UINT32_MAX)) != NULL) {
+            for (struct rte_mbuf *seg = m; seg != NULL && p->got < PROBE_STATUS_MAX;
+                 seg = seg->next) {
+                uint16_t take = (uint16_t)RTE_MIN((uint32_t)seg->data_len,
+                                                  (uint32_t)(PROBE_STATUS_MAX - p->got));
+                memcpy(p->status + p->got, rte_pktmbuf_mtod(seg, char *), take);
+                p->got = (uint8_t)(p->got + take);
+            }
+            rte_pktmbuf_free(m);
+        }
+        if (p->got < 12 && ev != TCP_EV_PEER_FIN)
+            return; /* the status line is not complete yet */
+        code = probe_http_status(p->status, p->got);
+        probe_tcp_finish(p, code == p->expect ? 0 : LBD_EPROTO, code);
+        tcp_close(c);
+        return;
+    case TCP_EV_RESET:
+        probe_tcp_finish(p, LBD_ESTATE, 0);
+        return;
+    case TCP_EV_TIMEOUT:
+        probe_tcp_finish(p, LBD_EBUSY, 0);
+        return;
+    case TCP_EV_CLOSED:
+        probe_tcp_finish(p, LBD_EPROTO, 0);
+        return;
+    default:
+        return;
+    }
+}
+
+/* The check's deadline: what has not answered by now failed. */
+static void probe_tcp_deadline(struct twheel_timer *t, uint64_t now)
+{
+    struct probe_tcp *p = (struct probe_tcp *)t;
+    struct tcp_conn *c = p->c;
+
+    if (c == NULL)
+        return;
+    probe_tcp_finish(p, LBD_EBUSY, 0);
+    tcp_abort(c);
+}
+
+static void probe_connect(struct worker *w, const struct snapshot *s, const struct ctl_msg *msg)
+{
+    struct probe_tcp *p = NULL;
+    uint32_t next_hop;
+    uint16_t port;
+    int rc;
+
+    for (unsigned i = 0; i < PROBE_TCP_SLOTS && p == NULL; i++)
+        if (w->probes[i].c == NULL && !twheel_pending(&w->probes[i].timer))
+            p = &w->probes[i];
+    if (p == NULL || w->tcp == NULL || s == NULL ||
+        snapshot_route(s, msg->ip, &next_hop, &port) != 0) {
+        w->stats.probe_failed++;
+        probe_result(w, msg->probe.id, msg->ip, msg->port, p == NULL ? LBD_ENOMEM : LBD_ENOENT,
+                     0);
+        return;
+    }
+    twheel_timer_init(&p->timer, probe_tcp_deadline);
+    p->w = w;
+    p->id = msg->probe.id;
+    p->ip = msg->ip;
+    p->port = msg->port;
+    p->expect = 0;
+    p->got = 0;
+    for (uint32_t i = 0; i < s->n_vs; i++) {
+        if (s->vs[i].slot == msg->probe.detail && s->vs[i].check_http) {
+            p->expect = s->vs[i].http_expect;
+            p->vs_slot = msg->probe.detail;
+        }
+    }
+    /* From the self IP of the port that reaches the server. */
+    rc = tcp_connect(w->tcp, s->ports[port].self_ip, msg->ip, msg->port, probe_tcp_event, p,
+                     &p->c);
+    if (rc != 0) {
+        p->c = NULL;
+        w->stats.probe_failed++;
+        probe_result(w, p->id, p->ip, p->port, rc, 0);
+        return;
+    }
+    w->stats.probes_sent++;
+    twheel_arm(&w->wheel, &p->timer, w->now_ms + (uint64_t)msg->probe.timeout_cs * 10);
+}
+
+void probe_handle_ctl(struct worker *w, const struct snapshot *s, const struct ctl_msg *msg)
+{
+    switch (msg->type) {
+    case CTL_MSG_PROBE_PING:
+        probe_ping(w, s, msg);
+        break;
+    case CTL_MSG_PROBE_CONNECT:
+        probe_connect(w, s, msg);
+        break;
+    default:
+        w->stats.probe_failed++;
+        break;
+    }
+}
+
+void probe_echo_reply(struct worker *w, struct rte_mbuf *m, const uint8_t *frame,
+                      const struct pkt_info *pi)
+{
+    const struct rte_icmp_hdr *icmp = (const struct rte_icmp_hdr *)(frame + pi->l4_off);
+    struct ctl_msg msg = {.type = CTL_MSG_ECHO_REPLY};
+
+    if (rte_raw_cksum(icmp, pi->l4_len) != 0xffff) {
+        worker_drop(w, m, DROP_BAD_ICMP_CHECKSUM);
+        return;
+    }
+    msg.echo.id = rte_be_to_cpu_16(icmp->icmp_ident);
+    msg.echo.seq = rte_be_to_cpu_16(icmp->icmp_seq_nb);
+    msg.ip = pi->src_ip;
+    w->stats.echo_replies_in++;
+    worker_to_ctl(w, &msg);
+    rte_pktmbuf_free(m);
+}

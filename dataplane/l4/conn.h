@@ -1,0 +1,150 @@
+/*
+ * conn: a worker's Layer 4 connection table.
+ *
+ * One table per worker, written and read by that worker only (DESIGN.md section 1:
+ * both directions of a flow meet on the client's worker), so no locks. A connection
+ * is found from either direction: the client's packet (client -> VIP:port) and the
+ * real server's (real server -> client) are two keys of one rte_hash pointing at the
+ * same entry, the direction in the low bit of the data pointer. Entries come from a
+ * pool allocated at set-up, so the hot path never allocates.
+ *
+ * Expiry runs on the worker's timer wheel with lazy refresh: a packet only stores
+ * its time in the entry; when the timer fires, an entry used since is re-armed for
+ * the rest of its timeout, an idle one is deleted. The timeout depends on the state:
+ * TCP handshake, established and closing, and UDP (conn_table_set_timeouts). A state
+ * change to a shorter timeout re-arms at once.
+ *
+ * The real server is stored by value (address, port) and by identity (snapshot.h),
+ * so a reconfig never breaks a connection; active counts by counter index feed the
+ * wlc scheduler and max_conns.
+ */
+#ifndef LBD_CONN_H
+#define LBD_CONN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rte_ether.h>
+
+#include "base/slot_stack.h"
+#include "base/twheel.h"
+
+enum conn_state {
+    CONN_TCP_HANDSHAKE = 0,
+    CONN_TCP_ESTABLISHED,
+    CONN_TCP_CLOSING,
+    CONN_UDP,
+    CONN_STATE_MAX
+};
+
+enum conn_dir { CONN_DIR_FORWARD = 0, CONN_DIR_REVERSE = 1 };
+
+#define CONN_F_PERSIST 0x01     /* holds a reference on a persistence entry */
+#define CONN_F_REPLIED 0x02     /* the real server has answered (TCP) */
+#define CONN_F_NH_FWD 0x04      /* nh[CONN_DIR_FORWARD] is cached */
+#define CONN_F_NH_REV 0x08      /* nh[CONN_DIR_REVERSE] is cached */
+
+/* A packet's addresses as they sit in it (network order). */
+struct conn_key {
+    uint32_t src_ip;
+    uint32_t dst_ip;
+    uint16_t src_port;
+    uint16_t dst_port;
+    uint8_t proto;
+    uint8_t pad[3];
+};
+
+struct conn_table;
+
+struct conn {
+    struct twheel_timer timer;
+    struct conn_table *table;
+    uint64_t last_seen;         /* ms, worker clock */
+    uint32_t client_ip;         /* network order, all four */
+    uint32_t vip;
+    uint32_t rs_ip;
+    uint16_t client_port;
+    uint16_t vport;
+    uint16_t rs_port;
+    uint32_t rs_id;             /* real server identity (snapshot.h) */
+    uint16_t rs_idx;            /* its counter index */
+    uint16_t vs_slot;           /* service slot: counters, persistence key */
+    uint8_t proto;
+    uint8_t state;              /* enum conn_state */
+    uint8_t flags;              /* CONN_F_* */
+    /* Next hops by direction (towards the real server, towards the client), cached by
+     * l4.c while the neighbour table and the snapshot keep these generations. */
+    uint32_t nh_neigh_gen;
+    uint32_t nh_snap_gen;
+    struct rte_ether_addr nh_mac[2];
+    uint16_t nh_port[2];
+};
+
+/* Called just before a connection is deleted (expiry or conn_delete). */
+typedef void (*conn_delete_fn)(const struct conn *c, uint64_t now, void *arg);
+
+struct conn_table {
+    struct rte_hash *hash;      /* conn_key -> conn | direction */
+    struct conn *pool;
+    struct slot_stack free;     /* free pool entries */
+    struct twheel *wheel;
+    uint32_t *active;           /* by real-server counter index; SNAP_RS_IDS entries */
+    uint32_t timeout_ms[CONN_STATE_MAX];
+    conn_delete_fn on_delete;
+    void *on_delete_arg;
+    uint64_t expired;           /* deleted by their timer */
+};
+
+/* Why conn_create failed. */
+enum conn_err { CONN_OK = 0, CONN_FULL, CONN_COLLISION };
+
+/*
+ * Set-up (any core, before the owning worker runs): a table for capacity connections
+ * on NUMA socket `socket`, timers on wheel, active counts in active[SNAP_RS_IDS]
+ * (owned by the caller, zeroed). name must be unique. NULL on allocation failure.
+ * Timeouts start at the config defaults.
+ */
+struct conn_table *conn_table_create(const char *name, uint32_t capacity, int socket,
+                                     struct twheel *wheel, uint32_t *active);
+
+/* Set-up or owning worker: frees the table and every entry (their timers cancelled). */
+void conn_table_free(struct conn_table *t);
+
+/* Owning worker: timeouts by state, ms (applies from each entry's next timer run). */
+void conn_table_set_timeouts(struct conn_table *t, const uint32_t ms[CONN_STATE_MAX]);
+
+/* Owning worker: the hook run before every deletion (persistence references). */
+void conn_table_on_delete(struct conn_table *t, conn_delete_fn fn, void *arg);
+
+/* Owning worker. The connection k belongs to, and *dir, or NULL. */
+struct conn *conn_lookup(const struct conn_table *t, const struct conn_key *k,
+                         enum conn_dir *dir);
+
+/*
+ * Owning worker. A new connection for the client's packet fwd (client -> VIP:port),
+ * to the real server rs_ip:rs_port (network order), in state `state`, last seen now.
+ * Both keys are inserted and the timer armed. NULL with *why set when the table is
+ * full or the reverse key is taken by another connection.
+ */
+struct conn *conn_create(struct conn_table *t, const struct conn_key *fwd, uint32_t rs_ip,
+                         uint16_t rs_port, uint16_t rs_idx, uint32_t rs_id, uint16_t vs_slot,
+                         enum conn_state state, uint64_t now, enum conn_err *why);
+
+/*
+ * Owning worker: a packet of c travelled in dir with TCP flags tcp_flags (0 for UDP)
+ * at now. Stores the time, moves the TCP state (handshake -> established once the
+ * server answered and the client acknowledged; FIN or RST -> closing; a new SYN from
+ * the client on a closing entry -> handshake again).
+ */
+void conn_update(struct conn *c, enum conn_dir dir, uint8_t tcp_flags, uint64_t now);
+
+/* Owning worker: deletes c now (the delete hook runs). */
+void conn_delete(struct conn_table *t, struct conn *c, uint64_t now);
+
+/* Connections in the table. */
+static inline uint32_t conn_count(const struct conn_table *t)
+{
+    return slot_stack_used(&t->free);
+}
+
+#endif

@@ -1,0 +1,41 @@
+/*
+ * forward: IPv4 routing of the packets that are neither for us nor Layer 4 NAT
+ * answers (DESIGN.md section 2): real servers whose default gateway is the
+ * appliance reach clients and the world through it. TTL decrement with an
+ * incremental checksum update, ICMP time exceeded to the sender when the TTL runs
+ * out, output by the snapshot's routes (ip_out). Fragments are forwarded as they
+ * are: routing needs no L4 header.
+ *
+ * Worker only, hot path: no allocation but the mbuf of an ICMP error.
+ */
+#ifndef LBD_FORWARD_H
+#define LBD_FORWARD_H
+
+#include <rte_mbuf.h>
+
+#include "net/pkt_parse.h"
+#include "snapshot/snapshot.h"
+
+struct worker;
+
+#define FORWARD_ICMP_TTL 64
+#define FORWARD_ICMP_TIME_EXCEEDED 11
+
+/*
+ * Routes m (an IPv4 packet parsed into *pi, not addressed to us). Takes ownership:
+ * sent, answered with ICMP time exceeded, or dropped and counted (not_ours when
+ * routing is off or the packet is broadcast or multicast).
+ */
+void forward_packet(struct worker *w, const struct snapshot *s, struct rte_mbuf *m,
+                    const struct pkt_info *pi);
+
+/*
+ * m arrived on m->port with a TTL that ran out: sends ICMP time exceeded (type 11,
+ * code 0) from that port's self IP to m's source, quoting m's IP header and the first
+ * 8 bytes after it, unless m is itself an ICMP error or a non-first fragment (RFC
+ * 1812 4.3.2.7). Frees m, counted as ttl_exceeded.
+ */
+void forward_time_exceeded(struct worker *w, const struct snapshot *s, struct rte_mbuf *m,
+                           const struct pkt_info *pi);
+
+#endif

@@ -1,0 +1,140 @@
+#include "net/ip_out.h"
+
+#include <string.h>
+
+#include <rte_ether.h>
+
+#include "net/arp.h"
+#include "net/neigh.h"
+#include "snapshot/snapshot.h"
+#include "worker.h"
+
+/* Prepends Ethernet for (mac, port) and transmits. */
+static void ip_out_xmit(struct worker *w, struct rte_mbuf *m, const struct rte_ether_addr *mac,
+                        uint16_t port)
+{
+    struct rte_ether_hdr *eth =
+        (struct rte_ether_hdr *)rte_pktmbuf_prepend(m, RTE_ETHER_HDR_LEN);
+
+    if (unlikely(eth == NULL)) {
+        worker_drop(w, m, DROP_NO_HEADROOM);
+        return;
+    }
+    rte_ether_addr_copy(mac, &eth->dst_addr);
+    rte_ether_addr_copy(&w->dp->ports[port].mac, &eth->src_addr);
+    eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
+    m->port = port;
+    worker_tx(w, m);
+}
+
+/* Broadcasts an ARP request for next_hop on port, from the port's self IP. */
+static void ip_out_ask(struct worker *w, const struct snapshot *s, uint32_t next_hop,
+                       uint16_t port)
+{
+    struct rte_mbuf *m = rte_pktmbuf_alloc(w->dp->pools[w->id]);
+    uint8_t *frame;
+
+    if (unlikely(m == NULL)) {
+        w->stats.mbuf_alloc_failed++;
+        return;
+    }
+    frame = (uint8_t *)rte_pktmbuf_append(m, ARP_FRAME_LEN);
+    arp_build_request(frame, s->ports[port].self_ip, &w->dp->ports[port].mac, next_hop);
+    m->port = port;
+    w->stats.arp_requests++;
+    worker_tx(w, m);
+}
+
+void ip_out(struct worker *w, const struct snapshot *s, struct rte_mbuf *m, uint32_t dst_ip)
+{
+    struct ip_out_queue *aq = &w->arpq;
+    struct ip_out_pending *p;
+    struct rte_ether_addr mac;
+    uint32_t next_hop;
+    uint16_t port, known_port;
+    bool asked = false;
+
+    if (snapshot_route(s, dst_ip, &next_hop, &port) != 0) {
+        worker_drop(w, m, DROP_NO_ROUTE);
+        return;
+    }
+    if (likely(neigh_lookup(w->dp->neigh, next_hop, &mac, &known_port) == 0 &&
+               known_port == port)) {
+        ip_out_xmit(w, m, &mac, port);
+        return;
+    }
+    if (aq->n == IP_OUT_PENDING) {
+        worker_drop(w, m, DROP_NEIGH_QUEUE_FULL);
+        return;
+    }
+    /* One request per next hop and retry period, however many packets wait for it. */
+    for (uint16_t i = 0; i < aq->n; i++)
+        if (aq->q[i].next_hop == next_hop && aq->q[i].port == port)
+            asked = true;
+    p = &aq->q[aq->n++];
+    p->m = m;
+    p->next_hop = next_hop;
+    p->port = port;
+    p->since_ms = w->now_ms;
+    p->asked_ms = w->now_ms;
+    if (!asked)
+        ip_out_ask(w, s, next_hop, port);
+}
+
+bool ip_out_resolve(struct worker *w, const struct snapshot *s, uint32_t dst_ip,
+                    struct rte_ether_addr *mac, uint16_t *port)
+{
+    uint32_t next_hop;
+    uint16_t known_port;
+
+    if (snapshot_route(s, dst_ip, &next_hop, port) != 0)
+        return false;
+    return neigh_lookup(w->dp->neigh, next_hop, mac, &known_port) == 0 && known_port == *port;
+}
+
+void ip_out_to(struct worker *w, struct rte_mbuf *m, const struct rte_ether_addr *mac,
+               uint16_t port)
+{
+    ip_out_xmit(w, m, mac, port);
+}
+
+void ip_out_poll(struct worker *w, const struct snapshot *s)
+{
+    struct ip_out_queue *aq = &w->arpq;
+    uint16_t kept = 0;
+
+    if (likely(aq->n == 0))
+        return;
+    for (uint16_t i = 0; i < aq->n; i++) {
+        struct ip_out_pending *p = &aq->q[i];
+        struct rte_ether_addr mac;
+        uint16_t port;
+
+        if (neigh_lookup(w->dp->neigh, p->next_hop, &mac, &port) == 0 && port == p->port) {
+            ip_out_xmit(w, p->m, &mac, port);
+            continue;
+        }
+        if (s == NULL || w->now_ms - p->since_ms >= IP_OUT_ARP_GIVE_UP_MS) {
+            worker_drop(w, p->m, DROP_NEIGH_TIMEOUT);
+            continue;
+        }
+        if (w->now_ms - p->asked_ms >= IP_OUT_ARP_RETRY_MS) {
+            /* Ask once for every entry of this next hop that is due. */
+            for (uint16_t j = i; j < aq->n; j++)
+                if (aq->q[j].next_hop == p->next_hop && aq->q[j].port == p->port)
+                    aq->q[j].asked_ms = w->now_ms;
+            ip_out_ask(w, s, p->next_hop, p->port);
+        }
+        aq->q[kept++] = *p;
+    }
+    aq->n = kept;
+}
+
+void ip_out_flush(struct worker *w)
+{
+    struct ip_out_queue *aq = &w->arpq;
+
+    for (uint16_t i = 0; i < aq->n; i++)
+        worker_drop(w, aq->q[i].m, DROP_NEIGH_TIMEOUT);
+    aq->n = 0;
+}

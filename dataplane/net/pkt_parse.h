@@ -1,0 +1,46 @@
+/*
+ * pkt_parse: bounds-checked parsing of Ethernet / ARP / IPv4 / ICMP / TCP / UDP.
+ *
+ * Works on a flat frame (the first mbuf segment, or a test buffer) and never reads
+ * past len. It fills a pkt_info with offsets and the fields the dispatcher and the
+ * owner function need, or returns the drop reason for a malformed frame. Checksums
+ * are verified here only for IPv4 headers (cheap, and a corrupt header would
+ * mislead every later stage); payload checksums are the consumer's business.
+ */
+#ifndef LBD_PKT_PARSE_H
+#define LBD_PKT_PARSE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base/drop.h"
+
+enum pkt_l3 { PKT_L3_NONE = 0, PKT_L3_ARP, PKT_L3_IPV4 };
+
+struct pkt_info {
+    uint16_t l3_off;        /* offset of the ARP or IPv4 header */
+    uint16_t l4_off;        /* offset of the ICMP/TCP/UDP header (IPv4 only) */
+    uint16_t l3_len;        /* IPv4 total length, or ARP header length */
+    uint16_t l4_len;        /* IPv4 total length minus the IP header */
+    uint8_t l3;             /* enum pkt_l3 */
+    uint8_t ip_proto;       /* IPPROTO_* (IPv4 only) */
+    uint8_t is_fragment;    /* IPv4 MF set or offset non-zero */
+    uint8_t icmp_type;
+    uint16_t arp_op;        /* host order */
+    uint16_t icmp_id;       /* echo identifier, host order */
+    uint32_t src_ip;        /* IPv4 src, or ARP sender IP; network order */
+    uint32_t dst_ip;        /* IPv4 dst, or ARP target IP; network order */
+    uint16_t src_port;      /* TCP/UDP, host order */
+    uint16_t dst_port;      /* TCP/UDP, host order */
+};
+
+/*
+ * Parses frame[0..len). verify_ip_csum is false when the NIC already checked it.
+ * Returns DROP_NONE and fills *pi, or the reason the frame is malformed or not for
+ * the parser (DROP_UNSUPPORTED_ETHERTYPE). IPv4 fragments parse successfully with
+ * is_fragment set and no L4 fields (non-first fragments carry no L4 header).
+ */
+enum drop_reason pkt_parse(const uint8_t *frame, uint32_t len, bool verify_ip_csum,
+                           struct pkt_info *pi);
+
+#endif

@@ -1,0 +1,560 @@
+/*
+ * proxy: the Layer 7 TCP-mode proxy's hot path (see proxy.h): accepting a client,
+ * choosing and connecting a real server, splicing, closing. Owning worker only; no
+ * allocation (but the indirect mbufs of a split), no locks, no logging.
+ */
+#include "proxy/proxy.h"
+
+#include <netinet/in.h>
+
+#include <rte_mbuf.h>
+
+#include "err.h"
+#include "tcp/tcp.h"
+
+#define DIR_IN 0        /* client -> server */
+#define DIR_OUT 1       /* server -> client */
+#define SF_EOF(d) (PROXY_SF_EOF0 << (d))
+#define SF_SHUT(d) (PROXY_SF_SHUT0 << (d))
+
+static void proxy_cli_event(struct tcp_conn *c, enum tcp_event ev, void *arg);
+static void proxy_srv_event(struct tcp_conn *c, enum tcp_event ev, void *arg);
+static void proxy_on_timer(struct twheel_timer *t, uint64_t now);
+
+static inline uint64_t proxy_now(const struct proxy *px)
+{
+    return twheel_now(px->conf.wheel);
+}
+
+static inline struct proxy_stats *proxy_stats(struct proxy *px)
+{
+    return &px->conf.stats->proxy;
+}
+
+/* A session from the pool, initialised; NULL when the pool is empty. */
+static struct proxy_sess *sess_alloc(struct proxy *px)
+{
+    struct proxy_sess *s = px->free_list;
+
+    if (s == NULL)
+        return NULL;
+    px->free_list = s->next_free;
+    s->next_free = NULL;
+    s->cli = s->srv = NULL;
+    s->px = px;
+    s->state = PROXY_CONNECTING;
+    s->flags = 0;
+    s->n_tried = 0;
+    s->stall[0] = s->stall[1] = NULL;
+    mbufq_init(&s->held[0]);
+    mbufq_init(&s->held[1]);
+    twheel_timer_init(&s->timer, proxy_on_timer);
+    px->n_active++;
+    return s;
+}
+
+/* Drops the session's real-server accounting (active count). */
+static void sess_uncount(struct proxy_sess *s)
+{
+    if (s->flags & PROXY_SF_COUNTED) {
+        s->px->conf.stats->rs_active_conns[s->rs_idx]--;
+        s->flags &= ~PROXY_SF_COUNTED;
+    }
+}
+
+/* Returns s to the pool. Both halves must be gone (NULL). */
+static void sess_end(struct proxy_sess *s)
+{
+    struct proxy *px = s->px;
+
+    twheel_cancel(px->conf.wheel, &s->timer);
+    for (int d = 0; d < 2; d++) {
+        if (s->stall[d] != NULL) {
+            proxy_stats(px)->discarded_bytes += s->stall[d]->pkt_len;
+            rte_pktmbuf_free(s->stall[d]);
+            s->stall[d] = NULL;
+        }
+        proxy_stats(px)->discarded_bytes += s->held[d].bytes;
+        mbufq_purge(&s->held[d]);
+    }
+    sess_uncount(s);
+    if (s->flags & PROXY_SF_PERSIST)
+        persist_release(px->conf.persist, s->client_ip, s->vs_slot, proxy_now(px));
+    proxy_stats(px)->sessions_closed++;
+    s->flags = 0;
+    s->state = PROXY_FREE;
+    s->next_free = px->free_list;
+    px->free_list = s;
+    px->n_active--;
+}
+
+/* Resets whichever halves remain (RST to their peers) and ends the session. */
+static void sess_abort(struct proxy_sess *s)
+{
+    struct tcp_conn *c;
+
+    if ((c = s->cli) != NULL) {
+        s->cli = NULL;
+        tcp_abort(c);
+    }
+    if ((c = s->srv) != NULL) {
+        s->srv = NULL;
+        tcp_abort(c);
+    }
+    sess_end(s);
+}
+
+static bool proxy_was_tried(const uint16_t *tried, unsigned n, uint16_t idx)
+{
+    for (unsigned i = 0; i < n; i++)
+        if (tried[i] == idx)
+            return true;
+    return false;
+}
+
+const struct snap_rs *proxy_choose(struct proxy *px, const struct snap_vs *vs,
+                                   const struct sched_flow *f, const uint16_t *tried,
+                                   unsigned n_tried, struct persist_entry **pe, int *bound)
+{
+    const struct snapshot *snap = px->snap;
+    const uint32_t *active = px->conf.stats->rs_active_conns;
+    struct sched_state *sched = px->conf.sched;
+    const struct snap_rs *rs;
+    uint32_t start;
+
+    *pe = NULL;
+    *bound = 0;
+    if (vs->persist) {
+        *pe = persist_lookup(px->conf.persist, f->client_ip, vs->slot);
+        if (*pe != NULL) {
+            rs = snapshot_rs(snap, (*pe)->rs_idx, (*pe)->rs_id);
+            /* Drain, halt, health and max_conns move persistent clients too. */
+            if (rs != NULL && &snap->vs[rs->vs] == vs && sched_eligible(sched, active, rs) &&
+                !proxy_was_tried(tried, n_tried, rs->idx)) {
+                proxy_stats(px)->persist_hits++;
+                *bound = 1;
+                return rs;
+            }
+            if (n_tried == 0)
+                proxy_stats(px)->persist_moved++;
+        }
+    }
+    rs = sched_pick(sched, active, vs, f);
+    if (rs == NULL || !proxy_was_tried(tried, n_tried, rs->idx))
+        return rs;
+    /* The scheduler named a server that already failed this client: the next
+     * eligible one after it in the service's list. */
+    proxy_stats(px)->retry_fallbacks++;
+    start = (uint32_t)(rs - vs->rs);
+    for (uint32_t i = 1; i < vs->n_rs; i++) {
+        const struct snap_rs *c = &vs->rs[(start + i) % vs->n_rs];
+        if (sched_eligible(sched, active, c) && !proxy_was_tried(tried, n_tried, c->idx))
+            return c;
+    }
+    return NULL;
+}
+
+/* Records (or moves) the client's persistence entry to rs and holds a reference. */
+static void proxy_persist(struct proxy_sess *s, const struct snap_vs *vs,
+                          const struct snap_rs *rs, struct persist_entry *pe)
+{
+    struct proxy *px = s->px;
+    uint64_t now = proxy_now(px);
+    bool fresh = false;
+
+    if (pe != NULL) {
+        pe->rs_id = rs->id;
+        pe->rs_idx = rs->idx;
+        persist_touch(pe, vs->persist_timeout_ms, now);
+    } else {
+        pe = persist_insert(px->conf.persist, s->client_ip, vs->slot, rs->idx, rs->id,
+                            vs->persist_timeout_ms, now);
+        if (pe == NULL) {
+            proxy_stats(px)->persist_full++;
+            return;
+        }
+        proxy_stats(px)->persist_created++;
+        fresh = true;
+    }
+    if (fresh || !(s->flags & PROXY_SF_PERSIST)) {
+        pe->n_conns++;
+        s->flags |= PROXY_SF_PERSIST;
+    }
+}
+
+enum proxy_connect_rc { CONNECT_OK = 0, CONNECT_NO_SERVER, CONNECT_ERROR };
+
+/*
+ * Opens the backend connection of s to the next real server of vs: persistence,
+ * scheduler, never one tried before. Arms the connect deadline.
+ */
+static enum proxy_connect_rc proxy_connect(struct proxy_sess *s, const struct snap_vs *vs)
+{
+    struct proxy *px = s->px;
+    struct worker_stats *ws = px->conf.stats;
+    struct sched_flow f = {
+        .client_ip = s->client_ip,
+        .vip = s->vip,
+        .client_port = rte_cpu_to_be_16(s->cli->key.rport),
+        .vport = rte_cpu_to_be_16(s->vport),
+        .proto = IPPROTO_TCP,
+    };
+    struct persist_entry *pe;
+    const struct snap_rs *rs;
+    int bound, rc;
+
+    rs = proxy_choose(px, vs, &f, s->tried, s->n_tried, &pe, &bound);
+    if (rs == NULL)
+        return CONNECT_NO_SERVER;
+    rc = tcp_connect(px->conf.tcp, vs->source_address, rs->ip, rs->port ? rs->port : s->vport,
+                     proxy_srv_event, s, &s->srv);
+    if (rc != 0) {
+        s->srv = NULL;
+        proxy_stats(px)->connect_errors++;
+        return CONNECT_ERROR;
+    }
+    proxy_stats(px)->connect_attempts++;
+    s->tried[s->n_tried++] = rs->idx;
+    s->rs_idx = rs->idx;
+    s->rs_id = rs->id;
+    s->flags |= PROXY_SF_COUNTED;
+    if (bound)
+        s->flags |= PROXY_SF_BOUND;
+    else
+        s->flags &= ~PROXY_SF_BOUND;
+    ws->rs_active_conns[rs->idx]++;
+    ws->rs[rs->idx].conns++;
+    if (vs->persist)
+        proxy_persist(s, vs, rs, pe);
+    s->state = PROXY_CONNECTING;
+    twheel_arm(px->conf.wheel, &s->timer, proxy_now(px) + px->snap->l7.connect_ms);
+    return CONNECT_OK;
+}
+
+/*
+ * The backend connection of s failed before it was established (s->srv is already
+ * gone): the next real server, unless persistence bound the client to this one or
+ * the tries ran out; then the client is reset.
+ */
+static void proxy_connect_failed(struct proxy_sess *s)
+{
+    struct proxy *px = s->px;
+    const struct snap_vs *vs;
+
+    twheel_cancel(px->conf.wheel, &s->timer);
+    sess_uncount(s);
+    if (s->cli == NULL) {
+        sess_end(s);
+        return;
+    }
+    vs = px->snap != NULL ? snapshot_service(px->snap, s->vip, IPPROTO_TCP, s->vport) : NULL;
+    if ((s->flags & PROXY_SF_BOUND) || s->n_tried >= PROXY_MAX_TRIES || vs == NULL ||
+        vs->layer != 7 || vs->mode != CFG_MODE_TCP) {
+        proxy_stats(px)->connect_failed_reset++;
+        sess_abort(s);
+        return;
+    }
+    proxy_stats(px)->retries++;
+    if (proxy_connect(s, vs) != CONNECT_OK) {
+        proxy_stats(px)->connect_failed_reset++;
+        sess_abort(s);
+    }
+}
+
+void proxy_on_accept(struct tcp_conn *c, enum tcp_event ev, void *arg)
+{
+    struct proxy *px = arg;
+    const struct snapshot *snap = px->snap;
+    const struct snap_vs *vs;
+    struct proxy_sess *s;
+
+    if (ev != TCP_EV_ESTABLISHED)
+        return;
+    proxy_stats(px)->accepted++;
+    vs = snap != NULL ? snapshot_service(snap, c->key.laddr, IPPROTO_TCP, c->key.lport) : NULL;
+    if (vs == NULL || vs->layer != 7 || vs->mode != CFG_MODE_TCP) {
+        proxy_stats(px)->no_service++;
+        tcp_abort(c);
+        return;
+    }
+    s = sess_alloc(px);
+    if (s == NULL) {
+        proxy_stats(px)->refused_pool++;
+        tcp_abort(c);
+        return;
+    }
+    s->cli = c;
+    s->client_ip = c->key.raddr;
+    s->vip = c->key.laddr;
+    s->vport = c->key.lport;
+    s->vs_slot = vs->slot;
+    tcp_set_handler(c, proxy_cli_event, s);
+    tcp_set_idle_timeout(c, snap->l7.client_idle_ms);
+    px->conf.stats->vs[vs->slot].conns++;
+    switch (proxy_connect(s, vs)) {
+    case CONNECT_OK:
+        return;
+    case CONNECT_NO_SERVER:
+        proxy_stats(px)->no_server++;
+        break;
+    case CONNECT_ERROR:
+        break;
+    }
+    sess_abort(s);
+}
+
+/* Arms the stall retry unless a timer is already pending. */
+static void proxy_retry_later(struct proxy_sess *s)
+{
+    struct proxy *px = s->px;
+
+    if (!twheel_pending(&s->timer))
+        twheel_arm(px->conf.wheel, &s->timer, proxy_now(px) + PROXY_STALL_RETRY_MS);
+}
+
+static inline void proxy_count_bytes(struct proxy_sess *s, int d, uint32_t len)
+{
+    struct worker_stats *ws = s->px->conf.stats;
+
+    if (d == DIR_IN) {
+        ws->vs[s->vs_slot].bytes_in += len;
+        ws->rs[s->rs_idx].bytes_in += len;
+    } else {
+        ws->vs[s->vs_slot].bytes_out += len;
+        ws->rs[s->rs_idx].bytes_out += len;
+    }
+}
+
+/*
+ * Moves data of direction d (0: client to server, 1: server to client) while the
+ * receiving half has send space: first a packet the stack refused before, then data
+ * held from a half that closed, then the sending half's receive queue. Then passes
+ * the FIN on once everything before it went. Only while splicing.
+ */
+static void proxy_pump(struct proxy_sess *s, int d)
+{
+    struct proxy *px = s->px;
+    struct tcp_conn *from = d == DIR_IN ? s->cli : s->srv;
+    struct tcp_conn *to = d == DIR_IN ? s->srv : s->cli;
+    struct rte_mbuf *m;
+
+    if (to == NULL) {
+        /* The receiving half is gone: nothing can be delivered. */
+        while (from != NULL && (m = tcp_recv(from, UINT32_MAX)) != NULL) {
+            proxy_stats(px)->discarded_bytes += m->pkt_len;
+            rte_pktmbuf_free(m);
+        }
+        return;
+    }
+    for (;;) {
+        uint32_t space = tcp_send_space(to), segs, len;
+        int rc;
+
+        if (s->stall[d] != NULL) {
+            if (s->stall[d]->pkt_len > space)
+                break;                  /* TCP_EV_WRITABLE brings it back */
+            m = s->stall[d];
+            s->stall[d] = NULL;
+        } else if (s->held[d].bytes == 0 && (from == NULL || tcp_recv_bytes(from) == 0)) {
+            break;
+        } else if (space == 0) {
+            proxy_stats(px)->backpressure++;
+            break;
+        } else if (s->held[d].bytes > 0) {
+            m = mbufq_pop(&s->held[d], space, px->conf.pool, &segs);
+        } else {
+            m = tcp_recv(from, space);
+        }
+        if (m == NULL) {
+            /* No mbuf to split a segment with: later. */
+            proxy_stats(px)->send_stalls++;
+            proxy_retry_later(s);
+            break;
+        }
+        len = m->pkt_len;
+        rc = tcp_send(to, m);
+        if (rc == 0) {
+            proxy_count_bytes(s, d, len);
+            continue;
+        }
+        if (rc == LBD_ENOMEM || rc == LBD_EBUSY) {
+            s->stall[d] = m;
+            proxy_stats(px)->send_stalls++;
+            proxy_retry_later(s);
+            break;
+        }
+        /* The receiving half no longer takes data (LBD_ESTATE). */
+        proxy_stats(px)->discarded_bytes += len;
+        rte_pktmbuf_free(m);
+    }
+    if ((s->flags & SF_EOF(d)) && !(s->flags & SF_SHUT(d)) && s->stall[d] == NULL &&
+        s->held[d].bytes == 0 && (from == NULL || tcp_recv_bytes(from) == 0)) {
+        s->flags |= SF_SHUT(d);
+        if (d == DIR_IN)
+            proxy_stats(px)->fin_client++;
+        else
+            proxy_stats(px)->fin_server++;
+        tcp_shutdown(to);
+    }
+}
+
+/* A half reported CLOSED (terminal, both directions done): keeps what it had received
+ * and not yet passed on, then lets go of it. */
+static void proxy_half_closed(struct proxy_sess *s, struct tcp_conn *c, int d)
+{
+    struct rte_mbuf *m = tcp_recv(c, UINT32_MAX);
+
+    if (m != NULL) {
+        proxy_stats(s->px)->held_after_close++;
+        mbufq_append(&s->held[d], m);
+    }
+    s->flags |= SF_EOF(d);
+    if (d == DIR_IN)
+        s->cli = NULL;
+    else
+        s->srv = NULL;
+}
+
+static void proxy_cli_event(struct tcp_conn *c, enum tcp_event ev, void *arg)
+{
+    struct proxy_sess *s = arg;
+    struct proxy *px = s->px;
+
+    switch (ev) {
+    case TCP_EV_ESTABLISHED:
+        break;
+    case TCP_EV_READABLE:
+        if (s->state == PROXY_SPLICING)
+            proxy_pump(s, DIR_IN);
+        break;
+    case TCP_EV_WRITABLE:
+        if (s->state == PROXY_SPLICING)
+            proxy_pump(s, DIR_OUT);
+        break;
+    case TCP_EV_PEER_FIN:
+        s->flags |= PROXY_SF_EOF0;
+        if (s->state == PROXY_SPLICING)
+            proxy_pump(s, DIR_IN);
+        break;
+    case TCP_EV_RESET:
+    case TCP_EV_TIMEOUT:
+        s->cli = NULL;          /* the stack frees it after this call */
+        if (ev == TCP_EV_RESET)
+            proxy_stats(px)->client_resets++;
+        else
+            proxy_stats(px)->client_timeouts++;
+        sess_abort(s);
+        break;
+    case TCP_EV_CLOSED:
+        proxy_half_closed(s, c, DIR_IN);
+        if (s->state != PROXY_SPLICING) {
+            sess_abort(s);      /* nobody left to answer */
+            break;
+        }
+        proxy_pump(s, DIR_IN);
+        if (s->srv == NULL)
+            sess_end(s);
+        break;
+    }
+}
+
+static void proxy_srv_event(struct tcp_conn *c, enum tcp_event ev, void *arg)
+{
+    struct proxy_sess *s = arg;
+    struct proxy *px = s->px;
+
+    switch (ev) {
+    case TCP_EV_ESTABLISHED:
+        if (s->state != PROXY_CONNECTING)
+            break;
+        twheel_cancel(px->conf.wheel, &s->timer);
+        s->state = PROXY_SPLICING;
+        proxy_stats(px)->connected++;
+        tcp_set_idle_timeout(c, px->snap != NULL ? px->snap->l7.server_idle_ms : 0);
+        proxy_pump(s, DIR_IN);
+        if (s->srv != NULL && s->cli != NULL)
+            proxy_pump(s, DIR_OUT);
+        break;
+    case TCP_EV_READABLE:
+        if (s->state == PROXY_SPLICING)
+            proxy_pump(s, DIR_OUT);
+        break;
+    case TCP_EV_WRITABLE:
+        if (s->state == PROXY_SPLICING)
+            proxy_pump(s, DIR_IN);
+        break;
+    case TCP_EV_PEER_FIN:
+        s->flags |= PROXY_SF_EOF1;
+        if (s->state == PROXY_SPLICING)
+            proxy_pump(s, DIR_OUT);
+        break;
+    case TCP_EV_RESET:
+    case TCP_EV_TIMEOUT:
+        s->srv = NULL;          /* the stack frees it after this call */
+        if (s->state == PROXY_CONNECTING) {
+            if (ev == TCP_EV_RESET)
+                proxy_stats(px)->connect_refused++;
+            else
+                proxy_stats(px)->connect_timeouts++;
+            proxy_connect_failed(s);
+            break;
+        }
+        if (ev == TCP_EV_RESET)
+            proxy_stats(px)->server_resets++;
+        else
+            proxy_stats(px)->server_timeouts++;
+        sess_abort(s);
+        break;
+    case TCP_EV_CLOSED:
+        proxy_half_closed(s, c, DIR_OUT);
+        proxy_pump(s, DIR_OUT);
+        if (s->cli == NULL)
+            sess_end(s);
+        break;
+    }
+}
+
+/* The session's timer: the connect deadline while connecting, else a stall retry. */
+static void proxy_on_timer(struct twheel_timer *t, uint64_t now)
+{
+    struct proxy_sess *s = (struct proxy_sess *)((char *)t - offsetof(struct proxy_sess, timer));
+    struct tcp_conn *c;
+
+    (void)now;
+    if (s->state == PROXY_CONNECTING) {
+        proxy_stats(s->px)->connect_timeouts++;
+        if ((c = s->srv) != NULL) {
+            s->srv = NULL;
+            tcp_abort(c);
+        }
+        proxy_connect_failed(s);
+        return;
+    }
+    if (s->state != PROXY_SPLICING)
+        return;
+    proxy_pump(s, DIR_IN);
+    if (s->state == PROXY_SPLICING)
+        proxy_pump(s, DIR_OUT);
+}
+
+uint32_t proxy_close_halted(struct proxy *px)
+{
+    const struct snapshot *snap = px->snap;
+    uint32_t n = 0;
+
+    if (snap == NULL)
+        return 0;
+    for (uint32_t i = 0; i < px->conf.max_sessions; i++) {
+        struct proxy_sess *s = &px->sessions[i];
+        const struct snap_rs *rs;
+        if (s->state == PROXY_FREE || !(s->flags & PROXY_SF_COUNTED))
+            continue;
+        rs = snapshot_rs(snap, s->rs_idx, s->rs_id);
+        if (rs == NULL || rs->state != CFG_RS_HALT)
+            continue;
+        proxy_stats(px)->halted++;
+        sess_abort(s);
+        n++;
+    }
+    return n;
+}

@@ -1,0 +1,160 @@
+/*
+ * proxy: the Layer 7 SNAT proxy in TCP mode (issue 5; DESIGN.md sections 1, 4).
+ *
+ * A client's connection to a (VIP, port) of a layer-7 TCP-mode service ends in the
+ * worker's TCP stack. The proxy picks a real server (source-IP persistence first,
+ * then the service's scheduler; servers down, draining, halted or at max_conns are
+ * skipped), opens a backend connection from the service's source_address (the VIP
+ * by default) on a local port that encodes this worker (tcp_connect), and splices
+ * the two: payload mbufs move from one side's receive queue to the other's send
+ * queue by reference, only while the other side has send space, so a slow reader
+ * closes the fast writer's receive window (backpressure). FIN and RST travel from
+ * each side to the other; connect and idle timeouts come from the config's
+ * "layer7" object.
+ *
+ * Ownership: one struct proxy per worker, used by that worker only. The client's
+ * connection lives on worker hash(client IP) % N and the backend connection's local
+ * port makes its packets come to the same worker, so a session never leaves its
+ * worker: no locks. Hot path (events, timers): no allocation, no logging; every
+ * outcome is a counter in struct proxy_stats.
+ *
+ * proxy.c holds the hot path; proxy_setup.c the slow path (creation, listeners from
+ * a snapshot, closing the sessions of halted servers).
+ */
+#ifndef LBD_PROXY_H
+#define LBD_PROXY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dataplane.h"
+#include "base/mbufq.h"
+#include "l4/persist.h"
+#include "l4/scheduler.h"
+#include "snapshot/snapshot.h"
+#include "tcp/tcp_types.h"
+#include "base/twheel.h"
+
+#define PROXY_MAX_TRIES 3           /* real servers tried for one client connection */
+#define PROXY_STALL_RETRY_MS 5      /* retry after the stack's buffer cap refused data */
+
+enum proxy_sess_state {
+    PROXY_FREE = 0,
+    PROXY_CONNECTING,               /* client established, backend SYN sent */
+    PROXY_SPLICING,                 /* both established (or closing) */
+};
+
+/* One proxied connection: the client half and the backend half. */
+struct proxy_sess {
+    struct tcp_conn *cli;           /* NULL once the client half is gone */
+    struct tcp_conn *srv;           /* NULL before connect and once gone */
+    struct proxy *px;
+    uint8_t state;                  /* enum proxy_sess_state */
+    uint8_t flags;                  /* PROXY_SF_* */
+    uint8_t n_tried;
+    uint8_t pad;
+    uint16_t vs_slot;
+    uint16_t rs_idx;                /* counter index of the current real server */
+    uint32_t rs_id;
+    uint32_t client_ip;             /* network order */
+    uint32_t vip;                   /* network order */
+    uint16_t vport;                 /* host order */
+    uint16_t tried[PROXY_MAX_TRIES];    /* counter indexes already tried */
+    struct twheel_timer timer;      /* connect deadline, or stall retry */
+    struct rte_mbuf *stall[2];      /* refused by tcp_send (buffer cap), sent first */
+    struct mbufq held[2];           /* data of a side that closed, not yet passed on */
+    struct proxy_sess *next_free;
+};
+
+/* Session flags. Direction 0 is client -> server, 1 is server -> client. */
+#define PROXY_SF_EOF0       (1u << 0)   /* client's FIN taken */
+#define PROXY_SF_EOF1       (1u << 1)   /* server's FIN taken */
+#define PROXY_SF_SHUT0      (1u << 2)   /* FIN queued to the server */
+#define PROXY_SF_SHUT1      (1u << 3)   /* FIN queued to the client */
+#define PROXY_SF_COUNTED    (1u << 4)   /* counted active on rs_idx */
+#define PROXY_SF_PERSIST    (1u << 5)   /* holds a reference on the persistence entry */
+#define PROXY_SF_BOUND      (1u << 6)   /* server came from an existing persistence entry */
+
+struct proxy_conf {
+    struct tcp_stack *tcp;          /* the worker's stack */
+    struct twheel *wheel;           /* the worker's wheel (the stack's clock) */
+    struct persist_table *persist;  /* the worker's persistence table (shared with L4) */
+    struct sched_state *sched;      /* the worker's scheduler state (shared with L4) */
+    struct worker_stats *stats;     /* the worker's counters */
+    struct rte_mempool *pool;       /* for splitting held data */
+    uint32_t max_sessions;
+    int socket_id;
+};
+
+/* A (VIP, port) the proxy listens on. */
+struct proxy_listener {
+    uint32_t ip;
+    uint16_t port;
+};
+
+struct proxy {
+    struct proxy_conf conf;
+    const struct snapshot *snap;    /* the worker's current snapshot */
+    struct proxy_sess *sessions;    /* max_sessions */
+    struct proxy_sess *free_list;
+    uint32_t n_active;
+    uint32_t n_listeners;
+    uint32_t max_listeners;
+    struct proxy_listener *listeners;
+};
+
+/* Slow path (proxy_setup.c) */
+
+/*
+ * Start-up: a proxy for one worker, with every session preallocated. Returns NULL and
+ * fills err on failure. The snapshot comes with proxy_snapshot_changed.
+ */
+struct proxy *proxy_create(const struct proxy_conf *conf, char *err, size_t errlen);
+
+/* Frees px; sessions still open are dropped without a word to the peers. Stack must
+ * be freed after (or the connections' handlers point into freed memory). */
+void proxy_free(struct proxy *px);
+
+/*
+ * Owning worker, when it sees a new snapshot s (s may be NULL): listens on every
+ * (VIP, port) of the layer-7 TCP-mode services of s and stops listening on those that
+ * are gone (their established sessions carry on), and closes the sessions whose real
+ * server is now halted. Bounded by the number of listeners and sessions.
+ */
+void proxy_snapshot_changed(struct proxy *px, const struct snapshot *s);
+
+/* Hot path (proxy.c) */
+
+/* Owning worker, every loop iteration: the snapshot new connections are made with. */
+static inline void proxy_set_snapshot(struct proxy *px, const struct snapshot *s)
+{
+    px->snap = s;
+}
+
+/*
+ * The listener's event handler (tcp_event_fn, arg = the proxy): a client's connection
+ * to a VIP is established; starts its session.
+ */
+void proxy_on_accept(struct tcp_conn *c, enum tcp_event ev, void *arg);
+
+/*
+ * Owning worker. The real server for a new connection f to vs, or NULL: the client's
+ * persistent one when it may take connections (then *bound = 1), else the
+ * scheduler's; never one of tried[0..n_tried). *pe: the client's persistence entry,
+ * if any. Exposed for tests.
+ */
+const struct snap_rs *proxy_choose(struct proxy *px, const struct snap_vs *vs,
+                                   const struct sched_flow *f, const uint16_t *tried,
+                                   unsigned n_tried, struct persist_entry **pe, int *bound);
+
+/* Owning worker: resets every session whose real server is halted in px->snap
+ * (slow path: walks the pool). Returns how many. */
+uint32_t proxy_close_halted(struct proxy *px);
+
+/* Sessions in use. */
+static inline uint32_t proxy_active(const struct proxy *px)
+{
+    return px->n_active;
+}
+
+#endif

@@ -1,0 +1,214 @@
+#include "snapshot/snapshot.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <netinet/in.h>
+#include <rte_errno.h>
+#include <rte_hash_crc.h>
+#include <rte_malloc.h>
+
+#include "addr.h"
+#include "err.h"
+#include "snapshot/maglev.h"
+
+static int table_add(struct rte_hash *h, uint32_t ip, uint8_t proto, uint16_t port,
+                     uint64_t value)
+{
+    struct snap_key k = {.ip = ip, .port = port, .proto = proto};
+    return rte_hash_add_key_data(h, &k, (void *)(uintptr_t)value);
+}
+
+static uint64_t entry(int kind, uint32_t index)
+{
+    return ((uint64_t)kind << 32) | index;
+}
+
+static uint32_t ms_or_default(uint32_t s, uint32_t def_s)
+{
+    return (s != 0 ? s : def_s) * 1000u;
+}
+
+/* Layer 4 fields of service i: real servers and, for sh and maglev, the lookup table. */
+static int snapshot_build_l4(struct snapshot *s, const struct cfg_vs *v, uint32_t i,
+                             uint32_t *rs_next, char *err, size_t errlen)
+{
+    struct snap_vs *sv = &s->vs[i];
+    struct maglev_backend *mb;
+
+    sv->scheduler = (uint8_t)v->scheduler;
+    sv->persist = v->persistence.type == CFG_PERSIST_SOURCE_IP;
+    sv->persist_timeout_ms = ms_or_default(v->persistence.timeout_s, 1200);
+    sv->check_http = v->health_check.type == CFG_CHECK_HTTP;
+    sv->http_expect = v->health_check.http_expect;
+    snprintf(sv->http_path, sizeof(sv->http_path), "%s", v->health_check.http_path);
+    sv->n_rs = (uint32_t)v->n_real_servers;
+    sv->rs = &s->rs[*rs_next];
+    *rs_next += sv->n_rs;
+    for (uint32_t j = 0; j < sv->n_rs; j++) {
+        const struct cfg_real_server *r = &v->real_servers[j];
+        struct snap_rs *sr = &sv->rs[j];
+        sr->id = r->id;
+        sr->idx = (uint16_t)(v->slot * CFG_MAX_RS + r->slot);
+        sr->vs = (uint16_t)i;
+        sr->ip = r->ip;
+        sr->port = r->port;
+        sr->weight = (uint16_t)(r->weight > 65535 ? 65535 : r->weight);
+        sr->state = (uint8_t)r->state;
+        sr->down = r->health_down;
+        sr->max_conns = r->max_conns;
+        snprintf(sr->label, sizeof(sr->label), "%s", r->label);
+    }
+    if (v->scheduler != CFG_SCHED_SH && v->scheduler != CFG_SCHED_MAGLEV)
+        return 0;
+    sv->maglev = malloc(MAGLEV_SIZE * sizeof(*sv->maglev));
+    mb = calloc(sv->n_rs ? sv->n_rs : 1, sizeof(*mb));
+    if (sv->maglev == NULL || mb == NULL) {
+        free(mb);
+        return lbd_err_set(err, errlen, LBD_ENOMEM, "virtual_services[%u]: out of memory "
+                           "for the lookup table", i);
+    }
+    /* Only online, healthy servers take entries: drain, halt and down get no new flow. */
+    for (uint32_t j = 0; j < sv->n_rs; j++) {
+        mb[j].ip = sv->rs[j].ip;
+        mb[j].port = sv->rs[j].port;
+        mb[j].weight = sv->rs[j].state == CFG_RS_ONLINE && !sv->rs[j].down ? sv->rs[j].weight : 0;
+    }
+    if (maglev_build(sv->maglev, mb, sv->n_rs) != 0) {
+        free(mb);
+        return lbd_err_set(err, errlen, LBD_ENOMEM, "virtual_services[%u]: out of memory "
+                           "for the lookup table", i);
+    }
+    free(mb);
+    return 0;
+}
+
+struct snapshot *snapshot_build(const struct lbd_config *cfg, uint64_t generation,
+                                char *err, size_t errlen)
+{
+    struct snapshot *s;
+    struct rte_hash_parameters hp = {0};
+    char name[RTE_HASH_NAMESIZE];
+    size_t entries = 16, n_rs = 0;
+    uint32_t rs_next = 0;
+
+    for (size_t i = 0; i < cfg->n_virtual_services; i++) {
+        entries += cfg->virtual_services[i].n_ports + 1;
+        n_rs += cfg->virtual_services[i].n_real_servers;
+    }
+    entries += cfg->n_interfaces;
+
+    s = calloc(1, sizeof(*s));
+    if (s == NULL)
+        goto err_nomem;
+    s->generation = generation;
+    s->forward = cfg->routing.forward;
+    s->n_vs = (uint32_t)cfg->n_virtual_services;
+    s->vs = calloc(s->n_vs ? s->n_vs : 1, sizeof(*s->vs));
+    if (s->vs == NULL)
+        goto err_nomem;
+    s->n_rs = (uint32_t)n_rs;
+    s->rs = calloc(n_rs ? n_rs : 1, sizeof(*s->rs));
+    s->rs_by_idx = calloc(SNAP_RS_IDS, sizeof(*s->rs_by_idx));
+    if (s->rs == NULL || s->rs_by_idx == NULL)
+        goto err_nomem;
+    s->l4.tcp_handshake_ms = ms_or_default(cfg->layer4.tcp_handshake_timeout_s,
+                                           CFG_L4_TCP_HANDSHAKE_TIMEOUT_S);
+    s->l4.tcp_established_ms = ms_or_default(cfg->layer4.tcp_established_timeout_s,
+                                             CFG_L4_TCP_ESTABLISHED_TIMEOUT_S);
+    s->l4.tcp_closing_ms = ms_or_default(cfg->layer4.tcp_closing_timeout_s,
+                                         CFG_L4_TCP_CLOSING_TIMEOUT_S);
+    s->l4.udp_ms = ms_or_default(cfg->layer4.udp_timeout_s, CFG_L4_UDP_TIMEOUT_S);
+    s->l4.max_conns_per_worker = cfg->layer4.max_conns_per_worker != 0
+                                     ? cfg->layer4.max_conns_per_worker
+                                     : CFG_L4_MAX_CONNS_PER_WORKER;
+    s->l7.connect_ms = cfg->layer7.connect_timeout_ms ? cfg->layer7.connect_timeout_ms : 4000;
+    s->l7.client_idle_ms = ms_or_default(cfg->layer7.client_timeout_s, 1200);
+    s->l7.server_idle_ms = ms_or_default(cfg->layer7.server_timeout_s, 1200);
+
+    snprintf(name, sizeof(name), "snap%llu", (unsigned long long)generation);
+    hp.name = name;
+    hp.entries = (uint32_t)(entries * 2 < 64 ? 64 : entries * 2);
+    hp.key_len = sizeof(struct snap_key);
+    hp.hash_func = rte_hash_crc;
+    hp.socket_id = (int)rte_socket_id();
+    s->table = rte_hash_create(&hp);
+    if (s->table == NULL) {
+        lbd_err_set(err, errlen, LBD_ENOMEM, "address table: %s", rte_strerror(rte_errno));
+        goto err_free;
+    }
+
+    for (size_t i = 0; i < cfg->n_interfaces; i++) {
+        const struct cfg_interface *ifc = &cfg->interfaces[i];
+        struct snap_port *p;
+        if (ifc->port >= SNAP_MAX_PORTS) {
+            lbd_err_set(err, errlen, LBD_ERANGE, "interfaces[%zu].port: at most %d ports",
+                        i, SNAP_MAX_PORTS);
+            goto err_free;
+        }
+        p = &s->ports[ifc->port];
+        p->configured = true;
+        p->self_ip = ifc->ip;
+        p->prefix_len = ifc->prefix_len;
+        p->net = ifc->ip & addr_mask(ifc->prefix_len);
+        p->gateway = ifc->gateway;
+        if (table_add(s->table, ifc->ip, 0, 0, entry(SNAP_ADDR_SELF, 0)) < 0)
+            goto err_table;
+    }
+
+    for (size_t i = 0; i < cfg->n_virtual_services; i++) {
+        const struct cfg_vs *v = &cfg->virtual_services[i];
+        struct snap_vs *sv = &s->vs[i];
+        sv->ip = v->ip;
+        sv->slot = v->slot;
+        sv->layer = v->layer;
+        sv->protocol = v->protocol == CFG_PROTO_UDP ? IPPROTO_UDP : IPPROTO_TCP;
+        sv->mode = (uint8_t)v->mode;
+        sv->source_address = v->source_address ? v->source_address : v->ip;
+        sv->n_ports = (uint16_t)v->n_ports;
+        for (size_t p = 0; p < v->n_ports && p < CFG_MAX_VS_PORTS; p++)
+            sv->ports[p] = v->ports[p];
+        snprintf(sv->label, sizeof(sv->label), "%s", v->label);
+        if (snapshot_build_l4(s, v, (uint32_t)i, &rs_next, err, errlen) != 0)
+            goto err_free;
+        /* Several services may share a VIP: the address entry is added once. */
+        if (table_add(s->table, v->ip, 0, 0, entry(SNAP_ADDR_VIP, 0)) < 0)
+            goto err_table;
+        for (size_t p = 0; p < v->n_ports; p++)
+            if (table_add(s->table, v->ip, sv->protocol, v->ports[p],
+                          entry(SNAP_ADDR_VIP, (uint32_t)i)) < 0)
+                goto err_table;
+    }
+    for (uint32_t i = 0; i < s->n_rs; i++)
+        s->rs_by_idx[s->rs[i].idx] = &s->rs[i];
+
+    snprintf(name, sizeof(name), "rt%llu", (unsigned long long)generation);
+    s->routes = route_build(cfg, name, err, errlen);
+    if (s->routes == NULL)
+        goto err_free;
+    return s;
+
+err_table:
+    lbd_err_set(err, errlen, LBD_ENOMEM, "address table full");
+    goto err_free;
+err_nomem:
+    lbd_err_set(err, errlen, LBD_ENOMEM, "out of memory building the snapshot");
+err_free:
+    snapshot_free(s);
+    return NULL;
+}
+
+void snapshot_free(struct snapshot *s)
+{
+    if (s == NULL)
+        return;
+    rte_hash_free(s->table);
+    route_free(s->routes);
+    for (uint32_t i = 0; s->vs != NULL && i < s->n_vs; i++)
+        free(s->vs[i].maglev);
+    free(s->rs_by_idx);
+    free(s->rs);
+    free(s->vs);
+    free(s);
+}

@@ -1,0 +1,185 @@
+/*
+ * snapshot: the immutable view of the config that workers read.
+ *
+ * Built by the control core from an lbd_config, published with an atomic pointer
+ * swap (dataplane.h) and freed after an RCU grace period. Workers never write it.
+ * The address table answers, per packet, "is this one of our addresses, and is this
+ * (address, protocol, port) a virtual service?" with one rte_hash look-up each.
+ */
+#ifndef LBD_SNAPSHOT_H
+#define LBD_SNAPSHOT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rte_ethdev.h>
+#include <rte_hash.h>
+
+#include "config.h"
+#include "snapshot/route.h"
+
+#define SNAP_MAX_PORTS 32
+/* Real-server counter indexes: service slot * CFG_MAX_RS + real-server slot. */
+#define SNAP_RS_IDS (CFG_MAX_VS * CFG_MAX_RS)
+_Static_assert(SNAP_RS_IDS <= 65536, "counter indexes are uint16_t");
+
+enum snap_addr_kind { SNAP_ADDR_SELF = ROUTE_LOCAL_SELF, SNAP_ADDR_VIP = ROUTE_LOCAL_VIP };
+
+/*
+ * Key of the address table: (ip, 0, 0) is an address entry, (ip, proto, port) a service.
+ * 16 bytes, not 8: rte_hash compares 16-byte keys with SSE, shorter ones with memcmp.
+ */
+struct snap_key {
+    uint32_t ip;
+    uint16_t port;
+    uint8_t proto;
+    uint8_t pad;
+    uint32_t pad2[2];
+};
+
+/*
+ * A real server. Its identity comes from the control core (control/reconfig.c): id is
+ * unique for the daemon's life and idx (from the service's and its own slot) stays
+ * the same for as long as its label exists, so connections and persistence entries,
+ * which hold both, survive any reconfig; per-worker counters are indexed by idx, and
+ * an entry whose idx now names another server (same slot, other id) knows it.
+ */
+struct snap_rs {
+    uint32_t id;
+    uint16_t idx;           /* < SNAP_RS_IDS */
+    uint16_t vs;            /* index of its service in this snapshot */
+    uint32_t ip;            /* network order */
+    uint16_t port;          /* host order; 0 = the port the client used */
+    uint16_t weight;
+    uint8_t state;          /* enum cfg_rs_state */
+    uint8_t down;           /* failed its health check (control/health.c) */
+    uint32_t max_conns;     /* whole appliance; 0 = no limit */
+    char label[CFG_LABEL_MAX];
+};
+
+struct snap_vs {
+    uint32_t ip;
+    uint16_t slot;          /* per-worker service counters; stable by label; persistence key */
+    uint8_t layer;
+    uint8_t protocol;       /* IPPROTO_TCP / IPPROTO_UDP */
+    uint8_t mode;           /* enum cfg_mode */
+    uint8_t scheduler;      /* enum cfg_sched */
+    uint8_t persist;        /* 1 = source-IP persistence */
+    uint32_t persist_timeout_ms;
+    uint32_t n_rs;
+    struct snap_rs *rs;     /* into snapshot.rs */
+    uint16_t *maglev;       /* MAGLEV_SIZE entries (sh, maglev), else NULL */
+    uint32_t source_address;    /* layer 7: source of backend connections (SNAT) */
+    uint16_t n_ports;
+    uint16_t ports[CFG_MAX_VS_PORTS];   /* host order, as in the config */
+    uint8_t check_http;     /* health check is http: */
+    uint16_t http_expect;   /*   the status expected */
+    char http_path[CFG_HTTP_PATH_MAX];
+    char label[CFG_LABEL_MAX];
+};
+
+/* Layer 4 connection timeouts, ms. */
+struct snap_l4 {
+    uint32_t tcp_handshake_ms;
+    uint32_t tcp_established_ms;
+    uint32_t tcp_closing_ms;
+    uint32_t udp_ms;
+    uint32_t max_conns_per_worker;
+};
+
+/* Layer 7 timeouts, ms (config "layer7"). */
+struct snap_l7 {
+    uint32_t connect_ms;
+    uint32_t client_idle_ms;
+    uint32_t server_idle_ms;
+};
+
+struct snap_port {
+    bool configured;
+    uint32_t self_ip;
+    uint32_t net;           /* self_ip & mask */
+    uint8_t prefix_len;
+    uint32_t gateway;
+};
+
+struct snapshot {
+    struct rte_hash *table; /* snap_key -> (kind << 32 | vs index) */
+    uint32_t n_vs;
+    struct snap_vs *vs;
+    bool forward;
+    uint64_t generation;
+    struct snap_port ports[SNAP_MAX_PORTS];
+    uint32_t n_rs;
+    struct snap_rs *rs;
+    const struct snap_rs **rs_by_idx;   /* SNAP_RS_IDS entries; NULL = no such server */
+    struct snap_l4 l4;
+    struct snap_l7 l7;
+    struct route_table *routes;         /* rte_lpm: connected, routing.routes, gateway */
+};
+
+/*
+ * Builds a snapshot from a validated config whose identities (slots, ids) are
+ * assigned (reconfig_assign_ids). Control core only. Returns NULL and fills err on
+ * failure (allocation, a config naming a port beyond SNAP_MAX_PORTS, a next hop off
+ * every connected subnet).
+ */
+struct snapshot *snapshot_build(const struct lbd_config *cfg, uint64_t generation,
+                                char *err, size_t errlen);
+
+void snapshot_free(struct snapshot *s);
+
+/*
+ * Kind of address (SNAP_ADDR_*) or 0 when ip is not ours. Any core. Our addresses
+ * are /32s of the route table's rte_lpm, not keys of the hash: every packet asks,
+ * most answers are "no", and an LPM look-up costs a fraction of a hash look-up.
+ */
+static inline int snapshot_addr_kind(const struct snapshot *s, uint32_t ip)
+{
+    return route_local(s->routes, ip);
+}
+
+/* The virtual service at (ip, proto, port), or NULL. Any core. */
+static inline const struct snap_vs *snapshot_service(const struct snapshot *s, uint32_t ip,
+                                                     uint8_t proto, uint16_t port)
+{
+    struct snap_key k = {.ip = ip, .port = port, .proto = proto};
+    void *data;
+
+    if (rte_hash_lookup_data(s->table, &k, &data) < 0)
+        return NULL;
+    return &s->vs[(uint32_t)(uintptr_t)data];
+}
+
+/*
+ * Any core. Next hop and output port towards dst (network order): 0, or LBD_ENOENT
+ * when no route covers it. next_hop = dst for a connected subnet.
+ */
+static inline int snapshot_route(const struct snapshot *s, uint32_t dst, uint32_t *next_hop,
+                                 uint16_t *port)
+{
+    return route_lookup(s->routes, dst, next_hop, port);
+}
+
+/* The real server (idx, id), or NULL when it is no longer in the config. Any core. */
+static inline const struct snap_rs *snapshot_rs(const struct snapshot *s, uint16_t idx,
+                                                uint32_t id)
+{
+    const struct snap_rs *rs = s->rs_by_idx[idx];
+
+    return rs != NULL && rs->id == id ? rs : NULL;
+}
+
+/* True when ip is on the connected subnet of port. */
+static inline bool snapshot_on_link(const struct snapshot *s, uint16_t port, uint32_t ip)
+{
+    const struct snap_port *p;
+    uint32_t mask;
+
+    if (port >= SNAP_MAX_PORTS || !s->ports[port].configured)
+        return false;
+    p = &s->ports[port];
+    mask = p->prefix_len ? rte_cpu_to_be_32(~0u << (32 - p->prefix_len)) : 0;
+    return (ip & mask) == p->net;
+}
+
+#endif

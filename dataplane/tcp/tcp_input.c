@@ -1,0 +1,984 @@
+/*
+ * tcp_input: the receive side of the state machine. See tcp_input.h.
+ *
+ * Hot path: no allocation (control blocks and out-of-order blocks come from
+ * preallocated pools), no copies (payload mbufs are cut to the payload and queued),
+ * no logging. Every segment the stack does not want is counted.
+ */
+#define ALLOW_EXPERIMENTAL_API 1
+#include "tcp/tcp_input.h"
+
+#include <rte_byteorder.h>
+#include <rte_ip.h>
+#include <rte_mempool.h>
+#include <rte_tcp.h>
+
+#include "tcp/tcp_output.h"
+#include "tcp/tcp_sack.h"
+#include "tcp/tcp_syncookie.h"
+#include "tcp/tcp_tcb.h"
+#include "tcp/tcp_timer.h"
+
+/* Events a segment raised, delivered once processing is done. */
+#define EVB_ESTABLISHED (1u << 0)
+#define EVB_READABLE (1u << 1)
+#define EVB_PEER_FIN (1u << 2)
+#define EVB_WRITABLE (1u << 3)
+#define EVB_CLOSED (1u << 4)
+
+#define WSCALE_NONE 0xff
+
+/* A parsed segment. */
+struct tcp_seg {
+    struct rte_mbuf *m;     /* the frame; NULL once queued or freed */
+    uint32_t seq;
+    uint32_t ack;
+    uint32_t len;           /* payload bytes */
+    uint32_t front;         /* bytes before the payload in m (headers, trimmed data) */
+    uint32_t back;          /* bytes after it (padding, trimmed data) */
+    uint16_t wnd;           /* raw field */
+    uint16_t mss;           /* option, 0 = absent */
+    uint8_t wscale;         /* option, WSCALE_NONE = absent */
+    uint8_t flags;
+    bool sack_ok;           /* SACK-permitted option (SYN) */
+    bool sack_bad;          /* a SACK option of impossible length */
+    uint8_t n_sack;         /* SACK blocks (host order) */
+    struct tcp_sack_range sack[TCP_SACK_BLOCKS];
+};
+
+/* Reads a 32-bit big-endian option field. */
+static inline uint32_t tcp_input_be32(const uint8_t *p)
+{
+    return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
+}
+
+/*
+ * Parses the options of a segment: MSS, window scale, SACK-permitted, SACK blocks
+ * (at most TCP_SACK_BLOCKS, a longer option sets sack_bad). Returns 0, or -1 when
+ * they are malformed (the caller drops a SYN; other segments lose their SACK blocks).
+ */
+static int tcp_input_options(const uint8_t *o, unsigned n, struct tcp_seg *s)
+{
+    unsigned i = 0;
+
+    while (i < n) {
+        uint8_t kind = o[i], len;
+        if (kind == 0)
+            break;
+        if (kind == 1) {
+            i++;
+            continue;
+        }
+        if (i + 1 >= n)
+            return -1;
+        len = o[i + 1];
+        if (len < 2 || i + len > n)
+            return -1;
+        if (kind == 2 && len == 4)
+            s->mss = (uint16_t)((o[i + 2] << 8) | o[i + 3]);
+        else if (kind == 3 && len == 3)
+            s->wscale = o[i + 2] > TCP_MAX_WSCALE ? TCP_MAX_WSCALE : o[i + 2];
+        else if (kind == 4 && len == 2)
+            s->sack_ok = true;
+        else if (kind == 5) {
+            unsigned nb = (len - 2) / 8;
+            if (len < 10 || (len - 2) % 8 != 0 || nb > TCP_SACK_BLOCKS || s->n_sack != 0) {
+                s->sack_bad = true;
+            } else {
+                for (unsigned b = 0; b < nb; b++) {
+                    s->sack[b].start = tcp_input_be32(o + i + 2 + 8 * b);
+                    s->sack[b].end = tcp_input_be32(o + i + 6 + 8 * b);
+                }
+                s->n_sack = (uint8_t)nb;
+            }
+        }
+        i += len;
+    }
+    return 0;
+}
+
+/* Frees what is left of the segment's mbuf. */
+static inline void tcp_input_release(struct tcp_seg *s)
+{
+    if (s->m != NULL) {
+        rte_pktmbuf_free(s->m);
+        s->m = NULL;
+    }
+}
+
+/* The payload as its own packet (headers and trimmed bytes cut off); NULL if none. */
+static struct rte_mbuf *tcp_input_take_payload(struct tcp_seg *s)
+{
+    struct rte_mbuf *m = s->m;
+
+    s->m = NULL;
+    if (s->len == 0) {
+        rte_pktmbuf_free(m);
+        return NULL;
+    }
+    if (mbufq_pkt_trim(&m, s->front, s->back) != 0)
+        return NULL;
+    return m;
+}
+
+/* Challenge ACK (RFC 5961 sections 3.2, 4.2, 5.2), rate limited per stack. */
+static void tcp_input_challenge(struct tcp_conn *c)
+{
+    struct tcp_stack *st = c->st;
+    uint64_t sec = tcp_now(st) / 1000;
+
+    if (sec != st->challenge_sec) {
+        st->challenge_sec = sec;
+        st->challenge_count = 0;
+    }
+    if (st->challenge_count >= st->conf.challenge_ack_per_s) {
+        st->stats.challenge_ack_limited++;
+        return;
+    }
+    st->challenge_count++;
+    st->stats.challenge_acks++;
+    tcp_output_ack(c);
+}
+
+/* State on entering ESTABLISHED: congestion window (RFC 5681, 6928), timers. */
+static void tcp_input_established(struct tcp_conn *c)
+{
+    uint32_t iw = 14600;
+
+    if (iw > 10u * c->mss)
+        iw = 10u * c->mss;
+    if (iw < 2u * c->mss)
+        iw = 2u * c->mss;
+    c->cwnd = iw;
+    c->ssthresh = 0x7fffffff;
+    c->recover = c->iss;
+    c->rexmt_shift = 0;
+    tcp_tcb_set_state(c, TCP_ESTABLISHED);
+    c->st->stats.established++;
+    c->last_rx_ms = tcp_now(c->st);
+    tcp_timer_rexmt_stop(c);
+    tcp_timer_deadline(c);
+}
+
+/* Sets the send MSS and window scaling from the peer's SYN options. */
+static void tcp_input_syn_options(struct tcp_conn *c, const struct tcp_seg *s)
+{
+    uint16_t ours = c->st->conf.mss;
+    uint16_t peer = s->mss != 0 ? s->mss : 536;
+
+    c->mss = peer < ours ? peer : ours;
+    if (c->mss < 64)
+        c->mss = 64;
+    if (s->sack_ok)
+        c->flags |= TCPF_SACK;
+    else
+        c->flags &= ~TCPF_SACK;
+    if (s->wscale != WSCALE_NONE) {
+        c->flags |= TCPF_WSCALE;
+        c->snd_wscale = s->wscale;
+        c->rcv_wscale = c->st->wscale;
+    } else {
+        c->flags &= ~TCPF_WSCALE;
+        c->snd_wscale = 0;
+        c->rcv_wscale = 0;
+    }
+}
+
+/* Answers a segment that has no connection (RFC 9293 3.10.7.1). */
+static void tcp_input_reset_reply(struct tcp_stack *st, const struct tcp_key *k,
+                                  const struct tcp_seg *s)
+{
+    if (s->flags & TCP_RST)
+        return;
+    if (s->flags & TCP_ACK)
+        tcp_output_raw(st, k, s->ack, 0, TCP_RST, 0, 0);
+    else
+        tcp_output_raw(st, k, 0,
+                       s->seq + s->len + ((s->flags & TCP_SYN) ? 1 : 0) +
+                           ((s->flags & TCP_FIN) ? 1 : 0),
+                       TCP_RST | TCP_ACK, 0, 0);
+}
+
+/* A SYN for a listener: a SYN_RECEIVED control block, or a SYN cookie. */
+static void tcp_input_listen(struct tcp_stack *st, struct tcp_listener *l, uint16_t li,
+                             const struct tcp_key *k, struct tcp_seg *s)
+{
+    struct tcp_conn *c;
+    uint64_t now = tcp_now(st);
+
+    if (l->syn_recv >= l->backlog || st->free_list == NULL) {
+        uint16_t mss;
+        uint32_t cookie = tcp_syncookie_make(st, k, s->seq, s->mss ? s->mss : 536,
+                                             s->wscale == WSCALE_NONE ? TCP_SYNCOOKIE_NO_WSCALE
+                                                                      : s->wscale,
+                                             now, &mss);
+        l->cookie_ms = now ? now : 1;
+        st->stats.syncookies_sent++;
+        tcp_output_raw(st, k, cookie, s->seq + 1, TCP_SYN | TCP_ACK, mss,
+                       s->wscale == WSCALE_NONE ? WSCALE_NONE : st->wscale);
+        return;
+    }
+    c = tcp_tcb_alloc(st, k);
+    if (c == NULL) {
+        st->stats.syn_dropped++;
+        return;
+    }
+    c->flags |= TCPF_PASSIVE;
+    c->fn = l->fn;
+    c->arg = l->arg;
+    c->idle_ms = st->conf.idle_ms;
+    c->rto = st->conf.rto_init_ms;
+    c->irs = s->seq;
+    c->rcv_nxt = s->seq + 1;
+    c->rcv_adv = c->rcv_nxt;
+    c->iss = tcp_tcb_iss(st, k);
+    c->snd_una = c->snd_nxt = c->snd_max = c->iss;
+    tcp_input_syn_options(c, s);
+    c->snd_wnd = s->wnd;
+    c->max_sndwnd = c->snd_wnd;
+    c->snd_wl1 = s->seq;
+    c->snd_wl2 = c->iss;
+    tcp_tcb_set_state(c, TCP_SYN_RECEIVED);
+    c->listener = (uint16_t)(li + 1);
+    l->syn_recv++;
+    st->stats.passive_opens++;
+    c->flags |= TCPF_RTT;
+    c->rtt_seq = c->iss;
+    c->rtt_start = now;
+    tcp_output_syn(c);
+    tcp_timer_rexmt_arm(c);
+}
+
+/* An ACK for a listener without a connection: a returning SYN cookie? */
+static struct tcp_conn *tcp_input_cookie(struct tcp_stack *st, struct tcp_listener *l,
+                                         const struct tcp_key *k, struct tcp_seg *s)
+{
+    uint64_t now = tcp_now(st);
+    struct tcp_conn *c;
+    uint16_t mss;
+    uint8_t ws;
+
+    if (l->cookie_ms == 0 || now - l->cookie_ms > (2u << 16))
+        return NULL;
+    if (tcp_syncookie_check(st, k, s->seq - 1, s->ack - 1, now, &mss, &ws) != 0) {
+        st->stats.syncookies_bad++;
+        return NULL;
+    }
+    c = tcp_tcb_alloc(st, k);
+    if (c == NULL)
+        return NULL;
+    st->stats.syncookies_ok++;
+    st->stats.passive_opens++;
+    c->flags |= TCPF_PASSIVE;
+    c->fn = l->fn;
+    c->arg = l->arg;
+    c->idle_ms = st->conf.idle_ms;
+    c->rto = st->conf.rto_init_ms;
+    c->irs = s->seq - 1;
+    c->rcv_nxt = s->seq;
+    c->iss = s->ack - 1;
+    c->snd_una = c->snd_nxt = c->snd_max = s->ack;
+    c->mss = mss < st->conf.mss ? mss : st->conf.mss;
+    if (ws != TCP_SYNCOOKIE_NO_WSCALE) {
+        c->flags |= TCPF_WSCALE;
+        c->snd_wscale = ws;
+        c->rcv_wscale = st->wscale;
+    }
+    c->rcv_adv = c->rcv_nxt + (st->conf.rcvbuf > 65535 ? 65535 : st->conf.rcvbuf);
+    c->snd_wnd = (uint32_t)s->wnd << c->snd_wscale;
+    c->max_sndwnd = c->snd_wnd;
+    c->snd_wl1 = s->seq;
+    c->snd_wl2 = s->ack;
+    tcp_input_established(c);
+    return c;
+}
+
+/* Inserts an out-of-order payload (seq, len) into c's reassembly list, trimming
+ * overlaps. Takes m in every case. */
+static void tcp_input_ooo_insert(struct tcp_conn *c, uint32_t seq, uint32_t len,
+                                 struct rte_mbuf *m)
+{
+    struct tcp_stack *st = c->st;
+    struct tcp_ooo *q = c->ooo;
+    uint32_t end = seq + len;
+    unsigned i, j;
+
+    if (q == NULL) {
+        if (rte_mempool_get(st->ooo_pool, (void **)&q) != 0)
+            goto drop;
+        q->n = 0;
+        q->n_recent = 0;
+        c->ooo = q;
+    }
+    tcp_sack_note_rcv(q, seq);
+    /* Remove entries that the new segment covers entirely. */
+    for (i = 0, j = 0; i < q->n; i++) {
+        uint32_t es = q->e[i].seq, ee = es + q->e[i].len;
+        if (SEQ_GEQ(es, seq) && SEQ_LEQ(ee, end)) {
+            st->buf_segs -= q->e[i].m->nb_segs;
+            rte_pktmbuf_free(q->e[i].m);
+            continue;
+        }
+        q->e[j++] = q->e[i];
+    }
+    q->n = (uint16_t)j;
+    /* Position: first entry starting after seq. */
+    for (i = 0; i < q->n && SEQ_LEQ(q->e[i].seq, seq); i++)
+        ;
+    if (i > 0) {
+        uint32_t pe = q->e[i - 1].seq + q->e[i - 1].len;
+        if (SEQ_GEQ(pe, end))
+            goto drop;                  /* covered by its predecessor */
+        if (SEQ_GT(pe, seq)) {
+            uint32_t cut = pe - seq;
+            if (mbufq_pkt_trim(&m, cut, 0) != 0 || m == NULL)
+                return;
+            seq += cut;
+            len -= cut;
+        }
+    }
+    if (i < q->n && SEQ_LT(q->e[i].seq, end)) {
+        uint32_t cut = end - q->e[i].seq;
+        if (mbufq_pkt_trim(&m, 0, cut) != 0 || m == NULL)
+            return;
+        len -= cut;
+    }
+    if (q->n >= TCP_OOO_MAX || !tcp_tcb_buf_room(st, m->nb_segs))
+        goto drop;
+    for (j = q->n; j > i; j--)
+        q->e[j] = q->e[j - 1];
+    q->e[i].seq = seq;
+    q->e[i].len = len;
+    q->e[i].m = m;
+    q->n++;
+    st->buf_segs += m->nb_segs;
+    st->stats.ooo_segs++;
+    return;
+drop:
+    st->stats.ooo_dropped++;
+    rte_pktmbuf_free(m);
+    if (c->ooo != NULL && c->ooo->n == 0) {
+        rte_mempool_put(st->ooo_pool, c->ooo);
+        c->ooo = NULL;
+    }
+}
+
+/* Moves out-of-order data that became in order to the receive queue. */
+static void tcp_input_ooo_drain(struct tcp_conn *c)
+{
+    struct tcp_stack *st = c->st;
+    struct tcp_ooo *q = c->ooo;
+    unsigned i = 0, j;
+
+    while (i < q->n && SEQ_LEQ(q->e[i].seq, c->rcv_nxt)) {
+        struct rte_mbuf *m = q->e[i].m;
+        uint32_t end = q->e[i].seq + q->e[i].len;
+        st->buf_segs -= m->nb_segs;
+        if (SEQ_GT(end, c->rcv_nxt) &&
+            mbufq_pkt_trim(&m, c->rcv_nxt - q->e[i].seq, 0) == 0 && m != NULL) {
+            st->buf_segs += mbufq_append(&c->rcvq, m);
+            c->rcv_nxt = end;
+        } else if (m != NULL) {
+            rte_pktmbuf_free(m);
+        }
+        i++;
+    }
+    for (j = 0; i < q->n; i++, j++)
+        q->e[j] = q->e[i];
+    q->n = (uint16_t)j;
+    if (q->n == 0) {
+        rte_mempool_put(st->ooo_pool, q);
+        c->ooo = NULL;
+    }
+}
+
+/* The peer's FIN taken in order. Returns the events it raises. */
+static unsigned tcp_input_fin(struct tcp_conn *c)
+{
+    c->rcv_nxt++;
+    c->flags |= TCPF_FIN_RCVD | TCPF_ACKNOW;
+    c->flags &= ~TCPF_OOO_FIN;
+    switch (c->state) {
+    case TCP_SYN_RECEIVED:
+    case TCP_ESTABLISHED:
+        tcp_tcb_set_state(c, TCP_CLOSE_WAIT);
+        return EVB_PEER_FIN;
+    case TCP_FIN_WAIT_1:
+        tcp_tcb_set_state(c, TCP_CLOSING);
+        return EVB_PEER_FIN;
+    case TCP_FIN_WAIT_2:
+        tcp_tcb_set_state(c, TCP_TIME_WAIT);
+        tcp_timer_rexmt_stop(c);
+        tcp_timer_delack_stop(c);
+        tcp_timer_deadline(c);
+        return EVB_PEER_FIN | EVB_CLOSED;
+    default:
+        return 0;
+    }
+}
+
+/* NewReno on an ACK of new data (RFC 5681 section 3.1, RFC 6582 section 3.2). */
+static void tcp_input_cc_ack(struct tcp_conn *c, uint32_t acked)
+{
+    struct tcp_stack *st = c->st;
+
+    if (c->flags & TCPF_RECOVERY) {
+        if (SEQ_GEQ(c->snd_una, c->recover)) {
+            uint32_t flight = c->snd_max - c->snd_una;
+            uint32_t w = (flight > c->mss ? flight : c->mss) + c->mss;
+            c->cwnd = w < c->ssthresh ? w : c->ssthresh;
+            c->flags &= ~(TCPF_RECOVERY | TCPF_SACK_RECOVERY);
+            c->dupacks = 0;
+        } else if (c->flags & TCPF_SACK_RECOVERY) {
+            /* RFC 6675: the holes are retransmitted by tcp_output (NextSeg). */
+            st->stats.partial_acks++;
+            if (SEQ_LT(c->high_rxt, c->snd_una))
+                c->high_rxt = c->snd_una;
+        } else {
+            st->stats.partial_acks++;
+            tcp_output_rexmt_first(c);
+            c->cwnd = c->cwnd > acked ? c->cwnd - acked : c->mss;
+            if (acked >= c->mss)
+                c->cwnd += c->mss;
+            if (c->cwnd < c->mss)
+                c->cwnd = c->mss;
+        }
+        return;
+    }
+    c->dupacks = 0;
+    if (c->cwnd < c->ssthresh)
+        c->cwnd += acked < c->mss ? acked : c->mss;
+    else
+        c->cwnd += (uint32_t)c->mss * c->mss / c->cwnd ? (uint32_t)c->mss * c->mss / c->cwnd : 1;
+    if (c->cwnd > (1u << 30))
+        c->cwnd = 1u << 30;
+}
+
+/*
+ * Enters RFC 6675 loss recovery (section 5 step 4): RecoveryPoint = HighData,
+ * cwnd = ssthresh = FlightSize / 2, the first segment presumed lost retransmitted at
+ * once; tcp_output sends the rest by the pipe estimate. Needs a non-empty scoreboard
+ * and snd_nxt == snd_max.
+ */
+static void tcp_input_sack_enter(struct tcp_conn *c)
+{
+    struct tcp_stack *st = c->st;
+    uint32_t flight = c->snd_max - c->snd_una;
+    uint32_t len = tcp_output_smss(c), hole = c->sack[0].start - c->snd_una;
+
+    c->ssthresh = flight / 2 > 2u * c->mss ? flight / 2 : 2u * c->mss;
+    c->cwnd = c->ssthresh;
+    c->recover = c->snd_max;
+    c->high_rxt = c->snd_una;
+    c->flags |= TCPF_RECOVERY | TCPF_SACK_RECOVERY;
+    st->stats.fast_retrans++;
+    st->stats.sack_recoveries++;
+    if (hole < len)
+        len = hole;
+    if (len != 0) {
+        st->stats.sack_rexmits++;
+        tcp_output_rexmt(c, c->snd_una, len);
+    }
+    tcp_timer_rexmt_arm(c);
+}
+
+/* True when c may enter SACK-based recovery now (RFC 6675 section 5; after an RTO
+ * only once everything sent before it is acknowledged, section 5.1). */
+static inline bool tcp_input_sack_can_recover(const struct tcp_conn *c)
+{
+    return (c->flags & TCPF_SACK) && !(c->flags & TCPF_RECOVERY) && c->sack_n > 0 &&
+           c->snd_nxt == c->snd_max && SEQ_GEQ(c->snd_una, c->recover);
+}
+
+/* A duplicate ACK (RFC 5681 section 3.2, RFC 6582, RFC 6675). */
+static void tcp_input_cc_dupack(struct tcp_conn *c, uint32_t ack)
+{
+    struct tcp_stack *st = c->st;
+
+    st->stats.dupacks++;
+    if (c->flags & TCPF_RECOVERY) {
+        if (!(c->flags & TCPF_SACK_RECOVERY))
+            c->cwnd += c->mss;          /* NewReno inflation; SACK counts the pipe */
+        return;
+    }
+    if (++c->dupacks < 3) {
+        /* Limited transmit (RFC 3042): one new segment per duplicate, beyond cwnd. */
+        uint32_t cwnd = c->cwnd;
+        c->cwnd = (c->snd_max - c->snd_una) + c->mss;
+        if (c->snd_nxt == c->snd_max) {
+            st->stats.limited_transmits++;
+            tcp_output(c);
+        }
+        c->cwnd = cwnd;
+        return;
+    }
+    if (c->dupacks != 3)
+        return;
+    if (tcp_input_sack_can_recover(c)) {
+        tcp_input_sack_enter(c);
+        return;
+    }
+    if (!SEQ_GT(ack, c->recover))
+        return;                         /* RFC 6582 section 3.2 step 2: no new recovery */
+    if (c->flags & TCPF_SACK)
+        st->stats.sack_newreno_fallbacks++;     /* no SACK information to go by */
+    {
+        uint32_t flight = c->snd_max - c->snd_una;
+        c->ssthresh = flight / 2 > 2u * c->mss ? flight / 2 : 2u * c->mss;
+    }
+    c->recover = c->snd_max;
+    c->flags |= TCPF_RECOVERY;
+    st->stats.fast_retrans++;
+    tcp_output_rexmt_first(c);
+    c->cwnd = c->ssthresh + 3u * c->mss;
+    tcp_timer_rexmt_arm(c);
+}
+
+/*
+ * ACK processing for synchronized states (RFC 9293 3.10.7.4 fifth step, RFC 5961
+ * section 5). Returns events raised, or -1 when the segment must be dropped.
+ */
+static int tcp_input_ack(struct tcp_conn *c, struct tcp_seg *s)
+{
+    struct tcp_stack *st = c->st;
+    uint32_t ack = s->ack;
+    uint32_t wnd = (uint32_t)s->wnd << c->snd_wscale;
+    int ev = 0;
+
+    if (SEQ_GT(ack, c->snd_max)) {
+        st->stats.ack_too_new++;
+        c->flags |= TCPF_ACKNOW;
+        return -1;
+    }
+    if (SEQ_LT(ack, c->snd_una - c->max_sndwnd)) {
+        st->stats.ack_too_old++;
+        c->flags |= TCPF_ACKNOW;
+        return -1;
+    }
+    if (c->flags & TCPF_SACK) {
+        if (s->sack_bad)
+            st->stats.sack_blocks_bad++;
+        if (s->n_sack > 0)
+            tcp_sack_input(c, SEQ_GT(ack, c->snd_una) ? ack : c->snd_una, s->sack, s->n_sack);
+    }
+    if (SEQ_GT(ack, c->snd_una)) {
+        uint32_t acked = ack - c->snd_una;
+        uint32_t data = acked < c->sndq.bytes ? acked : c->sndq.bytes;
+        bool fin_acked = (c->flags & TCPF_FIN_SENT) && acked > c->sndq.bytes;
+
+        if ((c->flags & TCPF_RTT) && SEQ_GT(ack, c->rtt_seq)) {
+            c->flags &= ~TCPF_RTT;
+            tcp_timer_rtt_sample(c, (uint32_t)(tcp_now(st) - c->rtt_start));
+        }
+        st->buf_segs -= mbufq_drop_front(&c->sndq, data);
+        c->snd_una = ack;
+        if (c->sack_n > 0)
+            tcp_sack_trim(c, ack);
+        if (SEQ_LT(c->snd_nxt, c->snd_una))
+            c->snd_nxt = c->snd_una;
+        c->rexmt_shift = 0;
+        c->probes = 0;
+        tcp_input_cc_ack(c, acked);
+        if (c->snd_una == c->snd_max)
+            tcp_timer_rexmt_stop(c);
+        else
+            tcp_timer_rexmt_arm(c);
+        if (data > 0 && !(c->flags & TCPF_FIN_QUEUED))
+            ev |= EVB_WRITABLE;
+        if (fin_acked) {
+            switch (c->state) {
+            case TCP_FIN_WAIT_1:
+                tcp_tcb_set_state(c, TCP_FIN_WAIT_2);
+                tcp_timer_deadline(c);
+                break;
+            case TCP_CLOSING:
+                tcp_tcb_set_state(c, TCP_TIME_WAIT);
+                tcp_timer_rexmt_stop(c);
+                tcp_timer_deadline(c);
+                ev |= EVB_CLOSED;
+                break;
+            case TCP_LAST_ACK:
+                ev |= EVB_CLOSED;
+                break;
+            default:
+                break;
+            }
+        }
+    } else if (ack == c->snd_una && s->len == 0 && !(s->flags & (TCP_SYN | TCP_FIN)) &&
+               wnd >= c->snd_wnd && c->snd_una != c->snd_max) {
+        tcp_input_cc_dupack(c, ack);
+    }
+    /* RFC 6675 section 5 (b): the first hole is lost by the SACKs alone (this also
+     * covers ACKs that carry data, which never count as duplicates). */
+    if (tcp_input_sack_can_recover(c) && tcp_sack_is_lost(c, c->snd_una))
+        tcp_input_sack_enter(c);
+    /* Window update (RFC 9293 3.10.7.4). */
+    if (SEQ_LT(c->snd_wl1, s->seq) || (c->snd_wl1 == s->seq && SEQ_LEQ(c->snd_wl2, ack))) {
+        if (wnd > c->snd_wnd && c->snd_wnd == 0)
+            st->stats.window_updates++;
+        c->snd_wnd = wnd;
+        c->snd_wl1 = s->seq;
+        c->snd_wl2 = ack;
+        if (wnd > c->max_sndwnd)
+            c->max_sndwnd = wnd;
+        if (wnd > 0 && (c->flags & TCPF_PERSIST)) {
+            tcp_timer_rexmt_stop(c);
+            c->probes = 0;
+            c->snd_nxt = c->snd_una;
+        }
+    }
+    return ev;
+}
+
+/* Segment text (RFC 9293 3.10.7.4 seventh step). Returns events raised. */
+static unsigned tcp_input_data(struct tcp_conn *c, struct tcp_seg *s)
+{
+    struct tcp_stack *st = c->st;
+    struct rte_mbuf *m;
+    unsigned ev = 0;
+
+    if (s->len == 0)
+        return 0;
+    if (c->state != TCP_ESTABLISHED && c->state != TCP_FIN_WAIT_1 &&
+        c->state != TCP_FIN_WAIT_2)
+        return 0;
+    if (c->flags & TCPF_DETACHED) {
+        /* Nobody will read it: acknowledge and discard, in order only. */
+        if (s->seq == c->rcv_nxt) {
+            c->rcv_nxt += s->len;
+            st->stats.discarded_after_close++;
+        }
+        c->flags |= TCPF_ACKNOW;
+        return 0;
+    }
+    if (s->seq != c->rcv_nxt) {
+        m = tcp_input_take_payload(s);
+        if (m != NULL)
+            tcp_input_ooo_insert(c, s->seq, s->len, m);
+        c->flags |= TCPF_ACKNOW;        /* duplicate ACK at once (RFC 5681 4.2) */
+        return 0;
+    }
+    if (!tcp_tcb_buf_room(st, s->m->nb_segs)) {
+        st->stats.rcv_mem_dropped++;
+        c->flags |= TCPF_ACKNOW;
+        return 0;
+    }
+    m = tcp_input_take_payload(s);
+    if (m == NULL)
+        return 0;
+    st->buf_segs += mbufq_append(&c->rcvq, m);
+    c->rcv_nxt += s->len;
+    ev |= EVB_READABLE;
+    if (c->ooo != NULL) {
+        tcp_input_ooo_drain(c);
+        c->flags |= TCPF_ACKNOW;        /* a hole was filled (RFC 5681 4.2) */
+    } else if (c->flags & TCPF_DELACK) {
+        c->flags |= TCPF_ACKNOW;        /* every second full segment */
+    } else {
+        tcp_timer_delack_arm(c);
+    }
+    return ev;
+}
+
+/* Delivers the events of one segment, in order; then the connection's output. */
+static void tcp_input_deliver(struct tcp_conn *c, unsigned ev)
+{
+    if ((ev & EVB_ESTABLISHED) && !(c->flags & TCPF_NOTIFIED)) {
+        c->flags |= TCPF_NOTIFIED;
+        if (!tcp_tcb_notify(c, TCP_EV_ESTABLISHED))
+            return;
+    }
+    if ((ev & EVB_READABLE) && c->rcvq.bytes > 0 && !tcp_tcb_notify(c, TCP_EV_READABLE))
+        return;
+    if ((ev & EVB_PEER_FIN) && !tcp_tcb_notify(c, TCP_EV_PEER_FIN))
+        return;
+    if ((ev & EVB_WRITABLE) && !tcp_tcb_notify(c, TCP_EV_WRITABLE))
+        return;
+    if (ev & EVB_CLOSED) {
+        if (c->state == TCP_LAST_ACK || c->state == TCP_CLOSED) {
+            tcp_tcb_terminate(c, TCP_EV_CLOSED);
+            return;
+        }
+        /* TIME_WAIT: the user is done; the control block stays for 2 MSL. */
+        if (!(c->flags & TCPF_DETACHED)) {
+            c->st->stats.closed++;
+            tcp_tcb_notify(c, TCP_EV_CLOSED);
+            c->flags |= TCPF_DETACHED;
+        }
+    }
+    if (!(c->flags & TCPF_DEAD))
+        tcp_tcb_output_later(c);
+}
+
+/* SYN_SENT (RFC 9293 3.10.7.3). */
+static void tcp_input_syn_sent(struct tcp_conn *c, struct tcp_seg *s)
+{
+    struct tcp_stack *st = c->st;
+    bool ack_ok = false;
+
+    if (s->flags & TCP_ACK) {
+        if (SEQ_LEQ(s->ack, c->iss) || SEQ_GT(s->ack, c->snd_max)) {
+            if (!(s->flags & TCP_RST))
+                tcp_output_raw(st, &c->key, s->ack, 0, TCP_RST, 0, 0);
+            return;
+        }
+        ack_ok = true;
+    }
+    if (s->flags & TCP_RST) {
+        if (ack_ok) {
+            st->stats.rst_rcvd++;
+            tcp_tcb_terminate(c, TCP_EV_RESET);
+        } else {
+            st->stats.rst_ignored++;
+        }
+        return;
+    }
+    if (!(s->flags & TCP_SYN))
+        return;
+    c->irs = s->seq;
+    c->rcv_nxt = s->seq + 1;
+    tcp_input_syn_options(c, s);
+    c->snd_wnd = s->wnd;                /* never scaled in a SYN (RFC 7323 2.2) */
+    c->max_sndwnd = c->snd_wnd;
+    c->snd_wl1 = s->seq;
+    c->snd_wl2 = s->ack;
+    c->flags |= TCPF_ACKNOW;
+    if (ack_ok) {
+        if ((c->flags & TCPF_RTT) && c->rexmt_shift == 0)
+            tcp_timer_rtt_sample(c, (uint32_t)(tcp_now(st) - c->rtt_start));
+        c->flags &= ~TCPF_RTT;
+        c->snd_una = s->ack;
+        c->rcv_adv = c->rcv_nxt;
+        tcp_input_established(c);
+        if (c->flags & TCPF_FIN_QUEUED)
+            tcp_tcb_set_state(c, TCP_FIN_WAIT_1);
+        tcp_input_deliver(c, EVB_ESTABLISHED);
+        return;
+    }
+    /* Simultaneous open. */
+    tcp_tcb_set_state(c, TCP_SYN_RECEIVED);
+    c->flags &= ~TCPF_RTT;
+    tcp_output_syn(c);
+    tcp_timer_rexmt_arm(c);
+}
+
+/* Synchronized states and SYN_RECEIVED (RFC 9293 3.10.7.4). */
+static void tcp_input_conn(struct tcp_conn *c, struct tcp_seg *s)
+{
+    struct tcp_stack *st = c->st;
+    uint32_t wnd = SEQ_GT(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
+    uint32_t seglen = s->len + ((s->flags & TCP_SYN) ? 1 : 0) + ((s->flags & TCP_FIN) ? 1 : 0);
+    unsigned ev = 0;
+    bool ok;
+    int r;
+
+    c->last_rx_ms = tcp_now(st);
+    /* First: sequence number acceptability. */
+    if (seglen == 0)
+        ok = wnd == 0 ? s->seq == c->rcv_nxt
+                      : SEQ_GEQ(s->seq, c->rcv_nxt) && SEQ_LT(s->seq, c->rcv_nxt + wnd);
+    else
+        ok = wnd != 0 &&
+             ((SEQ_GEQ(s->seq, c->rcv_nxt) && SEQ_LT(s->seq, c->rcv_nxt + wnd)) ||
+              (SEQ_GEQ(s->seq + seglen - 1, c->rcv_nxt) &&
+               SEQ_LT(s->seq + seglen - 1, c->rcv_nxt + wnd)));
+    if (!ok) {
+        if (s->flags & TCP_RST) {
+            st->stats.rst_ignored++;
+            return;
+        }
+        if (c->state == TCP_SYN_RECEIVED && (s->flags & TCP_SYN) && s->seq == c->irs) {
+            c->flags |= TCPF_ACKNOW;    /* the peer lost our SYN-ACK */
+            tcp_output(c);
+            return;
+        }
+        if (s->flags & TCP_SYN) {
+            tcp_input_challenge(c);
+            return;
+        }
+        if (SEQ_LT(s->seq, c->rcv_nxt))
+            st->stats.dup_data++;
+        else
+            st->stats.out_of_window++;
+        if (c->state == TCP_TIME_WAIT)
+            tcp_timer_deadline(c);      /* a retransmitted FIN restarts 2 MSL */
+        tcp_output_ack(c);
+        return;
+    }
+    /* Second: RST (RFC 5961 section 3.2). */
+    if (s->flags & TCP_RST) {
+        if (s->seq != c->rcv_nxt) {
+            tcp_input_challenge(c);
+            return;
+        }
+        st->stats.rst_rcvd++;
+        if (c->state == TCP_SYN_RECEIVED && (c->flags & TCPF_PASSIVE)) {
+            tcp_tcb_free(c);            /* back to LISTEN: nothing to tell */
+            return;
+        }
+        if (c->state == TCP_TIME_WAIT) {
+            st->stats.rst_ignored++;    /* RFC 1337 */
+            return;
+        }
+        tcp_tcb_terminate(c, TCP_EV_RESET);
+        return;
+    }
+    /* Fourth: SYN in a synchronized state (RFC 5961 section 4.2). */
+    if (s->flags & TCP_SYN) {
+        tcp_input_challenge(c);
+        return;
+    }
+    /* Trim to the window. */
+    if (SEQ_LT(s->seq, c->rcv_nxt)) {
+        uint32_t cut = c->rcv_nxt - s->seq;
+        if (cut > s->len) {
+            cut = s->len;
+            s->flags &= (uint8_t)~TCP_FIN;
+        }
+        s->front += cut;
+        s->len -= cut;
+        s->seq += cut;
+        st->stats.dup_data++;
+        c->flags |= TCPF_ACKNOW;
+    }
+    if (SEQ_GT(s->seq + s->len, c->rcv_nxt + wnd)) {
+        uint32_t cut = s->seq + s->len - (c->rcv_nxt + wnd);
+        s->back += cut;
+        s->len -= cut;
+        s->flags &= (uint8_t)~TCP_FIN;
+        c->flags |= TCPF_ACKNOW;
+    }
+    /* Fifth: ACK. */
+    if (!(s->flags & TCP_ACK))
+        return;
+    if (c->state == TCP_SYN_RECEIVED) {
+        if (!SEQ_GT(s->ack, c->snd_una) || SEQ_GT(s->ack, c->snd_max)) {
+            tcp_output_raw(st, &c->key, s->ack, 0, TCP_RST, 0, 0);
+            return;
+        }
+        if ((c->flags & TCPF_RTT) && c->rexmt_shift == 0)
+            tcp_timer_rtt_sample(c, (uint32_t)(tcp_now(st) - c->rtt_start));
+        c->flags &= ~TCPF_RTT;
+        c->snd_una = c->iss + 1;
+        c->snd_wnd = (uint32_t)s->wnd << c->snd_wscale;
+        c->max_sndwnd = c->snd_wnd;
+        c->snd_wl1 = s->seq;
+        c->snd_wl2 = s->ack;
+        tcp_input_established(c);
+        ev |= EVB_ESTABLISHED;
+        if (c->flags & TCPF_FIN_QUEUED)
+            tcp_tcb_set_state(c, TCP_FIN_WAIT_1);
+    }
+    r = tcp_input_ack(c, s);
+    if (r < 0) {
+        tcp_output_ack(c);
+        return;
+    }
+    ev |= (unsigned)r;
+    if ((ev & EVB_CLOSED) && c->state == TCP_LAST_ACK) {
+        tcp_input_deliver(c, ev);
+        return;
+    }
+    /* Seventh: data; eighth: FIN. */
+    ev |= tcp_input_data(c, s);
+    if (s->flags & TCP_FIN) {
+        uint32_t fin_seq = s->seq + s->len;
+        if (fin_seq == c->rcv_nxt && !(c->flags & TCPF_FIN_RCVD)) {
+            ev |= tcp_input_fin(c);
+        } else if (SEQ_GT(fin_seq, c->rcv_nxt)) {
+            c->flags |= TCPF_OOO_FIN;
+            c->ooo_fin = fin_seq;
+        } else if (c->state == TCP_TIME_WAIT) {
+            c->flags |= TCPF_ACKNOW;
+            tcp_timer_deadline(c);
+        }
+    }
+    if ((c->flags & TCPF_OOO_FIN) && c->ooo_fin == c->rcv_nxt && !(c->flags & TCPF_FIN_RCVD))
+        ev |= tcp_input_fin(c);
+    tcp_input_deliver(c, ev);
+}
+
+enum drop_reason tcp_input(struct tcp_stack *st, struct rte_mbuf *m, const struct pkt_info *pi)
+{
+    const struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(m, const struct rte_ipv4_hdr *,
+                                                            pi->l3_off);
+    const struct rte_tcp_hdr *th = rte_pktmbuf_mtod_offset(m, const struct rte_tcp_hdr *,
+                                                           pi->l4_off);
+    uint32_t doff = (uint32_t)(th->data_off >> 4) * 4;
+    struct tcp_key k = {.laddr = pi->dst_ip, .raddr = pi->src_ip, .lport = pi->dst_port,
+                        .rport = pi->src_port};
+    struct tcp_seg s = {.m = m, .wscale = WSCALE_NONE};
+    struct tcp_listener *l;
+    struct tcp_conn *c;
+    uint64_t ck = m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK;
+
+    st->stats.segs_in++;
+    if (ck == RTE_MBUF_F_RX_L4_CKSUM_BAD ||
+        (ck != RTE_MBUF_F_RX_L4_CKSUM_GOOD &&
+         rte_ipv4_udptcp_cksum_mbuf_verify(m, ip, pi->l4_off) != 0)) {
+        st->stats.bad_checksum++;
+        return DROP_TCP_BAD_CHECKSUM;
+    }
+    s.seq = rte_be_to_cpu_32(th->sent_seq);
+    s.ack = rte_be_to_cpu_32(th->recv_ack);
+    s.flags = th->tcp_flags & 0x3f;
+    s.wnd = rte_be_to_cpu_16(th->rx_win);
+    s.len = pi->l4_len - doff;
+    s.front = pi->l4_off + doff;
+    s.back = rte_pktmbuf_pkt_len(m) - s.front - s.len;
+    if (doff > 20 && tcp_input_options((const uint8_t *)(th + 1), doff - 20, &s) != 0) {
+        if (s.flags & TCP_SYN) {
+            st->stats.malformed++;
+            return DROP_MALFORMED_TCP;
+        }
+        s.n_sack = 0;                   /* options we cannot trust: no SACK blocks */
+        s.sack_bad = true;
+    }
+    st->stats.bytes_in += s.len;
+
+    tcp_tcb_enter(st);
+    c = tcp_tcb_lookup(st, &k);
+    if (c != NULL && c->state == TCP_TIME_WAIT && (s.flags & (TCP_SYN | TCP_ACK | TCP_RST)) ==
+                                                     TCP_SYN && SEQ_GT(s.seq, c->rcv_nxt) &&
+        tcp_tcb_listener(st, k.laddr, k.lport) != NULL) {
+        /* A new incarnation may reuse a connection in TIME_WAIT (RFC 9293 3.10.7.4). */
+        st->stats.time_wait_reused++;
+        tcp_tcb_free(c);
+        c = NULL;
+    }
+    if (c != NULL) {
+        if (c->state == TCP_SYN_SENT)
+            tcp_input_syn_sent(c, &s);
+        else
+            tcp_input_conn(c, &s);
+        tcp_input_release(&s);
+        tcp_tcb_leave(st);
+        return DROP_NONE;
+    }
+    l = tcp_tcb_listener(st, k.laddr, k.lport);
+    if (l != NULL && !(s.flags & TCP_RST)) {
+        uint16_t li = (uint16_t)(l - st->listeners);
+        if ((s.flags & (TCP_SYN | TCP_ACK)) == TCP_SYN) {
+            tcp_input_listen(st, l, li, &k, &s);
+            tcp_input_release(&s);
+            tcp_tcb_leave(st);
+            return DROP_NONE;
+        }
+        if ((s.flags & (TCP_SYN | TCP_ACK)) == TCP_ACK) {
+            c = tcp_input_cookie(st, l, &k, &s);
+            if (c != NULL) {
+                tcp_input_deliver(c, EVB_ESTABLISHED);
+                if (!(c->flags & TCPF_DEAD) && (s.len > 0 || (s.flags & TCP_FIN)))
+                    tcp_input_conn(c, &s);
+                tcp_input_release(&s);
+                tcp_tcb_leave(st);
+                return DROP_NONE;
+            }
+        }
+    }
+    st->stats.no_socket++;
+    tcp_input_reset_reply(st, &k, &s);
+    s.m = NULL;
+    tcp_tcb_leave(st);
+    return DROP_TCP_NO_SOCKET;
+}

@@ -1,0 +1,433 @@
+/*
+ * tcp_output: segments out. See tcp_output.h. Hot path: one header mbuf per
+ * segment and one indirect mbuf per payload fragment, all from the worker's pool;
+ * an empty pool is counted (hdr_alloc_fail) and the retransmission timer recovers.
+ */
+#define ALLOW_EXPERIMENTAL_API 1
+#include "tcp/tcp_output.h"
+
+#include <string.h>
+
+#include <rte_byteorder.h>
+#include <rte_ip.h>
+#include <rte_mbuf.h>
+#include <rte_tcp.h>
+
+#include "tcp/tcp_sack.h"
+#include "tcp/tcp_tcb.h"
+#include "tcp/tcp_timer.h"
+
+#define TCP_HDR_LEN 20
+#define IP_HDR_LEN 20
+
+/* Builds and transmits one segment; payload (may be NULL) is consumed. */
+static void tcp_output_emit(struct tcp_stack *st, const struct tcp_key *k, uint32_t seq,
+                            uint32_t ack, uint8_t flags, uint16_t wnd, const uint8_t *opt,
+                            unsigned optlen, struct rte_mbuf *payload)
+{
+    struct rte_mbuf *h = rte_pktmbuf_alloc(st->conf.pool);
+    struct rte_ipv4_hdr *ip;
+    struct rte_tcp_hdr *th;
+    uint8_t *p;
+
+    if (h == NULL) {
+        st->stats.hdr_alloc_fail++;
+        rte_pktmbuf_free(payload);
+        return;
+    }
+    p = (uint8_t *)rte_pktmbuf_append(h, (uint16_t)(IP_HDR_LEN + TCP_HDR_LEN + optlen));
+    ip = (struct rte_ipv4_hdr *)p;
+    th = (struct rte_tcp_hdr *)(p + IP_HDR_LEN);
+    ip->version_ihl = RTE_IPV4_VHL_DEF;
+    ip->type_of_service = 0;
+    ip->packet_id = rte_cpu_to_be_16(st->ip_id++);
+    ip->fragment_offset = rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG);
+    ip->time_to_live = 64;
+    ip->next_proto_id = IPPROTO_TCP;
+    ip->hdr_checksum = 0;
+    ip->src_addr = k->laddr;
+    ip->dst_addr = k->raddr;
+    th->src_port = rte_cpu_to_be_16(k->lport);
+    th->dst_port = rte_cpu_to_be_16(k->rport);
+    th->sent_seq = rte_cpu_to_be_32(seq);
+    th->recv_ack = rte_cpu_to_be_32((flags & TCP_ACK) ? ack : 0);
+    th->data_off = (uint8_t)(((TCP_HDR_LEN + optlen) / 4) << 4);
+    th->tcp_flags = flags;
+    th->rx_win = rte_cpu_to_be_16(wnd);
+    th->cksum = 0;
+    th->tcp_urp = 0;
+    if (optlen != 0)
+        memcpy(th + 1, opt, optlen);
+    if (payload != NULL && rte_pktmbuf_chain(h, payload) != 0) {
+        st->stats.hdr_alloc_fail++;
+        rte_pktmbuf_free(payload);
+        rte_pktmbuf_free(h);
+        return;
+    }
+    ip->total_length = rte_cpu_to_be_16((uint16_t)h->pkt_len);
+    ip->hdr_checksum = rte_ipv4_cksum(ip);
+    th->cksum = rte_ipv4_udptcp_cksum_mbuf(h, ip, IP_HDR_LEN);
+    st->stats.segs_out++;
+    if (flags & TCP_RST)
+        st->stats.rst_sent++;
+    st->conf.tx(st->conf.tx_arg, h, k->raddr);
+}
+
+uint32_t tcp_output_rcv_space(const struct tcp_conn *c)
+{
+    const struct tcp_stack *st = c->st;
+    uint32_t space, max = (uint32_t)65535 << c->rcv_wscale;
+
+    if (c->flags & TCPF_DETACHED)
+        space = st->conf.rcvbuf;
+    else if (!tcp_tcb_buf_room(st, 1))
+        space = 0;
+    else
+        space = c->rcvq.bytes < st->conf.rcvbuf ? st->conf.rcvbuf - c->rcvq.bytes : 0;
+    return space < max ? space : max;
+}
+
+uint16_t tcp_output_window(struct tcp_conn *c)
+{
+    uint32_t wnd = tcp_output_rcv_space(c), cur = 0, field, s = c->rcv_wscale;
+    uint32_t sws = c->st->conf.rcvbuf / 2 < c->st->conf.mss ? c->st->conf.rcvbuf / 2
+                                                              : c->st->conf.mss;
+
+    if (SEQ_GT(c->rcv_adv, c->rcv_nxt))
+        cur = c->rcv_adv - c->rcv_nxt;
+    if (wnd < cur)
+        wnd = cur;                      /* never shrink the window (RFC 9293 3.8.6) */
+    else if (wnd - cur < sws)
+        wnd = cur;                      /* receiver silly-window avoidance */
+    field = wnd >> s;
+    if ((field << s) < cur)
+        field++;
+    if (field > 65535)
+        field = 65535;
+    if (SEQ_GT(c->rcv_nxt + (field << s), c->rcv_adv))
+        c->rcv_adv = c->rcv_nxt + (field << s);
+    return (uint16_t)field;
+}
+
+/* Option bytes of the SACK option for n blocks (two NOPs, kind, length, blocks). */
+static inline unsigned tcp_output_sack_optlen(unsigned n)
+{
+    return n == 0 ? 0 : 4 + 8 * n;
+}
+
+/* Writes c's SACK option (NOP, NOP, kind 5) to opt; returns its length (0: none). */
+static unsigned tcp_output_sack_opt(struct tcp_conn *c, uint8_t *opt)
+{
+    struct tcp_sack_range blk[TCP_SACK_BLOCKS];
+    unsigned n = tcp_sack_blocks(c, blk, TCP_SACK_BLOCKS), k = 0;
+
+    if (n == 0)
+        return 0;
+    opt[k++] = 1;
+    opt[k++] = 1;
+    opt[k++] = 5;
+    opt[k++] = (uint8_t)(2 + 8 * n);
+    for (unsigned i = 0; i < n; i++) {
+        uint32_t s = rte_cpu_to_be_32(blk[i].start), e = rte_cpu_to_be_32(blk[i].end);
+        memcpy(opt + k, &s, 4);
+        memcpy(opt + k + 4, &e, 4);
+        k += 8;
+    }
+    c->st->stats.sack_blocks_sent += n;
+    return k;
+}
+
+uint32_t tcp_output_smss(const struct tcp_conn *c)
+{
+    struct tcp_sack_range blk[TCP_SACK_BLOCKS];
+    uint32_t opt;
+
+    if (c->ooo == NULL || !(c->flags & TCPF_SACK))
+        return c->mss;
+    opt = tcp_output_sack_optlen(tcp_sack_blocks(c, blk, TCP_SACK_BLOCKS));
+    return c->mss > opt + 8 ? c->mss - opt : 8;
+}
+
+/* A segment of c at seq with len bytes from the send queue (offset seq - snd_una),
+ * with SACK blocks while c holds out-of-order data. */
+static void tcp_output_seg(struct tcp_conn *c, uint32_t seq, uint32_t len, uint8_t flags)
+{
+    struct tcp_stack *st = c->st;
+    struct rte_mbuf *payload = NULL;
+    uint8_t opt[4 + 8 * TCP_SACK_BLOCKS];
+    unsigned optlen = 0;
+
+    if (len != 0) {
+        payload = mbufq_clone(&c->sndq, seq - c->snd_una, len, st->conf.pool);
+        if (payload == NULL) {
+            st->stats.hdr_alloc_fail++;
+            return;
+        }
+    }
+    tcp_timer_delack_stop(c);
+    c->flags &= ~TCPF_ACKNOW;
+    if (c->ooo != NULL && (c->flags & TCPF_SACK))
+        optlen = tcp_output_sack_opt(c, opt);
+    tcp_output_emit(st, &c->key, seq, c->rcv_nxt, flags, tcp_output_window(c), opt, optlen,
+                    payload);
+}
+
+/* FIN state: true when our FIN is (or is to be) the byte after the send queue. */
+static inline bool tcp_output_fin_wanted(const struct tcp_conn *c)
+{
+    return (c->flags & TCPF_FIN_QUEUED) && c->state != TCP_FIN_WAIT_2 &&
+           c->state != TCP_TIME_WAIT && c->state != TCP_CLOSED;
+}
+
+/*
+ * Sends one segment at snd_nxt: at most smss bytes of the send queue within usable
+ * bytes beyond snd_nxt (sender silly-window avoidance), the FIN after the data.
+ * During a go-back-N retransmission (snd_nxt < snd_max) SACKed data is skipped.
+ * Returns the sequence space sent (0: nothing to send).
+ */
+static uint32_t tcp_output_one(struct tcp_conn *c, uint32_t usable, uint32_t smss)
+{
+    struct tcp_stack *st = c->st;
+    uint32_t off, avail, len, fin_seq = c->snd_una + c->sndq.bytes;
+    uint32_t limit = 0;
+    bool fin, rexmt, capped = false;
+    uint8_t flags = TCP_ACK;
+
+    if (c->sack_n > 0 && SEQ_LT(c->snd_nxt, c->snd_max)) {
+        uint32_t to = tcp_sack_skip(c, c->snd_nxt, &limit);
+        if (to != c->snd_nxt) {
+            uint32_t skip = to - c->snd_nxt;
+            c->snd_nxt = to;
+            usable = usable > skip ? usable - skip : 0;
+        }
+        capped = SEQ_LT(c->snd_nxt, c->snd_max);
+    }
+    off = c->snd_nxt - c->snd_una;
+    if (off > c->sndq.bytes)
+        return 0;                       /* only the FIN is beyond: already sent */
+    avail = c->sndq.bytes - off;
+    len = avail < usable ? avail : usable;
+    if (len > smss)
+        len = smss;
+    if (capped && len > limit - c->snd_nxt)
+        len = limit - c->snd_nxt;       /* stop at the next SACKed range */
+    fin = tcp_output_fin_wanted(c) && c->snd_nxt + len == fin_seq;
+    if (len == 0 && !fin)
+        return 0;
+    if (len < avail && len < smss && !capped) {
+        /* Sender silly-window avoidance (RFC 9293 3.8.6.2.1). */
+        if (off > 0 || len < c->max_sndwnd / 2)
+            return 0;
+    }
+    rexmt = SEQ_LT(c->snd_nxt, c->snd_max);
+    if (fin)
+        flags |= TCP_FIN;
+    if (len != 0 && len == avail)
+        flags |= TCP_PSH;
+    tcp_output_seg(c, c->snd_nxt, len, flags);
+    if (rexmt) {
+        st->stats.segs_retrans++;
+        st->stats.bytes_retrans += len;
+    } else {
+        st->stats.bytes_out += len;
+        if (len != 0 && !(c->flags & TCPF_RTT)) {
+            c->flags |= TCPF_RTT;
+            c->rtt_seq = c->snd_nxt;
+            c->rtt_start = tcp_now(st);
+        }
+    }
+    c->snd_nxt += len + (fin ? 1 : 0);
+    if (fin)
+        c->flags |= TCPF_FIN_SENT;
+    if (SEQ_GT(c->snd_nxt, c->snd_max))
+        c->snd_max = c->snd_nxt;
+    return len + (fin ? 1 : 0);
+}
+
+/*
+ * RFC 6675 section 5 step (C): while cwnd - pipe >= 1 SMSS, send what NextSeg picks:
+ * (1) a lost hole above HighRxt, (2) new data, (3) any hole above HighRxt below the
+ * highest SACKed byte. Returns true when something was sent.
+ */
+static bool tcp_output_sack_recovery(struct tcp_conn *c, uint32_t smss)
+{
+    uint32_t pipe = tcp_sack_pipe(c);
+    bool sent = false;
+
+    while (pipe + smss <= c->cwnd) {
+        uint32_t seq, len, off = c->snd_nxt - c->snd_una;
+        uint32_t usable = c->cwnd - pipe;
+        uint32_t wnd = c->snd_wnd > off ? c->snd_wnd - off : 0;
+
+        if (tcp_sack_next_hole(c, true, smss, &seq, &len)) {
+            tcp_output_rexmt(c, seq, len);
+            c->st->stats.sack_rexmits++;
+            pipe += len;
+            sent = true;
+            continue;
+        }
+        len = tcp_output_one(c, wnd < usable ? wnd : usable, smss);
+        if (len != 0) {
+            pipe += len;
+            sent = true;
+            continue;
+        }
+        if (tcp_sack_next_hole(c, false, smss, &seq, &len)) {
+            tcp_output_rexmt(c, seq, len);
+            c->st->stats.sack_rexmits++;
+            pipe += len;
+            sent = true;
+            continue;
+        }
+        break;
+    }
+    return sent;
+}
+
+void tcp_output(struct tcp_conn *c)
+{
+    bool sent = false;
+
+    if (c->flags & TCPF_DEAD)
+        return;
+    if (c->state == TCP_SYN_RECEIVED) {
+        if (c->flags & TCPF_ACKNOW) {
+            c->flags &= ~TCPF_ACKNOW;
+            tcp_output_syn(c);
+        }
+        return;
+    }
+    if (c->state < TCP_SYN_RECEIVED)
+        return;
+    if (c->state != TCP_TIME_WAIT) {
+        uint32_t smss = tcp_output_smss(c);
+        if (c->flags & TCPF_SACK_RECOVERY) {
+            sent = tcp_output_sack_recovery(c, smss);
+        } else {
+            for (;;) {
+                uint32_t off = c->snd_nxt - c->snd_una;
+                uint32_t wnd = c->snd_wnd < c->cwnd ? c->snd_wnd : c->cwnd;
+                uint32_t n = tcp_output_one(c, wnd > off ? wnd - off : 0, smss);
+                if (n == 0)
+                    break;
+                sent = true;
+            }
+        }
+    }
+    if (sent) {
+        if (!twheel_pending(&c->t_rexmt) || (c->flags & TCPF_PERSIST))
+            tcp_timer_rexmt_arm(c);
+    } else if (c->flags & TCPF_ACKNOW) {
+        tcp_output_ack(c);
+    }
+    if (c->snd_una == c->snd_max && c->sndq.bytes > 0 && c->state != TCP_TIME_WAIT &&
+        !twheel_pending(&c->t_rexmt))
+        tcp_timer_persist_arm(c);
+}
+
+void tcp_output_syn(struct tcp_conn *c)
+{
+    uint8_t opt[12];
+    unsigned n = 0;
+    uint32_t space = tcp_output_rcv_space(c);
+    uint16_t wnd = space > 65535 ? 65535 : (uint16_t)space;
+    uint8_t flags = TCP_SYN;
+
+    opt[n++] = 2;
+    opt[n++] = 4;
+    opt[n++] = (uint8_t)(c->st->conf.mss >> 8);
+    opt[n++] = (uint8_t)c->st->conf.mss;
+    if (c->state == TCP_SYN_SENT || (c->flags & TCPF_WSCALE)) {
+        opt[n++] = 1;
+        opt[n++] = 3;
+        opt[n++] = 3;
+        opt[n++] = c->rcv_wscale;
+    }
+    if (c->state == TCP_SYN_SENT || (c->flags & TCPF_SACK)) {
+        opt[n++] = 1;                   /* SACK-permitted (RFC 2018 section 2) */
+        opt[n++] = 1;
+        opt[n++] = 4;
+        opt[n++] = 2;
+    }
+    if (c->state == TCP_SYN_RECEIVED) {
+        flags |= TCP_ACK;
+        c->rcv_adv = c->rcv_nxt + wnd;
+    }
+    c->flags &= ~TCPF_ACKNOW;
+    tcp_output_emit(c->st, &c->key, c->iss, c->rcv_nxt, flags, wnd, opt, n, NULL);
+    if (SEQ_LT(c->snd_nxt, c->iss + 1))
+        c->snd_nxt = c->iss + 1;
+    if (SEQ_LT(c->snd_max, c->snd_nxt))
+        c->snd_max = c->snd_nxt;
+}
+
+void tcp_output_rexmt(struct tcp_conn *c, uint32_t seq, uint32_t len)
+{
+    struct tcp_stack *st = c->st;
+
+    if (len == 0)
+        return;
+    c->flags &= ~TCPF_RTT;          /* Karn: no sample across a retransmission */
+    st->stats.segs_retrans++;
+    st->stats.bytes_retrans += len;
+    tcp_output_seg(c, seq, len, TCP_ACK);
+    if (SEQ_GT(seq + len, c->high_rxt))
+        c->high_rxt = seq + len;
+}
+
+void tcp_output_rexmt_first(struct tcp_conn *c)
+{
+    struct tcp_stack *st = c->st;
+    uint32_t len = c->sndq.bytes < c->mss ? c->sndq.bytes : c->mss;
+    uint8_t flags = TCP_ACK;
+
+    if ((c->flags & TCPF_FIN_SENT) && len == c->sndq.bytes && tcp_output_fin_wanted(c))
+        flags |= TCP_FIN;
+    if (len == 0 && !(flags & TCP_FIN))
+        return;
+    c->flags &= ~TCPF_RTT;          /* Karn: no sample across a retransmission */
+    st->stats.segs_retrans++;
+    st->stats.bytes_retrans += len;
+    tcp_output_seg(c, c->snd_una, len, flags);
+}
+
+void tcp_output_ack(struct tcp_conn *c)
+{
+    tcp_output_seg(c, c->snd_nxt, 0, TCP_ACK);
+}
+
+void tcp_output_probe(struct tcp_conn *c)
+{
+    tcp_output_seg(c, c->snd_una - 1, 0, TCP_ACK);
+}
+
+void tcp_output_rst(struct tcp_conn *c)
+{
+    if (c->state < TCP_SYN_RECEIVED || c->state == TCP_TIME_WAIT)
+        return;
+    tcp_output_emit(c->st, &c->key, c->snd_max, c->rcv_nxt, TCP_RST | TCP_ACK, 0, NULL, 0,
+                    NULL);
+}
+
+void tcp_output_raw(struct tcp_stack *st, const struct tcp_key *k, uint32_t seq, uint32_t ack,
+                    uint8_t flags, uint16_t mss, uint8_t wscale)
+{
+    uint8_t opt[8];
+    unsigned n = 0;
+    uint16_t wnd = 0;
+
+    if (mss != 0) {
+        opt[n++] = 2;
+        opt[n++] = 4;
+        opt[n++] = (uint8_t)(mss >> 8);
+        opt[n++] = (uint8_t)mss;
+        if (wscale != 0xff) {
+            opt[n++] = 1;
+            opt[n++] = 3;
+            opt[n++] = 3;
+            opt[n++] = wscale;
+        }
+        wnd = st->conf.rcvbuf > 65535 ? 65535 : (uint16_t)st->conf.rcvbuf;
+    }
+    tcp_output_emit(st, k, seq, ack, flags, wnd, opt, n, NULL);
+}

@@ -1,0 +1,69 @@
+/*
+ * tcp_output: building and sending segments. Headers go into a fresh mbuf from the
+ * stack's pool, payload is chained as indirect mbufs attached to the send queue;
+ * IPv4 and TCP checksums are computed here (the lab's veths and af_packet do no
+ * offload). Internal to the stack.
+ */
+#ifndef LBD_TCP_OUTPUT_H
+#define LBD_TCP_OUTPUT_H
+
+#include <stdint.h>
+
+#include "tcp/tcp_types.h"
+
+/* TCP header flags. */
+#define TCP_FIN 0x01
+#define TCP_SYN 0x02
+#define TCP_RST 0x04
+#define TCP_PSH 0x08
+#define TCP_ACK 0x10
+
+/*
+ * Sends what c may send now: new data within min(cwnd, peer window) in MSS-sized
+ * segments (sender silly-window avoidance), the FIN after the data, and a pure ACK
+ * when one is owed. Arms the retransmission or persist timer as needed.
+ */
+void tcp_output(struct tcp_conn *c);
+
+/* Sends c's SYN (SYN_SENT) or SYN-ACK (SYN_RECEIVED) with MSS, window scale and
+ * SACK-permitted (always in a SYN; in a SYN-ACK when the peer's SYN offered it). */
+void tcp_output_syn(struct tcp_conn *c);
+
+/*
+ * Retransmits [seq, seq + len) of the send queue (SACK recovery: a hole; the caller
+ * keeps it within snd_una .. snd_una + queued bytes and below one SMSS). Moves
+ * high_rxt up to seq + len and stops the RTT measurement (Karn).
+ */
+void tcp_output_rexmt(struct tcp_conn *c, uint32_t seq, uint32_t len);
+
+/* The payload bytes one segment of c may carry now: the send MSS less the SACK
+ * option that goes with every segment while out-of-order data is held. */
+uint32_t tcp_output_smss(const struct tcp_conn *c);
+
+/* Retransmits one segment from snd_una (fast retransmit, partial ACK, RTO). */
+void tcp_output_rexmt_first(struct tcp_conn *c);
+
+/* A pure ACK now. */
+void tcp_output_ack(struct tcp_conn *c);
+
+/* A zero-window probe (seq snd_una - 1, no data): the peer answers with its window. */
+void tcp_output_probe(struct tcp_conn *c);
+
+/* RST for c (abort, timeouts): seq snd_max, ACK rcv_nxt. */
+void tcp_output_rst(struct tcp_conn *c);
+
+/*
+ * A segment without a connection, from the local side of k: RSTs for segments
+ * nobody wants, and SYN-ACKs carrying a SYN cookie (mss != 0: options MSS, and
+ * window scale when wscale != 0xff).
+ */
+void tcp_output_raw(struct tcp_stack *st, const struct tcp_key *k, uint32_t seq,
+                    uint32_t ack, uint8_t flags, uint16_t mss, uint8_t wscale);
+
+/* The window to advertise now (field value, scaled down), moving rcv_adv. */
+uint16_t tcp_output_window(struct tcp_conn *c);
+
+/* The receive window the buffer would allow now (bytes, unscaled). */
+uint32_t tcp_output_rcv_space(const struct tcp_conn *c);
+
+#endif

@@ -1,0 +1,214 @@
+/*
+ * tcp_tcb: control block pool, tables and entry discipline. See tcp_tcb.h.
+ * Hot path (called per segment): no allocation, the pool is preallocated.
+ */
+#include "tcp/tcp_tcb.h"
+
+#include <string.h>
+
+#include <rte_hash.h>
+#include <rte_jhash.h>
+#include <rte_mbuf.h>
+#include <rte_mempool.h>
+
+#include "tcp/tcp_output.h"
+#include "tcp/tcp_timer.h"
+
+struct tcp_conn *tcp_tcb_alloc(struct tcp_stack *st, const struct tcp_key *k)
+{
+    struct tcp_conn *c = st->free_list;
+    uint32_t index;
+
+    if (c == NULL) {
+        st->stats.refused_conns++;
+        return NULL;
+    }
+    index = c->index;
+    st->free_list = c->link;
+    memset(c, 0, sizeof(*c));
+    c->index = index;
+    c->st = st;
+    c->key = *k;
+    mbufq_init(&c->sndq);
+    mbufq_init(&c->rcvq);
+    tcp_timer_init(c);
+    if (rte_hash_add_key_data(st->conns_by_key, k, c) < 0) {
+        c->link = st->free_list;
+        st->free_list = c;
+        st->stats.refused_conns++;
+        return NULL;
+    }
+    c->flags = TCPF_IN_HASH;
+    c->state = TCP_CLOSED;
+    st->n_state[TCP_CLOSED]++;
+    st->n_conns++;
+    return c;
+}
+
+struct tcp_conn *tcp_tcb_lookup(struct tcp_stack *st, const struct tcp_key *k)
+{
+    void *data;
+
+    if (rte_hash_lookup_data(st->conns_by_key, k, &data) < 0)
+        return NULL;
+    return data;
+}
+
+void tcp_tcb_set_state(struct tcp_conn *c, enum tcp_state s)
+{
+    struct tcp_stack *st = c->st;
+
+    if (c->state == TCP_SYN_RECEIVED && c->listener != 0) {
+        st->listeners[c->listener - 1].syn_recv--;
+        c->listener = 0;
+    }
+    st->n_state[c->state]--;
+    c->state = (uint8_t)s;
+    st->n_state[s]++;
+}
+
+static void tcp_tcb_free_ooo(struct tcp_conn *c)
+{
+    struct tcp_stack *st = c->st;
+
+    if (c->ooo == NULL)
+        return;
+    for (unsigned i = 0; i < c->ooo->n; i++) {
+        st->buf_segs -= c->ooo->e[i].m->nb_segs;
+        rte_pktmbuf_free(c->ooo->e[i].m);
+    }
+    rte_mempool_put(st->ooo_pool, c->ooo);
+    c->ooo = NULL;
+}
+
+void tcp_tcb_free(struct tcp_conn *c)
+{
+    struct tcp_stack *st = c->st;
+
+    if (c->flags & TCPF_DEAD)
+        return;
+    if (c->state != TCP_CLOSED)
+        tcp_tcb_set_state(c, TCP_CLOSED);
+    if (c->flags & TCPF_IN_HASH)
+        rte_hash_del_key(st->conns_by_key, &c->key);
+    tcp_timer_stop_all(c);
+    st->buf_segs -= mbufq_purge(&c->sndq);
+    st->buf_segs -= mbufq_purge(&c->rcvq);
+    tcp_tcb_free_ooo(c);
+    c->flags = (c->flags & TCPF_OUTQ) | TCPF_DEAD | TCPF_DETACHED;
+    c->fn = NULL;
+    st->n_state[TCP_CLOSED]--;
+    st->n_conns--;
+    if (!(c->flags & TCPF_OUTQ)) {
+        c->link = st->reap_list;
+        st->reap_list = c;
+    }
+    if (st->depth == 0)
+        tcp_tcb_leave_reap(st);
+}
+
+void tcp_tcb_leave_reap(struct tcp_stack *st)
+{
+    while (st->reap_list != NULL) {
+        struct tcp_conn *c = st->reap_list;
+        st->reap_list = c->link;
+        c->flags = 0;
+        c->link = st->free_list;
+        st->free_list = c;
+    }
+}
+
+struct tcp_listener *tcp_tcb_listener(struct tcp_stack *st, uint32_t ip, uint16_t port)
+{
+    struct tcp_key k = {.laddr = ip, .lport = port};
+    void *data;
+
+    if (st->n_listeners == 0)
+        return NULL;
+    if (rte_hash_lookup_data(st->listen_by_key, &k, &data) >= 0)
+        return &st->listeners[(uintptr_t)data];
+    k.laddr = 0;
+    if (rte_hash_lookup_data(st->listen_by_key, &k, &data) >= 0)
+        return &st->listeners[(uintptr_t)data];
+    return NULL;
+}
+
+void tcp_tcb_enter(struct tcp_stack *st)
+{
+    st->depth++;
+}
+
+void tcp_tcb_leave(struct tcp_stack *st)
+{
+    if (st->depth > 1) {
+        st->depth--;
+        return;
+    }
+    /* Outermost: run deferred output (which may defer more), then release. */
+    while (st->out_list != NULL) {
+        struct tcp_conn *c = st->out_list;
+        st->out_list = c->link;
+        c->flags &= ~TCPF_OUTQ;
+        if (c->flags & TCPF_DEAD) {
+            c->link = st->reap_list;
+            st->reap_list = c;
+            continue;
+        }
+        tcp_output(c);
+    }
+    st->depth = 0;
+    tcp_tcb_leave_reap(st);
+}
+
+void tcp_tcb_output_later(struct tcp_conn *c)
+{
+    struct tcp_stack *st = c->st;
+
+    if (c->flags & (TCPF_DEAD | TCPF_OUTQ))
+        return;
+    if (st->depth == 0) {
+        tcp_output(c);
+        return;
+    }
+    c->flags |= TCPF_OUTQ;
+    c->link = st->out_list;
+    st->out_list = c;
+}
+
+bool tcp_tcb_notify(struct tcp_conn *c, enum tcp_event ev)
+{
+    if (c->flags & (TCPF_DEAD | TCPF_DETACHED))
+        return !(c->flags & TCPF_DEAD);
+    if (c->fn != NULL)
+        c->fn(c, ev, c->arg);
+    return !(c->flags & TCPF_DEAD);
+}
+
+void tcp_tcb_terminate(struct tcp_conn *c, enum tcp_event ev)
+{
+    struct tcp_stack *st = c->st;
+
+    if (c->flags & TCPF_DEAD)
+        return;
+    if (ev == TCP_EV_RESET)
+        st->stats.reset++;
+    else if (ev == TCP_EV_CLOSED)
+        st->stats.closed++;
+    tcp_tcb_enter(st);
+    if (!(c->flags & TCPF_DETACHED) && (c->flags & TCPF_NOTIFIED || !(c->flags & TCPF_PASSIVE))) {
+        c->flags |= TCPF_DETACHED;
+        if (c->fn != NULL)
+            c->fn(c, ev, c->arg);
+    }
+    tcp_tcb_free(c);
+    tcp_tcb_leave(st);
+}
+
+uint32_t tcp_tcb_iss(struct tcp_stack *st, const struct tcp_key *k)
+{
+    if (st->conf.iss_fn != NULL)
+        return st->conf.iss_fn(st->conf.iss_arg, k);
+    /* RFC 6528: a 4 us clock plus a keyed hash of the 4-tuple. */
+    return (uint32_t)(tcp_now(st) * 250) +
+           rte_jhash_32b((const uint32_t *)k, sizeof(*k) / 4, st->secret[0] ^ st->secret[2]);
+}

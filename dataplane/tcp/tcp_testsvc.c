@@ -1,0 +1,165 @@
+/*
+ * tcp_testsvc: echo, discard and source services. See tcp_testsvc.h.
+ */
+#include "tcp/tcp_testsvc.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_mbuf.h>
+
+#include "err.h"
+#include "tcp/tcp.h"
+
+/* Per-service byte position of the source stream is per connection; with no state
+ * of our own we use the number of bytes the connection has sent so far. */
+static uint64_t testsvc_sent(const struct tcp_conn *c)
+{
+    return (uint64_t)(c->snd_una - c->iss - 1) + c->sndq.bytes;
+}
+
+/* Moves received data to the send queue while there is room; half-closes once the
+ * peer's FIN has been taken and everything echoed. */
+static void testsvc_echo_pump(struct tcp_conn *c)
+{
+    uint32_t space;
+
+    while (tcp_recv_bytes(c) > 0 && (space = tcp_send_space(c)) > 0) {
+        struct rte_mbuf *m = tcp_recv(c, space);
+        if (m == NULL)
+            break;
+        if (tcp_send(c, m) != 0) {
+            rte_pktmbuf_free(m);
+            tcp_abort(c);
+            return;
+        }
+    }
+    if (tcp_conn_state(c) == TCP_CLOSE_WAIT && tcp_recv_bytes(c) == 0)
+        tcp_close(c);
+}
+
+static void testsvc_echo(struct tcp_conn *c, enum tcp_event ev, void *arg)
+{
+    switch (ev) {
+    case TCP_EV_READABLE:
+    case TCP_EV_WRITABLE:
+    case TCP_EV_PEER_FIN:
+        testsvc_echo_pump(c);
+        break;
+    default:
+        break;
+    }
+}
+
+static void testsvc_discard(struct tcp_conn *c, enum tcp_event ev, void *arg)
+{
+    struct rte_mbuf *m;
+
+    switch (ev) {
+    case TCP_EV_READABLE:
+        while ((m = tcp_recv(c, UINT32_MAX)) != NULL)
+            rte_pktmbuf_free(m);
+        break;
+    case TCP_EV_PEER_FIN:
+        while ((m = tcp_recv(c, UINT32_MAX)) != NULL)
+            rte_pktmbuf_free(m);
+        tcp_close(c);
+        break;
+    default:
+        break;
+    }
+}
+
+/* Fills the send buffer with the stream (fresh mbufs from the stack's pool). */
+static void testsvc_source_fill(struct tcp_conn *c)
+{
+    struct rte_mempool *pool = c->st->conf.pool;
+    uint32_t space;
+
+    while ((space = tcp_send_space(c)) >= 1024) {
+        struct rte_mbuf *m = rte_pktmbuf_alloc(pool);
+        uint64_t pos = testsvc_sent(c);
+        uint16_t n;
+        uint8_t *p;
+        if (m == NULL)
+            return;
+        n = (uint16_t)RTE_MIN(space, (uint32_t)rte_pktmbuf_tailroom(m));
+        n = (uint16_t)RTE_MIN(n, (uint16_t)1460);
+        p = (uint8_t *)rte_pktmbuf_append(m, n);
+        for (uint16_t i = 0; i < n; i++)
+            p[i] = tcp_testsvc_byte(pos + i);
+        if (tcp_send(c, m) != 0) {
+            rte_pktmbuf_free(m);
+            return;
+        }
+    }
+}
+
+static void testsvc_source(struct tcp_conn *c, enum tcp_event ev, void *arg)
+{
+    struct rte_mbuf *m;
+
+    switch (ev) {
+    case TCP_EV_ESTABLISHED:
+    case TCP_EV_WRITABLE:
+        testsvc_source_fill(c);
+        break;
+    case TCP_EV_READABLE:
+        while ((m = tcp_recv(c, UINT32_MAX)) != NULL)
+            rte_pktmbuf_free(m);
+        break;
+    case TCP_EV_PEER_FIN:
+        while ((m = tcp_recv(c, UINT32_MAX)) != NULL)
+            rte_pktmbuf_free(m);
+        tcp_close(c);
+        break;
+    default:
+        break;
+    }
+}
+
+int tcp_testsvc_setup(struct tcp_stack *st, const char *spec, char *err, size_t errlen)
+{
+    char buf[256], *save = NULL, *tok;
+
+    if (strlen(spec) >= sizeof(buf))
+        return lbd_err_set(err, errlen, LBD_EINVAL, "tcp test services: spec too long");
+    strcpy(buf, spec);
+    for (tok = strtok_r(buf, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save)) {
+        char *colon = strchr(tok, ':'), *end;
+        tcp_event_fn fn;
+        long port;
+        int rc;
+
+        if (strncmp(tok, "retries=", 8) == 0) {
+            long v = strtol(tok + 8, &end, 10);
+            if (*end != '\0' || v < 1 || v > 30)
+                return lbd_err_set(err, errlen, LBD_EINVAL, "tcp test services: bad '%s'", tok);
+            st->conf.max_retries = (uint8_t)v;
+            continue;
+        }
+        if (colon == NULL)
+            return lbd_err_set(err, errlen, LBD_EINVAL, "tcp test services: '%s' is not "
+                               "service:port", tok);
+        *colon = '\0';
+        port = strtol(colon + 1, &end, 10);
+        if (*end != '\0' || port < 1 || port > 65535)
+            return lbd_err_set(err, errlen, LBD_EINVAL, "tcp test services: bad port '%s'",
+                               colon + 1);
+        if (strcmp(tok, "echo") == 0)
+            fn = testsvc_echo;
+        else if (strcmp(tok, "discard") == 0)
+            fn = testsvc_discard;
+        else if (strcmp(tok, "source") == 0)
+            fn = testsvc_source;
+        else
+            return lbd_err_set(err, errlen, LBD_EINVAL, "tcp test services: unknown service "
+                               "'%s' (echo, discard, source)", tok);
+        rc = tcp_listen(st, 0, (uint16_t)port, 0, fn, NULL);
+        if (rc != 0)
+            return lbd_err_set(err, errlen, rc, "tcp test services: listen on %ld: %s", port,
+                               lbd_strerror(rc));
+    }
+    return 0;
+}

@@ -1,0 +1,45 @@
+/*
+ * tcp_timer: a connection's timers on the worker's wheel (twheel.h): retransmission
+ * (RFC 6298, with Karn's rule and exponential backoff), persist (zero-window
+ * probes), delayed ACK, and one timer for connect, idle, FIN_WAIT_2 and TIME_WAIT
+ * deadlines. An idle connection has at most its idle timer pending, which re-arms
+ * itself lazily: traffic only stamps last_rx_ms. Internal to the stack.
+ */
+#ifndef LBD_TCP_TIMER_H
+#define LBD_TCP_TIMER_H
+
+#include <stdint.h>
+
+#include "tcp/tcp_types.h"
+
+static inline uint64_t tcp_now(const struct tcp_stack *st)
+{
+    return twheel_now(st->conf.wheel);
+}
+
+void tcp_timer_init(struct tcp_conn *c);
+void tcp_timer_stop_all(struct tcp_conn *c);
+
+/* Arms retransmission at now + rto << backoff (clamped to rto_max). */
+void tcp_timer_rexmt_arm(struct tcp_conn *c);
+void tcp_timer_rexmt_stop(struct tcp_conn *c);
+
+/* Arms the persist timer unless a retransmission or persist timer is pending. */
+void tcp_timer_persist_arm(struct tcp_conn *c);
+
+/* Delays an ACK by conf.delack_ms unless one is already delayed. */
+void tcp_timer_delack_arm(struct tcp_conn *c);
+void tcp_timer_delack_stop(struct tcp_conn *c);
+
+/* (Re)arms the deadline timer for the current state: connect timeout in SYN_SENT,
+ * idle timeout when synchronized, fin_wait2_ms in FIN_WAIT_2 when detached,
+ * time_wait_ms in TIME_WAIT. */
+void tcp_timer_deadline(struct tcp_conn *c);
+
+/* Takes an RTT sample (ms) into srtt/rttvar/rto (RFC 6298 section 2). */
+void tcp_timer_rtt_sample(struct tcp_conn *c, uint32_t rtt_ms);
+
+/* The current retransmission timeout including backoff (ms). */
+uint32_t tcp_timer_rto(const struct tcp_conn *c);
+
+#endif

@@ -1,0 +1,278 @@
+/*
+ * tcp_types: the types of the user-space TCP stack (DESIGN.md section 4).
+ *
+ * Types only: the connection control block, the listener, the per-worker stack and
+ * its counters. tcp.h is the API; tcp_input.c, tcp_output.c, tcp_timer.c,
+ * tcp_tcb.c and tcp_syncookie.c implement it. Everything here belongs to one worker
+ * and is touched by that worker only.
+ */
+#ifndef LBD_TCP_TYPES_H
+#define LBD_TCP_TYPES_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base/mbufq.h"
+#include "base/twheel.h"
+
+struct rte_hash;
+struct rte_mbuf;
+struct rte_mempool;
+
+/* Sequence-number arithmetic modulo 2^32 (RFC 9293 section 3.4). */
+#define SEQ_LT(a, b) ((int32_t)((uint32_t)(a) - (uint32_t)(b)) < 0)
+#define SEQ_LEQ(a, b) ((int32_t)((uint32_t)(a) - (uint32_t)(b)) <= 0)
+#define SEQ_GT(a, b) ((int32_t)((uint32_t)(a) - (uint32_t)(b)) > 0)
+#define SEQ_GEQ(a, b) ((int32_t)((uint32_t)(a) - (uint32_t)(b)) >= 0)
+
+#define TCP_OOO_MAX 32          /* out-of-order segments held per connection */
+#define TCP_MAX_WSCALE 14
+#define TCP_SACK_MAX 8          /* SACKed ranges a sender remembers per connection */
+#define TCP_SACK_BLOCKS 4       /* SACK blocks per segment we send (40 option bytes) */
+#define TCP_DUPTHRESH 3         /* RFC 5681 / RFC 6675 DupThresh */
+
+enum tcp_state {
+    TCP_CLOSED = 0,
+    TCP_LISTEN,
+    TCP_SYN_SENT,
+    TCP_SYN_RECEIVED,
+    TCP_ESTABLISHED,
+    TCP_FIN_WAIT_1,
+    TCP_FIN_WAIT_2,
+    TCP_CLOSE_WAIT,
+    TCP_CLOSING,
+    TCP_LAST_ACK,
+    TCP_TIME_WAIT,
+    TCP_STATE_MAX
+};
+
+/*
+ * What a connection tells its user. Every connection handed to a user ends with
+ * exactly one terminal event (CLOSED, RESET or TIMEOUT) unless the user closed or
+ * aborted it first; after a terminal event the handle is no longer valid.
+ */
+enum tcp_event {
+    TCP_EV_ESTABLISHED = 0, /* handshake complete (active or passive open) */
+    TCP_EV_READABLE,        /* data waits in the receive queue (tcp_recv) */
+    TCP_EV_WRITABLE,        /* send space was freed (tcp_send) */
+    TCP_EV_PEER_FIN,        /* the peer closed its direction; no more data will come */
+    TCP_EV_RESET,           /* terminal: reset by the peer, or refused */
+    TCP_EV_TIMEOUT,         /* terminal: retransmissions, connect or idle time ran out */
+    TCP_EV_CLOSED,          /* terminal: both directions closed and acknowledged */
+};
+
+struct tcp_conn;
+typedef void (*tcp_event_fn)(struct tcp_conn *c, enum tcp_event ev, void *arg);
+
+/* Connection flags. */
+#define TCPF_ACKNOW       (1u << 0)   /* send an ACK at the next output */
+#define TCPF_DELACK       (1u << 1)   /* an ACK is being delayed */
+#define TCPF_FIN_QUEUED   (1u << 2)   /* user shut down writing: FIN after the data */
+#define TCPF_FIN_SENT     (1u << 3)   /* our FIN has a sequence number (snd_max covers it) */
+#define TCPF_FIN_RCVD     (1u << 4)   /* the peer's FIN was taken in order */
+#define TCPF_DETACHED     (1u << 5)   /* the user closed: no more events, data discarded */
+#define TCPF_DEAD         (1u << 6)   /* freed; waits for the end of the current entry */
+#define TCPF_WSCALE       (1u << 7)   /* both sides sent window scale */
+#define TCPF_RECOVERY     (1u << 8)   /* in NewReno fast recovery */
+#define TCPF_PERSIST      (1u << 9)   /* the rexmt timer is the persist timer */
+#define TCPF_RTT          (1u << 10)  /* an RTT measurement is running (rtt_seq) */
+#define TCPF_OUTQ         (1u << 11)  /* on the stack's pending output list */
+#define TCPF_OOO_FIN      (1u << 12)  /* a FIN arrived out of order at ooo_fin */
+#define TCPF_PASSIVE      (1u << 13)  /* created by a listener */
+#define TCPF_NOTIFIED     (1u << 14)  /* the user has seen ESTABLISHED */
+#define TCPF_IN_HASH      (1u << 15)
+#define TCPF_HAD_SAMPLE   (1u << 16)  /* srtt/rttvar hold a measurement */
+#define TCPF_SACK         (1u << 17)  /* both SYNs carried SACK-permitted (RFC 2018) */
+#define TCPF_SACK_RECOVERY (1u << 18) /* the recovery in progress is RFC 6675's */
+
+/* Out-of-order segments of one connection, taken from the stack's pool on demand. */
+struct tcp_ooo {
+    uint16_t n;
+    uint16_t n_recent;
+    uint32_t recent[TCP_SACK_BLOCKS];   /* seqs of the latest segments, newest first:
+                                           the order of the SACK blocks we send */
+    struct {
+        uint32_t seq;
+        uint32_t len;
+        struct rte_mbuf *m;     /* payload only */
+    } e[TCP_OOO_MAX];
+};
+
+/* 4-tuple key of the connection table; addresses network order, ports host order. */
+struct tcp_key {
+    uint32_t laddr;
+    uint32_t raddr;
+    uint16_t lport;
+    uint16_t rport;
+};
+
+/* A range of sequence space [start, end) the peer selectively acknowledged. */
+struct tcp_sack_range {
+    uint32_t start;
+    uint32_t end;
+};
+
+/* The control block. Hot fields first. */
+struct tcp_conn {
+    struct tcp_key key;
+    uint8_t state;              /* enum tcp_state */
+    uint8_t snd_wscale;         /* peer's shift, applied to windows it sends */
+    uint8_t rcv_wscale;         /* our shift, applied to windows we send */
+    uint8_t dupacks;
+    uint8_t rexmt_shift;        /* retransmissions of the current segment (backoff) */
+    uint8_t probes;             /* zero-window probes since the last ACK */
+    uint16_t mss;               /* send MSS */
+    uint32_t flags;             /* TCPF_* */
+
+    /* send sequence space */
+    uint32_t iss;
+    uint32_t snd_una;
+    uint32_t snd_nxt;
+    uint32_t snd_max;           /* highest sequence sent + 1 */
+    uint32_t snd_wnd;           /* peer's window, scaled */
+    uint32_t max_sndwnd;
+    uint32_t snd_wl1;
+    uint32_t snd_wl2;
+    uint32_t cwnd;
+    uint32_t ssthresh;
+    uint32_t recover;           /* RFC 6582; RFC 6675 RecoveryPoint */
+    uint32_t high_rxt;          /* RFC 6675 HighRxt: end of the highest retransmission */
+
+    /* receive sequence space */
+    uint32_t irs;
+    uint32_t rcv_nxt;
+    uint32_t rcv_adv;           /* right edge of the window we advertised */
+    uint32_t ooo_fin;
+
+    /* RTT (RFC 6298), milliseconds; srtt scaled by 8, rttvar by 4 */
+    uint32_t srtt;
+    uint32_t rttvar;
+    uint32_t rto;
+    uint32_t rtt_seq;
+    uint64_t rtt_start;
+
+    /* SACK scoreboard (RFC 6675): sorted, disjoint, non-adjacent, above snd_una */
+    uint32_t sack_n;
+    struct tcp_sack_range sack[TCP_SACK_MAX];
+
+    struct mbufq sndq;          /* from snd_una (once the SYN is acked) */
+    struct mbufq rcvq;          /* in order, not yet read by the user */
+    struct tcp_ooo *ooo;        /* NULL while no segment is out of order */
+
+    struct twheel_timer t_rexmt;    /* retransmission, SYN retries, persist */
+    struct twheel_timer t_delack;   /* delayed ACK */
+    struct twheel_timer t_idle;     /* connect, idle, FIN_WAIT_2 and TIME_WAIT */
+    uint64_t last_rx_ms;
+    uint32_t idle_ms;           /* 0 = no idle timeout */
+    uint32_t deadline_ms;       /* t_idle meaning depends on state */
+
+    struct tcp_stack *st;
+    tcp_event_fn fn;
+    void *arg;
+    struct tcp_conn *link;      /* free list, output list or reap list */
+    uint16_t listener;          /* index + 1 of the listener while SYN_RECEIVED */
+    uint16_t pad1;
+    uint32_t index;             /* in the stack's pool */
+};
+
+/* A passive-open endpoint: (ip, port); ip 0 = any of our addresses. */
+struct tcp_listener {
+    uint32_t ip;
+    uint16_t port;
+    bool used;
+    uint32_t backlog;           /* SYN_RECEIVED connections before SYN cookies */
+    uint32_t syn_recv;
+    uint64_t cookie_ms;         /* last time a cookie was sent (0 = never) */
+    tcp_event_fn fn;
+    void *arg;
+};
+
+/* Segment transmit hook: m starts at the IPv4 header with >= 14 bytes headroom,
+ * checksums final; the callee owns m. */
+typedef void (*tcp_tx_fn)(void *arg, struct rte_mbuf *m, uint32_t dst_ip);
+
+/* Initial sequence number hook (tests); NULL = RFC 6528. */
+typedef uint32_t (*tcp_iss_fn)(void *arg, const struct tcp_key *k);
+
+struct tcp_stack_conf {
+    const char *name;               /* unique per process, for rte_hash names */
+    int socket_id;
+    unsigned worker_id;
+    unsigned n_workers;
+    struct twheel *wheel;           /* the worker's wheel; its clock is the stack's */
+    struct rte_mempool *pool;       /* headers and indirect mbufs */
+    tcp_tx_fn tx;
+    void *tx_arg;
+    tcp_iss_fn iss_fn;
+    void *iss_arg;
+    uint32_t max_conns;             /* control blocks (cap; refusals counted) */
+    uint32_t max_listeners;
+    uint32_t max_ooo_blocks;        /* connections that may hold out-of-order data */
+    uint32_t max_buf_segs;          /* mbuf segments all queues together may hold */
+    uint32_t sndbuf;                /* bytes per connection */
+    uint32_t rcvbuf;                /* bytes per connection */
+    uint16_t mss;                   /* ours: MTU - 40 */
+    uint16_t port_lo, port_hi;      /* active-open local ports */
+    uint32_t syn_backlog;
+    uint32_t rto_init_ms, rto_min_ms, rto_max_ms;
+    uint8_t max_retries;            /* data retransmissions before giving up */
+    uint8_t syn_retries;
+    uint32_t delack_ms;
+    uint32_t time_wait_ms;
+    uint32_t fin_wait2_ms;
+    uint32_t idle_ms;               /* default idle timeout of new connections, 0 = none */
+    uint32_t connect_timeout_ms;
+    uint32_t challenge_ack_per_s;   /* RFC 5961 rate limit */
+};
+
+/* The stack's counters; names in tcp.h (tcp_stat_name). */
+#define TCP_STATS(X)                                                           \
+    X(segs_in) X(segs_out) X(bytes_in) X(bytes_out)                            \
+    X(bad_checksum) X(malformed) X(no_socket) X(rst_sent) X(rst_rcvd)          \
+    X(rst_ignored) X(challenge_acks) X(challenge_ack_limited)                  \
+    X(passive_opens) X(active_opens) X(established) X(refused_conns)           \
+    X(refused_ports) X(refused_listen_full) X(syncookies_sent)                 \
+    X(syncookies_ok) X(syncookies_bad) X(syn_dropped)                          \
+    X(out_of_window) X(dup_data) X(ack_too_new) X(ack_too_old)                 \
+    X(ooo_segs) X(ooo_dropped) X(rcv_mem_dropped) X(snd_mem_refused)           \
+    X(discarded_after_close)                                                   \
+    X(rexmt_timeouts) X(segs_retrans) X(bytes_retrans) X(fast_retrans)         \
+    X(partial_acks) X(dupacks) X(limited_transmits) X(persist_probes) X(delayed_acks)            \
+    X(timeout_retrans) X(timeout_connect) X(timeout_idle)                      \
+    X(timeout_fin_wait2) X(time_wait_reused) X(closed) X(reset)                \
+    X(rtt_samples) X(hdr_alloc_fail) X(window_updates)                       \
+    X(sack_blocks_sent) X(sack_blocks_rcvd) X(sack_blocks_bad)                \
+    X(sack_blocks_old) X(sack_board_full) X(sack_recoveries) X(sack_rexmits)  \
+    X(sack_newreno_fallbacks)
+
+struct tcp_stats {
+#define TCP_STAT_FIELD(n) uint64_t n;
+    TCP_STATS(TCP_STAT_FIELD)
+#undef TCP_STAT_FIELD
+};
+
+struct tcp_stack {
+    struct tcp_stack_conf conf;
+    struct rte_hash *conns_by_key;      /* tcp_key -> struct tcp_conn * */
+    struct rte_hash *listen_by_key;     /* (ip, port) -> listener index */
+    struct tcp_conn *pool;              /* max_conns control blocks */
+    struct tcp_conn *free_list;
+    struct tcp_conn *out_list;          /* output deferred to the end of the entry */
+    struct tcp_conn *reap_list;         /* freed, returned to the pool at the end */
+    struct tcp_listener *listeners;
+    struct rte_mempool *ooo_pool;
+    uint32_t n_conns;                   /* in use (TIME_WAIT included) */
+    uint32_t n_listeners;
+    uint32_t buf_segs;                  /* segments held by every queue */
+    uint32_t depth;                     /* nesting of stack entries */
+    uint32_t secret[4];                 /* ISS and SYN cookie key */
+    uint16_t ip_id;
+    uint8_t wscale;                     /* ours, from rcvbuf */
+    uint16_t port_cursor;
+    uint64_t challenge_sec;
+    uint32_t challenge_count;
+    uint32_t n_state[TCP_STATE_MAX];
+    struct tcp_stats stats;
+};
+
+#endif

@@ -1,0 +1,292 @@
+/*
+ * Packet in, packet out: frames through the worker's dispatch (worker_burst) on
+ * in-memory ports, checking the frames that come out and the counters.
+ */
+#include <criterion/criterion.h>
+
+#include <rte_eal.h>
+#include <rte_tcp.h>
+
+#include "dp_harness.h"
+#include "l4/l4.h"
+
+static struct harness h;
+static uint8_t f[2048], out[2048];
+
+static void setup(void)
+{
+    char *argv[] = {"test", "--no-huge", "-m", "256", "--no-pci", "--no-shconf",
+                    "--log-level=error", "-l", "0", "--vdev=net_ring0", "--vdev=net_ring1",
+                    NULL};
+
+    cr_assert_geq(rte_eal_init(11, argv), 0);
+    cr_assert_eq(h_init(&h, 4096), 0);
+}
+
+TestSuite(l4_path, .init = setup);
+
+static const struct rte_ipv4_hdr *ip_of(const uint8_t *frame)
+{
+    return (const struct rte_ipv4_hdr *)(frame + 14);
+}
+
+static const struct rte_udp_hdr *ports_of(const uint8_t *frame)
+{
+    return (const struct rte_udp_hdr *)(frame + 34);
+}
+
+/* The frame in out is a valid IPv4 TCP/UDP packet: header and L4 checksums. */
+static void assert_valid(uint32_t len)
+{
+    struct pkt_info pi;
+    const struct rte_ipv4_hdr *ip = ip_of(out);
+    uint16_t c;
+
+    cr_assert_eq(pkt_parse(out, len, true, &pi), DROP_NONE, "IP header valid");
+    c = rte_raw_cksum(out + pi.l4_off, pi.l4_len);
+    {
+        uint32_t sum = c;
+        sum += (ip->src_addr & 0xffff) + (ip->src_addr >> 16);
+        sum += (ip->dst_addr & 0xffff) + (ip->dst_addr >> 16);
+        sum += rte_cpu_to_be_16(pi.ip_proto) + rte_cpu_to_be_16(pi.l4_len);
+        sum = (sum & 0xffff) + (sum >> 16);
+        sum = (sum & 0xffff) + (sum >> 16);
+        cr_assert_eq(sum, 0xffff, "L4 checksum valid");
+    }
+}
+
+/* Client 10.200.50.20:sport sends UDP to the VIP; returns the real server it reached. */
+static uint32_t udp_flow(uint16_t sport)
+{
+    uint32_t len = frame_udp(f, ip4("10.200.50.20"), ip4("10.200.50.120"), sport, 3478, 20);
+
+    h_run(&h, f, len, 1);
+    len = h_sent(&h, 0, out, sizeof(out));
+    cr_assert_gt(len, 0, "forwarded to a real server on port 0");
+    assert_valid(len);
+    cr_assert_eq(ip_of(out)->src_addr, ip4("10.200.50.20"), "the client's own address");
+    cr_assert_eq(ports_of(out)->src_port, rte_cpu_to_be_16(sport));
+    cr_assert_eq(ports_of(out)->dst_port, rte_cpu_to_be_16(3478));
+    return ip_of(out)->dst_addr;
+}
+
+Test(l4_path, udp_forward_and_reverse)
+{
+    const struct rte_ether_hdr *eth = (const struct rte_ether_hdr *)out;
+    uint32_t rs = udp_flow(40000), len;
+    int idx = rs == ip4("192.168.112.51") ? 0 : rs == ip4("192.168.112.52") ? 1 : 2;
+
+    cr_assert(rte_is_same_ether_addr(&eth->dst_addr, &h_mac_rs[idx]), "to the server's MAC");
+    cr_assert(rte_is_same_ether_addr(&eth->src_addr, &frame_mac_us));
+    cr_assert_eq(ip_of(out)->time_to_live, 63, "delivered to a VIP: TTL kept");
+
+    /* The server answers the client directly: the appliance is its gateway. */
+    len = frame_udp(f, rs, ip4("10.200.50.20"), 3478, 40000, 48);
+    h_run(&h, f, len, 0);
+    len = h_sent(&h, 1, out, sizeof(out));
+    cr_assert_eq(len, 14 + 20 + 8 + 48);
+    assert_valid(len);
+    cr_assert_eq(ip_of(out)->src_addr, ip4("10.200.50.120"), "from the VIP");
+    cr_assert_eq(ip_of(out)->dst_addr, ip4("10.200.50.20"));
+    cr_assert_eq(ports_of(out)->src_port, rte_cpu_to_be_16(3478));
+    cr_assert_eq(ports_of(out)->dst_port, rte_cpu_to_be_16(40000));
+    cr_assert_eq(ip_of(out)->time_to_live, 62, "routed: TTL decremented");
+    cr_assert(rte_is_same_ether_addr(&eth->dst_addr, &h_mac_client));
+    cr_assert_eq(h.w->stats.l4_conns_created, 1);
+    cr_assert_eq(h.w->stats.l4_forward_packets, 1);
+    cr_assert_eq(h.w->stats.l4_reverse_packets, 1);
+    cr_assert_eq(h.w->stats.vs[0].packets_out, 1);
+}
+
+Test(l4_path, persistence_keeps_the_client_on_its_server)
+{
+    /* wrr alone would rotate over the three servers; persistence pins the client. */
+    uint32_t first = udp_flow(40000);
+
+    for (uint16_t p = 1; p < 30; p++)
+        cr_assert_eq(udp_flow((uint16_t)(40000 + p)), first, "flow %u", p);
+    cr_assert_eq(h.w->stats.l4_persist_created, 1);
+    cr_assert_eq(h.w->stats.l4_persist_hits, 29);
+    cr_assert_eq(persist_count(h.w->persist), 1);
+    cr_assert_eq(conn_count(h.w->conns), 30);
+
+    /* Every connection idles out (UDP 300 s); the entry stays 1200 s after that. */
+    h.w->now_ms += 300000;
+    twheel_advance(&h.w->wheel, h.w->now_ms);
+    cr_assert_eq(conn_count(h.w->conns), 0);
+    cr_assert_eq(persist_count(h.w->persist), 1);
+    h.w->now_ms += 1199000;
+    twheel_advance(&h.w->wheel, h.w->now_ms);
+    cr_assert_eq(udp_flow(41000), first, "still within the persistence timeout");
+    h.w->now_ms += 300000 + 1200000;
+    twheel_advance(&h.w->wheel, h.w->now_ms);
+    cr_assert_eq(persist_count(h.w->persist), 0, "expired 1200 s after the last use");
+}
+
+Test(l4_path, drain_moves_new_connections_but_keeps_existing_ones)
+{
+    uint32_t first = udp_flow(40000), len;
+    int idx = first == ip4("192.168.112.51") ? 0 : first == ip4("192.168.112.52") ? 1 : 2;
+
+    h.rs_udp[idx].state = CFG_RS_DRAIN;
+    cr_assert_eq(h_publish(&h), 0);
+    /* The existing flow carries on to the drained server. */
+    len = frame_udp(f, ip4("10.200.50.20"), ip4("10.200.50.120"), 40000, 3478, 20);
+    h_run(&h, f, len, 1);
+    cr_assert_gt(h_sent(&h, 0, out, sizeof(out)), 0);
+    cr_assert_eq(ip_of(out)->dst_addr, first);
+    /* A new one, persistent client included, goes elsewhere. */
+    cr_assert_neq(udp_flow(40001), first);
+    cr_assert_eq(h.w->stats.l4_persist_moved, 1);
+
+    /* Halt closes the existing connection: its next packet is rescheduled (UDP). */
+    h.rs_udp[idx].state = CFG_RS_HALT;
+    cr_assert_eq(h_publish(&h), 0);
+    cr_assert_neq(udp_flow(40000), first);
+    cr_assert_eq(h.w->stats.l4_conns_halted, 1);
+}
+
+Test(l4_path, tcp_port_null_is_the_clients_port_and_multi_port)
+{
+    uint16_t ports[2] = {443, 5061};
+
+    for (int i = 0; i < 2; i++) {
+        uint32_t len = frame_tcp(f, ip4("10.200.50.20"), ip4("10.200.50.120"), 50000, ports[i]);
+        h_run(&h, f, len, 1);
+        len = h_sent(&h, 0, out, sizeof(out));
+        cr_assert_gt(len, 0);
+        assert_valid(len);
+        cr_assert_eq(ports_of(out)->dst_port, rte_cpu_to_be_16(ports[i]));
+    }
+    cr_assert_eq(conn_count(h.w->conns), 2);
+}
+
+Test(l4_path, tcp_rst_without_connection_and_halt_resets)
+{
+    uint32_t len = frame_tcp(f, ip4("10.200.50.20"), ip4("10.200.50.120"), 50000, 443);
+    struct rte_tcp_hdr *tcp = (struct rte_tcp_hdr *)(f + 34);
+    uint32_t rs;
+
+    tcp->tcp_flags = RTE_TCP_RST_FLAG;
+    tcp->cksum = 0;
+    tcp->cksum = rte_ipv4_udptcp_cksum((struct rte_ipv4_hdr *)(f + 14), tcp);
+    h_run(&h, f, len, 1);
+    cr_assert_eq(h_sent(&h, 0, out, sizeof(out)), 0);
+    cr_assert_eq(h.w->stats.drops[DROP_L4_TCP_NO_CONN], 1);
+
+    len = frame_tcp(f, ip4("10.200.50.20"), ip4("10.200.50.120"), 50001, 443);   /* SYN */
+    h_run(&h, f, len, 1);
+    cr_assert_gt(h_sent(&h, 0, out, sizeof(out)), 0);
+    rs = ip_of(out)->dst_addr;
+    for (int i = 0; i < H_RS; i++)
+        if (h.rs_tcp[i].ip == rs)
+            h.rs_tcp[i].state = CFG_RS_HALT;
+    cr_assert_eq(h_publish(&h), 0);
+    tcp->tcp_flags = RTE_TCP_ACK_FLAG;
+    tcp->cksum = 0;
+    tcp->cksum = rte_ipv4_udptcp_cksum((struct rte_ipv4_hdr *)(f + 14), tcp);
+    tcp->sent_seq = rte_cpu_to_be_32(1000);
+    tcp->recv_ack = rte_cpu_to_be_32(77777);
+    tcp->cksum = 0;
+    tcp->cksum = rte_ipv4_udptcp_cksum((struct rte_ipv4_hdr *)(f + 14), tcp);
+    h_run(&h, f, len, 1);
+    /* Nothing reaches the halted server; the client gets an RST from the VIP. */
+    cr_assert_eq(h_sent(&h, 0, out, sizeof(out)), 0);
+    len = h_sent(&h, 1, out, sizeof(out));
+    cr_assert_gt(len, 0, "no RST to the client");
+    assert_valid(len);
+    {
+        const struct rte_ipv4_hdr *ip = ip_of(out);
+        const struct rte_tcp_hdr *rst = (const struct rte_tcp_hdr *)(ip + 1);
+        cr_assert_eq(ip->src_addr, ip4("10.200.50.120"));
+        cr_assert_eq(ip->dst_addr, ip4("10.200.50.20"));
+        cr_assert_eq(rte_be_to_cpu_16(rst->src_port), 443);
+        cr_assert_eq(rte_be_to_cpu_16(rst->dst_port), 50001);
+        cr_assert_eq(rst->tcp_flags, RTE_TCP_RST_FLAG, "RST answering an ACK carries no ACK");
+        cr_assert_eq(rte_be_to_cpu_32(rst->sent_seq), 77777, "seq = the segment's ACK");
+    }
+    cr_assert_eq(h.w->stats.l4_halt_resets, 1);
+    cr_assert_eq(conn_count(h.w->conns), 0);
+}
+
+Test(l4_path, a_servers_own_traffic_is_routed)
+{
+    /* Not an answer on a connection: rs1 talks to an outside address via the gateway. */
+    uint32_t len = frame_udp(f, ip4("192.168.112.51"), ip4("203.0.113.9"), 3478, 5000, 10);
+    const struct rte_ether_hdr *eth = (const struct rte_ether_hdr *)out;
+
+    h_run(&h, f, len, 0);
+    len = h_sent(&h, 1, out, sizeof(out));
+    cr_assert_gt(len, 0);
+    assert_valid(len);
+    cr_assert_eq(ip_of(out)->src_addr, ip4("192.168.112.51"), "not NATed");
+    cr_assert_eq(ip_of(out)->time_to_live, 62);
+    cr_assert(rte_is_same_ether_addr(&eth->dst_addr, &h_mac_gw), "to the default gateway");
+    cr_assert_eq(h.w->stats.forwarded, 1);
+
+    /* To the client LAN directly. */
+    len = frame_tcp(f, ip4("192.168.112.52"), ip4("10.200.50.20"), 443, 5000);
+    h_run(&h, f, len, 0);
+    cr_assert_gt(h_sent(&h, 1, out, sizeof(out)), 0);
+    cr_assert(rte_is_same_ether_addr(&eth->dst_addr, &h_mac_client));
+    cr_assert_eq(h.w->stats.forwarded, 2);
+}
+
+Test(l4_path, ttl_expiry_sends_icmp_time_exceeded)
+{
+    uint32_t len = frame_udp(f, ip4("192.168.112.51"), ip4("203.0.113.9"), 3478, 5000, 10);
+    struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(f + 14);
+    struct pkt_info pi;
+
+    ip->time_to_live = 1;
+    ip->hdr_checksum = 0;
+    ip->hdr_checksum = rte_ipv4_cksum(ip);
+    h_run(&h, f, len, 0);
+    cr_assert_eq(h_sent(&h, 1, out, sizeof(out)), 0, "not forwarded");
+    len = h_sent(&h, 0, out, sizeof(out));
+    cr_assert_gt(len, 0, "an ICMP error back to the sender");
+    cr_assert_eq(pkt_parse(out, len, true, &pi), DROP_NONE);
+    cr_assert_eq(pi.ip_proto, IPPROTO_ICMP);
+    cr_assert_eq(pi.icmp_type, 11);
+    cr_assert_eq(pi.src_ip, ip4("192.168.112.5"));
+    cr_assert_eq(pi.dst_ip, ip4("192.168.112.51"));
+    cr_assert_eq(rte_raw_cksum(out + pi.l4_off, pi.l4_len), 0xffff, "ICMP checksum");
+    cr_assert_eq(memcmp(out + pi.l4_off + 8, f + 14, 28), 0, "quotes header + 8 bytes");
+    cr_assert_eq(h.w->stats.drops[DROP_TTL_EXCEEDED], 1);
+    cr_assert_eq(h.w->stats.icmp_errors_sent, 1);
+}
+
+Test(l4_path, fragments_and_malformed_packets_are_counted)
+{
+    uint32_t len = frame_udp(f, ip4("10.200.50.20"), ip4("10.200.50.120"), 40000, 3478, 20);
+    struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(f + 14);
+
+    ip->fragment_offset = rte_cpu_to_be_16(RTE_IPV4_HDR_MF_FLAG);
+    ip->hdr_checksum = 0;
+    ip->hdr_checksum = rte_ipv4_cksum(ip);
+    h_run(&h, f, len, 1);
+    cr_assert_eq(h.w->stats.drops[DROP_IP_FRAGMENT], 1);
+
+    /* Truncated UDP: length field beyond the packet. */
+    len = frame_udp(f, ip4("10.200.50.20"), ip4("10.200.50.120"), 40000, 3478, 20);
+    ((struct rte_udp_hdr *)(f + 34))->dgram_len = rte_cpu_to_be_16(200);
+    h_run(&h, f, len, 1);
+    cr_assert_eq(h.w->stats.drops[DROP_MALFORMED_UDP], 1);
+    /* Every truncation of a valid frame: no crash, everything counted, nothing sent. */
+    len = frame_tcp(f, ip4("10.200.50.20"), ip4("10.200.50.120"), 40000, 443);
+    for (uint32_t l = 1; l < len; l++)
+        h_run(&h, f, l, 1);
+    cr_assert_eq(h_sent(&h, 0, out, sizeof(out)), 0);
+    cr_assert_eq(conn_count(h.w->conns), 0);
+}
+
+Test(l4_path, forwarding_off_drops_as_not_ours)
+{
+    uint32_t len = frame_udp(f, ip4("192.168.112.51"), ip4("203.0.113.9"), 3478, 5000, 10);
+
+    h.cfg.routing.forward = false;
+    cr_assert_eq(h_publish(&h), 0);
+    h_run(&h, f, len, 0);
+    cr_assert_eq(h_sent(&h, 1, out, sizeof(out)), 0);
+    cr_assert_eq(h.w->stats.drops[DROP_NOT_OURS], 1);
+}

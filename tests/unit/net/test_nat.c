@@ -1,0 +1,104 @@
+#include <criterion/criterion.h>
+
+#include "frames.h"
+#include "net/nat.h"
+#include "net/pkt_parse.h"
+
+static uint8_t f[2048];
+
+/* The L4 checksum of the packet in f, computed from scratch. */
+static uint16_t full_l4_csum(uint32_t l3, uint32_t l4, uint8_t proto)
+{
+    struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(f + l3);
+    uint16_t *field = nat_l4_csum(f + l4, proto);
+    uint16_t saved = *field, c;
+
+    *field = 0;
+    c = rte_ipv4_udptcp_cksum(ip, f + l4);
+    *field = saved;
+    return c;
+}
+
+static void check_packet(uint32_t len, uint8_t proto)
+{
+    struct pkt_info pi;
+
+    cr_assert_eq(pkt_parse(f, len, true, &pi), DROP_NONE, "IP header checksum valid");
+    cr_assert_eq(*nat_l4_csum(f + pi.l4_off, proto), full_l4_csum(14, pi.l4_off, proto),
+                 "L4 checksum equals a full recomputation");
+}
+
+Test(nat, tcp_forward_and_reverse_rewrite_keep_checksums_exact)
+{
+    for (uint32_t i = 0; i < 2000; i++) {
+        uint32_t client = rte_cpu_to_be_32(0xcb007100u + i * 7919u);
+        uint16_t cport = (uint16_t)(1024 + i * 31);
+        uint32_t len = frame_tcp(f, client, ip4("10.200.50.120"), cport, 443);
+        struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(f + 14);
+        struct rte_tcp_hdr *tcp = (struct rte_tcp_hdr *)(f + 34);
+        uint16_t rsport = (uint16_t)(i % 3 == 0 ? 443 : 8000 + i);
+
+        nat_rewrite_dst(ip, tcp, IPPROTO_TCP, ip4("10.200.50.121"), rte_cpu_to_be_16(rsport));
+        cr_assert_eq(ip->dst_addr, ip4("10.200.50.121"));
+        cr_assert_eq(rte_be_to_cpu_16(tcp->dst_port), rsport);
+        cr_assert_eq(ip->src_addr, client, "client address preserved");
+        check_packet(len, IPPROTO_TCP);
+
+        /* The server's answer, rewritten back to the VIP. */
+        len = frame_tcp(f, ip4("10.200.50.121"), client, rsport, cport);
+        nat_rewrite_src(ip, tcp, IPPROTO_TCP, ip4("10.200.50.120"), rte_cpu_to_be_16(443));
+        cr_assert_eq(ip->src_addr, ip4("10.200.50.120"));
+        cr_assert_eq(rte_be_to_cpu_16(tcp->src_port), 443);
+        check_packet(len, IPPROTO_TCP);
+    }
+}
+
+Test(nat, udp_rewrite_keeps_checksums_exact_including_the_zero_case)
+{
+    /* Every destination port: one of them makes the checksum come out 0 (sent 0xffff). */
+    uint32_t zero_case = 0;
+
+    for (uint32_t p = 1; p < 65536; p++) {
+        uint32_t len = frame_udp(f, ip4("10.200.50.20"), ip4("10.200.50.120"), 40000, 3478, 20);
+        struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(f + 14);
+        struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(f + 34);
+
+        nat_rewrite_dst(ip, udp, IPPROTO_UDP, ip4("192.168.112.51"), rte_cpu_to_be_16((uint16_t)p));
+        cr_assert_neq(udp->dgram_cksum, 0);
+        if (udp->dgram_cksum == 0xffff)
+            zero_case++;
+        check_packet(len, IPPROTO_UDP);
+    }
+    cr_assert_gt(zero_case, 0, "the 0 -> 0xffff case was exercised");
+}
+
+Test(nat, udp_without_checksum_stays_without)
+{
+    uint32_t len = frame_udp(f, ip4("10.200.50.20"), ip4("10.200.50.120"), 40000, 3478, 20);
+    struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(f + 14);
+    struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(f + 34);
+    struct pkt_info pi;
+
+    udp->dgram_cksum = 0;
+    nat_rewrite_dst(ip, udp, IPPROTO_UDP, ip4("192.168.112.52"), rte_cpu_to_be_16(3479));
+    cr_assert_eq(udp->dgram_cksum, 0);
+    cr_assert_eq(pkt_parse(f, len, true, &pi), DROP_NONE);
+    cr_assert_eq(pi.dst_ip, ip4("192.168.112.52"));
+    cr_assert_eq(pi.dst_port, 3479);
+}
+
+Test(nat, ttl_decrement_updates_the_header_checksum_and_stops_at_one)
+{
+    struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(f + 14);
+    struct pkt_info pi;
+    uint32_t len = frame_udp(f, ip4("192.168.112.51"), ip4("10.200.50.20"), 1, 2, 4);
+
+    for (int ttl = 63; ttl > 1; ttl--) {
+        cr_assert_eq(ip->time_to_live, ttl);
+        cr_assert(nat_ttl_decrement(ip));
+        cr_assert_eq(pkt_parse(f, len, true, &pi), DROP_NONE, "checksum valid at ttl %d", ttl);
+    }
+    cr_assert_eq(ip->time_to_live, 1);
+    cr_assert_not(nat_ttl_decrement(ip));
+    cr_assert_eq(ip->time_to_live, 1, "untouched");
+}

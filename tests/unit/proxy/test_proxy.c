@@ -1,0 +1,945 @@
+/*
+ * Layer 7 TCP-mode proxy (proxy.h) between real TCP endpoints: three stacks on one
+ * timer wheel, a client stack (10.0.0.20), the proxy's stack (VIP 10.0.0.110) and a
+ * server stack answering for the real servers (10.0.0.51/.52/.57). A small network
+ * carries their segments (optionally losing some, or black-holing a server), and the
+ * test moves the clock. Client and server "applications" send, read, echo, hold,
+ * half-close and reset through the same API the proxy uses.
+ */
+#include <criterion/criterion.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_hash.h>
+#include <rte_ip.h>
+#include <rte_malloc.h>
+#include <rte_mbuf.h>
+#include <rte_tcp.h>
+
+#include "eal.h"
+#include "frames.h"
+#include "net/pkt_parse.h"
+#include "proxy/proxy.h"
+#include "tcp/tcp.h"
+#include "tcp/tcp_input.h"
+
+#define N_CLIENT "10.0.0.20"
+#define N_VIP "10.0.0.110"
+#define N_QUEUE 16384
+#define N_APPS 64
+#define N_BUF (4u << 20)
+
+/* An application on one end of a connection (client side or server side). */
+struct app {
+    struct tcp_conn *c;
+    bool established, peer_fin, reset, timeout, closed;
+    bool read;              /* read what arrives (else leave it: backpressure) */
+    bool echo;              /* send back what was read */
+    bool shut_after_tx;     /* shut down writing once tx is all queued */
+    bool close_on_fin;      /* shut down writing when the peer's FIN arrives */
+    uint8_t *rx;
+    size_t rx_len;
+    uint8_t *tx;
+    size_t tx_len, tx_off;
+    struct tcp_key key;     /* of c, kept after it goes */
+};
+
+static struct {
+    struct rte_mempool *pool;
+    struct twheel wheel;
+    struct tcp_stack *cli, *lb, *srv;
+    struct {
+        struct rte_mbuf *m;
+        uint32_t dst;
+    } q[N_QUEUE];
+    unsigned q_head, q_tail;
+    uint32_t blackhole;     /* a server address that never answers */
+    unsigned loss_pct;
+    uint64_t rng;
+    uint64_t lost;
+    struct worker_stats *ws;
+    struct sched_state *sched;
+    struct persist_table *persist;
+    struct proxy *px;
+    struct snapshot *snap;
+    uint64_t gen;
+    /* the config the snapshot is built from */
+    struct cfg_interface ifc;
+    struct cfg_real_server rs[3];
+    struct cfg_vs vs;
+    struct lbd_config cfg;
+    /* applications */
+    struct app srv_apps[N_APPS];
+    unsigned n_srv_apps;
+    struct app srv_default;     /* settings of new server applications */
+} N;
+
+static uint32_t n_rand(void)
+{
+    N.rng = N.rng * 6364136223846793005ull + 1442695040888963407ull;
+    return (uint32_t)(N.rng >> 33);
+}
+
+/* Copies the whole packet m to dst. */
+static void copy_out(const struct rte_mbuf *m, uint8_t *dst)
+{
+    const void *p = rte_pktmbuf_read(m, 0, m->pkt_len, dst);
+
+    cr_assert_not_null(p);
+    if (p != dst)
+        memcpy(dst, p, m->pkt_len);
+}
+
+/* Transmit hook of every stack: the segment goes on the wire (a FIFO), contiguous. */
+static void n_tx(void *arg, struct rte_mbuf *m, uint32_t dst)
+{
+    struct rte_mbuf *f = rte_pktmbuf_alloc(N.pool);
+    uint8_t *p;
+
+    (void)arg;
+    cr_assert_not_null(f, "test pool exhausted");
+    p = (uint8_t *)rte_pktmbuf_append(f, (uint16_t)(14 + m->pkt_len));
+    cr_assert_not_null(p);
+    frame_eth(p, RTE_ETHER_TYPE_IPV4, &frame_mac_us);
+    copy_out(m, p + 14);
+    rte_pktmbuf_free(m);
+    cr_assert_lt(N.q_tail - N.q_head, N_QUEUE, "network queue full");
+    N.q[N.q_tail % N_QUEUE].m = f;
+    N.q[N.q_tail % N_QUEUE].dst = dst;
+    N.q_tail++;
+}
+
+static struct tcp_stack *n_route(uint32_t dst)
+{
+    if (dst == ip4(N_VIP))
+        return N.lb;
+    if (dst == ip4(N_CLIENT))
+        return N.cli;
+    for (int i = 0; i < 3; i++)
+        if (dst == N.rs[i].ip)
+            return dst == N.blackhole ? NULL : N.srv;
+    return NULL;
+}
+
+/* Delivers what is on the wire (and what that makes the stacks send). */
+static void n_deliver(void)
+{
+    while (N.q_head != N.q_tail) {
+        struct rte_mbuf *m = N.q[N.q_head % N_QUEUE].m;
+        struct tcp_stack *st = n_route(N.q[N.q_head % N_QUEUE].dst);
+        struct pkt_info pi;
+
+        N.q_head++;
+        if (st == NULL || (N.loss_pct && n_rand() % 100 < N.loss_pct)) {
+            N.lost++;
+            rte_pktmbuf_free(m);
+            continue;
+        }
+        cr_assert_eq(pkt_parse(rte_pktmbuf_mtod(m, uint8_t *), m->data_len, true, &pi),
+                     DROP_NONE);
+        if (tcp_input(st, m, &pi) != DROP_NONE)
+            rte_pktmbuf_free(m);
+    }
+}
+
+/* Runs the network for ms milliseconds of the test clock. */
+static void n_run(uint64_t ms)
+{
+    uint64_t end = twheel_now(&N.wheel) + ms;
+
+    n_deliver();
+    while (twheel_now(&N.wheel) < end) {
+        twheel_advance(&N.wheel, twheel_now(&N.wheel) + 1);
+        n_deliver();
+    }
+}
+
+/* Sends as much of a->tx as the connection takes. */
+static void app_pump(struct app *a)
+{
+    while (a->c != NULL && a->tx_off < a->tx_len) {
+        uint32_t space = tcp_send_space(a->c), n;
+        struct rte_mbuf *m;
+        if (space == 0)
+            return;
+        m = rte_pktmbuf_alloc(N.pool);
+        cr_assert_not_null(m);
+        n = (uint32_t)RTE_MIN((size_t)RTE_MIN(space, 1460u), a->tx_len - a->tx_off);
+        memcpy(rte_pktmbuf_append(m, (uint16_t)n), a->tx + a->tx_off, n);
+        cr_assert_eq(tcp_send(a->c, m), 0);
+        a->tx_off += n;
+    }
+    if (a->c != NULL && a->shut_after_tx && a->tx_off == a->tx_len) {
+        a->shut_after_tx = false;
+        tcp_shutdown(a->c);
+    }
+}
+
+static void app_read(struct app *a)
+{
+    struct rte_mbuf *m;
+
+    while (a->read && a->c != NULL && (m = tcp_recv(a->c, UINT32_MAX)) != NULL) {
+        cr_assert_leq(a->rx_len + m->pkt_len, N_BUF);
+        copy_out(m, a->rx + a->rx_len);
+        if (a->echo) {
+            cr_assert_leq(a->tx_len + m->pkt_len, N_BUF);
+            memcpy(a->tx + a->tx_len, a->rx + a->rx_len, m->pkt_len);
+            a->tx_len += m->pkt_len;
+        }
+        a->rx_len += m->pkt_len;
+        rte_pktmbuf_free(m);
+    }
+    if (a->echo)
+        app_pump(a);
+}
+
+static void app_event(struct tcp_conn *c, enum tcp_event ev, void *arg)
+{
+    struct app *a = arg;
+
+    switch (ev) {
+    case TCP_EV_ESTABLISHED:
+        a->established = true;
+        a->key = c->key;
+        app_pump(a);
+        break;
+    case TCP_EV_READABLE:
+        app_read(a);
+        break;
+    case TCP_EV_WRITABLE:
+        app_pump(a);
+        break;
+    case TCP_EV_PEER_FIN:
+        a->peer_fin = true;
+        app_read(a);
+        if (a->close_on_fin && a->tx_off == a->tx_len)
+            tcp_shutdown(c);
+        else if (a->close_on_fin)
+            a->shut_after_tx = true;
+        break;
+    case TCP_EV_RESET:
+        a->reset = true;
+        a->c = NULL;
+        break;
+    case TCP_EV_TIMEOUT:
+        a->timeout = true;
+        a->c = NULL;
+        break;
+    case TCP_EV_CLOSED:
+        app_read(a);
+        a->closed = true;
+        a->c = NULL;
+        break;
+    }
+}
+
+static void app_init(struct app *a)
+{
+    uint8_t *rx = a->rx, *tx = a->tx;
+
+    memset(a, 0, sizeof(*a));
+    a->rx = rx != NULL ? rx : malloc(N_BUF);
+    a->tx = tx != NULL ? tx : malloc(N_BUF);
+    cr_assert(a->rx != NULL && a->tx != NULL);
+    a->read = true;
+}
+
+/* The server stack's listener: a new application with the default settings. */
+static void srv_accept(struct tcp_conn *c, enum tcp_event ev, void *arg)
+{
+    struct app *a;
+
+    (void)arg;
+    if (ev != TCP_EV_ESTABLISHED)
+        return;
+    cr_assert_lt(N.n_srv_apps, N_APPS);
+    a = &N.srv_apps[N.n_srv_apps++];
+    app_init(a);
+    a->read = N.srv_default.read;
+    a->echo = N.srv_default.echo;
+    a->close_on_fin = N.srv_default.close_on_fin;
+    if (N.srv_default.tx_len > 0) {
+        memcpy(a->tx, N.srv_default.tx, N.srv_default.tx_len);
+        a->tx_len = N.srv_default.tx_len;
+    }
+    a->c = c;
+    tcp_set_handler(c, app_event, a);
+    app_event(c, TCP_EV_ESTABLISHED, a);
+}
+
+/* A client connection to the VIP on port. */
+static void client_connect(struct app *a, uint16_t port)
+{
+    app_init(a);
+    cr_assert_eq(tcp_connect(N.cli, ip4(N_CLIENT), ip4(N_VIP), port, app_event, a, &a->c), 0);
+}
+
+static void client_send(struct app *a, const void *data, size_t len)
+{
+    memcpy(a->tx + a->tx_len, data, len);
+    a->tx_len += len;
+    app_pump(a);
+}
+
+/* The server application whose peer (the proxy's side) used client port lport... any:
+ * the one whose connection came from (VIP, port p). */
+static struct app *srv_app_of(const struct app *client)
+{
+    (void)client;
+    return N.n_srv_apps ? &N.srv_apps[N.n_srv_apps - 1] : NULL;
+}
+
+static void fill(uint8_t *p, size_t n, uint32_t seed)
+{
+    for (size_t i = 0; i < n; i++) {
+        seed = seed * 1103515245u + 12345u;
+        p[i] = (uint8_t)(seed >> 16);
+    }
+}
+
+/* (Re)builds the snapshot from N.cfg and gives it to the proxy. */
+static void publish(void)
+{
+    char err[256] = "";
+    struct snapshot *old = N.snap;
+
+    N.snap = snapshot_build(&N.cfg, ++N.gen, err, sizeof(err));
+    cr_assert_not_null(N.snap, "snapshot_build: %s", err);
+    proxy_snapshot_changed(N.px, N.snap);
+    snapshot_free(old);
+}
+
+static struct tcp_stack *stack(const char *name, uint32_t bufs, uint32_t max_conns)
+{
+    struct tcp_stack_conf c;
+    char err[256] = "";
+    struct tcp_stack *st;
+
+    tcp_stack_conf_default(&c);
+    c.name = name;
+    c.wheel = &N.wheel;
+    c.pool = N.pool;
+    c.tx = n_tx;
+    c.max_conns = max_conns;
+    c.max_buf_segs = 8000;
+    if (bufs) {
+        c.sndbuf = bufs;
+        c.rcvbuf = bufs;
+    }
+    st = tcp_stack_create(&c, err, sizeof(err));
+    cr_assert_not_null(st, "%s", err);
+    return st;
+}
+
+static void setup_with(uint32_t lb_bufs, uint32_t max_sessions)
+{
+    struct proxy_conf pc;
+    char err[256] = "";
+
+    test_eal_init();
+    memset(&N, 0, sizeof(N));
+    N.rng = 42;
+    N.pool = rte_pktmbuf_pool_create("n_pool", 16383, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+                                     SOCKET_ID_ANY);
+    cr_assert_not_null(N.pool);
+    twheel_init(&N.wheel, 1000000);
+    N.cli = stack("cli", 0, 256);
+    N.lb = stack("lb", lb_bufs, 256);
+    N.srv = stack("srv", 0, 256);
+    cr_assert_eq(tcp_listen(N.srv, 0, 80, 0, srv_accept, NULL), 0);
+    cr_assert_eq(tcp_listen(N.srv, 0, 443, 0, srv_accept, NULL), 0);
+    cr_assert_eq(tcp_listen(N.srv, 0, 8080, 0, srv_accept, NULL), 0);
+    N.srv_default.read = true;
+
+    N.ws = rte_zmalloc("ws", sizeof(*N.ws), 0);
+    N.sched = rte_zmalloc("sched", sizeof(*N.sched), 0);
+    N.persist = persist_table_create("n_persist", 1024, SOCKET_ID_ANY, &N.wheel);
+    cr_assert(N.ws != NULL && N.sched != NULL && N.persist != NULL);
+    sched_init(N.sched, 1);
+    pc = (struct proxy_conf){.tcp = N.lb, .wheel = &N.wheel, .persist = N.persist,
+                             .sched = N.sched, .stats = N.ws, .pool = N.pool,
+                             .max_sessions = max_sessions, .socket_id = SOCKET_ID_ANY};
+    N.px = proxy_create(&pc, err, sizeof(err));
+    cr_assert_not_null(N.px, "%s", err);
+
+    N.ifc = (struct cfg_interface){.port = 0, .ip = ip4("10.0.0.5"), .prefix_len = 24};
+    N.cfg.interfaces = &N.ifc;
+    N.cfg.n_interfaces = 1;
+    N.cfg.layer7 = (struct cfg_layer7){.connect_timeout_ms = 4000, .client_timeout_s = 1200,
+                                       .server_timeout_s = 1200};
+    for (int i = 0; i < 3; i++) {
+        snprintf(N.rs[i].label, sizeof(N.rs[i].label), "rs%d", i + 1);
+        N.rs[i].weight = 100;
+        N.rs[i].id = (uint32_t)(100 + i);
+        N.rs[i].slot = (uint16_t)i;
+    }
+    N.rs[0].ip = ip4("10.0.0.51");
+    N.rs[1].ip = ip4("10.0.0.52");
+    N.rs[2].ip = ip4("10.0.0.57");
+    snprintf(N.vs.label, sizeof(N.vs.label), "Web");
+    N.vs.ip = ip4(N_VIP);
+    N.vs.ports[0] = 80;
+    N.vs.ports[1] = 443;
+    N.vs.n_ports = 2;
+    N.vs.protocol = CFG_PROTO_TCP;
+    N.vs.layer = 7;
+    N.vs.mode = CFG_MODE_TCP;
+    N.vs.scheduler = CFG_SCHED_WRR;
+    N.vs.persistence.type = CFG_PERSIST_SOURCE_IP;
+    N.vs.persistence.timeout_s = 1200;
+    N.vs.slot = 3;
+    N.vs.real_servers = N.rs;
+    N.vs.n_real_servers = 3;
+    N.cfg.virtual_services = &N.vs;
+    N.cfg.n_virtual_services = 1;
+    publish();
+}
+
+static void setup(void)
+{
+    setup_with(0, 64);
+}
+
+TestSuite(proxy, .init = setup);
+
+static const struct proxy_stats *PS(void)
+{
+    return &N.ws->proxy;
+}
+
+static uint16_t rs_idx(int i)
+{
+    return (uint16_t)(N.vs.slot * CFG_MAX_RS + i);
+}
+
+/* Index of the real server whose address is ip. */
+static int rs_of(uint32_t ip)
+{
+    for (int i = 0; i < 3; i++)
+        if (N.rs[i].ip == ip)
+            return i;
+    return -1;
+}
+
+/* Every session gone, every control block of the proxy's stack back (after TIME_WAIT),
+ * no active count left, the mbufs back but those the test still holds. */
+static void assert_no_leak(unsigned in_use_before)
+{
+    n_run(31000 + 60000);
+    cr_assert_eq(proxy_active(N.px), 0, "sessions left: %u", proxy_active(N.px));
+    cr_assert_eq(N.lb->n_conns, 0, "control blocks left: %u", N.lb->n_conns);
+    cr_assert_eq(N.lb->buf_segs, 0);
+    for (int i = 0; i < 3; i++)
+        cr_assert_eq(N.ws->rs_active_conns[rs_idx(i)], 0);
+    cr_assert_eq(PS()->accepted, PS()->sessions_closed + PS()->no_service);
+    cr_assert_eq(N.cli->n_conns, 0);
+    cr_assert_eq(N.srv->n_conns, 0);
+    cr_assert_eq(rte_mempool_in_use_count(N.pool), in_use_before, "mbufs: %u, before %u",
+                 rte_mempool_in_use_count(N.pool), in_use_before);
+}
+
+Test(proxy, splices_both_ways_from_the_vip_and_closes_cleanly)
+{
+    static struct app a;
+    struct app *s;
+    static uint8_t data[300000];
+    unsigned before = rte_mempool_in_use_count(N.pool);
+
+    N.srv_default.echo = true;
+    N.srv_default.close_on_fin = true;
+    fill(data, sizeof(data), 1);
+    client_connect(&a, 80);
+    n_run(10);
+    cr_assert(a.established);
+    cr_assert_eq(proxy_active(N.px), 1);
+    cr_assert_eq(N.n_srv_apps, 1);
+    s = srv_app_of(&a);
+    /* SNAT: the real server sees the VIP, on a local port of this worker. */
+    cr_assert_eq(s->key.raddr, ip4(N_VIP));
+    cr_assert_eq(s->key.lport, 80, "real server port null: the client's port");
+    client_send(&a, data, sizeof(data));
+    a.shut_after_tx = true;
+    app_pump(&a);
+    n_run(2000);
+    cr_assert_eq(s->rx_len, sizeof(data));
+    cr_assert_eq(a.rx_len, sizeof(data));
+    cr_assert_eq(memcmp(a.rx, data, sizeof(data)), 0);
+    cr_assert(a.peer_fin && a.closed, "client saw the server's FIN and a clean close");
+    cr_assert(s->peer_fin && s->closed);
+    cr_assert_eq(PS()->fin_client, 1);
+    cr_assert_eq(PS()->fin_server, 1);
+    int r = rs_of(s->key.laddr);
+    cr_assert_geq(r, 0);
+    cr_assert_eq(N.ws->rs[rs_idx(r)].conns, 1);
+    cr_assert_eq(N.ws->rs[rs_idx(r)].bytes_in, sizeof(data));
+    cr_assert_eq(N.ws->rs[rs_idx(r)].bytes_out, sizeof(data));
+    cr_assert_eq(N.ws->vs[N.vs.slot].bytes_in, sizeof(data));
+    cr_assert_eq(N.ws->vs[N.vs.slot].conns, 1);
+    assert_no_leak(before);
+}
+
+Test(proxy, multi_port_service_and_explicit_real_server_port)
+{
+    static struct app a, b;
+
+    client_connect(&a, 443);
+    n_run(10);
+    cr_assert(a.established);
+    cr_assert_eq(N.srv_apps[0].key.lport, 443);
+    /* A real server with its own port takes every VIP port to it. */
+    N.rs[0].port = N.rs[1].port = N.rs[2].port = 8080;
+    publish();
+    client_connect(&b, 80);
+    n_run(10);
+    cr_assert(b.established);
+    cr_assert_eq(N.n_srv_apps, 2);
+    cr_assert_eq(N.srv_apps[1].key.lport, 8080);
+}
+
+Test(proxy, persistence_keeps_a_client_on_one_server)
+{
+    static struct app a[6];
+    int first = -1;
+
+    for (int i = 0; i < 6; i++) {
+        client_connect(&a[i], i % 2 ? 80 : 443);
+        n_run(10);
+        cr_assert(a[i].established);
+        int r = rs_of(N.srv_apps[i].key.laddr);
+        if (first < 0)
+            first = r;
+        cr_assert_eq(r, first, "connection %d went to rs%d, not rs%d", i, r + 1, first + 1);
+    }
+    cr_assert_eq(PS()->persist_created, 1);
+    cr_assert_eq(PS()->persist_hits, 5);
+    cr_assert_eq(N.ws->rs_active_conns[rs_idx(first)], 6);
+    cr_assert_eq(persist_lookup(N.persist, ip4(N_CLIENT), N.vs.slot)->n_conns, 6);
+}
+
+Test(proxy, without_persistence_the_scheduler_spreads)
+{
+    static struct app a[6];
+    int seen[3] = {0};
+
+    N.vs.persistence.type = CFG_PERSIST_NONE;
+    publish();
+    for (int i = 0; i < 6; i++) {
+        client_connect(&a[i], 80);
+        n_run(10);
+        seen[rs_of(N.srv_apps[i].key.laddr)]++;
+    }
+    cr_assert(seen[0] == 2 && seen[1] == 2 && seen[2] == 2, "wrr: %d %d %d", seen[0], seen[1],
+              seen[2]);
+}
+
+Test(proxy, drain_moves_new_connections_and_keeps_existing_ones)
+{
+    static struct app a, b;
+    static const char msg[] = "still here";
+    int first;
+
+    N.srv_default.echo = true;
+    client_connect(&a, 80);
+    n_run(10);
+    first = rs_of(N.srv_apps[0].key.laddr);
+    N.rs[first].state = CFG_RS_DRAIN;
+    publish();
+    client_connect(&b, 80);
+    n_run(10);
+    cr_assert(b.established);
+    cr_assert_neq(rs_of(N.srv_apps[1].key.laddr), first, "drained server got a new connection");
+    cr_assert_eq(PS()->persist_moved, 1);
+    /* The persistence entry now names the new server. */
+    cr_assert_eq(persist_lookup(N.persist, ip4(N_CLIENT), N.vs.slot)->rs_idx,
+                 rs_idx(rs_of(N.srv_apps[1].key.laddr)));
+    client_send(&a, msg, sizeof(msg));
+    n_run(50);
+    cr_assert_eq(a.rx_len, sizeof(msg), "the drained server's connection carries on");
+}
+
+Test(proxy, max_conns_and_health_skip_servers_then_no_server_resets)
+{
+    static struct app a[4];
+    int seen[3] = {0};
+
+    N.vs.persistence.type = CFG_PERSIST_NONE;
+    for (int i = 0; i < 3; i++)
+        N.rs[i].max_conns = 1;
+    N.rs[2].health_down = true;
+    publish();
+    for (int i = 0; i < 3; i++) {
+        client_connect(&a[i], 80);
+        n_run(10);
+    }
+    cr_assert(a[0].established && a[1].established && a[2].established);
+    for (unsigned i = 0; i < N.n_srv_apps; i++)
+        seen[rs_of(N.srv_apps[i].key.laddr)]++;
+    cr_assert_eq(N.n_srv_apps, 2, "the third client found no eligible server");
+    cr_assert(seen[0] == 1 && seen[1] == 1 && seen[2] == 0);
+    cr_assert(a[2].reset, "the client without a server is reset");
+    cr_assert_eq(PS()->no_server, 1);
+    /* One ends: its server takes a new client. */
+    tcp_shutdown(a[0].c);
+    N.srv_apps[0].close_on_fin = true;
+    n_run(100);
+    client_connect(&a[3], 80);
+    n_run(10);
+    cr_assert(a[3].established);
+}
+
+Test(proxy, connect_timeout_tries_the_next_servers)
+{
+    static struct app a;
+    static const char msg[] = "hello";
+
+    N.vs.persistence.type = CFG_PERSIST_NONE;
+    N.cfg.layer7.connect_timeout_ms = 500;
+    N.rs[0].weight = 300;           /* wrr picks rs1 first */
+    publish();
+    N.blackhole = N.rs[0].ip;
+    N.srv_default.echo = true;
+    client_connect(&a, 80);
+    client_send(&a, msg, sizeof(msg));
+    n_run(400);
+    cr_assert(a.established, "the client's handshake ends on the VIP at once");
+    cr_assert_eq(N.n_srv_apps, 0);
+    cr_assert_eq(N.ws->rs_active_conns[rs_idx(0)], 1, "connecting counts as active");
+    n_run(200);
+    cr_assert_eq(PS()->connect_timeouts, 1);
+    cr_assert_eq(PS()->retries, 1);
+    cr_assert_eq(N.ws->rs_active_conns[rs_idx(0)], 0);
+    cr_assert_eq(N.n_srv_apps, 1);
+    cr_assert_neq(rs_of(N.srv_apps[0].key.laddr), 0);
+    cr_assert_eq(a.rx_len, sizeof(msg), "data sent while connecting arrives");
+}
+
+Test(proxy, connect_timeout_of_a_persistent_server_resets_the_client)
+{
+    static struct app a, b;
+
+    N.cfg.layer7.connect_timeout_ms = 300;
+    publish();
+    client_connect(&a, 80);
+    n_run(10);
+    int r = rs_of(N.srv_apps[0].key.laddr);
+    N.blackhole = N.rs[r].ip;
+    client_connect(&b, 80);
+    n_run(200);
+    cr_assert(b.established && !b.reset);
+    n_run(200);
+    cr_assert(b.reset, "bound by persistence: reset, not moved");
+    cr_assert_eq(PS()->connect_timeouts, 1);
+    cr_assert_eq(PS()->retries, 0);
+    cr_assert_eq(PS()->connect_failed_reset, 1);
+    cr_assert_eq(N.n_srv_apps, 1);
+}
+
+Test(proxy, refused_connection_tries_the_next_server)
+{
+    static struct app a;
+
+    N.vs.persistence.type = CFG_PERSIST_NONE;
+    N.rs[0].weight = 300;
+    N.rs[0].port = 9;               /* nobody listens: RST */
+    publish();
+    client_connect(&a, 80);
+    n_run(20);
+    cr_assert(a.established && !a.reset);
+    cr_assert_eq(PS()->connect_refused, 1);
+    cr_assert_eq(PS()->retries, 1);
+    cr_assert_eq(N.n_srv_apps, 1);
+    cr_assert_neq(rs_of(N.srv_apps[0].key.laddr), 0);
+}
+
+Test(proxy, every_server_failing_ends_in_a_reset_after_bounded_tries)
+{
+    static struct app a;
+
+    N.vs.persistence.type = CFG_PERSIST_NONE;
+    for (int i = 0; i < 3; i++)
+        N.rs[i].port = 9;
+    publish();
+    client_connect(&a, 80);
+    n_run(50);
+    cr_assert(a.reset);
+    cr_assert_eq(PS()->connect_refused, PROXY_MAX_TRIES);
+    cr_assert_eq(PS()->retries, PROXY_MAX_TRIES - 1);
+    cr_assert_eq(PS()->connect_failed_reset, 1);
+    cr_assert_eq(proxy_active(N.px), 0);
+}
+
+Test(proxy, server_reset_reaches_the_client)
+{
+    static struct app a;
+    unsigned before = rte_mempool_in_use_count(N.pool);
+
+    client_connect(&a, 80);
+    client_send(&a, "x", 1);
+    n_run(20);
+    cr_assert_eq(N.srv_apps[0].rx_len, 1);
+    tcp_abort(N.srv_apps[0].c);
+    N.srv_apps[0].c = NULL;
+    n_run(20);
+    cr_assert(a.reset);
+    cr_assert_eq(PS()->server_resets, 1);
+    assert_no_leak(before);
+}
+
+Test(proxy, client_reset_reaches_the_server)
+{
+    static struct app a;
+    unsigned before = rte_mempool_in_use_count(N.pool);
+
+    client_connect(&a, 80);
+    n_run(20);
+    tcp_abort(a.c);
+    a.c = NULL;
+    n_run(20);
+    cr_assert(N.srv_apps[0].reset);
+    cr_assert_eq(PS()->client_resets, 1);
+    assert_no_leak(before);
+}
+
+Test(proxy, half_close_lets_the_server_answer_after_the_client_fin)
+{
+    static struct app a;
+    static uint8_t answer[200000];
+    struct app *s;
+    unsigned before = rte_mempool_in_use_count(N.pool);
+
+    fill(answer, sizeof(answer), 7);
+    client_connect(&a, 80);
+    client_send(&a, "GET", 3);
+    tcp_shutdown(a.c);
+    n_run(20);
+    s = &N.srv_apps[0];
+    cr_assert(s->peer_fin && s->rx_len == 3, "request and FIN passed on");
+    memcpy(s->tx, answer, sizeof(answer));
+    s->tx_len = sizeof(answer);
+    s->shut_after_tx = true;
+    app_pump(s);
+    n_run(2000);
+    cr_assert_eq(a.rx_len, sizeof(answer));
+    cr_assert_eq(memcmp(a.rx, answer, sizeof(answer)), 0);
+    cr_assert(a.peer_fin && a.closed);
+    assert_no_leak(before);
+}
+
+Test(proxy, client_idle_timeout_resets_both_sides)
+{
+    static struct app a;
+    unsigned before = rte_mempool_in_use_count(N.pool);
+
+    N.cfg.layer7.client_timeout_s = 2;
+    N.cfg.layer7.server_timeout_s = 5;
+    publish();
+    client_connect(&a, 80);
+    n_run(1500);
+    cr_assert(!a.reset && !N.srv_apps[0].reset);
+    n_run(1000);
+    cr_assert(a.reset || a.timeout, "client reset after 2 s idle");
+    cr_assert(N.srv_apps[0].reset, "server reset with it");
+    cr_assert_eq(PS()->client_timeouts, 1);
+    assert_no_leak(before);
+}
+
+Test(proxy, server_idle_timeout_resets_both_sides)
+{
+    static struct app a;
+
+    N.cfg.layer7.client_timeout_s = 10;
+    N.cfg.layer7.server_timeout_s = 1;
+    publish();
+    client_connect(&a, 80);
+    n_run(1500);
+    cr_assert(a.reset, "client reset when the server side idled out");
+    cr_assert(N.srv_apps[0].reset);
+    cr_assert_eq(PS()->server_timeouts, 1);
+    cr_assert_eq(proxy_active(N.px), 0);
+}
+
+Test(proxy, halt_closes_existing_sessions)
+{
+    static struct app a;
+
+    client_connect(&a, 80);
+    n_run(20);
+    N.rs[rs_of(N.srv_apps[0].key.laddr)].state = CFG_RS_HALT;
+    publish();
+    n_run(20);
+    cr_assert(a.reset && N.srv_apps[0].reset);
+    cr_assert_eq(PS()->halted, 1);
+    cr_assert_eq(proxy_active(N.px), 0);
+}
+
+Test(proxy, session_pool_cap_refuses_and_counts)
+{
+    static struct app a[3];
+
+    proxy_free(N.px);
+    N.px = NULL;
+    {
+        struct proxy_conf pc = {.tcp = N.lb, .wheel = &N.wheel, .persist = N.persist,
+                                .sched = N.sched, .stats = N.ws, .pool = N.pool,
+                                .max_sessions = 2, .socket_id = SOCKET_ID_ANY};
+        char err[128];
+        N.px = proxy_create(&pc, err, sizeof(err));
+        cr_assert_not_null(N.px);
+        proxy_snapshot_changed(N.px, N.snap);
+    }
+    for (int i = 0; i < 3; i++) {
+        client_connect(&a[i], 80);
+        n_run(10);
+    }
+    cr_assert(!a[0].reset && !a[1].reset && a[2].reset);
+    cr_assert_eq(PS()->refused_pool, 1);
+}
+
+Test(proxy, listeners_follow_the_snapshot)
+{
+    static struct app a, b;
+
+    client_connect(&a, 443);
+    n_run(10);
+    N.vs.ports[0] = 80;
+    N.vs.n_ports = 1;               /* 443 goes away */
+    publish();
+    client_connect(&b, 443);
+    n_run(10);
+    cr_assert(b.reset, "no listener on 443 any more");
+    cr_assert(!a.reset && a.c != NULL, "the established session on 443 carries on");
+    client_send(&a, "y", 1);
+    n_run(10);
+    cr_assert_eq(N.srv_apps[0].rx_len, 1);
+    /* An HTTP-mode service is not the proxy's. */
+    N.vs.mode = CFG_MODE_HTTP;
+    publish();
+    cr_assert_eq(N.px->n_listeners, 0);
+}
+
+Test(proxy, slow_reader_closes_the_writers_window)
+{
+    static struct app a;
+    static uint8_t data[2000000];
+    struct app *s;
+
+    /* 64 KB buffers on the proxy's stack. */
+    proxy_free(N.px);
+    tcp_stack_free(N.lb);
+    N.lb = stack("lb2", 65536, 256);
+    {
+        struct proxy_conf pc = {.tcp = N.lb, .wheel = &N.wheel, .persist = N.persist,
+                                .sched = N.sched, .stats = N.ws, .pool = N.pool,
+                                .max_sessions = 8, .socket_id = SOCKET_ID_ANY};
+        char err[128];
+        N.px = proxy_create(&pc, err, sizeof(err));
+        cr_assert_not_null(N.px);
+        proxy_snapshot_changed(N.px, N.snap);
+    }
+    N.srv_default.read = false;
+    fill(data, sizeof(data), 3);
+    client_connect(&a, 80);
+    client_send(&a, data, sizeof(data));
+    n_run(3000);
+    s = &N.srv_apps[0];
+    cr_assert_lt(a.tx_off, sizeof(data), "the client was stopped");
+    /* What the proxy holds stays within its two buffers (64 KB each way, in segments). */
+    cr_assert_leq(N.lb->buf_segs, 2 * 65536 / 536 + 8, "proxy holds %u segments", N.lb->buf_segs);
+    cr_assert_gt(PS()->backpressure, 0);
+    s->read = true;
+    app_read(s);
+    n_run(5000);
+    cr_assert_eq(s->rx_len, sizeof(data));
+    cr_assert_eq(memcmp(s->rx, data, sizeof(data)), 0);
+}
+
+Test(proxy, lossy_links_both_ways_keep_the_bytes)
+{
+    static struct app a;
+    static uint8_t data[1000000];
+    unsigned before = rte_mempool_in_use_count(N.pool);
+
+    N.loss_pct = 2;
+    N.srv_default.echo = true;
+    N.srv_default.close_on_fin = true;
+    fill(data, sizeof(data), 9);
+    client_connect(&a, 80);
+    n_run(5000);
+    cr_assert(a.established);
+    client_send(&a, data, sizeof(data));
+    a.shut_after_tx = true;
+    app_pump(&a);
+    for (int i = 0; i < 600 && !a.closed && !a.reset; i++)
+        n_run(1000);
+    cr_assert_gt(N.lost, 0);
+    cr_assert(!a.reset && !a.timeout);
+    cr_assert_eq(a.rx_len, sizeof(data), "echoed %zu of %zu", a.rx_len, sizeof(data));
+    cr_assert_eq(memcmp(a.rx, data, sizeof(data)), 0);
+    N.loss_pct = 0;
+    assert_no_leak(before);
+}
+
+Test(proxy, choose_honours_tried_servers)
+{
+    struct sched_flow f = {.client_ip = ip4(N_CLIENT), .vip = ip4(N_VIP), .proto = IPPROTO_TCP,
+                           .vport = rte_cpu_to_be_16(80)};
+    const struct snap_vs *vs = snapshot_service(N.snap, ip4(N_VIP), IPPROTO_TCP, 80);
+    struct persist_entry *pe;
+    uint16_t tried[2];
+    int bound;
+    const struct snap_rs *rs;
+
+    cr_assert_not_null(vs);
+    N.vs.scheduler = CFG_SCHED_SH;  /* always the same server for this client */
+    publish();
+    vs = snapshot_service(N.snap, ip4(N_VIP), IPPROTO_TCP, 80);
+    rs = proxy_choose(N.px, vs, &f, NULL, 0, &pe, &bound);
+    cr_assert_not_null(rs);
+    cr_assert(pe == NULL && !bound);
+    tried[0] = rs->idx;
+    const struct snap_rs *next = proxy_choose(N.px, vs, &f, tried, 1, &pe, &bound);
+    cr_assert_not_null(next);
+    cr_assert_neq(next->idx, rs->idx);
+    cr_assert_eq(PS()->retry_fallbacks, 1);
+    tried[1] = next->idx;
+    const struct snap_rs *third = proxy_choose(N.px, vs, &f, tried, 2, &pe, &bound);
+    cr_assert_not_null(third);
+    cr_assert(third->idx != rs->idx && third->idx != next->idx);
+}
+
+Test(proxy, data_of_a_closed_server_still_reaches_a_slow_client)
+{
+    static struct app a;
+    static uint8_t answer[700000];
+    struct app *s;
+    unsigned before = rte_mempool_in_use_count(N.pool);
+
+    fill(answer, sizeof(answer), 5);
+    client_connect(&a, 80);
+    a.read = false;                 /* the client reads nothing for now */
+    client_send(&a, "GET", 3);
+    tcp_shutdown(a.c);
+    n_run(20);
+    s = &N.srv_apps[0];
+    cr_assert(s->peer_fin);
+    memcpy(s->tx, answer, sizeof(answer));
+    s->tx_len = sizeof(answer);
+    s->shut_after_tx = true;
+    app_pump(s);
+    n_run(3000);
+    /* 700 KB: the client's receive buffer, the proxy's send buffer to it, and the
+     * rest with the FIN in the proxy's receive buffer from the server. */
+    cr_assert(s->closed, "the server's side closed");
+    cr_assert_eq(a.rx_len, 0);
+    a.read = true;
+    app_read(&a);
+    n_run(3000);
+    cr_assert(s->closed, "the server's side closed");
+    cr_assert_eq(PS()->held_after_close, 1, "the proxy kept what the closed side had left");
+    cr_assert_eq(a.rx_len, sizeof(answer));
+    cr_assert_eq(memcmp(a.rx, answer, sizeof(answer)), 0);
+    cr_assert(a.peer_fin && a.closed);
+    assert_no_leak(before);
+}

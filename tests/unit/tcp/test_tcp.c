@@ -1,0 +1,1659 @@
+/*
+ * The TCP stack on crafted segments: every state transition, RST/SYN/FIN edge
+ * cases, wrap-around, window scaling, retransmission timing, fast retransmit,
+ * reassembly, SYN cookies, caps.
+ */
+#include "err.h"
+#include "tcp/tcp_tcb.h"
+
+#include "tcp_harness.h"
+
+TestSuite(tcp, .init = h_setup, .fini = h_teardown);
+
+#define ISS 1000000u
+
+Test(tcp, passive_open_negotiates_mss_and_window_scale)
+{
+    struct h_out *o;
+    struct tcp_conn *c;
+
+    h_start();
+    cr_assert_eq(tcp_listen(H.st, ip4(H_LOCAL), H_LPORT, 0, h_on_event, NULL), 0);
+    cr_assert_eq(tcp_listen(H.st, ip4(H_LOCAL), H_LPORT, 0, h_on_event, NULL), LBD_EEXIST);
+    cr_assert_eq(h_in(&(struct h_seg){.seq = PEER_ISN, .flags = TCP_SYN, .wnd = 1000,
+                                      .mss = 1400, .wscale = 7}), DROP_NONE);
+    o = h_next();
+    cr_assert_not_null(o);
+    cr_assert_eq(o->flags, TCP_SYN | TCP_ACK);
+    cr_assert_eq(o->seq, ISS);
+    cr_assert_eq(o->ack, PEER_ISN + 1);
+    cr_assert_eq(o->mss, 1460);
+    cr_assert_eq(o->wscale, 3, "256 KB receive buffer needs shift 3");
+    cr_assert_eq(o->sport, H_LPORT);
+    cr_assert_eq(o->dport, H_PPORT);
+    cr_assert_eq(H.n_ev, 0, "no event before the handshake completes");
+    cr_assert_eq(H.st->n_state[TCP_SYN_RECEIVED], 1);
+    cr_assert_eq(h_in(&(struct h_seg){.seq = PEER_ISN + 1, .ack = ISS + 1, .flags = TCP_ACK,
+                                      .wnd = 100}), DROP_NONE);
+    cr_assert_eq(H.n_ev, 1);
+    cr_assert_eq(H.ev[0], TCP_EV_ESTABLISHED);
+    c = H.conn;
+    cr_assert_eq(tcp_conn_state(c), TCP_ESTABLISHED);
+    cr_assert_eq(c->mss, 1400, "send MSS is the peer's when smaller");
+    cr_assert_eq(c->snd_wscale, 7);
+    cr_assert_eq(c->snd_wnd, 100u << 7, "windows after the SYN are scaled");
+    cr_assert_eq(h_pending_out(), 0, "the final ACK is not answered");
+    cr_assert_eq(H.st->stats.passive_opens, 1);
+}
+
+Test(tcp, no_window_scale_when_the_peer_offers_none)
+{
+    struct h_out *o;
+
+    h_start();
+    cr_assert_eq(tcp_listen(H.st, 0, H_LPORT, 0, h_on_event, NULL), 0);
+    cr_assert_eq(h_in(&(struct h_seg){.seq = PEER_ISN, .flags = TCP_SYN, .wnd = 8192,
+                                      .wscale = -1}), DROP_NONE);
+    o = h_next();
+    cr_assert_eq(o->wscale, -1, "no window scale option in the SYN-ACK");
+    cr_assert_eq(o->mss, 1460);
+    cr_assert_eq(o->wnd, 65535);
+    cr_assert_eq(h_in(&(struct h_seg){.seq = PEER_ISN + 1, .ack = ISS + 1, .flags = TCP_ACK,
+                                      .wnd = 8192}), DROP_NONE);
+    cr_assert_eq(H.conn->mss, 536, "RFC 9293 default MSS without the option");
+    cr_assert_eq(H.conn->snd_wscale, 0);
+    cr_assert_eq(H.conn->rcv_wscale, 0);
+    cr_assert_eq(H.conn->snd_wnd, 8192);
+}
+
+Test(tcp, active_open_uses_an_owner_encoded_port)
+{
+    struct tcp_conn *c, *c2;
+    struct h_out *o;
+
+    H.conf.n_workers = 4;
+    H.conf.worker_id = 2;
+    h_start();
+    cr_assert_eq(tcp_connect(H.st, ip4(H_LOCAL), ip4(H_PEER), 8080, h_on_event, NULL, &c), 0);
+    cr_assert_eq(c->key.lport % 4, 2);
+    cr_assert_geq(c->key.lport, H.conf.port_lo);
+    o = h_next();
+    cr_assert_eq(o->flags, TCP_SYN);
+    cr_assert_eq(o->seq, ISS);
+    cr_assert_eq(o->mss, 1460);
+    cr_assert_eq(o->wscale, 3);
+    cr_assert_eq(o->dport, 8080);
+    cr_assert_eq(tcp_conn_state(c), TCP_SYN_SENT);
+    cr_assert_eq(tcp_connect(H.st, ip4(H_LOCAL), ip4(H_PEER), 8080, h_on_event, NULL, &c2), 0);
+    cr_assert_neq(c2->key.lport, c->key.lport);
+    cr_assert_eq(c2->key.lport % 4, 2);
+    h_skip_out();
+    /* SYN-ACK from the peer. */
+    cr_assert_eq(h_in(&(struct h_seg){.seq = 9000, .ack = ISS + 1, .flags = TCP_SYN | TCP_ACK,
+                                      .wnd = 30000, .mss = 1200, .wscale = 2, .sport = 8080,
+                                      .dport = c->key.lport}), DROP_NONE);
+    o = h_next();
+    cr_assert_not_null(o);
+    cr_assert_eq(o->flags, TCP_ACK);
+    cr_assert_eq(o->seq, ISS + 1);
+    cr_assert_eq(o->ack, 9001);
+    cr_assert_eq(tcp_conn_state(c), TCP_ESTABLISHED);
+    cr_assert_eq(H.ev[0], TCP_EV_ESTABLISHED);
+    cr_assert_eq(H.ev_conn[0], c);
+    cr_assert_eq(c->mss, 1200);
+    cr_assert_eq(c->snd_wnd, 30000, "the window in a SYN is never scaled");
+    cr_assert_eq(c->cwnd, 10 * 1200, "IW10 (RFC 6928)");
+}
+
+Test(tcp, connection_refused_by_rst)
+{
+    struct tcp_conn *c;
+
+    h_start();
+    cr_assert_eq(tcp_connect(H.st, ip4(H_LOCAL), ip4(H_PEER), 81, h_on_event, NULL, &c), 0);
+    /* A RST whose ACK does not acknowledge our SYN is ignored. */
+    cr_assert_eq(h_in(&(struct h_seg){.ack = ISS + 7, .flags = TCP_RST | TCP_ACK, .sport = 81,
+                                      .dport = c->key.lport}), DROP_NONE);
+    cr_assert_eq(tcp_conn_state(c), TCP_SYN_SENT);
+    cr_assert_eq(h_in(&(struct h_seg){.ack = ISS + 1, .flags = TCP_RST | TCP_ACK, .sport = 81,
+                                      .dport = c->key.lport}), DROP_NONE);
+    cr_assert_eq(h_last_ev(), TCP_EV_RESET);
+    cr_assert_eq(H.st->n_conns, 0);
+}
+
+Test(tcp, syn_retries_then_connect_timeout)
+{
+    struct tcp_conn *c;
+    uint64_t t0;
+
+    H.conf.connect_timeout_ms = 0;      /* retries alone */
+    H.conf.syn_retries = 3;
+    h_start();
+    t0 = h_now();
+    cr_assert_eq(tcp_connect(H.st, ip4(H_LOCAL), ip4(H_PEER), 81, h_on_event, NULL, &c), 0);
+    h_skip_out();
+    /* 1 s initial RTO, doubled each time (RFC 6298 5.5). */
+    uint64_t expect[] = {1000, 3000, 7000};
+    for (int i = 0; i < 3; i++) {
+        h_wait_out(20000);
+        struct h_out *o = h_next();
+        cr_assert_not_null(o);
+        cr_assert_eq(o->flags, TCP_SYN);
+        cr_assert_eq(h_now() - t0, expect[i], "SYN retry %d at %lu", i,
+                     (unsigned long)(h_now() - t0));
+    }
+    h_advance(8000);
+    cr_assert_eq(h_last_ev(), TCP_EV_TIMEOUT);
+    cr_assert_eq(H.st->n_conns, 0);
+    cr_assert_eq(H.st->stats.timeout_connect, 1);
+}
+
+Test(tcp, connect_timeout_from_config)
+{
+    struct tcp_conn *c;
+
+    H.conf.connect_timeout_ms = 2500;
+    h_start();
+    cr_assert_eq(tcp_connect(H.st, ip4(H_LOCAL), ip4(H_PEER), 81, h_on_event, NULL, &c), 0);
+    h_advance(2499);
+    cr_assert_eq(H.n_ev, 0);
+    h_advance(1);
+    cr_assert_eq(h_last_ev(), TCP_EV_TIMEOUT);
+    cr_assert_eq(H.st->n_conns, 0);
+}
+
+Test(tcp, simultaneous_open)
+{
+    struct tcp_conn *c;
+    struct h_out *o;
+
+    h_start();
+    cr_assert_eq(tcp_connect(H.st, ip4(H_LOCAL), ip4(H_PEER), 7000, h_on_event, NULL, &c), 0);
+    h_skip_out();
+    /* The peer's own SYN crosses ours. */
+    cr_assert_eq(h_in(&(struct h_seg){.seq = 777, .flags = TCP_SYN, .wnd = 5000, .mss = 1000,
+                                      .sport = 7000, .dport = c->key.lport}), DROP_NONE);
+    cr_assert_eq(tcp_conn_state(c), TCP_SYN_RECEIVED);
+    o = h_next();
+    cr_assert_eq(o->flags, TCP_SYN | TCP_ACK);
+    cr_assert_eq(o->seq, ISS);
+    cr_assert_eq(o->ack, 778);
+    /* Its SYN-ACK acknowledges ours. */
+    cr_assert_eq(h_in(&(struct h_seg){.seq = 778, .ack = ISS + 1, .flags = TCP_ACK, .wnd = 5000,
+                                      .sport = 7000, .dport = c->key.lport}), DROP_NONE);
+    cr_assert_eq(tcp_conn_state(c), TCP_ESTABLISHED);
+    cr_assert_eq(H.ev[0], TCP_EV_ESTABLISHED);
+    cr_assert_eq(c->mss, 1000);
+}
+
+Test(tcp, duplicate_syn_in_syn_received_resends_syn_ack)
+{
+    struct h_out *o;
+
+    h_start();
+    cr_assert_eq(tcp_listen(H.st, ip4(H_LOCAL), H_LPORT, 0, h_on_event, NULL), 0);
+    h_in(&(struct h_seg){.seq = PEER_ISN, .flags = TCP_SYN, .wnd = 1000, .mss = 1460,
+                         .wscale = -1});
+    h_skip_out();
+    h_in(&(struct h_seg){.seq = PEER_ISN, .flags = TCP_SYN, .wnd = 1000, .mss = 1460,
+                         .wscale = -1});
+    o = h_next();
+    cr_assert_not_null(o);
+    cr_assert_eq(o->flags, TCP_SYN | TCP_ACK);
+    cr_assert_eq(o->seq, ISS);
+    cr_assert_eq(H.st->n_conns, 1);
+}
+
+Test(tcp, syn_ack_retransmitted_then_half_open_given_up)
+{
+    h_start();
+    cr_assert_eq(tcp_listen(H.st, ip4(H_LOCAL), H_LPORT, 0, h_on_event, NULL), 0);
+    h_in(&(struct h_seg){.seq = PEER_ISN, .flags = TCP_SYN, .wnd = 1000, .wscale = -1});
+    h_skip_out();
+    cr_assert_eq(h_wait_out(5000), 1000);
+    cr_assert_eq(h_next()->flags, TCP_SYN | TCP_ACK);
+    h_advance(200000);
+    cr_assert_eq(H.st->n_conns, 0, "the half-open connection is freed");
+    cr_assert_eq(H.n_ev, 0, "nobody was told about it");
+    cr_assert_eq(H.st->listeners[0].syn_recv, 0);
+}
+
+Test(tcp, rst_in_syn_received_returns_to_listen)
+{
+    h_start();
+    cr_assert_eq(tcp_listen(H.st, ip4(H_LOCAL), H_LPORT, 0, h_on_event, NULL), 0);
+    h_in(&(struct h_seg){.seq = PEER_ISN, .flags = TCP_SYN, .wnd = 1000, .wscale = -1});
+    h_in(&(struct h_seg){.seq = PEER_ISN + 1, .flags = TCP_RST});
+    cr_assert_eq(H.st->n_conns, 0);
+    cr_assert_eq(H.n_ev, 0);
+    cr_assert_eq(H.st->listeners[0].syn_recv, 0);
+}
+
+Test(tcp, bad_ack_in_syn_received_gets_rst)
+{
+    struct h_out *o;
+
+    h_start();
+    cr_assert_eq(tcp_listen(H.st, ip4(H_LOCAL), H_LPORT, 0, h_on_event, NULL), 0);
+    h_in(&(struct h_seg){.seq = PEER_ISN, .flags = TCP_SYN, .wnd = 1000, .wscale = -1});
+    h_skip_out();
+    h_in(&(struct h_seg){.seq = PEER_ISN + 1, .ack = ISS + 50, .flags = TCP_ACK, .wnd = 100});
+    o = h_next();
+    cr_assert_not_null(o);
+    cr_assert_eq(o->flags, TCP_RST);
+    cr_assert_eq(o->seq, ISS + 50);
+    cr_assert_eq(H.st->n_state[TCP_SYN_RECEIVED], 1);
+}
+
+Test(tcp, segment_without_socket_gets_rst)
+{
+    struct h_out *o;
+
+    h_start();
+    /* SYN to a closed port: RST|ACK acknowledging it. */
+    cr_assert_eq(h_in(&(struct h_seg){.seq = 42, .flags = TCP_SYN, .wnd = 1000, .wscale = -1}),
+                 DROP_TCP_NO_SOCKET);
+    o = h_next();
+    cr_assert_eq(o->flags, TCP_RST | TCP_ACK);
+    cr_assert_eq(o->seq, 0);
+    cr_assert_eq(o->ack, 43);
+    /* ACK without connection: RST with seq = its ACK. */
+    cr_assert_eq(h_in(&(struct h_seg){.seq = 42, .ack = 99, .flags = TCP_ACK}),
+                 DROP_TCP_NO_SOCKET);
+    o = h_next();
+    cr_assert_eq(o->flags, TCP_RST);
+    cr_assert_eq(o->seq, 99);
+    /* A RST is never answered. */
+    cr_assert_eq(h_in(&(struct h_seg){.seq = 42, .flags = TCP_RST}), DROP_TCP_NO_SOCKET);
+    cr_assert_eq(h_pending_out(), 0);
+    cr_assert_eq(H.st->stats.no_socket, 3);
+}
+
+Test(tcp, bad_checksum_is_dropped)
+{
+    h_start();
+    cr_assert_eq(tcp_listen(H.st, ip4(H_LOCAL), H_LPORT, 0, h_on_event, NULL), 0);
+    cr_assert_eq(h_in(&(struct h_seg){.seq = 1, .flags = TCP_SYN, .wscale = -1, .bad_csum = 1}),
+                 DROP_TCP_BAD_CHECKSUM);
+    cr_assert_eq(h_pending_out(), 0);
+    cr_assert_eq(H.st->n_conns, 0);
+}
+
+Test(tcp, receive_in_order_with_delayed_ack_and_zero_copy)
+{
+    uint8_t d[3000];
+    struct tcp_conn *c;
+    struct rte_mbuf *m;
+    struct h_out *o;
+
+    h_start();
+    c = h_accept(7, 1000);
+    h_pattern(d, sizeof(d), 0);
+    /* One segment: the ACK waits (delayed ACK, 40 ms). Ethernet padding is ignored. */
+    cr_assert_eq(h_in(&(struct h_seg){.seq = PEER_ISN + 1, .ack = ISS + 1, .flags = TCP_ACK,
+                                      .wnd = 1000, .data = d, .len = 1000, .pad = 6}),
+                 DROP_NONE);
+    cr_assert_eq(h_last_ev(), TCP_EV_READABLE);
+    cr_assert_eq(tcp_recv_bytes(c), 1000);
+    cr_assert_eq(h_pending_out(), 0);
+    cr_assert_eq(h_wait_out(1000), 40);
+    o = h_next();
+    cr_assert_eq(o->ack, PEER_ISN + 1001);
+    cr_assert_eq(o->flags, TCP_ACK);
+    /* Two segments: the second is acknowledged at once. */
+    h_in(&(struct h_seg){.seq = PEER_ISN + 1001, .ack = ISS + 1, .flags = TCP_ACK, .wnd = 1000,
+                         .data = d + 1000, .len = 1000});
+    cr_assert_eq(h_pending_out(), 0);
+    h_in(&(struct h_seg){.seq = PEER_ISN + 2001, .ack = ISS + 1, .flags = TCP_ACK, .wnd = 1000,
+                         .data = d + 2000, .len = 1000});
+    o = h_next();
+    cr_assert_not_null(o);
+    cr_assert_eq(o->ack, PEER_ISN + 3001);
+    /* The data comes out as the very mbufs that arrived, headers cut off. */
+    m = tcp_recv(c, 100000);
+    cr_assert_not_null(m);
+    cr_assert_eq(m->pkt_len, 3000);
+    cr_assert_eq(m->nb_segs, 3);
+    {
+        uint8_t buf[3000];
+        const void *p = rte_pktmbuf_read(m, 0, 3000, buf);
+        cr_assert_eq(memcmp(p, d, 3000), 0);
+    }
+    cr_assert(RTE_MBUF_DIRECT(m), "no copy and no clone: the received mbuf itself");
+    cr_assert_eq(m->data_off, RTE_PKTMBUF_HEADROOM + 14 + 20 + 20, "data_off %u", m->data_off);
+    rte_pktmbuf_free(m);
+    cr_assert_eq(H.st->buf_segs, 0);
+}
+
+Test(tcp, recv_splits_a_segment_without_copy)
+{
+    uint8_t d[1000];
+    struct tcp_conn *c;
+    struct rte_mbuf *m;
+
+    h_start();
+    c = h_accept(-1, 1000);
+    h_pattern(d, sizeof(d), 0);
+    h_in(&(struct h_seg){.seq = PEER_ISN + 1, .ack = ISS + 1, .flags = TCP_ACK, .wnd = 1000,
+                         .data = d, .len = 1000});
+    m = tcp_recv(c, 300);
+    cr_assert_eq(m->pkt_len, 300);
+    cr_assert(RTE_MBUF_CLONED(m), "an indirect mbuf on the received buffer");
+    cr_assert_eq(memcmp(rte_pktmbuf_mtod(m, void *), d, 300), 0);
+    rte_pktmbuf_free(m);
+    m = tcp_recv(c, 1000);
+    cr_assert_eq(m->pkt_len, 700);
+    cr_assert_eq(memcmp(rte_pktmbuf_mtod(m, void *), d + 300, 700), 0);
+    rte_pktmbuf_free(m);
+    cr_assert_null(tcp_recv(c, 1000));
+}
+
+Test(tcp, out_of_order_segments_are_reassembled)
+{
+    uint8_t d[5000];
+    struct tcp_conn *c;
+    struct h_out *o;
+
+    h_start();
+    c = h_accept(7, 1000);
+    H.auto_read = 1;
+    h_pattern(d, sizeof(d), 0);
+    uint32_t b = PEER_ISN + 1;
+#define SEG(o, n) h_in(&(struct h_seg){.seq = b + (o), .ack = ISS + 1, .flags = TCP_ACK, \
+                                       .wnd = 1000, .data = d + (o), .len = (n)})
+    SEG(2000, 1000);                    /* hole at 0..2000 */
+    o = h_next();
+    cr_assert_not_null(o, "an out-of-order segment is acknowledged at once");
+    cr_assert_eq(o->ack, b);
+    SEG(4000, 1000);
+    SEG(2500, 1000);                    /* overlaps 2000..3000 and fills 3000..3500 */
+    SEG(4000, 1000);                    /* duplicate */
+    SEG(1000, 500);
+    cr_assert_eq(H.rx_len, 0);
+    cr_assert_eq(c->ooo->n, 4);
+    h_skip_out();
+    SEG(0, 1200);                       /* fills 0..1200, 1000..1500 is held */
+    o = h_next();
+    cr_assert_not_null(o);
+    cr_assert_eq(o->ack, b + 1500, "up to the next hole (1500..2000)");
+    SEG(1400, 1700);                    /* 1400..3100 fills 1500..2000 */
+    o = h_next();
+    cr_assert_eq(o->ack, b + 3500);
+    SEG(3400, 700);                     /* 3400..4100 fills the last hole */
+    o = h_next();
+    cr_assert_eq(o->ack, b + 5000);
+    cr_assert_eq(H.rx_len, 5000);
+    cr_assert_eq(memcmp(H.rx_buf, d, 5000), 0, "bytes in order, exactly once");
+    cr_assert_null(c->ooo, "the reassembly block went back to the pool");
+    cr_assert_eq(H.st->buf_segs, 0);
+#undef SEG
+}
+
+Test(tcp, out_of_order_queue_is_bounded)
+{
+    uint8_t d[100] = {0};
+    struct tcp_conn *c;
+
+    h_start();
+    c = h_accept(7, 1000);
+    for (unsigned i = 0; i < TCP_OOO_MAX + 10; i++)
+        h_in(&(struct h_seg){.seq = PEER_ISN + 1 + 200 * (i + 1), .ack = ISS + 1,
+                             .flags = TCP_ACK, .wnd = 1000, .data = d, .len = 100});
+    cr_assert_eq(c->ooo->n, TCP_OOO_MAX);
+    cr_assert_eq(H.st->stats.ooo_dropped, 10);
+}
+
+Test(tcp, data_outside_the_window_is_trimmed_or_refused)
+{
+    uint8_t d[1800] = {0};
+    struct tcp_conn *c;
+    struct h_out *o;
+
+    H.conf.rcvbuf = 3000;
+    h_start();
+    c = h_accept(-1, 1000);
+    cr_assert_eq(c->rcv_adv - c->rcv_nxt, 3000);
+    h_in(&(struct h_seg){.seq = PEER_ISN + 1, .ack = ISS + 1, .flags = TCP_ACK, .wnd = 1000,
+                         .data = d, .len = 1500});
+    h_in(&(struct h_seg){.seq = PEER_ISN + 1501, .ack = ISS + 1, .flags = TCP_ACK, .wnd = 1000,
+                         .data = d, .len = 1800});
+    cr_assert_eq(tcp_recv_bytes(c), 3000, "the part beyond the window is cut");
+    cr_assert_eq(h_pending_out(), 1, "a trimmed segment is acknowledged at once");
+    o = h_next();
+    cr_assert_eq(o->ack, PEER_ISN + 3001);
+    cr_assert_eq(o->wnd, 0, "zero window when the buffer is full");
+    /* Data into a zero window: not acceptable, answered by an ACK. */
+    h_in(&(struct h_seg){.seq = PEER_ISN + 3001, .ack = ISS + 1, .flags = TCP_ACK, .wnd = 1000,
+                         .data = d, .len = 10});
+    o = h_next();
+    cr_assert_not_null(o);
+    cr_assert_eq(o->ack, PEER_ISN + 3001);
+    cr_assert_eq(tcp_recv_bytes(c), 3000);
+    /* Reading opens the window: a window update goes out. */
+    rte_pktmbuf_free(tcp_recv(c, 3000));
+    o = h_next();
+    cr_assert_not_null(o, "window update after the reader made room");
+    cr_assert_eq(o->wnd, 3000);
+}
+
+/* ---- sending ---- */
+
+/* Accepts with the given peer window and returns the connection, output consumed. */
+static struct tcp_conn *h_accept_quiet(int ws, uint16_t wnd)
+{
+    struct tcp_conn *c = h_accept(ws, wnd);
+    h_skip_out();
+    return c;
+}
+
+Test(tcp, send_segments_by_mss_within_cwnd_and_window)
+{
+    struct tcp_conn *c;
+    struct h_out *o;
+
+    h_start();
+    c = h_accept_quiet(7, 65535);
+    cr_assert_eq(tcp_send(c, h_payload(20000, 0, 2000)), 0);
+    /* IW10: 10 segments of 1460. */
+    cr_assert_eq(h_pending_out(), 10);
+    for (unsigned i = 0; i < 10; i++) {
+        uint8_t want[1460];
+        o = h_next();
+        cr_assert_eq(o->seq, ISS + 1 + 1460 * i);
+        cr_assert_eq(o->len, 1460);
+        cr_assert_eq(o->ack, PEER_ISN + 1);
+        h_pattern(want, 1460, 1460 * i);
+        cr_assert_eq(memcmp(o->data, want, 1460), 0);
+    }
+    /* One ACK for two segments: slow start opens cwnd by one MSS, 3 more go out. */
+    h_in(&(struct h_seg){.seq = PEER_ISN + 1, .ack = ISS + 1 + 2920, .flags = TCP_ACK,
+                         .wnd = 65535});
+    cr_assert_eq(h_pending_out(), 3);
+    cr_assert_eq(c->cwnd, 11 * 1460);
+    h_skip_out();
+    /* The peer's window limits: shrink it to what is in flight. */
+    h_in(&(struct h_seg){.seq = PEER_ISN + 1, .ack = ISS + 1 + 2920 * 2, .flags = TCP_ACK,
+                         .wnd = (uint16_t)((11 * 1460) >> 7)});
+    cr_assert_leq(c->snd_nxt - c->snd_una, c->snd_wnd);
+}
+
+Test(tcp, sender_fills_small_segments_only_at_the_end)
+{
+    struct tcp_conn *c;
+    struct h_out *o;
+
+    h_start();
+    c = h_accept_quiet(-1, 65535);
+    cr_assert_eq(tcp_send(c, h_payload(100, 0, 100)), 0);
+    o = h_next();
+    cr_assert_eq(o->len, 100, "no Nagle: a lone small write goes out");
+    cr_assert(o->flags & TCP_PSH);
+    cr_assert_eq(tcp_send(c, h_payload(3000, 100, 1000)), 0);
+    cr_assert_eq(h_pending_out(), 3);
+    cr_assert_eq(h_next()->len, 1460, "full segments first, across the mbufs of the write");
+    cr_assert_eq(h_next()->len, 1460);
+    cr_assert_eq(h_next()->len, 80);
+}
+
+Test(tcp, send_buffer_is_bounded)
+{
+    struct tcp_conn *c;
+    struct rte_mbuf *m;
+
+    H.conf.sndbuf = 4000;
+    h_start();
+    c = h_accept_quiet(-1, 0);
+    cr_assert_eq(tcp_send_space(c), 4000);
+    cr_assert_eq(tcp_send(c, h_payload(3000, 0, 1000)), 0);
+    m = h_payload(1001, 0, 1001);
+    cr_assert_eq(tcp_send(c, m), LBD_EBUSY, "over the buffer: refused, caller keeps m");
+    rte_pktmbuf_free(m);
+    cr_assert_eq(tcp_send_space(c), 1000);
+}
+
+Test(tcp, retransmission_timeout_backs_off_then_gives_up)
+{
+    struct tcp_conn *c;
+    uint64_t t, gaps[16];
+    unsigned n = 0;
+
+    H.conf.max_retries = 5;
+    h_start();
+    c = h_accept_quiet(-1, 65535);
+    cr_assert_eq(c->rto, 200, "one RTT sample of 0 ms: RTO is the 200 ms floor");
+    cr_assert_eq(tcp_send(c, h_payload(1000, 0, 1000)), 0);
+    h_skip_out();
+    t = h_now();
+    while (n < 6) {
+        uint64_t w = h_wait_out(100000);
+        struct h_out *o = h_next();
+        if (o == NULL)
+            break;
+        gaps[n++] = w;
+        if (o->flags & TCP_RST)
+            break;
+        cr_assert_eq(o->seq, ISS + 1, "retransmits the first unacknowledged byte");
+        cr_assert_eq(o->len, 1000);
+    }
+    (void)t;
+    cr_assert_eq(gaps[0], 200);
+    cr_assert_eq(gaps[1], 400);
+    cr_assert_eq(gaps[2], 800);
+    cr_assert_eq(gaps[3], 1600);
+    cr_assert_eq(gaps[4], 3200);
+    /* The sixth expiry gives up: RST, TIMEOUT, everything freed. */
+    cr_assert_eq(gaps[5], 6400);
+    cr_assert_eq(H.out[H.n_out - 1].flags, TCP_RST | TCP_ACK);
+    cr_assert_eq(h_last_ev(), TCP_EV_TIMEOUT);
+    cr_assert_eq(H.st->n_conns, 0);
+    cr_assert_eq(H.st->buf_segs, 0);
+    cr_assert_eq(H.st->stats.timeout_retrans, 1);
+    cr_assert_eq(H.wheel.pending, 0, "no timer left behind");
+}
+
+Test(tcp, rto_follows_rtt_samples_and_karn)
+{
+    struct tcp_conn *c;
+
+    h_start();
+    c = h_accept_quiet(-1, 65535);
+    cr_assert_eq(tcp_send(c, h_payload(1000, 0, 1000)), 0);
+    h_skip_out();
+    h_advance(150);                     /* RTT 150 ms */
+    h_in(&(struct h_seg){.seq = PEER_ISN + 1, .ack = ISS + 1001, .flags = TCP_ACK,
+                         .wnd = 65535});
+    /* RFC 6298 2.3 after samples 0 and 150: SRTT 18.75, RTTVAR 37.5, RTO floor 200 */
+    cr_assert_eq(H.st->stats.rtt_samples, 2, "samples %lu", H.st->stats.rtt_samples);
+    cr_assert_eq(c->srtt >> 3, 18);
+    cr_assert_eq(c->rttvar, 150, "4 * RTTVAR");
+    cr_assert_eq(c->rto, 200);
+    cr_assert_eq(tcp_send(c, h_payload(1000, 1000, 1000)), 0);
+    h_skip_out();
+    h_advance(150);
+    h_in(&(struct h_seg){.seq = PEER_ISN + 1, .ack = ISS + 2001, .flags = TCP_ACK,
+                         .wnd = 65535});
+    /* SRTT 18.75 + (150 - 18.75) / 8 = 35.2; 4 * RTTVAR = 4 * (3/4 * 37.5 + 131.25 / 4) */
+    cr_assert_eq(c->srtt >> 3, 35);
+    cr_assert_eq(c->rto, 35 + 245);
+    /* A retransmitted segment gives no sample (Karn). */
+    cr_assert_eq(tcp_send(c, h_payload(1000, 2000, 1000)), 0);
+    h_skip_out();
+    h_wait_out(10000);
+    cr_assert_eq(h_next()->seq, ISS + 2001);
+    h_in(&(struct h_seg){.seq = PEER_ISN + 1, .ack = ISS + 3001, .flags = TCP_ACK,
+                         .wnd = 65535});
+    cr_assert_eq(H.st->stats.rtt_samples, 3);
+    cr_assert_eq(c->rexmt_shift, 0, "an ACK of new data resets the backoff");
+}
+
+Test(tcp, fast_retransmit_and_newreno_recovery)
+{
+    struct tcp_conn *c;
+    struct h_out *o;
+    uint32_t una = ISS + 1, mss = 1460;
+
+    h_start();
+    c = h_accept_quiet(7, 65535);
+    cr_assert_eq(tcp_send(c, h_payload(10 * mss, 0, 2000)), 0);
+    cr_assert_eq(h_pending_out(), 10);
+    h_skip_out();
+#define ACK(a) h_in(&(struct h_seg){.seq = PEER_ISN + 1, .ack = (a), .flags = TCP_ACK, \
+                                    .wnd = 65535})
+    /* Segment 2 is lost: segment 1 is acknowledged, then three duplicates. */
+    ACK(una + mss);
+    h_skip_out();                       /* slow start sent new segments */
+    uint32_t flight = c->snd_max - c->snd_una;
+    ACK(una + mss);
+    ACK(una + mss);
+    cr_assert_eq(h_pending_out(), 0, "two duplicates: nothing yet");
+    ACK(una + mss);
+    o = h_next();
+    cr_assert_not_null(o, "third duplicate ACK: fast retransmit");
+    cr_assert_eq(o->seq, una + mss);
+    cr_assert_eq(o->len, mss);
+    cr_assert(c->flags & TCPF_RECOVERY);
+    cr_assert_eq(c->ssthresh, flight / 2);
+    cr_assert_eq(c->cwnd, c->ssthresh + 3 * mss);
+    cr_assert_eq(c->recover, c->snd_max);
+    cr_assert_eq(H.st->stats.fast_retrans, 1);
+    /* Further duplicates inflate the window by one MSS each. */
+    uint32_t cw = c->cwnd;
+    ACK(una + mss);
+    cr_assert_eq(c->cwnd, cw + mss);
+    h_skip_out();
+    /* Partial ACK (segment 4 lost too): retransmit it at once, stay in recovery. */
+    ACK(una + 3 * mss);
+    o = h_next();
+    cr_assert_not_null(o);
+    cr_assert_eq(o->seq, una + 3 * mss);
+    cr_assert(c->flags & TCPF_RECOVERY);
+    cr_assert_eq(H.st->stats.partial_acks, 1);
+    h_skip_out();
+    /* Full ACK: recovery ends with cwnd = ssthresh (deflated). */
+    ACK(c->recover);
+    cr_assert(!(c->flags & TCPF_RECOVERY));
+    cr_assert_leq(c->cwnd, c->ssthresh);
+    cr_assert_eq(H.st->stats.fast_retrans, 1);
+#undef ACK
+}
+
+Test(tcp, rto_after_loss_does_not_trigger_a_second_fast_retransmit)
+{
+    struct tcp_conn *c;
+    uint32_t una = ISS + 1;
+
+    h_start();
+    c = h_accept_quiet(7, 65535);
+    cr_assert_eq(tcp_send(c, h_payload(5 * 1460, 0, 2000)), 0);
+    h_skip_out();
+    h_wait_out(10000);                   /* RTO */
+    cr_assert_eq(c->cwnd, c->mss);
+    cr_assert_eq(c->recover, c->snd_max);
+    for (int i = 0; i < 4; i++)
+        h_in(&(struct h_seg){.seq = PEER_ISN + 1, .ack = una, .flags = TCP_ACK, .wnd = 65535});
+    cr_assert_eq(H.st->stats.fast_retrans, 0, "RFC 6582: duplicates below recover");
+}
+
+Test(tcp, zero_window_probes_until_the_window_opens)
+{
+    struct tcp_conn *c;
+    struct h_out *o;
+
+    h_start();
+    c = h_accept_quiet(-1, 0);
+    cr_assert_eq(tcp_send(c, h_payload(3000, 0, 1000)), 0);
+    cr_assert_eq(h_pending_out(), 0, "zero window: nothing goes");
+    cr_assert(c->flags & TCPF_PERSIST);
+    uint64_t w1 = h_wait_out(100000);
+    o = h_next();
+    cr_assert_eq(o->seq, ISS, "probe: snd_una - 1, no data");
+    cr_assert_eq(o->len, 0);
+    cr_assert_eq(w1, 200);
+    /* The peer answers with a zero window: probes back off. */
+    h_in(&(struct h_seg){.seq = PEER_ISN + 1, .ack = ISS + 1, .flags = TCP_ACK, .wnd = 0});
+    uint64_t w2 = h_wait_out(100000);
+    cr_assert_eq(w2, 400);
+    h_next();
+    cr_assert_eq(H.st->stats.persist_probes, 2);
+    /* The window opens: data flows. */
+    h_in(&(struct h_seg){.seq = PEER_ISN + 1, .ack = ISS + 1, .flags = TCP_ACK, .wnd = 5000});
+    cr_assert_eq(h_pending_out(), 3);
+    o = h_next();
+    cr_assert_eq(o->seq, ISS + 1);
+    cr_assert_eq(o->len, 1460);
+    cr_assert(!(c->flags & TCPF_PERSIST));
+}
+
+Test(tcp, window_scaling_both_ways)
+{
+    struct tcp_conn *c;
+    struct h_out *o;
+    uint8_t d[1000] = {0};
+
+    h_start();
+    c = h_accept_quiet(10, 2);          /* 2 << 10 = 2048 bytes */
+    cr_assert_eq(c->snd_wnd, 2048);
+    cr_assert_eq(tcp_send(c, h_payload(5000, 0, 1000)), 0);
+    cr_assert_eq(h_pending_out(), 1, "588 more would fit, but not while data is in flight");
+    cr_assert_eq(h_next()->len, 1460);
+    /* Our window field is scaled by our shift (3). */
+    h_in(&(struct h_seg){.seq = PEER_ISN + 1, .ack = ISS + 1 + 1460, .flags = TCP_ACK,
+                         .wnd = 2, .data = d, .len = 1000});
+    cr_assert_eq(h_pending_out(), 1, "the ACK rides on the next data segment");
+    o = h_next();
+    cr_assert_eq(o->len, 1460);
+    cr_assert_eq(o->wnd, (256 * 1024 - 1000) >> 3, "wnd %u len %u seq %u", o->wnd, o->len, o->seq);
+}
+
+Test(tcp, rst_validation_rfc5961)
+{
+    struct tcp_conn *c;
+    struct h_out *o;
+
+    h_start();
+    c = h_accept_quiet(-1, 65535);
+    uint32_t nxt = PEER_ISN + 1;
+    /* Out of window: ignored silently. */
+    h_in(&(struct h_seg){.seq = nxt + 1000000, .flags = TCP_RST});
+    cr_assert_eq(h_pending_out(), 0);
+    cr_assert_eq(tcp_conn_state(c), TCP_ESTABLISHED);
+    /* In window but not exact: challenge ACK. */
+    h_in(&(struct h_seg){.seq = nxt + 10, .flags = TCP_RST});
+    o = h_next();
+    cr_assert_not_null(o);
+    cr_assert_eq(o->flags, TCP_ACK);
+    cr_assert_eq(o->ack, nxt);
+    cr_assert_eq(tcp_conn_state(c), TCP_ESTABLISHED);
+    cr_assert_eq(H.st->stats.challenge_acks, 1);
+    /* Exact: reset. */
+    h_in(&(struct h_seg){.seq = nxt, .flags = TCP_RST});
+    cr_assert_eq(h_last_ev(), TCP_EV_RESET);
+    cr_assert_eq(H.st->n_conns, 0);
+}
+
+Test(tcp, syn_on_established_gets_a_challenge_ack)
+{
+    struct tcp_conn *c;
+    struct h_out *o;
+
+    h_start();
+    c = h_accept_quiet(-1, 65535);
+    h_in(&(struct h_seg){.seq = 123456, .flags = TCP_SYN, .wscale = -1});
+    o = h_next();
+    cr_assert_not_null(o);
+    cr_assert_eq(o->flags, TCP_ACK);
+    cr_assert_eq(o->seq, ISS + 1);
+    cr_assert_eq(o->ack, PEER_ISN + 1);
+    cr_assert_eq(tcp_conn_state(c), TCP_ESTABLISHED);
+}
+
+Test(tcp, challenge_acks_are_rate_limited)
+{
+    h_start();
+    H.st->conf.challenge_ack_per_s = 5;
+    h_accept_quiet(-1, 65535);
+    for (int i = 0; i < 20; i++)
+        h_in(&(struct h_seg){.seq = PEER_ISN + 100, .flags = TCP_RST});
+    cr_assert_eq(h_pending_out(), 5);
+    cr_assert_eq(H.st->stats.challenge_ack_limited, 15);
+}
+
+Test(tcp, ack_for_unsent_data_is_answered_and_dropped)
+{
+    struct tcp_conn *c;
+    uint8_t d[10] = {1};
+    struct h_out *o;
+
+    h_start();
+    c = h_accept_quiet(-1, 65535);
+    h_in(&(struct h_seg){.seq = PEER_ISN + 1, .ack = ISS + 5000, .flags = TCP_ACK, .wnd = 100,
+                         .data = d, .len = 10});
+    o = h_next();
+    cr_assert_not_null(o);
+    cr_assert_eq(o->ack, PEER_ISN + 1, "the data of such a segment is not taken");
+    cr_assert_eq(tcp_recv_bytes(c), 0);
+    cr_assert_eq(H.st->stats.ack_too_new, 1);
+}
+
+/* ---- closing ---- */
+
+Test(tcp, passive_close)
+{
+    struct tcp_conn *c;
+    struct h_out *o;
+
+    h_start();
+    c = h_accept_quiet(-1, 65535);
+    h_in(&(struct h_seg){.seq = PEER_ISN + 1, .ack = ISS + 1, .flags = TCP_ACK | TCP_FIN,
+                         .wnd = 100});
+    cr_assert_eq(tcp_conn_state(c), TCP_CLOSE_WAIT);
+    cr_assert_eq(h_last_ev(), TCP_EV_PEER_FIN);
+    o = h_next();
+    cr_assert_eq(o->ack, PEER_ISN + 2, "a FIN is acknowledged at once");
+    cr_assert_eq(tcp_send(c, h_payload(10, 0, 10)), 0, "half-open: we may still send");
+    h_skip_out();
+    tcp_close(c);
+    o = h_next();
+    cr_assert_eq(o->flags, TCP_ACK | TCP_FIN);
+    cr_assert_eq(o->seq, ISS + 11);
+    cr_assert_eq(tcp_conn_state(c), TCP_LAST_ACK);
+    h_in(&(struct h_seg){.seq = PEER_ISN + 2, .ack = ISS + 12, .flags = TCP_ACK, .wnd = 100});
+    cr_assert_eq(H.st->n_conns, 0);
+    cr_assert_eq(H.st->stats.closed, 1);
+    cr_assert_eq(H.wheel.pending, 0);
+}
+
+Test(tcp, passive_close_reported_when_the_user_only_shuts_down)
+{
+    struct tcp_conn *c;
+
+    h_start();
+    c = h_accept_quiet(-1, 65535);
+    h_in(&(struct h_seg){.seq = PEER_ISN + 1, .ack = ISS + 1, .flags = TCP_ACK | TCP_FIN,
+                         .wnd = 100});
+    cr_assert_eq(tcp_shutdown(c), 0);
+    cr_assert_eq(tcp_conn_state(c), TCP_LAST_ACK);
+    h_in(&(struct h_seg){.seq = PEER_ISN + 2, .ack = ISS + 2, .flags = TCP_ACK, .wnd = 100});
+    cr_assert_eq(h_last_ev(), TCP_EV_CLOSED);
+    cr_assert_eq(H.st->n_conns, 0);
+}
+
+Test(tcp, active_close_through_time_wait)
+{
+    struct tcp_conn *c;
+    struct h_out *o;
+
+    H.conf.time_wait_ms = 5000;
+    h_start();
+    c = h_accept_quiet(-1, 65535);
+    cr_assert_eq(tcp_send(c, h_payload(100, 0, 100)), 0);
+    cr_assert_eq(tcp_shutdown(c), 0);
+    cr_assert_eq(tcp_conn_state(c), TCP_FIN_WAIT_1);
+    o = h_next();
+    cr_assert_eq(o->len, 100);
+    cr_assert_eq(o->flags, TCP_ACK | TCP_PSH);
+    o = h_next();
+    cr_assert_eq(o->seq, ISS + 101);
+    cr_assert_eq(o->flags, TCP_ACK | TCP_FIN);
+    cr_assert_eq(tcp_send(c, h_payload(1, 0, 1)) , LBD_ESTATE);
+    h_in(&(struct h_seg){.seq = PEER_ISN + 1, .ack = ISS + 102, .flags = TCP_ACK, .wnd = 100});
+    cr_assert_eq(tcp_conn_state(c), TCP_FIN_WAIT_2);
+    h_in(&(struct h_seg){.seq = PEER_ISN + 1, .ack = ISS + 102, .flags = TCP_ACK | TCP_FIN,
+                         .wnd = 100});
+    cr_assert_eq(tcp_conn_state(c), TCP_TIME_WAIT);
+    cr_assert_eq(H.ev[H.n_ev - 2], TCP_EV_PEER_FIN);
+    cr_assert_eq(h_last_ev(), TCP_EV_CLOSED);
+    o = h_next();
+    cr_assert_eq(o->ack, PEER_ISN + 2);
+    /* A retransmitted FIN in TIME_WAIT is acknowledged again. */
+    h_advance(3000);
+    h_in(&(struct h_seg){.seq = PEER_ISN + 1, .ack = ISS + 102, .flags = TCP_ACK | TCP_FIN,
+                         .wnd = 100});
+    o = h_next();
+    cr_assert_not_null(o);
+    cr_assert_eq(o->ack, PEER_ISN + 2);
+    h_advance(4999);
+    cr_assert_eq(H.st->n_conns, 1, "2 MSL restarted by the retransmitted FIN");
+    h_advance(1);
+    cr_assert_eq(H.st->n_conns, 0);
+    for (unsigned i = 0; i < H.n_ev; i++)
+        cr_log_info("ev %u", H.ev[i]);
+    cr_assert_eq(H.n_ev, 3, "nothing after CLOSED");
+}
+
+Test(tcp, simultaneous_close)
+{
+    struct tcp_conn *c;
+    struct h_out *o;
+
+    H.conf.time_wait_ms = 1000;
+    h_start();
+    c = h_accept_quiet(-1, 65535);
+    cr_assert_eq(tcp_shutdown(c), 0);
+    o = h_next();
+    cr_assert_eq(o->flags, TCP_ACK | TCP_FIN);
+    /* The peer's FIN crosses ours (it does not acknowledge our FIN). */
+    h_in(&(struct h_seg){.seq = PEER_ISN + 1, .ack = ISS + 1, .flags = TCP_ACK | TCP_FIN,
+                         .wnd = 100});
+    cr_assert_eq(tcp_conn_state(c), TCP_CLOSING);
+    o = h_next();
+    cr_assert_eq(o->ack, PEER_ISN + 2);
+    h_in(&(struct h_seg){.seq = PEER_ISN + 2, .ack = ISS + 2, .flags = TCP_ACK, .wnd = 100});
+    cr_assert_eq(tcp_conn_state(c), TCP_TIME_WAIT);
+    cr_assert_eq(h_last_ev(), TCP_EV_CLOSED);
+    h_advance(1000);
+    cr_assert_eq(H.st->n_conns, 0);
+}
+
+Test(tcp, fin_and_ack_of_our_fin_in_one_segment)
+{
+    struct tcp_conn *c;
+
+    h_start();
+    c = h_accept_quiet(-1, 65535);
+    tcp_shutdown(c);
+    h_in(&(struct h_seg){.seq = PEER_ISN + 1, .ack = ISS + 2, .flags = TCP_ACK | TCP_FIN,
+                         .wnd = 100});
+    cr_assert_eq(tcp_conn_state(c), TCP_TIME_WAIT);
+}
+
+Test(tcp, out_of_order_fin_waits_for_the_data)
+{
+    uint8_t d[100] = {0};
+    struct tcp_conn *c;
+
+    h_start();
+    c = h_accept_quiet(-1, 65535);
+    h_in(&(struct h_seg){.seq = PEER_ISN + 101, .ack = ISS + 1, .flags = TCP_ACK | TCP_FIN,
+                         .wnd = 100, .data = d, .len = 100});
+    cr_assert_eq(tcp_conn_state(c), TCP_ESTABLISHED);
+    h_in(&(struct h_seg){.seq = PEER_ISN + 1, .ack = ISS + 1, .flags = TCP_ACK, .wnd = 100,
+                         .data = d, .len = 100});
+    cr_assert_eq(tcp_conn_state(c), TCP_CLOSE_WAIT);
+    cr_assert_eq(tcp_recv_bytes(c), 200);
+    cr_assert_eq(c->rcv_nxt, PEER_ISN + 202);
+}
+
+Test(tcp, close_with_unread_data_aborts)
+{
+    uint8_t d[100] = {0};
+    struct tcp_conn *c;
+    struct h_out *o;
+
+    h_start();
+    c = h_accept_quiet(-1, 65535);
+    h_in(&(struct h_seg){.seq = PEER_ISN + 1, .ack = ISS + 1, .flags = TCP_ACK, .wnd = 100,
+                         .data = d, .len = 100});
+    h_skip_out();
+    tcp_close(c);
+    o = h_next();
+    cr_assert_eq(o->flags, TCP_RST | TCP_ACK);
+    cr_assert_eq(H.st->n_conns, 0);
+    cr_assert_eq(H.st->buf_segs, 0);
+}
+
+Test(tcp, detached_fin_wait_2_times_out)
+{
+    struct tcp_conn *c;
+
+    H.conf.fin_wait2_ms = 3000;
+    h_start();
+    c = h_accept_quiet(-1, 65535);
+    tcp_close(c);
+    h_in(&(struct h_seg){.seq = PEER_ISN + 1, .ack = ISS + 2, .flags = TCP_ACK, .wnd = 100});
+    cr_assert_eq(H.st->n_state[TCP_FIN_WAIT_2], 1);
+    h_advance(3000);
+    cr_assert_eq(H.st->n_conns, 0);
+    cr_assert_eq(H.st->stats.timeout_fin_wait2, 1);
+}
+
+Test(tcp, syn_reuses_time_wait)
+{
+    struct tcp_conn *c;
+
+    h_start();
+    c = h_accept_quiet(-1, 65535);
+    tcp_shutdown(c);
+    h_in(&(struct h_seg){.seq = PEER_ISN + 1, .ack = ISS + 2, .flags = TCP_ACK | TCP_FIN,
+                         .wnd = 100});
+    cr_assert_eq(H.st->n_state[TCP_TIME_WAIT], 1);
+    h_skip_out();
+    h_in(&(struct h_seg){.seq = PEER_ISN + 100000, .flags = TCP_SYN, .wnd = 100, .wscale = -1});
+    cr_assert_eq(H.st->n_state[TCP_SYN_RECEIVED], 1);
+    cr_assert_eq(H.st->n_state[TCP_TIME_WAIT], 0);
+    cr_assert_eq(h_next()->flags, TCP_SYN | TCP_ACK);
+    cr_assert_eq(H.st->stats.time_wait_reused, 1);
+}
+
+Test(tcp, idle_timeout)
+{
+    struct tcp_conn *c;
+    struct h_out *o;
+
+    H.conf.idle_ms = 5000;
+    h_start();
+    c = h_accept_quiet(-1, 65535);
+    h_advance(3000);
+    h_in(&(struct h_seg){.seq = PEER_ISN + 1, .ack = ISS + 1, .flags = TCP_ACK, .wnd = 100});
+    h_advance(4999);
+    cr_assert_eq(tcp_conn_state(c), TCP_ESTABLISHED, "traffic pushed the deadline");
+    h_advance(1);
+    cr_assert_eq(h_last_ev(), TCP_EV_TIMEOUT);
+    o = &H.out[H.n_out - 1];
+    cr_assert_eq(o->flags, TCP_RST | TCP_ACK);
+    cr_assert_eq(H.st->n_conns, 0);
+    cr_assert_eq(H.st->stats.timeout_idle, 1);
+}
+
+Test(tcp, abort_sends_rst_and_frees)
+{
+    struct tcp_conn *c;
+
+    h_start();
+    c = h_accept_quiet(-1, 65535);
+    cr_assert_eq(tcp_send(c, h_payload(5000, 0, 1000)), 0);
+    h_skip_out();
+    tcp_abort(c);
+    cr_assert_eq(h_next()->flags, TCP_RST | TCP_ACK);
+    cr_assert_eq(H.st->n_conns, 0);
+    cr_assert_eq(H.st->buf_segs, 0);
+    cr_assert_eq(H.wheel.pending, 0);
+    cr_assert_eq(H.n_ev, 1, "no event after abort");
+}
+
+/* ---- sequence wrap-around ---- */
+
+Test(tcp, sequence_numbers_wrap_both_ways)
+{
+    uint8_t d[4000];
+    struct tcp_conn *c;
+    struct h_out *o;
+    uint32_t peer = 0xfffff800u;
+
+    H.fixed_iss = 0xfffffc00u;
+    h_start();
+    H.auto_read = 1;
+    cr_assert_eq(tcp_listen(H.st, ip4(H_LOCAL), H_LPORT, 0, h_on_event, NULL), 0);
+    h_in(&(struct h_seg){.seq = peer, .flags = TCP_SYN, .wnd = 65535, .mss = 1000,
+                         .wscale = 0});
+    h_in(&(struct h_seg){.seq = peer + 1, .ack = H.fixed_iss + 1, .flags = TCP_ACK,
+                         .wnd = 65535});
+    c = H.conn;
+    h_skip_out();
+    h_pattern(d, sizeof(d), 0);
+    /* Receive 4000 bytes across 2^32, the middle segment out of order. */
+    for (uint32_t i = 0; i < 4; i++) {
+        uint32_t o4 = (uint32_t[]){2000, 3000, 0, 1000}[i];
+        h_in(&(struct h_seg){.seq = peer + 1 + o4, .ack = H.fixed_iss + 1, .flags = TCP_ACK,
+                             .wnd = 65535, .data = d + o4, .len = 1000});
+    }
+    cr_assert_eq(H.rx_len, 4000);
+    cr_assert_eq(memcmp(H.rx_buf, d, 4000), 0);
+    cr_assert_eq(c->rcv_nxt, peer + 4001);
+    cr_assert_lt(c->rcv_nxt, 0x1000u, "wrapped %x", c->rcv_nxt);
+    /* Send 3000 bytes across 2^32 and get them acknowledged. */
+    h_skip_out();
+    cr_assert_eq(tcp_send(c, h_payload(3000, 0, 1500)), 0);
+    cr_assert_eq(h_pending_out(), 3);
+    o = h_next();
+    cr_assert_eq(o->seq, 0xfffffc01u);
+    o = h_next();
+    cr_assert_eq(o->seq, 0xfffffc01u + 1000);
+    o = h_next();
+    cr_assert_eq(o->seq, (uint32_t)(0xfffffc01u + 2000));
+    h_in(&(struct h_seg){.seq = peer + 4001, .ack = H.fixed_iss + 1 + 3000, .flags = TCP_ACK,
+                         .wnd = 65535});
+    cr_assert_eq(c->snd_una, c->snd_max);
+    cr_assert_eq(c->sndq.bytes, 0);
+    cr_assert(!twheel_pending(&c->t_rexmt));
+}
+
+/* ---- SYN cookies and caps ---- */
+
+Test(tcp, syn_cookies_when_the_backlog_is_full)
+{
+    struct h_out *o;
+    uint8_t d[5] = "hello";
+
+    h_start();
+    cr_assert_eq(tcp_listen(H.st, ip4(H_LOCAL), H_LPORT, 1, h_on_event, NULL), 0);
+    h_in(&(struct h_seg){.seq = 100, .flags = TCP_SYN, .wnd = 1000, .mss = 1460, .wscale = 5,
+                         .sport = 1001});
+    h_skip_out();
+    /* Backlog full: a cookie, no control block. */
+    h_in(&(struct h_seg){.seq = 200, .flags = TCP_SYN, .wnd = 1000, .mss = 1400, .wscale = 5,
+                         .sport = 1002});
+    o = h_next();
+    cr_assert_eq(o->flags, TCP_SYN | TCP_ACK);
+    cr_assert_eq(o->ack, 201);
+    cr_assert_eq(o->mss, 1220, "the largest cookie MSS <= the peer's");
+    cr_assert_eq(o->wscale, 3);
+    cr_assert_eq(H.st->n_conns, 1);
+    cr_assert_eq(H.st->stats.syncookies_sent, 1);
+    uint32_t cookie = o->seq;
+    /* A forged ACK is refused. */
+    cr_assert_eq(h_in(&(struct h_seg){.seq = 201, .ack = cookie + 2, .flags = TCP_ACK,
+                                      .wnd = 100, .sport = 1002}), DROP_TCP_NO_SOCKET);
+    cr_assert_eq(H.st->stats.syncookies_bad, 1);
+    h_skip_out();
+    /* The real ACK (with data) completes the handshake. */
+    h_advance(60000);
+    cr_assert_eq(h_in(&(struct h_seg){.seq = 201, .ack = cookie + 1, .flags = TCP_ACK,
+                                      .wnd = 100, .sport = 1002, .data = d, .len = 5}),
+                 DROP_NONE);
+    cr_assert_eq(H.st->stats.syncookies_ok, 1);
+    cr_assert_eq(H.ev[0], TCP_EV_ESTABLISHED);
+    struct tcp_conn *c = H.ev_conn[0];
+    cr_assert_eq(tcp_conn_state(c), TCP_ESTABLISHED);
+    cr_assert_eq(c->mss, 1220);
+    cr_assert_eq(c->snd_wscale, 5);
+    cr_assert_eq(c->snd_wnd, 100 << 5);
+    cr_assert_eq(tcp_recv_bytes(c), 5);
+    cr_assert_eq(h_last_ev(), TCP_EV_READABLE);
+    /* And it works: we can send. */
+    cr_assert_eq(tcp_send(c, h_payload(10, 0, 10)), 0);
+    o = &H.out[H.n_out - 1];
+    cr_assert_eq(o->seq, cookie + 1);
+    cr_assert_eq(o->ack, 206);
+}
+
+Test(tcp, syn_cookie_expires)
+{
+    struct h_out *o;
+
+    h_start();
+    cr_assert_eq(tcp_listen(H.st, ip4(H_LOCAL), H_LPORT, 0, h_on_event, NULL), 0);
+    H.st->listeners[0].backlog = 0;
+    h_in(&(struct h_seg){.seq = 200, .flags = TCP_SYN, .wnd = 1000, .mss = 1460, .wscale = -1});
+    o = h_next();
+    cr_assert_eq(o->wscale, -1);
+    uint32_t cookie = o->seq;
+    h_advance(3 * 65536);
+    cr_assert_eq(h_in(&(struct h_seg){.seq = 201, .ack = cookie + 1, .flags = TCP_ACK,
+                                      .wnd = 100}), DROP_TCP_NO_SOCKET);
+}
+
+Test(tcp, control_block_cap_is_counted_never_a_crash)
+{
+    struct tcp_conn *c[4];
+
+    H.conf.max_conns = 3;
+    h_start();
+    for (int i = 0; i < 3; i++)
+        cr_assert_eq(tcp_connect(H.st, ip4(H_LOCAL), ip4(H_PEER), 80, h_on_event, NULL, &c[i]),
+                     0);
+    cr_assert_eq(tcp_connect(H.st, ip4(H_LOCAL), ip4(H_PEER), 80, h_on_event, NULL, &c[3]),
+                 LBD_ENOMEM);
+    cr_assert_eq(H.st->stats.refused_conns, 1);
+    /* A listener answers with cookies when the pool is empty. */
+    cr_assert_eq(tcp_listen(H.st, ip4(H_LOCAL), H_LPORT, 0, h_on_event, NULL), 0);
+    h_skip_out();
+    h_in(&(struct h_seg){.seq = 200, .flags = TCP_SYN, .wnd = 1000, .mss = 1460, .wscale = -1});
+    cr_assert_eq(h_next()->flags, TCP_SYN | TCP_ACK);
+    cr_assert_eq(H.st->stats.syncookies_sent, 1);
+    tcp_abort(c[0]);
+    cr_assert_eq(tcp_connect(H.st, ip4(H_LOCAL), ip4(H_PEER), 80, h_on_event, NULL, &c[3]), 0);
+}
+
+Test(tcp, buffer_cap_refuses_and_counts)
+{
+    uint8_t d[100] = {0};
+    struct tcp_conn *c;
+    struct rte_mbuf *m;
+
+    H.conf.max_buf_segs = 4;
+    h_start();
+    c = h_accept_quiet(-1, 0);
+    cr_assert_eq(tcp_send(c, h_payload(300, 0, 100)), 0);
+    m = h_payload(200, 0, 100);
+    cr_assert_eq(tcp_send(c, m), LBD_ENOMEM);
+    rte_pktmbuf_free(m);
+    cr_assert_eq(H.st->stats.snd_mem_refused, 1);
+    h_in(&(struct h_seg){.seq = PEER_ISN + 1, .ack = ISS + 1, .flags = TCP_ACK, .wnd = 0,
+                         .data = d, .len = 100});
+    cr_assert_eq(tcp_recv_bytes(c), 100);
+    h_in(&(struct h_seg){.seq = PEER_ISN + 101, .ack = ISS + 1, .flags = TCP_ACK, .wnd = 0,
+                         .data = d, .len = 100});
+    cr_assert_eq(tcp_recv_bytes(c), 100, "no room: not taken (the peer retransmits)");
+    cr_assert_eq(H.st->stats.rcv_mem_dropped, 1);
+}
+
+/* ---- callbacks ---- */
+
+static void close_on_readable(struct tcp_conn *c, enum tcp_event ev, void *arg)
+{
+    h_on_event(c, ev, arg);
+    if (ev == TCP_EV_READABLE) {
+        rte_pktmbuf_free(tcp_recv(c, 1u << 20));
+        tcp_send(c, h_payload(5, 0, 5));
+        tcp_close(c);
+    }
+}
+
+Test(tcp, close_inside_a_callback_is_safe)
+{
+    uint8_t d[10] = {0};
+    struct tcp_conn *c;
+    struct h_out *o;
+
+    h_start();
+    c = h_accept_quiet(-1, 65535);
+    tcp_set_handler(c, close_on_readable, NULL);
+    h_in(&(struct h_seg){.seq = PEER_ISN + 1, .ack = ISS + 1, .flags = TCP_ACK, .wnd = 100,
+                         .data = d, .len = 10});
+    /* One segment: the reply, the ACK and the FIN together. */
+    cr_assert_eq(h_pending_out(), 1);
+    o = h_next();
+    cr_assert_eq(o->len, 5);
+    cr_assert_eq(o->ack, PEER_ISN + 11);
+    cr_assert_eq(o->flags, TCP_ACK | TCP_PSH | TCP_FIN);
+    cr_assert_eq(tcp_conn_state(c), TCP_FIN_WAIT_1);
+}
+
+Test(tcp, memory_per_idle_connection)
+{
+    /* Reported in doc/tcp.md; keep an eye on it. */
+    cr_log_info("sizeof(struct tcp_conn) = %zu", sizeof(struct tcp_conn));
+    cr_assert_leq(sizeof(struct tcp_conn), 512);
+}
+
+Test(tcp, limited_transmit_on_the_first_two_duplicates)
+{
+    struct tcp_conn *c;
+    struct h_out *o;
+
+    h_start();
+    c = h_accept_quiet(7, 65535);
+    cr_assert_eq(tcp_send(c, h_payload(20 * 1460, 0, 1460)), 0);
+    cr_assert_eq(h_pending_out(), 10, "cwnd-limited");
+    h_skip_out();
+    uint32_t cwnd = c->cwnd, max = c->snd_max;
+    for (int i = 0; i < 2; i++) {
+        h_in(&(struct h_seg){.seq = PEER_ISN + 1, .ack = ISS + 1, .flags = TCP_ACK,
+                             .wnd = 65535});
+        o = h_next();
+        cr_assert_not_null(o, "RFC 3042: a new segment for duplicate %d", i + 1);
+        cr_assert_eq(o->seq, max + 1460 * i);
+    }
+    cr_assert_eq(c->cwnd, cwnd, "cwnd itself is unchanged");
+    cr_assert_eq(H.st->stats.limited_transmits, 2);
+    h_in(&(struct h_seg){.seq = PEER_ISN + 1, .ack = ISS + 1, .flags = TCP_ACK, .wnd = 65535});
+    o = h_next();
+    cr_assert_eq(o->seq, ISS + 1, "third: fast retransmit");
+}
+
+/* ---- SACK (RFC 2018, RFC 6675) ---- */
+
+Test(tcp, sack_permitted_only_when_both_sides_offer_it)
+{
+    struct tcp_conn *c, *c2;
+    struct h_out *o;
+
+    h_start();
+    cr_assert_eq(tcp_listen(H.st, ip4(H_LOCAL), H_LPORT, 0, h_on_event, NULL), 0);
+    /* Passive, offered: echoed in the SYN-ACK, used. */
+    h_in(&(struct h_seg){.seq = PEER_ISN, .flags = TCP_SYN, .wnd = 1000, .mss = 1460,
+                         .wscale = 7, .sack_ok = 1, .sport = 1001});
+    o = h_next();
+    cr_assert_eq(o->flags, TCP_SYN | TCP_ACK);
+    cr_assert(o->sack_ok, "SYN-ACK answers SACK-permitted");
+    cr_assert_eq(o->mss, 1460);
+    cr_assert_eq(o->wscale, 3, "with the other options");
+    h_in(&(struct h_seg){.seq = PEER_ISN + 1, .ack = ISS + 1, .flags = TCP_ACK, .wnd = 1000,
+                         .sport = 1001});
+    cr_assert(H.conn->flags & TCPF_SACK);
+    /* Passive, not offered: not in the SYN-ACK, not used. */
+    h_in(&(struct h_seg){.seq = PEER_ISN, .flags = TCP_SYN, .wnd = 1000, .mss = 1460,
+                         .wscale = 7, .sport = 1002});
+    o = h_next();
+    cr_assert(!o->sack_ok);
+    h_in(&(struct h_seg){.seq = PEER_ISN + 1, .ack = ISS + 1, .flags = TCP_ACK, .wnd = 1000,
+                         .sport = 1002});
+    cr_assert(!(H.conn->flags & TCPF_SACK));
+    /* Active: always offered; used only when the SYN-ACK answers. */
+    cr_assert_eq(tcp_connect(H.st, ip4(H_LOCAL), ip4(H_PEER), 8080, h_on_event, NULL, &c), 0);
+    o = h_next();
+    cr_assert_eq(o->flags, TCP_SYN);
+    cr_assert(o->sack_ok, "our SYN offers SACK");
+    cr_assert_eq(tcp_connect(H.st, ip4(H_LOCAL), ip4(H_PEER), 8080, h_on_event, NULL, &c2), 0);
+    h_skip_out();
+    h_in(&(struct h_seg){.seq = 9000, .ack = ISS + 1, .flags = TCP_SYN | TCP_ACK, .wnd = 30000,
+                         .mss = 1460, .wscale = 2, .sack_ok = 1, .sport = 8080,
+                         .dport = c->key.lport});
+    cr_assert_eq(tcp_conn_state(c), TCP_ESTABLISHED);
+    cr_assert(c->flags & TCPF_SACK);
+    h_in(&(struct h_seg){.seq = 9000, .ack = ISS + 1, .flags = TCP_SYN | TCP_ACK, .wnd = 30000,
+                         .mss = 1460, .wscale = 2, .sport = 8080, .dport = c2->key.lport});
+    cr_assert_eq(tcp_conn_state(c2), TCP_ESTABLISHED);
+    cr_assert(!(c2->flags & TCPF_SACK));
+}
+
+Test(tcp, syn_cookie_connections_do_without_sack)
+{
+    struct h_out *o;
+
+    h_start();
+    cr_assert_eq(tcp_listen(H.st, ip4(H_LOCAL), H_LPORT, 1, h_on_event, NULL), 0);
+    h_in(&(struct h_seg){.seq = 100, .flags = TCP_SYN, .wnd = 1000, .mss = 1460, .wscale = 5,
+                         .sack_ok = 1, .sport = 1001});
+    h_skip_out();
+    h_in(&(struct h_seg){.seq = 200, .flags = TCP_SYN, .wnd = 1000, .mss = 1460, .wscale = 5,
+                         .sack_ok = 1, .sport = 1002});
+    o = h_next();
+    cr_assert_eq(H.st->stats.syncookies_sent, 1);
+    cr_assert(!o->sack_ok, "the cookie cannot encode SACK-permitted: not offered");
+    cr_assert_eq(h_in(&(struct h_seg){.seq = 201, .ack = o->seq + 1, .flags = TCP_ACK,
+                                      .wnd = 100, .sport = 1002}), DROP_NONE);
+    cr_assert_eq(H.st->stats.syncookies_ok, 1);
+    cr_assert(!(H.ev_conn[0]->flags & TCPF_SACK));
+}
+
+/* The SACK blocks of segment o as "start-end start-end ..." offsets from base. */
+static const char *sack_str(const struct h_out *o, uint32_t base)
+{
+    static char buf[256];
+    int n = 0;
+
+    buf[0] = 0;
+    for (unsigned i = 0; i < o->n_sack; i++)
+        n += snprintf(buf + n, sizeof(buf) - (size_t)n, "%s%u-%u", i ? " " : "",
+                      o->sack[2 * i] - base, o->sack[2 * i + 1] - base);
+    return buf;
+}
+
+Test(tcp, receiver_reports_holes_most_recent_block_first)
+{
+    uint8_t d[10000];
+    struct h_out *o;
+    struct tcp_conn *c;
+    uint32_t b = PEER_ISN + 1;
+
+    h_start();
+    H.peer_sack = 1;
+    c = h_accept(7, 1000);
+    h_skip_out();
+    h_pattern(d, sizeof(d), 0);
+#define SEG(off, n) h_in(&(struct h_seg){.seq = b + (off), .ack = ISS + 1, .flags = TCP_ACK, \
+                                         .wnd = 1000, .data = d + (off), .len = (n)})
+    SEG(1000, 1000);                    /* one hole: 0..1000 */
+    o = h_next();
+    cr_assert_not_null(o);
+    cr_assert_eq(o->ack, b);
+    cr_assert_str_eq(sack_str(o, b), "1000-2000");
+    SEG(3000, 1000);                    /* two holes */
+    o = h_next();
+    cr_assert_not_null(o);
+    cr_assert_str_eq(sack_str(o, b), "3000-4000 1000-2000", "newest first");
+    SEG(5000, 1000);                    /* three holes */
+    o = h_next();
+    cr_assert_not_null(o);
+    cr_assert_str_eq(sack_str(o, b), "5000-6000 3000-4000 1000-2000");
+    SEG(2000, 500);                     /* extends the oldest block: now the newest */
+    o = h_next();
+    cr_assert_not_null(o);
+    cr_assert_str_eq(sack_str(o, b), "1000-2500 5000-6000 3000-4000");
+    SEG(7000, 500);                     /* four blocks: 4 fit beside no other option */
+    o = h_next();
+    cr_assert_not_null(o);
+    cr_assert_str_eq(sack_str(o, b), "7000-7500 1000-2500 5000-6000 3000-4000");
+    cr_assert_eq(o->optlen, 36);
+    SEG(9000, 500);                     /* five runs held: the four most recent */
+    o = h_next();
+    cr_assert_not_null(o);
+    cr_assert_str_eq(sack_str(o, b), "9000-9500 7000-7500 1000-2500 5000-6000");
+    SEG(8000, 100);                     /* more runs than recent segments: the highest */
+    o = h_next();
+    cr_assert_not_null(o);
+    cr_assert_str_eq(sack_str(o, b), "8000-8100 9000-9500 7000-7500 1000-2500");
+    /* Our data goes out with the blocks and stays within the MTU. */
+    cr_assert_eq(tcp_send(c, h_payload(3000, 0, 1000)), 0);
+    o = h_next();
+    cr_assert_not_null(o);
+    cr_assert_eq(o->n_sack, 4);
+    cr_assert_eq(o->len, 1460 - 36, "the option takes room from the payload");
+    h_skip_out();
+    /* The first hole filled: cumulative ACK moves, the other blocks stay. */
+    SEG(0, 1000);
+    o = &H.out[H.n_out - 1];
+    cr_assert_eq(o->ack, b + 2500);
+    cr_assert_str_eq(sack_str(o, b), "8000-8100 9000-9500 7000-7500 5000-6000");
+    cr_assert_geq(H.st->stats.sack_blocks_sent, 1 + 2 + 3 + 3 + 4 + 4 + 4);
+    /* All filled: no more blocks. */
+    for (uint32_t off = 2500; off < 9500; off += 1000)
+        SEG(off, off + 1000 <= 9500 ? 1000 : 9500 - off);
+    o = &H.out[H.n_out - 1];
+    cr_assert_eq(o->ack, b + 9500);
+    cr_assert_eq(o->n_sack, 0);
+    cr_assert_eq(o->optlen, 0);
+    cr_assert_null(c->ooo);
+#undef SEG
+}
+
+Test(tcp, no_sack_blocks_without_negotiation)
+{
+    uint8_t d[1000] = {0};
+    struct h_out *o;
+
+    h_start();
+    h_accept_quiet(7, 1000);
+    h_in(&(struct h_seg){.seq = PEER_ISN + 1001, .ack = ISS + 1, .flags = TCP_ACK, .wnd = 1000,
+                         .data = d, .len = 1000});
+    o = h_next();
+    cr_assert_eq(o->ack, PEER_ISN + 1);
+    cr_assert_eq(o->n_sack, 0);
+    cr_assert_eq(H.st->stats.sack_blocks_sent, 0);
+}
+
+/*
+ * A SACK receiver for the sender tests: segments whose first transmission is in
+ * `lose` (by index of MSS-sized segment) are dropped; every other data segment is
+ * taken and answered with the cumulative ACK and up to three SACK blocks, the run
+ * holding the latest segment first (as Linux does). Time never moves.
+ */
+#define SND_SEGS 20
+struct sack_peer {
+    uint32_t base;                      /* our ISS + 1 */
+    uint32_t mss;
+    uint8_t have[SND_SEGS];
+    unsigned sent[SND_SEGS];            /* transmissions of each segment */
+    unsigned lose_first[SND_SEGS];      /* 1 = drop the first transmission */
+    int sack;                           /* answer with SACK blocks */
+};
+
+static void sack_peer_ack(struct sack_peer *p, unsigned latest)
+{
+    struct h_seg a = {.seq = PEER_ISN + 1, .flags = TCP_ACK, .wnd = 65535};
+    unsigned una = 0;
+
+    while (una < SND_SEGS && p->have[una])
+        una++;
+    a.ack = p->base + una * p->mss;
+    if (p->sack && latest > una) {
+        unsigned lo = latest, hi = latest;
+        while (lo > una && p->have[lo - 1])
+            lo--;
+        while (hi + 1 < SND_SEGS && p->have[hi + 1])
+            hi++;
+        a.sack[0] = p->base + lo * p->mss;
+        a.sack[1] = p->base + (hi + 1) * p->mss;
+        a.n_sack = 1;
+        for (unsigned i = SND_SEGS; i-- > una && a.n_sack < 3;) {
+            unsigned e = i;
+            if (!p->have[i] || (i >= lo && i <= hi))
+                continue;
+            while (i > una && p->have[i - 1])
+                i--;
+            if (i >= lo && i <= hi)
+                continue;
+            a.sack[2 * a.n_sack] = p->base + i * p->mss;
+            a.sack[2 * a.n_sack + 1] = p->base + (e + 1) * p->mss;
+            a.n_sack++;
+        }
+    }
+    h_in(&a);
+}
+
+/* Feeds everything the stack sends to the peer until it stops sending. */
+static void sack_peer_run(struct sack_peer *p)
+{
+    struct h_out *o;
+
+    while ((o = h_next()) != NULL) {
+        unsigned i;
+        if (o->len == 0)
+            continue;
+        cr_assert_eq((o->seq - p->base) % p->mss, 0, "segments on MSS boundaries");
+        cr_assert_eq(o->len, p->mss);
+        i = (o->seq - p->base) / p->mss;
+        cr_assert_lt(i, SND_SEGS);
+        if (p->sent[i]++ == 0 && p->lose_first[i])
+            continue;
+        p->have[i] = 1;
+        sack_peer_ack(p, i);
+    }
+}
+
+static struct tcp_conn *sack_sender(struct sack_peer *p, int sack, const unsigned *lose,
+                                    unsigned n_lose)
+{
+    struct tcp_conn *c;
+
+    h_start();
+    H.peer_sack = sack;
+    c = h_accept_quiet(7, 65535);
+    memset(p, 0, sizeof(*p));
+    p->base = ISS + 1;
+    p->mss = 1460;
+    p->sack = sack;
+    for (unsigned i = 0; i < n_lose; i++)
+        p->lose_first[lose[i]] = 1;
+    cr_assert_eq(tcp_send(c, h_payload(SND_SEGS * 1460, 0, 1460)), 0);
+    return c;
+}
+
+Test(tcp, sack_sender_retransmits_exactly_the_holes_without_rto)
+{
+    static const unsigned lose[] = {1, 3, 5};
+    struct sack_peer p;
+    struct tcp_conn *c = sack_sender(&p, 1, lose, 3);
+    uint64_t t0 = h_now();
+
+    sack_peer_run(&p);
+    cr_assert_eq(h_now(), t0, "no timer was needed");
+    for (unsigned i = 0; i < SND_SEGS; i++) {
+        cr_assert(p.have[i], "segment %u delivered", i);
+        cr_assert_eq(p.sent[i], p.lose_first[i] ? 2 : 1,
+                     "segment %u sent %u times: only the lost ones twice", i, p.sent[i]);
+    }
+    cr_assert_eq(c->snd_una, ISS + 1 + SND_SEGS * 1460);
+    cr_assert_eq(H.st->stats.sack_recoveries, 1);
+    cr_assert_eq(H.st->stats.sack_rexmits, 3);
+    cr_assert_eq(H.st->stats.segs_retrans, 3);
+    cr_assert_eq(H.st->stats.rexmt_timeouts, 0);
+    cr_assert_eq(H.st->stats.sack_blocks_bad, 0);
+    cr_assert_gt(H.st->stats.sack_blocks_rcvd, 0);
+    cr_assert(!(c->flags & (TCPF_RECOVERY | TCPF_SACK_RECOVERY)), "recovery ended");
+    cr_assert_eq(c->sack_n, 0, "the scoreboard empties as snd_una passes it");
+}
+
+Test(tcp, sack_loss_detected_before_three_duplicates)
+{
+    struct tcp_conn *c;
+    struct h_out *o;
+    uint32_t una = ISS + 1, mss = 1460;
+
+    h_start();
+    H.peer_sack = 1;
+    c = h_accept_quiet(7, 65535);
+    cr_assert_eq(tcp_send(c, h_payload(10 * mss, 0, 1460)), 0);
+    h_skip_out();
+    /* One ACK (it carries data, so it is no duplicate) SACKs three segments past a hole:
+     * IsLost(snd_una) holds (RFC 6675 section 5 (b)). */
+    uint8_t d[10] = "0123456789";
+    h_in(&(struct h_seg){.seq = PEER_ISN + 1, .ack = una, .flags = TCP_ACK, .wnd = 65535,
+                         .data = d, .len = 10, .n_sack = 1,
+                         .sack = {una + mss, una + 4 * mss}});
+    o = h_next();
+    cr_assert_not_null(o);
+    cr_assert_eq(o->seq, una, "the hole is retransmitted at once");
+    cr_assert_eq(o->len, mss);
+    cr_assert(c->flags & TCPF_SACK_RECOVERY);
+    cr_assert_eq(c->recover, c->snd_max);
+    cr_assert_eq(c->cwnd, c->ssthresh);
+    cr_assert_eq(c->ssthresh, 5 * mss, "FlightSize / 2");
+    for (o = h_next(); o != NULL; o = h_next())
+        cr_assert(o->seq == una + 10 * mss || o->len == 0 || o->seq >= una + 10 * mss,
+                  "never the SACKed segments (seq %u)", o->seq - una);
+}
+
+Test(tcp, sack_sender_does_not_resend_sacked_data_after_rto_and_clears_the_board)
+{
+    struct tcp_conn *c;
+    struct h_out *o;
+    uint32_t una = ISS + 1, mss = 1460;
+
+    h_start();
+    H.peer_sack = 1;
+    c = h_accept_quiet(7, 65535);
+    cr_assert_eq(tcp_send(c, h_payload(10 * mss, 0, 1460)), 0);
+    h_skip_out();
+    /* Two segments SACKed: not enough to call the first lost. */
+    h_in(&(struct h_seg){.seq = PEER_ISN + 1, .ack = una, .flags = TCP_ACK, .wnd = 65535,
+                         .n_sack = 1, .sack = {una + 2 * mss, una + 4 * mss}});
+    cr_assert_eq(c->sack_n, 1);
+    cr_assert(!(c->flags & TCPF_RECOVERY));
+    h_skip_out();
+    h_wait_out(10000);                  /* RTO */
+    o = h_next();
+    cr_assert_eq(o->seq, una);
+    cr_assert_eq(H.st->stats.rexmt_timeouts, 1);
+    cr_assert_eq(c->sack_n, 0, "RTO: the scoreboard is cleared (RFC 6675 5.1)");
+    h_skip_out();
+    /* The retransmission arrives; the receiver still holds 2..3: go-back-N skips them. */
+    h_in(&(struct h_seg){.seq = PEER_ISN + 1, .ack = una + mss, .flags = TCP_ACK,
+                         .wnd = 65535, .n_sack = 1, .sack = {una + 2 * mss, una + 4 * mss}});
+    o = h_next();
+    cr_assert_not_null(o);
+    cr_assert_eq(o->seq, una + mss);
+    h_in(&(struct h_seg){.seq = PEER_ISN + 1, .ack = una + 4 * mss, .flags = TCP_ACK,
+                         .wnd = 65535});
+    for (o = h_next(); o != NULL; o = h_next())
+        cr_assert_geq(o->seq, una + 4 * mss, "SACKed data is not sent again");
+    cr_assert_eq(H.st->stats.sack_recoveries, 0, "no fast recovery below recover");
+}
+
+Test(tcp, without_sack_the_same_losses_go_through_newreno)
+{
+    static const unsigned lose[] = {1, 3, 5};
+    struct sack_peer p;
+    struct tcp_conn *c = sack_sender(&p, 0, lose, 3);
+
+    cr_assert(!(c->flags & TCPF_SACK));
+    sack_peer_run(&p);
+    for (unsigned i = 0; i < SND_SEGS; i++)
+        cr_assert(p.have[i], "segment %u delivered", i);
+    cr_assert_eq(H.st->stats.fast_retrans, 1);
+    cr_assert_eq(H.st->stats.partial_acks, 2, "NewReno: one hole per partial ACK");
+    cr_assert_eq(H.st->stats.sack_recoveries, 0);
+    cr_assert_eq(H.st->stats.sack_rexmits, 0);
+    cr_assert_eq(H.st->stats.sack_blocks_rcvd, 0);
+}
+
+Test(tcp, sack_peer_without_blocks_falls_back_to_newreno)
+{
+    static const unsigned lose[] = {1};
+    struct sack_peer p;
+    struct tcp_conn *c = sack_sender(&p, 1, lose, 1);
+
+    p.sack = 0;                         /* negotiated, but never sends a block */
+    cr_assert(c->flags & TCPF_SACK);
+    sack_peer_run(&p);
+    for (unsigned i = 0; i < SND_SEGS; i++)
+        cr_assert(p.have[i]);
+    cr_assert_eq(H.st->stats.fast_retrans, 1);
+    cr_assert_eq(H.st->stats.sack_newreno_fallbacks, 1);
+    cr_assert_eq(H.st->stats.sack_recoveries, 0);
+}
+
+Test(tcp, bogus_sack_blocks_are_ignored)
+{
+    struct tcp_conn *c;
+    uint32_t una = ISS + 1, mss = 1460;
+    static const uint8_t bad_len[] = {1, 1, 5, 11, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+
+    h_start();
+    H.peer_sack = 1;
+    c = h_accept_quiet(7, 65535);
+    cr_assert_eq(tcp_send(c, h_payload(4 * mss, 0, 1460)), 0);
+    h_skip_out();
+    h_in(&(struct h_seg){.seq = PEER_ISN + 1, .ack = una + mss, .flags = TCP_ACK, .wnd = 65535});
+    h_skip_out();
+    uint32_t max = c->snd_max;
+#define SACK1(s, e) h_in(&(struct h_seg){.seq = PEER_ISN + 1, .ack = una + mss, .flags = TCP_ACK, \
+                                         .wnd = 65535, .n_sack = 1, .sack = {(s), (e)}})
+    SACK1(una + 2 * mss, max + 1);                  /* beyond snd_max */
+    SACK1(una + 3 * mss, una + 2 * mss);            /* start after end */
+    SACK1(una + 2 * mss, una + 2 * mss);            /* empty */
+    SACK1(una, una + 2 * mss);                      /* straddles snd_una */
+    SACK1(una + mss, una + 2 * mss);                /* starts at snd_una */
+    SACK1(max + 0x10000000u, max + 0x10000100u);    /* far ahead */
+    cr_assert_eq(H.st->stats.sack_blocks_bad, 6);
+    SACK1(una, una + mss);                          /* at or below snd_una: D-SACK */
+    cr_assert_eq(H.st->stats.sack_blocks_old, 1);
+    h_in(&(struct h_seg){.seq = PEER_ISN + 1, .ack = una + mss, .flags = TCP_ACK, .wnd = 65535,
+                         .raw_opt = bad_len, .raw_optlen = sizeof(bad_len)});
+    cr_assert_eq(H.st->stats.sack_blocks_bad, 7, "a SACK option of impossible length");
+    cr_assert_eq(c->sack_n, 0, "nothing entered the scoreboard");
+    cr_assert_eq(H.st->stats.sack_blocks_rcvd, 0);
+    cr_assert_eq(H.st->stats.sack_recoveries, 0);
+    cr_assert_eq(H.st->stats.sack_newreno_fallbacks, 1,
+                 "the duplicates alone make a NewReno recovery, counted");
+    /* A good one still counts. */
+    SACK1(una + 2 * mss, una + 3 * mss);
+    cr_assert_eq(c->sack_n, 1);
+    cr_assert_eq(H.st->stats.sack_blocks_rcvd, 1);
+    cr_assert_eq(tcp_conn_state(c), TCP_ESTABLISHED);
+#undef SACK1
+}
+
+Test(tcp, sack_scoreboard_is_bounded)
+{
+    struct tcp_conn *c;
+    uint32_t una = ISS + 1, mss = 1460;
+
+    h_start();
+    H.peer_sack = 1;
+    c = h_accept_quiet(7, 65535);
+    cr_assert_eq(tcp_send(c, h_payload(10 * mss, 0, 1460)), 0);
+    h_skip_out();
+    /* Every other 100 bytes SACKed, from the top down: more ranges than the board. */
+    for (uint32_t i = 0; i < 2 * TCP_SACK_MAX + 4; i++) {
+        uint32_t s = una + 10 * mss - 200 * (i + 1);
+        h_in(&(struct h_seg){.seq = PEER_ISN + 1, .ack = una, .flags = TCP_ACK, .wnd = 65535,
+                             .n_sack = 1, .sack = {s, s + 100}});
+    }
+    cr_assert_eq(c->sack_n, TCP_SACK_MAX);
+    cr_assert_gt(H.st->stats.sack_board_full, 0);
+    for (unsigned i = 1; i < c->sack_n; i++)
+        cr_assert(SEQ_LT(c->sack[i - 1].end, c->sack[i].start), "sorted, disjoint");
+}
