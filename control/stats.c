@@ -46,7 +46,7 @@ static struct traffic_counters sum_traffic(const struct dataplane *dp, bool rs, 
 
     for (unsigned w = 0; dp != NULL && w < dp->n_workers; w++) {
         const struct worker_stats *ws = dp_worker_stats(dp, w);
-        const struct traffic_counters *c = rs ? &ws->rs[i] : &ws->vs[i];
+        const struct traffic_counters *c = rs ? &ws->traffic.rs[i] : &ws->traffic.vs[i];
         t.packets_in += c->packets_in;
         t.bytes_in += c->bytes_in;
         t.packets_out += c->packets_out;
@@ -82,7 +82,7 @@ static cJSON *stats_real_servers(const struct appliance *a, const struct cfg_vs 
         /* Layer 4 connections and Layer 7 backend connections (with their payload),
          * by the real server's counter index (snapshot.h). */
         for (unsigned w = 0; a->dp != NULL && w < a->dp->n_workers; w++)
-            active += dp_worker_stats(a->dp, w)->rs_active_conns[idx];
+            active += dp_worker_stats(a->dp, w)->traffic.rs_active_conns[idx];
         *vs_active += active;
         cJSON_AddStringToObject(o, "label", rs->label);
         cJSON_AddStringToObject(o, "ip", addr_format_ipv4(rs->ip, ip));
@@ -195,34 +195,34 @@ cJSON *stats_build(const struct appliance *a, const char *vs_label, int *rc, cha
         cJSON_AddNumberToObject(w, "lcore", dp_worker_lcore(dp, i));
         add_u64(w, "rx_packets", ws->rx_packets);
         add_u64(w, "rx_bytes", ws->rx_bytes);
-        add_u64(w, "tx_packets", ws->tx_packets);
-        add_u64(w, "tx_bytes", ws->tx_bytes);
+        add_u64(w, "tx_packets", ws->lcore.tx_packets);
+        add_u64(w, "tx_bytes", ws->lcore.tx_bytes);
         add_u64(w, "handoff_out", ws->handoff_out);
         add_u64(w, "handoff_in", ws->handoff_in);
         add_u64(w, "arp_replies", ws->arp_replies);
         add_u64(w, "arp_learn_sent", ws->arp_learn_sent);
         add_u64(w, "icmp_echo_replies", ws->icmp_echo_replies);
-        add_u64(w, "arp_requests", ws->arp_requests);
-        add_u64(w, "probes_sent", ws->probes_sent);
-        add_u64(w, "probe_failed", ws->probe_failed);
-        add_u64(w, "probes_ok", ws->probes_ok);
-        add_u64(w, "l4_halt_resets", ws->l4_halt_resets);
-        add_u64(w, "echo_replies_in", ws->echo_replies_in);
-        add_u64(w, "mbuf_alloc_failed", ws->mbuf_alloc_failed);
-        add_u64(w, "ctl_ring_full", ws->ctl_ring_full);
-        add_u64(w, "forwarded", ws->forwarded);
-        add_u64(w, "icmp_errors_sent", ws->icmp_errors_sent);
-        add_u64(w, "l4_forward_packets", ws->l4_forward_packets);
-        add_u64(w, "l4_reverse_packets", ws->l4_reverse_packets);
-        add_u64(w, "l4_conns_created", ws->l4_conns_created);
-        add_u64(w, "l4_conns_ended", ws->l4_conns_ended);
-        add_u64(w, "l4_conns_midstream", ws->l4_conns_midstream);
-        add_u64(w, "l4_conns_halted", ws->l4_conns_halted);
-        add_u64(w, "l4_persist_hits", ws->l4_persist_hits);
-        add_u64(w, "l4_persist_moved", ws->l4_persist_moved);
-        add_u64(w, "l4_persist_created", ws->l4_persist_created);
-        add_u64(w, "l4_persist_full", ws->l4_persist_full);
-        add_u64(w, "l4_nh_misses", ws->l4_nh_misses);
+        add_u64(w, "arp_requests", ws->ip_out.arp_requests);
+        add_u64(w, "probes_sent", ws->probe.probes_sent);
+        add_u64(w, "probe_failed", ws->probe.probe_failed);
+        add_u64(w, "probes_ok", ws->probe.probes_ok);
+        add_u64(w, "l4_halt_resets", ws->l4.halt_resets);
+        add_u64(w, "echo_replies_in", ws->probe.echo_replies_in);
+        add_u64(w, "mbuf_alloc_failed", ws->lcore.mbuf_alloc_failed);
+        add_u64(w, "ctl_ring_full", ws->lcore.ctl_ring_full);
+        add_u64(w, "forwarded", ws->forward.forwarded);
+        add_u64(w, "icmp_errors_sent", ws->forward.icmp_errors_sent);
+        add_u64(w, "l4_forward_packets", ws->l4.forward_packets);
+        add_u64(w, "l4_reverse_packets", ws->l4.reverse_packets);
+        add_u64(w, "l4_conns_created", ws->l4.conns_created);
+        add_u64(w, "l4_conns_ended", ws->l4.conns_ended);
+        add_u64(w, "l4_conns_midstream", ws->l4.conns_midstream);
+        add_u64(w, "l4_conns_halted", ws->l4.conns_halted);
+        add_u64(w, "l4_persist_hits", ws->l4.persist_hits);
+        add_u64(w, "l4_persist_moved", ws->l4.persist_moved);
+        add_u64(w, "l4_persist_created", ws->l4.persist_created);
+        add_u64(w, "l4_persist_full", ws->l4.persist_full);
+        add_u64(w, "l4_nh_misses", ws->l4.nh_misses);
         add_u64(w, "l4_conns_active", dp_worker_l4_conns(dp, i));
         add_u64(w, "l4_persist_entries", dp_worker_l4_persist(dp, i));
 #define STATS_PROXY_FIELD(n) add_u64(w, "proxy_" #n, ws->proxy.n);
@@ -230,12 +230,12 @@ cJSON *stats_build(const struct appliance *a, const char *vs_label, int *rc, cha
 #undef STATS_PROXY_FIELD
         add_u64(w, "proxy_sessions", dp_worker_proxy_sessions(dp, i));
         add_u64(w, "mbufs_in_use", dp_worker_mbufs_in_use(dp, i));
-        cJSON_AddItemToObject(w, "drops", drops_object(ws->drops));
+        cJSON_AddItemToObject(w, "drops", drops_object(ws->lcore.drops));
         if (dp_worker_tcp(dp, i) != NULL)
             cJSON_AddItemToObject(w, "tcp", tcp_object(dp_worker_tcp(dp, i)));
         cJSON_AddItemToArray(workers, w);
         for (int r = 0; r < DROP_MAX; r++)
-            drops[r] += ws->drops[r];
+            drops[r] += ws->lcore.drops[r];
         arp += ws->arp_replies;
         icmp += ws->icmp_echo_replies;
     }

@@ -15,7 +15,6 @@
 #include "proxy/proxy.h"
 #include "tcp/tcp.h"
 #include "tcp/tcp_testsvc.h"
-#include "worker.h"
 
 static int dp_create_pools(struct dataplane *dp, char *err, size_t errlen)
 {
@@ -88,35 +87,40 @@ static int dp_create_tcp(struct dataplane *dp, struct worker *w, const struct lb
     char name[32];
 
     tcp_stack_conf_default(&tc);
-    snprintf(name, sizeof(name), "w%u", w->id);
+    struct tcp_stack *tcp;
+    struct proxy *px;
+
+    snprintf(name, sizeof(name), "w%u", w->lc.id);
     tc.name = name;
-    tc.socket_id = (int)rte_lcore_to_socket_id(w->lcore);
-    tc.worker_id = w->id;
+    tc.socket_id = (int)rte_lcore_to_socket_id(w->links.lcore);
+    tc.worker_id = w->lc.id;
     tc.n_workers = dp->n_workers;
-    tc.wheel = &w->wheel;
-    tc.pool = dp->pools[w->id];
+    tc.wheel = &w->lc.wheel;
+    tc.pool = dp->pools[w->lc.id];
     tc.tx = worker_tcp_tx;
     tc.tx_arg = w;
     tc.max_conns = DP_TCP_CONNS;
     tc.max_buf_segs = DP_POOL_MBUFS / 2;
     tc.connect_timeout_ms = cfg->layer7.connect_timeout_ms;
     tc.idle_ms = cfg->layer7.client_timeout_s * 1000u;
-    w->tcp = tcp_stack_create(&tc, err, errlen);
-    if (w->tcp == NULL)
+    tcp = tcp_stack_create(&tc, err, errlen);
+    if (tcp == NULL)
         return LBD_ENOMEM;
+    worker_set_tcp(w, tcp, NULL);
     pc = (struct proxy_conf){
-        .tcp = w->tcp, .wheel = &w->wheel, .persist = w->persist, .sched = w->sched,
-        .stats = &w->stats, .pool = dp->pools[w->id], .max_sessions = DP_PROXY_SESSIONS,
-        .socket_id = tc.socket_id,
+        .tcp = tcp, .wheel = &w->lc.wheel, .persist = w->l4.persist, .sched = w->l4.sched,
+        .stats = &w->stats.proxy, .traffic = &w->stats.traffic, .pool = dp->pools[w->lc.id],
+        .max_sessions = DP_PROXY_SESSIONS, .socket_id = tc.socket_id,
     };
-    w->proxy = proxy_create(&pc, err, errlen);
-    if (w->proxy == NULL)
+    px = proxy_create(&pc, err, errlen);
+    if (px == NULL)
         return LBD_ENOMEM;
+    worker_set_tcp(w, tcp, px);
     if (spec != NULL && *spec != '\0') {
-        int rc = tcp_testsvc_setup(w->tcp, spec, err, errlen);
+        int rc = tcp_testsvc_setup(tcp, spec, err, errlen);
         if (rc != 0)
             return rc;
-        if (w->id == 0)
+        if (w->lc.id == 0)
             LOG_INFO("dataplane", "TCP test services on every address: %s", spec);
     }
     return 0;
@@ -129,20 +133,24 @@ static int dp_create_workers(struct dataplane *dp, const struct lbd_config *cfg,
     int rc;
 
     RTE_LCORE_FOREACH_WORKER(lcore) {
+        int socket = (int)rte_lcore_to_socket_id(lcore);
         struct worker *w = rte_zmalloc_socket("worker", sizeof(*w), RTE_CACHE_LINE_SIZE,
-                                              (int)rte_lcore_to_socket_id(lcore));
+                                              socket);
+        struct worker_links links = {
+            .id = i, .n_workers = dp->n_workers, .lcore = lcore,
+            .idle_sleep_us = cfg->appliance.idle_sleep_us, .pool = dp->pools[i],
+            .ports = dp->ports, .neigh = dp->neigh, .to_ctl = dp->to_ctl,
+            .from_ctl = dp->to_worker[i], .qsbr = dp->qsbr, .snap = &dp->snap,
+            .quit = &dp->quit,
+        };
+
         if (w == NULL)
             return lbd_err_set(err, errlen, LBD_ENOMEM, "worker %u: out of memory", i);
         dp->workers[i] = w;
-        w->dp = dp;
-        w->id = i;
-        w->n_workers = dp->n_workers;
-        w->lcore = lcore;
-        w->idle_sleep_us = cfg->appliance.idle_sleep_us;
-        if (worker_l4_init(w, cfg->layer4.max_conns_per_worker != 0
-                                  ? cfg->layer4.max_conns_per_worker
-                                  : CFG_L4_MAX_CONNS_PER_WORKER,
-                           (int)rte_lcore_to_socket_id(lcore)) != 0)
+        if (worker_init(w, &links, cfg->layer4.max_conns_per_worker != 0
+                                       ? cfg->layer4.max_conns_per_worker
+                                       : CFG_L4_MAX_CONNS_PER_WORKER,
+                        socket) != 0)
             return lbd_err_set(err, errlen, LBD_ENOMEM, "worker %u: no memory for %u Layer 4 "
                                "connections (layer4.max_conns_per_worker; give the EAL more "
                                "memory with -m)", i, cfg->layer4.max_conns_per_worker != 0
@@ -155,12 +163,12 @@ static int dp_create_workers(struct dataplane *dp, const struct lbd_config *cfg,
         for (uint16_t p = 0; p < SNAP_MAX_PORTS; p++) {
             if (!dp->ports[p].configured)
                 continue;
-            w->txb[p] = rte_zmalloc_socket("txbuf", RTE_ETH_TX_BUFFER_SIZE(DP_BURST), 0,
-                                           (int)rte_lcore_to_socket_id(lcore));
-            if (w->txb[p] == NULL)
+            w->lc.txb[p] = rte_zmalloc_socket("txbuf", RTE_ETH_TX_BUFFER_SIZE(DP_BURST), 0,
+                                              socket);
+            if (w->lc.txb[p] == NULL)
                 return lbd_err_set(err, errlen, LBD_ENOMEM, "worker %u: tx buffer", i);
-            rte_eth_tx_buffer_init(w->txb[p], DP_BURST);
-            rte_eth_tx_buffer_set_err_callback(w->txb[p], worker_tx_error, w);
+            rte_eth_tx_buffer_init(w->lc.txb[p], DP_BURST);
+            rte_eth_tx_buffer_set_err_callback(w->lc.txb[p], lcore_tx_error, &w->lc);
             w->tx_ports[w->n_tx_ports++] = p;
             if (i < dp->ports[p].n_rxq)
                 w->rx_ports[w->n_rx_ports++] = p;
@@ -223,10 +231,11 @@ err_free:
 int dp_start(struct dataplane *dp)
 {
     for (unsigned i = 0; i < dp->n_workers; i++) {
-        int rc = rte_eal_remote_launch(worker_main, dp->workers[i], dp->workers[i]->lcore);
+        int rc = rte_eal_remote_launch(worker_main, dp->workers[i],
+                                       dp->workers[i]->links.lcore);
         if (rc != 0) {
             LOG_ERR("dataplane", "cannot launch worker %u on lcore %u: %s", i,
-                    dp->workers[i]->lcore, rte_strerror(-rc));
+                    dp->workers[i]->links.lcore, rte_strerror(-rc));
             dp_stop(dp);
             return LBD_EBUSY;
         }
@@ -311,14 +320,14 @@ uint32_t dp_worker_mbufs_in_use(const struct dataplane *dp, unsigned i)
 
 uint32_t dp_worker_l4_conns(const struct dataplane *dp, unsigned i)
 {
-    const struct conn_table *t = dp->workers[i]->conns;
+    const struct conn_table *t = dp->workers[i]->l4.conns;
 
     return t != NULL ? slot_stack_used(&t->free) : 0;
 }
 
 uint32_t dp_worker_l4_persist(const struct dataplane *dp, unsigned i)
 {
-    const struct persist_table *t = dp->workers[i]->persist;
+    const struct persist_table *t = dp->workers[i]->l4.persist;
 
     return t != NULL ? slot_stack_used(&t->free) : 0;
 }
@@ -330,7 +339,7 @@ const struct tcp_stack *dp_worker_tcp(const struct dataplane *dp, unsigned i)
 
 unsigned dp_worker_lcore(const struct dataplane *dp, unsigned i)
 {
-    return dp->workers[i]->lcore;
+    return dp->workers[i]->links.lcore;
 }
 
 void dp_stop(struct dataplane *dp)
@@ -347,9 +356,9 @@ void dp_free(struct dataplane *dp)
     for (unsigned i = 0; i < DP_MAX_WORKERS; i++) {
         if (dp->workers[i] != NULL) {
             for (unsigned p = 0; p < SNAP_MAX_PORTS; p++)
-                rte_free(dp->workers[i]->txb[p]);
+                rte_free(dp->workers[i]->lc.txb[p]);
             proxy_free(dp->workers[i]->proxy);
-            worker_l4_free(dp->workers[i]);
+            worker_free(dp->workers[i]);
             tcp_stack_free(dp->workers[i]->tcp);
             rte_free(dp->workers[i]);
         }

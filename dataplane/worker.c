@@ -14,37 +14,22 @@
 
 #include <stdio.h>
 
-#include "net/arp.h"
 #include "base/ctl_msg.h"
 #include "err.h"
-#include "net/forward.h"
+#include "net/arp.h"
 #include "net/icmp.h"
-#include "l4/l4.h"
 #include "net/owner.h"
-#include "proxy/proxy.h"
 #include "tcp/tcp_input.h"
-#include "health/probe.h"
 
 void worker_tcp_tx(void *arg, struct rte_mbuf *m, uint32_t dst_ip)
 {
     struct worker *w = arg;
 
-    if (unlikely(w->snap == NULL)) {
-        worker_drop(w, m, DROP_NO_CONFIG);
+    if (unlikely(w->lc.snap == NULL)) {
+        lcore_drop(&w->lc, m, DROP_NO_CONFIG);
         return;
     }
-    ip_out(w, w->snap, m, dst_ip);
-}
-
-void worker_tx_error(struct rte_mbuf **unsent, uint16_t count, void *userdata)
-{
-    struct worker *w = userdata;
-
-    for (uint16_t i = 0; i < count; i++) {
-        w->stats.tx_bytes -= rte_pktmbuf_pkt_len(unsent[i]);
-        rte_pktmbuf_free(unsent[i]);
-    }
-    w->stats.drops[DROP_TX_FULL] += count;
+    ip_out(&w->io, w->lc.snap, m, dst_ip);
 }
 
 /* Tells the control core about a neighbour it does not know yet (or that moved). */
@@ -55,22 +40,22 @@ static void worker_learn(struct worker *w, uint16_t port, uint32_t ip,
     uint16_t known_port;
     struct ctl_msg msg = {.type = CTL_MSG_NEIGH_LEARN, .port = port, .ip = ip};
 
-    if (neigh_lookup(w->dp->neigh, ip, &known, &known_port) == 0 && known_port == port &&
+    if (neigh_lookup(w->links.neigh, ip, &known, &known_port) == 0 && known_port == port &&
         rte_is_same_ether_addr(&known, mac))
         return;
     rte_memcpy(msg.mac, mac->addr_bytes, RTE_ETHER_ADDR_LEN);
-    if (worker_to_ctl(w, &msg))
+    if (lcore_to_ctl(&w->lc, &msg))
         w->stats.arp_learn_sent++;
 }
 
 static void worker_arp(struct worker *w, const struct snapshot *s, struct rte_mbuf *m,
                        uint8_t *frame, const struct pkt_info *pi, bool target_ours)
 {
-    const struct dp_port *port = &w->dp->ports[m->port];
+    const struct dp_port *port = &w->links.ports[m->port];
     const struct rte_arp_hdr *arp = (const struct rte_arp_hdr *)(frame + pi->l3_off);
 
     if (!target_ours) {
-        worker_drop(w, m, DROP_ARP_NOT_OURS);
+        lcore_drop(&w->lc, m, DROP_ARP_NOT_OURS);
         return;
     }
     if (pi->src_ip != 0 && snapshot_on_link(s, m->port, pi->src_ip))
@@ -82,7 +67,7 @@ static void worker_arp(struct worker *w, const struct snapshot *s, struct rte_mb
     }
     arp_reply_in_place(frame, pi, &port->mac);
     w->stats.arp_replies++;
-    worker_tx(w, m);
+    lcore_tx(&w->lc, m);
 }
 
 static void worker_local(struct worker *w, const struct snapshot *s, struct rte_mbuf *m,
@@ -91,64 +76,64 @@ static void worker_local(struct worker *w, const struct snapshot *s, struct rte_
     enum drop_reason r;
 
     if (pi->is_fragment) {
-        worker_drop(w, m, DROP_IP_FRAGMENT);
+        lcore_drop(&w->lc, m, DROP_IP_FRAGMENT);
         return;
     }
     switch (pi->ip_proto) {
     case IPPROTO_ICMP: {
         uint32_t want = (uint32_t)pi->l3_off + pi->l3_len;
         if (pi->icmp_type == RTE_IP_ICMP_ECHO_REPLY) {
-            probe_echo_reply(w, m, frame, pi);
+            probe_echo_reply(&w->probes, m, frame, pi);
             return;
         }
-        r = icmp_echo_reply_in_place(frame, pi, &w->dp->ports[m->port].mac);
+        r = icmp_echo_reply_in_place(frame, pi, &w->links.ports[m->port].mac);
         if (r != DROP_NONE) {
-            worker_drop(w, m, r);
+            lcore_drop(&w->lc, m, r);
             return;
         }
         if (rte_pktmbuf_data_len(m) > want)
             rte_pktmbuf_trim(m, (uint16_t)(rte_pktmbuf_data_len(m) - want));
         w->stats.icmp_echo_replies++;
-        worker_tx(w, m);
+        lcore_tx(&w->lc, m);
         return;
     }
     case IPPROTO_TCP:
         if (vs != NULL) {
-            w->stats.vs[vs->slot].packets_in++;
+            w->stats.traffic.vs[vs->slot].packets_in++;
             if (vs->layer == 4) {
-                w->stats.vs[vs->slot].bytes_in += pi->l3_len;
-                l4_from_client(w, s, m, pi, vs, NULL);
+                w->stats.traffic.vs[vs->slot].bytes_in += pi->l3_len;
+                l4_from_client(&w->l4, s, m, pi, vs, NULL);
                 return;
             }
             if (vs->mode != CFG_MODE_TCP) {
-                worker_drop(w, m, DROP_L7_UNIMPLEMENTED);
+                lcore_drop(&w->lc, m, DROP_L7_UNIMPLEMENTED);
                 return;
             }
         }
         /* Layer 7 TCP-mode services and local ports: the TCP endpoint (RST when nobody
          * listens). */
         if (w->tcp == NULL) {
-            worker_drop(w, m, DROP_TCP_NO_STACK);
+            lcore_drop(&w->lc, m, DROP_TCP_NO_STACK);
             return;
         }
         r = tcp_input(w->tcp, m, pi);
         if (r != DROP_NONE)
-            worker_drop(w, m, r);
+            lcore_drop(&w->lc, m, r);
         return;
     case IPPROTO_UDP:
         if (vs == NULL) {
-            worker_drop(w, m, DROP_NO_SERVICE);
+            lcore_drop(&w->lc, m, DROP_NO_SERVICE);
             return;
         }
-        w->stats.vs[vs->slot].packets_in++;
-        w->stats.vs[vs->slot].bytes_in += pi->l3_len;
+        w->stats.traffic.vs[vs->slot].packets_in++;
+        w->stats.traffic.vs[vs->slot].bytes_in += pi->l3_len;
         if (vs->layer == 4)
-            l4_from_client(w, s, m, pi, vs, NULL);
+            l4_from_client(&w->l4, s, m, pi, vs, NULL);
         else
-            worker_drop(w, m, DROP_L7_UNIMPLEMENTED);
+            lcore_drop(&w->lc, m, DROP_L7_UNIMPLEMENTED);
         return;
     default:
-        worker_drop(w, m, DROP_UNSUPPORTED_PROTO);
+        lcore_drop(&w->lc, m, DROP_UNSUPPORTED_PROTO);
         return;
     }
 }
@@ -160,7 +145,7 @@ static void worker_local(struct worker *w, const struct snapshot *s, struct rte_
 static void worker_packet(struct worker *w, const struct snapshot *s, struct rte_mbuf *m,
                           bool from_ring)
 {
-    const struct dp_port *port = &w->dp->ports[m->port];
+    const struct dp_port *port = &w->links.ports[m->port];
     uint8_t *frame = rte_pktmbuf_mtod(m, uint8_t *);
     uint32_t len = rte_pktmbuf_data_len(m);
     const struct snap_vs *vs = NULL;
@@ -175,32 +160,32 @@ static void worker_packet(struct worker *w, const struct snapshot *s, struct rte
         w->stats.rx_packets++;
         w->stats.rx_bytes += rte_pktmbuf_pkt_len(m);
         if (len < RTE_ETHER_HDR_LEN) {
-            worker_drop(w, m, DROP_MALFORMED_ETH);
+            lcore_drop(&w->lc, m, DROP_MALFORMED_ETH);
             return;
         }
         if (rte_is_same_ether_addr(&eth->src_addr, &port->mac)) {
-            worker_drop(w, m, DROP_OWN_FRAME);
+            lcore_drop(&w->lc, m, DROP_OWN_FRAME);
             return;
         }
         if (!rte_is_same_ether_addr(&eth->dst_addr, &port->mac) &&
             !rte_is_broadcast_ether_addr(&eth->dst_addr)) {
-            worker_drop(w, m, DROP_NOT_OUR_MAC);
+            lcore_drop(&w->lc, m, DROP_NOT_OUR_MAC);
             return;
         }
     }
     if (unlikely(s == NULL)) {
-        worker_drop(w, m, DROP_NO_CONFIG);
+        lcore_drop(&w->lc, m, DROP_NO_CONFIG);
         return;
     }
 
     csum_flags = m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK;
     if (csum_flags == RTE_MBUF_F_RX_IP_CKSUM_BAD) {
-        worker_drop(w, m, DROP_BAD_IP_CHECKSUM);
+        lcore_drop(&w->lc, m, DROP_BAD_IP_CHECKSUM);
         return;
     }
     r = pkt_parse(frame, len, !from_ring && csum_flags != RTE_MBUF_F_RX_IP_CKSUM_GOOD, &pi);
     if (r != DROP_NONE) {
-        worker_drop(w, m, r);
+        lcore_drop(&w->lc, m, r);
         return;
     }
 
@@ -208,11 +193,11 @@ static void worker_packet(struct worker *w, const struct snapshot *s, struct rte
     /* Fast path: a packet of an existing Layer 4 connection of this worker. */
     if (kind == SNAP_ADDR_VIP && pi.l3 == PKT_L3_IPV4 && !pi.is_fragment &&
         (pi.ip_proto == IPPROTO_TCP || pi.ip_proto == IPPROTO_UDP)) {
-        struct conn *c = l4_client_conn(w, &pi);
+        struct conn *c = l4_client_conn(&w->l4, &pi);
         if (c != NULL) {
-            w->stats.vs[c->vs_slot].packets_in++;
-            w->stats.vs[c->vs_slot].bytes_in += pi.l3_len;
-            l4_from_client(w, s, m, &pi, NULL, c);
+            w->stats.traffic.vs[c->vs_slot].packets_in++;
+            w->stats.traffic.vs[c->vs_slot].bytes_in += pi.l3_len;
+            l4_from_client(&w->l4, s, m, &pi, NULL, c);
             return;
         }
     }
@@ -226,8 +211,8 @@ static void worker_packet(struct worker *w, const struct snapshot *s, struct rte
     }
 
     if (!from_ring) {
-        unsigned owner = owner_of(&pi, dst, w->n_workers);
-        if (owner != w->id) {
+        unsigned owner = owner_of(&pi, dst, w->lc.n_workers);
+        if (owner != w->lc.id) {
             w->stage[owner][w->stage_n[owner]++] = m;
             return;
         }
@@ -240,9 +225,9 @@ static void worker_packet(struct worker *w, const struct snapshot *s, struct rte
     if (kind == 0) {
         /* A real server's answer to a Layer 4 client, or traffic to route. */
         if (!pi.is_fragment && (pi.ip_proto == IPPROTO_TCP || pi.ip_proto == IPPROTO_UDP) &&
-            l4_from_server(w, s, m, &pi))
+            l4_from_server(&w->l4, s, m, &pi))
             return;
-        forward_packet(w, s, m, &pi);
+        forward_packet(&w->fw, s, m, &pi);
         return;
     }
     worker_local(w, s, m, frame, &pi, vs);
@@ -251,14 +236,14 @@ static void worker_packet(struct worker *w, const struct snapshot *s, struct rte
 /* Hands staged packets to their owners; what a full ring refuses is dropped. */
 static void worker_flush_stage(struct worker *w)
 {
-    for (unsigned j = 0; j < w->n_workers; j++) {
+    for (unsigned j = 0; j < w->lc.n_workers; j++) {
         unsigned n = w->stage_n[j], sent;
         if (n == 0)
             continue;
         sent = rte_ring_sp_enqueue_burst(w->ring_out[j], (void **)w->stage[j], n, NULL);
         w->stats.handoff_out += sent;
         for (unsigned i = sent; i < n; i++)
-            worker_drop(w, w->stage[j][i], DROP_HANDOFF_RING_FULL);
+            lcore_drop(&w->lc, w->stage[j][i], DROP_HANDOFF_RING_FULL);
         w->stage_n[j] = 0;
     }
 }
@@ -275,73 +260,76 @@ void worker_burst(struct worker *w, const struct snapshot *s, struct rte_mbuf **
         worker_flush_stage(w);
 }
 
-int worker_l4_init(struct worker *w, uint32_t max_conns, int socket)
+int worker_init(struct worker *w, const struct worker_links *links, uint32_t max_conns,
+                int socket)
 {
-    char name[RTE_HASH_NAMESIZE];
-
-    snprintf(name, sizeof(name), "conn_w%u", w->id);
-    w->conns = conn_table_create(name, max_conns, socket, &w->wheel,
-                                 w->stats.rs_active_conns);
-    snprintf(name, sizeof(name), "persist_w%u", w->id);
-    w->persist = persist_table_create(name, max_conns, socket, &w->wheel);
-    w->sched = rte_zmalloc_socket("sched", sizeof(*w->sched), RTE_CACHE_LINE_SIZE, socket);
-    if (w->conns == NULL || w->persist == NULL || w->sched == NULL) {
-        worker_l4_free(w);
+    w->links = *links;
+    w->lc.id = links->id;
+    w->lc.n_workers = links->n_workers;
+    w->lc.pool = links->pool;
+    w->lc.to_ctl = links->to_ctl;
+    w->lc.stats = &w->stats.lcore;
+    w->lc.traffic = &w->stats.traffic;
+    ip_out_init(&w->io, &w->lc, links->neigh, links->ports, &w->stats.ip_out);
+    forward_init(&w->fw, &w->lc, &w->io, &w->stats.forward);
+    probes_init(&w->probes, &w->lc, &w->io, NULL, &w->stats.probe);
+    if (l4_init(&w->l4, &w->lc, &w->io, &w->fw, &w->stats.l4, max_conns, socket) != 0)
         return LBD_ENOMEM;
-    }
-    sched_init(w->sched, w->n_workers);
-    conn_table_on_delete(w->conns, l4_conn_deleted, w);
+    persist_ctl_init(&w->pctl, &w->lc, w->l4.persist);
     return 0;
 }
 
-void worker_l4_free(struct worker *w)
+void worker_free(struct worker *w)
 {
-    conn_table_free(w->conns);
-    persist_table_free(w->persist);
-    rte_free(w->sched);
-    w->conns = NULL;
-    w->persist = NULL;
-    w->sched = NULL;
+    l4_free(&w->l4);
+    w->pctl.persist = NULL;
+}
+
+void worker_set_tcp(struct worker *w, struct tcp_stack *tcp, struct proxy *px)
+{
+    w->tcp = tcp;
+    w->proxy = px;
+    w->probes.tcp = tcp;
 }
 
 int worker_main(void *arg)
 {
     struct worker *w = arg;
-    struct dataplane *dp = w->dp;
+    const struct worker_links *ln = &w->links;
     struct rte_mbuf *pkts[DP_BURST];
     struct ctl_msg msgs[16];
     unsigned idle = 0;
 
     w->cycles_per_ms = rte_get_timer_hz() / 1000;
-    w->now_ms = rte_get_timer_cycles() / w->cycles_per_ms;
-    twheel_init(&w->wheel, w->now_ms);
-    rte_rcu_qsbr_thread_register(dp->qsbr, w->id);
-    rte_rcu_qsbr_thread_online(dp->qsbr, w->id);
+    w->lc.now_ms = rte_get_timer_cycles() / w->cycles_per_ms;
+    twheel_init(&w->lc.wheel, w->lc.now_ms);
+    rte_rcu_qsbr_thread_register(ln->qsbr, w->lc.id);
+    rte_rcu_qsbr_thread_online(ln->qsbr, w->lc.id);
 
-    while (!__atomic_load_n(&dp->quit, __ATOMIC_RELAXED)) {
+    while (!__atomic_load_n(ln->quit, __ATOMIC_RELAXED)) {
         const struct snapshot *s;
         unsigned work = 0, n;
 
-        rte_rcu_qsbr_quiescent(dp->qsbr, w->id);
-        s = __atomic_load_n(&dp->snap, __ATOMIC_ACQUIRE);
+        rte_rcu_qsbr_quiescent(ln->qsbr, w->lc.id);
+        s = __atomic_load_n(ln->snap, __ATOMIC_ACQUIRE);
         /* Before anything may send (a halted server's sessions are reset below): the
          * previous snapshot may be freed as soon as we passed the quiescent state. */
-        w->snap = s;
+        w->lc.snap = s;
         if (w->proxy != NULL)
             proxy_set_snapshot(w->proxy, s);
         if (unlikely(s != NULL && s->generation != w->snap_generation)) {
-            l4_snapshot_changed(w, s);
+            l4_snapshot_changed(&w->l4, s);
             if (w->proxy != NULL)
                 proxy_snapshot_changed(w->proxy, s);
             w->snap_generation = s->generation;
         }
 
         for (uint16_t i = 0; i < w->n_rx_ports; i++) {
-            n = rte_eth_rx_burst(w->rx_ports[i], (uint16_t)w->id, pkts, DP_BURST);
+            n = rte_eth_rx_burst(w->rx_ports[i], (uint16_t)w->lc.id, pkts, DP_BURST);
             work += n;
             worker_burst(w, s, pkts, n, false);
         }
-        for (unsigned j = 0; j < w->n_workers; j++) {
+        for (unsigned j = 0; j < w->lc.n_workers; j++) {
             if (w->ring_in[j] == NULL)
                 continue;
             n = rte_ring_sc_dequeue_burst(w->ring_in[j], (void **)pkts, DP_BURST, NULL);
@@ -349,41 +337,41 @@ int worker_main(void *arg)
             work += n;
             worker_burst(w, s, pkts, n, true);
         }
-        n = rte_ring_sc_dequeue_burst_elem(dp->to_worker[w->id], msgs, sizeof(msgs[0]),
+        n = rte_ring_sc_dequeue_burst_elem(ln->from_ctl, msgs, sizeof(msgs[0]),
                                            RTE_DIM(msgs), NULL);
         for (unsigned i = 0; i < n; i++) {
             if (msgs[i].type == CTL_MSG_PERSIST_LIST || msgs[i].type == CTL_MSG_PERSIST_FLUSH)
-                persist_ctl_handle(w, &msgs[i]);
+                persist_ctl_handle(&w->pctl, &msgs[i]);
             else
-                probe_handle_ctl(w, s, &msgs[i]);
+                probe_handle_ctl(&w->probes, s, &msgs[i]);
         }
-        persist_ctl_poll(w);
+        persist_ctl_poll(&w->pctl);
 
         /* Expiry, retransmission and idle timers of this worker. */
-        w->now_ms = rte_get_timer_cycles() / w->cycles_per_ms;
-        twheel_advance(&w->wheel, w->now_ms);
-        ip_out_poll(w, s);
+        w->lc.now_ms = rte_get_timer_cycles() / w->cycles_per_ms;
+        twheel_advance(&w->lc.wheel, w->lc.now_ms);
+        ip_out_poll(&w->io, s);
         for (uint16_t i = 0; i < w->n_tx_ports; i++) {
             uint16_t p = w->tx_ports[i];
-            w->stats.tx_packets += rte_eth_tx_buffer_flush(p, (uint16_t)w->id, w->txb[p]);
+            w->stats.lcore.tx_packets += rte_eth_tx_buffer_flush(p, (uint16_t)w->lc.id, w->lc.txb[p]);
         }
 
         if (work != 0) {
             idle = 0;
-        } else if (w->idle_sleep_us != 0 && ++idle > WORKER_IDLE_POLLS) {
+        } else if (ln->idle_sleep_us != 0 && ++idle > WORKER_IDLE_POLLS) {
             /* Offline while asleep, so that a snapshot swap need not wait for us. */
-            rte_rcu_qsbr_thread_offline(dp->qsbr, w->id);
-            rte_delay_us_sleep(w->idle_sleep_us);
-            rte_rcu_qsbr_thread_online(dp->qsbr, w->id);
+            rte_rcu_qsbr_thread_offline(ln->qsbr, w->lc.id);
+            rte_delay_us_sleep(ln->idle_sleep_us);
+            rte_rcu_qsbr_thread_online(ln->qsbr, w->lc.id);
         }
     }
 
-    ip_out_flush(w);
+    ip_out_flush(&w->io);
     for (uint16_t i = 0; i < w->n_tx_ports; i++) {
         uint16_t p = w->tx_ports[i];
-        w->stats.tx_packets += rte_eth_tx_buffer_flush(p, (uint16_t)w->id, w->txb[p]);
+        w->stats.lcore.tx_packets += rte_eth_tx_buffer_flush(p, (uint16_t)w->lc.id, w->lc.txb[p]);
     }
-    rte_rcu_qsbr_thread_offline(dp->qsbr, w->id);
-    rte_rcu_qsbr_thread_unregister(dp->qsbr, w->id);
+    rte_rcu_qsbr_thread_offline(ln->qsbr, w->lc.id);
+    rte_rcu_qsbr_thread_unregister(ln->qsbr, w->lc.id);
     return 0;
 }

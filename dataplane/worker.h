@@ -1,5 +1,11 @@
 /*
- * worker: one poll-mode worker lcore (DESIGN.md section 2).
+ * worker: one poll-mode worker lcore (DESIGN.md section 2), the top of the dataplane.
+ *
+ * The loop polls the worker's rx queues, the hand-off rings from the other workers
+ * and its control ring, dispatches each packet to the layer that owns it (net/, l4/,
+ * tcp/, proxy/, health/), runs the timer wheel and flushes the tx buffers. Everything
+ * below is handed what it needs through the worker's lcore context (base/lcore_ctx.h)
+ * and its own state, embedded here; nothing below includes this header.
  *
  * The struct is written by its own worker only (the control core reads the
  * counters); hot fields first, counters last.
@@ -7,86 +13,104 @@
 #ifndef LBD_WORKER_H
 #define LBD_WORKER_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include <rte_common.h>
 #include <rte_ethdev.h>
+#include <rte_rcu_qsbr.h>
 
-#include <stdbool.h>
-
-#include "base/ctl_msg.h"
-#include "dataplane.h"
-#include "l4/conn.h"
-#include "net/ip_out.h"
-#include "l4/persist_ctl.h"
+#include "base/dp_limits.h"
+#include "base/lcore_ctx.h"
 #include "health/probe.h"
-#include "l4/persist.h"
-#include "l4/scheduler.h"
-#include "tcp/tcp_types.h"
-#include "base/twheel.h"
+#include "l4/l4.h"
+#include "l4/persist_ctl.h"
+#include "net/forward.h"
+#include "net/ip_out.h"
+#include "net/neigh.h"
+#include "net/port.h"
+#include "proxy/proxy.h"
+#include "snapshot/snapshot.h"
+#include "snapshot/traffic.h"
 
 #define WORKER_IDLE_POLLS 64    /* empty iterations before an idle sleep */
 
-struct worker {
-    /* hot: every iteration */
-    struct dataplane *dp;
+/*
+ * Counters of one worker, each layer's in its own struct (defined with the module
+ * that counts them); written by that worker only, read by the control core.
+ */
+struct worker_stats {
+    /* the worker loop's own */
+    uint64_t rx_packets;
+    uint64_t rx_bytes;
+    uint64_t handoff_out;
+    uint64_t handoff_in;
+    uint64_t arp_replies;
+    uint64_t arp_learn_sent;
+    uint64_t icmp_echo_replies;
+    struct lcore_stats lcore;       /* tx, drops, allocation and ring failures */
+    struct ip_out_stats ip_out;
+    struct forward_stats forward;
+    struct l4_stats l4;
+    struct probe_stats probe;
+    struct proxy_stats proxy;
+    struct traffic_stats traffic;   /* by service and real server */
+};
+
+/* What the dataplane gives a worker at set-up: its identity and the shared parts. */
+struct worker_links {
     unsigned id;
     unsigned n_workers;
+    unsigned lcore;
+    uint32_t idle_sleep_us;
+    struct rte_mempool *pool;
+    const struct dp_port *ports;        /* DP_MAX_PORTS entries (port.h) */
+    const struct neigh_table *neigh;    /* written by the control core only */
+    struct rte_ring *to_ctl;            /* shared worker -> control ring */
+    struct rte_ring *from_ctl;          /* control -> this worker */
+    struct rte_rcu_qsbr *qsbr;
+    struct snapshot **snap;             /* the published snapshot (atomic) */
+    const int *quit;                    /* set by the control core (atomic) */
+};
+
+struct worker {
+    /* hot: every iteration */
+    struct lcore_ctx lc;
     uint16_t n_rx_ports;
     uint16_t n_tx_ports;
-    uint16_t rx_ports[SNAP_MAX_PORTS];  /* ports where rx queue `id` exists */
-    uint16_t tx_ports[SNAP_MAX_PORTS];
-    struct rte_eth_dev_tx_buffer *txb[SNAP_MAX_PORTS];
+    uint16_t rx_ports[DP_MAX_PORTS];    /* ports where rx queue `id` exists */
+    uint16_t tx_ports[DP_MAX_PORTS];
     struct rte_ring *ring_in[DP_MAX_WORKERS];
     struct rte_ring *ring_out[DP_MAX_WORKERS];
     uint16_t stage_n[DP_MAX_WORKERS];
     struct rte_mbuf *stage[DP_MAX_WORKERS][DP_BURST];
-    uint64_t now_ms;                    /* worker clock, read once per loop iteration */
+    struct worker_links links;
     uint64_t cycles_per_ms;
-    struct twheel wheel;                /* this worker's timers (connections, TCP) */
-    struct ip_out_queue arpq;           /* packets waiting for a neighbour */
-    struct conn_table *conns;           /* Layer 4 connections of this worker's clients */
-    struct persist_table *persist;      /* source-IP persistence of the same clients */
-    struct sched_state *sched;          /* wrr positions, max_conns shares */
     uint64_t snap_generation;           /* last snapshot seen (timeouts applied) */
+    struct ip_out io;                   /* next hops, neighbours, the ARP wait queue */
+    struct forward fw;                  /* routing of what is not ours */
+    struct l4 l4;                       /* Layer 4 NAT and its tables */
     struct tcp_stack *tcp;              /* this worker's TCP endpoint (tcp.h) */
     struct proxy *proxy;                /* Layer 7 TCP-mode proxy on that stack (proxy.h) */
-    struct probe_tcp probes[PROBE_TCP_SLOTS];   /* connect / http checks in flight */
-    struct persist_ctl_dump pdump;      /* persist.list in progress */
-    const struct snapshot *snap;        /* the snapshot of the current iteration */
-
-    /* set-up */
-    unsigned lcore;
-    uint32_t idle_sleep_us;
+    struct probes probes;               /* health checks in flight */
+    struct persist_ctl pctl;            /* persist.list / flush */
 
     struct worker_stats stats __rte_cache_aligned;
 } __rte_cache_aligned;
 
-/* Queues m on its port's (m->port) tx buffer; counts it. Worker only. */
-static inline void worker_tx(struct worker *w, struct rte_mbuf *m)
-{
-    w->stats.tx_bytes += rte_pktmbuf_pkt_len(m);
-    w->stats.tx_packets += rte_eth_tx_buffer(m->port, (uint16_t)w->id, w->txb[m->port], m);
-}
-
 /*
- * Sends msg to the control core through the shared worker -> control ring. Returns
- * false, and counts ctl_ring_full, when the ring is full. Worker only.
+ * Set-up, before the worker runs: w (zeroed by the caller) takes its links, and its
+ * Layer 4 tables (max_conns, on NUMA socket `socket`). Returns 0 or LBD_ENOMEM with
+ * nothing left allocated. The tx buffers (w->lc.txb, error callback lcore_tx_error
+ * with &w->lc) and the TCP stack (worker_set_tcp) are the caller's to add.
+ * worker_free undoes what worker_init did.
  */
-static inline bool worker_to_ctl(struct worker *w, struct ctl_msg *msg)
-{
-    if (rte_ring_mp_enqueue_elem(w->dp->to_ctl, msg, sizeof(*msg)) == 0)
-        return true;
-    w->stats.ctl_ring_full++;
-    return false;
-}
+int worker_init(struct worker *w, const struct worker_links *links, uint32_t max_conns,
+                int socket);
+void worker_free(struct worker *w);
 
-/* Frees m and counts it under reason r. Worker only. */
-static inline void worker_drop(struct worker *w, struct rte_mbuf *m, enum drop_reason r)
-{
-    w->stats.drops[r]++;
-    rte_pktmbuf_free(m);
-}
+/* Set-up: the worker's TCP stack and the proxy on it (either may be NULL). */
+void worker_set_tcp(struct worker *w, struct tcp_stack *tcp, struct proxy *px);
 
 /*
  * Handles a burst of received packets (from_ring: handed over by another worker)
@@ -96,20 +120,10 @@ static inline void worker_drop(struct worker *w, struct rte_mbuf *m, enum drop_r
 void worker_burst(struct worker *w, const struct snapshot *s, struct rte_mbuf **pkts,
                   unsigned n, bool from_ring);
 
-/*
- * Set-up, before the worker runs: its Layer 4 tables (capacity from the config) on
- * NUMA socket `socket`. Returns 0 or LBD_ENOMEM. worker_l4_free undoes it.
- */
-int worker_l4_init(struct worker *w, uint32_t max_conns, int socket);
-void worker_l4_free(struct worker *w);
-
-/* lcore entry point; arg is the struct worker. Returns when dp->quit is set. */
+/* lcore entry point; arg is the struct worker. Returns when *links.quit is set. */
 int worker_main(void *arg);
 
 /* TCP stack transmit hook (tcp_types.h): sends through ip_out. arg is the worker. */
 void worker_tcp_tx(void *arg, struct rte_mbuf *m, uint32_t dst_ip);
-
-/* tx buffer error callback: counts and frees what the port did not take. */
-void worker_tx_error(struct rte_mbuf **unsent, uint16_t count, void *userdata);
 
 #endif

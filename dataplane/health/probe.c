@@ -12,7 +12,16 @@
 #include "tcp/tcp.h"
 #include "net/ip_out.h"
 #include "snapshot/snapshot.h"
-#include "worker.h"
+
+void probes_init(struct probes *pr, struct lcore_ctx *lc, struct ip_out *io,
+                 struct tcp_stack *tcp, struct probe_stats *stats)
+{
+    memset(pr, 0, sizeof(*pr));
+    pr->lc = lc;
+    pr->io = io;
+    pr->tcp = tcp;
+    pr->stats = stats;
+}
 
 int probe_build_echo(struct rte_mbuf *m, uint32_t src, uint32_t dst, uint16_t id, uint16_t seq)
 {
@@ -43,7 +52,7 @@ int probe_build_echo(struct rte_mbuf *m, uint32_t src, uint32_t dst, uint16_t id
     return 0;
 }
 
-static void probe_ping(struct worker *w, const struct snapshot *s, const struct ctl_msg *msg)
+static void probe_ping(struct probes *pr, const struct snapshot *s, const struct ctl_msg *msg)
 {
     struct rte_mbuf *m;
     uint32_t next_hop;
@@ -51,25 +60,23 @@ static void probe_ping(struct worker *w, const struct snapshot *s, const struct 
 
     /* Sourced from the self IP of the port that reaches the target. */
     if (s == NULL || snapshot_route(s, msg->ip, &next_hop, &port) != 0) {
-        w->stats.probe_failed++;
+        pr->stats->probe_failed++;
         return;
     }
-    m = rte_pktmbuf_alloc(w->dp->pools[w->id]);
-    if (m == NULL) {
-        w->stats.mbuf_alloc_failed++;
+    m = lcore_alloc(pr->lc);
+    if (m == NULL)
         return;
-    }
     if (probe_build_echo(m, s->ports[port].self_ip, msg->ip, msg->echo.id,
                          msg->echo.seq) != 0) {
         rte_pktmbuf_free(m);
-        w->stats.probe_failed++;
+        pr->stats->probe_failed++;
         return;
     }
-    w->stats.probes_sent++;
-    ip_out(w, s, m, msg->ip);
+    pr->stats->probes_sent++;
+    ip_out(pr->io, s, m, msg->ip);
 }
 
-static void probe_result(struct worker *w, uint32_t id, uint32_t ip, uint16_t port, int rc,
+static void probe_result(struct probes *pr, uint32_t id, uint32_t ip, uint16_t port, int rc,
                          uint16_t detail)
 {
     struct ctl_msg r = {.type = CTL_MSG_PROBE_RESULT, .port = port, .ip = ip};
@@ -77,19 +84,19 @@ static void probe_result(struct worker *w, uint32_t id, uint32_t ip, uint16_t po
     r.probe.id = id;
     r.probe.result = (int16_t)rc;
     r.probe.detail = detail;
-    worker_to_ctl(w, &r);
+    lcore_to_ctl(pr->lc, &r);
 }
 
 /* Ends the check of slot p with rc; the caller deals with the connection. */
 static void probe_tcp_finish(struct probe_tcp *p, int rc, uint16_t detail)
 {
-    struct worker *w = p->w;
+    struct probes *pr = p->set;
 
-    twheel_cancel(&w->wheel, &p->timer);
+    twheel_cancel(&pr->lc->wheel, &p->timer);
     p->c = NULL;
     if (rc == 0)
-        w->stats.probes_ok++;
-    probe_result(w, p->id, p->ip, p->port, rc, detail);
+        pr->stats->probes_ok++;
+    probe_result(pr, p->id, p->ip, p->port, rc, detail);
 }
 
 /* "HTTP/1.1 200 ..." -> 200; 0 when the line is not a status line. */
@@ -109,15 +116,13 @@ static uint16_t probe_http_status(const char *s, uint8_t n)
 
 static void probe_http_request(struct probe_tcp *p, const struct snap_vs *vs)
 {
-    struct rte_mbuf *m = rte_pktmbuf_alloc(p->w->dp->pools[p->w->id]);
+    struct rte_mbuf *m = lcore_alloc(p->set->lc);
     char ip[16];
     char *d;
     int n;
 
-    if (m == NULL) {
-        p->w->stats.mbuf_alloc_failed++;
+    if (m == NULL)
         return; /* no request: the check times out */
-    }
     d = rte_pktmbuf_mtod(m, char *);
     inet_ntop(AF_INET, &p->ip, ip, sizeof(ip));
     n = snprintf(d, rte_pktmbuf_tailroom(m),
@@ -142,7 +147,7 @@ static void probe_tcp_event(struct tcp_conn *c, enum tcp_event ev, void *arg)
             probe_tcp_finish(p, 0, 0);
             tcp_close(c);
         } else {
-            const struct snapshot *s = p->w->snap;
+            const struct snapshot *s = p->set->lc->snap;
             for (uint32_t i = 0; s != NULL && i < s->n_vs; i++)
                 if (s->vs[i].slot == p->vs_slot && s->vs[i].check_http) {
                     probe_http_request(p, &s->vs[i]);
@@ -197,7 +202,7 @@ static void probe_tcp_deadline(struct twheel_timer *t, uint64_t now)
     tcp_abort(c);
 }
 
-static void probe_connect(struct worker *w, const struct snapshot *s, const struct ctl_msg *msg)
+static void probe_connect(struct probes *pr, const struct snapshot *s, const struct ctl_msg *msg)
 {
     struct probe_tcp *p = NULL;
     uint32_t next_hop;
@@ -205,17 +210,17 @@ static void probe_connect(struct worker *w, const struct snapshot *s, const stru
     int rc;
 
     for (unsigned i = 0; i < PROBE_TCP_SLOTS && p == NULL; i++)
-        if (w->probes[i].c == NULL && !twheel_pending(&w->probes[i].timer))
-            p = &w->probes[i];
-    if (p == NULL || w->tcp == NULL || s == NULL ||
+        if (pr->slots[i].c == NULL && !twheel_pending(&pr->slots[i].timer))
+            p = &pr->slots[i];
+    if (p == NULL || pr->tcp == NULL || s == NULL ||
         snapshot_route(s, msg->ip, &next_hop, &port) != 0) {
-        w->stats.probe_failed++;
-        probe_result(w, msg->probe.id, msg->ip, msg->port, p == NULL ? LBD_ENOMEM : LBD_ENOENT,
+        pr->stats->probe_failed++;
+        probe_result(pr, msg->probe.id, msg->ip, msg->port, p == NULL ? LBD_ENOMEM : LBD_ENOENT,
                      0);
         return;
     }
     twheel_timer_init(&p->timer, probe_tcp_deadline);
-    p->w = w;
+    p->set = pr;
     p->id = msg->probe.id;
     p->ip = msg->ip;
     p->port = msg->port;
@@ -228,47 +233,47 @@ static void probe_connect(struct worker *w, const struct snapshot *s, const stru
         }
     }
     /* From the self IP of the port that reaches the server. */
-    rc = tcp_connect(w->tcp, s->ports[port].self_ip, msg->ip, msg->port, probe_tcp_event, p,
+    rc = tcp_connect(pr->tcp, s->ports[port].self_ip, msg->ip, msg->port, probe_tcp_event, p,
                      &p->c);
     if (rc != 0) {
         p->c = NULL;
-        w->stats.probe_failed++;
-        probe_result(w, p->id, p->ip, p->port, rc, 0);
+        pr->stats->probe_failed++;
+        probe_result(pr, p->id, p->ip, p->port, rc, 0);
         return;
     }
-    w->stats.probes_sent++;
-    twheel_arm(&w->wheel, &p->timer, w->now_ms + (uint64_t)msg->probe.timeout_cs * 10);
+    pr->stats->probes_sent++;
+    twheel_arm(&pr->lc->wheel, &p->timer, pr->lc->now_ms + (uint64_t)msg->probe.timeout_cs * 10);
 }
 
-void probe_handle_ctl(struct worker *w, const struct snapshot *s, const struct ctl_msg *msg)
+void probe_handle_ctl(struct probes *pr, const struct snapshot *s, const struct ctl_msg *msg)
 {
     switch (msg->type) {
     case CTL_MSG_PROBE_PING:
-        probe_ping(w, s, msg);
+        probe_ping(pr, s, msg);
         break;
     case CTL_MSG_PROBE_CONNECT:
-        probe_connect(w, s, msg);
+        probe_connect(pr, s, msg);
         break;
     default:
-        w->stats.probe_failed++;
+        pr->stats->probe_failed++;
         break;
     }
 }
 
-void probe_echo_reply(struct worker *w, struct rte_mbuf *m, const uint8_t *frame,
+void probe_echo_reply(struct probes *pr, struct rte_mbuf *m, const uint8_t *frame,
                       const struct pkt_info *pi)
 {
     const struct rte_icmp_hdr *icmp = (const struct rte_icmp_hdr *)(frame + pi->l4_off);
     struct ctl_msg msg = {.type = CTL_MSG_ECHO_REPLY};
 
     if (rte_raw_cksum(icmp, pi->l4_len) != 0xffff) {
-        worker_drop(w, m, DROP_BAD_ICMP_CHECKSUM);
+        lcore_drop(pr->lc, m, DROP_BAD_ICMP_CHECKSUM);
         return;
     }
     msg.echo.id = rte_be_to_cpu_16(icmp->icmp_ident);
     msg.echo.seq = rte_be_to_cpu_16(icmp->icmp_seq_nb);
     msg.ip = pi->src_ip;
-    w->stats.echo_replies_in++;
-    worker_to_ctl(w, &msg);
+    pr->stats->echo_replies_in++;
+    lcore_to_ctl(pr->lc, &msg);
     rte_pktmbuf_free(m);
 }

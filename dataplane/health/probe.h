@@ -15,6 +15,8 @@
 #include <rte_mbuf.h>
 
 #include "base/ctl_msg.h"
+#include "base/lcore_ctx.h"
+#include "net/ip_out.h"
 #include "net/pkt_parse.h"
 #include "base/twheel.h"
 
@@ -22,14 +24,23 @@
 #define PROBE_TCP_SLOTS 64      /* connect / http checks in flight per worker */
 #define PROBE_STATUS_MAX 16     /* bytes of an HTTP status line kept ("HTTP/1.1 200") */
 
-struct worker;
 struct snapshot;
 struct tcp_conn;
+struct tcp_stack;
+struct probes;
+
+/* Counted by the worker's side of health checks. */
+struct probe_stats {
+    uint64_t probes_sent;
+    uint64_t probe_failed;          /* not sent: no route, no slot, no stack */
+    uint64_t probes_ok;
+    uint64_t echo_replies_in;
+};
 
 /* A connect or http check in flight on this worker's TCP stack. */
 struct probe_tcp {
     struct twheel_timer timer;  /* the check's own deadline (first: container_of) */
-    struct worker *w;
+    struct probes *set;         /* the worker's checks this slot belongs to */
     struct tcp_conn *c;         /* NULL: the slot is free */
     uint32_t id;                /* the control core's probe number */
     uint32_t ip;
@@ -40,19 +51,32 @@ struct probe_tcp {
     char status[PROBE_STATUS_MAX];
 };
 
+/* One worker's checks: where they leave (ip_out, the TCP stack) and their slots. */
+struct probes {
+    struct lcore_ctx *lc;
+    struct ip_out *io;
+    struct tcp_stack *tcp;              /* NULL: connect and http checks fail */
+    struct probe_stats *stats;
+    struct probe_tcp slots[PROBE_TCP_SLOTS];
+};
+
+/* Set-up. */
+void probes_init(struct probes *pr, struct lcore_ctx *lc, struct ip_out *io,
+                 struct tcp_stack *tcp, struct probe_stats *stats);
+
 /*
  * Worker: carries out one control message addressed to it (CTL_MSG_PROBE_*): a ping
  * sends an echo request; a connect check opens a TCP connection from the self IP to
  * the server (an http check then sends GET path and reads the status line) and
  * reports ok, refused (reset), timeout, or bad_status, then closes cleanly.
  */
-void probe_handle_ctl(struct worker *w, const struct snapshot *s, const struct ctl_msg *msg);
+void probe_handle_ctl(struct probes *pr, const struct snapshot *s, const struct ctl_msg *msg);
 
 /*
  * Worker: m is an ICMP echo reply to one of our addresses (parsed into *pi); reports
  * it to the control core and frees m.
  */
-void probe_echo_reply(struct worker *w, struct rte_mbuf *m, const uint8_t *frame,
+void probe_echo_reply(struct probes *pr, struct rte_mbuf *m, const uint8_t *frame,
                       const struct pkt_info *pi);
 
 /*

@@ -3,40 +3,58 @@
  */
 #include "l4/l4.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include <rte_ip.h>
+#include <rte_malloc.h>
 #include <rte_tcp.h>
 
-#include "net/forward.h"
-#include "net/ip_out.h"
+#include "err.h"
+#include "net/neigh.h"
 #include "net/nat.h"
-#include "l4/persist.h"
-#include "l4/scheduler.h"
-#include "worker.h"
 
-void l4_send(struct worker *w, const struct snapshot *s, struct rte_mbuf *m,
-             const struct pkt_info *pi, uint32_t dst)
+int l4_init(struct l4 *l4, struct lcore_ctx *lc, struct ip_out *io, struct forward *fw,
+            struct l4_stats *stats, uint32_t max_conns, int socket)
 {
-    uint32_t len;
+    char name[RTE_HASH_NAMESIZE];
 
-    rte_pktmbuf_adj(m, pi->l3_off);
-    len = rte_pktmbuf_pkt_len(m);
-    if (len > pi->l3_len)
-        rte_pktmbuf_trim(m, (uint16_t)(len - pi->l3_len));
-    ip_out(w, s, m, dst);
+    *l4 = (struct l4){.lc = lc, .io = io, .fw = fw, .stats = stats};
+    snprintf(name, sizeof(name), "conn_w%u", lc->id);
+    l4->conns = conn_table_create(name, max_conns, socket, &lc->wheel,
+                                  lc->traffic->rs_active_conns);
+    snprintf(name, sizeof(name), "persist_w%u", lc->id);
+    l4->persist = persist_table_create(name, max_conns, socket, &lc->wheel);
+    l4->sched = rte_zmalloc_socket("sched", sizeof(*l4->sched), RTE_CACHE_LINE_SIZE, socket);
+    if (l4->conns == NULL || l4->persist == NULL || l4->sched == NULL) {
+        l4_free(l4);
+        return LBD_ENOMEM;
+    }
+    sched_init(l4->sched, lc->n_workers);
+    conn_table_on_delete(l4->conns, l4_conn_deleted, l4);
+    return 0;
+}
+
+void l4_free(struct l4 *l4)
+{
+    conn_table_free(l4->conns);
+    persist_table_free(l4->persist);
+    rte_free(l4->sched);
+    l4->conns = NULL;
+    l4->persist = NULL;
+    l4->sched = NULL;
 }
 
 /*
- * l4_send for a packet of c travelling in dir, through the connection's cached next
+ * ip_out_frame for a packet of c travelling in dir, through the connection's cached next
  * hop when the neighbour table and the snapshot have not changed since it was looked
  * up (saves the route and neighbour look-ups on every packet but the first).
  */
-static void l4_send_conn(struct worker *w, const struct snapshot *s, struct rte_mbuf *m,
+static void l4_send_conn(struct l4 *l4, const struct snapshot *s, struct rte_mbuf *m,
                          const struct pkt_info *pi, struct conn *c, enum conn_dir dir,
                          uint32_t dst)
 {
-    uint32_t ngen = neigh_generation(w->dp->neigh), sgen = (uint32_t)s->generation;
+    uint32_t ngen = neigh_generation(l4->io->neigh), sgen = (uint32_t)s->generation;
     uint8_t bit = dir == CONN_DIR_FORWARD ? CONN_F_NH_FWD : CONN_F_NH_REV;
     uint32_t len;
 
@@ -46,9 +64,9 @@ static void l4_send_conn(struct worker *w, const struct snapshot *s, struct rte_
         c->nh_snap_gen = sgen;
     }
     if (unlikely(!(c->flags & bit))) {
-        if (!ip_out_resolve(w, s, dst, &c->nh_mac[dir], &c->nh_port[dir])) {
-            w->stats.l4_nh_misses++;
-            l4_send(w, s, m, pi, dst);
+        if (!ip_out_resolve(l4->io, s, dst, &c->nh_mac[dir], &c->nh_port[dir])) {
+            l4->stats->nh_misses++;
+            ip_out_frame(l4->io, s, m, pi, dst);
             return;
         }
         c->flags |= bit;
@@ -57,19 +75,19 @@ static void l4_send_conn(struct worker *w, const struct snapshot *s, struct rte_
     len = rte_pktmbuf_pkt_len(m);
     if (len > pi->l3_len)
         rte_pktmbuf_trim(m, (uint16_t)(len - pi->l3_len));
-    ip_out_to(w, m, &c->nh_mac[dir], c->nh_port[dir]);
+    ip_out_to(l4->io, m, &c->nh_mac[dir], c->nh_port[dir]);
 }
 
 void l4_conn_deleted(const struct conn *c, uint64_t now, void *arg)
 {
-    struct worker *w = arg;
+    struct l4 *l4 = arg;
 
-    w->stats.l4_conns_ended++;
+    l4->stats->conns_ended++;
     if (c->flags & CONN_F_PERSIST)
-        persist_release(w->persist, c->client_ip, c->vs_slot, now);
+        persist_release(l4->persist, c->client_ip, c->vs_slot, now);
 }
 
-void l4_snapshot_changed(struct worker *w, const struct snapshot *s)
+void l4_snapshot_changed(struct l4 *l4, const struct snapshot *s)
 {
     uint32_t ms[CONN_STATE_MAX] = {
         [CONN_TCP_HANDSHAKE] = s->l4.tcp_handshake_ms,
@@ -78,7 +96,7 @@ void l4_snapshot_changed(struct worker *w, const struct snapshot *s)
         [CONN_UDP] = s->l4.udp_ms,
     };
 
-    conn_table_set_timeouts(w->conns, ms);
+    conn_table_set_timeouts(l4->conns, ms);
 }
 
 /*
@@ -86,7 +104,7 @@ void l4_snapshot_changed(struct worker *w, const struct snapshot *s)
  * its sender (RFC 9293 section 3.10.7.1: seq = its ACK, or ACK = its end) and sends
  * it: a halted server's connection is closed on both sides as their packets come.
  */
-static void l4_reset_sender(struct worker *w, const struct snapshot *s, struct rte_mbuf *m,
+static void l4_reset_sender(struct l4 *l4, const struct snapshot *s, struct rte_mbuf *m,
                             const struct pkt_info *pi)
 {
     uint8_t *frame = rte_pktmbuf_mtod(m, uint8_t *);
@@ -97,7 +115,7 @@ static void l4_reset_sender(struct worker *w, const struct snapshot *s, struct r
     uint16_t port;
 
     if (m->nb_segs != 1 || thl < sizeof(*tcp) || thl > pi->l4_len) {
-        worker_drop(w, m, DROP_L4_RS_HALTED);
+        lcore_drop(l4->lc, m, DROP_L4_RS_HALTED);
         return;
     }
     seg = pi->l4_len - thl + !!(in_flags & RTE_TCP_SYN_FLAG) + !!(in_flags & RTE_TCP_FIN_FLAG);
@@ -136,8 +154,8 @@ static void l4_reset_sender(struct worker *w, const struct snapshot *s, struct r
     rte_pktmbuf_adj(m, pi->l3_off);
     rte_pktmbuf_trim(m, (uint16_t)(rte_pktmbuf_data_len(m) - sizeof(*ip) - sizeof(*tcp)));
     m->ol_flags = 0;
-    w->stats.l4_halt_resets++;
-    ip_out(w, s, m, ip->dst_addr);
+    l4->stats->halt_resets++;
+    ip_out(l4->io, s, m, ip->dst_addr);
 }
 
 static inline uint8_t l4_tcp_flags(const struct pkt_info *pi, const uint8_t *l4)
@@ -150,7 +168,7 @@ static inline uint8_t l4_tcp_flags(const struct pkt_info *pi, const uint8_t *l4)
  * it may still take new connections, else the scheduler's. *pe: the client's entry,
  * if any.
  */
-static const struct snap_rs *l4_choose(struct worker *w, const struct snapshot *s,
+static const struct snap_rs *l4_choose(struct l4 *l4, const struct snapshot *s,
                                        const struct snap_vs *vs, const struct pkt_info *pi,
                                        struct persist_entry **pe)
 {
@@ -165,35 +183,35 @@ static const struct snap_rs *l4_choose(struct worker *w, const struct snapshot *
 
     *pe = NULL;
     if (vs->persist) {
-        *pe = persist_lookup(w->persist, pi->src_ip, vs->slot);
+        *pe = persist_lookup(l4->persist, pi->src_ip, vs->slot);
         if (*pe != NULL) {
             rs = snapshot_rs(s, (*pe)->rs_idx, (*pe)->rs_id);
             /* Drain and halt move persistent clients too (DESIGN.md section 5). */
             if (rs != NULL && &s->vs[rs->vs] == vs &&
-                sched_eligible(w->sched, w->stats.rs_active_conns, rs)) {
-                w->stats.l4_persist_hits++;
+                sched_eligible(l4->sched, l4->lc->traffic->rs_active_conns, rs)) {
+                l4->stats->persist_hits++;
                 return rs;
             }
-            w->stats.l4_persist_moved++;
+            l4->stats->persist_moved++;
         }
     }
-    return sched_pick(w->sched, w->stats.rs_active_conns, vs, &f);
+    return sched_pick(l4->sched, l4->lc->traffic->rs_active_conns, vs, &f);
 }
 
 /* A new connection for the client's packet k; NULL when m was dropped. */
-static struct conn *l4_new_conn(struct worker *w, const struct snapshot *s,
+static struct conn *l4_new_conn(struct l4 *l4, const struct snapshot *s,
                                 struct rte_mbuf *m, const struct pkt_info *pi,
                                 const struct snap_vs *vs, const struct conn_key *k,
                                 uint8_t tcp_flags)
 {
     struct persist_entry *pe;
-    const struct snap_rs *rs = l4_choose(w, s, vs, pi, &pe);
+    const struct snap_rs *rs = l4_choose(l4, s, vs, pi, &pe);
     enum conn_state state = CONN_UDP;
     enum conn_err why;
     struct conn *c;
 
     if (unlikely(rs == NULL)) {
-        worker_drop(w, m, DROP_L4_NO_REAL_SERVER);
+        lcore_drop(l4->lc, m, DROP_L4_NO_REAL_SERVER);
         return NULL;
     }
     if (pi->ip_proto == IPPROTO_TCP) {
@@ -201,31 +219,31 @@ static struct conn *l4_new_conn(struct worker *w, const struct snapshot *s,
         if (!(tcp_flags & RTE_TCP_SYN_FLAG)) {
             /* Mid-stream (expired entry, or a flow from a peer appliance): carry it. */
             state = CONN_TCP_ESTABLISHED;
-            w->stats.l4_conns_midstream++;
+            l4->stats->conns_midstream++;
         }
     }
-    c = conn_create(w->conns, k, rs->ip, rs->port ? rte_cpu_to_be_16(rs->port) : k->dst_port,
-                    rs->idx, rs->id, vs->slot, state, w->now_ms, &why);
+    c = conn_create(l4->conns, k, rs->ip, rs->port ? rte_cpu_to_be_16(rs->port) : k->dst_port,
+                    rs->idx, rs->id, vs->slot, state, l4->lc->now_ms, &why);
     if (unlikely(c == NULL)) {
-        worker_drop(w, m, why == CONN_COLLISION ? DROP_L4_CONN_COLLISION
+        lcore_drop(l4->lc, m, why == CONN_COLLISION ? DROP_L4_CONN_COLLISION
                                                 : DROP_L4_CONN_TABLE_FULL);
         return NULL;
     }
-    w->stats.l4_conns_created++;
-    w->stats.vs[vs->slot].conns++;
-    w->stats.rs[rs->idx].conns++;
+    l4->stats->conns_created++;
+    l4->lc->traffic->vs[vs->slot].conns++;
+    l4->lc->traffic->rs[rs->idx].conns++;
     if (vs->persist) {
         if (pe != NULL) {
             pe->rs_id = rs->id;
             pe->rs_idx = rs->idx;
-            persist_touch(pe, vs->persist_timeout_ms, w->now_ms);
+            persist_touch(pe, vs->persist_timeout_ms, l4->lc->now_ms);
         } else {
-            pe = persist_insert(w->persist, pi->src_ip, vs->slot, rs->idx, rs->id,
-                                vs->persist_timeout_ms, w->now_ms);
+            pe = persist_insert(l4->persist, pi->src_ip, vs->slot, rs->idx, rs->id,
+                                vs->persist_timeout_ms, l4->lc->now_ms);
             if (pe != NULL)
-                w->stats.l4_persist_created++;
+                l4->stats->persist_created++;
             else
-                w->stats.l4_persist_full++;
+                l4->stats->persist_full++;
         }
         if (pe != NULL) {
             pe->n_conns++;
@@ -246,32 +264,32 @@ static inline void l4_client_key(const struct pkt_info *pi, struct conn_key *k)
     };
 }
 
-struct conn *l4_client_conn(struct worker *w, const struct pkt_info *pi)
+struct conn *l4_client_conn(struct l4 *l4, const struct pkt_info *pi)
 {
     struct conn_key k;
     enum conn_dir dir;
     struct conn *c;
 
     l4_client_key(pi, &k);
-    c = conn_lookup(w->conns, &k, &dir);
+    c = conn_lookup(l4->conns, &k, &dir);
     return c != NULL && dir == CONN_DIR_FORWARD ? c : NULL;
 }
 
-void l4_from_client(struct worker *w, const struct snapshot *s, struct rte_mbuf *m,
+void l4_from_client(struct l4 *l4, const struct snapshot *s, struct rte_mbuf *m,
                     const struct pkt_info *pi, const struct snap_vs *vs, struct conn *c)
 {
     uint8_t *frame = rte_pktmbuf_mtod(m, uint8_t *);
     struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(frame + pi->l3_off);
-    uint8_t *l4 = frame + pi->l4_off;
-    uint8_t flags = l4_tcp_flags(pi, l4);
+    uint8_t *l4h = frame + pi->l4_off;
+    uint8_t flags = l4_tcp_flags(pi, l4h);
     struct conn_key k;
     enum conn_dir dir;
 
     l4_client_key(pi, &k);
     if (c == NULL) {
-        c = conn_lookup(w->conns, &k, &dir);
+        c = conn_lookup(l4->conns, &k, &dir);
         if (unlikely(c != NULL && dir != CONN_DIR_FORWARD)) {
-            worker_drop(w, m, DROP_L4_CONN_COLLISION);
+            lcore_drop(l4->lc, m, DROP_L4_CONN_COLLISION);
             return;
         }
     }
@@ -279,48 +297,48 @@ void l4_from_client(struct worker *w, const struct snapshot *s, struct rte_mbuf 
         const struct snap_rs *rs = snapshot_rs(s, c->rs_idx, c->rs_id);
         /* Halt closes existing connections; a new SYN or UDP packet is rescheduled. */
         if (unlikely(rs != NULL && rs->state == CFG_RS_HALT)) {
-            conn_delete(w->conns, c, w->now_ms);
-            w->stats.l4_conns_halted++;
+            conn_delete(l4->conns, c, l4->lc->now_ms);
+            l4->stats->conns_halted++;
             c = NULL;
             if (pi->ip_proto == IPPROTO_TCP && !(flags & RTE_TCP_SYN_FLAG)) {
                 if (flags & RTE_TCP_RST_FLAG)
-                    worker_drop(w, m, DROP_L4_RS_HALTED);
+                    lcore_drop(l4->lc, m, DROP_L4_RS_HALTED);
                 else
-                    l4_reset_sender(w, s, m, pi); /* the client learns it is closed */
+                    l4_reset_sender(l4, s, m, pi); /* the client learns it is closed */
                 return;
             }
         }
     }
     if (c == NULL) {
         if (pi->ip_proto == IPPROTO_TCP && (flags & RTE_TCP_RST_FLAG)) {
-            worker_drop(w, m, DROP_L4_TCP_NO_CONN);
+            lcore_drop(l4->lc, m, DROP_L4_TCP_NO_CONN);
             return;
         }
         /* The caller went by the connection; a new one needs the service. */
         if (vs == NULL)
             vs = snapshot_service(s, pi->dst_ip, pi->ip_proto, pi->dst_port);
         if (unlikely(vs == NULL || vs->layer != 4)) {
-            worker_drop(w, m, DROP_NO_SERVICE);
+            lcore_drop(l4->lc, m, DROP_NO_SERVICE);
             return;
         }
-        c = l4_new_conn(w, s, m, pi, vs, &k, flags);
+        c = l4_new_conn(l4, s, m, pi, vs, &k, flags);
         if (c == NULL)
             return;
     }
-    conn_update(c, CONN_DIR_FORWARD, flags, w->now_ms);
-    nat_rewrite_dst(ip, l4, pi->ip_proto, c->rs_ip, c->rs_port);
-    w->stats.l4_forward_packets++;
-    w->stats.rs[c->rs_idx].bytes_in += pi->l3_len;
-    w->stats.rs[c->rs_idx].packets_in++;
-    l4_send_conn(w, s, m, pi, c, CONN_DIR_FORWARD, c->rs_ip);
+    conn_update(c, CONN_DIR_FORWARD, flags, l4->lc->now_ms);
+    nat_rewrite_dst(ip, l4h, pi->ip_proto, c->rs_ip, c->rs_port);
+    l4->stats->forward_packets++;
+    l4->lc->traffic->rs[c->rs_idx].bytes_in += pi->l3_len;
+    l4->lc->traffic->rs[c->rs_idx].packets_in++;
+    l4_send_conn(l4, s, m, pi, c, CONN_DIR_FORWARD, c->rs_ip);
 }
 
-bool l4_from_server(struct worker *w, const struct snapshot *s, struct rte_mbuf *m,
+bool l4_from_server(struct l4 *l4, const struct snapshot *s, struct rte_mbuf *m,
                     const struct pkt_info *pi)
 {
     uint8_t *frame = rte_pktmbuf_mtod(m, uint8_t *);
     struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(frame + pi->l3_off);
-    uint8_t *l4 = frame + pi->l4_off;
+    uint8_t *l4h = frame + pi->l4_off;
     struct conn_key k = {
         .src_ip = pi->src_ip,
         .dst_ip = pi->dst_ip,
@@ -330,33 +348,33 @@ bool l4_from_server(struct worker *w, const struct snapshot *s, struct rte_mbuf 
     };
     const struct snap_rs *rs;
     enum conn_dir dir;
-    struct conn *c = conn_lookup(w->conns, &k, &dir);
+    struct conn *c = conn_lookup(l4->conns, &k, &dir);
 
     if (c == NULL || dir != CONN_DIR_REVERSE)
         return false;
     rs = snapshot_rs(s, c->rs_idx, c->rs_id);
     if (unlikely(rs != NULL && rs->state == CFG_RS_HALT)) {
-        conn_delete(w->conns, c, w->now_ms);
-        w->stats.l4_conns_halted++;
+        conn_delete(l4->conns, c, l4->lc->now_ms);
+        l4->stats->conns_halted++;
         /* The server learns its connection is closed (the RST bears the client's address). */
-        if (pi->ip_proto == IPPROTO_TCP && !(l4_tcp_flags(pi, l4) & RTE_TCP_RST_FLAG))
-            l4_reset_sender(w, s, m, pi);
+        if (pi->ip_proto == IPPROTO_TCP && !(l4_tcp_flags(pi, l4h) & RTE_TCP_RST_FLAG))
+            l4_reset_sender(l4, s, m, pi);
         else
-            worker_drop(w, m, DROP_L4_RS_HALTED);
+            lcore_drop(l4->lc, m, DROP_L4_RS_HALTED);
         return true;
     }
     /* The answer is routed: the TTL goes down on the way through. */
     if (unlikely(!nat_ttl_decrement(ip))) {
-        forward_time_exceeded(w, s, m, pi);
+        forward_time_exceeded(l4->fw, s, m, pi);
         return true;
     }
-    conn_update(c, CONN_DIR_REVERSE, l4_tcp_flags(pi, l4), w->now_ms);
-    nat_rewrite_src(ip, l4, pi->ip_proto, c->vip, c->vport);
-    w->stats.l4_reverse_packets++;
-    w->stats.vs[c->vs_slot].packets_out++;
-    w->stats.vs[c->vs_slot].bytes_out += pi->l3_len;
-    w->stats.rs[c->rs_idx].bytes_out += pi->l3_len;
-    w->stats.rs[c->rs_idx].packets_out++;
-    l4_send_conn(w, s, m, pi, c, CONN_DIR_REVERSE, pi->dst_ip);
+    conn_update(c, CONN_DIR_REVERSE, l4_tcp_flags(pi, l4h), l4->lc->now_ms);
+    nat_rewrite_src(ip, l4h, pi->ip_proto, c->vip, c->vport);
+    l4->stats->reverse_packets++;
+    l4->lc->traffic->vs[c->vs_slot].packets_out++;
+    l4->lc->traffic->vs[c->vs_slot].bytes_out += pi->l3_len;
+    l4->lc->traffic->rs[c->rs_idx].bytes_out += pi->l3_len;
+    l4->lc->traffic->rs[c->rs_idx].packets_out++;
+    l4_send_conn(l4, s, m, pi, c, CONN_DIR_REVERSE, pi->dst_ip);
     return true;
 }

@@ -8,6 +8,9 @@
  * client's worker (owner.h), so everything here is the worker's own: no locks, no
  * look-up on another core. Hot path: no allocation, no logging; every outcome is a
  * counter or a drop reason. The packets leave through ip_out (routes, neighbours).
+ *
+ * State: struct l4, one per worker, with its tables; everything it needs from the
+ * worker (clock, wheel, drops, transmit) comes through the lcore context.
  */
 #ifndef LBD_L4_H
 #define LBD_L4_H
@@ -16,11 +19,50 @@
 
 #include <rte_mbuf.h>
 
+#include "base/lcore_ctx.h"
 #include "l4/conn.h"
+#include "l4/persist.h"
+#include "l4/scheduler.h"
+#include "net/forward.h"
+#include "net/ip_out.h"
 #include "net/pkt_parse.h"
 #include "snapshot/snapshot.h"
+#include "snapshot/traffic.h"
 
-struct worker;
+/* Counted by the Layer 4 path; the API names them with an "l4_" prefix. */
+struct l4_stats {
+    uint64_t halt_resets;           /* RSTs sent for connections of halted servers */
+    uint64_t forward_packets;       /* client -> real server, rewritten */
+    uint64_t reverse_packets;       /* real server -> client, rewritten */
+    uint64_t conns_created;
+    uint64_t conns_ended;           /* expired, closed by halt */
+    uint64_t conns_midstream;       /* TCP entries created by a packet without SYN */
+    uint64_t conns_halted;          /* closed because their real server is halted */
+    uint64_t persist_hits;          /* new connection sent to the persistent server */
+    uint64_t persist_moved;         /* persistent server drained, halted or gone */
+    uint64_t persist_created;
+    uint64_t persist_full;          /* no room: the connection went on without */
+    uint64_t nh_misses;             /* next hop not cached and not resolved: ip_out asks */
+};
+
+struct l4 {
+    struct lcore_ctx *lc;
+    struct ip_out *io;
+    struct forward *fw;             /* ICMP time exceeded for answers whose TTL ran out */
+    struct conn_table *conns;       /* connections of this worker's clients */
+    struct persist_table *persist;  /* source-IP persistence of the same clients */
+    struct sched_state *sched;      /* wrr positions, max_conns shares */
+    struct l4_stats *stats;
+};
+
+/*
+ * Set-up, before the worker runs: the Layer 4 tables (max_conns connections and as
+ * many persistence entries, on NUMA socket `socket`, named after lc->id) on lc's
+ * wheel. Returns 0 or LBD_ENOMEM with nothing left allocated. l4_free undoes it.
+ */
+int l4_init(struct l4 *l4, struct lcore_ctx *lc, struct ip_out *io, struct forward *fw,
+            struct l4_stats *stats, uint32_t max_conns, int socket);
+void l4_free(struct l4 *l4);
 
 /*
  * The connection a client's TCP or UDP packet (not a fragment) to a VIP belongs to,
@@ -28,7 +70,7 @@ struct worker;
  * this worker owns the packet: the dispatcher asks this first and, on a hit, skips
  * the service look-up and the owner computation.
  */
-struct conn *l4_client_conn(struct worker *w, const struct pkt_info *pi);
+struct conn *l4_client_conn(struct l4 *l4, const struct pkt_info *pi);
 
 /*
  * A client's TCP or UDP packet (not a fragment) to a Layer 4 service. vs: the
@@ -36,7 +78,7 @@ struct conn *l4_client_conn(struct worker *w, const struct pkt_info *pi);
  * not look the service up; c: the connection, or NULL to look it up here. Takes
  * ownership of m: sent to the real server, or dropped and counted.
  */
-void l4_from_client(struct worker *w, const struct snapshot *s, struct rte_mbuf *m,
+void l4_from_client(struct l4 *l4, const struct snapshot *s, struct rte_mbuf *m,
                     const struct pkt_info *pi, const struct snap_vs *vs, struct conn *c);
 
 /*
@@ -45,23 +87,16 @@ void l4_from_client(struct worker *w, const struct snapshot *s, struct rte_mbuf 
  * from the VIP, or dropped and counted) and returns true; otherwise returns false and
  * m is the caller's (to be routed).
  */
-bool l4_from_server(struct worker *w, const struct snapshot *s, struct rte_mbuf *m,
+bool l4_from_server(struct l4 *l4, const struct snapshot *s, struct rte_mbuf *m,
                     const struct pkt_info *pi);
 
 /*
- * The connection-table delete hook (conn_table_on_delete, arg = the worker): drops
+ * The connection-table delete hook (conn_table_on_delete, arg = the struct l4): drops
  * the connection's persistence reference and counts it.
  */
 void l4_conn_deleted(const struct conn *c, uint64_t now, void *arg);
 
 /* Worker, when it sees a new snapshot: the timeouts by state from s->l4. */
-void l4_snapshot_changed(struct worker *w, const struct snapshot *s);
-
-/*
- * Hands m, parsed into *pi with its IPv4 header final, to ip_out towards dst: strips
- * the Ethernet header and any padding after the IP packet. Worker only.
- */
-void l4_send(struct worker *w, const struct snapshot *s, struct rte_mbuf *m,
-             const struct pkt_info *pi, uint32_t dst);
+void l4_snapshot_changed(struct l4 *l4, const struct snapshot *s);
 
 #endif

@@ -16,8 +16,9 @@
 
 #define PERSIST_CTL_BATCH 256       /* entries listed per loop iteration at most */
 
-struct worker;
 struct ctl_msg;
+struct lcore_ctx;
+struct persist_table;
 
 /* A listing in progress on a worker. */
 struct persist_ctl_dump {
@@ -29,10 +30,21 @@ struct persist_ctl_dump {
     uint32_t count;
 };
 
+/* The worker's side: its context (clock, ring to the control core) and table. */
+struct persist_ctl {
+    struct lcore_ctx *lc;
+    struct persist_table *persist;  /* NULL: no table (nothing listed or flushed) */
+    struct persist_ctl_dump dump;
+};
+
+/* Set-up. */
+void persist_ctl_init(struct persist_ctl *pc, struct lcore_ctx *lc,
+                      struct persist_table *persist);
+
 /* Starts a listing or carries out a flush (CTL_MSG_PERSIST_LIST / _FLUSH). */
-void persist_ctl_handle(struct worker *w, const struct ctl_msg *msg);
+void persist_ctl_handle(struct persist_ctl *pc, const struct ctl_msg *msg);
 
 /* Continues a listing in progress; cheap when none is. Once per loop iteration. */
-void persist_ctl_poll(struct worker *w);
+void persist_ctl_poll(struct persist_ctl *pc);
 
 #endif

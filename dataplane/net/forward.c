@@ -9,12 +9,17 @@
 #include <rte_icmp.h>
 #include <rte_ip.h>
 
-#include "net/ip_out.h"
-#include "l4/l4.h"
 #include "net/nat.h"
-#include "worker.h"
 
 #define FORWARD_QUOTE_AFTER_HDR 8   /* bytes of the offending packet past its IP header */
+
+void forward_init(struct forward *fw, struct lcore_ctx *lc, struct ip_out *io,
+                  struct forward_stats *stats)
+{
+    fw->lc = lc;
+    fw->io = io;
+    fw->stats = stats;
+}
 
 static inline bool forward_is_multicast_or_broadcast(uint32_t ip_be)
 {
@@ -23,7 +28,7 @@ static inline bool forward_is_multicast_or_broadcast(uint32_t ip_be)
     return (ip & 0xf0000000u) == 0xe0000000u || ip == 0xffffffffu || ip == 0;
 }
 
-void forward_packet(struct worker *w, const struct snapshot *s, struct rte_mbuf *m,
+void forward_packet(struct forward *fw, const struct snapshot *s, struct rte_mbuf *m,
                     const struct pkt_info *pi)
 {
     const struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
@@ -31,15 +36,15 @@ void forward_packet(struct worker *w, const struct snapshot *s, struct rte_mbuf 
 
     if (!s->forward || pi->l3 != PKT_L3_IPV4 || rte_is_broadcast_ether_addr(&eth->dst_addr) ||
         forward_is_multicast_or_broadcast(pi->dst_ip)) {
-        worker_drop(w, m, DROP_NOT_OURS);
+        lcore_drop(fw->lc, m, DROP_NOT_OURS);
         return;
     }
     if (unlikely(!nat_ttl_decrement(ip))) {
-        forward_time_exceeded(w, s, m, pi);
+        forward_time_exceeded(fw, s, m, pi);
         return;
     }
-    w->stats.forwarded++;
-    l4_send(w, s, m, pi, pi->dst_ip);
+    fw->stats->forwarded++;
+    ip_out_frame(fw->io, s, m, pi, pi->dst_ip);
 }
 
 /* True when m may be answered with an ICMP error (RFC 1812 4.3.2.7). */
@@ -57,7 +62,7 @@ static bool forward_may_answer(const struct pkt_info *pi, const uint8_t *frame)
     return true;
 }
 
-void forward_time_exceeded(struct worker *w, const struct snapshot *s, struct rte_mbuf *m,
+void forward_time_exceeded(struct forward *fw, const struct snapshot *s, struct rte_mbuf *m,
                            const struct pkt_info *pi)
 {
     const uint8_t *frame = rte_pktmbuf_mtod(m, const uint8_t *);
@@ -70,21 +75,20 @@ void forward_time_exceeded(struct worker *w, const struct snapshot *s, struct rt
     struct rte_icmp_hdr *icmp;
     struct rte_mbuf *e;
 
-    w->stats.drops[DROP_TTL_EXCEEDED]++;
+    fw->lc->stats->drops[DROP_TTL_EXCEEDED]++;
     if (in_port >= SNAP_MAX_PORTS || !s->ports[in_port].configured ||
         !forward_may_answer(pi, frame)) {
         rte_pktmbuf_free(m);
         return;
     }
-    e = rte_pktmbuf_alloc(w->dp->pools[w->id]);
+    e = lcore_alloc(fw->lc);
     if (unlikely(e == NULL)) {
-        w->stats.mbuf_alloc_failed++;
         rte_pktmbuf_free(m);
         return;
     }
     ip = (struct rte_ipv4_hdr *)rte_pktmbuf_append(e, (uint16_t)len);
     if (unlikely(ip == NULL)) {
-        w->stats.mbuf_alloc_failed++;
+        fw->lc->stats->mbuf_alloc_failed++;
         rte_pktmbuf_free(e);
         rte_pktmbuf_free(m);
         return;
@@ -103,6 +107,6 @@ void forward_time_exceeded(struct worker *w, const struct snapshot *s, struct rt
     memcpy(icmp + 1, orig, quote);
     icmp->icmp_cksum = (uint16_t)~rte_raw_cksum(icmp, sizeof(*icmp) + quote);
     rte_pktmbuf_free(m);
-    w->stats.icmp_errors_sent++;
-    ip_out(w, s, e, pi->src_ip);
+    fw->stats->icmp_errors_sent++;
+    ip_out(fw->io, s, e, pi->src_ip);
 }

@@ -13,20 +13,36 @@
 
 #include <rte_mbuf.h>
 
+#include "base/lcore_ctx.h"
+#include "net/ip_out.h"
 #include "net/pkt_parse.h"
 #include "snapshot/snapshot.h"
 
-struct worker;
-
 #define FORWARD_ICMP_TTL 64
 #define FORWARD_ICMP_TIME_EXCEEDED 11
+
+/* Counted by forward. */
+struct forward_stats {
+    uint64_t forwarded;             /* routed (not for us, not a Layer 4 answer) */
+    uint64_t icmp_errors_sent;      /* time exceeded */
+};
+
+struct forward {
+    struct lcore_ctx *lc;
+    struct ip_out *io;              /* where routed packets and ICMP errors leave */
+    struct forward_stats *stats;
+};
+
+/* Set-up. */
+void forward_init(struct forward *fw, struct lcore_ctx *lc, struct ip_out *io,
+                  struct forward_stats *stats);
 
 /*
  * Routes m (an IPv4 packet parsed into *pi, not addressed to us). Takes ownership:
  * sent, answered with ICMP time exceeded, or dropped and counted (not_ours when
  * routing is off or the packet is broadcast or multicast).
  */
-void forward_packet(struct worker *w, const struct snapshot *s, struct rte_mbuf *m,
+void forward_packet(struct forward *fw, const struct snapshot *s, struct rte_mbuf *m,
                     const struct pkt_info *pi);
 
 /*
@@ -35,7 +51,7 @@ void forward_packet(struct worker *w, const struct snapshot *s, struct rte_mbuf 
  * 8 bytes after it, unless m is itself an ICMP error or a non-first fragment (RFC
  * 1812 4.3.2.7). Frees m, counted as ttl_exceeded.
  */
-void forward_time_exceeded(struct worker *w, const struct snapshot *s, struct rte_mbuf *m,
+void forward_time_exceeded(struct forward *fw, const struct snapshot *s, struct rte_mbuf *m,
                            const struct pkt_info *pi);
 
 #endif

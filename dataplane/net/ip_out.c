@@ -1,3 +1,6 @@
+/*
+ * ip_out: next hop, neighbour, Ethernet header, transmit; the ARP wait queue.
+ */
 #include "net/ip_out.h"
 
 #include <string.h>
@@ -6,48 +9,56 @@
 
 #include "net/arp.h"
 #include "net/neigh.h"
+#include "net/port.h"
 #include "snapshot/snapshot.h"
-#include "worker.h"
+
+void ip_out_init(struct ip_out *io, struct lcore_ctx *lc, const struct neigh_table *neigh,
+                 const struct dp_port *ports, struct ip_out_stats *stats)
+{
+    io->lc = lc;
+    io->neigh = neigh;
+    io->ports = ports;
+    io->stats = stats;
+    io->arpq.n = 0;
+}
 
 /* Prepends Ethernet for (mac, port) and transmits. */
-static void ip_out_xmit(struct worker *w, struct rte_mbuf *m, const struct rte_ether_addr *mac,
+static void ip_out_xmit(struct ip_out *io, struct rte_mbuf *m, const struct rte_ether_addr *mac,
                         uint16_t port)
 {
     struct rte_ether_hdr *eth =
         (struct rte_ether_hdr *)rte_pktmbuf_prepend(m, RTE_ETHER_HDR_LEN);
 
     if (unlikely(eth == NULL)) {
-        worker_drop(w, m, DROP_NO_HEADROOM);
+        lcore_drop(io->lc, m, DROP_NO_HEADROOM);
         return;
     }
     rte_ether_addr_copy(mac, &eth->dst_addr);
-    rte_ether_addr_copy(&w->dp->ports[port].mac, &eth->src_addr);
+    rte_ether_addr_copy(&io->ports[port].mac, &eth->src_addr);
     eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
     m->port = port;
-    worker_tx(w, m);
+    lcore_tx(io->lc, m);
 }
 
 /* Broadcasts an ARP request for next_hop on port, from the port's self IP. */
-static void ip_out_ask(struct worker *w, const struct snapshot *s, uint32_t next_hop,
+static void ip_out_ask(struct ip_out *io, const struct snapshot *s, uint32_t next_hop,
                        uint16_t port)
 {
-    struct rte_mbuf *m = rte_pktmbuf_alloc(w->dp->pools[w->id]);
+    struct rte_mbuf *m = lcore_alloc(io->lc);
     uint8_t *frame;
 
-    if (unlikely(m == NULL)) {
-        w->stats.mbuf_alloc_failed++;
+    if (unlikely(m == NULL))
         return;
-    }
     frame = (uint8_t *)rte_pktmbuf_append(m, ARP_FRAME_LEN);
-    arp_build_request(frame, s->ports[port].self_ip, &w->dp->ports[port].mac, next_hop);
+    arp_build_request(frame, s->ports[port].self_ip, &io->ports[port].mac, next_hop);
     m->port = port;
-    w->stats.arp_requests++;
-    worker_tx(w, m);
+    io->stats->arp_requests++;
+    lcore_tx(io->lc, m);
 }
 
-void ip_out(struct worker *w, const struct snapshot *s, struct rte_mbuf *m, uint32_t dst_ip)
+void ip_out(struct ip_out *io, const struct snapshot *s, struct rte_mbuf *m, uint32_t dst_ip)
 {
-    struct ip_out_queue *aq = &w->arpq;
+    struct ip_out_queue *aq = &io->arpq;
     struct ip_out_pending *p;
     struct rte_ether_addr mac;
     uint32_t next_hop;
@@ -55,16 +66,16 @@ void ip_out(struct worker *w, const struct snapshot *s, struct rte_mbuf *m, uint
     bool asked = false;
 
     if (snapshot_route(s, dst_ip, &next_hop, &port) != 0) {
-        worker_drop(w, m, DROP_NO_ROUTE);
+        lcore_drop(io->lc, m, DROP_NO_ROUTE);
         return;
     }
-    if (likely(neigh_lookup(w->dp->neigh, next_hop, &mac, &known_port) == 0 &&
+    if (likely(neigh_lookup(io->neigh, next_hop, &mac, &known_port) == 0 &&
                known_port == port)) {
-        ip_out_xmit(w, m, &mac, port);
+        ip_out_xmit(io, m, &mac, port);
         return;
     }
     if (aq->n == IP_OUT_PENDING) {
-        worker_drop(w, m, DROP_NEIGH_QUEUE_FULL);
+        lcore_drop(io->lc, m, DROP_NEIGH_QUEUE_FULL);
         return;
     }
     /* One request per next hop and retry period, however many packets wait for it. */
@@ -75,13 +86,13 @@ void ip_out(struct worker *w, const struct snapshot *s, struct rte_mbuf *m, uint
     p->m = m;
     p->next_hop = next_hop;
     p->port = port;
-    p->since_ms = w->now_ms;
-    p->asked_ms = w->now_ms;
+    p->since_ms = io->lc->now_ms;
+    p->asked_ms = io->lc->now_ms;
     if (!asked)
-        ip_out_ask(w, s, next_hop, port);
+        ip_out_ask(io, s, next_hop, port);
 }
 
-bool ip_out_resolve(struct worker *w, const struct snapshot *s, uint32_t dst_ip,
+bool ip_out_resolve(struct ip_out *io, const struct snapshot *s, uint32_t dst_ip,
                     struct rte_ether_addr *mac, uint16_t *port)
 {
     uint32_t next_hop;
@@ -89,18 +100,18 @@ bool ip_out_resolve(struct worker *w, const struct snapshot *s, uint32_t dst_ip,
 
     if (snapshot_route(s, dst_ip, &next_hop, port) != 0)
         return false;
-    return neigh_lookup(w->dp->neigh, next_hop, mac, &known_port) == 0 && known_port == *port;
+    return neigh_lookup(io->neigh, next_hop, mac, &known_port) == 0 && known_port == *port;
 }
 
-void ip_out_to(struct worker *w, struct rte_mbuf *m, const struct rte_ether_addr *mac,
+void ip_out_to(struct ip_out *io, struct rte_mbuf *m, const struct rte_ether_addr *mac,
                uint16_t port)
 {
-    ip_out_xmit(w, m, mac, port);
+    ip_out_xmit(io, m, mac, port);
 }
 
-void ip_out_poll(struct worker *w, const struct snapshot *s)
+void ip_out_poll(struct ip_out *io, const struct snapshot *s)
 {
-    struct ip_out_queue *aq = &w->arpq;
+    struct ip_out_queue *aq = &io->arpq;
     uint16_t kept = 0;
 
     if (likely(aq->n == 0))
@@ -110,31 +121,43 @@ void ip_out_poll(struct worker *w, const struct snapshot *s)
         struct rte_ether_addr mac;
         uint16_t port;
 
-        if (neigh_lookup(w->dp->neigh, p->next_hop, &mac, &port) == 0 && port == p->port) {
-            ip_out_xmit(w, p->m, &mac, port);
+        if (neigh_lookup(io->neigh, p->next_hop, &mac, &port) == 0 && port == p->port) {
+            ip_out_xmit(io, p->m, &mac, port);
             continue;
         }
-        if (s == NULL || w->now_ms - p->since_ms >= IP_OUT_ARP_GIVE_UP_MS) {
-            worker_drop(w, p->m, DROP_NEIGH_TIMEOUT);
+        if (s == NULL || io->lc->now_ms - p->since_ms >= IP_OUT_ARP_GIVE_UP_MS) {
+            lcore_drop(io->lc, p->m, DROP_NEIGH_TIMEOUT);
             continue;
         }
-        if (w->now_ms - p->asked_ms >= IP_OUT_ARP_RETRY_MS) {
+        if (io->lc->now_ms - p->asked_ms >= IP_OUT_ARP_RETRY_MS) {
             /* Ask once for every entry of this next hop that is due. */
             for (uint16_t j = i; j < aq->n; j++)
                 if (aq->q[j].next_hop == p->next_hop && aq->q[j].port == p->port)
-                    aq->q[j].asked_ms = w->now_ms;
-            ip_out_ask(w, s, p->next_hop, p->port);
+                    aq->q[j].asked_ms = io->lc->now_ms;
+            ip_out_ask(io, s, p->next_hop, p->port);
         }
         aq->q[kept++] = *p;
     }
     aq->n = kept;
 }
 
-void ip_out_flush(struct worker *w)
+void ip_out_flush(struct ip_out *io)
 {
-    struct ip_out_queue *aq = &w->arpq;
+    struct ip_out_queue *aq = &io->arpq;
 
     for (uint16_t i = 0; i < aq->n; i++)
-        worker_drop(w, aq->q[i].m, DROP_NEIGH_TIMEOUT);
+        lcore_drop(io->lc, aq->q[i].m, DROP_NEIGH_TIMEOUT);
     aq->n = 0;
+}
+
+void ip_out_frame(struct ip_out *io, const struct snapshot *s, struct rte_mbuf *m,
+                  const struct pkt_info *pi, uint32_t dst)
+{
+    uint32_t len;
+
+    rte_pktmbuf_adj(m, pi->l3_off);
+    len = rte_pktmbuf_pkt_len(m);
+    if (len > pi->l3_len)
+        rte_pktmbuf_trim(m, (uint16_t)(len - pi->l3_len));
+    ip_out(io, s, m, dst);
 }

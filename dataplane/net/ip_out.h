@@ -7,6 +7,10 @@
  * in a small bounded per-worker queue until the control core has learned the reply
  * (ip_out_poll), or is dropped and counted when the queue is full or the neighbour
  * stays silent. Worker only; no allocation but the mbuf of an ARP request.
+ *
+ * Its state (struct ip_out) is the lcore's: the context it transmits through, the
+ * neighbour table and the ports' MACs it addresses frames from, and the queue of
+ * packets waiting for ARP.
  */
 #ifndef LBD_IP_OUT_H
 #define LBD_IP_OUT_H
@@ -17,12 +21,16 @@
 #include <rte_ether.h>
 #include <rte_mbuf.h>
 
+#include "base/lcore_ctx.h"
+#include "net/pkt_parse.h"
+
 #define IP_OUT_PENDING 64           /* packets waiting for ARP, per worker */
 #define IP_OUT_ARP_RETRY_MS 200     /* a silent next hop is asked again after this */
 #define IP_OUT_ARP_GIVE_UP_MS 1000  /* and its packets dropped after this */
 
-struct worker;
 struct snapshot;
+struct neigh_table;
+struct dp_port;
 
 struct ip_out_pending {
     struct rte_mbuf *m;             /* IPv4 packet, data at the IP header */
@@ -37,19 +45,36 @@ struct ip_out_queue {
     struct ip_out_pending q[IP_OUT_PENDING];
 };
 
+/* Counted by ip_out. */
+struct ip_out_stats {
+    uint64_t arp_requests;          /* ARP requests sent for next hops */
+};
+
+struct ip_out {
+    struct lcore_ctx *lc;
+    const struct neigh_table *neigh;    /* shared, read only here (neigh.h) */
+    const struct dp_port *ports;        /* DP_MAX_PORTS entries: MACs by port id */
+    struct ip_out_stats *stats;
+    struct ip_out_queue arpq;           /* packets waiting for a neighbour */
+};
+
+/* Set-up: io sends through lc, addresses from neigh and ports, counts into stats. */
+void ip_out_init(struct ip_out *io, struct lcore_ctx *lc, const struct neigh_table *neigh,
+                 const struct dp_port *ports, struct ip_out_stats *stats);
+
 /*
  * Sends m (data at the IPv4 header, at least RTE_ETHER_HDR_LEN of headroom, every
  * checksum final) towards dst_ip. Takes ownership of m whatever happens: sent,
  * queued for ARP, or dropped and counted (no_route, neigh_queue_full).
  */
-void ip_out(struct worker *w, const struct snapshot *s, struct rte_mbuf *m, uint32_t dst_ip);
+void ip_out(struct ip_out *io, const struct snapshot *s, struct rte_mbuf *m, uint32_t dst_ip);
 
 /*
  * Sends what waits for a neighbour that has been learned since, asks again for the
  * ones still silent, drops what waited too long. Cheap when nothing waits; called
  * once per loop iteration.
  */
-void ip_out_poll(struct worker *w, const struct snapshot *s);
+void ip_out_poll(struct ip_out *io, const struct snapshot *s);
 
 /*
  * The neighbour dst_ip is sent to (the route's next hop) and its port, when known:
@@ -57,14 +82,22 @@ void ip_out_poll(struct worker *w, const struct snapshot *s);
  * for it and queue). No side effect: for callers that cache the answer, validated by
  * neigh_generation() and the snapshot generation.
  */
-bool ip_out_resolve(struct worker *w, const struct snapshot *s, uint32_t dst_ip,
+bool ip_out_resolve(struct ip_out *io, const struct snapshot *s, uint32_t dst_ip,
                     struct rte_ether_addr *mac, uint16_t *port);
 
 /* Sends m (as for ip_out) to a neighbour already resolved. Takes ownership. */
-void ip_out_to(struct worker *w, struct rte_mbuf *m, const struct rte_ether_addr *mac,
+void ip_out_to(struct ip_out *io, struct rte_mbuf *m, const struct rte_ether_addr *mac,
                uint16_t port);
 
+/*
+ * Hands m, a received frame parsed into *pi with its IPv4 header final (rewritten by
+ * NAT, or forwarded), to ip_out towards dst: strips the Ethernet header and any
+ * padding after the IP packet. Takes ownership.
+ */
+void ip_out_frame(struct ip_out *io, const struct snapshot *s, struct rte_mbuf *m,
+                  const struct pkt_info *pi, uint32_t dst);
+
 /* Drops everything still waiting (worker stopping). */
-void ip_out_flush(struct worker *w);
+void ip_out_flush(struct ip_out *io);
 
 #endif

@@ -28,7 +28,7 @@ static inline uint64_t proxy_now(const struct proxy *px)
 
 static inline struct proxy_stats *proxy_stats(struct proxy *px)
 {
-    return &px->conf.stats->proxy;
+    return px->conf.stats;
 }
 
 /* A session from the pool, initialised; NULL when the pool is empty. */
@@ -57,7 +57,7 @@ static struct proxy_sess *sess_alloc(struct proxy *px)
 static void sess_uncount(struct proxy_sess *s)
 {
     if (s->flags & PROXY_SF_COUNTED) {
-        s->px->conf.stats->rs_active_conns[s->rs_idx]--;
+        s->px->conf.traffic->rs_active_conns[s->rs_idx]--;
         s->flags &= ~PROXY_SF_COUNTED;
     }
 }
@@ -117,7 +117,7 @@ const struct snap_rs *proxy_choose(struct proxy *px, const struct snap_vs *vs,
                                    unsigned n_tried, struct persist_entry **pe, int *bound)
 {
     const struct snapshot *snap = px->snap;
-    const uint32_t *active = px->conf.stats->rs_active_conns;
+    const uint32_t *active = px->conf.traffic->rs_active_conns;
     struct sched_state *sched = px->conf.sched;
     const struct snap_rs *rs;
     uint32_t start;
@@ -191,7 +191,7 @@ enum proxy_connect_rc { CONNECT_OK = 0, CONNECT_NO_SERVER, CONNECT_ERROR };
 static enum proxy_connect_rc proxy_connect(struct proxy_sess *s, const struct snap_vs *vs)
 {
     struct proxy *px = s->px;
-    struct worker_stats *ws = px->conf.stats;
+    struct traffic_stats *tr = px->conf.traffic;
     struct sched_flow f = {
         .client_ip = s->client_ip,
         .vip = s->vip,
@@ -222,8 +222,8 @@ static enum proxy_connect_rc proxy_connect(struct proxy_sess *s, const struct sn
         s->flags |= PROXY_SF_BOUND;
     else
         s->flags &= ~PROXY_SF_BOUND;
-    ws->rs_active_conns[rs->idx]++;
-    ws->rs[rs->idx].conns++;
+    tr->rs_active_conns[rs->idx]++;
+    tr->rs[rs->idx].conns++;
     if (vs->persist)
         proxy_persist(s, vs, rs, pe);
     s->state = PROXY_CONNECTING;
@@ -290,7 +290,7 @@ void proxy_on_accept(struct tcp_conn *c, enum tcp_event ev, void *arg)
     s->vs_slot = vs->slot;
     tcp_set_handler(c, proxy_cli_event, s);
     tcp_set_idle_timeout(c, snap->l7.client_idle_ms);
-    px->conf.stats->vs[vs->slot].conns++;
+    px->conf.traffic->vs[vs->slot].conns++;
     switch (proxy_connect(s, vs)) {
     case CONNECT_OK:
         return;
@@ -314,14 +314,14 @@ static void proxy_retry_later(struct proxy_sess *s)
 
 static inline void proxy_count_bytes(struct proxy_sess *s, int d, uint32_t len)
 {
-    struct worker_stats *ws = s->px->conf.stats;
+    struct traffic_stats *tr = s->px->conf.traffic;
 
     if (d == DIR_IN) {
-        ws->vs[s->vs_slot].bytes_in += len;
-        ws->rs[s->rs_idx].bytes_in += len;
+        tr->vs[s->vs_slot].bytes_in += len;
+        tr->rs[s->rs_idx].bytes_in += len;
     } else {
-        ws->vs[s->vs_slot].bytes_out += len;
-        ws->rs[s->rs_idx].bytes_out += len;
+        tr->vs[s->vs_slot].bytes_out += len;
+        tr->rs[s->rs_idx].bytes_out += len;
     }
 }
 

@@ -27,13 +27,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "dataplane.h"
 #include "base/mbufq.h"
+#include "base/twheel.h"
 #include "l4/persist.h"
 #include "l4/scheduler.h"
 #include "snapshot/snapshot.h"
+#include "snapshot/traffic.h"
 #include "tcp/tcp_types.h"
-#include "base/twheel.h"
 
 #define PROXY_MAX_TRIES 3           /* real servers tried for one client connection */
 #define PROXY_STALL_RETRY_MS 5      /* retry after the stack's buffer cap refused data */
@@ -75,12 +75,55 @@ struct proxy_sess {
 #define PROXY_SF_PERSIST    (1u << 5)   /* holds a reference on the persistence entry */
 #define PROXY_SF_BOUND      (1u << 6)   /* server came from an existing persistence entry */
 
+/*
+ * Layer 7 proxy counters of one worker; every outcome and fallback of the
+ * proxy has one. Names are the API's (control/stats.c prints them with a "proxy_"
+ * prefix, doc/api.md lists them).
+ */
+#define PROXY_STATS(X)                                                         \
+    X(accepted)             /* client connections established on a VIP */      \
+    X(sessions_closed)      /* sessions ended, whatever the reason */          \
+    X(no_service)           /* the service went away before the accept */    \
+    X(refused_pool)         /* no free session: client reset */              \
+    X(no_server)            /* no eligible real server: client reset */      \
+    X(connect_attempts)                                                        \
+    X(connected)            /* backend connections established */            \
+    X(connect_refused)      /* RST from the real server */                     \
+    X(connect_timeouts)     /* layer7.connect_timeout_ms (or SYN retries) */   \
+    X(connect_errors)       /* no control block or local port */             \
+    X(retries)              /* next real server tried after a failure */     \
+    X(retry_fallbacks)      /* the scheduler named a server already tried */ \
+    X(connect_failed_reset) /* client reset: bound by persistence, or out of tries */ \
+    X(persist_hits)                                                            \
+    X(persist_moved)        /* persistent server drained, halted, down, full */ \
+    X(persist_created)                                                         \
+    X(persist_full)                                                            \
+    X(client_resets)        /* RST from the client, passed to the server */   \
+    X(server_resets)        /* RST from the server, passed to the client */   \
+    X(client_timeouts)      /* layer7.client_timeout_s ran out (or retries) */ \
+    X(server_timeouts)      /* layer7.server_timeout_s ran out (or retries) */ \
+    X(halted)               /* sessions closed: their real server was halted */ \
+    X(fin_client)           /* client half-close passed to the server */     \
+    X(fin_server)           /* server half-close passed to the client */     \
+    X(backpressure)         /* a side had data, the other no send space */   \
+    X(send_stalls)          /* tcp_send refused (stack buffer cap): retried */ \
+    X(held_after_close)     /* data taken from a side that closed before the other drained it */ \
+    X(discarded_bytes)      /* data for a side that is gone */               \
+    X(listen_failed)        /* a (VIP, port) the stack could not listen on */
+
+struct proxy_stats {
+#define PROXY_STAT_FIELD(n) uint64_t n;
+    PROXY_STATS(PROXY_STAT_FIELD)
+#undef PROXY_STAT_FIELD
+};
+
 struct proxy_conf {
     struct tcp_stack *tcp;          /* the worker's stack */
     struct twheel *wheel;           /* the worker's wheel (the stack's clock) */
     struct persist_table *persist;  /* the worker's persistence table (shared with L4) */
     struct sched_state *sched;      /* the worker's scheduler state (shared with L4) */
-    struct worker_stats *stats;     /* the worker's counters */
+    struct proxy_stats *stats;      /* the worker's proxy counters */
+    struct traffic_stats *traffic;  /* the worker's counters by service and server */
     struct rte_mempool *pool;       /* for splitting held data */
     uint32_t max_sessions;
     int socket_id;

@@ -98,7 +98,7 @@ void proxy_snapshot_changed(struct proxy *px, const struct snapshot *s)
         for (uint16_t p = 0; p < vs->n_ports; p++) {
             int rc;
             if (px->n_listeners == px->max_listeners) {
-                px->conf.stats->proxy.listen_failed++;
+                px->conf.stats->listen_failed++;
                 continue;
             }
             rc = tcp_listen(px->conf.tcp, vs->ip, vs->ports[p], 0, proxy_on_accept, px);
@@ -106,7 +106,7 @@ void proxy_snapshot_changed(struct proxy *px, const struct snapshot *s)
                 px->listeners[px->n_listeners++] =
                     (struct proxy_listener){.ip = vs->ip, .port = vs->ports[p]};
             else if (rc != LBD_EEXIST)
-                px->conf.stats->proxy.listen_failed++;
+                px->conf.stats->listen_failed++;
         }
     }
     proxy_close_halted(px);

@@ -15,10 +15,11 @@
 #include <rte_ethdev.h>
 #include <rte_hash.h>
 
+#include "base/dp_limits.h"
 #include "config.h"
 #include "snapshot/route.h"
 
-#define SNAP_MAX_PORTS 32
+#define SNAP_MAX_PORTS DP_MAX_PORTS
 /* Real-server counter indexes: service slot * CFG_MAX_RS + real-server slot. */
 #define SNAP_RS_IDS (CFG_MAX_VS * CFG_MAX_RS)
 _Static_assert(SNAP_RS_IDS <= 65536, "counter indexes are uint16_t");

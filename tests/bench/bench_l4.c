@@ -73,7 +73,7 @@ static uint32_t rs_of(uint32_t i)
                          .src_port = rte_cpu_to_be_16(client_port(i)),
                          .dst_port = rte_cpu_to_be_16(3478), .proto = IPPROTO_UDP};
     enum conn_dir dir;
-    struct conn *c = conn_lookup(h.w->conns, &k, &dir);
+    struct conn *c = conn_lookup(h.w->l4.conns, &k, &dir);
 
     return c != NULL ? c->rs_ip : 0;
 }
@@ -118,7 +118,7 @@ static struct result run(enum path p, uint32_t flows, uint32_t packets, uint32_t
         uint64_t t0 = rte_rdtsc_precise();
         worker_burst(h.w, h.s, m, BURST, false);
         for (uint16_t q = 0; q < H_PORTS; q++)
-            rte_eth_tx_buffer_flush(q, 0, h.w->txb[q]);
+            rte_eth_tx_buffer_flush(q, 0, h.w->lc.txb[q]);
         t0 = rte_rdtsc_precise() - t0;
         cycles += t0;
         per_burst[nb++] = t0;
@@ -145,7 +145,7 @@ static uint64_t drops(void)
     uint64_t d = 0;
 
     for (int r = 0; r < DROP_MAX; r++)
-        d += h.w->stats.drops[r];
+        d += h.w->stats.lcore.drops[r];
     return d;
 }
 
@@ -195,10 +195,11 @@ int main(int argc, char **argv)
         struct result c_new, c_fwd, c_rev, c_route;
 
         /* Fresh tables for each flow-set size. */
-        worker_l4_free(h.w);
-        if (worker_l4_init(h.w, large + 1024, 0) != 0)
+        l4_free(&h.w->l4);
+        if (l4_init(&h.w->l4, &h.w->lc, &h.w->io, &h.w->fw, &h.w->stats.l4, large + 1024,
+                    0) != 0)
             return 1;
-        l4_snapshot_changed(h.w, h.s);
+        l4_snapshot_changed(&h.w->l4, h.s);
         c_new = run(P_FORWARD, flows, flows - flows % BURST, NULL);
         for (uint32_t i = 0; i < flows; i++)
             rs_cache[i] = rs_of(i);
@@ -209,8 +210,8 @@ int main(int argc, char **argv)
                "forward %6.1f (%6.1f)  reverse %6.1f (%6.1f)  routed %6.1f (%6.1f)\n"
                "                connections %u, persistence entries %u, drops %" PRIu64 "\n",
                flows, c_new.median, c_new.mean, c_fwd.median, c_fwd.mean, c_rev.median,
-               c_rev.mean, c_route.median, c_route.mean, conn_count(h.w->conns),
-               persist_count(h.w->persist), drops());
+               c_rev.mean, c_route.median, c_route.mean, conn_count(h.w->l4.conns),
+               persist_count(h.w->l4.persist), drops());
     }
     return 0;
 }

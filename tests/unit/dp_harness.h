@@ -146,18 +146,19 @@ static inline int h_init(struct harness *h, uint32_t max_conns)
     if (h->w == NULL)
         return -1;
     h->dp.workers[0] = h->w;
-    h->w->dp = &h->dp;
-    h->w->n_workers = 1;
+    struct worker_links links = {.id = 0, .n_workers = 1, .pool = h->pool,
+                                 .ports = h->dp.ports, .neigh = h->dp.neigh,
+                                 .snap = &h->dp.snap, .quit = &h->dp.quit};
+    if (worker_init(h->w, &links, max_conns, 0) != 0)
+        return -1;
     for (uint16_t p = 0; p < H_PORTS; p++) {
-        h->w->txb[p] = rte_zmalloc("txb", RTE_ETH_TX_BUFFER_SIZE(DP_BURST), 0);
-        rte_eth_tx_buffer_init(h->w->txb[p], DP_BURST);
-        rte_eth_tx_buffer_set_err_callback(h->w->txb[p], worker_tx_error, h->w);
+        h->w->lc.txb[p] = rte_zmalloc("txb", RTE_ETH_TX_BUFFER_SIZE(DP_BURST), 0);
+        rte_eth_tx_buffer_init(h->w->lc.txb[p], DP_BURST);
+        rte_eth_tx_buffer_set_err_callback(h->w->lc.txb[p], lcore_tx_error, &h->w->lc);
         h->w->tx_ports[h->w->n_tx_ports++] = p;
     }
-    h->w->now_ms = 1000;
-    twheel_init(&h->w->wheel, h->w->now_ms);
-    if (worker_l4_init(h->w, max_conns, 0) != 0)
-        return -1;
+    h->w->lc.now_ms = 1000;
+    twheel_init(&h->w->lc.wheel, h->w->lc.now_ms);
     for (int i = 0; i < H_RS; i++)
         neigh_update(h->dp.neigh, ip4(i == 0 ? "192.168.112.51" : i == 1 ? "192.168.112.52"
                                                                        : "192.168.112.57"),
@@ -167,7 +168,7 @@ static inline int h_init(struct harness *h, uint32_t max_conns)
     h_config(h);
     if (h_publish(h) != 0)
         return -1;
-    l4_snapshot_changed(h->w, h->s);
+    l4_snapshot_changed(&h->w->l4, h->s);
     return 0;
 }
 
@@ -193,7 +194,7 @@ static inline void h_run(struct harness *h, const uint8_t *f, uint32_t len, uint
 
     worker_burst(h->w, h->s, &m, 1, false);
     for (uint16_t p = 0; p < H_PORTS; p++)
-        rte_eth_tx_buffer_flush(p, 0, h->w->txb[p]);
+        rte_eth_tx_buffer_flush(p, 0, h->w->lc.txb[p]);
 }
 
 /* The next frame sent on port, copied into out (returns its length), or 0. */

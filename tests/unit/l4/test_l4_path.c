@@ -92,10 +92,10 @@ Test(l4_path, udp_forward_and_reverse)
     cr_assert_eq(ports_of(out)->dst_port, rte_cpu_to_be_16(40000));
     cr_assert_eq(ip_of(out)->time_to_live, 62, "routed: TTL decremented");
     cr_assert(rte_is_same_ether_addr(&eth->dst_addr, &h_mac_client));
-    cr_assert_eq(h.w->stats.l4_conns_created, 1);
-    cr_assert_eq(h.w->stats.l4_forward_packets, 1);
-    cr_assert_eq(h.w->stats.l4_reverse_packets, 1);
-    cr_assert_eq(h.w->stats.vs[0].packets_out, 1);
+    cr_assert_eq(h.w->stats.l4.conns_created, 1);
+    cr_assert_eq(h.w->stats.l4.forward_packets, 1);
+    cr_assert_eq(h.w->stats.l4.reverse_packets, 1);
+    cr_assert_eq(h.w->stats.traffic.vs[0].packets_out, 1);
 }
 
 Test(l4_path, persistence_keeps_the_client_on_its_server)
@@ -105,22 +105,22 @@ Test(l4_path, persistence_keeps_the_client_on_its_server)
 
     for (uint16_t p = 1; p < 30; p++)
         cr_assert_eq(udp_flow((uint16_t)(40000 + p)), first, "flow %u", p);
-    cr_assert_eq(h.w->stats.l4_persist_created, 1);
-    cr_assert_eq(h.w->stats.l4_persist_hits, 29);
-    cr_assert_eq(persist_count(h.w->persist), 1);
-    cr_assert_eq(conn_count(h.w->conns), 30);
+    cr_assert_eq(h.w->stats.l4.persist_created, 1);
+    cr_assert_eq(h.w->stats.l4.persist_hits, 29);
+    cr_assert_eq(persist_count(h.w->l4.persist), 1);
+    cr_assert_eq(conn_count(h.w->l4.conns), 30);
 
     /* Every connection idles out (UDP 300 s); the entry stays 1200 s after that. */
-    h.w->now_ms += 300000;
-    twheel_advance(&h.w->wheel, h.w->now_ms);
-    cr_assert_eq(conn_count(h.w->conns), 0);
-    cr_assert_eq(persist_count(h.w->persist), 1);
-    h.w->now_ms += 1199000;
-    twheel_advance(&h.w->wheel, h.w->now_ms);
+    h.w->lc.now_ms += 300000;
+    twheel_advance(&h.w->lc.wheel, h.w->lc.now_ms);
+    cr_assert_eq(conn_count(h.w->l4.conns), 0);
+    cr_assert_eq(persist_count(h.w->l4.persist), 1);
+    h.w->lc.now_ms += 1199000;
+    twheel_advance(&h.w->lc.wheel, h.w->lc.now_ms);
     cr_assert_eq(udp_flow(41000), first, "still within the persistence timeout");
-    h.w->now_ms += 300000 + 1200000;
-    twheel_advance(&h.w->wheel, h.w->now_ms);
-    cr_assert_eq(persist_count(h.w->persist), 0, "expired 1200 s after the last use");
+    h.w->lc.now_ms += 300000 + 1200000;
+    twheel_advance(&h.w->lc.wheel, h.w->lc.now_ms);
+    cr_assert_eq(persist_count(h.w->l4.persist), 0, "expired 1200 s after the last use");
 }
 
 Test(l4_path, drain_moves_new_connections_but_keeps_existing_ones)
@@ -137,13 +137,13 @@ Test(l4_path, drain_moves_new_connections_but_keeps_existing_ones)
     cr_assert_eq(ip_of(out)->dst_addr, first);
     /* A new one, persistent client included, goes elsewhere. */
     cr_assert_neq(udp_flow(40001), first);
-    cr_assert_eq(h.w->stats.l4_persist_moved, 1);
+    cr_assert_eq(h.w->stats.l4.persist_moved, 1);
 
     /* Halt closes the existing connection: its next packet is rescheduled (UDP). */
     h.rs_udp[idx].state = CFG_RS_HALT;
     cr_assert_eq(h_publish(&h), 0);
     cr_assert_neq(udp_flow(40000), first);
-    cr_assert_eq(h.w->stats.l4_conns_halted, 1);
+    cr_assert_eq(h.w->stats.l4.conns_halted, 1);
 }
 
 Test(l4_path, tcp_port_null_is_the_clients_port_and_multi_port)
@@ -158,7 +158,7 @@ Test(l4_path, tcp_port_null_is_the_clients_port_and_multi_port)
         assert_valid(len);
         cr_assert_eq(ports_of(out)->dst_port, rte_cpu_to_be_16(ports[i]));
     }
-    cr_assert_eq(conn_count(h.w->conns), 2);
+    cr_assert_eq(conn_count(h.w->l4.conns), 2);
 }
 
 Test(l4_path, tcp_rst_without_connection_and_halt_resets)
@@ -172,7 +172,7 @@ Test(l4_path, tcp_rst_without_connection_and_halt_resets)
     tcp->cksum = rte_ipv4_udptcp_cksum((struct rte_ipv4_hdr *)(f + 14), tcp);
     h_run(&h, f, len, 1);
     cr_assert_eq(h_sent(&h, 0, out, sizeof(out)), 0);
-    cr_assert_eq(h.w->stats.drops[DROP_L4_TCP_NO_CONN], 1);
+    cr_assert_eq(h.w->stats.lcore.drops[DROP_L4_TCP_NO_CONN], 1);
 
     len = frame_tcp(f, ip4("10.200.50.20"), ip4("10.200.50.120"), 50001, 443);   /* SYN */
     h_run(&h, f, len, 1);
@@ -205,8 +205,8 @@ Test(l4_path, tcp_rst_without_connection_and_halt_resets)
         cr_assert_eq(rst->tcp_flags, RTE_TCP_RST_FLAG, "RST answering an ACK carries no ACK");
         cr_assert_eq(rte_be_to_cpu_32(rst->sent_seq), 77777, "seq = the segment's ACK");
     }
-    cr_assert_eq(h.w->stats.l4_halt_resets, 1);
-    cr_assert_eq(conn_count(h.w->conns), 0);
+    cr_assert_eq(h.w->stats.l4.halt_resets, 1);
+    cr_assert_eq(conn_count(h.w->l4.conns), 0);
 }
 
 Test(l4_path, a_servers_own_traffic_is_routed)
@@ -222,14 +222,14 @@ Test(l4_path, a_servers_own_traffic_is_routed)
     cr_assert_eq(ip_of(out)->src_addr, ip4("192.168.112.51"), "not NATed");
     cr_assert_eq(ip_of(out)->time_to_live, 62);
     cr_assert(rte_is_same_ether_addr(&eth->dst_addr, &h_mac_gw), "to the default gateway");
-    cr_assert_eq(h.w->stats.forwarded, 1);
+    cr_assert_eq(h.w->stats.forward.forwarded, 1);
 
     /* To the client LAN directly. */
     len = frame_tcp(f, ip4("192.168.112.52"), ip4("10.200.50.20"), 443, 5000);
     h_run(&h, f, len, 0);
     cr_assert_gt(h_sent(&h, 1, out, sizeof(out)), 0);
     cr_assert(rte_is_same_ether_addr(&eth->dst_addr, &h_mac_client));
-    cr_assert_eq(h.w->stats.forwarded, 2);
+    cr_assert_eq(h.w->stats.forward.forwarded, 2);
 }
 
 Test(l4_path, ttl_expiry_sends_icmp_time_exceeded)
@@ -252,8 +252,8 @@ Test(l4_path, ttl_expiry_sends_icmp_time_exceeded)
     cr_assert_eq(pi.dst_ip, ip4("192.168.112.51"));
     cr_assert_eq(rte_raw_cksum(out + pi.l4_off, pi.l4_len), 0xffff, "ICMP checksum");
     cr_assert_eq(memcmp(out + pi.l4_off + 8, f + 14, 28), 0, "quotes header + 8 bytes");
-    cr_assert_eq(h.w->stats.drops[DROP_TTL_EXCEEDED], 1);
-    cr_assert_eq(h.w->stats.icmp_errors_sent, 1);
+    cr_assert_eq(h.w->stats.lcore.drops[DROP_TTL_EXCEEDED], 1);
+    cr_assert_eq(h.w->stats.forward.icmp_errors_sent, 1);
 }
 
 Test(l4_path, fragments_and_malformed_packets_are_counted)
@@ -265,19 +265,19 @@ Test(l4_path, fragments_and_malformed_packets_are_counted)
     ip->hdr_checksum = 0;
     ip->hdr_checksum = rte_ipv4_cksum(ip);
     h_run(&h, f, len, 1);
-    cr_assert_eq(h.w->stats.drops[DROP_IP_FRAGMENT], 1);
+    cr_assert_eq(h.w->stats.lcore.drops[DROP_IP_FRAGMENT], 1);
 
     /* Truncated UDP: length field beyond the packet. */
     len = frame_udp(f, ip4("10.200.50.20"), ip4("10.200.50.120"), 40000, 3478, 20);
     ((struct rte_udp_hdr *)(f + 34))->dgram_len = rte_cpu_to_be_16(200);
     h_run(&h, f, len, 1);
-    cr_assert_eq(h.w->stats.drops[DROP_MALFORMED_UDP], 1);
+    cr_assert_eq(h.w->stats.lcore.drops[DROP_MALFORMED_UDP], 1);
     /* Every truncation of a valid frame: no crash, everything counted, nothing sent. */
     len = frame_tcp(f, ip4("10.200.50.20"), ip4("10.200.50.120"), 40000, 443);
     for (uint32_t l = 1; l < len; l++)
         h_run(&h, f, l, 1);
     cr_assert_eq(h_sent(&h, 0, out, sizeof(out)), 0);
-    cr_assert_eq(conn_count(h.w->conns), 0);
+    cr_assert_eq(conn_count(h.w->l4.conns), 0);
 }
 
 Test(l4_path, forwarding_off_drops_as_not_ours)
@@ -288,5 +288,5 @@ Test(l4_path, forwarding_off_drops_as_not_ours)
     cr_assert_eq(h_publish(&h), 0);
     h_run(&h, f, len, 0);
     cr_assert_eq(h_sent(&h, 1, out, sizeof(out)), 0);
-    cr_assert_eq(h.w->stats.drops[DROP_NOT_OURS], 1);
+    cr_assert_eq(h.w->stats.lcore.drops[DROP_NOT_OURS], 1);
 }

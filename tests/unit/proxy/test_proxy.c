@@ -58,7 +58,10 @@ static struct {
     unsigned loss_pct;
     uint64_t rng;
     uint64_t lost;
-    struct worker_stats *ws;
+    struct {                        /* what a worker keeps for its proxy */
+        struct proxy_stats proxy;
+        struct traffic_stats traffic;
+    } *ws;
     struct sched_state *sched;
     struct persist_table *persist;
     struct proxy *px;
@@ -359,7 +362,7 @@ static void setup_with(uint32_t lb_bufs, uint32_t max_sessions)
     cr_assert(N.ws != NULL && N.sched != NULL && N.persist != NULL);
     sched_init(N.sched, 1);
     pc = (struct proxy_conf){.tcp = N.lb, .wheel = &N.wheel, .persist = N.persist,
-                             .sched = N.sched, .stats = N.ws, .pool = N.pool,
+                             .sched = N.sched, .stats = &N.ws->proxy, .traffic = &N.ws->traffic, .pool = N.pool,
                              .max_sessions = max_sessions, .socket_id = SOCKET_ID_ANY};
     N.px = proxy_create(&pc, err, sizeof(err));
     cr_assert_not_null(N.px, "%s", err);
@@ -432,7 +435,7 @@ static void assert_no_leak(unsigned in_use_before)
     cr_assert_eq(N.lb->n_conns, 0, "control blocks left: %u", N.lb->n_conns);
     cr_assert_eq(N.lb->buf_segs, 0);
     for (int i = 0; i < 3; i++)
-        cr_assert_eq(N.ws->rs_active_conns[rs_idx(i)], 0);
+        cr_assert_eq(N.ws->traffic.rs_active_conns[rs_idx(i)], 0);
     cr_assert_eq(PS()->accepted, PS()->sessions_closed + PS()->no_service);
     cr_assert_eq(N.cli->n_conns, 0);
     cr_assert_eq(N.srv->n_conns, 0);
@@ -472,11 +475,11 @@ Test(proxy, splices_both_ways_from_the_vip_and_closes_cleanly)
     cr_assert_eq(PS()->fin_server, 1);
     int r = rs_of(s->key.laddr);
     cr_assert_geq(r, 0);
-    cr_assert_eq(N.ws->rs[rs_idx(r)].conns, 1);
-    cr_assert_eq(N.ws->rs[rs_idx(r)].bytes_in, sizeof(data));
-    cr_assert_eq(N.ws->rs[rs_idx(r)].bytes_out, sizeof(data));
-    cr_assert_eq(N.ws->vs[N.vs.slot].bytes_in, sizeof(data));
-    cr_assert_eq(N.ws->vs[N.vs.slot].conns, 1);
+    cr_assert_eq(N.ws->traffic.rs[rs_idx(r)].conns, 1);
+    cr_assert_eq(N.ws->traffic.rs[rs_idx(r)].bytes_in, sizeof(data));
+    cr_assert_eq(N.ws->traffic.rs[rs_idx(r)].bytes_out, sizeof(data));
+    cr_assert_eq(N.ws->traffic.vs[N.vs.slot].bytes_in, sizeof(data));
+    cr_assert_eq(N.ws->traffic.vs[N.vs.slot].conns, 1);
     assert_no_leak(before);
 }
 
@@ -514,7 +517,7 @@ Test(proxy, persistence_keeps_a_client_on_one_server)
     }
     cr_assert_eq(PS()->persist_created, 1);
     cr_assert_eq(PS()->persist_hits, 5);
-    cr_assert_eq(N.ws->rs_active_conns[rs_idx(first)], 6);
+    cr_assert_eq(N.ws->traffic.rs_active_conns[rs_idx(first)], 6);
     cr_assert_eq(persist_lookup(N.persist, ip4(N_CLIENT), N.vs.slot)->n_conns, 6);
 }
 
@@ -605,11 +608,11 @@ Test(proxy, connect_timeout_tries_the_next_servers)
     n_run(400);
     cr_assert(a.established, "the client's handshake ends on the VIP at once");
     cr_assert_eq(N.n_srv_apps, 0);
-    cr_assert_eq(N.ws->rs_active_conns[rs_idx(0)], 1, "connecting counts as active");
+    cr_assert_eq(N.ws->traffic.rs_active_conns[rs_idx(0)], 1, "connecting counts as active");
     n_run(200);
     cr_assert_eq(PS()->connect_timeouts, 1);
     cr_assert_eq(PS()->retries, 1);
-    cr_assert_eq(N.ws->rs_active_conns[rs_idx(0)], 0);
+    cr_assert_eq(N.ws->traffic.rs_active_conns[rs_idx(0)], 0);
     cr_assert_eq(N.n_srv_apps, 1);
     cr_assert_neq(rs_of(N.srv_apps[0].key.laddr), 0);
     cr_assert_eq(a.rx_len, sizeof(msg), "data sent while connecting arrives");
@@ -782,7 +785,7 @@ Test(proxy, session_pool_cap_refuses_and_counts)
     N.px = NULL;
     {
         struct proxy_conf pc = {.tcp = N.lb, .wheel = &N.wheel, .persist = N.persist,
-                                .sched = N.sched, .stats = N.ws, .pool = N.pool,
+                                .sched = N.sched, .stats = &N.ws->proxy, .traffic = &N.ws->traffic, .pool = N.pool,
                                 .max_sessions = 2, .socket_id = SOCKET_ID_ANY};
         char err[128];
         N.px = proxy_create(&pc, err, sizeof(err));
@@ -831,7 +834,7 @@ Test(proxy, slow_reader_closes_the_writers_window)
     N.lb = stack("lb2", 65536, 256);
     {
         struct proxy_conf pc = {.tcp = N.lb, .wheel = &N.wheel, .persist = N.persist,
-                                .sched = N.sched, .stats = N.ws, .pool = N.pool,
+                                .sched = N.sched, .stats = &N.ws->proxy, .traffic = &N.ws->traffic, .pool = N.pool,
                                 .max_sessions = 8, .socket_id = SOCKET_ID_ANY};
         char err[128];
         N.px = proxy_create(&pc, err, sizeof(err));

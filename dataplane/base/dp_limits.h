@@ -1,0 +1,21 @@
+/*
+ * dp_limits: the dataplane's fixed sizes, in one place for every layer: how many
+ * workers and ports, burst and ring sizes, pool and table capacities per worker.
+ * Compile-time constants only; the capacities a config sets (layer4 tables) are in
+ * config.h.
+ */
+#ifndef LBD_DP_LIMITS_H
+#define LBD_DP_LIMITS_H
+
+#define DP_MAX_WORKERS 16
+#define DP_MAX_PORTS 32             /* DPDK port ids a config may name (0..31) */
+#define DP_BURST 32
+#define DP_POOL_MBUFS 8191
+#define DP_TCP_CONNS 32768          /* TCP control blocks per worker (both halves of
+                                       proxied connections, TIME_WAIT included) */
+#define DP_PROXY_SESSIONS 16384     /* Layer 7 proxied connections per worker */
+#define DP_HANDOFF_RING_SIZE 4096
+#define DP_CTL_RING_SIZE 4096
+#define DP_NEIGH_ENTRIES 4096
+
+#endif

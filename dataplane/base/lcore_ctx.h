@@ -1,0 +1,95 @@
+/*
+ * lcore_ctx: what a module running on a worker lcore needs from "its" worker,
+ * handed to it instead of reached up for: the lcore's identity, its clock and
+ * timer wheel, the snapshot of the current loop iteration, its mbuf pool, transmit
+ * on its own tx queues, drop-and-count, and posting to the control core.
+ *
+ * The worker (worker.h) owns one and fills it; every layer below the worker loop
+ * (net/, l4/, tcp/, proxy/, health/) takes a pointer to it, so each can be driven
+ * by a unit test that fills a context of its own. Written and read by its own
+ * worker lcore only (the control core reads the counters it points to).
+ */
+#ifndef LBD_LCORE_CTX_H
+#define LBD_LCORE_CTX_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rte_ethdev.h>
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+#include <rte_ring_elem.h>
+
+#include "base/ctl_msg.h"
+#include "base/dp_limits.h"
+#include "base/drop.h"
+#include "base/twheel.h"
+
+struct snapshot;
+struct traffic_stats;
+
+/* The counters every module counts into through the context. */
+struct lcore_stats {
+    uint64_t tx_packets;
+    uint64_t tx_bytes;
+    uint64_t mbuf_alloc_failed;
+    uint64_t ctl_ring_full;
+    uint64_t drops[DROP_MAX];
+};
+
+struct lcore_ctx {
+    unsigned id;                        /* worker index: its rx/tx queue on every port */
+    unsigned n_workers;
+    uint64_t now_ms;                    /* the lcore's clock, read once per loop iteration */
+    const struct snapshot *snap;        /* the snapshot of the current iteration */
+    struct twheel wheel;                /* the lcore's timers (connections, TCP, checks) */
+    struct rte_mempool *pool;           /* mbufs this lcore allocates */
+    struct rte_eth_dev_tx_buffer *txb[DP_MAX_PORTS];  /* NULL: port not in use */
+    struct rte_ring *to_ctl;            /* shared worker -> control ring (ctl_msg) */
+    struct lcore_stats *stats;
+    struct traffic_stats *traffic;      /* by service and real server (snapshot/traffic.h) */
+};
+
+/* Queues m on its port's (m->port) tx buffer; counts it. */
+static inline void lcore_tx(struct lcore_ctx *lc, struct rte_mbuf *m)
+{
+    lc->stats->tx_bytes += rte_pktmbuf_pkt_len(m);
+    lc->stats->tx_packets += rte_eth_tx_buffer(m->port, (uint16_t)lc->id, lc->txb[m->port], m);
+}
+
+/* Frees m and counts it under reason r. */
+static inline void lcore_drop(struct lcore_ctx *lc, struct rte_mbuf *m, enum drop_reason r)
+{
+    lc->stats->drops[r]++;
+    rte_pktmbuf_free(m);
+}
+
+/* An mbuf from the lcore's pool, or NULL (counted as mbuf_alloc_failed). */
+static inline struct rte_mbuf *lcore_alloc(struct lcore_ctx *lc)
+{
+    struct rte_mbuf *m = rte_pktmbuf_alloc(lc->pool);
+
+    if (unlikely(m == NULL))
+        lc->stats->mbuf_alloc_failed++;
+    return m;
+}
+
+/*
+ * Sends msg to the control core through the shared worker -> control ring. Returns
+ * false, and counts ctl_ring_full, when the ring is full.
+ */
+static inline bool lcore_to_ctl(struct lcore_ctx *lc, struct ctl_msg *msg)
+{
+    if (rte_ring_mp_enqueue_elem(lc->to_ctl, msg, sizeof(*msg)) == 0)
+        return true;
+    lc->stats->ctl_ring_full++;
+    return false;
+}
+
+/*
+ * rte_eth_tx_buffer error callback (userdata = the lcore_ctx): frees what the port
+ * did not take and counts it as tx_full.
+ */
+void lcore_tx_error(struct rte_mbuf **unsent, uint16_t count, void *userdata);
+
+#endif
