@@ -3,7 +3,8 @@
  *
  * Parses one request line, dispatches on "cmd", and returns the response line.
  * Malformed JSON, a missing or unknown command, or bad arguments give an error
- * response; nothing here can stop the daemon.
+ * response; nothing here can stop the daemon. Control core only: api_server calls it
+ * back from the control loop.
  */
 #ifndef LBD_API_CMD_H
 #define LBD_API_CMD_H

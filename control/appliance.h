@@ -1,6 +1,11 @@
 /*
  * appliance: the control core's state: the running config, the dataplane, and
- * what the API reports about them. Owned and touched by the control core only.
+ * what the API reports about them, plus the clock and the hand-off of worker
+ * messages to health. Owned and touched by the control core only.
+ *
+ * Low in control/ (only health and api_server are below it): it calls health and
+ * nothing else in control/; the modules above may use it. Publishing a snapshot is
+ * reconfig's, above it.
  */
 #ifndef LBD_APPLIANCE_H
 #define LBD_APPLIANCE_H
@@ -36,12 +41,6 @@ struct ctl_msg;
  * for publishing.
  */
 void appliance_worker_msg(struct appliance *a, const struct ctl_msg *msg);
-
-/*
- * Control core: publishes one new snapshot if health changed since the last one,
- * however many servers changed. Once per control-loop iteration.
- */
-void appliance_publish_health(struct appliance *a);
 
 /* Monotonic milliseconds. */
 uint64_t appliance_now_ms(void);

@@ -277,7 +277,7 @@ static void control_loop(struct appliance *a)
         dp_poll_ctl(a->dp, now, 1024, on_worker_msg, a);
         if (health_poll(a->health, a->cfg, a->dp, now))
             a->health_changed = true;
-        appliance_publish_health(a);
+        reconfig_publish_health(a);
     }
 }
 

@@ -159,6 +159,17 @@ int reconfig_publish(struct appliance *a, char *err, size_t errlen)
     return 0;
 }
 
+void reconfig_publish_health(struct appliance *a)
+{
+    char err[256];
+
+    if (!a->health_changed)
+        return;
+    /* On failure the flag stays, so the next iteration tries again. */
+    if (reconfig_publish(a, err, sizeof(err)) != 0)
+        LOG_ERR("health", "cannot publish the health change: %s", err);
+}
+
 /* ------------------------------------------------------------------------ */
 /* Save                                                                     */
 /* ------------------------------------------------------------------------ */

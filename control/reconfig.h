@@ -11,6 +11,9 @@
  * Identities: a service keeps its counter slot, a real server its id and slot, for as
  * long as its label exists, so existing connections, persistence entries and
  * statistics follow it across changes. Control core only.
+ *
+ * Above appliance, health and stats (it calls them; none of them calls it); used by
+ * api_cmd and main.
  */
 #ifndef LBD_RECONFIG_H
 #define LBD_RECONFIG_H
@@ -44,6 +47,12 @@ int reconfig_apply(struct appliance *a, struct lbd_config *next, char *err, size
  * or LBD_ENOMEM with err filled (the old snapshot stays).
  */
 int reconfig_publish(struct appliance *a, char *err, size_t errlen);
+
+/*
+ * Publishes one new snapshot if health changed since the last one (the appliance's
+ * health_changed), however many servers changed. Once per control-loop iteration.
+ */
+void reconfig_publish_health(struct appliance *a);
 
 /*
  * Writes the running config to path (the file it was loaded from when NULL) as JSON,
