@@ -1,7 +1,8 @@
 /*
  * tcp: the stack's API (tcp.h): creation, listeners, opens, send/recv, closes.
  * Creation and listeners are slow path; the rest is called per event and does no
- * heap allocation.
+ * heap allocation. The top of the stack with tcp_input (neither calls the other):
+ * may call every module below.
  */
 #include "tcp/tcp.h"
 
@@ -17,8 +18,10 @@
 #include <rte_random.h>
 
 #include "err.h"
+#include "tcp/tcp_entry.h"
 #include "tcp/tcp_output.h"
 #include "tcp/tcp_tcb.h"
+#include "tcp/tcp_timeout.h"
 #include "tcp/tcp_timer.h"
 
 static const char *const stat_names[] = {
@@ -92,6 +95,7 @@ struct tcp_stack *tcp_stack_create(const struct tcp_stack_conf *conf, char *err,
     if (st == NULL)
         goto err_nomem;
     st->conf = *conf;
+    tcp_timeout_install(st);
     st->pool = rte_zmalloc_socket("tcp_conns", sizeof(struct tcp_conn) * conf->max_conns,
                                   RTE_CACHE_LINE_SIZE, conf->socket_id);
     st->listeners = rte_zmalloc_socket("tcp_listeners",
@@ -238,10 +242,10 @@ int tcp_connect(struct tcp_stack *st, uint32_t laddr, uint32_t raddr, uint16_t r
         st->stats.refused_ports++;
         return LBD_EBUSY;
     }
-    tcp_tcb_enter(st);
+    tcp_entry_begin(st);
     c = tcp_tcb_alloc(st, &k);
     if (c == NULL) {
-        tcp_tcb_leave(st);
+        tcp_entry_end(st);
         return LBD_ENOMEM;
     }
     c->fn = fn;
@@ -261,7 +265,7 @@ int tcp_connect(struct tcp_stack *st, uint32_t laddr, uint32_t raddr, uint16_t r
     tcp_timer_rexmt_arm(c);
     tcp_timer_deadline(c);
     *out = c;
-    tcp_tcb_leave(st);
+    tcp_entry_end(st);
     return 0;
 }
 
@@ -307,7 +311,7 @@ int tcp_send(struct tcp_conn *c, struct rte_mbuf *m)
         return LBD_ENOMEM;
     }
     st->buf_segs += mbufq_append(&c->sndq, m);
-    tcp_tcb_output_later(c);
+    tcp_entry_output_later(c);
     return 0;
 }
 
@@ -330,7 +334,7 @@ struct rte_mbuf *tcp_recv(struct tcp_conn *c, uint32_t max)
         uint32_t cur = SEQ_GT(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
         if (space > cur && (space - cur >= 2u * c->mss || space - cur >= st->conf.rcvbuf / 2)) {
             c->flags |= TCPF_ACKNOW;
-            tcp_tcb_output_later(c);
+            tcp_entry_output_later(c);
         }
     }
     return m;
@@ -356,7 +360,7 @@ int tcp_shutdown(struct tcp_conn *c)
     default:
         return LBD_ESTATE;
     }
-    tcp_tcb_output_later(c);
+    tcp_entry_output_later(c);
     return 0;
 }
 
@@ -370,13 +374,13 @@ void tcp_close(struct tcp_conn *c)
         tcp_abort(c);
         return;
     }
-    tcp_tcb_enter(st);
+    tcp_entry_begin(st);
     c->flags |= TCPF_DETACHED;
     c->fn = NULL;
     tcp_shutdown(c);
     if (c->state == TCP_FIN_WAIT_2)
         tcp_timer_deadline(c);
-    tcp_tcb_leave(st);
+    tcp_entry_end(st);
 }
 
 void tcp_abort(struct tcp_conn *c)
@@ -385,9 +389,9 @@ void tcp_abort(struct tcp_conn *c)
 
     if (c->flags & TCPF_DEAD)
         return;
-    tcp_tcb_enter(st);
+    tcp_entry_begin(st);
     tcp_output_rst(c);
     c->flags |= TCPF_DETACHED;
     tcp_tcb_free(c);
-    tcp_tcb_leave(st);
+    tcp_entry_end(st);
 }

@@ -3,7 +3,9 @@
  *
  * Hot path: no allocation (control blocks and out-of-order blocks come from
  * preallocated pools), no copies (payload mbufs are cut to the payload and queued),
- * no logging. Every segment the stack does not want is counted.
+ * no logging. Every segment the stack does not want is counted. The top of the
+ * stack with tcp.c (neither calls the other): calls tcp_entry, tcp_output, tcp_tcb,
+ * tcp_timer, tcp_sack and tcp_syncookie.
  */
 #define ALLOW_EXPERIMENTAL_API 1
 #include "tcp/tcp_input.h"
@@ -13,6 +15,7 @@
 #include <rte_mempool.h>
 #include <rte_tcp.h>
 
+#include "tcp/tcp_entry.h"
 #include "tcp/tcp_output.h"
 #include "tcp/tcp_sack.h"
 #include "tcp/tcp_syncookie.h"
@@ -685,29 +688,29 @@ static void tcp_input_deliver(struct tcp_conn *c, unsigned ev)
 {
     if ((ev & EVB_ESTABLISHED) && !(c->flags & TCPF_NOTIFIED)) {
         c->flags |= TCPF_NOTIFIED;
-        if (!tcp_tcb_notify(c, TCP_EV_ESTABLISHED))
+        if (!tcp_entry_notify(c, TCP_EV_ESTABLISHED))
             return;
     }
-    if ((ev & EVB_READABLE) && c->rcvq.bytes > 0 && !tcp_tcb_notify(c, TCP_EV_READABLE))
+    if ((ev & EVB_READABLE) && c->rcvq.bytes > 0 && !tcp_entry_notify(c, TCP_EV_READABLE))
         return;
-    if ((ev & EVB_PEER_FIN) && !tcp_tcb_notify(c, TCP_EV_PEER_FIN))
+    if ((ev & EVB_PEER_FIN) && !tcp_entry_notify(c, TCP_EV_PEER_FIN))
         return;
-    if ((ev & EVB_WRITABLE) && !tcp_tcb_notify(c, TCP_EV_WRITABLE))
+    if ((ev & EVB_WRITABLE) && !tcp_entry_notify(c, TCP_EV_WRITABLE))
         return;
     if (ev & EVB_CLOSED) {
         if (c->state == TCP_LAST_ACK || c->state == TCP_CLOSED) {
-            tcp_tcb_terminate(c, TCP_EV_CLOSED);
+            tcp_entry_terminate(c, TCP_EV_CLOSED);
             return;
         }
         /* TIME_WAIT: the user is done; the control block stays for 2 MSL. */
         if (!(c->flags & TCPF_DETACHED)) {
             c->st->stats.closed++;
-            tcp_tcb_notify(c, TCP_EV_CLOSED);
+            tcp_entry_notify(c, TCP_EV_CLOSED);
             c->flags |= TCPF_DETACHED;
         }
     }
     if (!(c->flags & TCPF_DEAD))
-        tcp_tcb_output_later(c);
+        tcp_entry_output_later(c);
 }
 
 /* SYN_SENT (RFC 9293 3.10.7.3). */
@@ -727,7 +730,7 @@ static void tcp_input_syn_sent(struct tcp_conn *c, struct tcp_seg *s)
     if (s->flags & TCP_RST) {
         if (ack_ok) {
             st->stats.rst_rcvd++;
-            tcp_tcb_terminate(c, TCP_EV_RESET);
+            tcp_entry_terminate(c, TCP_EV_RESET);
         } else {
             st->stats.rst_ignored++;
         }
@@ -820,7 +823,7 @@ static void tcp_input_conn(struct tcp_conn *c, struct tcp_seg *s)
             st->stats.rst_ignored++;    /* RFC 1337 */
             return;
         }
-        tcp_tcb_terminate(c, TCP_EV_RESET);
+        tcp_entry_terminate(c, TCP_EV_RESET);
         return;
     }
     /* Fourth: SYN in a synchronized state (RFC 5961 section 4.2). */
@@ -936,7 +939,7 @@ enum drop_reason tcp_input(struct tcp_stack *st, struct rte_mbuf *m, const struc
     }
     st->stats.bytes_in += s.len;
 
-    tcp_tcb_enter(st);
+    tcp_entry_begin(st);
     c = tcp_tcb_lookup(st, &k);
     if (c != NULL && c->state == TCP_TIME_WAIT && (s.flags & (TCP_SYN | TCP_ACK | TCP_RST)) ==
                                                      TCP_SYN && SEQ_GT(s.seq, c->rcv_nxt) &&
@@ -952,7 +955,7 @@ enum drop_reason tcp_input(struct tcp_stack *st, struct rte_mbuf *m, const struc
         else
             tcp_input_conn(c, &s);
         tcp_input_release(&s);
-        tcp_tcb_leave(st);
+        tcp_entry_end(st);
         return DROP_NONE;
     }
     l = tcp_tcb_listener(st, k.laddr, k.lport);
@@ -961,7 +964,7 @@ enum drop_reason tcp_input(struct tcp_stack *st, struct rte_mbuf *m, const struc
         if ((s.flags & (TCP_SYN | TCP_ACK)) == TCP_SYN) {
             tcp_input_listen(st, l, li, &k, &s);
             tcp_input_release(&s);
-            tcp_tcb_leave(st);
+            tcp_entry_end(st);
             return DROP_NONE;
         }
         if ((s.flags & (TCP_SYN | TCP_ACK)) == TCP_ACK) {
@@ -971,7 +974,7 @@ enum drop_reason tcp_input(struct tcp_stack *st, struct rte_mbuf *m, const struc
                 if (!(c->flags & TCPF_DEAD) && (s.len > 0 || (s.flags & TCP_FIN)))
                     tcp_input_conn(c, &s);
                 tcp_input_release(&s);
-                tcp_tcb_leave(st);
+                tcp_entry_end(st);
                 return DROP_NONE;
             }
         }
@@ -979,6 +982,6 @@ enum drop_reason tcp_input(struct tcp_stack *st, struct rte_mbuf *m, const struc
     st->stats.no_socket++;
     tcp_input_reset_reply(st, &k, &s);
     s.m = NULL;
-    tcp_tcb_leave(st);
+    tcp_entry_end(st);
     return DROP_TCP_NO_SOCKET;
 }

@@ -2,7 +2,8 @@
  * tcp_output: building and sending segments. Headers go into a fresh mbuf from the
  * stack's pool, payload is chained as indirect mbufs attached to the send queue;
  * IPv4 and TCP checksums are computed here (the lab's veths and af_packet do no
- * offload). Internal to the stack.
+ * offload). Calls tcp_tcb (buffer accounting), tcp_timer (arming) and tcp_sack;
+ * called by tcp_entry, tcp_timeout, tcp_input and tcp.c. Internal to the stack.
  */
 #ifndef LBD_TCP_OUTPUT_H
 #define LBD_TCP_OUTPUT_H

@@ -8,7 +8,8 @@
  * Sender side: the scoreboard, a small sorted array of SACKed ranges in the control
  * block (TCP_SACK_MAX; nothing allocated), and the RFC 6675 queries on it: IsLost,
  * the pipe estimate and the holes NextSeg retransmits. Everything is O(TCP_SACK_MAX)
- * or O(TCP_OOO_MAX), on the hot path, without allocation.
+ * or O(TCP_OOO_MAX), on the hot path, without allocation. A leaf: calls nothing
+ * else of the stack; tcp_output, tcp_timeout and tcp_input call it.
  */
 #ifndef LBD_TCP_SACK_H
 #define LBD_TCP_SACK_H

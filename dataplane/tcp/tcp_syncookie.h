@@ -6,6 +6,7 @@
  *   bits 26..23  peer window scale (0..14; 15 = not offered)
  *   bits 22..0   keyed hash of the 4-tuple, the peer's ISN, the slot and bits 28..23
  * A cookie is accepted in its own slot and the next one (64 to 128 s).
+ * A leaf: calls nothing else of the stack; only tcp_input calls it.
  */
 #ifndef LBD_TCP_SYNCOOKIE_H
 #define LBD_TCP_SYNCOOKIE_H

@@ -1,5 +1,5 @@
 /*
- * tcp_tcb: control block pool, tables and entry discipline. See tcp_tcb.h.
+ * tcp_tcb: control block pool, tables, states and buffer accounting. See tcp_tcb.h.
  * Hot path (called per segment): no allocation, the pool is preallocated.
  */
 #include "tcp/tcp_tcb.h"
@@ -11,7 +11,6 @@
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
 
-#include "tcp/tcp_output.h"
 #include "tcp/tcp_timer.h"
 
 struct tcp_conn *tcp_tcb_alloc(struct tcp_stack *st, const struct tcp_key *k)
@@ -104,10 +103,10 @@ void tcp_tcb_free(struct tcp_conn *c)
         st->reap_list = c;
     }
     if (st->depth == 0)
-        tcp_tcb_leave_reap(st);
+        tcp_tcb_reap(st);
 }
 
-void tcp_tcb_leave_reap(struct tcp_stack *st)
+void tcp_tcb_reap(struct tcp_stack *st)
 {
     while (st->reap_list != NULL) {
         struct tcp_conn *c = st->reap_list;
@@ -131,77 +130,6 @@ struct tcp_listener *tcp_tcb_listener(struct tcp_stack *st, uint32_t ip, uint16_
     if (rte_hash_lookup_data(st->listen_by_key, &k, &data) >= 0)
         return &st->listeners[(uintptr_t)data];
     return NULL;
-}
-
-void tcp_tcb_enter(struct tcp_stack *st)
-{
-    st->depth++;
-}
-
-void tcp_tcb_leave(struct tcp_stack *st)
-{
-    if (st->depth > 1) {
-        st->depth--;
-        return;
-    }
-    /* Outermost: run deferred output (which may defer more), then release. */
-    while (st->out_list != NULL) {
-        struct tcp_conn *c = st->out_list;
-        st->out_list = c->link;
-        c->flags &= ~TCPF_OUTQ;
-        if (c->flags & TCPF_DEAD) {
-            c->link = st->reap_list;
-            st->reap_list = c;
-            continue;
-        }
-        tcp_output(c);
-    }
-    st->depth = 0;
-    tcp_tcb_leave_reap(st);
-}
-
-void tcp_tcb_output_later(struct tcp_conn *c)
-{
-    struct tcp_stack *st = c->st;
-
-    if (c->flags & (TCPF_DEAD | TCPF_OUTQ))
-        return;
-    if (st->depth == 0) {
-        tcp_output(c);
-        return;
-    }
-    c->flags |= TCPF_OUTQ;
-    c->link = st->out_list;
-    st->out_list = c;
-}
-
-bool tcp_tcb_notify(struct tcp_conn *c, enum tcp_event ev)
-{
-    if (c->flags & (TCPF_DEAD | TCPF_DETACHED))
-        return !(c->flags & TCPF_DEAD);
-    if (c->fn != NULL)
-        c->fn(c, ev, c->arg);
-    return !(c->flags & TCPF_DEAD);
-}
-
-void tcp_tcb_terminate(struct tcp_conn *c, enum tcp_event ev)
-{
-    struct tcp_stack *st = c->st;
-
-    if (c->flags & TCPF_DEAD)
-        return;
-    if (ev == TCP_EV_RESET)
-        st->stats.reset++;
-    else if (ev == TCP_EV_CLOSED)
-        st->stats.closed++;
-    tcp_tcb_enter(st);
-    if (!(c->flags & TCPF_DETACHED) && (c->flags & TCPF_NOTIFIED || !(c->flags & TCPF_PASSIVE))) {
-        c->flags |= TCPF_DETACHED;
-        if (c->fn != NULL)
-            c->fn(c, ev, c->arg);
-    }
-    tcp_tcb_free(c);
-    tcp_tcb_leave(st);
 }
 
 uint32_t tcp_tcb_iss(struct tcp_stack *st, const struct tcp_key *k)

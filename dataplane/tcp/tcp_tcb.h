@@ -1,8 +1,10 @@
 /*
  * tcp_tcb: control blocks of one stack: the preallocated pool, the 4-tuple table
- * (rte_hash), the listener table, buffer accounting, and the entry discipline that
- * makes callbacks safe (output and frees deferred to the end of the outermost
- * entry). Internal to the stack.
+ * (rte_hash), the listener table, the per-state counts, buffer accounting and
+ * initial sequence numbers. A freed block goes back to the pool only outside every
+ * entry (st->depth 0; tcp_entry runs the rest at the end of the outermost one).
+ * Calls only tcp_timer; output and everything above may call it. Internal to the
+ * stack.
  */
 #ifndef LBD_TCP_TCB_H
 #define LBD_TCP_TCB_H
@@ -18,7 +20,7 @@ struct tcp_conn *tcp_tcb_alloc(struct tcp_stack *st, const struct tcp_key *k);
 struct tcp_conn *tcp_tcb_lookup(struct tcp_stack *st, const struct tcp_key *k);
 
 /* Removes c from the table, stops its timers, frees its buffers, and returns it to
- * the pool at the end of the current entry. Idempotent. */
+ * the pool at the end of the current entry (at once outside any). Idempotent. */
 void tcp_tcb_free(struct tcp_conn *c);
 
 /* Changes state, keeping the per-state counts. */
@@ -27,21 +29,9 @@ void tcp_tcb_set_state(struct tcp_conn *c, enum tcp_state s);
 /* The listener for (ip, port): exact address first, then the wildcard; or NULL. */
 struct tcp_listener *tcp_tcb_listener(struct tcp_stack *st, uint32_t ip, uint16_t port);
 
-/* Entry discipline: every public entry point brackets its work with these. */
-void tcp_tcb_enter(struct tcp_stack *st);
-void tcp_tcb_leave(struct tcp_stack *st);
-
-/* Returns reaped control blocks to the pool (depth 0 only). */
-void tcp_tcb_leave_reap(struct tcp_stack *st);
-
-/* Runs tcp_output on c now (outside callbacks) or at the end of the entry. */
-void tcp_tcb_output_later(struct tcp_conn *c);
-
-/* Tells the user; returns false when c died meanwhile (freed by the callback). */
-bool tcp_tcb_notify(struct tcp_conn *c, enum tcp_event ev);
-
-/* Ends c with a terminal event (if the user is still attached) and frees it. */
-void tcp_tcb_terminate(struct tcp_conn *c, enum tcp_event ev);
+/* Returns the control blocks freed meanwhile (the reap list) to the pool (depth 0
+ * only). */
+void tcp_tcb_reap(struct tcp_stack *st);
 
 /* Initial sequence number for k (RFC 6528, or conf.iss_fn). */
 uint32_t tcp_tcb_iss(struct tcp_stack *st, const struct tcp_key *k);

@@ -1,9 +1,12 @@
 /*
- * tcp_timer: a connection's timers on the worker's wheel (twheel.h): retransmission
- * (RFC 6298, with Karn's rule and exponential backoff), persist (zero-window
- * probes), delayed ACK, and one timer for connect, idle, FIN_WAIT_2 and TIME_WAIT
- * deadlines. An idle connection has at most its idle timer pending, which re-arms
- * itself lazily: traffic only stamps last_rx_ms. Internal to the stack.
+ * tcp_timer: the stack's clock and arming/cancelling a connection's timers on the
+ * worker's wheel (twheel.h): retransmission (RFC 6298, with Karn's rule and
+ * exponential backoff), persist (zero-window probes), delayed ACK, and one timer for
+ * connect, idle, FIN_WAIT_2 and TIME_WAIT deadlines; and the RTT estimator. An idle
+ * connection has at most its idle timer pending, which re-arms itself lazily:
+ * traffic only stamps last_rx_ms. What happens when a timer fires is tcp_timeout's
+ * (the handlers in st->timer_fns). The bottom layer of the stack: calls nothing else
+ * of it, and any module of the stack may call it. Internal to the stack.
  */
 #ifndef LBD_TCP_TIMER_H
 #define LBD_TCP_TIMER_H
@@ -17,6 +20,8 @@ static inline uint64_t tcp_now(const struct tcp_stack *st)
     return twheel_now(st->conf.wheel);
 }
 
+/* Prepares c's timers (none pending) with the stack's expiry handlers
+ * (st->timer_fns, set by tcp_stack_create); c->st must be set. */
 void tcp_timer_init(struct tcp_conn *c);
 void tcp_timer_stop_all(struct tcp_conn *c);
 

@@ -2,9 +2,10 @@
  * tcp_types: the types of the user-space TCP stack (DESIGN.md section 4).
  *
  * Types only: the connection control block, the listener, the per-worker stack and
- * its counters. tcp.h is the API; tcp_input.c, tcp_output.c, tcp_timer.c,
- * tcp_tcb.c and tcp_syncookie.c implement it. Everything here belongs to one worker
- * and is touched by that worker only.
+ * its counters. tcp.h is the API; tcp_input.c, tcp_timeout.c, tcp_entry.c,
+ * tcp_output.c, tcp_tcb.c, tcp_timer.c, tcp_sack.c and tcp_syncookie.c implement it
+ * (doc/tcp.md, "Layers inside dataplane/tcp/"). Everything here belongs to one
+ * worker and is touched by that worker only.
  */
 #ifndef LBD_TCP_TYPES_H
 #define LBD_TCP_TYPES_H
@@ -251,6 +252,14 @@ struct tcp_stats {
 #undef TCP_STAT_FIELD
 };
 
+/* What runs when a connection's timer fires (tcp_timeout.c). The stack holds them so
+ * that tcp_timer_init can put them on a fresh control block without calling up. */
+struct tcp_timer_fns {
+    twheel_fn rexmt;                /* t_rexmt: retransmission, SYN retry, persist */
+    twheel_fn delack;               /* t_delack */
+    twheel_fn idle;                 /* t_idle: connect, idle, FIN_WAIT_2, TIME_WAIT */
+};
+
 struct tcp_stack {
     struct tcp_stack_conf conf;
     struct rte_hash *conns_by_key;      /* tcp_key -> struct tcp_conn * */
@@ -273,6 +282,7 @@ struct tcp_stack {
     uint32_t challenge_count;
     uint32_t n_state[TCP_STATE_MAX];
     struct tcp_stats stats;
+    struct tcp_timer_fns timer_fns;     /* set by tcp_stack_create; read per new block */
 };
 
 #endif
