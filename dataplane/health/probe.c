@@ -9,9 +9,9 @@
 #include <rte_ring.h>
 
 #include "err.h"
-#include "tcp/tcp.h"
 #include "net/ip_out.h"
 #include "snapshot/snapshot.h"
+#include "tcp/tcp.h"
 
 void probes_init(struct probes *pr, struct lcore_ctx *lc, struct ip_out *io,
                  struct tcp_stack *tcp, struct probe_stats *stats)

@@ -16,9 +16,9 @@
 
 #include "base/ctl_msg.h"
 #include "base/lcore_ctx.h"
+#include "base/twheel.h"
 #include "net/ip_out.h"
 #include "net/pkt_parse.h"
-#include "base/twheel.h"
 
 #define PROBE_ECHO_PAYLOAD 16   /* bytes of payload in a ping check */
 #define PROBE_TCP_SLOTS 64      /* connect / http checks in flight per worker */

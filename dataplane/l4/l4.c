@@ -11,8 +11,8 @@
 #include <rte_tcp.h>
 
 #include "err.h"
-#include "net/neigh.h"
 #include "net/nat.h"
+#include "net/neigh.h"
 
 int l4_init(struct l4 *l4, struct lcore_ctx *lc, struct ip_out *io, struct forward *fw,
             struct l4_stats *stats, uint32_t max_conns, int socket)

@@ -4,8 +4,8 @@
 #include <rte_ring.h>
 
 #include "base/ctl_msg.h"
-#include "l4/persist.h"
 #include "base/lcore_ctx.h"
+#include "l4/persist.h"
 
 void persist_ctl_init(struct persist_ctl *pc, struct lcore_ctx *lc,
                       struct persist_table *persist)

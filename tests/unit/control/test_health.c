@@ -7,8 +7,8 @@
 #include "eal.h"
 #include <rte_ring.h>
 
-#include "config.h"
 #include "base/ctl_msg.h"
+#include "config.h"
 #include "dataplane.h"
 #include "err.h"
 #include "health.h"

@@ -2,9 +2,9 @@
 
 #include <rte_tcp.h>
 
-#include "l4/conn.h"
 #include "eal.h"
 #include "frames.h"
+#include "l4/conn.h"
 #include "snapshot/snapshot.h"
 
 static struct twheel wheel;

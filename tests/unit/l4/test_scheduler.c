@@ -3,8 +3,8 @@
 #include <stdlib.h>
 
 #include "frames.h"
-#include "snapshot/maglev.h"
 #include "l4/scheduler.h"
+#include "snapshot/maglev.h"
 
 #define PICKS 100000
 

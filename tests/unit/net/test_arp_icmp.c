@@ -1,8 +1,8 @@
 #include <criterion/criterion.h>
 
-#include "net/arp.h"
 #include "base/csum.h"
 #include "frames.h"
+#include "net/arp.h"
 #include "net/icmp.h"
 
 static uint8_t f[2048];
