@@ -10,6 +10,16 @@ source "$(dirname "$0")/lib.sh"
 # are certain to arrive on the worker that does not own them.
 for i in $(seq 21 40); do on c1 ip addr add 192.168.112.$i/24 dev eth0; done
 
+# Nothing in the lab waits on DNS: the host's own name resolves from the namespace's
+# hosts file, and a name that is nowhere fails at once instead of timing out.
+resolves_fast() {
+    on c1 timeout 2 getent hosts "$(hostname)" >/dev/null || return 1
+    local t0=$(date +%s%N)
+    on c1 timeout 5 getent hosts no-such-host.invalid >/dev/null && return 1
+    (( ($(date +%s%N) - t0) / 1000000 < 1500 )) || { echo "a failed look-up took too long"; return 1; }
+}
+check "lab namespaces resolve the host's name without DNS, and fail other names at once" resolves_fast
+
 ping_from() { on "$1" ping -c "${3:-3}" -i 0.2 -W 1 "${@:4}" "$2"; }
 
 scenario() {
