@@ -139,6 +139,11 @@ static inline int h_init(struct harness *h, uint32_t max_conns)
     h->dp.neigh = neigh_create("h_neigh", 1024, err, sizeof(err));
     if (h->dp.neigh == NULL)
         return -1;
+    /* The worker -> control ring (neighbour learning, probe results): h_ctl_drain. */
+    h->dp.to_ctl = rte_ring_create_elem("h_to_ctl", sizeof(struct ctl_msg), 1024, 0,
+                                        RING_F_SC_DEQ);
+    if (h->dp.to_ctl == NULL)
+        return -1;
     for (uint16_t p = 0; p < H_PORTS; p++)
         if (h_port(h, p) != 0)
             return -1;
@@ -148,7 +153,8 @@ static inline int h_init(struct harness *h, uint32_t max_conns)
     h->dp.workers[0] = h->w;
     struct worker_links links = {.id = 0, .n_workers = 1, .pool = h->pool,
                                  .ports = h->dp.ports, .neigh = h->dp.neigh,
-                                 .snap = &h->dp.snap, .quit = &h->dp.quit};
+                                 .to_ctl = h->dp.to_ctl, .snap = &h->dp.snap,
+                                 .quit = &h->dp.quit};
     if (worker_init(h->w, &links, max_conns, 0) != 0)
         return -1;
     for (uint16_t p = 0; p < H_PORTS; p++) {
@@ -170,6 +176,18 @@ static inline int h_init(struct harness *h, uint32_t max_conns)
         return -1;
     l4_snapshot_changed(&h->w->l4, h->s);
     return 0;
+}
+
+/* Empties the worker -> control ring; returns how many messages it held. */
+static inline unsigned h_ctl_drain(struct harness *h)
+{
+    struct ctl_msg msgs[64];
+    unsigned n, total = 0;
+
+    while ((n = rte_ring_dequeue_burst_elem(h->dp.to_ctl, msgs, sizeof(msgs[0]), 64,
+                                            NULL)) > 0)
+        total += n;
+    return total;
 }
 
 /* An mbuf holding frame f[0..len) as received on port. */
