@@ -45,3 +45,20 @@ void log_write(enum log_level lvl, const char *module, const char *fmt, ...)
     fputc('\n', stderr);
     funlockfile(stderr);
 }
+
+bool log_limit_due(struct log_limit *l, uint64_t now_ms, uint64_t interval_ms, uint64_t *n)
+{
+    if (l->pending == 0 || (l->logged && now_ms - l->last_ms < interval_ms))
+        return false;
+    *n = l->pending;
+    l->pending = 0;
+    l->last_ms = now_ms;
+    l->logged = true;
+    return true;
+}
+
+bool log_limit_hit(struct log_limit *l, uint64_t now_ms, uint64_t interval_ms, uint64_t *n)
+{
+    l->pending++;
+    return log_limit_due(l, now_ms, interval_ms, n);
+}

@@ -7,6 +7,9 @@
 #ifndef LBD_LOG_H
 #define LBD_LOG_H
 
+#include <stdbool.h>
+#include <stdint.h>
+
 enum log_level { LOG_LVL_ERR = 0, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
 
 extern enum log_level log_threshold;
@@ -27,5 +30,22 @@ void log_write(enum log_level lvl, const char *module, const char *fmt, ...)
 #define LOG_WARN(m, ...) LOG(LOG_LVL_WARN, m, __VA_ARGS__)
 #define LOG_INFO(m, ...) LOG(LOG_LVL_INFO, m, __VA_ARGS__)
 #define LOG_DEBUG(m, ...) LOG(LOG_LVL_DEBUG, m, __VA_ARGS__)
+
+/*
+ * A line about something that may repeat at any rate (a flood): at most one per
+ * interval, saying how many occurrences it stands for. Zeroed: nothing logged yet.
+ *   log_limit_hit: one occurrence at now_ms; true when a line is due now, with *n the
+ *     occurrences it reports (this one and those held back since the last line).
+ *   log_limit_due: true when occurrences were held back and a line is due (the
+ *     interval passed), with *n as above: the summary even when no new one comes.
+ */
+struct log_limit {
+    uint64_t last_ms;       /* when the last line was due */
+    uint64_t pending;       /* occurrences not reported yet */
+    bool logged;            /* a line was due before */
+};
+
+bool log_limit_hit(struct log_limit *l, uint64_t now_ms, uint64_t interval_ms, uint64_t *n);
+bool log_limit_due(struct log_limit *l, uint64_t now_ms, uint64_t interval_ms, uint64_t *n);
 
 #endif

@@ -227,6 +227,8 @@ static int neigh_list_one(const struct neigh_entry *e, void *arg)
     cJSON_AddStringToObject(o, "mac", mac);
     cJSON_AddNumberToObject(o, "port", e->port);
     cJSON_AddNumberToObject(o, "age_s", (double)((c->now_ms - e->updated_ms) / 1000));
+    cJSON_AddStringToObject(o, "state", e->state == NEIGH_STALE ? "stale" : "reachable");
+    cJSON_AddNumberToObject(o, "probes", e->probes);
     cJSON_AddItemToArray(c->arr, o);
     return 0;
 }
@@ -236,7 +238,7 @@ static int cmd_neigh_list(struct appliance *a, const cJSON *req, cJSON **result,
 {
     struct neigh_list_ctx c = {.arr = cJSON_CreateArray(), .now_ms = appliance_now_ms()};
 
-    neigh_walk(a->dp->neigh, neigh_list_one, &c);
+    neigh_walk(a->dp->neigh, c.now_ms, neigh_list_one, &c);
     *result = c.arr;
     return 0;
 }

@@ -200,9 +200,15 @@ cJSON *stats_build(const struct appliance *a, const char *vs_label, int *rc, cha
         add_u64(w, "handoff_out", ws->handoff_out);
         add_u64(w, "handoff_in", ws->handoff_in);
         add_u64(w, "arp_replies", ws->arp_replies);
-        add_u64(w, "arp_learn_sent", ws->arp_learn_sent);
+        add_u64(w, "arp_gratuitous", ws->arp_gratuitous);
+        add_u64(w, "arp_learn_sent", ws->neigh_learn.learn_sent);
+        add_u64(w, "neigh_refresh_sent", ws->neigh_learn.refresh_sent);
+        add_u64(w, "neigh_garp_sent", ws->neigh_learn.garp_sent);
+        add_u64(w, "neigh_learn_held", ws->neigh_learn.held);
+        add_u64(w, "neigh_learn_throttled", ws->neigh_learn.throttled);
         add_u64(w, "icmp_echo_replies", ws->icmp_echo_replies);
         add_u64(w, "arp_requests", ws->ip_out.arp_requests);
+        add_u64(w, "arp_probes", ws->ip_out.arp_probes);
         add_u64(w, "probes_sent", ws->probe.probes_sent);
         add_u64(w, "probe_failed", ws->probe.probe_failed);
         add_u64(w, "probes_ok", ws->probe.probes_ok);
@@ -244,6 +250,17 @@ cJSON *stats_build(const struct appliance *a, const char *vs_label, int *rc, cha
     add_u64(o, "arp_replies", arp);
     add_u64(o, "icmp_echo_replies", icmp);
     add_u64(o, "neighbours", neigh_count(dp->neigh));
+    {
+        const struct neigh_stats *ns = neigh_stats(dp->neigh);
+        add_u64(o, "neigh_learned", ns->learned);
+        add_u64(o, "neigh_changed", ns->changed);
+        add_u64(o, "neigh_refreshed", ns->refreshed);
+        add_u64(o, "neigh_expired", ns->expired);
+        add_u64(o, "neigh_evicted", ns->evicted);
+        add_u64(o, "neigh_full", ns->full);
+        add_u64(o, "neigh_probes", ns->probes);
+        add_u64(o, "neigh_garp_unknown", ns->garp_unknown);
+    }
     *rc = 0;
     return o;
 }

@@ -1,5 +1,6 @@
 #include "dataplane.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 #include "base/ctl_msg.h"
 #include "err.h"
 #include "log.h"
+#include "net/owner.h"
 #include "proxy/proxy.h"
 #include "tcp/tcp.h"
 #include "tcp/tcp_testsvc.h"
@@ -209,7 +211,7 @@ int dp_init(struct dataplane **out, const struct lbd_config *cfg, char *err, siz
     rc = dp_create_rcu(dp, err, errlen);
     if (rc != 0)
         goto err_free;
-    dp->neigh = neigh_create("neigh", DP_NEIGH_ENTRIES, err, errlen);
+    dp->neigh = neigh_create("neigh", DP_NEIGH_ENTRIES, dp->qsbr, err, errlen);
     if (dp->neigh == NULL) {
         rc = LBD_ENOMEM;
         goto err_free;
@@ -258,11 +260,53 @@ const struct snapshot *dp_snapshot(const struct dataplane *dp)
     return __atomic_load_n(&dp->snap, __ATOMIC_ACQUIRE);
 }
 
+static void dp_neigh_full_warn(struct dataplane *dp, uint64_t refused)
+{
+    LOG_WARN("neigh", "neighbour table full (%u entries, none stale long enough to evict): "
+             "%" PRIu64 " new neighbour(s) refused since the last warning (counted as "
+             "neigh_full)", neigh_capacity(dp->neigh), refused);
+}
+
+static void dp_neigh_msg(struct dataplane *dp, const struct ctl_msg *msg, uint64_t now_ms)
+{
+    struct rte_ether_addr mac;
+    uint64_t refused;
+    char ip[16];
+    int rc;
+
+    memcpy(mac.addr_bytes, msg->mac, RTE_ETHER_ADDR_LEN);
+    if (msg->type == CTL_MSG_NEIGH_GARP)
+        rc = neigh_garp(dp->neigh, msg->ip, &mac, msg->port, now_ms);
+    else
+        rc = neigh_update(dp->neigh, msg->ip, &mac, msg->port, now_ms);
+    if (rc == 1)
+        LOG_DEBUG("neigh", "learned %s at " RTE_ETHER_ADDR_PRT_FMT " port %u",
+                  inet_ntop(AF_INET, &msg->ip, ip, sizeof(ip)), RTE_ETHER_ADDR_BYTES(&mac),
+                  msg->port);
+    else if (rc == LBD_ENOMEM &&
+             log_limit_hit(&dp->neigh_full_log, now_ms, DP_NEIGH_WARN_MS, &refused))
+        dp_neigh_full_warn(dp, refused);
+}
+
+/* neigh_age's probe: a worker sends the unicast ARP request. */
+static bool dp_neigh_probe(void *arg, uint32_t ip, const struct rte_ether_addr *mac,
+                           uint16_t port)
+{
+    struct dataplane *dp = arg;
+    struct ctl_msg msg = {.type = CTL_MSG_NEIGH_PROBE, .port = port, .ip = ip};
+
+    if (dp->n_workers == 0)
+        return false;
+    memcpy(msg.mac, mac->addr_bytes, RTE_ETHER_ADDR_LEN);
+    return dp_send_to_worker(dp, owner_hash_ip(ip) % dp->n_workers, &msg) == 0;
+}
+
 unsigned dp_poll_ctl(struct dataplane *dp, uint64_t now_ms, unsigned max,
                      void (*handler)(void *ctx, const struct ctl_msg *msg), void *ctx)
 {
     struct ctl_msg msgs[64];
     unsigned done = 0;
+    uint64_t refused;
 
     while (done < max) {
         unsigned n = rte_ring_sc_dequeue_burst_elem(dp->to_ctl, msgs, sizeof(msgs[0]),
@@ -270,23 +314,19 @@ unsigned dp_poll_ctl(struct dataplane *dp, uint64_t now_ms, unsigned max,
         if (n == 0)
             break;
         for (unsigned i = 0; i < n; i++) {
-            if (msgs[i].type == CTL_MSG_NEIGH_LEARN) {
-                struct rte_ether_addr mac;
-                char ip[16];
-                memcpy(mac.addr_bytes, msgs[i].mac, RTE_ETHER_ADDR_LEN);
-                int rc = neigh_update(dp->neigh, msgs[i].ip, &mac, msgs[i].port,
-                                      now_ms);
-                if (rc == 1)
-                    LOG_DEBUG("neigh", "learned %s at " RTE_ETHER_ADDR_PRT_FMT " port %u",
-                              inet_ntop(AF_INET, &msgs[i].ip, ip, sizeof(ip)),
-                              RTE_ETHER_ADDR_BYTES(&mac), msgs[i].port);
-                else if (rc < 0)
-                    LOG_WARN("neigh", "neighbour table full (%u entries)", DP_NEIGH_ENTRIES);
-            } else if (handler != NULL) {
+            if (msgs[i].type == CTL_MSG_NEIGH_LEARN || msgs[i].type == CTL_MSG_NEIGH_GARP)
+                dp_neigh_msg(dp, &msgs[i], now_ms);
+            else if (handler != NULL)
                 handler(ctx, &msgs[i]);
-            }
         }
         done += n;
+    }
+    if (now_ms >= dp->neigh_age_ms) {
+        dp->neigh_age_ms = now_ms + NEIGH_AGE_INTERVAL_MS;
+        neigh_age(dp->neigh, now_ms, dp_neigh_probe, dp);
+        /* What a flood refused since the last line, even when it has stopped. */
+        if (log_limit_due(&dp->neigh_full_log, now_ms, DP_NEIGH_WARN_MS, &refused))
+            dp_neigh_full_warn(dp, refused);
     }
     return done;
 }

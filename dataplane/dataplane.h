@@ -20,6 +20,7 @@
 #include "base/dp_limits.h"
 #include "base/drop.h"
 #include "config.h"
+#include "log.h"
 #include "net/neigh.h"
 #include "net/port.h"
 #include "snapshot/snapshot.h"
@@ -37,6 +38,8 @@ struct dataplane {
     struct rte_ring *to_worker[DP_MAX_WORKERS];  /* control -> worker i (ctl_msg) */
     struct rte_rcu_qsbr *qsbr;
     struct neigh_table *neigh;
+    uint64_t neigh_age_ms;              /* the next aging pass (control clock) */
+    struct log_limit neigh_full_log;    /* "neighbour table full", at most every 10 s */
     struct dp_port ports[SNAP_MAX_PORTS];
 };
 
@@ -61,9 +64,14 @@ const struct snapshot *dp_snapshot(const struct dataplane *dp);
 
 struct ctl_msg;
 
+#define DP_NEIGH_WARN_MS 10000      /* "neighbour table full" at most this often */
+
 /*
  * Control core: handles up to max pending worker messages; returns how many.
- * Neighbour learning is handled here; every other message goes to handler.
+ * Neighbour messages are handled here (a full table is logged at most once per
+ * DP_NEIGH_WARN_MS, with the count of what was refused); every other message goes
+ * to handler. Every NEIGH_AGE_INTERVAL_MS, also ages the neighbour table: expired
+ * entries are removed, stale ones probed through the workers (CTL_MSG_NEIGH_PROBE).
  */
 unsigned dp_poll_ctl(struct dataplane *dp, uint64_t now_ms, unsigned max,
                      void (*handler)(void *ctx, const struct ctl_msg *msg), void *ctx);

@@ -13,11 +13,13 @@
 #include <rte_prefetch.h>
 
 #include <stdio.h>
+#include <string.h>
 
 #include "base/ctl_msg.h"
 #include "err.h"
 #include "net/arp.h"
 #include "net/icmp.h"
+#include "net/neigh_learn.h"
 #include "net/owner.h"
 #include "tcp/tcp_input.h"
 
@@ -32,34 +34,33 @@ void worker_tcp_tx(void *arg, struct rte_mbuf *m, uint32_t dst_ip)
     ip_out(&w->io, w->lc.snap, m, dst_ip);
 }
 
-/* Tells the control core about a neighbour it does not know yet (or that moved). */
-static void worker_learn(struct worker *w, uint16_t port, uint32_t ip,
-                         const struct rte_ether_addr *mac)
-{
-    struct rte_ether_addr known;
-    uint16_t known_port;
-    struct ctl_msg msg = {.type = CTL_MSG_NEIGH_LEARN, .port = port, .ip = ip};
-
-    if (neigh_lookup(w->links.neigh, ip, &known, &known_port) == 0 && known_port == port &&
-        rte_is_same_ether_addr(&known, mac))
-        return;
-    rte_memcpy(msg.mac, mac->addr_bytes, RTE_ETHER_ADDR_LEN);
-    if (lcore_to_ctl(&w->lc, &msg))
-        w->stats.arp_learn_sent++;
-}
-
+/*
+ * ARP owned by this worker. The sender is learned (or confirmed) when it is a
+ * neighbour: on the connected subnet of the port, and not one of our addresses. A
+ * gratuitous ARP (sender IP == target IP) is an announcement: never answered, it
+ * moves a neighbour we already have to its new MAC and creates nothing.
+ */
 static void worker_arp(struct worker *w, const struct snapshot *s, struct rte_mbuf *m,
                        uint8_t *frame, const struct pkt_info *pi, bool target_ours)
 {
     const struct dp_port *port = &w->links.ports[m->port];
     const struct rte_arp_hdr *arp = (const struct rte_arp_hdr *)(frame + pi->l3_off);
+    bool neighbour = pi->src_ip != 0 && snapshot_on_link(s, m->port, pi->src_ip) &&
+                     snapshot_addr_kind(s, pi->src_ip) == 0;
 
+    if (pi->src_ip != 0 && pi->src_ip == pi->dst_ip) {
+        if (neighbour)
+            neigh_learn_garp(&w->nlearn, m->port, pi->src_ip, &arp->arp_data.arp_sha);
+        w->stats.arp_gratuitous++;
+        rte_pktmbuf_free(m);
+        return;
+    }
     if (!target_ours) {
         lcore_drop(&w->lc, m, DROP_ARP_NOT_OURS);
         return;
     }
-    if (pi->src_ip != 0 && snapshot_on_link(s, m->port, pi->src_ip))
-        worker_learn(w, m->port, pi->src_ip, &arp->arp_data.arp_sha);
+    if (neighbour)
+        neigh_learn_seen(&w->nlearn, m->port, pi->src_ip, &arp->arp_data.arp_sha);
     if (pi->arp_op != RTE_ARP_OP_REQUEST) {
         /* A reply to us: learned above, nothing to send. */
         rte_pktmbuf_free(m);
@@ -248,6 +249,16 @@ static void worker_flush_stage(struct worker *w)
     }
 }
 
+/* The control core asks a stale neighbour whether it is still there. */
+static void worker_neigh_probe(struct worker *w, const struct snapshot *s,
+                               const struct ctl_msg *msg)
+{
+    struct rte_ether_addr mac;
+
+    memcpy(mac.addr_bytes, msg->mac, RTE_ETHER_ADDR_LEN);
+    ip_out_probe(&w->io, s, msg->ip, &mac, msg->port);
+}
+
 void worker_burst(struct worker *w, const struct snapshot *s, struct rte_mbuf **pkts,
                   unsigned n, bool from_ring)
 {
@@ -271,6 +282,7 @@ int worker_init(struct worker *w, const struct worker_links *links, uint32_t max
     w->lc.stats = &w->stats.lcore;
     w->lc.traffic = &w->stats.traffic;
     ip_out_init(&w->io, &w->lc, links->neigh, links->ports, &w->stats.ip_out);
+    neigh_learn_init(&w->nlearn, &w->lc, links->neigh, &w->stats.neigh_learn);
     forward_init(&w->fw, &w->lc, &w->io, &w->stats.forward);
     probes_init(&w->probes, &w->lc, &w->io, NULL, &w->stats.probe);
     if (l4_init(&w->l4, &w->lc, &w->io, &w->fw, &w->stats.l4, max_conns, socket) != 0)
@@ -342,6 +354,8 @@ int worker_main(void *arg)
         for (unsigned i = 0; i < n; i++) {
             if (msgs[i].type == CTL_MSG_PERSIST_LIST || msgs[i].type == CTL_MSG_PERSIST_FLUSH)
                 persist_ctl_handle(&w->pctl, &msgs[i]);
+            else if (msgs[i].type == CTL_MSG_NEIGH_PROBE)
+                worker_neigh_probe(w, s, &msgs[i]);
             else
                 probe_handle_ctl(&w->probes, s, &msgs[i]);
         }

@@ -28,6 +28,7 @@
 #include "net/forward.h"
 #include "net/ip_out.h"
 #include "net/neigh.h"
+#include "net/neigh_learn.h"
 #include "net/port.h"
 #include "proxy/proxy.h"
 #include "snapshot/snapshot.h"
@@ -46,10 +47,11 @@ struct worker_stats {
     uint64_t handoff_out;
     uint64_t handoff_in;
     uint64_t arp_replies;
-    uint64_t arp_learn_sent;
+    uint64_t arp_gratuitous;        /* gratuitous ARP seen (never answered) */
     uint64_t icmp_echo_replies;
     struct lcore_stats lcore;       /* tx, drops, allocation and ring failures */
     struct ip_out_stats ip_out;
+    struct neigh_learn_stats neigh_learn;
     struct forward_stats forward;
     struct l4_stats l4;
     struct probe_stats probe;
@@ -88,6 +90,7 @@ struct worker {
     uint64_t cycles_per_ms;
     uint64_t snap_generation;           /* last snapshot seen (timeouts applied) */
     struct ip_out io;                   /* next hops, neighbours, the ARP wait queue */
+    struct neigh_learn nlearn;          /* what ARP tells the control core */
     struct forward fw;                  /* routing of what is not ours */
     struct l4 l4;                       /* Layer 4 NAT and its tables */
     struct tcp_stack *tcp;              /* this worker's TCP endpoint (tcp.h) */

@@ -194,10 +194,10 @@ static void print_neigh(const cJSON *r)
 {
     const cJSON *e;
 
-    printf("%-16s %-18s %-5s %s\n", "IP", "MAC", "PORT", "AGE");
+    printf("%-16s %-18s %-5s %-10s %s\n", "IP", "MAC", "PORT", "STATE", "AGE");
     cJSON_ArrayForEach(e, r)
-        printf("%-16s %-18s %-5.0f %.0fs\n", str(e, "ip"), str(e, "mac"), num(e, "port"),
-               num(e, "age_s"));
+        printf("%-16s %-18s %-5.0f %-10s %.0fs\n", str(e, "ip"), str(e, "mac"), num(e, "port"),
+               str(e, "state"), num(e, "age_s"));
 }
 
 static void print_help(const cJSON *r)

@@ -13,16 +13,20 @@
 
 enum ctl_msg_type {
     /* worker -> control */
-    CTL_MSG_NEIGH_LEARN = 1,    /* neigh: an ARP sender on a connected subnet */
+    CTL_MSG_NEIGH_LEARN = 1,    /* neigh: an ARP sender on a connected subnet (new,
+                                 * moved, or confirmed) */
     CTL_MSG_ECHO_REPLY,         /* echo: an ICMP echo reply to one of our addresses */
     CTL_MSG_PROBE_RESULT,       /* probe: the outcome of a TCP connect / HTTP check */
     CTL_MSG_PERSIST_ENTRY,      /* persist_ctl: one persistence entry of a listing */
     CTL_MSG_PERSIST_DONE,       /* persist_ctl: a listing or flush is complete */
+    CTL_MSG_NEIGH_GARP,         /* neigh: a gratuitous ARP about a known neighbour
+                                 * (changes an entry, never creates one) */
     /* control -> worker */
     CTL_MSG_PROBE_PING = 16,    /* probe: send an ICMP echo request */
     CTL_MSG_PROBE_CONNECT,      /* probe: TCP handshake (and HTTP request) to ip:port */
     CTL_MSG_PERSIST_LIST,       /* persist_ctl: list entries (port: service slot, ip: client) */
     CTL_MSG_PERSIST_FLUSH,      /* persist_ctl: delete entries (same filters) */
+    CTL_MSG_NEIGH_PROBE,        /* ip_out: unicast ARP request to a stale neighbour */
 };
 
 struct ctl_msg {
@@ -32,7 +36,7 @@ struct ctl_msg {
     uint32_t ip;                /* neigh: the neighbour; echo: the peer; probe: the target;
                                  * persist: the client (0 in a request: every one) */
     union {
-        uint8_t mac[6];         /* CTL_MSG_NEIGH_LEARN */
+        uint8_t mac[6];         /* CTL_MSG_NEIGH_LEARN, _GARP, _PROBE */
         struct {                /* CTL_MSG_ECHO_REPLY, CTL_MSG_PROBE_PING */
             uint16_t id;        /* echo identifier: id % n_workers is the worker */
             uint16_t seq;

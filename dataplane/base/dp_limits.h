@@ -16,6 +16,6 @@
 #define DP_PROXY_SESSIONS 16384     /* Layer 7 proxied connections per worker */
 #define DP_HANDOFF_RING_SIZE 4096
 #define DP_CTL_RING_SIZE 4096
-#define DP_NEIGH_ENTRIES 4096
+#define DP_NEIGH_ENTRIES 4096       /* neighbour table capacity (net/neigh.h) */
 
 #endif

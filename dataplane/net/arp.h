@@ -36,4 +36,11 @@ uint32_t arp_build_gratuitous(uint8_t *frame, uint32_t ip, const struct rte_ethe
 uint32_t arp_build_request(uint8_t *frame, uint32_t our_ip, const struct rte_ether_addr *our_mac,
                            uint32_t target_ip);
 
+/*
+ * As arp_build_request, but sent to target_mac only (a unicast probe of a neighbour
+ * whose entry went stale: does it still answer at that MAC?).
+ */
+uint32_t arp_build_probe(uint8_t *frame, uint32_t our_ip, const struct rte_ether_addr *our_mac,
+                         uint32_t target_ip, const struct rte_ether_addr *target_mac);
+
 #endif

@@ -56,6 +56,25 @@ static void ip_out_ask(struct ip_out *io, const struct snapshot *s, uint32_t nex
     lcore_tx(io->lc, m);
 }
 
+void ip_out_probe(struct ip_out *io, const struct snapshot *s, uint32_t ip,
+                  const struct rte_ether_addr *mac, uint16_t port)
+{
+    struct rte_mbuf *m;
+    uint8_t *frame;
+
+    if (s == NULL || port >= SNAP_MAX_PORTS || !s->ports[port].configured ||
+        s->ports[port].self_ip == 0 || io->lc->txb[port] == NULL)
+        return;
+    m = lcore_alloc(io->lc);
+    if (unlikely(m == NULL))
+        return;
+    frame = (uint8_t *)rte_pktmbuf_append(m, ARP_FRAME_LEN);
+    arp_build_probe(frame, s->ports[port].self_ip, &io->ports[port].mac, ip, mac);
+    m->port = port;
+    io->stats->arp_probes++;
+    lcore_tx(io->lc, m);
+}
+
 void ip_out(struct ip_out *io, const struct snapshot *s, struct rte_mbuf *m, uint32_t dst_ip)
 {
     struct ip_out_queue *aq = &io->arpq;

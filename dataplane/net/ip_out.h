@@ -48,6 +48,7 @@ struct ip_out_queue {
 /* Counted by ip_out. */
 struct ip_out_stats {
     uint64_t arp_requests;          /* ARP requests sent for next hops */
+    uint64_t arp_probes;            /* unicast ARP requests to stale neighbours */
 };
 
 struct ip_out {
@@ -96,6 +97,15 @@ void ip_out_to(struct ip_out *io, struct rte_mbuf *m, const struct rte_ether_add
  */
 void ip_out_frame(struct ip_out *io, const struct snapshot *s, struct rte_mbuf *m,
                   const struct pkt_info *pi, uint32_t dst);
+
+/*
+ * Sends a unicast ARP request to neighbour (ip, mac) on port from the port's self IP:
+ * the control core's probe of a stale entry (CTL_MSG_NEIGH_PROBE, neigh.h). The
+ * answer, a reply to us, confirms the entry. Nothing is sent when the snapshot has
+ * no self IP on port.
+ */
+void ip_out_probe(struct ip_out *io, const struct snapshot *s, uint32_t ip,
+                  const struct rte_ether_addr *mac, uint16_t port);
 
 /* Drops everything still waiting (worker stopping). */
 void ip_out_flush(struct ip_out *io);

@@ -136,7 +136,7 @@ static inline int h_init(struct harness *h, uint32_t max_conns)
         return -1;
     h->dp.n_workers = 1;
     h->dp.pools[0] = h->pool;
-    h->dp.neigh = neigh_create("h_neigh", 1024, err, sizeof(err));
+    h->dp.neigh = neigh_create("h_neigh", 1024, NULL, err, sizeof(err));
     if (h->dp.neigh == NULL)
         return -1;
     /* The worker -> control ring (neighbour learning, probe results): h_ctl_drain. */
