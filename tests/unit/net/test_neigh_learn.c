@@ -192,9 +192,7 @@ static uint8_t f[2048], out[2048];
 static void hsetup(void)
 {
     eal();
-    cr_assert_eq(h_init(&h, 1024), 0);
-    h.dp.to_ctl = rte_ring_create_elem("h_to_ctl", sizeof(struct ctl_msg), 1024, 0,
-                                       RING_F_SC_DEQ);
+    cr_assert_eq(h_init(&h, 1024), 0);     /* with its worker -> control ring */
     h.dp.to_worker[0] = rte_ring_create_elem("h_to_w0", sizeof(struct ctl_msg), 64, 0,
                                              RING_F_SP_ENQ | RING_F_SC_DEQ);
     cr_assert(h.dp.to_ctl != NULL && h.dp.to_worker[0] != NULL);
