@@ -850,7 +850,8 @@ static int parse_layer4(struct jctx *c, const cJSON *root, struct cfg_layer4 *l4
 {
     static const char *const keys[] = {"tcp_handshake_timeout_s", "tcp_established_timeout_s",
                                        "tcp_closing_timeout_s", "udp_timeout_s",
-                                       "max_conns_per_worker", NULL};
+                                       "max_conns_per_worker", "max_half_open_per_worker",
+                                       "tcp_midstream", NULL};
     const char *p = "layer4";
     const cJSON *o;
 
@@ -864,6 +865,13 @@ static int parse_layer4(struct jctx *c, const cJSON *root, struct cfg_layer4 *l4
     TRY(jget_uint(c, o, p, "udp_timeout_s", 0, 1, 604800, &l4->udp_timeout_s));
     TRY(jget_uint(c, o, p, "max_conns_per_worker", 0, 1024, 16777216,
                   &l4->max_conns_per_worker));
+    TRY(jget_uint(c, o, p, "max_half_open_per_worker", J_NULLABLE, 1, 16777216,
+                  &l4->max_half_open_per_worker));
+    TRY(jget_bool(c, o, p, "tcp_midstream", &l4->tcp_midstream));
+    if (l4->max_half_open_per_worker >
+        (l4->max_conns_per_worker != 0 ? l4->max_conns_per_worker : CFG_L4_MAX_CONNS_PER_WORKER))
+        return jfail(c, "layer4.max_half_open_per_worker",
+                     "%u is more than max_conns_per_worker", l4->max_half_open_per_worker);
     return 0;
 }
 
@@ -1578,6 +1586,8 @@ cJSON *config_to_json(const struct lbd_config *cfg)
     jo_num(&o, l4, "tcp_closing_timeout_s", cfg->layer4.tcp_closing_timeout_s);
     jo_num(&o, l4, "udp_timeout_s", cfg->layer4.udp_timeout_s);
     jo_num(&o, l4, "max_conns_per_worker", cfg->layer4.max_conns_per_worker);
+    jo_num_or_null(&o, l4, "max_half_open_per_worker", cfg->layer4.max_half_open_per_worker);
+    jo_add(&o, l4, "tcp_midstream", cJSON_CreateBool(cfg->layer4.tcp_midstream));
     vss = jo_add(&o, root, "virtual_services", cJSON_CreateArray());
     for (size_t i = 0; i < cfg->n_virtual_services; i++)
         dump_vs(&o, vss, &cfg->virtual_services[i]);

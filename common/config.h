@@ -80,6 +80,10 @@ struct cfg_layer4 {
     uint32_t tcp_closing_timeout_s;     /* FIN or RST seen; default 30 */
     uint32_t udp_timeout_s;             /* default 300 */
     uint32_t max_conns_per_worker;      /* connection table size; default 262144 */
+    uint32_t max_half_open_per_worker;  /* TCP entries before the handshake completes;
+                                           0 = a quarter of max_conns_per_worker */
+    bool tcp_midstream;                 /* a TCP packet without SYN may create an entry
+                                           (carried as established); default false */
 };
 
 #define CFG_L4_TCP_HANDSHAKE_TIMEOUT_S 30

@@ -42,7 +42,9 @@
     X(L4_RS_HALTED, "l4_rs_halted")                                  \
     X(TCP_BAD_CHECKSUM, "tcp_bad_checksum")                                    \
     X(TCP_NO_SOCKET, "tcp_no_socket")                                          \
-    X(TCP_NO_STACK, "tcp_no_stack")
+    X(TCP_NO_STACK, "tcp_no_stack")                                            \
+    X(L4_TCP_NOT_SYN, "l4_tcp_not_syn")                                        \
+    X(L4_HALF_OPEN_FULL, "l4_half_open_full")
 
 enum drop_reason {
     DROP_NONE = 0,

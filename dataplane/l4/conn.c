@@ -163,6 +163,8 @@ struct conn *conn_create(struct conn_table *t, const struct conn_key *fwd, uint3
     twheel_timer_init(&c->timer, conn_expire);
     twheel_arm(t->wheel, &c->timer, now + t->timeout_ms[state]);
     t->active[rs_idx]++;
+    if (state == CONN_TCP_HANDSHAKE)
+        t->half_open++;
     *why = CONN_OK;
     return c;
 }
@@ -193,6 +195,10 @@ void conn_update(struct conn *c, enum conn_dir dir, uint8_t tcp_flags, uint64_t 
     }
     if (c->state != old) {
         uint64_t deadline = now + t->timeout_ms[c->state];
+        if (old == CONN_TCP_HANDSHAKE)
+            t->half_open--;
+        else if (c->state == CONN_TCP_HANDSHAKE)
+            t->half_open++;
         if (deadline < c->timer.expires)
             twheel_arm(t->wheel, &c->timer, deadline);
     }
@@ -211,6 +217,8 @@ void conn_delete(struct conn_table *t, struct conn *c, uint64_t now)
     rte_hash_del_key(t->hash, &k);
     if (t->active[c->rs_idx] > 0)
         t->active[c->rs_idx]--;
+    if (c->state == CONN_TCP_HANDSHAKE)
+        t->half_open--;
     c->table = NULL;
     slot_stack_push(&t->free, (uint32_t)(c - t->pool));
 }

@@ -93,6 +93,7 @@ struct conn_table {
     conn_delete_fn on_delete;
     void *on_delete_arg;
     uint64_t expired;           /* deleted by their timer */
+    uint32_t half_open;         /* entries in CONN_TCP_HANDSHAKE */
 };
 
 /* Why conn_create failed. */

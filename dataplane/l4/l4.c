@@ -205,23 +205,39 @@ static struct conn *l4_new_conn(struct l4 *l4, const struct snapshot *s,
                                 uint8_t tcp_flags)
 {
     struct persist_entry *pe;
-    const struct snap_rs *rs = l4_choose(l4, s, vs, pi, &pe);
+    const struct snap_rs *rs;
     enum conn_state state = CONN_UDP;
     enum conn_err why;
     struct conn *c;
 
+    /*
+     * Only a SYN opens a TCP connection: anything else without an entry (a spoofed
+     * ACK flood, a flow whose entry expired) would otherwise take a table entry and a
+     * persistence entry and be forwarded to a real server. layer4.tcp_midstream
+     * carries such packets as established instead (the backup of an HA pair taking
+     * over flows it was not told about). Half-open entries are capped per worker, so
+     * that a SYN flood cannot take the table from established connections.
+     */
+    if (pi->ip_proto == IPPROTO_TCP) {
+        state = CONN_TCP_HANDSHAKE;
+        if ((tcp_flags & (RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG)) != RTE_TCP_SYN_FLAG) {
+            if (!s->l4.tcp_midstream) {
+                lcore_drop(l4->lc, m, DROP_L4_TCP_NOT_SYN);
+                return NULL;
+            }
+            state = CONN_TCP_ESTABLISHED;
+        } else if (unlikely(l4->conns->half_open >= s->l4.max_half_open)) {
+            lcore_drop(l4->lc, m, DROP_L4_HALF_OPEN_FULL);
+            return NULL;
+        }
+    }
+    rs = l4_choose(l4, s, vs, pi, &pe);
     if (unlikely(rs == NULL)) {
         lcore_drop(l4->lc, m, DROP_L4_NO_REAL_SERVER);
         return NULL;
     }
-    if (pi->ip_proto == IPPROTO_TCP) {
-        state = CONN_TCP_HANDSHAKE;
-        if (!(tcp_flags & RTE_TCP_SYN_FLAG)) {
-            /* Mid-stream (expired entry, or a flow from a peer appliance): carry it. */
-            state = CONN_TCP_ESTABLISHED;
-            l4->stats->conns_midstream++;
-        }
-    }
+    if (state == CONN_TCP_ESTABLISHED)
+        l4->stats->conns_midstream++;
     c = conn_create(l4->conns, k, rs->ip, rs->port ? rte_cpu_to_be_16(rs->port) : k->dst_port,
                     rs->idx, rs->id, vs->slot, state, l4->lc->now_ms, &why);
     if (unlikely(c == NULL)) {

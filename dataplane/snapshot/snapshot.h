@@ -79,13 +79,15 @@ struct snap_vs {
     char label[CFG_LABEL_MAX];
 };
 
-/* Layer 4 connection timeouts, ms. */
+/* Layer 4 connection timeouts (ms) and limits (config "layer4"). */
 struct snap_l4 {
     uint32_t tcp_handshake_ms;
     uint32_t tcp_established_ms;
     uint32_t tcp_closing_ms;
     uint32_t udp_ms;
     uint32_t max_conns_per_worker;
+    uint32_t max_half_open;         /* per worker: TCP entries in the handshake */
+    bool tcp_midstream;             /* a TCP packet without SYN may create an entry */
 };
 
 /* Layer 7 timeouts, ms (config "layer7"). */

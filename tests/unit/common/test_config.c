@@ -551,6 +551,21 @@ Test(config, layer4_values_and_partial_object)
     cr_assert_eq(cfg->layer4.tcp_handshake_timeout_s, 30, "absent fields keep their default");
     cr_assert_eq(cfg->layer4.tcp_closing_timeout_s, 30);
     cr_assert_eq(cfg->layer4.max_conns_per_worker, 262144);
+    cr_assert_eq(cfg->layer4.max_half_open_per_worker, 0, "default: a quarter of the table");
+    cr_assert(!cfg->layer4.tcp_midstream, "default: only a SYN opens a connection");
+    config_free(cfg);
+}
+
+Test(config, layer4_half_open_cap_and_midstream)
+{
+    const struct change set[] = {
+        {"layer4", "{'max_half_open_per_worker': 5000, 'tcp_midstream': true}"},
+    };
+    struct lbd_config *cfg = load_ok(set, 1);
+
+    cr_assert_eq(cfg->layer4.max_half_open_per_worker, 5000);
+    cr_assert(cfg->layer4.tcp_midstream);
+    assert_round_trip(cfg);
     config_free(cfg);
 }
 
@@ -1056,6 +1071,11 @@ Test(config_errors, layer4)
          "layer4.tcp_closing_timeout_s: 2.5 is not a whole number"},
         {{{"layer4.max_conns_per_worker", "100"}},
          "layer4.max_conns_per_worker: 100 is not in 1024..16777216"},
+        {{{"layer4.max_half_open_per_worker", "0"}},
+         "layer4.max_half_open_per_worker: 0 is not in 1..16777216"},
+        {{{"layer4.max_half_open_per_worker", "300000"}},
+         "layer4.max_half_open_per_worker: 300000 is more than max_conns_per_worker"},
+        {{{"layer4.tcp_midstream", "1"}}, "layer4.tcp_midstream: must be true or false"},
     };
     RUN(cases);
 }

@@ -290,3 +290,107 @@ Test(l4_path, forwarding_off_drops_as_not_ours)
     cr_assert_eq(h_sent(&h, 1, out, sizeof(out)), 0);
     cr_assert_eq(h.w->stats.lcore.drops[DROP_NOT_OURS], 1);
 }
+
+/* A TCP segment with the given flags on (client, sport) -> VIP:443. */
+static uint32_t tcp_seg(uint32_t client, uint16_t sport, uint8_t flags)
+{
+    uint32_t len = frame_tcp(f, client, ip4("10.200.50.120"), sport, 443);
+    struct rte_tcp_hdr *tcp = (struct rte_tcp_hdr *)(f + 34);
+
+    tcp->tcp_flags = flags;
+    tcp->cksum = 0;
+    tcp->cksum = rte_ipv4_udptcp_cksum((struct rte_ipv4_hdr *)(f + 14), tcp);
+    return len;
+}
+
+Test(l4_path, only_a_syn_opens_a_tcp_connection)
+{
+    static const uint8_t not_syn[] = {RTE_TCP_ACK_FLAG, RTE_TCP_ACK_FLAG | RTE_TCP_PSH_FLAG,
+                                      RTE_TCP_FIN_FLAG | RTE_TCP_ACK_FLAG,
+                                      RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG, 0};
+    uint32_t len;
+
+    /* A spoofed-ACK flood from many sources: no entry, no persistence, nothing sent. */
+    for (uint32_t i = 0; i < 500; i++) {
+        len = tcp_seg(rte_cpu_to_be_32(0xc6120000u + i), (uint16_t)(20000 + i),
+                      not_syn[i % sizeof(not_syn)]);
+        h_run(&h, f, len, 1);
+    }
+    cr_assert_eq(h_sent(&h, 0, out, sizeof(out)), 0, "a flood packet reached a server");
+    cr_assert_eq(conn_count(h.w->l4.conns), 0);
+    cr_assert_eq(h.w->l4.conns->half_open, 0);
+    cr_assert_eq(h.w->stats.lcore.drops[DROP_L4_TCP_NOT_SYN], 500);
+    cr_assert_eq(h.w->stats.l4.conns_midstream, 0);
+    /* A real client's SYN still opens one. */
+    len = tcp_seg(ip4("10.200.50.20"), 50000, RTE_TCP_SYN_FLAG);
+    h_run(&h, f, len, 1);
+    cr_assert_gt(h_sent(&h, 0, out, sizeof(out)), 0);
+    cr_assert_eq(conn_count(h.w->l4.conns), 1);
+    cr_assert_eq(h.w->l4.conns->half_open, 1);
+}
+
+Test(l4_path, tcp_midstream_carries_a_flow_as_established)
+{
+    uint32_t len;
+
+    h.cfg.layer4.tcp_midstream = true;
+    cr_assert_eq(h_publish(&h), 0);
+    len = tcp_seg(ip4("10.200.50.20"), 50000, RTE_TCP_ACK_FLAG);
+    h_run(&h, f, len, 1);
+    cr_assert_gt(h_sent(&h, 0, out, sizeof(out)), 0, "the flow is carried");
+    cr_assert_eq(conn_count(h.w->l4.conns), 1);
+    cr_assert_eq(h.w->l4.conns->half_open, 0, "carried as established");
+    cr_assert_eq(h.w->stats.l4.conns_midstream, 1);
+}
+
+Test(l4_path, half_open_connections_are_capped_and_leave_the_count_when_established)
+{
+    uint32_t len, rs;
+    const struct rte_tcp_hdr *th;
+
+    h.cfg.layer4.max_half_open_per_worker = 8;
+    cr_assert_eq(h_publish(&h), 0);
+    /* One real connection completes its handshake first. */
+    len = tcp_seg(ip4("10.200.50.20"), 50000, RTE_TCP_SYN_FLAG);
+    h_run(&h, f, len, 1);
+    len = h_sent(&h, 0, out, sizeof(out));
+    cr_assert_gt(len, 0);
+    rs = ip_of(out)->dst_addr;
+    th = (const struct rte_tcp_hdr *)(ip_of(out) + 1);
+    cr_assert_eq(h.w->l4.conns->half_open, 1);
+    len = frame_tcp(f, rs, ip4("10.200.50.20"), 443, 50000);   /* SYN-ACK from the server */
+    ((struct rte_tcp_hdr *)(f + 34))->tcp_flags = RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG;
+    ((struct rte_tcp_hdr *)(f + 34))->cksum = 0;
+    ((struct rte_tcp_hdr *)(f + 34))->cksum =
+        rte_ipv4_udptcp_cksum((struct rte_ipv4_hdr *)(f + 14), (struct rte_tcp_hdr *)(f + 34));
+    h_run(&h, f, len, 0);
+    cr_assert_gt(h_sent(&h, 1, out, sizeof(out)), 0, "SYN-ACK to the client");
+    len = tcp_seg(ip4("10.200.50.20"), 50000, RTE_TCP_ACK_FLAG);
+    h_run(&h, f, len, 1);
+    cr_assert_gt(h_sent(&h, 0, out, sizeof(out)), 0);
+    cr_assert_eq(h.w->l4.conns->half_open, 0, "established: no longer half-open");
+    (void)th;
+
+    /* A SYN flood: 8 half-open entries at most, the rest dropped and counted. */
+    for (uint32_t i = 0; i < 100; i++) {
+        len = tcp_seg(rte_cpu_to_be_32(0xc6120000u + i), (uint16_t)(20000 + i), RTE_TCP_SYN_FLAG);
+        h_run(&h, f, len, 1);
+        while (h_sent(&h, 0, out, sizeof(out)) > 0)
+            ;
+    }
+    cr_assert_eq(h.w->l4.conns->half_open, 8);
+    cr_assert_eq(conn_count(h.w->l4.conns), 9, "the established connection is kept");
+    cr_assert_eq(h.w->stats.lcore.drops[DROP_L4_HALF_OPEN_FULL], 92);
+    /* The established connection still flows. */
+    len = tcp_seg(ip4("10.200.50.20"), 50000, RTE_TCP_ACK_FLAG | RTE_TCP_PSH_FLAG);
+    h_run(&h, f, len, 1);
+    cr_assert_gt(h_sent(&h, 0, out, sizeof(out)), 0);
+    /* The handshake timeout frees the half-open ones; new SYNs are taken again. */
+    h.w->lc.now_ms += (uint64_t)CFG_L4_TCP_HANDSHAKE_TIMEOUT_S * 1000 + 1000;
+    twheel_advance(&h.w->lc.wheel, h.w->lc.now_ms);
+    cr_assert_eq(h.w->l4.conns->half_open, 0);
+    len = tcp_seg(ip4("10.200.50.21"), 40000, RTE_TCP_SYN_FLAG);
+    h_run(&h, f, len, 1);
+    cr_assert_gt(h_sent(&h, 0, out, sizeof(out)), 0);
+    cr_assert_eq(h.w->l4.conns->half_open, 1);
+}
