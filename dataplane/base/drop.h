@@ -42,7 +42,10 @@
     X(L4_RS_HALTED, "l4_rs_halted")                                  \
     X(TCP_BAD_CHECKSUM, "tcp_bad_checksum")                                    \
     X(TCP_NO_SOCKET, "tcp_no_socket")                                          \
-    X(TCP_NO_STACK, "tcp_no_stack")
+    X(TCP_NO_STACK, "tcp_no_stack")                                            \
+    X(RX_MULTI_SEGMENT, "rx_multi_segment")                                    \
+    X(PARTIAL_CHECKSUM, "partial_checksum")                                    \
+    X(TX_SEGMENTS, "tx_segments")
 
 enum drop_reason {
     DROP_NONE = 0,
