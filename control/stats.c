@@ -216,6 +216,8 @@ cJSON *stats_build(const struct appliance *a, const char *vs_label, int *rc, cha
         add_u64(w, "echo_replies_in", ws->probe.echo_replies_in);
         add_u64(w, "mbuf_alloc_failed", ws->lcore.mbuf_alloc_failed);
         add_u64(w, "ctl_ring_full", ws->lcore.ctl_ring_full);
+        add_u64(w, "tx_linearized", ws->lcore.tx_linearized);
+        add_u64(w, "csum_completed", ws->lcore.csum_completed);
         add_u64(w, "forwarded", ws->forward.forwarded);
         add_u64(w, "icmp_errors_sent", ws->forward.icmp_errors_sent);
         add_u64(w, "l4_forward_packets", ws->l4.forward_packets);

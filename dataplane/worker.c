@@ -21,6 +21,7 @@
 #include "net/icmp.h"
 #include "net/neigh_learn.h"
 #include "net/owner.h"
+#include "net/rx_csum.h"
 #include "tcp/tcp_input.h"
 
 void worker_tcp_tx(void *arg, struct rte_mbuf *m, uint32_t dst_ip)
@@ -87,7 +88,7 @@ static void worker_local(struct worker *w, const struct snapshot *s, struct rte_
             probe_echo_reply(&w->probes, m, frame, pi);
             return;
         }
-        r = icmp_echo_reply_in_place(frame, pi, &w->links.ports[m->port].mac);
+        r = icmp_echo_reply_in_place(frame, pi, &w->links.ports[m->port].mac, rx_csum_l4(m));
         if (r != DROP_NONE) {
             lcore_drop(&w->lc, m, r);
             return;
@@ -153,7 +154,7 @@ static void worker_packet(struct worker *w, const struct snapshot *s, struct rte
     enum owner_dst dst = OWNER_DST_FOREIGN;
     struct pkt_info pi;
     enum drop_reason r;
-    uint64_t csum_flags;
+    enum rx_csum ip_csum = rx_csum_ip(m);
     int kind;
 
     if (!from_ring) {
@@ -162,6 +163,12 @@ static void worker_packet(struct worker *w, const struct snapshot *s, struct rte
         w->stats.rx_bytes += rte_pktmbuf_pkt_len(m);
         if (len < RTE_ETHER_HDR_LEN) {
             lcore_drop(&w->lc, m, DROP_MALFORMED_ETH);
+            return;
+        }
+        /* Ports are set up for one segment per frame (no scatter, no LRO; the pool's
+         * mbufs hold a whole frame); the parser reads the first one only. */
+        if (unlikely(m->nb_segs != 1)) {
+            lcore_drop(&w->lc, m, DROP_RX_MULTI_SEGMENT);
             return;
         }
         if (rte_is_same_ether_addr(&eth->src_addr, &port->mac)) {
@@ -179,16 +186,19 @@ static void worker_packet(struct worker *w, const struct snapshot *s, struct rte
         return;
     }
 
-    csum_flags = m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK;
-    if (csum_flags == RTE_MBUF_F_RX_IP_CKSUM_BAD) {
+    /* The IPv4 header checksum: the port's verdict, else the parser's (rx_csum.h). */
+    if (unlikely(ip_csum == RX_CSUM_BAD)) {
         lcore_drop(&w->lc, m, DROP_BAD_IP_CHECKSUM);
         return;
     }
-    r = pkt_parse(frame, len, !from_ring && csum_flags != RTE_MBUF_F_RX_IP_CKSUM_GOOD, &pi);
+    r = pkt_parse(frame, len, !from_ring && ip_csum == RX_CSUM_VERIFY, &pi);
     if (r != DROP_NONE) {
         lcore_drop(&w->lc, m, r);
         return;
     }
+    if (unlikely((m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK) == RTE_MBUF_F_RX_IP_CKSUM_NONE) &&
+        pi.l3 == PKT_L3_IPV4)
+        rx_csum_ip_fix(m, &pi);
 
     kind = snapshot_addr_kind(s, pi.dst_ip);
     /* Fast path: a packet of an existing Layer 4 connection of this worker. */

@@ -44,7 +44,10 @@
     X(TCP_NO_SOCKET, "tcp_no_socket")                                          \
     X(TCP_NO_STACK, "tcp_no_stack")                                            \
     X(L4_TCP_NOT_SYN, "l4_tcp_not_syn")                                        \
-    X(L4_HALF_OPEN_FULL, "l4_half_open_full")
+    X(L4_HALF_OPEN_FULL, "l4_half_open_full")                                  \
+    X(RX_MULTI_SEGMENT, "rx_multi_segment")                                    \
+    X(PARTIAL_CHECKSUM, "partial_checksum")                                    \
+    X(TX_SEGMENTS, "tx_segments")
 
 enum drop_reason {
     DROP_NONE = 0,

@@ -34,6 +34,10 @@ struct lcore_stats {
     uint64_t tx_bytes;
     uint64_t mbuf_alloc_failed;
     uint64_t ctl_ring_full;
+    uint64_t tx_linearized;             /* chained packets copied into one segment for a
+                                           port that takes fewer (lcore_tx) */
+    uint64_t csum_completed;            /* partial L4 checksums (virtio-net) made final
+                                           before a packet was sent on (net/rx_csum.h) */
     uint64_t drops[DROP_MAX];
 };
 
@@ -45,14 +49,33 @@ struct lcore_ctx {
     struct twheel wheel;                /* the lcore's timers (connections, TCP, checks) */
     struct rte_mempool *pool;           /* mbufs this lcore allocates */
     struct rte_eth_dev_tx_buffer *txb[DP_MAX_PORTS];  /* NULL: port not in use */
+    uint16_t tx_max_segs[DP_MAX_PORTS]; /* segments a packet may have on the port;
+                                           0: no limit */
     struct rte_ring *to_ctl;            /* shared worker -> control ring (ctl_msg) */
     struct lcore_stats *stats;
     struct traffic_stats *traffic;      /* by service and real server (snapshot/traffic.h) */
 };
 
-/* Queues m on its port's (m->port) tx buffer; counts it. */
+/*
+ * Out of line, for lcore_tx: m has more segments than its port takes (max). Returns m
+ * in one segment (linearized in place, or copied from the lcore's pool), counted as
+ * tx_linearized; or NULL when it could not be, m dropped as tx_segments.
+ */
+struct rte_mbuf *lcore_tx_linearize(struct lcore_ctx *lc, struct rte_mbuf *m, uint16_t max);
+
+/*
+ * Queues m on its port's (m->port) tx buffer; counts it. A packet with more segments
+ * than the port takes (tx_max_segs) is made one segment first.
+ */
 static inline void lcore_tx(struct lcore_ctx *lc, struct rte_mbuf *m)
 {
+    uint16_t max = lc->tx_max_segs[m->port];
+
+    if (unlikely(max != 0 && m->nb_segs > max)) {
+        m = lcore_tx_linearize(lc, m, max);
+        if (m == NULL)
+            return;
+    }
     lc->stats->tx_bytes += rte_pktmbuf_pkt_len(m);
     lc->stats->tx_packets += rte_eth_tx_buffer(m->port, (uint16_t)lc->id, lc->txb[m->port], m);
 }

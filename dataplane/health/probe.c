@@ -10,6 +10,7 @@
 
 #include "err.h"
 #include "net/ip_out.h"
+#include "net/rx_csum.h"
 #include "snapshot/snapshot.h"
 #include "tcp/tcp.h"
 
@@ -265,8 +266,10 @@ void probe_echo_reply(struct probes *pr, struct rte_mbuf *m, const uint8_t *fram
 {
     const struct rte_icmp_hdr *icmp = (const struct rte_icmp_hdr *)(frame + pi->l4_off);
     struct ctl_msg msg = {.type = CTL_MSG_ECHO_REPLY};
+    enum rx_csum csum = rx_csum_l4(m);
 
-    if (rte_raw_cksum(icmp, pi->l4_len) != 0xffff) {
+    if (csum == RX_CSUM_BAD ||
+        (csum == RX_CSUM_VERIFY && rte_raw_cksum(icmp, pi->l4_len) != 0xffff)) {
         lcore_drop(pr->lc, m, DROP_BAD_ICMP_CHECKSUM);
         return;
     }

@@ -74,7 +74,8 @@ void probe_handle_ctl(struct probes *pr, const struct snapshot *s, const struct 
 
 /*
  * Worker: m is an ICMP echo reply to one of our addresses (parsed into *pi); reports
- * it to the control core and frees m.
+ * it to the control core and frees m. Its checksum is checked as its port flagged it
+ * (rx_csum.h): a bad one is dropped as bad_icmp_checksum.
  */
 void probe_echo_reply(struct probes *pr, struct rte_mbuf *m, const uint8_t *frame,
                       const struct pkt_info *pi);

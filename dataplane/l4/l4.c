@@ -13,6 +13,7 @@
 #include "err.h"
 #include "net/nat.h"
 #include "net/neigh.h"
+#include "net/rx_csum.h"
 
 int l4_init(struct l4 *l4, struct lcore_ctx *lc, struct ip_out *io, struct forward *fw,
             struct l4_stats *stats, uint32_t max_conns, int socket)
@@ -301,6 +302,11 @@ void l4_from_client(struct l4 *l4, const struct snapshot *s, struct rte_mbuf *m,
     struct conn_key k;
     enum conn_dir dir;
 
+    /* A partial checksum (virtio-net) is made final before the incremental update. */
+    if (unlikely(!rx_csum_l4_finish(l4->lc, m, pi))) {
+        lcore_drop(l4->lc, m, DROP_PARTIAL_CHECKSUM);
+        return;
+    }
     l4_client_key(pi, &k);
     if (c == NULL) {
         c = conn_lookup(l4->conns, &k, &dir);
@@ -382,6 +388,10 @@ bool l4_from_server(struct l4 *l4, const struct snapshot *s, struct rte_mbuf *m,
     /* The answer is routed: the TTL goes down on the way through. */
     if (unlikely(!nat_ttl_decrement(ip))) {
         forward_time_exceeded(l4->fw, s, m, pi);
+        return true;
+    }
+    if (unlikely(!rx_csum_l4_finish(l4->lc, m, pi))) {
+        lcore_drop(l4->lc, m, DROP_PARTIAL_CHECKSUM);
         return true;
     }
     conn_update(c, CONN_DIR_REVERSE, l4_tcp_flags(pi, l4h), l4->lc->now_ms);

@@ -8,6 +8,9 @@
  * client's worker (owner.h), so everything here is the worker's own: no locks, no
  * look-up on another core. Hot path: no allocation, no logging; every outcome is a
  * counter or a drop reason. The packets leave through ip_out (routes, neighbours).
+ * Checksums are updated incrementally (nat.h); a packet whose port left its L4
+ * checksum partial (virtio-net, rx_csum.h) has it made final first, so that the real
+ * server and the client always receive a correct one.
  *
  * State: struct l4, one per worker, with its tables; everything it needs from the
  * worker (clock, wheel, drops, transmit) comes through the lcore context.

@@ -10,6 +10,7 @@
 #include <rte_ip.h>
 
 #include "net/nat.h"
+#include "net/rx_csum.h"
 
 #define FORWARD_QUOTE_AFTER_HDR 8   /* bytes of the offending packet past its IP header */
 
@@ -41,6 +42,11 @@ void forward_packet(struct forward *fw, const struct snapshot *s, struct rte_mbu
     }
     if (unlikely(!nat_ttl_decrement(ip))) {
         forward_time_exceeded(fw, s, m, pi);
+        return;
+    }
+    /* The next hop needs the checksum a partial one (virtio-net) stands for. */
+    if (unlikely(!rx_csum_l4_finish(fw->lc, m, pi))) {
+        lcore_drop(fw->lc, m, DROP_PARTIAL_CHECKSUM);
         return;
     }
     fw->stats->forwarded++;

@@ -4,7 +4,9 @@
  * appliance reach clients and the world through it. TTL decrement with an
  * incremental checksum update, ICMP time exceeded to the sender when the TTL runs
  * out, output by the snapshot's routes (ip_out). Fragments are forwarded as they
- * are: routing needs no L4 header.
+ * are: routing needs no L4 header. A packet whose port left its L4 checksum partial
+ * (virtio-net, rx_csum.h) leaves with the full checksum, or is dropped as
+ * partial_checksum when that cannot be computed (a fragment).
  *
  * Worker only, hot path: no allocation but the mbuf of an ICMP error.
  */

@@ -6,9 +6,9 @@
 #include <rte_icmp.h>
 #include <rte_ip.h>
 
-
 enum drop_reason icmp_echo_reply_in_place(uint8_t *frame, const struct pkt_info *pi,
-                                          const struct rte_ether_addr *our_mac)
+                                          const struct rte_ether_addr *our_mac,
+                                          enum rx_csum csum)
 {
     struct rte_ether_hdr *eth = (struct rte_ether_hdr *)frame;
     struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(frame + pi->l3_off);
@@ -17,7 +17,8 @@ enum drop_reason icmp_echo_reply_in_place(uint8_t *frame, const struct pkt_info 
 
     if (pi->icmp_type != RTE_IP_ICMP_ECHO_REQUEST)
         return DROP_ICMP_UNHANDLED;
-    if (rte_raw_cksum(icmp, pi->l4_len) != 0xffff)
+    if (csum == RX_CSUM_BAD ||
+        (csum == RX_CSUM_VERIFY && rte_raw_cksum(icmp, pi->l4_len) != 0xffff))
         return DROP_BAD_ICMP_CHECKSUM;
 
     /*

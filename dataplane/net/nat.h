@@ -4,7 +4,9 @@
  *
  * Hot path, inline. The caller has parsed the packet (pkt_parse.h): the IPv4 header
  * and a complete TCP or UDP header are inside the first segment, and it is not a
- * fragment. The L4 checksum covers the pseudo-header, so it changes with the address
+ * fragment. The checksums must be correct to begin with (an incremental update of a
+ * wrong one stays wrong): a partial one, as virtio-net delivers, is made final first
+ * (rx_csum.h). The L4 checksum covers the pseudo-header, so it changes with the address
  * as well as the port. A UDP checksum of 0 means "none" and stays 0; an updated UDP
  * checksum that comes out 0 is sent as 0xffff (RFC 768).
  */

@@ -11,6 +11,92 @@
 #define PORT_RX_DESC 1024
 #define PORT_TX_DESC 1024
 
+/*
+ * The offloads lbd asks for when the port offers them; nothing depends on one a port
+ * lacks. Rx checksums: the worker, tcp_input and the ICMP code take the port's
+ * verdict from the mbuf flags and verify in software what it did not check
+ * (net/rx_csum.h); on virtio-net, asking for the TCP/UDP ones lets the host hand over
+ * partial checksums (RX_L4_CKSUM_NONE), which lbd completes before sending a packet
+ * on. Tx: every checksum lbd sends is computed in software; multi-segment packets
+ * (the TCP stack's header + payload) go out as they are where the port takes them,
+ * and are copied into one segment where it does not (lcore_tx).
+ */
+#define PORT_RX_OFFLOADS                                                                   \
+    (RTE_ETH_RX_OFFLOAD_IPV4_CKSUM | RTE_ETH_RX_OFFLOAD_TCP_CKSUM | RTE_ETH_RX_OFFLOAD_UDP_CKSUM)
+#define PORT_TX_OFFLOADS RTE_ETH_TX_OFFLOAD_MULTI_SEGS
+
+/* "NAME,NAME" for the offload bits in mask ("none" for none), rx or tx names. */
+static const char *port_offload_names(char *buf, size_t len, uint64_t mask, bool rx)
+{
+    size_t n = 0;
+
+    buf[0] = '\0';
+    for (unsigned b = 0; b < 64 && n < len; b++) {
+        uint64_t bit = UINT64_C(1) << b;
+        if (!(mask & bit))
+            continue;
+        n += (size_t)snprintf(buf + n, len - n, "%s%s", n != 0 ? "," : "",
+                              rx ? rte_eth_dev_rx_offload_name(bit)
+                                 : rte_eth_dev_tx_offload_name(bit));
+    }
+    if (n == 0)
+        snprintf(buf, len, "none");
+    return buf;
+}
+
+/* "ip,tcp,udp" for the RSS hash functions lbd uses, "off" without RSS. */
+static const char *port_rss_names(char *buf, size_t len, uint64_t hf)
+{
+    snprintf(buf, len, "%s%s%s", (hf & RTE_ETH_RSS_IP) ? "ip," : "",
+             (hf & RTE_ETH_RSS_TCP) ? "tcp," : "", (hf & RTE_ETH_RSS_UDP) ? "udp," : "");
+    if (buf[0] == '\0')
+        snprintf(buf, len, "off");
+    else
+        buf[strlen(buf) - 1] = '\0';
+    return buf;
+}
+
+/* What the port reported and what lbd uses of it, once at start-up. */
+static void port_log(const struct dp_port *p, const struct rte_eth_dev_info *info,
+                     uint64_t rss_hf)
+{
+    char found[1024], used[256], rss[32];
+    uint16_t mtu = 0;
+    const char *l4;
+
+    if (rte_eth_dev_get_mtu(p->id, &mtu) != 0)
+        mtu = 0;
+    LOG_INFO("port", "port %u (%s, %s): %u rx / %u tx queues (the device has %u / %u), "
+             "rss %s, mtu %u, mac " RTE_ETHER_ADDR_PRT_FMT,
+             p->id, p->name, p->driver, p->n_rxq, p->n_txq, info->max_rx_queues,
+             info->max_tx_queues, port_rss_names(rss, sizeof(rss), rss_hf), mtu,
+             RTE_ETHER_ADDR_BYTES(&p->mac));
+    LOG_INFO("port", "port %u rx offloads: the device has %s; lbd uses %s", p->id,
+             port_offload_names(found, sizeof(found), info->rx_offload_capa, true),
+             port_offload_names(used, sizeof(used), p->rx_offloads, true));
+    LOG_INFO("port", "port %u tx offloads: the device has %s; lbd uses %s", p->id,
+             port_offload_names(found, sizeof(found), info->tx_offload_capa, false),
+             port_offload_names(used, sizeof(used), p->tx_offloads, false));
+    if ((p->rx_offloads & (RTE_ETH_RX_OFFLOAD_TCP_CKSUM | RTE_ETH_RX_OFFLOAD_UDP_CKSUM)) == 0)
+        l4 = "in software";
+    else
+        l4 = "by the device where it flags them (partial ones completed before a packet is "
+             "sent on), else in software";
+    if (p->tx_max_segs == 1)
+        snprintf(used, sizeof(used), "copied into one segment (no multi-segment tx)");
+    else if (p->tx_max_segs == UINT16_MAX)
+        snprintf(used, sizeof(used), "sent as they are");
+    else
+        snprintf(used, sizeof(used), "sent as they are up to %u segments, else copied "
+                 "into one", p->tx_max_segs);
+    LOG_INFO("port", "port %u: received checksums checked: IPv4 header %s, TCP/UDP %s; "
+             "sent checksums computed in software; multi-segment packets %s",
+             p->id, (p->rx_offloads & RTE_ETH_RX_OFFLOAD_IPV4_CKSUM)
+                        ? "by the device where it flags it, else in software"
+                        : "in software",
+             l4, used);
+}
+
 static int port_setup(uint16_t id, size_t ifc_index, unsigned n_workers,
                       struct rte_mempool **pools, struct dp_port *p, char *err, size_t errlen)
 {
@@ -36,8 +122,8 @@ static int port_setup(uint16_t id, size_t ifc_index, unsigned n_workers,
         conf.rx_adv_conf.rss_conf.rss_hf =
             (RTE_ETH_RSS_IP | RTE_ETH_RSS_TCP | RTE_ETH_RSS_UDP) & info.flow_type_rss_offloads;
     }
-    if (info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_IPV4_CKSUM)
-        conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_IPV4_CKSUM;
+    conf.rxmode.offloads = info.rx_offload_capa & PORT_RX_OFFLOADS;
+    conf.txmode.offloads = info.tx_offload_capa & PORT_TX_OFFLOADS;
 
     rc = rte_eth_dev_configure(id, nrx, ntx, &conf);
     if (rc == 0)
@@ -56,12 +142,22 @@ static int port_setup(uint16_t id, size_t ifc_index, unsigned n_workers,
     p->id = id;
     p->n_rxq = nrx;
     p->n_txq = ntx;
+    p->rx_offloads = conf.rxmode.offloads;
+    p->tx_offloads = conf.txmode.offloads;
+    p->tx_max_segs = 1;
+    if (conf.txmode.offloads & RTE_ETH_TX_OFFLOAD_MULTI_SEGS) {
+        /* 0 from a driver that leaves the limits unset: no limit. */
+        uint16_t a = info.tx_desc_lim.nb_seg_max, b = info.tx_desc_lim.nb_mtu_seg_max;
+        a = a == 0 ? UINT16_MAX : a;
+        b = b == 0 ? UINT16_MAX : b;
+        p->tx_max_segs = RTE_MAX(RTE_MIN(a, b), 1);
+    }
     rte_eth_macaddr_get(id, &p->mac);
     snprintf(p->driver, sizeof(p->driver), "%s", info.driver_name);
     if (rte_eth_dev_get_name_by_port(id, p->name) != 0)
         snprintf(p->name, sizeof(p->name), "port%u", id);
-    LOG_INFO("port", "port %u (%s, %s): %u rx / %u tx queues, mac " RTE_ETHER_ADDR_PRT_FMT,
-             id, p->name, p->driver, nrx, ntx, RTE_ETHER_ADDR_BYTES(&p->mac));
+    port_log(p, &info, conf.rxmode.mq_mode == RTE_ETH_MQ_RX_RSS
+                           ? conf.rx_adv_conf.rss_conf.rss_hf : 0);
     return 0;
 }
 

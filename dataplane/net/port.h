@@ -3,7 +3,9 @@
  *
  * Every worker gets its own tx queue on every configured port and, where the port
  * has enough queues, its own rx queue; workers beyond the port's rx queue count
- * only transmit on it and take its traffic through the hand-off rings.
+ * only transmit on it and take its traffic through the hand-off rings. The offloads
+ * lbd relies on are asked for only where the port reports them (checksum checks on
+ * receive, multi-segment transmit), and each port logs what it found and what is used.
  */
 #ifndef LBD_PORT_H
 #define LBD_PORT_H
@@ -21,6 +23,10 @@ struct dp_port {
     uint16_t id;
     uint16_t n_rxq;
     uint16_t n_txq;
+    uint16_t tx_max_segs;           /* segments per packet the port sends (1: no
+                                       multi-segment tx; UINT16_MAX: no limit) */
+    uint64_t rx_offloads;           /* RTE_ETH_RX_OFFLOAD_* enabled (see port.c) */
+    uint64_t tx_offloads;           /* RTE_ETH_TX_OFFLOAD_* enabled */
     struct rte_ether_addr mac;
     char driver[32];
     char name[64];

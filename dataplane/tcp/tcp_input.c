@@ -15,6 +15,7 @@
 #include <rte_mempool.h>
 #include <rte_tcp.h>
 
+#include "net/rx_csum.h"
 #include "tcp/tcp_entry.h"
 #include "tcp/tcp_output.h"
 #include "tcp/tcp_sack.h"
@@ -913,12 +914,13 @@ enum drop_reason tcp_input(struct tcp_stack *st, struct rte_mbuf *m, const struc
     struct tcp_seg s = {.m = m, .wscale = WSCALE_NONE};
     struct tcp_listener *l;
     struct tcp_conn *c;
-    uint64_t ck = m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK;
+    enum rx_csum ck = rx_csum_l4(m);
 
     st->stats.segs_in++;
-    if (ck == RTE_MBUF_F_RX_L4_CKSUM_BAD ||
-        (ck != RTE_MBUF_F_RX_L4_CKSUM_GOOD &&
-         rte_ipv4_udptcp_cksum_mbuf_verify(m, ip, pi->l4_off) != 0)) {
+    /* GOOD, and NONE (virtio-net: the field holds the pseudo-header sum only, the data
+     * is sound), are accepted as they are; the segment's header is never sent on. */
+    if (ck == RX_CSUM_BAD ||
+        (ck == RX_CSUM_VERIFY && rte_ipv4_udptcp_cksum_mbuf_verify(m, ip, pi->l4_off) != 0)) {
         st->stats.bad_checksum++;
         return DROP_TCP_BAD_CHECKSUM;
     }

@@ -16,8 +16,10 @@
  * Processes one segment. m holds the frame that pi describes (pkt_parse). Returns
  * DROP_NONE when the stack took m (queued its payload or freed it, counting the
  * outcome in its own counters), or the drop reason, leaving m to the caller:
- * DROP_TCP_BAD_CHECKSUM, DROP_MALFORMED_TCP (options), DROP_TCP_NO_SOCKET (no
- * connection or listener; a RST was sent when the rules ask for one).
+ * DROP_TCP_BAD_CHECKSUM (flagged bad by the port, or not flagged and wrong; a
+ * checksum the port flagged good or partial is accepted, net/rx_csum.h),
+ * DROP_MALFORMED_TCP (options), DROP_TCP_NO_SOCKET (no connection or listener; a
+ * RST was sent when the rules ask for one).
  */
 enum drop_reason tcp_input(struct tcp_stack *st, struct rte_mbuf *m, const struct pkt_info *pi);
 

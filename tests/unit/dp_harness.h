@@ -34,6 +34,7 @@ struct harness {
     struct cfg_interface ifs[2];
     struct cfg_real_server rs_udp[H_RS], rs_tcp[H_RS];
     struct cfg_vs vs[2];
+    uint64_t sent_ol_flags;     /* the flags of the last frame h_sent returned */
 };
 
 static const struct rte_ether_addr h_mac_rs[H_RS] = {
@@ -205,14 +206,28 @@ static inline struct rte_mbuf *h_mbuf(struct harness *h, const uint8_t *f, uint3
     return m;
 }
 
-/* Runs one frame through the worker and flushes the tx buffers. */
-static inline void h_run(struct harness *h, const uint8_t *f, uint32_t len, uint16_t port)
+/* Runs one mbuf through the worker and flushes the tx buffers. */
+static inline void h_run_mbuf(struct harness *h, struct rte_mbuf *m)
 {
-    struct rte_mbuf *m = h_mbuf(h, f, len, port);
-
     worker_burst(h->w, h->s, &m, 1, false);
     for (uint16_t p = 0; p < H_PORTS; p++)
         rte_eth_tx_buffer_flush(p, 0, h->w->lc.txb[p]);
+}
+
+/* Runs one frame through the worker, as received with the port's rx flags ol_flags. */
+static inline void h_run_flags(struct harness *h, const uint8_t *f, uint32_t len, uint16_t port,
+                               uint64_t ol_flags)
+{
+    struct rte_mbuf *m = h_mbuf(h, f, len, port);
+
+    m->ol_flags |= ol_flags;
+    h_run_mbuf(h, m);
+}
+
+/* Runs one frame through the worker and flushes the tx buffers. */
+static inline void h_run(struct harness *h, const uint8_t *f, uint32_t len, uint16_t port)
+{
+    h_run_flags(h, f, len, port, 0);
 }
 
 /* The next frame sent on port, copied into out (returns its length), or 0. */
@@ -221,9 +236,9 @@ static inline uint32_t h_sent(struct harness *h, uint16_t port, uint8_t *out, ui
     struct rte_mbuf *m;
     uint32_t len;
 
-    (void)h;
     if (rte_eth_rx_burst(port, 0, &m, 1) != 1)
         return 0;
+    h->sent_ol_flags = m->ol_flags;
     len = rte_pktmbuf_pkt_len(m);
     if (len > max)
         len = max;

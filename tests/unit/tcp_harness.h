@@ -262,6 +262,9 @@ struct h_seg {
     uint16_t sport, dport;  /* 0 = defaults */
     uint32_t src;           /* 0 = H_PEER */
     int bad_csum;
+    int partial_csum;       /* the checksum field holds the pseudo-header sum only, as
+                               virtio-net hands over a packet left for offload */
+    uint64_t ol_flags;      /* rx flags the "port" set (RTE_MBUF_F_RX_L4_CKSUM_*) */
     uint32_t pad;           /* Ethernet padding bytes after the IP packet */
 };
 
@@ -335,8 +338,11 @@ static inline enum drop_reason h_in(const struct h_seg *s)
         memcpy((uint8_t *)(th + 1) + optlen, s->data, s->len);
     memset((uint8_t *)(th + 1) + optlen + s->len, 0xee, s->pad);
     th->cksum = rte_ipv4_udptcp_cksum((struct rte_ipv4_hdr *)(f + off), th);
+    if (s->partial_csum)
+        th->cksum = rte_ipv4_phdr_cksum((struct rte_ipv4_hdr *)(f + off), 0);
     if (s->bad_csum)
         th->cksum ^= 0x0101;
+    m->ol_flags |= s->ol_flags;
     cr_assert_eq(pkt_parse(f, m->data_len, true, &pi), DROP_NONE);
     r = tcp_input(H.st, m, &pi);
     if (r != DROP_NONE)

@@ -1,8 +1,9 @@
 /*
  * test_probe: the worker side of health checks driven through an lcore context
  * alone (no worker loop, no port): echo replies reported to the control core, a
- * corrupted one dropped under its reason, checks that cannot start answered at once,
- * and a full control ring counted rather than blocking.
+ * corrupted one dropped under its reason, the port's checksum flags honoured, checks
+ * that cannot start answered at once, and a full control ring counted rather than
+ * blocking.
  */
 #include <criterion/criterion.h>
 
@@ -84,6 +85,28 @@ Test(probe, corrupted_echo_reply_is_dropped_and_not_reported)
     cr_assert_eq(pstats.echo_replies_in, 0);
     cr_assert_eq(lstats.drops[DROP_BAD_ICMP_CHECKSUM], 1);
     cr_assert_eq(rte_ring_count(lc.to_ctl), 0);
+    cr_assert_eq(rte_mempool_in_use_count(lc.pool), 0);
+}
+
+/* The port's verdict on the checksum stands: NONE (sound data, field not to be
+ * trusted) is reported, BAD is dropped even with a correct field. */
+Test(probe, echo_reply_checksum_flags_are_honoured)
+{
+    struct pkt_info pi;
+    struct rte_mbuf *m = echo_reply(7, 42, false, &pi);
+    struct rte_icmp_hdr *icmp = rte_pktmbuf_mtod_offset(m, struct rte_icmp_hdr *, pi.l4_off);
+
+    icmp->icmp_cksum ^= 0x0f0f;
+    m->ol_flags |= RTE_MBUF_F_RX_L4_CKSUM_NONE;
+    probe_echo_reply(&pr, m, rte_pktmbuf_mtod(m, uint8_t *), &pi);
+    cr_assert_eq(pstats.echo_replies_in, 1);
+    cr_assert_eq(rte_ring_count(lc.to_ctl), 1);
+    m = echo_reply(7, 43, false, &pi);
+    m->ol_flags |= RTE_MBUF_F_RX_L4_CKSUM_BAD;
+    probe_echo_reply(&pr, m, rte_pktmbuf_mtod(m, uint8_t *), &pi);
+    cr_assert_eq(pstats.echo_replies_in, 1);
+    cr_assert_eq(lstats.drops[DROP_BAD_ICMP_CHECKSUM], 1);
+    cr_assert_eq(rte_ring_count(lc.to_ctl), 1);
     cr_assert_eq(rte_mempool_in_use_count(lc.pool), 0);
 }
 

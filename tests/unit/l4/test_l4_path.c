@@ -394,3 +394,160 @@ Test(l4_path, half_open_connections_are_capped_and_leave_the_count_when_establis
     cr_assert_gt(h_sent(&h, 0, out, sizeof(out)), 0);
     cr_assert_eq(h.w->l4.conns->half_open, 1);
 }
+
+/*
+ * Checksum offload flags. virtio-net and vhost ports hand over packets their sender
+ * left for checksum offload flagged RTE_MBUF_F_RX_L4_CKSUM_NONE: the data is sound,
+ * the checksum field holds only the pseudo-header sum. What lbd sends on must carry
+ * the full checksum.
+ */
+
+/* A TCP segment with flags and n payload bytes, checksums final, in f; its length. */
+static uint32_t tcp_frame(uint32_t src, uint32_t dst, uint16_t sport, uint16_t dport,
+                          uint8_t flags, uint16_t n)
+{
+    uint32_t off = frame_eth(f, RTE_ETHER_TYPE_IPV4, &frame_mac_us);
+    uint32_t l4 = frame_ipv4(f, off, IPPROTO_TCP, src, dst, (uint16_t)(20 + n));
+    struct rte_tcp_hdr *tcp = (struct rte_tcp_hdr *)(f + l4);
+
+    memset(tcp, 0, sizeof(*tcp));
+    tcp->src_port = rte_cpu_to_be_16(sport);
+    tcp->dst_port = rte_cpu_to_be_16(dport);
+    tcp->sent_seq = rte_cpu_to_be_32(0x12345678);
+    tcp->recv_ack = rte_cpu_to_be_32((flags & RTE_TCP_ACK_FLAG) ? 0x0badcafe : 0);
+    tcp->data_off = 5 << 4;
+    tcp->tcp_flags = flags;
+    tcp->rx_win = rte_cpu_to_be_16(29200);
+    for (uint16_t i = 0; i < n; i++)
+        f[l4 + 20 + i] = (uint8_t)(i * 13 + 7);
+    tcp->cksum = rte_ipv4_udptcp_cksum((struct rte_ipv4_hdr *)(f + off), tcp);
+    return l4 + 20 + n;
+}
+
+/* The L4 checksum of the packet in f made partial, as virtio-net delivers it. */
+static void make_partial(void)
+{
+    const struct rte_ipv4_hdr *ip = (const struct rte_ipv4_hdr *)(f + 14);
+    uint16_t *field = ip->next_proto_id == IPPROTO_TCP
+                          ? &((struct rte_tcp_hdr *)(f + 34))->cksum
+                          : &((struct rte_udp_hdr *)(f + 34))->dgram_cksum;
+
+    *field = rte_ipv4_phdr_cksum(ip, 0);
+}
+
+/* The frame in f, made partial and flagged NONE, through the worker from port. */
+static void run_partial(uint32_t len, uint16_t port)
+{
+    make_partial();
+    h_run_flags(&h, f, len, port, RTE_MBUF_F_RX_L4_CKSUM_NONE);
+}
+
+/* A frame came out of port with a valid full checksum and no rx checksum flag left. */
+static uint32_t sent_valid(uint16_t port)
+{
+    uint32_t len = h_sent(&h, port, out, sizeof(out));
+
+    cr_assert_gt(len, 0, "a frame on port %u", port);
+    assert_valid(len);
+    cr_assert_eq(h.sent_ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK, 0, "rx L4 flags cleared");
+    return len;
+}
+
+Test(l4_path, partial_checksums_leave_the_nat_path_full)
+{
+    uint32_t rs, len;
+
+    /* TCP: the client's SYN and data to the VIP, then the real server's answer. */
+    len = tcp_frame(ip4("10.200.50.20"), ip4("10.200.50.120"), 50000, 443, RTE_TCP_SYN_FLAG, 0);
+    run_partial(len, 1);
+    sent_valid(0);
+    rs = ip_of(out)->dst_addr;
+    cr_assert_neq(rs, ip4("10.200.50.120"), "rewritten to a real server");
+    len = tcp_frame(ip4("10.200.50.20"), ip4("10.200.50.120"), 50000, 443,
+                    RTE_TCP_ACK_FLAG | RTE_TCP_PSH_FLAG, 333);
+    run_partial(len, 1);
+    cr_assert_eq(sent_valid(0), 14 + 20 + 20 + 333);
+    cr_assert_eq(ip_of(out)->dst_addr, rs);
+    cr_assert_eq(memcmp(out + 54, f + 54, 333), 0, "payload untouched");
+    len = tcp_frame(rs, ip4("10.200.50.20"), 443, 50000, RTE_TCP_ACK_FLAG | RTE_TCP_PSH_FLAG, 501);
+    run_partial(len, 0);
+    sent_valid(1);
+    cr_assert_eq(ip_of(out)->src_addr, ip4("10.200.50.120"), "from the VIP");
+
+    /* UDP, odd lengths, both ways. */
+    len = frame_udp(f, ip4("10.200.50.20"), ip4("10.200.50.120"), 40000, 3478, 37);
+    run_partial(len, 1);
+    sent_valid(0);
+    rs = ip_of(out)->dst_addr;
+    len = frame_udp(f, rs, ip4("10.200.50.20"), 3478, 40000, 99);
+    run_partial(len, 0);
+    sent_valid(1);
+    cr_assert_eq(ip_of(out)->src_addr, ip4("10.200.50.120"));
+
+    cr_assert_eq(h.w->stats.l4.forward_packets, 3);
+    cr_assert_eq(h.w->stats.l4.reverse_packets, 2);
+    cr_assert_eq(h.w->stats.lcore.csum_completed, 5);
+}
+
+Test(l4_path, a_routed_packet_with_a_partial_checksum_leaves_with_a_full_one)
+{
+    uint32_t len = frame_udp(f, ip4("192.168.112.51"), ip4("203.0.113.9"), 3478, 5000, 11);
+    struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(f + 14);
+
+    run_partial(len, 0);
+    sent_valid(1);
+    cr_assert_eq(ip_of(out)->time_to_live, 62);
+    len = tcp_frame(ip4("192.168.112.52"), ip4("10.200.50.20"), 443, 5000, RTE_TCP_ACK_FLAG, 77);
+    run_partial(len, 0);
+    sent_valid(1);
+    cr_assert_eq(h.w->stats.forward.forwarded, 2);
+    cr_assert_eq(h.w->stats.lcore.csum_completed, 2);
+
+    /* A fragment's checksum covers data that is not here: dropped, not sent wrong. */
+    len = frame_udp(f, ip4("192.168.112.51"), ip4("203.0.113.9"), 3478, 5000, 11);
+    ip->fragment_offset = rte_cpu_to_be_16(RTE_IPV4_HDR_MF_FLAG);
+    ip->hdr_checksum = 0;
+    ip->hdr_checksum = rte_ipv4_cksum(ip);
+    run_partial(len, 0);
+    cr_assert_eq(h_sent(&h, 1, out, sizeof(out)), 0);
+    cr_assert_eq(h.w->stats.lcore.drops[DROP_PARTIAL_CHECKSUM], 1);
+    cr_assert_eq(h.w->stats.forward.forwarded, 2);
+}
+
+Test(l4_path, an_ip_header_flagged_none_is_accepted_and_leaves_correct)
+{
+    uint32_t len = frame_udp(f, ip4("10.200.50.20"), ip4("10.200.50.120"), 40000, 3478, 20);
+    struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(f + 14);
+
+    /* Sound header, untrustworthy checksum field: NATed, with a correct checksum. */
+    ip->hdr_checksum ^= 0x5a5a;
+    h_run_flags(&h, f, len, 1, RTE_MBUF_F_RX_IP_CKSUM_NONE);
+    sent_valid(0);
+    /* Routed (TTL decremented): likewise. */
+    len = frame_udp(f, ip4("192.168.112.51"), ip4("203.0.113.9"), 3478, 5000, 10);
+    ip->hdr_checksum = 0;
+    h_run_flags(&h, f, len, 0, RTE_MBUF_F_RX_IP_CKSUM_NONE);
+    sent_valid(1);
+    cr_assert_eq(ip_of(out)->time_to_live, 62);
+    cr_assert_eq(h.w->stats.lcore.drops[DROP_BAD_IP_CHECKSUM], 0);
+
+    /* BAD is dropped even with a correct field; no verdict and a wrong field too. */
+    len = frame_udp(f, ip4("10.200.50.20"), ip4("10.200.50.120"), 40000, 3478, 20);
+    h_run_flags(&h, f, len, 1, RTE_MBUF_F_RX_IP_CKSUM_BAD);
+    ip->hdr_checksum ^= 0x5a5a;
+    h_run_flags(&h, f, len, 1, RTE_MBUF_F_RX_IP_CKSUM_UNKNOWN);
+    cr_assert_eq(h_sent(&h, 0, out, sizeof(out)), 0);
+    cr_assert_eq(h.w->stats.lcore.drops[DROP_BAD_IP_CHECKSUM], 2);
+}
+
+Test(l4_path, a_chained_frame_is_dropped_as_rx_multi_segment)
+{
+    uint32_t len = frame_udp(f, ip4("10.200.50.20"), ip4("10.200.50.120"), 40000, 3478, 100);
+    struct rte_mbuf *m = h_mbuf(&h, f, 42, 1), *tail = h_mbuf(&h, f + 42, len - 42, 1);
+
+    cr_assert_eq(rte_pktmbuf_chain(m, tail), 0);
+    h_run_mbuf(&h, m);
+    cr_assert_eq(h_sent(&h, 0, out, sizeof(out)), 0);
+    cr_assert_eq(h.w->stats.lcore.drops[DROP_RX_MULTI_SEGMENT], 1);
+    cr_assert_eq(h.w->stats.lcore.drops[DROP_MALFORMED_IP], 0);
+}

@@ -4,6 +4,7 @@
 #include "frames.h"
 #include "net/arp.h"
 #include "net/icmp.h"
+#include "net/rx_csum.h"
 
 static uint8_t f[2048];
 
@@ -67,7 +68,7 @@ Test(icmp, echo_request_becomes_valid_reply)
 
     memcpy(payload, f + 42, sizeof(payload));
     cr_assert_eq(pkt_parse(f, len, true, &pi), DROP_NONE);
-    cr_assert_eq(icmp_echo_reply_in_place(f, &pi, &frame_mac_us), DROP_NONE);
+    cr_assert_eq(icmp_echo_reply_in_place(f, &pi, &frame_mac_us, RX_CSUM_VERIFY), DROP_NONE);
     cr_assert_eq(ip->src_addr, ip4("192.168.112.110"));
     cr_assert_eq(ip->dst_addr, ip4("192.168.112.10"));
     cr_assert_eq(ip->time_to_live, ICMP_REPLY_TTL);
@@ -87,7 +88,7 @@ Test(icmp, odd_payload_lengths_keep_checksums_valid)
         uint32_t len = frame_icmp_echo(f, ip4("10.1.2.3"), ip4("10.3.2.1"), n, n, n);
         struct pkt_info pi;
         cr_assert_eq(pkt_parse(f, len, true, &pi), DROP_NONE);
-        cr_assert_eq(icmp_echo_reply_in_place(f, &pi, &frame_mac_us), DROP_NONE);
+        cr_assert_eq(icmp_echo_reply_in_place(f, &pi, &frame_mac_us, RX_CSUM_VERIFY), DROP_NONE);
         cr_assert_eq(rte_raw_cksum(f + 34, (size_t)8 + n), 0xffff, "len %u", n);
     }
 }
@@ -100,11 +101,50 @@ Test(icmp, bad_checksum_and_other_types_are_dropped)
 
     f[len - 1] ^= 0xff;
     cr_assert_eq(pkt_parse(f, len, true, &pi), DROP_NONE);
-    cr_assert_eq(icmp_echo_reply_in_place(f, &pi, &frame_mac_us), DROP_BAD_ICMP_CHECKSUM);
+    cr_assert_eq(icmp_echo_reply_in_place(f, &pi, &frame_mac_us, RX_CSUM_VERIFY),
+                 DROP_BAD_ICMP_CHECKSUM);
     len = frame_icmp_echo(f, ip4("10.1.2.3"), ip4("10.3.2.1"), 1, 1, 16);
     icmp->icmp_type = 3; /* destination unreachable */
     cr_assert_eq(pkt_parse(f, len, true, &pi), DROP_NONE);
-    cr_assert_eq(icmp_echo_reply_in_place(f, &pi, &frame_mac_us), DROP_ICMP_UNHANDLED);
+    cr_assert_eq(icmp_echo_reply_in_place(f, &pi, &frame_mac_us, RX_CSUM_VERIFY),
+                 DROP_ICMP_UNHANDLED);
+}
+
+/* The port's verdict on the ICMP checksum stands (net/rx_csum.h), as for TCP. */
+Test(icmp, checksum_flags_are_honoured)
+{
+    uint32_t len = frame_icmp_echo(f, ip4("10.1.2.3"), ip4("10.3.2.1"), 1, 1, 16);
+    struct rte_icmp_hdr *icmp = (struct rte_icmp_hdr *)(f + 34);
+    struct pkt_info pi;
+
+    /* Sound data, a field not to be trusted (flagged NONE): answered, reply valid. */
+    icmp->icmp_cksum ^= 0x1234;
+    cr_assert_eq(pkt_parse(f, len, true, &pi), DROP_NONE);
+    cr_assert_eq(icmp_echo_reply_in_place(f, &pi, &frame_mac_us, RX_CSUM_VALID), DROP_NONE);
+    cr_assert_eq(rte_raw_cksum(icmp, 24), 0xffff, "reply checksum valid");
+    /* Flagged bad: dropped, even with a correct field. */
+    len = frame_icmp_echo(f, ip4("10.1.2.3"), ip4("10.3.2.1"), 1, 1, 16);
+    cr_assert_eq(pkt_parse(f, len, true, &pi), DROP_NONE);
+    cr_assert_eq(icmp_echo_reply_in_place(f, &pi, &frame_mac_us, RX_CSUM_BAD),
+                 DROP_BAD_ICMP_CHECKSUM);
+    /* The mbuf flags map to those verdicts. */
+    {
+        struct rte_mbuf m = {.ol_flags = RTE_MBUF_F_RX_L4_CKSUM_NONE};
+        cr_assert_eq(rx_csum_l4(&m), RX_CSUM_VALID);
+        cr_assert(rx_csum_l4_partial(&m));
+        m.ol_flags = RTE_MBUF_F_RX_L4_CKSUM_GOOD;
+        cr_assert_eq(rx_csum_l4(&m), RX_CSUM_VALID);
+        cr_assert(!rx_csum_l4_partial(&m));
+        m.ol_flags = RTE_MBUF_F_RX_L4_CKSUM_BAD;
+        cr_assert_eq(rx_csum_l4(&m), RX_CSUM_BAD);
+        m.ol_flags = RTE_MBUF_F_RX_L4_CKSUM_UNKNOWN | RTE_MBUF_F_RX_IP_CKSUM_NONE;
+        cr_assert_eq(rx_csum_l4(&m), RX_CSUM_VERIFY);
+        cr_assert_eq(rx_csum_ip(&m), RX_CSUM_VALID);
+        m.ol_flags = RTE_MBUF_F_RX_IP_CKSUM_BAD;
+        cr_assert_eq(rx_csum_ip(&m), RX_CSUM_BAD);
+        m.ol_flags = RTE_MBUF_F_RX_IP_CKSUM_UNKNOWN;
+        cr_assert_eq(rx_csum_ip(&m), RX_CSUM_VERIFY);
+    }
 }
 
 Test(csum, incremental_update_matches_full_recompute)

@@ -279,6 +279,73 @@ Test(tcp, bad_checksum_is_dropped)
     cr_assert_eq(H.st->n_conns, 0);
 }
 
+/*
+ * virtio-net (and vhost) hand over a segment the sender left for checksum offload with
+ * RTE_MBUF_F_RX_L4_CKSUM_NONE: the data is sound, the field holds only the
+ * pseudo-header sum. The stack takes it (a software check would reject it).
+ */
+Test(tcp, partial_checksum_flagged_none_is_accepted)
+{
+    const uint64_t none = RTE_MBUF_F_RX_L4_CKSUM_NONE;
+    uint8_t d[700];
+    struct h_out *o;
+
+    h_start();
+    h_pattern(d, sizeof(d), 0);
+    cr_assert_eq(tcp_listen(H.st, ip4(H_LOCAL), H_LPORT, 0, h_on_event, NULL), 0);
+    cr_assert_eq(h_in(&(struct h_seg){.seq = PEER_ISN, .flags = TCP_SYN, .wnd = 65535,
+                                      .mss = 1460, .wscale = -1, .partial_csum = 1,
+                                      .ol_flags = none}), DROP_NONE);
+    o = h_next();
+    cr_assert_not_null(o, "a SYN-ACK for the SYN");
+    cr_assert_eq(o->flags, TCP_SYN | TCP_ACK);
+    cr_assert_eq(o->ack, PEER_ISN + 1);
+    cr_assert_eq(h_in(&(struct h_seg){.seq = PEER_ISN + 1, .ack = o->seq + 1, .flags = TCP_ACK,
+                                      .wnd = 65535, .partial_csum = 1, .ol_flags = none}),
+                 DROP_NONE);
+    cr_assert_eq(h_last_ev(), TCP_EV_ESTABLISHED);
+    /* Odd-length data with a partial checksum: delivered as sent. */
+    cr_assert_eq(h_in(&(struct h_seg){.seq = PEER_ISN + 1, .ack = o->seq + 1, .flags = TCP_ACK,
+                                      .wnd = 65535, .data = d, .len = 699, .partial_csum = 1,
+                                      .ol_flags = none}), DROP_NONE);
+    cr_assert_eq(tcp_recv_bytes(H.conn), 699);
+    {
+        struct rte_mbuf *m = tcp_recv(H.conn, 100000);
+        uint8_t buf[699];
+        cr_assert_not_null(m);
+        cr_assert_eq(memcmp(rte_pktmbuf_read(m, 0, 699, buf), d, 699), 0);
+        rte_pktmbuf_free(m);
+    }
+    cr_assert_eq(H.st->stats.bad_checksum, 0);
+}
+
+/* The port's verdict stands: BAD is dropped even when the field is right, GOOD is
+ * believed; with no verdict (UNKNOWN) a wrong or partial checksum is dropped. */
+Test(tcp, checksum_flags_bad_and_unknown_still_dropped)
+{
+    h_start();
+    cr_assert_eq(tcp_listen(H.st, ip4(H_LOCAL), H_LPORT, 0, h_on_event, NULL), 0);
+    cr_assert_eq(h_in(&(struct h_seg){.seq = 1, .flags = TCP_SYN, .wscale = -1,
+                                      .ol_flags = RTE_MBUF_F_RX_L4_CKSUM_BAD}),
+                 DROP_TCP_BAD_CHECKSUM, "flagged bad, correct field");
+    cr_assert_eq(h_in(&(struct h_seg){.seq = 1, .flags = TCP_SYN, .wscale = -1,
+                                      .partial_csum = 1, .ol_flags = RTE_MBUF_F_RX_L4_CKSUM_BAD}),
+                 DROP_TCP_BAD_CHECKSUM, "flagged bad, partial field");
+    cr_assert_eq(h_in(&(struct h_seg){.seq = 1, .flags = TCP_SYN, .wscale = -1, .bad_csum = 1,
+                                      .ol_flags = RTE_MBUF_F_RX_L4_CKSUM_UNKNOWN}),
+                 DROP_TCP_BAD_CHECKSUM, "no verdict, wrong field");
+    cr_assert_eq(h_in(&(struct h_seg){.seq = 1, .flags = TCP_SYN, .wscale = -1,
+                                      .partial_csum = 1}),
+                 DROP_TCP_BAD_CHECKSUM, "no verdict, partial field");
+    cr_assert_eq(H.st->stats.bad_checksum, 4);
+    cr_assert_eq(h_pending_out(), 0);
+    cr_assert_eq(H.st->n_conns, 0);
+    cr_assert_eq(h_in(&(struct h_seg){.seq = 1, .flags = TCP_SYN, .wscale = -1, .bad_csum = 1,
+                                      .ol_flags = RTE_MBUF_F_RX_L4_CKSUM_GOOD}),
+                 DROP_NONE, "flagged good: the port checked it");
+    cr_assert_eq(h_next()->flags, TCP_SYN | TCP_ACK);
+}
+
 Test(tcp, receive_in_order_with_delayed_ack_and_zero_copy)
 {
     uint8_t d[3000];

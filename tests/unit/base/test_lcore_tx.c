@@ -1,0 +1,165 @@
+/*
+ * test_lcore_tx: transmit through an lcore context onto an in-memory port (net_ring,
+ * whose tx comes back on its own rx). A chained packet goes out as it is where the
+ * port takes multi-segment packets, and in one segment where it does not (a port
+ * without RTE_ETH_TX_OFFLOAD_MULTI_SEGS, or with a lower segment limit): linearized in
+ * place when the first segment allows, copied otherwise, the bytes unchanged.
+ */
+#include <criterion/criterion.h>
+
+#include <string.h>
+
+#include <rte_eal.h>
+#include <rte_ethdev.h>
+#include <rte_malloc.h>
+#include <rte_mbuf.h>
+
+#include "base/lcore_ctx.h"
+
+static struct lcore_ctx lc;
+static struct lcore_stats lstats;
+static uint8_t pattern[3000];
+
+static void setup(void)
+{
+    char *argv[] = {"test", "--no-huge", "-m", "256", "--no-pci", "--no-shconf",
+                    "--log-level=error", "-l", "0", "--vdev=net_ring0", NULL};
+    struct rte_eth_conf conf = {0};
+
+    cr_assert_geq(rte_eal_init(10, argv), 0);
+    memset(&lc, 0, sizeof(lc));
+    memset(&lstats, 0, sizeof(lstats));
+    lc.stats = &lstats;
+    lc.pool = rte_pktmbuf_pool_create("t_pool", 1023, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, 0);
+    cr_assert_not_null(lc.pool);
+    cr_assert_eq(rte_eth_dev_configure(0, 1, 1, &conf), 0);
+    cr_assert_eq(rte_eth_rx_queue_setup(0, 0, 1024, 0, NULL, lc.pool), 0);
+    cr_assert_eq(rte_eth_tx_queue_setup(0, 0, 1024, 0, NULL), 0);
+    cr_assert_eq(rte_eth_dev_start(0), 0);
+    lc.txb[0] = rte_zmalloc("txb", RTE_ETH_TX_BUFFER_SIZE(DP_BURST), 0);
+    cr_assert_not_null(lc.txb[0]);
+    rte_eth_tx_buffer_init(lc.txb[0], DP_BURST);
+    rte_eth_tx_buffer_set_err_callback(lc.txb[0], lcore_tx_error, &lc);
+    for (unsigned i = 0; i < sizeof(pattern); i++)
+        pattern[i] = (uint8_t)(i * 31 + (i >> 7));
+}
+
+TestSuite(lcore_tx, .init = setup);
+
+/* A packet of pattern[0..sum of lens) in n segments of lens[i] bytes each, on port 0. */
+static struct rte_mbuf *chain(const uint16_t *lens, unsigned n)
+{
+    struct rte_mbuf *head = NULL;
+    uint32_t off = 0;
+
+    for (unsigned i = 0; i < n; i++) {
+        struct rte_mbuf *m = rte_pktmbuf_alloc(lc.pool);
+        cr_assert_not_null(m);
+        memcpy(rte_pktmbuf_append(m, lens[i]), pattern + off, lens[i]);
+        off += lens[i];
+        if (head == NULL)
+            head = m;
+        else
+            cr_assert_eq(rte_pktmbuf_chain(head, m), 0);
+    }
+    head->port = 0;
+    return head;
+}
+
+/* Sends m through lc and returns what came out of the port (the caller frees it). */
+static struct rte_mbuf *through(struct rte_mbuf *m)
+{
+    struct rte_mbuf *got = NULL;
+
+    lcore_tx(&lc, m);
+    rte_eth_tx_buffer_flush(0, 0, lc.txb[0]);
+    cr_assert_eq(rte_eth_rx_burst(0, 0, &got, 1), 1, "a packet came out");
+    return got;
+}
+
+static void assert_bytes(const struct rte_mbuf *m, uint32_t len)
+{
+    uint8_t buf[3000];
+
+    cr_assert_eq(rte_pktmbuf_pkt_len(m), len);
+    cr_assert_eq(memcmp(rte_pktmbuf_read(m, 0, len, buf), pattern, len), 0, "same bytes");
+}
+
+Test(lcore_tx, chained_packets_go_out_as_they_are_without_a_limit)
+{
+    static const uint16_t lens[] = {54, 700, 706};
+    struct rte_mbuf *got = through(chain(lens, 3));
+
+    cr_assert_eq(got->nb_segs, 3);
+    assert_bytes(got, 1460);
+    cr_assert_eq(lstats.tx_linearized, 0);
+    rte_pktmbuf_free(got);
+}
+
+Test(lcore_tx, a_port_without_multi_segment_tx_gets_one_segment)
+{
+    static const uint16_t lens[] = {54, 700, 706};
+    struct rte_mbuf *m, *got;
+
+    lc.tx_max_segs[0] = 1;
+    /* A header mbuf of our own with room for the payload: linearized in place. */
+    m = chain(lens, 3);
+    got = through(m);
+    cr_assert_eq(got, m, "the same mbuf");
+    cr_assert_eq(got->nb_segs, 1);
+    assert_bytes(got, 1460);
+    rte_pktmbuf_free(got);
+    /* A first segment shared with someone else: copied, the original left intact. */
+    m = chain(lens, 3);
+    rte_pktmbuf_refcnt_update(m, 1);
+    got = through(m);
+    cr_assert_neq(got, m, "a copy");
+    cr_assert_eq(got->nb_segs, 1);
+    assert_bytes(got, 1460);
+    cr_assert_eq(m->nb_segs, 3, "the shared packet is untouched");
+    assert_bytes(m, 1460);
+    rte_pktmbuf_free(got);
+    rte_pktmbuf_free(m);
+    cr_assert_eq(lstats.tx_linearized, 2);
+    cr_assert_eq(lstats.tx_bytes, 2 * 1460);
+    cr_assert_eq(lstats.drops[DROP_TX_SEGMENTS], 0);
+    cr_assert_eq(rte_mempool_in_use_count(lc.pool), 0, "nothing leaked");
+}
+
+Test(lcore_tx, a_segment_limit_is_kept)
+{
+    static const uint16_t lens[] = {54, 300, 300, 300, 506};
+    struct rte_mbuf *got;
+
+    lc.tx_max_segs[0] = 4;
+    got = through(chain(lens, 4));
+    cr_assert_eq(got->nb_segs, 4, "within the limit: as it is");
+    rte_pktmbuf_free(got);
+    got = through(chain(lens, 5));
+    cr_assert_eq(got->nb_segs, 1, "over the limit: one segment");
+    assert_bytes(got, 1460);
+    rte_pktmbuf_free(got);
+    cr_assert_eq(lstats.tx_linearized, 1);
+}
+
+Test(lcore_tx, a_packet_that_cannot_be_made_to_fit_is_dropped_and_counted)
+{
+    static const uint16_t lens[] = {54, 700, 706};
+    struct rte_mbuf *m = chain(lens, 3), *got = NULL;
+    struct rte_mempool *all = lc.pool;
+
+    /* Shared (no linearizing in place) and a pool of small mbufs to copy into. */
+    rte_pktmbuf_refcnt_update(m, 1);
+    lc.pool = rte_pktmbuf_pool_create("t_small", 63, 0, 0, 512 + RTE_PKTMBUF_HEADROOM, 0);
+    cr_assert_not_null(lc.pool);
+    lc.tx_max_segs[0] = 1;
+    lcore_tx(&lc, m);
+    rte_eth_tx_buffer_flush(0, 0, lc.txb[0]);
+    cr_assert_eq(rte_eth_rx_burst(0, 0, &got, 1), 0, "nothing sent");
+    cr_assert_eq(lstats.drops[DROP_TX_SEGMENTS], 1);
+    cr_assert_eq(lstats.tx_linearized, 0);
+    cr_assert_eq(rte_mempool_in_use_count(lc.pool), 0, "the copy was freed");
+    cr_assert_eq(rte_mbuf_refcnt_read(m), 1, "our reference is left");
+    rte_pktmbuf_free(m);
+    cr_assert_eq(rte_mempool_in_use_count(all), 0);
+}
