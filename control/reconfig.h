@@ -13,7 +13,7 @@
  * statistics follow it across changes. Control core only.
  *
  * Above appliance, health and stats (it calls them; none of them calls it); used by
- * api_cmd and main.
+ * persist_api, api_cmd and main.
  */
 #ifndef LBD_RECONFIG_H
 #define LBD_RECONFIG_H
