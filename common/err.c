@@ -19,6 +19,7 @@ static const struct {
     [9] = {"protocol_error", "malformed message"},
     [10] = {"too_big", "too large"},
     [11] = {"bad_state", "not allowed in the current state"},
+    [12] = {"not_permitted", "not permitted"},
 };
 
 static int err_index(int err)

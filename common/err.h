@@ -24,6 +24,7 @@ enum lbd_err {
     LBD_EPROTO = -9,   /* malformed message */
     LBD_E2BIG = -10,   /* message or object too large */
     LBD_ESTATE = -11,  /* not allowed in the current state */
+    LBD_EPERM = -12,   /* refused: outside what the caller may do (a path, ...) */
 };
 
 /* Human-readable text for an LBD_E* code. Never NULL. */

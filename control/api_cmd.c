@@ -1,5 +1,6 @@
 #include "api_cmd.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -137,15 +138,16 @@ static int cmd_config_apply(struct appliance *a, const cJSON *req, cJSON **resul
 static int cmd_config_save(struct appliance *a, const cJSON *req, cJSON **result, char *err,
                            size_t errlen)
 {
+    char written[PATH_MAX + NAME_MAX + 2];
     const char *path;
     int rc = arg_string(req, "path", &path, err, errlen);
 
     if (rc == 0)
-        rc = reconfig_save(a, path, err, errlen);
+        rc = reconfig_save(a, path, written, sizeof(written), err, errlen);
     if (rc != 0)
         return rc;
     *result = cJSON_CreateObject();
-    cJSON_AddStringToObject(*result, "path", path ? path : a->config_path);
+    cJSON_AddStringToObject(*result, "path", written);
     return 0;
 }
 
@@ -251,7 +253,8 @@ static const struct api_cmd api_cmds[] = {
     {"stats", cmd_stats, "counters per service, worker and port; drops by reason [vs]"},
     {"config.get", cmd_config_get, "the running config, every default explicit"},
     {"config.apply", cmd_config_apply, "validate and apply a whole config atomically {config}"},
-    {"config.save", cmd_config_save, "write the running config to its file atomically [path]"},
+    {"config.save", cmd_config_save,
+     "write the running config to its file atomically [path: in the same directory]"},
     {"vs.list", cmd_vs_list, "the virtual services, every default explicit"},
     {"vs.add", cmd_edit, "add a virtual service {vs: object}"},
     {"vs.set", cmd_edit, "change fields of a virtual service {vs: label, fields...}"},

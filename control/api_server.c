@@ -21,6 +21,7 @@ struct api_client {
     int fd;
     bool discarding;        /* skipping the rest of an oversized line */
     bool closing;           /* peer closed its side: flush, then close */
+    bool slow;              /* dropped for not reading its responses */
     char *in;
     size_t in_len;
     char *out;
@@ -33,6 +34,7 @@ struct api_server {
     char path[PATH_MAX];
     api_handler_fn fn;
     void *ctx;
+    unsigned long slow_clients;     /* dropped for leaving too much output unread */
     struct api_client clients[API_MAX_CLIENTS];
 };
 
@@ -118,7 +120,13 @@ static void client_close(struct api_client *c)
     c->fd = -1;
 }
 
-/* Queues a response; false when the client has too much unread output. */
+static bool client_flush(struct api_client *c);
+
+/*
+ * Queues a response and sends what the socket takes. False to drop the client: it
+ * left more than API_MAX_PENDING_OUT bytes unread (c->slow), or out of memory, or the
+ * socket failed.
+ */
 static bool client_queue(struct api_client *c, char *resp)
 {
     size_t n;
@@ -129,7 +137,8 @@ static bool client_queue(struct api_client *c, char *resp)
     if (resp == NULL)
         return false;
     n = strlen(resp);
-    if (c->out_len - c->out_off + n > API_MAX_PENDING_OUT) {
+    if (c->out_len - c->out_off > API_MAX_PENDING_OUT) {
+        c->slow = true;
         free(resp);
         return false;
     }
@@ -147,7 +156,7 @@ static bool client_queue(struct api_client *c, char *resp)
     memcpy(c->out + c->out_len, resp, n);
     c->out_len += n;
     free(resp);
-    return true;
+    return client_flush(c);
 }
 
 static bool client_flush(struct api_client *c)
@@ -291,10 +300,21 @@ int api_server_poll(struct api_server *srv, int timeout_ms)
         }
         if (ok)
             ok = client_flush(c);
+        if (!ok && c->slow) {
+            srv->slow_clients++;
+            LOG_WARN("api", "client disconnected: it left %zu bytes of responses unread "
+                            "(limit %u)",
+                     c->out_len - c->out_off, API_MAX_PENDING_OUT);
+        }
         if (!ok || (c->closing && c->out_len == c->out_off))
             client_close(c);
     }
     return handled;
+}
+
+unsigned long api_server_slow_clients(const struct api_server *srv)
+{
+    return srv->slow_clients;
 }
 
 void api_server_close(struct api_server *srv)

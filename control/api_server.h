@@ -5,8 +5,11 @@
  * threads: api_server_poll() waits for activity, reads complete lines, hands each
  * to the handler and queues the handler's response. A line longer than
  * API_MAX_REQUEST gets a too_big error and is skipped to its newline; the
- * connection and the daemon stay up. A client that does not read its responses is
- * disconnected once API_MAX_PENDING_OUT bytes wait for it.
+ * connection and the daemon stay up. Responses are sent as soon as they are
+ * queued, as far as the socket takes them; a client that does not read them is
+ * disconnected when another response is due while more than API_MAX_PENDING_OUT
+ * bytes still wait for it (one response may be larger: a big listing is not cut),
+ * counted (api_server_slow_clients) and logged once, when it is dropped.
  */
 #ifndef LBD_API_SERVER_H
 #define LBD_API_SERVER_H
@@ -14,7 +17,7 @@
 #include <stddef.h>
 
 #define API_MAX_CLIENTS 32
-#define API_MAX_PENDING_OUT (64u * 1024 * 1024)
+#define API_MAX_PENDING_OUT (1024u * 1024)  /* unread response bytes, then dropped */
 
 /* Returns a malloc'd response line ending in '\n' (NULL: out of memory). */
 typedef char *(*api_handler_fn)(void *ctx, const char *line, size_t len);
@@ -30,6 +33,9 @@ int api_server_open(const char *path, api_handler_fn fn, void *ctx, struct api_s
 
 /* Serves what is ready, waiting up to timeout_ms. Returns the requests handled. */
 int api_server_poll(struct api_server *srv, int timeout_ms);
+
+/* Clients disconnected so far for leaving more than API_MAX_PENDING_OUT unread. */
+unsigned long api_server_slow_clients(const struct api_server *srv);
 
 /* Closes every connection and removes the socket file. */
 void api_server_close(struct api_server *srv);

@@ -7,6 +7,8 @@
 #include "base/ctl_msg.h"
 #include "dataplane.h"
 #include "err.h"
+#include "health.h"
+#include "reconfig.h"
 
 struct persist_wait {
     struct appliance *a;
@@ -101,8 +103,16 @@ static int persist_api_run(struct appliance *a, uint16_t type, const char *vs,
     }
     deadline = appliance_now_ms() + PERSIST_API_WAIT_MS;
     while (pw->done < a->dp->n_workers) {
-        if (dp_poll_ctl(a->dp, appliance_now_ms(), 4096, persist_api_msg, pw) == 0) {
-            if (appliance_now_ms() > deadline)
+        uint64_t now = appliance_now_ms();
+        unsigned n = dp_poll_ctl(a->dp, now, 4096, persist_api_msg, pw);
+
+        /* What the control loop does meanwhile goes on: checks are sent and time out,
+         * and a change of health reaches the workers at once. */
+        if (a->health != NULL && health_poll(a->health, a->cfg, a->dp, now))
+            a->health_changed = true;
+        reconfig_publish_health(a);
+        if (n == 0) {
+            if (now > deadline)
                 return lbd_err_set(err, errlen, LBD_EBUSY,
                                    "%u of %u workers answered in %u ms: try again", pw->done,
                                    a->dp->n_workers, PERSIST_API_WAIT_MS);

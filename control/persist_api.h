@@ -2,10 +2,14 @@
  * persist_api: persist.list and persist.flush on the control core.
  *
  * Persistence tables belong to the workers (sharded by client). The control core asks
- * every worker through its control ring (dataplane/persist_ctl.h) and waits, at most
- * PERSIST_API_WAIT_MS, for every worker to finish, serving the other worker messages
- * (health results) meanwhile. A listing is taken on the fly: entries created or
- * expiring while it runs may or may not appear.
+ * every worker through its control ring (dataplane/l4/persist_ctl.h) and waits, at
+ * most PERSIST_API_WAIT_MS, for every worker to finish. Meanwhile it does what the
+ * control loop does but serve the API: it hands the other worker messages (health
+ * results) on, runs the health checks (health_poll) and publishes a change of health
+ * (reconfig_publish_health); other API clients wait. A listing is taken on the fly:
+ * entries created or expiring while it runs may or may not appear.
+ *
+ * Above appliance, health and reconfig (it calls them); used by api_cmd.
  */
 #ifndef LBD_PERSIST_API_H
 #define LBD_PERSIST_API_H

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "err.h"
@@ -189,48 +190,136 @@ static int write_all(int fd, const char *buf, size_t len)
     return 0;
 }
 
-int reconfig_save(const struct appliance *a, const char *path, char *err, size_t errlen)
+/* True when a component of path is "..". */
+static bool has_dotdot(const char *path)
 {
-    char tmp[PATH_MAX], dir[PATH_MAX];
+    for (const char *p = path; *p != '\0';) {
+        size_t n = strcspn(p, "/");
+        if (n == 2 && p[0] == '.' && p[1] == '.')
+            return true;
+        p += n;
+        p += *p == '/';
+    }
+    return false;
+}
+
+/*
+ * Where config.save writes: the directory of the running config (dir, a path to open)
+ * and the file name in it (base). path NULL: the running config's own file. Returns
+ * 0, or LBD_EPERM / LBD_EINVAL with err filled.
+ */
+static int save_target(const struct appliance *a, const char *path, char *dir,
+                       char *base, char *err, size_t errlen)
+{
+    char buf[PATH_MAX];
+    const char *slash;
+    struct stat want, got;
+    int rc;
+
+    snprintf(buf, sizeof(buf), "%s", a->config_path);
+    snprintf(dir, PATH_MAX, "%s", dirname(buf));
+    if (path == NULL) {
+        snprintf(buf, sizeof(buf), "%s", a->config_path);
+        snprintf(base, NAME_MAX + 1, "%s", basename(buf));
+        return 0;
+    }
+    if (strlen(path) >= PATH_MAX)
+        return lbd_err_set(err, errlen, LBD_EINVAL, "path: too long");
+    if (has_dotdot(path))
+        return lbd_err_set(err, errlen, LBD_EPERM,
+                           "path: \"%.200s\" has a '..' component: config.save writes only "
+                           "in the running config's directory %.200s",
+                           path, dir);
+    slash = strrchr(path, '/');
+    if ((slash != NULL ? slash[1] : path[0]) == '\0' || strcmp(slash ? slash + 1 : path, ".") == 0)
+        return lbd_err_set(err, errlen, LBD_EINVAL, "path: \"%.200s\" names no file", path);
+    if (strlen(slash ? slash + 1 : path) > NAME_MAX - 32)
+        return lbd_err_set(err, errlen, LBD_EINVAL, "path: file name too long");
+    snprintf(base, NAME_MAX + 1, "%s", slash ? slash + 1 : path);
+    if (slash == NULL)
+        return 0; /* a bare name: in the running config's directory */
+    /* A directory named otherwise must be that same directory (a relative one is
+     * taken from it, as a bare name is). */
+    snprintf(buf, sizeof(buf), "%.*s", slash == path ? 1 : (int)(slash - path), path);
+    if (stat(dir, &want) != 0)
+        return lbd_err_set(err, errlen, LBD_EIO, "%.200s: %s", dir, strerror(errno));
+    if (buf[0] != '/') {
+        char rel[2 * PATH_MAX + 2];
+        snprintf(rel, sizeof(rel), "%s/%s", dir, buf);
+        rc = stat(rel, &got);
+    } else {
+        rc = stat(buf, &got);
+    }
+    if (rc != 0 || got.st_dev != want.st_dev || got.st_ino != want.st_ino)
+        return lbd_err_set(err, errlen, LBD_EPERM,
+                           "path: \"%.200s\" is not in the running config's directory %.200s: "
+                           "config.save writes only there",
+                           path, dir);
+    return 0;
+}
+
+int reconfig_save(const struct appliance *a, const char *path, char *written,
+                  size_t writtenlen, char *err, size_t errlen)
+{
+    static unsigned tmp_seq;
+    char dir[PATH_MAX], base[NAME_MAX + 1], tmp[NAME_MAX + 32];
+    struct stat st;
     cJSON *j;
     char *text;
-    int fd, dfd, rc = 0;
+    int fd = -1, dfd, rc;
 
-    if (path == NULL || path[0] == '\0')
-        path = a->config_path;
-    if (snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid()) >= (int)sizeof(tmp))
-        return lbd_err_set(err, errlen, LBD_EINVAL, "path: too long");
+    if (path != NULL && path[0] == '\0')
+        path = NULL;
+    rc = save_target(a, path, dir, base, err, errlen);
+    if (rc != 0)
+        return rc;
+    dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0)
+        return lbd_err_set(err, errlen, LBD_EIO, "%.200s: %s", dir, strerror(errno));
+    if (fstatat(dfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode)) {
+        close(dfd);
+        return lbd_err_set(err, errlen, LBD_EPERM,
+                           "path: %.200s/%.200s is a symbolic link: config.save replaces only "
+                           "a file, never a link",
+                           dir, base);
+    }
+    /* A temporary name nobody holds: created, never opened through a link. */
+    for (int tries = 0; tries < 100 && fd < 0; tries++) {
+        snprintf(tmp, sizeof(tmp), "%s.tmp.%d.%u", base, (int)getpid(), tmp_seq++);
+        fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (fd < 0 && errno != EEXIST)
+            break;
+    }
+    if (fd < 0) {
+        rc = lbd_err_set(err, errlen, LBD_EIO, "%.200s/%.200s: %s", dir, tmp, strerror(errno));
+        close(dfd);
+        return rc;
+    }
     j = config_to_json(a->cfg);
     text = j ? cJSON_Print(j) : NULL;
     cJSON_Delete(j);
     if (text == NULL)
-        return lbd_err_set(err, errlen, LBD_ENOMEM, "out of memory");
-
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        rc = lbd_err_set(err, errlen, LBD_EIO, "%s: %s", tmp, strerror(errno));
-        free(text);
-        return rc;
-    }
-    if (write_all(fd, text, strlen(text)) != 0 || write_all(fd, "\n", 1) != 0 || fsync(fd) != 0)
-        rc = lbd_err_set(err, errlen, LBD_EIO, "%s: %s", tmp, strerror(errno));
-    if (close(fd) != 0 && rc == 0)
-        rc = lbd_err_set(err, errlen, LBD_EIO, "%s: %s", tmp, strerror(errno));
+        rc = lbd_err_set(err, errlen, LBD_ENOMEM, "out of memory");
+    else if (write_all(fd, text, strlen(text)) != 0 || write_all(fd, "\n", 1) != 0 ||
+             fsync(fd) != 0)
+        rc = lbd_err_set(err, errlen, LBD_EIO, "%.200s/%.200s: %s", dir, tmp, strerror(errno));
     free(text);
-    if (rc == 0 && rename(tmp, path) != 0)
-        rc = lbd_err_set(err, errlen, LBD_EIO, "%s: %s", path, strerror(errno));
+    if (close(fd) != 0 && rc == 0)
+        rc = lbd_err_set(err, errlen, LBD_EIO, "%.200s/%.200s: %s", dir, tmp, strerror(errno));
+    if (rc == 0 && renameat(dfd, tmp, dfd, base) != 0)
+        rc = lbd_err_set(err, errlen, LBD_EIO, "%.200s/%.200s: %s", dir, base, strerror(errno));
     if (rc != 0) {
-        unlink(tmp);
+        unlinkat(dfd, tmp, 0);
+        close(dfd);
         return rc;
     }
     /* The rename itself must reach the disk. */
-    snprintf(dir, sizeof(dir), "%s", path);
-    dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-        fsync(dfd);
-        close(dfd);
-    }
-    LOG_INFO("reconfig", "running config saved to %s", path);
+    fsync(dfd);
+    close(dfd);
+    if (written != NULL)
+        snprintf(written, writtenlen, "%s/%s", strcmp(dir, "/") == 0 ? "" : dir, base);
+    LOG_INFO("reconfig", "running config saved to %s/%s", strcmp(dir, "/") == 0 ? "" : dir,
+             base);
     return 0;
 }
 

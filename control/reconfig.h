@@ -13,7 +13,7 @@
  * statistics follow it across changes. Control core only.
  *
  * Above appliance, health and stats (it calls them; none of them calls it); used by
- * api_cmd and main.
+ * persist_api, api_cmd and main.
  */
 #ifndef LBD_RECONFIG_H
 #define LBD_RECONFIG_H
@@ -55,10 +55,20 @@ int reconfig_publish(struct appliance *a, char *err, size_t errlen);
 void reconfig_publish_health(struct appliance *a);
 
 /*
- * Writes the running config to path (the file it was loaded from when NULL) as JSON,
- * atomically: a temporary file beside it, fsync, rename, fsync of the directory.
+ * Writes the running config as JSON to the file it was loaded from (path NULL or
+ * empty), or to path, which must name a file in that file's directory: a bare name
+ * (taken in that directory), or a path whose directory is that directory; no ".."
+ * anywhere. A target that is a symbolic link is refused, the running config's own
+ * file included. Anything else is refused with LBD_EPERM (not_permitted) or
+ * LBD_EINVAL, nothing written.
+ *
+ * Atomically: a temporary file created in that directory (O_CREAT | O_EXCL |
+ * O_NOFOLLOW, mode 0600), written, fsync'ed and renamed over the target, then an
+ * fsync of the directory; on any error the temporary file is removed (LBD_EIO) and
+ * the target is untouched. *written (may be NULL) gets the path of the file written.
  */
-int reconfig_save(const struct appliance *a, const char *path, char *err, size_t errlen);
+int reconfig_save(const struct appliance *a, const char *path, char *written,
+                  size_t writtenlen, char *err, size_t errlen);
 
 /*
  * Applies one edit command to a config in JSON form (config_to_json's shape):

@@ -369,7 +369,7 @@ int worker_main(void *arg)
             else
                 probe_handle_ctl(&w->probes, s, &msgs[i]);
         }
-        persist_ctl_poll(&w->pctl);
+        work += persist_ctl_poll(&w->pctl); /* a listing in progress is work */
 
         /* Expiry, retransmission and idle timers of this worker. */
         w->lc.now_ms = rte_get_timer_cycles() / w->cycles_per_ms;

@@ -72,6 +72,7 @@ struct conn {
     uint8_t proto;
     uint8_t state;              /* enum conn_state */
     uint8_t flags;              /* CONN_F_* */
+    uint32_t persist_ref;       /* with CONN_F_PERSIST: the entry held (persist_hold) */
     /* Next hops by direction (towards the real server, towards the client), cached by
      * l4.c while the neighbour table and the snapshot keep these generations. */
     uint32_t nh_neigh_gen;

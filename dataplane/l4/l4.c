@@ -85,7 +85,7 @@ void l4_conn_deleted(const struct conn *c, uint64_t now, void *arg)
 
     l4->stats->conns_ended++;
     if (c->flags & CONN_F_PERSIST)
-        persist_release(l4->persist, c->client_ip, c->vs_slot, now);
+        persist_release(l4->persist, c->persist_ref, now);
 }
 
 void l4_snapshot_changed(struct l4 *l4, const struct snapshot *s)
@@ -263,7 +263,7 @@ static struct conn *l4_new_conn(struct l4 *l4, const struct snapshot *s,
                 l4->stats->persist_full++;
         }
         if (pe != NULL) {
-            pe->n_conns++;
+            c->persist_ref = persist_hold(pe);
             c->flags |= CONN_F_PERSIST;
         }
     }

@@ -5,6 +5,7 @@
 
 #include <string.h>
 
+#include <rte_branch_prediction.h>
 #include <rte_common.h>
 #include <rte_hash.h>
 #include <rte_hash_crc.h>
@@ -52,7 +53,7 @@ void persist_table_free(struct persist_table *t)
     if (t == NULL)
         return;
     for (uint32_t i = 0; i < t->free.capacity; i++)
-        if (t->pool[i].table != NULL)
+        if (t->pool[i].table != NULL && !t->pool[i].flushed)
             twheel_cancel(t->wheel, &t->pool[i].timer);
     rte_hash_free(t->hash);
     rte_free(t->pool);
@@ -92,6 +93,7 @@ struct persist_entry *persist_insert(struct persist_table *t, uint32_t client_ip
     e->timeout_ms = timeout_ms;
     e->last_used = now;
     e->n_conns = 0;
+    e->flushed = false;
     twheel_timer_init(&e->timer, persist_expire);
     twheel_arm(t->wheel, &e->timer, now + timeout_ms);
     return e;
@@ -106,15 +108,31 @@ void persist_touch(struct persist_entry *e, uint32_t timeout_ms, uint64_t now)
     e->timeout_ms = timeout_ms;
 }
 
-void persist_release(struct persist_table *t, uint32_t client_ip, uint16_t vs_slot,
-                     uint64_t now)
+/* Returns e's slot to the pool. */
+static void persist_free_slot(struct persist_table *t, struct persist_entry *e)
 {
-    struct persist_entry *e = persist_lookup(t, client_ip, vs_slot);
+    e->table = NULL;
+    e->flushed = false;
+    slot_stack_push(&t->free, (uint32_t)(e - t->pool));
+}
 
-    if (e == NULL)
+void persist_release(struct persist_table *t, uint32_t ref, uint64_t now)
+{
+    struct persist_entry *e;
+
+    if (unlikely(ref >= t->free.capacity))
         return;
-    if (e->n_conns > 0)
-        e->n_conns--;
+    e = &t->pool[ref];
+    if (unlikely(e->table == NULL || e->n_conns == 0))
+        return; /* not a held reference: nothing to give back */
+    e->n_conns--;
+    if (unlikely(e->flushed)) {
+        if (e->n_conns == 0) {
+            t->flushed_held--;
+            persist_free_slot(t, e);
+        }
+        return;
+    }
     e->last_used = now;
 }
 
@@ -124,17 +142,24 @@ void persist_delete(struct persist_table *t, struct persist_entry *e)
 
     twheel_cancel(t->wheel, &e->timer);
     rte_hash_del_key(t->hash, &k);
-    e->table = NULL;
-    slot_stack_push(&t->free, (uint32_t)(e - t->pool));
+    if (e->n_conns > 0) {
+        /* Held: out of the table now, the slot freed by the last persist_release. */
+        e->flushed = true;
+        t->flushed_held++;
+        return;
+    }
+    persist_free_slot(t, e);
 }
 
-uint32_t persist_flush(struct persist_table *t, uint32_t vs_slot)
+uint32_t persist_flush_match(struct persist_table *t, uint32_t vs_slot, uint32_t client_ip)
 {
     uint32_t n = 0;
 
     for (uint32_t i = 0; i < t->free.capacity; i++) {
         struct persist_entry *e = &t->pool[i];
-        if (e->table == NULL || (vs_slot != PERSIST_ALL && e->vs_slot != vs_slot))
+        if (e->table == NULL || e->flushed ||
+            (vs_slot != PERSIST_ALL && e->vs_slot != vs_slot) ||
+            (client_ip != 0 && e->client_ip != client_ip))
             continue;
         persist_delete(t, e);
         n++;

@@ -79,7 +79,7 @@ static void sess_end(struct proxy_sess *s)
     }
     sess_uncount(s);
     if (s->flags & PROXY_SF_PERSIST)
-        persist_release(px->conf.persist, s->client_ip, s->vs_slot, proxy_now(px));
+        persist_release(px->conf.persist, s->persist_ref, proxy_now(px));
     proxy_stats(px)->sessions_closed++;
     s->flags = 0;
     s->state = PROXY_FREE;
@@ -160,7 +160,6 @@ static void proxy_persist(struct proxy_sess *s, const struct snap_vs *vs,
 {
     struct proxy *px = s->px;
     uint64_t now = proxy_now(px);
-    bool fresh = false;
 
     if (pe != NULL) {
         pe->rs_id = rs->id;
@@ -174,12 +173,15 @@ static void proxy_persist(struct proxy_sess *s, const struct snap_vs *vs,
             return;
         }
         proxy_stats(px)->persist_created++;
-        fresh = true;
     }
-    if (fresh || !(s->flags & PROXY_SF_PERSIST)) {
-        pe->n_conns++;
-        s->flags |= PROXY_SF_PERSIST;
+    if (s->flags & PROXY_SF_PERSIST) {
+        if (persist_ref_is(px->conf.persist, s->persist_ref, pe))
+            return; /* a retry: the session holds this entry already */
+        /* The entry held before was flushed since: give it back, hold this one. */
+        persist_release(px->conf.persist, s->persist_ref, now);
     }
+    s->persist_ref = persist_hold(pe);
+    s->flags |= PROXY_SF_PERSIST;
 }
 
 enum proxy_connect_rc { CONNECT_OK = 0, CONNECT_NO_SERVER, CONNECT_ERROR };

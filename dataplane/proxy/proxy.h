@@ -56,6 +56,7 @@ struct proxy_sess {
     uint16_t vs_slot;
     uint16_t rs_idx;                /* counter index of the current real server */
     uint32_t rs_id;
+    uint32_t persist_ref;           /* with PROXY_SF_PERSIST: the entry held (persist_hold) */
     uint32_t client_ip;             /* network order */
     uint32_t vip;                   /* network order */
     uint16_t vport;                 /* host order */

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Live reconfiguration through the API: whole-config apply (refused with the field path
 # and nothing changed when invalid), service and real-server edits, and config.save
-# writing the running config back atomically. No restart at any point.
+# writing the running config back atomically, only in its own directory. No restart at
+# any point.
 source "$(dirname "$0")/lib.sh"
 
 "$lab" up >/dev/null || exit 1
@@ -53,8 +54,15 @@ check "saved file holds the running config" \
     bash -c "python3 -c 'import json,sys; c=json.load(open(\"$tmp/running.json\")); rs=c[\"virtual_services\"][0][\"real_servers\"]; sys.exit(0 if rs[0][\"weight\"]==77 and rs[1][\"state\"]==\"drain\" and len(c[\"virtual_services\"])==2 else 1)'"
 check "saved file is a valid config" "$LBD_BUILD/control/lbd" -- --config "$tmp/running.json" --check
 check "no temporary file left" bash -c "! ls $tmp | grep -q tmp"
-check "config.save to an unwritable place is an io_error" \
-    bash -c "'$lab' lbctl config save /proc/nope.json 2>&1 | grep -q io_error"
+check "config.save outside the config's directory is refused" \
+    bash -c "'$lab' lbctl config save /proc/nope.json 2>&1 | grep -q not_permitted"
+check "config.save through '..' is refused" \
+    bash -c "'$lab' lbctl config save ../nope.json 2>&1 | grep -q not_permitted"
+check "config.save to another file of the directory" \
+    bash -c "'$lab' lbctl config save copy.json && cmp -s $tmp/running.json $tmp/copy.json"
+mkdir "$tmp/adir.json"
+check "config.save that cannot write is an io_error, nothing left" \
+    bash -c "'$lab' lbctl config save adir.json 2>&1 | grep -q io_error && ! ls $tmp | grep -q tmp"
 check "the daemon never restarted" bash -c "[[ \$('$lab' lbd pid) == $pid ]] && kill -0 $pid"
 check "lbd still answers ping" ping1 192.168.112.110
 

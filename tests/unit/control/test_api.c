@@ -1,6 +1,8 @@
 #include <criterion/criterion.h>
 
+#include <errno.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,10 +19,22 @@ static char sock_path[108];
 static char sock_dir[64];
 static struct api_server *srv;
 
-/* Handler for framing tests: answers {"ok":true,"result":"<the line>"}. */
+#define BIG_REPLY (3u * API_MAX_PENDING_OUT)
+
+/* Handler for framing tests: answers {"ok":true,"result":"<the line>"}; "big" gets a
+ * result of BIG_REPLY bytes (a reply larger than the cap on unread output). */
 static char *echo_handler(void *ctx, const char *line, size_t len)
 {
     (void)ctx;
+    if (strcmp(line, "big") == 0) {
+        char *r = malloc(BIG_REPLY + 1);
+        cJSON *s;
+        memset(r, 'b', BIG_REPLY);
+        r[BIG_REPLY] = '\0';
+        s = cJSON_CreateString(r);
+        free(r);
+        return api_reply_ok(s);
+    }
     return api_reply_ok(cJSON_CreateString(line));
 }
 
@@ -184,6 +198,75 @@ Test(api_server, many_clients_are_served_and_extra_ones_refused)
     expect_echo(fds[API_MAX_CLIENTS - 1], "last");
     for (int i = 0; i <= API_MAX_CLIENTS; i++)
         close(fds[i]);
+}
+
+Test(api_server, one_reply_larger_than_the_cap_reaches_a_client_that_reads)
+{
+    int fd = client();
+    size_t got = 0;
+    char *buf = malloc(BIG_REPLY + 4096);
+
+    send_str(fd, "big\n");
+    /* Read as it comes: the reply is three times the cap on unread output. */
+    for (int i = 0; i < 20000 && (got == 0 || buf[got - 1] != '\n'); i++) {
+        ssize_t r;
+        api_server_poll(srv, 1);
+        r = recv(fd, buf + got, BIG_REPLY + 4096 - got, MSG_DONTWAIT);
+        if (r > 0)
+            got += (size_t)r;
+    }
+    cr_assert_gt(got, BIG_REPLY, "the whole reply arrived (%zu bytes)", got);
+    cr_assert_eq(buf[got - 1], '\n');
+    free(buf);
+    cr_assert_eq(api_server_slow_clients(srv), 0);
+    send_str(fd, "after\n");
+    expect_echo(fd, "after");
+    close(fd);
+}
+
+Test(api_server, a_client_that_does_not_read_its_replies_is_disconnected)
+{
+    int fd = client(), other = client();
+    size_t line_len = 60000, sent = 0, total = 40 * (line_len + 1);
+    char *lines = malloc(total);
+    bool dropped = false;
+
+    /* 40 requests of 60 kB, 2.4 MB of replies, never read. */
+    memset(lines, 'r', total);
+    for (size_t i = 1; i <= 40; i++)
+        lines[i * (line_len + 1) - 1] = '\n';
+    for (int i = 0; i < 20000 && !dropped; i++) {
+        if (sent < total) {
+            ssize_t w = send(fd, lines + sent, total - sent, MSG_DONTWAIT | MSG_NOSIGNAL);
+            if (w > 0)
+                sent += (size_t)w;
+            else if (w < 0 && errno != EAGAIN)
+                dropped = true;             /* the server closed its side */
+        }
+        api_server_poll(srv, 1);
+        dropped = dropped || api_server_slow_clients(srv) > 0;
+    }
+    free(lines);
+    cr_assert(dropped, "still connected after %zu bytes sent", sent);
+    cr_assert_eq(api_server_slow_clients(srv), 1, "counted once");
+    /* The connection is gone: reading drains what was sent, then ends. */
+    {
+        char buf[65536];
+        ssize_t r;
+        int polls = 0;
+        while ((r = recv(fd, buf, sizeof(buf), MSG_DONTWAIT)) > 0 || (r < 0 && errno == EAGAIN)) {
+            cr_assert_lt(++polls, 100000, "the server did not close the connection");
+            if (r < 0)
+                usleep(100);
+        }
+        cr_assert(r == 0 || errno == ECONNRESET, "r %zd errno %d", r, errno);
+    }
+    /* Everyone else is served as before. */
+    send_str(other, "still here\n");
+    expect_echo(other, "still here");
+    cr_assert_eq(api_server_slow_clients(srv), 1);
+    close(fd);
+    close(other);
 }
 
 /* Dispatch errors are answered before any handler touches the appliance. */

@@ -5,8 +5,11 @@
  */
 #include <criterion/criterion.h>
 
+#include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "eal.h"
@@ -136,8 +139,35 @@ Test(api_cmd_handlers, config_save_writes_a_loadable_file)
     cr_assert_eq(config_load_file(app.config_path, &c, msg, sizeof(msg)), 0, "%s", msg);
     cr_assert_eq(c->virtual_services[0].real_servers[0].weight, 42);
     config_free(c);
+    /* Another directory, or a way out of this one: refused, with the reason. */
     cr_assert_str_eq(call("{\"cmd\":\"config.save\",\"path\":\"/proc/no/such.json\"}", msg,
-                          sizeof(msg)), "io_error");
+                          sizeof(msg)), "not_permitted");
+    cr_assert_not_null(strstr(msg, "not in the running config's directory"), "%s", msg);
+    cr_assert_str_eq(call("{\"cmd\":\"config.save\",\"path\":\"../etc/x.json\"}", msg,
+                          sizeof(msg)), "not_permitted");
+    cr_assert_not_null(strstr(msg, "'..'"), "%s", msg);
+}
+
+Test(api_cmd_handlers, config_save_names_the_file_written_and_reports_io_errors)
+{
+    static const char save[] = "{\"cmd\":\"config.save\"}";
+    char msg[512], line[PATH_MAX + 80], dir[PATH_MAX + 8];
+    char *resp;
+    cJSON *j;
+
+    resp = api_cmd_handle(&app, save, strlen(save));
+    j = cJSON_Parse(resp);
+    cr_assert(cJSON_IsTrue(cJSON_GetObjectItem(j, "ok")), "%s", resp);
+    cr_assert_str_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "result"), "path")->valuestring,
+                     app.config_path);
+    cJSON_Delete(j);
+    free(resp);
+    /* In the config's directory, but a directory: the write fails, nothing is left. */
+    snprintf(dir, sizeof(dir), "%s.d", app.config_path);
+    cr_assert_eq(mkdir(dir, 0700), 0);
+    snprintf(line, sizeof(line), "{\"cmd\":\"config.save\",\"path\":\"%s\"}", dir);
+    cr_assert_str_eq(call(line, msg, sizeof(msg)), "io_error", "%s", msg);
+    cr_assert_eq(rmdir(dir), 0);
 }
 
 Test(api_cmd_handlers, changes_that_need_a_restart_are_refused)

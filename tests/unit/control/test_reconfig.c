@@ -203,3 +203,234 @@ Test(reconfig_ids, carried_by_label_and_never_reused)
     config_free(one);
     config_free(two);
 }
+
+/* ------------------------------------------------------------------------ */
+/* config.save: where it may write, and how                                 */
+/* ------------------------------------------------------------------------ */
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static struct appliance sa;
+static char sdir[64], odir[64];    /* the running config's directory; another one */
+
+static void save_setup(void)
+{
+    FILE *f;
+
+    snprintf(sdir, sizeof(sdir), "/tmp/lbd-test-save-XXXXXX");
+    snprintf(odir, sizeof(odir), "/tmp/lbd-test-other-XXXXXX");
+    cr_assert_not_null(mkdtemp(sdir));
+    cr_assert_not_null(mkdtemp(odir));
+    memset(&sa, 0, sizeof(sa));
+    cr_assert_eq(config_parse(base_json, &sa.cfg, err, sizeof(err)), 0, "%s", err);
+    snprintf(sa.config_path, sizeof(sa.config_path), "%s/lbd.json", sdir);
+    f = fopen(sa.config_path, "w");
+    cr_assert_not_null(f);
+    fputs("old\n", f);
+    fclose(f);
+}
+
+static void rm_tree(const char *dir)
+{
+    char cmd[128];
+
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    cr_assert_eq(system(cmd), 0);
+}
+
+static void save_teardown(void)
+{
+    config_free(sa.cfg);
+    rm_tree(sdir);
+    rm_tree(odir);
+}
+
+TestSuite(reconfig_save, .init = save_setup, .fini = save_teardown);
+
+static char *slurp(const char *path)
+{
+    static char buf[65536];
+    FILE *f = fopen(path, "r");
+    size_t n;
+
+    if (f == NULL)
+        return NULL;
+    n = fread(buf, 1, sizeof(buf) - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+    return buf;
+}
+
+static int by_name(const void *x, const void *y)
+{
+    return strcmp(*(char *const *)x, *(char *const *)y);
+}
+
+/* The names in dir but "." and "..", sorted, joined with spaces. */
+static const char *names_in(const char *dir)
+{
+    static char out[4096];
+    char *names[64];
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    size_t off = 0, n = 0;
+
+    out[0] = '\0';
+    cr_assert_not_null(d);
+    while ((e = readdir(d)) != NULL && n < 64)
+        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+            names[n++] = strdup(e->d_name);
+    closedir(d);
+    qsort(names, n, sizeof(names[0]), by_name);
+    for (size_t i = 0; i < n; i++) {
+        off += (size_t)snprintf(out + off, sizeof(out) - off, "%s%s", off ? " " : "", names[i]);
+        free(names[i]);
+    }
+    return out;
+}
+
+static void assert_loadable(const char *path)
+{
+    struct lbd_config *c;
+    struct stat st;
+
+    cr_assert_eq(config_load_file(path, &c, err, sizeof(err)), 0, "%s: %s", path, err);
+    cr_assert_eq(c->n_virtual_services, 2);
+    config_free(c);
+    cr_assert_eq(lstat(path, &st), 0);
+    cr_assert(S_ISREG(st.st_mode));
+    cr_assert_eq(st.st_mode & 0777, 0600, "mode %o", st.st_mode & 0777);
+}
+
+Test(reconfig_save, by_default_the_running_configs_own_file)
+{
+    char written[PATH_MAX];
+
+    cr_assert_eq(reconfig_save(&sa, NULL, written, sizeof(written), err, sizeof(err)), 0, "%s",
+                 err);
+    cr_assert_str_eq(written, sa.config_path);
+    assert_loadable(sa.config_path);
+    cr_assert_str_eq(names_in(sdir), "lbd.json", "no temporary file left");
+    cr_assert_eq(reconfig_save(&sa, "", written, sizeof(written), err, sizeof(err)), 0, "%s", err);
+    cr_assert_str_eq(written, sa.config_path, "an empty path is the default");
+}
+
+Test(reconfig_save, another_file_of_the_same_directory)
+{
+    char written[PATH_MAX], p[PATH_MAX], want[PATH_MAX];
+
+    cr_assert_eq(reconfig_save(&sa, "backup.json", written, sizeof(written), err, sizeof(err)),
+                 0, "%s", err);
+    snprintf(want, sizeof(want), "%s/backup.json", sdir);
+    cr_assert_str_eq(written, want, "a bare name is taken in the config's directory");
+    assert_loadable(want);
+    snprintf(p, sizeof(p), "%s/./second.json", sdir);
+    cr_assert_eq(reconfig_save(&sa, p, written, sizeof(written), err, sizeof(err)), 0, "%s", err);
+    snprintf(want, sizeof(want), "%s/second.json", sdir);
+    assert_loadable(want);
+    cr_assert_eq(reconfig_save(&sa, "./third.json", written, sizeof(written), err, sizeof(err)),
+                 0, "%s", err);
+    snprintf(want, sizeof(want), "%s/third.json", sdir);
+    assert_loadable(want);
+    cr_assert_str_eq(slurp(sa.config_path), "old\n", "the running config's file untouched");
+}
+
+/* path is refused with code, message containing what; nothing appears anywhere. */
+static void refused_save(const char *path, int code, const char *what)
+{
+    char before_s[4096], before_o[4096];
+
+    snprintf(before_s, sizeof(before_s), "%s", names_in(sdir));
+    snprintf(before_o, sizeof(before_o), "%s", names_in(odir));
+    err[0] = '\0';
+    cr_assert_eq(reconfig_save(&sa, path, NULL, 0, err, sizeof(err)), code, "%s: %s", path, err);
+    cr_assert_not_null(strstr(err, what), "%s: %s", path, err);
+    cr_assert_str_eq(names_in(sdir), before_s, "%s: files appeared in the config's directory",
+                     path);
+    cr_assert_str_eq(names_in(odir), before_o, "%s: files appeared elsewhere", path);
+    cr_assert_str_eq(slurp(sa.config_path), "old\n");
+}
+
+Test(reconfig_save, paths_outside_the_configs_directory_are_refused)
+{
+    char p[PATH_MAX];
+
+    snprintf(p, sizeof(p), "%s/x.json", odir);
+    refused_save(p, LBD_EPERM, "not in the running config's directory");
+    refused_save("/proc/no/such.json", LBD_EPERM, "not in the running config's directory");
+    refused_save("/etc/lbd-test-nope.json", LBD_EPERM, "not in the running config's directory");
+    snprintf(p, sizeof(p), "%s/../%s/x.json", sdir, odir + 5);
+    refused_save(p, LBD_EPERM, "'..'");
+    snprintf(p, sizeof(p), "%s/sub/../x.json", sdir);
+    refused_save(p, LBD_EPERM, "'..'");
+    refused_save("../x.json", LBD_EPERM, "'..'");
+    refused_save("..", LBD_EPERM, "'..'");
+    snprintf(p, sizeof(p), "%s/sub", sdir);
+    cr_assert_eq(mkdir(p, 0700), 0);
+    refused_save("sub/x.json", LBD_EPERM, "not in the running config's directory");
+    snprintf(p, sizeof(p), "%s/sub/x.json", sdir);
+    refused_save(p, LBD_EPERM, "not in the running config's directory");
+    snprintf(p, sizeof(p), "%s/", sdir);
+    refused_save(p, LBD_EINVAL, "names no file");
+    snprintf(p, sizeof(p), "%s/.", sdir);
+    refused_save(p, LBD_EINVAL, "names no file");
+}
+
+Test(reconfig_save, a_symbolic_link_is_never_the_target)
+{
+    char link[PATH_MAX], victim[PATH_MAX];
+
+    /* A link in the directory pointing elsewhere: refused, nothing written through it. */
+    snprintf(link, sizeof(link), "%s/link.json", sdir);
+    snprintf(victim, sizeof(victim), "%s/victim.json", odir);
+    cr_assert_eq(symlink(victim, link), 0);
+    refused_save("link.json", LBD_EPERM, "symbolic link");
+    refused_save(link, LBD_EPERM, "symbolic link");
+    cr_assert_neq(access(victim, F_OK), 0);
+    /* The running config's own file, when it is a link. */
+    snprintf(sa.config_path, sizeof(sa.config_path), "%s", link);
+    cr_assert_eq(reconfig_save(&sa, NULL, NULL, 0, err, sizeof(err)), LBD_EPERM, "%s", err);
+    cr_assert_neq(access(victim, F_OK), 0);
+}
+
+Test(reconfig_save, a_link_planted_at_the_temporary_name_is_not_followed)
+{
+    char link[PATH_MAX], victim[PATH_MAX];
+
+    /* The temporary names a save would try first (this process's, sequence 0..3), and
+     * the one without a sequence number. */
+    for (int i = -1; i < 4; i++) {
+        if (i < 0)
+            snprintf(link, sizeof(link), "%s/lbd.json.tmp.%d", sdir, (int)getpid());
+        else
+            snprintf(link, sizeof(link), "%s/lbd.json.tmp.%d.%d", sdir, (int)getpid(), i);
+        snprintf(victim, sizeof(victim), "%s/victim%d", odir, i + 1);
+        cr_assert_eq(symlink(victim, link), 0);
+    }
+    cr_assert_eq(reconfig_save(&sa, NULL, NULL, 0, err, sizeof(err)), 0, "%s", err);
+    assert_loadable(sa.config_path);
+    cr_assert_str_eq(names_in(odir), "", "written through a planted link: %s", names_in(odir));
+    for (int i = 0; i < 4; i++) {
+        struct stat st;
+        snprintf(link, sizeof(link), "%s/lbd.json.tmp.%d.%d", sdir, (int)getpid(), i);
+        cr_assert_eq(lstat(link, &st), 0);
+        cr_assert(S_ISLNK(st.st_mode), "the planted link is left as it was");
+    }
+}
+
+Test(reconfig_save, a_failed_save_leaves_no_temporary_file)
+{
+    char p[PATH_MAX];
+
+    /* Renaming over a directory fails after the file was written. */
+    snprintf(p, sizeof(p), "%s/adir.json", sdir);
+    cr_assert_eq(mkdir(p, 0700), 0);
+    cr_assert_eq(reconfig_save(&sa, "adir.json", NULL, 0, err, sizeof(err)), LBD_EIO, "%s", err);
+    cr_assert_str_eq(names_in(sdir), "adir.json lbd.json", "%s", names_in(sdir));
+}

@@ -9,6 +9,7 @@
 
 #include "dp_harness.h"
 #include "l4/l4.h"
+#include "l4/persist_ctl.h"
 
 static struct harness h;
 static uint8_t f[2048], out[2048];
@@ -121,6 +122,69 @@ Test(l4_path, persistence_keeps_the_client_on_its_server)
     h.w->lc.now_ms += 300000 + 1200000;
     twheel_advance(&h.w->lc.wheel, h.w->lc.now_ms);
     cr_assert_eq(persist_count(h.w->l4.persist), 0, "expired 1200 s after the last use");
+}
+
+/* The live connection of the client 10.200.50.20:sport to the UDP service. */
+static struct conn *udp_conn(uint16_t sport)
+{
+    struct pkt_info pi;
+    uint32_t len = frame_udp(f, ip4("10.200.50.20"), ip4("10.200.50.120"), sport, 3478, 20);
+
+    cr_assert_eq(pkt_parse(f, len, true, &pi), DROP_NONE);
+    return l4_client_conn(&h.w->l4, &pi);
+}
+
+Test(l4_path, flush_while_connections_hold_the_entry_leaves_no_dangling_reference)
+{
+    struct persist_table *pt = h.w->l4.persist;
+    struct ctl_msg flush = {.type = CTL_MSG_PERSIST_FLUSH, .port = CTL_PERSIST_ANY}, done;
+    struct persist_entry *e;
+    struct conn *c1;
+
+    h.w->lc.to_ctl = rte_ring_create_elem("l4p_to_ctl", sizeof(struct ctl_msg), 64,
+                                          SOCKET_ID_ANY, RING_F_SC_DEQ);
+    cr_assert_not_null(h.w->lc.to_ctl);
+    udp_flow(40000);
+    c1 = udp_conn(40000);
+    cr_assert_not_null(c1);
+    cr_assert_eq(persist_lookup(pt, ip4("10.200.50.20"), h.vs[0].slot)->n_conns, 1);
+
+    /* persist.flush, as the worker gets it from the control core. */
+    flush.preq.req = 5;
+    persist_ctl_handle(&h.w->pctl, &flush);
+    cr_assert_eq(rte_ring_dequeue_elem(h.w->lc.to_ctl, &done, sizeof(done)), 0);
+    cr_assert_eq(done.type, CTL_MSG_PERSIST_DONE);
+    cr_assert_eq(done.preq.count, 1, "the held entry is flushed");
+    cr_assert_null(persist_lookup(pt, ip4("10.200.50.20"), h.vs[0].slot));
+    cr_assert_eq(persist_count(pt), 0);
+
+    /* The client's next connection is scheduled afresh and makes a new entry. */
+    udp_flow(40001);
+    cr_assert_eq(h.w->stats.l4.persist_created, 2);
+    e = persist_lookup(pt, ip4("10.200.50.20"), h.vs[0].slot);
+    cr_assert_not_null(e);
+    cr_assert_eq(e->n_conns, 1);
+
+    /* The first connection ends: it gives back what it held, not the new entry. */
+    conn_delete(h.w->l4.conns, c1, h.w->lc.now_ms);
+    cr_assert_eq(persist_lookup(pt, ip4("10.200.50.20"), h.vs[0].slot), e);
+    cr_assert_eq(e->n_conns, 1, "the new entry is still held by the second connection");
+    cr_assert_eq(persist_count(pt), 1);
+    cr_assert_eq(slot_stack_used(&pt->free), 1, "the flushed entry's slot is free again");
+
+    /* The entry outlives the second connection by its timeout, not less. */
+    h.w->lc.now_ms += 1000000;
+    twheel_advance(&h.w->lc.wheel, h.w->lc.now_ms);
+    cr_assert_eq(conn_count(h.w->l4.conns), 0, "UDP idled out");
+    cr_assert_eq(persist_lookup(pt, ip4("10.200.50.20"), h.vs[0].slot), e,
+                 "a held entry does not expire");
+    cr_assert_eq(e->n_conns, 0);
+    h.w->lc.now_ms += 1200000;
+    twheel_advance(&h.w->lc.wheel, h.w->lc.now_ms);
+    cr_assert_eq(persist_count(pt), 0);
+    cr_assert_eq(slot_stack_used(&pt->free), 0, "nothing leaked");
+    rte_ring_free(h.w->lc.to_ctl);
+    h.w->lc.to_ctl = NULL;
 }
 
 Test(l4_path, drain_moves_new_connections_but_keeps_existing_ones)

@@ -521,6 +521,38 @@ Test(proxy, persistence_keeps_a_client_on_one_server)
     cr_assert_eq(persist_lookup(N.persist, ip4(N_CLIENT), N.vs.slot)->n_conns, 6);
 }
 
+Test(proxy, flush_while_a_session_holds_the_entry_leaves_no_dangling_reference)
+{
+    static struct app a, b;
+    struct persist_entry *e;
+
+    client_connect(&a, 80);
+    n_run(10);
+    cr_assert(a.established);
+    cr_assert_eq(persist_flush(N.persist, PERSIST_ALL), 1, "the held entry is flushed");
+    cr_assert_null(persist_lookup(N.persist, ip4(N_CLIENT), N.vs.slot));
+    client_connect(&b, 80);
+    n_run(10);
+    cr_assert(b.established);
+    cr_assert_eq(PS()->persist_created, 2, "scheduled afresh: a new entry");
+    e = persist_lookup(N.persist, ip4(N_CLIENT), N.vs.slot);
+    cr_assert_not_null(e);
+    cr_assert_eq(e->n_conns, 1);
+    /* The first session ends: it gives back what it held, not the new entry. */
+    tcp_abort(a.c);
+    a.c = NULL;
+    n_run(20);
+    cr_assert_eq(proxy_active(N.px), 1);
+    cr_assert_eq(persist_lookup(N.persist, ip4(N_CLIENT), N.vs.slot), e);
+    cr_assert_eq(e->n_conns, 1, "the new entry is still held by the second session");
+    cr_assert_eq(slot_stack_used(&N.persist->free), 1, "the flushed entry's slot is free again");
+    tcp_abort(b.c);
+    b.c = NULL;
+    n_run(20);
+    cr_assert_eq(e->n_conns, 0);
+    cr_assert_eq(slot_stack_used(&N.persist->free), 1, "kept for its timeout");
+}
+
 Test(proxy, without_persistence_the_scheduler_spreads)
 {
     static struct app a[6];
