@@ -51,6 +51,9 @@ static void setup(void)
     dp.qsbr = rte_zmalloc("pa_qsbr", sz, RTE_CACHE_LINE_SIZE);
     cr_assert(dp.to_worker[0] != NULL && dp.to_ctl != NULL && dp.qsbr != NULL);
     cr_assert_eq(rte_rcu_qsbr_init(dp.qsbr, 1), 0);
+    /* The control core ages the neighbour table while it polls its workers. */
+    dp.neigh = neigh_create("pa_neigh", 64, dp.qsbr, err, sizeof(err));
+    cr_assert_not_null(dp.neigh, "%s", err);
     cr_assert_eq(config_parse(cfg_json, &app.cfg, err, sizeof(err)), 0, "%s", err);
     app.health = health_create();
     reconfig_assign_ids(&app, app.cfg, NULL);   /* no workers' counters to read */
