@@ -42,7 +42,9 @@
     X(L4_RS_HALTED, "l4_rs_halted")                                  \
     X(TCP_BAD_CHECKSUM, "tcp_bad_checksum")                                    \
     X(TCP_NO_SOCKET, "tcp_no_socket")                                          \
-    X(TCP_NO_STACK, "tcp_no_stack")
+    X(TCP_NO_STACK, "tcp_no_stack")                                            \
+    X(ECHO_UNMATCHED, "echo_unmatched")                                        \
+    X(ECHO_LATE, "echo_late")
 
 enum drop_reason {
     DROP_NONE = 0,
