@@ -37,6 +37,7 @@ struct health_entry {
     bool checked;                   /* has a result */
     bool inflight;
     uint32_t probe;                 /* number of the probe in flight */
+    uint16_t echo_id;               /* ping: the identifier it was sent with */
     uint64_t sent_ms;
     uint64_t deadline_ms;
     uint64_t next_due_ms;
@@ -204,21 +205,26 @@ static bool send_probe(struct health *h, struct health_entry *e, struct lbd_conf
 {
     unsigned n = dp->n_workers, w;
     struct ctl_msg msg = {0};
+    uint16_t timeout_cs = (uint16_t)(e->timeout_ms / 10 > UINT16_MAX ? UINT16_MAX
+                                                                     : (e->timeout_ms + 9) / 10);
 
     e->probe = ++h->next_probe;
     w = e->probe % n;
     msg.ip = e->ip;
     if (e->type == CFG_CHECK_PING) {
+        /* The worker keeps the ping until its deadline and passes on only a reply that
+         * matches it (probe.h): token, source, identifier, sequence. */
         msg.type = CTL_MSG_PROBE_PING;
         msg.echo.id = (uint16_t)((HEALTH_ECHO_BASE / n) * n + w);
         msg.echo.seq = (uint16_t)e->probe;
+        msg.echo.timeout_cs = timeout_cs;
+        e->echo_id = msg.echo.id;
     } else {
         msg.type = CTL_MSG_PROBE_CONNECT;
         msg.port = e->port;
         msg.probe.id = e->probe;
         msg.probe.detail = e->vs_slot;
-        msg.probe.timeout_cs = (uint16_t)(e->timeout_ms / 10 > UINT16_MAX ? UINT16_MAX
-                                                                           : (e->timeout_ms + 9) / 10);
+        msg.probe.timeout_cs = timeout_cs;
     }
     e->sent_ms = now_ms;
     e->deadline_ms = now_ms + e->timeout_ms;
@@ -265,13 +271,16 @@ bool health_on_msg(struct health *h, struct lbd_config *cfg, const struct ctl_ms
         if (!e->inflight || e->ip != msg->ip)
             continue;
         if (msg->type == CTL_MSG_ECHO_REPLY && e->type == CFG_CHECK_PING &&
-            (uint16_t)e->probe == msg->echo.seq)
+            (uint16_t)e->probe == msg->echo.seq && e->echo_id == msg->echo.id)
             return record(e, cfg, HR_OK, 0, now_ms);
         if (msg->type == CTL_MSG_PROBE_RESULT && e->type != CFG_CHECK_PING &&
             e->probe == msg->probe.id)
             return record(e, cfg, probe_result(msg->probe.result), msg->probe.detail, now_ms);
     }
-    return false; /* late, duplicate, or someone else's echo reply */
+    /* Late (the check already timed out, or a result the full ring lost has been
+     * counted as a timeout meanwhile), a duplicate, or a probe of a server since
+     * forgotten: nothing to record. */
+    return false;
 }
 
 static const char *entry_state(const struct health_entry *e)

@@ -3,10 +3,13 @@
  *
  * The control core schedules each real server's check (interval, timeout from its
  * service's health_check), hands the probe to a worker (round robin) through its
- * control ring, and matches what comes back: ICMP echo replies for `ping`, probe
- * results from the TCP stack for `connect` and `http`; a probe with no answer by its
- * deadline failed. `fall` failures in a row take a server down, `rise` successes in
- * a row bring it back; a change is logged, counted, written into the running config
+ * control ring, and matches what comes back: ICMP echo replies for `ping` (which the
+ * worker has already matched against the ping it sent, token included, and passes on
+ * only once: dataplane/health/probe.h), probe results from the TCP stack for
+ * `connect` and `http`; a probe with no answer by its deadline failed, whether the
+ * answer never came, was dropped by the worker, or was lost on a full ring. `fall`
+ * failures in a row take a server down, `rise` successes in a row bring it back; a
+ * change is logged, counted, written into the running config
  * (cfg_real_server.health) and published in a new snapshot, so the schedulers skip a
  * server that is down within fall x interval + timeout of its failure.
  *

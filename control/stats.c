@@ -214,6 +214,7 @@ cJSON *stats_build(const struct appliance *a, const char *vs_label, int *rc, cha
         add_u64(w, "probes_ok", ws->probe.probes_ok);
         add_u64(w, "l4_halt_resets", ws->l4.halt_resets);
         add_u64(w, "echo_replies_in", ws->probe.echo_replies_in);
+        add_u64(w, "probe_results_lost", ws->probe.results_lost);
         add_u64(w, "mbuf_alloc_failed", ws->lcore.mbuf_alloc_failed);
         add_u64(w, "ctl_ring_full", ws->lcore.ctl_ring_full);
         add_u64(w, "tx_linearized", ws->lcore.tx_linearized);

@@ -149,10 +149,14 @@ static int dp_create_workers(struct dataplane *dp, const struct lbd_config *cfg,
         if (w == NULL)
             return lbd_err_set(err, errlen, LBD_ENOMEM, "worker %u: out of memory", i);
         dp->workers[i] = w;
-        if (worker_init(w, &links, cfg->layer4.max_conns_per_worker != 0
-                                       ? cfg->layer4.max_conns_per_worker
-                                       : CFG_L4_MAX_CONNS_PER_WORKER,
-                        socket) != 0)
+        rc = worker_init(w, &links, cfg->layer4.max_conns_per_worker != 0
+                                        ? cfg->layer4.max_conns_per_worker
+                                        : CFG_L4_MAX_CONNS_PER_WORKER,
+                         socket);
+        if (rc == LBD_EIO)
+            return lbd_err_set(err, errlen, LBD_EIO, "worker %u: no random key from the "
+                               "kernel (getrandom)", i);
+        if (rc != 0)
             return lbd_err_set(err, errlen, LBD_ENOMEM, "worker %u: no memory for %u Layer 4 "
                                "connections (layer4.max_conns_per_worker; give the EAL more "
                                "memory with -m)", i, cfg->layer4.max_conns_per_worker != 0

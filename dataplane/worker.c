@@ -294,7 +294,8 @@ int worker_init(struct worker *w, const struct worker_links *links, uint32_t max
     ip_out_init(&w->io, &w->lc, links->neigh, links->ports, &w->stats.ip_out);
     neigh_learn_init(&w->nlearn, &w->lc, links->neigh, &w->stats.neigh_learn);
     forward_init(&w->fw, &w->lc, &w->io, &w->stats.forward);
-    probes_init(&w->probes, &w->lc, &w->io, NULL, &w->stats.probe);
+    if (probes_init(&w->probes, &w->lc, &w->io, NULL, &w->stats.probe) != 0)
+        return LBD_EIO;
     if (l4_init(&w->l4, &w->lc, &w->io, &w->fw, &w->stats.l4, max_conns, socket) != 0)
         return LBD_ENOMEM;
     persist_ctl_init(&w->pctl, &w->lc, w->l4.persist);

@@ -103,8 +103,8 @@ struct worker {
 
 /*
  * Set-up, before the worker runs: w (zeroed by the caller) takes its links, and its
- * Layer 4 tables (max_conns, on NUMA socket `socket`). Returns 0 or LBD_ENOMEM with
- * nothing left allocated. The tx buffers (w->lc.txb, error callback lcore_tx_error
+ * Layer 4 tables (max_conns, on NUMA socket `socket`). Returns 0, LBD_ENOMEM with
+ * nothing left allocated, or LBD_EIO when the kernel gave no random key. The tx buffers (w->lc.txb, error callback lcore_tx_error
  * with &w->lc) and the TCP stack (worker_set_tcp) are the caller's to add.
  * worker_free undoes what worker_init did.
  */

@@ -15,7 +15,7 @@ enum ctl_msg_type {
     /* worker -> control */
     CTL_MSG_NEIGH_LEARN = 1,    /* neigh: an ARP sender on a connected subnet (new,
                                  * moved, or confirmed) */
-    CTL_MSG_ECHO_REPLY,         /* echo: an ICMP echo reply to one of our addresses */
+    CTL_MSG_ECHO_REPLY,         /* echo: the reply to a ping in flight (probe.h) */
     CTL_MSG_PROBE_RESULT,       /* probe: the outcome of a TCP connect / HTTP check */
     CTL_MSG_PERSIST_ENTRY,      /* persist_ctl: one persistence entry of a listing */
     CTL_MSG_PERSIST_DONE,       /* persist_ctl: a listing or flush is complete */
@@ -40,6 +40,7 @@ struct ctl_msg {
         struct {                /* CTL_MSG_ECHO_REPLY, CTL_MSG_PROBE_PING */
             uint16_t id;        /* echo identifier: id % n_workers is the worker */
             uint16_t seq;
+            uint16_t timeout_cs;  /* ping: no reply is taken after this (centiseconds) */
         } echo;
         struct {                /* CTL_MSG_PROBE_CONNECT, CTL_MSG_PROBE_RESULT */
             uint32_t id;        /* the control core's probe number */

@@ -47,7 +47,9 @@
     X(L4_HALF_OPEN_FULL, "l4_half_open_full")                                  \
     X(RX_MULTI_SEGMENT, "rx_multi_segment")                                    \
     X(PARTIAL_CHECKSUM, "partial_checksum")                                    \
-    X(TX_SEGMENTS, "tx_segments")
+    X(TX_SEGMENTS, "tx_segments")                                              \
+    X(ECHO_UNMATCHED, "echo_unmatched")                                        \
+    X(ECHO_LATE, "echo_late")
 
 enum drop_reason {
     DROP_NONE = 0,

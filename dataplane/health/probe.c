@@ -8,23 +8,26 @@
 #include <rte_ip.h>
 #include <rte_ring.h>
 
+#include "base/siphash.h"
 #include "err.h"
 #include "net/ip_out.h"
 #include "net/rx_csum.h"
 #include "snapshot/snapshot.h"
 #include "tcp/tcp.h"
 
-void probes_init(struct probes *pr, struct lcore_ctx *lc, struct ip_out *io,
-                 struct tcp_stack *tcp, struct probe_stats *stats)
+int probes_init(struct probes *pr, struct lcore_ctx *lc, struct ip_out *io,
+                struct tcp_stack *tcp, struct probe_stats *stats)
 {
     memset(pr, 0, sizeof(*pr));
     pr->lc = lc;
     pr->io = io;
     pr->tcp = tcp;
     pr->stats = stats;
+    return siphash_key_random(&pr->token_key);
 }
 
-int probe_build_echo(struct rte_mbuf *m, uint32_t src, uint32_t dst, uint16_t id, uint16_t seq)
+int probe_build_echo(struct rte_mbuf *m, uint32_t src, uint32_t dst, uint16_t id, uint16_t seq,
+                     uint16_t slot, uint64_t token)
 {
     const uint16_t len = sizeof(struct rte_ipv4_hdr) + sizeof(struct rte_icmp_hdr) +
                          PROBE_ECHO_PAYLOAD;
@@ -48,9 +51,59 @@ int probe_build_echo(struct rte_mbuf *m, uint32_t src, uint32_t dst, uint16_t id
     icmp->icmp_ident = rte_cpu_to_be_16(id);
     icmp->icmp_seq_nb = rte_cpu_to_be_16(seq);
     payload = (uint8_t *)(icmp + 1);
-    memcpy(payload, "lbd health check", PROBE_ECHO_PAYLOAD);
+    memcpy(payload, "lbd-hc", 6);
+    payload[6] = (uint8_t)(slot >> 8);
+    payload[7] = (uint8_t)slot;
+    memcpy(payload + 8, &token, sizeof(token));
     icmp->icmp_cksum = (uint16_t)~rte_raw_cksum(icmp, sizeof(*icmp) + PROBE_ECHO_PAYLOAD);
     return 0;
+}
+
+/* A free slot (never used, answered, or past its deadline), or NULL. */
+static struct probe_echo *probe_echo_slot(struct probes *pr, uint16_t *slot)
+{
+    uint64_t now = pr->lc->now_ms;
+
+    for (uint32_t n = 0; n < PROBE_ECHO_SLOTS; n++) {
+        uint32_t i = (pr->echo_cursor + n) % PROBE_ECHO_SLOTS;
+        struct probe_echo *e = &pr->echo[i];
+        if (e->deadline_ms == 0 || now > e->deadline_ms) {
+            pr->echo_cursor = (i + 1) % PROBE_ECHO_SLOTS;
+            *slot = (uint16_t)i;
+            return e;
+        }
+    }
+    return NULL;
+}
+
+struct rte_mbuf *probe_echo_request(struct probes *pr, uint32_t src, uint32_t dst, uint16_t id,
+                                    uint16_t seq, uint32_t timeout_ms)
+{
+    uint16_t slot;
+    struct probe_echo *e = probe_echo_slot(pr, &slot);
+    struct rte_mbuf *m;
+    uint64_t token;
+
+    if (e == NULL) {
+        pr->stats->probe_failed++;
+        return NULL;
+    }
+    m = lcore_alloc(pr->lc);
+    if (m == NULL)
+        return NULL;
+    /* A PRF in counter mode: unpredictable without the key, never repeated. */
+    token = siphash24(&pr->token_key, &pr->token_count, sizeof(pr->token_count));
+    pr->token_count++;
+    if (probe_build_echo(m, src, dst, id, seq, slot, token) != 0) {
+        rte_pktmbuf_free(m);
+        pr->stats->probe_failed++;
+        return NULL;
+    }
+    *e = (struct probe_echo){
+        .deadline_ms = pr->lc->now_ms + (timeout_ms ? timeout_ms : PROBE_ECHO_TIMEOUT_MS),
+        .token = token, .dst = dst, .src = src, .id = id, .seq = seq,
+    };
+    return m;
 }
 
 static void probe_ping(struct probes *pr, const struct snapshot *s, const struct ctl_msg *msg)
@@ -64,17 +117,20 @@ static void probe_ping(struct probes *pr, const struct snapshot *s, const struct
         pr->stats->probe_failed++;
         return;
     }
-    m = lcore_alloc(pr->lc);
+    m = probe_echo_request(pr, s->ports[port].self_ip, msg->ip, msg->echo.id, msg->echo.seq,
+                           (uint32_t)msg->echo.timeout_cs * 10);
     if (m == NULL)
         return;
-    if (probe_build_echo(m, s->ports[port].self_ip, msg->ip, msg->echo.id,
-                         msg->echo.seq) != 0) {
-        rte_pktmbuf_free(m);
-        pr->stats->probe_failed++;
-        return;
-    }
     pr->stats->probes_sent++;
     ip_out(pr->io, s, m, msg->ip);
+}
+
+/* Posts a result to the control core; one the full ring refuses is counted (the
+ * control core times the check out). */
+static void probe_to_ctl(struct probes *pr, struct ctl_msg *msg)
+{
+    if (!lcore_to_ctl(pr->lc, msg))
+        pr->stats->results_lost++;
 }
 
 static void probe_result(struct probes *pr, uint32_t id, uint32_t ip, uint16_t port, int rc,
@@ -85,7 +141,7 @@ static void probe_result(struct probes *pr, uint32_t id, uint32_t ip, uint16_t p
     r.probe.id = id;
     r.probe.result = (int16_t)rc;
     r.probe.detail = detail;
-    lcore_to_ctl(pr->lc, &r);
+    probe_to_ctl(pr, &r);
 }
 
 /* Ends the check of slot p with rc; the caller deals with the connection. */
@@ -265,18 +321,41 @@ void probe_echo_reply(struct probes *pr, struct rte_mbuf *m, const uint8_t *fram
                       const struct pkt_info *pi)
 {
     const struct rte_icmp_hdr *icmp = (const struct rte_icmp_hdr *)(frame + pi->l4_off);
+    const uint8_t *payload = (const uint8_t *)(icmp + 1);
     struct ctl_msg msg = {.type = CTL_MSG_ECHO_REPLY};
     enum rx_csum csum = rx_csum_l4(m);
+    struct probe_echo *e;
+    uint64_t token, deadline;
+    uint16_t slot;
 
     if (csum == RX_CSUM_BAD ||
         (csum == RX_CSUM_VERIFY && rte_raw_cksum(icmp, pi->l4_len) != 0xffff)) {
         lcore_drop(pr->lc, m, DROP_BAD_ICMP_CHECKSUM);
         return;
     }
+    if (pi->l4_len < sizeof(*icmp) + PROBE_ECHO_PAYLOAD) {
+        lcore_drop(pr->lc, m, DROP_ECHO_UNMATCHED);
+        return;
+    }
+    slot = (uint16_t)((payload[6] << 8) | payload[7]);
+    memcpy(&token, payload + 8, sizeof(token));
     msg.echo.id = rte_be_to_cpu_16(icmp->icmp_ident);
     msg.echo.seq = rte_be_to_cpu_16(icmp->icmp_seq_nb);
     msg.ip = pi->src_ip;
+    e = slot < PROBE_ECHO_SLOTS ? &pr->echo[slot] : NULL;
+    if (e == NULL || e->deadline_ms == 0 || e->token != token || e->dst != pi->src_ip ||
+        e->src != pi->dst_ip || e->id != msg.echo.id || e->seq != msg.echo.seq) {
+        lcore_drop(pr->lc, m, DROP_ECHO_UNMATCHED);
+        return;
+    }
+    /* It answers this ping: the slot is free again, so a replay matches nothing. */
+    deadline = e->deadline_ms;
+    e->deadline_ms = 0;
+    if (pr->lc->now_ms > deadline) {
+        lcore_drop(pr->lc, m, DROP_ECHO_LATE);
+        return;
+    }
     pr->stats->echo_replies_in++;
-    lcore_to_ctl(pr->lc, &msg);
+    probe_to_ctl(pr, &msg);
     rte_pktmbuf_free(m);
 }

@@ -15,11 +15,12 @@
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
-#include <rte_random.h>
 
+#include "base/siphash.h"
 #include "err.h"
 #include "tcp/tcp_entry.h"
 #include "tcp/tcp_output.h"
+#include "tcp/tcp_syncookie.h"
 #include "tcp/tcp_tcb.h"
 #include "tcp/tcp_timeout.h"
 #include "tcp/tcp_timer.h"
@@ -76,12 +77,14 @@ void tcp_stack_conf_default(struct tcp_stack_conf *c)
     c->idle_ms = 0;
     c->connect_timeout_ms = 4000;
     c->challenge_ack_per_s = 1000;
+    c->challenge_ack_per_conn = 2;
 }
 
 struct tcp_stack *tcp_stack_create(const struct tcp_stack_conf *conf, char *err, size_t errlen)
 {
     struct rte_hash_parameters hp = {0};
     struct tcp_stack *st;
+    struct siphash_key cookie_key;
     char name[RTE_HASH_NAMESIZE];
 
     if (conf->wheel == NULL || conf->pool == NULL || conf->tx == NULL || conf->name == NULL ||
@@ -128,8 +131,16 @@ struct tcp_stack *tcp_stack_create(const struct tcp_stack_conf *conf, char *err,
                                       RTE_MEMPOOL_F_SP_PUT | RTE_MEMPOOL_F_SC_GET);
     if (st->ooo_pool == NULL)
         goto err_rte;
-    for (unsigned i = 0; i < 4; i++)
-        st->secret[i] = (uint32_t)rte_rand();
+    /* The keys of the ISS, the SYN cookies and the challenge ACK budget: 128 bits
+     * each from the kernel, now and never on the packet path. */
+    if (siphash_key_random(&st->iss_key) != 0 || siphash_key_random(&cookie_key) != 0 ||
+        siphash_key_random(&st->challenge_key) != 0) {
+        lbd_err_set(err, errlen, LBD_EIO, "tcp stack %s: no random key from the kernel",
+                    conf->name);
+        tcp_stack_free(st);
+        return NULL;
+    }
+    tcp_syncookie_init(&st->cookie, &cookie_key, tcp_now(st));
     while (st->wscale < TCP_MAX_WSCALE && ((uint32_t)65535 << st->wscale) < conf->rcvbuf)
         st->wscale++;
     return st;

@@ -15,6 +15,7 @@
 #include <rte_mempool.h>
 #include <rte_tcp.h>
 
+#include "base/siphash.h"
 #include "net/rx_csum.h"
 #include "tcp/tcp_entry.h"
 #include "tcp/tcp_output.h"
@@ -125,21 +126,42 @@ static struct rte_mbuf *tcp_input_take_payload(struct tcp_seg *s)
     return m;
 }
 
-/* Challenge ACK (RFC 5961 sections 3.2, 4.2, 5.2), rate limited per stack. */
+/*
+ * Challenge ACK (RFC 5961 sections 3.2, 4.2, 5.2), limited twice. Per connection:
+ * at most conf.challenge_ack_per_conn a second. Per stack: a budget drawn afresh
+ * each second in [L/2, L/2 + L) for L = conf.challenge_ack_per_s (Linux's
+ * limit + jitter), so that a fixed, shared count cannot be read from outside
+ * (CVE-2016-5696: an off-path host that counts the challenge ACKs it gets in a second
+ * learns whether another connection was sent one). The jitter is SipHash of the
+ * second under the stack's key: unpredictable, and no syscall.
+ */
 static void tcp_input_challenge(struct tcp_conn *c)
 {
     struct tcp_stack *st = c->st;
     uint64_t sec = tcp_now(st) / 1000;
 
     if (sec != st->challenge_sec) {
+        uint32_t lim = st->conf.challenge_ack_per_s;
         st->challenge_sec = sec;
-        st->challenge_count = 0;
+        st->challenge_left =
+            lim == 0 ? 0
+                     : (lim + 1) / 2 +
+                           (uint32_t)(siphash24(&st->challenge_key, &sec, sizeof(sec)) % lim);
     }
-    if (st->challenge_count >= st->conf.challenge_ack_per_s) {
+    if (c->chal_sec != (uint8_t)sec) {
+        c->chal_sec = (uint8_t)sec;
+        c->chal_count = 0;
+    }
+    if (c->chal_count >= st->conf.challenge_ack_per_conn) {
+        st->stats.challenge_ack_conn_limited++;
+        return;
+    }
+    if (st->challenge_left == 0) {
         st->stats.challenge_ack_limited++;
         return;
     }
-    st->challenge_count++;
+    st->challenge_left--;
+    c->chal_count++;
     st->stats.challenge_acks++;
     tcp_output_ack(c);
 }

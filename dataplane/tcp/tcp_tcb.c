@@ -7,10 +7,10 @@
 #include <string.h>
 
 #include <rte_hash.h>
-#include <rte_jhash.h>
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
 
+#include "base/siphash.h"
 #include "tcp/tcp_timer.h"
 
 struct tcp_conn *tcp_tcb_alloc(struct tcp_stack *st, const struct tcp_key *k)
@@ -136,7 +136,10 @@ uint32_t tcp_tcb_iss(struct tcp_stack *st, const struct tcp_key *k)
 {
     if (st->conf.iss_fn != NULL)
         return st->conf.iss_fn(st->conf.iss_arg, k);
-    /* RFC 6528: a 4 us clock plus a keyed hash of the 4-tuple. */
-    return (uint32_t)(tcp_now(st) * 250) +
-           rte_jhash_32b((const uint32_t *)k, sizeof(*k) / 4, st->secret[0] ^ st->secret[2]);
+    /* RFC 6528: ISN = M + F(localip, localport, remoteip, remoteport, secretkey), M a
+     * 4 us timer (here 250 per tick of the stack's millisecond clock), F SipHash-2-4
+     * under the stack's 128-bit key. */
+    uint32_t w[3] = {k->laddr, k->raddr, ((uint32_t)k->lport << 16) | k->rport};
+
+    return (uint32_t)(tcp_now(st) * 250) + (uint32_t)siphash24(&st->iss_key, w, sizeof(w));
 }

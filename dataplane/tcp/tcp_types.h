@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "base/mbufq.h"
+#include "base/siphash.h"
 #include "base/twheel.h"
 
 struct rte_hash;
@@ -172,7 +173,8 @@ struct tcp_conn {
     void *arg;
     struct tcp_conn *link;      /* free list, output list or reap list */
     uint16_t listener;          /* index + 1 of the listener while SYN_RECEIVED */
-    uint16_t pad1;
+    uint8_t chal_sec;           /* second (mod 256) of the last challenge ACK counted */
+    uint8_t chal_count;         /* challenge ACKs sent in that second */
     uint32_t index;             /* in the stack's pool */
 };
 
@@ -223,7 +225,9 @@ struct tcp_stack_conf {
     uint32_t fin_wait2_ms;
     uint32_t idle_ms;               /* default idle timeout of new connections, 0 = none */
     uint32_t connect_timeout_ms;
-    uint32_t challenge_ack_per_s;   /* RFC 5961 rate limit */
+    uint32_t challenge_ack_per_s;   /* RFC 5961 stack-wide rate limit: each second's
+                                     * budget is drawn in [limit/2, limit/2 + limit) */
+    uint8_t challenge_ack_per_conn; /* at most this many per connection per second */
 };
 
 /* The stack's counters; names in tcp.h (tcp_stat_name). */
@@ -244,12 +248,23 @@ struct tcp_stack_conf {
     X(rtt_samples) X(hdr_alloc_fail) X(window_updates)                       \
     X(sack_blocks_sent) X(sack_blocks_rcvd) X(sack_blocks_bad)                \
     X(sack_blocks_old) X(sack_board_full) X(sack_recoveries) X(sack_rexmits)  \
-    X(sack_newreno_fallbacks)
+    X(sack_newreno_fallbacks) X(challenge_ack_conn_limited)
 
 struct tcp_stats {
 #define TCP_STAT_FIELD(n) uint64_t n;
     TCP_STATS(TCP_STAT_FIELD)
 #undef TCP_STAT_FIELD
+};
+
+/*
+ * The SYN cookie keys (tcp_syncookie.c): one per 64 s period, the next made from the
+ * current one by a one-way step, the previous kept one period more so that cookies
+ * in flight still validate.
+ */
+struct tcp_cookie_keys {
+    struct siphash_key cur;             /* for period `period` */
+    struct siphash_key prev;            /* for period - 1 */
+    uint64_t period;                    /* now_ms >> TCP_SYNCOOKIE_PERIOD_SHIFT */
 };
 
 /* What runs when a connection's timer fires (tcp_timeout.c). The stack holds them so
@@ -274,12 +289,14 @@ struct tcp_stack {
     uint32_t n_listeners;
     uint32_t buf_segs;                  /* segments held by every queue */
     uint32_t depth;                     /* nesting of stack entries */
-    uint32_t secret[4];                 /* ISS and SYN cookie key */
+    struct siphash_key iss_key;         /* RFC 6528 F(): drawn at creation, kept */
+    struct siphash_key challenge_key;   /* each second's challenge ACK budget */
+    struct tcp_cookie_keys cookie;      /* SYN cookies, rotated */
     uint16_t ip_id;
     uint8_t wscale;                     /* ours, from rcvbuf */
     uint16_t port_cursor;
-    uint64_t challenge_sec;
-    uint32_t challenge_count;
+    uint64_t challenge_sec;             /* the second challenge_left is for */
+    uint32_t challenge_left;            /* challenge ACKs still allowed in it */
     uint32_t n_state[TCP_STATE_MAX];
     struct tcp_stats stats;
     struct tcp_timer_fns timer_fns;     /* set by tcp_stack_create; read per new block */

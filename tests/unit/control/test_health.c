@@ -258,3 +258,81 @@ Test(health, sync_keeps_state_of_kept_servers)
     cr_assert_str_eq(health_state_name(h, 3), "unknown", "3 is forgotten");
     config_free(next);
 }
+
+/* ---- echo replies: what the worker passes on, and what the control core takes ---- */
+
+Test(health, ping_tells_the_worker_how_long_to_wait_for_the_reply)
+{
+    struct ctl_msg m[16];
+    unsigned n, pings = 0;
+
+    for (uint64_t t = 0; t < 1000; t += 5) {
+        health_poll(h, cfg, &dp, t);
+        n = take(m, 16);
+        for (unsigned i = 0; i < n; i++) {
+            if (m[i].type != CTL_MSG_PROBE_PING)
+                continue;
+            pings++;
+            /* The worker keeps the ping that long and then drops its reply as late. */
+            cr_assert_eq(m[i].echo.timeout_cs, 50, "timeout_ms 500");
+        }
+    }
+    cr_assert_eq(pings, 2);
+}
+
+Test(health, echo_reply_with_another_identifier_is_ignored)
+{
+    struct ctl_msg m[16], r;
+    struct ctl_msg *pa;
+    unsigned n;
+
+    health_poll(h, cfg, &dp, 0);
+    n = take(m, 16);
+    pa = probe_for(m, n, cfg->virtual_services[0].real_servers[0].ip);
+    cr_assert_not_null(pa);
+    r = answer(pa);
+    r.echo.id = (uint16_t)(pa->echo.id + 2);    /* same worker, someone else's ping */
+    cr_assert_not(health_on_msg(h, cfg, &r, 10));
+    cr_assert_str_eq(health_last_result(h, 1), "none", "not taken as a's answer");
+    r = answer(pa);
+    health_on_msg(h, cfg, &r, 11);
+    cr_assert_str_eq(health_last_result(h, 1), "ok");
+}
+
+/* A reply the worker dropped, or whose message the full ring lost, never comes: the
+ * check times out at its deadline, not before; an answer after that is not counted,
+ * neither for the check it answered nor for the next one. */
+Test(health, reply_that_never_comes_is_a_timeout_at_the_deadline)
+{
+    struct ctl_msg m[16], old, r;
+    struct ctl_msg *pa;
+    unsigned n;
+
+    health_poll(h, cfg, &dp, 0);
+    n = take(m, 16);
+    pa = probe_for(m, n, cfg->virtual_services[0].real_servers[0].ip);
+    cr_assert_not_null(pa);
+    old = *pa;
+    health_poll(h, cfg, &dp, 499);
+    take(m, 16);
+    cr_assert_str_eq(health_last_result(h, 1), "none", "still waiting");
+    health_poll(h, cfg, &dp, 500);
+    take(m, 16);
+    cr_assert_str_eq(health_last_result(h, 1), "timeout", "at timeout_ms (500)");
+    r = answer(&old);
+    cr_assert_not(health_on_msg(h, cfg, &r, 600));
+    cr_assert_str_eq(health_last_result(h, 1), "timeout", "a late answer is not counted");
+    /* The next check (one interval after the first) is a new ping. */
+    health_poll(h, cfg, &dp, 1000);
+    n = take(m, 16);
+    pa = probe_for(m, n, cfg->virtual_services[0].real_servers[0].ip);
+    cr_assert_not_null(pa);
+    cr_assert_neq(pa->echo.seq, old.echo.seq);
+    cr_assert_not(health_on_msg(h, cfg, &r, 1001));
+    cr_assert_str_eq(health_last_result(h, 1), "timeout", "the old answer is not the new one's");
+    r = answer(pa);
+    health_on_msg(h, cfg, &r, 1002);
+    cr_assert_str_eq(health_last_result(h, 1), "ok");
+    /* Its duplicate changes nothing. */
+    cr_assert_not(health_on_msg(h, cfg, &r, 1003));
+}

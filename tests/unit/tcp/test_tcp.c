@@ -816,13 +816,93 @@ Test(tcp, syn_on_established_gets_a_challenge_ack)
 
 Test(tcp, challenge_acks_are_rate_limited)
 {
+    uint32_t budget;
+
     h_start();
     H.st->conf.challenge_ack_per_s = 5;
+    H.st->conf.challenge_ack_per_conn = 20;     /* only the stack's budget counts here */
     h_accept_quiet(-1, 65535);
-    for (int i = 0; i < 20; i++)
+    h_in(&(struct h_seg){.seq = PEER_ISN + 100, .flags = TCP_RST});
+    /* This second's budget is drawn in [L/2, L/2 + L): 3..7 for L = 5. */
+    budget = H.st->challenge_left + 1;
+    cr_assert(budget >= 3 && budget <= 7, "budget %u", budget);
+    for (int i = 1; i < 20; i++)
         h_in(&(struct h_seg){.seq = PEER_ISN + 100, .flags = TCP_RST});
-    cr_assert_eq(h_pending_out(), 5);
-    cr_assert_eq(H.st->stats.challenge_ack_limited, 15);
+    cr_assert_eq(h_pending_out(), budget);
+    cr_assert_eq(H.st->stats.challenge_acks, budget);
+    cr_assert_eq(H.st->stats.challenge_ack_limited, 20 - budget);
+    cr_assert_eq(H.st->stats.challenge_ack_conn_limited, 0);
+}
+
+/* The stack-wide budget is not a fixed number an outsider can count down
+ * (CVE-2016-5696): it is drawn again every second, around the configured limit. */
+Test(tcp, challenge_ack_budget_is_drawn_again_each_second)
+{
+    unsigned sent[20], distinct = 0;
+
+    h_start();
+    H.st->conf.challenge_ack_per_s = 100;
+    H.st->conf.challenge_ack_per_conn = 255;
+    h_accept_quiet(-1, 65535);
+    h_advance(1000 - h_now() % 1000);          /* at the start of a second */
+    for (unsigned sec = 0; sec < 20; sec++) {
+        unsigned before = H.n_out;
+        for (int i = 0; i < 200; i++)
+            h_in(&(struct h_seg){.seq = PEER_ISN + 100, .flags = TCP_RST});
+        sent[sec] = H.n_out - before;
+        cr_assert(sent[sec] >= 50 && sent[sec] < 150, "second %u: %u challenge ACKs", sec,
+                  sent[sec]);
+        h_skip_out();
+        h_advance(1000);
+    }
+    for (unsigned i = 0; i < 20; i++) {
+        bool seen = false;
+        for (unsigned j = 0; j < i; j++)
+            seen |= sent[j] == sent[i];
+        distinct += !seen;
+    }
+    cr_assert_geq(distinct, 5, "only %u different budgets in 20 seconds", distinct);
+}
+
+/* One connection gets at most challenge_ack_per_conn a second, counted, and does
+ * not use up the stack's budget: another connection is still answered. */
+Test(tcp, challenge_acks_are_limited_per_connection)
+{
+    struct tcp_conn *a, *b;
+    struct h_out *o;
+
+    h_start();
+    cr_assert_eq(H.st->conf.challenge_ack_per_conn, 2, "the default");
+    a = h_accept_quiet(-1, 65535);
+    h_advance(1000 - h_now() % 1000);
+    for (int i = 0; i < 10; i++)
+        h_in(&(struct h_seg){.seq = PEER_ISN + 100, .flags = TCP_RST});
+    cr_assert_eq(h_pending_out(), 2);
+    cr_assert_eq(H.st->stats.challenge_acks, 2);
+    cr_assert_eq(H.st->stats.challenge_ack_conn_limited, 8);
+    cr_assert_eq(H.st->stats.challenge_ack_limited, 0);
+    h_skip_out();
+    /* Another connection (peer port 40001) is answered. */
+    cr_assert_eq(h_in(&(struct h_seg){.seq = 7000, .flags = TCP_SYN, .wnd = 65535,
+                                      .mss = 1460, .wscale = -1, .sport = 40001}), DROP_NONE);
+    o = h_next();
+    cr_assert_eq(h_in(&(struct h_seg){.seq = 7001, .ack = o->seq + 1, .flags = TCP_ACK,
+                                      .wnd = 65535, .sport = 40001}), DROP_NONE);
+    b = H.conn;
+    cr_assert_neq(a, b);
+    h_in(&(struct h_seg){.seq = 7100, .flags = TCP_RST, .sport = 40001});
+    o = h_next();
+    cr_assert_not_null(o, "b's challenge ACK");
+    cr_assert_eq(o->dport, 40001);
+    cr_assert_eq(o->flags, TCP_ACK);
+    /* The next second, a is answered again. */
+    h_advance(1000);
+    h_skip_out();
+    for (int i = 0; i < 3; i++)
+        h_in(&(struct h_seg){.seq = PEER_ISN + 100, .flags = TCP_RST});
+    cr_assert_eq(h_pending_out(), 2);
+    cr_assert_eq(H.st->stats.challenge_ack_conn_limited, 9);
+    cr_assert_eq(tcp_conn_state(a), TCP_ESTABLISHED);
 }
 
 Test(tcp, ack_for_unsent_data_is_answered_and_dropped)
@@ -1178,6 +1258,81 @@ Test(tcp, syn_cookie_expires)
     h_advance(3 * 65536);
     cr_assert_eq(h_in(&(struct h_seg){.seq = 201, .ack = cookie + 1, .flags = TCP_ACK,
                                       .wnd = 100}), DROP_TCP_NO_SOCKET);
+}
+
+/* Cookies are made under a key of their 64 s period; each next key is a one-way step
+ * of the one before, and the previous one is kept a period more. */
+Test(tcp, syn_cookie_keys_rotate_and_old_cookies_are_refused)
+{
+    uint32_t c1, c2, c3;
+    struct h_out *o;
+
+    h_start();
+    cr_assert_eq(tcp_listen(H.st, ip4(H_LOCAL), H_LPORT, 0, h_on_event, NULL), 0);
+    H.st->listeners[0].backlog = 0;
+    /* Late in a period: its cookie is still good in the next one. */
+    h_advance(65536 - h_now() % 65536 - 1000);
+    h_in(&(struct h_seg){.seq = 200, .flags = TCP_SYN, .wnd = 1000, .mss = 1460, .wscale = -1,
+                         .sport = 1002});
+    c1 = h_next()->seq;
+    h_advance(2000);                    /* into the next period: the key rotated */
+    h_in(&(struct h_seg){.seq = 200, .flags = TCP_SYN, .wnd = 1000, .mss = 1460, .wscale = -1,
+                         .sport = 1002});
+    c2 = h_next()->seq;
+    cr_assert_neq(c1, c2, "a new period, a new key");
+    cr_assert_eq(h_in(&(struct h_seg){.seq = 201, .ack = c1 + 1, .flags = TCP_ACK,
+                                      .wnd = 100, .sport = 1002}), DROP_NONE,
+                 "a cookie of the previous period is accepted");
+    cr_assert_eq(H.st->stats.syncookies_ok, 1);
+    /* Eight periods on (the time slot a 3-bit cookie field would see again), the same
+     * SYN gets another cookie, and the old cookie is refused. */
+    h_advance(8 * 65536);
+    h_in(&(struct h_seg){.seq = 300, .flags = TCP_SYN, .wnd = 1000, .mss = 1460, .wscale = -1,
+                         .sport = 1003});
+    o = h_next();
+    c3 = o->seq;
+    h_advance(8 * 65536);
+    h_in(&(struct h_seg){.seq = 300, .flags = TCP_SYN, .wnd = 1000, .mss = 1460, .wscale = -1,
+                         .sport = 1003});
+    o = h_next();
+    cr_assert_neq(o->seq, c3, "the same SYN eight periods later: another cookie");
+    cr_assert_eq(h_in(&(struct h_seg){.seq = 301, .ack = c3 + 1, .flags = TCP_ACK,
+                                      .wnd = 100, .sport = 1003}), DROP_TCP_NO_SOCKET,
+                 "a cookie of eight periods ago is refused");
+    cr_assert_eq(H.st->stats.syncookies_bad, 1);
+    cr_assert_eq(h_in(&(struct h_seg){.seq = 301, .ack = o->seq + 1, .flags = TCP_ACK,
+                                      .wnd = 100, .sport = 1003}), DROP_NONE);
+    cr_assert_eq(H.st->stats.syncookies_ok, 2);
+}
+
+/* RFC 6528: ISN = M + F(4-tuple, secret), M the 4 us clock, F SipHash-2-4 under the
+ * stack's 128-bit key. */
+Test(tcp, iss_is_a_4us_clock_plus_siphash_of_the_4_tuple)
+{
+    struct tcp_key k = {.laddr = ip4(H_LOCAL), .raddr = ip4(H_PEER), .lport = H_LPORT,
+                        .rport = H_PPORT};
+    struct tcp_key k2 = k;
+    uint32_t w[3] = {k.laddr, k.raddr, ((uint32_t)k.lport << 16) | k.rport};
+    uint32_t f, iss;
+    struct h_out *o;
+
+    H.conf.iss_fn = NULL;
+    h_start();
+    f = (uint32_t)siphash24(&H.st->iss_key, w, sizeof(w));
+    cr_assert_eq(tcp_tcb_iss(H.st, &k), (uint32_t)(h_now() * 250) + f);
+    /* M: 250 per millisecond, whatever the 4-tuple. */
+    iss = tcp_tcb_iss(H.st, &k);
+    h_advance(7);
+    cr_assert_eq(tcp_tcb_iss(H.st, &k) - iss, 7 * 250);
+    k2.rport++;
+    cr_assert_neq(tcp_tcb_iss(H.st, &k2), tcp_tcb_iss(H.st, &k), "F depends on the ports");
+    /* What a SYN-ACK carries. */
+    cr_assert_eq(tcp_listen(H.st, ip4(H_LOCAL), H_LPORT, 0, h_on_event, NULL), 0);
+    h_in(&(struct h_seg){.seq = PEER_ISN, .flags = TCP_SYN, .wnd = 1000, .mss = 1460,
+                         .wscale = -1});
+    o = h_next();
+    cr_assert_eq(o->flags, TCP_SYN | TCP_ACK);
+    cr_assert_eq(o->seq, (uint32_t)(h_now() * 250) + f);
 }
 
 Test(tcp, control_block_cap_is_counted_never_a_crash)
