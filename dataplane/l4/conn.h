@@ -43,6 +43,7 @@ enum conn_dir { CONN_DIR_FORWARD = 0, CONN_DIR_REVERSE = 1 };
 #define CONN_F_REPLIED 0x02     /* the real server has answered (TCP) */
 #define CONN_F_NH_FWD 0x04      /* nh[CONN_DIR_FORWARD] is cached */
 #define CONN_F_NH_REV 0x08      /* nh[CONN_DIR_REVERSE] is cached */
+#define CONN_F_HALTED 0x10      /* closed by halt: both sides were sent an RST */
 
 /* A packet's addresses as they sit in it (network order). */
 struct conn_key {

@@ -159,6 +159,46 @@ static void l4_reset_sender(struct l4 *l4, const struct snapshot *s, struct rte_
     ip_out(l4->io, s, m, ip->dst_addr);
 }
 
+/*
+ * Sends a bare RST src:sport -> dst:dport (network order) with sequence number seq
+ * (host order), built in a new mbuf: when a halted server's connection is closed on a
+ * packet of one side, the other side is told too. Slow path (halt only); counted as
+ * halt_resets, or mbuf_alloc_failed.
+ */
+static void l4_send_rst(struct l4 *l4, const struct snapshot *s, uint32_t src,
+                        uint16_t sport, uint32_t dst, uint16_t dport, uint32_t seq)
+{
+    struct rte_mbuf *m = lcore_alloc(l4->lc);
+    struct rte_ipv4_hdr *ip;
+    struct rte_tcp_hdr *tcp;
+
+    if (unlikely(m == NULL))
+        return;
+    ip = (struct rte_ipv4_hdr *)rte_pktmbuf_append(m, sizeof(*ip) + sizeof(*tcp));
+    if (unlikely(ip == NULL)) {
+        rte_pktmbuf_free(m);
+        return;
+    }
+    tcp = (struct rte_tcp_hdr *)(ip + 1);
+    memset(ip, 0, sizeof(*ip) + sizeof(*tcp));
+    ip->version_ihl = RTE_IPV4_VHL_DEF;
+    ip->total_length = rte_cpu_to_be_16(sizeof(*ip) + sizeof(*tcp));
+    ip->fragment_offset = rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG);
+    ip->time_to_live = 64;
+    ip->next_proto_id = IPPROTO_TCP;
+    ip->src_addr = src;
+    ip->dst_addr = dst;
+    ip->hdr_checksum = rte_ipv4_cksum(ip);
+    tcp->src_port = sport;
+    tcp->dst_port = dport;
+    tcp->sent_seq = rte_cpu_to_be_32(seq);
+    tcp->data_off = (sizeof(*tcp) / 4) << 4;
+    tcp->tcp_flags = RTE_TCP_RST_FLAG;
+    tcp->cksum = rte_ipv4_udptcp_cksum(ip, tcp);
+    l4->stats->halt_resets++;
+    ip_out(l4->io, s, m, dst);
+}
+
 static inline uint8_t l4_tcp_flags(const struct pkt_info *pi, const uint8_t *l4)
 {
     return pi->ip_proto == IPPROTO_TCP ? ((const struct rte_tcp_hdr *)l4)->tcp_flags : 0;
@@ -319,8 +359,9 @@ void l4_from_client(struct l4 *l4, const struct snapshot *s, struct rte_mbuf *m,
         const struct snap_rs *rs = snapshot_rs(s, c->rs_idx, c->rs_id);
         /* Halt closes existing connections; a new SYN or UDP packet is rescheduled. */
         if (unlikely(rs != NULL && rs->state == CFG_RS_HALT)) {
+            if (!(c->flags & CONN_F_HALTED))
+                l4->stats->conns_halted++;
             conn_delete(l4->conns, c, l4->lc->now_ms);
-            l4->stats->conns_halted++;
             c = NULL;
             if (pi->ip_proto == IPPROTO_TCP && !(flags & RTE_TCP_SYN_FLAG)) {
                 if (flags & RTE_TCP_RST_FLAG)
@@ -376,13 +417,26 @@ bool l4_from_server(struct l4 *l4, const struct snapshot *s, struct rte_mbuf *m,
         return false;
     rs = snapshot_rs(s, c->rs_idx, c->rs_id);
     if (unlikely(rs != NULL && rs->state == CFG_RS_HALT)) {
-        conn_delete(l4->conns, c, l4->lc->now_ms);
-        l4->stats->conns_halted++;
-        /* The server learns its connection is closed (the RST bears the client's address). */
-        if (pi->ip_proto == IPPROTO_TCP && !(l4_tcp_flags(pi, l4h) & RTE_TCP_RST_FLAG))
+        if (!(c->flags & CONN_F_HALTED))
+            l4->stats->conns_halted++;
+        if (pi->ip_proto == IPPROTO_TCP && !(l4_tcp_flags(pi, l4h) & RTE_TCP_RST_FLAG)) {
+            /*
+             * Both ends learn it is closed: the server from the client's address (seq =
+             * its ACK), the client from the VIP at the server's sequence number. The
+             * entry stays, closing, so that the client's next segment (the challenge
+             * ACK of RFC 5961 when that RST was not exactly in sequence) is answered
+             * with an RST it takes (seq = its ACK) on the client path: only a SYN opens
+             * a connection, so without the entry the client would wait out its timeout.
+             */
+            l4_send_rst(l4, s, c->vip, c->vport, c->client_ip, c->client_port,
+                        rte_be_to_cpu_32(((const struct rte_tcp_hdr *)l4h)->sent_seq));
+            c->flags |= CONN_F_HALTED;
+            conn_update(c, CONN_DIR_REVERSE, RTE_TCP_RST_FLAG, l4->lc->now_ms);
             l4_reset_sender(l4, s, m, pi);
-        else
-            lcore_drop(l4->lc, m, DROP_L4_RS_HALTED);
+            return true;
+        }
+        conn_delete(l4->conns, c, l4->lc->now_ms);
+        lcore_drop(l4->lc, m, DROP_L4_RS_HALTED);
         return true;
     }
     /* The answer is routed: the TTL goes down on the way through. */

@@ -38,8 +38,14 @@ transfer_ok() {
     echo "curl exit $(cat "$tmp/rc-$1" 2>/dev/null), sha $(sha256sum <"$tmp/got-$1" | cut -c1-16)"
     [[ $(cat "$tmp/rc-$1") == 0 && $(sha256sum <"$tmp/got-$1" | cut -d' ' -f1) == "$want" ]]
 }
-serving() { # the real server with an active connection
-    lbctl --json stats Bulk | json "[s['label'] for s in r['virtual_services'][0]['real_servers'] if s['active_conns'] > 0][0]"
+# The real server carrying the transfer: the one whose bytes towards the client grow.
+# (Not "the first with an active connection": closed connections of earlier checks
+# stay in the table until their closing timeout, on either server.)
+rs_out() { lbctl --json stats Bulk | json "{s['label']: s['bytes_out'] for s in r['virtual_services'][0]['real_servers']}"; }
+serving() {
+    local a b
+    a=$(rs_out); sleep 0.5; b=$(rs_out)
+    python3 -c "import ast, sys; a, b = ast.literal_eval(sys.argv[1]), ast.literal_eval(sys.argv[2]); print(max(b, key=lambda k: b[k] - a.get(k, 0)))" "$a" "$b"
 }
 
 # 1. Drain during a transfer.

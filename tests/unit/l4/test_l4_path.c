@@ -615,3 +615,65 @@ Test(l4_path, a_chained_frame_is_dropped_as_rx_multi_segment)
     cr_assert_eq(h.w->stats.lcore.drops[DROP_RX_MULTI_SEGMENT], 1);
     cr_assert_eq(h.w->stats.lcore.drops[DROP_MALFORMED_IP], 0);
 }
+
+Test(l4_path, halt_on_a_servers_packet_resets_both_sides)
+{
+    uint32_t len, rs;
+    struct rte_tcp_hdr *tcp = (struct rte_tcp_hdr *)(f + 34);
+
+    len = tcp_seg(ip4("10.200.50.20"), 50002, RTE_TCP_SYN_FLAG);
+    h_run(&h, f, len, 1);
+    cr_assert_gt(h_sent(&h, 0, out, sizeof(out)), 0);
+    rs = ip_of(out)->dst_addr;
+    for (int i = 0; i < H_RS; i++)
+        if (h.rs_tcp[i].ip == rs)
+            h.rs_tcp[i].state = CFG_RS_HALT;
+    cr_assert_eq(h_publish(&h), 0);
+    /* Data from the halted server, seq 5000: both ends learn the connection is gone. */
+    len = frame_tcp(f, rs, ip4("10.200.50.20"), 443, 50002);
+    tcp->tcp_flags = RTE_TCP_ACK_FLAG;
+    tcp->sent_seq = rte_cpu_to_be_32(5000);
+    tcp->recv_ack = rte_cpu_to_be_32(1001);
+    tcp->cksum = 0;
+    tcp->cksum = rte_ipv4_udptcp_cksum((struct rte_ipv4_hdr *)(f + 14), tcp);
+    h_run(&h, f, len, 0);
+    len = h_sent(&h, 1, out, sizeof(out));
+    cr_assert_gt(len, 0, "no RST to the client");
+    assert_valid(len);
+    {
+        const struct rte_ipv4_hdr *ip = ip_of(out);
+        const struct rte_tcp_hdr *rst = (const struct rte_tcp_hdr *)(ip + 1);
+        cr_assert_eq(ip->src_addr, ip4("10.200.50.120"), "from the VIP");
+        cr_assert_eq(ip->dst_addr, ip4("10.200.50.20"));
+        cr_assert_eq(rte_be_to_cpu_16(rst->src_port), 443);
+        cr_assert_eq(rte_be_to_cpu_16(rst->dst_port), 50002);
+        cr_assert_eq(rst->tcp_flags, RTE_TCP_RST_FLAG);
+        cr_assert_eq(rte_be_to_cpu_32(rst->sent_seq), 5000, "at the server's sequence");
+    }
+    len = h_sent(&h, 0, out, sizeof(out));
+    cr_assert_gt(len, 0, "no RST to the server");
+    {
+        const struct rte_ipv4_hdr *ip = ip_of(out);
+        const struct rte_tcp_hdr *rst = (const struct rte_tcp_hdr *)(ip + 1);
+        cr_assert_eq(ip->dst_addr, rs);
+        cr_assert_eq(ip->src_addr, ip4("10.200.50.20"), "bearing the client's address");
+        cr_assert_eq(rst->tcp_flags, RTE_TCP_RST_FLAG);
+        cr_assert_eq(rte_be_to_cpu_32(rst->sent_seq), 1001, "seq = the segment's ACK");
+    }
+    cr_assert_eq(h.w->stats.l4.halt_resets, 2);
+    cr_assert_eq(h.w->stats.l4.conns_halted, 1);
+    /* The client's next segment (say, a challenge ACK) gets an RST at its ACK. */
+    len = tcp_seg(ip4("10.200.50.20"), 50002, RTE_TCP_ACK_FLAG);
+    tcp->sent_seq = rte_cpu_to_be_32(1001);
+    tcp->recv_ack = rte_cpu_to_be_32(4990);
+    tcp->cksum = 0;
+    tcp->cksum = rte_ipv4_udptcp_cksum((struct rte_ipv4_hdr *)(f + 14), tcp);
+    h_run(&h, f, len, 1);
+    cr_assert_eq(h_sent(&h, 0, out, sizeof(out)), 0, "nothing more to the halted server");
+    len = h_sent(&h, 1, out, sizeof(out));
+    cr_assert_gt(len, 0, "no RST for the client's next segment");
+    cr_assert_eq(rte_be_to_cpu_32(((const struct rte_tcp_hdr *)(ip_of(out) + 1))->sent_seq),
+                 4990, "seq = its ACK");
+    cr_assert_eq(h.w->stats.l4.conns_halted, 1, "one connection, counted once");
+    cr_assert_eq(conn_count(h.w->l4.conns), 0);
+}
