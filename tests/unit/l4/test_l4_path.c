@@ -225,11 +225,29 @@ Test(l4_path, tcp_port_null_is_the_clients_port_and_multi_port)
     cr_assert_eq(conn_count(h.w->l4.conns), 2);
 }
 
+/*
+ * The client 10.200.50.20:sport opens a connection to VIP:443 (its SYN is left in f,
+ * *len bytes); the real server it reached is halted. Returns that server's address.
+ */
+static uint32_t halt_server_of(uint16_t sport, uint32_t *len)
+{
+    uint32_t rs;
+
+    *len = frame_tcp(f, ip4("10.200.50.20"), ip4("10.200.50.120"), sport, 443);   /* SYN */
+    h_run(&h, f, *len, 1);
+    cr_assert_gt(h_sent(&h, 0, out, sizeof(out)), 0);
+    rs = ip_of(out)->dst_addr;
+    for (int i = 0; i < H_RS; i++)
+        if (h.rs_tcp[i].ip == rs)
+            h.rs_tcp[i].state = CFG_RS_HALT;
+    cr_assert_eq(h_publish(&h), 0);
+    return rs;
+}
+
 Test(l4_path, tcp_rst_without_connection_and_halt_resets)
 {
     uint32_t len = frame_tcp(f, ip4("10.200.50.20"), ip4("10.200.50.120"), 50000, 443);
     struct rte_tcp_hdr *tcp = (struct rte_tcp_hdr *)(f + 34);
-    uint32_t rs;
 
     tcp->tcp_flags = RTE_TCP_RST_FLAG;
     tcp->cksum = 0;
@@ -238,14 +256,7 @@ Test(l4_path, tcp_rst_without_connection_and_halt_resets)
     cr_assert_eq(h_sent(&h, 0, out, sizeof(out)), 0);
     cr_assert_eq(h.w->stats.lcore.drops[DROP_L4_TCP_NO_CONN], 1);
 
-    len = frame_tcp(f, ip4("10.200.50.20"), ip4("10.200.50.120"), 50001, 443);   /* SYN */
-    h_run(&h, f, len, 1);
-    cr_assert_gt(h_sent(&h, 0, out, sizeof(out)), 0);
-    rs = ip_of(out)->dst_addr;
-    for (int i = 0; i < H_RS; i++)
-        if (h.rs_tcp[i].ip == rs)
-            h.rs_tcp[i].state = CFG_RS_HALT;
-    cr_assert_eq(h_publish(&h), 0);
+    halt_server_of(50001, &len);
     tcp->tcp_flags = RTE_TCP_ACK_FLAG;
     tcp->cksum = 0;
     tcp->cksum = rte_ipv4_udptcp_cksum((struct rte_ipv4_hdr *)(f + 14), tcp);
@@ -621,14 +632,7 @@ Test(l4_path, halt_on_a_servers_packet_resets_both_sides)
     uint32_t len, rs;
     struct rte_tcp_hdr *tcp = (struct rte_tcp_hdr *)(f + 34);
 
-    len = tcp_seg(ip4("10.200.50.20"), 50002, RTE_TCP_SYN_FLAG);
-    h_run(&h, f, len, 1);
-    cr_assert_gt(h_sent(&h, 0, out, sizeof(out)), 0);
-    rs = ip_of(out)->dst_addr;
-    for (int i = 0; i < H_RS; i++)
-        if (h.rs_tcp[i].ip == rs)
-            h.rs_tcp[i].state = CFG_RS_HALT;
-    cr_assert_eq(h_publish(&h), 0);
+    rs = halt_server_of(50002, &len);
     /* Data from the halted server, seq 5000: both ends learn the connection is gone. */
     len = frame_tcp(f, rs, ip4("10.200.50.20"), 443, 50002);
     tcp->tcp_flags = RTE_TCP_ACK_FLAG;
