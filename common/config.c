@@ -1027,6 +1027,16 @@ static int check_rs(struct jctx *c, const struct cfg_vs *v, size_t i, const char
     if (rs->max_conns != 0 && rs->min_conns > rs->max_conns)
         return jfail(c, jpath_key(path, p, "min_conns"), "%u is more than max_conns %u",
                      rs->min_conns, rs->max_conns);
+    /* No field may be accepted and then ignored. A minimum has no single meaning
+     * here: HAProxy's minconn grows a server's limit with the backend's load towards
+     * fullconn and queues what is over it, LVS's lower threshold is a hysteresis
+     * after max_conns; lbd has neither a fullconn nor a queue, so 0 only (what the
+     * deployment guide uses). */
+    if (rs->min_conns != 0)
+        return jfail(c, jpath_key(path, p, "min_conns"),
+                     "%u: not supported (only 0): lbd has no connection queue and no "
+                     "service-wide load (fullconn) for a minimum to scale from; use "
+                     "max_conns for a limit", rs->min_conns);
     for (size_t j = 0; j < i; j++) {
         const struct cfg_real_server *o = &v->real_servers[j];
         if (strcmp(o->label, rs->label) == 0)

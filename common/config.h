@@ -124,7 +124,7 @@ struct cfg_real_server {
     uint32_t ip;
     uint16_t port;                   /* 0 = JSON null: the port the client used */
     uint32_t weight;                 /* 0..65535, default 100 */
-    uint32_t min_conns;              /* default 0 */
+    uint32_t min_conns;              /* 0 only: any other value is refused (no queue) */
     uint32_t max_conns;              /* 0 = no limit */
     enum cfg_rs_state state;         /* default online */
     bool tls;                        /* re-encrypt to this server (layer 7) */

@@ -1391,6 +1391,19 @@ Test(config_errors, real_servers)
         {{{"virtual_services[0].real_servers[0].min_conns", "10"},
           {"virtual_services[0].real_servers[0].max_conns", "5"}},
          "virtual_services[0].real_servers[0].min_conns: 10 is more than max_conns 5"},
+        {{{"virtual_services[0].real_servers[0].min_conns", "1"}},
+         "virtual_services[0].real_servers[0].min_conns: 1: not supported (only 0): lbd has "
+         "no connection queue and no service-wide load (fullconn) for a minimum to scale "
+         "from; use max_conns for a limit"},
+        {{{"virtual_services[0].real_servers[0].min_conns", "5"},
+          {"virtual_services[0].real_servers[0].max_conns", "10"}},
+         "virtual_services[0].real_servers[0].min_conns: 5: not supported (only 0): lbd has "
+         "no connection queue and no service-wide load (fullconn) for a minimum to scale "
+         "from; use max_conns for a limit"},
+        {{{"virtual_services[2].real_servers[1].min_conns", "4294967295"}},
+         "virtual_services[2].real_servers[1].min_conns: 4294967295: not supported (only 0): "
+         "lbd has no connection queue and no service-wide load (fullconn) for a minimum to "
+         "scale from; use max_conns for a limit"},
         {{{"virtual_services[0].real_servers[0].state", "'offline'"}},
          "virtual_services[0].real_servers[0].state: \"offline\" is not one of online, drain, halt"},
         {{{"virtual_services[0].real_servers[0].state", "1"}},
