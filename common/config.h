@@ -37,10 +37,14 @@ enum cfg_persist_type { CFG_PERSIST_NONE = 0, CFG_PERSIST_SOURCE_IP, CFG_PERSIST
 enum cfg_check_type { CFG_CHECK_NONE = 0, CFG_CHECK_CONNECT, CFG_CHECK_PING, CFG_CHECK_HTTP };
 enum cfg_rs_state { CFG_RS_ONLINE = 0, CFG_RS_DRAIN, CFG_RS_HALT };
 
+#define CFG_MBUFS_PER_WORKER_MIN 4096
+#define CFG_MBUFS_PER_WORKER_MAX 16777216
+
 struct cfg_appliance {
     char name[CFG_LABEL_MAX];        /* default "lbd" */
     char api_socket[CFG_PATH_MAX];   /* default "/run/lbd/<name>.sock" */
     uint32_t idle_sleep_us;          /* 0 = busy poll (default) */
+    uint32_t mbufs_per_worker;       /* 0 = computed from what holds mbufs (default) */
     char log_level[8];               /* "err" | "warn" | "info" (default) | "debug" */
 };
 

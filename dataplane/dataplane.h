@@ -18,6 +18,7 @@
 #include <rte_ring.h>
 
 #include "base/dp_limits.h"
+#include "base/pool_size.h"
 #include "base/drop.h"
 #include "config.h"
 #include "log.h"
@@ -33,6 +34,7 @@ struct dataplane {
     uint32_t idle_sleep_us;
     struct worker *workers[DP_MAX_WORKERS];
     struct rte_mempool *pools[DP_MAX_WORKERS];
+    struct pool_size pool_size[DP_MAX_WORKERS]; /* how each pool was sized (pool_size.h) */
     struct rte_ring *handoff[DP_MAX_WORKERS][DP_MAX_WORKERS]; /* [from][to] */
     struct rte_ring *to_ctl;
     struct rte_ring *to_worker[DP_MAX_WORKERS];  /* control -> worker i (ctl_msg) */
