@@ -401,6 +401,11 @@ uint32_t dp_worker_proxy_sessions(const struct dataplane *dp, unsigned i)
     return px != NULL ? __atomic_load_n(&px->n_active, __ATOMIC_RELAXED) : 0;
 }
 
+const struct twheel *dp_worker_wheel(const struct dataplane *dp, unsigned i)
+{
+    return &dp->workers[i]->lc.wheel;
+}
+
 uint32_t dp_worker_mbufs_in_use(const struct dataplane *dp, unsigned i)
 {
     return dp->pools[i] != NULL ? rte_mempool_in_use_count(dp->pools[i]) : 0;

@@ -78,6 +78,10 @@ struct ctl_msg;
 unsigned dp_poll_ctl(struct dataplane *dp, uint64_t now_ms, unsigned max,
                      void (*handler)(void *ctx, const struct ctl_msg *msg), void *ctx);
 
+/* Control core: worker i's timer wheel, for its counters (fired, budget_hits,
+ * pending); written by the worker only. */
+const struct twheel *dp_worker_wheel(const struct dataplane *dp, unsigned i);
+
 /* Control core: queues msg for worker. 0, LBD_EBUSY when its ring is full. */
 int dp_send_to_worker(struct dataplane *dp, unsigned worker, const struct ctl_msg *msg);
 

@@ -19,6 +19,8 @@
 #define DP_TCP_CONNS 32768          /* TCP control blocks per worker (both halves of
                                        proxied connections, TIME_WAIT included) */
 #define DP_PROXY_SESSIONS 16384     /* Layer 7 proxied connections per worker */
+#define DP_TIMER_BUDGET 1024        /* timer expiries (and cascade moves) per loop
+                                       iteration; the rest waits for the next ones */
 #define DP_HANDOFF_RING_SIZE 4096
 #define DP_CTL_RING_SIZE 4096
 #define DP_NEIGH_ENTRIES 4096       /* neighbour table capacity (net/neigh.h) */
