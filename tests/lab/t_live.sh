@@ -20,6 +20,8 @@ head -c 40000000 /dev/urandom >"$tmp/big"
 want=$(sha256sum <"$tmp/big" | cut -d' ' -f1)
 for rs in rs1 rs2; do
     mkdir -p "$tmp/www-$rs" && ln "$tmp/big" "$tmp/www-$rs/big" && echo $rs >"$tmp/www-$rs/who"
+    # 400 MB (sparse) for the halt: a transfer that cannot end before the halt does.
+    truncate -s 400000000 "$tmp/www-$rs/huge"
     (cd "$tmp/www-$rs" && exec "$lab" exec $rs python3 -m http.server 8000 >"$tmp/http-$rs.log" 2>&1) &
 done
 for i in $(seq 21 60); do on x1 ip addr add 10.200.50.$i/24 dev eth0; done
@@ -29,7 +31,7 @@ check "lbd starts" "$lab" lbd start --config "$cfg"
 who() { on x1 curl -s --max-time 5 ${1:+--interface $1} http://10.200.50.130:8000/who; }
 # A transfer of 40 MB at 8 MB/s (5 s), in the background; its status and hash in files.
 transfer() {
-    (on x1 curl -s --max-time 60 --limit-rate 8M -o "$tmp/got-$1" http://10.200.50.130:8000/big
+    (on x1 curl -s --max-time 60 --limit-rate 8M -o "$tmp/got-$1" http://10.200.50.130:8000/${2:-big}
      echo $? >"$tmp/rc-$1") &
 }
 transfer_ok() {
@@ -97,8 +99,10 @@ check "new weights 3:1 honoured over 40 new connections" weights
 check "the transfer that ran through the reconfig completes intact" transfer_ok apply
 check "nothing was dropped for a missing connection" expect_stat "r['drops']['l4_tcp_no_conn'] == 0"
 
-# 3. Halt: the server's connections are reset at once.
-transfer halt
+# 3. Halt: the server's connections are reset at once. The transfer is of a file large
+# enough to be still running when the halt comes (the 40 MB one could be through the
+# appliance, ahead of curl's rate, by then).
+transfer halt huge
 sleep 1
 busy=$(serving)
 check "halt the server of a running transfer" "$lab" lbctl rs halt Bulk "$busy"
