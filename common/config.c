@@ -677,7 +677,7 @@ static int check_neighbour(struct jctx *c, const struct lbd_config *cfg, const c
 static int parse_appliance(struct jctx *c, const cJSON *root, struct cfg_appliance *a)
 {
     static const char *const keys[] = {"name", "api_socket", "idle_sleep_us", "log_level",
-                                       NULL};
+                                       "mbufs_per_worker", NULL};
     const char *p = "appliance";
     char path[JPATH_MAX], show[JSHOW_MAX];
     const cJSON *o;
@@ -688,6 +688,8 @@ static int parse_appliance(struct jctx *c, const cJSON *root, struct cfg_applian
     TRY(jget_str(c, o, p, "name", 0, JSTR_LABEL, a->name, sizeof(a->name)));
     TRY(jget_str(c, o, p, "api_socket", 0, JSTR_FILE, a->api_socket, sizeof(a->api_socket)));
     TRY(jget_uint(c, o, p, "idle_sleep_us", 0, 0, 1000000, &a->idle_sleep_us));
+    TRY(jget_uint(c, o, p, "mbufs_per_worker", J_NULLABLE, CFG_MBUFS_PER_WORKER_MIN,
+                  CFG_MBUFS_PER_WORKER_MAX, &a->mbufs_per_worker));
     TRY(lvl = jget_enum(c, o, p, "log_level", 0, NAMES(log_level_names),
                         name_index(NAMES(log_level_names), a->log_level)));
     memset(a->log_level, 0, sizeof(a->log_level));
@@ -1027,6 +1029,16 @@ static int check_rs(struct jctx *c, const struct cfg_vs *v, size_t i, const char
     if (rs->max_conns != 0 && rs->min_conns > rs->max_conns)
         return jfail(c, jpath_key(path, p, "min_conns"), "%u is more than max_conns %u",
                      rs->min_conns, rs->max_conns);
+    /* No field may be accepted and then ignored. A minimum has no single meaning
+     * here: HAProxy's minconn grows a server's limit with the backend's load towards
+     * fullconn and queues what is over it, LVS's lower threshold is a hysteresis
+     * after max_conns; lbd has neither a fullconn nor a queue, so 0 only (what the
+     * deployment guide uses). */
+    if (rs->min_conns != 0)
+        return jfail(c, jpath_key(path, p, "min_conns"),
+                     "%u: not supported (only 0): lbd has no connection queue and no "
+                     "service-wide load (fullconn) for a minimum to scale from; use "
+                     "max_conns for a limit", rs->min_conns);
     for (size_t j = 0; j < i; j++) {
         const struct cfg_real_server *o = &v->real_servers[j];
         if (strcmp(o->label, rs->label) == 0)
@@ -1443,6 +1455,7 @@ static void dump_appliance(struct jout *o, cJSON *root, const struct cfg_applian
     jo_str(o, ao, "api_socket", a->api_socket);
     jo_num(o, ao, "idle_sleep_us", a->idle_sleep_us);
     jo_str(o, ao, "log_level", a->log_level);
+    jo_num_or_null(o, ao, "mbufs_per_worker", a->mbufs_per_worker);
 }
 
 static void dump_network(struct jout *o, cJSON *root, const struct lbd_config *cfg)

@@ -37,10 +37,14 @@ enum cfg_persist_type { CFG_PERSIST_NONE = 0, CFG_PERSIST_SOURCE_IP, CFG_PERSIST
 enum cfg_check_type { CFG_CHECK_NONE = 0, CFG_CHECK_CONNECT, CFG_CHECK_PING, CFG_CHECK_HTTP };
 enum cfg_rs_state { CFG_RS_ONLINE = 0, CFG_RS_DRAIN, CFG_RS_HALT };
 
+#define CFG_MBUFS_PER_WORKER_MIN 4096
+#define CFG_MBUFS_PER_WORKER_MAX 16777216
+
 struct cfg_appliance {
     char name[CFG_LABEL_MAX];        /* default "lbd" */
     char api_socket[CFG_PATH_MAX];   /* default "/run/lbd/<name>.sock" */
     uint32_t idle_sleep_us;          /* 0 = busy poll (default) */
+    uint32_t mbufs_per_worker;       /* 0 = computed from what holds mbufs (default) */
     char log_level[8];               /* "err" | "warn" | "info" (default) | "debug" */
 };
 
@@ -124,7 +128,7 @@ struct cfg_real_server {
     uint32_t ip;
     uint16_t port;                   /* 0 = JSON null: the port the client used */
     uint32_t weight;                 /* 0..65535, default 100 */
-    uint32_t min_conns;              /* default 0 */
+    uint32_t min_conns;              /* 0 only: any other value is refused (no queue) */
     uint32_t max_conns;              /* 0 = no limit */
     enum cfg_rs_state state;         /* default online */
     bool tls;                        /* re-encrypt to this server (layer 7) */

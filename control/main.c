@@ -25,6 +25,7 @@
 #include "appliance.h"
 #include "config.h"
 #include "dataplane.h"
+#include "eal_mem.h"
 #include "err.h"
 #include "log.h"
 #include "reconfig.h"
@@ -101,54 +102,39 @@ static int parse_opts(int argc, char **argv, struct lbd_opts *o)
     return 0;
 }
 
-static bool has_arg(int argc, char **argv, const char *name)
-{
-    size_t n = strlen(name);
-
-    for (int i = 0; i < argc; i++)
-        if (strncmp(argv[i], name, n) == 0 && (argv[i][n] == '\0' || argv[i][n] == '='))
-            return true;
-    return false;
-}
-
-static unsigned long hugepages_free(void)
-{
-    FILE *f = fopen("/proc/meminfo", "r");
-    char line[128];
-    unsigned long n = 0;
-
-    if (f == NULL)
-        return 0;
-    while (fgets(line, sizeof(line), f) != NULL)
-        if (sscanf(line, "HugePages_Free: %lu", &n) == 1)
-            break;
-    fclose(f);
-    return n;
-}
-
 /*
- * The EAL arguments, completed with what a lab or a fresh machine needs: --no-huge
- * when no hugepage is reserved, and a file prefix per appliance so that several
+ * The EAL arguments, completed with what a lab, a container or a fresh machine needs:
+ * --no-huge (and -m) when the EAL could not use hugepages (none free, or no hugetlbfs
+ * mounted for their size: eal_mem.h), and a file prefix per appliance so that several
  * appliances can share a host.
  */
 static int build_eal_args(int argc, char **argv, const struct lbd_config *cfg, char **out,
                           char *prefix_buf, size_t prefix_len)
 {
+    char *meminfo = eal_mem_read("/proc/meminfo"), *mounts = eal_mem_read("/proc/mounts");
+    struct eal_mem_plan plan;
+    char line[1024];
+    bool warn;
     int n = 0;
+
+    eal_mem_plan(meminfo, mounts, argc, argv, &plan);
+    free(meminfo);
+    free(mounts);
+    eal_mem_describe(&plan, line, sizeof(line), &warn);
+    if (warn)
+        LOG_WARN("main", "%s", line);
+    else
+        LOG_INFO("main", "%s", line);
 
     for (int i = 0; i < argc && n < EAL_MAX_ARGS - 5; i++)
         out[n++] = argv[i];
-    if (!has_arg(argc, argv, "--no-huge") && !has_arg(argc, argv, "--in-memory") &&
-        hugepages_free() == 0) {
-        LOG_WARN("main", "no free hugepages: running with --no-huge (fine for a lab, slow "
-                         "on hardware: reserve hugepages with dpdk-hugepages.py)");
+    if (plan.add_no_huge)
         out[n++] = "--no-huge";
-        if (!has_arg(argc, argv, "-m") && !has_arg(argc, argv, "--socket-mem")) {
-            out[n++] = "-m";
-            out[n++] = "1024";
-        }
+    if (plan.add_mem) {
+        out[n++] = "-m";
+        out[n++] = EAL_MEM_FALLBACK_MB;
     }
-    if (!has_arg(argc, argv, "--file-prefix")) {
+    if (!eal_mem_has_arg(argc, argv, "--file-prefix")) {
         snprintf(prefix_buf, prefix_len, "--file-prefix=lbd-%s", cfg->appliance.name);
         out[n++] = prefix_buf;
     }

@@ -102,6 +102,10 @@ static int check_live(const struct lbd_config *prev, const struct lbd_config *ne
     if (strcmp(prev->appliance.api_socket, next->appliance.api_socket) != 0)
         return lbd_err_set(err, errlen, LBD_ESTATE,
                            "appliance.api_socket: changing the socket needs a restart");
+    if (prev->appliance.mbufs_per_worker != next->appliance.mbufs_per_worker)
+        return lbd_err_set(err, errlen, LBD_ESTATE,
+                           "appliance.mbufs_per_worker: the mbuf pools are made at start-up; "
+                           "changing their size needs a restart");
     if (prev->n_interfaces != next->n_interfaces)
         return lbd_err_set(err, errlen, LBD_ESTATE,
                            "interfaces: adding or removing a port needs a restart");

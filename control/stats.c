@@ -239,6 +239,10 @@ cJSON *stats_build(const struct appliance *a, const char *vs_label, int *rc, cha
 #undef STATS_PROXY_FIELD
         add_u64(w, "proxy_sessions", dp_worker_proxy_sessions(dp, i));
         add_u64(w, "mbufs_in_use", dp_worker_mbufs_in_use(dp, i));
+        add_u64(w, "mbuf_pool", dp->pool_size[i].total);
+        add_u64(w, "timers_pending", dp_worker_wheel(dp, i)->pending);
+        add_u64(w, "timers_fired", dp_worker_wheel(dp, i)->fired);
+        add_u64(w, "timer_budget_hits", dp_worker_wheel(dp, i)->budget_hits);
         cJSON_AddItemToObject(w, "drops", drops_object(ws->lcore.drops));
         if (dp_worker_tcp(dp, i) != NULL)
             cJSON_AddItemToObject(w, "tcp", tcp_object(dp_worker_tcp(dp, i)));

@@ -18,20 +18,62 @@
 #include "tcp/tcp.h"
 #include "tcp/tcp_testsvc.h"
 
-static int dp_create_pools(struct dataplane *dp, char *err, size_t errlen)
+/*
+ * Worker i's pool size, from what can hold its mbufs at once (base/pool_size.h): the
+ * descriptors of its queues, the rings, the ARP wait queue, the caches and the TCP
+ * budget; or appliance.mbufs_per_worker, which must leave the TCP stack its minimum.
+ */
+static int dp_size_pool(struct dataplane *dp, const struct lbd_config *cfg, unsigned i,
+                        const uint32_t *rx_desc, const uint32_t *tx_desc, unsigned n_ports,
+                        char *err, size_t errlen)
 {
-    unsigned i = 0, lcore;
+    struct pool_size *ps = &dp->pool_size[i];
+    struct pool_need need = {
+        .n_workers = dp->n_workers, .n_ports = n_ports,
+        .rx_desc = rx_desc[i], .tx_desc = tx_desc[i],
+        .ring_size = DP_HANDOFF_RING_SIZE, .arp_wait = IP_OUT_PENDING, .burst = DP_BURST,
+        .cache = DP_POOL_CACHE, .tcp_segs = DP_TCP_BUF_SEGS,
+        .tcp_min_segs = DP_TCP_MIN_BUF_SEGS, .configured = cfg->appliance.mbufs_per_worker,
+    };
+    uint64_t mib;
 
+    if (pool_size_plan(&need, ps) != 0)
+        return lbd_err_set(err, errlen, LBD_ERANGE, "appliance.mbufs_per_worker: %u is less "
+                           "than worker %u needs: %u for its queues, rings and caches and at "
+                           "least %u for the TCP stack (null: %u, computed)",
+                           need.configured, i, ps->fixed, need.tcp_min_segs, ps->total);
+    mib = ((uint64_t)ps->total * (sizeof(struct rte_mbuf) + RTE_MBUF_DEFAULT_BUF_SIZE) +
+           (1u << 20) - 1) >> 20;
+    LOG_INFO("dataplane", "worker %u: mbuf pool of %u (%s; about %" PRIu64 " MiB): rx "
+             "descriptors %u, tx descriptors %u, hand-off rings %u, ARP wait %u, in flight "
+             "%u, lcore caches %u, TCP stack and proxy %u", i, ps->total,
+             need.configured != 0 ? "appliance.mbufs_per_worker" : "computed", mib, ps->rx,
+             ps->tx, ps->handoff, ps->arp_wait, ps->in_flight, ps->cache, ps->tcp);
+    return 0;
+}
+
+static int dp_create_pools(struct dataplane *dp, const struct lbd_config *cfg, char *err,
+                           size_t errlen)
+{
+    uint32_t rx_desc[DP_MAX_WORKERS], tx_desc[DP_MAX_WORKERS];
+    unsigned i = 0, lcore, n_ports;
+    int rc;
+
+    port_desc_need(cfg, dp->n_workers, rx_desc, tx_desc, &n_ports);
     RTE_LCORE_FOREACH_WORKER(lcore) {
         char name[RTE_MEMPOOL_NAMESIZE];
+
+        rc = dp_size_pool(dp, cfg, i, rx_desc, tx_desc, n_ports, err, errlen);
+        if (rc != 0)
+            return rc;
         snprintf(name, sizeof(name), "mbuf_w%u", i);
-        dp->pools[i] = rte_pktmbuf_pool_create(name, DP_POOL_MBUFS, 256, 0,
+        dp->pools[i] = rte_pktmbuf_pool_create(name, dp->pool_size[i].total, DP_POOL_CACHE, 0,
                                                RTE_MBUF_DEFAULT_BUF_SIZE,
                                                (int)rte_lcore_to_socket_id(lcore));
         if (dp->pools[i] == NULL)
-            return lbd_err_set(err, errlen, LBD_ENOMEM, "mbuf pool for worker %u: %s "
-                               "(give the EAL more memory, e.g. -m 1024)", i,
-                               rte_strerror(rte_errno));
+            return lbd_err_set(err, errlen, LBD_ENOMEM, "mbuf pool of %u for worker %u: %s "
+                               "(give the EAL more memory, e.g. -m 1024)",
+                               dp->pool_size[i].total, i, rte_strerror(rte_errno));
         i++;
     }
     return 0;
@@ -102,7 +144,8 @@ static int dp_create_tcp(struct dataplane *dp, struct worker *w, const struct lb
     tc.tx = worker_tcp_tx;
     tc.tx_arg = w;
     tc.max_conns = DP_TCP_CONNS;
-    tc.max_buf_segs = DP_POOL_MBUFS / 2;
+    tc.max_buf_segs = dp->pool_size[w->lc.id].tcp;
+    tc.mbuf_alloc_failed = &w->stats.lcore.mbuf_alloc_failed;
     tc.connect_timeout_ms = cfg->layer7.connect_timeout_ms;
     tc.idle_ms = cfg->layer7.client_timeout_s * 1000u;
     tcp = tcp_stack_create(&tc, err, errlen);
@@ -207,7 +250,7 @@ int dp_init(struct dataplane **out, const struct lbd_config *cfg, char *err, siz
     dp->n_workers = n;
     dp->idle_sleep_us = cfg->appliance.idle_sleep_us;
 
-    rc = dp_create_pools(dp, err, errlen);
+    rc = dp_create_pools(dp, cfg, err, errlen);
     if (rc != 0)
         goto err_free;
     rc = dp_create_rings(dp, err, errlen);
@@ -356,6 +399,11 @@ uint32_t dp_worker_proxy_sessions(const struct dataplane *dp, unsigned i)
     const struct proxy *px = dp->workers[i]->proxy;
 
     return px != NULL ? __atomic_load_n(&px->n_active, __ATOMIC_RELAXED) : 0;
+}
+
+const struct twheel *dp_worker_wheel(const struct dataplane *dp, unsigned i)
+{
+    return &dp->workers[i]->lc.wheel;
 }
 
 uint32_t dp_worker_mbufs_in_use(const struct dataplane *dp, unsigned i)

@@ -18,6 +18,7 @@
 #include <rte_ring.h>
 
 #include "base/dp_limits.h"
+#include "base/pool_size.h"
 #include "base/drop.h"
 #include "config.h"
 #include "log.h"
@@ -33,6 +34,7 @@ struct dataplane {
     uint32_t idle_sleep_us;
     struct worker *workers[DP_MAX_WORKERS];
     struct rte_mempool *pools[DP_MAX_WORKERS];
+    struct pool_size pool_size[DP_MAX_WORKERS]; /* how each pool was sized (pool_size.h) */
     struct rte_ring *handoff[DP_MAX_WORKERS][DP_MAX_WORKERS]; /* [from][to] */
     struct rte_ring *to_ctl;
     struct rte_ring *to_worker[DP_MAX_WORKERS];  /* control -> worker i (ctl_msg) */
@@ -75,6 +77,10 @@ struct ctl_msg;
  */
 unsigned dp_poll_ctl(struct dataplane *dp, uint64_t now_ms, unsigned max,
                      void (*handler)(void *ctx, const struct ctl_msg *msg), void *ctx);
+
+/* Control core: worker i's timer wheel, for its counters (fired, budget_hits,
+ * pending); written by the worker only. */
+const struct twheel *dp_worker_wheel(const struct dataplane *dp, unsigned i);
 
 /* Control core: queues msg for worker. 0, LBD_EBUSY when its ring is full. */
 int dp_send_to_worker(struct dataplane *dp, unsigned worker, const struct ctl_msg *msg);

@@ -326,6 +326,7 @@ int worker_main(void *arg)
     w->cycles_per_ms = rte_get_timer_hz() / 1000;
     w->lc.now_ms = rte_get_timer_cycles() / w->cycles_per_ms;
     twheel_init(&w->lc.wheel, w->lc.now_ms);
+    twheel_set_budget(&w->lc.wheel, DP_TIMER_BUDGET);
     rte_rcu_qsbr_thread_register(ln->qsbr, w->lc.id);
     rte_rcu_qsbr_thread_online(ln->qsbr, w->lc.id);
 
@@ -372,9 +373,11 @@ int worker_main(void *arg)
         }
         work += persist_ctl_poll(&w->pctl); /* a listing in progress is work */
 
-        /* Expiry, retransmission and idle timers of this worker. */
+        /* Expiry, retransmission and idle timers of this worker, at most DP_TIMER_BUDGET
+         * of them: a backlog is work (no idle sleep) and goes on next iteration. */
         w->lc.now_ms = rte_get_timer_cycles() / w->cycles_per_ms;
         twheel_advance(&w->lc.wheel, w->lc.now_ms);
+        work += twheel_backlogged(&w->lc.wheel);
         ip_out_poll(&w->io, s);
         for (uint16_t i = 0; i < w->n_tx_ports; i++) {
             uint16_t p = w->tx_ports[i];

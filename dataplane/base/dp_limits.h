@@ -10,10 +10,17 @@
 #define DP_MAX_WORKERS 16
 #define DP_MAX_PORTS 32             /* DPDK port ids a config may name (0..31) */
 #define DP_BURST 32
-#define DP_POOL_MBUFS 8191
+#define DP_POOL_CACHE 256           /* mbufs per lcore cache of a worker's pool */
+#define DP_TCP_BUF_SEGS 4096        /* the TCP stack's segment budget per worker (its
+                                       queues and the proxy's held data), in a pool of
+                                       the computed size (base/pool_size.h) */
+#define DP_TCP_MIN_BUF_SEGS 1024    /* the least budget a configured pool size
+                                       (appliance.mbufs_per_worker) may leave it */
 #define DP_TCP_CONNS 32768          /* TCP control blocks per worker (both halves of
                                        proxied connections, TIME_WAIT included) */
 #define DP_PROXY_SESSIONS 16384     /* Layer 7 proxied connections per worker */
+#define DP_TIMER_BUDGET 1024        /* timer expiries (and cascade moves) per loop
+                                       iteration; the rest waits for the next ones */
 #define DP_HANDOFF_RING_SIZE 4096
 #define DP_CTL_RING_SIZE 4096
 #define DP_NEIGH_ENTRIES 4096       /* neighbour table capacity (net/neigh.h) */

@@ -161,6 +161,31 @@ static int port_setup(uint16_t id, size_t ifc_index, unsigned n_workers,
     return 0;
 }
 
+void port_desc_need(const struct lbd_config *cfg, unsigned n_workers, uint32_t *rx_desc,
+                    uint32_t *tx_desc, unsigned *n_ports)
+{
+    *n_ports = 0;
+    for (unsigned w = 0; w < n_workers; w++)
+        rx_desc[w] = tx_desc[w] = 0;
+    for (size_t i = 0; i < cfg->n_interfaces; i++) {
+        uint16_t id = cfg->interfaces[i].port, rxd = PORT_RX_DESC, txd = PORT_TX_DESC;
+        struct rte_eth_dev_info info;
+        unsigned nrx;
+
+        if (!rte_eth_dev_is_valid_port(id) || rte_eth_dev_info_get(id, &info) != 0 ||
+            rte_eth_dev_adjust_nb_rx_tx_desc(id, &rxd, &txd) != 0)
+            continue;
+        /* As port_setup: queue q of each kind belongs to worker q. */
+        nrx = RTE_MIN(n_workers, info.max_rx_queues);
+        for (unsigned w = 0; w < n_workers; w++) {
+            if (w < nrx)
+                rx_desc[w] += rxd;
+            tx_desc[w] += txd;
+        }
+        (*n_ports)++;
+    }
+}
+
 int port_init_all(const struct lbd_config *cfg, unsigned n_workers, struct rte_mempool **pools,
                   struct dp_port *ports, unsigned max_ports, char *err, size_t errlen)
 {

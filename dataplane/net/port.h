@@ -41,6 +41,16 @@ struct dp_port {
 int port_init_all(const struct lbd_config *cfg, unsigned n_workers, struct rte_mempool **pools,
                   struct dp_port *ports, unsigned max_ports, char *err, size_t errlen);
 
+/*
+ * Before the pools exist (they are sized from it): what port_init_all will set up for
+ * each worker w < n_workers, over every port in cfg->interfaces that exists: in
+ * rx_desc[w] the descriptors of the rx queues w will own, in tx_desc[w] those of its
+ * tx queues, in *n_ports the ports. A port that does not exist is left to
+ * port_init_all to report.
+ */
+void port_desc_need(const struct lbd_config *cfg, unsigned n_workers, uint32_t *rx_desc,
+                    uint32_t *tx_desc, unsigned *n_ports);
+
 /* Stops and closes every configured port. */
 void port_close_all(struct dp_port *ports, unsigned max_ports);
 

@@ -71,11 +71,12 @@ static void sess_end(struct proxy_sess *s)
     for (int d = 0; d < 2; d++) {
         if (s->stall[d] != NULL) {
             proxy_stats(px)->discarded_bytes += s->stall[d]->pkt_len;
+            tcp_buf_release(px->conf.tcp, s->stall[d]->nb_segs);
             rte_pktmbuf_free(s->stall[d]);
             s->stall[d] = NULL;
         }
         proxy_stats(px)->discarded_bytes += s->held[d].bytes;
-        mbufq_purge(&s->held[d]);
+        tcp_buf_release(px->conf.tcp, mbufq_purge(&s->held[d]));
     }
     sess_uncount(s);
     if (s->flags & PROXY_SF_PERSIST)
@@ -357,6 +358,7 @@ static void proxy_pump(struct proxy_sess *s, int d)
                 break;                  /* TCP_EV_WRITABLE brings it back */
             m = s->stall[d];
             s->stall[d] = NULL;
+            tcp_buf_release(px->conf.tcp, m->nb_segs);
         } else if (s->held[d].bytes == 0 && (from == NULL || tcp_recv_bytes(from) == 0)) {
             break;
         } else if (space == 0) {
@@ -364,6 +366,9 @@ static void proxy_pump(struct proxy_sess *s, int d)
             break;
         } else if (s->held[d].bytes > 0) {
             m = mbufq_pop(&s->held[d], space, px->conf.pool, &segs);
+            tcp_buf_release(px->conf.tcp, segs);
+            if (m == NULL)
+                tcp_alloc_failed(px->conf.tcp);
         } else {
             m = tcp_recv(from, space);
         }
@@ -381,6 +386,7 @@ static void proxy_pump(struct proxy_sess *s, int d)
         }
         if (rc == LBD_ENOMEM || rc == LBD_EBUSY) {
             s->stall[d] = m;
+            tcp_buf_charge(px->conf.tcp, m->nb_segs);
             proxy_stats(px)->send_stalls++;
             proxy_retry_later(s);
             break;
@@ -408,7 +414,8 @@ static void proxy_half_closed(struct proxy_sess *s, struct tcp_conn *c, int d)
 
     if (m != NULL) {
         proxy_stats(s->px)->held_after_close++;
-        mbufq_append(&s->held[d], m);
+        /* Still counted against the stack's buffer cap: it was in c's queue. */
+        tcp_buf_charge(s->px->conf.tcp, mbufq_append(&s->held[d], m));
     }
     s->flags |= SF_EOF(d);
     if (d == DIR_IN)

@@ -64,6 +64,7 @@ struct proxy_sess {
     struct twheel_timer timer;      /* connect deadline, or stall retry */
     struct rte_mbuf *stall[2];      /* refused by tcp_send (buffer cap), sent first */
     struct mbufq held[2];           /* data of a side that closed, not yet passed on */
+                                    /* (both charged to the stack: tcp_buf_charge) */
     struct proxy_sess *next_free;
 };
 

@@ -326,6 +326,21 @@ int tcp_send(struct tcp_conn *c, struct rte_mbuf *m)
     return 0;
 }
 
+void tcp_buf_charge(struct tcp_stack *st, uint32_t segs)
+{
+    st->buf_segs += segs;
+}
+
+void tcp_buf_release(struct tcp_stack *st, uint32_t segs)
+{
+    st->buf_segs -= segs <= st->buf_segs ? segs : st->buf_segs;
+}
+
+void tcp_alloc_failed(struct tcp_stack *st)
+{
+    tcp_tcb_alloc_failed(st);
+}
+
 uint32_t tcp_recv_bytes(const struct tcp_conn *c)
 {
     return c->rcvq.bytes;
@@ -339,6 +354,8 @@ struct rte_mbuf *tcp_recv(struct tcp_conn *c, uint32_t max)
 
     m = mbufq_pop(&c->rcvq, max, st->conf.pool, &segs);
     st->buf_segs -= segs;
+    if (m == NULL && max != 0 && c->rcvq.bytes != 0)
+        tcp_tcb_alloc_failed(st);   /* no mbuf to split the first segment with */
     if (m != NULL && (c->state == TCP_ESTABLISHED || c->state == TCP_FIN_WAIT_1 ||
                       c->state == TCP_FIN_WAIT_2)) {
         uint32_t space = tcp_output_rcv_space(c);

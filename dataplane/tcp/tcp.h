@@ -105,6 +105,21 @@ static inline enum tcp_state tcp_conn_state(const struct tcp_conn *c)
     return (enum tcp_state)c->state;
 }
 
+/*
+ * What a user of the stack holds outside its queues (the proxy's data of a half that
+ * closed, a packet tcp_send refused) is charged against the stack's buffer cap
+ * (max_buf_segs) like the queues themselves, so that the stack and its users together
+ * hold no more segments than the worker's pool was sized for. A charge is never
+ * refused (the data is held already): over the cap, the stack refuses new data and
+ * closes its receive windows until the user releases what it charged.
+ */
+void tcp_buf_charge(struct tcp_stack *st, uint32_t segs);
+void tcp_buf_release(struct tcp_stack *st, uint32_t segs);
+
+/* A user of the stack found conf.pool empty: counted in the worker's
+ * mbuf_alloc_failed (conf.mbuf_alloc_failed) with the stack's own failures. */
+void tcp_alloc_failed(struct tcp_stack *st);
+
 /* Counters. */
 const struct tcp_stats *tcp_stack_stats(const struct tcp_stack *st);
 #define TCP_STAT_COUNT (sizeof(struct tcp_stats) / sizeof(uint64_t))

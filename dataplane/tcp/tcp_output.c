@@ -32,6 +32,7 @@ static void tcp_output_emit(struct tcp_stack *st, const struct tcp_key *k, uint3
 
     if (h == NULL) {
         st->stats.hdr_alloc_fail++;
+        tcp_tcb_alloc_failed(st);
         rte_pktmbuf_free(payload);
         return;
     }
@@ -161,6 +162,7 @@ static void tcp_output_seg(struct tcp_conn *c, uint32_t seq, uint32_t len, uint8
         payload = mbufq_clone(&c->sndq, seq - c->snd_una, len, st->conf.pool);
         if (payload == NULL) {
             st->stats.hdr_alloc_fail++;
+            tcp_tcb_alloc_failed(st);
             return;
         }
     }

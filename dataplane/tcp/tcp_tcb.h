@@ -36,6 +36,14 @@ void tcp_tcb_reap(struct tcp_stack *st);
 /* Initial sequence number for k (RFC 6528, or conf.iss_fn). */
 uint32_t tcp_tcb_iss(struct tcp_stack *st, const struct tcp_key *k);
 
+/* An mbuf allocation of the stack failed: counted in the worker's mbuf_alloc_failed
+ * (the stack's own counters say which allocation). */
+static inline void tcp_tcb_alloc_failed(struct tcp_stack *st)
+{
+    if (st->conf.mbuf_alloc_failed != NULL)
+        (*st->conf.mbuf_alloc_failed)++;
+}
+
 /* Buffer accounting against max_buf_segs. */
 static inline bool tcp_tcb_buf_room(const struct tcp_stack *st, uint32_t segs)
 {

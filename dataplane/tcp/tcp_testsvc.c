@@ -82,8 +82,10 @@ static void testsvc_source_fill(struct tcp_conn *c)
         uint64_t pos = testsvc_sent(c);
         uint16_t n;
         uint8_t *p;
-        if (m == NULL)
+        if (m == NULL) {
+            tcp_alloc_failed(c->st);
             return;
+        }
         n = (uint16_t)RTE_MIN(space, (uint32_t)rte_pktmbuf_tailroom(m));
         n = (uint16_t)RTE_MIN(n, (uint16_t)1460);
         p = (uint8_t *)rte_pktmbuf_append(m, n);

@@ -204,6 +204,8 @@ struct tcp_stack_conf {
     unsigned n_workers;
     struct twheel *wheel;           /* the worker's wheel; its clock is the stack's */
     struct rte_mempool *pool;       /* headers and indirect mbufs */
+    uint64_t *mbuf_alloc_failed;    /* the worker's counter of failed mbuf allocations
+                                       (lcore_stats), NULL: none */
     tcp_tx_fn tx;
     void *tx_arg;
     tcp_iss_fn iss_fn;
@@ -211,7 +213,8 @@ struct tcp_stack_conf {
     uint32_t max_conns;             /* control blocks (cap; refusals counted) */
     uint32_t max_listeners;
     uint32_t max_ooo_blocks;        /* connections that may hold out-of-order data */
-    uint32_t max_buf_segs;          /* mbuf segments all queues together may hold */
+    uint32_t max_buf_segs;          /* mbuf segments all queues together (and what the
+                                       stack's users hold: tcp_buf_charge) may hold */
     uint32_t sndbuf;                /* bytes per connection */
     uint32_t rcvbuf;                /* bytes per connection */
     uint16_t mss;                   /* ours: MTU - 40 */
@@ -287,7 +290,8 @@ struct tcp_stack {
     struct rte_mempool *ooo_pool;
     uint32_t n_conns;                   /* in use (TIME_WAIT included) */
     uint32_t n_listeners;
-    uint32_t buf_segs;                  /* segments held by every queue */
+    uint32_t buf_segs;                  /* segments held by every queue, and charged
+                                           by the stack's users (tcp_buf_charge) */
     uint32_t depth;                     /* nesting of stack entries */
     struct siphash_key iss_key;         /* RFC 6528 F(): drawn at creation, kept */
     struct siphash_key challenge_key;   /* each second's challenge ACK budget */

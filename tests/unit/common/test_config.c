@@ -436,6 +436,7 @@ Test(config, defaults_are_filled)
     cr_assert_str_eq(cfg->appliance.name, "lbd");
     cr_assert_str_eq(cfg->appliance.api_socket, "/run/lbd/lbd.sock");
     cr_assert_eq(cfg->appliance.idle_sleep_us, 0);
+    cr_assert_eq(cfg->appliance.mbufs_per_worker, 0, "computed");
     cr_assert_str_eq(cfg->appliance.log_level, "info");
     cr_assert_eq(cfg->interfaces[0].gateway, 0);
     cr_assert_not(cfg->routing.forward);
@@ -585,6 +586,25 @@ Test(config, nulls_and_optional_values)
     cr_assert_str_eq(v->tls.key, "");
     cr_assert_str_eq(v->tls.ciphers, "");
     cr_assert_eq(v->health_check.port, 0);
+    assert_round_trip(cfg);
+    config_free(cfg);
+}
+
+Test(config, mbufs_per_worker_null_or_a_size)
+{
+    const struct change null_set[] = {{"appliance.mbufs_per_worker", "null"}};
+    const struct change size_set[] = {{"appliance.mbufs_per_worker", "65536"}};
+    struct lbd_config *cfg = load_ok(null_set, 1);
+    cJSON *j;
+
+    cr_assert_eq(cfg->appliance.mbufs_per_worker, 0, "null: computed");
+    j = config_to_json(cfg);
+    cr_assert(cJSON_IsNull(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "appliance"),
+                                               "mbufs_per_worker")));
+    cJSON_Delete(j);
+    config_free(cfg);
+    cfg = load_ok(size_set, 1);
+    cr_assert_eq(cfg->appliance.mbufs_per_worker, 65536);
     assert_round_trip(cfg);
     config_free(cfg);
 }
@@ -975,6 +995,16 @@ Test(config_errors, appliance)
         {{{"appliance.log_level", "'INFO'"}},
          "appliance.log_level: \"INFO\" is not one of err, warn, info, debug"},
         {{{"appliance.log_level", "3"}}, "appliance.log_level: must be a string"},
+        {{{"appliance.mbufs_per_worker", "'8192'"}},
+         "appliance.mbufs_per_worker: must be a number"},
+        {{{"appliance.mbufs_per_worker", "8192.5"}},
+         "appliance.mbufs_per_worker: 8192.5 is not a whole number"},
+        {{{"appliance.mbufs_per_worker", "0"}},
+         "appliance.mbufs_per_worker: 0 is not in 4096..16777216"},
+        {{{"appliance.mbufs_per_worker", "4095"}},
+         "appliance.mbufs_per_worker: 4095 is not in 4096..16777216"},
+        {{{"appliance.mbufs_per_worker", "16777217"}},
+         "appliance.mbufs_per_worker: 16777217 is not in 4096..16777216"},
     };
     RUN(cases);
 }
@@ -1391,6 +1421,19 @@ Test(config_errors, real_servers)
         {{{"virtual_services[0].real_servers[0].min_conns", "10"},
           {"virtual_services[0].real_servers[0].max_conns", "5"}},
          "virtual_services[0].real_servers[0].min_conns: 10 is more than max_conns 5"},
+        {{{"virtual_services[0].real_servers[0].min_conns", "1"}},
+         "virtual_services[0].real_servers[0].min_conns: 1: not supported (only 0): lbd has "
+         "no connection queue and no service-wide load (fullconn) for a minimum to scale "
+         "from; use max_conns for a limit"},
+        {{{"virtual_services[0].real_servers[0].min_conns", "5"},
+          {"virtual_services[0].real_servers[0].max_conns", "10"}},
+         "virtual_services[0].real_servers[0].min_conns: 5: not supported (only 0): lbd has "
+         "no connection queue and no service-wide load (fullconn) for a minimum to scale "
+         "from; use max_conns for a limit"},
+        {{{"virtual_services[2].real_servers[1].min_conns", "4294967295"}},
+         "virtual_services[2].real_servers[1].min_conns: 4294967295: not supported (only 0): "
+         "lbd has no connection queue and no service-wide load (fullconn) for a minimum to "
+         "scale from; use max_conns for a limit"},
         {{{"virtual_services[0].real_servers[0].state", "'offline'"}},
          "virtual_services[0].real_servers[0].state: \"offline\" is not one of online, drain, halt"},
         {{{"virtual_services[0].real_servers[0].state", "1"}},

@@ -1380,6 +1380,109 @@ Test(tcp, buffer_cap_refuses_and_counts)
     cr_assert_eq(H.st->stats.rcv_mem_dropped, 1);
 }
 
+/*
+ * The stack's pool runs dry under a connection that sends and receives: every failed
+ * allocation is counted (the stack's own counter and the worker's mbuf_alloc_failed),
+ * nothing is lost or leaked, and once the pool has mbufs again the retransmission
+ * timer delivers what could not go out.
+ */
+Test(tcp, an_empty_pool_is_counted_and_the_connection_recovers)
+{
+    static struct rte_mbuf *taken[512];
+    struct rte_mempool *small;
+    uint8_t d[1000], got[1000];
+    uint64_t failed = 0, stack_failed;
+    unsigned n = 0, h_in_use;
+    uint32_t seq_end = ISS + 1 + 3000, read = 0;
+    struct tcp_conn *c;
+    struct h_out *o;
+    struct rte_mbuf *m;
+
+    small = rte_pktmbuf_pool_create("h_small", 255, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+                                    SOCKET_ID_ANY);
+    cr_assert_not_null(small);
+    H.conf.pool = small;
+    H.conf.mbuf_alloc_failed = &failed;
+    h_in_use = rte_mempool_in_use_count(H.pool);
+    h_start();
+    c = h_accept_quiet(-1, 65535);
+    cr_assert_eq(failed, 0);
+
+    /* Something else on the worker takes every mbuf of the pool. */
+    while (n < 512 && (taken[n] = rte_pktmbuf_alloc(small)) != NULL)
+        n++;
+    cr_assert_eq(rte_mempool_avail_count(small), 0);
+
+    /* Data to send: no payload clone, no header, so nothing leaves; counted. */
+    cr_assert_eq(tcp_send(c, h_payload(3000, 0, 1000)), 0);
+    cr_assert_eq(h_pending_out(), 0);
+    cr_assert_gt(H.st->stats.hdr_alloc_fail, 0);
+    cr_assert_eq(failed, H.st->stats.hdr_alloc_fail);
+    /* Data from the peer is queued (its mbufs are the port's); no ACK can go out, and
+     * a read that must split a segment finds no mbuf either: the data stays. */
+    h_pattern(d, sizeof(d), 0);
+    cr_assert_eq(h_in(&(struct h_seg){.seq = PEER_ISN + 1, .ack = ISS + 1,
+                                      .flags = TCP_ACK | TCP_PSH, .wnd = 65535, .data = d,
+                                      .len = sizeof(d)}),
+                 DROP_NONE);
+    cr_assert_eq(tcp_recv_bytes(c), 1000);
+    stack_failed = failed;
+    cr_assert_null(tcp_recv(c, 100));
+    cr_assert_eq(tcp_recv_bytes(c), 1000, "nothing taken from the queue");
+    cr_assert_eq(failed, stack_failed + 1, "the failed split is counted");
+    /* The first retransmission fails as well. */
+    h_advance(300);
+    cr_assert_eq(h_pending_out(), 0);
+    cr_assert_eq(H.st->stats.rexmt_timeouts, 1);
+    cr_assert_gt(failed, stack_failed + 1);
+    cr_assert_eq(tcp_conn_state(c), TCP_ESTABLISHED);
+
+    /* The burst is over: the pool has mbufs again. */
+    while (n > 0)
+        rte_pktmbuf_free(taken[--n]);
+    stack_failed = failed;
+    cr_assert_gt(h_wait_out(5000), 0);
+    o = h_next();
+    cr_assert_eq(o->seq, ISS + 1, "the data goes out from its first byte");
+    cr_assert_eq(o->ack, PEER_ISN + 1 + 1000, "and acknowledges what arrived meanwhile");
+    /* The peer acknowledges each segment as it comes, until all 3000 bytes are. */
+    for (int i = 0; i < 32 && c->snd_una != seq_end; i++) {
+        if (o == NULL) {
+            cr_assert_gt(h_wait_out(5000) + h_pending_out(), 0, "nothing more goes out");
+            o = h_next();
+        }
+        h_in(&(struct h_seg){.seq = PEER_ISN + 1001, .ack = o->seq + o->len,
+                             .flags = TCP_ACK, .wnd = 65535});
+        o = h_next();
+    }
+    cr_assert_eq(c->snd_una, seq_end, "everything sent and acknowledged");
+    while ((m = tcp_recv(c, 100)) != NULL) {
+        const void *p;
+        cr_assert_leq(read + m->pkt_len, sizeof(got));
+        p = rte_pktmbuf_read(m, 0, m->pkt_len, got + read);
+        cr_assert_not_null(p);
+        if (p != got + read)
+            memcpy(got + read, p, m->pkt_len);
+        read += m->pkt_len;
+        rte_pktmbuf_free(m);
+    }
+    cr_assert_eq(read, 1000);
+    cr_assert_eq(memcmp(got, d, sizeof(d)), 0);
+    cr_assert_eq(failed, stack_failed, "no failure once the pool had mbufs");
+
+    /* Nothing leaked: every mbuf of both pools is back once the connection is gone. */
+    tcp_abort(c);
+    h_skip_out();
+    cr_assert_eq(H.st->n_conns, 0);
+    cr_assert_eq(H.st->buf_segs, 0);
+    cr_assert_eq(rte_mempool_avail_count(small), 255, "stack pool: %u in use",
+                 rte_mempool_in_use_count(small));
+    cr_assert_eq(rte_mempool_in_use_count(H.pool), h_in_use);
+    tcp_stack_free(H.st);
+    H.st = NULL;
+    rte_mempool_free(small);
+}
+
 /* ---- callbacks ---- */
 
 static void close_on_readable(struct tcp_conn *c, enum tcp_event ev, void *arg)
