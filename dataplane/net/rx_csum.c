@@ -36,12 +36,12 @@ bool rx_csum_l4_complete(struct rte_mbuf *m, const struct pkt_info *pi)
         return false;
     }
     /* pkt_parse put the L4 header in the first segment and the L4 data in the packet;
-     * the data may go on in further segments, which rte_raw_cksum_mbuf follows. */
+     * the data may go on in further segments, which csum_mbuf_raw follows. */
     if ((uint32_t)pi->l4_off + pi->l4_len > rte_pktmbuf_pkt_len(m))
         return false;
     old = *field;
     *field = 0;
-    if (rte_raw_cksum_mbuf(m, pi->l4_off, pi->l4_len, &raw) != 0) {
+    if (csum_mbuf_raw(m, pi->l4_off, pi->l4_len, &raw) != 0) {
         *field = old;   /* not reached: the range was checked above */
         return false;
     }

@@ -15,6 +15,7 @@
 #include <rte_mempool.h>
 #include <rte_tcp.h>
 
+#include "base/csum.h"
 #include "base/siphash.h"
 #include "net/rx_csum.h"
 #include "tcp/tcp_entry.h"
@@ -826,8 +827,9 @@ static void tcp_input_conn(struct tcp_conn *c, struct tcp_seg *s)
             st->stats.dup_data++;
         else
             st->stats.out_of_window++;
-        if (c->state == TCP_TIME_WAIT)
-            tcp_timer_deadline(c);      /* a retransmitted FIN restarts 2 MSL */
+        if (c->state == TCP_TIME_WAIT && (s->flags & TCP_FIN))
+            tcp_timer_deadline(c);      /* a retransmitted FIN restarts 2 MSL; any
+                                           other segment only gets the ACK */
         tcp_output_ack(c);
         return;
     }
@@ -942,7 +944,7 @@ enum drop_reason tcp_input(struct tcp_stack *st, struct rte_mbuf *m, const struc
     /* GOOD, and NONE (virtio-net: the field holds the pseudo-header sum only, the data
      * is sound), are accepted as they are; the segment's header is never sent on. */
     if (ck == RX_CSUM_BAD ||
-        (ck == RX_CSUM_VERIFY && rte_ipv4_udptcp_cksum_mbuf_verify(m, ip, pi->l4_off) != 0)) {
+        (ck == RX_CSUM_VERIFY && !csum_ipv4_l4_mbuf_ok(m, ip, pi->l4_off))) {
         st->stats.bad_checksum++;
         return DROP_TCP_BAD_CHECKSUM;
     }

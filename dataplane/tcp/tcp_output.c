@@ -13,6 +13,7 @@
 #include <rte_mbuf.h>
 #include <rte_tcp.h>
 
+#include "base/csum.h"
 #include "tcp/tcp_sack.h"
 #include "tcp/tcp_tcb.h"
 #include "tcp/tcp_timer.h"
@@ -67,7 +68,7 @@ static void tcp_output_emit(struct tcp_stack *st, const struct tcp_key *k, uint3
     }
     ip->total_length = rte_cpu_to_be_16((uint16_t)h->pkt_len);
     ip->hdr_checksum = rte_ipv4_cksum(ip);
-    th->cksum = rte_ipv4_udptcp_cksum_mbuf(h, ip, IP_HDR_LEN);
+    th->cksum = csum_ipv4_l4_mbuf(h, ip, IP_HDR_LEN);  /* the payload may be split oddly */
     st->stats.segs_out++;
     if (flags & TCP_RST)
         st->stats.rst_sent++;

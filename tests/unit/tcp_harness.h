@@ -103,7 +103,9 @@ static inline void h_tx(void *arg, struct rte_mbuf *m, uint32_t dst_ip)
     th = (const struct rte_tcp_hdr *)(p + 20);
     cr_assert_eq(rte_be_to_cpu_16(ip->total_length), m->pkt_len);
     cr_assert_eq(rte_ipv4_cksum(ip), 0, "IPv4 checksum");
-    cr_assert_eq(rte_ipv4_udptcp_cksum_mbuf_verify(m, ip, 20), 0, "TCP checksum");
+    /* Over the bytes laid flat, not with DPDK's multi-segment sum (wrong for a chain
+     * with a segment of odd length before the last, and agreeing with itself). */
+    cr_assert_eq(rte_ipv4_udptcp_cksum_verify(ip, th), 0, "TCP checksum");
     cr_assert_eq(ip->dst_addr, dst_ip);
     o = &H.out[H.n_out++];
     memset(o, 0, sizeof(*o));

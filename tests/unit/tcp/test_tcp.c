@@ -618,6 +618,48 @@ Test(tcp, retransmission_timeout_backs_off_then_gives_up)
     cr_assert_eq(H.wheel.pending, 0, "no timer left behind");
 }
 
+/*
+ * The lab's request burst (tests/lab/t_burst.sh): a proxied answer is queued as the
+ * real server's segments came, e.g. 141 bytes of headers and then 1460 of body. The
+ * client's ACKs are lost; the RTO resends from snd_una one MSS, which now ends 1319
+ * bytes into the second queued segment: a payload chain with an odd-length first
+ * part. DPDK 22.11's rte_ipv4_udptcp_cksum_mbuf got that checksum wrong, the client
+ * dropped every retransmission and the request was never answered.
+ */
+Test(tcp, retransmission_across_odd_length_queued_segments_has_a_good_checksum)
+{
+    struct tcp_conn *c;
+    struct h_out *o;
+    uint8_t want[1460];
+
+    h_start();
+    c = h_accept_quiet(-1, 65535);
+    cr_assert_eq(tcp_send(c, h_payload(141, 0, 141)), 0);
+    cr_assert_eq(tcp_send(c, h_payload(1460, 141, 1460)), 0);
+    cr_assert_eq(tcp_send(c, h_payload(1461, 1601, 1461)), 0);
+    cr_assert_geq(h_pending_out(), 3, "sent as queued");
+    h_skip_out();
+    h_wait_out(1000);
+    o = h_next();
+    cr_assert_not_null(o, "the RTO resends");
+    /* h_tx verified the checksum over the flat bytes. */
+    cr_assert_eq(o->seq, ISS + 1);
+    cr_assert_eq(o->len, 1460, "one MSS across the 141- and the 1460-byte segments");
+    h_pattern(want, 1460, 0);
+    cr_assert_arr_eq(o->data, want, 1460);
+    cr_assert_eq(H.st->stats.rexmt_timeouts, 1);
+    /* The go-back-N goes on at odd offsets once the first part is acknowledged. */
+    cr_assert_eq(h_in(&(struct h_seg){.seq = PEER_ISN + 1, .ack = ISS + 1 + 1460,
+                                      .flags = TCP_ACK, .wnd = 65535}), DROP_NONE);
+    h_advance(0);
+    o = h_next();
+    cr_assert_not_null(o);
+    cr_assert_eq(o->seq, ISS + 1 + 1460);
+    cr_assert_eq(o->len, 1460, "the last 141 bytes of the second segment, 1319 of the third");
+    h_pattern(want, 1460, 1460);
+    cr_assert_arr_eq(o->data, want, 1460);
+}
+
 Test(tcp, rto_follows_rtt_samples_and_karn)
 {
     struct tcp_conn *c;
@@ -1006,6 +1048,36 @@ Test(tcp, active_close_through_time_wait)
     for (unsigned i = 0; i < H.n_ev; i++)
         cr_log_info("ev %u", H.ev[i]);
     cr_assert_eq(H.n_ev, 3, "nothing after CLOSED");
+}
+
+/* In TIME_WAIT only a retransmitted FIN restarts 2 MSL (RFC 9293 3.10.7.4); an old
+ * data segment or a stray ACK is acknowledged and the control block still goes on
+ * time, so a peer (or anyone guessing the 4-tuple) cannot hold it in the pool. */
+Test(tcp, time_wait_is_not_restarted_by_segments_other_than_a_fin)
+{
+    uint8_t d[100] = {0};
+    struct tcp_conn *c;
+    struct h_out *o;
+
+    H.conf.time_wait_ms = 5000;
+    h_start();
+    c = h_accept_quiet(-1, 65535);
+    cr_assert_eq(tcp_shutdown(c), 0);
+    h_in(&(struct h_seg){.seq = PEER_ISN + 1, .ack = ISS + 2, .flags = TCP_ACK | TCP_FIN,
+                         .wnd = 100});
+    cr_assert_eq(tcp_conn_state(c), TCP_TIME_WAIT);
+    h_skip_out();
+    h_advance(3000);
+    h_in(&(struct h_seg){.seq = PEER_ISN + 1 - 100, .ack = ISS + 2, .flags = TCP_ACK,
+                         .wnd = 100, .data = d, .len = 100});
+    h_in(&(struct h_seg){.seq = PEER_ISN + 2 + 70000, .ack = ISS + 2, .flags = TCP_ACK,
+                         .wnd = 100});
+    o = h_next();
+    cr_assert_not_null(o, "an old segment is acknowledged");
+    cr_assert_eq(o->ack, PEER_ISN + 2);
+    h_advance(2000);
+    cr_assert_eq(H.st->n_conns, 0, "2 MSL from the FIN, not from the later segments");
+    cr_assert_eq(H.wheel.pending, 0);
 }
 
 Test(tcp, simultaneous_close)
