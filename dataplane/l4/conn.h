@@ -44,6 +44,8 @@ enum conn_dir { CONN_DIR_FORWARD = 0, CONN_DIR_REVERSE = 1 };
 #define CONN_F_NH_FWD 0x04      /* nh[CONN_DIR_FORWARD] is cached */
 #define CONN_F_NH_REV 0x08      /* nh[CONN_DIR_REVERSE] is cached */
 #define CONN_F_HALTED 0x10      /* closed by halt: both sides were sent an RST */
+#define CONN_F_SEQ_FWD 0x20     /* seq_end[CONN_DIR_FORWARD] is set (TCP) */
+#define CONN_F_SEQ_REV 0x40     /* seq_end[CONN_DIR_REVERSE] is set (TCP) */
 
 /* A packet's addresses as they sit in it (network order). */
 struct conn_key {
@@ -74,6 +76,10 @@ struct conn {
     uint8_t state;              /* enum conn_state */
     uint8_t flags;              /* CONN_F_* */
     uint32_t persist_ref;       /* with CONN_F_PERSIST: the entry held (persist_hold) */
+    /* TCP, by direction: the end (host order) of the furthest segment that side has sent
+     * through here, so that the RST a halt sends the other side is at the sequence
+     * number it expects whatever segment (a retransmission, a window probe) comes. */
+    uint32_t seq_end[2];
     /* Next hops by direction (towards the real server, towards the client), cached by
      * l4.c while the neighbour table and the snapshot keep these generations. */
     uint32_t nh_neigh_gen;

@@ -204,6 +204,34 @@ static inline uint8_t l4_tcp_flags(const struct pkt_info *pi, const uint8_t *l4)
     return pi->ip_proto == IPPROTO_TCP ? ((const struct rte_tcp_hdr *)l4)->tcp_flags : 0;
 }
 
+/* The sequence number just after TCP segment l4 (host order): its data, SYN and FIN. */
+static inline uint32_t l4_tcp_seq_end(const struct pkt_info *pi, const uint8_t *l4)
+{
+    const struct rte_tcp_hdr *tcp = (const struct rte_tcp_hdr *)l4;
+    uint32_t thl = (uint32_t)(tcp->data_off >> 4) * 4;
+    uint32_t len = pi->l4_len > thl ? pi->l4_len - thl : 0;
+
+    return rte_be_to_cpu_32(tcp->sent_seq) + len + !!(tcp->tcp_flags & RTE_TCP_SYN_FLAG) +
+           !!(tcp->tcp_flags & RTE_TCP_FIN_FLAG);
+}
+
+/* Notes how far side dir of TCP connection c has sent (RFC 9293 serial arithmetic:
+ * a retransmission or a window probe does not move it back). */
+static inline void l4_track_seq(struct conn *c, enum conn_dir dir, const struct pkt_info *pi,
+                                const uint8_t *l4)
+{
+    uint8_t bit = dir == CONN_DIR_FORWARD ? CONN_F_SEQ_FWD : CONN_F_SEQ_REV;
+    uint32_t end;
+
+    if (pi->ip_proto != IPPROTO_TCP)
+        return;
+    end = l4_tcp_seq_end(pi, l4);
+    if (!(c->flags & bit) || (int32_t)(end - c->seq_end[dir]) > 0) {
+        c->seq_end[dir] = end;
+        c->flags |= bit;
+    }
+}
+
 /*
  * The real server for a new connection of the client to vs: its persistent one when
  * it may still take new connections, else the scheduler's. *pe: the client's entry,
@@ -389,6 +417,7 @@ void l4_from_client(struct l4 *l4, const struct snapshot *s, struct rte_mbuf *m,
             return;
     }
     conn_update(c, CONN_DIR_FORWARD, flags, l4->lc->now_ms);
+    l4_track_seq(c, CONN_DIR_FORWARD, pi, l4h);
     nat_rewrite_dst(ip, l4h, pi->ip_proto, c->rs_ip, c->rs_port);
     l4->stats->forward_packets++;
     l4->lc->traffic->rs[c->rs_idx].bytes_in += pi->l3_len;
@@ -422,14 +451,21 @@ bool l4_from_server(struct l4 *l4, const struct snapshot *s, struct rte_mbuf *m,
         if (pi->ip_proto == IPPROTO_TCP && !(l4_tcp_flags(pi, l4h) & RTE_TCP_RST_FLAG)) {
             /*
              * Both ends learn it is closed: the server from the client's address (seq =
-             * its ACK), the client from the VIP at the server's sequence number. The
-             * entry stays, closing, so that the client's next segment (the challenge
-             * ACK of RFC 5961 when that RST was not exactly in sequence) is answered
-             * with an RST it takes (seq = its ACK) on the client path: only a SYN opens
-             * a connection, so without the entry the client would wait out its timeout.
+             * its ACK), the client from the VIP at the end of what the server sent it
+             * through here (not this segment's seq: a retransmission of data the client
+             * has, or a zero-window probe at snd_una - 1, would put the RST behind the
+             * client's window, where it is dropped without a word, and a client that
+             * has nothing to send then waits for ever). The entry stays, closing, so
+             * that the client's next segment (the challenge ACK of RFC 5961 when that
+             * RST was not exactly in sequence, data still in flight) is answered with
+             * an RST it takes (seq = its ACK) on the client path: only a SYN opens a
+             * connection, so without the entry the client would wait out its timeout.
              */
-            l4_send_rst(l4, s, c->vip, c->vport, c->client_ip, c->client_port,
-                        rte_be_to_cpu_32(((const struct rte_tcp_hdr *)l4h)->sent_seq));
+            uint32_t seq = (c->flags & CONN_F_SEQ_REV)
+                               ? c->seq_end[CONN_DIR_REVERSE]
+                               : rte_be_to_cpu_32(((const struct rte_tcp_hdr *)l4h)->sent_seq);
+
+            l4_send_rst(l4, s, c->vip, c->vport, c->client_ip, c->client_port, seq);
             c->flags |= CONN_F_HALTED;
             conn_update(c, CONN_DIR_REVERSE, RTE_TCP_RST_FLAG, l4->lc->now_ms);
             l4_reset_sender(l4, s, m, pi);
@@ -449,6 +485,7 @@ bool l4_from_server(struct l4 *l4, const struct snapshot *s, struct rte_mbuf *m,
         return true;
     }
     conn_update(c, CONN_DIR_REVERSE, l4_tcp_flags(pi, l4h), l4->lc->now_ms);
+    l4_track_seq(c, CONN_DIR_REVERSE, pi, l4h);
     nat_rewrite_src(ip, l4h, pi->ip_proto, c->vip, c->vport);
     l4->stats->reverse_packets++;
     l4->lc->traffic->vs[c->vs_slot].packets_out++;

@@ -681,3 +681,106 @@ Test(l4_path, halt_on_a_servers_packet_resets_both_sides)
     cr_assert_eq(h.w->stats.l4.conns_halted, 1, "one connection, counted once");
     cr_assert_eq(conn_count(h.w->l4.conns), 0);
 }
+
+/* A segment rs:443 -> 10.200.50.20:dport with data_len bytes of data, in f. */
+static uint32_t server_seg(uint32_t rs, uint16_t dport, uint8_t flags, uint32_t seq,
+                           uint32_t ack, uint16_t data_len)
+{
+    uint32_t off = frame_eth(f, RTE_ETHER_TYPE_IPV4, &frame_mac_us);
+    uint32_t l4 = frame_ipv4(f, off, IPPROTO_TCP, rs, ip4("10.200.50.20"),
+                             (uint16_t)(sizeof(struct rte_tcp_hdr) + data_len));
+    struct rte_tcp_hdr *tcp = (struct rte_tcp_hdr *)(f + l4);
+
+    memset(tcp, 0, sizeof(*tcp));
+    tcp->src_port = rte_cpu_to_be_16(443);
+    tcp->dst_port = rte_cpu_to_be_16(dport);
+    tcp->sent_seq = rte_cpu_to_be_32(seq);
+    tcp->recv_ack = rte_cpu_to_be_32(ack);
+    tcp->data_off = 5 << 4;
+    tcp->tcp_flags = flags;
+    tcp->rx_win = rte_cpu_to_be_16(1000);
+    memset(tcp + 1, 0x5a, data_len);
+    tcp->cksum = rte_ipv4_udptcp_cksum((struct rte_ipv4_hdr *)(f + off), tcp);
+    return l4 + sizeof(*tcp) + data_len;
+}
+
+/* The sequence number of the RST sent on port, which must be one, to the client. */
+static uint32_t rst_seq_to_client(uint16_t port)
+{
+    uint32_t len = h_sent(&h, port, out, sizeof(out));
+    const struct rte_tcp_hdr *rst = (const struct rte_tcp_hdr *)(ip_of(out) + 1);
+
+    cr_assert_gt(len, 0, "no RST to the client");
+    assert_valid(len);
+    cr_assert_eq(ip_of(out)->dst_addr, ip4("10.200.50.20"));
+    cr_assert_eq(rst->tcp_flags, RTE_TCP_RST_FLAG);
+    return rte_be_to_cpu_32(rst->sent_seq);
+}
+
+Test(l4_path, halt_resets_the_client_where_the_server_got_to_not_at_a_stale_segment)
+{
+    uint32_t len = tcp_seg(ip4("10.200.50.20"), 50003, RTE_TCP_SYN_FLAG), rs;
+
+    h_run(&h, f, len, 1);
+    cr_assert_gt(h_sent(&h, 0, out, sizeof(out)), 0);
+    rs = ip_of(out)->dst_addr;
+    /* SYN-ACK at 4999, then 100 bytes at 5000 and 100 at 5100, all passed to the client. */
+    len = server_seg(rs, 50003, RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG, 4999, 1001, 0);
+    h_run(&h, f, len, 0);
+    cr_assert_gt(h_sent(&h, 1, out, sizeof(out)), 0);
+    for (uint32_t seq = 5000; seq <= 5100; seq += 100) {
+        len = server_seg(rs, 50003, RTE_TCP_ACK_FLAG | RTE_TCP_PSH_FLAG, seq, 1001, 100);
+        h_run(&h, f, len, 0);
+        cr_assert_gt(h_sent(&h, 1, out, sizeof(out)), 0, "data passed on");
+    }
+    for (int i = 0; i < H_RS; i++)
+        if (h.rs_tcp[i].ip == rs)
+            h.rs_tcp[i].state = CFG_RS_HALT;
+    cr_assert_eq(h_publish(&h), 0);
+
+    /* The server retransmits the first 100 bytes (the client's ACK was late): an RST at
+     * 5000 would be behind the client's window and dropped; it is sent at 5200. */
+    len = server_seg(rs, 50003, RTE_TCP_ACK_FLAG | RTE_TCP_PSH_FLAG, 5000, 1001, 100);
+    h_run(&h, f, len, 0);
+    cr_assert_eq(rst_seq_to_client(1), 5200);
+    cr_assert_gt(h_sent(&h, 0, out, sizeof(out)), 0, "the server is reset too");
+    /* A zero-window probe (snd_una - 1) gets the same. */
+    len = server_seg(rs, 50003, RTE_TCP_ACK_FLAG, 5199, 1001, 0);
+    h_run(&h, f, len, 0);
+    cr_assert_eq(rst_seq_to_client(1), 5200);
+    cr_assert_eq(h.w->stats.l4.conns_halted, 1);
+}
+
+Test(l4_path, a_reused_client_port_starts_its_sequence_afresh)
+{
+    uint32_t len = tcp_seg(ip4("10.200.50.20"), 50004, RTE_TCP_SYN_FLAG), rs;
+
+    h_run(&h, f, len, 1);
+    cr_assert_gt(h_sent(&h, 0, out, sizeof(out)), 0);
+    rs = ip_of(out)->dst_addr;
+    len = server_seg(rs, 50004, RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG, 0x90000000u, 1001, 0);
+    h_run(&h, f, len, 0);
+    len = server_seg(rs, 50004, RTE_TCP_FIN_FLAG | RTE_TCP_ACK_FLAG, 0x90000001u, 1001, 0);
+    h_run(&h, f, len, 0);
+    while (h_sent(&h, 1, out, sizeof(out)) > 0)
+        ;
+    /* The client comes back on the same port (closing entry reused); the server's new
+     * ISN is "behind" the old one in serial arithmetic, and still the one that counts. */
+    len = tcp_seg(ip4("10.200.50.20"), 50004, RTE_TCP_SYN_FLAG);
+    h_run(&h, f, len, 1);
+    cr_assert_gt(h_sent(&h, 0, out, sizeof(out)), 0);
+    cr_assert_eq(ip_of(out)->dst_addr, rs, "the closing entry was reused");
+    len = server_seg(rs, 50004, RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG, 0x10000000u, 1001, 0);
+    h_run(&h, f, len, 0);
+    len = server_seg(rs, 50004, RTE_TCP_ACK_FLAG | RTE_TCP_PSH_FLAG, 0x10000001u, 1001, 10);
+    h_run(&h, f, len, 0);
+    while (h_sent(&h, 1, out, sizeof(out)) > 0)
+        ;
+    for (int i = 0; i < H_RS; i++)
+        if (h.rs_tcp[i].ip == rs)
+            h.rs_tcp[i].state = CFG_RS_HALT;
+    cr_assert_eq(h_publish(&h), 0);
+    len = server_seg(rs, 50004, RTE_TCP_ACK_FLAG, 0x1000000au, 1001, 0);
+    h_run(&h, f, len, 0);
+    cr_assert_eq(rst_seq_to_client(1), 0x1000000bu);
+}
