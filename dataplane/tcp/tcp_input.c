@@ -320,15 +320,34 @@ static struct tcp_conn *tcp_input_cookie(struct tcp_stack *st, struct tcp_listen
     return c;
 }
 
+/* Whether the run of mbuf chain a may take chain b after it. */
+static inline bool tcp_input_ooo_can_chain(const struct rte_mbuf *a, const struct rte_mbuf *b)
+{
+    return (uint32_t)a->nb_segs + b->nb_segs <= RTE_MBUF_MAX_NB_SEGS;
+}
+
+/* Appends chain m (len bytes, last segment last) to the end of run e. */
+static inline void tcp_input_ooo_chain(struct rte_mbuf *head, struct rte_mbuf **head_last,
+                                       struct rte_mbuf *m, struct rte_mbuf *last)
+{
+    (*head_last)->next = m;
+    *head_last = last;
+    head->nb_segs = (uint16_t)(head->nb_segs + m->nb_segs);
+    head->pkt_len += m->pkt_len;
+}
+
 /* Inserts an out-of-order payload (seq, len) into c's reassembly list, trimming
- * overlaps. Takes m in every case. */
+ * overlaps; a payload that touches a run is chained to it, and a run it joins to the
+ * next is merged with that one. Takes m in every case. */
 static void tcp_input_ooo_insert(struct tcp_conn *c, uint32_t seq, uint32_t len,
                                  struct rte_mbuf *m)
 {
     struct tcp_stack *st = c->st;
     struct tcp_ooo *q = c->ooo;
     uint32_t end = seq + len;
+    struct rte_mbuf *last;
     unsigned i, j;
+    uint16_t nb;
 
     if (q == NULL) {
         if (rte_mempool_get(st->ooo_pool, (void **)&q) != 0)
@@ -354,8 +373,11 @@ static void tcp_input_ooo_insert(struct tcp_conn *c, uint32_t seq, uint32_t len,
         ;
     if (i > 0) {
         uint32_t pe = q->e[i - 1].seq + q->e[i - 1].len;
-        if (SEQ_GEQ(pe, end))
-            goto drop;                  /* covered by its predecessor */
+        if (SEQ_GEQ(pe, end)) {
+            st->stats.dup_data++;       /* held already, in its predecessor's run */
+            rte_pktmbuf_free(m);
+            return;
+        }
         if (SEQ_GT(pe, seq)) {
             uint32_t cut = pe - seq;
             if (mbufq_pkt_trim(&m, cut, 0) != 0 || m == NULL)
@@ -369,16 +391,43 @@ static void tcp_input_ooo_insert(struct tcp_conn *c, uint32_t seq, uint32_t len,
         if (mbufq_pkt_trim(&m, 0, cut) != 0 || m == NULL)
             return;
         len -= cut;
+        end = seq + len;
     }
-    if (q->n >= TCP_OOO_MAX || !tcp_tcb_buf_room(st, m->nb_segs))
+    if (!tcp_tcb_buf_room(st, m->nb_segs))
         goto drop;
-    for (j = q->n; j > i; j--)
-        q->e[j] = q->e[j - 1];
-    q->e[i].seq = seq;
-    q->e[i].len = len;
-    q->e[i].m = m;
-    q->n++;
-    st->buf_segs += m->nb_segs;
+    nb = m->nb_segs;
+    last = rte_pktmbuf_lastseg(m);
+    if (i > 0 && q->e[i - 1].seq + q->e[i - 1].len == seq &&
+        tcp_input_ooo_can_chain(q->e[i - 1].m, m)) {
+        /* After its predecessor's run; and maybe joining it to the next run. */
+        tcp_input_ooo_chain(q->e[i - 1].m, &q->e[i - 1].last, m, last);
+        q->e[i - 1].len += len;
+        if (i < q->n && q->e[i].seq == end && tcp_input_ooo_can_chain(q->e[i - 1].m, q->e[i].m)) {
+            tcp_input_ooo_chain(q->e[i - 1].m, &q->e[i - 1].last, q->e[i].m, q->e[i].last);
+            q->e[i - 1].len += q->e[i].len;
+            for (j = i; j + 1 < q->n; j++)
+                q->e[j] = q->e[j + 1];
+            q->n--;
+        }
+    } else if (i < q->n && q->e[i].seq == end && tcp_input_ooo_can_chain(m, q->e[i].m)) {
+        /* Just before the next run: it becomes that run's head. */
+        struct rte_mbuf *run_last = q->e[i].last;
+        tcp_input_ooo_chain(m, &last, q->e[i].m, run_last);
+        q->e[i].seq = seq;
+        q->e[i].len += len;
+        q->e[i].m = m;
+    } else {
+        if (q->n >= TCP_OOO_MAX)
+            goto drop;
+        for (j = q->n; j > i; j--)
+            q->e[j] = q->e[j - 1];
+        q->e[i].seq = seq;
+        q->e[i].len = len;
+        q->e[i].m = m;
+        q->e[i].last = last;
+        q->n++;
+    }
+    st->buf_segs += nb;
     st->stats.ooo_segs++;
     return;
 drop:

@@ -27,7 +27,7 @@ struct rte_mempool;
 #define SEQ_GT(a, b) ((int32_t)((uint32_t)(a) - (uint32_t)(b)) > 0)
 #define SEQ_GEQ(a, b) ((int32_t)((uint32_t)(a) - (uint32_t)(b)) >= 0)
 
-#define TCP_OOO_MAX 32          /* out-of-order segments held per connection */
+#define TCP_OOO_MAX 32          /* out-of-order runs (holes + 1) held per connection */
 #define TCP_MAX_WSCALE 14
 #define TCP_SACK_MAX 8          /* SACKed ranges a sender remembers per connection */
 #define TCP_SACK_BLOCKS 4       /* SACK blocks per segment we send (40 option bytes) */
@@ -87,7 +87,11 @@ typedef void (*tcp_event_fn)(struct tcp_conn *c, enum tcp_event ev, void *arg);
 #define TCPF_SACK         (1u << 17)  /* both SYNs carried SACK-permitted (RFC 2018) */
 #define TCPF_SACK_RECOVERY (1u << 18) /* the recovery in progress is RFC 6675's */
 
-/* Out-of-order segments of one connection, taken from the stack's pool on demand. */
+/*
+ * Out-of-order data of one connection, taken from the stack's pool on demand. Each
+ * entry is a run of contiguous bytes (the segments that arrived back to back, chained),
+ * so the entries count the holes in the window, not its segments.
+ */
 struct tcp_ooo {
     uint16_t n;
     uint16_t n_recent;
@@ -96,7 +100,8 @@ struct tcp_ooo {
     struct {
         uint32_t seq;
         uint32_t len;
-        struct rte_mbuf *m;     /* payload only */
+        struct rte_mbuf *m;     /* payload only, a chain of the run's segments */
+        struct rte_mbuf *last;  /* m's last segment */
     } e[TCP_OOO_MAX];
 };
 
