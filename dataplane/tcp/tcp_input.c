@@ -510,6 +510,8 @@ static void tcp_input_cc_ack(struct tcp_conn *c, uint32_t acked)
             st->stats.partial_acks++;
             if (SEQ_LT(c->high_rxt, c->snd_una))
                 c->high_rxt = c->snd_una;
+            else
+                c->rxt_mark = c->snd_max;   /* the new first hole went out by now */
         } else {
             st->stats.partial_acks++;
             tcp_output_rexmt_first(c);
@@ -564,6 +566,28 @@ static inline bool tcp_input_sack_can_recover(const struct tcp_conn *c)
 {
     return (c->flags & TCPF_SACK) && !(c->flags & TCPF_RECOVERY) && c->sack_n > 0 &&
            c->snd_nxt == c->snd_max && SEQ_GEQ(c->snd_una, c->recover);
+}
+
+/*
+ * A lost retransmission in SACK recovery: the first hole was retransmitted (HighRxt is
+ * above snd_una) and the peer SACKs data sent DupThresh - 1 segments after that
+ * retransmission, yet the hole is still open: the retransmission was lost too (as
+ * Linux's lost-retransmit detection and RACK (RFC 8985) conclude, by order of sending
+ * where RACK goes by time). RFC 6675 alone would wait for the RTO, and its backoff.
+ * The hole is sent again, once per such evidence (rxt_mark moves to snd_max).
+ */
+static void tcp_input_sack_lost_rexmt(struct tcp_conn *c)
+{
+    uint32_t smss = tcp_output_smss(c), len;
+
+    if (c->sack_n == 0 || !SEQ_GT(c->high_rxt, c->snd_una) ||
+        !SEQ_GT(c->sack[c->sack_n - 1].end, c->rxt_mark + (TCP_DUPTHRESH - 1) * smss))
+        return;
+    len = c->sack[0].start - c->snd_una;
+    c->st->stats.lost_rexmits++;
+    c->st->stats.sack_rexmits++;
+    tcp_output_rexmt(c, c->snd_una, len < smss ? len : smss);
+    tcp_timer_rexmt_arm(c);
 }
 
 /* A duplicate ACK (RFC 5681 section 3.2, RFC 6582, RFC 6675). */
@@ -684,6 +708,8 @@ static int tcp_input_ack(struct tcp_conn *c, struct tcp_seg *s)
                wnd >= c->snd_wnd && c->snd_una != c->snd_max) {
         tcp_input_cc_dupack(c, ack);
     }
+    if (c->flags & TCPF_SACK_RECOVERY)
+        tcp_input_sack_lost_rexmt(c);
     /* RFC 6675 section 5 (b): the first hole is lost by the SACKs alone (this also
      * covers ACKs that carry data, which never count as duplicates). */
     if (tcp_input_sack_can_recover(c) && tcp_sack_is_lost(c, c->snd_una))

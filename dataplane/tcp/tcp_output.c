@@ -376,6 +376,8 @@ void tcp_output_rexmt(struct tcp_conn *c, uint32_t seq, uint32_t len)
     tcp_output_seg(c, seq, len, TCP_ACK);
     if (SEQ_GT(seq + len, c->high_rxt))
         c->high_rxt = seq + len;
+    if (seq == c->snd_una)
+        c->rxt_mark = c->snd_max;
 }
 
 void tcp_output_rexmt_first(struct tcp_conn *c)

@@ -55,10 +55,13 @@ static void tcp_timeout_rexmt(struct tcp_conn *c)
     c->high_rxt = c->snd_una;
     c->dupacks = 0;
     c->flags &= ~(TCPF_RECOVERY | TCPF_SACK_RECOVERY | TCPF_RTT);
-    /* The receiver may have dropped what it SACKed (RFC 2018 section 8): start over;
-     * later ACKs rebuild the scoreboard and go-back-N skips what they SACK again
-     * (RFC 6675 section 5.1). */
-    tcp_sack_clear(c);
+    /* The scoreboard is kept at the first timeout, so that go-back-N sends only the
+     * holes at once (as Linux does, RFC 6675 section 5.1 allowing it); the receiver may
+     * have dropped what it SACKed (reneging, RFC 2018 section 8), and then a second
+     * timeout comes: it clears the board, later ACKs rebuild it and go-back-N skips
+     * what they SACK again. */
+    if (c->rexmt_shift > 1)
+        tcp_sack_clear(c);
     tcp_output(c);
     if (!twheel_pending(&c->t_rexmt))
         tcp_timer_rexmt_arm(c);

@@ -144,6 +144,9 @@ struct tcp_conn {
     uint32_t ssthresh;
     uint32_t recover;           /* RFC 6582; RFC 6675 RecoveryPoint */
     uint32_t high_rxt;          /* RFC 6675 HighRxt: end of the highest retransmission */
+    uint32_t rxt_mark;          /* SACK recovery: snd_max when the segment at snd_una was
+                                   retransmitted (at the latest); SACKs well beyond it
+                                   say that retransmission was lost */
 
     /* receive sequence space */
     uint32_t irs;
@@ -256,7 +259,7 @@ struct tcp_stack_conf {
     X(rtt_samples) X(hdr_alloc_fail) X(window_updates)                       \
     X(sack_blocks_sent) X(sack_blocks_rcvd) X(sack_blocks_bad)                \
     X(sack_blocks_old) X(sack_board_full) X(sack_recoveries) X(sack_rexmits)  \
-    X(sack_newreno_fallbacks) X(challenge_ack_conn_limited)
+    X(sack_newreno_fallbacks) X(challenge_ack_conn_limited) X(lost_rexmits)
 
 struct tcp_stats {
 #define TCP_STAT_FIELD(n) uint64_t n;

@@ -1829,7 +1829,7 @@ struct sack_peer {
     uint32_t mss;
     uint8_t have[SND_SEGS];
     unsigned sent[SND_SEGS];            /* transmissions of each segment */
-    unsigned lose_first[SND_SEGS];      /* 1 = drop the first transmission */
+    unsigned lose_first[SND_SEGS];      /* transmissions to drop (1: the first) */
     int sack;                           /* answer with SACK blocks */
 };
 
@@ -1879,7 +1879,7 @@ static void sack_peer_run(struct sack_peer *p)
         cr_assert_eq(o->len, p->mss);
         i = (o->seq - p->base) / p->mss;
         cr_assert_lt(i, SND_SEGS);
-        if (p->sent[i]++ == 0 && p->lose_first[i])
+        if (p->sent[i]++ < p->lose_first[i])
             continue;
         p->have[i] = 1;
         sack_peer_ack(p, i);
@@ -1959,7 +1959,7 @@ Test(tcp, sack_loss_detected_before_three_duplicates)
                   "never the SACKed segments (seq %u)", o->seq - una);
 }
 
-Test(tcp, sack_sender_does_not_resend_sacked_data_after_rto_and_clears_the_board)
+Test(tcp, sack_sender_does_not_resend_sacked_data_after_rto)
 {
     struct tcp_conn *c;
     struct h_out *o;
@@ -1980,7 +1980,9 @@ Test(tcp, sack_sender_does_not_resend_sacked_data_after_rto_and_clears_the_board
     o = h_next();
     cr_assert_eq(o->seq, una);
     cr_assert_eq(H.st->stats.rexmt_timeouts, 1);
-    cr_assert_eq(c->sack_n, 0, "RTO: the scoreboard is cleared (RFC 6675 5.1)");
+    cr_assert_eq(c->sack_n, 1, "the first RTO keeps the scoreboard");
+    o = h_next();
+    cr_assert(o == NULL || o->seq != una + 2 * mss, "go-back-N skips what is SACKed");
     h_skip_out();
     /* The retransmission arrives; the receiver still holds 2..3: go-back-N skips them. */
     h_in(&(struct h_seg){.seq = PEER_ISN + 1, .ack = una + mss, .flags = TCP_ACK,
@@ -1993,6 +1995,59 @@ Test(tcp, sack_sender_does_not_resend_sacked_data_after_rto_and_clears_the_board
     for (o = h_next(); o != NULL; o = h_next())
         cr_assert_geq(o->seq, una + 4 * mss, "SACKed data is not sent again");
     cr_assert_eq(H.st->stats.sack_recoveries, 0, "no fast recovery below recover");
+}
+
+Test(tcp, a_second_rto_clears_the_scoreboard_of_a_reneging_receiver)
+{
+    struct tcp_conn *c;
+    struct h_out *o;
+    uint32_t una = ISS + 1, mss = 1460;
+    bool sent_sacked = false;
+
+    h_start();
+    H.peer_sack = 1;
+    c = h_accept_quiet(7, 65535);
+    cr_assert_eq(tcp_send(c, h_payload(10 * mss, 0, 1460)), 0);
+    h_skip_out();
+    h_in(&(struct h_seg){.seq = PEER_ISN + 1, .ack = una, .flags = TCP_ACK, .wnd = 65535,
+                         .n_sack = 1, .sack = {una + 2 * mss, una + 4 * mss}});
+    h_skip_out();
+    h_wait_out(10000);                  /* first RTO: board kept */
+    cr_assert_eq(c->sack_n, 1);
+    h_skip_out();
+    /* The receiver dropped 2..3 (reneged) and acknowledges nothing: a second RTO. */
+    h_wait_out(20000);
+    cr_assert_eq(H.st->stats.rexmt_timeouts, 2);
+    cr_assert_eq(c->sack_n, 0, "the second RTO clears the scoreboard");
+    h_skip_out();
+    /* Go-back-N now sends 2..3 again, as the receiver needs. */
+    for (uint32_t a = una + mss; a <= una + 4 * mss; a += mss) {
+        h_in(&(struct h_seg){.seq = PEER_ISN + 1, .ack = a, .flags = TCP_ACK, .wnd = 65535});
+        for (o = h_next(); o != NULL; o = h_next())
+            sent_sacked |= o->len > 0 && o->seq == una + 2 * mss;
+    }
+    cr_assert(sent_sacked, "the segment once SACKed was sent again");
+}
+
+Test(tcp, sack_lost_retransmission_is_sent_again_without_rto)
+{
+    static const unsigned lose[] = {1};
+    struct sack_peer p;
+    struct tcp_conn *c = sack_sender(&p, 1, lose, 1);
+    uint64_t t0 = h_now();
+
+    p.lose_first[1] = 2;                /* the original and its first retransmission */
+    sack_peer_run(&p);
+    cr_assert_eq(h_now(), t0, "no timer was needed");
+    for (unsigned i = 0; i < SND_SEGS; i++)
+        cr_assert(p.have[i], "segment %u delivered", i);
+    cr_assert_eq(p.sent[1], 3, "segment 1 sent three times");
+    cr_assert_eq(H.st->stats.lost_rexmits, 1);
+    cr_assert_eq(H.st->stats.rexmt_timeouts, 0);
+    cr_assert_eq(c->snd_una, ISS + 1 + SND_SEGS * 1460);
+    for (unsigned i = 0; i < SND_SEGS; i++)
+        if (i != 1)
+            cr_assert_eq(p.sent[i], 1, "segment %u sent once", i);
 }
 
 Test(tcp, without_sack_the_same_losses_go_through_newreno)
