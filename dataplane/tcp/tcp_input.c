@@ -569,6 +569,40 @@ static inline bool tcp_input_sack_can_recover(const struct tcp_conn *c)
 }
 
 /*
+ * An ACK while a loss probe is out (RFC 8985 section 7.4). Once it shows the probe
+ * delivered (acknowledged or SACKed), what was sent before the probe and is still
+ * missing was lost (the probe went out 2 SRTT after it): SACK recovery starts at once,
+ * where RFC 6675 alone would wait for DupThresh SACKs that a tail never brings, and
+ * then for the RTO. A probe that was a retransmission and leaves nothing missing
+ * repaired a loss on its own, unless the ACK carries a D-SACK (RFC 2883: the original
+ * had arrived); the congestion response to a loss is taken then (section 7.4.2).
+ */
+static void tcp_input_tlp_ack(struct tcp_conn *c, const struct tcp_seg *s)
+{
+    struct tcp_stack *st = c->st;
+    bool dsack = s->n_sack > 0 &&
+                 (SEQ_LEQ(s->sack[0].end, s->ack) ||
+                  (s->n_sack > 1 && SEQ_GEQ(s->sack[0].start, s->sack[1].start) &&
+                   SEQ_LEQ(s->sack[0].end, s->sack[1].end)));
+
+    if (!SEQ_GEQ(s->ack, c->tlp_end) &&
+        !(c->sack_n > 0 && SEQ_GEQ(c->sack[c->sack_n - 1].end, c->tlp_end)))
+        return;
+    c->flags &= ~TCPF_TLP;
+    if (SEQ_LT(c->snd_una, c->tlp_end)) {
+        if (tcp_input_sack_can_recover(c)) {
+            st->stats.tlp_recoveries++;
+            tcp_input_sack_enter(c);
+        }
+    } else if ((c->flags & TCPF_TLP_RXT) && !dsack) {
+        st->stats.tlp_repairs++;
+        c->ssthresh = c->cwnd / 2 > 2u * c->mss ? c->cwnd / 2 : 2u * c->mss;
+        c->cwnd = c->ssthresh;
+    }
+    c->flags &= ~TCPF_TLP_RXT;
+}
+
+/*
  * A lost retransmission in SACK recovery: the first hole was retransmitted (HighRxt is
  * above snd_una) and the peer SACKs data sent DupThresh - 1 segments after that
  * retransmission, yet the hole is still open: the retransmission was lost too (as
@@ -708,6 +742,8 @@ static int tcp_input_ack(struct tcp_conn *c, struct tcp_seg *s)
                wnd >= c->snd_wnd && c->snd_una != c->snd_max) {
         tcp_input_cc_dupack(c, ack);
     }
+    if (c->flags & TCPF_TLP)
+        tcp_input_tlp_ack(c, s);
     if (c->flags & TCPF_SACK_RECOVERY)
         tcp_input_sack_lost_rexmt(c);
     /* RFC 6675 section 5 (b): the first hole is lost by the SACKs alone (this also

@@ -287,6 +287,11 @@ static bool tcp_output_sack_recovery(struct tcp_conn *c, uint32_t smss)
     return sent;
 }
 
+uint32_t tcp_output_probe_new(struct tcp_conn *c, uint32_t smss)
+{
+    return tcp_output_one(c, smss, smss);
+}
+
 void tcp_output(struct tcp_conn *c)
 {
     bool sent = false;
@@ -318,7 +323,8 @@ void tcp_output(struct tcp_conn *c)
         }
     }
     if (sent) {
-        if (!twheel_pending(&c->t_rexmt) || (c->flags & TCPF_PERSIST))
+        /* A loss probe is timed from the last segment sent (RFC 8985 section 7.2). */
+        if (!twheel_pending(&c->t_rexmt) || (c->flags & (TCPF_PERSIST | TCPF_PTO)))
             tcp_timer_rexmt_arm(c);
     } else if (c->flags & TCPF_ACKNOW) {
         tcp_output_ack(c);

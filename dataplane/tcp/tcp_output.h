@@ -37,6 +37,10 @@ void tcp_output_syn(struct tcp_conn *c);
  */
 void tcp_output_rexmt(struct tcp_conn *c, uint32_t seq, uint32_t len);
 
+/* Sends one new segment at snd_nxt (at most smss bytes), beyond cwnd: a loss probe.
+ * Returns the sequence space sent (0: nothing could go). */
+uint32_t tcp_output_probe_new(struct tcp_conn *c, uint32_t smss);
+
 /* The payload bytes one segment of c may carry now: the send MSS less the SACK
  * option that goes with every segment while out-of-order data is held. */
 uint32_t tcp_output_smss(const struct tcp_conn *c);

@@ -54,7 +54,7 @@ static void tcp_timeout_rexmt(struct tcp_conn *c)
     c->recover = c->snd_max;
     c->high_rxt = c->snd_una;
     c->dupacks = 0;
-    c->flags &= ~(TCPF_RECOVERY | TCPF_SACK_RECOVERY | TCPF_RTT);
+    c->flags &= ~(TCPF_RECOVERY | TCPF_SACK_RECOVERY | TCPF_RTT | TCPF_TLP | TCPF_TLP_RXT);
     /* The scoreboard is kept at the first timeout, so that go-back-N sends only the
      * holes at once (as Linux does, RFC 6675 section 5.1 allowing it); the receiver may
      * have dropped what it SACKed (reneging, RFC 2018 section 8), and then a second
@@ -65,6 +65,38 @@ static void tcp_timeout_rexmt(struct tcp_conn *c)
     tcp_output(c);
     if (!twheel_pending(&c->t_rexmt))
         tcp_timer_rexmt_arm(c);
+}
+
+/*
+ * The tail loss probe (RFC 8985 section 7.3): no ACK for 2 SRTT after the last segment
+ * sent. One new segment if the window lets one go, else the last segment again; either
+ * draws an ACK whose SACK shows what is missing, so that recovery starts now rather
+ * than at the RTO. Then the RTO is armed; one probe until it is answered.
+ */
+static void tcp_timeout_tlp(struct tcp_conn *c)
+{
+    struct tcp_stack *st = c->st;
+    uint32_t smss = tcp_output_smss(c), off = c->snd_nxt - c->snd_una;
+    uint32_t data_end = c->snd_una + c->sndq.bytes;
+
+    if (c->snd_una == c->snd_max)
+        return;
+    c->flags &= ~TCPF_TLP_RXT;
+    if (c->snd_nxt == c->snd_max && c->sndq.bytes > off && c->snd_wnd >= off + smss &&
+        tcp_output_probe_new(c, smss) != 0) {
+        c->tlp_end = c->snd_max;
+    } else if (SEQ_GT(data_end, c->snd_una) && SEQ_LEQ(data_end, c->snd_max)) {
+        uint32_t len = data_end - c->snd_una < smss ? data_end - c->snd_una : smss;
+        c->flags |= TCPF_TLP_RXT;
+        c->tlp_end = data_end;
+        tcp_output_rexmt(c, data_end - len, len);
+    } else {
+        tcp_timer_rexmt_arm(c);         /* only a FIN is out: the RTO will do */
+        return;
+    }
+    st->stats.tlp_probes++;
+    c->flags |= TCPF_TLP;
+    tcp_timer_rexmt_arm(c);
 }
 
 static void tcp_timeout_on_rexmt(struct twheel_timer *t, uint64_t now)
@@ -88,6 +120,9 @@ static void tcp_timeout_on_rexmt(struct twheel_timer *t, uint64_t now)
         } else {
             tcp_output(c);
         }
+    } else if (c->flags & TCPF_PTO) {
+        c->flags &= ~TCPF_PTO;
+        tcp_timeout_tlp(c);
     } else {
         tcp_timeout_rexmt(c);
     }

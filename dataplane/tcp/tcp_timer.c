@@ -12,15 +12,43 @@ uint32_t tcp_timer_rto(const struct tcp_conn *c)
     return rto > cf->rto_max_ms ? cf->rto_max_ms : (uint32_t)rto;
 }
 
+/*
+ * The tail loss probe's timeout (RFC 8985 section 7.2) when one may be armed now, else
+ * 0: SACK in use, data in flight in a synchronized state, no recovery, no timeout or
+ * probe out already, an RTT measured. 2 SRTT, at least TCP_PTO_MIN_MS, plus the worst
+ * delayed ACK when one segment is in flight.
+ */
+static uint32_t tcp_timer_pto(const struct tcp_conn *c)
+{
+    uint32_t pto;
+
+    if ((c->flags & (TCPF_SACK | TCPF_HAD_SAMPLE)) != (TCPF_SACK | TCPF_HAD_SAMPLE) ||
+        (c->flags & (TCPF_RECOVERY | TCPF_TLP)) || c->rexmt_shift != 0 ||
+        c->snd_una == c->snd_max || c->state < TCP_ESTABLISHED)
+        return 0;
+    pto = c->srtt >> 2;                 /* srtt is scaled by 8 */
+    if (pto < TCP_PTO_MIN_MS)
+        pto = TCP_PTO_MIN_MS;
+    if (c->snd_max - c->snd_una <= c->mss)
+        pto += TCP_PTO_WCDELACK_MS;
+    return pto;
+}
+
 void tcp_timer_rexmt_arm(struct tcp_conn *c)
 {
-    c->flags &= ~TCPF_PERSIST;
-    twheel_arm(c->st->conf.wheel, &c->t_rexmt, tcp_now(c->st) + tcp_timer_rto(c));
+    uint32_t rto = tcp_timer_rto(c), pto = tcp_timer_pto(c);
+
+    c->flags &= ~(TCPF_PERSIST | TCPF_PTO);
+    if (pto != 0) {                     /* no later than the RTO would be */
+        c->flags |= TCPF_PTO;
+        rto = pto < rto ? pto : rto;
+    }
+    twheel_arm(c->st->conf.wheel, &c->t_rexmt, tcp_now(c->st) + rto);
 }
 
 void tcp_timer_rexmt_stop(struct tcp_conn *c)
 {
-    c->flags &= ~TCPF_PERSIST;
+    c->flags &= ~(TCPF_PERSIST | TCPF_PTO);
     twheel_cancel(c->st->conf.wheel, &c->t_rexmt);
 }
 

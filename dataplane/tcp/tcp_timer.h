@@ -25,7 +25,9 @@ static inline uint64_t tcp_now(const struct tcp_stack *st)
 void tcp_timer_init(struct tcp_conn *c);
 void tcp_timer_stop_all(struct tcp_conn *c);
 
-/* Arms retransmission at now + rto << backoff (clamped to rto_max). */
+/* Arms retransmission at now + rto << backoff (clamped to rto_max), or, when a tail
+ * loss probe may go out (RFC 8985 section 7.2) and is due sooner, the probe's timeout
+ * (TCPF_PTO set: the expiry sends a probe, then arms the RTO). */
 void tcp_timer_rexmt_arm(struct tcp_conn *c);
 void tcp_timer_rexmt_stop(struct tcp_conn *c);
 

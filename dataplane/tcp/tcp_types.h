@@ -32,6 +32,10 @@ struct rte_mempool;
 #define TCP_SACK_MAX 8          /* SACKed ranges a sender remembers per connection */
 #define TCP_SACK_BLOCKS 4       /* SACK blocks per segment we send (40 option bytes) */
 #define TCP_DUPTHRESH 3         /* RFC 5681 / RFC 6675 DupThresh */
+#define TCP_PTO_MIN_MS 50       /* floor of the loss probe timeout: above a Linux
+                                   receiver's 40 ms delayed ACK, so that an ACK held
+                                   back for an odd last segment rarely draws a probe */
+#define TCP_PTO_WCDELACK_MS 200 /* RFC 8985 WCDelAckT: one segment in flight */
 
 enum tcp_state {
     TCP_CLOSED = 0,
@@ -86,6 +90,9 @@ typedef void (*tcp_event_fn)(struct tcp_conn *c, enum tcp_event ev, void *arg);
 #define TCPF_HAD_SAMPLE   (1u << 16)  /* srtt/rttvar hold a measurement */
 #define TCPF_SACK         (1u << 17)  /* both SYNs carried SACK-permitted (RFC 2018) */
 #define TCPF_SACK_RECOVERY (1u << 18) /* the recovery in progress is RFC 6675's */
+#define TCPF_PTO          (1u << 19)  /* the rexmt timer is the tail loss probe's (PTO) */
+#define TCPF_TLP          (1u << 20)  /* a loss probe is out, up to tlp_end */
+#define TCPF_TLP_RXT      (1u << 21)  /* ... and it was a retransmission */
 
 /*
  * Out-of-order data of one connection, taken from the stack's pool on demand. Each
@@ -144,6 +151,7 @@ struct tcp_conn {
     uint32_t ssthresh;
     uint32_t recover;           /* RFC 6582; RFC 6675 RecoveryPoint */
     uint32_t high_rxt;          /* RFC 6675 HighRxt: end of the highest retransmission */
+    uint32_t tlp_end;           /* snd_max when the loss probe went out */
     uint32_t rxt_mark;          /* SACK recovery: snd_max when the segment at snd_una was
                                    retransmitted (at the latest); SACKs well beyond it
                                    say that retransmission was lost */
@@ -259,7 +267,8 @@ struct tcp_stack_conf {
     X(rtt_samples) X(hdr_alloc_fail) X(window_updates)                       \
     X(sack_blocks_sent) X(sack_blocks_rcvd) X(sack_blocks_bad)                \
     X(sack_blocks_old) X(sack_board_full) X(sack_recoveries) X(sack_rexmits)  \
-    X(sack_newreno_fallbacks) X(challenge_ack_conn_limited) X(lost_rexmits)
+    X(sack_newreno_fallbacks) X(challenge_ack_conn_limited) X(lost_rexmits) \
+    X(tlp_probes) X(tlp_recoveries) X(tlp_repairs)
 
 struct tcp_stats {
 #define TCP_STAT_FIELD(n) uint64_t n;

@@ -5,6 +5,7 @@
  */
 #include "err.h"
 #include "tcp/tcp_tcb.h"
+#include "tcp/tcp_timer.h"
 
 #include "tcp_harness.h"
 
@@ -1976,6 +1977,13 @@ Test(tcp, sack_sender_does_not_resend_sacked_data_after_rto)
     cr_assert_eq(c->sack_n, 1);
     cr_assert(!(c->flags & TCPF_RECOVERY));
     h_skip_out();
+    h_wait_out(10000);                  /* the tail loss probe: the last segment again */
+    o = h_next();
+    cr_assert_not_null(o);
+    cr_assert_eq(o->seq, una + 9 * mss);
+    cr_assert_eq(H.st->stats.tlp_probes, 1);
+    cr_assert_eq(H.st->stats.rexmt_timeouts, 0);
+    h_skip_out();                       /* lost too */
     h_wait_out(10000);                  /* RTO */
     o = h_next();
     cr_assert_eq(o->seq, una);
@@ -2012,7 +2020,11 @@ Test(tcp, a_second_rto_clears_the_scoreboard_of_a_reneging_receiver)
     h_in(&(struct h_seg){.seq = PEER_ISN + 1, .ack = una, .flags = TCP_ACK, .wnd = 65535,
                          .n_sack = 1, .sack = {una + 2 * mss, una + 4 * mss}});
     h_skip_out();
+    h_wait_out(10000);                  /* the loss probe, unanswered */
+    cr_assert_eq(H.st->stats.tlp_probes, 1);
+    h_skip_out();
     h_wait_out(10000);                  /* first RTO: board kept */
+    cr_assert_eq(H.st->stats.rexmt_timeouts, 1);
     cr_assert_eq(c->sack_n, 1);
     h_skip_out();
     /* The receiver dropped 2..3 (reneged) and acknowledges nothing: a second RTO. */
@@ -2048,6 +2060,103 @@ Test(tcp, sack_lost_retransmission_is_sent_again_without_rto)
     for (unsigned i = 0; i < SND_SEGS; i++)
         if (i != 1)
             cr_assert_eq(p.sent[i], 1, "segment %u sent once", i);
+}
+
+/* A SACK connection with 10 segments sent, all unacknowledged; returns it. */
+static struct tcp_conn *tlp_sender(int sack)
+{
+    struct tcp_conn *c;
+
+    h_start();
+    H.peer_sack = sack;
+    c = h_accept_quiet(7, 65535);
+    cr_assert_eq(tcp_send(c, h_payload(10 * 1460, 0, 1460)), 0);
+    h_skip_out();
+    return c;
+}
+
+Test(tcp, tail_loss_probe_starts_recovery_long_before_the_rto)
+{
+    struct tcp_conn *c = tlp_sender(1);
+    struct h_out *o;
+    uint32_t una = ISS + 1, mss = 1460;
+    uint64_t waited;
+
+    /* 0..6 arrive; 7, 8, 9 (the tail) are lost: no duplicate ACK will ever come. */
+    h_in(&(struct h_seg){.seq = PEER_ISN + 1, .ack = una + 7 * mss, .flags = TCP_ACK,
+                         .wnd = 65535});
+    h_skip_out();
+    waited = h_wait_out(10000);
+    cr_assert_lt(waited, tcp_timer_rto(c), "the probe comes before the RTO");
+    cr_assert_geq(waited, TCP_PTO_MIN_MS);
+    o = h_next();
+    cr_assert_not_null(o);
+    cr_assert_eq(o->seq, una + 9 * mss, "the last segment is the probe");
+    cr_assert_eq(H.st->stats.tlp_probes, 1);
+    /* Its SACK shows 7 and 8 missing: recovery starts now, 7 is sent at once. */
+    h_in(&(struct h_seg){.seq = PEER_ISN + 1, .ack = una + 7 * mss, .flags = TCP_ACK,
+                         .wnd = 65535, .n_sack = 1, .sack = {una + 9 * mss, una + 10 * mss}});
+    o = h_next();
+    cr_assert_not_null(o, "the first hole is retransmitted on the probe's ACK");
+    cr_assert_eq(o->seq, una + 7 * mss);
+    cr_assert(c->flags & TCPF_SACK_RECOVERY);
+    cr_assert_eq(H.st->stats.tlp_recoveries, 1);
+    h_in(&(struct h_seg){.seq = PEER_ISN + 1, .ack = una + 8 * mss, .flags = TCP_ACK,
+                         .wnd = 65535, .n_sack = 1, .sack = {una + 9 * mss, una + 10 * mss}});
+    for (o = h_next(); o != NULL && o->len == 0; o = h_next())
+        ;
+    cr_assert_not_null(o);
+    cr_assert_eq(o->seq, una + 8 * mss, "then the second");
+    h_in(&(struct h_seg){.seq = PEER_ISN + 1, .ack = una + 10 * mss, .flags = TCP_ACK,
+                         .wnd = 65535});
+    cr_assert_eq(c->snd_una, una + 10 * mss);
+    cr_assert_eq(H.st->stats.rexmt_timeouts, 0, "no RTO at all");
+}
+
+Test(tcp, a_probe_that_repairs_the_only_loss_reduces_cwnd_and_a_dsack_does_not)
+{
+    struct tcp_conn *c = tlp_sender(1);
+    uint32_t una = ISS + 1, mss = 1460, cwnd;
+
+    /* Only the last segment was lost: the probe (its retransmission) repairs it. */
+    h_in(&(struct h_seg){.seq = PEER_ISN + 1, .ack = una + 9 * mss, .flags = TCP_ACK,
+                         .wnd = 65535});
+    h_skip_out();
+    h_wait_out(10000);
+    cr_assert_eq(H.st->stats.tlp_probes, 1);
+    h_skip_out();
+    cwnd = c->cwnd;
+    h_in(&(struct h_seg){.seq = PEER_ISN + 1, .ack = una + 10 * mss, .flags = TCP_ACK,
+                         .wnd = 65535});
+    cr_assert_eq(H.st->stats.tlp_repairs, 1);
+    cr_assert_lt(c->cwnd, cwnd, "a repaired loss is a loss: cwnd reduced");
+
+    /* Next flight: the last segment's ACK was only late; the probe draws a D-SACK. */
+    cr_assert_eq(tcp_send(c, h_payload(2 * mss, 0, 1460)), 0);
+    h_skip_out();
+    h_in(&(struct h_seg){.seq = PEER_ISN + 1, .ack = una + 11 * mss, .flags = TCP_ACK,
+                         .wnd = 65535});
+    h_skip_out();
+    h_wait_out(10000);
+    cr_assert_eq(H.st->stats.tlp_probes, 2);
+    h_skip_out();
+    cwnd = c->cwnd;
+    h_in(&(struct h_seg){.seq = PEER_ISN + 1, .ack = una + 12 * mss, .flags = TCP_ACK,
+                         .wnd = 65535, .n_sack = 1, .sack = {una + 11 * mss, una + 12 * mss}});
+    cr_assert_eq(H.st->stats.tlp_repairs, 1, "a D-SACKed probe repaired nothing");
+    cr_assert_geq(c->cwnd, cwnd);
+    cr_assert_eq(H.st->stats.rexmt_timeouts, 0);
+}
+
+Test(tcp, no_loss_probe_without_sack)
+{
+    struct tcp_conn *c = tlp_sender(0);
+    uint64_t waited;
+
+    waited = h_wait_out(10000);
+    cr_assert_geq(waited, tcp_timer_rto(c) / 2, "the first timer is the RTO");
+    cr_assert_eq(H.st->stats.tlp_probes, 0);
+    cr_assert_eq(H.st->stats.rexmt_timeouts, 1);
 }
 
 Test(tcp, without_sack_the_same_losses_go_through_newreno)
