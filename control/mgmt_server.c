@@ -261,10 +261,10 @@ int mgmt_server_open(struct appliance *a, struct mgmt_server **out, char *err, s
         return 0;
     addr_format_ipv4(cm->address, ip);
     if (!MHD_is_feature_supported(MHD_FEATURE_EPOLL))
-        return lbd_err_set(err, errlen, LBD_EIO, "management: libmicrohttpd without epoll");
+        return lbd_err_set(err, errlen, LBD_EIO, "libmicrohttpd without epoll");
     m = calloc(1, sizeof(*m));
     if (m == NULL)
-        return lbd_err_set(err, errlen, LBD_ENOMEM, "management: out of memory");
+        return lbd_err_set(err, errlen, LBD_ENOMEM, "out of memory");
     m->a = a;
     sa.sin_addr.s_addr = cm->address;
     sa.sin_port = htons(cm->port);
@@ -284,7 +284,7 @@ int mgmt_server_open(struct appliance *a, struct mgmt_server **out, char *err, s
     if (m->d == NULL) {
         int e = errno;
         free(m);
-        return lbd_err_set(err, errlen, LBD_EIO, "management: cannot listen on %s:%u%s%s", ip,
+        return lbd_err_set(err, errlen, LBD_EIO, "cannot listen on %s:%u%s%s", ip,
                            cm->port, e != 0 ? ": " : "", e != 0 ? strerror(e) : "");
     }
     info = MHD_get_daemon_info(m->d, MHD_DAEMON_INFO_EPOLL_FD);
@@ -292,7 +292,7 @@ int mgmt_server_open(struct appliance *a, struct mgmt_server **out, char *err, s
     if (m->fd < 0) {
         MHD_stop_daemon(m->d);
         free(m);
-        return lbd_err_set(err, errlen, LBD_EIO, "management: no epoll descriptor");
+        return lbd_err_set(err, errlen, LBD_EIO, "no epoll descriptor");
     }
     LOG_INFO("mgmt", "management server on http://%s:%u/ (metrics at /metrics)", ip, cm->port);
     *out = m;

@@ -169,8 +169,25 @@ check "a management port out of range is refused" bad_config \
 check "an unknown management field is refused" bad_config \
     'c["management"] = {"listen": "127.0.0.1"}' 'management.listen: unknown field'
 
-# Without a management section there is no server.
+# An address that cannot be bound stops lbd at start-up, naming it.
 "$lab" lbd stop
+on lb1 python3 -c "
+import os, socket, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(('127.0.0.1', $mport)); s.listen(1)
+open('$tmp/squatter.pid', 'w').write(str(os.getpid()))
+time.sleep(30)" 2>/dev/null &
+sleep 0.5
+refused_start() {
+    ! "$lab" lbd start --config "$tmp/m.json" >"$tmp/start.out" 2>&1 || return 1
+    grep "management" "$tmp/start.out"
+    grep -q "lbd: management: cannot listen on 127.0.0.1:$mport: Address already in use" "$tmp/start.out"
+}
+check "with 127.0.0.1:$mport taken, lbd exits at start-up naming the address" refused_start
+kill "$(cat "$tmp/squatter.pid")" 2>/dev/null
+sleep 0.3
+
+# Without a management section there is no server.
 check "lbd starts with the stock lab config" "$lab" lbd start --config "$top/config/lab.json"
 check "... and listens on no TCP port" bash -c "! '$lab' exec lb1 ss -Hltn | grep -q ."
 
