@@ -1260,11 +1260,13 @@ static int parse_ha(struct jctx *c, const cJSON *root, struct lbd_config *cfg)
  */
 static int parse_management(struct jctx *c, const cJSON *root, struct lbd_config *cfg)
 {
-    static const char *const keys[] = {"address", "port", "max_clients", "timeout_s", NULL};
+    static const char *const keys[] = {"address", "port", "max_clients", "timeout_s", "tls",
+                                       "users_file", NULL};
+    static const char *const tls_keys[] = {"cert", "key", NULL};
     struct cfg_management *m = &cfg->management;
     const char *p = "management";
     char path[JPATH_MAX], show[JSHOW_MAX];
-    const cJSON *o, *it;
+    const cJSON *o, *it, *t;
     uint32_t first;
     long k;
 
@@ -1295,6 +1297,20 @@ static int parse_management(struct jctx *c, const cJSON *root, struct lbd_config
     TRY(jget_port(c, o, p, "port", 0, &m->port));
     TRY(jget_uint(c, o, p, "max_clients", 0, 1, 1024, &m->max_clients));
     TRY(jget_uint(c, o, p, "timeout_s", 0, 1, 3600, &m->timeout_s));
+    TRY(jget_object(c, o, p, "tls", &t));
+    if (t != NULL) {
+        jpath_key(path, p, "tls");
+        TRY(jcheck_keys(c, t, path, tls_keys));
+        TRY(jget_str(c, t, path, "cert", J_REQUIRED, JSTR_FILE, m->tls_cert,
+                     sizeof(m->tls_cert)));
+        TRY(jget_str(c, t, path, "key", J_REQUIRED, JSTR_FILE, m->tls_key, sizeof(m->tls_key)));
+        m->tls = true;
+    }
+    TRY(jget_str(c, o, p, "users_file", J_NULLABLE, JSTR_FILE, m->users_file,
+                 sizeof(m->users_file)));
+    if (m->users_file[0] != '\0' && !m->tls)
+        return jfail(c, "management.users_file",
+                     "needs management.tls (passwords are not sent in the clear)");
     m->enabled = true;
     return 0;
 }
@@ -1644,6 +1660,12 @@ static void dump_management(struct jout *o, cJSON *root, const struct cfg_manage
     jo_num(o, mo, "port", m->port);
     jo_num(o, mo, "max_clients", m->max_clients);
     jo_num(o, mo, "timeout_s", m->timeout_s);
+    if (m->tls) {
+        cJSON *to = jo_add(o, mo, "tls", cJSON_CreateObject());
+        jo_str(o, to, "cert", m->tls_cert);
+        jo_str(o, to, "key", m->tls_key);
+    }
+    jo_str_or_null(o, mo, "users_file", m->users_file);
 }
 
 cJSON *config_to_json(const struct lbd_config *cfg)

@@ -179,6 +179,10 @@ struct cfg_management {
     uint16_t port;                   /* default 9100 */
     uint32_t max_clients;            /* connections at once; default 16 */
     uint32_t timeout_s;              /* an idle connection is closed; default 10 */
+    bool tls;                        /* true when "tls" is given: HTTPS only */
+    char tls_cert[CFG_PATH_MAX];     /* PEM certificate (chain) */
+    char tls_key[CFG_PATH_MAX];      /* PEM private key */
+    char users_file[CFG_PATH_MAX];   /* "" = no actions; else the logins (needs tls) */
 };
 
 #define CFG_MGMT_PORT 9100

@@ -25,6 +25,7 @@
 
 #define MGMT_CONN_MEMORY (32u * 1024)   /* per connection: request line and headers */
 #define MGMT_CACHE_MS 200
+#define MGMT_BODY_MAX 4096              /* an action's JSON body */
 
 struct mgmt_server;
 

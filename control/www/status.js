@@ -3,6 +3,7 @@
 "use strict";
 
 const REFRESH_MS = 2000;
+let actions = false;    // the appliance takes actions (HTTPS, with a users file)
 
 function el(tag, text, cls) {
   const e = document.createElement(tag);
@@ -87,10 +88,12 @@ function draw(status, services, stats, health) {
       let last = s.last_check || "";
       if (h.last_check_ms_ago !== undefined) last += ", " + ago(h.last_check_ms_ago);
       if (h.check) last = h.check + ": " + last;
-      rsRows.push(row([v.label, s.label, s.ip + ":" + (s.port === null ? "(client's)" : s.port),
-                       [num(s.weight), "n"], [s.state, s.state], [s.health, s.health], last,
-                       [num(s.active_conns), "n"], [num(s.total_conns), "n"],
-                       [bytes(s.bytes_in), "n"], [bytes(s.bytes_out), "n"]]));
+      const cells = [v.label, s.label, s.ip + ":" + (s.port === null ? "(client's)" : s.port),
+                     [num(s.weight), "n"], [s.state, s.state], [s.health, s.health], last,
+                     [num(s.active_conns), "n"], [num(s.total_conns), "n"],
+                     [bytes(s.bytes_in), "n"], [bytes(s.bytes_out), "n"]];
+      if (actions) cells.push(controls(v.label, s));
+      rsRows.push(row(cells));
     }
   }
   fill("services", svcRows);
@@ -115,6 +118,51 @@ function draw(status, services, stats, health) {
     "Last update " + new Date().toLocaleTimeString() + ".";
 }
 
+// POST /api/rs: the API's rs.set. The browser asks for the login (HTTP basic).
+async function act(change) {
+  const msg = document.getElementById("action");
+  msg.hidden = false;
+  msg.className = "";
+  msg.textContent = "Sending " + JSON.stringify(change) + "...";
+  try {
+    const r = await fetch("/api/rs", {
+      method: "POST", credentials: "same-origin",
+      headers: {"Content-Type": "application/json"}, body: JSON.stringify(change)});
+    const text = await r.text();
+    let j = null;
+    try { j = JSON.parse(text); } catch (e) { /* not JSON: a refusal */ }
+    if (j && j.ok) msg.textContent = "Done: " + JSON.stringify(change);
+    else {
+      msg.className = "error";
+      msg.textContent = "Refused (" + r.status + "): " + (j && j.error ? j.error.message : text);
+    }
+  } catch (e) {
+    msg.className = "error";
+    msg.textContent = "Failed: " + e.message;
+  }
+}
+
+function controls(vs, s) {
+  const span = document.createElement("span");
+  for (const st of ["online", "drain", "halt"]) {
+    const b = el("button", st);
+    b.disabled = s.state === st;
+    b.addEventListener("click", () => {
+      if (st === "halt" && !confirm("Halt " + vs + "/" + s.label + "? Its connections are closed."))
+        return;
+      act({vs: vs, rs: s.label, state: st});
+    });
+    span.appendChild(b);
+  }
+  const w = document.createElement("input");
+  w.type = "number"; w.min = "0"; w.max = "65535"; w.value = s.weight; w.size = 5;
+  const set = el("button", "weight");
+  set.addEventListener("click", () => act({vs: vs, rs: s.label, weight: Number(w.value)}));
+  span.appendChild(w);
+  span.appendChild(set);
+  return span;
+}
+
 async function refresh() {
   const err = document.getElementById("error");
   try {
@@ -129,4 +177,18 @@ async function refresh() {
   setTimeout(refresh, REFRESH_MS);
 }
 
-refresh();
+async function start() {
+  try {
+    actions = (await get("/api/actions")).enabled === true;
+  } catch (e) {
+    actions = false;
+  }
+  if (actions) {
+    document.querySelector("#servers thead tr").appendChild(el("th", "actions"));
+    document.getElementById("mode").textContent =
+      "Actions need a login (the users file); each one is logged.";
+  }
+  refresh();
+}
+
+start();

@@ -1595,6 +1595,9 @@ Test(config, management_absent_is_off_empty_takes_the_defaults)
     const struct change empty[] = {{"management", "{}"}};
     const struct change all[] = {{"management", "{'address': '0.0.0.0', 'port': 8404,"
                                                 " 'max_clients': 4, 'timeout_s': 30}"}};
+    const struct change tls[] = {{"management", "{'tls': {'cert': '/etc/lbd/mgmt.pem',"
+                                                " 'key': '/etc/lbd/mgmt.key'},"
+                                                " 'users_file': '/etc/lbd/mgmt.users'}"}};
     struct lbd_config *cfg = load_ok(none, 1);
     cJSON *j = config_to_json(cfg);
 
@@ -1617,7 +1620,17 @@ Test(config, management_absent_is_off_empty_takes_the_defaults)
     assert_round_trip(cfg);
     config_free(cfg);
 
+    cfg = load_ok(tls, 1);
+    cr_assert(cfg->management.tls);
+    cr_assert_str_eq(cfg->management.tls_cert, "/etc/lbd/mgmt.pem");
+    cr_assert_str_eq(cfg->management.tls_key, "/etc/lbd/mgmt.key");
+    cr_assert_str_eq(cfg->management.users_file, "/etc/lbd/mgmt.users");
+    assert_round_trip(cfg);
+    config_free(cfg);
+
     cfg = load_ok(all, 1);
+    cr_assert_not(cfg->management.tls);
+    cr_assert_str_eq(cfg->management.users_file, "");
     cr_assert_eq(cfg->management.address, 0);
     cr_assert_eq(cfg->management.port, 8404);
     cr_assert_eq(cfg->management.max_clients, 4);
@@ -1653,6 +1666,16 @@ Test(config_errors, management)
         {{{"management", "{'timeout_s': 0}"}}, "management.timeout_s: 0 is not in 1..3600"},
         {{{"management", "{'timeout_s': 1.5}"}},
          "management.timeout_s: 1.5 is not a whole number"},
+        {{{"management", "{'tls': true}"}}, "management.tls: must be an object"},
+        {{{"management", "{'tls': {'cert': '/c.pem'}}"}}, "management.tls.key: required"},
+        {{{"management", "{'tls': {'key': '/k.pem'}}"}}, "management.tls.cert: required"},
+        {{{"management", "{'tls': {'cert': '/c', 'key': '/k', 'ca': '/x'}}"}},
+         "management.tls.ca: unknown field"},
+        {{{"management", "{'tls': {'cert': '', 'key': '/k'}}"}},
+         "management.tls.cert: must not be empty"},
+        {{{"management", "{'users_file': '/etc/lbd/mgmt.users'}"}},
+         "management.users_file: needs management.tls (passwords are not sent in the clear)"},
+        {{{"management", "{'users_file': 5}"}}, "management.users_file: must be a string"},
     };
     RUN(cases);
 }
