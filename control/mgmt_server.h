@@ -1,7 +1,7 @@
 /*
  * mgmt_server: the management HTTP server (config "management"): GET /metrics
  * (Prometheus, control/metrics.h), the status page (GET /, its script and style,
- * compiled in) and the read-only JSON it refreshes from (GET /api/stats, /api/status,
+ * compiled in) and the JSON it refreshes from (GET /api/stats, /api/status,
  * /api/health, /api/services: the API's own replies, through api_cmd_handle).
  *
  * libmicrohttpd without threads of its own, run from the control loop: every request
@@ -13,6 +13,11 @@
  * loop. A request's head may use at most MGMT_CONN_MEMORY bytes. The replies of
  * /metrics and /api/stats are built at most every MGMT_CACHE_MS and shared by the
  * requests in between, so a burst of scrapes costs one build.
+ *
+ * With management.tls the server is HTTPS only; with management.users_file (which
+ * needs tls) it also takes POST /api/rs, the API's rs.set, for a good login (HTTP
+ * basic, control/mgmt_auth.h) with a JSON body from its own origin; every action is
+ * logged with the user. GET /api/actions says whether it does.
  *
  * Control core only.
  */

@@ -169,8 +169,56 @@ check "a management port out of range is refused" bad_config \
 check "an unknown management field is refused" bad_config \
     'c["management"] = {"listen": "127.0.0.1"}' 'management.listen: unknown field'
 
-# An address that cannot be bound stops lbd at start-up, naming it.
+# Actions: HTTPS with a users file. The API's rs.set behind a login, and nothing else.
 "$lab" lbd stop
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 \
+    -subj /CN=127.0.0.1 -keyout "$tmp/key.pem" -out "$tmp/cert.pem" >/dev/null 2>&1
+echo "admin:$(openssl passwd -6 s3cret)" >"$tmp/users"
+chmod 600 "$tmp/users"
+make_config "$tmp/tls.json" '
+c["management"] = {"port": '$mport', "tls": {"cert": "'$tmp/cert.pem'", "key": "'$tmp/key.pem'"}, "users_file": "'$tmp/users'"}'
+check "lbd starts with an HTTPS management server and a users file" \
+    "$lab" lbd start --config "$tmp/tls.json"
+surl=https://127.0.0.1:$mport
+scode() { on lb1 curl -sk --max-time 5 -o "$tmp/post.out" -D "$tmp/post.h" -w '%{http_code}' "$@"; }
+check "GET /metrics over HTTPS" bash -c "[[ \$('$lab' exec lb1 curl -s --cacert '$tmp/cert.pem' --max-time 5 -o /dev/null -w '%{http_code}' $surl/metrics) == 200 ]]"
+check "... and not over plain HTTP" bash -c "! '$lab' exec lb1 curl -s --max-time 2 -o /dev/null $murl/metrics"
+check "GET /api/actions says actions are on" bash -c "'$lab' exec lb1 curl -sk --max-time 5 $surl/api/actions | grep -q '\"enabled\":true'"
+post() { # post EXPECTED-CODE BODY [CURL ARGS...]
+    local want=$1 body=$2
+    shift 2
+    local got
+    got=$(scode -X POST -H "Content-Type: ${ct:-application/json}" -d "$body" "$@" "$surl/api/rs")
+    echo "got $got: $(cat "$tmp/post.out")"
+    [[ $got == "$want" ]]
+}
+drain='{"vs": "Stun", "rs": "rs2", "state": "drain"}'
+check "POST /api/rs without a login: 401 asking for one" post 401 "$drain"
+check "... with WWW-Authenticate: Basic" grep -qi '^WWW-Authenticate: Basic realm="lbd management"' "$tmp/post.h"
+check "... with a wrong password: 401" post 401 "$drain" -u admin:guess
+check "... the refused login is logged" grep -q "login refused for user 'admin'" "$labrun/lb1.log"
+check "... rs2 is still online" expect_stat "[s['state'] for v in r['virtual_services'] if v['label'] == 'Stun' for s in v['real_servers'] if s['label'] == 'rs2'] == ['online']"
+post_text() { ct=text/plain post "$@"; }
+check "... with the login but not JSON: 415" post_text 415 "$drain" -u admin:s3cret
+check "... with the login from another site's page: 403" post 403 "$drain" -u admin:s3cret -H 'Origin: https://elsewhere.example'
+check "... with a field rs.set does not take here: 400" post 400 '{"vs": "Stun", "rs": "rs2", "label": "x"}' -u admin:s3cret
+check "... with a state that does not exist: 400 and the API's message" bash -c "$(declare -f post scode on); lab='$lab' tmp='$tmp' surl='$surl'; post 400 '{\"vs\": \"Stun\", \"rs\": \"rs2\", \"state\": \"sleep\"}' -u admin:s3cret && grep -q 'not one of' '$tmp/post.out'"
+check "POST /api/rs drain with the login: done" post 200 "$drain" -u admin:s3cret
+check "... rs2 is drained (as lbctl sees it)" expect_stat "[s['state'] for v in r['virtual_services'] if v['label'] == 'Stun' for s in v['real_servers'] if s['label'] == 'rs2'] == ['drain']"
+check "... and the action is logged with the user" grep -q 'user admin: .*rs.set.*done' "$labrun/lb1.log"
+check "POST /api/rs weight 50 and online" bash -c "$(declare -f post scode on); lab='$lab' tmp='$tmp' surl='$surl'; post 200 '{\"vs\": \"Stun\", \"rs\": \"rs2\", \"weight\": 50, \"state\": \"online\"}' -u admin:s3cret"
+check "... rs2 is online with weight 50" expect_stat "[(s['state'], s['weight']) for v in r['virtual_services'] if v['label'] == 'Stun' for s in v['real_servers'] if s['label'] == 'rs2'] == [('online', 50)]"
+check "... and /metrics shows it at once" bash -c "'$lab' exec lb1 curl -sk --max-time 5 $surl/metrics | grep -qx 'lbd_server_weight{service=\"Stun\",server=\"rs2\"} 50'"
+"$lab" lbd stop
+chmod 644 "$tmp/users"
+users_refused() {
+    ! "$lab" lbd start --config "$tmp/tls.json" >"$tmp/start.out" 2>&1 || return 1
+    grep "users file" "$tmp/start.out"
+    grep -q "users file $tmp/users: mode 0644, must be 0600" "$tmp/start.out"
+}
+check "a users file others may read stops lbd at start-up" users_refused
+
+# An address that cannot be bound stops lbd at start-up, naming it.
 on lb1 python3 -c "
 import os, socket, time
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
