@@ -100,6 +100,10 @@ static void config_defaults(struct lbd_config *cfg)
     cfg->ha.advert_interval_ms = 1000;
     cfg->ha.preempt = true;
     cfg->ha.vrid = 1;
+    cfg->management.address = htonl(INADDR_LOOPBACK);
+    cfg->management.port = CFG_MGMT_PORT;
+    cfg->management.max_clients = CFG_MGMT_MAX_CLIENTS;
+    cfg->management.timeout_s = CFG_MGMT_TIMEOUT_S;
 }
 
 static void vs_defaults(struct cfg_vs *v)
@@ -1249,10 +1253,73 @@ static int parse_ha(struct jctx *c, const cJSON *root, struct lbd_config *cfg)
     return 0;
 }
 
+/*
+ * The management server listens on a kernel socket: loopback, any host address, or
+ * 0.0.0.0 (all of them), but never an address lbd's own ports own (a self IP or a VIP
+ * is answered by the dataplane, the kernel never sees it).
+ */
+static int parse_management(struct jctx *c, const cJSON *root, struct lbd_config *cfg)
+{
+    static const char *const keys[] = {"address", "port", "max_clients", "timeout_s", "tls",
+                                       "users_file", NULL};
+    static const char *const tls_keys[] = {"cert", "key", NULL};
+    struct cfg_management *m = &cfg->management;
+    const char *p = "management";
+    char path[JPATH_MAX], show[JSHOW_MAX];
+    const cJSON *o, *it, *t;
+    uint32_t first;
+    long k;
+
+    TRY(jget_object(c, root, "", p, &o));
+    if (o == NULL)
+        return 0;
+    TRY(jcheck_keys(c, o, p, keys));
+    jpath_key(path, p, "address");
+    it = cJSON_GetObjectItemCaseSensitive(o, "address");
+    if (it != NULL) {
+        if (!cJSON_IsString(it))
+            return jfail(c, path, "must be a string");
+        if (addr_parse_ipv4(it->valuestring, &m->address) < 0)
+            return jfail(c, path, "%s is not an IPv4 address",
+                         jshow(show, it->valuestring, true));
+        first = ntohl(m->address) >> 24;
+        if (first >= 224 || (first == 0 && m->address != 0))
+            return jfail(c, path, "%s is not a unicast host address (or 0.0.0.0)",
+                         jshow(show, it->valuestring, true));
+        if ((k = find_self_ip(cfg, m->address)) >= 0)
+            return jfail(c, path, "%s is the self IP of interfaces[%ld] (a dataplane port: "
+                                  "the management server listens on the host's own network)",
+                         jshow_ip(show, m->address), k);
+        if ((k = find_vip(cfg, cfg->n_virtual_services, m->address)) >= 0)
+            return jfail(c, path, "%s is the VIP of virtual_services[%ld]",
+                         jshow_ip(show, m->address), k);
+    }
+    TRY(jget_port(c, o, p, "port", 0, &m->port));
+    TRY(jget_uint(c, o, p, "max_clients", 0, 1, 1024, &m->max_clients));
+    TRY(jget_uint(c, o, p, "timeout_s", 0, 1, 3600, &m->timeout_s));
+    TRY(jget_object(c, o, p, "tls", &t));
+    if (t != NULL) {
+        jpath_key(path, p, "tls");
+        TRY(jcheck_keys(c, t, path, tls_keys));
+        TRY(jget_str(c, t, path, "cert", J_REQUIRED, JSTR_FILE, m->tls_cert,
+                     sizeof(m->tls_cert)));
+        TRY(jget_str(c, t, path, "key", J_REQUIRED, JSTR_FILE, m->tls_key, sizeof(m->tls_key)));
+        m->tls = true;
+    }
+    TRY(jget_str(c, o, p, "users_file", J_NULLABLE, JSTR_FILE, m->users_file,
+                 sizeof(m->users_file)));
+    if (m->users_file[0] != '\0' && !m->tls)
+        return jfail(c, "management.users_file",
+                     "needs management.tls (passwords are not sent in the clear)");
+    m->enabled = true;
+    return 0;
+}
+
 static int parse_root(struct jctx *c, const cJSON *root, struct lbd_config *cfg)
 {
     static const char *const keys[] = {"appliance", "interfaces", "routing", "layer7",
-                                       "layer4", "virtual_services", "ha", NULL};
+                                       "layer4", "virtual_services", "ha", "management",
+                                       NULL};
 
     TRY(jcheck_keys(c, root, "", keys));
     TRY(parse_appliance(c, root, &cfg->appliance));
@@ -1261,7 +1328,8 @@ static int parse_root(struct jctx *c, const cJSON *root, struct lbd_config *cfg)
     TRY(parse_layer7(c, root, &cfg->layer7));
     TRY(parse_layer4(c, root, &cfg->layer4));
     TRY(parse_virtual_services(c, root, cfg));
-    return parse_ha(c, root, cfg);
+    TRY(parse_ha(c, root, cfg));
+    return parse_management(c, root, cfg);
 }
 
 int config_from_json(const cJSON *root, struct lbd_config **out, char *err, size_t errlen)
@@ -1580,6 +1648,26 @@ static void dump_ha(struct jout *o, cJSON *root, const struct cfg_ha *ha)
     jo_num(o, ho, "vrid", ha->vrid);
 }
 
+static void dump_management(struct jout *o, cJSON *root, const struct cfg_management *m)
+{
+    char buf[ADDR_STR_MAX];
+    cJSON *mo;
+
+    if (!m->enabled)
+        return;
+    mo = jo_add(o, root, "management", cJSON_CreateObject());
+    jo_str(o, mo, "address", addr_format_ipv4(m->address, buf));
+    jo_num(o, mo, "port", m->port);
+    jo_num(o, mo, "max_clients", m->max_clients);
+    jo_num(o, mo, "timeout_s", m->timeout_s);
+    if (m->tls) {
+        cJSON *to = jo_add(o, mo, "tls", cJSON_CreateObject());
+        jo_str(o, to, "cert", m->tls_cert);
+        jo_str(o, to, "key", m->tls_key);
+    }
+    jo_str_or_null(o, mo, "users_file", m->users_file);
+}
+
 cJSON *config_to_json(const struct lbd_config *cfg)
 {
     struct jout o = {false};
@@ -1605,6 +1693,7 @@ cJSON *config_to_json(const struct lbd_config *cfg)
     for (size_t i = 0; i < cfg->n_virtual_services; i++)
         dump_vs(&o, vss, &cfg->virtual_services[i]);
     dump_ha(&o, root, &cfg->ha);
+    dump_management(&o, root, &cfg->management);
     if (o.failed) {
         cJSON_Delete(root);
         return NULL;

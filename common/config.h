@@ -168,6 +168,27 @@ struct cfg_ha {
     uint8_t vrid;                    /* 1..255, default 1 */
 };
 
+/*
+ * "management": the management HTTP server (Prometheus /metrics, the status page) on
+ * the control core, on a kernel socket (never a dataplane port). Optional top-level
+ * object: absent, there is no server; present (even empty), it listens.
+ */
+struct cfg_management {
+    bool enabled;                    /* true when the "management" object is present */
+    uint32_t address;                /* default 127.0.0.1; 0 = every host address */
+    uint16_t port;                   /* default 9100 */
+    uint32_t max_clients;            /* connections at once; default 16 */
+    uint32_t timeout_s;              /* an idle connection is closed; default 10 */
+    bool tls;                        /* true when "tls" is given: HTTPS only */
+    char tls_cert[CFG_PATH_MAX];     /* PEM certificate (chain) */
+    char tls_key[CFG_PATH_MAX];      /* PEM private key */
+    char users_file[CFG_PATH_MAX];   /* "" = no actions; else the logins (needs tls) */
+};
+
+#define CFG_MGMT_PORT 9100
+#define CFG_MGMT_MAX_CLIENTS 16
+#define CFG_MGMT_TIMEOUT_S 10
+
 struct lbd_config {
     struct cfg_appliance appliance;
     struct cfg_interface *interfaces;
@@ -178,6 +199,7 @@ struct lbd_config {
     struct cfg_vs *virtual_services;
     size_t n_virtual_services;
     struct cfg_ha ha;
+    struct cfg_management management;
 };
 
 /*

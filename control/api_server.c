@@ -35,6 +35,7 @@ struct api_server {
     api_handler_fn fn;
     void *ctx;
     unsigned long slow_clients;     /* dropped for leaving too much output unread */
+    int watch_fd;                   /* another fd whose input ends the wait, or -1 */
     struct api_client clients[API_MAX_CLIENTS];
 };
 
@@ -102,6 +103,7 @@ int api_server_open(const char *path, api_handler_fn fn, void *ctx, struct api_s
         return lbd_err_set(err, errlen, LBD_ENOMEM, "api socket: out of memory");
     }
     srv->fd = fd;
+    srv->watch_fd = -1;
     srv->fn = fn;
     srv->ctx = ctx;
     snprintf(srv->path, sizeof(srv->path), "%s", path);
@@ -251,14 +253,19 @@ static void server_accept(struct api_server *srv)
 
 int api_server_poll(struct api_server *srv, int timeout_ms)
 {
-    struct pollfd pfd[API_MAX_CLIENTS + 1];
-    int idx[API_MAX_CLIENTS + 1];
+    struct pollfd pfd[API_MAX_CLIENTS + 2];
+    int idx[API_MAX_CLIENTS + 2];
     int n = 0, handled = 0;
     char buf[65536];
 
     pfd[n].fd = srv->fd;
     pfd[n].events = POLLIN;
     idx[n++] = -1;
+    if (srv->watch_fd >= 0) {
+        pfd[n].fd = srv->watch_fd;
+        pfd[n].events = POLLIN;
+        idx[n++] = -2;
+    }
     for (int i = 0; i < API_MAX_CLIENTS; i++) {
         struct api_client *c = &srv->clients[i];
         if (c->fd < 0)
@@ -274,7 +281,7 @@ int api_server_poll(struct api_server *srv, int timeout_ms)
         struct api_client *c;
         bool ok = true;
 
-        if (pfd[k].revents == 0)
+        if (pfd[k].revents == 0 || idx[k] == -2)
             continue;
         if (idx[k] < 0) {
             server_accept(srv);
@@ -310,6 +317,11 @@ int api_server_poll(struct api_server *srv, int timeout_ms)
             client_close(c);
     }
     return handled;
+}
+
+void api_server_watch(struct api_server *srv, int fd)
+{
+    srv->watch_fd = fd;
 }
 
 unsigned long api_server_slow_clients(const struct api_server *srv)

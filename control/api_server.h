@@ -34,6 +34,13 @@ int api_server_open(const char *path, api_handler_fn fn, void *ctx, struct api_s
 /* Serves what is ready, waiting up to timeout_ms. Returns the requests handled. */
 int api_server_poll(struct api_server *srv, int timeout_ms);
 
+/*
+ * Makes api_server_poll() also return when fd has input (the management server's
+ * epoll fd, so that the control loop serves it without waiting out its timeout);
+ * fd is only watched, never read. -1 stops watching.
+ */
+void api_server_watch(struct api_server *srv, int fd);
+
 /* Clients disconnected so far for leaving more than API_MAX_PENDING_OUT unread. */
 unsigned long api_server_slow_clients(const struct api_server *srv);
 

@@ -28,6 +28,7 @@
 #include "eal_mem.h"
 #include "err.h"
 #include "log.h"
+#include "mgmt_server.h"
 #include "reconfig.h"
 #include "snapshot/snapshot.h"
 
@@ -37,6 +38,7 @@
 
 static volatile sig_atomic_t stop_requested;
 static struct api_server *api_srv;
+static struct mgmt_server *mgmt_srv;
 
 struct lbd_opts {
     const char *config;
@@ -225,6 +227,23 @@ static void mod_api_term(struct appliance *a)
     api_srv = NULL;
 }
 
+/* The management HTTP server, when the config has one (mgmt_server.h). */
+static int mod_mgmt_init(struct appliance *a, char *err, size_t errlen)
+{
+    int rc = mgmt_server_open(a, &mgmt_srv, err, errlen);
+
+    if (rc == 0 && mgmt_srv != NULL)
+        api_server_watch(api_srv, mgmt_server_fd(mgmt_srv));
+    return rc;
+}
+
+static void mod_mgmt_term(struct appliance *a)
+{
+    api_server_watch(api_srv, -1);
+    mgmt_server_close(mgmt_srv);
+    mgmt_srv = NULL;
+}
+
 static int mod_workers_init(struct appliance *a, char *err, size_t errlen)
 {
     int rc = dp_start(a->dp);
@@ -244,6 +263,7 @@ static const struct module modules[] = {
     {"health", mod_health_init, mod_health_term},
     {"snapshot", mod_snapshot_init, NULL},
     {"api", mod_api_init, mod_api_term},
+    {"management", mod_mgmt_init, mod_mgmt_term},
     {"workers", mod_workers_init, mod_workers_term},
 };
 #define N_MODULES (sizeof(modules) / sizeof(modules[0]))
@@ -259,6 +279,7 @@ static void control_loop(struct appliance *a)
         uint64_t now;
 
         api_server_poll(api_srv, CONTROL_POLL_MS);
+        mgmt_server_run(mgmt_srv);
         now = appliance_now_ms();
         dp_poll_ctl(a->dp, now, 1024, on_worker_msg, a);
         if (health_poll(a->health, a->cfg, a->dp, now))

@@ -106,6 +106,10 @@ static int check_live(const struct lbd_config *prev, const struct lbd_config *ne
         return lbd_err_set(err, errlen, LBD_ESTATE,
                            "appliance.mbufs_per_worker: the mbuf pools are made at start-up; "
                            "changing their size needs a restart");
+    if (memcmp(&prev->management, &next->management, sizeof(next->management)) != 0)
+        return lbd_err_set(err, errlen, LBD_ESTATE,
+                           "management: the management server is set up at start-up; "
+                           "changing it needs a restart");
     if (prev->n_interfaces != next->n_interfaces)
         return lbd_err_set(err, errlen, LBD_ESTATE,
                            "interfaces: adding or removing a port needs a restart");

@@ -272,6 +272,8 @@ static void assert_cfg_eq(const struct lbd_config *a, const struct lbd_config *b
         cr_assert(mem_eq(&x, &y, sizeof(x)), "virtual_services[%zu] differs", i);
     }
     cr_assert(mem_eq(&a->ha, &b->ha, sizeof(a->ha)), "ha differs");
+    cr_assert(mem_eq(&a->management, &b->management, sizeof(a->management)),
+              "management differs");
 }
 
 static char *dump(const struct lbd_config *cfg)
@@ -1581,4 +1583,99 @@ Test(config_errors, long_messages_are_cut_not_overflowed)
     cr_assert_str_eq(err, "virtual_service");
     cr_assert_eq(load_changed(set, 1, &cfg, NULL, 0), LBD_EINVAL);
     cr_assert_null(cfg);
+}
+
+/* ------------------------------------------------------------------------ */
+/* management                                                               */
+/* ------------------------------------------------------------------------ */
+
+Test(config, management_absent_is_off_empty_takes_the_defaults)
+{
+    const struct change none[] = {{"management", DEL}};
+    const struct change empty[] = {{"management", "{}"}};
+    const struct change all[] = {{"management", "{'address': '0.0.0.0', 'port': 8404,"
+                                                " 'max_clients': 4, 'timeout_s': 30}"}};
+    const struct change tls[] = {{"management", "{'tls': {'cert': '/etc/lbd/mgmt.pem',"
+                                                " 'key': '/etc/lbd/mgmt.key'},"
+                                                " 'users_file': '/etc/lbd/mgmt.users'}"}};
+    struct lbd_config *cfg = load_ok(none, 1);
+    cJSON *j = config_to_json(cfg);
+
+    cr_assert_not(cfg->management.enabled);
+    cr_assert_null(cJSON_GetObjectItem(j, "management"), "absent stays absent in the dump");
+    cJSON_Delete(j);
+    assert_round_trip(cfg);
+    config_free(cfg);
+
+    cfg = load_ok(empty, 1);
+    cr_assert(cfg->management.enabled);
+    cr_assert_eq(cfg->management.address, ip4("127.0.0.1"));
+    cr_assert_eq(cfg->management.port, 9100);
+    cr_assert_eq(cfg->management.max_clients, 16);
+    cr_assert_eq(cfg->management.timeout_s, 10);
+    j = config_to_json(cfg);
+    cr_assert_str_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "management"), "address")
+                         ->valuestring, "127.0.0.1");
+    cJSON_Delete(j);
+    assert_round_trip(cfg);
+    config_free(cfg);
+
+    cfg = load_ok(tls, 1);
+    cr_assert(cfg->management.tls);
+    cr_assert_str_eq(cfg->management.tls_cert, "/etc/lbd/mgmt.pem");
+    cr_assert_str_eq(cfg->management.tls_key, "/etc/lbd/mgmt.key");
+    cr_assert_str_eq(cfg->management.users_file, "/etc/lbd/mgmt.users");
+    assert_round_trip(cfg);
+    config_free(cfg);
+
+    cfg = load_ok(all, 1);
+    cr_assert_not(cfg->management.tls);
+    cr_assert_str_eq(cfg->management.users_file, "");
+    cr_assert_eq(cfg->management.address, 0);
+    cr_assert_eq(cfg->management.port, 8404);
+    cr_assert_eq(cfg->management.max_clients, 4);
+    cr_assert_eq(cfg->management.timeout_s, 30);
+    assert_round_trip(cfg);
+    config_free(cfg);
+}
+
+Test(config_errors, management)
+{
+    static const struct err_case cases[] = {
+        {{{"management", "true"}}, "management: must be an object"},
+        {{{"management", "{'listen': '127.0.0.1'}"}}, "management.listen: unknown field"},
+        {{{"management", "{'address': 127}"}}, "management.address: must be a string"},
+        {{{"management", "{'address': null}"}}, "management.address: must be a string"},
+        {{{"management", "{'address': 'localhost'}"}},
+         "management.address: \"localhost\" is not an IPv4 address"},
+        {{{"management", "{'address': '224.0.0.1'}"}},
+         "management.address: \"224.0.0.1\" is not a unicast host address (or 0.0.0.0)"},
+        {{{"management", "{'address': '0.0.0.1'}"}},
+         "management.address: \"0.0.0.1\" is not a unicast host address (or 0.0.0.0)"},
+        {{{"management", "{'address': '192.168.112.5'}"}},
+         "management.address: \"192.168.112.5\" is the self IP of interfaces[0] (a dataplane "
+         "port: the management server listens on the host's own network)"},
+        {{{"management", "{'address': '192.168.112.140'}"}},
+         "management.address: \"192.168.112.140\" is the VIP of virtual_services[2]"},
+        {{{"management", "{'port': 0}"}}, "management.port: 0 is not a port"},
+        {{{"management", "{'port': 65536}"}}, "management.port: 65536 is not a port"},
+        {{{"management", "{'port': '9100'}"}}, "management.port: must be a number"},
+        {{{"management", "{'max_clients': 0}"}}, "management.max_clients: 0 is not in 1..1024"},
+        {{{"management", "{'max_clients': 1025}"}},
+         "management.max_clients: 1025 is not in 1..1024"},
+        {{{"management", "{'timeout_s': 0}"}}, "management.timeout_s: 0 is not in 1..3600"},
+        {{{"management", "{'timeout_s': 1.5}"}},
+         "management.timeout_s: 1.5 is not a whole number"},
+        {{{"management", "{'tls': true}"}}, "management.tls: must be an object"},
+        {{{"management", "{'tls': {'cert': '/c.pem'}}"}}, "management.tls.key: required"},
+        {{{"management", "{'tls': {'key': '/k.pem'}}"}}, "management.tls.cert: required"},
+        {{{"management", "{'tls': {'cert': '/c', 'key': '/k', 'ca': '/x'}}"}},
+         "management.tls.ca: unknown field"},
+        {{{"management", "{'tls': {'cert': '', 'key': '/k'}}"}},
+         "management.tls.cert: must not be empty"},
+        {{{"management", "{'users_file': '/etc/lbd/mgmt.users'}"}},
+         "management.users_file: needs management.tls (passwords are not sent in the clear)"},
+        {{{"management", "{'users_file': 5}"}}, "management.users_file: must be a string"},
+    };
+    RUN(cases);
 }

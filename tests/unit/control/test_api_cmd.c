@@ -179,6 +179,10 @@ Test(api_cmd_handlers, changes_that_need_a_restart_are_refused)
     refused("{\"cmd\":\"config.apply\",\"config\":{\"appliance\":{\"name\":\"t\","
             "\"mbufs_per_worker\":65536},"
             "\"interfaces\":[{\"port\":0,\"ip\":\"192.168.112.5/24\"}]}}", "bad_state");
+    /* The management server is set up at start-up. */
+    refused("{\"cmd\":\"config.apply\",\"config\":{\"appliance\":{\"name\":\"t\"},"
+            "\"interfaces\":[{\"port\":0,\"ip\":\"192.168.112.5/24\"}],"
+            "\"management\":{\"port\":9101}}}", "bad_state");
 }
 
 Test(api_cmd_handlers, health_list_names_every_server)
