@@ -232,6 +232,8 @@ cJSON *stats_build(const struct appliance *a, const char *vs_label, int *rc, cha
         add_u64(w, "l4_persist_created", ws->l4.persist_created);
         add_u64(w, "l4_persist_full", ws->l4.persist_full);
         add_u64(w, "l4_nh_misses", ws->l4.nh_misses);
+        add_u64(w, "l4_icmp_to_client", ws->l4.icmp_to_client);
+        add_u64(w, "l4_icmp_to_server", ws->l4.icmp_to_server);
         add_u64(w, "l4_conns_active", dp_worker_l4_conns(dp, i));
         add_u64(w, "l4_persist_entries", dp_worker_l4_persist(dp, i));
 #define STATS_PROXY_FIELD(n) add_u64(w, "proxy_" #n, ws->proxy.n);

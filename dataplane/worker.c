@@ -73,7 +73,8 @@ static void worker_arp(struct worker *w, const struct snapshot *s, struct rte_mb
 }
 
 static void worker_local(struct worker *w, const struct snapshot *s, struct rte_mbuf *m,
-                         uint8_t *frame, const struct pkt_info *pi, const struct snap_vs *vs)
+                         uint8_t *frame, const struct pkt_info *pi, const struct snap_vs *vs,
+                         int kind)
 {
     enum drop_reason r;
 
@@ -86,6 +87,10 @@ static void worker_local(struct worker *w, const struct snapshot *s, struct rte_
         uint32_t want = (uint32_t)pi->l3_off + pi->l3_len;
         if (pi->icmp_type == RTE_IP_ICMP_ECHO_REPLY) {
             probe_echo_reply(&w->probes, m, frame, pi);
+            return;
+        }
+        if (kind == SNAP_ADDR_VIP && pkt_icmp_is_error(pi->icmp_type)) {
+            l4_icmp_to_vip(&w->l4, s, m, pi);
             return;
         }
         r = icmp_echo_reply_in_place(frame, pi, &w->links.ports[m->port].mac, rx_csum_l4(m));
@@ -238,10 +243,13 @@ static void worker_packet(struct worker *w, const struct snapshot *s, struct rte
         if (!pi.is_fragment && (pi.ip_proto == IPPROTO_TCP || pi.ip_proto == IPPROTO_UDP) &&
             l4_from_server(&w->l4, s, m, &pi))
             return;
+        if (pi.icmp_inner_dst != 0 && pi.ip_proto == IPPROTO_ICMP &&
+            l4_icmp_from_server(&w->l4, s, m, &pi))
+            return;
         forward_packet(&w->fw, s, m, &pi);
         return;
     }
-    worker_local(w, s, m, frame, &pi, vs);
+    worker_local(w, s, m, frame, &pi, vs, kind);
 }
 
 /* Hands staged packets to their owners; what a full ring refuses is dropped. */

@@ -1,0 +1,54 @@
+/*
+ * icmp_err: reading and rewriting the packet an ICMP error quotes (RFC 792: the
+ * offending packet's IP header and at least its first 8 bytes), for the Layer 4 NAT
+ * of errors about its flows (l4.h), as IPVS does it.
+ *
+ * icmp_err_parse validates strictly, so that a rewrite never touches a byte outside
+ * the ICMP message: the error is not in a fragment, its checksum is right, the quote
+ * holds a whole IPv4 header (options included) and the 8 bytes after it, the quoted
+ * packet is TCP or UDP (an error about an ICMP packet is never translated: RFC 1122
+ * 3.2.2 forbids answering errors with errors, and Layer 4 carries no ICMP flows) and
+ * is not a non-first fragment (which carries no ports). Worker, hot path: no
+ * allocation; pure functions of the frame.
+ */
+#ifndef LBD_ICMP_ERR_H
+#define LBD_ICMP_ERR_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "net/pkt_parse.h"
+#include "net/rx_csum.h"
+
+/* Where the quote is, and the quoted packet's addresses (network order). */
+struct icmp_quote {
+    uint16_t ip_off;            /* frame offset of the quoted IPv4 header */
+    uint16_t l4_off;            /* of its TCP or UDP header */
+    uint16_t end;               /* frame offset just past the ICMP message */
+    uint8_t proto;
+    uint32_t src_ip;
+    uint32_t dst_ip;
+    uint16_t src_port;
+    uint16_t dst_port;
+};
+
+/*
+ * frame holds an IPv4 ICMP error (pkt_icmp_is_error) parsed into *pi; csum: what its
+ * port said of the ICMP checksum. Fills *q and returns DROP_NONE, or
+ * DROP_BAD_ICMP_CHECKSUM, or DROP_ICMP_ERROR_INVALID (in a fragment, quote truncated
+ * or malformed, about ICMP or another protocol, about a non-first fragment).
+ */
+enum drop_reason icmp_err_parse(const uint8_t *frame, const struct pkt_info *pi,
+                                enum rx_csum csum, struct icmp_quote *q);
+
+/*
+ * Rewrites the quoted packet's source (src true) or destination address and port to
+ * ip:port (network order): its header checksum incrementally, and its TCP or UDP
+ * checksum incrementally when the quote holds that field (RFC 1624; a zero UDP
+ * checksum stays zero), so the quote stays what the packet was on the other side of
+ * the NAT. Then the ICMP checksum over the whole message (pi->l4_len bytes).
+ */
+void icmp_err_rewrite_quote(uint8_t *frame, const struct pkt_info *pi,
+                            const struct icmp_quote *q, bool src, uint32_t ip, uint16_t port);
+
+#endif
