@@ -234,6 +234,11 @@ cJSON *stats_build(const struct appliance *a, const char *vs_label, int *rc, cha
         add_u64(w, "l4_nh_misses", ws->l4.nh_misses);
         add_u64(w, "l4_icmp_to_client", ws->l4.icmp_to_client);
         add_u64(w, "l4_icmp_to_server", ws->l4.icmp_to_server);
+        add_u64(w, "reass_fragments", ws->reass.fragments);
+        add_u64(w, "reass_datagrams", ws->reass.datagrams);
+        add_u64(w, "reass_evicted", ws->reass.evicted);
+        add_u64(w, "reass_timeouts", ws->reass.timeouts);
+        add_u64(w, "reass_refused", ws->reass.refused);
         add_u64(w, "l4_conns_active", dp_worker_l4_conns(dp, i));
         add_u64(w, "l4_persist_entries", dp_worker_l4_persist(dp, i));
 #define STATS_PROXY_FIELD(n) add_u64(w, "proxy_" #n, ws->proxy.n);

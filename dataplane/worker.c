@@ -72,6 +72,32 @@ static void worker_arp(struct worker *w, const struct snapshot *s, struct rte_mb
     lcore_tx(&w->lc, m);
 }
 
+/*
+ * A fragment to a VIP: into the reassembly table; a datagram it completes goes to
+ * its Layer 4 service like any client packet. Only Layer 4 TCP and UDP services take
+ * reassembled datagrams (the TCP stack works on single-segment packets).
+ */
+static void worker_fragment(struct worker *w, const struct snapshot *s, struct rte_mbuf *m,
+                            const struct pkt_info *pi)
+{
+    struct pkt_info dpi = *pi;
+    const struct snap_vs *vs;
+
+    m = ip_reass_input(&w->reass, m, &dpi);
+    if (m == NULL)
+        return;
+    if (dpi.ip_proto == IPPROTO_TCP || dpi.ip_proto == IPPROTO_UDP) {
+        vs = snapshot_service(s, dpi.dst_ip, dpi.ip_proto, dpi.dst_port);
+        if (vs != NULL && vs->layer == 4) {
+            w->stats.traffic.vs[vs->slot].packets_in++;
+            w->stats.traffic.vs[vs->slot].bytes_in += dpi.l3_len;
+            l4_from_client(&w->l4, s, m, &dpi, vs, NULL);
+            return;
+        }
+    }
+    lcore_drop(&w->lc, m, DROP_REASS_NOT_L4);
+}
+
 static void worker_local(struct worker *w, const struct snapshot *s, struct rte_mbuf *m,
                          uint8_t *frame, const struct pkt_info *pi, const struct snap_vs *vs,
                          int kind)
@@ -79,7 +105,10 @@ static void worker_local(struct worker *w, const struct snapshot *s, struct rte_
     enum drop_reason r;
 
     if (pi->is_fragment) {
-        lcore_drop(&w->lc, m, DROP_IP_FRAGMENT);
+        if (kind == SNAP_ADDR_VIP)
+            worker_fragment(w, s, m, pi);
+        else
+            lcore_drop(&w->lc, m, DROP_IP_FRAGMENT);
         return;
     }
     switch (pi->ip_proto) {
@@ -307,12 +336,15 @@ int worker_init(struct worker *w, const struct worker_links *links, uint32_t max
     if (l4_init(&w->l4, &w->lc, &w->io, &w->fw, &w->stats.l4, max_conns, socket) != 0)
         return LBD_ENOMEM;
     persist_ctl_init(&w->pctl, &w->lc, w->l4.persist);
+    if (ip_reass_init(&w->reass, &w->lc, &w->stats.reass, socket) != 0)
+        return LBD_EIO;
     return 0;
 }
 
 void worker_free(struct worker *w)
 {
     l4_free(&w->l4);
+    ip_reass_free(&w->reass);
     w->pctl.persist = NULL;
 }
 
