@@ -209,6 +209,9 @@ cJSON *stats_build(const struct appliance *a, const char *vs_label, int *rc, cha
         add_u64(w, "icmp_echo_replies", ws->icmp_echo_replies);
         add_u64(w, "arp_requests", ws->ip_out.arp_requests);
         add_u64(w, "arp_probes", ws->ip_out.arp_probes);
+        add_u64(w, "frag_packets", ws->ip_out.frag_packets);
+        add_u64(w, "frag_out", ws->ip_out.frag_out);
+        add_u64(w, "frag_needed_sent", ws->ip_out.frag_needed_sent);
         add_u64(w, "probes_sent", ws->probe.probes_sent);
         add_u64(w, "probe_failed", ws->probe.probe_failed);
         add_u64(w, "probes_ok", ws->probe.probes_ok);

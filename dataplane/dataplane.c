@@ -220,6 +220,9 @@ static int dp_create_workers(struct dataplane *dp, const struct lbd_config *cfg,
             rte_eth_tx_buffer_init(w->lc.txb[p], DP_BURST);
             rte_eth_tx_buffer_set_err_callback(w->lc.txb[p], lcore_tx_error, &w->lc);
             w->lc.tx_max_segs[p] = dp->ports[p].tx_max_segs;
+            w->lc.tx_mtu[p] = dp->ports[p].mtu;
+            if (w->lc.mtu_min == 0 || dp->ports[p].mtu < w->lc.mtu_min)
+                w->lc.mtu_min = dp->ports[p].mtu;
             w->tx_ports[w->n_tx_ports++] = p;
             if (i < dp->ports[p].n_rxq)
                 w->rx_ports[w->n_rx_ports++] = p;

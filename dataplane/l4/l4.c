@@ -80,6 +80,35 @@ static void l4_send_conn(struct l4 *l4, const struct snapshot *s, struct rte_mbu
     ip_out_to(l4->io, m, &c->nh_mac[dir], c->nh_port[dir]);
 }
 
+/*
+ * A packet of a connection, towards dst, longer than the MTU of the port the route to
+ * dst takes and with DF set: answered with ICMP fragmentation needed from `from` (the
+ * VIP for the client, which knows no other address; the self IP of the port it came
+ * in on for the real server, whose gateway lbd is), quoting the packet as it came,
+ * before the rewrite, so that the sender matches it to its flow; dropped
+ * (frag_needed). True when so. Without DF, ip_out fragments it. One comparison when
+ * the packet fits every port.
+ */
+static bool l4_too_big(struct l4 *l4, const struct snapshot *s, struct rte_mbuf *m,
+                       const struct pkt_info *pi, uint32_t dst, uint32_t from)
+{
+    const struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(m, const struct rte_ipv4_hdr *,
+                                                            pi->l3_off);
+    uint32_t nh;
+    uint16_t port, mtu;
+
+    if (likely(pi->l3_len <= lcore_mtu_min(l4->lc)) ||
+        !(ip->fragment_offset & rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG)) ||
+        snapshot_route(s, dst, &nh, &port) != 0)
+        return false;
+    mtu = lcore_mtu(l4->lc, port);
+    if (pi->l3_len <= mtu)
+        return false;
+    ip_out_frag_needed(l4->io, s, ip, rte_pktmbuf_data_len(m) - pi->l3_off, mtu, from);
+    lcore_drop(l4->lc, m, DROP_FRAG_NEEDED);
+    return true;
+}
+
 void l4_conn_deleted(const struct conn *c, uint64_t now, void *arg)
 {
     struct l4 *l4 = arg;
@@ -417,6 +446,8 @@ void l4_from_client(struct l4 *l4, const struct snapshot *s, struct rte_mbuf *m,
         if (c == NULL)
             return;
     }
+    if (unlikely(l4_too_big(l4, s, m, pi, c->rs_ip, c->vip)))
+        return;
     conn_update(c, CONN_DIR_FORWARD, flags, l4->lc->now_ms);
     l4_track_seq(c, CONN_DIR_FORWARD, pi, l4h);
     nat_rewrite_dst(ip, l4h, pi->ip_proto, c->rs_ip, c->rs_port);
@@ -485,6 +516,10 @@ bool l4_from_server(struct l4 *l4, const struct snapshot *s, struct rte_mbuf *m,
         lcore_drop(l4->lc, m, DROP_PARTIAL_CHECKSUM);
         return true;
     }
+    if (unlikely(l4_too_big(l4, s, m, pi, pi->dst_ip,
+                             m->port < SNAP_MAX_PORTS && s->ports[m->port].configured
+                                 ? s->ports[m->port].self_ip : 0)))
+        return true;
     conn_update(c, CONN_DIR_REVERSE, l4_tcp_flags(pi, l4h), l4->lc->now_ms);
     l4_track_seq(c, CONN_DIR_REVERSE, pi, l4h);
     nat_rewrite_src(ip, l4h, pi->ip_proto, c->vip, c->vport);

@@ -81,3 +81,59 @@ void icmp_err_rewrite_quote(uint8_t *frame, const struct pkt_info *pi,
     icmp->icmp_cksum = 0;
     icmp->icmp_cksum = (uint16_t)~rte_raw_cksum(icmp, pi->l4_len);
 }
+
+bool icmp_err_may_answer(const struct rte_ipv4_hdr *ip, uint32_t avail)
+{
+    uint32_t ihl = (uint32_t)(ip->version_ihl & 0xf) * 4, src = rte_be_to_cpu_32(ip->src_addr);
+    uint16_t frag = rte_be_to_cpu_16(ip->fragment_offset);
+
+    if (frag & RTE_IPV4_HDR_OFFSET_MASK)
+        return false;
+    if (src == 0 || (src & 0xf0000000u) == 0xe0000000u || src == 0xffffffffu)
+        return false;
+    if (ip->next_proto_id == IPPROTO_ICMP) {
+        const uint8_t *icmp = (const uint8_t *)ip + ihl;
+        if (avail < ihl + 1 || pkt_icmp_is_error(icmp[0]) || icmp[0] == 4 /* quench */ ||
+            icmp[0] == 5 /* redirect */)
+            return false;
+    }
+    return true;
+}
+
+struct rte_mbuf *icmp_err_build(struct lcore_ctx *lc, const struct rte_ipv4_hdr *orig,
+                                uint32_t avail, uint8_t type, uint8_t code, uint32_t rest,
+                                uint32_t src, uint32_t dst)
+{
+    uint32_t ihl = (uint32_t)(orig->version_ihl & 0xf) * 4;
+    uint32_t quote = RTE_MIN(ihl + ICMP_ERR_QUOTE_L4,
+                             RTE_MIN(avail, (uint32_t)rte_be_to_cpu_16(orig->total_length)));
+    uint32_t len = (uint32_t)sizeof(struct rte_ipv4_hdr) + sizeof(struct rte_icmp_hdr) + quote;
+    struct rte_mbuf *e = lcore_alloc(lc);
+    struct rte_ipv4_hdr *ip;
+    struct rte_icmp_hdr *icmp;
+
+    if (unlikely(e == NULL))
+        return NULL;
+    ip = (struct rte_ipv4_hdr *)rte_pktmbuf_append(e, (uint16_t)len);
+    if (unlikely(ip == NULL)) {
+        lc->stats->mbuf_alloc_failed++;
+        rte_pktmbuf_free(e);
+        return NULL;
+    }
+    memset(ip, 0, sizeof(*ip));
+    ip->version_ihl = RTE_IPV4_VHL_DEF;
+    ip->total_length = rte_cpu_to_be_16((uint16_t)len);
+    ip->time_to_live = ICMP_ERR_TTL;
+    ip->next_proto_id = IPPROTO_ICMP;
+    ip->src_addr = src;
+    ip->dst_addr = dst;
+    ip->hdr_checksum = rte_ipv4_cksum(ip);
+    icmp = (struct rte_icmp_hdr *)(ip + 1);
+    icmp->icmp_type = type;
+    icmp->icmp_code = code;
+    icmp->icmp_cksum = 0;
+    memcpy(&icmp->icmp_ident, &rest, 4);
+    memcpy(icmp + 1, orig, quote);
+    icmp->icmp_cksum = (uint16_t)~rte_raw_cksum(icmp, sizeof(*icmp) + quote);
+    return e;
+}

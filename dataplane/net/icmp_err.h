@@ -17,6 +17,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <rte_mbuf.h>
+
+#include "base/lcore_ctx.h"
+
 #include "net/pkt_parse.h"
 #include "net/rx_csum.h"
 
@@ -50,5 +54,28 @@ enum drop_reason icmp_err_parse(const uint8_t *frame, const struct pkt_info *pi,
  */
 void icmp_err_rewrite_quote(uint8_t *frame, const struct pkt_info *pi,
                             const struct icmp_quote *q, bool src, uint32_t ip, uint16_t port);
+
+#define ICMP_ERR_TTL 64
+#define ICMP_ERR_UNREACH 3
+#define ICMP_ERR_FRAG_NEEDED 4          /* code of type 3 (RFC 1191) */
+
+/*
+ * True when the packet at ip (an IPv4 header with at least its first 8 bytes of
+ * payload, or a fragment) may be answered with an ICMP error (RFC 1812 4.3.2.7): not
+ * an ICMP error itself, not a non-first fragment, not from a broadcast, multicast or
+ * zero source.
+ */
+bool icmp_err_may_answer(const struct rte_ipv4_hdr *ip, uint32_t avail);
+
+/*
+ * An ICMP error type/code with the 4 bytes after the checksum `rest` (network order;
+ * the next-hop MTU of fragmentation needed is its low 16 bits), from src to dst,
+ * quoting the IP header at ip and the 8 bytes after it (at most avail bytes), built in
+ * an mbuf of lc's pool, data at its IP header, every checksum final: for ip_out.
+ * NULL when no mbuf (counted as mbuf_alloc_failed).
+ */
+struct rte_mbuf *icmp_err_build(struct lcore_ctx *lc, const struct rte_ipv4_hdr *ip,
+                                uint32_t avail, uint8_t type, uint8_t code, uint32_t rest,
+                                uint32_t src, uint32_t dst);
 
 #endif

@@ -198,7 +198,7 @@ static struct rte_mbuf *ip_reass_build(struct ip_reass *r, struct ip_reass_entry
         return NULL;
     }
     ip->total_length = rte_cpu_to_be_16((uint16_t)(ihl + total));
-    ip->fragment_offset &= rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG);
+    ip->fragment_offset = 0;    /* its sender let it be fragmented: no DF */
     ip->hdr_checksum = 0;
     ip->hdr_checksum = rte_ipv4_cksum(ip);
     m->ol_flags = (m->ol_flags & ~RTE_MBUF_F_RX_IP_CKSUM_MASK) | RTE_MBUF_F_RX_IP_CKSUM_GOOD;

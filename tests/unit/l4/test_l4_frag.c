@@ -260,3 +260,130 @@ Test(l4_frag, a_flood_of_incomplete_datagrams_stays_bounded_and_real_traffic_pas
     cr_assert_eq(rte_mempool_in_use_count(h.pool), h.w->reass.n_mbufs,
                  "no mbuf lost: only the held fragments are out of the pool");
 }
+
+/*
+ * Puts the fragments that came out on port (until none is left) back together into
+ * buf as one frame (the first fragment's Ethernet and IP headers), checking each
+ * fragment's size and header; returns the frame length and the count in *nfrag.
+ */
+static uint32_t collect(uint16_t port, uint16_t mtu, uint8_t *buf, unsigned *nfrag)
+{
+    uint8_t one[2048];
+    uint32_t len, total = 0, end_seen = 0;
+    bool last_seen = false;
+
+    *nfrag = 0;
+    while ((len = h_sent(&h, port, one, sizeof(one))) > 0) {
+        const struct rte_ipv4_hdr *ip = ip_of(one);
+        uint32_t ihl = (uint32_t)(ip->version_ihl & 0xf) * 4;
+        uint16_t fo = rte_be_to_cpu_16(ip->fragment_offset);
+        uint32_t off = (uint32_t)(fo & RTE_IPV4_HDR_OFFSET_MASK) * 8;
+        uint32_t plen = rte_be_to_cpu_16(ip->total_length) - ihl;
+
+        cr_assert_leq(rte_be_to_cpu_16(ip->total_length), mtu, "within the MTU");
+        cr_assert_eq(rte_raw_cksum(ip, ihl), 0xffff, "fragment header checksum");
+        cr_assert_eq(fo & RTE_IPV4_HDR_DF_FLAG, 0);
+        if (!(fo & RTE_IPV4_HDR_MF_FLAG)) {
+            last_seen = true;
+            end_seen = off + plen;
+        } else {
+            cr_assert_eq(plen % 8, 0, "a non-last fragment holds 8-byte units");
+        }
+        if (off == 0)
+            memcpy(buf, one, 14 + ihl);
+        memcpy(buf + 34 + off, one + 14 + ihl, plen);
+        total += plen;
+        (*nfrag)++;
+    }
+    cr_assert(last_seen);
+    cr_assert_eq(total, end_seen, "every byte once");
+    {
+        struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(buf + 14);
+        ip->total_length = rte_cpu_to_be_16((uint16_t)(20 + total));
+        ip->fragment_offset = 0;
+        ip->hdr_checksum = 0;
+        ip->hdr_checksum = rte_ipv4_cksum(ip);
+    }
+    return 34 + total;
+}
+
+Test(l4_frag, over_the_server_port_mtu_is_fragmented)
+{
+    uint32_t len = datagram(40000, 1400, 21), got;
+    unsigned n;
+
+    h.w->lc.tx_mtu[0] = 576;
+    h.w->lc.mtu_min = 576;
+    h_run(&h, dg, len, 1);
+    got = collect(0, 576, out, &n);
+    cr_assert_eq(n, 3, "1428 bytes over 576: 3 fragments");
+    cr_assert_eq(got, len);
+    assert_valid(out, got);
+    cr_assert_neq(ip_of(out)->dst_addr, ip4(VIP), "rewritten before it was cut");
+    cr_assert_eq(memcmp(out + 42, dg + 42, len - 42), 0);
+    cr_assert_eq(h.w->stats.ip_out.frag_packets, 1);
+    cr_assert_eq(h.w->stats.ip_out.frag_out, 3);
+
+    /* A reassembled datagram (a chain) bigger than the MTU goes out in fragments too. */
+    len = datagram(40001, 1192, 22);
+    send_frag(len, 0, 400);
+    send_frag(len, 400, 400);
+    send_frag(len, 800, 400);
+    got = collect(0, 576, out, &n);
+    cr_assert_eq(n, 3);
+    cr_assert_eq(got, len);
+    assert_valid(out, got);
+}
+
+Test(l4_frag, df_over_the_mtu_is_answered_with_frag_needed)
+{
+    uint32_t len = datagram(40000, 1400, 23);
+    struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(dg + 14);
+    struct pkt_info pi;
+    const struct rte_ipv4_hdr *q;
+    uint32_t rs;
+
+    h.w->lc.tx_mtu[0] = 1000;
+    h.w->lc.mtu_min = 1000;
+    ip->fragment_offset = rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG);
+    ip->hdr_checksum = 0;
+    ip->hdr_checksum = rte_ipv4_cksum(ip);
+    h_run(&h, dg, len, 1);
+    cr_assert_eq(h_sent(&h, 0, out, sizeof(out)), 0, "not sent to the server");
+    cr_assert_eq(h.w->stats.lcore.drops[DROP_FRAG_NEEDED], 1);
+    len = h_sent(&h, 1, out, sizeof(out));
+    cr_assert_eq(len, 14 + 20 + 8 + 28, "the client is told");
+    cr_assert_eq(pkt_parse(out, len, true, &pi), DROP_NONE);
+    cr_assert_eq(pi.ip_proto, IPPROTO_ICMP);
+    cr_assert_eq(pi.src_ip, ip4(VIP), "from the address the client knows");
+    cr_assert_eq(pi.dst_ip, ip4(CLIENT));
+    cr_assert_eq(out[34], 3);
+    cr_assert_eq(out[35], 4);
+    cr_assert_eq(rte_be_to_cpu_16(*(const uint16_t *)(out + 40)), 1000, "the next-hop MTU");
+    cr_assert_eq(rte_raw_cksum(out + 34, pi.l4_len), 0xffff);
+    q = (const struct rte_ipv4_hdr *)(out + 42);
+    cr_assert_eq(q->dst_addr, ip4(VIP), "quotes the packet as the client sent it");
+    cr_assert_eq(memcmp(out + 42, dg + 14, 28), 0);
+    cr_assert_eq(h.w->stats.ip_out.frag_needed_sent, 1);
+
+    /* The other way: a server's DF answer over the client port's MTU. */
+    len = datagram(40001, 20, 24);
+    h.w->lc.tx_mtu[0] = 0;
+    h_run(&h, dg, len, 1);
+    len = h_sent(&h, 0, out, sizeof(out));
+    cr_assert_gt(len, 0);
+    rs = ip_of(out)->dst_addr;
+    h.w->lc.tx_mtu[1] = 1000;
+    len = frame_udp(dg, rs, ip4(CLIENT), 3478, 40001, 1400);
+    ip->fragment_offset = rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG);
+    ip->hdr_checksum = 0;
+    ip->hdr_checksum = rte_ipv4_cksum(ip);
+    h_run(&h, dg, len, 0);
+    cr_assert_eq(h_sent(&h, 1, out, sizeof(out)), 0);
+    len = h_sent(&h, 0, out, sizeof(out));
+    cr_assert_eq(len, 14 + 20 + 8 + 28, "the server is told");
+    cr_assert_eq(ip_of(out)->src_addr, ip4("192.168.112.5"), "from its gateway's address");
+    cr_assert_eq(ip_of(out)->dst_addr, rs);
+    cr_assert_eq(((const struct rte_ipv4_hdr *)(out + 42))->src_addr, rs);
+    cr_assert_eq(h.w->stats.lcore.drops[DROP_FRAG_NEEDED], 2);
+}
