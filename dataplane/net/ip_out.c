@@ -196,7 +196,9 @@ void ip_out_frag_needed(struct ip_out *io, const struct snapshot *s,
 {
     struct rte_mbuf *e;
 
-    if (s == NULL || src == 0 || !icmp_err_may_answer(ip, avail))
+    /* Never to ourselves: a packet of our own over the MTU is only dropped. */
+    if (s == NULL || src == 0 || snapshot_addr_kind(s, ip->src_addr) != 0 ||
+        !icmp_err_may_answer(ip, avail))
         return;
     e = icmp_err_build(io->lc, ip, avail, ICMP_ERR_UNREACH, ICMP_ERR_FRAG_NEEDED,
                        rte_cpu_to_be_32(mtu), src, ip->src_addr);

@@ -121,7 +121,8 @@ void ip_out_probe(struct ip_out *io, const struct snapshot *s, uint32_t ip,
 /*
  * Sends ICMP fragmentation needed with next-hop MTU mtu from src to the source of the
  * packet at ip (avail bytes of it readable there), unless it may not be answered
- * (icmp_err_may_answer). Counts frag_needed_sent. Does not touch the packet.
+ * (icmp_err_may_answer) or comes from one of our addresses. Counts frag_needed_sent.
+ * Does not touch the packet.
  */
 void ip_out_frag_needed(struct ip_out *io, const struct snapshot *s,
                         const struct rte_ipv4_hdr *ip, uint32_t avail, uint16_t mtu,
