@@ -209,6 +209,9 @@ cJSON *stats_build(const struct appliance *a, const char *vs_label, int *rc, cha
         add_u64(w, "icmp_echo_replies", ws->icmp_echo_replies);
         add_u64(w, "arp_requests", ws->ip_out.arp_requests);
         add_u64(w, "arp_probes", ws->ip_out.arp_probes);
+        add_u64(w, "frag_packets", ws->ip_out.frag_packets);
+        add_u64(w, "frag_out", ws->ip_out.frag_out);
+        add_u64(w, "frag_needed_sent", ws->ip_out.frag_needed_sent);
         add_u64(w, "probes_sent", ws->probe.probes_sent);
         add_u64(w, "probe_failed", ws->probe.probe_failed);
         add_u64(w, "probes_ok", ws->probe.probes_ok);
@@ -232,6 +235,13 @@ cJSON *stats_build(const struct appliance *a, const char *vs_label, int *rc, cha
         add_u64(w, "l4_persist_created", ws->l4.persist_created);
         add_u64(w, "l4_persist_full", ws->l4.persist_full);
         add_u64(w, "l4_nh_misses", ws->l4.nh_misses);
+        add_u64(w, "l4_icmp_to_client", ws->l4.icmp_to_client);
+        add_u64(w, "l4_icmp_to_server", ws->l4.icmp_to_server);
+        add_u64(w, "reass_fragments", ws->reass.fragments);
+        add_u64(w, "reass_datagrams", ws->reass.datagrams);
+        add_u64(w, "reass_evicted", ws->reass.evicted);
+        add_u64(w, "reass_timeouts", ws->reass.timeouts);
+        add_u64(w, "reass_refused", ws->reass.refused);
         add_u64(w, "l4_conns_active", dp_worker_l4_conns(dp, i));
         add_u64(w, "l4_persist_entries", dp_worker_l4_persist(dp, i));
 #define STATS_PROXY_FIELD(n) add_u64(w, "proxy_" #n, ws->proxy.n);

@@ -32,6 +32,7 @@ static int dp_size_pool(struct dataplane *dp, const struct lbd_config *cfg, unsi
         .n_workers = dp->n_workers, .n_ports = n_ports,
         .rx_desc = rx_desc[i], .tx_desc = tx_desc[i],
         .ring_size = DP_HANDOFF_RING_SIZE, .arp_wait = IP_OUT_PENDING, .burst = DP_BURST,
+        .reass = DP_REASS_MBUFS,
         .cache = DP_POOL_CACHE, .tcp_segs = DP_TCP_BUF_SEGS,
         .tcp_min_segs = DP_TCP_MIN_BUF_SEGS, .configured = cfg->appliance.mbufs_per_worker,
     };
@@ -45,10 +46,10 @@ static int dp_size_pool(struct dataplane *dp, const struct lbd_config *cfg, unsi
     mib = ((uint64_t)ps->total * (sizeof(struct rte_mbuf) + RTE_MBUF_DEFAULT_BUF_SIZE) +
            (1u << 20) - 1) >> 20;
     LOG_INFO("dataplane", "worker %u: mbuf pool of %u (%s; about %" PRIu64 " MiB): rx "
-             "descriptors %u, tx descriptors %u, hand-off rings %u, ARP wait %u, in flight "
-             "%u, lcore caches %u, TCP stack and proxy %u", i, ps->total,
+             "descriptors %u, tx descriptors %u, hand-off rings %u, ARP wait %u, fragments "
+             "%u, in flight %u, lcore caches %u, TCP stack and proxy %u", i, ps->total,
              need.configured != 0 ? "appliance.mbufs_per_worker" : "computed", mib, ps->rx,
-             ps->tx, ps->handoff, ps->arp_wait, ps->in_flight, ps->cache, ps->tcp);
+             ps->tx, ps->handoff, ps->arp_wait, ps->reass, ps->in_flight, ps->cache, ps->tcp);
     return 0;
 }
 
@@ -219,6 +220,9 @@ static int dp_create_workers(struct dataplane *dp, const struct lbd_config *cfg,
             rte_eth_tx_buffer_init(w->lc.txb[p], DP_BURST);
             rte_eth_tx_buffer_set_err_callback(w->lc.txb[p], lcore_tx_error, &w->lc);
             w->lc.tx_max_segs[p] = dp->ports[p].tx_max_segs;
+            w->lc.tx_mtu[p] = dp->ports[p].mtu;
+            if (w->lc.mtu_min == 0 || dp->ports[p].mtu < w->lc.mtu_min)
+                w->lc.mtu_min = dp->ports[p].mtu;
             w->tx_ports[w->n_tx_ports++] = p;
             if (i < dp->ports[p].n_rxq)
                 w->rx_ports[w->n_rx_ports++] = p;

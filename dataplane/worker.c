@@ -72,13 +72,43 @@ static void worker_arp(struct worker *w, const struct snapshot *s, struct rte_mb
     lcore_tx(&w->lc, m);
 }
 
+/*
+ * A fragment to a VIP: into the reassembly table; a datagram it completes goes to
+ * its Layer 4 service like any client packet. Only Layer 4 TCP and UDP services take
+ * reassembled datagrams (the TCP stack works on single-segment packets).
+ */
+static void worker_fragment(struct worker *w, const struct snapshot *s, struct rte_mbuf *m,
+                            const struct pkt_info *pi)
+{
+    struct pkt_info dpi = *pi;
+    const struct snap_vs *vs;
+
+    m = ip_reass_input(&w->reass, m, &dpi);
+    if (m == NULL)
+        return;
+    if (dpi.ip_proto == IPPROTO_TCP || dpi.ip_proto == IPPROTO_UDP) {
+        vs = snapshot_service(s, dpi.dst_ip, dpi.ip_proto, dpi.dst_port);
+        if (vs != NULL && vs->layer == 4) {
+            w->stats.traffic.vs[vs->slot].packets_in++;
+            w->stats.traffic.vs[vs->slot].bytes_in += dpi.l3_len;
+            l4_from_client(&w->l4, s, m, &dpi, vs, NULL);
+            return;
+        }
+    }
+    lcore_drop(&w->lc, m, DROP_REASS_NOT_L4);
+}
+
 static void worker_local(struct worker *w, const struct snapshot *s, struct rte_mbuf *m,
-                         uint8_t *frame, const struct pkt_info *pi, const struct snap_vs *vs)
+                         uint8_t *frame, const struct pkt_info *pi, const struct snap_vs *vs,
+                         int kind)
 {
     enum drop_reason r;
 
     if (pi->is_fragment) {
-        lcore_drop(&w->lc, m, DROP_IP_FRAGMENT);
+        if (kind == SNAP_ADDR_VIP)
+            worker_fragment(w, s, m, pi);
+        else
+            lcore_drop(&w->lc, m, DROP_IP_FRAGMENT);
         return;
     }
     switch (pi->ip_proto) {
@@ -86,6 +116,10 @@ static void worker_local(struct worker *w, const struct snapshot *s, struct rte_
         uint32_t want = (uint32_t)pi->l3_off + pi->l3_len;
         if (pi->icmp_type == RTE_IP_ICMP_ECHO_REPLY) {
             probe_echo_reply(&w->probes, m, frame, pi);
+            return;
+        }
+        if (kind == SNAP_ADDR_VIP && pkt_icmp_is_error(pi->icmp_type)) {
+            l4_icmp_to_vip(&w->l4, s, m, pi);
             return;
         }
         r = icmp_echo_reply_in_place(frame, pi, &w->links.ports[m->port].mac, rx_csum_l4(m));
@@ -238,10 +272,13 @@ static void worker_packet(struct worker *w, const struct snapshot *s, struct rte
         if (!pi.is_fragment && (pi.ip_proto == IPPROTO_TCP || pi.ip_proto == IPPROTO_UDP) &&
             l4_from_server(&w->l4, s, m, &pi))
             return;
+        if (pi.icmp_inner_dst != 0 && pi.ip_proto == IPPROTO_ICMP &&
+            l4_icmp_from_server(&w->l4, s, m, &pi))
+            return;
         forward_packet(&w->fw, s, m, &pi);
         return;
     }
-    worker_local(w, s, m, frame, &pi, vs);
+    worker_local(w, s, m, frame, &pi, vs, kind);
 }
 
 /* Hands staged packets to their owners; what a full ring refuses is dropped. */
@@ -299,12 +336,15 @@ int worker_init(struct worker *w, const struct worker_links *links, uint32_t max
     if (l4_init(&w->l4, &w->lc, &w->io, &w->fw, &w->stats.l4, max_conns, socket) != 0)
         return LBD_ENOMEM;
     persist_ctl_init(&w->pctl, &w->lc, w->l4.persist);
+    if (ip_reass_init(&w->reass, &w->lc, &w->stats.reass, socket) != 0)
+        return LBD_EIO;
     return 0;
 }
 
 void worker_free(struct worker *w)
 {
     l4_free(&w->l4);
+    ip_reass_free(&w->reass);
     w->pctl.persist = NULL;
 }
 

@@ -27,6 +27,7 @@
 #include "l4/persist_ctl.h"
 #include "net/forward.h"
 #include "net/ip_out.h"
+#include "net/ip_reass.h"
 #include "net/neigh.h"
 #include "net/neigh_learn.h"
 #include "net/port.h"
@@ -53,6 +54,7 @@ struct worker_stats {
     struct ip_out_stats ip_out;
     struct neigh_learn_stats neigh_learn;
     struct forward_stats forward;
+    struct ip_reass_stats reass;
     struct l4_stats l4;
     struct probe_stats probe;
     struct proxy_stats proxy;
@@ -93,6 +95,7 @@ struct worker {
     struct neigh_learn nlearn;          /* what ARP tells the control core */
     struct forward fw;                  /* routing of what is not ours */
     struct l4 l4;                       /* Layer 4 NAT and its tables */
+    struct ip_reass reass;              /* fragments to VIPs being put together */
     struct tcp_stack *tcp;              /* this worker's TCP endpoint (tcp.h) */
     struct proxy *proxy;                /* Layer 7 TCP-mode proxy on that stack (proxy.h) */
     struct probes probes;               /* health checks in flight */

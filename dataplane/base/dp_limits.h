@@ -24,5 +24,10 @@
 #define DP_HANDOFF_RING_SIZE 4096
 #define DP_CTL_RING_SIZE 4096
 #define DP_NEIGH_ENTRIES 4096       /* neighbour table capacity (net/neigh.h) */
+#define DP_REASS_ENTRIES 256        /* datagrams being reassembled per worker (net/ip_reass.h) */
+#define DP_REASS_FRAGS 16           /* fragments of one datagram */
+#define DP_REASS_BYTES 16384        /* payload bytes of one datagram */
+#define DP_REASS_MBUFS 1024         /* fragments held per worker, all datagrams together */
+#define DP_REASS_TIMEOUT_MS 2000    /* a datagram not complete by then is dropped */
 
 #endif

@@ -49,7 +49,18 @@
     X(PARTIAL_CHECKSUM, "partial_checksum")                                    \
     X(TX_SEGMENTS, "tx_segments")                                              \
     X(ECHO_UNMATCHED, "echo_unmatched")                                        \
-    X(ECHO_LATE, "echo_late")
+    X(ECHO_LATE, "echo_late")                                                  \
+    X(L4_ICMP_NO_CONN, "l4_icmp_no_conn")                                      \
+    X(ICMP_ERROR_INVALID, "icmp_error_invalid")                                \
+    X(REASS_INVALID, "reass_invalid")                                          \
+    X(REASS_OVERLAP, "reass_overlap")                                          \
+    X(REASS_DUPLICATE, "reass_duplicate")                                      \
+    X(REASS_TOO_BIG, "reass_too_big")                                          \
+    X(REASS_EVICTED, "reass_evicted")                                          \
+    X(REASS_TIMEOUT, "reass_timeout")                                          \
+    X(REASS_NOT_L4, "reass_not_l4")                                            \
+    X(FRAG_NEEDED, "frag_needed")                                              \
+    X(FRAG_FAILED, "frag_failed")
 
 enum drop_reason {
     DROP_NONE = 0,

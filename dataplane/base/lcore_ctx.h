@@ -51,6 +51,8 @@ struct lcore_ctx {
     struct rte_eth_dev_tx_buffer *txb[DP_MAX_PORTS];  /* NULL: port not in use */
     uint16_t tx_max_segs[DP_MAX_PORTS]; /* segments a packet may have on the port;
                                            0: no limit */
+    uint16_t tx_mtu[DP_MAX_PORTS];      /* the port's MTU (IP bytes); 0: 1500 */
+    uint16_t mtu_min;                   /* the least of them; 0: 1500 */
     struct rte_ring *to_ctl;            /* shared worker -> control ring (ctl_msg) */
     struct lcore_stats *stats;
     struct traffic_stats *traffic;      /* by service and real server (snapshot/traffic.h) */
@@ -78,6 +80,18 @@ static inline void lcore_tx(struct lcore_ctx *lc, struct rte_mbuf *m)
     }
     lc->stats->tx_bytes += rte_pktmbuf_pkt_len(m);
     lc->stats->tx_packets += rte_eth_tx_buffer(m->port, (uint16_t)lc->id, lc->txb[m->port], m);
+}
+
+/* The largest IP packet port sends whole (lcore_ctx.tx_mtu). */
+static inline uint16_t lcore_mtu(const struct lcore_ctx *lc, uint16_t port)
+{
+    return lc->tx_mtu[port] != 0 ? lc->tx_mtu[port] : RTE_ETHER_MTU;
+}
+
+/* The largest IP packet every port sends whole. */
+static inline uint16_t lcore_mtu_min(const struct lcore_ctx *lc)
+{
+    return lc->mtu_min != 0 ? lc->mtu_min : RTE_ETHER_MTU;
 }
 
 /* Frees m and counts it under reason r. */

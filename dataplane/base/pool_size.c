@@ -21,13 +21,14 @@ int pool_size_plan(const struct pool_need *n, struct pool_size *out)
     out->handoff = sat((uint64_t)others * (n->ring_size > 0 ? n->ring_size - 1 : 0));
     /* A waiting TCP segment is a header mbuf and (typically) one payload mbuf. */
     out->arp_wait = sat((uint64_t)n->arp_wait * 2);
+    out->reass = n->reass;
     /* The rx burst being handled, the staging towards each other worker, and the tx
      * buffer of every port, all full at the end of an iteration's dispatch. */
     out->in_flight = sat((uint64_t)n->burst * (1 + others + n->n_ports));
     /* Every worker frees mbufs of every pool (hand-offs, tx completions), and so may
      * the control core: each lcore's cache fills to 1.5 times its size. */
     out->cache = sat((uint64_t)(n->n_workers + 1) * n->cache * 3 / 2);
-    fixed = (uint64_t)out->rx + out->tx + out->handoff + out->arp_wait + out->in_flight +
+    fixed = (uint64_t)out->rx + out->tx + out->handoff + out->arp_wait + out->reass + out->in_flight +
             out->cache;
     out->fixed = sat(fixed);
     if (n->configured == 0) {

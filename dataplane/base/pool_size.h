@@ -5,6 +5,7 @@
  * NIC fills them from its pool), its tx descriptors (one tx queue per port), the
  * hand-off rings out of it (a packet waiting in a ring is an mbuf of the worker that
  * received it; by symmetry as many as wait in the rings into it), the ARP wait queue,
+ * the fragments waiting in the reassembly table,
  * what is in flight within a loop iteration (an rx burst, the staging towards every
  * other worker, a tx buffer per port), the mempool caches of every lcore that frees
  * its mbufs (each up to 1.5 times the cache size before it flushes), and the TCP
@@ -30,6 +31,7 @@ struct pool_need {
     uint32_t tx_desc;           /* descriptors of its tx queues */
     uint32_t ring_size;         /* of each hand-off ring (it holds ring_size - 1) */
     uint32_t arp_wait;          /* packets the ARP wait queue holds */
+    uint32_t reass;             /* fragments the reassembly table holds (ip_reass.h) */
     uint32_t burst;             /* packets per rx burst, staging area and tx buffer */
     uint32_t cache;             /* per-lcore cache size of the pool */
     uint32_t tcp_segs;          /* the TCP budget of a computed pool */
@@ -43,6 +45,7 @@ struct pool_size {
     uint32_t tx;
     uint32_t handoff;
     uint32_t arp_wait;
+    uint32_t reass;
     uint32_t in_flight;
     uint32_t cache;
     uint32_t fixed;             /* the sum of the terms above */

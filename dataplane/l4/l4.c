@@ -11,6 +11,7 @@
 #include <rte_tcp.h>
 
 #include "err.h"
+#include "net/icmp_err.h"
 #include "net/nat.h"
 #include "net/neigh.h"
 #include "net/rx_csum.h"
@@ -77,6 +78,35 @@ static void l4_send_conn(struct l4 *l4, const struct snapshot *s, struct rte_mbu
     if (len > pi->l3_len)
         rte_pktmbuf_trim(m, (uint16_t)(len - pi->l3_len));
     ip_out_to(l4->io, m, &c->nh_mac[dir], c->nh_port[dir]);
+}
+
+/*
+ * A packet of a connection, towards dst, longer than the MTU of the port the route to
+ * dst takes and with DF set: answered with ICMP fragmentation needed from `from` (the
+ * VIP for the client, which knows no other address; the self IP of the port it came
+ * in on for the real server, whose gateway lbd is), quoting the packet as it came,
+ * before the rewrite, so that the sender matches it to its flow; dropped
+ * (frag_needed). True when so. Without DF, ip_out fragments it. One comparison when
+ * the packet fits every port.
+ */
+static bool l4_too_big(struct l4 *l4, const struct snapshot *s, struct rte_mbuf *m,
+                       const struct pkt_info *pi, uint32_t dst, uint32_t from)
+{
+    const struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(m, const struct rte_ipv4_hdr *,
+                                                            pi->l3_off);
+    uint32_t nh;
+    uint16_t port, mtu;
+
+    if (likely(pi->l3_len <= lcore_mtu_min(l4->lc)) ||
+        !(ip->fragment_offset & rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG)) ||
+        snapshot_route(s, dst, &nh, &port) != 0)
+        return false;
+    mtu = lcore_mtu(l4->lc, port);
+    if (pi->l3_len <= mtu)
+        return false;
+    ip_out_frag_needed(l4->io, s, ip, rte_pktmbuf_data_len(m) - pi->l3_off, mtu, from);
+    lcore_drop(l4->lc, m, DROP_FRAG_NEEDED);
+    return true;
 }
 
 void l4_conn_deleted(const struct conn *c, uint64_t now, void *arg)
@@ -416,6 +446,8 @@ void l4_from_client(struct l4 *l4, const struct snapshot *s, struct rte_mbuf *m,
         if (c == NULL)
             return;
     }
+    if (unlikely(l4_too_big(l4, s, m, pi, c->rs_ip, c->vip)))
+        return;
     conn_update(c, CONN_DIR_FORWARD, flags, l4->lc->now_ms);
     l4_track_seq(c, CONN_DIR_FORWARD, pi, l4h);
     nat_rewrite_dst(ip, l4h, pi->ip_proto, c->rs_ip, c->rs_port);
@@ -484,6 +516,10 @@ bool l4_from_server(struct l4 *l4, const struct snapshot *s, struct rte_mbuf *m,
         lcore_drop(l4->lc, m, DROP_PARTIAL_CHECKSUM);
         return true;
     }
+    if (unlikely(l4_too_big(l4, s, m, pi, pi->dst_ip,
+                             m->port < SNAP_MAX_PORTS && s->ports[m->port].configured
+                                 ? s->ports[m->port].self_ip : 0)))
+        return true;
     conn_update(c, CONN_DIR_REVERSE, l4_tcp_flags(pi, l4h), l4->lc->now_ms);
     l4_track_seq(c, CONN_DIR_REVERSE, pi, l4h);
     nat_rewrite_src(ip, l4h, pi->ip_proto, c->vip, c->vport);
@@ -494,4 +530,84 @@ bool l4_from_server(struct l4 *l4, const struct snapshot *s, struct rte_mbuf *m,
     l4->lc->traffic->rs[c->rs_idx].packets_out++;
     l4_send_conn(l4, s, m, pi, c, CONN_DIR_REVERSE, pi->dst_ip);
     return true;
+}
+
+/* The outer IPv4 source (src true) or destination address becomes new_ip. */
+static inline void l4_icmp_outer(struct rte_ipv4_hdr *ip, bool src, uint32_t new_ip)
+{
+    uint16_t c = ip->hdr_checksum;
+
+    csum_replace32(&c, src ? ip->src_addr : ip->dst_addr, new_ip);
+    ip->hdr_checksum = c;
+    if (src)
+        ip->src_addr = new_ip;
+    else
+        ip->dst_addr = new_ip;
+}
+
+bool l4_icmp_from_server(struct l4 *l4, const struct snapshot *s, struct rte_mbuf *m,
+                         const struct pkt_info *pi)
+{
+    uint8_t *frame = rte_pktmbuf_mtod(m, uint8_t *);
+    struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(frame + pi->l3_off);
+    struct icmp_quote q;
+    struct conn_key k;
+    enum conn_dir dir;
+    struct conn *c;
+
+    if (icmp_err_parse(frame, pi, rx_csum_l4(m), &q) != DROP_NONE)
+        return false;
+    /* The quote is what lbd sent the real server: client -> real server. Its answers'
+     * key is the reverse: real server -> client. */
+    k = (struct conn_key){.src_ip = q.dst_ip, .dst_ip = q.src_ip, .src_port = q.dst_port,
+                          .dst_port = q.src_port, .proto = q.proto};
+    c = conn_lookup(l4->conns, &k, &dir);
+    if (c == NULL || dir != CONN_DIR_REVERSE || c->client_ip != pi->dst_ip)
+        return false;
+    if (unlikely(!nat_ttl_decrement(ip))) {
+        forward_time_exceeded(l4->fw, s, m, pi);
+        return true;
+    }
+    icmp_err_rewrite_quote(frame, pi, &q, false, c->vip, c->vport);
+    l4_icmp_outer(ip, true, c->vip);
+    m->ol_flags &= ~RTE_MBUF_F_RX_L4_CKSUM_MASK;   /* recomputed: final */
+    l4->stats->icmp_to_client++;
+    l4->lc->traffic->vs[c->vs_slot].packets_out++;
+    l4->lc->traffic->vs[c->vs_slot].bytes_out += pi->l3_len;
+    l4_send_conn(l4, s, m, pi, c, CONN_DIR_REVERSE, pi->dst_ip);
+    return true;
+}
+
+void l4_icmp_to_vip(struct l4 *l4, const struct snapshot *s, struct rte_mbuf *m,
+                    const struct pkt_info *pi)
+{
+    uint8_t *frame = rte_pktmbuf_mtod(m, uint8_t *);
+    struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(frame + pi->l3_off);
+    struct icmp_quote q;
+    struct conn_key k;
+    enum drop_reason r;
+    enum conn_dir dir;
+    struct conn *c;
+
+    r = icmp_err_parse(frame, pi, rx_csum_l4(m), &q);
+    if (r != DROP_NONE) {
+        lcore_drop(l4->lc, m, r);
+        return;
+    }
+    /* The quote is an answer lbd sent the client: VIP -> client. The client's own
+     * packets' key is the reverse: client -> VIP. */
+    k = (struct conn_key){.src_ip = q.dst_ip, .dst_ip = q.src_ip, .src_port = q.dst_port,
+                          .dst_port = q.src_port, .proto = q.proto};
+    c = conn_lookup(l4->conns, &k, &dir);
+    if (c == NULL || dir != CONN_DIR_FORWARD || c->vip != pi->dst_ip) {
+        lcore_drop(l4->lc, m, DROP_L4_ICMP_NO_CONN);
+        return;
+    }
+    icmp_err_rewrite_quote(frame, pi, &q, true, c->rs_ip, c->rs_port);
+    l4_icmp_outer(ip, false, c->rs_ip);
+    m->ol_flags &= ~RTE_MBUF_F_RX_L4_CKSUM_MASK;
+    l4->stats->icmp_to_server++;
+    l4->lc->traffic->rs[c->rs_idx].packets_in++;
+    l4->lc->traffic->rs[c->rs_idx].bytes_in += pi->l3_len;
+    l4_send_conn(l4, s, m, pi, c, CONN_DIR_FORWARD, c->rs_ip);
 }

@@ -46,6 +46,10 @@ struct l4_stats {
     uint64_t persist_created;
     uint64_t persist_full;          /* no room: the connection went on without */
     uint64_t nh_misses;             /* next hop not cached and not resolved: ip_out asks */
+    uint64_t icmp_to_client;        /* ICMP errors about a packet sent to a real server,
+                                       translated and sent to the client from the VIP */
+    uint64_t icmp_to_server;        /* ICMP errors to a VIP about an answer sent to a
+                                       client, translated and sent to the real server */
 };
 
 struct l4 {
@@ -91,6 +95,30 @@ void l4_from_client(struct l4 *l4, const struct snapshot *s, struct rte_mbuf *m,
  * m is the caller's (to be routed).
  */
 bool l4_from_server(struct l4 *l4, const struct snapshot *s, struct rte_mbuf *m,
+                    const struct pkt_info *pi);
+
+/*
+ * An ICMP error (pkt_icmp_is_error, pi->icmp_inner_dst set) not addressed to us. When
+ * it quotes a packet this worker sent a real server on one of its connections
+ * (client -> real server: from the real server itself, or a router beyond it), takes
+ * ownership: the quote becomes client -> VIP:port, the error comes from the VIP
+ * (outer source), TTL decremented, every checksum kept right, sent to the client
+ * (returns true). A fragmentation-needed error keeps its next-hop MTU, so the
+ * client's path MTU discovery works through the NAT. Otherwise returns false and m is
+ * the caller's (routed as it is: an error about a flow lbd only routes).
+ */
+bool l4_icmp_from_server(struct l4 *l4, const struct snapshot *s, struct rte_mbuf *m,
+                         const struct pkt_info *pi);
+
+/*
+ * An ICMP error addressed to a VIP (from the client, or a router on its side). When
+ * it quotes an answer this worker sent the client on one of its connections
+ * (VIP:port -> client), the quote becomes real server -> client, the error goes to
+ * the real server (outer destination), checksums kept right, and is sent. Otherwise
+ * dropped and counted: l4_icmp_no_conn (no connection), icmp_error_invalid,
+ * bad_icmp_checksum. Takes ownership of m.
+ */
+void l4_icmp_to_vip(struct l4 *l4, const struct snapshot *s, struct rte_mbuf *m,
                     const struct pkt_info *pi);
 
 /*

@@ -8,6 +8,7 @@
 #include <rte_ether.h>
 
 #include "net/arp.h"
+#include "net/icmp_err.h"
 #include "net/neigh.h"
 #include "net/port.h"
 #include "snapshot/snapshot.h"
@@ -22,13 +23,21 @@ void ip_out_init(struct ip_out *io, struct lcore_ctx *lc, const struct neigh_tab
     io->arpq.n = 0;
 }
 
-/* Prepends Ethernet for (mac, port) and transmits. */
+static void ip_out_fragment(struct ip_out *io, struct rte_mbuf *m,
+                            const struct rte_ether_addr *mac, uint16_t port, uint16_t mtu);
+
+/* Prepends Ethernet for (mac, port) and transmits; fragments what is over the MTU. */
 static void ip_out_xmit(struct ip_out *io, struct rte_mbuf *m, const struct rte_ether_addr *mac,
                         uint16_t port)
 {
-    struct rte_ether_hdr *eth =
-        (struct rte_ether_hdr *)rte_pktmbuf_prepend(m, RTE_ETHER_HDR_LEN);
+    struct rte_ether_hdr *eth;
+    uint16_t mtu = lcore_mtu(io->lc, port);
 
+    if (unlikely(rte_pktmbuf_pkt_len(m) > mtu)) {
+        ip_out_fragment(io, m, mac, port, mtu);
+        return;
+    }
+    eth = (struct rte_ether_hdr *)rte_pktmbuf_prepend(m, RTE_ETHER_HDR_LEN);
     if (unlikely(eth == NULL)) {
         lcore_drop(io->lc, m, DROP_NO_HEADROOM);
         return;
@@ -179,4 +188,103 @@ void ip_out_frame(struct ip_out *io, const struct snapshot *s, struct rte_mbuf *
     if (len > pi->l3_len)
         rte_pktmbuf_trim(m, (uint16_t)(len - pi->l3_len));
     ip_out(io, s, m, dst);
+}
+
+void ip_out_frag_needed(struct ip_out *io, const struct snapshot *s,
+                        const struct rte_ipv4_hdr *ip, uint32_t avail, uint16_t mtu,
+                        uint32_t src)
+{
+    struct rte_mbuf *e;
+
+    /* Never to ourselves: a packet of our own over the MTU is only dropped. */
+    if (s == NULL || src == 0 || snapshot_addr_kind(s, ip->src_addr) != 0 ||
+        !icmp_err_may_answer(ip, avail))
+        return;
+    e = icmp_err_build(io->lc, ip, avail, ICMP_ERR_UNREACH, ICMP_ERR_FRAG_NEEDED,
+                       rte_cpu_to_be_32(mtu), src, ip->src_addr);
+    if (e == NULL)
+        return;
+    io->stats->frag_needed_sent++;
+    ip_out(io, s, e, ip->src_addr);
+}
+
+/*
+ * m (data at its IPv4 header, any number of segments) is longer than mtu. DF: answered
+ * (ip_out_frag_needed, from the self IP of the port m came in on) and dropped.
+ * Otherwise sent as fragments: the first with m's header (options included), the
+ * others with its 20 fixed bytes (options are not copied: lbd forwards none that must
+ * be), payloads in 8-byte units, the last keeping m's own MF (m may itself be a
+ * fragment). All the mbufs are taken first, so a pool running dry sends nothing.
+ */
+static void ip_out_fragment(struct ip_out *io, struct rte_mbuf *m,
+                            const struct rte_ether_addr *mac, uint16_t port, uint16_t mtu)
+{
+    const struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod(m, const struct rte_ipv4_hdr *);
+    struct rte_mbuf *fr[IP_OUT_MAX_FRAGS];
+    uint32_t ihl = (uint32_t)(ip->version_ihl & 0xf) * 4, tot = rte_pktmbuf_pkt_len(m);
+    uint16_t fo = rte_be_to_cpu_16(ip->fragment_offset);
+    uint32_t room, first, rest, n, off, base = (uint32_t)(fo & RTE_IPV4_HDR_OFFSET_MASK) * 8;
+    uint16_t mf = fo & RTE_IPV4_HDR_MF_FLAG;
+
+    if (fo & RTE_IPV4_HDR_DF_FLAG) {
+        const struct snapshot *s = io->lc->snap;
+        uint16_t in = m->port;
+        ip_out_frag_needed(io, s, ip, rte_pktmbuf_data_len(m), mtu,
+                           s != NULL && in < SNAP_MAX_PORTS && s->ports[in].configured
+                               ? s->ports[in].self_ip : 0);
+        lcore_drop(io->lc, m, DROP_FRAG_NEEDED);
+        return;
+    }
+    /* A frame must fit one mbuf of the pool, headroom and Ethernet header included. */
+    room = rte_pktmbuf_data_room_size(io->lc->pool);
+    room = room > RTE_PKTMBUF_HEADROOM + RTE_ETHER_HDR_LEN ? room - RTE_PKTMBUF_HEADROOM -
+                                                                 RTE_ETHER_HDR_LEN : 0;
+    mtu = (uint16_t)RTE_MIN((uint32_t)mtu, room);
+    if (ihl > rte_pktmbuf_data_len(m) || tot < ihl || mtu < ihl + 8 ||
+        mtu < sizeof(*ip) + 8) {
+        lcore_drop(io->lc, m, DROP_FRAG_FAILED);
+        return;
+    }
+    first = (mtu - ihl) & ~7u;
+    rest = (mtu - (uint32_t)sizeof(*ip)) & ~7u;
+    n = 1 + (tot - ihl > first ? (tot - ihl - first + rest - 1) / rest : 0);
+    if (n > IP_OUT_MAX_FRAGS) {
+        lcore_drop(io->lc, m, DROP_FRAG_FAILED);
+        return;
+    }
+    if (rte_pktmbuf_alloc_bulk(io->lc->pool, fr, n) != 0) {
+        io->lc->stats->mbuf_alloc_failed++;
+        lcore_drop(io->lc, m, DROP_FRAG_FAILED);
+        return;
+    }
+    off = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t h = i == 0 ? ihl : (uint32_t)sizeof(*ip);
+        uint32_t len = RTE_MIN(i == 0 ? first : rest, tot - ihl - off);
+        uint8_t *d = (uint8_t *)rte_pktmbuf_append(fr[i], (uint16_t)(h + len));
+        struct rte_ipv4_hdr *fip = (struct rte_ipv4_hdr *)d;
+        const void *src;
+        uint16_t nfo;
+
+        memcpy(d, ip, sizeof(*ip));
+        if (i == 0 && ihl > sizeof(*ip))
+            memcpy(d + sizeof(*ip), (const uint8_t *)ip + sizeof(*ip), ihl - sizeof(*ip));
+        fip->version_ihl = (uint8_t)(0x40 | (h / 4));
+        src = rte_pktmbuf_read(m, ihl + off, len, d + h);
+        if (src != NULL && src != d + h)
+            memcpy(d + h, src, len);
+        nfo = (uint16_t)((base + off) / 8);
+        if (i + 1 < n || mf)
+            nfo |= RTE_IPV4_HDR_MF_FLAG;
+        fip->fragment_offset = rte_cpu_to_be_16(nfo);
+        fip->total_length = rte_cpu_to_be_16((uint16_t)(h + len));
+        fip->hdr_checksum = 0;
+        fip->hdr_checksum = rte_ipv4_cksum(fip);
+        off += len;
+    }
+    rte_pktmbuf_free(m);
+    io->stats->frag_packets++;
+    io->stats->frag_out += n;
+    for (uint32_t i = 0; i < n; i++)
+        ip_out_xmit(io, fr[i], mac, port);
 }

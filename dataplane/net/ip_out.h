@@ -11,6 +11,13 @@
  * Its state (struct ip_out) is the lcore's: the context it transmits through, the
  * neighbour table and the ports' MACs it addresses frames from, and the queue of
  * packets waiting for ARP.
+ *
+ * A packet longer than its port's MTU (lcore_mtu) is fragmented here (RFC 791), each
+ * fragment one segment copied from it, whatever segments it had (a reassembled
+ * datagram is a chain); one with DF set is dropped (frag_needed) and answered with
+ * ICMP fragmentation needed and the port's MTU from the self IP of the port it came
+ * in on (RFC 1191), unless it may not be answered (RFC 1812). Layer 4 NAT answers its
+ * own DF packets before the rewrite (l4.c), from the address the client sees.
  */
 #ifndef LBD_IP_OUT_H
 #define LBD_IP_OUT_H
@@ -27,6 +34,7 @@
 #define IP_OUT_PENDING 64           /* packets waiting for ARP, per worker */
 #define IP_OUT_ARP_RETRY_MS 200     /* a silent next hop is asked again after this */
 #define IP_OUT_ARP_GIVE_UP_MS 1000  /* and its packets dropped after this */
+#define IP_OUT_MAX_FRAGS 64         /* fragments of one packet at most (else frag_failed) */
 
 struct snapshot;
 struct neigh_table;
@@ -49,6 +57,9 @@ struct ip_out_queue {
 struct ip_out_stats {
     uint64_t arp_requests;          /* ARP requests sent for next hops */
     uint64_t arp_probes;            /* unicast ARP requests to stale neighbours */
+    uint64_t frag_packets;          /* packets over the port's MTU sent as fragments */
+    uint64_t frag_out;              /* the fragments sent for them */
+    uint64_t frag_needed_sent;      /* ICMP fragmentation needed sent for DF packets */
 };
 
 struct ip_out {
@@ -106,6 +117,16 @@ void ip_out_frame(struct ip_out *io, const struct snapshot *s, struct rte_mbuf *
  */
 void ip_out_probe(struct ip_out *io, const struct snapshot *s, uint32_t ip,
                   const struct rte_ether_addr *mac, uint16_t port);
+
+/*
+ * Sends ICMP fragmentation needed with next-hop MTU mtu from src to the source of the
+ * packet at ip (avail bytes of it readable there), unless it may not be answered
+ * (icmp_err_may_answer) or comes from one of our addresses. Counts frag_needed_sent.
+ * Does not touch the packet.
+ */
+void ip_out_frag_needed(struct ip_out *io, const struct snapshot *s,
+                        const struct rte_ipv4_hdr *ip, uint32_t avail, uint16_t mtu,
+                        uint32_t src);
 
 /* Drops everything still waiting (worker stopping). */
 void ip_out_flush(struct ip_out *io);

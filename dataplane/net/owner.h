@@ -5,6 +5,9 @@
  *   - to a VIP on a service port: hash(client IP) % N
  *   - to one of our addresses on any other TCP/UDP port (a local port): lport % N
  *   - ICMP echo reply to one of our addresses (our own probes): echo id % N
+ *   - ICMP error (unreachable, time exceeded, parameter problem) to one of our
+ *     addresses: hash(destination of the packet it quotes) % N, so that an error
+ *     about a Layer 4 answer (VIP -> client) meets the client's connection
  *   - ARP: hash(sender IP) % N
  *   - anything else addressed to us: hash(source IP) % N
  *   - not addressed to us (forwarded, Layer 4 replies to clients): hash(dst IP) % N
@@ -43,6 +46,8 @@ static inline unsigned owner_of(const struct pkt_info *pi, enum owner_dst dst, u
             return pi->dst_port % nworkers;
         if (pi->ip_proto == IPPROTO_ICMP && pi->icmp_type == RTE_IP_ICMP_ECHO_REPLY)
             return pi->icmp_id % nworkers;
+        if (pi->ip_proto == IPPROTO_ICMP && pi->icmp_inner_dst != 0)
+            return owner_hash_ip(pi->icmp_inner_dst) % nworkers;
     }
     return owner_hash_ip(pi->src_ip) % nworkers;
 }

@@ -57,6 +57,11 @@ static enum drop_reason parse_l4(const uint8_t *frame, struct pkt_info *pi)
             return DROP_MALFORMED_ICMP;
         pi->icmp_type = icmp->icmp_type;
         pi->icmp_id = rte_be_to_cpu_16(icmp->icmp_ident);
+        if (pkt_icmp_is_error(icmp->icmp_type) &&
+            pi->l4_len >= sizeof(*icmp) + sizeof(struct rte_ipv4_hdr)) {
+            const struct rte_ipv4_hdr *in = (const struct rte_ipv4_hdr *)(icmp + 1);
+            memcpy(&pi->icmp_inner_dst, &in->dst_addr, 4);
+        }
         return DROP_NONE;
     }
     case IPPROTO_TCP: {
@@ -119,6 +124,36 @@ static enum drop_reason parse_ipv4(const uint8_t *frame, uint32_t len, bool veri
         pi->is_fragment = 1;
         return DROP_NONE;
     }
+    return parse_l4(frame, pi);
+}
+
+enum drop_reason pkt_parse_l4(const uint8_t *frame, uint32_t seg_len, struct pkt_info *pi)
+{
+    uint32_t need;
+
+    switch (pi->ip_proto) {
+    case IPPROTO_TCP:
+        need = sizeof(struct rte_tcp_hdr);
+        if ((uint32_t)pi->l4_off + need <= seg_len)
+            need = (uint32_t)(((const struct rte_tcp_hdr *)(frame + pi->l4_off))->data_off >> 4) * 4;
+        if (need < sizeof(struct rte_tcp_hdr) || (uint32_t)pi->l4_off + need > seg_len)
+            return DROP_MALFORMED_TCP;
+        break;
+    case IPPROTO_UDP:
+        if ((uint32_t)pi->l4_off + sizeof(struct rte_udp_hdr) > seg_len)
+            return DROP_MALFORMED_UDP;
+        break;
+    case IPPROTO_ICMP:
+        /* Its type only: a quote beyond the first segment is not looked at. */
+        if ((uint32_t)pi->l4_off + sizeof(struct rte_icmp_hdr) > seg_len)
+            return DROP_MALFORMED_ICMP;
+        pi->is_fragment = 0;
+        pi->icmp_type = ((const struct rte_icmp_hdr *)(frame + pi->l4_off))->icmp_type;
+        return DROP_NONE;
+    default:
+        break;
+    }
+    pi->is_fragment = 0;
     return parse_l4(frame, pi);
 }
 

@@ -32,7 +32,19 @@ struct pkt_info {
     uint32_t dst_ip;        /* IPv4 dst, or ARP target IP; network order */
     uint16_t src_port;      /* TCP/UDP, host order */
     uint16_t dst_port;      /* TCP/UDP, host order */
+    uint32_t icmp_inner_dst;    /* ICMP error (pkt_icmp_is_error) quoting at least an
+                                   IPv4 header: the quoted packet's destination
+                                   (network order; the owner of the flow it is about),
+                                   else 0. Nothing else of the quote is checked here. */
 };
+
+/* ICMP types that carry a quote of the packet they are about (RFC 792). Source quench
+ * (deprecated, RFC 6633) and redirect are not among them: nothing is done about those. */
+static inline bool pkt_icmp_is_error(uint8_t type)
+{
+    return type == 3 /* destination unreachable */ || type == 11 /* time exceeded */ ||
+           type == 12 /* parameter problem */;
+}
 
 /*
  * Parses frame[0..len). verify_ip_csum is false when the NIC already checked it.
@@ -42,5 +54,14 @@ struct pkt_info {
  */
 enum drop_reason pkt_parse(const uint8_t *frame, uint32_t len, bool verify_ip_csum,
                            struct pkt_info *pi);
+
+/*
+ * For a datagram put together from fragments (ip_reass.h): *pi describes its IPv4
+ * header (l3_off, l4_off, l3_len and l4_len of the whole datagram, ip_proto), the
+ * first seg_len bytes of which are in frame. Fills the L4 fields as pkt_parse does,
+ * requiring the whole ICMP/TCP/UDP header within seg_len. Returns DROP_NONE or the
+ * malformed_* reason.
+ */
+enum drop_reason pkt_parse_l4(const uint8_t *frame, uint32_t seg_len, struct pkt_info *pi);
 
 #endif

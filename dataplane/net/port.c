@@ -152,6 +152,8 @@ static int port_setup(uint16_t id, size_t ifc_index, unsigned n_workers,
         b = b == 0 ? UINT16_MAX : b;
         p->tx_max_segs = RTE_MAX(RTE_MIN(a, b), 1);
     }
+    if (rte_eth_dev_get_mtu(id, &p->mtu) != 0 || p->mtu == 0)
+        p->mtu = RTE_ETHER_MTU;
     rte_eth_macaddr_get(id, &p->mac);
     snprintf(p->driver, sizeof(p->driver), "%s", info.driver_name);
     if (rte_eth_dev_get_name_by_port(id, p->name) != 0)

@@ -25,6 +25,8 @@ struct dp_port {
     uint16_t n_txq;
     uint16_t tx_max_segs;           /* segments per packet the port sends (1: no
                                        multi-segment tx; UINT16_MAX: no limit) */
+    uint16_t mtu;                   /* IP bytes per frame (rte_eth_dev_get_mtu; 1500
+                                       when the driver does not say) */
     uint64_t rx_offloads;           /* RTE_ETH_RX_OFFLOAD_* enabled (see port.c) */
     uint64_t tx_offloads;           /* RTE_ETH_TX_OFFLOAD_* enabled */
     struct rte_ether_addr mac;
