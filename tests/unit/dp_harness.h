@@ -11,13 +11,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include <criterion/criterion.h>
+#include <rte_eal.h>
 #include <rte_ethdev.h>
+#include <rte_ip.h>
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
 
 #include "dataplane.h"
 #include "frames.h"
 #include "l4/l4.h"
+#include "net/pkt_parse.h"
 #include "snapshot/snapshot.h"
 #include "worker.h"
 
@@ -121,6 +125,42 @@ static inline int h_port(struct harness *h, uint16_t p)
     h->dp.ports[p].id = p;
     h->dp.ports[p].mac = frame_mac_us;
     return 0;
+}
+
+/* The EAL of the dataplane tests: no hugepages, one lcore, two in-memory ports
+ * (net_ring0, net_ring1). */
+static inline void h_eal_init(void)
+{
+    char *argv[] = {"test", "--no-huge", "-m", "256", "--no-pci", "--no-shconf",
+                    "--log-level=error", "-l", "0", "--vdev=net_ring0", "--vdev=net_ring1",
+                    NULL};
+
+    cr_assert_geq(rte_eal_init(11, argv), 0);
+}
+
+/* The IPv4 header of an Ethernet frame. */
+static inline const struct rte_ipv4_hdr *h_ip_of(const uint8_t *frame)
+{
+    return (const struct rte_ipv4_hdr *)(frame + 14);
+}
+
+/* The frame is a valid IPv4 packet (pkt_parse, header checksum) whose TCP/UDP checksum
+ * is right; returns what pkt_parse found. */
+static inline struct pkt_info h_assert_valid(const uint8_t *frame, uint32_t len)
+{
+    const struct rte_ipv4_hdr *ip = h_ip_of(frame);
+    struct pkt_info pi;
+    uint32_t sum;
+
+    cr_assert_eq(pkt_parse(frame, len, true, &pi), DROP_NONE, "IP header valid");
+    sum = rte_raw_cksum(frame + pi.l4_off, pi.l4_len);
+    sum += (ip->src_addr & 0xffff) + (ip->src_addr >> 16);
+    sum += (ip->dst_addr & 0xffff) + (ip->dst_addr >> 16);
+    sum += rte_cpu_to_be_16(pi.ip_proto) + rte_cpu_to_be_16(pi.l4_len);
+    sum = (sum & 0xffff) + (sum >> 16);
+    sum = (sum & 0xffff) + (sum >> 16);
+    cr_assert_eq(sum, 0xffff, "L4 checksum valid");
+    return pi;
 }
 
 static inline int h_init(struct harness *h, uint32_t max_conns)

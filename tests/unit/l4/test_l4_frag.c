@@ -17,11 +17,7 @@ static uint8_t f[16384 + 64], out[16384 + 64], dg[70000];
 
 static void setup(void)
 {
-    char *argv[] = {"test", "--no-huge", "-m", "256", "--no-pci", "--no-shconf",
-                    "--log-level=error", "-l", "0", "--vdev=net_ring0", "--vdev=net_ring1",
-                    NULL};
-
-    cr_assert_geq(rte_eal_init(11, argv), 0);
+    h_eal_init();
     cr_assert_eq(h_init(&h, 4096), 0);
 }
 
@@ -30,27 +26,10 @@ TestSuite(l4_frag, .init = setup);
 #define CLIENT "10.200.50.20"
 #define VIP "10.200.50.120"
 
-static const struct rte_ipv4_hdr *ip_of(const uint8_t *frame)
-{
-    return (const struct rte_ipv4_hdr *)(frame + 14);
-}
-
 /* The frame in buf is a valid IPv4 TCP/UDP packet: header and L4 checksums. */
 static void assert_valid(const uint8_t *buf, uint32_t len)
 {
-    struct pkt_info pi;
-    const struct rte_ipv4_hdr *ip = ip_of(buf);
-    uint32_t sum;
-
-    cr_assert_eq(pkt_parse(buf, len, true, &pi), DROP_NONE, "IP header valid");
-    cr_assert_eq(pi.is_fragment, 0);
-    sum = rte_raw_cksum(buf + pi.l4_off, pi.l4_len);
-    sum += (ip->src_addr & 0xffff) + (ip->src_addr >> 16);
-    sum += (ip->dst_addr & 0xffff) + (ip->dst_addr >> 16);
-    sum += rte_cpu_to_be_16(pi.ip_proto) + rte_cpu_to_be_16(pi.l4_len);
-    sum = (sum & 0xffff) + (sum >> 16);
-    sum = (sum & 0xffff) + (sum >> 16);
-    cr_assert_eq(sum, 0xffff, "L4 checksum valid");
+    cr_assert_eq(h_assert_valid(buf, len).is_fragment, 0);
 }
 
 /* A whole UDP datagram client:sport -> VIP:3478 with data_len bytes, in dg (frame). */
@@ -101,7 +80,7 @@ static void assert_reassembled(uint32_t dg_len)
 
     cr_assert_eq(len, dg_len, "one whole datagram to the real server");
     assert_valid(out, len);
-    cr_assert_neq(ip_of(out)->dst_addr, ip4(VIP), "rewritten to a real server");
+    cr_assert_neq(h_ip_of(out)->dst_addr, ip4(VIP), "rewritten to a real server");
     cr_assert_eq(memcmp(out + 42, dg + 42, dg_len - 42), 0, "payload in order");
 }
 
@@ -274,7 +253,7 @@ static uint32_t collect(uint16_t port, uint16_t mtu, uint8_t *buf, unsigned *nfr
 
     *nfrag = 0;
     while ((len = h_sent(&h, port, one, sizeof(one))) > 0) {
-        const struct rte_ipv4_hdr *ip = ip_of(one);
+        const struct rte_ipv4_hdr *ip = h_ip_of(one);
         uint32_t ihl = (uint32_t)(ip->version_ihl & 0xf) * 4;
         uint16_t fo = rte_be_to_cpu_16(ip->fragment_offset);
         uint32_t off = (uint32_t)(fo & RTE_IPV4_HDR_OFFSET_MASK) * 8;
@@ -319,7 +298,7 @@ Test(l4_frag, over_the_server_port_mtu_is_fragmented)
     cr_assert_eq(n, 3, "1428 bytes over 576: 3 fragments");
     cr_assert_eq(got, len);
     assert_valid(out, got);
-    cr_assert_neq(ip_of(out)->dst_addr, ip4(VIP), "rewritten before it was cut");
+    cr_assert_neq(h_ip_of(out)->dst_addr, ip4(VIP), "rewritten before it was cut");
     cr_assert_eq(memcmp(out + 42, dg + 42, len - 42), 0);
     cr_assert_eq(h.w->stats.ip_out.frag_packets, 1);
     cr_assert_eq(h.w->stats.ip_out.frag_out, 3);
@@ -372,7 +351,7 @@ Test(l4_frag, df_over_the_mtu_is_answered_with_frag_needed)
     h_run(&h, dg, len, 1);
     len = h_sent(&h, 0, out, sizeof(out));
     cr_assert_gt(len, 0);
-    rs = ip_of(out)->dst_addr;
+    rs = h_ip_of(out)->dst_addr;
     h.w->lc.tx_mtu[1] = 1000;
     len = frame_udp(dg, rs, ip4(CLIENT), 3478, 40001, 1400);
     ip->fragment_offset = rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG);
@@ -382,8 +361,8 @@ Test(l4_frag, df_over_the_mtu_is_answered_with_frag_needed)
     cr_assert_eq(h_sent(&h, 1, out, sizeof(out)), 0);
     len = h_sent(&h, 0, out, sizeof(out));
     cr_assert_eq(len, 14 + 20 + 8 + 28, "the server is told");
-    cr_assert_eq(ip_of(out)->src_addr, ip4("192.168.112.5"), "from its gateway's address");
-    cr_assert_eq(ip_of(out)->dst_addr, rs);
+    cr_assert_eq(h_ip_of(out)->src_addr, ip4("192.168.112.5"), "from its gateway's address");
+    cr_assert_eq(h_ip_of(out)->dst_addr, rs);
     cr_assert_eq(((const struct rte_ipv4_hdr *)(out + 42))->src_addr, rs);
     cr_assert_eq(h.w->stats.lcore.drops[DROP_FRAG_NEEDED], 2);
 }

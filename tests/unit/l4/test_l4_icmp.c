@@ -18,11 +18,7 @@ static uint8_t f[2048], out[2048], sent[2048];
 
 static void setup(void)
 {
-    char *argv[] = {"test", "--no-huge", "-m", "256", "--no-pci", "--no-shconf",
-                    "--log-level=error", "-l", "0", "--vdev=net_ring0", "--vdev=net_ring1",
-                    NULL};
-
-    cr_assert_geq(rte_eal_init(11, argv), 0);
+    h_eal_init();
     cr_assert_eq(h_init(&h, 4096), 0);
 }
 

@@ -16,20 +16,11 @@ static uint8_t f[2048], out[2048];
 
 static void setup(void)
 {
-    char *argv[] = {"test", "--no-huge", "-m", "256", "--no-pci", "--no-shconf",
-                    "--log-level=error", "-l", "0", "--vdev=net_ring0", "--vdev=net_ring1",
-                    NULL};
-
-    cr_assert_geq(rte_eal_init(11, argv), 0);
+    h_eal_init();
     cr_assert_eq(h_init(&h, 4096), 0);
 }
 
 TestSuite(l4_path, .init = setup);
-
-static const struct rte_ipv4_hdr *ip_of(const uint8_t *frame)
-{
-    return (const struct rte_ipv4_hdr *)(frame + 14);
-}
 
 static const struct rte_udp_hdr *ports_of(const uint8_t *frame)
 {
@@ -39,21 +30,7 @@ static const struct rte_udp_hdr *ports_of(const uint8_t *frame)
 /* The frame in out is a valid IPv4 TCP/UDP packet: header and L4 checksums. */
 static void assert_valid(uint32_t len)
 {
-    struct pkt_info pi;
-    const struct rte_ipv4_hdr *ip = ip_of(out);
-    uint16_t c;
-
-    cr_assert_eq(pkt_parse(out, len, true, &pi), DROP_NONE, "IP header valid");
-    c = rte_raw_cksum(out + pi.l4_off, pi.l4_len);
-    {
-        uint32_t sum = c;
-        sum += (ip->src_addr & 0xffff) + (ip->src_addr >> 16);
-        sum += (ip->dst_addr & 0xffff) + (ip->dst_addr >> 16);
-        sum += rte_cpu_to_be_16(pi.ip_proto) + rte_cpu_to_be_16(pi.l4_len);
-        sum = (sum & 0xffff) + (sum >> 16);
-        sum = (sum & 0xffff) + (sum >> 16);
-        cr_assert_eq(sum, 0xffff, "L4 checksum valid");
-    }
+    h_assert_valid(out, len);
 }
 
 /* Client 10.200.50.20:sport sends UDP to the VIP; returns the real server it reached. */
@@ -65,10 +42,10 @@ static uint32_t udp_flow(uint16_t sport)
     len = h_sent(&h, 0, out, sizeof(out));
     cr_assert_gt(len, 0, "forwarded to a real server on port 0");
     assert_valid(len);
-    cr_assert_eq(ip_of(out)->src_addr, ip4("10.200.50.20"), "the client's own address");
+    cr_assert_eq(h_ip_of(out)->src_addr, ip4("10.200.50.20"), "the client's own address");
     cr_assert_eq(ports_of(out)->src_port, rte_cpu_to_be_16(sport));
     cr_assert_eq(ports_of(out)->dst_port, rte_cpu_to_be_16(3478));
-    return ip_of(out)->dst_addr;
+    return h_ip_of(out)->dst_addr;
 }
 
 Test(l4_path, udp_forward_and_reverse)
@@ -79,7 +56,7 @@ Test(l4_path, udp_forward_and_reverse)
 
     cr_assert(rte_is_same_ether_addr(&eth->dst_addr, &h_mac_rs[idx]), "to the server's MAC");
     cr_assert(rte_is_same_ether_addr(&eth->src_addr, &frame_mac_us));
-    cr_assert_eq(ip_of(out)->time_to_live, 63, "delivered to a VIP: TTL kept");
+    cr_assert_eq(h_ip_of(out)->time_to_live, 63, "delivered to a VIP: TTL kept");
 
     /* The server answers the client directly: the appliance is its gateway. */
     len = frame_udp(f, rs, ip4("10.200.50.20"), 3478, 40000, 48);
@@ -87,11 +64,11 @@ Test(l4_path, udp_forward_and_reverse)
     len = h_sent(&h, 1, out, sizeof(out));
     cr_assert_eq(len, 14 + 20 + 8 + 48);
     assert_valid(len);
-    cr_assert_eq(ip_of(out)->src_addr, ip4("10.200.50.120"), "from the VIP");
-    cr_assert_eq(ip_of(out)->dst_addr, ip4("10.200.50.20"));
+    cr_assert_eq(h_ip_of(out)->src_addr, ip4("10.200.50.120"), "from the VIP");
+    cr_assert_eq(h_ip_of(out)->dst_addr, ip4("10.200.50.20"));
     cr_assert_eq(ports_of(out)->src_port, rte_cpu_to_be_16(3478));
     cr_assert_eq(ports_of(out)->dst_port, rte_cpu_to_be_16(40000));
-    cr_assert_eq(ip_of(out)->time_to_live, 62, "routed: TTL decremented");
+    cr_assert_eq(h_ip_of(out)->time_to_live, 62, "routed: TTL decremented");
     cr_assert(rte_is_same_ether_addr(&eth->dst_addr, &h_mac_client));
     cr_assert_eq(h.w->stats.l4.conns_created, 1);
     cr_assert_eq(h.w->stats.l4.forward_packets, 1);
@@ -198,7 +175,7 @@ Test(l4_path, drain_moves_new_connections_but_keeps_existing_ones)
     len = frame_udp(f, ip4("10.200.50.20"), ip4("10.200.50.120"), 40000, 3478, 20);
     h_run(&h, f, len, 1);
     cr_assert_gt(h_sent(&h, 0, out, sizeof(out)), 0);
-    cr_assert_eq(ip_of(out)->dst_addr, first);
+    cr_assert_eq(h_ip_of(out)->dst_addr, first);
     /* A new one, persistent client included, goes elsewhere. */
     cr_assert_neq(udp_flow(40001), first);
     cr_assert_eq(h.w->stats.l4.persist_moved, 1);
@@ -236,7 +213,7 @@ static uint32_t halt_server_of(uint16_t sport, uint32_t *len)
     *len = frame_tcp(f, ip4("10.200.50.20"), ip4("10.200.50.120"), sport, 443);   /* SYN */
     h_run(&h, f, *len, 1);
     cr_assert_gt(h_sent(&h, 0, out, sizeof(out)), 0);
-    rs = ip_of(out)->dst_addr;
+    rs = h_ip_of(out)->dst_addr;
     for (int i = 0; i < H_RS; i++)
         if (h.rs_tcp[i].ip == rs)
             h.rs_tcp[i].state = CFG_RS_HALT;
@@ -271,7 +248,7 @@ Test(l4_path, tcp_rst_without_connection_and_halt_resets)
     cr_assert_gt(len, 0, "no RST to the client");
     assert_valid(len);
     {
-        const struct rte_ipv4_hdr *ip = ip_of(out);
+        const struct rte_ipv4_hdr *ip = h_ip_of(out);
         const struct rte_tcp_hdr *rst = (const struct rte_tcp_hdr *)(ip + 1);
         cr_assert_eq(ip->src_addr, ip4("10.200.50.120"));
         cr_assert_eq(ip->dst_addr, ip4("10.200.50.20"));
@@ -294,8 +271,8 @@ Test(l4_path, a_servers_own_traffic_is_routed)
     len = h_sent(&h, 1, out, sizeof(out));
     cr_assert_gt(len, 0);
     assert_valid(len);
-    cr_assert_eq(ip_of(out)->src_addr, ip4("192.168.112.51"), "not NATed");
-    cr_assert_eq(ip_of(out)->time_to_live, 62);
+    cr_assert_eq(h_ip_of(out)->src_addr, ip4("192.168.112.51"), "not NATed");
+    cr_assert_eq(h_ip_of(out)->time_to_live, 62);
     cr_assert(rte_is_same_ether_addr(&eth->dst_addr, &h_mac_gw), "to the default gateway");
     cr_assert_eq(h.w->stats.forward.forwarded, 1);
 
@@ -435,8 +412,8 @@ Test(l4_path, half_open_connections_are_capped_and_leave_the_count_when_establis
     h_run(&h, f, len, 1);
     len = h_sent(&h, 0, out, sizeof(out));
     cr_assert_gt(len, 0);
-    rs = ip_of(out)->dst_addr;
-    th = (const struct rte_tcp_hdr *)(ip_of(out) + 1);
+    rs = h_ip_of(out)->dst_addr;
+    th = (const struct rte_tcp_hdr *)(h_ip_of(out) + 1);
     cr_assert_eq(h.w->l4.conns->half_open, 1);
     len = frame_tcp(f, rs, ip4("10.200.50.20"), 443, 50000);   /* SYN-ACK from the server */
     ((struct rte_tcp_hdr *)(f + 34))->tcp_flags = RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG;
@@ -541,28 +518,28 @@ Test(l4_path, partial_checksums_leave_the_nat_path_full)
     len = tcp_frame(ip4("10.200.50.20"), ip4("10.200.50.120"), 50000, 443, RTE_TCP_SYN_FLAG, 0);
     run_partial(len, 1);
     sent_valid(0);
-    rs = ip_of(out)->dst_addr;
+    rs = h_ip_of(out)->dst_addr;
     cr_assert_neq(rs, ip4("10.200.50.120"), "rewritten to a real server");
     len = tcp_frame(ip4("10.200.50.20"), ip4("10.200.50.120"), 50000, 443,
                     RTE_TCP_ACK_FLAG | RTE_TCP_PSH_FLAG, 333);
     run_partial(len, 1);
     cr_assert_eq(sent_valid(0), 14 + 20 + 20 + 333);
-    cr_assert_eq(ip_of(out)->dst_addr, rs);
+    cr_assert_eq(h_ip_of(out)->dst_addr, rs);
     cr_assert_eq(memcmp(out + 54, f + 54, 333), 0, "payload untouched");
     len = tcp_frame(rs, ip4("10.200.50.20"), 443, 50000, RTE_TCP_ACK_FLAG | RTE_TCP_PSH_FLAG, 501);
     run_partial(len, 0);
     sent_valid(1);
-    cr_assert_eq(ip_of(out)->src_addr, ip4("10.200.50.120"), "from the VIP");
+    cr_assert_eq(h_ip_of(out)->src_addr, ip4("10.200.50.120"), "from the VIP");
 
     /* UDP, odd lengths, both ways. */
     len = frame_udp(f, ip4("10.200.50.20"), ip4("10.200.50.120"), 40000, 3478, 37);
     run_partial(len, 1);
     sent_valid(0);
-    rs = ip_of(out)->dst_addr;
+    rs = h_ip_of(out)->dst_addr;
     len = frame_udp(f, rs, ip4("10.200.50.20"), 3478, 40000, 99);
     run_partial(len, 0);
     sent_valid(1);
-    cr_assert_eq(ip_of(out)->src_addr, ip4("10.200.50.120"));
+    cr_assert_eq(h_ip_of(out)->src_addr, ip4("10.200.50.120"));
 
     cr_assert_eq(h.w->stats.l4.forward_packets, 3);
     cr_assert_eq(h.w->stats.l4.reverse_packets, 2);
@@ -576,7 +553,7 @@ Test(l4_path, a_routed_packet_with_a_partial_checksum_leaves_with_a_full_one)
 
     run_partial(len, 0);
     sent_valid(1);
-    cr_assert_eq(ip_of(out)->time_to_live, 62);
+    cr_assert_eq(h_ip_of(out)->time_to_live, 62);
     len = tcp_frame(ip4("192.168.112.52"), ip4("10.200.50.20"), 443, 5000, RTE_TCP_ACK_FLAG, 77);
     run_partial(len, 0);
     sent_valid(1);
@@ -608,7 +585,7 @@ Test(l4_path, an_ip_header_flagged_none_is_accepted_and_leaves_correct)
     ip->hdr_checksum = 0;
     h_run_flags(&h, f, len, 0, RTE_MBUF_F_RX_IP_CKSUM_NONE);
     sent_valid(1);
-    cr_assert_eq(ip_of(out)->time_to_live, 62);
+    cr_assert_eq(h_ip_of(out)->time_to_live, 62);
     cr_assert_eq(h.w->stats.lcore.drops[DROP_BAD_IP_CHECKSUM], 0);
 
     /* BAD is dropped even with a correct field; no verdict and a wrong field too. */
@@ -650,7 +627,7 @@ Test(l4_path, halt_on_a_servers_packet_resets_both_sides)
     cr_assert_gt(len, 0, "no RST to the client");
     assert_valid(len);
     {
-        const struct rte_ipv4_hdr *ip = ip_of(out);
+        const struct rte_ipv4_hdr *ip = h_ip_of(out);
         const struct rte_tcp_hdr *rst = (const struct rte_tcp_hdr *)(ip + 1);
         cr_assert_eq(ip->src_addr, ip4("10.200.50.120"), "from the VIP");
         cr_assert_eq(ip->dst_addr, ip4("10.200.50.20"));
@@ -662,7 +639,7 @@ Test(l4_path, halt_on_a_servers_packet_resets_both_sides)
     len = h_sent(&h, 0, out, sizeof(out));
     cr_assert_gt(len, 0, "no RST to the server");
     {
-        const struct rte_ipv4_hdr *ip = ip_of(out);
+        const struct rte_ipv4_hdr *ip = h_ip_of(out);
         const struct rte_tcp_hdr *rst = (const struct rte_tcp_hdr *)(ip + 1);
         cr_assert_eq(ip->dst_addr, rs);
         cr_assert_eq(ip->src_addr, ip4("10.200.50.20"), "bearing the client's address");
@@ -681,7 +658,7 @@ Test(l4_path, halt_on_a_servers_packet_resets_both_sides)
     cr_assert_eq(h_sent(&h, 0, out, sizeof(out)), 0, "nothing more to the halted server");
     len = h_sent(&h, 1, out, sizeof(out));
     cr_assert_gt(len, 0, "no RST for the client's next segment");
-    cr_assert_eq(rte_be_to_cpu_32(((const struct rte_tcp_hdr *)(ip_of(out) + 1))->sent_seq),
+    cr_assert_eq(rte_be_to_cpu_32(((const struct rte_tcp_hdr *)(h_ip_of(out) + 1))->sent_seq),
                  4990, "seq = its ACK");
     cr_assert_eq(h.w->stats.l4.conns_halted, 1, "one connection, counted once");
     cr_assert_eq(conn_count(h.w->l4.conns), 0);
@@ -713,11 +690,11 @@ static uint32_t server_seg(uint32_t rs, uint16_t dport, uint8_t flags, uint32_t 
 static uint32_t rst_seq_to_client(uint16_t port)
 {
     uint32_t len = h_sent(&h, port, out, sizeof(out));
-    const struct rte_tcp_hdr *rst = (const struct rte_tcp_hdr *)(ip_of(out) + 1);
+    const struct rte_tcp_hdr *rst = (const struct rte_tcp_hdr *)(h_ip_of(out) + 1);
 
     cr_assert_gt(len, 0, "no RST to the client");
     assert_valid(len);
-    cr_assert_eq(ip_of(out)->dst_addr, ip4("10.200.50.20"));
+    cr_assert_eq(h_ip_of(out)->dst_addr, ip4("10.200.50.20"));
     cr_assert_eq(rst->tcp_flags, RTE_TCP_RST_FLAG);
     return rte_be_to_cpu_32(rst->sent_seq);
 }
@@ -728,7 +705,7 @@ Test(l4_path, halt_resets_the_client_where_the_server_got_to_not_at_a_stale_segm
 
     h_run(&h, f, len, 1);
     cr_assert_gt(h_sent(&h, 0, out, sizeof(out)), 0);
-    rs = ip_of(out)->dst_addr;
+    rs = h_ip_of(out)->dst_addr;
     /* SYN-ACK at 4999, then 100 bytes at 5000 and 100 at 5100, all passed to the client. */
     len = server_seg(rs, 50003, RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG, 4999, 1001, 0);
     h_run(&h, f, len, 0);
@@ -762,7 +739,7 @@ Test(l4_path, a_reused_client_port_starts_its_sequence_afresh)
 
     h_run(&h, f, len, 1);
     cr_assert_gt(h_sent(&h, 0, out, sizeof(out)), 0);
-    rs = ip_of(out)->dst_addr;
+    rs = h_ip_of(out)->dst_addr;
     len = server_seg(rs, 50004, RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG, 0x90000000u, 1001, 0);
     h_run(&h, f, len, 0);
     len = server_seg(rs, 50004, RTE_TCP_FIN_FLAG | RTE_TCP_ACK_FLAG, 0x90000001u, 1001, 0);
@@ -774,7 +751,7 @@ Test(l4_path, a_reused_client_port_starts_its_sequence_afresh)
     len = tcp_seg(ip4("10.200.50.20"), 50004, RTE_TCP_SYN_FLAG);
     h_run(&h, f, len, 1);
     cr_assert_gt(h_sent(&h, 0, out, sizeof(out)), 0);
-    cr_assert_eq(ip_of(out)->dst_addr, rs, "the closing entry was reused");
+    cr_assert_eq(h_ip_of(out)->dst_addr, rs, "the closing entry was reused");
     len = server_seg(rs, 50004, RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG, 0x10000000u, 1001, 0);
     h_run(&h, f, len, 0);
     len = server_seg(rs, 50004, RTE_TCP_ACK_FLAG | RTE_TCP_PSH_FLAG, 0x10000001u, 1001, 10);

@@ -35,11 +35,7 @@ static struct neigh_table *t;
 
 static void eal(void)
 {
-    char *argv[] = {"test", "--no-huge", "-m", "256", "--no-pci", "--no-shconf",
-                    "--log-level=error", "-l", "0", "--vdev=net_ring0", "--vdev=net_ring1",
-                    NULL};
-
-    cr_assert_geq(rte_eal_init(11, argv), 0);
+    h_eal_init();
 }
 
 static void setup(void)
