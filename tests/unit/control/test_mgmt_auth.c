@@ -32,9 +32,9 @@ TestSuite(mgmt_auth, .init = setup, .fini = teardown);
 static const char *hash_of(const char *password, const char *setting)
 {
     static struct crypt_data cd;
-    const char *h = crypt_r(password, setting, &cd);
+    const char *h = crypt_rn(password, setting, &cd, (int)sizeof(cd));
 
-    cr_assert(h != NULL && h[0] == '$', "crypt_r");
+    cr_assert(h != NULL && h[0] == '$', "crypt_rn");
     return h;
 }
 
