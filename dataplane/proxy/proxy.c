@@ -381,7 +381,10 @@ void proxy_on_accept(struct tcp_conn *c, enum tcp_event ev, void *arg)
          * (proxy_cli_event, TCP_EV_ESTABLISHED). */
         s->tls[DIR_IN] = tls_stream_accept(px->tls, c, vs->tls, vs->slot, proxy_cli_event, s);
         if (s->tls[DIR_IN] != NULL) {
+            /* The handshake has the connect deadline (not the idle timeout, which may
+             * be 20 minutes): a client that never finishes it is reset. */
             s->state = PROXY_HANDSHAKE;
+            twheel_arm(px->conf.wheel, &s->timer, proxy_now(px) + snap->l7.connect_ms);
             return;
         }
         sess_abort(s);
@@ -524,6 +527,7 @@ static void proxy_cli_tls_ready(struct proxy_sess *s)
     struct proxy *px = s->px;
     const struct snap_vs *vs;
 
+    twheel_cancel(px->conf.wheel, &s->timer);   /* the handshake deadline */
     vs = px->snap != NULL ? snapshot_service(px->snap, s->vip, IPPROTO_TCP, s->vport) : NULL;
     if (vs == NULL || vs->layer != 7 || vs->mode != CFG_MODE_TCP) {
         proxy_stats(px)->no_service++;
@@ -650,6 +654,12 @@ static void proxy_on_timer(struct twheel_timer *t, uint64_t now)
     struct proxy_sess *s = (struct proxy_sess *)((char *)t - offsetof(struct proxy_sess, timer));
 
     (void)now;
+    if (s->state == PROXY_HANDSHAKE) {
+        if (s->tls[DIR_IN] != NULL)
+            tls_stream_count_timeout(s->tls[DIR_IN]);
+        sess_abort(s);
+        return;
+    }
     if (s->state == PROXY_CONNECTING) {
         proxy_stats(s->px)->connect_timeouts++;
         half_abort(s, DIR_OUT);

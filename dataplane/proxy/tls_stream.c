@@ -680,6 +680,14 @@ int tls_stream_shutdown(struct tls_stream *ts)
     return 0;
 }
 
+void tls_stream_count_timeout(struct tls_stream *ts)
+{
+    if (!(ts->flags & (TLS_SF_HS_DONE | TLS_SF_FAILED)) && (ts->flags & TLS_SF_SERVER)) {
+        ts_vs(ts)->failed++;
+        ts_vs(ts)->failed_timeout++;
+    }
+}
+
 void tls_stream_free(struct tls_stream *ts)
 {
     if (ts == NULL)

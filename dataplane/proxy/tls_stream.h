@@ -64,6 +64,7 @@ typedef struct bio_st BIO;
     X(failed_not_tls)       /*   the first bytes were no TLS handshake record */ \
     X(failed_protocol)      /*   version, cipher, certificate or message refused */ \
     X(failed_closed)        /*   the client left or timed out before the end */ \
+    X(failed_timeout)       /*   not done within layer7.connect_timeout_ms */ \
     X(failed_resources)     /*   no SSL object or no mbuf */                   \
     X(alerts_received)      /* fatal alerts from clients after the handshake */ \
     X(backend_handshakes)   /* re-encrypted connections to real servers */     \
@@ -166,6 +167,9 @@ int tls_stream_send(struct tls_stream *ts, struct rte_mbuf *m);
 uint32_t tls_stream_recv_bytes(const struct tls_stream *ts);
 struct rte_mbuf *tls_stream_recv(struct tls_stream *ts, uint32_t max);
 int tls_stream_shutdown(struct tls_stream *ts);
+
+/* The user gave up waiting for the handshake: counted (failed_timeout). */
+void tls_stream_count_timeout(struct tls_stream *ts);
 
 /* Resets the connection if it is still there, and frees the stream. */
 void tls_stream_abort(struct tls_stream *ts);
