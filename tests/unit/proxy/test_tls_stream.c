@@ -11,6 +11,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -605,6 +606,34 @@ Test(tls_stream, session_id_resumption_tls_1_2)
 Test(tls_stream, ticket_resumption_tls_1_3)
 {
     resume_with(TLS1_3_VERSION, true);
+}
+
+/* Ticket keys rotate: a ticket of the key before is still taken, one of a key rotated
+ * out of the ring of three is not (a full handshake). */
+Test(tls_stream, ticket_keys_rotate)
+{
+    SSL_CTX *cctx = client_ctx(TLS1_2_VERSION);
+    SSL_SESSION *sess;
+    struct app a, b, c;
+
+    client_connect(&a, cctx, NULL);
+    n_run(200);
+    cr_assert(a.hs_done);
+    sess = SSL_get1_session(a.ssl);
+    cr_assert(SSL_SESSION_has_ticket(sess));
+    cr_assert_eq(tls_tickets_rotate(), 0);
+    client_connect(&b, cctx, sess);
+    n_run(200);
+    cr_assert(b.hs_done);
+    cr_assert(SSL_session_reused(b.ssl), "the previous key still decrypts");
+    for (int i = 0; i < 3; i++)
+        cr_assert_eq(tls_tickets_rotate(), 0);
+    SSL_CTX_flush_sessions(N.vs.tls_ctx->ctx[0][0], (long)time(NULL) + 86400);
+    client_connect(&c, cctx, sess);
+    n_run(200);
+    cr_assert(c.hs_done);
+    cr_assert_not(SSL_session_reused(c.ssl), "a key rotated out: full handshake");
+    SSL_SESSION_free(sess);
 }
 
 Test(tls_stream, reencrypted_to_a_tls_real_server)
