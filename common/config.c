@@ -1001,12 +1001,46 @@ static int parse_health_check(struct jctx *c, const cJSON *vs, const char *vp,
     return 0;
 }
 
+/* ---- tls (a service's, and a real server's "tls") ---------------------- */
+
+static const char *const tls_version_names[] = {"1.0", "1.1", "1.2", "1.3"};
+
+const char *cfg_tls_version_name(enum cfg_tls_version v)
+{
+    return enum_name(NAMES(tls_version_names), v);
+}
+
+/* One certificate's fields in o (at path p): "cert" (with "key") or "pfx", and
+ * "pfx_password_file". The files are opened by control/tls_load.c. */
+static int parse_tls_cert(struct jctx *c, const cJSON *o, const char *p, struct cfg_tls_cert *tc)
+{
+    char path[JPATH_MAX];
+
+    TRY(jget_str(c, o, p, "cert", 0, JSTR_FILE, tc->cert, sizeof(tc->cert)));
+    TRY(jget_str(c, o, p, "key", J_NULLABLE, JSTR_FILE, tc->key, sizeof(tc->key)));
+    TRY(jget_str(c, o, p, "pfx", 0, JSTR_FILE, tc->pfx, sizeof(tc->pfx)));
+    TRY(jget_str(c, o, p, "pfx_password_file", J_NULLABLE, JSTR_FILE, tc->pfx_password_file,
+                 sizeof(tc->pfx_password_file)));
+    if (tc->cert[0] == '\0' && tc->pfx[0] == '\0')
+        return jfail(c, jpath_key(path, p, "cert"), "required (or pfx)");
+    if (tc->cert[0] != '\0' && tc->pfx[0] != '\0')
+        return jfail(c, jpath_key(path, p, "pfx"), "give either cert (PEM) or pfx, not both");
+    if (tc->pfx[0] != '\0' && tc->key[0] != '\0')
+        return jfail(c, jpath_key(path, p, "key"), "a PFX holds its key: only with cert");
+    return 0;
+}
+
 static int parse_tls(struct jctx *c, const cJSON *vs, const char *vp, struct cfg_vs *v)
 {
-    static const char *const keys[] = {"cert", "key", "pfx_password_file", "ciphers", NULL};
+    static const char *const keys[] = {"cert", "key", "pfx", "pfx_password_file", "ciphers",
+                                       "ciphersuites", "min_version", "sni_certs", NULL};
+    static const char *const cert_keys[] = {"cert", "key", "pfx", "pfx_password_file", NULL};
     struct cfg_tls *tls = &v->tls;
+    struct cfg_tls_cert def = {{0}};
     char p[JPATH_MAX];
-    const cJSON *o;
+    const cJSON *o, *arr, *it;
+    size_t n, i = 0;
+    int e;
 
     TRY(jonly(c, vs, vp, "tls", v->layer == 7, "layer 7 services"));
     TRY(jget_object(c, vs, vp, "tls", &o));
@@ -1014,13 +1048,61 @@ static int parse_tls(struct jctx *c, const cJSON *vs, const char *vp, struct cfg
         return 0;
     jpath_key(p, vp, "tls");
     TRY(jcheck_keys(c, o, p, keys));
-    TRY(jget_str(c, o, p, "cert", J_REQUIRED, JSTR_FILE, tls->cert, sizeof(tls->cert)));
-    TRY(jget_str(c, o, p, "key", J_NULLABLE, JSTR_FILE, tls->key, sizeof(tls->key)));
-    TRY(jget_str(c, o, p, "pfx_password_file", J_NULLABLE, JSTR_FILE, tls->pfx_password_file,
-                 sizeof(tls->pfx_password_file)));
+    TRY(parse_tls_cert(c, o, p, &def));
+    memcpy(tls->cert, def.cert, sizeof(tls->cert));
+    memcpy(tls->key, def.key, sizeof(tls->key));
+    memcpy(tls->pfx, def.pfx, sizeof(tls->pfx));
+    memcpy(tls->pfx_password_file, def.pfx_password_file, sizeof(tls->pfx_password_file));
     TRY(jget_str(c, o, p, "ciphers", J_NULLABLE, JSTR_TEXT, tls->ciphers,
                  sizeof(tls->ciphers)));
+    TRY(jget_str(c, o, p, "ciphersuites", J_NULLABLE, JSTR_TEXT, tls->ciphersuites,
+                 sizeof(tls->ciphersuites)));
+    TRY(e = jget_enum(c, o, p, "min_version", 0, NAMES(tls_version_names), CFG_TLS_1_2));
+    tls->min_version = (enum cfg_tls_version)e;
+    TRY(jget_array(c, o, p, "sni_certs", 0, CFG_TLS_MAX_SNI, "SNI certificates", &arr, &n));
+    tls->n_sni = n;
+    if (n > 0) {
+        char ap[JPATH_MAX];
+        jpath_key(ap, p, "sni_certs");
+        cJSON_ArrayForEach(it, arr) {
+            char ip[JPATH_MAX];
+            jpath_idx(ip, ap, i);
+            TRY(jv_object(c, it, ip));
+            TRY(jcheck_keys(c, it, ip, cert_keys));
+            TRY(parse_tls_cert(c, it, ip, &tls->sni[i]));
+            i++;
+        }
+    }
     tls->enabled = true;
+    return 0;
+}
+
+/* A real server's "tls": false, true (encrypted, not verified) or
+ * {"verify": bool, "ca": FILE, "sni": NAME}. */
+static int parse_rs_tls(struct jctx *c, const cJSON *it, const char *rp, const struct cfg_vs *v,
+                        struct cfg_real_server *rs)
+{
+    static const char *const keys[] = {"verify", "ca", "sni", NULL};
+    char path[JPATH_MAX], fp[JPATH_MAX];
+    const cJSON *o = cJSON_GetObjectItemCaseSensitive(it, "tls");
+
+    if (o == NULL)
+        return 0;
+    if (!cJSON_IsObject(o)) {
+        TRY(jget_bool(c, it, rp, "tls", &rs->tls));
+    } else {
+        jpath_key(path, rp, "tls");
+        TRY(jcheck_keys(c, o, path, keys));
+        TRY(jget_bool(c, o, path, "verify", &rs->tls_verify));
+        TRY(jget_str(c, o, path, "ca", J_NULLABLE, JSTR_FILE, rs->tls_ca, sizeof(rs->tls_ca)));
+        TRY(jget_str(c, o, path, "sni", J_NULLABLE, JSTR_LABEL, rs->tls_sni,
+                     sizeof(rs->tls_sni)));
+        if (rs->tls_ca[0] != '\0' && !rs->tls_verify)
+            return jfail(c, jpath_key(fp, path, "ca"), "only with \"verify\": true");
+        rs->tls = true;
+    }
+    if (rs->tls && v->layer != 7)
+        return jfail(c, jpath_key(path, rp, "tls"), "only for layer 7 services");
     return 0;
 }
 
@@ -1078,7 +1160,7 @@ static int parse_real_servers(struct jctx *c, const cJSON *vs, const char *vp, s
     v->n_real_servers = n;
     cJSON_ArrayForEach(it, arr) {
         struct cfg_real_server *rs = &v->real_servers[i];
-        char rp[JPATH_MAX], path[JPATH_MAX];
+        char rp[JPATH_MAX];
 
         jpath_idx(rp, p, i);
         rs_defaults(rs);
@@ -1092,9 +1174,7 @@ static int parse_real_servers(struct jctx *c, const cJSON *vs, const char *vp, s
         TRY(jget_uint(c, it, rp, "max_conns", 0, 0, UINT32_MAX, &rs->max_conns));
         TRY(st = jget_enum(c, it, rp, "state", 0, NAMES(state_names), CFG_RS_ONLINE));
         rs->state = (enum cfg_rs_state)st;
-        TRY(jget_bool(c, it, rp, "tls", &rs->tls));
-        if (rs->tls && v->layer != 7)
-            return jfail(c, jpath_key(path, rp, "tls"), "only for layer 7 services");
+        TRY(parse_rs_tls(c, it, rp, v, rs));
         TRY(check_rs(c, v, i, rp));
         i++;
     }
@@ -1597,8 +1677,49 @@ static void dump_real_servers(struct jout *o, cJSON *vo, const struct cfg_vs *v)
         jo_num(o, ro, "min_conns", rs->min_conns);
         jo_num(o, ro, "max_conns", rs->max_conns);
         jo_str(o, ro, "state", cfg_rs_state_name(rs->state));
-        if (v->layer == 7)
+        if (v->layer == 7 && rs->tls_verify) {
+            cJSON *to = jo_add(o, ro, "tls", cJSON_CreateObject());
+            jo_bool(o, to, "verify", true);
+            jo_str_or_null(o, to, "ca", rs->tls_ca);
+            jo_str_or_null(o, to, "sni", rs->tls_sni);
+        } else if (v->layer == 7 && rs->tls && rs->tls_sni[0] != '\0') {
+            cJSON *to = jo_add(o, ro, "tls", cJSON_CreateObject());
+            jo_bool(o, to, "verify", false);
+            jo_str(o, to, "sni", rs->tls_sni);
+        } else if (v->layer == 7) {
             jo_bool(o, ro, "tls", rs->tls);
+        }
+    }
+}
+
+static void dump_tls_cert(struct jout *o, cJSON *to, const struct cfg_tls_cert *tc)
+{
+    if (tc->pfx[0] != '\0') {
+        jo_str(o, to, "pfx", tc->pfx);
+    } else {
+        jo_str(o, to, "cert", tc->cert);
+        jo_str_or_null(o, to, "key", tc->key);
+    }
+    jo_str_or_null(o, to, "pfx_password_file", tc->pfx_password_file);
+}
+
+static void dump_tls(struct jout *o, cJSON *vo, const struct cfg_tls *t)
+{
+    cJSON *to = jo_add(o, vo, "tls", cJSON_CreateObject());
+    struct cfg_tls_cert def = {{0}};
+
+    memcpy(def.cert, t->cert, sizeof(def.cert));
+    memcpy(def.key, t->key, sizeof(def.key));
+    memcpy(def.pfx, t->pfx, sizeof(def.pfx));
+    memcpy(def.pfx_password_file, t->pfx_password_file, sizeof(def.pfx_password_file));
+    dump_tls_cert(o, to, &def);
+    jo_str_or_null(o, to, "ciphers", t->ciphers);
+    jo_str_or_null(o, to, "ciphersuites", t->ciphersuites);
+    jo_str(o, to, "min_version", cfg_tls_version_name(t->min_version));
+    if (t->n_sni > 0) {
+        cJSON *arr = jo_add(o, to, "sni_certs", cJSON_CreateArray());
+        for (size_t i = 0; i < t->n_sni; i++)
+            dump_tls_cert(o, jo_add(o, arr, NULL, cJSON_CreateObject()), &t->sni[i]);
     }
 }
 
@@ -1623,13 +1744,8 @@ static void dump_vs(struct jout *o, cJSON *arr, const struct cfg_vs *v)
     dump_health_check(o, vo, &v->health_check);
     if (v->layer == 7)
         jo_ip(o, vo, "source_address", v->source_address);
-    if (v->tls.enabled) {
-        cJSON *to = jo_add(o, vo, "tls", cJSON_CreateObject());
-        jo_str(o, to, "cert", v->tls.cert);
-        jo_str_or_null(o, to, "key", v->tls.key);
-        jo_str_or_null(o, to, "pfx_password_file", v->tls.pfx_password_file);
-        jo_str_or_null(o, to, "ciphers", v->tls.ciphers);
-    }
+    if (v->tls.enabled)
+        dump_tls(o, vo, &v->tls);
     dump_real_servers(o, vo, v);
 }
 

@@ -115,13 +115,35 @@ struct cfg_health_check {
     uint16_t http_expect;            /* http; default 200 */
 };
 
+/* TLS on a layer 7 service (see doc/configuration.md, "tls"). */
+#define CFG_TLS_MAX_SNI 8            /* certificates chosen by the client's SNI */
+#define CFG_TLS_NAME_MAX 256         /* a DNS name (real server SNI) */
+
+enum cfg_tls_version { CFG_TLS_1_0 = 0, CFG_TLS_1_1, CFG_TLS_1_2, CFG_TLS_1_3 };
+
+/* One certificate with its key: PEM (cert, key) or PKCS#12 (pfx, password file). */
+struct cfg_tls_cert {
+    char cert[CFG_PATH_MAX];         /* PEM (a PFX here is recognised too) */
+    char key[CFG_PATH_MAX];          /* PEM; empty = in the cert file */
+    char pfx[CFG_PATH_MAX];          /* PKCS#12 */
+    char pfx_password_file[CFG_PATH_MAX];   /* must be mode 0600 */
+};
+
 struct cfg_tls {
     bool enabled;
-    char cert[CFG_PATH_MAX];         /* PEM or PFX */
+    char cert[CFG_PATH_MAX];         /* the default certificate: PEM or PFX */
     char key[CFG_PATH_MAX];          /* optional with PFX */
+    char pfx[CFG_PATH_MAX];
     char pfx_password_file[CFG_PATH_MAX];
-    char ciphers[CFG_CIPHERS_MAX];   /* OpenSSL cipher list; empty = library default */
+    char ciphers[CFG_CIPHERS_MAX];   /* OpenSSL cipher list (TLS <= 1.2); empty = default */
+    char ciphersuites[CFG_CIPHERS_MAX]; /* TLS 1.3 suites; empty = library default */
+    enum cfg_tls_version min_version;   /* default 1.2 */
+    struct cfg_tls_cert sni[CFG_TLS_MAX_SNI];   /* "sni_certs": picked by name */
+    size_t n_sni;
 };
+
+struct tls_svc;                      /* dataplane/proxy/tls_ctx.h */
+struct tls_backend;
 
 struct cfg_real_server {
     char label[CFG_LABEL_MAX];
@@ -132,10 +154,14 @@ struct cfg_real_server {
     uint32_t max_conns;              /* 0 = no limit */
     enum cfg_rs_state state;         /* default online */
     bool tls;                        /* re-encrypt to this server (layer 7) */
+    bool tls_verify;                 /* verify its certificate against tls_ca */
+    char tls_ca[CFG_PATH_MAX];       /* PEM CA bundle; empty = the system's */
+    char tls_sni[CFG_TLS_NAME_MAX];  /* SNI sent and name verified; empty = none */
     /* Run time, not in the JSON: set by the control core (control/reconfig.c). */
     uint32_t id;                     /* unique for the daemon's life, never reused */
     uint16_t slot;                   /* index of its counters within the service */
     bool health_down;                /* failed its health check (control/health.c) */
+    struct tls_backend *tls_ctx;     /* with tls: its client context (control/tls_load.c) */
 };
 
 struct cfg_vs {
@@ -156,6 +182,7 @@ struct cfg_vs {
     size_t n_real_servers;
     /* Run time, not in the JSON: set by the control core (control/reconfig.c). */
     uint16_t slot;                   /* index of its counters, < CFG_MAX_VS */
+    struct tls_svc *tls_ctx;         /* with tls: its contexts (control/tls_load.c) */
 };
 
 struct cfg_ha {
@@ -229,6 +256,7 @@ const struct cfg_vs *config_find_vs(const struct lbd_config *cfg, const char *la
 /* Names used in the JSON form, for messages and tables. */
 const char *cfg_proto_name(enum cfg_proto p);
 const char *cfg_sched_name(enum cfg_sched s);
+const char *cfg_tls_version_name(enum cfg_tls_version v);
 const char *cfg_persist_name(enum cfg_persist_type t);
 const char *cfg_check_name(enum cfg_check_type t);
 const char *cfg_rs_state_name(enum cfg_rs_state s);

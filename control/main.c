@@ -31,6 +31,7 @@
 #include "mgmt_server.h"
 #include "reconfig.h"
 #include "snapshot/snapshot.h"
+#include "tls_load.h"
 
 #define EXIT_USAGE 2
 #define EAL_MAX_ARGS 128
@@ -150,14 +151,8 @@ static void warn_unimplemented(const struct lbd_config *cfg)
         const struct cfg_vs *v = &cfg->virtual_services[i];
         if (v->layer == 4)
             continue;
-        if (v->layer == 7 && v->mode == CFG_MODE_TCP && v->protocol == CFG_PROTO_TCP) {
-            /* Served by the Layer 7 proxy; TLS termination is not (yet). */
-            if (v->tls.enabled)
-                LOG_WARN("main", "virtual_services[%zu] (%s): tls is not implemented in "
-                                 "this version; the service relays the bytes untouched",
-                         i, v->label);
-            continue;
-        }
+        if (v->layer == 7 && v->mode == CFG_MODE_TCP && v->protocol == CFG_PROTO_TCP)
+            continue;   /* served by the Layer 7 proxy, TLS included */
         LOG_WARN("main",
                  "virtual_services[%zu] (%s): layer %u %s services are not implemented in "
                  "this version; the VIP answers ARP and ping, its traffic is dropped and "
@@ -196,6 +191,18 @@ static int mod_health_init(struct appliance *a, char *err, size_t errlen)
     if (health_sync(a->health, a->cfg, appliance_now_ms()) != 0)
         return lbd_err_set(err, errlen, LBD_ENOMEM, "out of memory");
     return 0;
+}
+
+/* Certificates and TLS contexts (tls_load.h): after the dataplane, which says how many
+ * workers there are; before the first snapshot, which points at them. */
+static int mod_tls_init(struct appliance *a, char *err, size_t errlen)
+{
+    return tls_load_config(a->cfg, a->dp->n_workers, err, errlen);
+}
+
+static void mod_tls_term(struct appliance *a)
+{
+    tls_load_release(a->cfg);
 }
 
 static void mod_health_term(struct appliance *a)
@@ -260,6 +267,7 @@ static void mod_workers_term(struct appliance *a)
 
 static const struct module modules[] = {
     {"dataplane", mod_dataplane_init, mod_dataplane_term},
+    {"tls", mod_tls_init, mod_tls_term},
     {"health", mod_health_init, mod_health_term},
     {"snapshot", mod_snapshot_init, NULL},
     {"api", mod_api_init, mod_api_term},
@@ -285,6 +293,7 @@ static void control_loop(struct appliance *a)
         if (health_poll(a->health, a->cfg, a->dp, now))
             a->health_changed = true;
         reconfig_publish_health(a);
+        tls_load_tick(now);
     }
 }
 
@@ -328,6 +337,14 @@ int main(int argc, char **argv)
         return EXIT_USAGE;
     }
     if (opts.check) {
+        /* The files a config names are part of it: certificates, keys, passwords. */
+        rc = tls_load_config(app.cfg, 1, err, sizeof(err));
+        tls_load_release(app.cfg);
+        if (rc != 0) {
+            fprintf(stderr, "lbd: %s\n", err);
+            config_free(app.cfg);
+            return EXIT_USAGE;
+        }
         printf("%s: valid (%zu interfaces, %zu virtual services)\n", opts.config,
                app.cfg->n_interfaces, app.cfg->n_virtual_services);
         config_free(app.cfg);

@@ -15,6 +15,7 @@
 #include "log.h"
 #include "snapshot/snapshot.h"
 #include "stats.h"
+#include "tls_load.h"
 
 /* ------------------------------------------------------------------------ */
 /* Identities                                                               */
@@ -135,11 +136,19 @@ int reconfig_apply(struct appliance *a, struct lbd_config *next, char *err, size
     if (rc != 0)
         return rc;
     reconfig_assign_ids(a, next, prev);
-    if (a->health != NULL && health_sync(a->health, next, appliance_now_ms()) != 0)
+    /* Certificates are read again on every apply (a renewed file is picked up). */
+    rc = tls_load_config(next, a->dp != NULL ? a->dp->n_workers : 1, err, errlen);
+    if (rc != 0)
+        return rc;
+    if (a->health != NULL && health_sync(a->health, next, appliance_now_ms()) != 0) {
+        tls_load_release(next);
         return lbd_err_set(err, errlen, LBD_ENOMEM, "out of memory tracking health");
+    }
     s = snapshot_build(next, a->generation + 1, err, errlen);
-    if (s == NULL)
+    if (s == NULL) {
+        tls_load_release(next);
         return LBD_ENOMEM;
+    }
     a->generation++;
     a->health_changed = false; /* the snapshot carries the health as it is now */
     if (a->dp != NULL)
@@ -147,6 +156,7 @@ int reconfig_apply(struct appliance *a, struct lbd_config *next, char *err, size
     else
         snapshot_free(s);
     a->cfg = next;
+    tls_load_release(prev);         /* no worker sees a snapshot of prev any more */
     config_free(prev);
     LOG_INFO("reconfig", "config generation %llu applied: %zu virtual services",
              (unsigned long long)a->generation, next->n_virtual_services);

@@ -117,6 +117,32 @@ void stats_reset_rs_slot(struct appliance *a, uint32_t idx)
     a->rs_base[idx] = sum_traffic(a->dp, true, idx);
 }
 
+/* A TLS service's counters, summed over the workers (proxy/tls_stream.h). */
+static bool config_vs_reencrypts(const struct cfg_vs *v)
+{
+    for (size_t i = 0; i < v->n_real_servers; i++)
+        if (v->real_servers[i].tls)
+            return true;
+    return false;
+}
+
+static cJSON *stats_tls(const struct dataplane *dp, uint16_t slot)
+{
+    struct tls_vs_stats t = {0};
+    cJSON *o = cJSON_CreateObject();
+
+    for (unsigned w = 0; w < dp->n_workers; w++) {
+        const struct tls_vs_stats *c = &dp_worker_stats(dp, w)->tls.vs[slot];
+#define STATS_TLS_SUM(n) t.n += c->n;
+        TLS_VS_STATS(STATS_TLS_SUM)
+#undef STATS_TLS_SUM
+    }
+#define STATS_TLS_FIELD(n) add_u64(o, #n, t.n);
+    TLS_VS_STATS(STATS_TLS_FIELD)
+#undef STATS_TLS_FIELD
+    return o;
+}
+
 static cJSON *stats_services(const struct appliance *a, const char *vs_label)
 {
     const struct dataplane *dp = a->dp;
@@ -140,6 +166,8 @@ static cJSON *stats_services(const struct appliance *a, const char *vs_label)
         add_u64(o, "bytes_out", t.bytes_out);
         add_u64(o, "packets_in", t.packets_in);
         add_u64(o, "packets_out", t.packets_out);
+        if (v->tls.enabled || config_vs_reencrypts(v))
+            cJSON_AddItemToObject(o, "tls", stats_tls(dp, v->slot));
         cJSON_AddItemToObject(o, "real_servers", rss);
         cJSON_AddItemToArray(arr, o);
     }
@@ -248,6 +276,12 @@ cJSON *stats_build(const struct appliance *a, const char *vs_label, int *rc, cha
         PROXY_STATS(STATS_PROXY_FIELD)
 #undef STATS_PROXY_FIELD
         add_u64(w, "proxy_sessions", dp_worker_proxy_sessions(dp, i));
+#define STATS_TLS_WFIELD(n) add_u64(w, "tls_" #n, ws->tls.n);
+        TLS_STATS(STATS_TLS_WFIELD)
+#undef STATS_TLS_WFIELD
+        add_u64(w, "tls_streams_active", dp->workers[i]->proxy != NULL
+                                             ? tls_worker_active(dp->workers[i]->proxy->tls)
+                                             : 0);
         add_u64(w, "mbufs_in_use", dp_worker_mbufs_in_use(dp, i));
         add_u64(w, "mbuf_pool", dp->pool_size[i].total);
         add_u64(w, "timers_pending", dp_worker_wheel(dp, i)->pending);

@@ -157,6 +157,7 @@ static int dp_create_tcp(struct dataplane *dp, struct worker *w, const struct lb
         .tcp = tcp, .wheel = &w->lc.wheel, .persist = w->l4.persist, .sched = w->l4.sched,
         .stats = &w->stats.proxy, .traffic = &w->stats.traffic, .pool = dp->pools[w->lc.id],
         .max_sessions = DP_PROXY_SESSIONS, .socket_id = tc.socket_id,
+        .tls_stats = &w->stats.tls,
     };
     px = proxy_create(&pc, err, errlen);
     if (px == NULL)

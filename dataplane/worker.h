@@ -32,6 +32,7 @@
 #include "net/neigh_learn.h"
 #include "net/port.h"
 #include "proxy/proxy.h"
+#include "proxy/tls_stream.h"
 #include "snapshot/snapshot.h"
 #include "snapshot/traffic.h"
 
@@ -58,6 +59,7 @@ struct worker_stats {
     struct l4_stats l4;
     struct probe_stats probe;
     struct proxy_stats proxy;
+    struct tls_stats tls;           /* TLS termination and re-encryption, by service too */
     struct traffic_stats traffic;   /* by service and real server */
 };
 

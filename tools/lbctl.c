@@ -160,7 +160,7 @@ static void print_drops(const cJSON *drops, const char *indent)
 
 static void print_stats(const cJSON *r)
 {
-    const cJSON *v, *rs, *w, *p;
+    const cJSON *v, *rs, *w, *p, *t;
 
     printf("%-20s %10s %10s %12s %12s %12s\n", "VIRTUAL SERVICE", "ACTIVE", "TOTAL",
            "PACKETS IN", "BYTES IN", "BYTES OUT");
@@ -168,6 +168,14 @@ static void print_stats(const cJSON *r)
         printf("%-20s %10.0f %10.0f %12.0f %12.0f %12.0f\n", str(v, "label"),
                num(v, "active_conns"), num(v, "total_conns"), num(v, "packets_in"),
                num(v, "bytes_in"), num(v, "bytes_out"));
+        if ((t = cJSON_GetObjectItemCaseSensitive(v, "tls")) != NULL)
+            printf("  tls: handshakes=%.0f resumed=%.0f failed=%.0f (not_tls=%.0f "
+                   "protocol=%.0f closed=%.0f) backend=%.0f backend_failed=%.0f "
+                   "verify_failed=%.0f\n",
+                   num(t, "handshakes"), num(t, "resumed"), num(t, "failed"),
+                   num(t, "failed_not_tls"), num(t, "failed_protocol"), num(t, "failed_closed"),
+                   num(t, "backend_handshakes"), num(t, "backend_failed"),
+                   num(t, "backend_verify_failed"));
         cJSON_ArrayForEach(rs, cJSON_GetObjectItemCaseSensitive(v, "real_servers"))
             printf("  %-18s %-15s w=%-5.0f %-7s health=%-8s active=%.0f total=%.0f\n",
                    str(rs, "label"), str(rs, "ip"), num(rs, "weight"), str(rs, "state"),

@@ -10,6 +10,7 @@
 #include <rte_mbuf.h>
 
 #include "err.h"
+#include "proxy/tls_stream.h"
 #include "tcp/tcp.h"
 
 #define DIR_IN 0        /* client -> server */
@@ -31,6 +32,75 @@ static inline struct proxy_stats *proxy_stats(struct proxy *px)
     return px->conf.stats;
 }
 
+/*
+ * The byte stream of one half (side 0: the client's, 1: the server's; the same index
+ * as the direction whose data comes from it): the TCP connection itself, or TLS over
+ * it (tls_stream.h, which reports the same events about the plaintext). The half must
+ * exist (s->cli or s->srv not NULL).
+ */
+static inline struct tcp_conn *half_conn(const struct proxy_sess *s, int side)
+{
+    return side == DIR_IN ? s->cli : s->srv;
+}
+
+static inline uint32_t half_send_space(const struct proxy_sess *s, int side)
+{
+    return s->tls[side] != NULL ? tls_stream_send_space(s->tls[side])
+                                : tcp_send_space(half_conn(s, side));
+}
+
+static inline int half_send(struct proxy_sess *s, int side, struct rte_mbuf *m)
+{
+    return s->tls[side] != NULL ? tls_stream_send(s->tls[side], m)
+                                : tcp_send(half_conn(s, side), m);
+}
+
+static inline uint32_t half_recv_bytes(const struct proxy_sess *s, int side)
+{
+    return s->tls[side] != NULL ? tls_stream_recv_bytes(s->tls[side])
+                                : tcp_recv_bytes(half_conn(s, side));
+}
+
+static inline struct rte_mbuf *half_recv(struct proxy_sess *s, int side, uint32_t max)
+{
+    return s->tls[side] != NULL ? tls_stream_recv(s->tls[side], max)
+                                : tcp_recv(half_conn(s, side), max);
+}
+
+static inline void half_shutdown(struct proxy_sess *s, int side)
+{
+    if (s->tls[side] != NULL)
+        tls_stream_shutdown(s->tls[side]);
+    else
+        tcp_shutdown(half_conn(s, side));
+}
+
+/* Resets the half (its TLS stream too) if it is still there. */
+static void half_abort(struct proxy_sess *s, int side)
+{
+    struct tcp_conn *c = half_conn(s, side);
+    struct tls_stream *ts = s->tls[side];
+
+    if (side == DIR_IN)
+        s->cli = NULL;
+    else
+        s->srv = NULL;
+    s->tls[side] = NULL;
+    if (ts != NULL)
+        tls_stream_abort(ts);       /* resets c if the stream still has it */
+    else if (c != NULL)
+        tcp_abort(c);
+}
+
+/* Frees the TLS stream of a half whose connection is gone. */
+static inline void half_drop_tls(struct proxy_sess *s, int side)
+{
+    if (s->tls[side] != NULL) {
+        tls_stream_free(s->tls[side]);
+        s->tls[side] = NULL;
+    }
+}
+
 /* A session from the pool, initialised; NULL when the pool is empty. */
 static struct proxy_sess *sess_alloc(struct proxy *px)
 {
@@ -46,6 +116,7 @@ static struct proxy_sess *sess_alloc(struct proxy *px)
     s->flags = 0;
     s->n_tried = 0;
     s->stall[0] = s->stall[1] = NULL;
+    s->tls[0] = s->tls[1] = NULL;
     mbufq_init(&s->held[0]);
     mbufq_init(&s->held[1]);
     twheel_timer_init(&s->timer, proxy_on_timer);
@@ -69,6 +140,7 @@ static void sess_end(struct proxy_sess *s)
 
     twheel_cancel(px->conf.wheel, &s->timer);
     for (int d = 0; d < 2; d++) {
+        half_drop_tls(s, d);
         if (s->stall[d] != NULL) {
             proxy_stats(px)->discarded_bytes += s->stall[d]->pkt_len;
             tcp_buf_release(px->conf.tcp, s->stall[d]->nb_segs);
@@ -92,16 +164,8 @@ static void sess_end(struct proxy_sess *s)
 /* Resets whichever halves remain (RST to their peers) and ends the session. */
 static void sess_abort(struct proxy_sess *s)
 {
-    struct tcp_conn *c;
-
-    if ((c = s->cli) != NULL) {
-        s->cli = NULL;
-        tcp_abort(c);
-    }
-    if ((c = s->srv) != NULL) {
-        s->srv = NULL;
-        tcp_abort(c);
-    }
+    half_abort(s, DIR_IN);
+    half_abort(s, DIR_OUT);
     sess_end(s);
 }
 
@@ -209,10 +273,27 @@ static enum proxy_connect_rc proxy_connect(struct proxy_sess *s, const struct sn
     rs = proxy_choose(px, vs, &f, s->tried, s->n_tried, &pe, &bound);
     if (rs == NULL)
         return CONNECT_NO_SERVER;
-    rc = tcp_connect(px->conf.tcp, vs->source_address, rs->ip, rs->port ? rs->port : s->vport,
-                     proxy_srv_event, s, &s->srv);
+    half_drop_tls(s, DIR_OUT);          /* of a server tried before */
+    if (rs->tls != NULL) {
+        /* Re-encrypted: the stream takes the connection's events and reports the end
+         * of its TLS handshake as TCP_EV_ESTABLISHED. */
+        s->tls[DIR_OUT] = tls_stream_connect(px->tls, rs->tls, s->vs_slot, proxy_srv_event, s);
+        if (s->tls[DIR_OUT] == NULL) {
+            proxy_stats(px)->connect_errors++;
+            return CONNECT_ERROR;
+        }
+        rc = tcp_connect(px->conf.tcp, vs->source_address, rs->ip,
+                         rs->port ? rs->port : s->vport, tls_stream_on_tcp, s->tls[DIR_OUT],
+                         &s->srv);
+        if (rc == 0)
+            tls_stream_attach(s->tls[DIR_OUT], s->srv);
+    } else {
+        rc = tcp_connect(px->conf.tcp, vs->source_address, rs->ip,
+                         rs->port ? rs->port : s->vport, proxy_srv_event, s, &s->srv);
+    }
     if (rc != 0) {
         s->srv = NULL;
+        half_drop_tls(s, DIR_OUT);
         proxy_stats(px)->connect_errors++;
         return CONNECT_ERROR;
     }
@@ -246,6 +327,7 @@ static void proxy_connect_failed(struct proxy_sess *s)
 
     twheel_cancel(px->conf.wheel, &s->timer);
     sess_uncount(s);
+    half_drop_tls(s, DIR_OUT);
     if (s->cli == NULL) {
         sess_end(s);
         return;
@@ -294,6 +376,20 @@ void proxy_on_accept(struct tcp_conn *c, enum tcp_event ev, void *arg)
     tcp_set_handler(c, proxy_cli_event, s);
     tcp_set_idle_timeout(c, snap->l7.client_idle_ms);
     px->conf.traffic->vs[vs->slot].conns++;
+    if (vs->tls != NULL) {
+        /* TLS termination: the real server is chosen once the handshake is done
+         * (proxy_cli_event, TCP_EV_ESTABLISHED). */
+        s->tls[DIR_IN] = tls_stream_accept(px->tls, c, vs->tls, vs->slot, proxy_cli_event, s);
+        if (s->tls[DIR_IN] != NULL) {
+            /* The handshake has the connect deadline (not the idle timeout, which may
+             * be 20 minutes): a client that never finishes it is reset. */
+            s->state = PROXY_HANDSHAKE;
+            twheel_arm(px->conf.wheel, &s->timer, proxy_now(px) + snap->l7.connect_ms);
+            return;
+        }
+        sess_abort(s);
+        return;
+    }
     switch (proxy_connect(s, vs)) {
     case CONNECT_OK:
         return;
@@ -343,14 +439,14 @@ static void proxy_pump(struct proxy_sess *s, int d)
 
     if (to == NULL) {
         /* The receiving half is gone: nothing can be delivered. */
-        while (from != NULL && (m = tcp_recv(from, UINT32_MAX)) != NULL) {
+        while (from != NULL && (m = half_recv(s, d, UINT32_MAX)) != NULL) {
             proxy_stats(px)->discarded_bytes += m->pkt_len;
             rte_pktmbuf_free(m);
         }
         return;
     }
     for (;;) {
-        uint32_t space = tcp_send_space(to), segs, len;
+        uint32_t space = half_send_space(s, 1 - d), segs, len;
         int rc;
 
         if (s->stall[d] != NULL) {
@@ -359,7 +455,7 @@ static void proxy_pump(struct proxy_sess *s, int d)
             m = s->stall[d];
             s->stall[d] = NULL;
             tcp_buf_release(px->conf.tcp, m->nb_segs);
-        } else if (s->held[d].bytes == 0 && (from == NULL || tcp_recv_bytes(from) == 0)) {
+        } else if (s->held[d].bytes == 0 && (from == NULL || half_recv_bytes(s, d) == 0)) {
             break;
         } else if (space == 0) {
             proxy_stats(px)->backpressure++;
@@ -370,7 +466,7 @@ static void proxy_pump(struct proxy_sess *s, int d)
             if (m == NULL)
                 tcp_alloc_failed(px->conf.tcp);
         } else {
-            m = tcp_recv(from, space);
+            m = half_recv(s, d, space);
         }
         if (m == NULL) {
             /* No mbuf to split a segment with: later. */
@@ -379,7 +475,7 @@ static void proxy_pump(struct proxy_sess *s, int d)
             break;
         }
         len = m->pkt_len;
-        rc = tcp_send(to, m);
+        rc = half_send(s, 1 - d, m);
         if (rc == 0) {
             proxy_count_bytes(s, d, len);
             continue;
@@ -396,13 +492,13 @@ static void proxy_pump(struct proxy_sess *s, int d)
         rte_pktmbuf_free(m);
     }
     if ((s->flags & SF_EOF(d)) && !(s->flags & SF_SHUT(d)) && s->stall[d] == NULL &&
-        s->held[d].bytes == 0 && (from == NULL || tcp_recv_bytes(from) == 0)) {
+        s->held[d].bytes == 0 && (from == NULL || half_recv_bytes(s, d) == 0)) {
         s->flags |= SF_SHUT(d);
         if (d == DIR_IN)
             proxy_stats(px)->fin_client++;
         else
             proxy_stats(px)->fin_server++;
-        tcp_shutdown(to);
+        half_shutdown(s, 1 - d);
     }
 }
 
@@ -410,8 +506,9 @@ static void proxy_pump(struct proxy_sess *s, int d)
  * and not yet passed on, then lets go of it. */
 static void proxy_half_closed(struct proxy_sess *s, struct tcp_conn *c, int d)
 {
-    struct rte_mbuf *m = tcp_recv(c, UINT32_MAX);
+    struct rte_mbuf *m = half_recv(s, d, UINT32_MAX);
 
+    (void)c;
     if (m != NULL) {
         proxy_stats(s->px)->held_after_close++;
         /* Still counted against the stack's buffer cap: it was in c's queue. */
@@ -424,6 +521,31 @@ static void proxy_half_closed(struct proxy_sess *s, struct tcp_conn *c, int d)
         s->srv = NULL;
 }
 
+/* The client's TLS handshake completed: now the real server. */
+static void proxy_cli_tls_ready(struct proxy_sess *s)
+{
+    struct proxy *px = s->px;
+    const struct snap_vs *vs;
+
+    twheel_cancel(px->conf.wheel, &s->timer);   /* the handshake deadline */
+    vs = px->snap != NULL ? snapshot_service(px->snap, s->vip, IPPROTO_TCP, s->vport) : NULL;
+    if (vs == NULL || vs->layer != 7 || vs->mode != CFG_MODE_TCP) {
+        proxy_stats(px)->no_service++;
+        sess_abort(s);
+        return;
+    }
+    switch (proxy_connect(s, vs)) {
+    case CONNECT_OK:
+        return;
+    case CONNECT_NO_SERVER:
+        proxy_stats(px)->no_server++;
+        break;
+    case CONNECT_ERROR:
+        break;
+    }
+    sess_abort(s);
+}
+
 static void proxy_cli_event(struct tcp_conn *c, enum tcp_event ev, void *arg)
 {
     struct proxy_sess *s = arg;
@@ -431,6 +553,9 @@ static void proxy_cli_event(struct tcp_conn *c, enum tcp_event ev, void *arg)
 
     switch (ev) {
     case TCP_EV_ESTABLISHED:
+        /* Only a TLS stream reports this: the client's handshake is done. */
+        if (s->state == PROXY_HANDSHAKE)
+            proxy_cli_tls_ready(s);
         break;
     case TCP_EV_READABLE:
         if (s->state == PROXY_SPLICING)
@@ -527,15 +652,17 @@ static void proxy_srv_event(struct tcp_conn *c, enum tcp_event ev, void *arg)
 static void proxy_on_timer(struct twheel_timer *t, uint64_t now)
 {
     struct proxy_sess *s = (struct proxy_sess *)((char *)t - offsetof(struct proxy_sess, timer));
-    struct tcp_conn *c;
 
     (void)now;
+    if (s->state == PROXY_HANDSHAKE) {
+        if (s->tls[DIR_IN] != NULL)
+            tls_stream_count_timeout(s->tls[DIR_IN]);
+        sess_abort(s);
+        return;
+    }
     if (s->state == PROXY_CONNECTING) {
         proxy_stats(s->px)->connect_timeouts++;
-        if ((c = s->srv) != NULL) {
-            s->srv = NULL;
-            tcp_abort(c);
-        }
+        half_abort(s, DIR_OUT);
         proxy_connect_failed(s);
         return;
     }

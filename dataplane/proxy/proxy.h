@@ -35,11 +35,16 @@
 #include "snapshot/traffic.h"
 #include "tcp/tcp_types.h"
 
+struct tls_stream;
+struct tls_stats;
+struct tls_worker;
+
 #define PROXY_MAX_TRIES 3           /* real servers tried for one client connection */
 #define PROXY_STALL_RETRY_MS 5      /* retry after the stack's buffer cap refused data */
 
 enum proxy_sess_state {
     PROXY_FREE = 0,
+    PROXY_HANDSHAKE,                /* client established, its TLS handshake under way */
     PROXY_CONNECTING,               /* client established, backend SYN sent */
     PROXY_SPLICING,                 /* both established (or closing) */
 };
@@ -65,6 +70,7 @@ struct proxy_sess {
     struct rte_mbuf *stall[2];      /* refused by tcp_send (buffer cap), sent first */
     struct mbufq held[2];           /* data of a side that closed, not yet passed on */
                                     /* (both charged to the stack: tcp_buf_charge) */
+    struct tls_stream *tls[2];      /* TLS over the client [0] / server [1] half, or NULL */
     struct proxy_sess *next_free;
 };
 
@@ -129,6 +135,7 @@ struct proxy_conf {
     struct rte_mempool *pool;       /* for splitting held data */
     uint32_t max_sessions;
     int socket_id;
+    struct tls_stats *tls_stats;    /* the worker's TLS counters (NULL: the proxy's own) */
 };
 
 /* A (VIP, port) the proxy listens on. */
@@ -146,6 +153,7 @@ struct proxy {
     uint32_t n_listeners;
     uint32_t max_listeners;
     struct proxy_listener *listeners;
+    struct tls_worker *tls;         /* TLS streams of this worker (tls_stream.h) */
 };
 
 /* Slow path (proxy_setup.c) */

@@ -10,6 +10,7 @@
 #include <rte_mbuf.h>
 
 #include "err.h"
+#include "proxy/tls_stream.h"
 #include "tcp/tcp.h"
 
 struct proxy *proxy_create(const struct proxy_conf *conf, char *err, size_t errlen)
@@ -35,6 +36,13 @@ struct proxy *proxy_create(const struct proxy_conf *conf, char *err, size_t errl
                                        conf->socket_id);
     if (px->sessions == NULL || px->listeners == NULL)
         goto err_nomem;
+    /* TLS streams: one per half that may carry TLS, both halves of every session. */
+    px->tls = tls_worker_create(conf->tcp->conf.worker_id, 2 * conf->max_sessions, conf->tcp,
+                                conf->wheel, conf->pool, conf->tls_stats, err, errlen);
+    if (px->tls == NULL) {
+        proxy_free(px);
+        return NULL;
+    }
     for (uint32_t i = conf->max_sessions; i-- > 0;) {
         px->sessions[i].px = px;
         px->sessions[i].state = PROXY_FREE;
@@ -64,6 +72,7 @@ void proxy_free(struct proxy *px)
         }
         twheel_cancel(px->conf.wheel, &s->timer);
     }
+    tls_worker_free(px->tls);
     rte_free(px->sessions);
     rte_free(px->listeners);
     rte_free(px);

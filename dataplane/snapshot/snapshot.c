@@ -58,6 +58,7 @@ static int snapshot_build_l4(struct snapshot *s, const struct cfg_vs *v, uint32_
         sr->state = (uint8_t)r->state;
         sr->down = r->health_down;
         sr->max_conns = r->max_conns;
+        sr->tls = r->tls ? r->tls_ctx : NULL;
         snprintf(sr->label, sizeof(sr->label), "%s", r->label);
     }
     if (v->scheduler != CFG_SCHED_SH && v->scheduler != CFG_SCHED_MAGLEV)
@@ -170,6 +171,7 @@ struct snapshot *snapshot_build(const struct lbd_config *cfg, uint64_t generatio
         sv->protocol = v->protocol == CFG_PROTO_UDP ? IPPROTO_UDP : IPPROTO_TCP;
         sv->mode = (uint8_t)v->mode;
         sv->source_address = v->source_address ? v->source_address : v->ip;
+        sv->tls = v->tls.enabled ? v->tls_ctx : NULL;
         sv->n_ports = (uint16_t)v->n_ports;
         for (size_t p = 0; p < v->n_ports && p < CFG_MAX_VS_PORTS; p++)
             sv->ports[p] = v->ports[p];

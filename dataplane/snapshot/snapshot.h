@@ -55,6 +55,7 @@ struct snap_rs {
     uint8_t state;          /* enum cfg_rs_state */
     uint8_t down;           /* failed its health check (control/health.c) */
     uint32_t max_conns;     /* whole appliance; 0 = no limit */
+    struct tls_backend *tls;    /* layer 7: re-encrypt with this (the config's), or NULL */
     char label[CFG_LABEL_MAX];
 };
 
@@ -71,6 +72,7 @@ struct snap_vs {
     struct snap_rs *rs;     /* into snapshot.rs */
     uint16_t *maglev;       /* MAGLEV_SIZE entries (sh, maglev), else NULL */
     uint32_t source_address;    /* layer 7: source of backend connections (SNAT) */
+    struct tls_svc *tls;        /* layer 7: terminate TLS with this (the config's), or NULL */
     uint16_t n_ports;
     uint16_t ports[CFG_MAX_VS_PORTS];   /* host order, as in the config */
     uint8_t check_http;     /* health check is http: */

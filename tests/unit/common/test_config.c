@@ -592,6 +592,48 @@ Test(config, nulls_and_optional_values)
     config_free(cfg);
 }
 
+Test(config, tls_pem_pfx_sni_versions_and_verified_real_servers)
+{
+    const struct change set[] = {
+        {"virtual_services[1].tls",
+         "{'pfx': '/etc/lbd/public.pfx', 'pfx_password_file': '/etc/lbd/public.pass',"
+         " 'ciphers': 'ECDHE-ECDSA-AES128-GCM-SHA256', 'ciphersuites': 'TLS_AES_128_GCM_SHA256',"
+         " 'min_version': '1.3',"
+         " 'sni_certs': [{'cert': '/etc/lbd/b.pem', 'key': '/etc/lbd/b.key'},"
+         "               {'pfx': '/etc/lbd/c.pfx', 'pfx_password_file': '/etc/lbd/c.pass'}]}"},
+        {"virtual_services[1].real_servers[0].tls",
+         "{'verify': true, 'ca': '/etc/lbd/ca.pem', 'sni': 'fe1.example.com'}"},
+    };
+    struct lbd_config *cfg = load_ok(set, 2);
+    const struct cfg_vs *v = &cfg->virtual_services[1];
+    const struct cfg_real_server *rs = &v->real_servers[0];
+
+    cr_assert(v->tls.enabled);
+    cr_assert_str_eq(v->tls.pfx, "/etc/lbd/public.pfx");
+    cr_assert_str_eq(v->tls.cert, "");
+    cr_assert_str_eq(v->tls.ciphersuites, "TLS_AES_128_GCM_SHA256");
+    cr_assert_eq(v->tls.min_version, CFG_TLS_1_3);
+    cr_assert_eq(v->tls.n_sni, 2);
+    cr_assert_str_eq(v->tls.sni[0].key, "/etc/lbd/b.key");
+    cr_assert_str_eq(v->tls.sni[1].pfx_password_file, "/etc/lbd/c.pass");
+    cr_assert(rs->tls);
+    cr_assert(rs->tls_verify);
+    cr_assert_str_eq(rs->tls_ca, "/etc/lbd/ca.pem");
+    cr_assert_str_eq(rs->tls_sni, "fe1.example.com");
+    assert_round_trip(cfg);
+    config_free(cfg);
+}
+
+Test(config, tls_min_version_defaults_to_1_2)
+{
+    const struct change set[] = {{"virtual_services[1].tls", "{'cert': '/etc/lbd/a.pem'}"}};
+    struct lbd_config *cfg = load_ok(set, 1);
+
+    cr_assert_eq(cfg->virtual_services[1].tls.min_version, CFG_TLS_1_2);
+    cr_assert_eq(cfg->virtual_services[1].tls.n_sni, 0);
+    config_free(cfg);
+}
+
 Test(config, mbufs_per_worker_null_or_a_size)
 {
     const struct change null_set[] = {{"appliance.mbufs_per_worker", "null"}};
@@ -1365,7 +1407,23 @@ Test(config_errors, tls)
 {
     static const struct err_case cases[] = {
         {{{"virtual_services[1].tls", "true"}}, "virtual_services[1].tls: must be an object"},
-        {{{"virtual_services[1].tls", "{}"}}, "virtual_services[1].tls.cert: required"},
+        {{{"virtual_services[1].tls", "{}"}}, "virtual_services[1].tls.cert: required (or pfx)"},
+        {{{"virtual_services[1].tls.pfx", "'/etc/lbd/a.pfx'"}},
+         "virtual_services[1].tls.pfx: give either cert (PEM) or pfx, not both"},
+        {{{"virtual_services[1].tls", "{'pfx': '/etc/lbd/a.pfx', 'key': '/etc/lbd/a.key'}"}},
+         "virtual_services[1].tls.key: a PFX holds its key: only with cert"},
+        {{{"virtual_services[1].tls.min_version", "'1.4'"}},
+         "virtual_services[1].tls.min_version: \"1.4\" is not one of 1.0, 1.1, 1.2, 1.3"},
+        {{{"virtual_services[1].tls.sni_certs", "[{'key': '/k'}]"}},
+         "virtual_services[1].tls.sni_certs[0].cert: required (or pfx)"},
+        {{{"virtual_services[1].tls.sni_certs", "[{'cert': '/c', 'ciphers': 'x'}]"}},
+         "virtual_services[1].tls.sni_certs[0].ciphers: unknown field"},
+        {{{"virtual_services[1].tls.ciphersuites", "'A\tB'"}},
+         "virtual_services[1].tls.ciphersuites: \"A\\u0009B\" must not contain control characters"},
+        {{{"virtual_services[1].real_servers[0].tls", "{'verify': false, 'ca': '/ca.pem'}"}},
+         "virtual_services[1].real_servers[0].tls.ca: only with \"verify\": true"},
+        {{{"virtual_services[1].real_servers[0].tls", "{'verfy': true}"}},
+         "virtual_services[1].real_servers[0].tls.verfy: unknown field"},
         {{{"virtual_services[1].tls.password", "'x'"}},
          "virtual_services[1].tls.password: unknown field"},
         {{{"virtual_services[1].tls.cert", "5"}}, "virtual_services[1].tls.cert: must be a string"},

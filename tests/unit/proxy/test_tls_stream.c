@@ -1,0 +1,731 @@
+/*
+ * TLS streams (tls_stream.h) in the Layer 7 proxy, between real TCP endpoints: a client
+ * stack (10.0.0.20), the proxy's stack (VIP 10.0.0.110) and a server stack for the real
+ * servers (10.0.0.51/.52/.57) on one timer wheel, joined by an in-memory network. The
+ * test's client is an OpenSSL client on memory BIOs over its own TCP connection (the
+ * same way lbd does it, but written apart), so a handshake and data both ways cross
+ * the module; real servers are plain echo servers, or OpenSSL servers for
+ * re-encryption. Certificates are made here (ECDSA P-256).
+ */
+#include <criterion/criterion.h>
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+#include <rte_malloc.h>
+#include <rte_mbuf.h>
+
+#include "eal.h"
+#include "frames.h"
+#include "net/pkt_parse.h"
+#include "proxy/proxy.h"
+#include "proxy/tls_ctx.h"
+#include "proxy/tls_stream.h"
+#include "tcp/tcp.h"
+#include "tcp/tcp_input.h"
+
+#define N_CLIENT "10.0.0.20"
+#define N_VIP "10.0.0.110"
+#define N_QUEUE 16384
+#define N_APPS 16
+#define N_BUF (1u << 20)
+
+/* An endpoint application: plain, or TLS over memory BIOs (ssl != NULL). */
+struct app {
+    struct tcp_conn *c;
+    SSL *ssl;
+    BIO *rb, *wb;
+    bool established, hs_done, peer_fin, reset, closed;
+    bool echo;
+    uint8_t *rx, *tx;
+    size_t rx_len, tx_len, tx_off;
+};
+
+static struct {
+    struct rte_mempool *pool;
+    struct twheel wheel;
+    struct tcp_stack *cli, *lb, *srv;
+    struct {
+        struct rte_mbuf *m;
+        uint32_t dst;
+    } q[N_QUEUE];
+    unsigned q_head, q_tail;
+    struct {
+        struct proxy_stats proxy;
+        struct traffic_stats traffic;
+        struct tls_stats tls;
+    } *ws;
+    struct sched_state *sched;
+    struct persist_table *persist;
+    struct proxy *px;
+    struct snapshot *snap;
+    uint64_t gen;
+    struct cfg_interface ifc;
+    struct cfg_real_server rs[3];
+    struct cfg_vs vs;
+    struct lbd_config cfg;
+    struct app srv_apps[N_APPS];
+    unsigned n_srv_apps;
+    SSL_CTX *srv_ctx;           /* real servers' TLS context, when they speak TLS */
+    EVP_PKEY *key;
+    X509 *cert;
+} N;
+
+/* ---- certificates ---------------------------------------------------------- */
+
+static void make_cert(const char *cn, EVP_PKEY **key, X509 **cert)
+{
+    X509_NAME *n;
+
+    *key = EVP_EC_gen("P-256");
+    *cert = X509_new();
+    cr_assert(*key != NULL && *cert != NULL);
+    ASN1_INTEGER_set(X509_get_serialNumber(*cert), 1);
+    X509_gmtime_adj(X509_getm_notBefore(*cert), -60);
+    X509_gmtime_adj(X509_getm_notAfter(*cert), 86400);
+    X509_set_pubkey(*cert, *key);
+    n = X509_get_subject_name(*cert);
+    X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0);
+    X509_set_issuer_name(*cert, n);
+    cr_assert(X509_sign(*cert, *key, EVP_sha256()) > 0);
+}
+
+/* ---- the network --------------------------------------------------------------- */
+
+static void copy_out(const struct rte_mbuf *m, uint8_t *dst)
+{
+    const void *p = rte_pktmbuf_read(m, 0, m->pkt_len, dst);
+
+    cr_assert_not_null(p);
+    if (p != dst)
+        memcpy(dst, p, m->pkt_len);
+}
+
+static void n_tx(void *arg, struct rte_mbuf *m, uint32_t dst)
+{
+    struct rte_mbuf *f = rte_pktmbuf_alloc(N.pool);
+    uint8_t *p;
+
+    (void)arg;
+    cr_assert_not_null(f, "test pool exhausted");
+    p = (uint8_t *)rte_pktmbuf_append(f, (uint16_t)(14 + m->pkt_len));
+    cr_assert_not_null(p);
+    frame_eth(p, RTE_ETHER_TYPE_IPV4, &frame_mac_us);
+    copy_out(m, p + 14);
+    rte_pktmbuf_free(m);
+    cr_assert_lt(N.q_tail - N.q_head, N_QUEUE, "network queue full");
+    N.q[N.q_tail % N_QUEUE].m = f;
+    N.q[N.q_tail % N_QUEUE].dst = dst;
+    N.q_tail++;
+}
+
+static struct tcp_stack *n_route(uint32_t dst)
+{
+    if (dst == ip4(N_VIP))
+        return N.lb;
+    if (dst == ip4(N_CLIENT))
+        return N.cli;
+    for (int i = 0; i < 3; i++)
+        if (dst == N.rs[i].ip)
+            return N.srv;
+    return NULL;
+}
+
+static void n_deliver(void)
+{
+    while (N.q_head != N.q_tail) {
+        struct rte_mbuf *m = N.q[N.q_head % N_QUEUE].m;
+        struct tcp_stack *st = n_route(N.q[N.q_head % N_QUEUE].dst);
+        struct pkt_info pi;
+
+        N.q_head++;
+        if (st == NULL) {
+            rte_pktmbuf_free(m);
+            continue;
+        }
+        cr_assert_eq(pkt_parse(rte_pktmbuf_mtod(m, uint8_t *), m->data_len, true, &pi),
+                     DROP_NONE);
+        if (tcp_input(st, m, &pi) != DROP_NONE)
+            rte_pktmbuf_free(m);
+    }
+}
+
+static void n_run(uint64_t ms)
+{
+    uint64_t end = twheel_now(&N.wheel) + ms;
+
+    n_deliver();
+    while (twheel_now(&N.wheel) < end) {
+        twheel_advance(&N.wheel, twheel_now(&N.wheel) + 1);
+        n_deliver();
+    }
+}
+
+/* ---- applications ------------------------------------------------------------ */
+
+/* Ciphertext from the write BIO to the connection, while it has room. */
+static void app_flush(struct app *a)
+{
+    while (a->c != NULL && BIO_ctrl_pending(a->wb) > 0) {
+        uint32_t space = tcp_send_space(a->c);
+        struct rte_mbuf *m;
+        int n;
+        if (space < 1400)
+            return;
+        m = rte_pktmbuf_alloc(N.pool);
+        cr_assert_not_null(m);
+        n = BIO_read(a->wb, rte_pktmbuf_append(m, 1400), 1400);
+        cr_assert_gt(n, 0);
+        rte_pktmbuf_trim(m, (uint16_t)(1400 - n));
+        cr_assert_eq(tcp_send(a->c, m), 0);
+    }
+}
+
+/* Sends as much of tx as the connection takes (plain, or through SSL_write). */
+static void app_pump(struct app *a)
+{
+    while (a->c != NULL && a->tx_off < a->tx_len) {
+        uint32_t space = tcp_send_space(a->c), n;
+        if (a->ssl != NULL) {
+            if (!a->hs_done || BIO_ctrl_pending(a->wb) > 0 || space < 17000)
+                break;
+            n = (uint32_t)RTE_MIN((size_t)16000, a->tx_len - a->tx_off);
+            cr_assert_eq(SSL_write(a->ssl, a->tx + a->tx_off, (int)n), (int)n);
+            a->tx_off += n;
+            app_flush(a);
+            continue;
+        }
+        if (space == 0)
+            break;
+        struct rte_mbuf *m = rte_pktmbuf_alloc(N.pool);
+        cr_assert_not_null(m);
+        n = (uint32_t)RTE_MIN((size_t)RTE_MIN(space, 1460u), a->tx_len - a->tx_off);
+        memcpy(rte_pktmbuf_append(m, (uint16_t)n), a->tx + a->tx_off, n);
+        cr_assert_eq(tcp_send(a->c, m), 0);
+        a->tx_off += n;
+    }
+    if (a->ssl != NULL)
+        app_flush(a);
+}
+
+static void app_got(struct app *a, const uint8_t *p, size_t n)
+{
+    cr_assert_leq(a->rx_len + n, N_BUF);
+    memcpy(a->rx + a->rx_len, p, n);
+    a->rx_len += n;
+    if (a->echo) {
+        memcpy(a->tx + a->tx_len, p, n);
+        a->tx_len += n;
+    }
+}
+
+static void app_read(struct app *a)
+{
+    struct rte_mbuf *m;
+    uint8_t buf[16384];
+    int n;
+
+    while (a->c != NULL && (m = tcp_recv(a->c, UINT32_MAX)) != NULL) {
+        static uint8_t tmp[N_BUF];
+        copy_out(m, tmp);
+        if (a->ssl != NULL)
+            BIO_write(a->rb, tmp, (int)m->pkt_len);
+        else
+            app_got(a, tmp, m->pkt_len);
+        rte_pktmbuf_free(m);
+    }
+    if (a->ssl != NULL) {
+        if (!a->hs_done) {
+            int r = SSL_do_handshake(a->ssl);
+            if (r == 1)
+                a->hs_done = true;
+            app_flush(a);
+        }
+        while (a->hs_done && (n = SSL_read(a->ssl, buf, sizeof(buf))) > 0)
+            app_got(a, buf, (size_t)n);
+        ERR_clear_error();
+        app_flush(a);
+    }
+    app_pump(a);
+}
+
+static void app_event(struct tcp_conn *c, enum tcp_event ev, void *arg)
+{
+    struct app *a = arg;
+
+    switch (ev) {
+    case TCP_EV_ESTABLISHED:
+        a->established = true;
+        if (a->ssl != NULL)
+            app_read(a);        /* a client's SSL_do_handshake sends the ClientHello */
+        app_pump(a);
+        break;
+    case TCP_EV_READABLE:
+        app_read(a);
+        break;
+    case TCP_EV_WRITABLE:
+        app_flush(a);
+        app_pump(a);
+        break;
+    case TCP_EV_PEER_FIN:
+        a->peer_fin = true;
+        app_read(a);
+        tcp_shutdown(c);
+        break;
+    case TCP_EV_RESET:
+    case TCP_EV_TIMEOUT:
+        a->reset = true;
+        a->c = NULL;
+        break;
+    case TCP_EV_CLOSED:
+        app_read(a);
+        a->closed = true;
+        a->c = NULL;
+        break;
+    }
+}
+
+static void app_init(struct app *a, SSL_CTX *ctx)
+{
+    memset(a, 0, sizeof(*a));
+    a->rx = malloc(N_BUF);
+    a->tx = malloc(N_BUF);
+    cr_assert(a->rx != NULL && a->tx != NULL);
+    if (ctx != NULL) {
+        a->ssl = SSL_new(ctx);
+        a->rb = BIO_new(BIO_s_mem());
+        a->wb = BIO_new(BIO_s_mem());
+        cr_assert(a->ssl != NULL && a->rb != NULL && a->wb != NULL);
+        BIO_set_mem_eof_return(a->rb, -1);
+        SSL_set_bio(a->ssl, a->rb, a->wb);
+    }
+}
+
+/* The server stack's listener: an echo server, TLS when N.srv_ctx is set. */
+static void srv_accept(struct tcp_conn *c, enum tcp_event ev, void *arg)
+{
+    struct app *a;
+
+    (void)arg;
+    if (ev != TCP_EV_ESTABLISHED)
+        return;
+    cr_assert_lt(N.n_srv_apps, N_APPS);
+    a = &N.srv_apps[N.n_srv_apps++];
+    app_init(a, N.srv_ctx);
+    if (a->ssl != NULL)
+        SSL_set_accept_state(a->ssl);
+    a->echo = true;
+    a->c = c;
+    tcp_set_handler(c, app_event, a);
+    app_event(c, TCP_EV_ESTABLISHED, a);
+}
+
+/* A client connection to the VIP: TLS with ctx (NULL: plain). */
+static void client_connect(struct app *a, SSL_CTX *ctx, SSL_SESSION *resume)
+{
+    app_init(a, ctx);
+    if (a->ssl != NULL) {
+        SSL_set_connect_state(a->ssl);
+        if (resume != NULL)
+            SSL_set_session(a->ssl, resume);
+    }
+    cr_assert_eq(tcp_connect(N.cli, ip4(N_CLIENT), ip4(N_VIP), 443, app_event, a, &a->c), 0);
+}
+
+static void client_send(struct app *a, const void *data, size_t len)
+{
+    memcpy(a->tx + a->tx_len, data, len);
+    a->tx_len += len;
+    app_pump(a);
+}
+
+static SSL_CTX *client_ctx(int max_version)
+{
+    static const unsigned char alpn[] = "\x08http/1.1";
+    SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+
+    cr_assert_not_null(ctx);
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
+    SSL_CTX_set_alpn_protos(ctx, alpn, sizeof(alpn) - 1);
+    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT);
+    if (max_version != 0) {
+        SSL_CTX_set_min_proto_version(ctx, max_version == TLS1_VERSION ? TLS1_VERSION : 0);
+        SSL_CTX_set_max_proto_version(ctx, max_version);
+    }
+    if (max_version == TLS1_VERSION)
+        SSL_CTX_set_security_level(ctx, 0);
+    return ctx;
+}
+
+/* ---- set-up ------------------------------------------------------------------- */
+
+static struct tcp_stack *stack(const char *name)
+{
+    struct tcp_stack_conf c;
+    char err[256] = "";
+    struct tcp_stack *st;
+
+    tcp_stack_conf_default(&c);
+    c.name = name;
+    c.wheel = &N.wheel;
+    c.pool = N.pool;
+    c.tx = n_tx;
+    c.max_conns = 256;
+    c.max_buf_segs = 8000;
+    st = tcp_stack_create(&c, err, sizeof(err));
+    cr_assert_not_null(st, "%s", err);
+    return st;
+}
+
+static void publish(void)
+{
+    char err[256] = "";
+    struct snapshot *old = N.snap;
+
+    N.snap = snapshot_build(&N.cfg, ++N.gen, err, sizeof(err));
+    cr_assert_not_null(N.snap, "snapshot_build: %s", err);
+    proxy_snapshot_changed(N.px, N.snap);
+    snapshot_free(old);
+}
+
+static void setup(void)
+{
+    struct tls_cert_material m;
+    struct proxy_conf pc;
+    char err[256] = "";
+
+    test_eal_init();
+    memset(&N, 0, sizeof(N));
+    N.pool = rte_pktmbuf_pool_create("n_pool", 16383, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+                                     SOCKET_ID_ANY);
+    cr_assert_not_null(N.pool);
+    twheel_init(&N.wheel, 1000000);
+    N.cli = stack("cli");
+    N.lb = stack("lb");
+    N.srv = stack("srv");
+    cr_assert_eq(tcp_listen(N.srv, 0, 443, 0, srv_accept, NULL), 0);
+
+    N.ws = rte_zmalloc("ws", sizeof(*N.ws), 0);
+    N.sched = rte_zmalloc("sched", sizeof(*N.sched), 0);
+    N.persist = persist_table_create("n_persist", 1024, SOCKET_ID_ANY, &N.wheel);
+    cr_assert(N.ws != NULL && N.sched != NULL && N.persist != NULL);
+    sched_init(N.sched, 1);
+    pc = (struct proxy_conf){.tcp = N.lb, .wheel = &N.wheel, .persist = N.persist,
+                             .sched = N.sched, .stats = &N.ws->proxy,
+                             .traffic = &N.ws->traffic, .pool = N.pool, .max_sessions = 16,
+                             .socket_id = SOCKET_ID_ANY, .tls_stats = &N.ws->tls};
+    N.px = proxy_create(&pc, err, sizeof(err));
+    cr_assert_not_null(N.px, "%s", err);
+
+    make_cert("vip.test", &N.key, &N.cert);
+    N.vs.tls.enabled = true;
+    N.vs.tls.min_version = CFG_TLS_1_2;
+    m = (struct tls_cert_material){.cert = N.cert, .key = N.key};
+    N.vs.tls_ctx = tls_svc_create(&N.vs.tls, &m, 1, 1, err, sizeof(err));
+    cr_assert_not_null(N.vs.tls_ctx, "%s", err);
+
+    N.ifc = (struct cfg_interface){.port = 0, .ip = ip4("10.0.0.5"), .prefix_len = 24};
+    N.cfg.interfaces = &N.ifc;
+    N.cfg.n_interfaces = 1;
+    N.cfg.layer7 = (struct cfg_layer7){.connect_timeout_ms = 4000, .client_timeout_s = 1200,
+                                       .server_timeout_s = 1200};
+    for (int i = 0; i < 3; i++) {
+        snprintf(N.rs[i].label, sizeof(N.rs[i].label), "rs%d", i + 1);
+        N.rs[i].weight = 100;
+        N.rs[i].id = (uint32_t)(100 + i);
+        N.rs[i].slot = (uint16_t)i;
+    }
+    N.rs[0].ip = ip4("10.0.0.51");
+    N.rs[1].ip = ip4("10.0.0.52");
+    N.rs[2].ip = ip4("10.0.0.57");
+    snprintf(N.vs.label, sizeof(N.vs.label), "Tls");
+    N.vs.ip = ip4(N_VIP);
+    N.vs.ports[0] = 443;
+    N.vs.n_ports = 1;
+    N.vs.protocol = CFG_PROTO_TCP;
+    N.vs.layer = 7;
+    N.vs.mode = CFG_MODE_TCP;
+    N.vs.scheduler = CFG_SCHED_WRR;
+    N.vs.slot = 3;
+    N.vs.real_servers = N.rs;
+    N.vs.n_real_servers = 3;
+    N.cfg.virtual_services = &N.vs;
+    N.cfg.n_virtual_services = 1;
+    publish();
+}
+
+TestSuite(tls_stream, .init = setup);
+
+static const struct tls_vs_stats *TS(void)
+{
+    return &N.ws->tls.vs[N.vs.slot];
+}
+
+static void fill(uint8_t *p, size_t n, uint32_t seed)
+{
+    for (size_t i = 0; i < n; i++) {
+        seed = seed * 1103515245u + 12345u;
+        p[i] = (uint8_t)(seed >> 16);
+    }
+}
+
+/* Everything gone after the close: sessions, streams, control blocks, buffers. */
+static void assert_clean(void)
+{
+    n_run(31000 + 60000);
+    cr_assert_eq(proxy_active(N.px), 0, "sessions left: %u", proxy_active(N.px));
+    cr_assert_eq(tls_worker_active(N.px->tls), 0, "streams left");
+    cr_assert_eq(N.lb->n_conns, 0, "control blocks left: %u", N.lb->n_conns);
+    cr_assert_eq(N.lb->buf_segs, 0, "buffer charge left: %u", N.lb->buf_segs);
+}
+
+/* ---- tests ----------------------------------------------------------------- */
+
+Test(tls_stream, handshake_then_data_both_ways_through_the_proxy_then_close)
+{
+    static uint8_t data[300000];
+    SSL_CTX *cctx = client_ctx(0);
+    struct app a;
+    const unsigned char *alpn;
+    unsigned alpn_len;
+
+    fill(data, sizeof(data), 7);
+    client_connect(&a, cctx, NULL);
+    n_run(50);
+    cr_assert(a.hs_done, "client handshake done");
+    cr_assert_eq(TS()->handshakes, 1);
+    cr_assert_eq(N.ws->proxy.connected, 1, "the real server is connected after the handshake");
+    SSL_get0_alpn_selected(a.ssl, &alpn, &alpn_len);
+    cr_assert_eq(alpn_len, 8);
+    cr_assert_eq(memcmp(alpn, "http/1.1", 8), 0);
+    cr_assert_eq(SSL_version(a.ssl), TLS1_3_VERSION);
+    client_send(&a, data, sizeof(data));
+    n_run(2000);
+    cr_assert_eq(N.srv_apps[0].rx_len, sizeof(data), "server got %zu", N.srv_apps[0].rx_len);
+    cr_assert_eq(memcmp(N.srv_apps[0].rx, data, sizeof(data)), 0);
+    cr_assert_eq(a.rx_len, sizeof(data), "echo back: %zu", a.rx_len);
+    cr_assert_eq(memcmp(a.rx, data, sizeof(data)), 0);
+    /* close_notify and FIN from the client reach the server as its FIN. */
+    SSL_shutdown(a.ssl);
+    app_flush(&a);
+    tcp_shutdown(a.c);
+    n_run(500);
+    cr_assert(N.srv_apps[0].peer_fin, "the server saw the client's end");
+    cr_assert(a.peer_fin || a.closed, "the client saw the server's end");
+    assert_clean();
+    SSL_free(a.ssl);
+    SSL_CTX_free(cctx);
+}
+
+Test(tls_stream, garbage_instead_of_a_client_hello_is_closed_and_counted)
+{
+    static const char req[] = "GET / HTTP/1.0\r\n\r\n";
+    struct app a;
+
+    client_connect(&a, NULL, NULL);
+    n_run(20);
+    client_send(&a, req, sizeof(req) - 1);
+    n_run(200);
+    cr_assert(a.closed || a.reset, "closed");
+    cr_assert_eq(TS()->failed, 1);
+    cr_assert_eq(TS()->failed_not_tls, 1);
+    cr_assert_eq(N.n_srv_apps, 0, "no real server was connected");
+    assert_clean();
+}
+
+Test(tls_stream, a_client_that_never_finishes_the_handshake_is_reset_at_the_deadline)
+{
+    struct app a;
+
+    client_connect(&a, NULL, NULL);
+    client_send(&a, "\x16\x03\x01", 3);    /* the start of a record, then nothing */
+    n_run(3900);
+    cr_assert_not(a.reset || a.closed, "still waiting before connect_timeout_ms");
+    n_run(200);
+    cr_assert(a.reset, "reset at the deadline");
+    cr_assert_eq(TS()->failed_timeout, 1);
+    cr_assert_eq(TS()->failed, 1);
+    cr_assert_eq(N.n_srv_apps, 0);
+    assert_clean();
+}
+
+Test(tls_stream, tls_1_0_is_refused)
+{
+    SSL_CTX *cctx = client_ctx(TLS1_VERSION);
+    struct app a;
+
+    client_connect(&a, cctx, NULL);
+    n_run(200);
+    cr_assert_not(a.hs_done);
+    cr_assert(a.closed || a.reset);
+    cr_assert_eq(TS()->failed_protocol, 1);
+    assert_clean();
+    SSL_free(a.ssl);
+    SSL_CTX_free(cctx);
+}
+
+/* A second connection with the session of the first: resumed (TLS 1.2 session id). */
+static void resume_with(int version, bool tickets)
+{
+    SSL_CTX *cctx = client_ctx(version);
+    SSL_SESSION *sess;
+    struct app a, b;
+
+    if (!tickets)
+        SSL_CTX_set_options(cctx, SSL_OP_NO_TICKET);
+    client_connect(&a, cctx, NULL);
+    client_send(&a, "x", 1);
+    n_run(200);
+    cr_assert(a.hs_done);
+    sess = SSL_get1_session(a.ssl);
+    cr_assert_not_null(sess);
+    cr_assert(SSL_SESSION_is_resumable(sess));
+    client_connect(&b, cctx, sess);
+    n_run(200);
+    cr_assert(b.hs_done);
+    cr_assert(SSL_session_reused(b.ssl), "resumed");
+    cr_assert_eq(TS()->handshakes, 2);
+    cr_assert_eq(TS()->resumed, 1);
+    SSL_SESSION_free(sess);
+    SSL_free(a.ssl);
+    SSL_free(b.ssl);
+    SSL_CTX_free(cctx);
+}
+
+Test(tls_stream, session_id_resumption_tls_1_2)
+{
+    resume_with(TLS1_2_VERSION, false);
+}
+
+Test(tls_stream, ticket_resumption_tls_1_3)
+{
+    resume_with(TLS1_3_VERSION, true);
+}
+
+/* Ticket keys rotate: a ticket of the key before is still taken, one of a key rotated
+ * out of the ring of three is not (a full handshake). */
+Test(tls_stream, ticket_keys_rotate)
+{
+    SSL_CTX *cctx = client_ctx(TLS1_2_VERSION);
+    SSL_SESSION *sess;
+    struct app a, b, c;
+
+    client_connect(&a, cctx, NULL);
+    n_run(200);
+    cr_assert(a.hs_done);
+    sess = SSL_get1_session(a.ssl);
+    cr_assert(SSL_SESSION_has_ticket(sess));
+    cr_assert_eq(tls_tickets_rotate(), 0);
+    client_connect(&b, cctx, sess);
+    n_run(200);
+    cr_assert(b.hs_done);
+    cr_assert(SSL_session_reused(b.ssl), "the previous key still decrypts");
+    for (int i = 0; i < 3; i++)
+        cr_assert_eq(tls_tickets_rotate(), 0);
+    SSL_CTX_flush_sessions(N.vs.tls_ctx->ctx[0][0], (long)time(NULL) + 86400);
+    client_connect(&c, cctx, sess);
+    n_run(200);
+    cr_assert(c.hs_done);
+    cr_assert_not(SSL_session_reused(c.ssl), "a key rotated out: full handshake");
+    SSL_SESSION_free(sess);
+}
+
+Test(tls_stream, reencrypted_to_a_tls_real_server)
+{
+    static uint8_t data[100000];
+    SSL_CTX *cctx = client_ctx(0);
+    EVP_PKEY *k;
+    X509 *x;
+    char err[256] = "";
+    struct app a;
+
+    make_cert("rs.test", &k, &x);
+    N.srv_ctx = SSL_CTX_new(TLS_server_method());
+    cr_assert(SSL_CTX_use_certificate(N.srv_ctx, x) == 1 && SSL_CTX_use_PrivateKey(N.srv_ctx, k) == 1);
+    for (int i = 0; i < 3; i++) {
+        N.rs[i].tls = true;
+        N.rs[i].tls_ctx = tls_backend_create(&N.rs[i], err, sizeof(err));
+        cr_assert_not_null(N.rs[i].tls_ctx, "%s", err);
+    }
+    publish();
+    fill(data, sizeof(data), 3);
+    client_connect(&a, cctx, NULL);
+    client_send(&a, data, sizeof(data));
+    n_run(2000);
+    cr_assert_eq(N.n_srv_apps, 1);
+    cr_assert(N.srv_apps[0].hs_done, "the real server's handshake");
+    cr_assert_eq(TS()->backend_handshakes, 1);
+    cr_assert_eq(N.srv_apps[0].rx_len, sizeof(data));
+    cr_assert_eq(memcmp(N.srv_apps[0].rx, data, sizeof(data)), 0);
+    cr_assert_eq(a.rx_len, sizeof(data));
+    cr_assert_eq(memcmp(a.rx, data, sizeof(data)), 0);
+    SSL_shutdown(a.ssl);
+    app_flush(&a);
+    tcp_shutdown(a.c);
+    n_run(500);
+    cr_assert(N.srv_apps[0].peer_fin);
+    assert_clean();
+}
+
+Test(tls_stream, a_real_server_failing_verification_is_counted_and_the_next_tried)
+{
+    SSL_CTX *cctx = client_ctx(0);
+    EVP_PKEY *k;
+    X509 *x;
+    char err[256] = "";
+    struct app a;
+
+    make_cert("rs.test", &k, &x);
+    N.srv_ctx = SSL_CTX_new(TLS_server_method());
+    cr_assert(SSL_CTX_use_certificate(N.srv_ctx, x) == 1 && SSL_CTX_use_PrivateKey(N.srv_ctx, k) == 1);
+    for (int i = 0; i < 3; i++) {
+        N.rs[i].tls = true;
+        N.rs[i].tls_verify = true;     /* the system's CAs never signed rs.test */
+        snprintf(N.rs[i].tls_sni, sizeof(N.rs[i].tls_sni), "rs.test");
+        N.rs[i].tls_ctx = tls_backend_create(&N.rs[i], err, sizeof(err));
+        cr_assert_not_null(N.rs[i].tls_ctx, "%s", err);
+    }
+    publish();
+    client_connect(&a, cctx, NULL);
+    n_run(2000);
+    cr_assert(a.hs_done);
+    cr_assert_eq(TS()->backend_verify_failed, PROXY_MAX_TRIES);
+    cr_assert_eq(N.ws->proxy.retries, PROXY_MAX_TRIES - 1, "the next servers were tried");
+    cr_assert_eq(N.ws->proxy.connect_failed_reset, 1);
+    cr_assert(a.reset || a.closed, "then the client is reset");
+    assert_clean();
+}
+
+/* Twelve ClientHellos in the same millisecond: the worker does TLS_HS_BUDGET_US of
+ * handshake work in it and puts the rest off to the next ones; all complete. The
+ * longest step is logged (run with --verbose). */
+Test(tls_stream, handshake_budget_spreads_a_burst_and_steps_are_timed)
+{
+    enum { N_BURST = 12 };
+    SSL_CTX *cctx = client_ctx(0);
+    static struct app a[N_BURST];
+    unsigned done = 0;
+
+    for (int i = 0; i < N_BURST; i++)
+        client_connect(&a[i], cctx, NULL);
+    n_deliver();            /* every SYN, SYN-ACK, ACK and ClientHello, in this millisecond */
+    n_run(200);
+    for (int i = 0; i < N_BURST; i++)
+        done += a[i].hs_done;
+    cr_assert_eq(done, N_BURST);
+    cr_assert_eq(TS()->handshakes, N_BURST);
+    cr_assert_geq(N.ws->tls.hs_steps, 2 * N_BURST);
+    cr_assert_leq(N.ws->tls.hs_step_max_us, N.ws->tls.hs_us);
+    cr_log_info("ECDSA P-256: %u handshakes, %lu steps, %lu us in all, longest step %lu us, "
+                "%lu steps put off by the budget", N_BURST, (unsigned long)N.ws->tls.hs_steps,
+                (unsigned long)N.ws->tls.hs_us, (unsigned long)N.ws->tls.hs_step_max_us,
+                (unsigned long)N.ws->tls.hs_deferred);
+    if (N.ws->tls.hs_us > 2 * TLS_HS_BUDGET_US)
+        cr_assert_gt(N.ws->tls.hs_deferred, 0, "more work than one budget: some put off");
+}
