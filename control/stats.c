@@ -38,6 +38,45 @@ static cJSON *tcp_object(const struct tcp_stack *st)
     return o;
 }
 
+/* HTTP mode: a service's counters (slot) summed over the workers, as an object. */
+static cJSON *http_vs_object(const struct dataplane *dp, uint16_t slot)
+{
+    struct proxy_http_vs_counters t;
+    cJSON *o = cJSON_CreateObject();
+
+    memset(&t, 0, sizeof(t));
+    for (unsigned w = 0; dp != NULL && w < dp->n_workers; w++) {
+        const struct proxy_http_vs_counters *c = &dp_worker_stats(dp, w)->http.vs[slot];
+#define HTTP_SUM(n) t.n += c->n;
+        PROXY_HTTP_VS_STATS(HTTP_SUM)
+#undef HTTP_SUM
+    }
+#define HTTP_ADD(n) add_u64(o, #n, t.n);
+    PROXY_HTTP_VS_STATS(HTTP_ADD)
+#undef HTTP_ADD
+    return o;
+}
+
+/* HTTP mode: a real server's requests and responses by class (counter index idx). */
+static cJSON *http_rs_object(const struct dataplane *dp, uint32_t idx)
+{
+    static const char *const names[5] = {"responses_1xx", "responses_2xx", "responses_3xx",
+                                         "responses_4xx", "responses_5xx"};
+    uint64_t req = 0, rsp[5] = {0};
+    cJSON *o = cJSON_CreateObject();
+
+    for (unsigned w = 0; dp != NULL && w < dp->n_workers; w++) {
+        const struct proxy_http_rs_counters *c = &dp_worker_stats(dp, w)->http.rs[idx];
+        req += c->requests;
+        for (int k = 0; k < 5; k++)
+            rsp[k] += c->responses[k];
+    }
+    add_u64(o, "requests", req);
+    for (int k = 0; k < 5; k++)
+        add_u64(o, names[k], rsp[k]);
+    return o;
+}
+
 /* The counters of a service (rs false: slot i) or real server (index i), summed over
  * the workers. */
 static struct traffic_counters sum_traffic(const struct dataplane *dp, bool rs, uint32_t i)
@@ -102,6 +141,8 @@ static cJSON *stats_real_servers(const struct appliance *a, const struct cfg_vs 
         add_u64(o, "bytes_out", t.bytes_out);
         add_u64(o, "packets_in", t.packets_in);
         add_u64(o, "packets_out", t.packets_out);
+        if (v->layer == 7 && v->mode == CFG_MODE_HTTP)
+            cJSON_AddItemToObject(o, "http", http_rs_object(a->dp, idx));
         cJSON_AddItemToArray(arr, o);
     }
     return arr;
@@ -140,6 +181,8 @@ static cJSON *stats_services(const struct appliance *a, const char *vs_label)
         add_u64(o, "bytes_out", t.bytes_out);
         add_u64(o, "packets_in", t.packets_in);
         add_u64(o, "packets_out", t.packets_out);
+        if (v->layer == 7 && v->mode == CFG_MODE_HTTP)
+            cJSON_AddItemToObject(o, "http", http_vs_object(dp, v->slot));
         cJSON_AddItemToObject(o, "real_servers", rss);
         cJSON_AddItemToArray(arr, o);
     }

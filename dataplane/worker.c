@@ -107,12 +107,8 @@ static void worker_local(struct worker *w, const struct snapshot *s, struct rte_
                 l4_from_client(&w->l4, s, m, pi, vs, NULL);
                 return;
             }
-            if (vs->mode != CFG_MODE_TCP) {
-                lcore_drop(&w->lc, m, DROP_L7_UNIMPLEMENTED);
-                return;
-            }
         }
-        /* Layer 7 TCP-mode services and local ports: the TCP endpoint (RST when nobody
+        /* Layer 7 services (TCP and HTTP mode) and local ports: the TCP endpoint (RST when nobody
          * listens). */
         if (w->tcp == NULL) {
             lcore_drop(&w->lc, m, DROP_TCP_NO_STACK);

@@ -57,6 +57,7 @@ struct worker_stats {
     struct probe_stats probe;
     struct proxy_stats proxy;
     struct traffic_stats traffic;   /* by service and real server */
+    struct proxy_http_stats http;   /* HTTP mode, by service and real server */
 };
 
 /* What the dataplane gives a worker at set-up: its identity and the shared parts. */

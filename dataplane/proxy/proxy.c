@@ -10,10 +10,9 @@
 #include <rte_mbuf.h>
 
 #include "err.h"
+#include "proxy/proxy_int.h"
 #include "tcp/tcp.h"
 
-#define DIR_IN 0        /* client -> server */
-#define DIR_OUT 1       /* server -> client */
 #define SF_EOF(d) (PROXY_SF_EOF0 << (d))
 #define SF_SHUT(d) (PROXY_SF_SHUT0 << (d))
 
@@ -21,18 +20,8 @@ static void proxy_cli_event(struct tcp_conn *c, enum tcp_event ev, void *arg);
 static void proxy_srv_event(struct tcp_conn *c, enum tcp_event ev, void *arg);
 static void proxy_on_timer(struct twheel_timer *t, uint64_t now);
 
-static inline uint64_t proxy_now(const struct proxy *px)
-{
-    return twheel_now(px->conf.wheel);
-}
-
-static inline struct proxy_stats *proxy_stats(struct proxy *px)
-{
-    return px->conf.stats;
-}
-
 /* A session from the pool, initialised; NULL when the pool is empty. */
-static struct proxy_sess *sess_alloc(struct proxy *px)
+struct proxy_sess *proxy_sess_alloc(struct proxy *px)
 {
     struct proxy_sess *s = px->free_list;
 
@@ -46,6 +35,7 @@ static struct proxy_sess *sess_alloc(struct proxy *px)
     s->flags = 0;
     s->n_tried = 0;
     s->stall[0] = s->stall[1] = NULL;
+    s->http = NULL;
     mbufq_init(&s->held[0]);
     mbufq_init(&s->held[1]);
     twheel_timer_init(&s->timer, proxy_on_timer);
@@ -54,7 +44,7 @@ static struct proxy_sess *sess_alloc(struct proxy *px)
 }
 
 /* Drops the session's real-server accounting (active count). */
-static void sess_uncount(struct proxy_sess *s)
+void proxy_sess_uncount(struct proxy_sess *s)
 {
     if (s->flags & PROXY_SF_COUNTED) {
         s->px->conf.traffic->rs_active_conns[s->rs_idx]--;
@@ -63,7 +53,7 @@ static void sess_uncount(struct proxy_sess *s)
 }
 
 /* Returns s to the pool. Both halves must be gone (NULL). */
-static void sess_end(struct proxy_sess *s)
+void proxy_sess_end(struct proxy_sess *s)
 {
     struct proxy *px = s->px;
 
@@ -78,7 +68,9 @@ static void sess_end(struct proxy_sess *s)
         proxy_stats(px)->discarded_bytes += s->held[d].bytes;
         tcp_buf_release(px->conf.tcp, mbufq_purge(&s->held[d]));
     }
-    sess_uncount(s);
+    proxy_sess_uncount(s);
+    if (s->http != NULL)
+        proxy_http_release(s);
     if (s->flags & PROXY_SF_PERSIST)
         persist_release(px->conf.persist, s->persist_ref, proxy_now(px));
     proxy_stats(px)->sessions_closed++;
@@ -90,7 +82,7 @@ static void sess_end(struct proxy_sess *s)
 }
 
 /* Resets whichever halves remain (RST to their peers) and ends the session. */
-static void sess_abort(struct proxy_sess *s)
+void proxy_sess_abort(struct proxy_sess *s)
 {
     struct tcp_conn *c;
 
@@ -102,7 +94,7 @@ static void sess_abort(struct proxy_sess *s)
         s->srv = NULL;
         tcp_abort(c);
     }
-    sess_end(s);
+    proxy_sess_end(s);
 }
 
 static bool proxy_was_tried(const uint16_t *tried, unsigned n, uint16_t idx)
@@ -156,8 +148,8 @@ const struct snap_rs *proxy_choose(struct proxy *px, const struct snap_vs *vs,
 }
 
 /* Records (or moves) the client's persistence entry to rs and holds a reference. */
-static void proxy_persist(struct proxy_sess *s, const struct snap_vs *vs,
-                          const struct snap_rs *rs, struct persist_entry *pe)
+void proxy_persist(struct proxy_sess *s, const struct snap_vs *vs, const struct snap_rs *rs,
+                   struct persist_entry *pe)
 {
     struct proxy *px = s->px;
     uint64_t now = proxy_now(px);
@@ -245,22 +237,22 @@ static void proxy_connect_failed(struct proxy_sess *s)
     const struct snap_vs *vs;
 
     twheel_cancel(px->conf.wheel, &s->timer);
-    sess_uncount(s);
+    proxy_sess_uncount(s);
     if (s->cli == NULL) {
-        sess_end(s);
+        proxy_sess_end(s);
         return;
     }
     vs = px->snap != NULL ? snapshot_service(px->snap, s->vip, IPPROTO_TCP, s->vport) : NULL;
     if ((s->flags & PROXY_SF_BOUND) || s->n_tried >= PROXY_MAX_TRIES || vs == NULL ||
         vs->layer != 7 || vs->mode != CFG_MODE_TCP) {
         proxy_stats(px)->connect_failed_reset++;
-        sess_abort(s);
+        proxy_sess_abort(s);
         return;
     }
     proxy_stats(px)->retries++;
     if (proxy_connect(s, vs) != CONNECT_OK) {
         proxy_stats(px)->connect_failed_reset++;
-        sess_abort(s);
+        proxy_sess_abort(s);
     }
 }
 
@@ -275,12 +267,16 @@ void proxy_on_accept(struct tcp_conn *c, enum tcp_event ev, void *arg)
         return;
     proxy_stats(px)->accepted++;
     vs = snap != NULL ? snapshot_service(snap, c->key.laddr, IPPROTO_TCP, c->key.lport) : NULL;
+    if (vs != NULL && vs->layer == 7 && vs->mode == CFG_MODE_HTTP) {
+        proxy_http_accept(px, c, vs);
+        return;
+    }
     if (vs == NULL || vs->layer != 7 || vs->mode != CFG_MODE_TCP) {
         proxy_stats(px)->no_service++;
         tcp_abort(c);
         return;
     }
-    s = sess_alloc(px);
+    s = proxy_sess_alloc(px);
     if (s == NULL) {
         proxy_stats(px)->refused_pool++;
         tcp_abort(c);
@@ -303,11 +299,11 @@ void proxy_on_accept(struct tcp_conn *c, enum tcp_event ev, void *arg)
     case CONNECT_ERROR:
         break;
     }
-    sess_abort(s);
+    proxy_sess_abort(s);
 }
 
 /* Arms the stall retry unless a timer is already pending. */
-static void proxy_retry_later(struct proxy_sess *s)
+void proxy_retry_later(struct proxy_sess *s)
 {
     struct proxy *px = s->px;
 
@@ -315,7 +311,7 @@ static void proxy_retry_later(struct proxy_sess *s)
         twheel_arm(px->conf.wheel, &s->timer, proxy_now(px) + PROXY_STALL_RETRY_MS);
 }
 
-static inline void proxy_count_bytes(struct proxy_sess *s, int d, uint32_t len)
+void proxy_count_bytes(struct proxy_sess *s, int d, uint32_t len)
 {
     struct traffic_stats *tr = s->px->conf.traffic;
 
@@ -452,17 +448,17 @@ static void proxy_cli_event(struct tcp_conn *c, enum tcp_event ev, void *arg)
             proxy_stats(px)->client_resets++;
         else
             proxy_stats(px)->client_timeouts++;
-        sess_abort(s);
+        proxy_sess_abort(s);
         break;
     case TCP_EV_CLOSED:
         proxy_half_closed(s, c, DIR_IN);
         if (s->state != PROXY_SPLICING) {
-            sess_abort(s);      /* nobody left to answer */
+            proxy_sess_abort(s);      /* nobody left to answer */
             break;
         }
         proxy_pump(s, DIR_IN);
         if (s->srv == NULL)
-            sess_end(s);
+            proxy_sess_end(s);
         break;
     }
 }
@@ -512,13 +508,13 @@ static void proxy_srv_event(struct tcp_conn *c, enum tcp_event ev, void *arg)
             proxy_stats(px)->server_resets++;
         else
             proxy_stats(px)->server_timeouts++;
-        sess_abort(s);
+        proxy_sess_abort(s);
         break;
     case TCP_EV_CLOSED:
         proxy_half_closed(s, c, DIR_OUT);
         proxy_pump(s, DIR_OUT);
         if (s->cli == NULL)
-            sess_end(s);
+            proxy_sess_end(s);
         break;
     }
 }
@@ -530,6 +526,10 @@ static void proxy_on_timer(struct twheel_timer *t, uint64_t now)
     struct tcp_conn *c;
 
     (void)now;
+    if (s->http != NULL && s->state != PROXY_SPLICING) {
+        proxy_http_timer(s);
+        return;
+    }
     if (s->state == PROXY_CONNECTING) {
         proxy_stats(s->px)->connect_timeouts++;
         if ((c = s->srv) != NULL) {
@@ -544,6 +544,17 @@ static void proxy_on_timer(struct twheel_timer *t, uint64_t now)
     proxy_pump(s, DIR_IN);
     if (s->state == PROXY_SPLICING)
         proxy_pump(s, DIR_OUT);
+}
+
+void proxy_splice(struct proxy_sess *s)
+{
+    twheel_cancel(s->px->conf.wheel, &s->timer);
+    s->state = PROXY_SPLICING;
+    tcp_set_handler(s->cli, proxy_cli_event, s);
+    tcp_set_handler(s->srv, proxy_srv_event, s);
+    proxy_pump(s, DIR_OUT);
+    if (s->state == PROXY_SPLICING && s->cli != NULL)
+        proxy_pump(s, DIR_IN);
 }
 
 uint32_t proxy_close_halted(struct proxy *px)
@@ -562,7 +573,7 @@ uint32_t proxy_close_halted(struct proxy *px)
         if (rs == NULL || rs->state != CFG_RS_HALT)
             continue;
         proxy_stats(px)->halted++;
-        sess_abort(s);
+        proxy_sess_abort(s);
         n++;
     }
     return n;

@@ -848,8 +848,11 @@ Test(proxy, listeners_follow_the_snapshot)
     client_send(&a, "y", 1);
     n_run(10);
     cr_assert_eq(N.srv_apps[0].rx_len, 1);
-    /* An HTTP-mode service is not the proxy's. */
+    /* An HTTP-mode service is the proxy's too; a layer-4 one is not. */
     N.vs.mode = CFG_MODE_HTTP;
+    publish();
+    cr_assert_eq(N.px->n_listeners, 1);
+    N.vs.layer = 4;
     publish();
     cr_assert_eq(N.px->n_listeners, 0);
 }
