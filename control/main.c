@@ -148,6 +148,12 @@ static void warn_unimplemented(const struct lbd_config *cfg)
         const struct cfg_vs *v = &cfg->virtual_services[i];
         if (v->layer == 4)
             continue;
+        if (v->layer == 7 && v->mode == CFG_MODE_HTTP && v->tls.enabled) {
+            LOG_WARN("main", "virtual_services[%zu] (%s): HTTP mode with tls is not "
+                             "implemented in this version; the VIP answers ARP and ping, its "
+                             "traffic is dropped and counted as l7_unimplemented", i, v->label);
+            continue;
+        }
         if (v->layer == 7 && v->protocol == CFG_PROTO_TCP) {
             /* Served by the Layer 7 proxy; TLS termination is not (yet). */
             if (v->tls.enabled)

@@ -141,31 +141,75 @@ static bool lines_strict(const char *buf, uint32_t len)
     return true;
 }
 
-/* Fills each field's whole line and trims its value; checks the names. */
+/* Request line: method SP request-target SP HTTP-version, single spaces (the parser
+ * lets several through, and a target with a space in it is a classic of desync). */
+static bool request_line_strict(const char *buf, uint32_t len)
+{
+    unsigned sp = 0;
+    uint32_t i;
+
+    for (i = 0; i < len && buf[i] != '\r'; i++) {
+        if (buf[i] == '\t')
+            return false;
+        if (buf[i] == ' ') {
+            if (i == 0 || buf[i - 1] == ' ')
+                return false;
+            sp++;
+        }
+    }
+    /* ... and the version ends the line (the parser takes some broken ones across it). */
+    return sp == 2 && i >= 9 && i < len &&
+           (memcmp(buf + i - 9, " HTTP/1.1", 9) == 0 || memcmp(buf + i - 9, " HTTP/1.0", 9) == 0);
+}
+
+/* Status line: HTTP-version SP 3DIGIT SP reason, or no reason. */
+static bool status_line_strict(const char *buf, uint32_t len)
+{
+    if (len < 14 || (memcmp(buf, "HTTP/1.1 ", 9) != 0 && memcmp(buf, "HTTP/1.0 ", 9) != 0))
+        return false;
+    for (int i = 9; i < 12; i++)
+        if (buf[i] < '0' || buf[i] > '9')
+            return false;
+    return buf[12] == ' ' || buf[12] == '\r';
+}
+
+/* Fills each field's whole line and its value (without white space around it) from the
+ * block itself: the parser's value span is not used (for an empty value it points past
+ * the line). Checks the names. */
 static bool fields_finish(const char *buf, struct http_head *h)
 {
     for (uint32_t i = 0; i < h->n_fields; i++) {
         struct http_field *f = &h->f[i];
-        uint32_t e, s;
+        uint32_t colon = f->name.off + f->name.len, e, vs, ve;
         if (f->name.len == 0)
             return false;
         for (uint32_t k = 0; k < f->name.len; k++)
             if (!is_tchar((unsigned char)buf[f->name.off + k]))
                 return false;
         /* name ':' OWS value OWS CRLF: no white space before the colon. */
-        if (buf[f->name.off + f->name.len] != ':')
+        if (colon >= h->len || buf[colon] != ':')
             return false;
-        s = f->value.off;
-        e = s + f->value.len;
-        while (e > s && (buf[e - 1] == ' ' || buf[e - 1] == '\t'))
-            e--;
-        f->value.len = e - s;
-        e = s + f->value.len;
+        e = colon;
         while (e < h->len && buf[e] != '\n')
             e++;
+        if (e >= h->len)
+            return false;
         f->line = (struct http_span){f->name.off, e + 1 - f->name.off};
+        vs = colon + 1;
+        ve = e - 1;         /* the CR */
+        while (vs < ve && (buf[vs] == ' ' || buf[vs] == '\t'))
+            vs++;
+        while (ve > vs && (buf[ve - 1] == ' ' || buf[ve - 1] == '\t'))
+            ve--;
+        f->value = (struct http_span){vs, ve - vs};
+        /* Line after line: nothing in the block that is not a field (the rewrite
+         * copies fields, so what the parser skipped would silently go). */
+        if (f->line.off != (i == 0 ? h->start_line : h->f[i - 1].line.off + h->f[i - 1].line.len))
+            return false;
     }
-    return true;
+    return (h->n_fields == 0 ? h->start_line
+                             : h->f[h->n_fields - 1].line.off + h->f[h->n_fields - 1].line.len) ==
+           h->len - 2;
 }
 
 enum http_verdict http_msg_head(struct http_msg *m, const char *buf, uint32_t len,
@@ -213,13 +257,15 @@ enum http_verdict http_msg_head(struct http_msg *m, const char *buf, uint32_t le
     h->keep_alive = http_should_keep_alive(&m->p) != 0;
     h->upgrade = m->p.upgrade != 0;
     if (m->p.type == HTTP_REQUEST) {
+        if (!request_line_strict(buf, len))
+            return HTTP_V_BAD;
         if (h->method == HTTP_CONNECT)
             return HTTP_V_BAD;
         if (n_te > 1 || (n_te > 0 && h->minor == 0))
             return HTTP_V_BAD;
         if (h->minor == 1 ? n_host != 1 : n_host > 1)
             return HTTP_V_BAD;
-    } else if (h->status < 100 || h->status > 599) {
+    } else if (h->status < 100 || h->status > 599 || !status_line_strict(buf, len)) {
         return HTTP_V_BAD;
     }
     if (m->done) {
@@ -308,6 +354,20 @@ uint32_t http_msg_find_end(const struct mbufq *q, uint32_t *scan, uint32_t limit
     }
     *scan = end;
     return 0;
+}
+
+uint32_t http_msg_leading_crlf(const struct mbufq *q)
+{
+    const struct rte_mbuf *s;
+    uint32_t n = 0;
+
+    for (s = q->head; s != NULL; s = s->next) {
+        const char *d = rte_pktmbuf_mtod(s, const char *);
+        for (uint32_t i = 0; i < s->data_len; i++, n++)
+            if (d[i] != '\r' && d[i] != '\n')
+                return n;
+    }
+    return n;
 }
 
 void http_msg_copy(const struct mbufq *q, uint32_t len, char *dst)

@@ -113,6 +113,10 @@ enum http_verdict http_msg_eof(struct http_msg *m);
  */
 uint32_t http_msg_find_end(const struct mbufq *q, uint32_t *scan, uint32_t limit);
 
+/* How many CR and LF bytes q starts with (empty lines before a request line, which
+ * RFC 9112 section 2.2 has a server ignore; http_msg_head refuses them). */
+uint32_t http_msg_leading_crlf(const struct mbufq *q);
+
 /* Copies the first len bytes of q (len <= q->bytes) to dst. */
 void http_msg_copy(const struct mbufq *q, uint32_t len, char *dst);
 

@@ -605,6 +605,16 @@ static void http_try_request(struct proxy_sess *s)
         return;
     }
     h->flags |= HF_BYTES;
+    if (h->scan == 0 && (len = http_msg_leading_crlf(&s->cli->rcvq)) > 0) {
+        /* Empty lines before the request line (after a body, from old clients). */
+        if (!http_take(s, s->cli, len, DIR_IN, false)) {
+            http_abort(s);
+            return;
+        }
+        if (len == n)
+            return;
+        n -= len;
+    }
     vs = http_vs(s);
     if (vs == NULL) {
         http_fail(s, 503);
@@ -802,6 +812,10 @@ static void http_response_head(struct proxy_sess *s, uint32_t len)
     http_send(s, DIR_OUT, m);
     if (hd->status == 101) {
         vs_ctr(s)->upgrades++;
+        if (h->flags & HF_CLI_EOF)
+            s->flags |= PROXY_SF_EOF0;
+        if (h->flags & HF_SRV_EOF)
+            s->flags |= PROXY_SF_EOF1;
         proxy_splice(s);
         return;
     }

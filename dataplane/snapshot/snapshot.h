@@ -82,6 +82,7 @@ struct snap_vs {
     char http_path[CFG_HTTP_PATH_MAX];
     /* Layer 7 HTTP mode (mode == CFG_MODE_HTTP) */
     uint8_t cookie;         /* 1 = http_cookie persistence */
+    uint8_t tls;            /* "tls" on the service: HTTP mode does not serve it (yet) */
     uint8_t xff;            /* add X-Forwarded-For */
     uint8_t cookie_name_len;
     char cookie_name[CFG_LABEL_MAX];
