@@ -34,7 +34,11 @@ c["virtual_services"] = [
                     {"label": "rs1", "ip": "192.168.112.51", "port": 82, "weight": 100}]},
   {"label": "Empty", "ip": "192.168.112.115", "ports": [80], "protocol": "tcp", "layer": 7,
    "mode": "http", "health_check": {"type": "none"},
-   "real_servers": [{"label": "rs1", "ip": "192.168.112.51", "port": 8080, "state": "halt"}]}]
+   "real_servers": [{"label": "rs1", "ip": "192.168.112.51", "port": 8080, "state": "halt"}]},
+  {"label": "Timed", "ip": "192.168.112.116", "ports": [80], "protocol": "tcp", "layer": 7,
+   "mode": "http", "health_check": {"type": "none"}, "x_forwarded_for": False,
+   "persistence": {"type": "http_cookie", "cookie": "MS-WSMAN", "max_idle_s": 600,
+                   "max_life_s": 86400}, "real_servers": rs}]
 '
 
 head -c 100000000 /dev/urandom >"$tmp/big"
@@ -66,6 +70,27 @@ first_answer_sets_cookie() {
 }
 check "the first response sets MS-WSMAN (opaque, session) with Cache-Control: private" \
     first_answer_sets_cookie
+
+# max_idle_s / max_life_s: the value carries its times and a tag; honoured as it is,
+# replaced when tampered with. x_forwarded_for off on that service.
+timed_cookie() {
+    local h c who again forged
+    h=$(on c1 curl -s -D - --max-time 5 http://192.168.112.116/who)
+    c=$(grep -io 'MS-WSMAN=[^;]*' <<<"$h")
+    who=$(tail -1 <<<"$h")
+    echo "$h"
+    [[ $c =~ ^MS-WSMAN=[0-9a-f]{16}\.[0-9a-f]{8}\.[0-9a-f]{8}\.[0-9a-f]{8}$ ]] || return 1
+    again=$(on c1 curl -s -D - --max-time 5 -H "Cookie: $c" http://192.168.112.116/who)
+    echo "again: $again"
+    [[ $(tail -1 <<<"$again") == "$who" ]] && ! grep -qi '^Set-Cookie' <<<"$again" || return 1
+    forged=$(on c1 curl -s -D - --max-time 5 -H "Cookie: ${c%?}$([[ ${c: -1} == 0 ]] && echo 1 || echo 0)" \
+        http://192.168.112.116/who)
+    echo "forged: $forged"
+    grep -qi '^Set-Cookie: MS-WSMAN=' <<<"$forged" &&
+        ! on c1 curl -s --max-time 5 http://192.168.112.116/headers | grep -qi '^X-Forwarded-For'
+}
+check "a cookie with max_idle_s/max_life_s carries authenticated times; forged ones replaced" \
+    timed_cookie
 
 # curl: five requests on one connection.
 keepalive_curl() {
