@@ -257,7 +257,7 @@ check "a request header trickling past http_request_timeout_ms: 408" trickle
 counted() {
     lbctl stats | grep -A3 '^FePoolWsExt8080'
     expect_stat "[v['http'] for v in r['virtual_services'] if v['label'] == 'FePoolWsExt8080'][0]['err_400'] >= 8" &&
-    expect_stat "all([v['http'] for v in r['virtual_services'] if v['label'] == 'FePoolWsExt8080'][0][k] >= 1 for k in ('err_408', 'err_431', 'err_502', 'err_504', 'cookie_inserted', 'cookie_hits', 'cookie_replaced', 'upgrades', 'responses_2xx', 'responses_4xx', 'responses_5xx'))" &&
+    expect_stat "all([v['http'] for v in r['virtual_services'] if v['label'] == 'FePoolWsExt8080'][0][k] >= 1 for k in ('responses_1xx', 'err_408', 'err_431', 'err_502', 'err_504', 'cookie_inserted', 'cookie_hits', 'cookie_replaced', 'upgrades', 'responses_2xx', 'responses_4xx', 'responses_5xx'))" &&
     expect_stat "sum(s['http']['requests'] for v in r['virtual_services'] if v['label'] == 'FePoolWsExt8080' for s in v['real_servers']) >= 20" &&
     expect_stat "[v['http'] for v in r['virtual_services'] if v['label'] == 'Empty'][0]['err_503'] >= 1"
 }
