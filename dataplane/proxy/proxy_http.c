@@ -458,6 +458,7 @@ static const struct snap_rs *http_route_pick(struct proxy_sess *s, const struct 
     const struct http_head *hd = px->http_head;
     const uint32_t *active = px->conf.traffic->rs_active_conns;
     struct sched_flow f = http_flow(s);
+    const struct snap_rs *rs;
     struct http_span v;
     int bound;
 
@@ -470,7 +471,7 @@ static const struct snap_rs *http_route_pick(struct proxy_sess *s, const struct 
             if (http_cookie_decode(&px->snap->cookie_key, px->http_in + v.off, v.len, &cv) &&
                 http_cookie_fresh(&cv, vs->cookie_max_idle_s, vs->cookie_max_life_s, t)) {
                 for (uint32_t i = 0; i < vs->n_rs; i++) {
-                    const struct snap_rs *rs = &vs->rs[i];
+                    rs = &vs->rs[i];
                     if (rs->cookie_id != cv.id)
                         continue;
                     if (!sched_eligible(px->conf.sched, active, rs))
@@ -489,7 +490,18 @@ static const struct snap_rs *http_route_pick(struct proxy_sess *s, const struct 
         }
         h->flags |= HF_SET_COOKIE;
     }
-    return proxy_choose(px, vs, &f, s->tried, s->n_tried, pe, &bound);
+    rs = proxy_choose(px, vs, &f, s->tried, s->n_tried, pe, &bound);
+    if (rs != NULL && !bound && vs->scheduler == CFG_SCHED_WLC && (h->flags & HF_SRV_UP) &&
+        (rs->idx != s->rs_idx || rs->id != s->rs_id)) {
+        /* Least connections with a tie (wlc takes turns among equals): the server the
+         * client is connected to already is as good a choice, and costs no connection. */
+        const struct snap_rs *cur = snapshot_rs(px->snap, s->rs_idx, s->rs_id);
+        if (cur != NULL && &px->snap->vs[cur->vs] == vs &&
+            sched_eligible(px->conf.sched, active, cur) &&
+            (uint64_t)active[cur->idx] * rs->weight <= (uint64_t)active[rs->idx] * cur->weight)
+            rs = cur;
+    }
+    return rs;
 }
 
 /*

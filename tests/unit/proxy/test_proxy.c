@@ -1306,3 +1306,29 @@ Test(proxy, http_chunked_upload_streams_through)
     client_close(&a);
     assert_no_leak(before);
 }
+
+Test(proxy, http_wlc_keeps_the_connected_server_on_a_tie)
+{
+    static struct app a, b;
+
+    /* No persistence: each request is scheduled; wlc takes turns among equal servers,
+     * but the one the client is connected to is one of them. wrr rotates. */
+    http_mode(CFG_PERSIST_NONE, CFG_SCHED_WLC);
+    client_connect(&a, 80);
+    n_run(10);
+    for (int i = 0; i < 3; i++) {
+        client_send(&a, REQ, strlen(REQ));
+        n_run(50);
+    }
+    cr_assert_eq(rx_count(&a, "HTTP/1.1 200 OK"), 3);
+    cr_assert_eq(N.n_srv_apps, 1);
+    http_mode(CFG_PERSIST_NONE, CFG_SCHED_WRR);
+    client_connect(&b, 80);
+    n_run(10);
+    for (int i = 0; i < 3; i++) {
+        client_send(&b, REQ, strlen(REQ));
+        n_run(50);
+    }
+    cr_assert_eq(rx_count(&b, "HTTP/1.1 200 OK"), 3);
+    cr_assert_eq(N.n_srv_apps, 4, "a backend connection per request");
+}
