@@ -117,6 +117,9 @@ static void vs_defaults(struct cfg_vs *v)
     v->health_check.fall = 3;
     snprintf(v->health_check.http_path, sizeof(v->health_check.http_path), "/");
     v->health_check.http_expect = 200;
+    v->max_header_bytes = CFG_HTTP_HEADER_BYTES_DEFAULT;
+    v->http_request_timeout_ms = CFG_HTTP_REQUEST_TIMEOUT_MS_DEFAULT;
+    v->x_forwarded_for = true;
 }
 
 static void rs_defaults(struct cfg_real_server *rs)
@@ -1225,10 +1228,12 @@ static int parse_vs(struct jctx *c, const cJSON *it, const char *p, struct lbd_c
     static const char *const keys[] = {"label", "ip", "ports", "protocol", "layer", "mode",
                                        "forwarding", "scheduler", "persistence",
                                        "health_check", "source_address", "tls",
-                                       "real_servers", NULL};
+                                       "max_header_bytes", "http_request_timeout_ms",
+                                       "x_forwarded_for", "real_servers", NULL};
     struct cfg_vs *v = &cfg->virtual_services[i];
     char path[JPATH_MAX], nb[32];
     const cJSON *layer;
+    bool http;
     int e;
 
     vs_defaults(v);
@@ -1264,6 +1269,15 @@ static int parse_vs(struct jctx *c, const cJSON *it, const char *p, struct lbd_c
     if (v->source_address == 0)
         v->source_address = v->ip;
     TRY(parse_tls(c, it, p, v));
+    http = v->layer == 7 && v->mode == CFG_MODE_HTTP;
+    TRY(jonly(c, it, p, "max_header_bytes", http, "layer 7 mode http services"));
+    TRY(jget_uint(c, it, p, "max_header_bytes", 0, 1024, CFG_HTTP_HEADER_BYTES_MAX,
+                  &v->max_header_bytes));
+    TRY(jonly(c, it, p, "http_request_timeout_ms", http, "layer 7 mode http services"));
+    TRY(jget_uint(c, it, p, "http_request_timeout_ms", 0, 100, 3600000,
+                  &v->http_request_timeout_ms));
+    TRY(jonly(c, it, p, "x_forwarded_for", http, "layer 7 mode http services"));
+    TRY(jget_bool(c, it, p, "x_forwarded_for", &v->x_forwarded_for));
     TRY(parse_real_servers(c, it, p, v));
     return check_vs(c, cfg, i, p);
 }
@@ -1744,6 +1758,11 @@ static void dump_vs(struct jout *o, cJSON *arr, const struct cfg_vs *v)
     dump_health_check(o, vo, &v->health_check);
     if (v->layer == 7)
         jo_ip(o, vo, "source_address", v->source_address);
+    if (v->layer == 7 && v->mode == CFG_MODE_HTTP) {
+        jo_num(o, vo, "max_header_bytes", v->max_header_bytes);
+        jo_num(o, vo, "http_request_timeout_ms", v->http_request_timeout_ms);
+        jo_bool(o, vo, "x_forwarded_for", v->x_forwarded_for);
+    }
     if (v->tls.enabled)
         dump_tls(o, vo, &v->tls);
     dump_real_servers(o, vo, v);

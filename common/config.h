@@ -28,6 +28,9 @@
 #define CFG_MAX_VS 256
 #define CFG_MAX_VS_PORTS 64   /* distinct ports per virtual service, after range expansion */
 #define CFG_MAX_RS 256        /* real servers per virtual service */
+#define CFG_HTTP_HEADER_BYTES_DEFAULT 16384
+#define CFG_HTTP_HEADER_BYTES_MAX 65536
+#define CFG_HTTP_REQUEST_TIMEOUT_MS_DEFAULT 10000
 
 enum cfg_proto { CFG_PROTO_TCP = 0, CFG_PROTO_UDP };
 enum cfg_mode { CFG_MODE_TCP = 0, CFG_MODE_HTTP };
@@ -178,6 +181,10 @@ struct cfg_vs {
     struct cfg_health_check health_check;
     uint32_t source_address;         /* layer 7 SNAT source; default the VIP */
     struct cfg_tls tls;              /* layer 7 only */
+    /* Layer 7 HTTP mode only: */
+    uint32_t max_header_bytes;       /* request or response header block; default 16384 */
+    uint32_t http_request_timeout_ms;/* whole request header block; default 10000 */
+    bool x_forwarded_for;            /* add X-Forwarded-For; default true */
     struct cfg_real_server *real_servers;
     size_t n_real_servers;
     /* Run time, not in the JSON: set by the control core (control/reconfig.c). */
@@ -227,6 +234,10 @@ struct lbd_config {
     size_t n_virtual_services;
     struct cfg_ha ha;
     struct cfg_management management;
+    /* Run time, not in the JSON: set by the control core (control/reconfig.c) once
+     * for the daemon's life and carried over by every reconfig: the key of the
+     * HTTP persistence cookies' server ids. */
+    uint8_t cookie_key[16];
 };
 
 /*

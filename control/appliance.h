@@ -16,6 +16,7 @@
 #include "config.h"
 #include "dataplane.h"
 #include "health.h"
+#include "proxy/proxy.h"
 
 struct appliance {
     struct lbd_config *cfg;         /* the running config */
@@ -31,6 +32,8 @@ struct appliance {
      * a slot that a removed one leaves is reused, and its new owner starts from zero. */
     struct traffic_counters vs_base[CFG_MAX_VS];
     struct traffic_counters rs_base[SNAP_RS_IDS];
+    struct proxy_http_vs_counters http_vs_base[CFG_MAX_VS];     /* HTTP mode, likewise */
+    struct proxy_http_rs_counters http_rs_base[SNAP_RS_IDS];
 };
 
 struct ctl_msg;

@@ -9,10 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "err.h"
 #include "log.h"
+#include "base/siphash.h"
 #include "snapshot/snapshot.h"
 #include "stats.h"
 #include "tls_load.h"
@@ -48,6 +50,20 @@ void reconfig_assign_ids(struct appliance *a, struct lbd_config *next,
     bool fresh[CFG_MAX_VS] = {false};
 
     memset(vs_used, 0, sizeof(vs_used));
+    /* The HTTP cookie key: drawn once, kept for the daemon's life. */
+    if (prev != NULL) {
+        memcpy(next->cookie_key, prev->cookie_key, sizeof(next->cookie_key));
+    } else {
+        struct siphash_key k;
+        if (siphash_key_random(&k) != 0) {
+            k.k0 = (uint64_t)time(NULL);
+            k.k1 = (uint64_t)getpid();
+        }
+        for (int b = 0; b < 8; b++) {
+            next->cookie_key[b] = (uint8_t)(k.k0 >> (8 * b));
+            next->cookie_key[8 + b] = (uint8_t)(k.k1 >> (8 * b));
+        }
+    }
     /* Carried slots first, so that a new service never takes a kept one's. */
     for (size_t i = 0; i < next->n_virtual_services; i++) {
         struct cfg_vs *v = &next->virtual_services[i];

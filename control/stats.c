@@ -38,6 +38,64 @@ static cJSON *tcp_object(const struct tcp_stack *st)
     return o;
 }
 
+/* HTTP mode: a service's counters (slot) summed over the workers. */
+static struct proxy_http_vs_counters sum_http_vs(const struct dataplane *dp, uint16_t slot)
+{
+    struct proxy_http_vs_counters t;
+
+    memset(&t, 0, sizeof(t));
+    for (unsigned w = 0; dp != NULL && w < dp->n_workers; w++) {
+        const struct proxy_http_vs_counters *c = &dp_worker_stats(dp, w)->http.vs[slot];
+#define HTTP_SUM(n) t.n += c->n;
+        PROXY_HTTP_VS_STATS(HTTP_SUM)
+#undef HTTP_SUM
+    }
+    return t;
+}
+
+/* HTTP mode: a real server's counters (counter index idx) summed over the workers. */
+static struct proxy_http_rs_counters sum_http_rs(const struct dataplane *dp, uint32_t idx)
+{
+    struct proxy_http_rs_counters t;
+
+    memset(&t, 0, sizeof(t));
+    for (unsigned w = 0; dp != NULL && w < dp->n_workers; w++) {
+        const struct proxy_http_rs_counters *c = &dp_worker_stats(dp, w)->http.rs[idx];
+        t.requests += c->requests;
+        for (int k = 0; k < 5; k++)
+            t.responses[k] += c->responses[k];
+    }
+    return t;
+}
+
+/* A service's HTTP counters since its slot was assigned, as an object. */
+static cJSON *http_vs_object(const struct appliance *a, uint16_t slot)
+{
+    struct proxy_http_vs_counters t = sum_http_vs(a->dp, slot);
+    const struct proxy_http_vs_counters *b = &a->http_vs_base[slot];
+    cJSON *o = cJSON_CreateObject();
+
+#define HTTP_ADD(n) add_u64(o, #n, t.n - b->n);
+    PROXY_HTTP_VS_STATS(HTTP_ADD)
+#undef HTTP_ADD
+    return o;
+}
+
+/* A real server's HTTP requests and responses by class since its slot was assigned. */
+static cJSON *http_rs_object(const struct appliance *a, uint32_t idx)
+{
+    static const char *const names[5] = {"responses_1xx", "responses_2xx", "responses_3xx",
+                                         "responses_4xx", "responses_5xx"};
+    struct proxy_http_rs_counters t = sum_http_rs(a->dp, idx);
+    const struct proxy_http_rs_counters *b = &a->http_rs_base[idx];
+    cJSON *o = cJSON_CreateObject();
+
+    add_u64(o, "requests", t.requests - b->requests);
+    for (int k = 0; k < 5; k++)
+        add_u64(o, names[k], t.responses[k] - b->responses[k]);
+    return o;
+}
+
 /* The counters of a service (rs false: slot i) or real server (index i), summed over
  * the workers. */
 static struct traffic_counters sum_traffic(const struct dataplane *dp, bool rs, uint32_t i)
@@ -102,6 +160,8 @@ static cJSON *stats_real_servers(const struct appliance *a, const struct cfg_vs 
         add_u64(o, "bytes_out", t.bytes_out);
         add_u64(o, "packets_in", t.packets_in);
         add_u64(o, "packets_out", t.packets_out);
+        if (v->layer == 7 && v->mode == CFG_MODE_HTTP)
+            cJSON_AddItemToObject(o, "http", http_rs_object(a, idx));
         cJSON_AddItemToArray(arr, o);
     }
     return arr;
@@ -110,11 +170,13 @@ static cJSON *stats_real_servers(const struct appliance *a, const struct cfg_vs 
 void stats_reset_vs_slot(struct appliance *a, uint16_t slot)
 {
     a->vs_base[slot] = sum_traffic(a->dp, false, slot);
+    a->http_vs_base[slot] = sum_http_vs(a->dp, slot);
 }
 
 void stats_reset_rs_slot(struct appliance *a, uint32_t idx)
 {
     a->rs_base[idx] = sum_traffic(a->dp, true, idx);
+    a->http_rs_base[idx] = sum_http_rs(a->dp, idx);
 }
 
 /* A TLS service's counters, summed over the workers (proxy/tls_stream.h). */
@@ -168,6 +230,8 @@ static cJSON *stats_services(const struct appliance *a, const char *vs_label)
         add_u64(o, "packets_out", t.packets_out);
         if (v->tls.enabled || config_vs_reencrypts(v))
             cJSON_AddItemToObject(o, "tls", stats_tls(dp, v->slot));
+        if (v->layer == 7 && v->mode == CFG_MODE_HTTP)
+            cJSON_AddItemToObject(o, "http", http_vs_object(a, v->slot));
         cJSON_AddItemToObject(o, "real_servers", rss);
         cJSON_AddItemToArray(arr, o);
     }

@@ -155,7 +155,8 @@ static int dp_create_tcp(struct dataplane *dp, struct worker *w, const struct lb
     worker_set_tcp(w, tcp, NULL);
     pc = (struct proxy_conf){
         .tcp = tcp, .wheel = &w->lc.wheel, .persist = w->l4.persist, .sched = w->l4.sched,
-        .stats = &w->stats.proxy, .traffic = &w->stats.traffic, .pool = dp->pools[w->lc.id],
+        .stats = &w->stats.proxy, .traffic = &w->stats.traffic,
+        .http = &w->stats.http, .pool = dp->pools[w->lc.id],
         .max_sessions = DP_PROXY_SESSIONS, .socket_id = tc.socket_id,
         .tls_stats = &w->stats.tls,
     };

@@ -61,6 +61,7 @@ struct worker_stats {
     struct proxy_stats proxy;
     struct tls_stats tls;           /* TLS termination and re-encryption, by service too */
     struct traffic_stats traffic;   /* by service and real server */
+    struct proxy_http_stats http;   /* HTTP mode, by service and real server */
 };
 
 /* What the dataplane gives a worker at set-up: its identity and the shared parts. */

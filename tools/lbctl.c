@@ -165,6 +165,7 @@ static void print_stats(const cJSON *r)
     printf("%-20s %10s %10s %12s %12s %12s\n", "VIRTUAL SERVICE", "ACTIVE", "TOTAL",
            "PACKETS IN", "BYTES IN", "BYTES OUT");
     cJSON_ArrayForEach(v, cJSON_GetObjectItemCaseSensitive(r, "virtual_services")) {
+        const cJSON *h = cJSON_GetObjectItemCaseSensitive(v, "http");
         printf("%-20s %10.0f %10.0f %12.0f %12.0f %12.0f\n", str(v, "label"),
                num(v, "active_conns"), num(v, "total_conns"), num(v, "packets_in"),
                num(v, "bytes_in"), num(v, "bytes_out"));
@@ -176,10 +177,27 @@ static void print_stats(const cJSON *r)
                    num(t, "failed_not_tls"), num(t, "failed_protocol"), num(t, "failed_closed"),
                    num(t, "backend_handshakes"), num(t, "backend_failed"),
                    num(t, "backend_verify_failed"));
-        cJSON_ArrayForEach(rs, cJSON_GetObjectItemCaseSensitive(v, "real_servers"))
+        if (h != NULL) {
+            printf("  http: requests=%.0f 1xx=%.0f 2xx=%.0f 3xx=%.0f 4xx=%.0f 5xx=%.0f\n",
+                   num(h, "requests"), num(h, "responses_1xx"), num(h, "responses_2xx"),
+                   num(h, "responses_3xx"), num(h, "responses_4xx"), num(h, "responses_5xx"));
+            printf("  http errors: 400=%.0f 408=%.0f 431=%.0f 502=%.0f 503=%.0f 504=%.0f "
+                   "aborted=%.0f; cookies inserted=%.0f hits=%.0f replaced=%.0f\n",
+                   num(h, "err_400"), num(h, "err_408"), num(h, "err_431"), num(h, "err_502"),
+                   num(h, "err_503"), num(h, "err_504"), num(h, "aborted"),
+                   num(h, "cookie_inserted"), num(h, "cookie_hits"), num(h, "cookie_replaced"));
+        }
+        cJSON_ArrayForEach(rs, cJSON_GetObjectItemCaseSensitive(v, "real_servers")) {
+            const cJSON *rh = cJSON_GetObjectItemCaseSensitive(rs, "http");
             printf("  %-18s %-15s w=%-5.0f %-7s health=%-8s active=%.0f total=%.0f\n",
                    str(rs, "label"), str(rs, "ip"), num(rs, "weight"), str(rs, "state"),
                    str(rs, "health"), num(rs, "active_conns"), num(rs, "total_conns"));
+            if (rh != NULL)
+                printf("    http: requests=%.0f 1xx=%.0f 2xx=%.0f 3xx=%.0f 4xx=%.0f 5xx=%.0f\n",
+                       num(rh, "requests"), num(rh, "responses_1xx"), num(rh, "responses_2xx"),
+                       num(rh, "responses_3xx"), num(rh, "responses_4xx"),
+                       num(rh, "responses_5xx"));
+        }
     }
     printf("\n%-7s %-6s %12s %12s %12s %12s %10s %10s %8s %8s\n", "WORKER", "LCORE", "RX PKTS",
            "RX BYTES", "TX PKTS", "TX BYTES", "HANDOFF>", ">HANDOFF", "ARP", "ICMP");

@@ -10,27 +10,16 @@
 #include <rte_mbuf.h>
 
 #include "err.h"
+#include "proxy/proxy_int.h"
 #include "proxy/tls_stream.h"
 #include "tcp/tcp.h"
 
-#define DIR_IN 0        /* client -> server */
-#define DIR_OUT 1       /* server -> client */
 #define SF_EOF(d) (PROXY_SF_EOF0 << (d))
 #define SF_SHUT(d) (PROXY_SF_SHUT0 << (d))
 
 static void proxy_cli_event(struct tcp_conn *c, enum tcp_event ev, void *arg);
 static void proxy_srv_event(struct tcp_conn *c, enum tcp_event ev, void *arg);
 static void proxy_on_timer(struct twheel_timer *t, uint64_t now);
-
-static inline uint64_t proxy_now(const struct proxy *px)
-{
-    return twheel_now(px->conf.wheel);
-}
-
-static inline struct proxy_stats *proxy_stats(struct proxy *px)
-{
-    return px->conf.stats;
-}
 
 /*
  * The byte stream of one half (side 0: the client's, 1: the server's; the same index
@@ -102,7 +91,7 @@ static inline void half_drop_tls(struct proxy_sess *s, int side)
 }
 
 /* A session from the pool, initialised; NULL when the pool is empty. */
-static struct proxy_sess *sess_alloc(struct proxy *px)
+struct proxy_sess *proxy_sess_alloc(struct proxy *px)
 {
     struct proxy_sess *s = px->free_list;
 
@@ -117,6 +106,7 @@ static struct proxy_sess *sess_alloc(struct proxy *px)
     s->n_tried = 0;
     s->stall[0] = s->stall[1] = NULL;
     s->tls[0] = s->tls[1] = NULL;
+    s->http = NULL;
     mbufq_init(&s->held[0]);
     mbufq_init(&s->held[1]);
     twheel_timer_init(&s->timer, proxy_on_timer);
@@ -125,7 +115,7 @@ static struct proxy_sess *sess_alloc(struct proxy *px)
 }
 
 /* Drops the session's real-server accounting (active count). */
-static void sess_uncount(struct proxy_sess *s)
+void proxy_sess_uncount(struct proxy_sess *s)
 {
     if (s->flags & PROXY_SF_COUNTED) {
         s->px->conf.traffic->rs_active_conns[s->rs_idx]--;
@@ -134,7 +124,7 @@ static void sess_uncount(struct proxy_sess *s)
 }
 
 /* Returns s to the pool. Both halves must be gone (NULL). */
-static void sess_end(struct proxy_sess *s)
+void proxy_sess_end(struct proxy_sess *s)
 {
     struct proxy *px = s->px;
 
@@ -150,7 +140,9 @@ static void sess_end(struct proxy_sess *s)
         proxy_stats(px)->discarded_bytes += s->held[d].bytes;
         tcp_buf_release(px->conf.tcp, mbufq_purge(&s->held[d]));
     }
-    sess_uncount(s);
+    proxy_sess_uncount(s);
+    if (s->http != NULL)
+        proxy_http_release(s);
     if (s->flags & PROXY_SF_PERSIST)
         persist_release(px->conf.persist, s->persist_ref, proxy_now(px));
     proxy_stats(px)->sessions_closed++;
@@ -162,11 +154,11 @@ static void sess_end(struct proxy_sess *s)
 }
 
 /* Resets whichever halves remain (RST to their peers) and ends the session. */
-static void sess_abort(struct proxy_sess *s)
+void proxy_sess_abort(struct proxy_sess *s)
 {
     half_abort(s, DIR_IN);
     half_abort(s, DIR_OUT);
-    sess_end(s);
+    proxy_sess_end(s);
 }
 
 static bool proxy_was_tried(const uint16_t *tried, unsigned n, uint16_t idx)
@@ -220,8 +212,8 @@ const struct snap_rs *proxy_choose(struct proxy *px, const struct snap_vs *vs,
 }
 
 /* Records (or moves) the client's persistence entry to rs and holds a reference. */
-static void proxy_persist(struct proxy_sess *s, const struct snap_vs *vs,
-                          const struct snap_rs *rs, struct persist_entry *pe)
+void proxy_persist(struct proxy_sess *s, const struct snap_vs *vs, const struct snap_rs *rs,
+                   struct persist_entry *pe)
 {
     struct proxy *px = s->px;
     uint64_t now = proxy_now(px);
@@ -326,23 +318,23 @@ static void proxy_connect_failed(struct proxy_sess *s)
     const struct snap_vs *vs;
 
     twheel_cancel(px->conf.wheel, &s->timer);
-    sess_uncount(s);
+    proxy_sess_uncount(s);
     half_drop_tls(s, DIR_OUT);
     if (s->cli == NULL) {
-        sess_end(s);
+        proxy_sess_end(s);
         return;
     }
     vs = px->snap != NULL ? snapshot_service(px->snap, s->vip, IPPROTO_TCP, s->vport) : NULL;
     if ((s->flags & PROXY_SF_BOUND) || s->n_tried >= PROXY_MAX_TRIES || vs == NULL ||
         vs->layer != 7 || vs->mode != CFG_MODE_TCP) {
         proxy_stats(px)->connect_failed_reset++;
-        sess_abort(s);
+        proxy_sess_abort(s);
         return;
     }
     proxy_stats(px)->retries++;
     if (proxy_connect(s, vs) != CONNECT_OK) {
         proxy_stats(px)->connect_failed_reset++;
-        sess_abort(s);
+        proxy_sess_abort(s);
     }
 }
 
@@ -357,12 +349,16 @@ void proxy_on_accept(struct tcp_conn *c, enum tcp_event ev, void *arg)
         return;
     proxy_stats(px)->accepted++;
     vs = snap != NULL ? snapshot_service(snap, c->key.laddr, IPPROTO_TCP, c->key.lport) : NULL;
+    if (vs != NULL && vs->layer == 7 && vs->mode == CFG_MODE_HTTP) {
+        proxy_http_accept(px, c, vs);
+        return;
+    }
     if (vs == NULL || vs->layer != 7 || vs->mode != CFG_MODE_TCP) {
         proxy_stats(px)->no_service++;
         tcp_abort(c);
         return;
     }
-    s = sess_alloc(px);
+    s = proxy_sess_alloc(px);
     if (s == NULL) {
         proxy_stats(px)->refused_pool++;
         tcp_abort(c);
@@ -387,7 +383,7 @@ void proxy_on_accept(struct tcp_conn *c, enum tcp_event ev, void *arg)
             twheel_arm(px->conf.wheel, &s->timer, proxy_now(px) + snap->l7.connect_ms);
             return;
         }
-        sess_abort(s);
+        proxy_sess_abort(s);
         return;
     }
     switch (proxy_connect(s, vs)) {
@@ -399,11 +395,11 @@ void proxy_on_accept(struct tcp_conn *c, enum tcp_event ev, void *arg)
     case CONNECT_ERROR:
         break;
     }
-    sess_abort(s);
+    proxy_sess_abort(s);
 }
 
 /* Arms the stall retry unless a timer is already pending. */
-static void proxy_retry_later(struct proxy_sess *s)
+void proxy_retry_later(struct proxy_sess *s)
 {
     struct proxy *px = s->px;
 
@@ -411,7 +407,7 @@ static void proxy_retry_later(struct proxy_sess *s)
         twheel_arm(px->conf.wheel, &s->timer, proxy_now(px) + PROXY_STALL_RETRY_MS);
 }
 
-static inline void proxy_count_bytes(struct proxy_sess *s, int d, uint32_t len)
+void proxy_count_bytes(struct proxy_sess *s, int d, uint32_t len)
 {
     struct traffic_stats *tr = s->px->conf.traffic;
 
@@ -531,7 +527,7 @@ static void proxy_cli_tls_ready(struct proxy_sess *s)
     vs = px->snap != NULL ? snapshot_service(px->snap, s->vip, IPPROTO_TCP, s->vport) : NULL;
     if (vs == NULL || vs->layer != 7 || vs->mode != CFG_MODE_TCP) {
         proxy_stats(px)->no_service++;
-        sess_abort(s);
+        proxy_sess_abort(s);
         return;
     }
     switch (proxy_connect(s, vs)) {
@@ -543,7 +539,7 @@ static void proxy_cli_tls_ready(struct proxy_sess *s)
     case CONNECT_ERROR:
         break;
     }
-    sess_abort(s);
+    proxy_sess_abort(s);
 }
 
 static void proxy_cli_event(struct tcp_conn *c, enum tcp_event ev, void *arg)
@@ -577,17 +573,17 @@ static void proxy_cli_event(struct tcp_conn *c, enum tcp_event ev, void *arg)
             proxy_stats(px)->client_resets++;
         else
             proxy_stats(px)->client_timeouts++;
-        sess_abort(s);
+        proxy_sess_abort(s);
         break;
     case TCP_EV_CLOSED:
         proxy_half_closed(s, c, DIR_IN);
         if (s->state != PROXY_SPLICING) {
-            sess_abort(s);      /* nobody left to answer */
+            proxy_sess_abort(s);      /* nobody left to answer */
             break;
         }
         proxy_pump(s, DIR_IN);
         if (s->srv == NULL)
-            sess_end(s);
+            proxy_sess_end(s);
         break;
     }
 }
@@ -637,13 +633,13 @@ static void proxy_srv_event(struct tcp_conn *c, enum tcp_event ev, void *arg)
             proxy_stats(px)->server_resets++;
         else
             proxy_stats(px)->server_timeouts++;
-        sess_abort(s);
+        proxy_sess_abort(s);
         break;
     case TCP_EV_CLOSED:
         proxy_half_closed(s, c, DIR_OUT);
         proxy_pump(s, DIR_OUT);
         if (s->cli == NULL)
-            sess_end(s);
+            proxy_sess_end(s);
         break;
     }
 }
@@ -657,7 +653,11 @@ static void proxy_on_timer(struct twheel_timer *t, uint64_t now)
     if (s->state == PROXY_HANDSHAKE) {
         if (s->tls[DIR_IN] != NULL)
             tls_stream_count_timeout(s->tls[DIR_IN]);
-        sess_abort(s);
+        proxy_sess_abort(s);
+        return;
+    }
+    if (s->http != NULL && s->state != PROXY_SPLICING) {
+        proxy_http_timer(s);
         return;
     }
     if (s->state == PROXY_CONNECTING) {
@@ -671,6 +671,17 @@ static void proxy_on_timer(struct twheel_timer *t, uint64_t now)
     proxy_pump(s, DIR_IN);
     if (s->state == PROXY_SPLICING)
         proxy_pump(s, DIR_OUT);
+}
+
+void proxy_splice(struct proxy_sess *s)
+{
+    twheel_cancel(s->px->conf.wheel, &s->timer);
+    s->state = PROXY_SPLICING;
+    tcp_set_handler(s->cli, proxy_cli_event, s);
+    tcp_set_handler(s->srv, proxy_srv_event, s);
+    proxy_pump(s, DIR_OUT);
+    if (s->state == PROXY_SPLICING && s->cli != NULL)
+        proxy_pump(s, DIR_IN);
 }
 
 uint32_t proxy_close_halted(struct proxy *px)
@@ -689,7 +700,7 @@ uint32_t proxy_close_halted(struct proxy *px)
         if (rs == NULL || rs->state != CFG_RS_HALT)
             continue;
         proxy_stats(px)->halted++;
-        sess_abort(s);
+        proxy_sess_abort(s);
         n++;
     }
     return n;

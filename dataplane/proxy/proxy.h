@@ -18,8 +18,17 @@
  * worker: no locks. Hot path (events, timers): no allocation, no logging; every
  * outcome is a counter in struct proxy_stats.
  *
+ * HTTP mode (a layer-7 service with "mode": "http") runs on the same sessions, stack
+ * and splice: proxy_http.c reads each request's header block, routes the request on
+ * its own (persistence cookie, else the service's persistence, else the scheduler),
+ * reuses the backend connection only for the same real server, rewrites the headers
+ * (cookie taken out, X-Forwarded-For, Set-Cookie and Cache-Control), streams bodies
+ * with their framing (http_msg.h) and answers errors itself; an upgrade turns the pair
+ * into the TCP-mode splice. http_cookie.h is the persistence cookie.
+ *
  * proxy.c holds the hot path; proxy_setup.c the slow path (creation, listeners from
- * a snapshot, closing the sessions of halted servers).
+ * a snapshot, closing the sessions of halted servers); proxy_int.h what proxy.c
+ * shares with proxy_http.c.
  */
 #ifndef LBD_PROXY_H
 #define LBD_PROXY_H
@@ -47,7 +56,11 @@ enum proxy_sess_state {
     PROXY_HANDSHAKE,                /* client established, its TLS handshake under way */
     PROXY_CONNECTING,               /* client established, backend SYN sent */
     PROXY_SPLICING,                 /* both established (or closing) */
+    PROXY_HTTP,                     /* HTTP mode, message by message (proxy_http.c) */
 };
+
+struct proxy_http;
+struct http_head;
 
 /* One proxied connection: the client half and the backend half. */
 struct proxy_sess {
@@ -71,6 +84,7 @@ struct proxy_sess {
     struct mbufq held[2];           /* data of a side that closed, not yet passed on */
                                     /* (both charged to the stack: tcp_buf_charge) */
     struct tls_stream *tls[2];      /* TLS over the client [0] / server [1] half, or NULL */
+    struct proxy_http *http;        /* HTTP mode: the message state; NULL in TCP mode */
     struct proxy_sess *next_free;
 };
 
@@ -117,12 +131,55 @@ struct proxy_sess {
     X(send_stalls)          /* tcp_send refused (stack buffer cap): retried */ \
     X(held_after_close)     /* data taken from a side that closed before the other drained it */ \
     X(discarded_bytes)      /* data for a side that is gone */               \
-    X(listen_failed)        /* a (VIP, port) the stack could not listen on */
+    X(listen_failed)        /* a (VIP, port) the stack could not listen on */ \
+    X(http_pool_full)       /* HTTP mode: no free message state: client reset */ \
+    X(http_requests)        /* HTTP mode: requests read */                   \
+    X(http_backend_reused)  /* a request sent on a kept-alive backend connection */ \
+    X(http_alloc_failed)    /* no mbuf for a rewritten header: 503 or reset */
 
 struct proxy_stats {
 #define PROXY_STAT_FIELD(n) uint64_t n;
     PROXY_STATS(PROXY_STAT_FIELD)
 #undef PROXY_STAT_FIELD
+};
+
+/*
+ * HTTP-mode counters of one worker by service slot and by real-server counter index
+ * (control/stats.c adds them up; doc/api.md lists them). Responses by class count
+ * what went to the clients, lbd's own error responses included (vs) or what the real
+ * server sent (rs); errors count lbd's own answers and aborts by reason.
+ */
+#define PROXY_HTTP_VS_STATS(X)                                                 \
+    X(requests)                                                                \
+    X(responses_1xx) X(responses_2xx) X(responses_3xx) X(responses_4xx)       \
+    X(responses_5xx)                                                           \
+    X(err_400)              /* malformed or smuggling-shaped request */       \
+    X(err_408)              /* request header not in within the time */      \
+    X(err_431)              /* request header block too large */            \
+    X(err_502)              /* server closed or sent garbage before its status line */ \
+    X(err_503)              /* no usable server, or connect failed after retries */ \
+    X(err_504)              /* server timeout before its status line */      \
+    X(aborted)              /* a message cut short: the connections reset */ \
+    X(idle_closed)          /* kept-alive client connections closed idle */   \
+    X(upgrades)             /* Connection: Upgrade, switched to a tunnel */  \
+    X(cookie_inserted)      /* Set-Cookie added to a response */             \
+    X(cookie_hits)          /* a request sent where its cookie said */       \
+    X(cookie_replaced)      /* a cookie for a server not usable, expired or forged */
+
+struct proxy_http_vs_counters {
+#define PROXY_STAT_FIELD(n) uint64_t n;
+    PROXY_HTTP_VS_STATS(PROXY_STAT_FIELD)
+#undef PROXY_STAT_FIELD
+};
+
+struct proxy_http_rs_counters {
+    uint64_t requests;
+    uint64_t responses[5];          /* 1xx .. 5xx */
+};
+
+struct proxy_http_stats {
+    struct proxy_http_vs_counters vs[CFG_MAX_VS];
+    struct proxy_http_rs_counters rs[SNAP_RS_IDS];
 };
 
 struct proxy_conf {
@@ -132,7 +189,8 @@ struct proxy_conf {
     struct sched_state *sched;      /* the worker's scheduler state (shared with L4) */
     struct proxy_stats *stats;      /* the worker's proxy counters */
     struct traffic_stats *traffic;  /* the worker's counters by service and server */
-    struct rte_mempool *pool;       /* for splitting held data */
+    struct proxy_http_stats *http;  /* HTTP-mode counters (NULL: the proxy keeps its own) */
+    struct rte_mempool *pool;       /* for splitting held data, and rewritten headers */
     uint32_t max_sessions;
     int socket_id;
     struct tls_stats *tls_stats;    /* the worker's TLS counters (NULL: the proxy's own) */
@@ -154,6 +212,13 @@ struct proxy {
     uint32_t max_listeners;
     struct proxy_listener *listeners;
     struct tls_worker *tls;         /* TLS streams of this worker (tls_stream.h) */
+    /* HTTP mode */
+    struct proxy_http *http_pool;   /* max_sessions message states */
+    struct proxy_http *http_free;
+    bool own_http_stats;            /* conf.http allocated here */
+    char *http_in;                  /* scratch: a header block as it came */
+    char *http_out;                 /* scratch: the block as it goes on */
+    struct http_head *http_head;    /* scratch: what the parser found */
 };
 
 /* Slow path (proxy_setup.c) */
@@ -170,7 +235,7 @@ void proxy_free(struct proxy *px);
 
 /*
  * Owning worker, when it sees a new snapshot s (s may be NULL): listens on every
- * (VIP, port) of the layer-7 TCP-mode services of s and stops listening on those that
+ * (VIP, port) of the layer-7 TCP and HTTP-mode services of s and stops listening on those that
  * are gone (their established sessions carry on), and closes the sessions whose real
  * server is now halted. Bounded by the number of listeners and sessions.
  */

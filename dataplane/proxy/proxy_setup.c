@@ -10,8 +10,12 @@
 #include <rte_mbuf.h>
 
 #include "err.h"
+#include "proxy/http_msg.h"
+#include "proxy/proxy_int.h"
 #include "proxy/tls_stream.h"
 #include "tcp/tcp.h"
+
+
 
 struct proxy *proxy_create(const struct proxy_conf *conf, char *err, size_t errlen)
 {
@@ -36,6 +40,25 @@ struct proxy *proxy_create(const struct proxy_conf *conf, char *err, size_t errl
                                        conf->socket_id);
     if (px->sessions == NULL || px->listeners == NULL)
         goto err_nomem;
+    /* HTTP mode: a message state per session, and the worker's scratch buffers (a
+     * header block is parsed and rewritten within one event, never held). */
+    if (px->conf.http == NULL) {
+        px->conf.http = rte_zmalloc_socket("proxy_http_stats", sizeof(*px->conf.http),
+                                           RTE_CACHE_LINE_SIZE, conf->socket_id);
+        px->own_http_stats = true;
+    }
+    px->http_pool = rte_zmalloc_socket("proxy_http", proxy_http_state_size() * conf->max_sessions,
+                                       RTE_CACHE_LINE_SIZE, conf->socket_id);
+    px->http_in = rte_malloc_socket("proxy_http_in", CFG_HTTP_HEADER_BYTES_MAX + 1024, 0,
+                                    conf->socket_id);
+    px->http_out = rte_malloc_socket("proxy_http_out", CFG_HTTP_HEADER_BYTES_MAX + 1024, 0,
+                                     conf->socket_id);
+    px->http_head = rte_zmalloc_socket("proxy_http_head", sizeof(struct http_head), 0,
+                                       conf->socket_id);
+    if (px->conf.http == NULL || px->http_pool == NULL || px->http_in == NULL ||
+        px->http_out == NULL || px->http_head == NULL)
+        goto err_nomem;
+    proxy_http_pool_init(px);
     /* TLS streams: one per half that may carry TLS, both halves of every session. */
     px->tls = tls_worker_create(conf->tcp->conf.worker_id, 2 * conf->max_sessions, conf->tcp,
                                 conf->wheel, conf->pool, conf->tls_stats, err, errlen);
@@ -75,12 +98,19 @@ void proxy_free(struct proxy *px)
     tls_worker_free(px->tls);
     rte_free(px->sessions);
     rte_free(px->listeners);
+    if (px->own_http_stats)
+        rte_free(px->conf.http);
+    rte_free(px->http_pool);
+    rte_free(px->http_in);
+    rte_free(px->http_out);
+    rte_free(px->http_head);
     rte_free(px);
 }
 
 static bool proxy_wants(const struct snap_vs *vs)
 {
-    return vs != NULL && vs->layer == 7 && vs->mode == CFG_MODE_TCP &&
+    return vs != NULL && vs->layer == 7 &&
+           (vs->mode == CFG_MODE_TCP || (vs->mode == CFG_MODE_HTTP && !vs->tls)) &&
            vs->protocol == IPPROTO_TCP;
 }
 

@@ -30,6 +30,30 @@ static uint32_t ms_or_default(uint32_t s, uint32_t def_s)
     return (s != 0 ? s : def_s) * 1000u;
 }
 
+/* The cookie id of real server r of v: SipHash-2-4 of (service label, label, address,
+ * port) under the config's cookie key, so that it is stable across reconfigs (and
+ * across restarts given the same key) and names no address. */
+static uint64_t rs_cookie_id(const struct siphash_key *key, const struct cfg_vs *v,
+                             const struct cfg_real_server *r)
+{
+    uint8_t buf[2 * CFG_LABEL_MAX + 8];
+    size_t n = 0, l;
+
+    l = strnlen(v->label, CFG_LABEL_MAX - 1);
+    memcpy(buf + n, v->label, l);
+    n += l;
+    buf[n++] = 0;
+    l = strnlen(r->label, CFG_LABEL_MAX - 1);
+    memcpy(buf + n, r->label, l);
+    n += l;
+    buf[n++] = 0;
+    memcpy(buf + n, &r->ip, 4);
+    n += 4;
+    buf[n++] = (uint8_t)(r->port >> 8);
+    buf[n++] = (uint8_t)r->port;
+    return siphash24(key, buf, n);
+}
+
 /* Layer 4 fields of service i: real servers and, for sh and maglev, the lookup table. */
 static int snapshot_build_l4(struct snapshot *s, const struct cfg_vs *v, uint32_t i,
                              uint32_t *rs_next, char *err, size_t errlen)
@@ -60,6 +84,7 @@ static int snapshot_build_l4(struct snapshot *s, const struct cfg_vs *v, uint32_
         sr->max_conns = r->max_conns;
         sr->tls = r->tls ? r->tls_ctx : NULL;
         snprintf(sr->label, sizeof(sr->label), "%s", r->label);
+        sr->cookie_id = rs_cookie_id(&s->cookie_key, v, r);
     }
     if (v->scheduler != CFG_SCHED_SH && v->scheduler != CFG_SCHED_MAGLEV)
         return 0;
@@ -131,6 +156,7 @@ struct snapshot *snapshot_build(const struct lbd_config *cfg, uint64_t generatio
     s->l7.connect_ms = cfg->layer7.connect_timeout_ms ? cfg->layer7.connect_timeout_ms : 4000;
     s->l7.client_idle_ms = ms_or_default(cfg->layer7.client_timeout_s, 1200);
     s->l7.server_idle_ms = ms_or_default(cfg->layer7.server_timeout_s, 1200);
+    s->cookie_key = siphash_key_from_bytes(cfg->cookie_key);
 
     snprintf(name, sizeof(name), "snap%llu", (unsigned long long)generation);
     hp.name = name;
@@ -171,7 +197,18 @@ struct snapshot *snapshot_build(const struct lbd_config *cfg, uint64_t generatio
         sv->protocol = v->protocol == CFG_PROTO_UDP ? IPPROTO_UDP : IPPROTO_TCP;
         sv->mode = (uint8_t)v->mode;
         sv->source_address = v->source_address ? v->source_address : v->ip;
+        sv->cookie = v->layer == 7 && v->mode == CFG_MODE_HTTP &&
+                     v->persistence.type == CFG_PERSIST_HTTP_COOKIE;
+        sv->xff = v->x_forwarded_for;
         sv->tls = v->tls.enabled ? v->tls_ctx : NULL;
+        snprintf(sv->cookie_name, sizeof(sv->cookie_name), "%s", v->persistence.cookie);
+        sv->cookie_name_len = (uint8_t)strlen(sv->cookie_name);
+        sv->cookie_max_idle_s = v->persistence.max_idle_s;
+        sv->cookie_max_life_s = v->persistence.max_life_s;
+        sv->max_header_bytes = v->max_header_bytes ? v->max_header_bytes
+                                                   : CFG_HTTP_HEADER_BYTES_DEFAULT;
+        sv->http_request_ms = v->http_request_timeout_ms ? v->http_request_timeout_ms
+                                                         : CFG_HTTP_REQUEST_TIMEOUT_MS_DEFAULT;
         sv->n_ports = (uint16_t)v->n_ports;
         for (size_t p = 0; p < v->n_ports && p < CFG_MAX_VS_PORTS; p++)
             sv->ports[p] = v->ports[p];

@@ -16,6 +16,7 @@
 #include <rte_hash.h>
 
 #include "base/dp_limits.h"
+#include "base/siphash.h"
 #include "config.h"
 #include "snapshot/route.h"
 
@@ -56,6 +57,9 @@ struct snap_rs {
     uint8_t down;           /* failed its health check (control/health.c) */
     uint32_t max_conns;     /* whole appliance; 0 = no limit */
     struct tls_backend *tls;    /* layer 7: re-encrypt with this (the config's), or NULL */
+    uint64_t cookie_id;     /* HTTP cookie persistence: keyed hash of the server's identity
+                               (service label, label, address, port) under
+                               snapshot.cookie_key; reveals no address */
     char label[CFG_LABEL_MAX];
 };
 
@@ -78,6 +82,15 @@ struct snap_vs {
     uint8_t check_http;     /* health check is http: */
     uint16_t http_expect;   /*   the status expected */
     char http_path[CFG_HTTP_PATH_MAX];
+    /* Layer 7 HTTP mode (mode == CFG_MODE_HTTP) */
+    uint8_t cookie;         /* 1 = http_cookie persistence */
+    uint8_t xff;            /* add X-Forwarded-For */
+    uint8_t cookie_name_len;
+    char cookie_name[CFG_LABEL_MAX];
+    uint32_t cookie_max_idle_s; /* 0 = no limit */
+    uint32_t cookie_max_life_s; /* 0 = no limit */
+    uint32_t max_header_bytes;
+    uint32_t http_request_ms;
     char label[CFG_LABEL_MAX];
 };
 
@@ -119,6 +132,7 @@ struct snapshot {
     const struct snap_rs **rs_by_idx;   /* SNAP_RS_IDS entries; NULL = no such server */
     struct snap_l4 l4;
     struct snap_l7 l7;
+    struct siphash_key cookie_key;      /* lbd_config.cookie_key */
     struct route_table *routes;         /* rte_lpm: connected, routing.routes, gateway */
 };
 

@@ -670,6 +670,29 @@ Test(config, cookie_limits_and_check_types)
     config_free(cfg);
 }
 
+Test(config, http_mode_fields)
+{
+    const struct change set[] = {
+        {"virtual_services[1].max_header_bytes", "8192"},
+        {"virtual_services[1].http_request_timeout_ms", "5000"},
+        {"virtual_services[1].x_forwarded_for", "false"},
+    };
+    struct lbd_config *cfg = load_ok(NULL, 0);
+
+    /* Defaults: 16 KiB of header, 10 s for it, X-Forwarded-For on. */
+    cr_assert_eq(cfg->virtual_services[1].mode, CFG_MODE_HTTP);
+    cr_assert_eq(cfg->virtual_services[1].max_header_bytes, 16384);
+    cr_assert_eq(cfg->virtual_services[1].http_request_timeout_ms, 10000);
+    cr_assert(cfg->virtual_services[1].x_forwarded_for);
+    config_free(cfg);
+    cfg = load_ok(set, 3);
+    cr_assert_eq(cfg->virtual_services[1].max_header_bytes, 8192);
+    cr_assert_eq(cfg->virtual_services[1].http_request_timeout_ms, 5000);
+    cr_assert(!cfg->virtual_services[1].x_forwarded_for);
+    assert_round_trip(cfg);
+    config_free(cfg);
+}
+
 Test(config, source_address_may_be_a_self_ip_or_another_vip)
 {
     const struct change a[] = {{"virtual_services[0].source_address", "'192.168.112.5'"}};
@@ -1288,6 +1311,20 @@ Test(config_errors, layer_rules)
          "virtual_services[0].persistence.type: http_cookie needs layer 7 mode http"},
         {{{"virtual_services[2].persistence", "{'type': 'http_cookie', 'cookie': 'X'}"}},
          "virtual_services[2].persistence.type: http_cookie needs layer 7 mode http"},
+        {{{"virtual_services[0].max_header_bytes", "8192"}},
+         "virtual_services[0].max_header_bytes: only for layer 7 mode http services"},
+        {{{"virtual_services[2].x_forwarded_for", "true"}},
+         "virtual_services[2].x_forwarded_for: only for layer 7 mode http services"},
+        {{{"virtual_services[0].http_request_timeout_ms", "1000"}},
+         "virtual_services[0].http_request_timeout_ms: only for layer 7 mode http services"},
+        {{{"virtual_services[1].max_header_bytes", "100"}},
+         "virtual_services[1].max_header_bytes: 100 is not in 1024..65536"},
+        {{{"virtual_services[1].max_header_bytes", "65537"}},
+         "virtual_services[1].max_header_bytes: 65537 is not in 1024..65536"},
+        {{{"virtual_services[1].http_request_timeout_ms", "0"}},
+         "virtual_services[1].http_request_timeout_ms: 0 is not in 100..3600000"},
+        {{{"virtual_services[1].x_forwarded_for", "1"}},
+         "virtual_services[1].x_forwarded_for: must be true or false"},
         /* Changing the mode of a cookie service. */
         {{{"virtual_services[1].mode", "'tcp'"}},
          "virtual_services[1].persistence.type: http_cookie needs layer 7 mode http"},

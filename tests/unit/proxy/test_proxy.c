@@ -38,6 +38,8 @@ struct app {
     bool echo;              /* send back what was read */
     bool shut_after_tx;     /* shut down writing once tx is all queued */
     bool close_on_fin;      /* shut down writing when the peer's FIN arrives */
+    const char *http_reply; /* HTTP server: sent for every http_trigger read */
+    const char *http_trigger;   /* default " HTTP/1.1\r\n" (a request line) */
     uint8_t *rx;
     size_t rx_len;
     uint8_t *tx;
@@ -186,6 +188,18 @@ static void app_read(struct app *a)
     while (a->read && a->c != NULL && (m = tcp_recv(a->c, UINT32_MAX)) != NULL) {
         cr_assert_leq(a->rx_len + m->pkt_len, N_BUF);
         copy_out(m, a->rx + a->rx_len);
+        if (a->http_reply != NULL) {
+            /* One reply per trigger (a request line) in what arrived. */
+            const char *t = a->http_trigger != NULL ? a->http_trigger : " HTTP/1.1\r\n";
+            size_t tl = strlen(t);
+            size_t from = a->rx_len > tl ? a->rx_len - tl : 0, end = a->rx_len + m->pkt_len;
+            for (size_t i = from; i + tl <= end; i++)
+                if (memcmp(a->rx + i, t, tl) == 0 && i + tl > a->rx_len) {
+                    size_t n = strlen(a->http_reply);
+                    memcpy(a->tx + a->tx_len, a->http_reply, n);
+                    a->tx_len += n;
+                }
+        }
         if (a->echo) {
             cr_assert_leq(a->tx_len + m->pkt_len, N_BUF);
             memcpy(a->tx + a->tx_len, a->rx + a->rx_len, m->pkt_len);
@@ -194,7 +208,7 @@ static void app_read(struct app *a)
         a->rx_len += m->pkt_len;
         rte_pktmbuf_free(m);
     }
-    if (a->echo)
+    if (a->echo || a->http_reply != NULL)
         app_pump(a);
 }
 
@@ -263,6 +277,8 @@ static void srv_accept(struct tcp_conn *c, enum tcp_event ev, void *arg)
     a->read = N.srv_default.read;
     a->echo = N.srv_default.echo;
     a->close_on_fin = N.srv_default.close_on_fin;
+    a->http_reply = N.srv_default.http_reply;
+    a->http_trigger = N.srv_default.http_trigger;
     if (N.srv_default.tx_len > 0) {
         memcpy(a->tx, N.srv_default.tx, N.srv_default.tx_len);
         a->tx_len = N.srv_default.tx_len;
@@ -848,8 +864,11 @@ Test(proxy, listeners_follow_the_snapshot)
     client_send(&a, "y", 1);
     n_run(10);
     cr_assert_eq(N.srv_apps[0].rx_len, 1);
-    /* An HTTP-mode service is not the proxy's. */
+    /* An HTTP-mode service is the proxy's too; a layer-4 one is not. */
     N.vs.mode = CFG_MODE_HTTP;
+    publish();
+    cr_assert_eq(N.px->n_listeners, 1);
+    N.vs.layer = 4;
     publish();
     cr_assert_eq(N.px->n_listeners, 0);
 }
@@ -1043,4 +1062,273 @@ Test(proxy, data_held_after_a_close_stays_within_the_stacks_buffer_cap)
     cr_assert_eq(a.rx_len, sizeof(answer));
     cr_assert_eq(memcmp(a.rx, answer, sizeof(answer)), 0);
     assert_no_leak(before);
+}
+
+/* ---------------------------------------------------------------------------- */
+/* HTTP mode (proxy_http.c) on the same network                                 */
+/* ---------------------------------------------------------------------------- */
+
+#define REQ "GET /who HTTP/1.1\r\nHost: lab\r\n\r\n"
+#define OK200 "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+
+static void http_mode(enum cfg_persist_type p, enum cfg_sched sched)
+{
+    N.vs.mode = CFG_MODE_HTTP;
+    N.vs.scheduler = sched;
+    N.vs.persistence.type = p;
+    snprintf(N.vs.persistence.cookie, sizeof(N.vs.persistence.cookie), "SERVERID");
+    N.vs.x_forwarded_for = true;
+    N.vs.http_request_timeout_ms = 5000;
+    N.srv_default.http_reply = OK200;
+    N.srv_default.close_on_fin = true;
+    publish();
+}
+
+static const struct proxy_http_vs_counters *HS(void)
+{
+    return &N.px->conf.http->vs[N.vs.slot];
+}
+
+/* Occurrences of str in what a received. */
+static unsigned rx_count(const struct app *a, const char *str)
+{
+    size_t n = strlen(str);
+    unsigned c = 0;
+
+    for (size_t i = 0; i + n <= a->rx_len; i++)
+        if (memcmp(a->rx + i, str, n) == 0)
+            c++;
+    return c;
+}
+
+/* The value of the SERVERID cookie a's first response set, into v. */
+static void set_cookie_of(const struct app *a, char *v, size_t cap)
+{
+    const char *k = "Set-Cookie: SERVERID=";
+    size_t n = strlen(k);
+
+    for (size_t i = 0; i + n <= a->rx_len; i++)
+        if (memcmp(a->rx + i, k, n) == 0) {
+            size_t j = 0;
+            while (i + n + j < a->rx_len && a->rx[i + n + j] != ';' && j + 1 < cap) {
+                v[j] = (char)a->rx[i + n + j];
+                j++;
+            }
+            v[j] = 0;
+            return;
+        }
+    cr_assert_fail("no Set-Cookie");
+}
+
+static void client_close(struct app *a)
+{
+    if (a->c != NULL)
+        tcp_shutdown(a->c);
+    n_run(100);
+}
+
+Test(proxy, http_keep_alive_pipelining_and_xff)
+{
+    static struct app a;
+    unsigned before = rte_mempool_in_use_count(N.pool);
+
+    /* Each request is routed on its own: source-IP persistence keeps them on one
+     * server, so the backend connection is used again. */
+    http_mode(CFG_PERSIST_SOURCE_IP, CFG_SCHED_WLC);
+    client_connect(&a, 80);
+    n_run(10);
+    client_send(&a, REQ, strlen(REQ));
+    n_run(50);
+    cr_assert_eq(rx_count(&a, "HTTP/1.1 200 OK"), 1);
+    client_send(&a, REQ, strlen(REQ));
+    n_run(50);
+    /* Two at once: answered in order, one at a time. */
+    client_send(&a, REQ REQ, 2 * strlen(REQ));
+    n_run(100);
+    cr_assert_eq(rx_count(&a, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"), 4);
+    cr_assert_eq(N.n_srv_apps, 1, "one backend connection for the four");
+    cr_assert_eq(PS()->http_backend_reused, 3);
+    cr_assert_eq(rx_count(&N.srv_apps[0], "X-Forwarded-For: 10.0.0.20\r\n\r\n"), 4);
+    cr_assert_eq(HS()->requests, 4);
+    cr_assert_eq(HS()->responses_2xx, 4);
+    cr_assert_eq(N.px->conf.http->rs[rs_idx(rs_of(N.srv_apps[0].key.laddr))].responses[1], 4);
+    cr_assert(!a.peer_fin, "kept alive");
+    client_close(&a);
+    cr_assert(a.peer_fin);
+    assert_no_leak(before);
+}
+
+Test(proxy, http_cookie_insert_indirect_and_replace)
+{
+    static struct app a, b, c;
+    char v[64], req[256];
+    int first;
+
+    http_mode(CFG_PERSIST_HTTP_COOKIE, CFG_SCHED_WRR);
+    client_connect(&a, 80);
+    n_run(10);
+    client_send(&a, REQ, strlen(REQ));
+    n_run(50);
+    cr_assert_eq(rx_count(&a, "Cache-Control: private\r\n"), 1);
+    set_cookie_of(&a, v, sizeof(v));
+    cr_assert_eq(strlen(v), 16, "%s", v);
+    first = rs_of(N.srv_apps[0].key.laddr);
+    cr_assert_eq(HS()->cookie_inserted, 1);
+    /* wrr would rotate: the cookie keeps the client on its server, and is taken out. */
+    snprintf(req, sizeof(req), "GET /who HTTP/1.1\r\nHost: lab\r\nCookie: x=1; SERVERID=%s\r\n\r\n", v);
+    for (int i = 0; i < 3; i++)
+        client_send(&a, req, strlen(req));
+    n_run(100);
+    cr_assert_eq(rx_count(&a, "HTTP/1.1 200 OK"), 4);
+    cr_assert_eq(rx_count(&a, "Set-Cookie"), 1, "only the first response sets it");
+    cr_assert_eq(N.n_srv_apps, 1);
+    cr_assert_eq(rx_count(&N.srv_apps[0], "SERVERID"), 0, "indirect: never seen by the server");
+    cr_assert_eq(rx_count(&N.srv_apps[0], "Cookie: x=1\r\n"), 3);
+    cr_assert_eq(HS()->cookie_hits, 3);
+    /* Another connection with the cookie: the same server. */
+    client_connect(&b, 80);
+    n_run(10);
+    client_send(&b, req, strlen(req));
+    n_run(50);
+    cr_assert_eq(rs_of(N.srv_apps[N.n_srv_apps - 1].key.laddr), first);
+    cr_assert_eq(rx_count(&b, "Set-Cookie"), 0);
+    /* Its server halted: elsewhere, with a new cookie. */
+    N.rs[first].state = CFG_RS_HALT;
+    publish();
+    client_connect(&c, 80);
+    n_run(10);
+    client_send(&c, req, strlen(req));
+    n_run(50);
+    cr_assert_eq(rx_count(&c, "HTTP/1.1 200 OK"), 1);
+    cr_assert_neq(rs_of(N.srv_apps[N.n_srv_apps - 1].key.laddr), first);
+    cr_assert_eq(rx_count(&c, "Set-Cookie: SERVERID="), 1);
+    cr_assert_eq(HS()->cookie_replaced, 1);
+}
+
+Test(proxy, http_smuggling_shape_gets_400_and_close)
+{
+    static struct app a;
+    const char *bad = "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n"
+                      "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /admin HTTP/1.1\r\n\r\n";
+    unsigned before = rte_mempool_in_use_count(N.pool);
+
+    http_mode(CFG_PERSIST_NONE, CFG_SCHED_WLC);
+    client_connect(&a, 80);
+    n_run(10);
+    client_send(&a, bad, strlen(bad));
+    n_run(50);
+    cr_assert_eq(rx_count(&a, "HTTP/1.1 400 Bad Request\r\n"), 1);
+    cr_assert(a.peer_fin, "closed after the answer");
+    cr_assert_eq(N.n_srv_apps, 0, "nothing reached a server");
+    cr_assert_eq(HS()->err_400, 1);
+    client_close(&a);
+    assert_no_leak(before);
+}
+
+Test(proxy, http_503_502_504_408)
+{
+    static struct app a, b, c, d;
+    unsigned before = rte_mempool_in_use_count(N.pool);
+
+    http_mode(CFG_PERSIST_NONE, CFG_SCHED_WLC);
+    /* 408: a header that does not arrive within http_request_timeout_ms. */
+    client_connect(&d, 80);
+    n_run(10);
+    client_send(&d, "GET / HT", 8);
+    n_run(5100);
+    cr_assert_eq(rx_count(&d, "HTTP/1.1 408 "), 1);
+    /* 502: garbage before a status line. */
+    N.srv_default.http_reply = "nonsense\r\n\r\n";
+    client_connect(&b, 80);
+    n_run(10);
+    client_send(&b, REQ, strlen(REQ));
+    n_run(50);
+    cr_assert_eq(rx_count(&b, "HTTP/1.1 502 "), 1);
+    /* 504: no answer within layer7.server_timeout_s. */
+    N.srv_default.http_reply = NULL;
+    N.cfg.layer7.server_timeout_s = 1;
+    publish();
+    client_connect(&c, 80);
+    n_run(10);
+    client_send(&c, REQ, strlen(REQ));
+    n_run(3000);
+    cr_assert_eq(rx_count(&c, "HTTP/1.1 504 "), 1);
+    /* 503: every server halted. */
+    for (int i = 0; i < 3; i++)
+        N.rs[i].state = CFG_RS_HALT;
+    publish();
+    client_connect(&a, 80);
+    n_run(10);
+    client_send(&a, REQ, strlen(REQ));
+    n_run(50);
+    cr_assert_eq(rx_count(&a, "HTTP/1.1 503 "), 1);
+    cr_assert(HS()->err_408 == 1 && HS()->err_502 == 1 && HS()->err_504 == 1 &&
+              HS()->err_503 == 1);
+    cr_assert_eq(HS()->responses_5xx, 3);
+    cr_assert_eq(HS()->responses_4xx, 1);
+    client_close(&a);
+    client_close(&b);
+    client_close(&c);
+    client_close(&d);
+    assert_no_leak(before);
+}
+
+Test(proxy, http_chunked_upload_streams_through)
+{
+    static struct app a;
+    static char body[200000];
+    unsigned before = rte_mempool_in_use_count(N.pool);
+    const char *head = "POST /up HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n";
+    size_t o = 0;
+
+    http_mode(CFG_PERSIST_SOURCE_IP, CFG_SCHED_WLC);
+    /* 100 chunks of 1000 bytes, then the end; the server answers once it has it all. */
+    N.srv_default.http_trigger = "\r\n0\r\n\r\n";
+    for (int i = 0; i < 100; i++) {
+        o += (size_t)snprintf(body + o, sizeof(body) - o, "3e8\r\n");
+        memset(body + o, 'a' + i % 26, 1000);
+        o += 1000;
+        o += (size_t)snprintf(body + o, sizeof(body) - o, "\r\n");
+    }
+    o += (size_t)snprintf(body + o, sizeof(body) - o, "0\r\n\r\n");
+    client_connect(&a, 80);
+    n_run(10);
+    client_send(&a, head, strlen(head));
+    client_send(&a, body, o);
+    n_run(500);
+    cr_assert_eq(rx_count(&a, "HTTP/1.1 200 OK"), 1, "%u responses, %u servers, rx %zu",
+                 rx_count(&a, "HTTP/1.1 200 OK"), N.n_srv_apps, N.srv_apps[0].rx_len);
+    cr_assert_eq(N.n_srv_apps, 1);
+    cr_assert_eq(N.srv_apps[0].rx_len, strlen(head) + o + strlen("X-Forwarded-For: 10.0.0.20\r\n"),
+                 "the body went on byte for byte");
+    cr_assert(memcmp(N.srv_apps[0].rx + N.srv_apps[0].rx_len - o, body, o) == 0);
+    cr_assert(!a.peer_fin, "kept alive");
+    client_close(&a);
+    assert_no_leak(before);
+}
+
+Test(proxy, http_wlc_keeps_the_connected_server_on_a_tie)
+{
+    static struct app a, b;
+
+    /* No persistence: each request is scheduled; wlc takes turns among equal servers,
+     * but the one the client is connected to is one of them. wrr rotates. */
+    http_mode(CFG_PERSIST_NONE, CFG_SCHED_WLC);
+    client_connect(&a, 80);
+    n_run(10);
+    for (int i = 0; i < 3; i++) {
+        client_send(&a, REQ, strlen(REQ));
+        n_run(50);
+    }
+    cr_assert_eq(rx_count(&a, "HTTP/1.1 200 OK"), 3);
+    cr_assert_eq(N.n_srv_apps, 1);
+    http_mode(CFG_PERSIST_NONE, CFG_SCHED_WRR);
+    client_connect(&b, 80);
+    n_run(10);
+    for (int i = 0; i < 3; i++) {
+        client_send(&b, REQ, strlen(REQ));
+        n_run(50);
+    }
+    cr_assert_eq(rx_count(&b, "HTTP/1.1 200 OK"), 3);
+    cr_assert_eq(N.n_srv_apps, 4, "a backend connection per request");
 }
