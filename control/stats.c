@@ -308,6 +308,7 @@ cJSON *stats_build(const struct appliance *a, const char *vs_label, int *rc, cha
         add_u64(w, "probe_failed", ws->probe.probe_failed);
         add_u64(w, "probes_ok", ws->probe.probes_ok);
         add_u64(w, "l4_halt_resets", ws->l4.halt_resets);
+        add_u64(w, "l4_halt_rst_retries", ws->l4.halt_rst_retries);
         add_u64(w, "echo_replies_in", ws->probe.echo_replies_in);
         add_u64(w, "probe_results_lost", ws->probe.results_lost);
         add_u64(w, "mbuf_alloc_failed", ws->lcore.mbuf_alloc_failed);

@@ -84,6 +84,17 @@ void conn_table_on_delete(struct conn_table *t, conn_delete_fn fn, void *arg)
     t->on_delete_arg = arg;
 }
 
+void conn_table_on_halted(struct conn_table *t, conn_halted_fn fn, void *arg)
+{
+    t->on_halted = fn;
+    t->on_halted_arg = arg;
+}
+
+void conn_arm(struct conn *c, uint64_t at)
+{
+    twheel_arm(c->table->wheel, &c->timer, at);
+}
+
 struct conn *conn_lookup(const struct conn_table *t, const struct conn_key *k,
                          enum conn_dir *dir)
 {
@@ -139,6 +150,7 @@ struct conn *conn_create(struct conn_table *t, const struct conn_key *fwd, uint3
     c->vs_slot = vs_slot;
     c->state = (uint8_t)state;
     c->flags = 0;
+    c->halt_tries = 0;
     c->last_seen = now;
     c->nh_neigh_gen = 0;
     c->nh_snap_gen = 0;
@@ -229,6 +241,15 @@ static void conn_expire(struct twheel_timer *tm, uint64_t now)
     struct conn_table *t = c->table;
     uint64_t deadline = c->last_seen + t->timeout_ms[c->state];
 
+    if ((c->flags & CONN_F_HALTED) && t->on_halted != NULL) {
+        uint32_t again = t->on_halted(c, now, t->on_halted_arg);
+        if (again != 0) {
+            twheel_arm(t->wheel, tm, now + again);
+            return;
+        }
+        conn_delete(t, c, now);
+        return;
+    }
     if (deadline > now) {
         twheel_arm(t->wheel, tm, deadline);
         return;

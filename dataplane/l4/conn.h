@@ -75,6 +75,7 @@ struct conn {
     uint8_t proto;
     uint8_t state;              /* enum conn_state */
     uint8_t flags;              /* CONN_F_* */
+    uint8_t halt_tries;         /* CONN_F_HALTED: RSTs re-sent to the client so far */
     uint32_t persist_ref;       /* with CONN_F_PERSIST: the entry held (persist_hold) */
     /* TCP, by direction: the end (host order) of the furthest segment that side has sent
      * through here, so that the RST a halt sends the other side is at the sequence
@@ -91,6 +92,10 @@ struct conn {
 /* Called just before a connection is deleted (expiry or conn_delete). */
 typedef void (*conn_delete_fn)(const struct conn *c, uint64_t now, void *arg);
 
+/* Called when the timer of a connection closed by halt (CONN_F_HALTED) fires: returns
+ * the ms after which to call it again, or 0 to delete the entry now. */
+typedef uint32_t (*conn_halted_fn)(struct conn *c, uint64_t now, void *arg);
+
 struct conn_table {
     struct rte_hash *hash;      /* conn_key -> conn | direction */
     struct conn *pool;
@@ -100,6 +105,8 @@ struct conn_table {
     uint32_t timeout_ms[CONN_STATE_MAX];
     conn_delete_fn on_delete;
     void *on_delete_arg;
+    conn_halted_fn on_halted;
+    void *on_halted_arg;
     uint64_t expired;           /* deleted by their timer */
     uint32_t half_open;         /* entries in CONN_TCP_HANDSHAKE */
 };
@@ -124,6 +131,11 @@ void conn_table_set_timeouts(struct conn_table *t, const uint32_t ms[CONN_STATE_
 
 /* Owning worker: the hook run before every deletion (persistence references). */
 void conn_table_on_delete(struct conn_table *t, conn_delete_fn fn, void *arg);
+void conn_table_on_halted(struct conn_table *t, conn_halted_fn fn, void *arg);
+
+/* Fires c's timer at `at` (ms, worker clock) instead of its state's timeout: for an
+ * entry closed by halt, whose timer then goes to on_halted. */
+void conn_arm(struct conn *c, uint64_t at);
 
 /* Owning worker. The connection k belongs to, and *dir, or NULL. */
 struct conn *conn_lookup(const struct conn_table *t, const struct conn_key *k,

@@ -16,6 +16,8 @@
 #include "net/neigh.h"
 #include "net/rx_csum.h"
 
+static uint32_t l4_conn_halted(struct conn *c, uint64_t now, void *arg);
+
 int l4_init(struct l4 *l4, struct lcore_ctx *lc, struct ip_out *io, struct forward *fw,
             struct l4_stats *stats, uint32_t max_conns, int socket)
 {
@@ -34,6 +36,7 @@ int l4_init(struct l4 *l4, struct lcore_ctx *lc, struct ip_out *io, struct forwa
     }
     sched_init(l4->sched, lc->n_workers);
     conn_table_on_delete(l4->conns, l4_conn_deleted, l4);
+    conn_table_on_halted(l4->conns, l4_conn_halted, l4);
     return 0;
 }
 
@@ -227,6 +230,30 @@ static void l4_send_rst(struct l4 *l4, const struct snapshot *s, uint32_t src,
     tcp->cksum = rte_ipv4_udptcp_cksum(ip, tcp);
     l4->stats->halt_resets++;
     ip_out(l4->io, s, m, dst);
+}
+
+/*
+ * The timer of a connection closed by halt: the client's RST is sent again, at most
+ * L4_HALT_TRIES times L4_HALT_RETRY_MS apart, then the entry goes. The first may have
+ * been lost, or been in the window but not exactly at RCV.NXT (data in flight the client
+ * dropped) while the challenge ACK it calls for was held back by the client's own limit
+ * (Linux: one a socket per 500 ms); a client with nothing to send would then wait for
+ * ever. The spacing lets each try draw a challenge ACK, which the client path answers
+ * with an RST at its ACK. Slow path (halt only).
+ */
+static uint32_t l4_conn_halted(struct conn *c, uint64_t now, void *arg)
+{
+    struct l4 *l4 = arg;
+
+    (void)now;
+    if (c->proto != IPPROTO_TCP || !(c->flags & CONN_F_SEQ_REV) ||
+        c->halt_tries >= L4_HALT_TRIES || l4->lc->snap == NULL)
+        return 0;
+    c->halt_tries++;
+    l4->stats->halt_rst_retries++;
+    l4_send_rst(l4, l4->lc->snap, c->vip, c->vport, c->client_ip, c->client_port,
+                c->seq_end[CONN_DIR_REVERSE]);
+    return L4_HALT_RETRY_MS;
 }
 
 static inline uint8_t l4_tcp_flags(const struct pkt_info *pi, const uint8_t *l4)
@@ -500,6 +527,7 @@ bool l4_from_server(struct l4 *l4, const struct snapshot *s, struct rte_mbuf *m,
             l4_send_rst(l4, s, c->vip, c->vport, c->client_ip, c->client_port, seq);
             c->flags |= CONN_F_HALTED;
             conn_update(c, CONN_DIR_REVERSE, RTE_TCP_RST_FLAG, l4->lc->now_ms);
+            conn_arm(c, l4->lc->now_ms + L4_HALT_RETRY_MS);     /* l4_conn_halted */
             l4_reset_sender(l4, s, m, pi);
             return true;
         }

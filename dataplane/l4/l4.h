@@ -35,6 +35,7 @@
 /* Counted by the Layer 4 path; the API names them with an "l4_" prefix. */
 struct l4_stats {
     uint64_t halt_resets;           /* RSTs sent for connections of halted servers */
+    uint64_t halt_rst_retries;      /* of which re-sent to a client on the entry's timer */
     uint64_t forward_packets;       /* client -> real server, rewritten */
     uint64_t reverse_packets;       /* real server -> client, rewritten */
     uint64_t conns_created;
@@ -51,6 +52,11 @@ struct l4_stats {
     uint64_t icmp_to_server;        /* ICMP errors to a VIP about an answer sent to a
                                        client, translated and sent to the real server */
 };
+
+/* A client of a halted server is sent its RST again this many times, this far apart
+ * (more than Linux's 500 ms between challenge ACKs of one socket). */
+#define L4_HALT_TRIES 3
+#define L4_HALT_RETRY_MS 600
 
 struct l4 {
     struct lcore_ctx *lc;

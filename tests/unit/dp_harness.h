@@ -264,6 +264,17 @@ static inline void h_run_flags(struct harness *h, const uint8_t *f, uint32_t len
     h_run_mbuf(h, m);
 }
 
+/* Moves the worker's clock ms forward and runs its timers as the loop does (with the
+ * harness's snapshot current), then flushes the tx buffers. */
+static inline void h_advance_ms(struct harness *h, uint64_t ms)
+{
+    h->w->lc.snap = h->s;
+    h->w->lc.now_ms += ms;
+    twheel_advance(&h->w->lc.wheel, h->w->lc.now_ms);
+    for (uint16_t p = 0; p < H_PORTS; p++)
+        rte_eth_tx_buffer_flush(p, 0, h->w->lc.txb[p]);
+}
+
 /* Runs one frame through the worker and flushes the tx buffers. */
 static inline void h_run(struct harness *h, const uint8_t *f, uint32_t len, uint16_t port)
 {

@@ -766,3 +766,38 @@ Test(l4_path, a_reused_client_port_starts_its_sequence_afresh)
     h_run(&h, f, len, 0);
     cr_assert_eq(rst_seq_to_client(1), 0x1000000bu);
 }
+
+Test(l4_path, a_halted_clients_rst_is_sent_again_until_the_entry_goes)
+{
+    uint32_t len = tcp_seg(ip4("10.200.50.20"), 50005, RTE_TCP_SYN_FLAG), rs;
+
+    h_run(&h, f, len, 1);
+    cr_assert_gt(h_sent(&h, 0, out, sizeof(out)), 0);
+    rs = h_ip_of(out)->dst_addr;
+    len = server_seg(rs, 50005, RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG, 7999, 1001, 0);
+    h_run(&h, f, len, 0);
+    len = server_seg(rs, 50005, RTE_TCP_ACK_FLAG | RTE_TCP_PSH_FLAG, 8000, 1001, 100);
+    h_run(&h, f, len, 0);
+    while (h_sent(&h, 1, out, sizeof(out)) > 0)
+        ;
+    for (int i = 0; i < H_RS; i++)
+        if (h.rs_tcp[i].ip == rs)
+            h.rs_tcp[i].state = CFG_RS_HALT;
+    cr_assert_eq(h_publish(&h), 0);
+    len = server_seg(rs, 50005, RTE_TCP_ACK_FLAG | RTE_TCP_PSH_FLAG, 8100, 1001, 100);
+    h_run(&h, f, len, 0);
+    cr_assert_eq(rst_seq_to_client(1), 8100);
+    while (h_sent(&h, 0, out, sizeof(out)) > 0)
+        ;
+    /* The client says nothing (its RST was lost, or drew no challenge ACK): again. */
+    for (unsigned i = 1; i <= L4_HALT_TRIES; i++) {
+        h_advance_ms(&h, L4_HALT_RETRY_MS);
+        cr_assert_eq(rst_seq_to_client(1), 8100, "try %u", i);
+        cr_assert_eq(h_sent(&h, 0, out, sizeof(out)), 0, "nothing to the server");
+        cr_assert_eq(h.w->stats.l4.halt_rst_retries, i);
+        cr_assert_eq(conn_count(h.w->l4.conns), 1, "the entry waits for an answer");
+    }
+    h_advance_ms(&h, L4_HALT_RETRY_MS);
+    cr_assert_eq(h_sent(&h, 1, out, sizeof(out)), 0, "three tries, then no more");
+    cr_assert_eq(conn_count(h.w->l4.conns), 0, "and the entry is gone");
+}
