@@ -91,7 +91,11 @@ static void tcp_timeout_tlp(struct tcp_conn *c)
         c->tlp_end = data_end;
         tcp_output_rexmt(c, data_end - len, len);
     } else {
-        tcp_timer_rexmt_arm(c);         /* only a FIN is out: the RTO will do */
+        /* Only a FIN is out: no probe, the RTO retransmits it (TCPF_TLP keeps the
+         * timer from being a probe timer again until it is acknowledged). */
+        c->flags |= TCPF_TLP;
+        c->tlp_end = c->snd_max;
+        tcp_timer_rexmt_arm(c);
         return;
     }
     st->stats.tlp_probes++;

@@ -2148,6 +2148,31 @@ Test(tcp, a_probe_that_repairs_the_only_loss_reduces_cwnd_and_a_dsack_does_not)
     cr_assert_eq(H.st->stats.rexmt_timeouts, 0);
 }
 
+Test(tcp, a_lost_fin_alone_is_retransmitted_by_the_rto_not_probed_for_ever)
+{
+    struct tcp_conn *c = tlp_sender(1);
+    struct h_out *o;
+    uint32_t una = ISS + 1, mss = 1460;
+    uint64_t waited;
+
+    h_in(&(struct h_seg){.seq = PEER_ISN + 1, .ack = una + 10 * mss, .flags = TCP_ACK,
+                         .wnd = 65535});
+    tcp_shutdown(c);
+    o = h_next();
+    cr_assert_not_null(o);
+    cr_assert(o->flags & TCP_FIN);
+    h_skip_out();                       /* the FIN is lost */
+    waited = h_wait_out(5000);
+    o = h_next();
+    cr_assert_not_null(o, "nothing sent within 5 s");
+    cr_assert(o->flags & TCP_FIN, "the FIN again");
+    cr_assert_eq(H.st->stats.rexmt_timeouts, 1, "by the RTO");
+    cr_assert_leq(waited, tcp_timer_rto(c) + 1);
+    h_in(&(struct h_seg){.seq = PEER_ISN + 1, .ack = una + 10 * mss + 1, .flags = TCP_ACK,
+                         .wnd = 65535});
+    cr_assert_eq(c->state, TCP_FIN_WAIT_2);
+}
+
 Test(tcp, no_loss_probe_without_sack)
 {
     struct tcp_conn *c = tlp_sender(0);
