@@ -144,6 +144,9 @@ static int dp_create_tcp(struct dataplane *dp, struct worker *w, const struct lb
     tc.pool = dp->pools[w->lc.id];
     tc.tx = worker_tcp_tx;
     tc.tx_arg = w;
+    /* Our MSS from the smallest port MTU (a VM's or a tunnel's may be under 1500), never
+     * above 1460: segments stay within one mbuf and the SYN cookies' MSS table. */
+    tc.mss = (uint16_t)RTE_MIN(lcore_mtu_min(&w->lc) - 40u, 1460u);
     tc.max_conns = DP_TCP_CONNS;
     tc.max_buf_segs = dp->pool_size[w->lc.id].tcp;
     tc.mbuf_alloc_failed = &w->stats.lcore.mbuf_alloc_failed;
