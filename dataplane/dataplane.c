@@ -122,6 +122,15 @@ static int dp_create_rcu(struct dataplane *dp, char *err, size_t errlen)
     return 0;
 }
 
+/* The stack's port filter: a TCP service port of the address (a Layer 4 one above all:
+ * its packets go to Layer 4 NAT, never to the stack) is no local port for a backend. */
+static bool dp_port_taken(void *arg, uint32_t laddr, uint16_t lport)
+{
+    const struct worker *w = arg;
+
+    return w->lc.snap != NULL && snapshot_service(w->lc.snap, laddr, IPPROTO_TCP, lport) != NULL;
+}
+
 /* Worker w's TCP endpoint, and the test services when LBD_TCP_TEST asks for them. */
 static int dp_create_tcp(struct dataplane *dp, struct worker *w, const struct lbd_config *cfg,
                          char *err, size_t errlen)
@@ -155,6 +164,7 @@ static int dp_create_tcp(struct dataplane *dp, struct worker *w, const struct lb
     tcp = tcp_stack_create(&tc, err, errlen);
     if (tcp == NULL)
         return LBD_ENOMEM;
+    tcp_stack_set_port_filter(tcp, dp_port_taken, w);
     worker_set_tcp(w, tcp, NULL);
     pc = (struct proxy_conf){
         .tcp = tcp, .wheel = &w->lc.wheel, .persist = w->l4.persist, .sched = w->l4.sched,

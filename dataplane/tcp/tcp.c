@@ -231,12 +231,20 @@ static int tcp_pick_port(struct tcp_stack *st, struct tcp_key *k)
     for (uint32_t j = 0; j < count; j++) {
         uint32_t idx = (st->port_cursor + j) % count;
         k->lport = (uint16_t)(first + idx * n);
-        if (tcp_tcb_lookup(st, k) == NULL && tcp_tcb_listener(st, k->laddr, k->lport) == NULL) {
+        if (tcp_tcb_lookup(st, k) == NULL && tcp_tcb_listener(st, k->laddr, k->lport) == NULL &&
+            (cf->port_taken == NULL || !cf->port_taken(cf->port_taken_arg, k->laddr, k->lport))) {
             st->port_cursor = (uint16_t)((idx + 1) % count);
             return 0;
         }
     }
     return LBD_EBUSY;
+}
+
+void tcp_stack_set_port_filter(struct tcp_stack *st,
+                               bool (*fn)(void *arg, uint32_t laddr, uint16_t lport), void *arg)
+{
+    st->conf.port_taken = fn;
+    st->conf.port_taken_arg = arg;
 }
 
 int tcp_connect(struct tcp_stack *st, uint32_t laddr, uint32_t raddr, uint16_t rport,

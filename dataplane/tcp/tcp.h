@@ -51,6 +51,11 @@ int tcp_listen(struct tcp_stack *st, uint32_t ip, uint16_t port, uint32_t backlo
 /* Stops listening; existing connections are not affected. 0 or LBD_ENOENT. */
 int tcp_unlisten(struct tcp_stack *st, uint32_t ip, uint16_t port);
 
+/* Local ports fn says are taken (a service port of the same address, whose packets
+ * would not reach the stack) are never picked for an active open. */
+void tcp_stack_set_port_filter(struct tcp_stack *st,
+                               bool (*fn)(void *arg, uint32_t laddr, uint16_t lport), void *arg);
+
 /*
  * Active open from laddr to (raddr, rport). The stack picks the local port so that
  * lport % n_workers == worker_id (owner.h) and the 4-tuple is free. The SYN goes

@@ -235,6 +235,10 @@ struct tcp_stack_conf {
     uint32_t rcvbuf;                /* bytes per connection */
     uint16_t mss;                   /* ours: MTU - 40 */
     uint16_t port_lo, port_hi;      /* active-open local ports */
+    /* Optional: true when (laddr, lport) (network, host order) is taken by someone
+     * else (a service port of the same address): never picked for an active open. */
+    bool (*port_taken)(void *arg, uint32_t laddr, uint16_t lport);
+    void *port_taken_arg;
     uint32_t syn_backlog;
     uint32_t rto_init_ms, rto_min_ms, rto_max_ms;
     uint8_t max_retries;            /* data retransmissions before giving up */

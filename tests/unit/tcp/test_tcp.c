@@ -67,6 +67,32 @@ Test(tcp, no_window_scale_when_the_peer_offers_none)
     cr_assert_eq(H.conn->snd_wnd, 8192);
 }
 
+/* The port filter of the next test: every port of H_LOCAL below *arg is taken. */
+static bool ports_below_taken(void *arg, uint32_t laddr, uint16_t lport)
+{
+    return laddr == ip4(H_LOCAL) && lport < *(const uint16_t *)arg;
+}
+
+Test(tcp, active_open_skips_ports_the_filter_says_are_taken)
+{
+    static uint16_t below;
+    struct tcp_conn *c;
+
+    H.conf.port_lo = 40000;
+    H.conf.port_hi = 40009;
+    h_start();
+    below = 40005;
+    tcp_stack_set_port_filter(H.st, ports_below_taken, &below);
+    for (uint16_t want = 40005; want <= 40009; want++) {
+        cr_assert_eq(tcp_connect(H.st, ip4(H_LOCAL), ip4(H_PEER), 8080, h_on_event, NULL, &c), 0);
+        cr_assert_geq(c->key.lport, 40005, "a port a service of the address has is skipped");
+    }
+    below = 65535;
+    cr_assert_eq(tcp_connect(H.st, ip4(H_LOCAL), ip4(H_PEER), 8081, h_on_event, NULL, &c),
+                 LBD_EBUSY, "every port taken: refused");
+    cr_assert_eq(H.st->stats.refused_ports, 1);
+}
+
 Test(tcp, active_open_uses_an_owner_encoded_port)
 {
     struct tcp_conn *c, *c2;
