@@ -49,7 +49,10 @@
     X(PARTIAL_CHECKSUM, "partial_checksum")                                    \
     X(TX_SEGMENTS, "tx_segments")                                              \
     X(ECHO_UNMATCHED, "echo_unmatched")                                        \
-    X(ECHO_LATE, "echo_late")
+    X(ECHO_LATE, "echo_late")                                                  \
+    X(HA_STANDBY, "ha_standby")                                                \
+    X(HA_NOT_PEER, "ha_not_peer")                                              \
+    X(HA_RING_FULL, "ha_ring_full")
 
 enum drop_reason {
     DROP_NONE = 0,

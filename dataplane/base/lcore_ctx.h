@@ -52,6 +52,8 @@ struct lcore_ctx {
     uint16_t tx_max_segs[DP_MAX_PORTS]; /* segments a packet may have on the port;
                                            0: no limit */
     struct rte_ring *to_ctl;            /* shared worker -> control ring (ctl_msg) */
+    struct rte_ring *sync_out;          /* shared worker -> control ring of HA sync
+                                           records (struct ha_rec); NULL: none */
     struct lcore_stats *stats;
     struct traffic_stats *traffic;      /* by service and real server (snapshot/traffic.h) */
 };

@@ -90,6 +90,8 @@ struct conn {
 
 /* Called just before a connection is deleted (expiry or conn_delete). */
 typedef void (*conn_delete_fn)(const struct conn *c, uint64_t now, void *arg);
+/* Called when the expiry timer finds a connection used since and re-arms it. */
+typedef void (*conn_refresh_fn)(const struct conn *c, void *arg);
 
 struct conn_table {
     struct rte_hash *hash;      /* conn_key -> conn | direction */
@@ -100,6 +102,8 @@ struct conn_table {
     uint32_t timeout_ms[CONN_STATE_MAX];
     conn_delete_fn on_delete;
     void *on_delete_arg;
+    conn_refresh_fn on_refresh;
+    void *on_refresh_arg;
     uint64_t expired;           /* deleted by their timer */
     uint32_t half_open;         /* entries in CONN_TCP_HANDSHAKE */
 };
@@ -125,6 +129,8 @@ void conn_table_set_timeouts(struct conn_table *t, const uint32_t ms[CONN_STATE_
 /* Owning worker: the hook run before every deletion (persistence references). */
 void conn_table_on_delete(struct conn_table *t, conn_delete_fn fn, void *arg);
 
+/* Owning worker: the hook run when the expiry timer re-arms a busy entry (HA sync). */
+void conn_table_on_refresh(struct conn_table *t, conn_refresh_fn fn, void *arg);
 /* Owning worker. The connection k belongs to, and *dir, or NULL. */
 struct conn *conn_lookup(const struct conn_table *t, const struct conn_key *k,
                          enum conn_dir *dir);

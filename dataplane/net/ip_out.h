@@ -49,6 +49,7 @@ struct ip_out_queue {
 struct ip_out_stats {
     uint64_t arp_requests;          /* ARP requests sent for next hops */
     uint64_t arp_probes;            /* unicast ARP requests to stale neighbours */
+    uint64_t garp_sent;             /* gratuitous ARP of a new HA master */
 };
 
 struct ip_out {
@@ -109,5 +110,9 @@ void ip_out_probe(struct ip_out *io, const struct snapshot *s, uint32_t ip,
 
 /* Drops everything still waiting (worker stopping). */
 void ip_out_flush(struct ip_out *io);
+
+/* A gratuitous ARP request for ip from port's MAC, broadcast (a new HA master takes
+ * its VIPs and floating addresses); counted as garp_sent. */
+void ip_out_garp(struct ip_out *io, const struct snapshot *s, uint32_t ip, uint16_t port);
 
 #endif

@@ -107,7 +107,8 @@ Test(api_cmd_handlers, malformed_arguments_of_every_command)
     refused("{\"cmd\":\"rs.set\",\"vs\":\"A\",\"rs\":\"a1\",\"weight\":-1}", "invalid_argument");
     refused("{\"cmd\":\"rs.set\",\"vs\":\"A\",\"rs\":\"a1\",\"state\":\"off\"}", "invalid_argument");
     refused("{\"cmd\":\"rs.del\",\"vs\":\"A\",\"rs\":\"zz\"}", "not_found");
-    refused("{\"cmd\":\"ha.promote\"}", "not_supported");
+    refused("{\"cmd\":\"ha.promote\"}", "bad_state");   /* standalone: no \"ha\" section */
+    refused("{\"cmd\":\"ha.demote\"}", "bad_state");
 }
 
 Test(api_cmd_handlers, edits_change_the_running_config)
