@@ -152,6 +152,23 @@ size_t ha_encode_resync(uint8_t *buf, size_t cap, const struct ha_key *key,
     return seal(buf, HA_HDR_LEN, key);
 }
 
+size_t ha_encode_config(uint8_t *buf, size_t cap, const struct ha_key *key,
+                        const struct ha_hdr *h, const struct ha_config_hdr *ch,
+                        const char *text, size_t len)
+{
+    size_t total = HA_HDR_LEN + HA_CONFIG_BODY_HDR + len;
+    uint8_t *b = buf + HA_HDR_LEN;
+
+    if (len > HA_CONFIG_CHUNK || cap < total + HA_MAC_LEN)
+        return 0;
+    put_hdr(buf, h, HA_MSG_CONFIG);
+    put32(b, ch->version);
+    put32(b + 4, ch->total);
+    put32(b + 8, ch->offset);
+    memcpy(b + HA_CONFIG_BODY_HDR, text, len);
+    return seal(buf, total, key);
+}
+
 enum ha_decode_err ha_decode(const uint8_t *buf, size_t len, const struct ha_key *key,
                              struct ha_hdr *h, const uint8_t **body, size_t *body_len)
 {
@@ -175,6 +192,10 @@ enum ha_decode_err ha_decode(const uint8_t *buf, size_t len, const struct ha_key
         break;
     case HA_MSG_RESYNC:
         if (blen != 0)
+            return HA_E_TYPE;
+        break;
+    case HA_MSG_CONFIG:
+        if (blen < HA_CONFIG_BODY_HDR || blen > HA_CONFIG_BODY_HDR + HA_CONFIG_CHUNK)
             return HA_E_TYPE;
         break;
     default:
@@ -217,6 +238,20 @@ bool ha_decode_sync(const uint8_t *body, size_t len, struct ha_sync_hdr *sh,
     for (uint16_t i = 0; i < sh->n; i++)
         get_rec(body + HA_SYNC_BODY_HDR + (size_t)i * HA_REC_LEN, &recs[i]);
     return true;
+}
+
+bool ha_decode_config(const uint8_t *body, size_t len, struct ha_config_hdr *ch,
+                      const char **text, size_t *text_len)
+{
+    if (len < HA_CONFIG_BODY_HDR)
+        return false;
+    ch->version = get32(body);
+    ch->total = get32(body + 4);
+    ch->offset = get32(body + 8);
+    *text = (const char *)body + HA_CONFIG_BODY_HDR;
+    *text_len = len - HA_CONFIG_BODY_HDR;
+    return ch->total <= HA_CONFIG_MAX && ch->offset <= ch->total &&
+           *text_len <= ch->total - ch->offset;
 }
 
 bool ha_replay_check(struct ha_replay *r, uint64_t counter)

@@ -24,6 +24,9 @@
  *   sync (8 + 32 * n bytes): seq (4), n (2, <= HA_SYNC_MAX_RECS), flags (2,
  *     HA_SYNC_F_*), then n records of 32 bytes (struct ha_rec, below)
  *   resync request: no body
+ *   config (12 + up to HA_CONFIG_CHUNK bytes): version (4), total (4: the whole text,
+ *     <= HA_CONFIG_MAX), offset (4), then that part of the replicated config: the
+ *     master's "virtual_services" as JSON text, sent in order
  *
  * Any core; no DPDK. A receiver accepts a message only when it decodes, its MAC
  * verifies under the key (constant-time compare), its sender is the peer and its
@@ -47,13 +50,16 @@
 #define HA_REC_LEN 32
 #define HA_SYNC_MAX_RECS 40         /* 1340 bytes: one datagram within a 1500 MTU */
 #define HA_MSG_MAX (HA_HDR_LEN + HA_SYNC_BODY_HDR + HA_SYNC_MAX_RECS * HA_REC_LEN + HA_MAC_LEN)
+#define HA_CONFIG_BODY_HDR 12
+#define HA_CONFIG_CHUNK 1200
+#define HA_CONFIG_MAX (1u << 20)    /* the largest replicated config accepted */
 #define HA_KEY_MIN 16
 #define HA_KEY_MAX 256
 
 #define HA_SYNC_F_BULK_START 0x0001 /* the first batch of a bulk resync */
 #define HA_SYNC_F_BULK_END 0x0002   /* every entry of the master has been sent */
 
-enum ha_msg_type { HA_MSG_ADVERT = 1, HA_MSG_SYNC = 2, HA_MSG_RESYNC = 3 };
+enum ha_msg_type { HA_MSG_ADVERT = 1, HA_MSG_SYNC = 2, HA_MSG_RESYNC = 3, HA_MSG_CONFIG = 4 };
 
 enum ha_state { HA_STATE_INIT = 0, HA_STATE_BACKUP, HA_STATE_MASTER, HA_STATE_FAULT };
 
@@ -90,6 +96,12 @@ struct ha_sync_hdr {
     uint32_t seq;
     uint16_t n;
     uint16_t flags;
+};
+
+struct ha_config_hdr {
+    uint32_t version;       /* the master's count of pushes */
+    uint32_t total;         /* bytes of the whole text */
+    uint32_t offset;        /* of this part */
 };
 
 /* One sync record: also the element of the rings between the control core and the
@@ -136,6 +148,10 @@ size_t ha_encode_sync(uint8_t *buf, size_t cap, const struct ha_key *key,
                       const struct ha_rec *recs);
 size_t ha_encode_resync(uint8_t *buf, size_t cap, const struct ha_key *key,
                         const struct ha_hdr *h);
+/* One part of the replicated config: len <= HA_CONFIG_CHUNK bytes of text. */
+size_t ha_encode_config(uint8_t *buf, size_t cap, const struct ha_key *key,
+                        const struct ha_hdr *h, const struct ha_config_hdr *ch,
+                        const char *text, size_t len);
 
 /*
  * Checks buf (len bytes): header, size for its type, MAC under key. On HA_OK fills *h
@@ -149,6 +165,11 @@ enum ha_decode_err ha_decode(const uint8_t *buf, size_t len, const struct ha_key
 bool ha_decode_advert(const uint8_t *body, size_t len, struct ha_advert *a);
 bool ha_decode_sync(const uint8_t *body, size_t len, struct ha_sync_hdr *sh,
                     struct ha_rec *recs);
+
+/* After ha_decode of an HA_MSG_CONFIG: the header and the part (*text, *len); false
+ * when the part does not fit in total or total exceeds HA_CONFIG_MAX. */
+bool ha_decode_config(const uint8_t *body, size_t len, struct ha_config_hdr *ch,
+                      const char **text, size_t *text_len);
 
 /* True, and the counter noted, when counter is above every one accepted so far. */
 bool ha_replay_check(struct ha_replay *r, uint64_t counter);

@@ -45,6 +45,14 @@ struct ha_counters {
     uint64_t resync_tx;
     uint64_t resync_rx;
     uint64_t garp_rounds;
+    uint64_t config_pushes;     /* replicated configs sent (whole) */
+    uint64_t config_parts_tx;
+    uint64_t config_parts_rx;
+    uint64_t config_applied;    /* received and applied */
+    uint64_t config_unchanged;  /* received, the same as ours */
+    uint64_t config_rejected;   /* received, refused by the validator */
+    uint64_t config_out_of_order; /* a part that did not follow the last one */
+    uint64_t config_rx_as_master;
 };
 
 struct ha {
@@ -77,6 +85,21 @@ struct ha {
     uint32_t peer_sync_rx;          /* the last batch the peer says it received */
     bool peer_ever;
     uint64_t last_advert_rx_ms;
+    /* master: the replicated config (the "virtual_services" JSON text) being pushed */
+    const struct lbd_config *cfg_seen;
+    char *cfg_text;
+    size_t cfg_len;
+    size_t cfg_off;
+    uint32_t cfg_version;
+    bool cfg_sending;
+    bool cfg_push_pending;
+    /* backup: the replicated config being received */
+    char *cfg_in;
+    uint32_t cfg_in_version;
+    uint32_t cfg_in_total;
+    uint32_t cfg_in_got;
+    bool cfg_in_active;
+    uint64_t cfg_applied_ms;
     struct ha_counters n;
 };
 
@@ -128,6 +151,8 @@ int ha_init(struct appliance *a, char *err, size_t errlen)
 void ha_free(struct appliance *a)
 {
     if (a->ha != NULL) {
+        free(a->ha->cfg_text);
+        free(a->ha->cfg_in);
         OPENSSL_cleanse(a->ha->key.bytes, sizeof(a->ha->key.bytes));
         free(a->ha);
         a->ha = NULL;
@@ -135,7 +160,7 @@ void ha_free(struct appliance *a)
 }
 
 /* An IPv4/UDP datagram from the self IP to the peer around msg (len bytes). */
-static void ha_send(struct appliance *a, const uint8_t *msg, size_t len)
+static bool ha_send(struct appliance *a, const uint8_t *msg, size_t len)
 {
     struct ha *h = a->ha;
     struct rte_mbuf *m = rte_pktmbuf_alloc(a->dp->ctl_pool);
@@ -146,13 +171,13 @@ static void ha_send(struct appliance *a, const uint8_t *msg, size_t len)
     if (m == NULL || len == 0) {
         rte_pktmbuf_free(m);
         h->n.tx_failed++;
-        return;
+        return false;
     }
     ip = (struct rte_ipv4_hdr *)rte_pktmbuf_append(m, (uint16_t)total);
     if (ip == NULL) {
         rte_pktmbuf_free(m);
         h->n.tx_failed++;
-        return;
+        return false;
     }
     udp = (struct rte_udp_hdr *)(ip + 1);
     memset(ip, 0, sizeof(*ip));
@@ -171,8 +196,11 @@ static void ha_send(struct appliance *a, const uint8_t *msg, size_t len)
     memcpy(udp + 1, msg, len);
     udp->dgram_cksum = rte_ipv4_udptcp_cksum(ip, udp);
     m->ol_flags = 0;
-    if (dp_ha_send(a->dp, m) != 0)
+    if (dp_ha_send(a->dp, m) != 0) {
         h->n.tx_failed++;
+        return false;
+    }
+    return true;
 }
 
 static struct ha_hdr ha_next_hdr(struct ha *h)
@@ -317,6 +345,157 @@ static void ha_rx_sync(struct appliance *a, const uint8_t *body, size_t len, uin
     }
 }
 
+/* The replicated part of cfg: its "virtual_services" as JSON text (malloc'd), or NULL. */
+static char *ha_config_text(const struct lbd_config *cfg)
+{
+    cJSON *root = config_to_json(cfg);
+    char *text = root != NULL ? cJSON_PrintUnformatted(
+                                    cJSON_GetObjectItemCaseSensitive(root, "virtual_services"))
+                              : NULL;
+
+    cJSON_Delete(root);
+    return text;
+}
+
+/* Master: notes a change of the running config's replicated part (a new version). */
+static void ha_config_check(struct appliance *a)
+{
+    struct ha *h = a->ha;
+    char *text;
+
+    if (a->cfg == h->cfg_seen)
+        return;
+    h->cfg_seen = a->cfg;
+    text = ha_config_text(a->cfg);
+    if (text == NULL)
+        return;
+    if (h->cfg_text != NULL && strcmp(text, h->cfg_text) == 0) {
+        free(text);
+        return;
+    }
+    free(h->cfg_text);
+    h->cfg_text = text;
+    h->cfg_len = strlen(text);
+    h->cfg_version++;
+    h->cfg_push_pending = true;
+    h->cfg_sending = false;         /* a push in progress starts again, this version */
+}
+
+/* Master: the next parts of the config being pushed, a few per iteration. */
+static void ha_config_send(struct appliance *a)
+{
+    struct ha *h = a->ha;
+    static uint8_t buf[HA_MSG_MAX];
+
+    for (int i = 0; i < 32 && h->cfg_sending; i++) {
+        struct ha_hdr hd = ha_next_hdr(h);
+        struct ha_config_hdr ch = {.version = h->cfg_version, .total = (uint32_t)h->cfg_len,
+                                   .offset = (uint32_t)h->cfg_off};
+        size_t part = h->cfg_len - h->cfg_off;
+
+        if (part > HA_CONFIG_CHUNK)
+            part = HA_CONFIG_CHUNK;
+        if (!ha_send(a, buf, ha_encode_config(buf, sizeof(buf), &h->key, &hd, &ch,
+                                              h->cfg_text + h->cfg_off, part)))
+            return;         /* the ring is full: the same part next iteration */
+        h->n.config_parts_tx++;
+        h->cfg_off += part;
+        if (h->cfg_off == h->cfg_len) {
+            h->cfg_sending = false;
+            h->n.config_pushes++;
+            LOG_INFO("ha", "config version %u (%zu bytes) pushed to the peer", h->cfg_version,
+                     h->cfg_len);
+        }
+    }
+}
+
+/* Backup: the master's services replace ours; local settings stay. */
+static void ha_config_apply(struct appliance *a, const char *text, size_t len)
+{
+    struct ha *h = a->ha;
+    cJSON *vs = cJSON_ParseWithLength(text, len), *root;
+    struct lbd_config *next = NULL;
+    char err[512], *mine;
+    int rc;
+
+    if (!cJSON_IsArray(vs)) {
+        cJSON_Delete(vs);
+        h->n.config_rejected++;
+        LOG_WARN("ha", "replicated config refused: not a JSON array of virtual services");
+        return;
+    }
+    mine = ha_config_text(a->cfg);
+    if (mine != NULL && strlen(mine) == len && memcmp(mine, text, len) == 0) {
+        free(mine);
+        cJSON_Delete(vs);
+        h->n.config_unchanged++;
+        return;
+    }
+    free(mine);
+    root = config_to_json(a->cfg);
+    if (root == NULL) {
+        cJSON_Delete(vs);
+        return;
+    }
+    cJSON_DeleteItemFromObjectCaseSensitive(root, "virtual_services");
+    cJSON_AddItemToObject(root, "virtual_services", vs);
+    rc = config_from_json(root, &next, err, sizeof(err));
+    cJSON_Delete(root);
+    if (rc == 0) {
+        rc = reconfig_apply(a, next, err, sizeof(err));
+        if (rc != 0)
+            config_free(next);
+    }
+    if (rc != 0) {
+        h->n.config_rejected++;
+        LOG_WARN("ha", "replicated config from the peer refused: %s", err);
+        return;
+    }
+    h->n.config_applied++;
+    h->cfg_applied_ms = appliance_now_ms();
+    LOG_INFO("ha", "replicated config from the peer applied: %zu virtual services",
+             a->cfg->n_virtual_services);
+}
+
+static void ha_rx_config(struct appliance *a, const uint8_t *body, size_t blen)
+{
+    struct ha *h = a->ha;
+    struct ha_config_hdr ch;
+    const char *part;
+    size_t len;
+
+    if (!ha_decode_config(body, blen, &ch, &part, &len) || ch.total == 0) {
+        h->n.rx_malformed++;
+        return;
+    }
+    if (h->el.state == HA_STATE_MASTER) {
+        h->n.config_rx_as_master++;
+        return;
+    }
+    h->n.config_parts_rx++;
+    if (ch.offset == 0) {
+        char *buf = realloc(h->cfg_in, ch.total);
+        if (buf == NULL)
+            return;
+        h->cfg_in = buf;
+        h->cfg_in_version = ch.version;
+        h->cfg_in_total = ch.total;
+        h->cfg_in_got = 0;
+        h->cfg_in_active = true;
+    } else if (!h->cfg_in_active || ch.version != h->cfg_in_version ||
+               ch.total != h->cfg_in_total || ch.offset != h->cfg_in_got) {
+        h->n.config_out_of_order++;
+        h->cfg_in_active = false;
+        return;
+    }
+    memcpy(h->cfg_in + h->cfg_in_got, part, len);
+    h->cfg_in_got += (uint32_t)len;
+    if (h->cfg_in_got == h->cfg_in_total) {
+        h->cfg_in_active = false;
+        ha_config_apply(a, h->cfg_in, h->cfg_in_total);
+    }
+}
+
 static void ha_rx(struct appliance *a, struct rte_mbuf *m, uint64_t now)
 {
     struct ha *h = a->ha;
@@ -372,8 +551,13 @@ static void ha_rx(struct appliance *a, struct rte_mbuf *m, uint64_t now)
         return;
     case HA_MSG_RESYNC:
         h->n.resync_rx++;
-        if (h->el.state == HA_STATE_MASTER && !h->bulk_running)
+        if (h->el.state == HA_STATE_MASTER && !h->bulk_running) {
             h->bulk_pending = true;
+            h->cfg_push_pending = true;
+        }
+        return;
+    case HA_MSG_CONFIG:
+        ha_rx_config(a, body, blen);
         return;
     default:
         h->n.rx_malformed++;
@@ -454,11 +638,14 @@ static void ha_apply_state(struct appliance *a, uint64_t now)
     if (st == HA_STATE_MASTER && h->published != HA_STATE_MASTER) {
         h->garp_left = HA_GARP_ROUNDS;
         h->garp_next_ms = now;
-        if (h->peer_alive)
+        if (h->peer_alive) {
             h->bulk_pending = true;     /* the peer, backup now, takes our state */
+            h->cfg_push_pending = true;
+        }
     }
     if (st != HA_STATE_MASTER) {
         h->garp_left = 0;
+        h->cfg_sending = false;
         h->bulk_running = false;
         h->bulk_pending = false;
         h->sync_rx_seen = false;
@@ -494,10 +681,26 @@ void ha_poll(struct appliance *a, uint64_t now)
         ha_send_advert(a);
 
     alive = ha_elect_peer_alive(&h->el, now);
-    if (alive && !h->peer_alive && h->el.state == HA_STATE_MASTER)
+    if (alive && !h->peer_alive && h->el.state == HA_STATE_MASTER) {
         h->bulk_pending = true;
+        h->cfg_push_pending = true;
+    }
     h->peer_alive = alive;
-    if (h->el.state == HA_STATE_MASTER && h->bulk_pending && !h->bulk_running && alive)
+    /* The config first (the peer's records name its services), then the state. */
+    if (h->el.state == HA_STATE_MASTER) {
+        ha_config_check(a);
+        if (h->cfg_push_pending && alive && h->cfg_text != NULL) {
+            h->cfg_push_pending = false;
+            h->cfg_sending = true;
+            h->cfg_off = 0;
+        }
+        if (alive)
+            ha_config_send(a);
+        else
+            h->cfg_sending = false;
+    }
+    if (h->el.state == HA_STATE_MASTER && h->bulk_pending && !h->bulk_running && alive &&
+        !h->cfg_sending)
         ha_start_bulk(a, now);
     ha_sync_out(a, now);
     /* A backup hearing a master but without a complete bulk asks for one. */
@@ -586,6 +789,21 @@ cJSON *ha_status(const struct appliance *a, uint64_t now)
     cJSON_AddNumberToObject(sync, "bulk_received", (double)c->bulk_received);
     cJSON_AddNumberToObject(sync, "resync_tx", (double)c->resync_tx);
     cJSON_AddNumberToObject(sync, "resync_rx", (double)c->resync_rx);
+    {
+        cJSON *cf = cJSON_AddObjectToObject(o, "config");
+        cJSON_AddNumberToObject(cf, "version_tx", h->cfg_version);
+        cJSON_AddNumberToObject(cf, "version_rx", h->cfg_in_version);
+        cJSON_AddBoolToObject(cf, "sending", h->cfg_sending);
+        ha_add_ago(cf, "last_applied_ms_ago", h->cfg_applied_ms != 0, now, h->cfg_applied_ms);
+        cJSON_AddNumberToObject(cf, "pushes", (double)c->config_pushes);
+        cJSON_AddNumberToObject(cf, "parts_tx", (double)c->config_parts_tx);
+        cJSON_AddNumberToObject(cf, "parts_rx", (double)c->config_parts_rx);
+        cJSON_AddNumberToObject(cf, "applied", (double)c->config_applied);
+        cJSON_AddNumberToObject(cf, "unchanged", (double)c->config_unchanged);
+        cJSON_AddNumberToObject(cf, "rejected", (double)c->config_rejected);
+        cJSON_AddNumberToObject(cf, "out_of_order", (double)c->config_out_of_order);
+        cJSON_AddNumberToObject(cf, "rx_as_master", (double)c->config_rx_as_master);
+    }
     cnt = cJSON_AddObjectToObject(o, "counters");
     cJSON_AddNumberToObject(cnt, "adverts_tx", (double)c->adverts_tx);
     cJSON_AddNumberToObject(cnt, "adverts_rx", (double)c->adverts_rx);

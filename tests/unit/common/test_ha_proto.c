@@ -184,3 +184,38 @@ Test(ha_proto, key_file_must_be_private)
     cr_assert_eq(ha_key_load(path, &k, err, sizeof(err)), LBD_EIO);
     cr_assert_eq(ha_key_load("", &k, err, sizeof(err)), LBD_EINVAL, "a key is required");
 }
+
+Test(ha_proto, config_parts_round_trip_and_bounds)
+{
+    struct ha_key k = key_of("0123456789abcdef-pair-key");
+    struct ha_config_hdr ch = {.version = 3, .total = 2500, .offset = 1200}, got;
+    char text[HA_CONFIG_CHUNK + 1];
+    uint8_t buf[HA_MSG_MAX];
+    const uint8_t *body;
+    const char *part;
+    struct ha_hdr h;
+    size_t blen, plen, n;
+
+    memset(text, 'x', sizeof(text));
+    n = ha_encode_config(buf, sizeof(buf), &k, &hdr, &ch, text, HA_CONFIG_CHUNK);
+    cr_assert_gt(n, 0);
+    cr_assert_leq(n, HA_MSG_MAX);
+    cr_assert_eq(ha_decode(buf, n, &k, &h, &body, &blen), HA_OK);
+    cr_assert_eq(h.type, HA_MSG_CONFIG);
+    cr_assert(ha_decode_config(body, blen, &got, &part, &plen));
+    cr_assert_eq(got.version, 3);
+    cr_assert_eq(got.total, 2500);
+    cr_assert_eq(got.offset, 1200);
+    cr_assert_eq(plen, HA_CONFIG_CHUNK);
+    cr_assert_eq(memcmp(part, text, plen), 0);
+    cr_assert_eq(ha_encode_config(buf, sizeof(buf), &k, &hdr, &ch, text, HA_CONFIG_CHUNK + 1),
+                 0, "a part larger than a chunk");
+    ch.offset = 2000;       /* 1200 bytes at 2000 do not fit in 2500 */
+    n = ha_encode_config(buf, sizeof(buf), &k, &hdr, &ch, text, HA_CONFIG_CHUNK);
+    cr_assert_eq(ha_decode(buf, n, &k, &h, &body, &blen), HA_OK);
+    cr_assert(!ha_decode_config(body, blen, &got, &part, &plen));
+    ch = (struct ha_config_hdr){.version = 1, .total = HA_CONFIG_MAX + 1};
+    n = ha_encode_config(buf, sizeof(buf), &k, &hdr, &ch, text, 10);
+    cr_assert_eq(ha_decode(buf, n, &k, &h, &body, &blen), HA_OK);
+    cr_assert(!ha_decode_config(body, blen, &got, &part, &plen), "larger than the cap");
+}
