@@ -174,7 +174,7 @@ static int dp_create_tcp(struct dataplane *dp, struct worker *w, const struct lb
         return LBD_ENOMEM;
     worker_set_tcp(w, tcp, NULL);
     pc = (struct proxy_conf){
-        .tcp = tcp, .wheel = &w->lc.wheel, .persist = w->l4.persist, .sched = w->l4.sched,
+        .tcp = tcp, .wheel = &w->lc.wheel, .persist = w->l4.persist, .l4 = &w->l4, .sched = w->l4.sched,
         .stats = &w->stats.proxy, .traffic = &w->stats.traffic, .pool = dp->pools[w->lc.id],
         .max_sessions = DP_PROXY_SESSIONS, .socket_id = tc.socket_id,
     };

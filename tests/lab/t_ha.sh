@@ -29,7 +29,12 @@ c['virtual_services'] = [
    'scheduler': 'wrr', 'persistence': {'type': 'source_ip', 'timeout_s': 1200},
    'health_check': {'type': 'none'},
    'real_servers': [{'label': 'rs1', 'ip': '192.168.112.51', 'port': 7000},
-                    {'label': 'rs2', 'ip': '192.168.112.52', 'port': 7000}]}]
+                    {'label': 'rs2', 'ip': '192.168.112.52', 'port': 7000}]},
+  {'label': 'Web', 'ip': '10.200.50.121', 'ports': [8000], 'layer': 7, 'mode': 'tcp',
+   'scheduler': 'wrr', 'persistence': {'type': 'source_ip', 'timeout_s': 1200},
+   'health_check': {'type': 'none'},
+   'real_servers': [{'label': 'rs1', 'ip': '192.168.112.51', 'port': None},
+                    {'label': 'rs2', 'ip': '192.168.112.52', 'port': None}]}]
 c['ha'] = {'peer': '192.168.112.$3', 'priority': $4, 'advert_interval_ms': 200,
            'preempt': True, 'preempt_delay_ms': 1000, 'auth_key_file': '$key',
            'floating_ips': ['192.168.112.4', '10.200.50.4']}"
@@ -45,10 +50,11 @@ on x1 ip route replace default via 10.200.50.4
 head -c 60000000 /dev/urandom >"$tmp/big"
 want=$(sha256sum <"$tmp/big" | cut -d' ' -f1)
 for rs in rs1 rs2; do
-    mkdir -p "$tmp/www-$rs" && ln "$tmp/big" "$tmp/www-$rs/big"
+    mkdir -p "$tmp/www-$rs" && ln "$tmp/big" "$tmp/www-$rs/big" && echo $rs >"$tmp/www-$rs/who"
     (cd "$tmp/www-$rs" && exec "$lab" exec $rs python3 -m http.server 8000 >"$tmp/http-$rs.log" 2>&1) &
     "$lab" exec $rs python3 "$peer_py" udp-server $rs 7000 &
 done
+for i in $(seq 21 30); do on x1 ip addr add 10.200.50.$i/24 dev eth0; done
 sleep 0.5
 
 hastate() { "$lab" lbctl --name "$1" --json ha 2>/dev/null | json "r['state']" 2>/dev/null; }
@@ -111,6 +117,16 @@ check "lb1's sync lag is small" expect_ha lb1 "r['sync']['lag_batches'] <= 5 and
 check "a weight and a state changed on the master reach the backup within a second" bash -c "
     '$lab' lbctl --name lb1 rs weight Bulk rs2 50 >/dev/null && '$lab' lbctl --name lb1 rs drain Media rs2 >/dev/null"
 check "  (the backup's services now equal the master's)" same_services 10
+# Layer 7: ten clients, each on its persistent server (the entries are synced too).
+l7_servers() {
+    local i out=""
+    for i in $(seq 21 30); do
+        out+="$(on x1 curl -s --max-time 3 --interface 10.200.50.$i http://10.200.50.121:8000/who) "
+    done
+    echo "$out"
+}
+l7_before=$(l7_servers)
+check "ten Layer 7 clients served through lb1" bash -c "[[ \$(wc -w <<<'$l7_before') == 10 ]]"
 mac1_ext=$(mac_of lb1 1) mac2_ext=$(mac_of lb2 1) mac2_int=$(mac_of lb2 0) mac1_int=$(mac_of lb1 0)
 
 # 3. SIGKILL the master (the pid the lab started).
@@ -133,6 +149,13 @@ carried_by() { # NAME: the flows move through it, no packet refused for want of 
     return 1
 }
 check "lb2 carries the running flows both ways (no new SYN needed)" carried_by lb2
+l7_same() {
+    local after
+    after=$(l7_servers)
+    echo "before: $l7_before"; echo "after:  $after"
+    [[ $after == "$l7_before" ]]
+}
+check "Layer 7 clients reconnecting through lb2 land on the same servers (synced persistence)" l7_same
 
 # 4. lb1 returns: backup, takes lb2's state, then preempts.
 check "lb1 restarts" "$lab" lbd start --name lb1 --config "$tmp/lb1.json"

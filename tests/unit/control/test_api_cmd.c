@@ -180,6 +180,10 @@ Test(api_cmd_handlers, changes_that_need_a_restart_are_refused)
     refused("{\"cmd\":\"config.apply\",\"config\":{\"appliance\":{\"name\":\"t\","
             "\"mbufs_per_worker\":65536},"
             "\"interfaces\":[{\"port\":0,\"ip\":\"192.168.112.5/24\"}]}}", "bad_state");
+    /* Adding an HA section to a running standalone appliance. */
+    refused("{\"cmd\":\"config.apply\",\"config\":{\"appliance\":{\"name\":\"t\"},"
+            "\"interfaces\":[{\"port\":0,\"ip\":\"192.168.112.5/24\"}],"
+            "\"ha\":{\"peer\":\"192.168.112.6\"}}}", "bad_state");
 }
 
 Test(api_cmd_handlers, health_list_names_every_server)
