@@ -3,6 +3,8 @@
  */
 #include "ha.h"
 
+#include <dirent.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -85,6 +87,10 @@ struct ha {
     uint32_t peer_sync_rx;          /* the last batch the peer says it received */
     bool peer_ever;
     uint64_t last_advert_rx_ms;
+    /* The kernel's view of each configured port's link, where the driver has none of
+     * its own (af_packet reports its link up whatever the interface does): the
+     * interface's operstate file, found by the port's MAC; "" = ask the driver. */
+    char operstate[CFG_MAX_INTERFACES][96];
     /* master: the replicated config (the "virtual_services" JSON text) being pushed */
     const struct lbd_config *cfg_seen;
     char *cfg_text;
@@ -102,6 +108,39 @@ struct ha {
     uint64_t cfg_applied_ms;
     struct ha_counters n;
 };
+
+/*
+ * The operstate file of the kernel interface with the MAC of port p, for drivers that
+ * sit on a kernel interface (af_packet): their own link state never goes down.
+ */
+static void ha_find_operstate(const struct dp_port *p, char *out, size_t len)
+{
+    char want[RTE_ETHER_ADDR_FMT_SIZE], path[300], buf[32];
+    struct dirent *d;
+    DIR *dir;
+
+    out[0] = '\0';
+    if (strstr(p->driver, "af_packet") == NULL || (dir = opendir("/sys/class/net")) == NULL)
+        return;
+    snprintf(want, sizeof(want), "%02x:%02x:%02x:%02x:%02x:%02x", p->mac.addr_bytes[0],
+             p->mac.addr_bytes[1], p->mac.addr_bytes[2], p->mac.addr_bytes[3],
+             p->mac.addr_bytes[4], p->mac.addr_bytes[5]);
+    while ((d = readdir(dir)) != NULL) {
+        FILE *f;
+        if (d->d_name[0] == '.')
+            continue;
+        snprintf(path, sizeof(path), "/sys/class/net/%s/address", d->d_name);
+        f = fopen(path, "r");
+        if (f == NULL)
+            continue;
+        if (fgets(buf, sizeof(buf), f) != NULL && strncmp(buf, want, strlen(want)) == 0)
+            snprintf(out, len, "/sys/class/net/%.64s/operstate", d->d_name);
+        fclose(f);
+        if (out[0] != '\0')
+            break;
+    }
+    closedir(dir);
+}
 
 static uint32_t ha_self_ip(const struct lbd_config *cfg)
 {
@@ -138,6 +177,14 @@ int ha_init(struct appliance *a, char *err, size_t errlen)
         .preempt_delay_ms = c->preempt_delay_ms,
     };
     ha_elect_init(&h->el, &ec, appliance_now_ms());
+    for (size_t i = 0; i < a->cfg->n_interfaces && i < CFG_MAX_INTERFACES; i++)
+    {
+        ha_find_operstate(&a->dp->ports[a->cfg->interfaces[i].port], h->operstate[i],
+                          sizeof(h->operstate[i]));
+        if (h->operstate[i][0] != '\0')
+            LOG_INFO("ha", "port %u: link state from %s", a->cfg->interfaces[i].port,
+                     h->operstate[i]);
+    }
     h->published = HA_STATE_BACKUP;
     a->dp->ha_standby = true;
     a->dp->ha_sync = false;
@@ -564,10 +611,31 @@ static void ha_rx(struct appliance *a, struct rte_mbuf *m, uint64_t now)
     }
 }
 
+/* True when the kernel says the interface is not up ("down", "lowerlayerdown", ...). */
+static bool ha_operstate_down(const char *path)
+{
+    char buf[32] = "";
+    FILE *f = fopen(path, "r");
+
+    if (f == NULL)
+        return false;
+    if (fgets(buf, sizeof(buf), f) == NULL)
+        buf[0] = '\0';
+    fclose(f);
+    return buf[0] != '\0' && strncmp(buf, "up", 2) != 0 && strncmp(buf, "unknown", 7) != 0;
+}
+
 static bool ha_links_down(const struct appliance *a)
 {
+    const struct ha *h = a->ha;
+
     for (size_t i = 0; i < a->cfg->n_interfaces; i++) {
         struct rte_eth_link link;
+        if (i < CFG_MAX_INTERFACES && h->operstate[i][0] != '\0') {
+            if (ha_operstate_down(h->operstate[i]))
+                return true;
+            continue;
+        }
         if (rte_eth_link_get_nowait(a->cfg->interfaces[i].port, &link) == 0 &&
             link.link_status == RTE_ETH_LINK_DOWN)
             return true;

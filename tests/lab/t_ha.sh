@@ -6,7 +6,8 @@
 # moves to it (gratuitous ARP); the old master comes back, takes the state (bulk
 # resync) and preempts without breaking the flows; adverts with a wrong key, replayed,
 # or from anyone but the peer are ignored and counted; ha.demote hands over with a
-# transfer running; a cut link (split brain) heals with the lower one stepping down.
+# transfer running; a cut link (split brain) heals with the lower one stepping down; a
+# data port down puts the master in fault and the peer takes over.
 source "$(dirname "$0")/lib.sh"
 peer_py=$top/tests/lab/ha_peer.py
 
@@ -205,6 +206,17 @@ check "link cut: both become master" bash -c "sleep 1.5; [[ \$('$lab' lbctl --na
 on sw nft delete table bridge hacut
 check "link healed: the lower one (lb2) steps down" wait_state lb2 backup 2
 check "lb1 is the only master" wait_state lb1 master 1
+
+# 8. Fault: a data port of the master loses its link; the peer takes over at once.
+on lb1 ip link set p1 down
+check "lb1's client-side port down: fault" wait_state lb1 fault 2
+check "lb2 takes over from the unit in fault" wait_state lb2 master 2
+on lb1 ip link set p1 up
+check "link back: lb1 leaves fault, takes the state and preempts" wait_state lb1 master 8
+check "a new connection through the VIP is served by lb1" bash -c "
+    for i in \$(seq 1 20); do
+        [[ \$('$lab' exec x1 curl -s --max-time 2 http://10.200.50.121:8000/who) == rs* ]] && exit 0; sleep 0.3
+    done; exit 1"
 
 "$lab" lbd stop --name lb2
 "$lab" lbd stop --name lb1
