@@ -85,6 +85,13 @@ struct ha {
     uint64_t resync_ms;
     uint64_t last_sync_rx_ms;
     uint32_t peer_sync_rx;          /* the last batch the peer says it received */
+    uint64_t sync_lost_seen;        /* the workers' l4.sync_ring_full, summed */
+    struct {                        /* the last HA_HISTORY state changes */
+        uint64_t at_ms;
+        uint8_t from, to;
+        const char *why;
+    } hist[HA_HISTORY];
+    unsigned hist_n;
     bool peer_ever;
     uint64_t last_advert_rx_ms;
     /* The kernel's view of each configured port's link, where the driver has none of
@@ -323,10 +330,17 @@ static void ha_start_bulk(struct appliance *a, uint64_t now)
 static void ha_sync_out(struct appliance *a, uint64_t now)
 {
     struct ha *h = a->ha;
-    struct ha_rec recs[256];
+    struct ha_rec recs[240];
     bool sending = h->el.state == HA_STATE_MASTER && h->peer_alive;
-    unsigned n, budget = 8;
+    unsigned n, budget = 8, room = rte_ring_free_count(a->dp->ha_tx[0]);
 
+    /* No more records than the datagrams the ring to worker 0 can take now (6 full
+     * batches per step): what stays waits in the workers' ring for the next iteration
+     * instead of being lost with a refused datagram. */
+    if (sending)
+        budget = room > 16 ? (room - 16) / 6 : 0;
+    if (budget > 8)
+        budget = 8;
     while (budget-- > 0 && (n = dp_sync_recv(a->dp, recs, RTE_DIM(recs))) > 0) {
         for (unsigned i = 0; i < n; i++) {
             if (recs[i].type == HA_REC_BULK_END) {
@@ -690,6 +704,13 @@ static void ha_apply_state(struct appliance *a, uint64_t now)
 
     if (st == h->published && !h->publish_pending)
         return;
+    if (st != h->published) {
+        unsigned k = h->hist_n++ % HA_HISTORY;
+        h->hist[k].at_ms = now;
+        h->hist[k].from = (uint8_t)h->published;
+        h->hist[k].to = (uint8_t)st;
+        h->hist[k].why = h->el.reason;
+    }
     if (st != h->published)
         LOG_WARN("ha", "state %s -> %s (%s); priority %u, peer %s %s", ha_state_name(h->published),
                  ha_state_name(st), h->el.reason ? h->el.reason : "-", ha_elect_priority(&h->el),
@@ -767,6 +788,15 @@ void ha_poll(struct appliance *a, uint64_t now)
         else
             h->cfg_sending = false;
     }
+    /* Records the workers could not queue are lost to the peer: heal with a bulk. */
+    if (h->el.state == HA_STATE_MASTER && alive) {
+        uint64_t lost = 0;
+        for (unsigned i = 0; i < a->dp->n_workers; i++)
+            lost += dp_worker_stats(a->dp, i)->l4.sync_ring_full;
+        if (lost != h->sync_lost_seen)
+            h->bulk_pending = true;     /* after the one running, if any */
+        h->sync_lost_seen = lost;
+    }
     if (h->el.state == HA_STATE_MASTER && h->bulk_pending && !h->bulk_running && alive &&
         !h->cfg_sending)
         ha_start_bulk(a, now);
@@ -827,6 +857,18 @@ cJSON *ha_status(const struct appliance *a, uint64_t now)
     cJSON_AddNumberToObject(o, "transitions", (double)h->el.transitions);
     cJSON_AddNumberToObject(o, "in_state_ms", (double)(now - h->el.since_ms));
     cJSON_AddStringToObject(o, "last_reason", h->el.reason ? h->el.reason : "");
+    {
+        cJSON *hist = cJSON_AddArrayToObject(o, "history");
+        for (unsigned i = 0; i < HA_HISTORY && i < h->hist_n; i++) {
+            unsigned k = (h->hist_n - 1 - i) % HA_HISTORY;
+            cJSON *e = cJSON_CreateObject();
+            cJSON_AddNumberToObject(e, "ms_ago", (double)(now - h->hist[k].at_ms));
+            cJSON_AddStringToObject(e, "from", ha_state_name(h->hist[k].from));
+            cJSON_AddStringToObject(e, "to", ha_state_name(h->hist[k].to));
+            cJSON_AddStringToObject(e, "reason", h->hist[k].why ? h->hist[k].why : "");
+            cJSON_AddItemToArray(hist, e);
+        }
+    }
     peer = cJSON_AddObjectToObject(o, "peer");
     cJSON_AddStringToObject(peer, "ip", addr_format_ipv4(a->cfg->ha.peer, ip));
     cJSON_AddStringToObject(peer, "state", h->el.peer_seen ? ha_state_name(h->el.peer_state)
@@ -839,8 +881,10 @@ cJSON *ha_status(const struct appliance *a, uint64_t now)
     cJSON_AddNumberToObject(sync, "seq_rx", h->sync_seq_rx);
     cJSON_AddNumberToObject(sync, "peer_acked", h->peer_sync_rx);
     cJSON_AddNumberToObject(sync, "lag_batches",
-                            h->el.state == HA_STATE_MASTER ? (double)(h->sync_seq_tx - h->peer_sync_rx)
-                                                           : 0);
+                            h->el.state == HA_STATE_MASTER &&
+                                    (int32_t)(h->sync_seq_tx - h->peer_sync_rx) > 0
+                                ? (double)(int32_t)(h->sync_seq_tx - h->peer_sync_rx)
+                                : 0);
     ha_add_ago(sync, "last_rx_ms_ago", h->last_sync_rx_ms != 0, now, h->last_sync_rx_ms);
     cJSON_AddBoolToObject(sync, "bulk_running", h->bulk_running);
     cJSON_AddBoolToObject(sync, "ready", h->el.sync_ready);

@@ -27,6 +27,7 @@
 #define HA_FAULT_CHECK_MS 100       /* data port link state */
 #define HA_RESYNC_RETRY_MS 2000     /* a backup without a complete bulk asks again */
 #define HA_BULK_TIMEOUT_MS 10000    /* a bulk whose end never came is started again */
+#define HA_HISTORY 8                /* state changes ha.status lists */
 
 struct ha;
 

@@ -216,6 +216,9 @@ static void print_ha(const cJSON *r)
     printf("sync records      tx %.0f rx %.0f unsent %.0f, bulk %.0f sent %.0f received\n",
            num(sync, "records_tx"), num(sync, "records_rx"), num(sync, "records_unsent"),
            num(sync, "bulk_done"), num(sync, "bulk_received"));
+    cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(r, "history"))
+        printf("  %9.1f s ago    %s -> %s (%s)\n", num(it, "ms_ago") / 1000, str(it, "from"),
+               str(it, "to"), str(it, "reason"));
     printf("counters         ");
     cJSON_ArrayForEach(it, cnt)
         printf(" %s=%.0f", it->string, it->valuedouble);

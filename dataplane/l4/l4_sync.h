@@ -5,10 +5,11 @@
  * state, refreshed by its expiry timer or ended, and every persistence entry created
  * or moved to another real server, becomes one struct ha_rec on the shared worker ->
  * control ring (lc->sync_out); the control core batches, authenticates and sends them
- * to the backup. A full ring drops the record and counts it (l4_sync_ring_full): the
- * backup heals from the next bulk resync. A bulk resync (CTL_MSG_HA_BULK) walks both
- * tables in bounded steps (at most L4_SYNC_BULK_STEP slots an iteration, and only
- * while the ring has room) and ends with an HA_REC_BULK_END record.
+ * to the backup. A full ring drops the record and counts it (l4_sync_ring_full); the
+ * control core, seeing the count grow, starts a bulk resync. A bulk resync
+ * (CTL_MSG_HA_BULK) walks both tables in bounded steps (at most L4_SYNC_BULK_STEP
+ * slots an iteration, and only while the ring has room) and ends with an
+ * HA_REC_BULK_END record.
  *
  * On the backup, the control core hands each record received to the worker that owns
  * its client (owner.h: hash(client IP) % N), which installs it here: a connection
