@@ -10,7 +10,8 @@
  * operations. Every message from the network is bounded (one datagram, at most
  * HA_SYNC_MAX_RECS records) and every refusal is counted (ha.status).
  *
- * Layer: above reconfig (it publishes snapshots), below api_cmd. Control core only.
+ * Layer: above reconfig (it publishes snapshots), below persist_api (which runs
+ * ha_poll while it waits for the workers) and api_cmd. Control core only.
  */
 #ifndef LBD_HA_H
 #define LBD_HA_H
