@@ -1321,11 +1321,13 @@ static int parse_virtual_services(struct jctx *c, const cJSON *root, struct lbd_
 static int parse_ha(struct jctx *c, const cJSON *root, struct lbd_config *cfg)
 {
     static const char *const keys[] = {"peer", "priority", "advert_interval_ms", "preempt",
-                                       "auth_key_file", "vrid", NULL};
+                                       "auth_key_file", "vrid", "preempt_delay_ms",
+                                       "floating_ips", NULL};
     struct cfg_ha *ha = &cfg->ha;
     const char *p = "ha";
     char path[JPATH_MAX], show[JSHOW_MAX];
-    const cJSON *o;
+    const cJSON *o, *arr, *it;
+    size_t n, i = 0;
     long k;
 
     TRY(jget_object(c, root, "", p, &o));
@@ -1343,6 +1345,26 @@ static int parse_ha(struct jctx *c, const cJSON *root, struct lbd_config *cfg)
     TRY(jget_str(c, o, p, "auth_key_file", J_NULLABLE, JSTR_FILE, ha->auth_key_file,
                  sizeof(ha->auth_key_file)));
     TRY(jget_u8(c, o, p, "vrid", 0, 1, 255, &ha->vrid));
+    TRY(jget_uint(c, o, p, "preempt_delay_ms", 0, 0, 3600000, &ha->preempt_delay_ms));
+    TRY(jget_array(c, o, p, "floating_ips", 0, CFG_MAX_FLOATING_IPS, "floating addresses",
+                   &arr, &n));
+    ha->n_floating_ips = n;
+    cJSON_ArrayForEach(it, arr) {
+        char fp[JPATH_MAX];
+        uint32_t ip;
+
+        jpath_idx(fp, "ha.floating_ips", i);
+        TRY(jv_host(c, it, fp, &ip));
+        TRY(check_neighbour(c, cfg, fp, ip));
+        if (ip == ha->peer)
+            return jfail(c, fp, "%s is the peer", jshow_ip(show, ip));
+        if ((k = find_vip(cfg, cfg->n_virtual_services, ip)) >= 0)
+            return jfail(c, fp, "%s is the VIP of virtual_services[%ld]", jshow_ip(show, ip), k);
+        for (size_t j = 0; j < i; j++)
+            if (ha->floating_ips[j] == ip)
+                return jfail(c, fp, "%s is listed twice", jshow_ip(show, ip));
+        ha->floating_ips[i++] = ip;
+    }
     ha->enabled = true;
     return 0;
 }
@@ -1781,6 +1803,12 @@ static void dump_ha(struct jout *o, cJSON *root, const struct cfg_ha *ha)
     jo_bool(o, ho, "preempt", ha->preempt);
     jo_str_or_null(o, ho, "auth_key_file", ha->auth_key_file);
     jo_num(o, ho, "vrid", ha->vrid);
+    jo_num(o, ho, "preempt_delay_ms", ha->preempt_delay_ms);
+    {
+        cJSON *fa = jo_add(o, ho, "floating_ips", cJSON_CreateArray());
+        for (size_t i = 0; i < ha->n_floating_ips; i++)
+            jo_ip(o, fa, NULL, ha->floating_ips[i]);
+    }
 }
 
 static void dump_management(struct jout *o, cJSON *root, const struct cfg_management *m)

@@ -192,6 +192,8 @@ struct cfg_vs {
     struct tls_svc *tls_ctx;         /* with tls: its contexts (control/tls_load.c) */
 };
 
+#define CFG_MAX_FLOATING_IPS 16
+
 struct cfg_ha {
     bool enabled;                    /* true when the "ha" object is present */
     uint32_t peer;
@@ -200,6 +202,9 @@ struct cfg_ha {
     bool preempt;                    /* default true */
     char auth_key_file[CFG_PATH_MAX];
     uint8_t vrid;                    /* 1..255, default 1 */
+    uint32_t preempt_delay_ms;       /* 0..3600000, default 0 */
+    uint32_t floating_ips[CFG_MAX_FLOATING_IPS]; /* move with the master (network order) */
+    size_t n_floating_ips;
 };
 
 /*

@@ -11,6 +11,7 @@
 #include "addr.h"
 #include "api_proto.h"
 #include "err.h"
+#include "ha.h"
 #include "persist_api.h"
 #include "reconfig.h"
 #include "stats.h"
@@ -70,8 +71,7 @@ static int cmd_status(struct appliance *a, const cJSON *req, cJSON **result, cha
         cJSON_AddItemToArray(ports, po);
     }
     ha = cJSON_AddObjectToObject(o, "ha");
-    /* Failover is not implemented yet: the appliance always acts as the only master. */
-    cJSON_AddStringToObject(ha, "state", "standalone");
+    cJSON_AddStringToObject(ha, "state", ha_state_str(a));
     cJSON_AddBoolToObject(ha, "configured", a->cfg->ha.enabled);
     *result = o;
     return 0;
@@ -248,6 +248,26 @@ static int cmd_neigh_list(struct appliance *a, const cJSON *req, cJSON **result,
 static int cmd_help(struct appliance *a, const cJSON *req, cJSON **result, char *err,
                     size_t errlen);
 
+static int cmd_ha_status(struct appliance *a, const cJSON *req, cJSON **result, char *err,
+                         size_t errlen)
+{
+    *result = ha_status(a, appliance_now_ms());
+    return *result != NULL ? 0 : lbd_err_set(err, errlen, LBD_ENOMEM, "out of memory");
+}
+
+static int cmd_ha_change(struct appliance *a, const cJSON *req, cJSON **result, char *err,
+                         size_t errlen)
+{
+    const cJSON *c = cJSON_GetObjectItemCaseSensitive(req, "cmd");
+    int rc = strcmp(c->valuestring, "ha.promote") == 0 ? ha_promote(a, err, errlen)
+                                                       : ha_demote(a, err, errlen);
+
+    if (rc != 0)
+        return rc;
+    *result = ha_status(a, appliance_now_ms());
+    return *result != NULL ? 0 : lbd_err_set(err, errlen, LBD_ENOMEM, "out of memory");
+}
+
 static const struct api_cmd api_cmds[] = {
     {"status", cmd_status, "name, version, uptime, workers, ports, HA state"},
     {"stats", cmd_stats, "counters per service, worker and port; drops by reason [vs]"},
@@ -266,12 +286,10 @@ static const struct api_cmd api_cmds[] = {
     {"persist.list", cmd_persist, "persistence entries: vs, client, rs, expiry [vs, client]"},
     {"persist.flush", cmd_persist, "delete persistence entries [vs, client]"},
     {"neigh.list", cmd_neigh_list, "the neighbour (ARP) table"},
+    {"ha.status", cmd_ha_status, "HA pair: state, priority, peer, last advert, transitions, sync"},
+    {"ha.promote", cmd_ha_change, "HA pair: become master now (priority 255 until ha.demote)"},
+    {"ha.demote", cmd_ha_change, "HA pair: hand over to the peer (priority 0 until ha.promote)"},
     {"help", cmd_help, "this list"},
-};
-
-/* Commands of the API contract that later work implements; named so callers can tell. */
-static const char *const api_planned[] = {
-    "ha.status", "ha.promote", "ha.demote",
 };
 
 static int cmd_help(struct appliance *a, const cJSON *req, cJSON **result, char *err,
@@ -314,13 +332,6 @@ char *api_cmd_handle(void *ctx, const char *line, size_t len)
         if (rc != 0)
             return api_reply_error(lbd_err_code(rc), err[0] ? err : lbd_strerror(rc));
         return api_reply_ok(result);
-    }
-    for (size_t i = 0; i < sizeof(api_planned) / sizeof(api_planned[0]); i++) {
-        if (strcmp(cmd->valuestring, api_planned[i]) == 0) {
-            snprintf(err, sizeof(err), "%s is not implemented in this version", api_planned[i]);
-            cJSON_Delete(req);
-            return api_reply_error(lbd_err_code(LBD_ENOTSUP), err);
-        }
     }
     snprintf(err, sizeof(err), "unknown command '%.64s' (try help)", cmd->valuestring);
     cJSON_Delete(req);

@@ -24,6 +24,7 @@ struct appliance {
     char api_socket[PATH_MAX];
     struct dataplane *dp;
     struct health *health;          /* health checks and state (control/health.h) */
+    struct ha *ha;                  /* the HA pair (control/ha.h); NULL: standalone */
     uint64_t start_ms;              /* monotonic clock at start-up */
     uint64_t generation;            /* snapshots published so far */
     uint32_t last_rs_id;            /* real-server ids handed out so far */
@@ -37,6 +38,7 @@ struct appliance {
 };
 
 struct ctl_msg;
+struct ha;
 
 /*
  * Control core: a message from a worker (health results). Every loop that drains the

@@ -20,12 +20,16 @@
 #include <rte_errno.h>
 #include <rte_lcore.h>
 
+#include <openssl/crypto.h>
+
 #include "api_cmd.h"
 #include "api_server.h"
 #include "appliance.h"
 #include "config.h"
 #include "dataplane.h"
 #include "eal_mem.h"
+#include "ha.h"
+#include "ha_proto.h"
 #include "err.h"
 #include "log.h"
 #include "mgmt_server.h"
@@ -165,9 +169,6 @@ static void warn_unimplemented(const struct lbd_config *cfg)
                  "counted as l%u_unimplemented",
                  i, v->label, v->layer, cfg_proto_name(v->protocol), v->layer);
     }
-    if (cfg->ha.enabled)
-        LOG_WARN("main", "ha: failover is not implemented in this version; this appliance "
-                         "acts as a standalone master");
 }
 
 /* Start-up is a table of modules, initialised in order and torn down in reverse. */
@@ -275,6 +276,7 @@ static const struct module modules[] = {
     {"dataplane", mod_dataplane_init, mod_dataplane_term},
     {"tls", mod_tls_init, mod_tls_term},
     {"health", mod_health_init, mod_health_term},
+    {"ha", ha_init, ha_free},
     {"snapshot", mod_snapshot_init, NULL},
     {"api", mod_api_init, mod_api_term},
     {"management", mod_mgmt_init, mod_mgmt_term},
@@ -298,6 +300,7 @@ static void control_loop(struct appliance *a)
         dp_poll_ctl(a->dp, now, 1024, on_worker_msg, a);
         if (health_poll(a->health, a->cfg, a->dp, now))
             a->health_changed = true;
+        ha_poll(a, now);
         reconfig_publish_health(a);
         tls_load_tick(now);
     }
@@ -305,7 +308,8 @@ static void control_loop(struct appliance *a)
 
 static int exit_code_for(int rc)
 {
-    return rc == LBD_EINVAL || rc == LBD_ENOENT || rc == LBD_ERANGE || rc == LBD_EEXIST
+    return rc == LBD_EINVAL || rc == LBD_ENOENT || rc == LBD_ERANGE || rc == LBD_EEXIST ||
+                   rc == LBD_EPERM
                ? EXIT_USAGE
                : EXIT_FAILURE;
 }
@@ -355,6 +359,17 @@ int main(int argc, char **argv)
                app.cfg->n_interfaces, app.cfg->n_virtual_services);
         config_free(app.cfg);
         return 0;
+    }
+    if (app.cfg->ha.enabled) {
+        /* The pair's key, before anything starts: a key others may read is refused. */
+        static struct ha_key key;
+        rc = ha_key_load(app.cfg->ha.auth_key_file, &key, err, sizeof(err));
+        OPENSSL_cleanse(&key, sizeof(key));
+        if (rc != 0) {
+            fprintf(stderr, "lbd: %s\n", err);
+            config_free(app.cfg);
+            return EXIT_USAGE;
+        }
     }
     if (log_level_parse(app.cfg->appliance.log_level, &lvl) == 0)
         log_set_level(lvl);

@@ -7,6 +7,7 @@
 #include "base/ctl_msg.h"
 #include "dataplane.h"
 #include "err.h"
+#include "ha.h"
 #include "health.h"
 #include "reconfig.h"
 
@@ -110,6 +111,7 @@ static int persist_api_run(struct appliance *a, uint16_t type, const char *vs,
          * and a change of health reaches the workers at once. */
         if (a->health != NULL && health_poll(a->health, a->cfg, a->dp, now))
             a->health_changed = true;
+        ha_poll(a, now);    /* adverts go on: the peer must not see the master gone */
         reconfig_publish_health(a);
         if (n == 0) {
             if (now > deadline)

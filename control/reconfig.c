@@ -110,6 +110,21 @@ void reconfig_assign_ids(struct appliance *a, struct lbd_config *next,
 /* ------------------------------------------------------------------------ */
 
 /* What a running daemon cannot change without a restart. */
+static bool reconfig_same_ha(const struct cfg_ha *a, const struct cfg_ha *b)
+{
+    if (a->enabled != b->enabled)
+        return false;
+    if (!a->enabled)
+        return true;
+    return a->peer == b->peer && a->priority == b->priority &&
+           a->advert_interval_ms == b->advert_interval_ms && a->preempt == b->preempt &&
+           strcmp(a->auth_key_file, b->auth_key_file) == 0 && a->vrid == b->vrid &&
+           a->preempt_delay_ms == b->preempt_delay_ms &&
+           a->n_floating_ips == b->n_floating_ips &&
+           memcmp(a->floating_ips, b->floating_ips,
+                  a->n_floating_ips * sizeof(a->floating_ips[0])) == 0;
+}
+
 static int check_live(const struct lbd_config *prev, const struct lbd_config *next, char *err,
                       size_t errlen)
 {
@@ -130,6 +145,10 @@ static int check_live(const struct lbd_config *prev, const struct lbd_config *ne
     if (prev->n_interfaces != next->n_interfaces)
         return lbd_err_set(err, errlen, LBD_ESTATE,
                            "interfaces: adding or removing a port needs a restart");
+    if (!reconfig_same_ha(&prev->ha, &next->ha))
+        return lbd_err_set(err, errlen, LBD_ESTATE,
+                           "ha: the HA pair's settings are read at start-up; changing them "
+                           "needs a restart");
     for (size_t i = 0; i < next->n_interfaces; i++) {
         bool found = false;
         for (size_t j = 0; j < prev->n_interfaces; j++)

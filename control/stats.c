@@ -304,6 +304,15 @@ cJSON *stats_build(const struct appliance *a, const char *vs_label, int *rc, cha
         add_u64(w, "frag_packets", ws->ip_out.frag_packets);
         add_u64(w, "frag_out", ws->ip_out.frag_out);
         add_u64(w, "frag_needed_sent", ws->ip_out.frag_needed_sent);
+        add_u64(w, "garp_sent", ws->ip_out.garp_sent);
+        add_u64(w, "ha_rx", ws->ha_rx);
+        add_u64(w, "ha_tx", ws->ha_tx);
+        add_u64(w, "l4_sync_sent", ws->l4.sync_sent);
+        add_u64(w, "l4_sync_ring_full", ws->l4.sync_ring_full);
+        add_u64(w, "l4_sync_installed", ws->l4.sync_installed);
+        add_u64(w, "l4_sync_removed", ws->l4.sync_removed);
+        add_u64(w, "l4_sync_no_service", ws->l4.sync_no_service);
+        add_u64(w, "l4_sync_failed", ws->l4.sync_failed);
         add_u64(w, "probes_sent", ws->probe.probes_sent);
         add_u64(w, "probe_failed", ws->probe.probe_failed);
         add_u64(w, "probes_ok", ws->probe.probes_ok);

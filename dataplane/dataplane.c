@@ -12,6 +12,7 @@
 
 #include "base/ctl_msg.h"
 #include "err.h"
+#include "ha_proto.h"
 #include "log.h"
 #include "net/owner.h"
 #include "proxy/proxy.h"
@@ -109,6 +110,26 @@ static int dp_create_rings(struct dataplane *dp, char *err, size_t errlen)
     if (dp->to_ctl == NULL)
         return lbd_err_set(err, errlen, LBD_ENOMEM, "control ring: %s",
                            rte_strerror(rte_errno));
+    for (unsigned i = 0; i < dp->n_workers; i++) {
+        char name[RTE_RING_NAMESIZE];
+        snprintf(name, sizeof(name), "ha_tx_%u", i);
+        dp->ha_tx[i] = rte_ring_create(name, DP_HA_RING_SIZE, SOCKET_ID_ANY,
+                                       RING_F_SP_ENQ | RING_F_SC_DEQ);
+        snprintf(name, sizeof(name), "sync_in_%u", i);
+        dp->sync_in[i] = rte_ring_create_elem(name, sizeof(struct ha_rec), DP_SYNC_IN_RING_SIZE,
+                                              SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
+        if (dp->ha_tx[i] == NULL || dp->sync_in[i] == NULL)
+            return lbd_err_set(err, errlen, LBD_ENOMEM, "HA rings of worker %u: %s", i,
+                               rte_strerror(rte_errno));
+    }
+    dp->ha_rx = rte_ring_create("ha_rx", DP_HA_RING_SIZE, SOCKET_ID_ANY, RING_F_SC_DEQ);
+    dp->sync_out = rte_ring_create_elem("sync_out", sizeof(struct ha_rec), DP_SYNC_RING_SIZE,
+                                        SOCKET_ID_ANY, RING_F_SC_DEQ);
+    dp->ctl_pool = rte_pktmbuf_pool_create("mbuf_ctl", DP_CTL_POOL_SIZE, 0, 0,
+                                           RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
+    if (dp->ha_rx == NULL || dp->sync_out == NULL || dp->ctl_pool == NULL)
+        return lbd_err_set(err, errlen, LBD_ENOMEM, "HA rings and pool: %s",
+                           rte_strerror(rte_errno));
     return 0;
 }
 
@@ -167,8 +188,8 @@ static int dp_create_tcp(struct dataplane *dp, struct worker *w, const struct lb
     tcp_stack_set_port_filter(tcp, dp_port_taken, w);
     worker_set_tcp(w, tcp, NULL);
     pc = (struct proxy_conf){
-        .tcp = tcp, .wheel = &w->lc.wheel, .persist = w->l4.persist, .sched = w->l4.sched,
-        .stats = &w->stats.proxy, .traffic = &w->stats.traffic,
+        .tcp = tcp, .wheel = &w->lc.wheel, .persist = w->l4.persist, .l4 = &w->l4,
+        .sched = w->l4.sched, .stats = &w->stats.proxy, .traffic = &w->stats.traffic,
         .http = &w->stats.http, .pool = dp->pools[w->lc.id],
         .max_sessions = DP_PROXY_SESSIONS, .socket_id = tc.socket_id,
         .tls_stats = &w->stats.tls,
@@ -202,6 +223,8 @@ static int dp_create_workers(struct dataplane *dp, const struct lbd_config *cfg,
             .idle_sleep_us = cfg->appliance.idle_sleep_us, .pool = dp->pools[i],
             .ports = dp->ports, .neigh = dp->neigh, .to_ctl = dp->to_ctl,
             .from_ctl = dp->to_worker[i], .qsbr = dp->qsbr, .snap = &dp->snap,
+            .ha_rx = dp->ha_rx, .ha_tx = dp->ha_tx[i], .sync_out = dp->sync_out,
+            .sync_in = dp->sync_in[i],
             .quit = &dp->quit,
         };
 
@@ -314,7 +337,11 @@ int dp_start(struct dataplane *dp)
 
 void dp_publish(struct dataplane *dp, struct snapshot *snap)
 {
-    struct snapshot *old = __atomic_exchange_n(&dp->snap, snap, __ATOMIC_ACQ_REL);
+    struct snapshot *old;
+
+    snap->ha_standby = snap->ha_enabled && dp->ha_standby;
+    snap->ha_sync = snap->ha_enabled && dp->ha_sync;
+    old = __atomic_exchange_n(&dp->snap, snap, __ATOMIC_ACQ_REL);
 
     if (old != NULL) {
         rte_rcu_qsbr_synchronize(dp->qsbr, RTE_QSBR_THRID_INVALID);
@@ -396,6 +423,32 @@ unsigned dp_poll_ctl(struct dataplane *dp, uint64_t now_ms, unsigned max,
             dp_neigh_full_warn(dp, refused);
     }
     return done;
+}
+
+int dp_ha_send(struct dataplane *dp, struct rte_mbuf *m)
+{
+    if (rte_ring_sp_enqueue(dp->ha_tx[0], m) == 0)
+        return 0;
+    rte_pktmbuf_free(m);
+    return LBD_EBUSY;
+}
+
+unsigned dp_ha_recv(struct dataplane *dp, struct rte_mbuf **out, unsigned max)
+{
+    return rte_ring_sc_dequeue_burst(dp->ha_rx, (void **)out, max, NULL);
+}
+
+unsigned dp_sync_recv(struct dataplane *dp, struct ha_rec *out, unsigned max)
+{
+    return rte_ring_sc_dequeue_burst_elem(dp->sync_out, out, sizeof(*out), max, NULL);
+}
+
+int dp_sync_install(struct dataplane *dp, const struct ha_rec *r)
+{
+    unsigned w = owner_hash_ip(r->client_ip) % dp->n_workers;
+
+    return rte_ring_sp_enqueue_elem(dp->sync_in[w], (void *)r, sizeof(*r)) == 0 ? 0
+                                                                              : LBD_EBUSY;
 }
 
 int dp_send_to_worker(struct dataplane *dp, unsigned worker, const struct ctl_msg *msg)
@@ -485,12 +538,26 @@ void dp_free(struct dataplane *dp)
         }
     }
     rte_ring_free(dp->to_ctl);
-    for (unsigned i = 0; i < DP_MAX_WORKERS; i++)
+    for (unsigned i = 0; i < DP_MAX_WORKERS; i++) {
+        struct rte_mbuf *m;
         rte_ring_free(dp->to_worker[i]);
+        while (dp->ha_tx[i] != NULL && rte_ring_dequeue(dp->ha_tx[i], (void **)&m) == 0)
+            rte_pktmbuf_free(m);
+        rte_ring_free(dp->ha_tx[i]);
+        rte_ring_free(dp->sync_in[i]);
+    }
+    {
+        struct rte_mbuf *m;
+        while (dp->ha_rx != NULL && rte_ring_dequeue(dp->ha_rx, (void **)&m) == 0)
+            rte_pktmbuf_free(m);
+    }
+    rte_ring_free(dp->ha_rx);
+    rte_ring_free(dp->sync_out);
     neigh_free(dp->neigh);
     snapshot_free(dp->snap);
     rte_free(dp->qsbr);
     for (unsigned i = 0; i < DP_MAX_WORKERS; i++)
         rte_mempool_free(dp->pools[i]);
+    rte_mempool_free(dp->ctl_pool);
     free(dp);
 }

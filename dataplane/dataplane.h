@@ -38,6 +38,14 @@ struct dataplane {
     struct rte_ring *handoff[DP_MAX_WORKERS][DP_MAX_WORKERS]; /* [from][to] */
     struct rte_ring *to_ctl;
     struct rte_ring *to_worker[DP_MAX_WORKERS];  /* control -> worker i (ctl_msg) */
+    /* The HA pair (control/ha.c): datagrams to and from the peer, sync records. */
+    struct rte_ring *ha_rx;             /* workers -> control (mbufs, multi-producer) */
+    struct rte_ring *ha_tx[DP_MAX_WORKERS];     /* control -> worker i (mbufs) */
+    struct rte_ring *sync_out;          /* workers -> control (struct ha_rec) */
+    struct rte_ring *sync_in[DP_MAX_WORKERS];   /* control -> worker i (struct ha_rec) */
+    struct rte_mempool *ctl_pool;       /* the control core's mbufs */
+    bool ha_standby;                    /* copied into every snapshot published */
+    bool ha_sync;
     struct rte_rcu_qsbr *qsbr;
     struct neigh_table *neigh;
     uint64_t neigh_age_ms;              /* the next aging pass (control clock) */
@@ -81,6 +89,20 @@ unsigned dp_poll_ctl(struct dataplane *dp, uint64_t now_ms, unsigned max,
 /* Control core: worker i's timer wheel, for its counters (fired, budget_hits,
  * pending); written by the worker only. */
 const struct twheel *dp_worker_wheel(const struct dataplane *dp, unsigned i);
+
+/*
+ * Control core, the HA pair. dp_ha_send: the IPv4 packet m (from dp->ctl_pool,
+ * starting at its IP header) goes out through worker 0's ip_out; 0, or LBD_EBUSY
+ * (m freed). dp_ha_recv: up to max datagrams from the peer (mbufs whose data is the
+ * UDP payload, hash.usr the sender), the caller frees them. dp_sync_recv: up to max
+ * records the workers streamed. dp_sync_install: record r to the worker owning its
+ * client; 0 or LBD_EBUSY.
+ */
+struct ha_rec;
+int dp_ha_send(struct dataplane *dp, struct rte_mbuf *m);
+unsigned dp_ha_recv(struct dataplane *dp, struct rte_mbuf **out, unsigned max);
+unsigned dp_sync_recv(struct dataplane *dp, struct ha_rec *out, unsigned max);
+int dp_sync_install(struct dataplane *dp, const struct ha_rec *r);
 
 /* Control core: queues msg for worker. 0, LBD_EBUSY when its ring is full. */
 int dp_send_to_worker(struct dataplane *dp, unsigned worker, const struct ctl_msg *msg);

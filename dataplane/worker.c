@@ -17,6 +17,8 @@
 
 #include "base/ctl_msg.h"
 #include "err.h"
+#include "ha_proto.h"
+#include "l4/l4_sync.h"
 #include "net/arp.h"
 #include "net/icmp.h"
 #include "net/neigh_learn.h"
@@ -98,6 +100,35 @@ static void worker_fragment(struct worker *w, const struct snapshot *s, struct r
     lcore_drop(&w->lc, m, DROP_REASS_NOT_L4);
 }
 
+/*
+ * An HA datagram to a self IP: from the peer, it goes to the control core (which
+ * authenticates it), its data trimmed to the UDP payload and hash.usr the sender;
+ * from anyone else it is dropped and counted (ha_not_peer).
+ */
+static void worker_ha_rx(struct worker *w, const struct snapshot *s, struct rte_mbuf *m,
+                         const struct pkt_info *pi)
+{
+    uint32_t off = (uint32_t)pi->l4_off + sizeof(struct rte_udp_hdr);
+    uint32_t end = (uint32_t)pi->l3_off + pi->l3_len;
+
+    if (pi->src_ip != s->ha_peer) {
+        lcore_drop(&w->lc, m, DROP_HA_NOT_PEER);
+        return;
+    }
+    if (w->links.ha_rx == NULL || end < off || rte_pktmbuf_data_len(m) < end) {
+        lcore_drop(&w->lc, m, DROP_MALFORMED_UDP);
+        return;
+    }
+    rte_pktmbuf_trim(m, (uint16_t)(rte_pktmbuf_data_len(m) - end));
+    rte_pktmbuf_adj(m, (uint16_t)off);
+    m->hash.usr = pi->src_ip;
+    if (rte_ring_mp_enqueue(w->links.ha_rx, m) != 0) {
+        lcore_drop(&w->lc, m, DROP_HA_RING_FULL);
+        return;
+    }
+    w->stats.ha_rx++;
+}
+
 static void worker_local(struct worker *w, const struct snapshot *s, struct rte_mbuf *m,
                          uint8_t *frame, const struct pkt_info *pi, const struct snap_vs *vs,
                          int kind)
@@ -159,6 +190,11 @@ static void worker_local(struct worker *w, const struct snapshot *s, struct rte_
             lcore_drop(&w->lc, m, r);
         return;
     case IPPROTO_UDP:
+        if (vs == NULL && pi->dst_port == HA_UDP_PORT && s->ha_enabled &&
+            snapshot_addr_kind(s, pi->dst_ip) == SNAP_ADDR_SELF) {
+            worker_ha_rx(w, s, m, pi);
+            return;
+        }
         if (vs == NULL) {
             lcore_drop(&w->lc, m, DROP_NO_SERVICE);
             return;
@@ -237,6 +273,11 @@ static void worker_packet(struct worker *w, const struct snapshot *s, struct rte
         rx_csum_ip_fix(m, &pi);
 
     kind = snapshot_addr_kind(s, pi.dst_ip);
+    /* The backup of an HA pair leaves the VIPs and floating addresses to the master. */
+    if (unlikely(s->ha_standby) && (kind == SNAP_ADDR_VIP || kind == SNAP_ADDR_FLOATING)) {
+        lcore_drop(&w->lc, m, DROP_HA_STANDBY);
+        return;
+    }
     /* Fast path: a packet of an existing Layer 4 connection of this worker. */
     if (kind == SNAP_ADDR_VIP && pi.l3 == PKT_L3_IPV4 && !pi.is_fragment &&
         (pi.ip_proto == IPPROTO_TCP || pi.ip_proto == IPPROTO_UDP)) {
@@ -320,6 +361,41 @@ void worker_burst(struct worker *w, const struct snapshot *s, struct rte_mbuf **
         worker_flush_stage(w);
 }
 
+/*
+ * The HA pair's jobs of one iteration: the control core's datagrams to send (through
+ * ip_out), sync records to install, a step of a bulk resync. Returns the work done.
+ */
+static unsigned worker_ha_poll(struct worker *w, const struct snapshot *s)
+{
+    struct rte_mbuf *pkts[16];
+    struct ha_rec recs[32];
+    unsigned n, work = 0;
+
+    if (w->links.ha_tx != NULL) {
+        n = rte_ring_sc_dequeue_burst(w->links.ha_tx, (void **)pkts, RTE_DIM(pkts), NULL);
+        for (unsigned i = 0; i < n; i++) {
+            const struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod(pkts[i], const struct rte_ipv4_hdr *);
+            if (s == NULL) {
+                lcore_drop(&w->lc, pkts[i], DROP_NO_CONFIG);
+                continue;
+            }
+            w->stats.ha_tx++;
+            ip_out(&w->io, s, pkts[i], ip->dst_addr);
+        }
+        work += n;
+    }
+    if (w->links.sync_in != NULL) {
+        n = rte_ring_sc_dequeue_burst_elem(w->links.sync_in, recs, sizeof(recs[0]),
+                                           RTE_DIM(recs), NULL);
+        for (unsigned i = 0; i < n; i++)
+            l4_sync_install(&w->l4, s, &recs[i]);
+        work += n;
+    }
+    if (l4_sync_bulk_step(&w->l4, s))
+        work++;
+    return work;
+}
+
 int worker_init(struct worker *w, const struct worker_links *links, uint32_t max_conns,
                 int socket)
 {
@@ -328,6 +404,7 @@ int worker_init(struct worker *w, const struct worker_links *links, uint32_t max
     w->lc.n_workers = links->n_workers;
     w->lc.pool = links->pool;
     w->lc.to_ctl = links->to_ctl;
+    w->lc.sync_out = links->sync_out;
     w->lc.stats = &w->stats.lcore;
     w->lc.traffic = &w->stats.traffic;
     ip_out_init(&w->io, &w->lc, links->neigh, links->ports, &w->stats.ip_out);
@@ -410,10 +487,15 @@ int worker_main(void *arg)
                 persist_ctl_handle(&w->pctl, &msgs[i]);
             else if (msgs[i].type == CTL_MSG_NEIGH_PROBE)
                 worker_neigh_probe(w, s, &msgs[i]);
+            else if (msgs[i].type == CTL_MSG_HA_GARP)
+                ip_out_garp(&w->io, s, msgs[i].ip, msgs[i].port);
+            else if (msgs[i].type == CTL_MSG_HA_BULK)
+                l4_sync_bulk_start(&w->l4);
             else
                 probe_handle_ctl(&w->probes, s, &msgs[i]);
         }
         work += persist_ctl_poll(&w->pctl); /* a listing in progress is work */
+        work += worker_ha_poll(w, s);
 
         /* Expiry, retransmission and idle timers of this worker, at most DP_TIMER_BUDGET
          * of them: a backlog is work (no idle sleep) and goes on next iteration. */

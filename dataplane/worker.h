@@ -51,6 +51,8 @@ struct worker_stats {
     uint64_t arp_replies;
     uint64_t arp_gratuitous;        /* gratuitous ARP seen (never answered) */
     uint64_t icmp_echo_replies;
+    uint64_t ha_rx;                 /* HA datagrams from the peer passed to the control core */
+    uint64_t ha_tx;                 /* HA datagrams of the control core sent */
     struct lcore_stats lcore;       /* tx, drops, allocation and ring failures */
     struct ip_out_stats ip_out;
     struct neigh_learn_stats neigh_learn;
@@ -75,6 +77,10 @@ struct worker_links {
     const struct neigh_table *neigh;    /* written by the control core only */
     struct rte_ring *to_ctl;            /* shared worker -> control ring */
     struct rte_ring *from_ctl;          /* control -> this worker */
+    struct rte_ring *ha_rx;             /* workers -> control: HA datagrams (mbufs) */
+    struct rte_ring *ha_tx;             /* control -> this worker: HA datagrams to send */
+    struct rte_ring *sync_out;          /* workers -> control: sync records (ha_rec) */
+    struct rte_ring *sync_in;           /* control -> this worker: records to install */
     struct rte_rcu_qsbr *qsbr;
     struct snapshot **snap;             /* the published snapshot (atomic) */
     const int *quit;                    /* set by the control core (atomic) */

@@ -216,6 +216,41 @@ static void print_stats(const cJSON *r)
     print_drops(cJSON_GetObjectItemCaseSensitive(r, "drops"), "  ");
 }
 
+static void print_ha(const cJSON *r)
+{
+    const cJSON *peer = cJSON_GetObjectItemCaseSensitive(r, "peer");
+    const cJSON *sync = cJSON_GetObjectItemCaseSensitive(r, "sync");
+    const cJSON *cnt = cJSON_GetObjectItemCaseSensitive(r, "counters");
+    const cJSON *ago = cJSON_GetObjectItemCaseSensitive(peer, "last_advert_ms_ago");
+    const cJSON *it;
+
+    printf("state             %s\n", str(r, "state"));
+    if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "enabled")))
+        return;
+    printf("priority          %.0f (effective %.0f, override %s)\n", num(r, "priority"),
+           num(r, "effective_priority"), str(r, "override"));
+    printf("self              %s  vrid %.0f  adverts every %.0f ms, master down after %.0f ms\n",
+           str(r, "self"), num(r, "vrid"), num(r, "advert_interval_ms"), num(r, "master_down_ms"));
+    printf("in state          %.1f s (%s), %.0f transitions\n", num(r, "in_state_ms") / 1000,
+           str(r, "last_reason"), num(r, "transitions"));
+    printf("peer              %s %s, priority %.0f, last advert %s%.0f ms ago\n",
+           str(peer, "ip"), str(peer, "state"), num(peer, "priority"),
+           cJSON_IsNumber(ago) ? "" : "never ", cJSON_IsNumber(ago) ? ago->valuedouble : 0);
+    printf("sync              seq tx %.0f rx %.0f, peer acked %.0f (lag %.0f), ready %s\n",
+           num(sync, "seq_tx"), num(sync, "seq_rx"), num(sync, "peer_acked"),
+           num(sync, "lag_batches"), cJSON_IsTrue(cJSON_GetObjectItem(sync, "ready")) ? "yes" : "no");
+    printf("sync records      tx %.0f rx %.0f unsent %.0f, bulk %.0f sent %.0f received\n",
+           num(sync, "records_tx"), num(sync, "records_rx"), num(sync, "records_unsent"),
+           num(sync, "bulk_done"), num(sync, "bulk_received"));
+    cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(r, "history"))
+        printf("  %9.1f s ago    %s -> %s (%s)\n", num(it, "ms_ago") / 1000, str(it, "from"),
+               str(it, "to"), str(it, "reason"));
+    printf("counters         ");
+    cJSON_ArrayForEach(it, cnt)
+        printf(" %s=%.0f", it->string, it->valuedouble);
+    printf("\n");
+}
+
 static void print_neigh(const cJSON *r)
 {
     const cJSON *e;
@@ -571,6 +606,7 @@ static void usage(FILE *f)
             "  health [VS]        health of every real server: state, last check\n"
             "  persist list|flush [VS|- [CLIENT]]  persistence entries\n"
             "  neigh              the neighbour (ARP) table\n"
+            "  ha [promote|demote]  HA pair: state, peer, sync; take over or hand over\n"
             "  help               the commands the daemon knows\n"
             "  raw LINE|-         send LINE (or each stdin line) as-is, print each reply\n"
             "socket: -s, else $LBD_SOCKET, else %s\n"
@@ -695,6 +731,15 @@ int main(int argc, char **argv)
             cJSON_AddStringToObject(args, "client", argv[optind++]);
         api = flush ? "persist.flush" : "persist.list";
         printer = flush ? print_flushed : print_persist;
+    } else if (strcmp(cmd, "ha") == 0) {
+        api = "ha.status";
+        if (strcmp(sub, "promote") == 0 || strcmp(sub, "demote") == 0) {
+            api = strcmp(sub, "promote") == 0 ? "ha.promote" : "ha.demote";
+            optind++;
+        } else if (strcmp(sub, "status") == 0) {
+            optind++;
+        }
+        printer = print_ha;
     } else if (strcmp(cmd, "neigh") == 0) {
         api = "neigh.list";
         printer = print_neigh;

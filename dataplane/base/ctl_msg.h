@@ -27,6 +27,8 @@ enum ctl_msg_type {
     CTL_MSG_PERSIST_LIST,       /* persist_ctl: list entries (port: service slot, ip: client) */
     CTL_MSG_PERSIST_FLUSH,      /* persist_ctl: delete entries (same filters) */
     CTL_MSG_NEIGH_PROBE,        /* ip_out: unicast ARP request to a stale neighbour */
+    CTL_MSG_HA_GARP,            /* ip_out: gratuitous ARP for ip on port (new master) */
+    CTL_MSG_HA_BULK,            /* l4_sync: stream every entry (a bulk resync) */
 };
 
 struct ctl_msg {

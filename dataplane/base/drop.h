@@ -60,7 +60,10 @@
     X(REASS_TIMEOUT, "reass_timeout")                                          \
     X(REASS_NOT_L4, "reass_not_l4")                                            \
     X(FRAG_NEEDED, "frag_needed")                                              \
-    X(FRAG_FAILED, "frag_failed")
+    X(FRAG_FAILED, "frag_failed")                                              \
+    X(HA_STANDBY, "ha_standby")                                                \
+    X(HA_NOT_PEER, "ha_not_peer")                                              \
+    X(HA_RING_FULL, "ha_ring_full")
 
 enum drop_reason {
     DROP_NONE = 0,

@@ -54,6 +54,8 @@ struct lcore_ctx {
     uint16_t tx_mtu[DP_MAX_PORTS];      /* the port's MTU (IP bytes); 0: 1500 */
     uint16_t mtu_min;                   /* the least of them; 0: 1500 */
     struct rte_ring *to_ctl;            /* shared worker -> control ring (ctl_msg) */
+    struct rte_ring *sync_out;          /* shared worker -> control ring of HA sync
+                                           records (struct ha_rec); NULL: none */
     struct lcore_stats *stats;
     struct traffic_stats *traffic;      /* by service and real server (snapshot/traffic.h) */
 };

@@ -95,6 +95,12 @@ void conn_arm(struct conn *c, uint64_t at)
     twheel_arm(c->table->wheel, &c->timer, at);
 }
 
+void conn_table_on_refresh(struct conn_table *t, conn_refresh_fn fn, void *arg)
+{
+    t->on_refresh = fn;
+    t->on_refresh_arg = arg;
+}
+
 struct conn *conn_lookup(const struct conn_table *t, const struct conn_key *k,
                          enum conn_dir *dir)
 {
@@ -252,6 +258,8 @@ static void conn_expire(struct twheel_timer *tm, uint64_t now)
     }
     if (deadline > now) {
         twheel_arm(t->wheel, tm, deadline);
+        if (t->on_refresh != NULL)
+            t->on_refresh(c, t->on_refresh_arg);
         return;
     }
     t->expired++;

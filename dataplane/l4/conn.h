@@ -91,6 +91,8 @@ struct conn {
 
 /* Called just before a connection is deleted (expiry or conn_delete). */
 typedef void (*conn_delete_fn)(const struct conn *c, uint64_t now, void *arg);
+/* Called when the expiry timer finds a connection used since and re-arms it. */
+typedef void (*conn_refresh_fn)(const struct conn *c, void *arg);
 
 /* Called when the timer of a connection closed by halt (CONN_F_HALTED) fires: returns
  * the ms after which to call it again, or 0 to delete the entry now. */
@@ -107,6 +109,8 @@ struct conn_table {
     void *on_delete_arg;
     conn_halted_fn on_halted;
     void *on_halted_arg;
+    conn_refresh_fn on_refresh;
+    void *on_refresh_arg;
     uint64_t expired;           /* deleted by their timer */
     uint32_t half_open;         /* entries in CONN_TCP_HANDSHAKE */
 };
@@ -137,6 +141,8 @@ void conn_table_on_halted(struct conn_table *t, conn_halted_fn fn, void *arg);
  * entry closed by halt, whose timer then goes to on_halted. */
 void conn_arm(struct conn *c, uint64_t at);
 
+/* Owning worker: the hook run when the expiry timer re-arms a busy entry (HA sync). */
+void conn_table_on_refresh(struct conn_table *t, conn_refresh_fn fn, void *arg);
 /* Owning worker. The connection k belongs to, and *dir, or NULL. */
 struct conn *conn_lookup(const struct conn_table *t, const struct conn_key *k,
                          enum conn_dir *dir);

@@ -11,12 +11,14 @@
 #include <rte_tcp.h>
 
 #include "err.h"
+#include "l4/l4_sync.h"
 #include "net/icmp_err.h"
 #include "net/nat.h"
 #include "net/neigh.h"
 #include "net/rx_csum.h"
 
 static uint32_t l4_conn_halted(struct conn *c, uint64_t now, void *arg);
+static void l4_conn_refreshed(const struct conn *c, void *arg);
 
 int l4_init(struct l4 *l4, struct lcore_ctx *lc, struct ip_out *io, struct forward *fw,
             struct l4_stats *stats, uint32_t max_conns, int socket)
@@ -37,6 +39,7 @@ int l4_init(struct l4 *l4, struct lcore_ctx *lc, struct ip_out *io, struct forwa
     sched_init(l4->sched, lc->n_workers);
     conn_table_on_delete(l4->conns, l4_conn_deleted, l4);
     conn_table_on_halted(l4->conns, l4_conn_halted, l4);
+    conn_table_on_refresh(l4->conns, l4_conn_refreshed, l4);
     return 0;
 }
 
@@ -112,11 +115,18 @@ static bool l4_too_big(struct l4 *l4, const struct snapshot *s, struct rte_mbuf 
     return true;
 }
 
+/* The expiry timer found c used since: the backup's copy is refreshed too. */
+static void l4_conn_refreshed(const struct conn *c, void *arg)
+{
+    l4_sync_conn(arg, c);
+}
+
 void l4_conn_deleted(const struct conn *c, uint64_t now, void *arg)
 {
     struct l4 *l4 = arg;
 
     l4->stats->conns_ended++;
+    l4_sync_conn_del(l4, c);
     if (c->flags & CONN_F_PERSIST)
         persist_release(l4->persist, c->persist_ref, now);
 }
@@ -376,22 +386,28 @@ static struct conn *l4_new_conn(struct l4 *l4, const struct snapshot *s,
     l4->lc->traffic->rs[rs->idx].conns++;
     if (vs->persist) {
         if (pe != NULL) {
+            bool moved = pe->rs_id != rs->id;
             pe->rs_id = rs->id;
             pe->rs_idx = rs->idx;
             persist_touch(pe, vs->persist_timeout_ms, l4->lc->now_ms);
+            if (moved)
+                l4_sync_persist(l4, vs, pe, rs);
         } else {
             pe = persist_insert(l4->persist, pi->src_ip, vs->slot, rs->idx, rs->id,
                                 vs->persist_timeout_ms, l4->lc->now_ms);
-            if (pe != NULL)
+            if (pe != NULL) {
                 l4->stats->persist_created++;
-            else
+                l4_sync_persist(l4, vs, pe, rs);
+            } else {
                 l4->stats->persist_full++;
+            }
         }
         if (pe != NULL) {
             c->persist_ref = persist_hold(pe);
             c->flags |= CONN_F_PERSIST;
         }
     }
+    l4_sync_conn(l4, c);
     return c;
 }
 
@@ -475,7 +491,12 @@ void l4_from_client(struct l4 *l4, const struct snapshot *s, struct rte_mbuf *m,
     }
     if (unlikely(l4_too_big(l4, s, m, pi, c->rs_ip, c->vip)))
         return;
-    conn_update(c, CONN_DIR_FORWARD, flags, l4->lc->now_ms);
+    {
+        uint8_t before = c->state;
+        conn_update(c, CONN_DIR_FORWARD, flags, l4->lc->now_ms);
+        if (unlikely(c->state != before))
+            l4_sync_conn(l4, c);
+    }
     l4_track_seq(c, CONN_DIR_FORWARD, pi, l4h);
     nat_rewrite_dst(ip, l4h, pi->ip_proto, c->rs_ip, c->rs_port);
     l4->stats->forward_packets++;
@@ -503,6 +524,11 @@ bool l4_from_server(struct l4 *l4, const struct snapshot *s, struct rte_mbuf *m,
 
     if (c == NULL || dir != CONN_DIR_REVERSE)
         return false;
+    /* A backup of an HA pair carries no VIP traffic (its entries are the master's). */
+    if (unlikely(s->ha_standby)) {
+        lcore_drop(l4->lc, m, DROP_HA_STANDBY);
+        return true;
+    }
     rs = snapshot_rs(s, c->rs_idx, c->rs_id);
     if (unlikely(rs != NULL && rs->state == CFG_RS_HALT)) {
         if (!(c->flags & CONN_F_HALTED))
@@ -548,7 +574,12 @@ bool l4_from_server(struct l4 *l4, const struct snapshot *s, struct rte_mbuf *m,
                              m->port < SNAP_MAX_PORTS && s->ports[m->port].configured
                                  ? s->ports[m->port].self_ip : 0)))
         return true;
-    conn_update(c, CONN_DIR_REVERSE, l4_tcp_flags(pi, l4h), l4->lc->now_ms);
+    {
+        uint8_t before = c->state;
+        conn_update(c, CONN_DIR_REVERSE, l4_tcp_flags(pi, l4h), l4->lc->now_ms);
+        if (unlikely(c->state != before))
+            l4_sync_conn(l4, c);
+    }
     l4_track_seq(c, CONN_DIR_REVERSE, pi, l4h);
     nat_rewrite_src(ip, l4h, pi->ip_proto, c->vip, c->vport);
     l4->stats->reverse_packets++;

@@ -51,6 +51,13 @@ struct l4_stats {
                                        translated and sent to the client from the VIP */
     uint64_t icmp_to_server;        /* ICMP errors to a VIP about an answer sent to a
                                        client, translated and sent to the real server */
+    /* HA state sync (l4_sync.h) */
+    uint64_t sync_sent;             /* records put on the ring to the control core */
+    uint64_t sync_ring_full;        /* records lost to a full ring */
+    uint64_t sync_installed;        /* records installed (connections, persistence) */
+    uint64_t sync_removed;          /* connections ended by a record */
+    uint64_t sync_no_service;       /* records naming no service or real server of ours */
+    uint64_t sync_failed;           /* records that did not fit (table full, collision) */
 };
 
 /* A client of a halted server is sent its RST again this many times, this far apart
@@ -66,6 +73,10 @@ struct l4 {
     struct persist_table *persist;  /* source-IP persistence of the same clients */
     struct sched_state *sched;      /* wrr positions, max_conns shares */
     struct l4_stats *stats;
+    /* A bulk resync in progress (l4_sync.h): phase 0 none, 1 connections, 2
+     * persistence, 3 the end marker; pos the next pool slot. */
+    uint8_t bulk_phase;
+    uint32_t bulk_pos;
 };
 
 /*

@@ -84,6 +84,24 @@ void ip_out_probe(struct ip_out *io, const struct snapshot *s, uint32_t ip,
     lcore_tx(io->lc, m);
 }
 
+void ip_out_garp(struct ip_out *io, const struct snapshot *s, uint32_t ip, uint16_t port)
+{
+    struct rte_mbuf *m;
+    uint8_t *frame;
+
+    if (s == NULL || port >= SNAP_MAX_PORTS || !s->ports[port].configured ||
+        io->lc->txb[port] == NULL)
+        return;
+    m = lcore_alloc(io->lc);
+    if (unlikely(m == NULL))
+        return;
+    frame = (uint8_t *)rte_pktmbuf_append(m, ARP_FRAME_LEN);
+    arp_build_gratuitous(frame, ip, &io->ports[port].mac);
+    m->port = port;
+    io->stats->garp_sent++;
+    lcore_tx(io->lc, m);
+}
+
 void ip_out(struct ip_out *io, const struct snapshot *s, struct rte_mbuf *m, uint32_t dst_ip)
 {
     struct ip_out_queue *aq = &io->arpq;

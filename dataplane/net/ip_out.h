@@ -60,6 +60,7 @@ struct ip_out_stats {
     uint64_t frag_packets;          /* packets over the port's MTU sent as fragments */
     uint64_t frag_out;              /* the fragments sent for them */
     uint64_t frag_needed_sent;      /* ICMP fragmentation needed sent for DF packets */
+    uint64_t garp_sent;             /* gratuitous ARP of a new HA master */
 };
 
 struct ip_out {
@@ -130,5 +131,9 @@ void ip_out_frag_needed(struct ip_out *io, const struct snapshot *s,
 
 /* Drops everything still waiting (worker stopping). */
 void ip_out_flush(struct ip_out *io);
+
+/* A gratuitous ARP request for ip from port's MAC, broadcast (a new HA master takes
+ * its VIPs and floating addresses); counted as garp_sent. */
+void ip_out_garp(struct ip_out *io, const struct snapshot *s, uint32_t ip, uint16_t port);
 
 #endif

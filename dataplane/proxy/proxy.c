@@ -10,6 +10,7 @@
 #include <rte_mbuf.h>
 
 #include "err.h"
+#include "l4/l4_sync.h"
 #include "proxy/proxy_int.h"
 #include "proxy/tls_stream.h"
 #include "tcp/tcp.h"
@@ -219,9 +220,12 @@ void proxy_persist(struct proxy_sess *s, const struct snap_vs *vs, const struct 
     uint64_t now = proxy_now(px);
 
     if (pe != NULL) {
+        bool moved = pe->rs_id != rs->id;
         pe->rs_id = rs->id;
         pe->rs_idx = rs->idx;
         persist_touch(pe, vs->persist_timeout_ms, now);
+        if (moved && px->conf.l4 != NULL)
+            l4_sync_persist(px->conf.l4, vs, pe, rs);
     } else {
         pe = persist_insert(px->conf.persist, s->client_ip, vs->slot, rs->idx, rs->id,
                             vs->persist_timeout_ms, now);
@@ -230,6 +234,10 @@ void proxy_persist(struct proxy_sess *s, const struct snap_vs *vs, const struct 
             return;
         }
         proxy_stats(px)->persist_created++;
+        /* The HA backup learns the client's server: reconnecting after a takeover, the
+         * client lands on the same one. */
+        if (px->conf.l4 != NULL)
+            l4_sync_persist(px->conf.l4, vs, pe, rs);
     }
     if (s->flags & PROXY_SF_PERSIST) {
         if (persist_ref_is(px->conf.persist, s->persist_ref, pe))

@@ -186,6 +186,8 @@ struct proxy_conf {
     struct tcp_stack *tcp;          /* the worker's stack */
     struct twheel *wheel;           /* the worker's wheel (the stack's clock) */
     struct persist_table *persist;  /* the worker's persistence table (shared with L4) */
+    struct l4 *l4;                  /* the worker's Layer 4 state: HA sync of persistence
+                                       entries (l4/l4_sync.h); NULL: none */
     struct sched_state *sched;      /* the worker's scheduler state (shared with L4) */
     struct proxy_stats *stats;      /* the worker's proxy counters */
     struct traffic_stats *traffic;  /* the worker's counters by service and server */

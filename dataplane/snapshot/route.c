@@ -42,7 +42,8 @@ struct route_table *route_build(const struct lbd_config *cfg, const char *name, 
 {
     struct rte_lpm_config lc = {0};
     struct route_table *rt;
-    size_t n = cfg->n_interfaces * 3 + cfg->routing.n_routes + cfg->n_virtual_services + 1;
+    size_t n = cfg->n_interfaces * 3 + cfg->routing.n_routes + cfg->n_virtual_services +
+               cfg->ha.n_floating_ips + 1;
 
     rt = calloc(1, sizeof(*rt) + n * sizeof(rt->hops[0]));
     if (rt == NULL) {
@@ -99,6 +100,9 @@ struct route_table *route_build(const struct lbd_config *cfg, const char *name, 
             goto err_lpm;
     for (size_t i = 0; i < cfg->n_virtual_services; i++)
         if (route_add(rt, cfg->virtual_services[i].ip, 32, 0, 0, ROUTE_LOCAL_VIP) < 0)
+            goto err_lpm;
+    for (size_t i = 0; cfg->ha.enabled && i < cfg->ha.n_floating_ips; i++)
+        if (route_add(rt, cfg->ha.floating_ips[i], 32, 0, 0, ROUTE_LOCAL_FLOATING) < 0)
             goto err_lpm;
     return rt;
 

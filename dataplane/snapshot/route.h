@@ -27,6 +27,7 @@
 /* Kinds of local address; the same values as snapshot.h's SNAP_ADDR_*. */
 #define ROUTE_LOCAL_SELF 1
 #define ROUTE_LOCAL_VIP 2
+#define ROUTE_LOCAL_FLOATING 3    /* ha.floating_ips: answered like self IPs by the master */
 
 struct route_hop {
     uint32_t gateway;       /* network order; 0 = connected: the destination itself */

@@ -130,6 +130,8 @@ struct snapshot *snapshot_build(const struct lbd_config *cfg, uint64_t generatio
         goto err_nomem;
     s->generation = generation;
     s->forward = cfg->routing.forward;
+    s->ha_enabled = cfg->ha.enabled;
+    s->ha_peer = cfg->ha.enabled ? cfg->ha.peer : 0;
     s->n_vs = (uint32_t)cfg->n_virtual_services;
     s->vs = calloc(s->n_vs ? s->n_vs : 1, sizeof(*s->vs));
     if (s->vs == NULL)

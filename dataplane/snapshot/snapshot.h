@@ -25,7 +25,11 @@
 #define SNAP_RS_IDS (CFG_MAX_VS * CFG_MAX_RS)
 _Static_assert(SNAP_RS_IDS <= 65536, "counter indexes are uint16_t");
 
-enum snap_addr_kind { SNAP_ADDR_SELF = ROUTE_LOCAL_SELF, SNAP_ADDR_VIP = ROUTE_LOCAL_VIP };
+enum snap_addr_kind {
+    SNAP_ADDR_SELF = ROUTE_LOCAL_SELF,
+    SNAP_ADDR_VIP = ROUTE_LOCAL_VIP,
+    SNAP_ADDR_FLOATING = ROUTE_LOCAL_FLOATING,  /* moves with the HA master */
+};
 
 /*
  * Key of the address table: (ip, 0, 0) is an address entry, (ip, proto, port) a service.
@@ -134,6 +138,14 @@ struct snapshot {
     struct snap_l7 l7;
     struct siphash_key cookie_key;      /* lbd_config.cookie_key */
     struct route_table *routes;         /* rte_lpm: connected, routing.routes, gateway */
+    /* The HA pair (config "ha"; control/ha.c). ha_standby and ha_sync are set by the
+     * dataplane as it publishes (dp_publish), from the control core's election. */
+    bool ha_enabled;
+    bool ha_standby;                    /* not master: VIPs and floating addresses are
+                                           the peer's; their traffic is dropped */
+    bool ha_sync;                       /* master with a peer: Layer 4 changes are
+                                           streamed (l4/l4_sync.h) */
+    uint32_t ha_peer;                   /* the peer's self IP (network order) */
 };
 
 /*

@@ -1599,8 +1599,46 @@ Test(config_errors, ha)
         {{{"ha.vrid", "0"}}, "ha.vrid: 0 is not in 1..255"},
         {{{"ha.vrid", "256"}}, "ha.vrid: 256 is not in 1..255"},
         {{{"ha.vrid", "1.1"}}, "ha.vrid: 1.1 is not a whole number"},
+        {{{"ha.preempt_delay_ms", "-1"}}, "ha.preempt_delay_ms: -1 is not in 0..3600000"},
+        {{{"ha.preempt_delay_ms", "3600001"}},
+         "ha.preempt_delay_ms: 3600001 is not in 0..3600000"},
+        {{{"ha.floating_ips", "'192.168.112.4'"}}, "ha.floating_ips: must be an array"},
+        {{{"ha.floating_ips", "[4]"}}, "ha.floating_ips[0]: must be a string"},
+        {{{"ha.floating_ips", "['10.9.9.4']"}},
+         "ha.floating_ips[0]: \"10.9.9.4\" is not on a connected interface subnet"},
+        {{{"ha.floating_ips", "['192.168.112.4', '192.168.112.5']"}},
+         "ha.floating_ips[1]: \"192.168.112.5\" is the self IP of interfaces[0]"},
+        {{{"ha.floating_ips", "['192.168.112.6']"}},
+         "ha.floating_ips[0]: \"192.168.112.6\" is the peer"},
+        {{{"ha.floating_ips", "['192.168.112.110']"}},
+         "ha.floating_ips[0]: \"192.168.112.110\" is the VIP of virtual_services[0]"},
+        {{{"ha.floating_ips", "['192.168.112.4', '192.168.112.4']"}},
+         "ha.floating_ips[1]: \"192.168.112.4\" is listed twice"},
+        {{{"ha.floating_ips", "['192.168.112.1', '192.168.112.2', '192.168.112.3', "
+                              "'192.168.112.4', '192.168.112.7', '192.168.112.8', "
+                              "'192.168.112.9', '192.168.112.10', '192.168.112.11', "
+                              "'192.168.112.12', '192.168.112.13', '192.168.112.14', "
+                              "'192.168.112.15', '192.168.112.16', '192.168.112.17', "
+                              "'192.168.112.18', '192.168.112.19']"}},
+         "ha.floating_ips: more than 16 floating addresses"},
     };
     RUN(cases);
+}
+
+Test(config, ha_floating_ips_and_preempt_delay)
+{
+    static const struct change set[] = {
+        {"ha.floating_ips", "['192.168.112.4', '192.168.112.3']"},
+        {"ha.preempt_delay_ms", "5000"},
+    };
+    struct lbd_config *cfg = load_ok(set, 2);
+
+    cr_assert_eq(cfg->ha.n_floating_ips, 2);
+    cr_assert_eq(cfg->ha.floating_ips[0], ip4("192.168.112.4"));
+    cr_assert_eq(cfg->ha.floating_ips[1], ip4("192.168.112.3"));
+    cr_assert_eq(cfg->ha.preempt_delay_ms, 5000);
+    assert_round_trip(cfg);
+    config_free(cfg);
 }
 
 /* Appends copies of item (JSON, single quotes; %d is replaced by the index) to the array at

@@ -292,7 +292,6 @@ Test(api_cmd, malformed_requests)
     expect_cmd_error("{}", "invalid_argument");
     expect_cmd_error("{\"cmd\": 5}", "invalid_argument");
     expect_cmd_error("{\"cmd\": \"nope\"}", API_CODE_UNKNOWN_COMMAND);
-    expect_cmd_error("{\"cmd\": \"ha.promote\"}", "not_supported");
 }
 
 Test(api_cmd, help_lists_commands)

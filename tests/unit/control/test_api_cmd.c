@@ -107,7 +107,8 @@ Test(api_cmd_handlers, malformed_arguments_of_every_command)
     refused("{\"cmd\":\"rs.set\",\"vs\":\"A\",\"rs\":\"a1\",\"weight\":-1}", "invalid_argument");
     refused("{\"cmd\":\"rs.set\",\"vs\":\"A\",\"rs\":\"a1\",\"state\":\"off\"}", "invalid_argument");
     refused("{\"cmd\":\"rs.del\",\"vs\":\"A\",\"rs\":\"zz\"}", "not_found");
-    refused("{\"cmd\":\"ha.promote\"}", "not_supported");
+    refused("{\"cmd\":\"ha.promote\"}", "bad_state");   /* standalone: no \"ha\" section */
+    refused("{\"cmd\":\"ha.demote\"}", "bad_state");
 }
 
 Test(api_cmd_handlers, edits_change_the_running_config)
@@ -183,6 +184,10 @@ Test(api_cmd_handlers, changes_that_need_a_restart_are_refused)
     refused("{\"cmd\":\"config.apply\",\"config\":{\"appliance\":{\"name\":\"t\"},"
             "\"interfaces\":[{\"port\":0,\"ip\":\"192.168.112.5/24\"}],"
             "\"management\":{\"port\":9101}}}", "bad_state");
+    /* Adding an HA section to a running standalone appliance. */
+    refused("{\"cmd\":\"config.apply\",\"config\":{\"appliance\":{\"name\":\"t\"},"
+            "\"interfaces\":[{\"port\":0,\"ip\":\"192.168.112.5/24\"}],"
+            "\"ha\":{\"peer\":\"192.168.112.6\"}}}", "bad_state");
 }
 
 Test(api_cmd_handlers, health_list_names_every_server)
