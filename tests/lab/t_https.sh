@@ -5,7 +5,7 @@
 # (tests/lab/http_peer.py on 8080): several requests on one keep-alive connection,
 # pipelining, the cookie keeping two clients each on its server and honoured on new
 # connections, X-Forwarded-For, a 20 MB download checked by SHA-256, a 400 answered
-# over TLS. FeRpSSL (the reverse proxy): re-encrypted to a TLS real server on 4443
+# over TLS, an upgrade to a tunnel. FeRpSSL (the reverse proxy): re-encrypted to a TLS real server on 4443
 # whose certificate is verified (the same peer with HTTPS), keep-alive both sides.
 source "$(dirname "$0")/lib.sh"
 
@@ -145,6 +145,14 @@ bad_request() {
     [[ $st == "HTTP/1.1 400 Bad Request" ]]
 }
 check "a smuggling-shaped request over TLS gets lbd's 400" bad_request
+
+upgrade_tunnel() {
+    local out
+    out=$(on c1 timeout 10 env HTTP_PEER_TLS=1 $peer upgrade $vip 4443)
+    echo "$out"
+    [[ $(head -1 <<<"$out") == "HTTP/1.1 101"* && $(tail -1 <<<"$out") == "ping through the tunnel" ]]
+}
+check "Connection: Upgrade (101) over TLS switches to a tunnel through the stream" upgrade_tunnel
 
 reencrypt() {
     local out

@@ -941,6 +941,33 @@ Test(tls_stream, https_request_not_whole_in_time_gets_408_over_tls)
     SSL_CTX_free(cctx);
 }
 
+/* The largest max_header_bytes over TLS: the stream decrypts no more than TLS_PLAIN_MAX
+ * for a block that never ends, and that is enough to see it is too large (431), not to
+ * wait for it. */
+Test(tls_stream, https_header_block_over_the_largest_limit_gets_431_over_tls)
+{
+    SSL_CTX *cctx = client_ctx(0);
+    static struct app a;
+    static char big[80000];
+    int n;
+
+    N.vs.max_header_bytes = CFG_HTTP_HEADER_BYTES_MAX;
+    https_mode(CFG_PERSIST_NONE, OK200);
+    client_connect(&a, cctx, NULL);
+    n_run(50);
+    n = snprintf(big, sizeof(big), "GET / HTTP/1.1\r\nHost: a\r\nX-Big: ");
+    memset(big + n, 'x', sizeof(big) - (size_t)n);
+    client_send(&a, big, sizeof(big));
+    n_run(500);
+    cr_assert_eq(rx_count(&a, "HTTP/1.1 431 "), 1);
+    cr_assert_eq(HS()->err_431, 1);
+    cr_assert_eq(N.n_srv_apps, 0);
+    tls_close(&a);
+    assert_clean();
+    SSL_free(a.ssl);
+    SSL_CTX_free(cctx);
+}
+
 /* Termination and re-encryption in HTTP mode: requests decrypted, parsed, encrypted
  * again to a TLS real server; a large response body crosses both streams. */
 Test(tls_stream, https_reencrypted_to_a_tls_real_server_in_http_mode)
@@ -981,6 +1008,37 @@ Test(tls_stream, https_reencrypted_to_a_tls_real_server_in_http_mode)
     cr_assert(N.srv_apps[0].peer_fin || N.srv_apps[0].closed, "the backend closed too");
     assert_clean();
     cr_assert_eq(rte_mempool_in_use_count(N.pool), before, "mbufs left");
+    SSL_free(a.ssl);
+    SSL_CTX_free(cctx);
+}
+
+/* Re-encryption whose verification fails on every real server: each counted and the
+ * next one tried, as refused connections are, then lbd's 503 over the client's TLS. */
+Test(tls_stream, https_backend_verification_failing_everywhere_gets_503_over_tls)
+{
+    SSL_CTX *cctx = client_ctx(0);
+    static struct app a;
+    char err[256] = "";
+
+    tls_real_servers();
+    for (int i = 0; i < 3; i++) {
+        tls_backend_put(N.rs[i].tls_ctx);
+        N.rs[i].tls_verify = true;     /* the system's CAs never signed rs.test */
+        snprintf(N.rs[i].tls_sni, sizeof(N.rs[i].tls_sni), "rs.test");
+        N.rs[i].tls_ctx = tls_backend_create(&N.rs[i], err, sizeof(err));
+        cr_assert_not_null(N.rs[i].tls_ctx, "%s", err);
+    }
+    https_mode(CFG_PERSIST_NONE, OK200);
+    client_connect(&a, cctx, NULL);
+    n_run(50);
+    client_send(&a, REQ, strlen(REQ));
+    n_run(2000);
+    cr_assert_eq(TS()->backend_verify_failed, PROXY_MAX_TRIES);
+    cr_assert_eq(N.ws->proxy.retries, PROXY_MAX_TRIES - 1, "the next servers were tried");
+    cr_assert_eq(rx_count(&a, "HTTP/1.1 503 "), 1);
+    cr_assert_eq(HS()->err_503, 1);
+    tls_close(&a);
+    assert_clean();
     SSL_free(a.ssl);
     SSL_CTX_free(cctx);
 }
