@@ -155,14 +155,8 @@ static void warn_unimplemented(const struct lbd_config *cfg)
         const struct cfg_vs *v = &cfg->virtual_services[i];
         if (v->layer == 4)
             continue;
-        if (v->layer == 7 && v->mode == CFG_MODE_HTTP && v->tls.enabled) {
-            LOG_WARN("main", "virtual_services[%zu] (%s): HTTP mode with tls is not "
-                             "implemented in this version; the VIP answers ARP and ping, its "
-                             "traffic is dropped and counted as l7_unimplemented", i, v->label);
-            continue;
-        }
         if (v->layer == 7 && v->protocol == CFG_PROTO_TCP)
-            continue;   /* served by the Layer 7 proxy: TCP mode (TLS included), HTTP mode */
+            continue;   /* the Layer 7 proxy: TCP and HTTP mode, TLS or not */
         LOG_WARN("main",
                  "virtual_services[%zu] (%s): layer %u %s services are not implemented in "
                  "this version; the VIP answers ARP and ping, its traffic is dropped and "

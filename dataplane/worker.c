@@ -172,15 +172,9 @@ static void worker_local(struct worker *w, const struct snapshot *s, struct rte_
                 l4_from_client(&w->l4, s, m, pi, vs, NULL);
                 return;
             }
-            if (vs->mode == CFG_MODE_HTTP && vs->tls) {
-                /* TLS termination is not built yet: parsing its bytes as HTTP would
-                 * only answer 400s. */
-                lcore_drop(&w->lc, m, DROP_L7_UNIMPLEMENTED);
-                return;
-            }
         }
-        /* Layer 7 services (TCP and HTTP mode) and local ports: the TCP endpoint (RST when nobody
-         * listens). */
+        /* Layer 7 services (TCP and HTTP mode, TLS or not) and local ports: the TCP
+         * endpoint (RST when nobody listens). */
         if (w->tcp == NULL) {
             lcore_drop(&w->lc, m, DROP_TCP_NO_STACK);
             return;

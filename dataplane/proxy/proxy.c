@@ -22,51 +22,7 @@ static void proxy_cli_event(struct tcp_conn *c, enum tcp_event ev, void *arg);
 static void proxy_srv_event(struct tcp_conn *c, enum tcp_event ev, void *arg);
 static void proxy_on_timer(struct twheel_timer *t, uint64_t now);
 
-/*
- * The byte stream of one half (side 0: the client's, 1: the server's; the same index
- * as the direction whose data comes from it): the TCP connection itself, or TLS over
- * it (tls_stream.h, which reports the same events about the plaintext). The half must
- * exist (s->cli or s->srv not NULL).
- */
-static inline struct tcp_conn *half_conn(const struct proxy_sess *s, int side)
-{
-    return side == DIR_IN ? s->cli : s->srv;
-}
-
-static inline uint32_t half_send_space(const struct proxy_sess *s, int side)
-{
-    return s->tls[side] != NULL ? tls_stream_send_space(s->tls[side])
-                                : tcp_send_space(half_conn(s, side));
-}
-
-static inline int half_send(struct proxy_sess *s, int side, struct rte_mbuf *m)
-{
-    return s->tls[side] != NULL ? tls_stream_send(s->tls[side], m)
-                                : tcp_send(half_conn(s, side), m);
-}
-
-static inline uint32_t half_recv_bytes(const struct proxy_sess *s, int side)
-{
-    return s->tls[side] != NULL ? tls_stream_recv_bytes(s->tls[side])
-                                : tcp_recv_bytes(half_conn(s, side));
-}
-
-static inline struct rte_mbuf *half_recv(struct proxy_sess *s, int side, uint32_t max)
-{
-    return s->tls[side] != NULL ? tls_stream_recv(s->tls[side], max)
-                                : tcp_recv(half_conn(s, side), max);
-}
-
-static inline void half_shutdown(struct proxy_sess *s, int side)
-{
-    if (s->tls[side] != NULL)
-        tls_stream_shutdown(s->tls[side]);
-    else
-        tcp_shutdown(half_conn(s, side));
-}
-
-/* Resets the half (its TLS stream too) if it is still there. */
-static void half_abort(struct proxy_sess *s, int side)
+void half_abort(struct proxy_sess *s, int side)
 {
     struct tcp_conn *c = half_conn(s, side);
     struct tls_stream *ts = s->tls[side];
@@ -82,13 +38,36 @@ static void half_abort(struct proxy_sess *s, int side)
         tcp_abort(c);
 }
 
-/* Frees the TLS stream of a half whose connection is gone. */
-static inline void half_drop_tls(struct proxy_sess *s, int side)
+void half_drop_tls(struct proxy_sess *s, int side)
 {
     if (s->tls[side] != NULL) {
         tls_stream_free(s->tls[side]);
         s->tls[side] = NULL;
     }
+}
+
+void half_close(struct proxy_sess *s, int side)
+{
+    struct tcp_conn *c = half_conn(s, side);
+    struct tls_stream *ts = s->tls[side];
+
+    if (side == DIR_IN)
+        s->cli = NULL;
+    else
+        s->srv = NULL;
+    s->tls[side] = NULL;
+    if (ts != NULL)
+        tls_stream_close(ts);       /* closes c if the stream still has it */
+    else if (c != NULL)
+        tcp_close(c);
+}
+
+void half_set_handler(struct proxy_sess *s, int side, tcp_event_fn fn)
+{
+    if (s->tls[side] != NULL)
+        tls_stream_set_handler(s->tls[side], fn, s);
+    else
+        tcp_set_handler(half_conn(s, side), fn, s);
 }
 
 /* A session from the pool, initialised; NULL when the pool is empty. */
@@ -685,8 +664,8 @@ void proxy_splice(struct proxy_sess *s)
 {
     twheel_cancel(s->px->conf.wheel, &s->timer);
     s->state = PROXY_SPLICING;
-    tcp_set_handler(s->cli, proxy_cli_event, s);
-    tcp_set_handler(s->srv, proxy_srv_event, s);
+    half_set_handler(s, DIR_IN, proxy_cli_event);
+    half_set_handler(s, DIR_OUT, proxy_srv_event);
     proxy_pump(s, DIR_OUT);
     if (s->state == PROXY_SPLICING && s->cli != NULL)
         proxy_pump(s, DIR_IN);

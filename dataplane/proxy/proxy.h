@@ -24,7 +24,9 @@
  * reuses the backend connection only for the same real server, rewrites the headers
  * (cookie taken out, X-Forwarded-For, Set-Cookie and Cache-Control), streams bodies
  * with their framing (http_msg.h) and answers errors itself; an upgrade turns the pair
- * into the TCP-mode splice. http_cookie.h is the persistence cookie.
+ * into the TCP-mode splice. http_cookie.h is the persistence cookie. With "tls" on the
+ * service (termination) or on a real server (re-encryption) HTTP mode reads and writes
+ * through the same per-half TLS streams as TCP mode (half_* in proxy_int.h).
  *
  * proxy.c holds the hot path; proxy_setup.c the slow path (creation, listeners from
  * a snapshot, closing the sessions of halted servers); proxy_int.h what proxy.c

@@ -2,9 +2,14 @@
  * proxy_http: the Layer 7 proxy's HTTP mode (see proxy.h), one request at a time per
  * client connection.
  *
- * A session waits for a request's header block in the client's receive queue (looked
- * at in place, nothing taken until it is whole: further pipelined bytes stay there,
- * and the queue's window holds back the client), parses and checks it (http_msg.h),
+ * A session waits for a request's header block in the client half's receive queue
+ * (half_rcvq: the connection's own, or with TLS the stream's decrypted plaintext; looked
+ * at in place, nothing taken until it is whole: further pipelined bytes stay there, and
+ * the queue's window, or the stream's TLS_PLAIN_MAX, holds back the client). With TLS
+ * the client's handshake comes first (PROXY_HANDSHAKE, the connect deadline); a real
+ * server with "tls" is connected through a TLS stream whose handshake is part of the
+ * connect deadline. All I/O goes through the half_* helpers (proxy_int.h), so either
+ * half may be TLS. The session parses and checks the block (http_msg.h),
  * routes it (cookie, else the service's persistence, else the scheduler), sends the
  * rewritten block to the server (the kept-alive backend connection when it is to the
  * same real server, else a new one), then streams the body as far as its framing goes.
@@ -38,6 +43,9 @@ enum http_state {
     H_REQ,              /* request routed: its body and the response under way */
     H_CLOSING,          /* last response queued: the client connection closes */
 };
+
+/* A header block that fits is always seen whole in a TLS stream's plaintext queue. */
+_Static_assert(CFG_HTTP_HEADER_BYTES_MAX <= TLS_PLAIN_MAX, "TLS plaintext queue too small");
 
 #define HF_CONNECTING  (1u << 0)    /* backend SYN out; the timer is its deadline */
 #define HF_SRV_UP      (1u << 1)    /* backend established */
@@ -145,7 +153,7 @@ static struct rte_mbuf *http_mbufs(struct proxy *px, const char *data, uint32_t 
  * the stall goes first, before anything else of d. */
 static void http_send(struct proxy_sess *s, int d, struct rte_mbuf *m)
 {
-    struct tcp_conn *to = d == DIR_IN ? s->srv : s->cli;
+    struct tcp_conn *to = half_conn(s, 1 - d);
     uint32_t len = m->pkt_len;
     int rc = 0;
 
@@ -154,7 +162,7 @@ static void http_send(struct proxy_sess *s, int d, struct rte_mbuf *m)
         rte_pktmbuf_free(m);
         return;
     }
-    if (s->stall[d] == NULL && (rc = tcp_send(to, m)) != LBD_EBUSY && rc != LBD_ENOMEM) {
+    if (s->stall[d] == NULL && (rc = half_send(s, 1 - d, m)) != LBD_EBUSY && rc != LBD_ENOMEM) {
         if (rc != 0) {
             proxy_stats(s->px)->discarded_bytes += len;
             rte_pktmbuf_free(m);
@@ -178,7 +186,7 @@ static void http_send(struct proxy_sess *s, int d, struct rte_mbuf *m)
 /* Sends direction d's stalled packet when it fits. True when nothing is stalled. */
 static bool http_flush(struct proxy_sess *s, int d)
 {
-    struct tcp_conn *to = d == DIR_IN ? s->srv : s->cli;
+    struct tcp_conn *to = half_conn(s, 1 - d);
     struct rte_mbuf *m = s->stall[d];
 
     if (m == NULL)
@@ -190,7 +198,7 @@ static bool http_flush(struct proxy_sess *s, int d)
         rte_pktmbuf_free(m);
         return true;
     }
-    if (m->pkt_len > tcp_send_space(to))
+    if (m->pkt_len > half_send_space(s, 1 - d))
         return false;
     s->stall[d] = NULL;
     tcp_buf_release(s->px->conf.tcp, m->nb_segs);
@@ -210,15 +218,16 @@ static void http_drop_stall(struct proxy_sess *s, int d)
 }
 
 /*
- * Takes exactly n bytes (n <= what is queued) from c's receive queue; sends them on
- * direction d when send, else frees them. tcp_recv hands out whole segments and
- * splits only the first, so this may take several calls. False when the pool had no
- * mbuf for a split (the message can no longer be framed: the caller resets).
+ * Takes exactly n bytes (n <= what is queued) from the receive queue of the half
+ * direction d's data comes from (half_rcvq); sends them on d when send, else frees
+ * them. tcp_recv (and tls_stream_recv) hand out whole segments and split only the
+ * first, so this may take several calls. False when the pool had no mbuf for a split
+ * (the message can no longer be framed: the caller resets).
  */
-static bool http_take(struct proxy_sess *s, struct tcp_conn *c, uint32_t n, int d, bool send)
+static bool http_take(struct proxy_sess *s, uint32_t n, int d, bool send)
 {
     while (n > 0) {
-        struct rte_mbuf *m = tcp_recv(c, n);
+        struct rte_mbuf *m = half_recv(s, d, n);
         if (m == NULL)
             return false;
         n -= m->pkt_len;
@@ -236,20 +245,20 @@ static bool http_take(struct proxy_sess *s, struct tcp_conn *c, uint32_t n, int 
 static void http_drop_backend(struct proxy_sess *s, bool reset)
 {
     struct proxy_http *h = s->http;
-    struct tcp_conn *c = s->srv;
 
     if (h->flags & HF_CONNECTING)
         twheel_cancel(s->px->conf.wheel, &s->timer);
     h->flags &= ~(HF_CONNECTING | HF_SRV_UP | HF_SRV_EOF);
     http_drop_stall(s, DIR_IN);
     proxy_sess_uncount(s);
-    if (c == NULL)
+    if (s->srv == NULL) {
+        half_drop_tls(s, DIR_OUT);
         return;
-    s->srv = NULL;
+    }
     if (reset)
-        tcp_abort(c);
+        half_abort(s, DIR_OUT);
     else
-        tcp_close(c);
+        half_close(s, DIR_OUT);
 }
 
 /* Throws away what the client sends (after an error, or once closing). */
@@ -257,7 +266,7 @@ static void http_discard_client(struct proxy_sess *s)
 {
     struct rte_mbuf *m;
 
-    while (s->cli != NULL && (m = tcp_recv(s->cli, UINT32_MAX)) != NULL) {
+    while (s->cli != NULL && (m = half_recv(s, DIR_IN, UINT32_MAX)) != NULL) {
         proxy_stats(s->px)->discarded_bytes += m->pkt_len;
         rte_pktmbuf_free(m);
     }
@@ -271,7 +280,7 @@ static void http_shut_client(struct proxy_sess *s)
     if (!(h->flags & HF_SHUT) || s->cli == NULL || s->stall[DIR_OUT] != NULL)
         return;
     h->flags &= ~HF_SHUT;
-    tcp_shutdown(s->cli);
+    half_shutdown(s, DIR_IN);
 }
 
 static void http_closing(struct proxy_sess *s)
@@ -336,13 +345,8 @@ static void http_fail(struct proxy_sess *s, unsigned status)
 /* A client connection that has nothing more to say: closed without a word. */
 static void http_close_quiet(struct proxy_sess *s)
 {
-    struct tcp_conn *c = s->cli;
-
     http_drop_backend(s, false);
-    if (c != NULL) {
-        s->cli = NULL;
-        tcp_close(c);
-    }
+    half_close(s, DIR_IN);
     proxy_sess_end(s);
 }
 
@@ -374,6 +378,36 @@ void proxy_http_accept(struct proxy *px, struct tcp_conn *c, const struct snap_v
     tcp_set_handler(c, http_cli_event, s);
     tcp_set_idle_timeout(c, px->snap->l7.client_idle_ms);
     px->conf.traffic->vs[vs->slot].conns++;
+    if (vs->tls != NULL) {
+        /* TLS termination: requests are read from the stream's plaintext once the
+         * handshake is done (http_cli_event, TCP_EV_ESTABLISHED); the handshake has the
+         * connect deadline (proxy_on_timer resets a client that does not finish it). */
+        s->tls[DIR_IN] = tls_stream_accept(px->tls, c, vs->tls, vs->slot, http_cli_event, s);
+        if (s->tls[DIR_IN] == NULL) {
+            proxy_sess_abort(s);
+            return;
+        }
+        s->state = PROXY_HANDSHAKE;
+        twheel_arm(px->conf.wheel, &s->timer, proxy_now(px) + px->snap->l7.connect_ms);
+        return;
+    }
+    twheel_arm(px->conf.wheel, &s->timer, proxy_now(px) + vs->http_request_ms);
+    http_try_request(s);
+}
+
+/* The client's TLS handshake is done: the first request's deadline starts. */
+static void http_cli_tls_ready(struct proxy_sess *s)
+{
+    struct proxy *px = s->px;
+    const struct snap_vs *vs = http_vs(s);
+
+    twheel_cancel(px->conf.wheel, &s->timer);
+    if (vs == NULL) {
+        proxy_stats(px)->no_service++;
+        proxy_sess_abort(s);
+        return;
+    }
+    s->state = PROXY_HTTP;
     twheel_arm(px->conf.wheel, &s->timer, proxy_now(px) + vs->http_request_ms);
     http_try_request(s);
 }
@@ -409,12 +443,29 @@ static int http_connect(struct proxy_sess *s, const struct snap_vs *vs,
 {
     struct proxy *px = s->px;
     struct traffic_stats *tr = px->conf.traffic;
+    uint16_t port = rs->port ? rs->port : s->vport;
     int rc;
 
-    rc = tcp_connect(px->conf.tcp, vs->source_address, rs->ip, rs->port ? rs->port : s->vport,
-                     http_srv_event, s, &s->srv);
+    half_drop_tls(s, DIR_OUT);          /* of a server tried before */
+    if (rs->tls != NULL) {
+        /* Re-encrypted: the stream reports the end of its handshake as
+         * TCP_EV_ESTABLISHED, so the handshake is part of the connect deadline. */
+        s->tls[DIR_OUT] = tls_stream_connect(px->tls, rs->tls, s->vs_slot, http_srv_event, s);
+        if (s->tls[DIR_OUT] == NULL) {
+            proxy_stats(px)->connect_errors++;
+            return LBD_ENOMEM;
+        }
+        rc = tcp_connect(px->conf.tcp, vs->source_address, rs->ip, port, tls_stream_on_tcp,
+                         s->tls[DIR_OUT], &s->srv);
+        if (rc == 0)
+            tls_stream_attach(s->tls[DIR_OUT], s->srv);
+    } else {
+        rc = tcp_connect(px->conf.tcp, vs->source_address, rs->ip, port, http_srv_event, s,
+                         &s->srv);
+    }
     if (rc != 0) {
         s->srv = NULL;
+        half_drop_tls(s, DIR_OUT);
         proxy_stats(px)->connect_errors++;
         return rc;
     }
@@ -566,14 +617,14 @@ static void http_pump_req(struct proxy_sess *s)
     if (!http_flush(s, DIR_IN))
         return;
     while (!(h->flags & HF_REQ_DONE) && s->cli != NULL && s->srv != NULL) {
-        uint32_t space = tcp_send_space(s->srv), avail = tcp_recv_bytes(s->cli), n;
+        uint32_t space = half_send_space(s, DIR_OUT), avail = half_recv_bytes(s, DIR_IN), n;
         if (avail == 0)
             break;
         if (space == 0) {
             proxy_stats(s->px)->backpressure++;
             break;
         }
-        n = http_msg_body_q(&h->req, &s->cli->rcvq, space < avail ? space : avail, &v);
+        n = http_msg_body_q(&h->req, half_rcvq(s, DIR_IN), space < avail ? space : avail, &v);
         if (v != HTTP_V_OK) {
             http_fail(s, 400);
             return;
@@ -582,7 +633,7 @@ static void http_pump_req(struct proxy_sess *s)
             h->flags |= HF_REQ_DONE;
         if (n == 0)
             break;
-        if (!http_take(s, s->cli, n, DIR_IN, true)) {
+        if (!http_take(s, n, DIR_IN, true)) {
             http_abort(s);
             return;
         }
@@ -590,7 +641,7 @@ static void http_pump_req(struct proxy_sess *s)
             break;
     }
     if (!(h->flags & HF_REQ_DONE) && (h->flags & HF_CLI_EOF) && s->cli != NULL &&
-        tcp_recv_bytes(s->cli) == 0)
+        half_recv_bytes(s, DIR_IN) == 0)
         http_abort(s);      /* the client went before its request was whole */
 }
 
@@ -610,16 +661,16 @@ static void http_try_request(struct proxy_sess *s)
 
     if (h->state != H_WAIT_REQ || s->cli == NULL || s->stall[DIR_OUT] != NULL)
         return;
-    n = tcp_recv_bytes(s->cli);
+    n = half_recv_bytes(s, DIR_IN);
     if (n == 0) {
         if (h->flags & HF_CLI_EOF)
             http_close_quiet(s);
         return;
     }
     h->flags |= HF_BYTES;
-    if (h->scan == 0 && (len = http_msg_leading_crlf(&s->cli->rcvq)) > 0) {
+    if (h->scan == 0 && (len = http_msg_leading_crlf(half_rcvq(s, DIR_IN))) > 0) {
         /* Empty lines before the request line (after a body, from old clients). */
-        if (!http_take(s, s->cli, len, DIR_IN, false)) {
+        if (!http_take(s, len, DIR_IN, false)) {
             http_abort(s);
             return;
         }
@@ -632,7 +683,7 @@ static void http_try_request(struct proxy_sess *s)
         http_fail(s, 503);
         return;
     }
-    len = http_msg_find_end(&s->cli->rcvq, &h->scan, vs->max_header_bytes);
+    len = http_msg_find_end(half_rcvq(s, DIR_IN), &h->scan, vs->max_header_bytes);
     if (len == 0) {
         if (n >= vs->max_header_bytes)
             http_fail(s, 431);
@@ -640,14 +691,14 @@ static void http_try_request(struct proxy_sess *s)
             http_fail(s, 400);
         return;
     }
-    http_msg_copy(&s->cli->rcvq, len, px->http_in);
+    http_msg_copy(half_rcvq(s, DIR_IN), len, px->http_in);
     http_msg_init(&h->req, HTTP_REQUEST, false);
     v = http_msg_head(&h->req, px->http_in, len, hd);
     if (v != HTTP_V_OK) {
         http_fail(s, v == HTTP_V_TOO_BIG ? 431 : 400);
         return;
     }
-    if (!http_take(s, s->cli, len, DIR_IN, false)) {
+    if (!http_take(s, len, DIR_IN, false)) {
         http_abort(s);
         return;
     }
@@ -844,14 +895,14 @@ static void http_pump_rsp(struct proxy_sess *s)
     if (!http_flush(s, DIR_OUT))
         return;
     while (!(h->flags & HF_RSP_DONE) && s->srv != NULL && s->cli != NULL) {
-        uint32_t space = tcp_send_space(s->cli), avail = tcp_recv_bytes(s->srv), n;
+        uint32_t space = half_send_space(s, DIR_IN), avail = half_recv_bytes(s, DIR_OUT), n;
         if (avail == 0)
             break;
         if (space == 0) {
             proxy_stats(s->px)->backpressure++;
             break;
         }
-        n = http_msg_body_q(&h->rsp, &s->srv->rcvq, space < avail ? space : avail, &v);
+        n = http_msg_body_q(&h->rsp, half_rcvq(s, DIR_OUT), space < avail ? space : avail, &v);
         if (v != HTTP_V_OK) {
             http_abort(s);
             return;
@@ -860,7 +911,7 @@ static void http_pump_rsp(struct proxy_sess *s)
             h->flags |= HF_RSP_DONE;
         if (n == 0)
             break;
-        if (!http_take(s, s->srv, n, DIR_OUT, true)) {
+        if (!http_take(s, n, DIR_OUT, true)) {
             http_abort(s);
             return;
         }
@@ -886,8 +937,9 @@ static void http_on_response(struct proxy_sess *s)
         http_shut_client(s);
         if (h->state != H_REQ) {
             /* Nothing asked: whatever a kept-alive server says is not an answer. */
-            if (s->srv != NULL && (tcp_recv_bytes(s->srv) > 0 || (h->flags & HF_SRV_EOF)))
-                http_drop_backend(s, tcp_recv_bytes(s->srv) > 0);
+            if (s->srv != NULL &&
+                (half_recv_bytes(s, DIR_OUT) > 0 || (h->flags & HF_SRV_EOF)))
+                http_drop_backend(s, half_recv_bytes(s, DIR_OUT) > 0);
             if (h->state == H_WAIT_REQ)
                 http_try_request(s);
             return;
@@ -896,22 +948,22 @@ static void http_on_response(struct proxy_sess *s)
             return;
         if (!(h->flags & HF_RSP_HEAD)) {
             vs = http_vs(s);
-            len = http_msg_find_end(&s->srv->rcvq, &h->rscan,
+            len = http_msg_find_end(half_rcvq(s, DIR_OUT), &h->rscan,
                                     vs != NULL ? vs->max_header_bytes
                                                : CFG_HTTP_HEADER_BYTES_DEFAULT);
             if (len == 0) {
-                if (tcp_recv_bytes(s->srv) >= (vs != NULL ? vs->max_header_bytes
+                if (half_recv_bytes(s, DIR_OUT) >= (vs != NULL ? vs->max_header_bytes
                                                           : CFG_HTTP_HEADER_BYTES_DEFAULT) ||
                     (h->flags & HF_SRV_EOF))
                     http_fail(s, 502);
                 return;
             }
-            http_msg_copy(&s->srv->rcvq, len, px->http_in);
+            http_msg_copy(half_rcvq(s, DIR_OUT), len, px->http_in);
             if (http_msg_head(&h->rsp, px->http_in, len, px->http_head) != HTTP_V_OK) {
                 http_fail(s, 502);
                 return;
             }
-            if (!http_take(s, s->srv, len, DIR_OUT, false)) {
+            if (!http_take(s, len, DIR_OUT, false)) {
                 http_abort(s);
                 return;
             }
@@ -926,7 +978,7 @@ static void http_on_response(struct proxy_sess *s)
         if (s->http == NULL || h->state != H_REQ)
             return;
         if (!(h->flags & HF_RSP_DONE) && (h->flags & HF_SRV_EOF) && s->srv != NULL &&
-            tcp_recv_bytes(s->srv) == 0 && s->stall[DIR_OUT] == NULL) {
+            half_recv_bytes(s, DIR_OUT) == 0 && s->stall[DIR_OUT] == NULL) {
             if (http_msg_eof(&h->rsp) != HTTP_V_OK) {
                 http_abort(s);      /* cut short */
                 return;
@@ -950,6 +1002,9 @@ static void http_cli_event(struct tcp_conn *c, enum tcp_event ev, void *arg)
     (void)c;
     switch (ev) {
     case TCP_EV_ESTABLISHED:
+        /* Only a TLS stream reports this: the client's handshake is done. */
+        if (s->state == PROXY_HANDSHAKE)
+            http_cli_tls_ready(s);
         break;
     case TCP_EV_READABLE:
         if (h->state == H_WAIT_REQ)
@@ -994,7 +1049,9 @@ static void http_srv_event(struct tcp_conn *c, enum tcp_event ev, void *arg)
     struct proxy_http *h = s->http;
     struct proxy *px = s->px;
 
-    if (c != s->srv)
+    /* A closed or reset backend connection says nothing more (tcp_close, tcp_abort,
+     * tls_stream_close); a stream reports a failure with c already NULL. */
+    if (c != s->srv && s->tls[DIR_OUT] == NULL)
         return;
     switch (ev) {
     case TCP_EV_ESTABLISHED:
@@ -1003,7 +1060,7 @@ static void http_srv_event(struct tcp_conn *c, enum tcp_event ev, void *arg)
         twheel_cancel(px->conf.wheel, &s->timer);
         h->flags = (h->flags & ~HF_CONNECTING) | HF_SRV_UP;
         proxy_stats(px)->connected++;
-        tcp_set_idle_timeout(c, px->snap != NULL ? px->snap->l7.server_idle_ms : 0);
+        tcp_set_idle_timeout(s->srv, px->snap != NULL ? px->snap->l7.server_idle_ms : 0);
         http_pump_req(s);
         break;
     case TCP_EV_READABLE:
@@ -1026,6 +1083,7 @@ static void http_srv_event(struct tcp_conn *c, enum tcp_event ev, void *arg)
     case TCP_EV_RESET:
     case TCP_EV_TIMEOUT:
         s->srv = NULL;      /* the stack frees it after this call */
+        half_drop_tls(s, DIR_OUT);
         proxy_sess_uncount(s);
         if (h->flags & HF_CONNECTING) {
             if (ev == TCP_EV_RESET)
@@ -1053,14 +1111,10 @@ static void http_srv_event(struct tcp_conn *c, enum tcp_event ev, void *arg)
 void proxy_http_timer(struct proxy_sess *s)
 {
     struct proxy_http *h = s->http;
-    struct tcp_conn *c;
 
     if (h->flags & HF_CONNECTING) {
         proxy_stats(s->px)->connect_timeouts++;
-        if ((c = s->srv) != NULL) {
-            s->srv = NULL;
-            tcp_abort(c);
-        }
+        half_abort(s, DIR_OUT);
         http_connect_failed(s);
         return;
     }

@@ -6,6 +6,8 @@
 #define LBD_PROXY_INT_H
 
 #include "proxy/proxy.h"
+#include "proxy/tls_stream.h"
+#include "tcp/tcp.h"
 
 #define DIR_IN 0        /* client -> server */
 #define DIR_OUT 1       /* server -> client */
@@ -19,6 +21,66 @@ static inline struct proxy_stats *proxy_stats(struct proxy *px)
 {
     return px->conf.stats;
 }
+
+/*
+ * The byte stream of one half (side 0: the client's, 1: the server's; the same index
+ * as the direction whose data comes from it): the TCP connection itself, or TLS over
+ * it (tls_stream.h, which reports the same events about the plaintext). The half must
+ * exist (s->cli or s->srv not NULL).
+ */
+static inline struct tcp_conn *half_conn(const struct proxy_sess *s, int side)
+{
+    return side == DIR_IN ? s->cli : s->srv;
+}
+
+static inline uint32_t half_send_space(const struct proxy_sess *s, int side)
+{
+    return s->tls[side] != NULL ? tls_stream_send_space(s->tls[side])
+                                : tcp_send_space(half_conn(s, side));
+}
+
+static inline int half_send(struct proxy_sess *s, int side, struct rte_mbuf *m)
+{
+    return s->tls[side] != NULL ? tls_stream_send(s->tls[side], m)
+                                : tcp_send(half_conn(s, side), m);
+}
+
+static inline uint32_t half_recv_bytes(const struct proxy_sess *s, int side)
+{
+    return s->tls[side] != NULL ? tls_stream_recv_bytes(s->tls[side])
+                                : tcp_recv_bytes(half_conn(s, side));
+}
+
+static inline struct rte_mbuf *half_recv(struct proxy_sess *s, int side, uint32_t max)
+{
+    return s->tls[side] != NULL ? tls_stream_recv(s->tls[side], max)
+                                : tcp_recv(half_conn(s, side), max);
+}
+
+static inline void half_shutdown(struct proxy_sess *s, int side)
+{
+    if (s->tls[side] != NULL)
+        tls_stream_shutdown(s->tls[side]);
+    else
+        tcp_shutdown(half_conn(s, side));
+}
+
+/* The half's received bytes not yet taken, to look at in place: the connection's receive
+ * queue, or the TLS stream's plaintext (tls_stream_rcvq). Take with half_recv. */
+static inline const struct mbufq *half_rcvq(const struct proxy_sess *s, int side)
+{
+    return s->tls[side] != NULL ? tls_stream_rcvq(s->tls[side]) : &half_conn(s, side)->rcvq;
+}
+
+/* Resets the half (its TLS stream too) if it is still there. */
+void half_abort(struct proxy_sess *s, int side);
+/* Closes the half (tcp_close, or tls_stream_close: close_notify first) if it is still
+ * there; no more events from it. */
+void half_close(struct proxy_sess *s, int side);
+/* Frees the TLS stream of a half whose connection is gone. */
+void half_drop_tls(struct proxy_sess *s, int side);
+/* The half's events go to fn (arg: s), through its TLS stream if it has one. */
+void half_set_handler(struct proxy_sess *s, int side, tcp_event_fn fn);
 
 /* proxy.c */
 struct proxy_sess *proxy_sess_alloc(struct proxy *px);

@@ -110,7 +110,7 @@ void proxy_free(struct proxy *px)
 static bool proxy_wants(const struct snap_vs *vs)
 {
     return vs != NULL && vs->layer == 7 &&
-           (vs->mode == CFG_MODE_TCP || (vs->mode == CFG_MODE_HTTP && !vs->tls)) &&
+           (vs->mode == CFG_MODE_TCP || vs->mode == CFG_MODE_HTTP) &&
            vs->protocol == IPPROTO_TCP;
 }
 

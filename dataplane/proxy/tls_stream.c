@@ -680,6 +680,29 @@ int tls_stream_shutdown(struct tls_stream *ts)
     return 0;
 }
 
+void tls_stream_set_handler(struct tls_stream *ts, tcp_event_fn fn, void *arg)
+{
+    ts->fn = fn;
+    ts->arg = arg;
+}
+
+void tls_stream_close(struct tls_stream *ts)
+{
+    struct tcp_conn *c = ts->c;
+
+    if (c != NULL && (ts->flags & TLS_SF_HS_DONE) &&
+        !(ts->flags & (TLS_SF_SHUT | TLS_SF_FAILED))) {
+        ts->flags |= TLS_SF_SHUT | TLS_SF_SHUT_TCP;     /* tcp_close sends the FIN */
+        (void)SSL_shutdown(ts->ssl);
+        ERR_clear_error();
+        ts_flush(ts);
+    }
+    ts->c = NULL;
+    if (c != NULL)
+        tcp_close(c);
+    tls_stream_free(ts);
+}
+
 void tls_stream_count_timeout(struct tls_stream *ts)
 {
     if (!(ts->flags & (TLS_SF_HS_DONE | TLS_SF_FAILED)) && (ts->flags & TLS_SF_SERVER)) {

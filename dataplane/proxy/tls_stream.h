@@ -168,6 +168,28 @@ uint32_t tls_stream_recv_bytes(const struct tls_stream *ts);
 struct rte_mbuf *tls_stream_recv(struct tls_stream *ts, uint32_t max);
 int tls_stream_shutdown(struct tls_stream *ts);
 
+/*
+ * The decrypted plaintext not yet taken, to look at in place (as a connection's rcvq):
+ * HTTP mode scans a header block there and takes nothing (tls_stream_recv) until it is
+ * whole. Read only. Backpressure holds: nothing more is decrypted while the queue has
+ * TLS_PLAIN_MAX bytes (CFG_HTTP_HEADER_BYTES_MAX at most, so a block that does not fit
+ * is seen as too large, never waited for); taking from it refills it.
+ */
+static inline const struct mbufq *tls_stream_rcvq(const struct tls_stream *ts)
+{
+    return &ts->plain;
+}
+
+/* Changes who receives the stream's events (as tcp_set_handler). */
+void tls_stream_set_handler(struct tls_stream *ts, tcp_event_fn fn, void *arg);
+
+/*
+ * As tcp_close, about the stream: close_notify (after the handshake), what ciphertext
+ * the stack takes now, then tcp_close of the connection, and the stream is freed (no
+ * more events; ciphertext the stack refused is dropped). ts is invalid afterwards.
+ */
+void tls_stream_close(struct tls_stream *ts);
+
 /* The user gave up waiting for the handshake: counted (failed_timeout). */
 void tls_stream_count_timeout(struct tls_stream *ts);
 

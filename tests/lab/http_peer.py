@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """http_peer: the real server and the raw clients of tests/lab/t_http.sh.
 
-  http_peer.py server NAME PORT DIR     HTTP/1.1 server (keep-alive) naming itself NAME
+  http_peer.py server NAME PORT DIR [CERT KEY]  HTTP/1.1 server (keep-alive) naming
+                                        itself NAME; HTTPS with CERT and KEY
   http_peer.py pipeline HOST PORT N     N requests pipelined on one connection: prints
                                         the servers that answered, in order
   http_peer.py raw HOST PORT FILE       sends FILE's bytes, prints the status line
@@ -9,6 +10,8 @@
   http_peer.py upgrade HOST PORT        Connection: Upgrade, then echoes through the tunnel
   http_peer.py keepalive HOST PORT N [COOKIEJAR]  N requests on one connection (with the
                                         cookie the first answer set): prints the servers
+
+With HTTP_PEER_TLS=1 in the environment the clients speak TLS (no verification).
 
 Server paths: /who (its name), /headers (the request's header block), /big (DIR/big),
 /upload (POST, any framing: the SHA-256 of the body), /slow (answers after 30 s),
@@ -20,6 +23,7 @@ import os
 import select
 import socket
 import socketserver
+import ssl
 import sys
 import time
 
@@ -129,10 +133,25 @@ class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
     allow_reuse_address = True
 
 
-def server(name, port, root):
+def server(name, port, root, cert=None, key=None):
     Handler.name = name
     Handler.root = root
-    Server(("0.0.0.0", int(port)), Handler).serve_forever()
+    srv = Server(("0.0.0.0", int(port)), Handler)
+    if cert:
+        c = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        c.load_cert_chain(cert, key)
+        srv.socket = c.wrap_socket(srv.socket, server_side=True)
+    srv.serve_forever()
+
+
+def connect(host, port, timeout=10):
+    s = socket.create_connection((host, int(port)), timeout=timeout)
+    if os.environ.get("HTTP_PEER_TLS"):
+        c = ssl.create_default_context()
+        c.check_hostname = False
+        c.verify_mode = ssl.CERT_NONE
+        s = c.wrap_socket(s, server_hostname=host)
+    return s
 
 
 def read_response(f):
@@ -150,7 +169,7 @@ def read_response(f):
 
 
 def pipeline(host, port, n):
-    s = socket.create_connection((host, int(port)), timeout=10)
+    s = connect(host, port)
     req = b"GET /who HTTP/1.1\r\nHost: lab\r\n\r\n" * int(n)
     s.sendall(req)
     f = s.makefile("rb")
@@ -160,7 +179,7 @@ def pipeline(host, port, n):
 
 
 def raw(host, port, path):
-    s = socket.create_connection((host, int(port)), timeout=10)
+    s = connect(host, port)
     s.sendall(open(path, "rb").read())
     f = s.makefile("rb")
     status, _, body = read_response(f)
@@ -169,7 +188,7 @@ def raw(host, port, path):
 
 
 def trickle(host, port, secs):
-    s = socket.create_connection((host, int(port)), timeout=int(secs) + 10)
+    s = connect(host, port, int(secs) + 10)
     req = b"GET /who HTTP/1.1\r\nHost: lab\r\nX-Slow: " + b"a" * 100 + b"\r\n\r\n"
     try:
         for i in range(len(req)):
@@ -183,7 +202,7 @@ def trickle(host, port, secs):
 
 
 def upgrade(host, port):
-    s = socket.create_connection((host, int(port)), timeout=10)
+    s = connect(host, port)
     s.sendall(b"GET /ws HTTP/1.1\r\nHost: lab\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n")
     f = s.makefile("rb")
     status, _, _ = read_response(f)
@@ -193,7 +212,7 @@ def upgrade(host, port):
 
 
 def keepalive(host, port, n, jar=None):
-    s = socket.create_connection((host, int(port)), timeout=10)
+    s = connect(host, port)
     f = s.makefile("rb")
     cookie = open(jar).read().strip() if jar and os.path.exists(jar) else ""
     got = []

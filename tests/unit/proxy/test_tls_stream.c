@@ -43,6 +43,8 @@ struct app {
     BIO *rb, *wb;
     bool established, hs_done, peer_fin, reset, closed;
     bool echo;
+    const char *http_reply;     /* HTTP server: sent for every request line read */
+    uint32_t laddr;             /* a real server's address (server side) */
     uint8_t *rx, *tx;
     size_t rx_len, tx_len, tx_off;
 };
@@ -73,6 +75,7 @@ static struct {
     struct app srv_apps[N_APPS];
     unsigned n_srv_apps;
     SSL_CTX *srv_ctx;           /* real servers' TLS context, when they speak TLS */
+    const char *srv_http_reply; /* real servers answer HTTP with it (else they echo) */
     EVP_PKEY *key;
     X509 *cert;
 } N;
@@ -218,6 +221,18 @@ static void app_got(struct app *a, const uint8_t *p, size_t n)
 {
     cr_assert_leq(a->rx_len + n, N_BUF);
     memcpy(a->rx + a->rx_len, p, n);
+    if (a->http_reply != NULL) {
+        /* One reply per request line in what arrived. */
+        static const char t[] = " HTTP/1.1\r\n";
+        size_t tl = sizeof(t) - 1, from = a->rx_len > tl ? a->rx_len - tl : 0;
+        for (size_t i = from; i + tl <= a->rx_len + n; i++)
+            if (memcmp(a->rx + i, t, tl) == 0 && i + tl > a->rx_len) {
+                size_t rl = strlen(a->http_reply);
+                cr_assert_leq(a->tx_len + rl, N_BUF);
+                memcpy(a->tx + a->tx_len, a->http_reply, rl);
+                a->tx_len += rl;
+            }
+    }
     a->rx_len += n;
     if (a->echo) {
         memcpy(a->tx + a->tx_len, p, n);
@@ -320,7 +335,9 @@ static void srv_accept(struct tcp_conn *c, enum tcp_event ev, void *arg)
     app_init(a, N.srv_ctx);
     if (a->ssl != NULL)
         SSL_set_accept_state(a->ssl);
-    a->echo = true;
+    a->echo = N.srv_http_reply == NULL;
+    a->http_reply = N.srv_http_reply;
+    a->laddr = c->key.laddr;
     a->c = c;
     tcp_set_handler(c, app_event, a);
     app_event(c, TCP_EV_ESTABLISHED, a);
@@ -728,4 +745,300 @@ Test(tls_stream, handshake_budget_spreads_a_burst_and_steps_are_timed)
                 (unsigned long)N.ws->tls.hs_deferred);
     if (N.ws->tls.hs_us > 2 * TLS_HS_BUDGET_US)
         cr_assert_gt(N.ws->tls.hs_deferred, 0, "more work than one budget: some put off");
+}
+
+/* ---- HTTP mode over TLS ------------------------------------------------------ */
+
+#define REQ "GET /who HTTP/1.1\r\nHost: lab\r\n\r\n"
+#define OK200 "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+
+static void https_mode(enum cfg_persist_type p, const char *reply)
+{
+    N.vs.mode = CFG_MODE_HTTP;
+    N.vs.persistence.type = p;
+    snprintf(N.vs.persistence.cookie, sizeof(N.vs.persistence.cookie), "MS-WSMAN");
+    N.vs.x_forwarded_for = true;
+    N.vs.http_request_timeout_ms = 5000;
+    N.srv_http_reply = reply;
+    publish();
+}
+
+/* A real server's TLS: every real server speaks it with a throwaway certificate. */
+static void tls_real_servers(void)
+{
+    char err[256] = "";
+    EVP_PKEY *k;
+    X509 *x;
+
+    make_cert("rs.test", &k, &x);
+    N.srv_ctx = SSL_CTX_new(TLS_server_method());
+    cr_assert(SSL_CTX_use_certificate(N.srv_ctx, x) == 1 && SSL_CTX_use_PrivateKey(N.srv_ctx, k) == 1);
+    for (int i = 0; i < 3; i++) {
+        N.rs[i].tls = true;
+        N.rs[i].tls_ctx = tls_backend_create(&N.rs[i], err, sizeof(err));
+        cr_assert_not_null(N.rs[i].tls_ctx, "%s", err);
+    }
+}
+
+static const struct proxy_http_vs_counters *HS(void)
+{
+    return &N.px->conf.http->vs[N.vs.slot];
+}
+
+static unsigned rx_count(const struct app *a, const char *str)
+{
+    size_t n = strlen(str);
+    unsigned c = 0;
+
+    for (size_t i = 0; i + n <= a->rx_len; i++)
+        if (memcmp(a->rx + i, str, n) == 0)
+            c++;
+    return c;
+}
+
+/* The value of the MS-WSMAN cookie a's first response set, into v. */
+static void set_cookie_of(const struct app *a, char *v, size_t cap)
+{
+    const char *k = "Set-Cookie: MS-WSMAN=";
+    size_t n = strlen(k);
+
+    for (size_t i = 0; i + n <= a->rx_len; i++)
+        if (memcmp(a->rx + i, k, n) == 0) {
+            size_t j = 0;
+            while (i + n + j < a->rx_len && a->rx[i + n + j] != ';' && j + 1 < cap) {
+                v[j] = (char)a->rx[i + n + j];
+                j++;
+            }
+            v[j] = 0;
+            return;
+        }
+    cr_assert_fail("no Set-Cookie");
+}
+
+static int rs_of(uint32_t ip)
+{
+    for (int i = 0; i < 3; i++)
+        if (N.rs[i].ip == ip)
+            return i;
+    return -1;
+}
+
+/* The client's close_notify and FIN. */
+static void tls_close(struct app *a)
+{
+    if (a->c == NULL)
+        return;
+    SSL_shutdown(a->ssl);
+    app_flush(a);
+    tcp_shutdown(a->c);
+}
+
+Test(tls_stream, https_keep_alive_pipelining_and_the_cookie_over_tls)
+{
+    SSL_CTX *cctx = client_ctx(0);
+    static struct app a, b;
+    char v[64], req[256];
+    unsigned before = rte_mempool_in_use_count(N.pool);
+    int first;
+
+    https_mode(CFG_PERSIST_HTTP_COOKIE, OK200);
+    client_connect(&a, cctx, NULL);
+    n_run(50);
+    cr_assert(a.hs_done);
+    cr_assert_eq(N.n_srv_apps, 0, "no real server before a request");
+    client_send(&a, REQ, strlen(REQ));
+    n_run(50);
+    cr_assert_eq(rx_count(&a, "HTTP/1.1 200 OK\r\n"), 1);
+    cr_assert_eq(rx_count(&a, "Cache-Control: private\r\n"), 1);
+    set_cookie_of(&a, v, sizeof(v));
+    cr_assert_eq(strlen(v), 16, "%s", v);
+    cr_assert_eq(N.n_srv_apps, 1);
+    first = rs_of(N.srv_apps[0].laddr);
+    cr_assert_geq(first, 0);
+    cr_assert_eq(rx_count(&N.srv_apps[0], "X-Forwarded-For: " N_CLIENT "\r\n"), 1,
+                 "the real server sees the request in clear, with XFF");
+    /* Three pipelined requests with the cookie on the same TLS connection: answered in
+     * order on the kept-alive backend connection; the cookie is taken out. */
+    snprintf(req, sizeof(req), "GET /who HTTP/1.1\r\nHost: lab\r\nCookie: x=1; MS-WSMAN=%s\r\n\r\n",
+             v);
+    for (int i = 0; i < 3; i++)
+        client_send(&a, req, strlen(req));
+    n_run(100);
+    cr_assert_eq(rx_count(&a, "HTTP/1.1 200 OK\r\n"), 4);
+    cr_assert_eq(rx_count(&a, OK200), 3, "the first one with its Set-Cookie");
+    cr_assert_eq(rx_count(&a, "Set-Cookie"), 1, "only the first response sets it");
+    cr_assert_eq(N.n_srv_apps, 1, "one backend connection for the four");
+    cr_assert_eq(N.ws->proxy.http_backend_reused, 3);
+    cr_assert_eq(rx_count(&N.srv_apps[0], "MS-WSMAN"), 0, "the real server never sees it");
+    cr_assert_eq(rx_count(&N.srv_apps[0], "Cookie: x=1\r\n"), 3);
+    cr_assert_eq(HS()->cookie_hits, 3);
+    cr_assert_eq(HS()->requests, 4);
+    cr_assert_eq(HS()->responses_2xx, 4);
+    cr_assert(!a.peer_fin && !a.closed && !a.reset, "kept alive");
+    /* A second TLS client with the cookie: the same real server. */
+    client_connect(&b, cctx, NULL);
+    n_run(50);
+    client_send(&b, req, strlen(req));
+    n_run(50);
+    cr_assert_eq(rx_count(&b, OK200), 1);
+    cr_assert_eq(N.n_srv_apps, 2);
+    cr_assert_eq(rs_of(N.srv_apps[1].laddr), first);
+    cr_assert_eq(rx_count(&b, "Set-Cookie"), 0);
+    cr_assert_eq(TS()->handshakes, 2);
+    tls_close(&a);
+    tls_close(&b);
+    n_run(200);
+    cr_assert(a.peer_fin || a.closed, "the client's end closes its session");
+    cr_assert(b.peer_fin || b.closed);
+    assert_clean();
+    cr_assert_eq(rte_mempool_in_use_count(N.pool), before, "mbufs left");
+    SSL_free(a.ssl);
+    SSL_free(b.ssl);
+    SSL_CTX_free(cctx);
+}
+
+Test(tls_stream, https_malformed_request_gets_400_over_tls_and_close)
+{
+    SSL_CTX *cctx = client_ctx(0);
+    static struct app a;
+    const char *bad = "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n"
+                      "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n";
+    unsigned before = rte_mempool_in_use_count(N.pool);
+
+    https_mode(CFG_PERSIST_NONE, OK200);
+    client_connect(&a, cctx, NULL);
+    n_run(50);
+    client_send(&a, bad, strlen(bad));
+    n_run(100);
+    cr_assert_eq(rx_count(&a, "HTTP/1.1 400 Bad Request\r\n"), 1, "the answer, decrypted");
+    cr_assert(a.peer_fin || a.closed, "then the close");
+    cr_assert_eq(N.n_srv_apps, 0, "nothing reached a real server");
+    cr_assert_eq(HS()->err_400, 1);
+    tls_close(&a);
+    assert_clean();
+    cr_assert_eq(rte_mempool_in_use_count(N.pool), before, "mbufs left");
+    SSL_free(a.ssl);
+    SSL_CTX_free(cctx);
+}
+
+Test(tls_stream, https_request_not_whole_in_time_gets_408_over_tls)
+{
+    SSL_CTX *cctx = client_ctx(0);
+    static struct app a;
+
+    https_mode(CFG_PERSIST_NONE, OK200);
+    client_connect(&a, cctx, NULL);
+    n_run(50);
+    client_send(&a, "GET / HTTP/1.1\r\nHost: a\r\n", 26);  /* no end of the block */
+    n_run(4900);
+    cr_assert_eq(a.rx_len, 0, "nothing taken before the block is whole");
+    n_run(200);
+    cr_assert_eq(rx_count(&a, "HTTP/1.1 408 Request Timeout\r\n"), 1);
+    cr_assert_eq(HS()->err_408, 1);
+    tls_close(&a);
+    assert_clean();
+    SSL_free(a.ssl);
+    SSL_CTX_free(cctx);
+}
+
+/* The largest max_header_bytes over TLS: the stream decrypts no more than TLS_PLAIN_MAX
+ * for a block that never ends, and that is enough to see it is too large (431), not to
+ * wait for it. */
+Test(tls_stream, https_header_block_over_the_largest_limit_gets_431_over_tls)
+{
+    SSL_CTX *cctx = client_ctx(0);
+    static struct app a;
+    static char big[80000];
+    int n;
+
+    N.vs.max_header_bytes = CFG_HTTP_HEADER_BYTES_MAX;
+    https_mode(CFG_PERSIST_NONE, OK200);
+    client_connect(&a, cctx, NULL);
+    n_run(50);
+    n = snprintf(big, sizeof(big), "GET / HTTP/1.1\r\nHost: a\r\nX-Big: ");
+    memset(big + n, 'x', sizeof(big) - (size_t)n);
+    client_send(&a, big, sizeof(big));
+    n_run(500);
+    cr_assert_eq(rx_count(&a, "HTTP/1.1 431 "), 1);
+    cr_assert_eq(HS()->err_431, 1);
+    cr_assert_eq(N.n_srv_apps, 0);
+    tls_close(&a);
+    assert_clean();
+    SSL_free(a.ssl);
+    SSL_CTX_free(cctx);
+}
+
+/* Termination and re-encryption in HTTP mode: requests decrypted, parsed, encrypted
+ * again to a TLS real server; a large response body crosses both streams. */
+Test(tls_stream, https_reencrypted_to_a_tls_real_server_in_http_mode)
+{
+    enum { BODY = 300000 };
+    SSL_CTX *cctx = client_ctx(0);
+    static struct app a;
+    static char reply[BODY + 128];
+    unsigned before = rte_mempool_in_use_count(N.pool);
+    int n;
+
+    n = snprintf(reply, sizeof(reply), "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n", BODY);
+    memset(reply + n, 'b', BODY);
+    reply[n + BODY] = 0;
+    tls_real_servers();
+    https_mode(CFG_PERSIST_SOURCE_IP, reply);      /* both requests to one server */
+    client_connect(&a, cctx, NULL);
+    n_run(50);
+    client_send(&a, REQ, strlen(REQ));
+    n_run(2000);
+    cr_assert_eq(N.n_srv_apps, 1);
+    cr_assert(N.srv_apps[0].hs_done, "the real server's handshake");
+    cr_assert_eq(TS()->backend_handshakes, 1);
+    cr_assert_eq(rx_count(&N.srv_apps[0], "GET /who HTTP/1.1\r\n"), 1);
+    cr_assert_eq(a.rx_len, (size_t)n + BODY, "got %zu", a.rx_len);
+    client_send(&a, REQ, strlen(REQ));
+    n_run(2000);
+    cr_assert_eq(a.rx_len, 2 * ((size_t)n + BODY), "got %zu", a.rx_len);
+    cr_assert_eq(rx_count(&a, "HTTP/1.1 200 OK\r\n"), 2);
+    cr_assert_eq(N.n_srv_apps, 1, "the re-encrypted backend connection is kept alive: %u apps, "
+                 "reset %d closed %d fin %d, aborted %lu srv resets %lu",
+                 N.n_srv_apps, N.srv_apps[0].reset, N.srv_apps[0].closed, N.srv_apps[0].peer_fin,
+                 (unsigned long)HS()->aborted, (unsigned long)N.ws->proxy.server_resets);
+    cr_assert_eq(N.ws->proxy.http_backend_reused, 1);
+    cr_assert_eq(HS()->responses_2xx, 2);
+    tls_close(&a);
+    n_run(500);
+    cr_assert(N.srv_apps[0].peer_fin || N.srv_apps[0].closed, "the backend closed too");
+    assert_clean();
+    cr_assert_eq(rte_mempool_in_use_count(N.pool), before, "mbufs left");
+    SSL_free(a.ssl);
+    SSL_CTX_free(cctx);
+}
+
+/* Re-encryption whose verification fails on every real server: each counted and the
+ * next one tried, as refused connections are, then lbd's 503 over the client's TLS. */
+Test(tls_stream, https_backend_verification_failing_everywhere_gets_503_over_tls)
+{
+    SSL_CTX *cctx = client_ctx(0);
+    static struct app a;
+    char err[256] = "";
+
+    tls_real_servers();
+    for (int i = 0; i < 3; i++) {
+        tls_backend_put(N.rs[i].tls_ctx);
+        N.rs[i].tls_verify = true;     /* the system's CAs never signed rs.test */
+        snprintf(N.rs[i].tls_sni, sizeof(N.rs[i].tls_sni), "rs.test");
+        N.rs[i].tls_ctx = tls_backend_create(&N.rs[i], err, sizeof(err));
+        cr_assert_not_null(N.rs[i].tls_ctx, "%s", err);
+    }
+    https_mode(CFG_PERSIST_NONE, OK200);
+    client_connect(&a, cctx, NULL);
+    n_run(50);
+    client_send(&a, REQ, strlen(REQ));
+    n_run(2000);
+    cr_assert_eq(TS()->backend_verify_failed, PROXY_MAX_TRIES);
+    cr_assert_eq(N.ws->proxy.retries, PROXY_MAX_TRIES - 1, "the next servers were tried");
+    cr_assert_eq(rx_count(&a, "HTTP/1.1 503 "), 1);
+    cr_assert_eq(HS()->err_503, 1);
+    tls_close(&a);
+    assert_clean();
+    SSL_free(a.ssl);
+    SSL_CTX_free(cctx);
 }
