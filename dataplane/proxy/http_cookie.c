@@ -5,46 +5,7 @@
 
 #include <string.h>
 
-static bool is_ows(char c)
-{
-    return c == ' ' || c == '\t';
-}
-
-/*
- * Walks the cookie-pairs of a Cookie value: the next pair at or after *pos into
- * [*ns, *ne) (name) and [*vs, *ve) (value). False when there is none.
- */
-static bool next_pair(const char *v, size_t len, size_t *pos, size_t *ps, size_t *pe,
-                      size_t *ne, size_t *vs)
-{
-    size_t i = *pos;
-
-    while (i < len && (is_ows(v[i]) || v[i] == ';'))
-        i++;
-    if (i >= len)
-        return false;
-    *ps = i;
-    while (i < len && v[i] != ';')
-        i++;
-    *pe = i;
-    while (*pe > *ps && is_ows(v[*pe - 1]))
-        (*pe)--;
-    *pos = i;
-    *ne = *ps;
-    while (*ne < *pe && v[*ne] != '=')
-        (*ne)++;
-    *vs = *ne < *pe ? *ne + 1 : *pe;
-    return true;
-}
-
-static bool name_is(const char *v, size_t ps, size_t ne, const char *name, size_t nlen)
-{
-    size_t e = ne;
-
-    while (e > ps && is_ows(v[e - 1]))
-        e--;
-    return e - ps == nlen && memcmp(v + ps, name, nlen) == 0;
-}
+#include "proxy/cookie_pairs.h"
 
 bool http_cookie_find(const char *buf, const struct http_head *h, const char *name,
                       size_t name_len, struct http_span *val)
@@ -55,41 +16,15 @@ bool http_cookie_find(const char *buf, const struct http_head *h, const char *na
         size_t pos = 0, ps, pe, ne, vs;
         if (!http_field_is(buf, f, "cookie"))
             continue;
-        while (next_pair(v, f->value.len, &pos, &ps, &pe, &ne, &vs)) {
-            if (ne < pe && name_is(v, ps, ne, name, name_len)) {
-                while (vs < pe && is_ows(v[vs]))
-                    vs++;
-                /* A quoted value (RFC 6265 allows DQUOTE around it). */
-                if (pe - vs >= 2 && v[vs] == '"' && v[pe - 1] == '"') {
-                    vs++;
-                    pe--;
-                }
+        while (cookie_pair_next(v, f->value.len, &pos, &ps, &pe, &ne, &vs)) {
+            if (ne < pe && cookie_pair_named(v, ps, ne, name, name_len)) {
+                cookie_pair_value(v, &vs, &pe);
                 *val = (struct http_span){f->value.off + (uint32_t)vs, (uint32_t)(pe - vs)};
                 return true;
             }
         }
     }
     return false;
-}
-
-int http_cookie_strip(const char *v, size_t len, const char *name, size_t name_len,
-                      char *out, size_t cap)
-{
-    size_t pos = 0, ps, pe, ne, vs, o = 0;
-
-    while (next_pair(v, len, &pos, &ps, &pe, &ne, &vs)) {
-        if (ne < pe && name_is(v, ps, ne, name, name_len))
-            continue;
-        if (o + (o ? 2 : 0) + (pe - ps) > cap)
-            return -1;
-        if (o) {
-            memcpy(out + o, "; ", 2);
-            o += 2;
-        }
-        memcpy(out + o, v + ps, pe - ps);
-        o += pe - ps;
-    }
-    return (int)o;
 }
 
 static const char hexd[] = "0123456789abcdef";

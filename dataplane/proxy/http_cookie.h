@@ -43,14 +43,6 @@ struct http_cookie_val {
 bool http_cookie_find(const char *buf, const struct http_head *h, const char *name,
                       size_t name_len, struct http_span *val);
 
-/*
- * A Cookie field's value v[0..len) without the cookies named name, the others joined
- * by "; ", into out (cap bytes). Returns the length (0: nothing left), or -1 when out
- * is too small.
- */
-int http_cookie_strip(const char *v, size_t len, const char *name, size_t name_len,
-                      char *out, size_t cap);
-
 /* Writes the value for cv under key into out (HTTP_COOKIE_VALUE_MAX bytes), NUL
  * terminated; returns its length. */
 size_t http_cookie_encode(const struct siphash_key *key, const struct http_cookie_val *cv,

@@ -10,7 +10,7 @@
 #include <rte_mbuf.h>
 
 #include "base/mbufq.h"
-#include "proxy/http_cookie.h"
+#include "proxy/cookie_pairs.h"
 
 /* What the callbacks of one header-block parse write into. */
 struct head_ctx {
@@ -423,7 +423,7 @@ int http_rewrite_request(const char *in, const struct http_head *h, const char *
             int n;
             if (!put(out, cap, &o, "Cookie: ", 8))
                 return -1;
-            n = http_cookie_strip(in + f->value.off, f->value.len, cookie, cookie_len,
+            n = cookie_pairs_strip(in + f->value.off, f->value.len, cookie, cookie_len,
                                   out + o, cap - o);
             if (n < 0)
                 return -1;

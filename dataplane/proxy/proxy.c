@@ -122,7 +122,7 @@ void proxy_sess_end(struct proxy_sess *s)
     }
     proxy_sess_uncount(s);
     if (s->http != NULL)
-        proxy_http_release(s);
+        px->http_mode->release(s);
     if (s->flags & PROXY_SF_PERSIST)
         persist_release(px->conf.persist, s->persist_ref, proxy_now(px));
     proxy_stats(px)->sessions_closed++;
@@ -337,7 +337,7 @@ void proxy_on_accept(struct tcp_conn *c, enum tcp_event ev, void *arg)
     proxy_stats(px)->accepted++;
     vs = snap != NULL ? snapshot_service(snap, c->key.laddr, IPPROTO_TCP, c->key.lport) : NULL;
     if (vs != NULL && vs->layer == 7 && vs->mode == CFG_MODE_HTTP) {
-        proxy_http_accept(px, c, vs);
+        px->http_mode->accept(px, c, vs);
         return;
     }
     if (vs == NULL || vs->layer != 7 || vs->mode != CFG_MODE_TCP) {
@@ -644,7 +644,7 @@ static void proxy_on_timer(struct twheel_timer *t, uint64_t now)
         return;
     }
     if (s->http != NULL && s->state != PROXY_SPLICING) {
-        proxy_http_timer(s);
+        s->px->http_mode->timer(s);
         return;
     }
     if (s->state == PROXY_CONNECTING) {

@@ -62,6 +62,7 @@ enum proxy_sess_state {
 };
 
 struct proxy_http;
+struct proxy_mode;
 struct http_head;
 
 /* One proxied connection: the client half and the backend half. */
@@ -217,6 +218,7 @@ struct proxy {
     struct proxy_listener *listeners;
     struct tls_worker *tls;         /* TLS streams of this worker (tls_stream.h) */
     /* HTTP mode */
+    const struct proxy_mode *http_mode; /* its entry points (proxy_http.h) */
     struct proxy_http *http_pool;   /* max_sessions message states */
     struct proxy_http *http_free;
     bool own_http_stats;            /* conf.http allocated here */

@@ -35,6 +35,7 @@
 #include "l4/scheduler.h"
 #include "proxy/http_cookie.h"
 #include "proxy/http_msg.h"
+#include "proxy/proxy_http.h"
 #include "proxy/proxy_int.h"
 #include "tcp/tcp.h"
 
@@ -350,7 +351,7 @@ static void http_close_quiet(struct proxy_sess *s)
     proxy_sess_end(s);
 }
 
-void proxy_http_accept(struct proxy *px, struct tcp_conn *c, const struct snap_vs *vs)
+static void proxy_http_accept(struct proxy *px, struct tcp_conn *c, const struct snap_vs *vs)
 {
     struct proxy_sess *s;
     struct proxy_http *h = px->http_free;
@@ -427,7 +428,7 @@ void proxy_http_pool_init(struct proxy *px)
     }
 }
 
-void proxy_http_release(struct proxy_sess *s)
+static void proxy_http_release(struct proxy_sess *s)
 {
     struct proxy *px = s->px;
     struct proxy_http *h = s->http;
@@ -1108,7 +1109,7 @@ static void http_srv_event(struct tcp_conn *c, enum tcp_event ev, void *arg)
     }
 }
 
-void proxy_http_timer(struct proxy_sess *s)
+static void proxy_http_timer(struct proxy_sess *s)
 {
     struct proxy_http *h = s->http;
 
@@ -1133,3 +1134,9 @@ void proxy_http_timer(struct proxy_sess *s)
     if (s->http != NULL && s->state == PROXY_HTTP)
         http_on_response(s);
 }
+
+const struct proxy_mode proxy_http_mode = {
+    .accept = proxy_http_accept,
+    .timer = proxy_http_timer,
+    .release = proxy_http_release,
+};

@@ -95,15 +95,14 @@ void proxy_retry_later(struct proxy_sess *s);
  * untouched both ways (an HTTP upgrade). */
 void proxy_splice(struct proxy_sess *s);
 
-/* proxy_http.c */
-/* A client established on an HTTP-mode service vs: starts its session. */
-void proxy_http_accept(struct proxy *px, struct tcp_conn *c, const struct snap_vs *vs);
-/* The session's timer fired (not while splicing). */
-void proxy_http_timer(struct proxy_sess *s);
-/* The session ends: its message state goes back to the pool. */
-void proxy_http_release(struct proxy_sess *s);
-/* Set-up: the size of one message state; threads px->http_pool into its free list. */
-size_t proxy_http_state_size(void);
-void proxy_http_pool_init(struct proxy *px);
+/*
+ * HTTP mode's entry points (proxy_http.h): the splice core calls HTTP mode only through
+ * these, set by proxy_create, so that proxy.c takes nothing from the mode built on it.
+ */
+struct proxy_mode {
+    void (*accept)(struct proxy *px, struct tcp_conn *c, const struct snap_vs *vs);
+    void (*timer)(struct proxy_sess *s);        /* the session's timer, not splicing */
+    void (*release)(struct proxy_sess *s);      /* the session ends */
+};
 
 #endif

@@ -11,6 +11,7 @@
 
 #include "err.h"
 #include "proxy/http_msg.h"
+#include "proxy/proxy_http.h"
 #include "proxy/proxy_int.h"
 #include "proxy/tls_stream.h"
 #include "tcp/tcp.h"
@@ -59,6 +60,7 @@ struct proxy *proxy_create(const struct proxy_conf *conf, char *err, size_t errl
         px->http_out == NULL || px->http_head == NULL)
         goto err_nomem;
     proxy_http_pool_init(px);
+    px->http_mode = &proxy_http_mode;
     /* TLS streams: one per half that may carry TLS, both halves of every session. */
     px->tls = tls_worker_create(conf->tcp->conf.worker_id, 2 * conf->max_sessions, conf->tcp,
                                 conf->wheel, conf->pool, conf->tls_stats, err, errlen);

@@ -6,6 +6,7 @@
 
 #include <string.h>
 
+#include "proxy/cookie_pairs.h"
 #include "proxy/http_cookie.h"
 #include "proxy/http_msg.h"
 
@@ -113,11 +114,11 @@ Test(http_cookie, strip)
     char out[128];
 
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        int n = http_cookie_strip(cases[i].in, strlen(cases[i].in), "MS-WSMAN", 8, out,
+        int n = cookie_pairs_strip(cases[i].in, strlen(cases[i].in), "MS-WSMAN", 8, out,
                                   sizeof(out));
         cr_assert_geq(n, 0);
         out[n] = 0;
         cr_assert_str_eq(out, cases[i].out, "%s", cases[i].in);
     }
-    cr_assert_eq(http_cookie_strip("aaaa=1; b=2", 11, "x", 1, out, 4), -1);
+    cr_assert_eq(cookie_pairs_strip("aaaa=1; b=2", 11, "x", 1, out, 4), -1);
 }
