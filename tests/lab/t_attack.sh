@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Attacks on a Layer 4 TCP service while real clients work (the hardening issue):
-# a spoofed-source ACK flood and a spoofed-source SYN flood at the VIP from the
+# a spoofed-source ACK flood, a spoofed-source SYN flood and a spoofed echo-reply flood at the VIP from the
 # external client's namespace (raw socket, tests/lab/flood.py). During each, HTTPS
 # transactions of a real client through the same VIP keep succeeding and a kept-alive
 # connection keeps working; afterwards the connection table is bounded, the real
@@ -18,6 +18,8 @@ c["virtual_services"] = [
   {"label": "AvTCP", "ip": "10.200.50.120", "ports": [443], "protocol": "tcp", "layer": 4,
    "forwarding": "nat", "scheduler": "wrr",
    "persistence": {"type": "source_ip", "timeout_s": 1200},
+   "health_check": {"type": "ping", "interval_ms": 500, "timeout_ms": 300, "rise": 2,
+                    "fall": 3},
    "real_servers": [{"label": "rs1", "ip": "192.168.112.51", "port": None},
                     {"label": "rs2", "ip": "192.168.112.52", "port": None}]}]
 '
@@ -109,6 +111,55 @@ sleep 4      # the handshake timeout (3 s) frees the flood's entries
 check "SYN flood: the half-open entries expire after the handshake timeout" \
     expect_stat "sum(w['l4_conns_active'] for w in r['workers']) < 100"
 check "SYN flood: new connections get through again" bash -c "[[ \$($(declare -f on transactions); lab=$lab transactions 5) == 5 ]]"
+# --- spoofed echo-reply flood ----------------------------------------------------------
+# The real servers have ping checks. Echo replies "from" rs1 and rs2 with random
+# identifiers and payloads, at the VIP and at the self IP: a reply reaches the control
+# core only if it answers an outstanding probe (slot and unpredictable token), so the
+# flood marks no healthy server down and keeps up none that stopped answering (rs2 does,
+# half-way through: it must go down).
+health_of() { lbctl --json health AvTCP | json "[e['health'] for e in r if e['rs'] == '$1'][0]"; }
+changes_of() { lbctl --json health AvTCP | json "[e['changes'] for e in r if e['rs'] == '$1'][0]"; }
+# wait_health RS STATE SECONDS
+wait_health() {
+    local i
+    for i in $(seq 1 $(($3 * 10))); do
+        [[ $(health_of "$1") == "$2" ]] && return 0
+        sleep 0.1
+    done
+    echo "$1 is $(health_of "$1"), wanted $2"
+    return 1
+}
+check "echo-reply flood: both servers up before it" bash -c "
+    $(declare -f health_of wait_health lbctl json); lab=$lab
+    wait_health rs1 up 5 && wait_health rs2 up 5"
+c1=$(changes_of rs1)
+u0=$(drops echo_unmatched)
+# Two flooders, as many as the machine's cores (the ACK flood has one): "rs1" at the
+# VIP, "rs2" at the self IP.
+pids=()
+for pair in 192.168.112.51:10.200.50.120 192.168.112.52:10.200.50.5; do
+    on x1 python3 "$top/tests/lab/flood.py" echoreply ${pair#*:} ${pair%:*} 6 \
+        >"$tmp/echo-${pair%:*}.sent" &
+    pids+=($!)
+done
+transactions 20 >"$tmp/echo.good" &
+pids+=($!)
+sleep 3
+on rs2 sysctl -qw net.ipv4.icmp_echo_ignore_all=1     # rs2 stops answering pings
+wait "${pids[@]}"
+sent=$(cat "$tmp"/echo-*.sent | awk '{s += $1} END {print s}')
+good=$(cat "$tmp/echo.good")
+unmatched=$(($(drops echo_unmatched) - u0))
+h1=$(health_of rs1)
+c1_after=$(changes_of rs1)
+echo "# echo-reply flood: $sent replies sent in 6 s; $good of 20 transactions; $unmatched dropped as echo_unmatched; rs1 $h1 (changes $c1 -> $c1_after)"
+check "echo-reply flood: the flood was sent (over 20,000 replies)" test "${sent:-0}" -gt 20000
+check "echo-reply flood: every transaction of the real client succeeded" test "$good" -eq 20
+check "echo-reply flood: the spoofed replies were dropped as echo_unmatched" test "$unmatched" -gt 1000
+check "echo-reply flood: rs1 stayed up, its health never changed" test "$h1 $c1_after" == "up $c1"
+check "echo-reply flood: rs2, which stopped answering, went down despite replies in its name" \
+    bash -c "$(declare -f health_of wait_health lbctl json); lab=$lab; wait_health rs2 down 3"
+on rs2 sysctl -qw net.ipv4.icmp_echo_ignore_all=0
 check "the daemon is still up" on x1 ping -c 1 -W 1 10.200.50.120
 "$lab" lbd stop
 done_testing
