@@ -22,16 +22,25 @@ static void proxy_cli_event(struct tcp_conn *c, enum tcp_event ev, void *arg);
 static void proxy_srv_event(struct tcp_conn *c, enum tcp_event ev, void *arg);
 static void proxy_on_timer(struct twheel_timer *t, uint64_t now);
 
-void half_abort(struct proxy_sess *s, int side)
+/* Takes half `side` out of s: its connection and TLS stream (either may be NULL). */
+static inline void half_take(struct proxy_sess *s, int side, struct tcp_conn **c,
+                             struct tls_stream **ts)
 {
-    struct tcp_conn *c = half_conn(s, side);
-    struct tls_stream *ts = s->tls[side];
-
+    *c = half_conn(s, side);
+    *ts = s->tls[side];
     if (side == DIR_IN)
         s->cli = NULL;
     else
         s->srv = NULL;
     s->tls[side] = NULL;
+}
+
+void half_abort(struct proxy_sess *s, int side)
+{
+    struct tcp_conn *c;
+    struct tls_stream *ts;
+
+    half_take(s, side, &c, &ts);
     if (ts != NULL)
         tls_stream_abort(ts);       /* resets c if the stream still has it */
     else if (c != NULL)
@@ -48,14 +57,10 @@ void half_drop_tls(struct proxy_sess *s, int side)
 
 void half_close(struct proxy_sess *s, int side)
 {
-    struct tcp_conn *c = half_conn(s, side);
-    struct tls_stream *ts = s->tls[side];
+    struct tcp_conn *c;
+    struct tls_stream *ts;
 
-    if (side == DIR_IN)
-        s->cli = NULL;
-    else
-        s->srv = NULL;
-    s->tls[side] = NULL;
+    half_take(s, side, &c, &ts);
     if (ts != NULL)
         tls_stream_close(ts);       /* closes c if the stream still has it */
     else if (c != NULL)
@@ -345,34 +350,11 @@ void proxy_on_accept(struct tcp_conn *c, enum tcp_event ev, void *arg)
         tcp_abort(c);
         return;
     }
-    s = proxy_sess_alloc(px);
-    if (s == NULL) {
-        proxy_stats(px)->refused_pool++;
-        tcp_abort(c);
+    /* With TLS the real server is chosen once the handshake is done (proxy_cli_event,
+     * TCP_EV_ESTABLISHED). */
+    s = proxy_sess_accept(px, c, vs, proxy_cli_event);
+    if (s == NULL || s->state == PROXY_HANDSHAKE)
         return;
-    }
-    s->cli = c;
-    s->client_ip = c->key.raddr;
-    s->vip = c->key.laddr;
-    s->vport = c->key.lport;
-    s->vs_slot = vs->slot;
-    tcp_set_handler(c, proxy_cli_event, s);
-    tcp_set_idle_timeout(c, snap->l7.client_idle_ms);
-    px->conf.traffic->vs[vs->slot].conns++;
-    if (vs->tls != NULL) {
-        /* TLS termination: the real server is chosen once the handshake is done
-         * (proxy_cli_event, TCP_EV_ESTABLISHED). */
-        s->tls[DIR_IN] = tls_stream_accept(px->tls, c, vs->tls, vs->slot, proxy_cli_event, s);
-        if (s->tls[DIR_IN] != NULL) {
-            /* The handshake has the connect deadline (not the idle timeout, which may
-             * be 20 minutes): a client that never finishes it is reset. */
-            s->state = PROXY_HANDSHAKE;
-            twheel_arm(px->conf.wheel, &s->timer, proxy_now(px) + snap->l7.connect_ms);
-            return;
-        }
-        proxy_sess_abort(s);
-        return;
-    }
     switch (proxy_connect(s, vs)) {
     case CONNECT_OK:
         return;
@@ -383,6 +365,38 @@ void proxy_on_accept(struct tcp_conn *c, enum tcp_event ev, void *arg)
         break;
     }
     proxy_sess_abort(s);
+}
+
+struct proxy_sess *proxy_sess_accept(struct proxy *px, struct tcp_conn *c,
+                                     const struct snap_vs *vs, tcp_event_fn fn)
+{
+    struct proxy_sess *s = proxy_sess_alloc(px);
+
+    if (s == NULL) {
+        proxy_stats(px)->refused_pool++;
+        tcp_abort(c);
+        return NULL;
+    }
+    s->cli = c;
+    s->client_ip = c->key.raddr;
+    s->vip = c->key.laddr;
+    s->vport = c->key.lport;
+    s->vs_slot = vs->slot;
+    tcp_set_handler(c, fn, s);
+    tcp_set_idle_timeout(c, px->snap->l7.client_idle_ms);
+    px->conf.traffic->vs[vs->slot].conns++;
+    if (vs->tls == NULL)
+        return s;
+    s->tls[DIR_IN] = tls_stream_accept(px->tls, c, vs->tls, vs->slot, fn, s);
+    if (s->tls[DIR_IN] == NULL) {
+        proxy_sess_abort(s);
+        return NULL;
+    }
+    /* The handshake has the connect deadline (not the idle timeout, which may be 20
+     * minutes): a client that never finishes it is reset (proxy_on_timer). */
+    s->state = PROXY_HANDSHAKE;
+    twheel_arm(px->conf.wheel, &s->timer, proxy_now(px) + px->snap->l7.connect_ms);
+    return s;
 }
 
 /* Arms the stall retry unless a timer is already pending. */

@@ -361,37 +361,17 @@ static void proxy_http_accept(struct proxy *px, struct tcp_conn *c, const struct
         tcp_abort(c);
         return;
     }
-    s = proxy_sess_alloc(px);
-    if (s == NULL) {
-        proxy_stats(px)->refused_pool++;
-        tcp_abort(c);
+    /* With TLS, requests are read from the stream's plaintext once the handshake is
+     * done (http_cli_event, TCP_EV_ESTABLISHED). */
+    s = proxy_sess_accept(px, c, vs, http_cli_event);
+    if (s == NULL)
         return;
-    }
     px->http_free = h->next_free;
     memset(h, 0, sizeof(*h));
     s->http = h;
-    s->state = PROXY_HTTP;
-    s->cli = c;
-    s->client_ip = c->key.raddr;
-    s->vip = c->key.laddr;
-    s->vport = c->key.lport;
-    s->vs_slot = vs->slot;
-    tcp_set_handler(c, http_cli_event, s);
-    tcp_set_idle_timeout(c, px->snap->l7.client_idle_ms);
-    px->conf.traffic->vs[vs->slot].conns++;
-    if (vs->tls != NULL) {
-        /* TLS termination: requests are read from the stream's plaintext once the
-         * handshake is done (http_cli_event, TCP_EV_ESTABLISHED); the handshake has the
-         * connect deadline (proxy_on_timer resets a client that does not finish it). */
-        s->tls[DIR_IN] = tls_stream_accept(px->tls, c, vs->tls, vs->slot, http_cli_event, s);
-        if (s->tls[DIR_IN] == NULL) {
-            proxy_sess_abort(s);
-            return;
-        }
-        s->state = PROXY_HANDSHAKE;
-        twheel_arm(px->conf.wheel, &s->timer, proxy_now(px) + px->snap->l7.connect_ms);
+    if (s->state == PROXY_HANDSHAKE)
         return;
-    }
+    s->state = PROXY_HTTP;
     twheel_arm(px->conf.wheel, &s->timer, proxy_now(px) + vs->http_request_ms);
     http_try_request(s);
 }

@@ -84,6 +84,15 @@ void half_set_handler(struct proxy_sess *s, int side, tcp_event_fn fn);
 
 /* proxy.c */
 struct proxy_sess *proxy_sess_alloc(struct proxy *px);
+/*
+ * A client c established on Layer 7 service vs: a session from the pool holding the
+ * client half (events to fn, the client idle timeout, counted on the service) and, on
+ * a TLS service, its TLS stream with the handshake under the connect deadline (state
+ * PROXY_HANDSHAKE; fn hears ESTABLISHED when it is done). NULL when refused (no
+ * session: c reset, refused_pool) or the TLS stream could not start (aborted).
+ */
+struct proxy_sess *proxy_sess_accept(struct proxy *px, struct tcp_conn *c,
+                                     const struct snap_vs *vs, tcp_event_fn fn);
 void proxy_sess_uncount(struct proxy_sess *s);
 void proxy_sess_end(struct proxy_sess *s);
 void proxy_sess_abort(struct proxy_sess *s);
