@@ -202,6 +202,15 @@ Test(l4_path, tcp_port_null_is_the_clients_port_and_multi_port)
     cr_assert_eq(conn_count(h.w->l4.conns), 2);
 }
 
+/* The operator halts the TCP service's real server at address rs. */
+static void halt_rs(uint32_t rs)
+{
+    for (int i = 0; i < H_RS; i++)
+        if (h.rs_tcp[i].ip == rs)
+            h.rs_tcp[i].state = CFG_RS_HALT;
+    cr_assert_eq(h_publish(&h), 0);
+}
+
 /*
  * The client 10.200.50.20:sport opens a connection to VIP:443 (its SYN is left in f,
  * *len bytes); the real server it reached is halted. Returns that server's address.
@@ -214,10 +223,7 @@ static uint32_t halt_server_of(uint16_t sport, uint32_t *len)
     h_run(&h, f, *len, 1);
     cr_assert_gt(h_sent(&h, 0, out, sizeof(out)), 0);
     rs = h_ip_of(out)->dst_addr;
-    for (int i = 0; i < H_RS; i++)
-        if (h.rs_tcp[i].ip == rs)
-            h.rs_tcp[i].state = CFG_RS_HALT;
-    cr_assert_eq(h_publish(&h), 0);
+    halt_rs(rs);
     return rs;
 }
 
@@ -715,10 +721,7 @@ Test(l4_path, halt_resets_the_client_where_the_server_got_to_not_at_a_stale_segm
         h_run(&h, f, len, 0);
         cr_assert_gt(h_sent(&h, 1, out, sizeof(out)), 0, "data passed on");
     }
-    for (int i = 0; i < H_RS; i++)
-        if (h.rs_tcp[i].ip == rs)
-            h.rs_tcp[i].state = CFG_RS_HALT;
-    cr_assert_eq(h_publish(&h), 0);
+    halt_rs(rs);
 
     /* The server retransmits the first 100 bytes (the client's ACK was late): an RST at
      * 5000 would be behind the client's window and dropped; it is sent at 5200. */
@@ -758,10 +761,7 @@ Test(l4_path, a_reused_client_port_starts_its_sequence_afresh)
     h_run(&h, f, len, 0);
     while (h_sent(&h, 1, out, sizeof(out)) > 0)
         ;
-    for (int i = 0; i < H_RS; i++)
-        if (h.rs_tcp[i].ip == rs)
-            h.rs_tcp[i].state = CFG_RS_HALT;
-    cr_assert_eq(h_publish(&h), 0);
+    halt_rs(rs);
     len = server_seg(rs, 50004, RTE_TCP_ACK_FLAG, 0x1000000au, 1001, 0);
     h_run(&h, f, len, 0);
     cr_assert_eq(rst_seq_to_client(1), 0x1000000bu);
@@ -780,10 +780,7 @@ Test(l4_path, a_halted_clients_rst_is_sent_again_until_the_entry_goes)
     h_run(&h, f, len, 0);
     while (h_sent(&h, 1, out, sizeof(out)) > 0)
         ;
-    for (int i = 0; i < H_RS; i++)
-        if (h.rs_tcp[i].ip == rs)
-            h.rs_tcp[i].state = CFG_RS_HALT;
-    cr_assert_eq(h_publish(&h), 0);
+    halt_rs(rs);
     len = server_seg(rs, 50005, RTE_TCP_ACK_FLAG | RTE_TCP_PSH_FLAG, 8100, 1001, 100);
     h_run(&h, f, len, 0);
     cr_assert_eq(rst_seq_to_client(1), 8100);

@@ -2088,6 +2088,14 @@ Test(tcp, sack_lost_retransmission_is_sent_again_without_rto)
             cr_assert_eq(p.sent[i], 1, "segment %u sent once", i);
 }
 
+/* The peer's bare ACK of ack (window 65535), with one SACK block [sack_s, sack_e)
+ * when sack_e is not 0. */
+static void peer_ack(uint32_t ack, uint32_t sack_s, uint32_t sack_e)
+{
+    h_in(&(struct h_seg){.seq = PEER_ISN + 1, .ack = ack, .flags = TCP_ACK, .wnd = 65535,
+                         .n_sack = sack_e != 0, .sack = {sack_s, sack_e}});
+}
+
 /* A SACK connection with 10 segments sent, all unacknowledged; returns it. */
 static struct tcp_conn *tlp_sender(int sack)
 {
@@ -2109,8 +2117,7 @@ Test(tcp, tail_loss_probe_starts_recovery_long_before_the_rto)
     uint64_t waited;
 
     /* 0..6 arrive; 7, 8, 9 (the tail) are lost: no duplicate ACK will ever come. */
-    h_in(&(struct h_seg){.seq = PEER_ISN + 1, .ack = una + 7 * mss, .flags = TCP_ACK,
-                         .wnd = 65535});
+    peer_ack(una + 7 * mss, 0, 0);
     h_skip_out();
     waited = h_wait_out(10000);
     cr_assert_lt(waited, tcp_timer_rto(c), "the probe comes before the RTO");
@@ -2120,21 +2127,18 @@ Test(tcp, tail_loss_probe_starts_recovery_long_before_the_rto)
     cr_assert_eq(o->seq, una + 9 * mss, "the last segment is the probe");
     cr_assert_eq(H.st->stats.tlp_probes, 1);
     /* Its SACK shows 7 and 8 missing: recovery starts now, 7 is sent at once. */
-    h_in(&(struct h_seg){.seq = PEER_ISN + 1, .ack = una + 7 * mss, .flags = TCP_ACK,
-                         .wnd = 65535, .n_sack = 1, .sack = {una + 9 * mss, una + 10 * mss}});
+    peer_ack(una + 7 * mss, una + 9 * mss, una + 10 * mss);
     o = h_next();
     cr_assert_not_null(o, "the first hole is retransmitted on the probe's ACK");
     cr_assert_eq(o->seq, una + 7 * mss);
     cr_assert(c->flags & TCPF_SACK_RECOVERY);
     cr_assert_eq(H.st->stats.tlp_recoveries, 1);
-    h_in(&(struct h_seg){.seq = PEER_ISN + 1, .ack = una + 8 * mss, .flags = TCP_ACK,
-                         .wnd = 65535, .n_sack = 1, .sack = {una + 9 * mss, una + 10 * mss}});
+    peer_ack(una + 8 * mss, una + 9 * mss, una + 10 * mss);
     for (o = h_next(); o != NULL && o->len == 0; o = h_next())
         ;
     cr_assert_not_null(o);
     cr_assert_eq(o->seq, una + 8 * mss, "then the second");
-    h_in(&(struct h_seg){.seq = PEER_ISN + 1, .ack = una + 10 * mss, .flags = TCP_ACK,
-                         .wnd = 65535});
+    peer_ack(una + 10 * mss, 0, 0);
     cr_assert_eq(c->snd_una, una + 10 * mss);
     cr_assert_eq(H.st->stats.rexmt_timeouts, 0, "no RTO at all");
 }
@@ -2145,30 +2149,26 @@ Test(tcp, a_probe_that_repairs_the_only_loss_reduces_cwnd_and_a_dsack_does_not)
     uint32_t una = ISS + 1, mss = 1460, cwnd;
 
     /* Only the last segment was lost: the probe (its retransmission) repairs it. */
-    h_in(&(struct h_seg){.seq = PEER_ISN + 1, .ack = una + 9 * mss, .flags = TCP_ACK,
-                         .wnd = 65535});
+    peer_ack(una + 9 * mss, 0, 0);
     h_skip_out();
     h_wait_out(10000);
     cr_assert_eq(H.st->stats.tlp_probes, 1);
     h_skip_out();
     cwnd = c->cwnd;
-    h_in(&(struct h_seg){.seq = PEER_ISN + 1, .ack = una + 10 * mss, .flags = TCP_ACK,
-                         .wnd = 65535});
+    peer_ack(una + 10 * mss, 0, 0);
     cr_assert_eq(H.st->stats.tlp_repairs, 1);
     cr_assert_lt(c->cwnd, cwnd, "a repaired loss is a loss: cwnd reduced");
 
     /* Next flight: the last segment's ACK was only late; the probe draws a D-SACK. */
     cr_assert_eq(tcp_send(c, h_payload(2 * mss, 0, 1460)), 0);
     h_skip_out();
-    h_in(&(struct h_seg){.seq = PEER_ISN + 1, .ack = una + 11 * mss, .flags = TCP_ACK,
-                         .wnd = 65535});
+    peer_ack(una + 11 * mss, 0, 0);
     h_skip_out();
     h_wait_out(10000);
     cr_assert_eq(H.st->stats.tlp_probes, 2);
     h_skip_out();
     cwnd = c->cwnd;
-    h_in(&(struct h_seg){.seq = PEER_ISN + 1, .ack = una + 12 * mss, .flags = TCP_ACK,
-                         .wnd = 65535, .n_sack = 1, .sack = {una + 11 * mss, una + 12 * mss}});
+    peer_ack(una + 12 * mss, una + 11 * mss, una + 12 * mss);
     cr_assert_eq(H.st->stats.tlp_repairs, 1, "a D-SACKed probe repaired nothing");
     cr_assert_geq(c->cwnd, cwnd);
     cr_assert_eq(H.st->stats.rexmt_timeouts, 0);
@@ -2181,8 +2181,7 @@ Test(tcp, a_lost_fin_alone_is_retransmitted_by_the_rto_not_probed_for_ever)
     uint32_t una = ISS + 1, mss = 1460;
     uint64_t waited;
 
-    h_in(&(struct h_seg){.seq = PEER_ISN + 1, .ack = una + 10 * mss, .flags = TCP_ACK,
-                         .wnd = 65535});
+    peer_ack(una + 10 * mss, 0, 0);
     tcp_shutdown(c);
     o = h_next();
     cr_assert_not_null(o);
@@ -2194,8 +2193,7 @@ Test(tcp, a_lost_fin_alone_is_retransmitted_by_the_rto_not_probed_for_ever)
     cr_assert(o->flags & TCP_FIN, "the FIN again");
     cr_assert_eq(H.st->stats.rexmt_timeouts, 1, "by the RTO");
     cr_assert_leq(waited, tcp_timer_rto(c) + 1);
-    h_in(&(struct h_seg){.seq = PEER_ISN + 1, .ack = una + 10 * mss + 1, .flags = TCP_ACK,
-                         .wnd = 65535});
+    peer_ack(una + 10 * mss + 1, 0, 0);
     cr_assert_eq(c->state, TCP_FIN_WAIT_2);
 }
 
