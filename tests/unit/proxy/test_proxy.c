@@ -1,10 +1,9 @@
 /*
- * Layer 7 TCP-mode proxy (proxy.h) between real TCP endpoints: three stacks on one
- * timer wheel, a client stack (10.0.0.20), the proxy's stack (VIP 10.0.0.110) and a
- * server stack answering for the real servers (10.0.0.51/.52/.57). A small network
- * carries their segments (optionally losing some, or black-holing a server), and the
- * test moves the clock. Client and server "applications" send, read, echo, hold,
- * half-close and reset through the same API the proxy uses.
+ * Layer 7 TCP-mode and HTTP-mode proxy (proxy.h) between real TCP endpoints, on the
+ * network of proxy_net.h (client stack, the proxy's stack with the VIP, server stack
+ * for the real servers; losses and a black-holed server on demand; the test's clock).
+ * Client and server "applications" send, read, echo, hold, half-close and reset
+ * through the same API the proxy uses.
  */
 #include <criterion/criterion.h>
 
@@ -17,16 +16,10 @@
 #include <rte_mbuf.h>
 #include <rte_tcp.h>
 
-#include "eal.h"
-#include "frames.h"
-#include "net/pkt_parse.h"
-#include "proxy/proxy.h"
-#include "tcp/tcp.h"
-#include "tcp/tcp_input.h"
+#include "proxy_net.h"
 
-#define N_CLIENT "10.0.0.20"
-#define N_VIP "10.0.0.110"
-#define N_QUEUE 16384
+#define PN_CLIENT "10.0.0.20"
+#define PN_VIP "10.0.0.110"
 #define N_APPS 64
 #define N_BUF (4u << 20)
 
@@ -47,118 +40,12 @@ struct app {
     struct tcp_key key;     /* of c, kept after it goes */
 };
 
+/* The test's applications (the network and the proxy are N, proxy_net.h). */
 static struct {
-    struct rte_mempool *pool;
-    struct twheel wheel;
-    struct tcp_stack *cli, *lb, *srv;
-    struct {
-        struct rte_mbuf *m;
-        uint32_t dst;
-    } q[N_QUEUE];
-    unsigned q_head, q_tail;
-    uint32_t blackhole;     /* a server address that never answers */
-    unsigned loss_pct;
-    uint64_t rng;
-    uint64_t lost;
-    struct {                        /* what a worker keeps for its proxy */
-        struct proxy_stats proxy;
-        struct traffic_stats traffic;
-    } *ws;
-    struct sched_state *sched;
-    struct persist_table *persist;
-    struct proxy *px;
-    struct snapshot *snap;
-    uint64_t gen;
-    /* the config the snapshot is built from */
-    struct cfg_interface ifc;
-    struct cfg_real_server rs[3];
-    struct cfg_vs vs;
-    struct lbd_config cfg;
-    /* applications */
     struct app srv_apps[N_APPS];
     unsigned n_srv_apps;
     struct app srv_default;     /* settings of new server applications */
-} N;
-
-static uint32_t n_rand(void)
-{
-    N.rng = N.rng * 6364136223846793005ull + 1442695040888963407ull;
-    return (uint32_t)(N.rng >> 33);
-}
-
-/* Copies the whole packet m to dst. */
-static void copy_out(const struct rte_mbuf *m, uint8_t *dst)
-{
-    const void *p = rte_pktmbuf_read(m, 0, m->pkt_len, dst);
-
-    cr_assert_not_null(p);
-    if (p != dst)
-        memcpy(dst, p, m->pkt_len);
-}
-
-/* Transmit hook of every stack: the segment goes on the wire (a FIFO), contiguous. */
-static void n_tx(void *arg, struct rte_mbuf *m, uint32_t dst)
-{
-    struct rte_mbuf *f = rte_pktmbuf_alloc(N.pool);
-    uint8_t *p;
-
-    (void)arg;
-    cr_assert_not_null(f, "test pool exhausted");
-    p = (uint8_t *)rte_pktmbuf_append(f, (uint16_t)(14 + m->pkt_len));
-    cr_assert_not_null(p);
-    frame_eth(p, RTE_ETHER_TYPE_IPV4, &frame_mac_us);
-    copy_out(m, p + 14);
-    rte_pktmbuf_free(m);
-    cr_assert_lt(N.q_tail - N.q_head, N_QUEUE, "network queue full");
-    N.q[N.q_tail % N_QUEUE].m = f;
-    N.q[N.q_tail % N_QUEUE].dst = dst;
-    N.q_tail++;
-}
-
-static struct tcp_stack *n_route(uint32_t dst)
-{
-    if (dst == ip4(N_VIP))
-        return N.lb;
-    if (dst == ip4(N_CLIENT))
-        return N.cli;
-    for (int i = 0; i < 3; i++)
-        if (dst == N.rs[i].ip)
-            return dst == N.blackhole ? NULL : N.srv;
-    return NULL;
-}
-
-/* Delivers what is on the wire (and what that makes the stacks send). */
-static void n_deliver(void)
-{
-    while (N.q_head != N.q_tail) {
-        struct rte_mbuf *m = N.q[N.q_head % N_QUEUE].m;
-        struct tcp_stack *st = n_route(N.q[N.q_head % N_QUEUE].dst);
-        struct pkt_info pi;
-
-        N.q_head++;
-        if (st == NULL || (N.loss_pct && n_rand() % 100 < N.loss_pct)) {
-            N.lost++;
-            rte_pktmbuf_free(m);
-            continue;
-        }
-        cr_assert_eq(pkt_parse(rte_pktmbuf_mtod(m, uint8_t *), m->data_len, true, &pi),
-                     DROP_NONE);
-        if (tcp_input(st, m, &pi) != DROP_NONE)
-            rte_pktmbuf_free(m);
-    }
-}
-
-/* Runs the network for ms milliseconds of the test clock. */
-static void n_run(uint64_t ms)
-{
-    uint64_t end = twheel_now(&N.wheel) + ms;
-
-    n_deliver();
-    while (twheel_now(&N.wheel) < end) {
-        twheel_advance(&N.wheel, twheel_now(&N.wheel) + 1);
-        n_deliver();
-    }
-}
+} T;
 
 /* Sends as much of a->tx as the connection takes. */
 static void app_pump(struct app *a)
@@ -187,7 +74,7 @@ static void app_read(struct app *a)
 
     while (a->read && a->c != NULL && (m = tcp_recv(a->c, UINT32_MAX)) != NULL) {
         cr_assert_leq(a->rx_len + m->pkt_len, N_BUF);
-        copy_out(m, a->rx + a->rx_len);
+        pn_copy_out(m, a->rx + a->rx_len);
         if (a->http_reply != NULL) {
             /* One reply per trigger (a request line) in what arrived. */
             const char *t = a->http_trigger != NULL ? a->http_trigger : " HTTP/1.1\r\n";
@@ -271,17 +158,17 @@ static void srv_accept(struct tcp_conn *c, enum tcp_event ev, void *arg)
     (void)arg;
     if (ev != TCP_EV_ESTABLISHED)
         return;
-    cr_assert_lt(N.n_srv_apps, N_APPS);
-    a = &N.srv_apps[N.n_srv_apps++];
+    cr_assert_lt(T.n_srv_apps, N_APPS);
+    a = &T.srv_apps[T.n_srv_apps++];
     app_init(a);
-    a->read = N.srv_default.read;
-    a->echo = N.srv_default.echo;
-    a->close_on_fin = N.srv_default.close_on_fin;
-    a->http_reply = N.srv_default.http_reply;
-    a->http_trigger = N.srv_default.http_trigger;
-    if (N.srv_default.tx_len > 0) {
-        memcpy(a->tx, N.srv_default.tx, N.srv_default.tx_len);
-        a->tx_len = N.srv_default.tx_len;
+    a->read = T.srv_default.read;
+    a->echo = T.srv_default.echo;
+    a->close_on_fin = T.srv_default.close_on_fin;
+    a->http_reply = T.srv_default.http_reply;
+    a->http_trigger = T.srv_default.http_trigger;
+    if (T.srv_default.tx_len > 0) {
+        memcpy(a->tx, T.srv_default.tx, T.srv_default.tx_len);
+        a->tx_len = T.srv_default.tx_len;
     }
     a->c = c;
     tcp_set_handler(c, app_event, a);
@@ -292,7 +179,7 @@ static void srv_accept(struct tcp_conn *c, enum tcp_event ev, void *arg)
 static void client_connect(struct app *a, uint16_t port)
 {
     app_init(a);
-    cr_assert_eq(tcp_connect(N.cli, ip4(N_CLIENT), ip4(N_VIP), port, app_event, a, &a->c), 0);
+    cr_assert_eq(tcp_connect(N.cli, ip4(PN_CLIENT), ip4(PN_VIP), port, app_event, a, &a->c), 0);
 }
 
 static void client_send(struct app *a, const void *data, size_t len)
@@ -307,113 +194,24 @@ static void client_send(struct app *a, const void *data, size_t len)
 static struct app *srv_app_of(const struct app *client)
 {
     (void)client;
-    return N.n_srv_apps ? &N.srv_apps[N.n_srv_apps - 1] : NULL;
+    return T.n_srv_apps ? &T.srv_apps[T.n_srv_apps - 1] : NULL;
 }
 
-static void fill(uint8_t *p, size_t n, uint32_t seed)
-{
-    for (size_t i = 0; i < n; i++) {
-        seed = seed * 1103515245u + 12345u;
-        p[i] = (uint8_t)(seed >> 16);
-    }
-}
-
-/* (Re)builds the snapshot from N.cfg and gives it to the proxy. */
-static void publish(void)
-{
-    char err[256] = "";
-    struct snapshot *old = N.snap;
-
-    N.snap = snapshot_build(&N.cfg, ++N.gen, err, sizeof(err));
-    cr_assert_not_null(N.snap, "snapshot_build: %s", err);
-    proxy_snapshot_changed(N.px, N.snap);
-    snapshot_free(old);
-}
-
-static struct tcp_stack *stack(const char *name, uint32_t bufs, uint32_t max_conns)
-{
-    struct tcp_stack_conf c;
-    char err[256] = "";
-    struct tcp_stack *st;
-
-    tcp_stack_conf_default(&c);
-    c.name = name;
-    c.wheel = &N.wheel;
-    c.pool = N.pool;
-    c.tx = n_tx;
-    c.max_conns = max_conns;
-    c.max_buf_segs = 8000;
-    if (bufs) {
-        c.sndbuf = bufs;
-        c.rcvbuf = bufs;
-    }
-    st = tcp_stack_create(&c, err, sizeof(err));
-    cr_assert_not_null(st, "%s", err);
-    return st;
-}
-
+/* Web: a service on ports 80 and 443 with source-IP persistence; echo servers behind. */
 static void setup_with(uint32_t lb_bufs, uint32_t max_sessions)
 {
-    struct proxy_conf pc;
-    char err[256] = "";
-
-    test_eal_init();
-    memset(&N, 0, sizeof(N));
-    N.rng = 42;
-    N.pool = rte_pktmbuf_pool_create("n_pool", 16383, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
-                                     SOCKET_ID_ANY);
-    cr_assert_not_null(N.pool);
-    twheel_init(&N.wheel, 1000000);
-    N.cli = stack("cli", 0, 256);
-    N.lb = stack("lb", lb_bufs, 256);
-    N.srv = stack("srv", 0, 256);
+    memset(&T, 0, sizeof(T));
+    pn_setup("Web", lb_bufs, max_sessions);
     cr_assert_eq(tcp_listen(N.srv, 0, 80, 0, srv_accept, NULL), 0);
     cr_assert_eq(tcp_listen(N.srv, 0, 443, 0, srv_accept, NULL), 0);
     cr_assert_eq(tcp_listen(N.srv, 0, 8080, 0, srv_accept, NULL), 0);
-    N.srv_default.read = true;
-
-    N.ws = rte_zmalloc("ws", sizeof(*N.ws), 0);
-    N.sched = rte_zmalloc("sched", sizeof(*N.sched), 0);
-    N.persist = persist_table_create("n_persist", 1024, SOCKET_ID_ANY, &N.wheel);
-    cr_assert(N.ws != NULL && N.sched != NULL && N.persist != NULL);
-    sched_init(N.sched, 1);
-    pc = (struct proxy_conf){.tcp = N.lb, .wheel = &N.wheel, .persist = N.persist,
-                             .sched = N.sched, .stats = &N.ws->proxy, .traffic = &N.ws->traffic, .pool = N.pool,
-                             .max_sessions = max_sessions, .socket_id = SOCKET_ID_ANY};
-    N.px = proxy_create(&pc, err, sizeof(err));
-    cr_assert_not_null(N.px, "%s", err);
-
-    N.ifc = (struct cfg_interface){.port = 0, .ip = ip4("10.0.0.5"), .prefix_len = 24};
-    N.cfg.interfaces = &N.ifc;
-    N.cfg.n_interfaces = 1;
-    N.cfg.layer7 = (struct cfg_layer7){.connect_timeout_ms = 4000, .client_timeout_s = 1200,
-                                       .server_timeout_s = 1200};
-    for (int i = 0; i < 3; i++) {
-        snprintf(N.rs[i].label, sizeof(N.rs[i].label), "rs%d", i + 1);
-        N.rs[i].weight = 100;
-        N.rs[i].id = (uint32_t)(100 + i);
-        N.rs[i].slot = (uint16_t)i;
-    }
-    N.rs[0].ip = ip4("10.0.0.51");
-    N.rs[1].ip = ip4("10.0.0.52");
-    N.rs[2].ip = ip4("10.0.0.57");
-    snprintf(N.vs.label, sizeof(N.vs.label), "Web");
-    N.vs.ip = ip4(N_VIP);
+    T.srv_default.read = true;
     N.vs.ports[0] = 80;
     N.vs.ports[1] = 443;
     N.vs.n_ports = 2;
-    N.vs.protocol = CFG_PROTO_TCP;
-    N.vs.layer = 7;
-    N.vs.mode = CFG_MODE_TCP;
-    N.vs.scheduler = CFG_SCHED_WRR;
     N.vs.persistence.type = CFG_PERSIST_SOURCE_IP;
     N.vs.persistence.timeout_s = 1200;
-    N.vs.slot = 3;
-    N.vs.real_servers = N.rs;
-    N.vs.n_real_servers = 3;
-    N.cfg.virtual_services = &N.vs;
-    N.cfg.n_virtual_services = 1;
-    publish();
+    pn_publish();
 }
 
 static void setup(void)
@@ -446,7 +244,7 @@ static int rs_of(uint32_t ip)
  * no active count left, the mbufs back but those the test still holds. */
 static void assert_no_leak(unsigned in_use_before)
 {
-    n_run(31000 + 60000);
+    pn_run(31000 + 60000);
     cr_assert_eq(proxy_active(N.px), 0, "sessions left: %u", proxy_active(N.px));
     cr_assert_eq(N.lb->n_conns, 0, "control blocks left: %u", N.lb->n_conns);
     cr_assert_eq(N.lb->buf_segs, 0);
@@ -466,22 +264,22 @@ Test(proxy, splices_both_ways_from_the_vip_and_closes_cleanly)
     static uint8_t data[300000];
     unsigned before = rte_mempool_in_use_count(N.pool);
 
-    N.srv_default.echo = true;
-    N.srv_default.close_on_fin = true;
-    fill(data, sizeof(data), 1);
+    T.srv_default.echo = true;
+    T.srv_default.close_on_fin = true;
+    pn_fill(data, sizeof(data), 1);
     client_connect(&a, 80);
-    n_run(10);
+    pn_run(10);
     cr_assert(a.established);
     cr_assert_eq(proxy_active(N.px), 1);
-    cr_assert_eq(N.n_srv_apps, 1);
+    cr_assert_eq(T.n_srv_apps, 1);
     s = srv_app_of(&a);
     /* SNAT: the real server sees the VIP, on a local port of this worker. */
-    cr_assert_eq(s->key.raddr, ip4(N_VIP));
+    cr_assert_eq(s->key.raddr, ip4(PN_VIP));
     cr_assert_eq(s->key.lport, 80, "real server port null: the client's port");
     client_send(&a, data, sizeof(data));
     a.shut_after_tx = true;
     app_pump(&a);
-    n_run(2000);
+    pn_run(2000);
     cr_assert_eq(s->rx_len, sizeof(data));
     cr_assert_eq(a.rx_len, sizeof(data));
     cr_assert_eq(memcmp(a.rx, data, sizeof(data)), 0);
@@ -504,17 +302,17 @@ Test(proxy, multi_port_service_and_explicit_real_server_port)
     static struct app a, b;
 
     client_connect(&a, 443);
-    n_run(10);
+    pn_run(10);
     cr_assert(a.established);
-    cr_assert_eq(N.srv_apps[0].key.lport, 443);
+    cr_assert_eq(T.srv_apps[0].key.lport, 443);
     /* A real server with its own port takes every VIP port to it. */
     N.rs[0].port = N.rs[1].port = N.rs[2].port = 8080;
-    publish();
+    pn_publish();
     client_connect(&b, 80);
-    n_run(10);
+    pn_run(10);
     cr_assert(b.established);
-    cr_assert_eq(N.n_srv_apps, 2);
-    cr_assert_eq(N.srv_apps[1].key.lport, 8080);
+    cr_assert_eq(T.n_srv_apps, 2);
+    cr_assert_eq(T.srv_apps[1].key.lport, 8080);
 }
 
 Test(proxy, persistence_keeps_a_client_on_one_server)
@@ -524,9 +322,9 @@ Test(proxy, persistence_keeps_a_client_on_one_server)
 
     for (int i = 0; i < 6; i++) {
         client_connect(&a[i], i % 2 ? 80 : 443);
-        n_run(10);
+        pn_run(10);
         cr_assert(a[i].established);
-        int r = rs_of(N.srv_apps[i].key.laddr);
+        int r = rs_of(T.srv_apps[i].key.laddr);
         if (first < 0)
             first = r;
         cr_assert_eq(r, first, "connection %d went to rs%d, not rs%d", i, r + 1, first + 1);
@@ -534,7 +332,7 @@ Test(proxy, persistence_keeps_a_client_on_one_server)
     cr_assert_eq(PS()->persist_created, 1);
     cr_assert_eq(PS()->persist_hits, 5);
     cr_assert_eq(N.ws->traffic.rs_active_conns[rs_idx(first)], 6);
-    cr_assert_eq(persist_lookup(N.persist, ip4(N_CLIENT), N.vs.slot)->n_conns, 6);
+    cr_assert_eq(persist_lookup(N.persist, ip4(PN_CLIENT), N.vs.slot)->n_conns, 6);
 }
 
 Test(proxy, flush_while_a_session_holds_the_entry_leaves_no_dangling_reference)
@@ -543,28 +341,28 @@ Test(proxy, flush_while_a_session_holds_the_entry_leaves_no_dangling_reference)
     struct persist_entry *e;
 
     client_connect(&a, 80);
-    n_run(10);
+    pn_run(10);
     cr_assert(a.established);
     cr_assert_eq(persist_flush(N.persist, PERSIST_ALL), 1, "the held entry is flushed");
-    cr_assert_null(persist_lookup(N.persist, ip4(N_CLIENT), N.vs.slot));
+    cr_assert_null(persist_lookup(N.persist, ip4(PN_CLIENT), N.vs.slot));
     client_connect(&b, 80);
-    n_run(10);
+    pn_run(10);
     cr_assert(b.established);
     cr_assert_eq(PS()->persist_created, 2, "scheduled afresh: a new entry");
-    e = persist_lookup(N.persist, ip4(N_CLIENT), N.vs.slot);
+    e = persist_lookup(N.persist, ip4(PN_CLIENT), N.vs.slot);
     cr_assert_not_null(e);
     cr_assert_eq(e->n_conns, 1);
     /* The first session ends: it gives back what it held, not the new entry. */
     tcp_abort(a.c);
     a.c = NULL;
-    n_run(20);
+    pn_run(20);
     cr_assert_eq(proxy_active(N.px), 1);
-    cr_assert_eq(persist_lookup(N.persist, ip4(N_CLIENT), N.vs.slot), e);
+    cr_assert_eq(persist_lookup(N.persist, ip4(PN_CLIENT), N.vs.slot), e);
     cr_assert_eq(e->n_conns, 1, "the new entry is still held by the second session");
     cr_assert_eq(slot_stack_used(&N.persist->free), 1, "the flushed entry's slot is free again");
     tcp_abort(b.c);
     b.c = NULL;
-    n_run(20);
+    pn_run(20);
     cr_assert_eq(e->n_conns, 0);
     cr_assert_eq(slot_stack_used(&N.persist->free), 1, "kept for its timeout");
 }
@@ -575,11 +373,11 @@ Test(proxy, without_persistence_the_scheduler_spreads)
     int seen[3] = {0};
 
     N.vs.persistence.type = CFG_PERSIST_NONE;
-    publish();
+    pn_publish();
     for (int i = 0; i < 6; i++) {
         client_connect(&a[i], 80);
-        n_run(10);
-        seen[rs_of(N.srv_apps[i].key.laddr)]++;
+        pn_run(10);
+        seen[rs_of(T.srv_apps[i].key.laddr)]++;
     }
     cr_assert(seen[0] == 2 && seen[1] == 2 && seen[2] == 2, "wrr: %d %d %d", seen[0], seen[1],
               seen[2]);
@@ -591,22 +389,22 @@ Test(proxy, drain_moves_new_connections_and_keeps_existing_ones)
     static const char msg[] = "still here";
     int first;
 
-    N.srv_default.echo = true;
+    T.srv_default.echo = true;
     client_connect(&a, 80);
-    n_run(10);
-    first = rs_of(N.srv_apps[0].key.laddr);
+    pn_run(10);
+    first = rs_of(T.srv_apps[0].key.laddr);
     N.rs[first].state = CFG_RS_DRAIN;
-    publish();
+    pn_publish();
     client_connect(&b, 80);
-    n_run(10);
+    pn_run(10);
     cr_assert(b.established);
-    cr_assert_neq(rs_of(N.srv_apps[1].key.laddr), first, "drained server got a new connection");
+    cr_assert_neq(rs_of(T.srv_apps[1].key.laddr), first, "drained server got a new connection");
     cr_assert_eq(PS()->persist_moved, 1);
     /* The persistence entry now names the new server. */
-    cr_assert_eq(persist_lookup(N.persist, ip4(N_CLIENT), N.vs.slot)->rs_idx,
-                 rs_idx(rs_of(N.srv_apps[1].key.laddr)));
+    cr_assert_eq(persist_lookup(N.persist, ip4(PN_CLIENT), N.vs.slot)->rs_idx,
+                 rs_idx(rs_of(T.srv_apps[1].key.laddr)));
     client_send(&a, msg, sizeof(msg));
-    n_run(50);
+    pn_run(50);
     cr_assert_eq(a.rx_len, sizeof(msg), "the drained server's connection carries on");
 }
 
@@ -619,24 +417,24 @@ Test(proxy, max_conns_and_health_skip_servers_then_no_server_resets)
     for (int i = 0; i < 3; i++)
         N.rs[i].max_conns = 1;
     N.rs[2].health_down = true;
-    publish();
+    pn_publish();
     for (int i = 0; i < 3; i++) {
         client_connect(&a[i], 80);
-        n_run(10);
+        pn_run(10);
     }
     cr_assert(a[0].established && a[1].established && a[2].established);
-    for (unsigned i = 0; i < N.n_srv_apps; i++)
-        seen[rs_of(N.srv_apps[i].key.laddr)]++;
-    cr_assert_eq(N.n_srv_apps, 2, "the third client found no eligible server");
+    for (unsigned i = 0; i < T.n_srv_apps; i++)
+        seen[rs_of(T.srv_apps[i].key.laddr)]++;
+    cr_assert_eq(T.n_srv_apps, 2, "the third client found no eligible server");
     cr_assert(seen[0] == 1 && seen[1] == 1 && seen[2] == 0);
     cr_assert(a[2].reset, "the client without a server is reset");
     cr_assert_eq(PS()->no_server, 1);
     /* One ends: its server takes a new client. */
     tcp_shutdown(a[0].c);
-    N.srv_apps[0].close_on_fin = true;
-    n_run(100);
+    T.srv_apps[0].close_on_fin = true;
+    pn_run(100);
     client_connect(&a[3], 80);
-    n_run(10);
+    pn_run(10);
     cr_assert(a[3].established);
 }
 
@@ -648,21 +446,21 @@ Test(proxy, connect_timeout_tries_the_next_servers)
     N.vs.persistence.type = CFG_PERSIST_NONE;
     N.cfg.layer7.connect_timeout_ms = 500;
     N.rs[0].weight = 300;           /* wrr picks rs1 first */
-    publish();
+    pn_publish();
     N.blackhole = N.rs[0].ip;
-    N.srv_default.echo = true;
+    T.srv_default.echo = true;
     client_connect(&a, 80);
     client_send(&a, msg, sizeof(msg));
-    n_run(400);
+    pn_run(400);
     cr_assert(a.established, "the client's handshake ends on the VIP at once");
-    cr_assert_eq(N.n_srv_apps, 0);
+    cr_assert_eq(T.n_srv_apps, 0);
     cr_assert_eq(N.ws->traffic.rs_active_conns[rs_idx(0)], 1, "connecting counts as active");
-    n_run(200);
+    pn_run(200);
     cr_assert_eq(PS()->connect_timeouts, 1);
     cr_assert_eq(PS()->retries, 1);
     cr_assert_eq(N.ws->traffic.rs_active_conns[rs_idx(0)], 0);
-    cr_assert_eq(N.n_srv_apps, 1);
-    cr_assert_neq(rs_of(N.srv_apps[0].key.laddr), 0);
+    cr_assert_eq(T.n_srv_apps, 1);
+    cr_assert_neq(rs_of(T.srv_apps[0].key.laddr), 0);
     cr_assert_eq(a.rx_len, sizeof(msg), "data sent while connecting arrives");
 }
 
@@ -671,20 +469,20 @@ Test(proxy, connect_timeout_of_a_persistent_server_resets_the_client)
     static struct app a, b;
 
     N.cfg.layer7.connect_timeout_ms = 300;
-    publish();
+    pn_publish();
     client_connect(&a, 80);
-    n_run(10);
-    int r = rs_of(N.srv_apps[0].key.laddr);
+    pn_run(10);
+    int r = rs_of(T.srv_apps[0].key.laddr);
     N.blackhole = N.rs[r].ip;
     client_connect(&b, 80);
-    n_run(200);
+    pn_run(200);
     cr_assert(b.established && !b.reset);
-    n_run(200);
+    pn_run(200);
     cr_assert(b.reset, "bound by persistence: reset, not moved");
     cr_assert_eq(PS()->connect_timeouts, 1);
     cr_assert_eq(PS()->retries, 0);
     cr_assert_eq(PS()->connect_failed_reset, 1);
-    cr_assert_eq(N.n_srv_apps, 1);
+    cr_assert_eq(T.n_srv_apps, 1);
 }
 
 Test(proxy, refused_connection_tries_the_next_server)
@@ -694,14 +492,14 @@ Test(proxy, refused_connection_tries_the_next_server)
     N.vs.persistence.type = CFG_PERSIST_NONE;
     N.rs[0].weight = 300;
     N.rs[0].port = 9;               /* nobody listens: RST */
-    publish();
+    pn_publish();
     client_connect(&a, 80);
-    n_run(20);
+    pn_run(20);
     cr_assert(a.established && !a.reset);
     cr_assert_eq(PS()->connect_refused, 1);
     cr_assert_eq(PS()->retries, 1);
-    cr_assert_eq(N.n_srv_apps, 1);
-    cr_assert_neq(rs_of(N.srv_apps[0].key.laddr), 0);
+    cr_assert_eq(T.n_srv_apps, 1);
+    cr_assert_neq(rs_of(T.srv_apps[0].key.laddr), 0);
 }
 
 Test(proxy, every_server_failing_ends_in_a_reset_after_bounded_tries)
@@ -711,9 +509,9 @@ Test(proxy, every_server_failing_ends_in_a_reset_after_bounded_tries)
     N.vs.persistence.type = CFG_PERSIST_NONE;
     for (int i = 0; i < 3; i++)
         N.rs[i].port = 9;
-    publish();
+    pn_publish();
     client_connect(&a, 80);
-    n_run(50);
+    pn_run(50);
     cr_assert(a.reset);
     cr_assert_eq(PS()->connect_refused, PROXY_MAX_TRIES);
     cr_assert_eq(PS()->retries, PROXY_MAX_TRIES - 1);
@@ -728,11 +526,11 @@ Test(proxy, server_reset_reaches_the_client)
 
     client_connect(&a, 80);
     client_send(&a, "x", 1);
-    n_run(20);
-    cr_assert_eq(N.srv_apps[0].rx_len, 1);
-    tcp_abort(N.srv_apps[0].c);
-    N.srv_apps[0].c = NULL;
-    n_run(20);
+    pn_run(20);
+    cr_assert_eq(T.srv_apps[0].rx_len, 1);
+    tcp_abort(T.srv_apps[0].c);
+    T.srv_apps[0].c = NULL;
+    pn_run(20);
     cr_assert(a.reset);
     cr_assert_eq(PS()->server_resets, 1);
     assert_no_leak(before);
@@ -744,11 +542,11 @@ Test(proxy, client_reset_reaches_the_server)
     unsigned before = rte_mempool_in_use_count(N.pool);
 
     client_connect(&a, 80);
-    n_run(20);
+    pn_run(20);
     tcp_abort(a.c);
     a.c = NULL;
-    n_run(20);
-    cr_assert(N.srv_apps[0].reset);
+    pn_run(20);
+    cr_assert(T.srv_apps[0].reset);
     cr_assert_eq(PS()->client_resets, 1);
     assert_no_leak(before);
 }
@@ -760,18 +558,18 @@ Test(proxy, half_close_lets_the_server_answer_after_the_client_fin)
     struct app *s;
     unsigned before = rte_mempool_in_use_count(N.pool);
 
-    fill(answer, sizeof(answer), 7);
+    pn_fill(answer, sizeof(answer), 7);
     client_connect(&a, 80);
     client_send(&a, "GET", 3);
     tcp_shutdown(a.c);
-    n_run(20);
-    s = &N.srv_apps[0];
+    pn_run(20);
+    s = &T.srv_apps[0];
     cr_assert(s->peer_fin && s->rx_len == 3, "request and FIN passed on");
     memcpy(s->tx, answer, sizeof(answer));
     s->tx_len = sizeof(answer);
     s->shut_after_tx = true;
     app_pump(s);
-    n_run(2000);
+    pn_run(2000);
     cr_assert_eq(a.rx_len, sizeof(answer));
     cr_assert_eq(memcmp(a.rx, answer, sizeof(answer)), 0);
     cr_assert(a.peer_fin && a.closed);
@@ -785,13 +583,13 @@ Test(proxy, client_idle_timeout_resets_both_sides)
 
     N.cfg.layer7.client_timeout_s = 2;
     N.cfg.layer7.server_timeout_s = 5;
-    publish();
+    pn_publish();
     client_connect(&a, 80);
-    n_run(1500);
-    cr_assert(!a.reset && !N.srv_apps[0].reset);
-    n_run(1000);
+    pn_run(1500);
+    cr_assert(!a.reset && !T.srv_apps[0].reset);
+    pn_run(1000);
     cr_assert(a.reset || a.timeout, "client reset after 2 s idle");
-    cr_assert(N.srv_apps[0].reset, "server reset with it");
+    cr_assert(T.srv_apps[0].reset, "server reset with it");
     cr_assert_eq(PS()->client_timeouts, 1);
     assert_no_leak(before);
 }
@@ -802,11 +600,11 @@ Test(proxy, server_idle_timeout_resets_both_sides)
 
     N.cfg.layer7.client_timeout_s = 10;
     N.cfg.layer7.server_timeout_s = 1;
-    publish();
+    pn_publish();
     client_connect(&a, 80);
-    n_run(1500);
+    pn_run(1500);
     cr_assert(a.reset, "client reset when the server side idled out");
-    cr_assert(N.srv_apps[0].reset);
+    cr_assert(T.srv_apps[0].reset);
     cr_assert_eq(PS()->server_timeouts, 1);
     cr_assert_eq(proxy_active(N.px), 0);
 }
@@ -816,11 +614,11 @@ Test(proxy, halt_closes_existing_sessions)
     static struct app a;
 
     client_connect(&a, 80);
-    n_run(20);
-    N.rs[rs_of(N.srv_apps[0].key.laddr)].state = CFG_RS_HALT;
-    publish();
-    n_run(20);
-    cr_assert(a.reset && N.srv_apps[0].reset);
+    pn_run(20);
+    N.rs[rs_of(T.srv_apps[0].key.laddr)].state = CFG_RS_HALT;
+    pn_publish();
+    pn_run(20);
+    cr_assert(a.reset && T.srv_apps[0].reset);
     cr_assert_eq(PS()->halted, 1);
     cr_assert_eq(proxy_active(N.px), 0);
 }
@@ -842,7 +640,7 @@ Test(proxy, session_pool_cap_refuses_and_counts)
     }
     for (int i = 0; i < 3; i++) {
         client_connect(&a[i], 80);
-        n_run(10);
+        pn_run(10);
     }
     cr_assert(!a[0].reset && !a[1].reset && a[2].reset);
     cr_assert_eq(PS()->refused_pool, 1);
@@ -853,23 +651,23 @@ Test(proxy, listeners_follow_the_snapshot)
     static struct app a, b;
 
     client_connect(&a, 443);
-    n_run(10);
+    pn_run(10);
     N.vs.ports[0] = 80;
     N.vs.n_ports = 1;               /* 443 goes away */
-    publish();
+    pn_publish();
     client_connect(&b, 443);
-    n_run(10);
+    pn_run(10);
     cr_assert(b.reset, "no listener on 443 any more");
     cr_assert(!a.reset && a.c != NULL, "the established session on 443 carries on");
     client_send(&a, "y", 1);
-    n_run(10);
-    cr_assert_eq(N.srv_apps[0].rx_len, 1);
+    pn_run(10);
+    cr_assert_eq(T.srv_apps[0].rx_len, 1);
     /* An HTTP-mode service is the proxy's too; a layer-4 one is not. */
     N.vs.mode = CFG_MODE_HTTP;
-    publish();
+    pn_publish();
     cr_assert_eq(N.px->n_listeners, 1);
     N.vs.layer = 4;
-    publish();
+    pn_publish();
     cr_assert_eq(N.px->n_listeners, 0);
 }
 
@@ -882,7 +680,7 @@ Test(proxy, slow_reader_closes_the_writers_window)
     /* 64 KB buffers on the proxy's stack. */
     proxy_free(N.px);
     tcp_stack_free(N.lb);
-    N.lb = stack("lb2", 65536, 256);
+    N.lb = pn_stack("lb2", 65536, 256);
     {
         struct proxy_conf pc = {.tcp = N.lb, .wheel = &N.wheel, .persist = N.persist,
                                 .sched = N.sched, .stats = &N.ws->proxy, .traffic = &N.ws->traffic, .pool = N.pool,
@@ -892,19 +690,19 @@ Test(proxy, slow_reader_closes_the_writers_window)
         cr_assert_not_null(N.px);
         proxy_snapshot_changed(N.px, N.snap);
     }
-    N.srv_default.read = false;
-    fill(data, sizeof(data), 3);
+    T.srv_default.read = false;
+    pn_fill(data, sizeof(data), 3);
     client_connect(&a, 80);
     client_send(&a, data, sizeof(data));
-    n_run(3000);
-    s = &N.srv_apps[0];
+    pn_run(3000);
+    s = &T.srv_apps[0];
     cr_assert_lt(a.tx_off, sizeof(data), "the client was stopped");
     /* What the proxy holds stays within its two buffers (64 KB each way, in segments). */
     cr_assert_leq(N.lb->buf_segs, 2 * 65536 / 536 + 8, "proxy holds %u segments", N.lb->buf_segs);
     cr_assert_gt(PS()->backpressure, 0);
     s->read = true;
     app_read(s);
-    n_run(5000);
+    pn_run(5000);
     cr_assert_eq(s->rx_len, sizeof(data));
     cr_assert_eq(memcmp(s->rx, data, sizeof(data)), 0);
 }
@@ -916,17 +714,17 @@ Test(proxy, lossy_links_both_ways_keep_the_bytes)
     unsigned before = rte_mempool_in_use_count(N.pool);
 
     N.loss_pct = 2;
-    N.srv_default.echo = true;
-    N.srv_default.close_on_fin = true;
-    fill(data, sizeof(data), 9);
+    T.srv_default.echo = true;
+    T.srv_default.close_on_fin = true;
+    pn_fill(data, sizeof(data), 9);
     client_connect(&a, 80);
-    n_run(5000);
+    pn_run(5000);
     cr_assert(a.established);
     client_send(&a, data, sizeof(data));
     a.shut_after_tx = true;
     app_pump(&a);
     for (int i = 0; i < 600 && !a.closed && !a.reset; i++)
-        n_run(1000);
+        pn_run(1000);
     cr_assert_gt(N.lost, 0);
     cr_assert(!a.reset && !a.timeout);
     cr_assert_eq(a.rx_len, sizeof(data), "echoed %zu of %zu", a.rx_len, sizeof(data));
@@ -937,9 +735,9 @@ Test(proxy, lossy_links_both_ways_keep_the_bytes)
 
 Test(proxy, choose_honours_tried_servers)
 {
-    struct sched_flow f = {.client_ip = ip4(N_CLIENT), .vip = ip4(N_VIP), .proto = IPPROTO_TCP,
+    struct sched_flow f = {.client_ip = ip4(PN_CLIENT), .vip = ip4(PN_VIP), .proto = IPPROTO_TCP,
                            .vport = rte_cpu_to_be_16(80)};
-    const struct snap_vs *vs = snapshot_service(N.snap, ip4(N_VIP), IPPROTO_TCP, 80);
+    const struct snap_vs *vs = snapshot_service(N.snap, ip4(PN_VIP), IPPROTO_TCP, 80);
     struct persist_entry *pe;
     uint16_t tried[2];
     int bound;
@@ -947,8 +745,8 @@ Test(proxy, choose_honours_tried_servers)
 
     cr_assert_not_null(vs);
     N.vs.scheduler = CFG_SCHED_SH;  /* always the same server for this client */
-    publish();
-    vs = snapshot_service(N.snap, ip4(N_VIP), IPPROTO_TCP, 80);
+    pn_publish();
+    vs = snapshot_service(N.snap, ip4(PN_VIP), IPPROTO_TCP, 80);
     rs = proxy_choose(N.px, vs, &f, NULL, 0, &pe, &bound);
     cr_assert_not_null(rs);
     cr_assert(pe == NULL && !bound);
@@ -970,26 +768,26 @@ Test(proxy, data_of_a_closed_server_still_reaches_a_slow_client)
     struct app *s;
     unsigned before = rte_mempool_in_use_count(N.pool);
 
-    fill(answer, sizeof(answer), 5);
+    pn_fill(answer, sizeof(answer), 5);
     client_connect(&a, 80);
     a.read = false;                 /* the client reads nothing for now */
     client_send(&a, "GET", 3);
     tcp_shutdown(a.c);
-    n_run(20);
-    s = &N.srv_apps[0];
+    pn_run(20);
+    s = &T.srv_apps[0];
     cr_assert(s->peer_fin);
     memcpy(s->tx, answer, sizeof(answer));
     s->tx_len = sizeof(answer);
     s->shut_after_tx = true;
     app_pump(s);
-    n_run(3000);
+    pn_run(3000);
     /* 700 KB: the client's receive buffer, the proxy's send buffer to it, and the
      * rest with the FIN in the proxy's receive buffer from the server. */
     cr_assert(s->closed, "the server's side closed");
     cr_assert_eq(a.rx_len, 0);
     a.read = true;
     app_read(&a);
-    n_run(3000);
+    pn_run(3000);
     cr_assert(s->closed, "the server's side closed");
     cr_assert_eq(PS()->held_after_close, 1, "the proxy kept what the closed side had left");
     cr_assert_eq(a.rx_len, sizeof(answer));
@@ -1037,18 +835,18 @@ Test(proxy, data_held_after_a_close_stays_within_the_stacks_buffer_cap)
     struct app *s;
     unsigned before = rte_mempool_in_use_count(N.pool);
 
-    fill(answer, sizeof(answer), 6);
+    pn_fill(answer, sizeof(answer), 6);
     client_connect(&a, 80);
     a.read = false;
     client_send(&a, "GET", 3);
     tcp_shutdown(a.c);
-    n_run(20);
-    s = &N.srv_apps[0];
+    pn_run(20);
+    s = &T.srv_apps[0];
     memcpy(s->tx, answer, sizeof(answer));
     s->tx_len = sizeof(answer);
     s->shut_after_tx = true;
     app_pump(s);
-    n_run(3000);
+    pn_run(3000);
     cr_assert(s->closed);
     cr_assert_eq(PS()->held_after_close, 1);
     /* The server's half is gone; what it had sent waits in the session, and counts
@@ -1058,7 +856,7 @@ Test(proxy, data_held_after_a_close_stays_within_the_stacks_buffer_cap)
                  N.lb->buf_segs, queued_segs(), held_segs());
     a.read = true;
     app_read(&a);
-    n_run(3000);
+    pn_run(3000);
     cr_assert_eq(a.rx_len, sizeof(answer));
     cr_assert_eq(memcmp(a.rx, answer, sizeof(answer)), 0);
     assert_no_leak(before);
@@ -1079,9 +877,9 @@ static void http_mode(enum cfg_persist_type p, enum cfg_sched sched)
     snprintf(N.vs.persistence.cookie, sizeof(N.vs.persistence.cookie), "SERVERID");
     N.vs.x_forwarded_for = true;
     N.vs.http_request_timeout_ms = 5000;
-    N.srv_default.http_reply = OK200;
-    N.srv_default.close_on_fin = true;
-    publish();
+    T.srv_default.http_reply = OK200;
+    T.srv_default.close_on_fin = true;
+    pn_publish();
 }
 
 static const struct proxy_http_vs_counters *HS(void)
@@ -1092,39 +890,20 @@ static const struct proxy_http_vs_counters *HS(void)
 /* Occurrences of str in what a received. */
 static unsigned rx_count(const struct app *a, const char *str)
 {
-    size_t n = strlen(str);
-    unsigned c = 0;
-
-    for (size_t i = 0; i + n <= a->rx_len; i++)
-        if (memcmp(a->rx + i, str, n) == 0)
-            c++;
-    return c;
+    return pn_count(a->rx, a->rx_len, str);
 }
 
 /* The value of the SERVERID cookie a's first response set, into v. */
 static void set_cookie_of(const struct app *a, char *v, size_t cap)
 {
-    const char *k = "Set-Cookie: SERVERID=";
-    size_t n = strlen(k);
-
-    for (size_t i = 0; i + n <= a->rx_len; i++)
-        if (memcmp(a->rx + i, k, n) == 0) {
-            size_t j = 0;
-            while (i + n + j < a->rx_len && a->rx[i + n + j] != ';' && j + 1 < cap) {
-                v[j] = (char)a->rx[i + n + j];
-                j++;
-            }
-            v[j] = 0;
-            return;
-        }
-    cr_assert_fail("no Set-Cookie");
+    pn_set_cookie(a->rx, a->rx_len, "SERVERID", v, cap);
 }
 
 static void client_close(struct app *a)
 {
     if (a->c != NULL)
         tcp_shutdown(a->c);
-    n_run(100);
+    pn_run(100);
 }
 
 Test(proxy, http_keep_alive_pipelining_and_xff)
@@ -1136,22 +915,22 @@ Test(proxy, http_keep_alive_pipelining_and_xff)
      * server, so the backend connection is used again. */
     http_mode(CFG_PERSIST_SOURCE_IP, CFG_SCHED_WLC);
     client_connect(&a, 80);
-    n_run(10);
+    pn_run(10);
     client_send(&a, REQ, strlen(REQ));
-    n_run(50);
+    pn_run(50);
     cr_assert_eq(rx_count(&a, "HTTP/1.1 200 OK"), 1);
     client_send(&a, REQ, strlen(REQ));
-    n_run(50);
+    pn_run(50);
     /* Two at once: answered in order, one at a time. */
     client_send(&a, REQ REQ, 2 * strlen(REQ));
-    n_run(100);
+    pn_run(100);
     cr_assert_eq(rx_count(&a, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"), 4);
-    cr_assert_eq(N.n_srv_apps, 1, "one backend connection for the four");
+    cr_assert_eq(T.n_srv_apps, 1, "one backend connection for the four");
     cr_assert_eq(PS()->http_backend_reused, 3);
-    cr_assert_eq(rx_count(&N.srv_apps[0], "X-Forwarded-For: 10.0.0.20\r\n\r\n"), 4);
+    cr_assert_eq(rx_count(&T.srv_apps[0], "X-Forwarded-For: 10.0.0.20\r\n\r\n"), 4);
     cr_assert_eq(HS()->requests, 4);
     cr_assert_eq(HS()->responses_2xx, 4);
-    cr_assert_eq(N.px->conf.http->rs[rs_idx(rs_of(N.srv_apps[0].key.laddr))].responses[1], 4);
+    cr_assert_eq(N.px->conf.http->rs[rs_idx(rs_of(T.srv_apps[0].key.laddr))].responses[1], 4);
     cr_assert(!a.peer_fin, "kept alive");
     client_close(&a);
     cr_assert(a.peer_fin);
@@ -1166,41 +945,41 @@ Test(proxy, http_cookie_insert_indirect_and_replace)
 
     http_mode(CFG_PERSIST_HTTP_COOKIE, CFG_SCHED_WRR);
     client_connect(&a, 80);
-    n_run(10);
+    pn_run(10);
     client_send(&a, REQ, strlen(REQ));
-    n_run(50);
+    pn_run(50);
     cr_assert_eq(rx_count(&a, "Cache-Control: private\r\n"), 1);
     set_cookie_of(&a, v, sizeof(v));
     cr_assert_eq(strlen(v), 16, "%s", v);
-    first = rs_of(N.srv_apps[0].key.laddr);
+    first = rs_of(T.srv_apps[0].key.laddr);
     cr_assert_eq(HS()->cookie_inserted, 1);
     /* wrr would rotate: the cookie keeps the client on its server, and is taken out. */
     snprintf(req, sizeof(req), "GET /who HTTP/1.1\r\nHost: lab\r\nCookie: x=1; SERVERID=%s\r\n\r\n", v);
     for (int i = 0; i < 3; i++)
         client_send(&a, req, strlen(req));
-    n_run(100);
+    pn_run(100);
     cr_assert_eq(rx_count(&a, "HTTP/1.1 200 OK"), 4);
     cr_assert_eq(rx_count(&a, "Set-Cookie"), 1, "only the first response sets it");
-    cr_assert_eq(N.n_srv_apps, 1);
-    cr_assert_eq(rx_count(&N.srv_apps[0], "SERVERID"), 0, "indirect: never seen by the server");
-    cr_assert_eq(rx_count(&N.srv_apps[0], "Cookie: x=1\r\n"), 3);
+    cr_assert_eq(T.n_srv_apps, 1);
+    cr_assert_eq(rx_count(&T.srv_apps[0], "SERVERID"), 0, "indirect: never seen by the server");
+    cr_assert_eq(rx_count(&T.srv_apps[0], "Cookie: x=1\r\n"), 3);
     cr_assert_eq(HS()->cookie_hits, 3);
     /* Another connection with the cookie: the same server. */
     client_connect(&b, 80);
-    n_run(10);
+    pn_run(10);
     client_send(&b, req, strlen(req));
-    n_run(50);
-    cr_assert_eq(rs_of(N.srv_apps[N.n_srv_apps - 1].key.laddr), first);
+    pn_run(50);
+    cr_assert_eq(rs_of(T.srv_apps[T.n_srv_apps - 1].key.laddr), first);
     cr_assert_eq(rx_count(&b, "Set-Cookie"), 0);
     /* Its server halted: elsewhere, with a new cookie. */
     N.rs[first].state = CFG_RS_HALT;
-    publish();
+    pn_publish();
     client_connect(&c, 80);
-    n_run(10);
+    pn_run(10);
     client_send(&c, req, strlen(req));
-    n_run(50);
+    pn_run(50);
     cr_assert_eq(rx_count(&c, "HTTP/1.1 200 OK"), 1);
-    cr_assert_neq(rs_of(N.srv_apps[N.n_srv_apps - 1].key.laddr), first);
+    cr_assert_neq(rs_of(T.srv_apps[T.n_srv_apps - 1].key.laddr), first);
     cr_assert_eq(rx_count(&c, "Set-Cookie: SERVERID="), 1);
     cr_assert_eq(HS()->cookie_replaced, 1);
 }
@@ -1214,12 +993,12 @@ Test(proxy, http_smuggling_shape_gets_400_and_close)
 
     http_mode(CFG_PERSIST_NONE, CFG_SCHED_WLC);
     client_connect(&a, 80);
-    n_run(10);
+    pn_run(10);
     client_send(&a, bad, strlen(bad));
-    n_run(50);
+    pn_run(50);
     cr_assert_eq(rx_count(&a, "HTTP/1.1 400 Bad Request\r\n"), 1);
     cr_assert(a.peer_fin, "closed after the answer");
-    cr_assert_eq(N.n_srv_apps, 0, "nothing reached a server");
+    cr_assert_eq(T.n_srv_apps, 0, "nothing reached a server");
     cr_assert_eq(HS()->err_400, 1);
     client_close(&a);
     assert_no_leak(before);
@@ -1233,34 +1012,34 @@ Test(proxy, http_503_502_504_408)
     http_mode(CFG_PERSIST_NONE, CFG_SCHED_WLC);
     /* 408: a header that does not arrive within http_request_timeout_ms. */
     client_connect(&d, 80);
-    n_run(10);
+    pn_run(10);
     client_send(&d, "GET / HT", 8);
-    n_run(5100);
+    pn_run(5100);
     cr_assert_eq(rx_count(&d, "HTTP/1.1 408 "), 1);
     /* 502: garbage before a status line. */
-    N.srv_default.http_reply = "nonsense\r\n\r\n";
+    T.srv_default.http_reply = "nonsense\r\n\r\n";
     client_connect(&b, 80);
-    n_run(10);
+    pn_run(10);
     client_send(&b, REQ, strlen(REQ));
-    n_run(50);
+    pn_run(50);
     cr_assert_eq(rx_count(&b, "HTTP/1.1 502 "), 1);
     /* 504: no answer within layer7.server_timeout_s. */
-    N.srv_default.http_reply = NULL;
+    T.srv_default.http_reply = NULL;
     N.cfg.layer7.server_timeout_s = 1;
-    publish();
+    pn_publish();
     client_connect(&c, 80);
-    n_run(10);
+    pn_run(10);
     client_send(&c, REQ, strlen(REQ));
-    n_run(3000);
+    pn_run(3000);
     cr_assert_eq(rx_count(&c, "HTTP/1.1 504 "), 1);
     /* 503: every server halted. */
     for (int i = 0; i < 3; i++)
         N.rs[i].state = CFG_RS_HALT;
-    publish();
+    pn_publish();
     client_connect(&a, 80);
-    n_run(10);
+    pn_run(10);
     client_send(&a, REQ, strlen(REQ));
-    n_run(50);
+    pn_run(50);
     cr_assert_eq(rx_count(&a, "HTTP/1.1 503 "), 1);
     cr_assert(HS()->err_408 == 1 && HS()->err_502 == 1 && HS()->err_504 == 1 &&
               HS()->err_503 == 1);
@@ -1283,7 +1062,7 @@ Test(proxy, http_chunked_upload_streams_through)
 
     http_mode(CFG_PERSIST_SOURCE_IP, CFG_SCHED_WLC);
     /* 100 chunks of 1000 bytes, then the end; the server answers once it has it all. */
-    N.srv_default.http_trigger = "\r\n0\r\n\r\n";
+    T.srv_default.http_trigger = "\r\n0\r\n\r\n";
     for (int i = 0; i < 100; i++) {
         o += (size_t)snprintf(body + o, sizeof(body) - o, "3e8\r\n");
         memset(body + o, 'a' + i % 26, 1000);
@@ -1292,16 +1071,16 @@ Test(proxy, http_chunked_upload_streams_through)
     }
     o += (size_t)snprintf(body + o, sizeof(body) - o, "0\r\n\r\n");
     client_connect(&a, 80);
-    n_run(10);
+    pn_run(10);
     client_send(&a, head, strlen(head));
     client_send(&a, body, o);
-    n_run(500);
+    pn_run(500);
     cr_assert_eq(rx_count(&a, "HTTP/1.1 200 OK"), 1, "%u responses, %u servers, rx %zu",
-                 rx_count(&a, "HTTP/1.1 200 OK"), N.n_srv_apps, N.srv_apps[0].rx_len);
-    cr_assert_eq(N.n_srv_apps, 1);
-    cr_assert_eq(N.srv_apps[0].rx_len, strlen(head) + o + strlen("X-Forwarded-For: 10.0.0.20\r\n"),
+                 rx_count(&a, "HTTP/1.1 200 OK"), T.n_srv_apps, T.srv_apps[0].rx_len);
+    cr_assert_eq(T.n_srv_apps, 1);
+    cr_assert_eq(T.srv_apps[0].rx_len, strlen(head) + o + strlen("X-Forwarded-For: 10.0.0.20\r\n"),
                  "the body went on byte for byte");
-    cr_assert(memcmp(N.srv_apps[0].rx + N.srv_apps[0].rx_len - o, body, o) == 0);
+    cr_assert(memcmp(T.srv_apps[0].rx + T.srv_apps[0].rx_len - o, body, o) == 0);
     cr_assert(!a.peer_fin, "kept alive");
     client_close(&a);
     assert_no_leak(before);
@@ -1315,20 +1094,20 @@ Test(proxy, http_wlc_keeps_the_connected_server_on_a_tie)
      * but the one the client is connected to is one of them. wrr rotates. */
     http_mode(CFG_PERSIST_NONE, CFG_SCHED_WLC);
     client_connect(&a, 80);
-    n_run(10);
+    pn_run(10);
     for (int i = 0; i < 3; i++) {
         client_send(&a, REQ, strlen(REQ));
-        n_run(50);
+        pn_run(50);
     }
     cr_assert_eq(rx_count(&a, "HTTP/1.1 200 OK"), 3);
-    cr_assert_eq(N.n_srv_apps, 1);
+    cr_assert_eq(T.n_srv_apps, 1);
     http_mode(CFG_PERSIST_NONE, CFG_SCHED_WRR);
     client_connect(&b, 80);
-    n_run(10);
+    pn_run(10);
     for (int i = 0; i < 3; i++) {
         client_send(&b, REQ, strlen(REQ));
-        n_run(50);
+        pn_run(50);
     }
     cr_assert_eq(rx_count(&b, "HTTP/1.1 200 OK"), 3);
-    cr_assert_eq(N.n_srv_apps, 4, "a backend connection per request");
+    cr_assert_eq(T.n_srv_apps, 4, "a backend connection per request");
 }

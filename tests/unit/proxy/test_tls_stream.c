@@ -1,11 +1,9 @@
 /*
- * TLS streams (tls_stream.h) in the Layer 7 proxy, between real TCP endpoints: a client
- * stack (10.0.0.20), the proxy's stack (VIP 10.0.0.110) and a server stack for the real
- * servers (10.0.0.51/.52/.57) on one timer wheel, joined by an in-memory network. The
- * test's client is an OpenSSL client on memory BIOs over its own TCP connection (the
- * same way lbd does it, but written apart), so a handshake and data both ways cross
- * the module; real servers are plain echo servers, or OpenSSL servers for
- * re-encryption. Certificates are made here (ECDSA P-256).
+ * TLS streams (tls_stream.h) in the Layer 7 proxy, between real TCP endpoints on the
+ * network of proxy_net.h. The test's client is an OpenSSL client on memory BIOs over
+ * its own TCP connection (the same way lbd does it, but written apart), so a handshake
+ * and data both ways cross the module; real servers are plain echo servers, or OpenSSL
+ * servers for re-encryption. Certificates are made here (ECDSA P-256).
  */
 #include <criterion/criterion.h>
 
@@ -21,18 +19,11 @@
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
 
-#include "eal.h"
-#include "frames.h"
-#include "net/pkt_parse.h"
-#include "proxy/proxy.h"
 #include "proxy/tls_ctx.h"
-#include "proxy/tls_stream.h"
-#include "tcp/tcp.h"
-#include "tcp/tcp_input.h"
+#include "proxy_net.h"
 
-#define N_CLIENT "10.0.0.20"
-#define N_VIP "10.0.0.110"
-#define N_QUEUE 16384
+#define PN_CLIENT "10.0.0.20"
+#define PN_VIP "10.0.0.110"
 #define N_APPS 16
 #define N_BUF (1u << 20)
 
@@ -49,36 +40,15 @@ struct app {
     size_t rx_len, tx_len, tx_off;
 };
 
+/* The test's applications and certificate (the network and the proxy are N, proxy_net.h). */
 static struct {
-    struct rte_mempool *pool;
-    struct twheel wheel;
-    struct tcp_stack *cli, *lb, *srv;
-    struct {
-        struct rte_mbuf *m;
-        uint32_t dst;
-    } q[N_QUEUE];
-    unsigned q_head, q_tail;
-    struct {
-        struct proxy_stats proxy;
-        struct traffic_stats traffic;
-        struct tls_stats tls;
-    } *ws;
-    struct sched_state *sched;
-    struct persist_table *persist;
-    struct proxy *px;
-    struct snapshot *snap;
-    uint64_t gen;
-    struct cfg_interface ifc;
-    struct cfg_real_server rs[3];
-    struct cfg_vs vs;
-    struct lbd_config cfg;
     struct app srv_apps[N_APPS];
     unsigned n_srv_apps;
     SSL_CTX *srv_ctx;           /* real servers' TLS context, when they speak TLS */
     const char *srv_http_reply; /* real servers answer HTTP with it (else they echo) */
     EVP_PKEY *key;
     X509 *cert;
-} N;
+} T;
 
 /* ---- certificates ---------------------------------------------------------- */
 
@@ -100,75 +70,6 @@ static void make_cert(const char *cn, EVP_PKEY **key, X509 **cert)
 }
 
 /* ---- the network --------------------------------------------------------------- */
-
-static void copy_out(const struct rte_mbuf *m, uint8_t *dst)
-{
-    const void *p = rte_pktmbuf_read(m, 0, m->pkt_len, dst);
-
-    cr_assert_not_null(p);
-    if (p != dst)
-        memcpy(dst, p, m->pkt_len);
-}
-
-static void n_tx(void *arg, struct rte_mbuf *m, uint32_t dst)
-{
-    struct rte_mbuf *f = rte_pktmbuf_alloc(N.pool);
-    uint8_t *p;
-
-    (void)arg;
-    cr_assert_not_null(f, "test pool exhausted");
-    p = (uint8_t *)rte_pktmbuf_append(f, (uint16_t)(14 + m->pkt_len));
-    cr_assert_not_null(p);
-    frame_eth(p, RTE_ETHER_TYPE_IPV4, &frame_mac_us);
-    copy_out(m, p + 14);
-    rte_pktmbuf_free(m);
-    cr_assert_lt(N.q_tail - N.q_head, N_QUEUE, "network queue full");
-    N.q[N.q_tail % N_QUEUE].m = f;
-    N.q[N.q_tail % N_QUEUE].dst = dst;
-    N.q_tail++;
-}
-
-static struct tcp_stack *n_route(uint32_t dst)
-{
-    if (dst == ip4(N_VIP))
-        return N.lb;
-    if (dst == ip4(N_CLIENT))
-        return N.cli;
-    for (int i = 0; i < 3; i++)
-        if (dst == N.rs[i].ip)
-            return N.srv;
-    return NULL;
-}
-
-static void n_deliver(void)
-{
-    while (N.q_head != N.q_tail) {
-        struct rte_mbuf *m = N.q[N.q_head % N_QUEUE].m;
-        struct tcp_stack *st = n_route(N.q[N.q_head % N_QUEUE].dst);
-        struct pkt_info pi;
-
-        N.q_head++;
-        if (st == NULL) {
-            rte_pktmbuf_free(m);
-            continue;
-        }
-        cr_assert_eq(pkt_parse(rte_pktmbuf_mtod(m, uint8_t *), m->data_len, true, &pi),
-                     DROP_NONE);
-        if (tcp_input(st, m, &pi) != DROP_NONE)
-            rte_pktmbuf_free(m);
-    }
-}
-
-static void n_run(uint64_t ms)
-{
-    uint64_t end = twheel_now(&N.wheel) + ms;
-
-    n_deliver();
-    while (twheel_now(&N.wheel) < end) {
-        twheel_advance(&N.wheel, twheel_now(&N.wheel) + 1);
-        n_deliver();
-    }
-}
 
 /* ---- applications ------------------------------------------------------------ */
 
@@ -248,7 +149,7 @@ static void app_read(struct app *a)
 
     while (a->c != NULL && (m = tcp_recv(a->c, UINT32_MAX)) != NULL) {
         static uint8_t tmp[N_BUF];
-        copy_out(m, tmp);
+        pn_copy_out(m, tmp);
         if (a->ssl != NULL)
             BIO_write(a->rb, tmp, (int)m->pkt_len);
         else
@@ -322,7 +223,7 @@ static void app_init(struct app *a, SSL_CTX *ctx)
     }
 }
 
-/* The server stack's listener: an echo server, TLS when N.srv_ctx is set. */
+/* The server stack's listener: an echo server, TLS when T.srv_ctx is set. */
 static void srv_accept(struct tcp_conn *c, enum tcp_event ev, void *arg)
 {
     struct app *a;
@@ -330,13 +231,13 @@ static void srv_accept(struct tcp_conn *c, enum tcp_event ev, void *arg)
     (void)arg;
     if (ev != TCP_EV_ESTABLISHED)
         return;
-    cr_assert_lt(N.n_srv_apps, N_APPS);
-    a = &N.srv_apps[N.n_srv_apps++];
-    app_init(a, N.srv_ctx);
+    cr_assert_lt(T.n_srv_apps, N_APPS);
+    a = &T.srv_apps[T.n_srv_apps++];
+    app_init(a, T.srv_ctx);
     if (a->ssl != NULL)
         SSL_set_accept_state(a->ssl);
-    a->echo = N.srv_http_reply == NULL;
-    a->http_reply = N.srv_http_reply;
+    a->echo = T.srv_http_reply == NULL;
+    a->http_reply = T.srv_http_reply;
     a->laddr = c->key.laddr;
     a->c = c;
     tcp_set_handler(c, app_event, a);
@@ -352,7 +253,7 @@ static void client_connect(struct app *a, SSL_CTX *ctx, SSL_SESSION *resume)
         if (resume != NULL)
             SSL_set_session(a->ssl, resume);
     }
-    cr_assert_eq(tcp_connect(N.cli, ip4(N_CLIENT), ip4(N_VIP), 443, app_event, a, &a->c), 0);
+    cr_assert_eq(tcp_connect(N.cli, ip4(PN_CLIENT), ip4(PN_VIP), 443, app_event, a, &a->c), 0);
 }
 
 static void client_send(struct app *a, const void *data, size_t len)
@@ -382,99 +283,23 @@ static SSL_CTX *client_ctx(int max_version)
 
 /* ---- set-up ------------------------------------------------------------------- */
 
-static struct tcp_stack *stack(const char *name)
-{
-    struct tcp_stack_conf c;
-    char err[256] = "";
-    struct tcp_stack *st;
-
-    tcp_stack_conf_default(&c);
-    c.name = name;
-    c.wheel = &N.wheel;
-    c.pool = N.pool;
-    c.tx = n_tx;
-    c.max_conns = 256;
-    c.max_buf_segs = 8000;
-    st = tcp_stack_create(&c, err, sizeof(err));
-    cr_assert_not_null(st, "%s", err);
-    return st;
-}
-
-static void publish(void)
-{
-    char err[256] = "";
-    struct snapshot *old = N.snap;
-
-    N.snap = snapshot_build(&N.cfg, ++N.gen, err, sizeof(err));
-    cr_assert_not_null(N.snap, "snapshot_build: %s", err);
-    proxy_snapshot_changed(N.px, N.snap);
-    snapshot_free(old);
-}
-
 static void setup(void)
 {
     struct tls_cert_material m;
-    struct proxy_conf pc;
     char err[256] = "";
 
-    test_eal_init();
-    memset(&N, 0, sizeof(N));
-    N.pool = rte_pktmbuf_pool_create("n_pool", 16383, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
-                                     SOCKET_ID_ANY);
-    cr_assert_not_null(N.pool);
-    twheel_init(&N.wheel, 1000000);
-    N.cli = stack("cli");
-    N.lb = stack("lb");
-    N.srv = stack("srv");
+    memset(&T, 0, sizeof(T));
+    pn_setup("Tls", 0, 16);
     cr_assert_eq(tcp_listen(N.srv, 0, 443, 0, srv_accept, NULL), 0);
-
-    N.ws = rte_zmalloc("ws", sizeof(*N.ws), 0);
-    N.sched = rte_zmalloc("sched", sizeof(*N.sched), 0);
-    N.persist = persist_table_create("n_persist", 1024, SOCKET_ID_ANY, &N.wheel);
-    cr_assert(N.ws != NULL && N.sched != NULL && N.persist != NULL);
-    sched_init(N.sched, 1);
-    pc = (struct proxy_conf){.tcp = N.lb, .wheel = &N.wheel, .persist = N.persist,
-                             .sched = N.sched, .stats = &N.ws->proxy,
-                             .traffic = &N.ws->traffic, .pool = N.pool, .max_sessions = 16,
-                             .socket_id = SOCKET_ID_ANY, .tls_stats = &N.ws->tls};
-    N.px = proxy_create(&pc, err, sizeof(err));
-    cr_assert_not_null(N.px, "%s", err);
-
-    make_cert("vip.test", &N.key, &N.cert);
+    make_cert("vip.test", &T.key, &T.cert);
     N.vs.tls.enabled = true;
     N.vs.tls.min_version = CFG_TLS_1_2;
-    m = (struct tls_cert_material){.cert = N.cert, .key = N.key};
+    m = (struct tls_cert_material){.cert = T.cert, .key = T.key};
     N.vs.tls_ctx = tls_svc_create(&N.vs.tls, &m, 1, 1, err, sizeof(err));
     cr_assert_not_null(N.vs.tls_ctx, "%s", err);
-
-    N.ifc = (struct cfg_interface){.port = 0, .ip = ip4("10.0.0.5"), .prefix_len = 24};
-    N.cfg.interfaces = &N.ifc;
-    N.cfg.n_interfaces = 1;
-    N.cfg.layer7 = (struct cfg_layer7){.connect_timeout_ms = 4000, .client_timeout_s = 1200,
-                                       .server_timeout_s = 1200};
-    for (int i = 0; i < 3; i++) {
-        snprintf(N.rs[i].label, sizeof(N.rs[i].label), "rs%d", i + 1);
-        N.rs[i].weight = 100;
-        N.rs[i].id = (uint32_t)(100 + i);
-        N.rs[i].slot = (uint16_t)i;
-    }
-    N.rs[0].ip = ip4("10.0.0.51");
-    N.rs[1].ip = ip4("10.0.0.52");
-    N.rs[2].ip = ip4("10.0.0.57");
-    snprintf(N.vs.label, sizeof(N.vs.label), "Tls");
-    N.vs.ip = ip4(N_VIP);
     N.vs.ports[0] = 443;
     N.vs.n_ports = 1;
-    N.vs.protocol = CFG_PROTO_TCP;
-    N.vs.layer = 7;
-    N.vs.mode = CFG_MODE_TCP;
-    N.vs.scheduler = CFG_SCHED_WRR;
-    N.vs.slot = 3;
-    N.vs.real_servers = N.rs;
-    N.vs.n_real_servers = 3;
-    N.cfg.virtual_services = &N.vs;
-    N.cfg.n_virtual_services = 1;
-    publish();
+    pn_publish();
 }
 
 TestSuite(tls_stream, .init = setup);
@@ -484,22 +309,35 @@ static const struct tls_vs_stats *TS(void)
     return &N.ws->tls.vs[N.vs.slot];
 }
 
-static void fill(uint8_t *p, size_t n, uint32_t seed)
-{
-    for (size_t i = 0; i < n; i++) {
-        seed = seed * 1103515245u + 12345u;
-        p[i] = (uint8_t)(seed >> 16);
-    }
-}
-
 /* Everything gone after the close: sessions, streams, control blocks, buffers. */
 static void assert_clean(void)
 {
-    n_run(31000 + 60000);
+    pn_run(31000 + 60000);
     cr_assert_eq(proxy_active(N.px), 0, "sessions left: %u", proxy_active(N.px));
     cr_assert_eq(tls_worker_active(N.px->tls), 0, "streams left");
     cr_assert_eq(N.lb->n_conns, 0, "control blocks left: %u", N.lb->n_conns);
     cr_assert_eq(N.lb->buf_segs, 0, "buffer charge left: %u", N.lb->buf_segs);
+}
+
+/* Every real server speaks TLS with a throwaway certificate for rs.test; lbd verifies
+ * it (which fails: no CA it trusts signed it) when verify is set. */
+static void tls_real_servers(bool verify)
+{
+    char err[256] = "";
+    EVP_PKEY *k;
+    X509 *x;
+
+    make_cert("rs.test", &k, &x);
+    T.srv_ctx = SSL_CTX_new(TLS_server_method());
+    cr_assert(SSL_CTX_use_certificate(T.srv_ctx, x) == 1 && SSL_CTX_use_PrivateKey(T.srv_ctx, k) == 1);
+    for (int i = 0; i < 3; i++) {
+        N.rs[i].tls = true;
+        N.rs[i].tls_verify = verify;
+        if (verify)
+            snprintf(N.rs[i].tls_sni, sizeof(N.rs[i].tls_sni), "rs.test");
+        N.rs[i].tls_ctx = tls_backend_create(&N.rs[i], err, sizeof(err));
+        cr_assert_not_null(N.rs[i].tls_ctx, "%s", err);
+    }
 }
 
 /* ---- tests ----------------------------------------------------------------- */
@@ -512,9 +350,9 @@ Test(tls_stream, handshake_then_data_both_ways_through_the_proxy_then_close)
     const unsigned char *alpn;
     unsigned alpn_len;
 
-    fill(data, sizeof(data), 7);
+    pn_fill(data, sizeof(data), 7);
     client_connect(&a, cctx, NULL);
-    n_run(50);
+    pn_run(50);
     cr_assert(a.hs_done, "client handshake done");
     cr_assert_eq(TS()->handshakes, 1);
     cr_assert_eq(N.ws->proxy.connected, 1, "the real server is connected after the handshake");
@@ -523,17 +361,17 @@ Test(tls_stream, handshake_then_data_both_ways_through_the_proxy_then_close)
     cr_assert_eq(memcmp(alpn, "http/1.1", 8), 0);
     cr_assert_eq(SSL_version(a.ssl), TLS1_3_VERSION);
     client_send(&a, data, sizeof(data));
-    n_run(2000);
-    cr_assert_eq(N.srv_apps[0].rx_len, sizeof(data), "server got %zu", N.srv_apps[0].rx_len);
-    cr_assert_eq(memcmp(N.srv_apps[0].rx, data, sizeof(data)), 0);
+    pn_run(2000);
+    cr_assert_eq(T.srv_apps[0].rx_len, sizeof(data), "server got %zu", T.srv_apps[0].rx_len);
+    cr_assert_eq(memcmp(T.srv_apps[0].rx, data, sizeof(data)), 0);
     cr_assert_eq(a.rx_len, sizeof(data), "echo back: %zu", a.rx_len);
     cr_assert_eq(memcmp(a.rx, data, sizeof(data)), 0);
     /* close_notify and FIN from the client reach the server as its FIN. */
     SSL_shutdown(a.ssl);
     app_flush(&a);
     tcp_shutdown(a.c);
-    n_run(500);
-    cr_assert(N.srv_apps[0].peer_fin, "the server saw the client's end");
+    pn_run(500);
+    cr_assert(T.srv_apps[0].peer_fin, "the server saw the client's end");
     cr_assert(a.peer_fin || a.closed, "the client saw the server's end");
     assert_clean();
     SSL_free(a.ssl);
@@ -546,13 +384,13 @@ Test(tls_stream, garbage_instead_of_a_client_hello_is_closed_and_counted)
     struct app a;
 
     client_connect(&a, NULL, NULL);
-    n_run(20);
+    pn_run(20);
     client_send(&a, req, sizeof(req) - 1);
-    n_run(200);
+    pn_run(200);
     cr_assert(a.closed || a.reset, "closed");
     cr_assert_eq(TS()->failed, 1);
     cr_assert_eq(TS()->failed_not_tls, 1);
-    cr_assert_eq(N.n_srv_apps, 0, "no real server was connected");
+    cr_assert_eq(T.n_srv_apps, 0, "no real server was connected");
     assert_clean();
 }
 
@@ -562,13 +400,13 @@ Test(tls_stream, a_client_that_never_finishes_the_handshake_is_reset_at_the_dead
 
     client_connect(&a, NULL, NULL);
     client_send(&a, "\x16\x03\x01", 3);    /* the start of a record, then nothing */
-    n_run(3900);
+    pn_run(3900);
     cr_assert_not(a.reset || a.closed, "still waiting before connect_timeout_ms");
-    n_run(200);
+    pn_run(200);
     cr_assert(a.reset, "reset at the deadline");
     cr_assert_eq(TS()->failed_timeout, 1);
     cr_assert_eq(TS()->failed, 1);
-    cr_assert_eq(N.n_srv_apps, 0);
+    cr_assert_eq(T.n_srv_apps, 0);
     assert_clean();
 }
 
@@ -578,7 +416,7 @@ Test(tls_stream, tls_1_0_is_refused)
     struct app a;
 
     client_connect(&a, cctx, NULL);
-    n_run(200);
+    pn_run(200);
     cr_assert_not(a.hs_done);
     cr_assert(a.closed || a.reset);
     cr_assert_eq(TS()->failed_protocol, 1);
@@ -598,13 +436,13 @@ static void resume_with(int version, bool tickets)
         SSL_CTX_set_options(cctx, SSL_OP_NO_TICKET);
     client_connect(&a, cctx, NULL);
     client_send(&a, "x", 1);
-    n_run(200);
+    pn_run(200);
     cr_assert(a.hs_done);
     sess = SSL_get1_session(a.ssl);
     cr_assert_not_null(sess);
     cr_assert(SSL_SESSION_is_resumable(sess));
     client_connect(&b, cctx, sess);
-    n_run(200);
+    pn_run(200);
     cr_assert(b.hs_done);
     cr_assert(SSL_session_reused(b.ssl), "resumed");
     cr_assert_eq(TS()->handshakes, 2);
@@ -634,20 +472,20 @@ Test(tls_stream, ticket_keys_rotate)
     struct app a, b, c;
 
     client_connect(&a, cctx, NULL);
-    n_run(200);
+    pn_run(200);
     cr_assert(a.hs_done);
     sess = SSL_get1_session(a.ssl);
     cr_assert(SSL_SESSION_has_ticket(sess));
     cr_assert_eq(tls_tickets_rotate(), 0);
     client_connect(&b, cctx, sess);
-    n_run(200);
+    pn_run(200);
     cr_assert(b.hs_done);
     cr_assert(SSL_session_reused(b.ssl), "the previous key still decrypts");
     for (int i = 0; i < 3; i++)
         cr_assert_eq(tls_tickets_rotate(), 0);
     SSL_CTX_flush_sessions(N.vs.tls_ctx->ctx[0][0], (long)time(NULL) + 86400);
     client_connect(&c, cctx, sess);
-    n_run(200);
+    pn_run(200);
     cr_assert(c.hs_done);
     cr_assert_not(SSL_session_reused(c.ssl), "a key rotated out: full handshake");
     SSL_SESSION_free(sess);
@@ -657,60 +495,38 @@ Test(tls_stream, reencrypted_to_a_tls_real_server)
 {
     static uint8_t data[100000];
     SSL_CTX *cctx = client_ctx(0);
-    EVP_PKEY *k;
-    X509 *x;
-    char err[256] = "";
     struct app a;
 
-    make_cert("rs.test", &k, &x);
-    N.srv_ctx = SSL_CTX_new(TLS_server_method());
-    cr_assert(SSL_CTX_use_certificate(N.srv_ctx, x) == 1 && SSL_CTX_use_PrivateKey(N.srv_ctx, k) == 1);
-    for (int i = 0; i < 3; i++) {
-        N.rs[i].tls = true;
-        N.rs[i].tls_ctx = tls_backend_create(&N.rs[i], err, sizeof(err));
-        cr_assert_not_null(N.rs[i].tls_ctx, "%s", err);
-    }
-    publish();
-    fill(data, sizeof(data), 3);
+    tls_real_servers(false);
+    pn_publish();
+    pn_fill(data, sizeof(data), 3);
     client_connect(&a, cctx, NULL);
     client_send(&a, data, sizeof(data));
-    n_run(2000);
-    cr_assert_eq(N.n_srv_apps, 1);
-    cr_assert(N.srv_apps[0].hs_done, "the real server's handshake");
+    pn_run(2000);
+    cr_assert_eq(T.n_srv_apps, 1);
+    cr_assert(T.srv_apps[0].hs_done, "the real server's handshake");
     cr_assert_eq(TS()->backend_handshakes, 1);
-    cr_assert_eq(N.srv_apps[0].rx_len, sizeof(data));
-    cr_assert_eq(memcmp(N.srv_apps[0].rx, data, sizeof(data)), 0);
+    cr_assert_eq(T.srv_apps[0].rx_len, sizeof(data));
+    cr_assert_eq(memcmp(T.srv_apps[0].rx, data, sizeof(data)), 0);
     cr_assert_eq(a.rx_len, sizeof(data));
     cr_assert_eq(memcmp(a.rx, data, sizeof(data)), 0);
     SSL_shutdown(a.ssl);
     app_flush(&a);
     tcp_shutdown(a.c);
-    n_run(500);
-    cr_assert(N.srv_apps[0].peer_fin);
+    pn_run(500);
+    cr_assert(T.srv_apps[0].peer_fin);
     assert_clean();
 }
 
 Test(tls_stream, a_real_server_failing_verification_is_counted_and_the_next_tried)
 {
     SSL_CTX *cctx = client_ctx(0);
-    EVP_PKEY *k;
-    X509 *x;
-    char err[256] = "";
     struct app a;
 
-    make_cert("rs.test", &k, &x);
-    N.srv_ctx = SSL_CTX_new(TLS_server_method());
-    cr_assert(SSL_CTX_use_certificate(N.srv_ctx, x) == 1 && SSL_CTX_use_PrivateKey(N.srv_ctx, k) == 1);
-    for (int i = 0; i < 3; i++) {
-        N.rs[i].tls = true;
-        N.rs[i].tls_verify = true;     /* the system's CAs never signed rs.test */
-        snprintf(N.rs[i].tls_sni, sizeof(N.rs[i].tls_sni), "rs.test");
-        N.rs[i].tls_ctx = tls_backend_create(&N.rs[i], err, sizeof(err));
-        cr_assert_not_null(N.rs[i].tls_ctx, "%s", err);
-    }
-    publish();
+    tls_real_servers(true);
+    pn_publish();
     client_connect(&a, cctx, NULL);
-    n_run(2000);
+    pn_run(2000);
     cr_assert(a.hs_done);
     cr_assert_eq(TS()->backend_verify_failed, PROXY_MAX_TRIES);
     cr_assert_eq(N.ws->proxy.retries, PROXY_MAX_TRIES - 1, "the next servers were tried");
@@ -731,8 +547,8 @@ Test(tls_stream, handshake_budget_spreads_a_burst_and_steps_are_timed)
 
     for (int i = 0; i < N_BURST; i++)
         client_connect(&a[i], cctx, NULL);
-    n_deliver();            /* every SYN, SYN-ACK, ACK and ClientHello, in this millisecond */
-    n_run(200);
+    pn_deliver();            /* every SYN, SYN-ACK, ACK and ClientHello, in this millisecond */
+    pn_run(200);
     for (int i = 0; i < N_BURST; i++)
         done += a[i].hs_done;
     cr_assert_eq(done, N_BURST);
@@ -759,25 +575,8 @@ static void https_mode(enum cfg_persist_type p, const char *reply)
     snprintf(N.vs.persistence.cookie, sizeof(N.vs.persistence.cookie), "MS-WSMAN");
     N.vs.x_forwarded_for = true;
     N.vs.http_request_timeout_ms = 5000;
-    N.srv_http_reply = reply;
-    publish();
-}
-
-/* A real server's TLS: every real server speaks it with a throwaway certificate. */
-static void tls_real_servers(void)
-{
-    char err[256] = "";
-    EVP_PKEY *k;
-    X509 *x;
-
-    make_cert("rs.test", &k, &x);
-    N.srv_ctx = SSL_CTX_new(TLS_server_method());
-    cr_assert(SSL_CTX_use_certificate(N.srv_ctx, x) == 1 && SSL_CTX_use_PrivateKey(N.srv_ctx, k) == 1);
-    for (int i = 0; i < 3; i++) {
-        N.rs[i].tls = true;
-        N.rs[i].tls_ctx = tls_backend_create(&N.rs[i], err, sizeof(err));
-        cr_assert_not_null(N.rs[i].tls_ctx, "%s", err);
-    }
+    T.srv_http_reply = reply;
+    pn_publish();
 }
 
 static const struct proxy_http_vs_counters *HS(void)
@@ -785,34 +584,16 @@ static const struct proxy_http_vs_counters *HS(void)
     return &N.px->conf.http->vs[N.vs.slot];
 }
 
+/* Occurrences of str in what a received. */
 static unsigned rx_count(const struct app *a, const char *str)
 {
-    size_t n = strlen(str);
-    unsigned c = 0;
-
-    for (size_t i = 0; i + n <= a->rx_len; i++)
-        if (memcmp(a->rx + i, str, n) == 0)
-            c++;
-    return c;
+    return pn_count(a->rx, a->rx_len, str);
 }
 
 /* The value of the MS-WSMAN cookie a's first response set, into v. */
 static void set_cookie_of(const struct app *a, char *v, size_t cap)
 {
-    const char *k = "Set-Cookie: MS-WSMAN=";
-    size_t n = strlen(k);
-
-    for (size_t i = 0; i + n <= a->rx_len; i++)
-        if (memcmp(a->rx + i, k, n) == 0) {
-            size_t j = 0;
-            while (i + n + j < a->rx_len && a->rx[i + n + j] != ';' && j + 1 < cap) {
-                v[j] = (char)a->rx[i + n + j];
-                j++;
-            }
-            v[j] = 0;
-            return;
-        }
-    cr_assert_fail("no Set-Cookie");
+    pn_set_cookie(a->rx, a->rx_len, "MS-WSMAN", v, cap);
 }
 
 static int rs_of(uint32_t ip)
@@ -843,19 +624,19 @@ Test(tls_stream, https_keep_alive_pipelining_and_the_cookie_over_tls)
 
     https_mode(CFG_PERSIST_HTTP_COOKIE, OK200);
     client_connect(&a, cctx, NULL);
-    n_run(50);
+    pn_run(50);
     cr_assert(a.hs_done);
-    cr_assert_eq(N.n_srv_apps, 0, "no real server before a request");
+    cr_assert_eq(T.n_srv_apps, 0, "no real server before a request");
     client_send(&a, REQ, strlen(REQ));
-    n_run(50);
+    pn_run(50);
     cr_assert_eq(rx_count(&a, "HTTP/1.1 200 OK\r\n"), 1);
     cr_assert_eq(rx_count(&a, "Cache-Control: private\r\n"), 1);
     set_cookie_of(&a, v, sizeof(v));
     cr_assert_eq(strlen(v), 16, "%s", v);
-    cr_assert_eq(N.n_srv_apps, 1);
-    first = rs_of(N.srv_apps[0].laddr);
+    cr_assert_eq(T.n_srv_apps, 1);
+    first = rs_of(T.srv_apps[0].laddr);
     cr_assert_geq(first, 0);
-    cr_assert_eq(rx_count(&N.srv_apps[0], "X-Forwarded-For: " N_CLIENT "\r\n"), 1,
+    cr_assert_eq(rx_count(&T.srv_apps[0], "X-Forwarded-For: " PN_CLIENT "\r\n"), 1,
                  "the real server sees the request in clear, with XFF");
     /* Three pipelined requests with the cookie on the same TLS connection: answered in
      * order on the kept-alive backend connection; the cookie is taken out. */
@@ -863,31 +644,31 @@ Test(tls_stream, https_keep_alive_pipelining_and_the_cookie_over_tls)
              v);
     for (int i = 0; i < 3; i++)
         client_send(&a, req, strlen(req));
-    n_run(100);
+    pn_run(100);
     cr_assert_eq(rx_count(&a, "HTTP/1.1 200 OK\r\n"), 4);
     cr_assert_eq(rx_count(&a, OK200), 3, "the first one with its Set-Cookie");
     cr_assert_eq(rx_count(&a, "Set-Cookie"), 1, "only the first response sets it");
-    cr_assert_eq(N.n_srv_apps, 1, "one backend connection for the four");
+    cr_assert_eq(T.n_srv_apps, 1, "one backend connection for the four");
     cr_assert_eq(N.ws->proxy.http_backend_reused, 3);
-    cr_assert_eq(rx_count(&N.srv_apps[0], "MS-WSMAN"), 0, "the real server never sees it");
-    cr_assert_eq(rx_count(&N.srv_apps[0], "Cookie: x=1\r\n"), 3);
+    cr_assert_eq(rx_count(&T.srv_apps[0], "MS-WSMAN"), 0, "the real server never sees it");
+    cr_assert_eq(rx_count(&T.srv_apps[0], "Cookie: x=1\r\n"), 3);
     cr_assert_eq(HS()->cookie_hits, 3);
     cr_assert_eq(HS()->requests, 4);
     cr_assert_eq(HS()->responses_2xx, 4);
     cr_assert(!a.peer_fin && !a.closed && !a.reset, "kept alive");
     /* A second TLS client with the cookie: the same real server. */
     client_connect(&b, cctx, NULL);
-    n_run(50);
+    pn_run(50);
     client_send(&b, req, strlen(req));
-    n_run(50);
+    pn_run(50);
     cr_assert_eq(rx_count(&b, OK200), 1);
-    cr_assert_eq(N.n_srv_apps, 2);
-    cr_assert_eq(rs_of(N.srv_apps[1].laddr), first);
+    cr_assert_eq(T.n_srv_apps, 2);
+    cr_assert_eq(rs_of(T.srv_apps[1].laddr), first);
     cr_assert_eq(rx_count(&b, "Set-Cookie"), 0);
     cr_assert_eq(TS()->handshakes, 2);
     tls_close(&a);
     tls_close(&b);
-    n_run(200);
+    pn_run(200);
     cr_assert(a.peer_fin || a.closed, "the client's end closes its session");
     cr_assert(b.peer_fin || b.closed);
     assert_clean();
@@ -907,12 +688,12 @@ Test(tls_stream, https_malformed_request_gets_400_over_tls_and_close)
 
     https_mode(CFG_PERSIST_NONE, OK200);
     client_connect(&a, cctx, NULL);
-    n_run(50);
+    pn_run(50);
     client_send(&a, bad, strlen(bad));
-    n_run(100);
+    pn_run(100);
     cr_assert_eq(rx_count(&a, "HTTP/1.1 400 Bad Request\r\n"), 1, "the answer, decrypted");
     cr_assert(a.peer_fin || a.closed, "then the close");
-    cr_assert_eq(N.n_srv_apps, 0, "nothing reached a real server");
+    cr_assert_eq(T.n_srv_apps, 0, "nothing reached a real server");
     cr_assert_eq(HS()->err_400, 1);
     tls_close(&a);
     assert_clean();
@@ -928,11 +709,11 @@ Test(tls_stream, https_request_not_whole_in_time_gets_408_over_tls)
 
     https_mode(CFG_PERSIST_NONE, OK200);
     client_connect(&a, cctx, NULL);
-    n_run(50);
+    pn_run(50);
     client_send(&a, "GET / HTTP/1.1\r\nHost: a\r\n", 26);  /* no end of the block */
-    n_run(4900);
+    pn_run(4900);
     cr_assert_eq(a.rx_len, 0, "nothing taken before the block is whole");
-    n_run(200);
+    pn_run(200);
     cr_assert_eq(rx_count(&a, "HTTP/1.1 408 Request Timeout\r\n"), 1);
     cr_assert_eq(HS()->err_408, 1);
     tls_close(&a);
@@ -954,14 +735,14 @@ Test(tls_stream, https_header_block_over_the_largest_limit_gets_431_over_tls)
     N.vs.max_header_bytes = CFG_HTTP_HEADER_BYTES_MAX;
     https_mode(CFG_PERSIST_NONE, OK200);
     client_connect(&a, cctx, NULL);
-    n_run(50);
+    pn_run(50);
     n = snprintf(big, sizeof(big), "GET / HTTP/1.1\r\nHost: a\r\nX-Big: ");
     memset(big + n, 'x', sizeof(big) - (size_t)n);
     client_send(&a, big, sizeof(big));
-    n_run(500);
+    pn_run(500);
     cr_assert_eq(rx_count(&a, "HTTP/1.1 431 "), 1);
     cr_assert_eq(HS()->err_431, 1);
-    cr_assert_eq(N.n_srv_apps, 0);
+    cr_assert_eq(T.n_srv_apps, 0);
     tls_close(&a);
     assert_clean();
     SSL_free(a.ssl);
@@ -982,30 +763,30 @@ Test(tls_stream, https_reencrypted_to_a_tls_real_server_in_http_mode)
     n = snprintf(reply, sizeof(reply), "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n", BODY);
     memset(reply + n, 'b', BODY);
     reply[n + BODY] = 0;
-    tls_real_servers();
+    tls_real_servers(false);
     https_mode(CFG_PERSIST_SOURCE_IP, reply);      /* both requests to one server */
     client_connect(&a, cctx, NULL);
-    n_run(50);
+    pn_run(50);
     client_send(&a, REQ, strlen(REQ));
-    n_run(2000);
-    cr_assert_eq(N.n_srv_apps, 1);
-    cr_assert(N.srv_apps[0].hs_done, "the real server's handshake");
+    pn_run(2000);
+    cr_assert_eq(T.n_srv_apps, 1);
+    cr_assert(T.srv_apps[0].hs_done, "the real server's handshake");
     cr_assert_eq(TS()->backend_handshakes, 1);
-    cr_assert_eq(rx_count(&N.srv_apps[0], "GET /who HTTP/1.1\r\n"), 1);
+    cr_assert_eq(rx_count(&T.srv_apps[0], "GET /who HTTP/1.1\r\n"), 1);
     cr_assert_eq(a.rx_len, (size_t)n + BODY, "got %zu", a.rx_len);
     client_send(&a, REQ, strlen(REQ));
-    n_run(2000);
+    pn_run(2000);
     cr_assert_eq(a.rx_len, 2 * ((size_t)n + BODY), "got %zu", a.rx_len);
     cr_assert_eq(rx_count(&a, "HTTP/1.1 200 OK\r\n"), 2);
-    cr_assert_eq(N.n_srv_apps, 1, "the re-encrypted backend connection is kept alive: %u apps, "
+    cr_assert_eq(T.n_srv_apps, 1, "the re-encrypted backend connection is kept alive: %u apps, "
                  "reset %d closed %d fin %d, aborted %lu srv resets %lu",
-                 N.n_srv_apps, N.srv_apps[0].reset, N.srv_apps[0].closed, N.srv_apps[0].peer_fin,
+                 T.n_srv_apps, T.srv_apps[0].reset, T.srv_apps[0].closed, T.srv_apps[0].peer_fin,
                  (unsigned long)HS()->aborted, (unsigned long)N.ws->proxy.server_resets);
     cr_assert_eq(N.ws->proxy.http_backend_reused, 1);
     cr_assert_eq(HS()->responses_2xx, 2);
     tls_close(&a);
-    n_run(500);
-    cr_assert(N.srv_apps[0].peer_fin || N.srv_apps[0].closed, "the backend closed too");
+    pn_run(500);
+    cr_assert(T.srv_apps[0].peer_fin || T.srv_apps[0].closed, "the backend closed too");
     assert_clean();
     cr_assert_eq(rte_mempool_in_use_count(N.pool), before, "mbufs left");
     SSL_free(a.ssl);
@@ -1020,7 +801,7 @@ Test(tls_stream, https_backend_verification_failing_everywhere_gets_503_over_tls
     static struct app a;
     char err[256] = "";
 
-    tls_real_servers();
+    tls_real_servers(false);
     for (int i = 0; i < 3; i++) {
         tls_backend_put(N.rs[i].tls_ctx);
         N.rs[i].tls_verify = true;     /* the system's CAs never signed rs.test */
@@ -1030,9 +811,9 @@ Test(tls_stream, https_backend_verification_failing_everywhere_gets_503_over_tls
     }
     https_mode(CFG_PERSIST_NONE, OK200);
     client_connect(&a, cctx, NULL);
-    n_run(50);
+    pn_run(50);
     client_send(&a, REQ, strlen(REQ));
-    n_run(2000);
+    pn_run(2000);
     cr_assert_eq(TS()->backend_verify_failed, PROXY_MAX_TRIES);
     cr_assert_eq(N.ws->proxy.retries, PROXY_MAX_TRIES - 1, "the next servers were tried");
     cr_assert_eq(rx_count(&a, "HTTP/1.1 503 "), 1);
