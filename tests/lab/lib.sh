@@ -65,13 +65,53 @@ stat() { lbctl --json stats | json "$1"; }
 # expect_true EXPR: fails unless the stats expression holds (for use with check).
 expect_stat() { [[ $(stat "$1") == True ]]; }
 
-# Writes a config derived from config/lab.json with Python edits applied to `c`.
+# Writes a config derived from config/lab.json with Python edits applied to `c`; the
+# edits may call lab_servers(port) for the lab's three real servers rs1, rs2 and rs3.
 # usage: make_config OUT 'c["appliance"]["idle_sleep_us"] = 50'
 make_config() {
     python3 - "$top/config/lab.json" "$1" "$2" <<'PY'
 import json, sys
 c = json.load(open(sys.argv[1]))
+def lab_servers(port=None, weight=100):
+    return [{"label": n, "ip": ip, "port": port, "weight": weight}
+            for n, ip in (("rs1", "192.168.112.51"), ("rs2", "192.168.112.52"),
+                          ("rs3", "192.168.112.57"))]
 exec(sys.argv[3])
 json.dump(c, open(sys.argv[2], "w"), indent=2)
 PY
+}
+
+# lab_pki DIR: the lab's certificates, made afresh in DIR. The VIP's, ECDSA P-256 for
+# vip.lab (vip.pem, vip.key), also in vip.pfx with legacy encryption (RC2/3DES and a
+# SHA-1 MAC, as Windows exports it) under the password in vip.pass (0600); a private CA
+# (ca.pem, ca.key) and the certificate it signs for a TLS real server, fe1.lab (fe1.pem,
+# fe1.key), as the guide's Front Ends have.
+ossl() { openssl "$@" >/dev/null 2>&1; }
+lab_pki() {
+    local d=$1
+    mkdir -p "$d"
+    ossl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=vip.lab \
+        -addext subjectAltName=DNS:vip.lab -keyout "$d/vip.key" -out "$d/vip.pem" -days 2 &&
+        echo 'correct horse' >"$d/vip.pass" && chmod 600 "$d/vip.pass" &&
+        ossl pkcs12 -export -legacy -in "$d/vip.pem" -inkey "$d/vip.key" -out "$d/vip.pfx" \
+            -passout file:"$d/vip.pass" &&
+        ossl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=lab-ca \
+            -keyout "$d/ca.key" -out "$d/ca.pem" -days 2 &&
+        ossl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=fe1.lab \
+            -keyout "$d/fe1.key" -out "$d/fe1.csr" &&
+        printf 'subjectAltName=DNS:fe1.lab\n' >"$d/fe1.ext" &&
+        ossl x509 -req -in "$d/fe1.csr" -CA "$d/ca.pem" -CAkey "$d/ca.key" -CAcreateserial \
+            -extfile "$d/fe1.ext" -out "$d/fe1.pem" -days 2
+}
+
+# https_server NODE DIR LOG: Python's HTTPS server on 443 in namespace NODE serving DIR,
+# with the certificate $tmp/cert.pem and key $tmp/key.pem, in the background.
+https_server() {
+    (cd "$2" && exec "$lab" exec "$1" python3 -c "
+import http.server, ssl
+s = http.server.HTTPServer(('0.0.0.0', 443), http.server.SimpleHTTPRequestHandler)
+c = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+c.load_cert_chain('$tmp/cert.pem', '$tmp/key.pem')
+s.socket = c.wrap_socket(s.socket, server_side=True)
+s.serve_forever()" >"$3" 2>&1) &
 }

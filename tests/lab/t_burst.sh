@@ -19,8 +19,7 @@ cfg=$tmp/burst.json
 make_config "$cfg" '
 c["appliance"]["idle_sleep_us"] = 100
 c["layer7"] = {"connect_timeout_ms": 3000, "client_timeout_s": 1200, "server_timeout_s": 1200}
-rs = [{"label": n, "ip": ip, "port": None, "weight": 100}
-      for n, ip in (("rs1", "192.168.112.51"), ("rs2", "192.168.112.52"), ("rs3", "192.168.112.57"))]
+rs = lab_servers()
 c["virtual_services"] = [
   {"label": "Burst", "ip": "192.168.112.110", "ports": [80], "protocol": "tcp", "layer": 7,
    "mode": "tcp", "scheduler": "wlc", "persistence": {"type": "source_ip", "timeout_s": 1200},

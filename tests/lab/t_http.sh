@@ -17,8 +17,7 @@ cfg=$tmp/http.json
 make_config "$cfg" '
 c["appliance"]["idle_sleep_us"] = 100
 c["layer7"] = {"connect_timeout_ms": 1000, "client_timeout_s": 60, "server_timeout_s": 3}
-rs = [{"label": n, "ip": ip, "port": 8080, "weight": 100}
-      for n, ip in (("rs1", "192.168.112.51"), ("rs2", "192.168.112.52"), ("rs3", "192.168.112.57"))]
+rs = lab_servers(8080)
 c["virtual_services"] = [
   {"label": "FePoolWsExt8080", "ip": "192.168.112.112", "ports": [8080], "protocol": "tcp",
    "layer": 7, "mode": "http", "scheduler": "wlc",

@@ -14,24 +14,9 @@ peer="python3 $top/tests/lab/http_peer.py"
 vip=192.168.112.112
 rp=192.168.112.113
 pki=$tmp/pki
-mkdir -p "$pki"
-
-# The VIP's certificate (ECDSA P-256) in a PFX with legacy encryption and a password;
-# a private CA signing the TLS real server's certificate (fe1.lab).
-ossl() { openssl "$@" >/dev/null 2>&1; }
-ossl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=vip.lab \
-    -addext subjectAltName=DNS:vip.lab -keyout "$pki/vip.key" -out "$pki/vip.pem" -days 2
-echo 'correct horse' >"$pki/vip.pass"
-chmod 600 "$pki/vip.pass"
-ossl pkcs12 -export -legacy -in "$pki/vip.pem" -inkey "$pki/vip.key" -out "$pki/vip.pfx" \
-    -passout file:"$pki/vip.pass"
-ossl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=lab-ca \
-    -keyout "$pki/ca.key" -out "$pki/ca.pem" -days 2
-ossl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=fe1.lab \
-    -keyout "$pki/fe1.key" -out "$pki/fe1.csr"
-printf 'subjectAltName=DNS:fe1.lab\n' >"$pki/fe1.ext"
-ossl x509 -req -in "$pki/fe1.csr" -CA "$pki/ca.pem" -CAkey "$pki/ca.key" -CAcreateserial \
-    -extfile "$pki/fe1.ext" -out "$pki/fe1.pem" -days 2
+# The VIP's certificate in a password-protected PFX; a private CA signing the TLS real
+# server's certificate (fe1.lab).
+lab_pki "$pki" || exit 1
 
 cfg=$tmp/https.json
 make_config "$cfg" "

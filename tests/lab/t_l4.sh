@@ -38,13 +38,7 @@ for rs in rs1 rs2; do
 done
 for rs in rs1 rs2 rs3; do
     mkdir -p "$tmp/www-$rs" && echo $rs >"$tmp/www-$rs/who"
-    (cd "$tmp/www-$rs" && exec "$lab" exec $rs python3 -c "
-import http.server, ssl
-s = http.server.HTTPServer(('0.0.0.0', 443), http.server.SimpleHTTPRequestHandler)
-c = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-c.load_cert_chain('$tmp/cert.pem', '$tmp/key.pem')
-s.socket = c.wrap_socket(s.socket, server_side=True)
-s.serve_forever()" >"$tmp/https-$rs.log" 2>&1) &
+    https_server $rs "$tmp/www-$rs" "$tmp/https-$rs.log"
 done
 mkdir -p "$tmp/www-x1" && echo x1 >"$tmp/www-x1/who"
 (cd "$tmp/www-x1" && exec "$lab" exec x1 python3 -m http.server 8080 >"$tmp/http-x1.log" 2>&1) &

@@ -18,8 +18,7 @@ c["appliance"]["idle_sleep_us"] = 100
 # 3 s to connect: one lost SYN (2% loss below; initial RTO 1 s) must not fail a backend
 # connection, which resets a client bound by persistence (the policy under test).
 c["layer7"] = {"connect_timeout_ms": 3000, "client_timeout_s": 1200, "server_timeout_s": 1200}
-rs = [{"label": n, "ip": ip, "port": None, "weight": 100}
-      for n, ip in (("rs1", "192.168.112.51"), ("rs2", "192.168.112.52"), ("rs3", "192.168.112.57"))]
+rs = lab_servers()
 c["virtual_services"] = [
   {"label": "FePool", "ip": "192.168.112.110", "ports": [80, 443, 5061, 8081, 9000, 9001],
    "protocol": "tcp", "layer": 7, "mode": "tcp", "scheduler": "wlc",
@@ -45,13 +44,7 @@ for rs in rs1 rs2 rs3; do
     mkdir -p "$tmp/www-$rs" && echo $rs >"$tmp/www-$rs/who" && ln "$tmp/big" "$tmp/www-$rs/big"
     (cd "$tmp/www-$rs" && exec "$lab" exec $rs python3 -m http.server 80 >"$tmp/http-$rs.log" 2>&1) &
     (cd "$tmp/www-$rs" && exec "$lab" exec $rs python3 -m http.server 8081 >"$tmp/http8081-$rs.log" 2>&1) &
-    (cd "$tmp/www-$rs" && exec "$lab" exec $rs python3 -c "
-import http.server, ssl
-s = http.server.HTTPServer(('0.0.0.0', 443), http.server.SimpleHTTPRequestHandler)
-c = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-c.load_cert_chain('$tmp/cert.pem', '$tmp/key.pem')
-s.socket = c.wrap_socket(s.socket, server_side=True)
-s.serve_forever()" >"$tmp/https-$rs.log" 2>&1) &
+    https_server $rs "$tmp/www-$rs" "$tmp/https-$rs.log"
     (cd "$tmp" && exec "$lab" exec $rs sipp -sn uas -t t1 -i "${rs_ip[$rs]}" -p 5061 -nostdin \
         -max_socket 2000 -trace_msg -message_file "$tmp/sip-$rs.log" >"$tmp/sipp-$rs.out" 2>&1) &
     "$lab" exec $rs $peer sink-server 9000 >"$tmp/sink-$rs.log" 2>&1 &

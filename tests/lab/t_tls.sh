@@ -13,27 +13,13 @@ source "$(dirname "$0")/lib.sh"
 "$lab" up >/dev/null || exit 1
 vip=192.168.112.110
 pki=$tmp/pki
-mkdir -p "$pki"
 
-# The VIP's certificate: ECDSA P-256, into a PFX with legacy (RC2/3DES, SHA-1 MAC)
-# encryption and a password; a second one (RSA) chosen by SNI; a private CA that signs
-# the TLS real server's certificate; a self-signed one that fails verification.
-ossl() { openssl "$@" >/dev/null 2>&1; }
-ossl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=vip.lab \
-    -addext subjectAltName=DNS:vip.lab -keyout "$pki/vip.key" -out "$pki/vip.pem" -days 2
-echo 'correct horse' >"$pki/vip.pass"
-chmod 600 "$pki/vip.pass"
-ossl pkcs12 -export -legacy -in "$pki/vip.pem" -inkey "$pki/vip.key" -out "$pki/vip.pfx" \
-    -passout file:"$pki/vip.pass"
+# The lab's certificates (lib.sh: the VIP's in a password-protected legacy PFX, a
+# private CA and the TLS real server's fe1.lab); a second VIP certificate (RSA) chosen
+# by SNI; a self-signed one for fe1.lab that fails verification.
+lab_pki "$pki" || exit 1
 ossl req -x509 -newkey rsa:2048 -nodes -subj /CN=other.lab -addext subjectAltName=DNS:other.lab \
     -keyout "$pki/other.key" -out "$pki/other.pem" -days 2
-ossl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=lab-ca \
-    -keyout "$pki/ca.key" -out "$pki/ca.pem" -days 2
-ossl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=fe1.lab \
-    -keyout "$pki/fe1.key" -out "$pki/fe1.csr"
-printf 'subjectAltName=DNS:fe1.lab\n' >"$pki/fe1.ext"
-ossl x509 -req -in "$pki/fe1.csr" -CA "$pki/ca.pem" -CAkey "$pki/ca.key" -CAcreateserial \
-    -extfile "$pki/fe1.ext" -out "$pki/fe1.pem" -days 2
 ossl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=fe1.lab \
     -keyout "$pki/rogue.key" -out "$pki/rogue.pem" -days 2
 
