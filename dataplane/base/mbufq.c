@@ -1,8 +1,10 @@
 /*
  * mbufq: mbuf segment queues. See mbufq.h. Hot path: no allocation but the
- * indirect mbufs of a clone, no copies.
+ * indirect mbufs of a clone, no copies but of small payloads (absorb).
  */
 #include "base/mbufq.h"
+
+#include <string.h>
 
 #include <rte_mbuf.h>
 
@@ -28,6 +30,39 @@ uint32_t mbufq_append(struct mbufq *q, struct rte_mbuf *m)
         m = next;
     }
     return added;
+}
+
+/* Copies m's bytes behind last's data when allowed (see mbufq.h). */
+static int mbufq_seg_absorb(struct rte_mbuf *last, const struct rte_mbuf *m)
+{
+    uint8_t *dst;
+
+    if (last == NULL || m->pkt_len == 0 || m->pkt_len > MBUFQ_ABSORB_MAX ||
+        !RTE_MBUF_DIRECT(last) || m->pkt_len > rte_pktmbuf_tailroom(last))
+        return 0;
+    dst = rte_pktmbuf_mtod_offset(last, uint8_t *, last->data_len);
+    for (const struct rte_mbuf *s = m; s != NULL; s = s->next) {
+        memcpy(dst, rte_pktmbuf_mtod(s, const uint8_t *), s->data_len);
+        dst += s->data_len;
+    }
+    last->data_len = (uint16_t)(last->data_len + m->pkt_len);
+    return 1;
+}
+
+int mbufq_absorb(struct mbufq *q, const struct rte_mbuf *m)
+{
+    if (!mbufq_seg_absorb(q->tail, m))
+        return 0;
+    q->bytes += m->pkt_len;
+    return 1;
+}
+
+int mbufq_pkt_absorb(struct rte_mbuf *head, struct rte_mbuf *last, const struct rte_mbuf *m)
+{
+    if (!mbufq_seg_absorb(last, m))
+        return 0;
+    head->pkt_len += m->pkt_len;
+    return 1;
 }
 
 uint32_t mbufq_drop_front(struct mbufq *q, uint32_t n)

@@ -5,7 +5,8 @@
  * allocation of its own): appending a packet appends its segments, dropping bytes
  * from the front frees whole segments and moves the data offset of a partial one,
  * and reading a range hands out indirect mbufs attached to the queued segments
- * (rte_pktmbuf_attach), so payload is never copied. Only the per-segment fields
+ * (rte_pktmbuf_attach), so payload is never copied (but for small payloads that fit
+ * behind the last segment: mbufq_absorb). Only the per-segment fields
  * data_off, data_len and next are meaningful inside the queue.
  *
  * Single-threaded: a queue belongs to one connection of one worker.
@@ -36,6 +37,23 @@ static inline void mbufq_init(struct mbufq *q)
 /* Appends every segment of the packet m (ownership moves to the queue). Empty
  * segments are freed. Returns the number of segments added. */
 uint32_t mbufq_append(struct mbufq *q, struct rte_mbuf *m);
+
+/*
+ * Small payloads without a segment each. A peer that sends one byte per segment would
+ * otherwise cost an mbuf (2 KiB) per byte held, and the stack's segment budget is
+ * shared by every connection of the worker. These copy the bytes of packet m (at most
+ * MBUFQ_ABSORB_MAX of them) into the tailroom of the last segment they would follow,
+ * when it is a direct mbuf (its own buffer) and they fit: bytes past its data_len are
+ * referred to by no clone, so a segment already sent or handed out stays intact.
+ * Return 1 when copied (m stays the caller's, to free), 0 when nothing changed.
+ */
+#define MBUFQ_ABSORB_MAX 512
+
+/* Onto the queue's last segment (the queue grows by m->pkt_len bytes). */
+int mbufq_absorb(struct mbufq *q, const struct rte_mbuf *m);
+
+/* Onto last, the last segment of the packet head (head->pkt_len grows). */
+int mbufq_pkt_absorb(struct rte_mbuf *head, struct rte_mbuf *last, const struct rte_mbuf *m);
 
 /* Frees the first n bytes (n <= bytes). Returns the number of segments freed. */
 uint32_t mbufq_drop_front(struct mbufq *q, uint32_t n);

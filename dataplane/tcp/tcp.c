@@ -325,11 +325,16 @@ int tcp_send(struct tcp_conn *c, struct rte_mbuf *m)
         return LBD_ESTATE;
     if (c->sndq.bytes + m->pkt_len > st->conf.sndbuf)
         return LBD_EBUSY;
-    if (!tcp_tcb_buf_room(st, m->nb_segs)) {
+    if (mbufq_absorb(&c->sndq, m)) {
+        /* Small, behind the last segment queued: no segment of its own. */
+        st->stats.snd_absorbed++;
+        rte_pktmbuf_free(m);
+    } else if (!tcp_tcb_buf_room(st, m->nb_segs)) {
         st->stats.snd_mem_refused++;
         return LBD_ENOMEM;
+    } else {
+        st->buf_segs += mbufq_append(&c->sndq, m);
     }
-    st->buf_segs += mbufq_append(&c->sndq, m);
     tcp_entry_output_later(c);
     return 0;
 }

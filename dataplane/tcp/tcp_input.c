@@ -336,6 +336,18 @@ static inline void tcp_input_ooo_chain(struct rte_mbuf *head, struct rte_mbuf **
     head->pkt_len += m->pkt_len;
 }
 
+/* Run i - 1 grew to end: when run i starts there, it becomes part of run i - 1. */
+static inline void tcp_input_ooo_join_next(struct tcp_ooo *q, unsigned i, uint32_t end)
+{
+    if (i < q->n && q->e[i].seq == end && tcp_input_ooo_can_chain(q->e[i - 1].m, q->e[i].m)) {
+        tcp_input_ooo_chain(q->e[i - 1].m, &q->e[i - 1].last, q->e[i].m, q->e[i].last);
+        q->e[i - 1].len += q->e[i].len;
+        for (unsigned j = i; j + 1 < q->n; j++)
+            q->e[j] = q->e[j + 1];
+        q->n--;
+    }
+}
+
 /* Inserts an out-of-order payload (seq, len) into c's reassembly list, trimming
  * overlaps; a payload that touches a run is chained to it, and a run it joins to the
  * next is merged with that one. Takes m in every case. */
@@ -393,6 +405,17 @@ static void tcp_input_ooo_insert(struct tcp_conn *c, uint32_t seq, uint32_t len,
         len -= cut;
         end = seq + len;
     }
+    if (i > 0 && q->e[i - 1].seq + q->e[i - 1].len == seq &&
+        mbufq_pkt_absorb(q->e[i - 1].m, q->e[i - 1].last, m)) {
+        /* Small, right behind its predecessor's run: copied into its last segment,
+         * which costs no segment (a peer sending a byte per segment). */
+        rte_pktmbuf_free(m);
+        q->e[i - 1].len += len;
+        st->stats.rcv_absorbed++;
+        st->stats.ooo_segs++;
+        tcp_input_ooo_join_next(q, i, end);
+        return;
+    }
     if (!tcp_tcb_buf_room(st, m->nb_segs))
         goto drop;
     nb = m->nb_segs;
@@ -402,13 +425,7 @@ static void tcp_input_ooo_insert(struct tcp_conn *c, uint32_t seq, uint32_t len,
         /* After its predecessor's run; and maybe joining it to the next run. */
         tcp_input_ooo_chain(q->e[i - 1].m, &q->e[i - 1].last, m, last);
         q->e[i - 1].len += len;
-        if (i < q->n && q->e[i].seq == end && tcp_input_ooo_can_chain(q->e[i - 1].m, q->e[i].m)) {
-            tcp_input_ooo_chain(q->e[i - 1].m, &q->e[i - 1].last, q->e[i].m, q->e[i].last);
-            q->e[i - 1].len += q->e[i].len;
-            for (j = i; j + 1 < q->n; j++)
-                q->e[j] = q->e[j + 1];
-            q->n--;
-        }
+        tcp_input_ooo_join_next(q, i, end);
     } else if (i < q->n && q->e[i].seq == end && tcp_input_ooo_can_chain(m, q->e[i].m)) {
         /* Just before the next run: it becomes that run's head. */
         struct rte_mbuf *run_last = q->e[i].last;
@@ -796,15 +813,21 @@ static unsigned tcp_input_data(struct tcp_conn *c, struct tcp_seg *s)
         c->flags |= TCPF_ACKNOW;        /* duplicate ACK at once (RFC 5681 4.2) */
         return 0;
     }
-    if (!tcp_tcb_buf_room(st, s->m->nb_segs)) {
-        st->stats.rcv_mem_dropped++;
-        c->flags |= TCPF_ACKNOW;
-        return 0;
-    }
     m = tcp_input_take_payload(s);
     if (m == NULL)
         return 0;
-    st->buf_segs += mbufq_append(&c->rcvq, m);
+    if (mbufq_absorb(&c->rcvq, m)) {
+        /* Small, behind the last segment held: no segment of its own. */
+        st->stats.rcv_absorbed++;
+        rte_pktmbuf_free(m);
+    } else if (!tcp_tcb_buf_room(st, m->nb_segs)) {
+        st->stats.rcv_mem_dropped++;
+        c->flags |= TCPF_ACKNOW;
+        rte_pktmbuf_free(m);
+        return 0;
+    } else {
+        st->buf_segs += mbufq_append(&c->rcvq, m);
+    }
     c->rcv_nxt += s->len;
     ev |= EVB_READABLE;
     if (c->ooo != NULL) {

@@ -272,7 +272,8 @@ struct tcp_stack_conf {
     X(sack_blocks_sent) X(sack_blocks_rcvd) X(sack_blocks_bad)                \
     X(sack_blocks_old) X(sack_board_full) X(sack_recoveries) X(sack_rexmits)  \
     X(sack_newreno_fallbacks) X(challenge_ack_conn_limited) X(lost_rexmits) \
-    X(tlp_probes) X(tlp_recoveries) X(tlp_repairs)
+    X(tlp_probes) X(tlp_recoveries) X(tlp_repairs)                          \
+    X(rcv_absorbed) X(snd_absorbed)
 
 struct tcp_stats {
 #define TCP_STAT_FIELD(n) uint64_t n;

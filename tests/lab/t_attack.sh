@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Attacks on a Layer 4 TCP service while real clients work (the hardening issue):
 # a spoofed-source ACK flood, a spoofed-source SYN flood and a spoofed echo-reply flood at the VIP from the
-# external client's namespace (raw socket, tests/lab/flood.py). During each, HTTPS
+# external client's namespace (raw socket, tests/lab/flood.py), and a client that sends a
+# byte per segment to a Layer 7 service whose real server reads slowly. During each, HTTPS
 # transactions of a real client through the same VIP keep succeeding and a kept-alive
 # connection keeps working; afterwards the connection table is bounded, the real
 # servers were not sent the flood, and the counters say what happened.
@@ -21,7 +22,11 @@ c["virtual_services"] = [
    "health_check": {"type": "ping", "interval_ms": 500, "timeout_ms": 300, "rise": 2,
                     "fall": 3},
    "real_servers": [{"label": "rs1", "ip": "192.168.112.51", "port": None},
-                    {"label": "rs2", "ip": "192.168.112.52", "port": None}]}]
+                    {"label": "rs2", "ip": "192.168.112.52", "port": None}]},
+  {"label": "AvL7", "ip": "10.200.50.121", "ports": [9000], "protocol": "tcp", "layer": 7,
+   "mode": "tcp", "scheduler": "wrr", "persistence": {"type": "none"},
+   "health_check": {"type": "none"},
+   "real_servers": [{"label": "rs1", "ip": "192.168.112.51", "port": None}]}]
 '
 for rs in rs1 rs2; do
     mkdir -p "$tmp/www-$rs" && echo $rs >"$tmp/www-$rs/who"
@@ -160,6 +165,61 @@ check "echo-reply flood: rs1 stayed up, its health never changed" test "$h1 $c1_
 check "echo-reply flood: rs2, which stopped answering, went down despite replies in its name" \
     bash -c "$(declare -f health_of wait_health lbctl json); lab=$lab; wait_health rs2 down 3"
 on rs2 sysctl -qw net.ipv4.icmp_echo_ignore_all=0
+
+# --- one byte per segment, to a real server that reads slowly -------------------------
+# A client of the Layer 7 service sends 20,000 bytes one segment each (TCP_NODELAY, a
+# pause after every byte); its real server does not read for 4 s and then slowly
+# (4 KB receive buffer). Without care every byte would hold a 2 KB mbuf in lbd's send
+# queue towards the server, thousands of them, out of the worker's shared budget of
+# segments. lbd copies small payloads behind the last segment held (rcv_absorbed,
+# snd_absorbed), so the bytes cost a few segments; they arrive intact, and the real
+# client of the Layer 4 service is served throughout.
+on rs1 python3 -c "
+import hashlib, socket, time
+l = socket.socket(); l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+l.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+l.bind(('0.0.0.0', 9000)); l.listen(4)
+n = 0
+while n == 0:
+    c, _ = l.accept(); time.sleep(4)
+    h = hashlib.sha256()
+    while True:
+        d = c.recv(512)
+        if not d: break
+        h.update(d); n += len(d); time.sleep(0.001)
+    c.close()
+open('$tmp/sink.out', 'w').write('%d %s' % (n, h.hexdigest()))" &
+sink=$!
+sleep 0.5
+tcp_sum() { stat "sum(w['tcp']['$1'] for w in r['workers'])"; }
+a0=$(($(tcp_sum rcv_absorbed) + $(tcp_sum snd_absorbed)))
+on x1 python3 -c "
+import hashlib, os, socket, time
+data = os.urandom(20000)
+s = socket.create_connection(('10.200.50.121', 9000), timeout=30)
+s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+for i in range(len(data)):
+    s.send(data[i:i + 1]); time.sleep(0.0002)
+s.shutdown(socket.SHUT_WR); s.recv(1)
+print(len(data), hashlib.sha256(data).hexdigest())" >"$tmp/trickle.out" 2>&1 &
+trickle=$!
+transactions 20 >"$tmp/trickle.good" &
+good_pid=$!
+peak=0
+while kill -0 $trickle 2>/dev/null; do
+    b=$(tcp_sum buf_segs); ((b > peak)) && peak=$b
+    sleep 0.3
+done
+wait $good_pid $sink
+absorbed=$(($(tcp_sum rcv_absorbed) + $(tcp_sum snd_absorbed) - a0))
+echo "# one byte per segment: sent $(cat "$tmp/trickle.out"); the server got $(cat "$tmp/sink.out" 2>/dev/null); $absorbed payloads absorbed; peak buf_segs $peak; $(cat "$tmp/trickle.good") of 20 transactions"
+check "one byte per segment: the real server got every byte intact (SHA-256)" \
+    bash -c "[[ -s '$tmp/sink.out' && \$(cat '$tmp/trickle.out') == \$(cat '$tmp/sink.out') ]]"
+check "one byte per segment: lbd saw them as small segments (over 10,000 absorbed)" test "$absorbed" -gt 10000
+check "one byte per segment: lbd's TCP buffers held at most 64 segments meanwhile" test "$peak" -le 64
+check "one byte per segment: every transaction of the real client succeeded" test "$(cat "$tmp/trickle.good")" -eq 20
+check "one byte per segment: nothing left in lbd's TCP buffers afterwards" \
+    bash -c "$(declare -f stat lbctl json tcp_sum); lab=$lab; sleep 1; [[ \$(tcp_sum buf_segs) == 0 ]]"
 check "the daemon is still up" on x1 ping -c 1 -W 1 10.200.50.120
 "$lab" lbd stop
 done_testing
