@@ -339,6 +339,7 @@ cJSON *stats_build(const struct appliance *a, const char *vs_label, int *rc, cha
         add_u64(w, "l4_nh_misses", ws->l4.nh_misses);
         add_u64(w, "l4_icmp_to_client", ws->l4.icmp_to_client);
         add_u64(w, "l4_icmp_to_server", ws->l4.icmp_to_server);
+        add_u64(w, "l4_mss_clamped", ws->l4.mss_clamped);
         add_u64(w, "reass_fragments", ws->reass.fragments);
         add_u64(w, "reass_datagrams", ws->reass.datagrams);
         add_u64(w, "reass_evicted", ws->reass.evicted);

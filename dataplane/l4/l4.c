@@ -282,6 +282,26 @@ static inline uint32_t l4_tcp_seq_end(const struct pkt_info *pi, const uint8_t *
            !!(tcp->tcp_flags & RTE_TCP_FIN_FLAG);
 }
 
+/*
+ * A SYN or SYN-ACK offers an MSS no larger than the narrowest port allows (its MTU less
+ * the 40 bytes of IPv4 and TCP headers): Linux's clamp-mss-to-pmtu, so that neither end
+ * sends segments lbd would have to refuse (DF) or fragment. One test for other segments.
+ */
+static inline void l4_clamp_mss(struct l4 *l4, const struct rte_mbuf *m,
+                                const struct pkt_info *pi, uint8_t *l4h)
+{
+    struct rte_tcp_hdr *tcp = (struct rte_tcp_hdr *)l4h;
+    uint32_t thl;
+
+    if (likely(pi->ip_proto != IPPROTO_TCP || !(tcp->tcp_flags & RTE_TCP_SYN_FLAG)))
+        return;
+    thl = (uint32_t)(tcp->data_off >> 4) * 4;
+    if (thl <= sizeof(*tcp) || thl > pi->l4_len || pi->l4_off + thl > rte_pktmbuf_data_len(m))
+        return;
+    if (nat_tcp_clamp_mss(tcp, thl, (uint16_t)(lcore_mtu_min(l4->lc) - 40)))
+        l4->stats->mss_clamped++;
+}
+
 /* Notes how far side dir of TCP connection c has sent (RFC 9293 serial arithmetic:
  * a retransmission or a window probe does not move it back). */
 static inline void l4_track_seq(struct conn *c, enum conn_dir dir, const struct pkt_info *pi,
@@ -498,6 +518,7 @@ void l4_from_client(struct l4 *l4, const struct snapshot *s, struct rte_mbuf *m,
             l4_sync_conn(l4, c);
     }
     l4_track_seq(c, CONN_DIR_FORWARD, pi, l4h);
+    l4_clamp_mss(l4, m, pi, l4h);
     nat_rewrite_dst(ip, l4h, pi->ip_proto, c->rs_ip, c->rs_port);
     l4->stats->forward_packets++;
     l4->lc->traffic->rs[c->rs_idx].bytes_in += pi->l3_len;
@@ -581,6 +602,7 @@ bool l4_from_server(struct l4 *l4, const struct snapshot *s, struct rte_mbuf *m,
             l4_sync_conn(l4, c);
     }
     l4_track_seq(c, CONN_DIR_REVERSE, pi, l4h);
+    l4_clamp_mss(l4, m, pi, l4h);
     nat_rewrite_src(ip, l4h, pi->ip_proto, c->vip, c->vport);
     l4->stats->reverse_packets++;
     l4->lc->traffic->vs[c->vs_slot].packets_out++;

@@ -51,6 +51,7 @@ struct l4_stats {
                                        translated and sent to the client from the VIP */
     uint64_t icmp_to_server;        /* ICMP errors to a VIP about an answer sent to a
                                        client, translated and sent to the real server */
+    uint64_t mss_clamped;           /* SYNs whose MSS option was lowered to the ports' */
     /* HA state sync (l4_sync.h) */
     uint64_t sync_sent;             /* records put on the ring to the control core */
     uint64_t sync_ring_full;        /* records lost to a full ring */

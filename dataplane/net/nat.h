@@ -79,6 +79,47 @@ static inline void nat_rewrite_src(struct rte_ipv4_hdr *ip, void *l4, uint8_t pr
 }
 
 /*
+ * Lowers the MSS option of a TCP SYN or SYN-ACK to max_mss when it offers more, with
+ * the checksum updated (RFC 1624): a peer whose own link is wider than a port on the
+ * way would otherwise send segments lbd must refuse (DF) or fragment. tcp is a whole
+ * header of thl bytes, options included, in the first segment. An option that runs
+ * past the header ends the walk (nothing changed). Returns true when it lowered it.
+ */
+static inline bool nat_tcp_clamp_mss(struct rte_tcp_hdr *tcp, uint32_t thl, uint16_t max_mss)
+{
+    uint8_t *h = (uint8_t *)tcp;
+    uint32_t i = sizeof(*tcp);
+
+    while (i < thl && h[i] != 0) {          /* 0: end of options */
+        if (h[i] == 1) {                    /* no-operation */
+            i++;
+            continue;
+        }
+        if (i + 1 >= thl || h[i + 1] < 2 || i + h[i + 1] > thl)
+            return false;
+        if (h[i] == 2 && h[i + 1] == 4) {
+            uint32_t v = i + 2, w = v & ~1u;
+            uint16_t mss = (uint16_t)(h[v] << 8 | h[v + 1]), c = tcp->cksum;
+            uint16_t old_w[2], new_w[2];
+            if (mss <= max_mss)
+                return false;
+            /* The value may sit across two of the checksum's 16-bit words. */
+            memcpy(old_w, h + w, w + 4 <= thl ? 4 : 2);
+            h[v] = (uint8_t)(max_mss >> 8);
+            h[v + 1] = (uint8_t)max_mss;
+            memcpy(new_w, h + w, w + 4 <= thl ? 4 : 2);
+            csum_replace16(&c, old_w[0], new_w[0]);
+            if (w != v)
+                csum_replace16(&c, old_w[1], new_w[1]);
+            tcp->cksum = c;
+            return true;
+        }
+        i += h[i + 1];
+    }
+    return false;
+}
+
+/*
  * Decrements the TTL of a packet being routed, updating the header checksum. Returns
  * false, leaving the packet untouched, when the TTL is 1 or 0: the packet must not
  * be forwarded (ICMP time exceeded).

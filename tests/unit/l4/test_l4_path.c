@@ -798,3 +798,70 @@ Test(l4_path, a_halted_clients_rst_is_sent_again_until_the_entry_goes)
     cr_assert_eq(h_sent(&h, 1, out, sizeof(out)), 0, "three tries, then no more");
     cr_assert_eq(conn_count(h.w->l4.conns), 0, "and the entry is gone");
 }
+
+/* A SYN (or SYN-ACK) with an MSS option of mss in f; its length. */
+static uint32_t syn_mss(uint32_t src, uint32_t dst, uint16_t sport, uint16_t dport,
+                        uint8_t flags, uint16_t mss)
+{
+    uint32_t off = frame_eth(f, RTE_ETHER_TYPE_IPV4, &frame_mac_us);
+    uint32_t l4 = frame_ipv4(f, off, IPPROTO_TCP, src, dst, 28);
+    struct rte_tcp_hdr *tcp = (struct rte_tcp_hdr *)(f + l4);
+    const uint8_t opt[8] = {1, 2, 4, (uint8_t)(mss >> 8), (uint8_t)mss, 1, 3, 7};
+
+    memset(tcp, 0, sizeof(*tcp));
+    tcp->src_port = rte_cpu_to_be_16(sport);
+    tcp->dst_port = rte_cpu_to_be_16(dport);
+    tcp->sent_seq = rte_cpu_to_be_32(0x12345678);
+    tcp->recv_ack = rte_cpu_to_be_32((flags & RTE_TCP_ACK_FLAG) ? 0x0badcafe : 0);
+    tcp->data_off = 7 << 4;
+    tcp->tcp_flags = flags;
+    tcp->rx_win = rte_cpu_to_be_16(29200);
+    memcpy(tcp + 1, opt, sizeof(opt));
+    tcp->cksum = rte_ipv4_udptcp_cksum((struct rte_ipv4_hdr *)(f + off), tcp);
+    return l4 + 28;
+}
+
+/* The MSS value of the SYN in out (its option behind one NOP). */
+static uint16_t out_mss(void)
+{
+    return (uint16_t)(out[34 + 23] << 8 | out[34 + 24]);
+}
+
+Test(l4_path, syn_mss_is_clamped_to_the_narrowest_port_both_ways)
+{
+    uint32_t len, rs;
+
+    /* Every port at 1500: 1460 passes as it is. */
+    len = syn_mss(ip4("10.200.50.20"), ip4("10.200.50.120"), 50000, 443, RTE_TCP_SYN_FLAG, 1460);
+    h_run(&h, f, len, 1);
+    len = h_sent(&h, 0, out, sizeof(out));
+    assert_valid(len);
+    cr_assert_eq(out_mss(), 1460);
+    cr_assert_eq(h.w->stats.l4.mss_clamped, 0);
+    /* A port of 1400: a new client's 1460 reaches the server as 1360, and the server's
+     * SYN-ACK offering 8960 reaches the client as 1360. */
+    h.w->lc.tx_mtu[0] = 1400;
+    h.w->lc.mtu_min = 1400;
+    len = syn_mss(ip4("10.200.50.20"), ip4("10.200.50.120"), 50001, 443, RTE_TCP_SYN_FLAG, 1460);
+    h_run(&h, f, len, 1);
+    len = h_sent(&h, 0, out, sizeof(out));
+    assert_valid(len);
+    cr_assert_eq(out_mss(), 1360);
+    cr_assert_eq(out[34 + 27], 7, "the window scale behind it untouched");
+    rs = h_ip_of(out)->dst_addr;
+    len = syn_mss(rs, ip4("10.200.50.20"), 443, 50001, RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG, 8960);
+    h_run(&h, f, len, 0);
+    len = h_sent(&h, 1, out, sizeof(out));
+    cr_assert_gt(len, 0, "the SYN-ACK reached the client");
+    assert_valid(len);
+    cr_assert_eq(h_ip_of(out)->src_addr, ip4("10.200.50.120"));
+    cr_assert_eq(out_mss(), 1360);
+    cr_assert_eq(h.w->stats.l4.mss_clamped, 2);
+    /* Smaller offers pass untouched. */
+    len = syn_mss(ip4("10.200.50.20"), ip4("10.200.50.120"), 50002, 443, RTE_TCP_SYN_FLAG, 1200);
+    h_run(&h, f, len, 1);
+    len = h_sent(&h, 0, out, sizeof(out));
+    assert_valid(len);
+    cr_assert_eq(out_mss(), 1200);
+    cr_assert_eq(h.w->stats.l4.mss_clamped, 2);
+}

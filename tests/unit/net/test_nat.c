@@ -102,3 +102,76 @@ Test(nat, ttl_decrement_updates_the_header_checksum_and_stops_at_one)
     cr_assert_not(nat_ttl_decrement(ip));
     cr_assert_eq(ip->time_to_live, 1, "untouched");
 }
+
+/* A SYN with the TCP options opt (optlen, a multiple of 4) into f; its checksum. */
+static struct rte_tcp_hdr *syn_with_options(const uint8_t *opt, uint32_t optlen)
+{
+    uint32_t l4 = frame_ipv4(f, frame_eth(f, RTE_ETHER_TYPE_IPV4, &frame_mac_us), IPPROTO_TCP,
+                             ip4("10.200.50.10"), ip4("10.200.50.120"),
+                             (uint16_t)(sizeof(struct rte_tcp_hdr) + optlen));
+    struct rte_tcp_hdr *tcp = (struct rte_tcp_hdr *)(f + l4);
+
+    memset(tcp, 0, sizeof(*tcp));
+    tcp->src_port = rte_cpu_to_be_16(40000);
+    tcp->dst_port = rte_cpu_to_be_16(443);
+    tcp->sent_seq = rte_cpu_to_be_32(0x89abcdefu);
+    tcp->data_off = (uint8_t)(((sizeof(*tcp) + optlen) / 4) << 4);
+    tcp->tcp_flags = RTE_TCP_SYN_FLAG;
+    tcp->rx_win = rte_cpu_to_be_16(64240);
+    memcpy(tcp + 1, opt, optlen);
+    tcp->cksum = rte_ipv4_udptcp_cksum((struct rte_ipv4_hdr *)(f + 14), tcp);
+    return tcp;
+}
+
+/* The MSS option at byte i of the header, in host order. */
+static uint16_t mss_at(const struct rte_tcp_hdr *tcp, uint32_t i)
+{
+    const uint8_t *h = (const uint8_t *)tcp;
+    return (uint16_t)(h[i + 2] << 8 | h[i + 3]);
+}
+
+Test(nat, mss_clamp_lowers_the_option_at_even_and_odd_offsets_with_exact_checksums)
+{
+    /* MSS first (value at an even offset), then window scale and SACK permitted. */
+    static const uint8_t even[] = {2, 4, 0x05, 0xb4, 1, 3, 3, 7, 4, 2, 0, 0};
+    /* One NOP first: the value straddles two of the checksum's 16-bit words. */
+    static const uint8_t odd[] = {1, 2, 4, 0x23, 0x28, 1, 1, 0};
+    struct rte_tcp_hdr *tcp;
+    uint32_t len;
+
+    tcp = syn_with_options(even, sizeof(even));
+    len = 14 + 20 + 20 + sizeof(even);
+    cr_assert(nat_tcp_clamp_mss(tcp, 20 + sizeof(even), 1360));
+    cr_assert_eq(mss_at(tcp, 20), 1360);
+    cr_assert_eq(((uint8_t *)tcp)[27], 7, "the options after it untouched");
+    check_packet(len, IPPROTO_TCP);
+
+    tcp = syn_with_options(odd, sizeof(odd));
+    len = 14 + 20 + 20 + sizeof(odd);
+    cr_assert(nat_tcp_clamp_mss(tcp, 20 + sizeof(odd), 1460));
+    cr_assert_eq(mss_at(tcp, 21), 1460, "9000 lowered to 1460");
+    check_packet(len, IPPROTO_TCP);
+    for (uint16_t max = 500; max < 9000; max = (uint16_t)(max + 977)) {
+        tcp = syn_with_options(odd, sizeof(odd));
+        nat_tcp_clamp_mss(tcp, 20 + sizeof(odd), max);
+        cr_assert_eq(mss_at(tcp, 21), max);
+        check_packet(len, IPPROTO_TCP);
+    }
+}
+
+Test(nat, mss_clamp_leaves_smaller_missing_and_malformed_options_alone)
+{
+    static const uint8_t small[] = {2, 4, 0x02, 0x18, 1, 1, 1, 0};         /* 536 */
+    static const uint8_t none[] = {1, 1, 4, 2, 1, 3, 3, 7};
+    static const uint8_t runs_past[] = {1, 1, 1, 2, 9, 0x05, 0xb4, 0};   /* length 9 */
+    static const uint8_t after_end[] = {0, 0, 0, 0, 2, 4, 0x05, 0xb4};   /* behind EOL */
+    const uint8_t *cases[] = {small, none, runs_past, after_end};
+    uint8_t before[40];
+
+    for (unsigned i = 0; i < 4; i++) {
+        struct rte_tcp_hdr *tcp = syn_with_options(cases[i], 8);
+        memcpy(before, tcp, 28);
+        cr_assert_not(nat_tcp_clamp_mss(tcp, 28, 1360), "case %u", i);
+        cr_assert_eq(memcmp(before, tcp, 28), 0, "case %u: header unchanged", i);
+    }
+}
