@@ -63,6 +63,7 @@ static const struct {
     {"/api/status", "status", NULL},
     {"/api/health", "health.list", "vs"},
     {"/api/services", "vs.list", NULL},
+    {"/api/history", "history", "vs"},
 };
 
 static void mhd_log(void *cls, const char *fmt, va_list ap)

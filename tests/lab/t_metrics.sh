@@ -128,6 +128,36 @@ one_service() {
 }
 check "GET /api/stats?vs=Stun is that service only" one_service
 check "GET /api/stats?vs=Nope is 404 with the API's error" bash -c "[[ \$('$lab' exec lb1 curl -s --max-time 5 -o /dev/null -w '%{http_code}' '$murl/api/stats?vs=Nope') == 404 ]]"
+# The last hour per service (a sample at start-up, then one every 10 s), through the
+# API and the management server alike.
+history_all() {
+    lbctl --json history | json '[v["label"] for v in r["services"]] == ["Web", "Stun"] and r["interval_s"] == 10 and r["capacity"] == 360 and all(v["samples"] >= 1 and len(v["active_conns"]) == v["samples"] == len(v["ago_s"]) for v in r["services"])'
+}
+check "lbctl history: every service, in the config's order, each sampled since start-up" history_all
+history_http() {
+    on lb1 curl -s --max-time 5 "$murl/api/history" | json '[v["label"] for v in r["services"]] == ["Web", "Stun"] and sorted(r["services"][0]) == sorted(["label", "samples", "ago_s", "active_conns", "conns_per_s", "requests_per_s", "bytes_in_per_s", "bytes_out_per_s"])'
+}
+check "GET /api/history is the API's history reply" history_http
+history_one() {
+    on lb1 curl -s --max-time 5 "$murl/api/history?vs=Stun" | json '[v["label"] for v in r["services"]] == ["Stun"]' &&
+        [[ $(on lb1 curl -s --max-time 5 -o /dev/null -w '%{http_code}' "$murl/api/history?vs=Nope") == 404 ]]
+}
+check "GET /api/history?vs=Stun is that service only; ?vs=Nope is 404" history_one
+# The STUN transactions above are in the first sample after them: wait for it (at most
+# an interval and a bit).
+history_moved() {
+    local end=$((SECONDS + 13))
+    while ((SECONDS < end)); do
+        lbctl --json history Stun >"$tmp/hist.json" &&
+            json 'any((c or 0) > 0 for c in r["services"][0]["conns_per_s"]) and any((b or 0) > 0 for b in r["services"][0]["bytes_in_per_s"]) and all(q is None for q in r["services"][0]["requests_per_s"])' <"$tmp/hist.json" >/dev/null &&
+            return 0
+        sleep 1
+    done
+    cat "$tmp/hist.json"
+    return 1
+}
+check "... Stun's graphs move with its traffic: connections and bytes per second, no requests (Layer 4)" history_moved
+check "lbctl history prints a table of the services" bash -c "'$lab' lbctl history | grep -Eq '^Stun +[0-9]+ '"
 check "an unknown path is 404" bash -c "[[ \$('$lab' exec lb1 curl -s --max-time 5 -o /dev/null -w '%{http_code}' $murl/nope) == 404 ]]"
 check "POST is refused (405): the server is read-only" bash -c "[[ \$('$lab' exec lb1 curl -s --max-time 5 -o /dev/null -w '%{http_code}' -d x $murl/api/stats) == 405 ]]"
 
