@@ -5,7 +5,6 @@
 
 const REFRESH_MS = 2000;
 const HISTORY_MS = 10000;
-const HOUR_MS = 3600 * 1000;
 let actions = false;    // the appliance takes actions (HTTPS, with a users file)
 
 function el(tag, text, cls) {
@@ -26,6 +25,11 @@ function bytes(v) {
   let i = 0;
   while (v >= 1024 && i < u.length - 1) { v /= 1024; i++; }
   return (i === 0 ? v.toFixed(0) : v.toFixed(1)) + " " + u[i];
+}
+
+// Bytes per second on an axis: a fraction of a byte shows as one.
+function byteRate(v) {
+  return typeof v === "number" && v > 0 && v < 10 ? v.toFixed(1) + " B" : bytes(v);
 }
 
 function ago(ms) {
@@ -76,6 +80,8 @@ function draw(status, services, stats, health) {
     status.virtual_services + " virtual service(s), HA " + status.ha.state;
 
   const conf = new Map(services.map(v => [v.label, v]));
+  httpServices = new Set(services.filter(v => v.layer === 7 && v.mode === "http")
+                                 .map(v => v.label));
   const checks = new Map(health.map(h => [h.vs + "/" + h.rs, h]));
   const svcRows = [], rsRows = [];
   for (const v of stats.virtual_services) {
@@ -173,10 +179,12 @@ const HIST_CHARTS = [
   {key: "requests", title: "HTTP requests per s", unit: num,
    series: [["requests_per_s", "requests per s"]],
    none: "No requests: not an HTTP mode service"},
-  {key: "bytes", title: "Bytes per s", unit: bytes,
+  {key: "bytes", title: "Bytes per s", unit: byteRate,
    series: [["bytes_in_per_s", "in (from clients)"], ["bytes_out_per_s", "out (to clients)"]]},
 ];
 const histBoxes = new Map();    // service label -> {box, graphs: {key: Dygraph or null}}
+let historyStarted = false;     // the graphs start after the first tables
+let httpServices = new Set();   // labels of the HTTP mode services (from /api/services)
 
 function histRows(h, spec, now) {
   const rows = [];
@@ -224,21 +232,19 @@ function drawHistory(hist) {
       const known = rows.some(r => r.slice(1).some(v => v !== null));
       const plot = b.cells[spec.key];
       let g = b.graphs[spec.key];
-      if (!known) {
+      const none = spec.none && !httpServices.has(h.label);
+      if (!known || none) {
         if (g) { g.destroy(); b.graphs[spec.key] = null; }
         plot.className = "hist-none";
-        plot.textContent = h.samples > 1 && spec.none ? spec.none : "No samples yet";
+        plot.textContent = none ? spec.none : "No samples yet";
         continue;
       }
-      const opts = {
-        file: rows, dateWindow: [now - HOUR_MS, now], valueRange: null,
-      };
-      if (g) { g.updateOptions(opts); continue; }
+      if (g) { g.updateOptions({file: rows}); continue; }
       plot.className = "hist-plot";
       plot.textContent = "";
       b.graphs[spec.key] = new Dygraph(plot, rows, {
         labels: ["time"].concat(spec.series.map(s => s[1])),
-        dateWindow: [now - HOUR_MS, now], includeZero: true, legend: "always",
+        includeZero: true, legend: "always",
         labelsSeparateLines: false, drawPoints: true, pointSize: 1.5, strokeWidth: 1.5,
         colors: ["#1f5fa8", "#d9730d"], interactionModel: {},
         axes: {y: {axisLabelFormatter: spec.unit, valueFormatter: spec.unit,
@@ -276,6 +282,7 @@ async function refresh() {
       [get("/api/status"), get("/api/services"), get("/api/stats"), get("/api/health")]);
     draw(status, services, stats, health);
     err.hidden = true;
+    if (!historyStarted) { historyStarted = true; refreshHistory(); }
   } catch (e) {
     err.textContent = "Cannot refresh: " + e.message;
     err.hidden = false;
@@ -295,7 +302,6 @@ async function start() {
       "Actions need a login (the users file); each one is logged.";
   }
   refresh();
-  refreshHistory();
 }
 
 start();

@@ -239,6 +239,21 @@ check "... and the action is logged with the user" grep -q 'user admin: .*rs.set
 check "POST /api/rs weight 50 and online" bash -c "$(declare -f post scode on); lab='$lab' tmp='$tmp' surl='$surl'; post 200 '{\"vs\": \"Stun\", \"rs\": \"rs2\", \"weight\": 50, \"state\": \"online\"}' -u admin:s3cret"
 check "... rs2 is online with weight 50" expect_stat "[(s['state'], s['weight']) for v in r['virtual_services'] if v['label'] == 'Stun' for s in v['real_servers'] if s['label'] == 'rs2'] == [('online', 50)]"
 check "... and /metrics shows it at once" bash -c "'$lab' exec lb1 curl -sk --max-time 5 $surl/metrics | grep -qx 'lbd_server_weight{service=\"Stun\",server=\"rs2\"} 50'"
+# A real browser (Debian's headless Chromium, tests/lab/browser.py) on the status page:
+# its tables and graphs, and the drain button of Stun/rs1, with the login the page asks
+# for; then the API must say drain.
+browser() {
+    if ! command -v chromium >/dev/null; then
+        echo "chromium is missing: tools/setup installs it"
+        return 1
+    fi
+    on lb1 timeout 50 python3 "$top/tests/lab/browser.py" --url "$surl/" --user admin \
+        --password s3cret --services Web,Stun --drain Stun/rs1 --screenshot "$tmp/page.png"
+}
+check "headless Chromium opens the status page, its graphs are drawn, it logs in and drains Stun/rs1 with the page's button" browser
+check "... the API shows Stun/rs1 as drain" expect_stat "[s['state'] for v in r['virtual_services'] if v['label'] == 'Stun' for s in v['real_servers'] if s['label'] == 'rs1'] == ['drain']"
+check "... and the action is logged with the user" grep -q 'user admin: {"vs":"Stun","rs":"rs1","state":"drain","cmd":"rs.set"}: done' "$labrun/lb1.log"
+check "... its screenshot is a PNG" bash -c "head -c 8 '$tmp/page.png' | od -An -tx1 | grep -q '89 50 4e 47 0d 0a 1a 0a'"
 "$lab" lbd stop
 chmod 644 "$tmp/users"
 users_refused() {
