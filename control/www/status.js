@@ -227,6 +227,7 @@ function drawHistory(hist) {
     const b = histBox(h.label);
     seen.add(h.label);
     root.appendChild(b.box);    // in the reply's order (the config's)
+    b.box.dataset.samples = h.samples;
     for (const spec of HIST_CHARTS) {
       const rows = histRows(h, spec, now);
       const known = rows.some(r => r.slice(1).some(v => v !== null));

@@ -3,13 +3,14 @@
 the DevTools protocol with the standard library only (a minimal WebSocket client).
 
   browser.py --url https://127.0.0.1:9100/ --user admin --password PW \
-             [--drain VS/RS] [--services A,B] [--screenshot OUT.png] [--timeout S]
+             [--drain VS/RS] [--services A,B] [--live VS] [--screenshot OUT.png]
 
 Opens the page, waits for its tables and graphs, and with --drain clicks that server's
 drain button: the page's POST asks for the login (HTTP basic), which is answered as a
 person would answer the browser's dialog (Fetch.authRequired), and the page must then
 say "Done" and show the server as drain. --services: those services must each have
-their three graphs (a drawn canvas, or the page's note that a service has no requests).
+their three graphs (a drawn canvas, or the page's note that a service has no requests);
+--live: that service's graphs must take a new sample by themselves (one every 10 s).
 Prints one line per step; exit 0 when every step passed, 1 otherwise. Chromium is started
 in its own process group and that group is ended on the way out, whatever happens.
 """
@@ -243,6 +244,14 @@ def run(a):
                           Array.from(charts).map(c => c.dataset.chart + ':' +
                             (c.querySelector('canvas') ? 'graph' : c.textContent)).join(', ');
                 })()""" % svc, 15, "graphs of " + svc))
+        if a.live:
+            # The graphs refresh by themselves: the next sample (every 10 s) appears.
+            q = "(document.querySelector('.hist-vs[data-service=\"%s\"]') || {dataset: {}})" \
+                ".dataset.samples" % a.live
+            first = int(page.js(q) or 0)
+            step("%s's graphs take the next sample by themselves (%d now)" % (a.live, first),
+                 lambda: page.wait("Number(%s) > %d && Number(%s)" % (q, first, q), 25,
+                                   "a new sample"))
         if a.drain:
             vs, rs = a.drain.split("/", 1)
             row = ROW_JS % (json.dumps(vs), json.dumps(rs))
@@ -320,6 +329,7 @@ def main():
     ap.add_argument("--drain", default="")
     ap.add_argument("--services", default="")
     ap.add_argument("--screenshot", default="")
+    ap.add_argument("--live", default="", help="a service whose graphs must refresh")
     ap.add_argument("--timeout", type=float, default=10)
     a = ap.parse_args()
     # A timeout's SIGTERM still ends the browser (finally, above).

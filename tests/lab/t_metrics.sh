@@ -248,9 +248,10 @@ browser() {
         return 1
     fi
     on lb1 timeout 50 python3 "$top/tests/lab/browser.py" --url "$surl/" --user admin \
-        --password s3cret --services Web,Stun --drain Stun/rs1 --screenshot "$tmp/page.png"
+        --password s3cret --services Web,Stun --live Stun --drain Stun/rs1 \
+        --screenshot "$tmp/page.png"
 }
-check "headless Chromium opens the status page, its graphs are drawn, it logs in and drains Stun/rs1 with the page's button" browser
+check "headless Chromium opens the status page, its graphs are drawn and refresh, it logs in and drains Stun/rs1 with the page's button" browser
 check "... the API shows Stun/rs1 as drain" expect_stat "[s['state'] for v in r['virtual_services'] if v['label'] == 'Stun' for s in v['real_servers'] if s['label'] == 'rs1'] == ['drain']"
 check "... and the action is logged with the user" grep -q 'user admin: {"vs":"Stun","rs":"rs1","state":"drain","cmd":"rs.set"}: done' "$labrun/lb1.log"
 check "... its screenshot is a PNG" bash -c "head -c 8 '$tmp/page.png' | od -An -tx1 | grep -q '89 50 4e 47 0d 0a 1a 0a'"
