@@ -12,6 +12,7 @@
 #include "api_proto.h"
 #include "err.h"
 #include "ha.h"
+#include "history.h"
 #include "persist_api.h"
 #include "reconfig.h"
 #include "stats.h"
@@ -197,6 +198,22 @@ static int cmd_health_list(struct appliance *a, const cJSON *req, cJSON **result
     return *result ? 0 : lbd_err_set(err, errlen, LBD_ENOMEM, "out of memory");
 }
 
+static int cmd_history(struct appliance *a, const cJSON *req, cJSON **result, char *err,
+                       size_t errlen)
+{
+    const char *vs;
+    int rc = arg_string(req, "vs", &vs, err, errlen);
+
+    if (rc != 0)
+        return rc;
+    if (vs != NULL && config_find_vs(a->cfg, vs) == NULL)
+        return lbd_err_set(err, errlen, LBD_ENOENT, "vs: no virtual service labelled '%.64s'", vs);
+    if (a->history == NULL)
+        return lbd_err_set(err, errlen, LBD_ENOTSUP, "no history is kept");
+    *result = history_json(a->history, vs, appliance_now_ms());
+    return *result ? 0 : lbd_err_set(err, errlen, LBD_ENOMEM, "out of memory");
+}
+
 static int cmd_persist(struct appliance *a, const cJSON *req, cJSON **result, char *err,
                        size_t errlen)
 {
@@ -283,6 +300,9 @@ static const struct api_cmd api_cmds[] = {
     {"rs.set", cmd_edit, "change a real server {vs, rs: label, state?, weight?, fields...}"},
     {"rs.del", cmd_edit, "remove a real server {vs: label, rs: label}"},
     {"health.list", cmd_health_list, "per real server: health, last check result and time [vs]"},
+    {"history", cmd_history,
+     "the last hour per service, a sample every 10 s: active conns, conns, requests and "
+     "bytes per second [vs]"},
     {"persist.list", cmd_persist, "persistence entries: vs, client, rs, expiry [vs, client]"},
     {"persist.flush", cmd_persist, "delete persistence entries [vs, client]"},
     {"neigh.list", cmd_neigh_list, "the neighbour (ARP) table"},

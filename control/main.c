@@ -30,11 +30,13 @@
 #include "eal_mem.h"
 #include "ha.h"
 #include "ha_proto.h"
+#include "history.h"
 #include "err.h"
 #include "log.h"
 #include "mgmt_server.h"
 #include "reconfig.h"
 #include "snapshot/snapshot.h"
+#include "stats.h"
 #include "tls_load.h"
 
 #define EXIT_USAGE 2
@@ -196,6 +198,22 @@ static int mod_health_init(struct appliance *a, char *err, size_t errlen)
 
 /* Certificates and TLS contexts (tls_load.h): after the dataplane, which says how many
  * workers there are; before the first snapshot, which points at them. */
+/* The last hour per service (history.h), for the status page's graphs. */
+static int mod_history_init(struct appliance *a, char *err, size_t errlen)
+{
+    a->history = history_create(HISTORY_INTERVAL_MS, HISTORY_SAMPLES, CFG_MAX_VS);
+    if (a->history == NULL)
+        return lbd_err_set(err, errlen, LBD_ENOMEM, "out of memory");
+    stats_history_sync(a, a->cfg);
+    return 0;
+}
+
+static void mod_history_term(struct appliance *a)
+{
+    history_free(a->history);
+    a->history = NULL;
+}
+
 static int mod_tls_init(struct appliance *a, char *err, size_t errlen)
 {
     return tls_load_config(a->cfg, a->dp->n_workers, err, errlen);
@@ -270,6 +288,7 @@ static const struct module modules[] = {
     {"dataplane", mod_dataplane_init, mod_dataplane_term},
     {"tls", mod_tls_init, mod_tls_term},
     {"health", mod_health_init, mod_health_term},
+    {"history", mod_history_init, mod_history_term},
     {"ha", ha_init, ha_free},
     {"snapshot", mod_snapshot_init, NULL},
     {"api", mod_api_init, mod_api_term},
@@ -295,6 +314,7 @@ static void control_loop(struct appliance *a)
         if (health_poll(a->health, a->cfg, a->dp, now))
             a->health_changed = true;
         ha_poll(a, now);
+        stats_history_poll(a, now);
         reconfig_publish_health(a);
         tls_load_tick(now);
     }

@@ -39,6 +39,7 @@ struct mgmt_server {
     int fd;
     struct cached metrics;
     struct cached stats;
+    struct cached history;          /* the plain /api/history: all services */
     struct mgmt_auth *auth;         /* NULL: no actions */
     char *tls_cert, *tls_key;       /* PEM, for MHD */
     uint64_t fail_log_ms;           /* last log line about refused logins */
@@ -63,6 +64,7 @@ static const struct {
     {"/api/status", "status", NULL},
     {"/api/health", "health.list", "vs"},
     {"/api/services", "vs.list", NULL},
+    {"/api/history", "history", "vs"},
 };
 
 static void mhd_log(void *cls, const char *fmt, va_list ap)
@@ -200,21 +202,26 @@ static struct MHD_Response *api_reply(struct mgmt_server *m, struct MHD_Connecti
 static enum MHD_Result serve_api(struct mgmt_server *m, struct MHD_Connection *c, size_t route)
 {
     const char *cmd = api_routes[route].cmd, *arg_name = api_routes[route].arg;
-    bool plain_stats = strcmp(cmd, "stats") == 0 &&
-                       MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "vs") == NULL;
+    bool plain = arg_name == NULL ||
+                 MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, arg_name) == NULL;
+    /* The replies that grow with the config, shared for MGMT_CACHE_MS. */
+    struct cached *k = !plain                        ? NULL
+                       : strcmp(cmd, "stats") == 0   ? &m->stats
+                       : strcmp(cmd, "history") == 0 ? &m->history
+                                                     : NULL;
     uint64_t now = appliance_now_ms();
     struct MHD_Response *r;
     enum MHD_Result ret;
     unsigned status;
 
-    if (plain_stats && cache_fresh(&m->stats, now))
-        return queue_cached(c, &m->stats);
+    if (k != NULL && cache_fresh(k, now))
+        return queue_cached(c, k);
     r = api_reply(m, c, cmd, arg_name, &status);
     if (r == NULL)
         return queue_static(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n");
-    if (plain_stats) {
-        cache_set(&m->stats, r, status, now);
-        return queue_cached(c, &m->stats);
+    if (k != NULL) {
+        cache_set(k, r, status, now);
+        return queue_cached(c, k);
     }
     ret = MHD_queue_response(c, status, r);
     MHD_destroy_response(r);
@@ -618,6 +625,7 @@ void mgmt_server_close(struct mgmt_server *m)
     MHD_stop_daemon(m->d);
     cache_set(&m->metrics, NULL, 0, 0);
     cache_set(&m->stats, NULL, 0, 0);
+    cache_set(&m->history, NULL, 0, 0);
     mgmt_auth_free(m->auth);
     free_secret(m->tls_cert);
     free_secret(m->tls_key);

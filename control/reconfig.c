@@ -191,6 +191,7 @@ int reconfig_apply(struct appliance *a, struct lbd_config *next, char *err, size
     else
         snapshot_free(s);
     a->cfg = next;
+    stats_history_sync(a, next);    /* a kept service keeps its history */
     tls_load_release(prev);         /* no worker sees a snapshot of prev any more */
     config_free(prev);
     LOG_INFO("reconfig", "config generation %llu applied: %zu virtual services",

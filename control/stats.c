@@ -205,6 +205,48 @@ static cJSON *stats_tls(const struct dataplane *dp, uint16_t slot)
     return o;
 }
 
+void stats_vs_counters(const struct appliance *a, const struct cfg_vs *v,
+                       struct history_counters *out)
+{
+    struct traffic_counters t = since(sum_traffic(a->dp, false, v->slot), &a->vs_base[v->slot]);
+
+    memset(out, 0, sizeof(*out));
+    for (size_t i = 0; i < v->n_real_servers; i++) {
+        uint32_t idx = (uint32_t)v->slot * CFG_MAX_RS + v->real_servers[i].slot;
+        for (unsigned w = 0; a->dp != NULL && w < a->dp->n_workers; w++)
+            out->active_conns += dp_worker_stats(a->dp, w)->traffic.rs_active_conns[idx];
+    }
+    out->total_conns = t.conns;
+    out->bytes_in = t.bytes_in;
+    out->bytes_out = t.bytes_out;
+    out->has_requests = v->layer == 7 && v->mode == CFG_MODE_HTTP;
+    if (out->has_requests)
+        out->requests = sum_http_vs(a->dp, v->slot).requests - a->http_vs_base[v->slot].requests;
+}
+
+void stats_history_poll(struct appliance *a, uint64_t now_ms)
+{
+    if (!history_due(a->history, now_ms))
+        return;
+    for (size_t i = 0; i < a->cfg->n_virtual_services; i++) {
+        const struct cfg_vs *v = &a->cfg->virtual_services[i];
+        struct history_counters c;
+        stats_vs_counters(a, v, &c);
+        history_record(a->history, v->label, &c, now_ms);
+    }
+    history_sampled(a->history, now_ms);
+}
+
+void stats_history_sync(struct appliance *a, const struct lbd_config *cfg)
+{
+    static const char *labels[CFG_MAX_VS];
+    size_t n = 0;
+
+    for (size_t i = 0; i < cfg->n_virtual_services && n < CFG_MAX_VS; i++)
+        labels[n++] = cfg->virtual_services[i].label;
+    history_sync(a->history, labels, n);
+}
+
 static cJSON *stats_services(const struct appliance *a, const char *vs_label)
 {
     const struct dataplane *dp = a->dp;

@@ -8,6 +8,7 @@
 #include <cjson/cJSON.h>
 
 #include "appliance.h"
+#include "history.h"
 
 /*
  * The `stats` result (docs/api.md). vs_label limits virtual_services to one
@@ -21,5 +22,19 @@ void stats_reset_vs_slot(struct appliance *a, uint16_t slot);
 
 /* Control core: the counters of real-server counter index idx start from zero again. */
 void stats_reset_rs_slot(struct appliance *a, uint32_t idx);
+
+/* Control core: v's counters as `stats` reports them (active_conns, total_conns, bytes,
+ * HTTP requests), for the history. */
+void stats_vs_counters(const struct appliance *a, const struct cfg_vs *v,
+                       struct history_counters *out);
+
+/*
+ * Control core, every loop: when a history sample is due, records every service of the
+ * running config (one pass over them: bounded by the config). No-op without a history.
+ */
+void stats_history_poll(struct appliance *a, uint64_t now_ms);
+
+/* Control core: the history tracks exactly cfg's services (history_sync). */
+void stats_history_sync(struct appliance *a, const struct lbd_config *cfg);
 
 #endif

@@ -367,6 +367,44 @@ static void print_health(const cJSON *r)
     }
 }
 
+/* Last and largest of a history series over its samples ("-" when none is known). */
+static void history_cell(const cJSON *svc, const char *name, char *buf, size_t len)
+{
+    const cJSON *v, *last = NULL;
+    double peak = -1;
+
+    cJSON_ArrayForEach(v, cJSON_GetObjectItemCaseSensitive(svc, name)) {
+        last = v;
+        if (cJSON_IsNumber(v) && v->valuedouble > peak)
+            peak = v->valuedouble;
+    }
+    if (peak < 0)
+        snprintf(buf, len, "-");
+    else if (cJSON_IsNumber(last))
+        snprintf(buf, len, "%.6g/%.6g", last->valuedouble, peak);
+    else
+        snprintf(buf, len, "-/%.6g", peak);
+}
+
+static void print_history(const cJSON *r)
+{
+    static const char *const series[] = {"active_conns", "conns_per_s", "requests_per_s",
+                                         "bytes_in_per_s", "bytes_out_per_s"};
+    const cJSON *svc;
+
+    printf("one sample every %.0f s, %.0f kept; each column: last/largest\n",
+           num(r, "interval_s"), num(r, "capacity"));
+    printf("%-20s %7s %14s %14s %14s %16s %16s\n", "SERVICE", "SAMPLES", "ACTIVE", "CONNS/S",
+           "REQUESTS/S", "BYTES_IN/S", "BYTES_OUT/S");
+    cJSON_ArrayForEach(svc, cJSON_GetObjectItemCaseSensitive(r, "services")) {
+        char c[5][40];
+        for (int k = 0; k < 5; k++)
+            history_cell(svc, series[k], c[k], sizeof(c[k]));
+        printf("%-20s %7.0f %14s %14s %14s %16s %16s\n", str(svc, "label"),
+               num(svc, "samples"), c[0], c[1], c[2], c[3], c[4]);
+    }
+}
+
 static void print_persist(const cJSON *r)
 {
     const cJSON *e;
@@ -604,6 +642,7 @@ static void usage(FILE *f)
             "  rs drain|halt|online VS RS   rs weight VS RS N\n"
             "  watch [SECS]       the stats table, refreshed every SECS (default 1)\n"
             "  health [VS]        health of every real server: state, last check\n"
+            "  history [VS]       the last hour per service: connections, requests, bytes\n"
             "  persist list|flush [VS|- [CLIENT]]  persistence entries\n"
             "  neigh              the neighbour (ARP) table\n"
             "  ha [promote|demote]  HA pair: state, peer, sync; take over or hand over\n"
@@ -714,6 +753,13 @@ int main(int argc, char **argv)
     } else if (strcmp(cmd, "health") == 0) {
         api = "health.list";
         printer = print_health;
+        if (optind < argc) {
+            args = cJSON_CreateObject();
+            cJSON_AddStringToObject(args, "vs", argv[optind++]);
+        }
+    } else if (strcmp(cmd, "history") == 0) {
+        api = "history";
+        printer = print_history;
         if (optind < argc) {
             args = cJSON_CreateObject();
             cJSON_AddStringToObject(args, "vs", argv[optind++]);

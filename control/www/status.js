@@ -1,8 +1,10 @@
 // The status page: fetches the read-only JSON endpoints every 2 s and redraws the
-// tables. Text only goes in through textContent (never as HTML).
+// tables; the last hour's graphs (dygraphs, served by lbd) from /api/history every
+// 10 s. Text only goes in through textContent (never as HTML).
 "use strict";
 
 const REFRESH_MS = 2000;
+const HISTORY_MS = 10000;
 let actions = false;    // the appliance takes actions (HTTPS, with a users file)
 
 function el(tag, text, cls) {
@@ -23,6 +25,11 @@ function bytes(v) {
   let i = 0;
   while (v >= 1024 && i < u.length - 1) { v /= 1024; i++; }
   return (i === 0 ? v.toFixed(0) : v.toFixed(1)) + " " + u[i];
+}
+
+// Bytes per second on an axis: a fraction of a byte shows as one.
+function byteRate(v) {
+  return typeof v === "number" && v > 0 && v < 10 ? v.toFixed(1) + " B" : bytes(v);
 }
 
 function ago(ms) {
@@ -73,6 +80,8 @@ function draw(status, services, stats, health) {
     status.virtual_services + " virtual service(s), HA " + status.ha.state;
 
   const conf = new Map(services.map(v => [v.label, v]));
+  httpServices = new Set(services.filter(v => v.layer === 7 && v.mode === "http")
+                                 .map(v => v.label));
   const checks = new Map(health.map(h => [h.vs + "/" + h.rs, h]));
   const svcRows = [], rsRows = [];
   for (const v of stats.virtual_services) {
@@ -163,6 +172,110 @@ function controls(vs, s) {
   return span;
 }
 
+// The graphs of one service: connections, requests and bytes, each from history series.
+const HIST_CHARTS = [
+  {key: "conns", title: "Connections", unit: num,
+   series: [["active_conns", "active"], ["conns_per_s", "new per s"]]},
+  {key: "requests", title: "HTTP requests per s", unit: num,
+   series: [["requests_per_s", "requests per s"]],
+   none: "No requests: not an HTTP mode service"},
+  {key: "bytes", title: "Bytes per s", unit: byteRate,
+   series: [["bytes_in_per_s", "in (from clients)"], ["bytes_out_per_s", "out (to clients)"]]},
+];
+const histBoxes = new Map();    // service label -> {box, graphs: {key: Dygraph or null}}
+let historyStarted = false;     // the graphs start after the first tables
+let httpServices = new Set();   // labels of the HTTP mode services (from /api/services)
+
+function histRows(h, spec, now) {
+  const rows = [];
+  for (let i = 0; i < h.samples; i++) {
+    const r = [new Date(now - h.ago_s[i] * 1000)];
+    for (const [k] of spec.series) r.push(h[k][i]);
+    rows.push(r);
+  }
+  return rows;
+}
+
+function histBox(label) {
+  let b = histBoxes.get(label);
+  if (b) return b;
+  const box = el("div", null, "hist-vs");
+  box.dataset.service = label;
+  box.appendChild(el("h3", label));
+  const rowEl = el("div", null, "hist-row");
+  box.appendChild(rowEl);
+  b = {box: box, row: rowEl, graphs: {}, cells: {}};
+  for (const spec of HIST_CHARTS) {
+    const cell = el("div", null, "hist-chart");
+    cell.appendChild(el("h4", spec.title));
+    const plot = el("div", null, "hist-plot");
+    plot.dataset.chart = spec.key;
+    cell.appendChild(plot);
+    rowEl.appendChild(cell);
+    b.cells[spec.key] = plot;
+    b.graphs[spec.key] = null;
+  }
+  histBoxes.set(label, b);
+  return b;
+}
+
+function drawHistory(hist) {
+  const now = Date.now();
+  const root = document.getElementById("history");
+  const seen = new Set();
+  for (const h of hist.services) {
+    const b = histBox(h.label);
+    seen.add(h.label);
+    root.appendChild(b.box);    // in the reply's order (the config's)
+    b.box.dataset.samples = h.samples;
+    for (const spec of HIST_CHARTS) {
+      const rows = histRows(h, spec, now);
+      const known = rows.some(r => r.slice(1).some(v => v !== null));
+      const plot = b.cells[spec.key];
+      let g = b.graphs[spec.key];
+      const none = spec.none && !httpServices.has(h.label);
+      if (!known || none) {
+        if (g) { g.destroy(); b.graphs[spec.key] = null; }
+        plot.className = "hist-none";
+        plot.textContent = none ? spec.none : "No samples yet";
+        continue;
+      }
+      if (g) { g.updateOptions({file: rows}); continue; }
+      plot.className = "hist-plot";
+      plot.textContent = "";
+      b.graphs[spec.key] = new Dygraph(plot, rows, {
+        labels: ["time"].concat(spec.series.map(s => s[1])),
+        includeZero: true, legend: "always",
+        labelsSeparateLines: false, drawPoints: true, pointSize: 1.5, strokeWidth: 1.5,
+        colors: ["#1f5fa8", "#d9730d"], interactionModel: {},
+        axes: {y: {axisLabelFormatter: spec.unit, valueFormatter: spec.unit,
+                   axisLabelWidth: 70}},
+      });
+    }
+  }
+  for (const [label, b] of histBoxes) {
+    if (seen.has(label)) continue;
+    for (const g of Object.values(b.graphs)) if (g) g.destroy();
+    b.box.remove();
+    histBoxes.delete(label);
+  }
+  document.getElementById("history-note").textContent =
+    "Per service: connections, requests and bytes over the last hour, one sample every " +
+    hist.interval_s + " s (" + hist.capacity + " kept), from /api/history.";
+}
+
+async function refreshHistory() {
+  const err = document.getElementById("error");
+  try {
+    if (typeof Dygraph === "undefined") throw new Error("the graphs' library did not load");
+    drawHistory(await get("/api/history"));
+  } catch (e) {
+    err.textContent = "Cannot draw the graphs: " + e.message;
+    err.hidden = false;
+  }
+  setTimeout(refreshHistory, HISTORY_MS);
+}
+
 async function refresh() {
   const err = document.getElementById("error");
   try {
@@ -170,6 +283,7 @@ async function refresh() {
       [get("/api/status"), get("/api/services"), get("/api/stats"), get("/api/health")]);
     draw(status, services, stats, health);
     err.hidden = true;
+    if (!historyStarted) { historyStarted = true; refreshHistory(); }
   } catch (e) {
     err.textContent = "Cannot refresh: " + e.message;
     err.hidden = false;

@@ -128,6 +128,36 @@ one_service() {
 }
 check "GET /api/stats?vs=Stun is that service only" one_service
 check "GET /api/stats?vs=Nope is 404 with the API's error" bash -c "[[ \$('$lab' exec lb1 curl -s --max-time 5 -o /dev/null -w '%{http_code}' '$murl/api/stats?vs=Nope') == 404 ]]"
+# The last hour per service (a sample at start-up, then one every 10 s), through the
+# API and the management server alike.
+history_all() {
+    lbctl --json history | json '[v["label"] for v in r["services"]] == ["Web", "Stun"] and r["interval_s"] == 10 and r["capacity"] == 360 and all(v["samples"] >= 1 and len(v["active_conns"]) == v["samples"] == len(v["ago_s"]) for v in r["services"])'
+}
+check "lbctl history: every service, in the config's order, each sampled since start-up" history_all
+history_http() {
+    on lb1 curl -s --max-time 5 "$murl/api/history" | json '[v["label"] for v in r["services"]] == ["Web", "Stun"] and sorted(r["services"][0]) == sorted(["label", "samples", "ago_s", "active_conns", "conns_per_s", "requests_per_s", "bytes_in_per_s", "bytes_out_per_s"])'
+}
+check "GET /api/history is the API's history reply" history_http
+history_one() {
+    on lb1 curl -s --max-time 5 "$murl/api/history?vs=Stun" | json '[v["label"] for v in r["services"]] == ["Stun"]' &&
+        [[ $(on lb1 curl -s --max-time 5 -o /dev/null -w '%{http_code}' "$murl/api/history?vs=Nope") == 404 ]]
+}
+check "GET /api/history?vs=Stun is that service only; ?vs=Nope is 404" history_one
+# The STUN transactions above are in the first sample after them: wait for it (at most
+# an interval and a bit).
+history_moved() {
+    local end=$((SECONDS + 13))
+    while ((SECONDS < end)); do
+        lbctl --json history Stun >"$tmp/hist.json" &&
+            json 'any((c or 0) > 0 for c in r["services"][0]["conns_per_s"]) and any((b or 0) > 0 for b in r["services"][0]["bytes_in_per_s"]) and all(q is None for q in r["services"][0]["requests_per_s"])' <"$tmp/hist.json" >/dev/null &&
+            return 0
+        sleep 1
+    done
+    cat "$tmp/hist.json"
+    return 1
+}
+check "... Stun's graphs move with its traffic: connections and bytes per second, no requests (Layer 4)" history_moved
+check "lbctl history prints a table of the services" bash -c "'$lab' lbctl history | grep -Eq '^Stun +[0-9]+ '"
 check "an unknown path is 404" bash -c "[[ \$('$lab' exec lb1 curl -s --max-time 5 -o /dev/null -w '%{http_code}' $murl/nope) == 404 ]]"
 check "POST is refused (405): the server is read-only" bash -c "[[ \$('$lab' exec lb1 curl -s --max-time 5 -o /dev/null -w '%{http_code}' -d x $murl/api/stats) == 405 ]]"
 
@@ -209,6 +239,22 @@ check "... and the action is logged with the user" grep -q 'user admin: .*rs.set
 check "POST /api/rs weight 50 and online" bash -c "$(declare -f post scode on); lab='$lab' tmp='$tmp' surl='$surl'; post 200 '{\"vs\": \"Stun\", \"rs\": \"rs2\", \"weight\": 50, \"state\": \"online\"}' -u admin:s3cret"
 check "... rs2 is online with weight 50" expect_stat "[(s['state'], s['weight']) for v in r['virtual_services'] if v['label'] == 'Stun' for s in v['real_servers'] if s['label'] == 'rs2'] == [('online', 50)]"
 check "... and /metrics shows it at once" bash -c "'$lab' exec lb1 curl -sk --max-time 5 $surl/metrics | grep -qx 'lbd_server_weight{service=\"Stun\",server=\"rs2\"} 50'"
+# A real browser (Debian's headless Chromium, tests/lab/browser.py) on the status page:
+# its tables and graphs, and the drain button of Stun/rs1, with the login the page asks
+# for; then the API must say drain.
+browser() {
+    if ! command -v chromium >/dev/null; then
+        echo "chromium is missing: tools/setup installs it"
+        return 1
+    fi
+    on lb1 timeout 50 python3 "$top/tests/lab/browser.py" --url "$surl/" --user admin \
+        --password s3cret --services Web,Stun --live Stun --drain Stun/rs1 \
+        --screenshot "$tmp/page.png"
+}
+check "headless Chromium opens the status page, its graphs are drawn and refresh, it logs in and drains Stun/rs1 with the page's button" browser
+check "... the API shows Stun/rs1 as drain" expect_stat "[s['state'] for v in r['virtual_services'] if v['label'] == 'Stun' for s in v['real_servers'] if s['label'] == 'rs1'] == ['drain']"
+check "... and the action is logged with the user" grep -q 'user admin: {"vs":"Stun","rs":"rs1","state":"drain","cmd":"rs.set"}: done' "$labrun/lb1.log"
+check "... its screenshot is a PNG" bash -c "head -c 8 '$tmp/page.png' | od -An -tx1 | grep -q '89 50 4e 47 0d 0a 1a 0a'"
 "$lab" lbd stop
 chmod 644 "$tmp/users"
 users_refused() {
