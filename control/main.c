@@ -388,6 +388,7 @@ int main(int argc, char **argv)
             return EXIT_USAGE;
         }
     }
+    log_detect_journal();
     if (log_level_parse(app.cfg->appliance.log_level, &lvl) == 0)
         log_set_level(lvl);
     snprintf(app.config_path, sizeof(app.config_path), "%s", opts.config);
