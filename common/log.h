@@ -15,6 +15,17 @@ enum log_level { LOG_LVL_ERR = 0, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
 extern enum log_level log_threshold;
 
 void log_set_level(enum log_level lvl);
+
+/*
+ * Log lines for the systemd journal: when standard error is the journal's stream
+ * ($JOURNAL_STREAM names its device and inode, as systemd sets it for a service with
+ * StandardError=journal), each line starts with its syslog priority ("<3>" err, "<4>"
+ * warn, "<6>" info, "<7>" debug), which the journal takes as the line's level, and
+ * carries no timestamp of its own (the journal has one). Otherwise lines are as
+ * before: "2026-01-01T12:00:00.000 lbd warn main: ...". Returns whether it is on.
+ * Start-up calls it once, before logging.
+ */
+bool log_detect_journal(void);
 /* Parses "err", "warn", "info", "debug"; returns 0 or LBD_EINVAL. */
 int log_level_parse(const char *s, enum log_level *out);
 void log_write(enum log_level lvl, const char *module, const char *fmt, ...)

@@ -2,6 +2,7 @@
  * lbd: the appliance daemon.
  *
  *   lbd [EAL options] -- --config FILE [--api-socket PATH] [--check]
+ *   lbd --check-config FILE
  *
  * Start-up validates everything it can before DPDK starts: a bad config or bad
  * arguments print a message naming the field and exit 2 with nothing started. The
@@ -26,6 +27,7 @@
 #include "api_server.h"
 #include "appliance.h"
 #include "config.h"
+#include "config_check.h"
 #include "dataplane.h"
 #include "eal_mem.h"
 #include "ha.h"
@@ -63,9 +65,12 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: lbd [EAL options] -- --config FILE [--api-socket PATH] [--check]\n"
+            "       lbd --check-config FILE\n"
             "  --config FILE       appliance configuration (JSON), required\n"
             "  --api-socket PATH   control socket (overrides appliance.api_socket)\n"
-            "  --check             validate the configuration and exit (0 valid, 2 not)\n"
+            "  --check             validate the configuration and the files it names, and\n"
+            "                      exit (0 valid, 2 not); starts nothing\n"
+            "  --check-config FILE the same for FILE (no EAL options or '--' needed)\n"
             "  --version           print the version\n"
             "example: lbd -l 0-1 --vdev net_af_packet0,iface=eth0 -- --config lab.json\n");
 }
@@ -77,6 +82,7 @@ static int parse_opts(int argc, char **argv, struct lbd_opts *o)
         {"config", required_argument, NULL, 'c'},
         {"api-socket", required_argument, NULL, 's'},
         {"check", no_argument, NULL, 'k'},
+        {"check-config", required_argument, NULL, 'K'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -90,6 +96,10 @@ static int parse_opts(int argc, char **argv, struct lbd_opts *o)
         case 'c': o->config = optarg; break;
         case 's': o->api_socket = optarg; break;
         case 'k': o->check = true; break;
+        case 'K':
+            o->config = optarg;
+            o->check = true;
+            break;
         case 'h': usage(stdout); return 1;
         case 'V': printf("lbd %s\n", LBD_VERSION); return 1;
         default:
@@ -320,6 +330,27 @@ static void control_loop(struct appliance *a)
     }
 }
 
+static void on_check_problem(void *arg, const char *msg)
+{
+    (void)arg;
+    fprintf(stderr, "lbd: %s\n", msg);
+}
+
+/* --check, --check-config: prints "FILE: ok" (exit 0) or each problem (exit 2). */
+static int check_config(const char *path)
+{
+    int n = config_check_file(path, on_check_problem, NULL);
+
+    if (n < 0) {
+        fprintf(stderr, "lbd: %s: %s\n", path, lbd_strerror(n));
+        return EXIT_FAILURE;
+    }
+    if (n > 0)
+        return EXIT_USAGE;
+    printf("%s: ok\n", path);
+    return 0;
+}
+
 static int exit_code_for(int rc)
 {
     return rc == LBD_EINVAL || rc == LBD_ENOENT || rc == LBD_ERANGE || rc == LBD_EEXIST ||
@@ -345,6 +376,10 @@ int main(int argc, char **argv)
             break;
         }
     }
+    if (dd == argc && argc > 1 &&
+        (strncmp(argv[1], "--check-config", 14) == 0 || strcmp(argv[1], "--help") == 0 ||
+         strcmp(argv[1], "--version") == 0))
+        dd = 0;   /* no EAL options: every argument is lbd's own */
     if (dd == argc) {
         fprintf(stderr, "lbd: missing '--' between the EAL options and lbd's own\n");
         usage(stderr);
@@ -355,24 +390,12 @@ int main(int argc, char **argv)
     if (rc != 0)
         return rc == 1 ? 0 : rc;
 
+    if (opts.check)
+        return check_config(opts.config);
     rc = config_load_file(opts.config, &app.cfg, err, sizeof(err));
     if (rc != 0) {
         fprintf(stderr, "lbd: %s\n", err);
         return EXIT_USAGE;
-    }
-    if (opts.check) {
-        /* The files a config names are part of it: certificates, keys, passwords. */
-        rc = tls_load_config(app.cfg, 1, err, sizeof(err));
-        tls_load_release(app.cfg);
-        if (rc != 0) {
-            fprintf(stderr, "lbd: %s\n", err);
-            config_free(app.cfg);
-            return EXIT_USAGE;
-        }
-        printf("%s: valid (%zu interfaces, %zu virtual services)\n", opts.config,
-               app.cfg->n_interfaces, app.cfg->n_virtual_services);
-        config_free(app.cfg);
-        return 0;
     }
     if (app.cfg->ha.enabled) {
         /* The pair's key, before anything starts: a key others may read is refused. */
@@ -385,6 +408,7 @@ int main(int argc, char **argv)
             return EXIT_USAGE;
         }
     }
+    log_detect_journal();
     if (log_level_parse(app.cfg->appliance.log_level, &lvl) == 0)
         log_set_level(lvl);
     snprintf(app.config_path, sizeof(app.config_path), "%s", opts.config);

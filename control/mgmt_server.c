@@ -522,6 +522,27 @@ static void free_secret(char *p)
     }
 }
 
+int mgmt_server_check(const struct cfg_management *cm, char *err, size_t errlen)
+{
+    struct mgmt_auth *auth = NULL;
+    char *cert = NULL, *key = NULL;
+    int rc = 0;
+
+    if (!cm->enabled)
+        return 0;
+    if (cm->tls) {
+        rc = read_pem("cert", cm->tls_cert, &cert, err, errlen);
+        if (rc == 0)
+            rc = read_pem("key", cm->tls_key, &key, err, errlen);
+    }
+    if (rc == 0 && cm->users_file[0] != '\0')
+        rc = mgmt_auth_load(cm->users_file, &auth, err, errlen);
+    mgmt_auth_free(auth);
+    free_secret(cert);
+    free_secret(key);
+    return rc;
+}
+
 int mgmt_server_open(struct appliance *a, struct mgmt_server **out, char *err, size_t errlen)
 {
     const struct cfg_management *cm = &a->cfg->management;

@@ -41,6 +41,13 @@ struct mgmt_server;
  */
 int mgmt_server_open(struct appliance *a, struct mgmt_server **out, char *err, size_t errlen);
 
+/*
+ * Reads the files cm names as mgmt_server_open does (the TLS certificate and key, the
+ * users file), without listening: for `lbd --check-config`. 0 when there is nothing to
+ * read or everything reads; otherwise an LBD_E* code and err says which file.
+ */
+int mgmt_server_check(const struct cfg_management *cm, char *err, size_t errlen);
+
 /* The fd whose input means work for mgmt_server_run (for the control loop's wait). */
 int mgmt_server_fd(const struct mgmt_server *m);
 

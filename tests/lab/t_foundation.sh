@@ -96,6 +96,18 @@ check "bad address: exit 2 naming the field" bad_config 'c["interfaces"][0]["ip"
 check "missing layer: exit 2 naming the field" bad_config 'del c["virtual_services"][0]["layer"]' \
     'virtual_services[0].layer: required'
 check "--check accepts config/lab.json" "$LBD_BUILD/control/lbd" -- --config "$top/config/lab.json" --check
+check "--check-config FILE, no EAL options: 'FILE: ok', exit 0" bash -c "
+    out=\$('$LBD_BUILD/control/lbd' --check-config '$top/config/lab.json'); rc=\$?; echo \"\$out\"
+    [[ \$rc == 0 && \$out == '$top/config/lab.json: ok' ]]"
+check_config_refused() {
+    local out rc
+    make_config "$tmp/bad.json" 'c["virtual_services"][1]["real_servers"][0]["weight"] = 70000'
+    out=$("$LBD_BUILD/control/lbd" --check-config "$tmp/bad.json" 2>&1)
+    rc=$?
+    echo "exit $rc: $out"
+    [[ $rc == 2 && $out == "lbd: $tmp/bad.json: virtual_services[1].real_servers[0].weight: "* ]]
+}
+check "--check-config on a bad config: exit 2, the file and the field named" check_config_refused
 check "missing '--' is a usage error (exit 2)" bash -c "'$LBD_BUILD/control/lbd' --config x; [[ \$? == 2 ]]"
 check "no lbd left running" bash -c "! pgrep -f '^$LBD_BUILD/control/lbd .*--file-prefix $LBD_LAB_PREFIX-'"
 
