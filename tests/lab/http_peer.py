@@ -19,6 +19,7 @@
 With HTTP_PEER_TLS=1 in the environment the clients speak TLS (no verification).
 
 Server paths: /who (its name), /headers (the request's header block), /big (DIR/big),
+/chunked (DIR/big as a chunked response, chunks of 1 byte to 64 KiB),
 /upload (POST, any framing: the SHA-256 of the body), /slow (answers after 30 s),
 /garbage (junk, then close), /close (closes at once), /ws (101, then echo).
 """
@@ -101,6 +102,20 @@ class Handler(http.server.BaseHTTPRequestHandler):
                         if not d:
                             break
                         self.wfile.write(d)
+        elif p == "/chunked":
+            self.send_response(200)
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            if self.command != "HEAD":
+                n = 1
+                with open(os.path.join(self.root, "big"), "rb") as fh:
+                    while True:
+                        d = fh.read(n)
+                        if not d:
+                            break
+                        self.wfile.write(b"%x\r\n%s\r\n" % (len(d), d))
+                        n = n * 7 % 65536 + 1
+                self.wfile.write(b"0\r\n\r\n")
         elif p == "/slow":
             time.sleep(30)
             self.reply(200, b"late\n")
