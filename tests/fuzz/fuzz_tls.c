@@ -375,6 +375,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size--;
 
     memset(&C, 0, sizeof(C));
+    S.hs_done = false;
     if (handshake) {
         C.ssl = SSL_new(cli_ctx);
         C.rb = BIO_new(BIO_s_mem());

@@ -12,13 +12,26 @@
 # (each a cookie jar) merged on few client connections, as a proxy in front of the
 # reverse proxy would, thus reach LB1 on few kept-alive connections, and each must stay
 # on its own real server by its cookie (routed per request by LB1), the users spread
-# over the servers; the cookie moves off a halted server through the chain.
+# over the servers; the cookie moves off a halted server through the chain. Over TLS
+# too: the reverse proxy's FeRpSSL terminates the client's TLS and re-encrypts to LB1's
+# FePoolWsExt4443 (HTTP mode over TLS with the cookie), one backend handshake per
+# client connection.
 source "$(dirname "$0")/lib.sh"
 
 "$lab" up --peer >/dev/null || exit 1
 peer="python3 $top/tests/lab/http_peer.py"
 rpvip=10.200.50.160
 lb1vip=192.168.112.112
+
+# One certificate (ECDSA P-256) in a password-protected PFX for both appliances' VIPs.
+pki=$tmp/pki
+mkdir -p "$pki"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=vip.lab \
+    -keyout "$pki/vip.key" -out "$pki/vip.pem" -days 2 >/dev/null 2>&1
+echo 'correct horse' >"$pki/vip.pass"
+chmod 600 "$pki/vip.pass"
+openssl pkcs12 -export -in "$pki/vip.pem" -inkey "$pki/vip.key" -out "$pki/vip.pfx" \
+    -passout file:"$pki/vip.pass" >/dev/null 2>&1
 
 lb1_cfg=$tmp/lb1.json
 make_config "$lb1_cfg" '
@@ -32,6 +45,12 @@ c["virtual_services"] = [
    "layer": 7, "mode": "http", "scheduler": "wlc",
    "persistence": {"type": "http_cookie", "cookie": "MS-WSMAN", "max_idle_s": None,
                    "max_life_s": None},
+   "health_check": {"type": "none"}, "real_servers": rs},
+  {"label": "FePoolWsExt4443", "ip": "192.168.112.112", "ports": [4443], "protocol": "tcp",
+   "layer": 7, "mode": "http", "scheduler": "wlc",
+   "tls": {"pfx": "'"$pki/vip.pfx"'", "pfx_password_file": "'"$pki/vip.pass"'"},
+   "persistence": {"type": "http_cookie", "cookie": "MS-WSMAN", "max_idle_s": None,
+                   "max_life_s": None},
    "health_check": {"type": "none"}, "real_servers": rs}]
 '
 # The reverse proxy: the shipped file, made to fit the lab. Its interface (port 1 of
@@ -39,19 +58,26 @@ c["virtual_services"] = [
 # 10.200.50.254 and 10.200.50.253, so no gateway and the route goes via LB1's
 # 10.200.50.5. The HTTP service keeps its VIP, mode, scheduler and source address; its
 # real server is LB1's FePoolWsExt8080. No health check, so that LB1's connection
-# counts are the proxied clients' alone. The TLS and Director services are left out.
+# counts are the proxied clients' alone. FeRpSSL keeps its cipher list, takes the lab's
+# certificate and re-encrypts to LB1's FePoolWsExt4443. The Director services are left
+# out.
 rp_cfg=$tmp/rp.json
-python3 - "$top/config/reverse-proxy.json" "$rp_cfg" "$lb1vip" <<'PY'
+python3 - "$top/config/reverse-proxy.json" "$rp_cfg" "$lb1vip" "$pki" <<'PY'
 import json, sys
 c = json.load(open(sys.argv[1]))
 c["appliance"].update({"idle_sleep_us": 100})
 c["interfaces"] = [{"port": 1, "ip": "10.200.50.7/24"}]
 c["routing"]["routes"] = [{"prefix": "192.168.112.0/24", "via": "10.200.50.5"}]
 c["layer7"] = {"connect_timeout_ms": 1000, "client_timeout_s": 60, "server_timeout_s": 10}
-vs = [v for v in c["virtual_services"] if v["label"] == "ReverseProxyFE-HTTP"][0]
-vs["health_check"] = {"type": "none"}
-vs["real_servers"] = [{"label": "LB1", "ip": sys.argv[3], "port": 8080, "weight": 100}]
-c["virtual_services"] = [vs]
+by = {v["label"]: v for v in c["virtual_services"]}
+web, tls = by["ReverseProxyFE-HTTP"], by["FeRpSSL"]
+web["health_check"] = tls["health_check"] = {"type": "none"}
+web["real_servers"] = [{"label": "LB1", "ip": sys.argv[3], "port": 8080, "weight": 100}]
+tls["tls"].update({"cert": sys.argv[4] + "/vip.pfx",
+                   "pfx_password_file": sys.argv[4] + "/vip.pass"})
+tls["real_servers"] = [{"label": "LB1", "ip": sys.argv[3], "port": 4443, "weight": 100,
+                        "tls": True}]
+c["virtual_services"] = [web, tls]
 json.dump(c, open(sys.argv[2], "w"), indent=2)
 PY
 
@@ -70,7 +96,10 @@ check "the reverse proxy starts as the second appliance (one interface, on the c
 rpctl() { "$lab" lbctl --name lb2 "$@"; }
 rpstat() { rpctl --json stats | json "$1"; }
 lb1_vs() { stat "[v for v in r['virtual_services'] if v['label'] == 'FePoolWsExt8080'][0]$1"; }
+rp_vs() { rpstat "[v for v in r['virtual_services'] if v['label'] == '$1'][0]$2"; }
 rp_reused() { rpstat "sum(w['proxy_http_backend_reused'] for w in r['workers'])"; }
+signed_on() { cut -d' ' -f1 "$tmp/in-$1"; }     # the server a user signed in on
+times() { local i o=""; for ((i = 0; i < $2; i++)); do o+="${o:+ }$1"; done; echo "$o"; }
 
 # Through the chain: a real server answers, LB1's Set-Cookie reaches the client through
 # the reverse proxy, and the server sees both appliances' X-Forwarded-For (the client's
@@ -108,7 +137,7 @@ sign_in() {
         [[ $(tr ' ' '\n' <<<"$(cat "$tmp/in-$u")" | grep -c '^rs[123]$') == 3 &&
             $(tr ' ' '\n' <<<"$(cat "$tmp/in-$u")" | sort -u | wc -l) == 1 ]] || return 1
         grep -q '^MS-WSMAN=' "$tmp/jar-$u" || return 1
-        servers+="$(cut -d' ' -f1 "$tmp/in-$u") "
+        servers+="$(signed_on $u) "
     done
     echo "reverse proxy reused its backend connection $(($(rp_reused) - r0)) times," \
         "LB1 accepted $(($(lb1_vs "['total_conns']") - c0)) connections"
@@ -135,9 +164,8 @@ merged() {
     wait $a $b
     cat "$tmp/m-a" "$tmp/m-b"
     for u in "${users[@]}"; do
-        line=$(grep "^jar-$u " "$tmp/m-a" "$tmp/m-b" -h | cut -d' ' -f2-)
-        [[ $line == "$(for n in 1 2 3 4 5; do printf '%s ' "$(cut -d' ' -f1 "$tmp/in-$u")"; done | sed 's/ $//')" ]] &&
-            ok=$((ok + 1))
+        line=$(grep -h "^jar-$u " "$tmp/m-a" "$tmp/m-b" | cut -d' ' -f2-)
+        [[ $line == "$(times "$(signed_on $u)" 5)" ]] && ok=$((ok + 1))
     done
     echo "$ok of 6 users stayed on their servers; reverse proxy reused its backend" \
         "connection $(($(rp_reused) - r0)) times; LB1 accepted $(($(lb1_vs "['total_conns']") - c0))" \
@@ -153,7 +181,7 @@ check "six users over two kept-alive connections to LB1 (30 requests): each on i
 # and holds from then on; the other users are not moved.
 halted_moves() {
     local was u line now others_ok=1 rest
-    was=$(cut -d' ' -f1 "$tmp/in-u1")
+    was=$(signed_on u1)
     lbctl rs halt FePoolWsExt8080 "$was" >/dev/null || return 1
     sleep 1
     on x1 timeout 30 $peer users $rpvip 80 3 "$tmp/jar-u1" "$tmp/jar-u2" "$tmp/jar-u3" \
@@ -165,15 +193,45 @@ halted_moves() {
     echo "u1 was on $was, now: $line"
     [[ $now == rs[123]+ && ${now%+} != "$was" && $rest == "${now%+} ${now%+}" ]] || return 1
     for u in u2 u3 u4; do
-        [[ $(cut -d' ' -f1 "$tmp/in-$u") == "$was" ]] && continue
+        [[ $(signed_on $u) == "$was" ]] && continue
         line=$(grep "^jar-$u " "$tmp/h" | cut -d' ' -f2-)
-        [[ $line == "$(cut -d' ' -f1 "$tmp/in-$u") $(cut -d' ' -f1 "$tmp/in-$u") $(cut -d' ' -f1 "$tmp/in-$u")" ]] ||
-            others_ok=0
+        [[ $line == "$(times "$(signed_on $u)" 3)" ]] || others_ok=0
     done
     ((others_ok))
 }
 check "a halted server: the user's cookie moves to another server through the chain" \
     halted_moves
+
+# Over TLS: three users sign in at once on their own TLS connections to FeRpSSL, then
+# come back on new ones; each stays on one server by the cookie LB1 reads from the
+# re-encrypted requests. Every client connection costs the reverse proxy one backend
+# handshake to LB1, used for all of its requests.
+lb1_tls() { stat "[v for v in r['virtual_services'] if v['label'] == 'FePoolWsExt4443'][0]$1"; }
+over_tls() {
+    local u pids=() b0 h0 q0 b h q again ok=0
+    b0=$(rp_vs FeRpSSL "['tls']['backend_handshakes']"); h0=$(lb1_tls "['tls']['handshakes']")
+    q0=$(lb1_tls "['http']['requests']")
+    for u in t1 t2 t3; do
+        rm -f "$tmp/jar-$u"
+        on x1 timeout 20 env HTTP_PEER_TLS=1 HTTP_PEER_PAUSE=0.5 $peer keepalive $rpvip 443 3 \
+            "$tmp/jar-$u" >"$tmp/in-$u" 2>&1 &
+        pids+=($!)
+    done
+    wait "${pids[@]}"
+    for u in t1 t2 t3; do
+        again=$(on x1 timeout 20 env HTTP_PEER_TLS=1 $peer keepalive $rpvip 443 2 "$tmp/jar-$u")
+        echo "$u: $(cat "$tmp/in-$u") | $again (cookie $(cat "$tmp/jar-$u"))"
+        [[ $(tr ' ' '\n' <<<"$(cat "$tmp/in-$u") $again" | grep -c '^rs[123]$') == 5 &&
+            $(tr ' ' '\n' <<<"$(cat "$tmp/in-$u") $again" | sort -u | wc -l) == 1 ]] && ok=$((ok + 1))
+    done
+    b=$(($(rp_vs FeRpSSL "['tls']['backend_handshakes']") - b0))
+    h=$(($(lb1_tls "['tls']['handshakes']") - h0)); q=$(($(lb1_tls "['http']['requests']") - q0))
+    echo "$ok of 3 users on one server; reverse proxy: $b backend handshakes;" \
+        "LB1: $h handshakes, $q requests"
+    ((ok == 3 && b == 6 && h == 6 && q == 15))
+}
+check "over TLS: FeRpSSL re-encrypts to LB1's FePoolWsExt4443, each user kept on its server" \
+    over_tls
 
 counted() {
     lbctl stats | grep -A3 '^FePoolWsExt8080'
@@ -181,20 +239,23 @@ counted() {
     [[ $(lb1_vs "['http']['cookie_hits'] >= 40") == True &&
         $(lb1_vs "['http']['cookie_replaced'] >= 1") == True &&
         $(lb1_vs "['http']['responses_5xx'] == 0") == True &&
-        $(rpstat "[v for v in r['virtual_services'] if v['label'] == 'ReverseProxyFE-HTTP'][0]['http']['requests'] >= 60") == True &&
-        $(rpstat "[v for v in r['virtual_services'] if v['label'] == 'ReverseProxyFE-HTTP'][0]['http']['cookie_inserted'] == 0") == True ]]
+        $(rp_vs ReverseProxyFE-HTTP "['http']['requests'] >= 60") == True &&
+        $(rp_vs ReverseProxyFE-HTTP "['http']['cookie_inserted'] == 0") == True &&
+        $(rp_vs FeRpSSL "['http']['cookie_inserted'] == 0") == True &&
+        $(rp_vs FeRpSSL "['tls']['backend_failed'] == 0") == True ]]
 }
-check "cookie hits and the replacement counted on LB1, no 5xx; the reverse proxy set no cookie" \
+check "cookie hits and the replacement counted on LB1, no 5xx; the reverse proxy set no cookie, no backend handshake failed" \
     counted
 
 sessions_back() {
     sleep 2
-    stat "[w['proxy_sessions'] for w in r['workers']]"
-    rpstat "[w['proxy_sessions'] for w in r['workers']]"
-    expect_stat "sum(w['proxy_sessions'] for w in r['workers']) == 0" &&
-        [[ $(rpstat "sum(w['proxy_sessions'] for w in r['workers']) == 0") == True ]]
+    stat "[(w['proxy_sessions'], w['tls_streams_active']) for w in r['workers']]"
+    rpstat "[(w['proxy_sessions'], w['tls_streams_active']) for w in r['workers']]"
+    expect_stat "sum(w['proxy_sessions'] + w['tls_streams_active'] for w in r['workers']) == 0" &&
+        [[ $(rpstat "sum(w['proxy_sessions'] + w['tls_streams_active'] for w in r['workers']) == 0") == True ]]
 }
-check "every session ends on both appliances once the clients are gone" sessions_back
+check "every session and TLS stream ends on both appliances once the clients are gone" \
+    sessions_back
 
 check "the reverse proxy stops cleanly" "$lab" lbd stop --name lb2
 check "LB1 stops cleanly" "$lab" lbd stop
