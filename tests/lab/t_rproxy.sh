@@ -23,23 +23,16 @@ peer="python3 $top/tests/lab/http_peer.py"
 rpvip=10.200.50.160
 lb1vip=192.168.112.112
 
-# One certificate (ECDSA P-256) in a password-protected PFX for both appliances' VIPs.
+# One certificate in a password-protected PFX for both appliances' VIPs.
 pki=$tmp/pki
-mkdir -p "$pki"
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=vip.lab \
-    -keyout "$pki/vip.key" -out "$pki/vip.pem" -days 2 >/dev/null 2>&1
-echo 'correct horse' >"$pki/vip.pass"
-chmod 600 "$pki/vip.pass"
-openssl pkcs12 -export -in "$pki/vip.pem" -inkey "$pki/vip.key" -out "$pki/vip.pfx" \
-    -passout file:"$pki/vip.pass" >/dev/null 2>&1
+lab_pki "$pki" || exit 1
 
 lb1_cfg=$tmp/lb1.json
 make_config "$lb1_cfg" '
 c["appliance"]["name"] = "lb1"
 c["appliance"]["idle_sleep_us"] = 100
 c["layer7"] = {"connect_timeout_ms": 1000, "client_timeout_s": 60, "server_timeout_s": 10}
-rs = [{"label": n, "ip": ip, "port": 8080, "weight": 100}
-      for n, ip in (("rs1", "192.168.112.51"), ("rs2", "192.168.112.52"), ("rs3", "192.168.112.57"))]
+rs = lab_servers(8080)
 c["virtual_services"] = [
   {"label": "FePoolWsExt8080", "ip": "192.168.112.112", "ports": [8080], "protocol": "tcp",
    "layer": 7, "mode": "http", "scheduler": "wlc",
