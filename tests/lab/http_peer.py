@@ -10,10 +10,16 @@
   http_peer.py upgrade HOST PORT        Connection: Upgrade, then echoes through the tunnel
   http_peer.py keepalive HOST PORT N [COOKIEJAR]  N requests on one connection (with the
                                         cookie the first answer set): prints the servers
+  http_peer.py users HOST PORT ROUNDS JAR...  several users on one connection, as a proxy
+                                        in front merges them: each round one request per
+                                        user with its own cookie (updated from Set-Cookie);
+                                        prints a line per user, "JAR SERVER..." (a "+"
+                                        after a server: the answer set a cookie)
 
 With HTTP_PEER_TLS=1 in the environment the clients speak TLS (no verification).
 
 Server paths: /who (its name), /headers (the request's header block), /big (DIR/big),
+/chunked (DIR/big as a chunked response, chunks of 1 byte to 64 KiB),
 /upload (POST, any framing: the SHA-256 of the body), /slow (answers after 30 s),
 /garbage (junk, then close), /close (closes at once), /ws (101, then echo).
 """
@@ -96,6 +102,20 @@ class Handler(http.server.BaseHTTPRequestHandler):
                         if not d:
                             break
                         self.wfile.write(d)
+        elif p == "/chunked":
+            self.send_response(200)
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            if self.command != "HEAD":
+                n = 1
+                with open(os.path.join(self.root, "big"), "rb") as fh:
+                    while True:
+                        d = fh.read(n)
+                        if not d:
+                            break
+                        self.wfile.write(b"%x\r\n%s\r\n" % (len(d), d))
+                        n = n * 7 % 65536 + 1
+                self.wfile.write(b"0\r\n\r\n")
         elif p == "/slow":
             time.sleep(30)
             self.reply(200, b"late\n")
@@ -231,7 +251,27 @@ def keepalive(host, port, n, jar=None):
     print(" ".join(got))
 
 
+def users(host, port, rounds, *jars):
+    s = connect(host, port)
+    f = s.makefile("rb")
+    cookies = {j: (open(j).read().strip() if os.path.exists(j) else "") for j in jars}
+    got = {j: [] for j in jars}
+    for _ in range(int(rounds)):
+        for j in jars:
+            extra = ("Cookie: %s\r\n" % cookies[j]) if cookies[j] else ""
+            s.sendall(("GET /who HTTP/1.1\r\nHost: lab\r\n%s\r\n" % extra).encode())
+            status, headers, body = read_response(f)
+            mark = ""
+            for sc in headers.get("set-cookie", []):
+                cookies[j] = sc.split(";")[0]
+                mark = "+"
+            got[j].append(body.decode().strip() + mark)
+    for j in jars:
+        open(j, "w").write(cookies[j])
+        print(os.path.basename(j), " ".join(got[j]))
+
+
 if __name__ == "__main__":
     cmd, args = sys.argv[1], sys.argv[2:]
     {"server": server, "pipeline": pipeline, "raw": raw, "trickle": trickle,
-     "upgrade": upgrade, "keepalive": keepalive}[cmd](*args)
+     "upgrade": upgrade, "keepalive": keepalive, "users": users}[cmd](*args)

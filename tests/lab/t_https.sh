@@ -4,9 +4,12 @@
 # its own. FePoolWsExt4443: the MS-WSMAN cookie, real servers in clear
 # (tests/lab/http_peer.py on 8080): several requests on one keep-alive connection,
 # pipelining, the cookie keeping two clients each on its server and honoured on new
-# connections, X-Forwarded-For, a 20 MB download checked by SHA-256, a 400 answered
-# over TLS, an upgrade to a tunnel. FeRpSSL (the reverse proxy): re-encrypted to a TLS real server on 4443
-# whose certificate is verified (the same peer with HTTPS), keep-alive both sides.
+# connections, X-Forwarded-For, a 20 MB download checked by SHA-256, a chunked upload
+# and a chunked response (SHA-256 both ways), a 400 answered over TLS, an upgrade to a
+# tunnel, and lbd's own 502 (garbage, a close before the status line) and 504 (the
+# server's timeout) provoked for real. FeRpSSL (the reverse proxy): re-encrypted to a
+# TLS real server on 4443 whose certificate is verified (the same peer with HTTPS),
+# keep-alive both sides, and a 502 from garbage inside the re-encrypted connection.
 source "$(dirname "$0")/lib.sh"
 
 "$lab" up >/dev/null || exit 1
@@ -21,7 +24,7 @@ lab_pki "$pki" || exit 1
 cfg=$tmp/https.json
 make_config "$cfg" "
 c['appliance']['idle_sleep_us'] = 100
-c['layer7'] = {'connect_timeout_ms': 1000, 'client_timeout_s': 60, 'server_timeout_s': 10}
+c['layer7'] = {'connect_timeout_ms': 1000, 'client_timeout_s': 60, 'server_timeout_s': 4}
 tls = {'pfx': '$pki/vip.pfx', 'pfx_password_file': '$pki/vip.pass'}
 rs = [{'label': n, 'ip': ip, 'port': 8080, 'weight': 100}
       for n, ip in (('rs1', '192.168.112.51'), ('rs2', '192.168.112.52'), ('rs3', '192.168.112.57'))]
@@ -39,6 +42,8 @@ c['virtual_services'] = [
 
 head -c 20000000 /dev/urandom >"$tmp/big"
 big_sha=$(sha256sum "$tmp/big" | cut -d' ' -f1)
+head -c 10000000 /dev/urandom >"$tmp/up"
+up_sha=$(sha256sum "$tmp/up" | cut -d' ' -f1)
 for rs in rs1 rs2 rs3; do
     mkdir -p "$tmp/www-$rs" && ln "$tmp/big" "$tmp/www-$rs/big"
     "$lab" exec $rs $peer server $rs 8080 "$tmp/www-$rs" >"$tmp/http-$rs.log" 2>&1 &
@@ -121,6 +126,61 @@ download() {
 }
 check "20 MB download through HTTP mode over TLS, SHA-256 intact" download
 
+# Chunked both ways through termination: a 10 MB chunked upload (with Expect:
+# 100-continue) reaches the server whole; the server's 20 MB chunked response (chunks
+# of 1 byte to 64 KiB) reaches the client still chunked and whole.
+chunked_upload() {
+    local out
+    out=$(on c1 curl -sk --max-time 60 -H 'Transfer-Encoding: chunked' \
+        -H 'Expect: 100-continue' --data-binary @"$tmp/up" "$url/upload")
+    echo "$out, want $up_sha"
+    [[ $out == rs[123]" 10000000 $up_sha" ]]
+}
+check "chunked upload over TLS (10 MB, Expect: 100-continue) arrives whole" chunked_upload
+
+chunked_response() {
+    local got
+    on c1 curl -sk --raw --max-time 120 -D "$tmp/ch.h" -o "$tmp/ch.raw" "$url/chunked" || return 1
+    # The chunked framing as it came, decoded here: every chunk whole, the last one 0.
+    got=$(python3 -c '
+import hashlib, sys
+d, h, o, n = open(sys.argv[1], "rb").read(), hashlib.sha256(), 0, 0
+while True:
+    e = d.index(b"\r\n", o)
+    size = int(d[o:e], 16)
+    o = e + 2
+    if size == 0:
+        break
+    h.update(d[o:o + size])
+    n += 1
+    assert d[o + size:o + size + 2] == b"\r\n"
+    o += size + 2
+assert d[o:] == b"\r\n"
+print(n, h.hexdigest())' "$tmp/ch.raw") || return 1
+    cat "$tmp/ch.h"
+    echo "chunks and SHA-256: $got, want $big_sha"
+    grep -qi '^Transfer-Encoding: chunked' "$tmp/ch.h" && [[ $got == *" $big_sha" ]] && ((${got%% *} > 100))
+}
+check "chunked response over TLS (20 MB, chunks of 1 byte to 64 KiB), SHA-256 intact" \
+    chunked_response
+
+code() { on c1 curl -sk -o /dev/null -w '%{http_code}' --max-time "${2:-10}" "$1"; }
+bad_gateway() {
+    local a b
+    a=$(code "$url/garbage"); b=$(code "$url/close")
+    echo "garbage $a, close $b"
+    [[ $a == 502 && $b == 502 ]]
+}
+check "over TLS, garbage or a close before the status line: 502" bad_gateway
+gateway_timeout() {
+    local c t0=$SECONDS
+    c=$(code "$url/slow" 20)
+    echo "got $c after $((SECONDS - t0)) s"
+    [[ $c == 504 ]] && ((SECONDS - t0 >= 3))
+}
+check "over TLS, the server's timeout (layer7.server_timeout_s) before the response: 504" \
+    gateway_timeout
+
 bad_request() {
     local st
     printf 'POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n' \
@@ -157,6 +217,14 @@ reencrypt_download() {
 }
 check "20 MB through termination and re-encryption, SHA-256 intact" reencrypt_download
 
+reencrypt_garbage() {
+    local c
+    c=$(code "https://$rp/garbage")
+    echo "got $c"
+    [[ $c == 502 ]]
+}
+check "FeRpSSL: garbage from the TLS real server before the status line: 502" reencrypt_garbage
+
 vs_stat() { stat "[v for v in r['virtual_services'] if v['label'] == '$1'][0]$2"; }
 counted() {
     echo "FePoolWsExt4443 tls $(vs_stat FePoolWsExt4443 "['tls']")"
@@ -166,12 +234,16 @@ counted() {
     [[ $(vs_stat FePoolWsExt4443 "['tls']['handshakes'] >= 10") == True &&
         $(vs_stat FePoolWsExt4443 "['http']['requests'] >= 20") == True &&
         $(vs_stat FePoolWsExt4443 "['http']['err_400'] >= 1") == True &&
+        $(vs_stat FePoolWsExt4443 "['http']['err_502'] >= 2") == True &&
+        $(vs_stat FePoolWsExt4443 "['http']['err_504'] >= 1") == True &&
+        $(vs_stat FePoolWsExt4443 "['http']['responses_1xx'] >= 1") == True &&
+        $(vs_stat FeRpSSL "['http']['err_502'] >= 1") == True &&
         $(vs_stat FePoolWsExt4443 "['http']['cookie_hits'] >= 7") == True &&
         $(vs_stat FeRpSSL "['tls']['backend_handshakes'] >= 1") == True &&
         $(vs_stat FeRpSSL "['tls']['backend_verify_failed'] == 0") == True ]] &&
         expect_stat "r['drops'].get('l7_unimplemented', 0) == 0"
 }
-check "handshakes, requests, cookie hits, the 400 and re-encryption counted; nothing dropped as l7_unimplemented" \
+check "handshakes, requests, cookie hits, the 400, 502s, 504, 100 Continue and re-encryption counted; nothing dropped as l7_unimplemented" \
     counted
 
 sessions_back() {
