@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "api_proto.h"
@@ -22,6 +23,8 @@ struct api_client {
     bool discarding;        /* skipping the rest of an oversized line */
     bool closing;           /* peer closed its side: flush, then close */
     bool slow;              /* dropped for not reading its responses */
+    uint64_t last_ms;       /* when it connected or last sent a byte */
+    uint64_t req_ms;        /* when the request line it is sending began (0: none) */
     char *in;
     size_t in_len;
     char *out;
@@ -35,9 +38,21 @@ struct api_server {
     api_handler_fn fn;
     void *ctx;
     unsigned long slow_clients;     /* dropped for leaving too much output unread */
+    unsigned long request_timeouts; /* dropped for a request line not finished in time */
+    unsigned long evicted;          /* idle or stalled, closed to make room for a new client */
+    uint32_t request_timeout_ms;    /* API_REQUEST_TIMEOUT_MS unless a test sets it */
+    uint32_t idle_evict_ms;         /* API_IDLE_EVICT_MS likewise */
     int watch_fd;                   /* another fd whose input ends the wait, or -1 */
     struct api_client clients[API_MAX_CLIENTS];
 };
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
 
 static int make_parent_dir(const char *path)
 {
@@ -104,6 +119,8 @@ int api_server_open(const char *path, api_handler_fn fn, void *ctx, struct api_s
     }
     srv->fd = fd;
     srv->watch_fd = -1;
+    srv->request_timeout_ms = API_REQUEST_TIMEOUT_MS;
+    srv->idle_evict_ms = API_IDLE_EVICT_MS;
     srv->fn = fn;
     srv->ctx = ctx;
     snprintf(srv->path, sizeof(srv->path), "%s", path);
@@ -226,8 +243,70 @@ static int client_feed(struct api_server *srv, struct api_client *c, const char 
     return handled;
 }
 
+/*
+ * A full table makes room by closing the client that has stalled longest, told why:
+ * one silent for API_IDLE_EVICT_MS (nothing sent either way), or one whose request
+ * line has been open for API_STALL_EVICT_MS (lbctl writes a line at once; a client
+ * that trickles one in is a slowloris). Connections held open cannot keep the operator
+ * out. Returns the freed slot, or -1 when every client is busy or active (the
+ * newcomer is refused).
+ */
+static int evict_stalled(struct api_server *srv, uint64_t now)
+{
+    uint64_t oldest_since = UINT64_MAX;
+    int oldest = -1;
+
+    for (int i = 0; i < API_MAX_CLIENTS; i++) {
+        const struct api_client *c = &srv->clients[i];
+        uint64_t since;
+        if (c->out_len > c->out_off)
+            continue;                   /* being answered */
+        if (c->req_ms != 0) {
+            since = c->req_ms;
+            if (now - since < API_STALL_EVICT_MS)
+                continue;
+        } else {
+            since = c->last_ms;
+            if (now - since < srv->idle_evict_ms)
+                continue;
+        }
+        if (since < oldest_since) {
+            oldest_since = since;
+            oldest = i;
+        }
+    }
+    if (oldest >= 0) {
+        char *resp = api_reply_error(API_CODE_BUSY, "closed while stalled: the api needed room");
+        if (resp != NULL) {
+            ssize_t ignored = send(srv->clients[oldest].fd, resp, strlen(resp), MSG_NOSIGNAL);
+            (void)ignored;
+            free(resp);
+        }
+        client_close(&srv->clients[oldest]);
+        srv->evicted++;
+    }
+    return oldest;
+}
+
+/* Closes clients whose request line began more than API_REQUEST_TIMEOUT_MS ago. */
+static void expire_requests(struct api_server *srv, uint64_t now)
+{
+    for (int i = 0; i < API_MAX_CLIENTS; i++) {
+        struct api_client *c = &srv->clients[i];
+        if (c->fd < 0 || c->req_ms == 0 || now - c->req_ms < srv->request_timeout_ms)
+            continue;
+        if (srv->request_timeouts++ == 0)
+            LOG_WARN("api", "client disconnected: a request line unfinished after %u ms "
+                            "(counted in the api's request_timeouts)",
+                     srv->request_timeout_ms);
+        client_close(c);
+    }
+}
+
 static void server_accept(struct api_server *srv)
 {
+    uint64_t now = now_ms();
+
     for (;;) {
         int fd = accept4(srv->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         int slot = -1;
@@ -236,6 +315,8 @@ static void server_accept(struct api_server *srv)
         for (int i = 0; i < API_MAX_CLIENTS && slot < 0; i++)
             if (srv->clients[i].fd < 0)
                 slot = i;
+        if (slot < 0)
+            slot = evict_stalled(srv, now);
         if (slot < 0) {
             char *resp = api_reply_error(API_CODE_BUSY, "too many api connections");
             if (resp != NULL) {
@@ -248,6 +329,7 @@ static void server_accept(struct api_server *srv)
             continue;
         }
         srv->clients[slot].fd = fd;
+        srv->clients[slot].last_ms = now;
     }
 }
 
@@ -274,8 +356,10 @@ int api_server_poll(struct api_server *srv, int timeout_ms)
         pfd[n].events = (short)((c->closing ? 0 : POLLIN) | (c->out_len > c->out_off ? POLLOUT : 0));
         idx[n++] = i;
     }
-    if (poll(pfd, (nfds_t)n, timeout_ms) <= 0)
+    if (poll(pfd, (nfds_t)n, timeout_ms) <= 0) {
+        expire_requests(srv, now_ms());
         return 0;
+    }
 
     for (int k = 0; k < n; k++) {
         struct api_client *c;
@@ -294,6 +378,12 @@ int api_server_poll(struct api_server *srv, int timeout_ms)
                 int h = client_feed(srv, c, buf, (size_t)r);
                 ok = h >= 0;
                 handled += h > 0 ? h : 0;
+                c->last_ms = now_ms();
+                /* A line still open keeps the time its first byte came (slowloris). */
+                if (c->in_len == 0 && !c->discarding)
+                    c->req_ms = 0;
+                else if (c->req_ms == 0)
+                    c->req_ms = c->last_ms;
             } else if (r == 0 || (errno != EAGAIN && errno != EINTR)) {
                 /* A last request without its newline still gets its answer. */
                 if (r == 0 && c->in_len > 0 && !c->discarding) {
@@ -316,6 +406,7 @@ int api_server_poll(struct api_server *srv, int timeout_ms)
         if (!ok || (c->closing && c->out_len == c->out_off))
             client_close(c);
     }
+    expire_requests(srv, now_ms());
     return handled;
 }
 
@@ -327,6 +418,22 @@ void api_server_watch(struct api_server *srv, int fd)
 unsigned long api_server_slow_clients(const struct api_server *srv)
 {
     return srv->slow_clients;
+}
+
+void api_server_set_timeouts(struct api_server *srv, uint32_t request_ms, uint32_t idle_ms)
+{
+    srv->request_timeout_ms = request_ms;
+    srv->idle_evict_ms = idle_ms;
+}
+
+unsigned long api_server_request_timeouts(const struct api_server *srv)
+{
+    return srv->request_timeouts;
+}
+
+unsigned long api_server_evicted(const struct api_server *srv)
+{
+    return srv->evicted;
 }
 
 void api_server_close(struct api_server *srv)

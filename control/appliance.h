@@ -30,6 +30,9 @@ struct appliance {
     uint64_t generation;            /* snapshots published so far */
     uint32_t last_rs_id;            /* real-server ids handed out so far */
     bool health_changed;            /* the running config's health is newer than the snapshot */
+    struct {                        /* the API socket's refusals (api_server.h) */
+        uint64_t slow_clients, request_timeouts, evicted;
+    } api;
     /* Counters as they stood when a service's or real server's slot was (re)assigned:
      * a slot that a removed one leaves is reused, and its new owner starts from zero. */
     struct traffic_counters vs_base[CFG_MAX_VS];

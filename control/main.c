@@ -318,6 +318,9 @@ static void control_loop(struct appliance *a)
         uint64_t now;
 
         api_server_poll(api_srv, CONTROL_POLL_MS);
+        a->api.slow_clients = api_server_slow_clients(api_srv);
+        a->api.request_timeouts = api_server_request_timeouts(api_srv);
+        a->api.evicted = api_server_evicted(api_srv);
         mgmt_server_run(mgmt_srv);
         now = appliance_now_ms();
         dp_poll_ctl(a->dp, now, 1024, on_worker_msg, a);

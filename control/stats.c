@@ -429,6 +429,9 @@ cJSON *stats_build(const struct appliance *a, const char *vs_label, int *rc, cha
         add_u64(o, "neigh_probes", ns->probes);
         add_u64(o, "neigh_garp_unknown", ns->garp_unknown);
     }
+    add_u64(o, "api_slow_clients", a->api.slow_clients);
+    add_u64(o, "api_request_timeouts", a->api.request_timeouts);
+    add_u64(o, "api_evicted", a->api.evicted);
     *rc = 0;
     return o;
 }

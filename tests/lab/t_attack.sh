@@ -2,7 +2,8 @@
 # Attacks on a Layer 4 TCP service while real clients work (the hardening issue):
 # a spoofed-source ACK flood, a spoofed-source SYN flood and a spoofed echo-reply flood at the VIP from the
 # external client's namespace (raw socket, tests/lab/flood.py), and a client that sends a
-# byte per segment to a Layer 7 service whose real server reads slowly. During each, HTTPS
+# byte per segment to a Layer 7 service whose real server reads slowly; then slowloris on
+# the API socket. During each, HTTPS
 # transactions of a real client through the same VIP keep succeeding and a kept-alive
 # connection keeps working; afterwards the connection table is bounded, the real
 # servers were not sent the flood, and the counters say what happened.
@@ -220,6 +221,65 @@ check "one byte per segment: lbd's TCP buffers held at most 64 segments meanwhil
 check "one byte per segment: every transaction of the real client succeeded" test "$(cat "$tmp/trickle.good")" -eq 20
 check "one byte per segment: nothing left in lbd's TCP buffers afterwards" \
     bash -c "$(declare -f stat lbctl json tcp_sum); lab=$lab; sleep 1; [[ \$(tcp_sum buf_segs) == 0 ]]"
+
+# --- slowloris on the API socket ----------------------------------------------------
+# 40 local clients trickle request lines in a byte every 0.4 s and never finish them,
+# more than the socket's 32 slots; then 32 connect and say nothing. The operator's
+# lbctl keeps being answered: a newcomer takes the slot of a client whose line has been
+# open for 250 ms or that has been idle for 10 s (api_evicted), and a line unfinished
+# after 5 s closes its client anyway (api_request_timeouts).
+sock=$labrun/lb1.sock
+api_py='
+import socket, sys, time
+mode, n, secs = sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
+cs = []
+for i in range(n):
+    c = socket.socket(socket.AF_UNIX); c.connect(sys.argv[1]); cs.append(c)
+end = time.monotonic() + secs
+while time.monotonic() < end:
+    for c in cs:
+        if mode == "trickle":
+            try: c.send(b"{")
+            except OSError: pass
+    time.sleep(0.4)
+closed = 0
+for c in cs:
+    c.setblocking(False)
+    try:
+        d = c.recv(4096); closed += 1      # an error reply, or the end
+    except BlockingIOError: pass
+    except OSError: closed += 1
+print(closed)'
+api_answers() { # api_answers SECONDS: lbctl status every 0.5 s; prints answered/asked
+    local ok=0 n=0 end=$((SECONDS + $1))
+    while ((SECONDS < end)); do
+        n=$((n + 1))
+        timeout 2 "$top/build/tools/lbctl" -s "$sock" --timeout 1000 status >/dev/null 2>&1 && ok=$((ok + 1))
+        sleep 0.5
+    done
+    echo "$ok/$n"
+}
+t0=$(stat "r['api_request_timeouts'] + r['api_evicted']")
+python3 -c "$api_py" "$sock" trickle 40 7 >"$tmp/loris.closed" &
+loris=$!
+sleep 0.5
+answers=$(api_answers 6)
+wait $loris
+t1=$(stat "r['api_request_timeouts'] + r['api_evicted']")
+e0=$(stat "r['api_evicted']")
+python3 -c "$api_py" "$sock" idle 32 12 >"$tmp/idle.closed" &
+idle=$!
+sleep 11
+answers_idle=$(api_answers 1)
+wait $idle
+e1=$(stat "r['api_evicted']")
+echo "# API slowloris: lbctl answered $answers; $(($t1 - $t0)) cut (request timeouts and evictions), $(cat "$tmp/loris.closed") of 40 trickling clients closed; 32 idle holders: lbctl answered $answers_idle, $(($e1 - $e0)) evicted"
+check "API slowloris: lbctl was answered every time while 40 clients trickled" \
+    bash -c "[[ '$answers' =~ ^([0-9]+)/([0-9]+)$ && \${BASH_REMATCH[1]} == \${BASH_REMATCH[2]} ]]"
+check "API slowloris: every trickling client was cut (api_request_timeouts, api_evicted)" \
+    bash -c "[[ \$(cat '$tmp/loris.closed') == 40 ]] && (( $t1 - $t0 >= 32 ))"
+check "API slowloris: 32 silent holders do not keep lbctl out (api_evicted)" \
+    bash -c "[[ '$answers_idle' =~ ^([1-9][0-9]*)/ ]] && (( $e1 - $e0 >= 1 ))"
 check "the daemon is still up" on x1 ping -c 1 -W 1 10.200.50.120
 "$lab" lbd stop
 done_testing

@@ -324,3 +324,66 @@ Test(api_proto, request_line_has_cmd_and_args)
     cJSON_Delete(args);
     free(line);
 }
+
+/*
+ * Slowloris: clients that send a request a byte at a time, never finishing it, are
+ * disconnected once the line is older than the request timeout (not when each byte
+ * is late), while a client that finishes its lines is served all along.
+ */
+Test(api_server, an_unfinished_request_line_is_cut_after_the_request_timeout)
+{
+    int slow[4], good = client();
+    char b;
+
+    api_server_set_timeouts(srv, 300, 10000);
+    for (int i = 0; i < 4; i++)
+        slow[i] = client();
+    for (int t = 0; t < 8; t++) {           /* a byte every 60 ms, 480 ms in all */
+        for (int i = 0; i < 4; i++)
+            send(slow[i], "{", 1, MSG_NOSIGNAL);
+        send_str(good, "ok\n");
+        expect_echo(good, "ok");
+        usleep(60000);
+        api_server_poll(srv, 0);
+    }
+    cr_assert_eq(api_server_request_timeouts(srv), 4);
+    for (int i = 0; i < 4; i++) {
+        struct pollfd p = {.fd = slow[i], .events = POLLIN};
+        cr_assert_eq(poll(&p, 1, 100), 1);
+        cr_assert_eq(recv(slow[i], &b, 1, 0), 0, "closed by the server");
+        close(slow[i]);
+    }
+    send_str(good, "still\n");
+    expect_echo(good, "still");
+    close(good);
+}
+
+/*
+ * Connections held open and silent fill every slot: a newcomer takes the slot of the
+ * client idle longest, which is told why; clients active recently are never evicted
+ * (the newcomer is refused then, as before).
+ */
+Test(api_server, a_full_table_of_idle_clients_makes_room_for_a_newcomer)
+{
+    int fds[API_MAX_CLIENTS], late;
+    cJSON *j;
+
+    api_server_set_timeouts(srv, 5000, 200);
+    for (int i = 0; i < API_MAX_CLIENTS; i++)
+        fds[i] = client();
+    usleep(250000);
+    send_str(fds[5], "awake\n");            /* one of them is active again */
+    expect_echo(fds[5], "awake");
+    late = client();
+    send_str(late, "hello\n");
+    expect_echo(late, "hello");
+    cr_assert_eq(api_server_evicted(srv), 1);
+    j = reply(fds[0]);                      /* the longest idle: the first */
+    cr_assert(cJSON_IsFalse(cJSON_GetObjectItem(j, "ok")));
+    cJSON_Delete(j);
+    send_str(fds[5], "kept\n");
+    expect_echo(fds[5], "kept");
+    for (int i = 0; i < API_MAX_CLIENTS; i++)
+        close(fds[i]);
+    close(late);
+}
