@@ -253,7 +253,7 @@ int tcp_connect(struct tcp_stack *st, uint32_t laddr, uint32_t raddr, uint16_t r
     struct tcp_key k = {.laddr = laddr, .raddr = raddr, .rport = rport};
     struct tcp_conn *c;
 
-    if (st->free_list == NULL) {
+    if (!tcp_tcb_have_free(st)) {
         st->stats.refused_conns++;
         return LBD_ENOMEM;
     }

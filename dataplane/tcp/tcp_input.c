@@ -233,7 +233,7 @@ static void tcp_input_listen(struct tcp_stack *st, struct tcp_listener *l, uint1
     struct tcp_conn *c;
     uint64_t now = tcp_now(st);
 
-    if (l->syn_recv >= l->backlog || st->free_list == NULL) {
+    if (l->syn_recv >= l->backlog || !tcp_tcb_have_free(st)) {
         uint16_t mss;
         uint32_t cookie = tcp_syncookie_make(st, k, s->seq, s->mss ? s->mss : 536,
                                              s->wscale == WSCALE_NONE ? TCP_SYNCOOKIE_NO_WSCALE

@@ -188,6 +188,8 @@ struct tcp_conn {
     tcp_event_fn fn;
     void *arg;
     struct tcp_conn *link;      /* free list, output list or reap list */
+    struct tcp_conn *tw_prev, *tw_next;     /* the stack's TIME_WAIT list, oldest first */
+    uint64_t tw_since_ms;       /* when it entered TIME_WAIT */
     uint16_t listener;          /* index + 1 of the listener while SYN_RECEIVED */
     uint8_t chal_sec;           /* second (mod 256) of the last challenge ACK counted */
     uint8_t chal_count;         /* challenge ACKs sent in that second */
@@ -273,7 +275,7 @@ struct tcp_stack_conf {
     X(sack_blocks_old) X(sack_board_full) X(sack_recoveries) X(sack_rexmits)  \
     X(sack_newreno_fallbacks) X(challenge_ack_conn_limited) X(lost_rexmits) \
     X(tlp_probes) X(tlp_recoveries) X(tlp_repairs)                          \
-    X(rcv_absorbed) X(snd_absorbed)
+    X(rcv_absorbed) X(snd_absorbed) X(time_wait_recycled)
 
 struct tcp_stats {
 #define TCP_STAT_FIELD(n) uint64_t n;
@@ -308,6 +310,7 @@ struct tcp_stack {
     struct tcp_conn *free_list;
     struct tcp_conn *out_list;          /* output deferred to the end of the entry */
     struct tcp_conn *reap_list;         /* freed, returned to the pool at the end */
+    struct tcp_conn *tw_head, *tw_tail; /* in TIME_WAIT, oldest first (tcp_tcb.c) */
     struct tcp_listener *listeners;
     struct rte_mempool *ooo_pool;
     uint32_t n_conns;                   /* in use (TIME_WAIT included) */

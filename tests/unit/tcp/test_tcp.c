@@ -2375,3 +2375,64 @@ Test(tcp, sack_scoreboard_is_bounded)
     for (unsigned i = 1; i < c->sack_n; i++)
         cr_assert(SEQ_LT(c->sack[i - 1].end, c->sack[i].start), "sorted, disjoint");
 }
+
+/*
+ * A pool taken up by TIME_WAIT (a proxy closing its backend connections) does not
+ * refuse new connections: the oldest TIME_WAIT block, once a second old, gives way to
+ * an active open and to a SYN cookie's ACK alike; a younger one does not.
+ */
+Test(tcp, time_wait_blocks_are_recycled_when_the_pool_is_empty)
+{
+    struct tcp_conn *c, *n;
+    struct h_out *o;
+    uint32_t cookie;
+
+    H.conf.max_conns = 1;
+    h_start();
+    c = h_accept_quiet(-1, 65535);
+    cr_assert_eq(tcp_shutdown(c), 0);
+    h_in(&(struct h_seg){.seq = PEER_ISN + 1, .ack = ISS + 2, .flags = TCP_ACK | TCP_FIN,
+                         .wnd = 100});
+    cr_assert_eq(H.st->n_state[TCP_TIME_WAIT], 1);
+    h_skip_out();
+    /* Too young: refused, the block stays in TIME_WAIT. */
+    cr_assert_eq(tcp_connect(H.st, ip4(H_LOCAL), ip4(H_PEER), 8080, h_on_event, NULL, &n),
+                 LBD_ENOMEM);
+    cr_assert_eq(H.st->n_state[TCP_TIME_WAIT], 1);
+    cr_assert_eq(H.st->stats.time_wait_recycled, 0);
+    /* A second later it gives way to an active open. */
+    h_advance(1000);
+    cr_assert_eq(tcp_connect(H.st, ip4(H_LOCAL), ip4(H_PEER), 8080, h_on_event, NULL, &n), 0);
+    cr_assert_eq(H.st->n_state[TCP_TIME_WAIT], 0);
+    cr_assert_eq(H.st->n_state[TCP_SYN_SENT], 1);
+    cr_assert_eq(H.st->stats.time_wait_recycled, 1);
+    o = h_next();
+    cr_assert_not_null(o);
+    cr_assert_eq(o->flags, TCP_SYN);
+    cr_assert_eq(o->dport, 8080);
+    /* That one closes into TIME_WAIT too (we close first), then a SYN from another
+     * port finds the pool empty: a cookie; its ACK takes the old TIME_WAIT block. */
+    h_in(&(struct h_seg){.seq = 7000, .ack = o->seq + 1, .flags = TCP_SYN | TCP_ACK,
+                         .wnd = 65535, .mss = 1460, .sport = 8080, .dport = o->sport});
+    cr_assert_eq(tcp_conn_state(n), TCP_ESTABLISHED);
+    cr_assert_eq(tcp_shutdown(n), 0);
+    h_in(&(struct h_seg){.seq = 7001, .ack = o->seq + 2, .flags = TCP_ACK | TCP_FIN,
+                         .wnd = 100, .sport = 8080, .dport = o->sport});
+    cr_assert_eq(H.st->n_state[TCP_TIME_WAIT], 1);
+    h_skip_out();
+    h_in(&(struct h_seg){.seq = PEER_ISN + 5000, .flags = TCP_SYN, .wnd = 65535, .mss = 1460,
+                         .wscale = -1, .sport = 40001});
+    o = h_next();
+    cr_assert_not_null(o);
+    cr_assert_eq(o->flags, TCP_SYN | TCP_ACK);
+    cr_assert_eq(H.st->stats.syncookies_sent, 1, "the pool is empty: a cookie");
+    cookie = o->seq;
+    h_advance(1000);
+    h_in(&(struct h_seg){.seq = PEER_ISN + 5001, .ack = cookie + 1, .flags = TCP_ACK,
+                         .wnd = 65535, .sport = 40001});
+    cr_assert_eq(H.st->stats.syncookies_ok, 1);
+    cr_assert_eq(H.st->n_state[TCP_ESTABLISHED], 1, "the cookie's connection got a block");
+    cr_assert_eq(H.st->n_state[TCP_TIME_WAIT], 0);
+    cr_assert_eq(H.st->stats.time_wait_recycled, 2);
+    cr_assert_eq(H.st->n_conns, 1);
+}
