@@ -25,6 +25,7 @@ struct appliance {
     struct dataplane *dp;
     struct health *health;          /* health checks and state (control/health.h) */
     struct ha *ha;                  /* the HA pair (control/ha.h); NULL: standalone */
+    struct txlog_sink *txlog;       /* the traffic log (control/txlog_sink.h) */
     uint64_t start_ms;              /* monotonic clock at start-up */
     uint64_t generation;            /* snapshots published so far */
     uint32_t last_rs_id;            /* real-server ids handed out so far */
@@ -39,6 +40,7 @@ struct appliance {
 
 struct ctl_msg;
 struct ha;
+struct txlog_sink;
 
 /*
  * Control core: a message from a worker (health results). Every loop that drains the

@@ -36,6 +36,7 @@
 #include "reconfig.h"
 #include "snapshot/snapshot.h"
 #include "tls_load.h"
+#include "txlog_sink.h"
 
 #define EXIT_USAGE 2
 #define EAL_MAX_ARGS 128
@@ -224,6 +225,27 @@ static int mod_snapshot_init(struct appliance *a, char *err, size_t errlen)
     return 0;
 }
 
+/* The traffic log's sink (txlog_sink.h): before the workers, which fill its rings. */
+static struct txlog_sink txlog_sink;
+
+static int mod_txlog_init(struct appliance *a, char *err, size_t errlen)
+{
+    int rc = txlog_sink_init(&txlog_sink, err, errlen);
+
+    if (rc == 0)
+        a->txlog = &txlog_sink;
+    return rc;
+}
+
+static void mod_txlog_term(struct appliance *a)
+{
+    /* What the workers left in their rings (they are stopped) goes out first. */
+    while (txlog_sink_poll(&txlog_sink, a) > 0)
+        ;
+    a->txlog = NULL;
+    txlog_sink_free(&txlog_sink);
+}
+
 static int mod_api_init(struct appliance *a, char *err, size_t errlen)
 {
     return api_server_open(a->api_socket, api_cmd_handle, a, &api_srv, err, errlen);
@@ -272,6 +294,7 @@ static const struct module modules[] = {
     {"health", mod_health_init, mod_health_term},
     {"ha", ha_init, ha_free},
     {"snapshot", mod_snapshot_init, NULL},
+    {"txlog", mod_txlog_init, mod_txlog_term},
     {"api", mod_api_init, mod_api_term},
     {"management", mod_mgmt_init, mod_mgmt_term},
     {"workers", mod_workers_init, mod_workers_term},
@@ -292,6 +315,7 @@ static void control_loop(struct appliance *a)
         mgmt_server_run(mgmt_srv);
         now = appliance_now_ms();
         dp_poll_ctl(a->dp, now, 1024, on_worker_msg, a);
+        txlog_sink_poll(a->txlog, a);
         if (health_poll(a->health, a->cfg, a->dp, now))
             a->health_changed = true;
         ha_poll(a, now);
