@@ -149,6 +149,30 @@ check "... each status 200, end done, the request line, and per server the bytes
 check "no record lost, every one counted (workers' proxy_log_records, proxy_log_lost)" \
     expect_stat 'sum(w["proxy_log_lost"] for w in r["workers"]) == 0 and sum(w["proxy_log_records"] for w in r["workers"]) == 151'
 
+# --- wrk, 8 connections for 2 s: every request lbd read is a line (those wrk cut short
+# when it stopped too), at least as many as wrk saw answered, still none lost.
+api_requests() {
+    lbctl --json stats | json '[v for v in r["virtual_services"] if v["label"] == "Api"][0]["http"]["requests"]'
+}
+logs "$tmp/all.log"
+lines0=$(grep -c ' vs=Api ' "$tmp/all.log")
+req0=$(api_requests)
+on c1 wrk -t1 -c8 -d2s "$url" >"$tmp/wrk.out" 2>&1
+wrk_n=$(awk '/requests in/ {print $1}' "$tmp/wrk.out")
+req1=$(api_requests)
+check "wrk got answers ($wrk_n) and lbd read $((req1 - req0)) requests" \
+    bash -c "cat '$tmp/wrk.out'; (( ${wrk_n:-0} > 100 && $req1 - $req0 >= ${wrk_n:-0} ))"
+check "... as many new Api lines as requests lbd read" \
+    wait_lines $((lines0 + req1 - req0)) ' vs=Api '
+wrk_done() {
+    local done
+    done=$(grep ' vs=Api ' "$tmp/all.log" | tail -n $((req1 - req0)) | grep -c ' status=200 .* end=done ')
+    echo "end=done lines $done, wrk answers $wrk_n"
+    ((done >= wrk_n))
+}
+check "... at least wrk's answers of them status 200, end done" wrk_done
+check "... and none lost" expect_stat 'sum(w["proxy_log_lost"] for w in r["workers"]) == 0'
+
 # --- An answer of lbd's own: 503, no server (every one halted).
 on c1 curl -s --max-time 5 -o /dev/null http://192.168.112.115/who
 check "a 503 lbd answers itself is a line: status 503, no server, end no_server" \
