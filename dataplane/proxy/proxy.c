@@ -402,6 +402,7 @@ struct proxy_sess *proxy_sess_accept(struct proxy *px, struct tcp_conn *c,
         return s;
     s->tls[DIR_IN] = tls_stream_accept(px->tls, c, vs->tls, vs->slot, fn, s);
     if (s->tls[DIR_IN] == NULL) {
+        proxy_log_end(&s->log, TXLOG_END_ERROR);
         proxy_sess_abort(s);
         return NULL;
     }

@@ -610,6 +610,7 @@ static void http_dispatch(struct proxy_sess *s, const struct snap_vs *vs,
     http_drop_backend(s, false);
     if (http_connect(s, vs, rs, pe) != 0) {
         rte_pktmbuf_free(head);
+        proxy_log_end(&s->log, TXLOG_END_ERROR);     /* no control block or local port */
         http_fail(s, 503);
         return;
     }

@@ -1524,3 +1524,43 @@ Test(proxy, log_http_one_record_per_request_with_status_and_request_line)
     client_close(&b);
     rte_ring_free(ring);
 }
+
+Test(proxy, log_resets_and_halt_name_who_ended_it)
+{
+    static struct app a, b, c;
+    struct rte_ring *ring = log_ring_on(16);
+    struct txlog_rec rec[4];
+
+    /* The server resets after a byte. */
+    client_connect(&a, 80);
+    client_send(&a, "x", 1);
+    n_run(20);
+    tcp_abort(N.srv_apps[0].c);
+    N.srv_apps[0].c = NULL;
+    n_run(20);
+    cr_assert(a.reset);
+    cr_assert_eq(log_take(ring, rec, 4), 1);
+    cr_assert_eq(rec[0].end, TXLOG_END_SERVER_RESET);
+    cr_assert_eq(rec[0].bytes_in, 1);
+    /* The client resets. */
+    client_connect(&b, 80);
+    n_run(20);
+    tcp_abort(b.c);
+    b.c = NULL;
+    n_run(20);
+    cr_assert_eq(log_take(ring, rec, 4), 1);
+    cr_assert_eq(rec[0].end, TXLOG_END_CLIENT_RESET);
+    /* Its real server is halted. */
+    client_connect(&c, 80);
+    n_run(20);
+    cr_assert(c.established);
+    for (int i = 0; i < 3; i++)
+        N.rs[i].state = CFG_RS_HALT;
+    publish();
+    n_run(20);
+    cr_assert(c.reset);
+    cr_assert_eq(log_take(ring, rec, 4), 1);
+    cr_assert_eq(rec[0].end, TXLOG_END_HALT);
+    cr_assert_neq(rec[0].rs_ip, 0, "the server it had");
+    rte_ring_free(ring);
+}
