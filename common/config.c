@@ -113,6 +113,7 @@ static void config_defaults(struct lbd_config *cfg)
     cfg->management.timeout_s = CFG_MGMT_TIMEOUT_S;
     cfg->logging.syslog = true;
     cfg->logging.facility = CFG_LOG_LOCAL0;
+    snprintf(cfg->logging.syslog_socket, sizeof(cfg->logging.syslog_socket), "/dev/log");
 }
 
 static void vs_defaults(struct cfg_vs *v)
@@ -1447,7 +1448,7 @@ static int parse_management(struct jctx *c, const cJSON *root, struct lbd_config
 
 static int parse_logging(struct jctx *c, const cJSON *root, struct cfg_logging *l)
 {
-    static const char *const keys[] = {"syslog", "facility", NULL};
+    static const char *const keys[] = {"syslog", "facility", "syslog_socket", NULL};
     const char *p = "logging";
     const cJSON *o;
     int e;
@@ -1459,6 +1460,11 @@ static int parse_logging(struct jctx *c, const cJSON *root, struct cfg_logging *
     TRY(jget_bool(c, o, p, "syslog", &l->syslog));
     TRY(e = jget_enum(c, o, p, "facility", 0, NAMES(facility_names), CFG_LOG_LOCAL0));
     l->facility = (enum cfg_log_facility)e;
+    TRY(jget_str(c, o, p, "syslog_socket", 0, JSTR_FILE, l->syslog_socket,
+                 sizeof(l->syslog_socket)));
+    if (l->syslog_socket[0] != '/' || strlen(l->syslog_socket) >= 108)
+        return jfail(c, "logging.syslog_socket",
+                     "must be an absolute path of at most 107 bytes (a Unix socket)");
     return 0;
 }
 
@@ -1894,6 +1900,7 @@ cJSON *config_to_json(const struct lbd_config *cfg)
         cJSON *lo = jo_add(&o, root, "logging", cJSON_CreateObject());
         jo_bool(&o, lo, "syslog", cfg->logging.syslog);
         jo_str(&o, lo, "facility", cfg_log_facility_name(cfg->logging.facility));
+        jo_str(&o, lo, "syslog_socket", cfg->logging.syslog_socket);
     }
     if (o.failed) {
         cJSON_Delete(root);

@@ -239,6 +239,7 @@ enum cfg_log_facility {
 struct cfg_logging {
     bool syslog;                     /* send traffic log lines to syslog; default true */
     enum cfg_log_facility facility;  /* default local0 */
+    char syslog_socket[CFG_PATH_MAX];/* the host's syslog socket; default /dev/log */
 };
 
 /* "local0".. "local7", "user", "daemon". */

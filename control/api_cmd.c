@@ -305,6 +305,8 @@ static int cmd_logs(struct appliance *a, const cJSON *req, cJSON **result, char 
     cJSON_AddNumberToObject(o, "missed", (double)missed);
     cJSON_AddNumberToObject(o, "records", (double)records);
     cJSON_AddNumberToObject(o, "lost", (double)lost);
+    cJSON_AddNumberToObject(o, "syslog_sent", (double)a->txlog->syslog.sent);
+    cJSON_AddNumberToObject(o, "syslog_dropped", (double)a->txlog->syslog.dropped);
     *result = o;
     return 0;
 }

@@ -1,17 +1,9 @@
 #include "txlog_sink.h"
 
 #include <string.h>
-#include <syslog.h>
 
 #include "err.h"
 #include "txlog.h"
-
-static const int facilities[] = {
-    [CFG_LOG_LOCAL0] = LOG_LOCAL0, [CFG_LOG_LOCAL1] = LOG_LOCAL1, [CFG_LOG_LOCAL2] = LOG_LOCAL2,
-    [CFG_LOG_LOCAL3] = LOG_LOCAL3, [CFG_LOG_LOCAL4] = LOG_LOCAL4, [CFG_LOG_LOCAL5] = LOG_LOCAL5,
-    [CFG_LOG_LOCAL6] = LOG_LOCAL6, [CFG_LOG_LOCAL7] = LOG_LOCAL7, [CFG_LOG_USER] = LOG_USER,
-    [CFG_LOG_DAEMON] = LOG_DAEMON,
-};
 
 int txlog_sink_init(struct txlog_sink *s, char *err, size_t errlen)
 {
@@ -19,8 +11,7 @@ int txlog_sink_init(struct txlog_sink *s, char *err, size_t errlen)
     s->tail = txlog_tail_create(TXLOG_TAIL_LINES, TXLOG_LINE_MAX);
     if (s->tail == NULL)
         return lbd_err_set(err, errlen, LBD_ENOMEM, "traffic log tail: out of memory");
-    /* The facility goes with every line (the config may change it at run time). */
-    openlog("lbd", LOG_NDELAY | LOG_PID, LOG_LOCAL0);
+    syslog_out_init(&s->syslog);
     return 0;
 }
 
@@ -28,7 +19,7 @@ void txlog_sink_free(struct txlog_sink *s)
 {
     txlog_tail_free(s->tail);
     s->tail = NULL;
-    closelog();
+    syslog_out_close(&s->syslog);
 }
 
 static const char *vs_label(const struct lbd_config *cfg, uint16_t slot)
@@ -68,13 +59,10 @@ void txlog_sink_put(struct txlog_sink *s, const struct lbd_config *cfg,
 
     txlog_tail_push(s->tail, line, n);
     s->lines++;
-    if (cfg->logging.syslog) {
-        unsigned f = (unsigned)cfg->logging.facility;
-        syslog((f < sizeof(facilities) / sizeof(facilities[0]) ? facilities[f] : LOG_LOCAL0) |
-                   LOG_INFO,
-               "%s", line);
-        s->syslog_lines++;
-    }
+    if (cfg->logging.syslog)
+        syslog_out_send(&s->syslog, cfg->logging.syslog_socket,
+                        syslog_out_facility(cfg->logging.facility), line, n,
+                        appliance_now_ms());
 }
 
 unsigned txlog_sink_poll(struct txlog_sink *s, struct appliance *a)

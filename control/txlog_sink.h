@@ -2,9 +2,9 @@
  * txlog_sink: where the traffic log's records go on the control core. Every loop,
  * txlog_sink_poll takes a bounded number of records out of the workers' log rings
  * (dataplane.h, dp_log_recv), formats each (common/txlog.h) with the labels of its
- * service and real server from the running config, sends the line to syslog (config
- * "logging": facility, on or off; the journal takes syslog in) and keeps it in the
- * tail (txlog_tail.h) that the API's "logs" command reads.
+ * service and real server from the running config, sends the line to the host's
+ * syslog socket without blocking (syslog_out.h; config "logging": on or off, facility,
+ * socket; the journal takes syslog in) and keeps it in the tail (txlog_tail.h) that the API's "logs" command reads.
  *
  * Control core only.
  */
@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "appliance.h"
+#include "syslog_out.h"
 #include "txlog_tail.h"
 
 #define TXLOG_POLL_BUDGET 1024      /* records per control loop, all workers together */
@@ -22,7 +23,7 @@
 struct txlog_sink {
     struct txlog_tail *tail;
     uint64_t lines;                 /* formatted so far */
-    uint64_t syslog_lines;          /* of them, sent to syslog */
+    struct syslog_out syslog;       /* the host's syslog socket (sent, dropped) */
     unsigned next_worker;           /* where the next poll starts (fairness) */
 };
 

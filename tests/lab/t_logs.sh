@@ -13,7 +13,7 @@ peer="python3 $top/tests/lab/http_peer.py"
 
 cfg=$tmp/logs.json
 make_config "$cfg" '
-c["logging"] = {"syslog": False}
+c["logging"] = {"syslog": True, "facility": "local0", "syslog_socket": "'"$tmp"'/log.sock"}
 rs = [{"label": n, "ip": ip, "port": 8080, "weight": 100}
       for n, ip in (("rs1", "192.168.112.51"), ("rs2", "192.168.112.52"))]
 c["virtual_services"][0]["ports"] = [8080]
@@ -27,6 +27,18 @@ c["virtual_services"] += [
    "mode": "http", "health_check": {"type": "none"},
    "real_servers": [{"label": "rs1", "ip": "192.168.112.51", "port": 8080, "state": "halt"}]}]
 '
+# A syslog daemon of the scenario's own: each datagram on its socket, one a line.
+python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+s.bind(sys.argv[1])
+f = open(sys.argv[2], "a", buffering=1)
+while True:
+    f.write(s.recv(65536).decode(errors="replace").replace("\n", " ") + "\n")' \
+    "$tmp/log.sock" "$tmp/syslog.out" &
+syslog_pid=$!
+trap 'kill "$syslog_pid" 2>/dev/null; lab_cleanup' EXIT
 for rs in rs1 rs2 rs3; do
     mkdir -p "$tmp/www-$rs"
     "$lab" exec $rs $peer server $rs 8080 "$tmp/www-$rs" >"$tmp/http-$rs.log" 2>&1 &
@@ -205,6 +217,22 @@ refused() {
     grep -q 'virtual_services\[1\].log: layer 4 services have no traffic log' <<<"$o"
 }
 check "a layer 4 service with \"log\": true is refused, naming the field" refused
+
+# --- syslog: the same lines, as datagrams on logging.syslog_socket.
+syslog_same() {
+    local n_tail n_sys
+    logs "$tmp/all.log"
+    n_tail=$(wc -l <"$tmp/all.log")
+    n_sys=$(grep -c '^<134>[A-Z][a-z][a-z] [ 0-9][0-9] [0-9:]\{8\} lbd\[[0-9]*\]: client=' "$tmp/syslog.out")
+    echo "tail $n_tail lines, syslog $n_sys (local0.info, lbd[PID])"
+    head -2 "$tmp/syslog.out"
+    ((n_tail == n_sys)) &&
+        diff <(sed 's/^.*\]: //' "$tmp/syslog.out") "$tmp/all.log" >/dev/null
+}
+check "every line went to the syslog socket too, as local0.info from lbd[PID], the same text" \
+    syslog_same
+check "... none dropped" \
+    bash -c "[[ \$('$lab' lbctl raw '{\"cmd\": \"logs\", \"n\": 0}' | python3 -c 'import json,sys; r=json.load(sys.stdin)[\"result\"]; print(r[\"syslog_dropped\"], r[\"syslog_sent\"] > 150)') == '0 True' ]]"
 
 check "lbd is still running" "$lab" lbd pid
 done_testing

@@ -1818,7 +1818,7 @@ Test(config, traffic_log_per_service_and_logging_object)
 {
     const struct change set[] = {
         {"virtual_services[0].log", "false"},
-        {"logging", "{'syslog': false, 'facility': 'local3'}"},
+        {"logging", "{'syslog': false, 'facility': 'local3', 'syslog_socket': '/run/x.sock'}"},
     };
     struct lbd_config *cfg = load_ok(NULL, 0);
 
@@ -1828,6 +1828,7 @@ Test(config, traffic_log_per_service_and_logging_object)
     cr_assert(!cfg->virtual_services[2].log);
     cr_assert(cfg->logging.syslog);
     cr_assert_eq(cfg->logging.facility, CFG_LOG_LOCAL0);
+    cr_assert_str_eq(cfg->logging.syslog_socket, "/dev/log");
     assert_round_trip(cfg);
     config_free(cfg);
     cfg = load_ok(set, 2);
@@ -1835,6 +1836,7 @@ Test(config, traffic_log_per_service_and_logging_object)
     cr_assert(!cfg->logging.syslog);
     cr_assert_eq(cfg->logging.facility, CFG_LOG_LOCAL3);
     cr_assert_str_eq(cfg_log_facility_name(cfg->logging.facility), "local3");
+    cr_assert_str_eq(cfg->logging.syslog_socket, "/run/x.sock");
     assert_round_trip(cfg);
     config_free(cfg);
 }
@@ -1850,6 +1852,8 @@ Test(config, traffic_log_errors)
          "logging.facility: \"kern\" is not one of local0, local1, local2, local3, local4, "
          "local5, local6, local7, user, daemon"},
         {{{"logging", "{'syslog': 'yes'}"}}, "logging.syslog: must be true or false"},
+        {{{"logging", "{'syslog_socket': 'dev/log'}"}},
+         "logging.syslog_socket: must be an absolute path of at most 107 bytes (a Unix socket)"},
         {{{"logging", "{'file': '/var/log/x'}"}}, "logging.file: unknown field"},
     };
 

@@ -64,7 +64,7 @@ Test(txlog_sink, records_become_lines_with_the_labels_of_the_running_config)
     cr_assert_eq(g.n, 1);
     cr_assert(strstr(g.line, " vs=FePool rs=FE2 server=10.0.0.1:0 ") != NULL, "%s", g.line);
     cr_assert_eq(s.lines, 1);
-    cr_assert_eq(s.syslog_lines, 0, "logging.syslog false: the tail only");
+    cr_assert_eq(s.syslog.sent + s.syslog.dropped, 0, "logging.syslog false: the tail only");
     /* The server was removed since (or the service): "-", never another's label. */
     r.rs_id = 999;
     txlog_sink_put(&s, &cfg, &r);
@@ -77,8 +77,11 @@ Test(txlog_sink, records_become_lines_with_the_labels_of_the_running_config)
     txlog_tail_read(s.tail, 2, 1, take, &g, &next);
     cr_assert(strstr(g.line, " vs=- rs=- ") != NULL, "%s", g.line);
     cfg.logging.syslog = true;
+    snprintf(cfg.logging.syslog_socket, sizeof(cfg.logging.syslog_socket),
+             "/nonexistent/lbd-test-log");
     txlog_sink_put(&s, &cfg, &r);
-    cr_assert_eq(s.syslog_lines, 1);
+    cr_assert_eq(s.syslog.sent, 0);
+    cr_assert_eq(s.syslog.dropped, 1, "no socket there: dropped and counted");
     cr_assert_eq(s.lines, 4);
     txlog_sink_free(&s);
 }
