@@ -28,6 +28,8 @@
 /* JSON names of the enums, indexed by value. */
 static const char *const proto_names[] = {"tcp", "udp"};
 static const char *const mode_names[] = {"tcp", "http"};
+static const char *const facility_names[] = {"local0", "local1", "local2", "local3", "local4",
+                                             "local5", "local6", "local7", "user", "daemon"};
 static const char *const fwd_names[] = {"nat"};
 static const char *const sched_names[] = {"wlc", "wrr", "sh", "maglev"};
 static const char *const persist_names[] = {"none", "source_ip", "http_cookie"};
@@ -61,6 +63,11 @@ const char *cfg_proto_name(enum cfg_proto p)
 const char *cfg_sched_name(enum cfg_sched s)
 {
     return enum_name(NAMES(sched_names), s);
+}
+
+const char *cfg_log_facility_name(enum cfg_log_facility f)
+{
+    return enum_name(NAMES(facility_names), f);
 }
 
 const char *cfg_persist_name(enum cfg_persist_type t)
@@ -104,6 +111,9 @@ static void config_defaults(struct lbd_config *cfg)
     cfg->management.port = CFG_MGMT_PORT;
     cfg->management.max_clients = CFG_MGMT_MAX_CLIENTS;
     cfg->management.timeout_s = CFG_MGMT_TIMEOUT_S;
+    cfg->logging.syslog = true;
+    cfg->logging.facility = CFG_LOG_LOCAL0;
+    snprintf(cfg->logging.syslog_socket, sizeof(cfg->logging.syslog_socket), "/dev/log");
 }
 
 static void vs_defaults(struct cfg_vs *v)
@@ -1229,7 +1239,7 @@ static int parse_vs(struct jctx *c, const cJSON *it, const char *p, struct lbd_c
                                        "forwarding", "scheduler", "persistence",
                                        "health_check", "source_address", "tls",
                                        "max_header_bytes", "http_request_timeout_ms",
-                                       "x_forwarded_for", "real_servers", NULL};
+                                       "x_forwarded_for", "log", "real_servers", NULL};
     struct cfg_vs *v = &cfg->virtual_services[i];
     char path[JPATH_MAX], nb[32];
     const cJSON *layer;
@@ -1278,6 +1288,11 @@ static int parse_vs(struct jctx *c, const cJSON *it, const char *p, struct lbd_c
                   &v->http_request_timeout_ms));
     TRY(jonly(c, it, p, "x_forwarded_for", http, "layer 7 mode http services"));
     TRY(jget_bool(c, it, p, "x_forwarded_for", &v->x_forwarded_for));
+    v->log = v->layer == 7;
+    TRY(jget_bool(c, it, p, "log", &v->log));
+    if (v->log && v->layer == 4)
+        return jfail(c, jpath_key(path, p, "log"),
+                     "layer 4 services have no traffic log in this version (only false)");
     TRY(parse_real_servers(c, it, p, v));
     return check_vs(c, cfg, i, p);
 }
@@ -1431,11 +1446,33 @@ static int parse_management(struct jctx *c, const cJSON *root, struct lbd_config
     return 0;
 }
 
+static int parse_logging(struct jctx *c, const cJSON *root, struct cfg_logging *l)
+{
+    static const char *const keys[] = {"syslog", "facility", "syslog_socket", NULL};
+    const char *p = "logging";
+    const cJSON *o;
+    int e;
+
+    TRY(jget_object(c, root, "", p, &o));
+    if (o == NULL)
+        return 0;
+    TRY(jcheck_keys(c, o, p, keys));
+    TRY(jget_bool(c, o, p, "syslog", &l->syslog));
+    TRY(e = jget_enum(c, o, p, "facility", 0, NAMES(facility_names), CFG_LOG_LOCAL0));
+    l->facility = (enum cfg_log_facility)e;
+    TRY(jget_str(c, o, p, "syslog_socket", 0, JSTR_FILE, l->syslog_socket,
+                 sizeof(l->syslog_socket)));
+    if (l->syslog_socket[0] != '/' || strlen(l->syslog_socket) >= 108)
+        return jfail(c, "logging.syslog_socket",
+                     "must be an absolute path of at most 107 bytes (a Unix socket)");
+    return 0;
+}
+
 static int parse_root(struct jctx *c, const cJSON *root, struct lbd_config *cfg)
 {
     static const char *const keys[] = {"appliance", "interfaces", "routing", "layer7",
                                        "layer4", "virtual_services", "ha", "management",
-                                       NULL};
+                                       "logging", NULL};
 
     TRY(jcheck_keys(c, root, "", keys));
     TRY(parse_appliance(c, root, &cfg->appliance));
@@ -1443,6 +1480,7 @@ static int parse_root(struct jctx *c, const cJSON *root, struct lbd_config *cfg)
     TRY(parse_routing(c, root, cfg));
     TRY(parse_layer7(c, root, &cfg->layer7));
     TRY(parse_layer4(c, root, &cfg->layer4));
+    TRY(parse_logging(c, root, &cfg->logging));
     TRY(parse_virtual_services(c, root, cfg));
     TRY(parse_ha(c, root, cfg));
     return parse_management(c, root, cfg);
@@ -1785,6 +1823,7 @@ static void dump_vs(struct jout *o, cJSON *arr, const struct cfg_vs *v)
         jo_num(o, vo, "http_request_timeout_ms", v->http_request_timeout_ms);
         jo_bool(o, vo, "x_forwarded_for", v->x_forwarded_for);
     }
+    jo_bool(o, vo, "log", v->log);
     if (v->tls.enabled)
         dump_tls(o, vo, &v->tls);
     dump_real_servers(o, vo, v);
@@ -1857,6 +1896,12 @@ cJSON *config_to_json(const struct lbd_config *cfg)
         dump_vs(&o, vss, &cfg->virtual_services[i]);
     dump_ha(&o, root, &cfg->ha);
     dump_management(&o, root, &cfg->management);
+    {
+        cJSON *lo = jo_add(&o, root, "logging", cJSON_CreateObject());
+        jo_bool(&o, lo, "syslog", cfg->logging.syslog);
+        jo_str(&o, lo, "facility", cfg_log_facility_name(cfg->logging.facility));
+        jo_str(&o, lo, "syslog_socket", cfg->logging.syslog_socket);
+    }
     if (o.failed) {
         cJSON_Delete(root);
         return NULL;

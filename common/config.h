@@ -185,6 +185,9 @@ struct cfg_vs {
     uint32_t max_header_bytes;       /* request or response header block; default 16384 */
     uint32_t http_request_timeout_ms;/* whole request header block; default 10000 */
     bool x_forwarded_for;            /* add X-Forwarded-For; default true */
+    bool log;                        /* traffic log: a line per connection (TCP mode) or
+                                        request (HTTP mode); default true for layer 7,
+                                        layer 4 has none (false only) */
     struct cfg_real_server *real_servers;
     size_t n_real_servers;
     /* Run time, not in the JSON: set by the control core (control/reconfig.c). */
@@ -224,6 +227,24 @@ struct cfg_management {
     char users_file[CFG_PATH_MAX];   /* "" = no actions; else the logins (needs tls) */
 };
 
+/*
+ * "logging": where the traffic log's lines go (common/txlog.h) besides the tail that
+ * the API serves. Optional top-level object.
+ */
+enum cfg_log_facility {
+    CFG_LOG_LOCAL0 = 0, CFG_LOG_LOCAL1, CFG_LOG_LOCAL2, CFG_LOG_LOCAL3, CFG_LOG_LOCAL4,
+    CFG_LOG_LOCAL5, CFG_LOG_LOCAL6, CFG_LOG_LOCAL7, CFG_LOG_USER, CFG_LOG_DAEMON,
+};
+
+struct cfg_logging {
+    bool syslog;                     /* send traffic log lines to syslog; default true */
+    enum cfg_log_facility facility;  /* default local0 */
+    char syslog_socket[CFG_PATH_MAX];/* the host's syslog socket; default /dev/log */
+};
+
+/* "local0".. "local7", "user", "daemon". */
+const char *cfg_log_facility_name(enum cfg_log_facility f);
+
 #define CFG_MGMT_PORT 9100
 #define CFG_MGMT_MAX_CLIENTS 16
 #define CFG_MGMT_TIMEOUT_S 10
@@ -239,6 +260,7 @@ struct lbd_config {
     size_t n_virtual_services;
     struct cfg_ha ha;
     struct cfg_management management;
+    struct cfg_logging logging;
     /* Run time, not in the JSON: set by the control core (control/reconfig.c) once
      * for the daemon's life and carried over by every reconfig: the key of the
      * HTTP persistence cookies' server ids. */

@@ -16,6 +16,7 @@
 #include "persist_api.h"
 #include "reconfig.h"
 #include "stats.h"
+#include "txlog_sink.h"
 
 #define API_ERR_MAX 512
 
@@ -262,6 +263,71 @@ static int cmd_neigh_list(struct appliance *a, const cJSON *req, cJSON **result,
     return 0;
 }
 
+#define LOGS_MAX_LINES 500          /* lines in one "logs" reply */
+
+/* Optional whole-number argument in [0, max]: def when absent. */
+static int arg_uint(const cJSON *req, const char *name, double max, double def, double *out,
+                    char *err, size_t errlen)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(req, name);
+
+    *out = def;
+    if (v == NULL || cJSON_IsNull(v))
+        return 0;
+    if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble > max ||
+        v->valuedouble != (double)(uint64_t)v->valuedouble)
+        return lbd_err_set(err, errlen, LBD_EINVAL, "%s: must be a whole number 0..%.0f", name,
+                           max);
+    *out = v->valuedouble;
+    return 0;
+}
+
+static void logs_add_line(void *arg, uint64_t seq, const char *line)
+{
+    (void)seq;
+    cJSON_AddItemToArray(arg, cJSON_CreateString(line));
+}
+
+/*
+ * The traffic log's tail (txlog_tail.h): the lines after cursor "after", or without
+ * it the last "n" (default 20); at most "max" (default and cap LOGS_MAX_LINES).
+ */
+static int cmd_logs(struct appliance *a, const cJSON *req, cJSON **result, char *err,
+                    size_t errlen)
+{
+    struct txlog_tail *t = a->txlog != NULL ? a->txlog->tail : NULL;
+    double after, n, max;
+    uint64_t last, next, missed, lost = 0, records = 0;
+    cJSON *o, *lines;
+    int rc;
+
+    if ((rc = arg_uint(req, "after", 9007199254740991.0, -1, &after, err, errlen)) != 0 ||
+        (rc = arg_uint(req, "n", LOGS_MAX_LINES, 20, &n, err, errlen)) != 0 ||
+        (rc = arg_uint(req, "max", LOGS_MAX_LINES, LOGS_MAX_LINES, &max, err, errlen)) != 0)
+        return rc;
+    if (t == NULL)
+        return lbd_err_set(err, errlen, LBD_ESTATE, "the traffic log is not running");
+    last = txlog_tail_last(t);
+    if (after < 0)
+        after = last > (uint64_t)n ? (double)(last - (uint64_t)n) : 0;
+    o = cJSON_CreateObject();
+    lines = cJSON_AddArrayToObject(o, "lines");
+    missed = txlog_tail_read(t, (uint64_t)after, (uint32_t)max, logs_add_line, lines, &next);
+    for (unsigned w = 0; w < a->dp->n_workers; w++) {
+        lost += dp_worker_stats(a->dp, w)->proxy.log_lost;
+        records += dp_worker_stats(a->dp, w)->proxy.log_records;
+    }
+    cJSON_AddNumberToObject(o, "next", (double)next);
+    cJSON_AddNumberToObject(o, "last", (double)last);
+    cJSON_AddNumberToObject(o, "missed", (double)missed);
+    cJSON_AddNumberToObject(o, "records", (double)records);
+    cJSON_AddNumberToObject(o, "lost", (double)lost);
+    cJSON_AddNumberToObject(o, "syslog_sent", (double)a->txlog->syslog.sent);
+    cJSON_AddNumberToObject(o, "syslog_dropped", (double)a->txlog->syslog.dropped);
+    *result = o;
+    return 0;
+}
+
 static int cmd_help(struct appliance *a, const cJSON *req, cJSON **result, char *err,
                     size_t errlen);
 
@@ -306,6 +372,8 @@ static const struct api_cmd api_cmds[] = {
     {"persist.list", cmd_persist, "persistence entries: vs, client, rs, expiry [vs, client]"},
     {"persist.flush", cmd_persist, "delete persistence entries [vs, client]"},
     {"neigh.list", cmd_neigh_list, "the neighbour (ARP) table"},
+    {"logs", cmd_logs,
+     "traffic log lines after a cursor, or the last n [after, n, max]; next: the cursor"},
     {"ha.status", cmd_ha_status, "HA pair: state, priority, peer, last advert, transitions, sync"},
     {"ha.promote", cmd_ha_change, "HA pair: become master now (priority 255 until ha.demote)"},
     {"ha.demote", cmd_ha_change, "HA pair: hand over to the peer (priority 0 until ha.promote)"},

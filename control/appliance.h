@@ -26,6 +26,7 @@ struct appliance {
     struct health *health;          /* health checks and state (control/health.h) */
     struct ha *ha;                  /* the HA pair (control/ha.h); NULL: standalone */
     struct history *history;        /* the last hour per service (control/history.h) */
+    struct txlog_sink *txlog;       /* the traffic log (control/txlog_sink.h) */
     uint64_t start_ms;              /* monotonic clock at start-up */
     uint64_t generation;            /* snapshots published so far */
     uint32_t last_rs_id;            /* real-server ids handed out so far */
@@ -44,6 +45,7 @@ struct appliance {
 struct ctl_msg;
 struct ha;
 struct history;
+struct txlog_sink;
 
 /*
  * Control core: a message from a worker (health results). Every loop that drains the

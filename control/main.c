@@ -20,6 +20,7 @@
 #include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_lcore.h>
+#include <rte_pdump.h>
 
 #include <openssl/crypto.h>
 
@@ -39,7 +40,9 @@
 #include "reconfig.h"
 #include "snapshot/snapshot.h"
 #include "stats.h"
+#include "telemetry.h"
 #include "tls_load.h"
+#include "txlog_sink.h"
 
 #define EXIT_USAGE 2
 #define EAL_MAX_ARGS 128
@@ -252,6 +255,68 @@ static int mod_snapshot_init(struct appliance *a, char *err, size_t errlen)
     return 0;
 }
 
+/*
+ * Packet capture (DPDK's pdump framework): dpdk-dumpcap or dpdk-pdump attach to the
+ * running lbd as secondary processes (same --file-prefix) and ask it to copy a port's
+ * packets to them. Needs memory that a secondary process can map: hugepages. Under
+ * --no-huge (the EAL's memory is anonymous) no secondary process can attach: lbd runs
+ * on, without capture, and says so.
+ */
+static bool pdump_on;
+
+static int mod_pdump_init(struct appliance *a, char *err, size_t errlen)
+{
+    (void)a;
+    (void)err;
+    (void)errlen;
+    if (rte_eal_has_hugepages() == 0) {
+        LOG_WARN("main", "packet capture (dpdk-dumpcap) unavailable: the EAL runs without "
+                         "hugepages (--no-huge), which secondary processes cannot attach to");
+        return 0;
+    }
+    if (rte_pdump_init() != 0) {
+        LOG_WARN("main", "packet capture (dpdk-dumpcap) unavailable: rte_pdump_init: %s",
+                 rte_strerror(rte_errno));
+        return 0;
+    }
+    pdump_on = true;
+    {
+        const char *dir = rte_eal_get_runtime_dir(), *slash = strrchr(dir, '/');
+        LOG_INFO("main", "packet capture ready: dpdk-dumpcap --file-prefix=%s -i PORT",
+                 slash != NULL ? slash + 1 : dir);
+    }
+    return 0;
+}
+
+static void mod_pdump_term(struct appliance *a)
+{
+    (void)a;
+    if (pdump_on)
+        rte_pdump_uninit();
+    pdump_on = false;
+}
+
+/* The traffic log's sink (txlog_sink.h): before the workers, which fill its rings. */
+static struct txlog_sink txlog_sink;
+
+static int mod_txlog_init(struct appliance *a, char *err, size_t errlen)
+{
+    int rc = txlog_sink_init(&txlog_sink, err, errlen);
+
+    if (rc == 0)
+        a->txlog = &txlog_sink;
+    return rc;
+}
+
+static void mod_txlog_term(struct appliance *a)
+{
+    /* What the workers left in their rings (they are stopped) goes out first. */
+    while (txlog_sink_poll(&txlog_sink, a) > 0)
+        ;
+    a->txlog = NULL;
+    txlog_sink_free(&txlog_sink);
+}
+
 static int mod_api_init(struct appliance *a, char *err, size_t errlen)
 {
     return api_server_open(a->api_socket, api_cmd_handle, a, &api_srv, err, errlen);
@@ -301,8 +366,11 @@ static const struct module modules[] = {
     {"history", mod_history_init, mod_history_term},
     {"ha", ha_init, ha_free},
     {"snapshot", mod_snapshot_init, NULL},
+    {"txlog", mod_txlog_init, mod_txlog_term},
     {"api", mod_api_init, mod_api_term},
+    {"telemetry", telemetry_init, telemetry_term},
     {"management", mod_mgmt_init, mod_mgmt_term},
+    {"pdump", mod_pdump_init, mod_pdump_term},
     {"workers", mod_workers_init, mod_workers_term},
 };
 #define N_MODULES (sizeof(modules) / sizeof(modules[0]))
@@ -324,6 +392,8 @@ static void control_loop(struct appliance *a)
         mgmt_server_run(mgmt_srv);
         now = appliance_now_ms();
         dp_poll_ctl(a->dp, now, 1024, on_worker_msg, a);
+        txlog_sink_poll(a->txlog, a);
+        telemetry_tick(a, now);
         if (health_poll(a->health, a->cfg, a->dp, now))
             a->health_changed = true;
         ha_poll(a, now);

@@ -18,6 +18,7 @@
 #include "proxy/proxy.h"
 #include "tcp/tcp.h"
 #include "tcp/tcp_testsvc.h"
+#include "txlog.h"
 
 /*
  * Worker i's pool size, from what can hold its mbufs at once (base/pool_size.h): the
@@ -121,6 +122,13 @@ static int dp_create_rings(struct dataplane *dp, char *err, size_t errlen)
         if (dp->ha_tx[i] == NULL || dp->sync_in[i] == NULL)
             return lbd_err_set(err, errlen, LBD_ENOMEM, "HA rings of worker %u: %s", i,
                                rte_strerror(rte_errno));
+        snprintf(name, sizeof(name), "log_%u", i);
+        dp->log_ring[i] = rte_ring_create_elem(name, sizeof(struct txlog_rec),
+                                               DP_LOG_RING_SIZE, SOCKET_ID_ANY,
+                                               RING_F_SP_ENQ | RING_F_SC_DEQ);
+        if (dp->log_ring[i] == NULL)
+            return lbd_err_set(err, errlen, LBD_ENOMEM, "log ring of worker %u: %s", i,
+                               rte_strerror(rte_errno));
     }
     dp->ha_rx = rte_ring_create("ha_rx", DP_HA_RING_SIZE, SOCKET_ID_ANY, RING_F_SC_DEQ);
     dp->sync_out = rte_ring_create_elem("sync_out", sizeof(struct ha_rec), DP_SYNC_RING_SIZE,
@@ -192,7 +200,8 @@ static int dp_create_tcp(struct dataplane *dp, struct worker *w, const struct lb
         .sched = w->l4.sched, .stats = &w->stats.proxy, .traffic = &w->stats.traffic,
         .http = &w->stats.http, .pool = dp->pools[w->lc.id],
         .max_sessions = DP_PROXY_SESSIONS, .socket_id = tc.socket_id,
-        .tls_stats = &w->stats.tls,
+        .tls_stats = &w->stats.tls, .log_ring = dp->log_ring[w->lc.id],
+        .worker_id = (uint8_t)w->lc.id,
     };
     px = proxy_create(&pc, err, errlen);
     if (px == NULL)
@@ -443,6 +452,13 @@ unsigned dp_sync_recv(struct dataplane *dp, struct ha_rec *out, unsigned max)
     return rte_ring_sc_dequeue_burst_elem(dp->sync_out, out, sizeof(*out), max, NULL);
 }
 
+unsigned dp_log_recv(struct dataplane *dp, unsigned i, struct txlog_rec *out, unsigned max)
+{
+    if (i >= dp->n_workers || dp->log_ring[i] == NULL)
+        return 0;
+    return rte_ring_sc_dequeue_burst_elem(dp->log_ring[i], out, sizeof(*out), max, NULL);
+}
+
 int dp_sync_install(struct dataplane *dp, const struct ha_rec *r)
 {
     unsigned w = owner_hash_ip(r->client_ip) % dp->n_workers;
@@ -545,6 +561,7 @@ void dp_free(struct dataplane *dp)
             rte_pktmbuf_free(m);
         rte_ring_free(dp->ha_tx[i]);
         rte_ring_free(dp->sync_in[i]);
+        rte_ring_free(dp->log_ring[i]);
     }
     {
         struct rte_mbuf *m;

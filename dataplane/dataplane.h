@@ -43,6 +43,8 @@ struct dataplane {
     struct rte_ring *ha_tx[DP_MAX_WORKERS];     /* control -> worker i (mbufs) */
     struct rte_ring *sync_out;          /* workers -> control (struct ha_rec) */
     struct rte_ring *sync_in[DP_MAX_WORKERS];   /* control -> worker i (struct ha_rec) */
+    struct rte_ring *log_ring[DP_MAX_WORKERS];  /* worker i -> control: traffic log
+                                                   records (struct txlog_rec) */
     struct rte_mempool *ctl_pool;       /* the control core's mbufs */
     bool ha_standby;                    /* copied into every snapshot published */
     bool ha_sync;
@@ -103,6 +105,10 @@ int dp_ha_send(struct dataplane *dp, struct rte_mbuf *m);
 unsigned dp_ha_recv(struct dataplane *dp, struct rte_mbuf **out, unsigned max);
 unsigned dp_sync_recv(struct dataplane *dp, struct ha_rec *out, unsigned max);
 int dp_sync_install(struct dataplane *dp, const struct ha_rec *r);
+
+/* Control core: up to max traffic log records of worker i (common/txlog.h). */
+struct txlog_rec;
+unsigned dp_log_recv(struct dataplane *dp, unsigned i, struct txlog_rec *out, unsigned max);
 
 /* Control core: queues msg for worker. 0, LBD_EBUSY when its ring is full. */
 int dp_send_to_worker(struct dataplane *dp, unsigned worker, const struct ctl_msg *msg);

@@ -625,6 +625,73 @@ static int cmd_watch(const char *sock, int secs)
     return rc;
 }
 
+/*
+ * logs: the last n traffic log lines; with follow, then every new line as it comes
+ * (polled every 200 ms on one connection) until interrupted or the daemon goes.
+ */
+static int cmd_logs(const char *sock, int n, bool follow)
+{
+    int fd = connect_socket(sock), rc = 0;
+    double next = -1;
+
+    if (fd < 0)
+        return EXIT_NO_DAEMON;
+    for (;;) {
+        cJSON *args = cJSON_CreateObject(), *reply;
+        const cJSON *result, *lines, *l;
+        char *req, *line;
+        if (next < 0)
+            cJSON_AddNumberToObject(args, "n", n);
+        else
+            cJSON_AddNumberToObject(args, "after", next);
+        req = api_request("logs", args);
+        cJSON_Delete(args);
+        if (req == NULL || !send_all(fd, req, strlen(req))) {
+            free(req);
+            rc = EXIT_NO_DAEMON;
+            break;
+        }
+        free(req);
+        line = read_line(fd);
+        if (line == NULL) {
+            rc = EXIT_NO_DAEMON;
+            break;
+        }
+        reply = cJSON_Parse(line);
+        if (reply == NULL || !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(reply, "ok"))) {
+            rc = show_reply(line, print_help);
+            cJSON_Delete(reply);
+            free(line);
+            break;
+        }
+        result = cJSON_GetObjectItemCaseSensitive(reply, "result");
+        if (json_out) {
+            puts(line);
+        } else {
+            if (num(result, "missed") > 0)
+                fprintf(stderr, "lbctl: %.0f lines missed (overwritten in the tail)\n",
+                        num(result, "missed"));
+            lines = cJSON_GetObjectItemCaseSensitive(result, "lines");
+            cJSON_ArrayForEach(l, lines)
+                if (cJSON_IsString(l))
+                    puts(l->valuestring);
+        }
+        fflush(stdout);
+        next = num(result, "next");
+        lines = cJSON_GetObjectItemCaseSensitive(result, "lines");
+        /* A full reply: more may be waiting, ask again at once. */
+        bool full = cJSON_GetArraySize(lines) >= 500;
+        cJSON_Delete(reply);
+        free(line);
+        if (!follow && !full)
+            break;
+        if (!full)
+            usleep(200 * 1000);
+    }
+    close(fd);
+    return rc;
+}
+
 static void usage(FILE *f)
 {
     fprintf(f,
@@ -645,6 +712,7 @@ static void usage(FILE *f)
             "  history [VS]       the last hour per service: connections, requests, bytes\n"
             "  persist list|flush [VS|- [CLIENT]]  persistence entries\n"
             "  neigh              the neighbour (ARP) table\n"
+            "  logs [-f] [N]      the last N (default 20) traffic log lines; -f: then follow\n"
             "  ha [promote|demote]  HA pair: state, peer, sync; take over or hand over\n"
             "  help               the commands the daemon knows\n"
             "  raw LINE|-         send LINE (or each stdin line) as-is, print each reply\n"
@@ -705,6 +773,25 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "watch") == 0) {
         int secs = optind < argc ? atoi(argv[optind]) : 1;
         return cmd_watch(sock, secs > 0 ? secs : 1);
+    }
+    if (strcmp(cmd, "logs") == 0) {
+        bool follow = false;
+        int n = 20;
+        for (; optind < argc; optind++) {
+            char *end;
+            long v;
+            if (strcmp(argv[optind], "-f") == 0 || strcmp(argv[optind], "--follow") == 0) {
+                follow = true;
+                continue;
+            }
+            v = strtol(argv[optind], &end, 10);
+            if (*end != '\0' || end == argv[optind] || v < 0 || v > 500) {
+                fprintf(stderr, "lbctl: logs [-f] [N]: N is 0..500\n");
+                return EXIT_USAGE;
+            }
+            n = (int)v;
+        }
+        return cmd_logs(sock, n, follow);
     }
     if (strcmp(cmd, "status") == 0) {
         api = "status";

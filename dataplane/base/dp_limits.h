@@ -26,6 +26,7 @@
 #define DP_HA_RING_SIZE 256         /* HA datagrams, each way (mbufs) */
 #define DP_SYNC_RING_SIZE 16384     /* HA sync records, workers -> control */
 #define DP_SYNC_IN_RING_SIZE 4096   /* HA sync records to install, control -> worker */
+#define DP_LOG_RING_SIZE 4096      /* traffic log records, worker -> control, each */
 #define DP_CTL_POOL_SIZE 1023       /* the control core's own mbufs (HA datagrams) */
 #define DP_NEIGH_ENTRIES 4096       /* neighbour table capacity (net/neigh.h) */
 #define DP_REASS_ENTRIES 256        /* datagrams being reassembled per worker (net/ip_reass.h) */

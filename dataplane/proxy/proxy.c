@@ -113,6 +113,7 @@ void proxy_sess_end(struct proxy_sess *s)
 {
     struct proxy *px = s->px;
 
+    proxy_log_emit(s, proxy_now(px));
     twheel_cancel(px->conf.wheel, &s->timer);
     for (int d = 0; d < 2; d++) {
         half_drop_tls(s, d);
@@ -282,6 +283,7 @@ static enum proxy_connect_rc proxy_connect(struct proxy_sess *s, const struct sn
         return CONNECT_ERROR;
     }
     proxy_stats(px)->connect_attempts++;
+    proxy_log_server(s, rs->ip, rs->port ? rs->port : s->vport, rs->id);
     s->tried[s->n_tried++] = rs->idx;
     s->rs_idx = rs->idx;
     s->rs_id = rs->id;
@@ -320,12 +322,17 @@ static void proxy_connect_failed(struct proxy_sess *s)
     if ((s->flags & PROXY_SF_BOUND) || s->n_tried >= PROXY_MAX_TRIES || vs == NULL ||
         vs->layer != 7 || vs->mode != CFG_MODE_TCP) {
         proxy_stats(px)->connect_failed_reset++;
+        /* The last failure is the reason logged. */
+        proxy_log_end(&s->log, s->log.connect_fail != TXLOG_END_NONE
+                                   ? (enum txlog_end)s->log.connect_fail
+                                   : TXLOG_END_CONNECT_REFUSED);
         proxy_sess_abort(s);
         return;
     }
     proxy_stats(px)->retries++;
     if (proxy_connect(s, vs) != CONNECT_OK) {
         proxy_stats(px)->connect_failed_reset++;
+        proxy_log_end(&s->log, TXLOG_END_NO_SERVER);
         proxy_sess_abort(s);
     }
 }
@@ -360,8 +367,10 @@ void proxy_on_accept(struct tcp_conn *c, enum tcp_event ev, void *arg)
         return;
     case CONNECT_NO_SERVER:
         proxy_stats(px)->no_server++;
+        proxy_log_end(&s->log, TXLOG_END_NO_SERVER);
         break;
     case CONNECT_ERROR:
+        proxy_log_end(&s->log, TXLOG_END_ERROR);
         break;
     }
     proxy_sess_abort(s);
@@ -382,6 +391,10 @@ struct proxy_sess *proxy_sess_accept(struct proxy *px, struct tcp_conn *c,
     s->vip = c->key.laddr;
     s->vport = c->key.lport;
     s->vs_slot = vs->slot;
+    s->log.client_port = c->key.rport;
+    s->log.on = vs->log;
+    /* TCP mode logs the connection; HTTP mode each request (proxy_http.c). */
+    proxy_log_begin(s, proxy_now(px), vs->mode == CFG_MODE_TCP);
     tcp_set_handler(c, fn, s);
     tcp_set_idle_timeout(c, px->snap->l7.client_idle_ms);
     px->conf.traffic->vs[vs->slot].conns++;
@@ -389,6 +402,7 @@ struct proxy_sess *proxy_sess_accept(struct proxy *px, struct tcp_conn *c,
         return s;
     s->tls[DIR_IN] = tls_stream_accept(px->tls, c, vs->tls, vs->slot, fn, s);
     if (s->tls[DIR_IN] == NULL) {
+        proxy_log_end(&s->log, TXLOG_END_ERROR);
         proxy_sess_abort(s);
         return NULL;
     }
@@ -412,6 +426,7 @@ void proxy_count_bytes(struct proxy_sess *s, int d, uint32_t len)
 {
     struct traffic_stats *tr = s->px->conf.traffic;
 
+    proxy_log_bytes(&s->log, d, len, proxy_now(s->px));
     if (d == DIR_IN) {
         tr->vs[s->vs_slot].bytes_in += len;
         tr->rs[s->rs_idx].bytes_in += len;
@@ -528,6 +543,7 @@ static void proxy_cli_tls_ready(struct proxy_sess *s)
     vs = px->snap != NULL ? snapshot_service(px->snap, s->vip, IPPROTO_TCP, s->vport) : NULL;
     if (vs == NULL || vs->layer != 7 || vs->mode != CFG_MODE_TCP) {
         proxy_stats(px)->no_service++;
+        proxy_log_end(&s->log, TXLOG_END_ERROR);
         proxy_sess_abort(s);
         return;
     }
@@ -536,8 +552,10 @@ static void proxy_cli_tls_ready(struct proxy_sess *s)
         return;
     case CONNECT_NO_SERVER:
         proxy_stats(px)->no_server++;
+        proxy_log_end(&s->log, TXLOG_END_NO_SERVER);
         break;
     case CONNECT_ERROR:
+        proxy_log_end(&s->log, TXLOG_END_ERROR);
         break;
     }
     proxy_sess_abort(s);
@@ -563,6 +581,7 @@ static void proxy_cli_event(struct tcp_conn *c, enum tcp_event ev, void *arg)
             proxy_pump(s, DIR_OUT);
         break;
     case TCP_EV_PEER_FIN:
+        proxy_log_end(&s->log, TXLOG_END_CLIENT_CLOSE);
         s->flags |= PROXY_SF_EOF0;
         if (s->state == PROXY_SPLICING)
             proxy_pump(s, DIR_IN);
@@ -574,6 +593,8 @@ static void proxy_cli_event(struct tcp_conn *c, enum tcp_event ev, void *arg)
             proxy_stats(px)->client_resets++;
         else
             proxy_stats(px)->client_timeouts++;
+        proxy_log_end(&s->log, ev == TCP_EV_RESET ? TXLOG_END_CLIENT_RESET
+                                                  : TXLOG_END_CLIENT_TIMEOUT);
         proxy_sess_abort(s);
         break;
     case TCP_EV_CLOSED:
@@ -601,6 +622,7 @@ static void proxy_srv_event(struct tcp_conn *c, enum tcp_event ev, void *arg)
         twheel_cancel(px->conf.wheel, &s->timer);
         s->state = PROXY_SPLICING;
         proxy_stats(px)->connected++;
+        proxy_log_connected(s, proxy_now(px));
         tcp_set_idle_timeout(c, px->snap != NULL ? px->snap->l7.server_idle_ms : 0);
         proxy_pump(s, DIR_IN);
         if (s->srv != NULL && s->cli != NULL)
@@ -615,6 +637,7 @@ static void proxy_srv_event(struct tcp_conn *c, enum tcp_event ev, void *arg)
             proxy_pump(s, DIR_IN);
         break;
     case TCP_EV_PEER_FIN:
+        proxy_log_end(&s->log, TXLOG_END_SERVER_CLOSE);
         s->flags |= PROXY_SF_EOF1;
         if (s->state == PROXY_SPLICING)
             proxy_pump(s, DIR_OUT);
@@ -627,6 +650,8 @@ static void proxy_srv_event(struct tcp_conn *c, enum tcp_event ev, void *arg)
                 proxy_stats(px)->connect_refused++;
             else
                 proxy_stats(px)->connect_timeouts++;
+            s->log.connect_fail = ev == TCP_EV_RESET ? TXLOG_END_CONNECT_REFUSED
+                                                     : TXLOG_END_CONNECT_TIMEOUT;
             proxy_connect_failed(s);
             break;
         }
@@ -634,6 +659,8 @@ static void proxy_srv_event(struct tcp_conn *c, enum tcp_event ev, void *arg)
             proxy_stats(px)->server_resets++;
         else
             proxy_stats(px)->server_timeouts++;
+        proxy_log_end(&s->log, ev == TCP_EV_RESET ? TXLOG_END_SERVER_RESET
+                                                  : TXLOG_END_SERVER_TIMEOUT);
         proxy_sess_abort(s);
         break;
     case TCP_EV_CLOSED:
@@ -654,6 +681,7 @@ static void proxy_on_timer(struct twheel_timer *t, uint64_t now)
     if (s->state == PROXY_HANDSHAKE) {
         if (s->tls[DIR_IN] != NULL)
             tls_stream_count_timeout(s->tls[DIR_IN]);
+        proxy_log_end(&s->log, TXLOG_END_CLIENT_TIMEOUT);
         proxy_sess_abort(s);
         return;
     }
@@ -663,6 +691,7 @@ static void proxy_on_timer(struct twheel_timer *t, uint64_t now)
     }
     if (s->state == PROXY_CONNECTING) {
         proxy_stats(s->px)->connect_timeouts++;
+        s->log.connect_fail = TXLOG_END_CONNECT_TIMEOUT;
         half_abort(s, DIR_OUT);
         proxy_connect_failed(s);
         return;
@@ -701,6 +730,7 @@ uint32_t proxy_close_halted(struct proxy *px)
         if (rs == NULL || rs->state != CFG_RS_HALT)
             continue;
         proxy_stats(px)->halted++;
+        proxy_log_end(&s->log, TXLOG_END_HALT);
         proxy_sess_abort(s);
         n++;
     }

@@ -42,6 +42,7 @@
 #include "base/twheel.h"
 #include "l4/persist.h"
 #include "l4/scheduler.h"
+#include "proxy/proxy_log.h"
 #include "snapshot/snapshot.h"
 #include "snapshot/traffic.h"
 #include "tcp/tcp_types.h"
@@ -88,6 +89,7 @@ struct proxy_sess {
                                     /* (both charged to the stack: tcp_buf_charge) */
     struct tls_stream *tls[2];      /* TLS over the client [0] / server [1] half, or NULL */
     struct proxy_http *http;        /* HTTP mode: the message state; NULL in TCP mode */
+    struct proxy_sess_log log;      /* the traffic log record in the making */
     struct proxy_sess *next_free;
 };
 
@@ -138,7 +140,9 @@ struct proxy_sess {
     X(http_pool_full)       /* HTTP mode: no free message state: client reset */ \
     X(http_requests)        /* HTTP mode: requests read */                   \
     X(http_backend_reused)  /* a request sent on a kept-alive backend connection */ \
-    X(http_alloc_failed)    /* no mbuf for a rewritten header: 503 or reset */
+    X(http_alloc_failed)    /* no mbuf for a rewritten header: 503 or reset */ \
+    X(log_records)          /* traffic log records put in the log ring */     \
+    X(log_lost)             /* traffic log records lost: the log ring was full */
 
 struct proxy_stats {
 #define PROXY_STAT_FIELD(n) uint64_t n;
@@ -199,6 +203,9 @@ struct proxy_conf {
     uint32_t max_sessions;
     int socket_id;
     struct tls_stats *tls_stats;    /* the worker's TLS counters (NULL: the proxy's own) */
+    struct rte_ring *log_ring;      /* traffic log records (struct txlog_rec), single
+                                       producer: this worker; NULL: no traffic log */
+    uint8_t worker_id;              /* in the log records */
 };
 
 /* A (VIP, port) the proxy listens on. */

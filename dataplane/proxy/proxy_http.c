@@ -302,7 +302,29 @@ static void http_closing(struct proxy_sess *s)
 static void http_abort(struct proxy_sess *s)
 {
     vs_ctr(s)->aborted++;
+    proxy_log_end(&s->log, TXLOG_END_ABORTED);
     proxy_sess_abort(s);
+}
+
+/* Why a request that lbd answers with status ends, when nothing said before. */
+static enum txlog_end http_fail_reason(const struct proxy_sess *s, unsigned status)
+{
+    switch (status) {
+    case 400:
+    case 431:
+        return TXLOG_END_BAD_REQUEST;
+    case 408:
+        return TXLOG_END_CLIENT_TIMEOUT;
+    case 502:
+        return TXLOG_END_SERVER_CLOSE;
+    case 503:
+        return s->log.connect_fail != TXLOG_END_NONE ? (enum txlog_end)s->log.connect_fail
+                                                     : TXLOG_END_NO_SERVER;
+    case 504:
+        return TXLOG_END_SERVER_TIMEOUT;
+    default:
+        return TXLOG_END_ERROR;
+    }
 }
 
 /*
@@ -326,6 +348,11 @@ static void http_fail(struct proxy_sess *s, unsigned status)
     case 504: vc->err_504++; break;
     default: break;
     }
+    if (!(h->flags & HF_RSP_HEAD))
+        s->log.status = (uint16_t)status;
+    proxy_log_end(&s->log, http_fail_reason(s, status));
+    if (h->state == H_WAIT_REQ)
+        s->log.pending = s->log.on && s->px->conf.log_ring != NULL;    /* 400, 408, 431 */
     if ((h->flags & HF_RSP_HEAD) || s->cli == NULL) {
         http_abort(s);
         return;
@@ -340,6 +367,7 @@ static void http_fail(struct proxy_sess *s, unsigned status)
     }
     http_send(s, DIR_OUT, m);
     h->flags |= HF_RSP_HEAD | HF_RSP_DONE;
+    proxy_log_emit(s, proxy_now(s->px));
     http_closing(s);
 }
 
@@ -451,6 +479,7 @@ static int http_connect(struct proxy_sess *s, const struct snap_vs *vs,
         return rc;
     }
     proxy_stats(px)->connect_attempts++;
+    proxy_log_server(s, rs->ip, port, rs->id);
     if (s->n_tried < PROXY_MAX_TRIES)
         s->tried[s->n_tried++] = rs->idx;
     s->rs_idx = rs->idx;
@@ -571,6 +600,8 @@ static void http_dispatch(struct proxy_sess *s, const struct snap_vs *vs,
     if ((h->flags & HF_SRV_UP) && s->srv != NULL && s->rs_idx == rs->idx &&
         s->rs_id == rs->id) {
         proxy_stats(px)->http_backend_reused++;
+        proxy_log_server(s, rs->ip, rs->port ? rs->port : s->vport, rs->id);
+        proxy_log_connected(s, proxy_now(px));
         if (vs->persist)
             proxy_persist(s, vs, rs, pe);
         http_send(s, DIR_IN, head);
@@ -579,6 +610,7 @@ static void http_dispatch(struct proxy_sess *s, const struct snap_vs *vs,
     http_drop_backend(s, false);
     if (http_connect(s, vs, rs, pe) != 0) {
         rte_pktmbuf_free(head);
+        proxy_log_end(&s->log, TXLOG_END_ERROR);     /* no control block or local port */
         http_fail(s, 503);
         return;
     }
@@ -622,8 +654,10 @@ static void http_pump_req(struct proxy_sess *s)
             break;
     }
     if (!(h->flags & HF_REQ_DONE) && (h->flags & HF_CLI_EOF) && s->cli != NULL &&
-        half_recv_bytes(s, DIR_IN) == 0)
+        half_recv_bytes(s, DIR_IN) == 0) {
+        proxy_log_end(&s->log, TXLOG_END_CLIENT_CLOSE);
         http_abort(s);      /* the client went before its request was whole */
+    }
 }
 
 static void http_try_request(struct proxy_sess *s)
@@ -684,6 +718,8 @@ static void http_try_request(struct proxy_sess *s)
         return;
     }
     twheel_cancel(px->conf.wheel, &s->timer);
+    proxy_log_begin(s, proxy_now(px), true);
+    proxy_log_request(s, px->http_in, hd->start_line);
     h->n_req++;
     vs_ctr(s)->requests++;
     proxy_stats(px)->http_requests++;
@@ -704,6 +740,7 @@ static void http_try_request(struct proxy_sess *s)
     rs = http_route(s, vs, &pe);
     if (rs == NULL) {
         proxy_stats(px)->no_server++;
+        proxy_log_end(&s->log, TXLOG_END_NO_SERVER);
         http_fail(s, 503);
         return;
     }
@@ -772,6 +809,11 @@ static void http_connect_failed(struct proxy_sess *s)
 static void http_finish(struct proxy_sess *s)
 {
     struct proxy_http *h = s->http;
+    uint64_t now = proxy_now(s->px);
+
+    proxy_log_end(&s->log, TXLOG_END_DONE);
+    proxy_log_emit(s, now);
+    proxy_log_begin(s, now, false);     /* the wait for the next request */
 
     if (!(h->flags & HF_SRV_KA) || (h->flags & HF_SRV_EOF))
         http_drop_backend(s, false);
@@ -853,6 +895,7 @@ static void http_response_head(struct proxy_sess *s, uint32_t len)
         h->flags |= HF_SRV_KA;
     else
         h->flags &= ~HF_CLI_KA;
+    s->log.status = hd->status;
     http_send(s, DIR_OUT, m);
     if (hd->status == 101) {
         vs_ctr(s)->upgrades++;
@@ -1014,10 +1057,13 @@ static void http_cli_event(struct tcp_conn *c, enum tcp_event ev, void *arg)
             proxy_stats(s->px)->client_timeouts++;
         if (h->state == H_REQ)
             vs_ctr(s)->aborted++;
+        proxy_log_end(&s->log, ev == TCP_EV_RESET ? TXLOG_END_CLIENT_RESET
+                                                  : TXLOG_END_CLIENT_TIMEOUT);
         proxy_sess_abort(s);
         break;
     case TCP_EV_CLOSED:
         s->cli = NULL;
+        proxy_log_end(&s->log, TXLOG_END_CLIENT_CLOSE);
         http_drop_backend(s, h->state == H_REQ);
         proxy_sess_end(s);
         break;
@@ -1041,6 +1087,7 @@ static void http_srv_event(struct tcp_conn *c, enum tcp_event ev, void *arg)
         twheel_cancel(px->conf.wheel, &s->timer);
         h->flags = (h->flags & ~HF_CONNECTING) | HF_SRV_UP;
         proxy_stats(px)->connected++;
+        proxy_log_connected(s, proxy_now(px));
         tcp_set_idle_timeout(s->srv, px->snap != NULL ? px->snap->l7.server_idle_ms : 0);
         http_pump_req(s);
         break;
@@ -1071,6 +1118,8 @@ static void http_srv_event(struct tcp_conn *c, enum tcp_event ev, void *arg)
                 proxy_stats(px)->connect_refused++;
             else
                 proxy_stats(px)->connect_timeouts++;
+            s->log.connect_fail = ev == TCP_EV_RESET ? TXLOG_END_CONNECT_REFUSED
+                                                     : TXLOG_END_CONNECT_TIMEOUT;
             http_connect_failed(s);
             break;
         }
@@ -1081,6 +1130,10 @@ static void http_srv_event(struct tcp_conn *c, enum tcp_event ev, void *arg)
             proxy_stats(px)->server_timeouts++;
         if (h->state != H_REQ || (h->flags & HF_RSP_DONE))
             break;          /* an idle backend connection went */
+        if (ev == TCP_EV_RESET)
+            proxy_log_end(&s->log, TXLOG_END_SERVER_RESET);
+        else if (ev == TCP_EV_TIMEOUT)
+            proxy_log_end(&s->log, TXLOG_END_SERVER_TIMEOUT);
         if (h->flags & HF_RSP_HEAD)
             http_abort(s);  /* cut short */
         else
@@ -1095,6 +1148,7 @@ static void proxy_http_timer(struct proxy_sess *s)
 
     if (h->flags & HF_CONNECTING) {
         proxy_stats(s->px)->connect_timeouts++;
+        s->log.connect_fail = TXLOG_END_CONNECT_TIMEOUT;
         half_abort(s, DIR_OUT);
         http_connect_failed(s);
         return;

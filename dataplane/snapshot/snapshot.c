@@ -202,6 +202,7 @@ struct snapshot *snapshot_build(const struct lbd_config *cfg, uint64_t generatio
         sv->cookie = v->layer == 7 && v->mode == CFG_MODE_HTTP &&
                      v->persistence.type == CFG_PERSIST_HTTP_COOKIE;
         sv->xff = v->x_forwarded_for;
+        sv->log = v->log;
         sv->tls = v->tls.enabled ? v->tls_ctx : NULL;
         snprintf(sv->cookie_name, sizeof(sv->cookie_name), "%s", v->persistence.cookie);
         sv->cookie_name_len = (uint8_t)strlen(sv->cookie_name);

@@ -75,6 +75,7 @@ struct snap_vs {
     uint8_t mode;           /* enum cfg_mode */
     uint8_t scheduler;      /* enum cfg_sched */
     uint8_t persist;        /* 1 = source-IP persistence */
+    uint8_t log;            /* layer 7: the traffic log (proxy_log.h) */
     uint32_t persist_timeout_ms;
     uint32_t n_rs;
     struct snap_rs *rs;     /* into snapshot.rs */

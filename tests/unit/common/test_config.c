@@ -274,6 +274,7 @@ static void assert_cfg_eq(const struct lbd_config *a, const struct lbd_config *b
     cr_assert(mem_eq(&a->ha, &b->ha, sizeof(a->ha)), "ha differs");
     cr_assert(mem_eq(&a->management, &b->management, sizeof(a->management)),
               "management differs");
+    cr_assert(mem_eq(&a->logging, &b->logging, sizeof(a->logging)), "logging differs");
 }
 
 static char *dump(const struct lbd_config *cfg)
@@ -1810,5 +1811,51 @@ Test(config_errors, management)
          "management.users_file: needs management.tls (passwords are not sent in the clear)"},
         {{{"management", "{'users_file': 5}"}}, "management.users_file: must be a string"},
     };
+    RUN(cases);
+}
+
+Test(config, traffic_log_per_service_and_logging_object)
+{
+    const struct change set[] = {
+        {"virtual_services[0].log", "false"},
+        {"logging", "{'syslog': false, 'facility': 'local3', 'syslog_socket': '/run/x.sock'}"},
+    };
+    struct lbd_config *cfg = load_ok(NULL, 0);
+
+    /* Defaults: layer 7 services log, layer 4 ones do not; syslog on local0. */
+    cr_assert(cfg->virtual_services[0].log);
+    cr_assert(cfg->virtual_services[1].log);
+    cr_assert(!cfg->virtual_services[2].log);
+    cr_assert(cfg->logging.syslog);
+    cr_assert_eq(cfg->logging.facility, CFG_LOG_LOCAL0);
+    cr_assert_str_eq(cfg->logging.syslog_socket, "/dev/log");
+    assert_round_trip(cfg);
+    config_free(cfg);
+    cfg = load_ok(set, 2);
+    cr_assert(!cfg->virtual_services[0].log);
+    cr_assert(!cfg->logging.syslog);
+    cr_assert_eq(cfg->logging.facility, CFG_LOG_LOCAL3);
+    cr_assert_str_eq(cfg_log_facility_name(cfg->logging.facility), "local3");
+    cr_assert_str_eq(cfg->logging.syslog_socket, "/run/x.sock");
+    assert_round_trip(cfg);
+    config_free(cfg);
+}
+
+Test(config, traffic_log_errors)
+{
+    static const struct err_case cases[] = {
+        {{{"virtual_services[2].log", "true"}},
+         "virtual_services[2].log: layer 4 services have no traffic log in this version "
+         "(only false)"},
+        {{{"virtual_services[0].log", "1"}}, "virtual_services[0].log: must be true or false"},
+        {{{"logging", "{'facility': 'kern'}"}},
+         "logging.facility: \"kern\" is not one of local0, local1, local2, local3, local4, "
+         "local5, local6, local7, user, daemon"},
+        {{{"logging", "{'syslog': 'yes'}"}}, "logging.syslog: must be true or false"},
+        {{{"logging", "{'syslog_socket': 'dev/log'}"}},
+         "logging.syslog_socket: must be an absolute path of at most 107 bytes (a Unix socket)"},
+        {{{"logging", "{'file': '/var/log/x'}"}}, "logging.file: unknown field"},
+    };
+
     RUN(cases);
 }

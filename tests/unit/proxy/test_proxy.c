@@ -1111,3 +1111,235 @@ Test(proxy, http_wlc_keeps_the_connected_server_on_a_tie)
     cr_assert_eq(rx_count(&b, "HTTP/1.1 200 OK"), 3);
     cr_assert_eq(T.n_srv_apps, 4, "a backend connection per request");
 }
+
+/* ------------------------------------------------------------------------ */
+/* Traffic log (proxy_log.h)                                                */
+/* ------------------------------------------------------------------------ */
+
+#include <rte_ring.h>
+#include <rte_ring_elem.h>
+
+#include "txlog.h"
+
+static struct rte_ring *log_ring_on(unsigned count)
+{
+    static unsigned n;
+    char name[32];
+    struct rte_ring *r;
+
+    snprintf(name, sizeof(name), "tlog_%u", n++);
+    r = rte_ring_create_elem(name, sizeof(struct txlog_rec), count, SOCKET_ID_ANY,
+                             RING_F_SP_ENQ | RING_F_SC_DEQ);
+    cr_assert_not_null(r);
+    N.px->conf.log_ring = r;
+    N.vs.log = true;
+    pn_publish();
+    return r;
+}
+
+static unsigned log_take(struct rte_ring *r, struct txlog_rec *out, unsigned max)
+{
+    return rte_ring_sc_dequeue_burst_elem(r, out, sizeof(*out), max, NULL);
+}
+
+Test(proxy, log_one_record_per_tcp_connection_with_bytes_server_and_end)
+{
+    static struct app a;
+    static uint8_t data[5000];
+    struct rte_ring *ring = log_ring_on(16);
+    struct txlog_rec rec[4];
+    char line[TXLOG_LINE_MAX];
+    struct app *s;
+
+    T.srv_default.echo = true;
+    T.srv_default.close_on_fin = true;
+    pn_fill(data, sizeof(data), 7);
+    client_connect(&a, 80);
+    pn_run(10);
+    cr_assert_eq(log_take(ring, rec, 4), 0, "nothing before the end");
+    client_send(&a, data, sizeof(data));
+    a.shut_after_tx = true;
+    app_pump(&a);
+    pn_run(2000);
+    cr_assert(a.closed);
+    s = srv_app_of(&a);
+    cr_assert_eq(log_take(ring, rec, 4), 1);
+    cr_assert_eq(PS()->log_records, 1);
+    cr_assert_eq(PS()->log_lost, 0);
+    cr_assert_eq(rec[0].mode, TXLOG_MODE_TCP);
+    cr_assert_eq(rec[0].client_ip, ip4(PN_CLIENT));
+    cr_assert_eq(rec[0].client_port, a.key.lport);
+    cr_assert_eq(rec[0].vip, ip4(PN_VIP));
+    cr_assert_eq(rec[0].vport, 80);
+    cr_assert_eq(rec[0].vs_slot, N.vs.slot);
+    cr_assert_eq(rec[0].rs_ip, s->key.laddr);
+    cr_assert_eq(rec[0].rs_port, 80);
+    cr_assert_eq(rec[0].rs_id, N.rs[rs_of(s->key.laddr)].id);
+    cr_assert_eq(rec[0].bytes_in, sizeof(data));
+    cr_assert_eq(rec[0].bytes_out, sizeof(data));
+    cr_assert_eq(rec[0].end, TXLOG_END_CLIENT_CLOSE);
+    cr_assert_eq(rec[0].status, 0);
+    cr_assert_neq(rec[0].t_connect_ms, TXLOG_T_NONE);
+    cr_assert_neq(rec[0].t_first_ms, TXLOG_T_NONE);
+    cr_assert_leq(rec[0].t_connect_ms, rec[0].t_first_ms);
+    cr_assert_leq(rec[0].t_first_ms, rec[0].t_total_ms);
+    txlog_format(&rec[0], "Web", "rs1", line, sizeof(line));
+    cr_assert(strstr(line, "bytes_in=5000 bytes_out=5000 end=client_close") != NULL, "%s",
+              line);
+    rte_ring_free(ring);
+}
+
+Test(proxy, log_full_ring_counts_lost_records_and_never_blocks)
+{
+    static struct app a[4];
+    /* rte_ring of count 2 holds one element. */
+    struct rte_ring *ring = log_ring_on(2);
+    struct txlog_rec rec[4];
+
+    T.srv_default.close_on_fin = true;
+    for (int i = 0; i < 3; i++) {
+        client_connect(&a[i], 80);
+        pn_run(10);
+        cr_assert(a[i].established);
+        client_close(&a[i]);
+        pn_run(100);
+    }
+    cr_assert_eq(PS()->log_records, 1);
+    cr_assert_eq(PS()->log_lost, 2);
+    cr_assert_eq(log_take(ring, rec, 4), 1);
+    cr_assert_eq(rec[0].end, TXLOG_END_CLIENT_CLOSE);
+    /* Room again: the next one goes in. */
+    client_connect(&a[3], 80);
+    pn_run(10);
+    client_close(&a[3]);
+    pn_run(100);
+    cr_assert_eq(PS()->log_records, 2);
+    cr_assert_eq(log_take(ring, rec, 4), 1);
+    rte_ring_free(ring);
+}
+
+Test(proxy, log_off_for_the_service_puts_nothing)
+{
+    static struct app a;
+    struct rte_ring *ring = log_ring_on(16);
+    struct txlog_rec rec[2];
+
+    N.vs.log = false;
+    pn_publish();
+    T.srv_default.close_on_fin = true;
+    client_connect(&a, 80);
+    pn_run(10);
+    client_close(&a);
+    pn_run(100);
+    cr_assert_eq(PS()->sessions_closed, 1, "the session is over");
+    cr_assert_eq(log_take(ring, rec, 2), 0);
+    cr_assert_eq(PS()->log_records + PS()->log_lost, 0);
+    rte_ring_free(ring);
+}
+
+Test(proxy, log_refused_everywhere_ends_connect_refused_without_a_server_byte)
+{
+    static struct app a;
+    struct rte_ring *ring = log_ring_on(16);
+    struct txlog_rec rec[2];
+
+    /* Nothing listens on 81 on the servers: every connect is refused. */
+    N.vs.ports[0] = 81;
+    pn_publish();
+    client_connect(&a, 81);
+    pn_run(100);
+    cr_assert(a.reset);
+    cr_assert_eq(log_take(ring, rec, 2), 1);
+    cr_assert_eq(rec[0].end, TXLOG_END_CONNECT_REFUSED);
+    cr_assert_eq(rec[0].t_connect_ms, TXLOG_T_NONE);
+    cr_assert_eq(rec[0].t_first_ms, TXLOG_T_NONE);
+    cr_assert_eq(rec[0].bytes_out, 0);
+    rte_ring_free(ring);
+}
+
+Test(proxy, log_http_one_record_per_request_with_status_and_request_line)
+{
+    static struct app a, b;
+    struct rte_ring *ring = log_ring_on(64);
+    struct txlog_rec rec[8];
+    char line[TXLOG_LINE_MAX];
+
+    http_mode(CFG_PERSIST_SOURCE_IP, CFG_SCHED_WLC);
+    client_connect(&a, 80);
+    pn_run(10);
+    client_send(&a, REQ REQ, 2 * strlen(REQ));
+    pn_run(100);
+    client_send(&a, REQ, strlen(REQ));
+    pn_run(100);
+    cr_assert_eq(rx_count(&a, "HTTP/1.1 200 OK"), 3);
+    cr_assert_eq(log_take(ring, rec, 8), 3, "one per request, none for the connection");
+    for (int i = 0; i < 3; i++) {
+        cr_assert_eq(rec[i].mode, TXLOG_MODE_HTTP);
+        cr_assert_eq(rec[i].status, 200);
+        cr_assert_eq(rec[i].end, TXLOG_END_DONE);
+        cr_assert_eq(rec[i].bytes_out, strlen(OK200));
+        cr_assert_gt(rec[i].bytes_in, strlen(REQ), "the request as sent (X-Forwarded-For)");
+        cr_assert_eq(rec[i].rs_ip, T.srv_apps[0].key.laddr);
+        cr_assert_eq(rec[i].req_len, strlen("GET /who HTTP/1.1"));
+        cr_assert_eq(memcmp(rec[i].req, "GET /who HTTP/1.1", rec[i].req_len), 0);
+    }
+    client_close(&a);
+    cr_assert_eq(log_take(ring, rec, 8), 0, "an idle keep-alive close logs nothing");
+    /* An error lbd answers itself is a request too. */
+    for (int i = 0; i < 3; i++)
+        N.rs[i].state = CFG_RS_HALT;
+    pn_publish();
+    client_connect(&b, 80);
+    pn_run(10);
+    client_send(&b, REQ, strlen(REQ));
+    pn_run(50);
+    cr_assert_eq(log_take(ring, rec, 8), 1);
+    cr_assert_eq(rec[0].status, 503);
+    cr_assert_eq(rec[0].end, TXLOG_END_NO_SERVER);
+    cr_assert_eq(rec[0].rs_ip, 0);
+    txlog_format(&rec[0], "Web", NULL, line, sizeof(line));
+    cr_assert(strstr(line, " rs=- server=- mode=http status=503 ") != NULL, "%s", line);
+    cr_assert(strstr(line, "req=\"GET /who HTTP/1.1\"") != NULL, "%s", line);
+    client_close(&b);
+    rte_ring_free(ring);
+}
+
+Test(proxy, log_resets_and_halt_name_who_ended_it)
+{
+    static struct app a, b, c;
+    struct rte_ring *ring = log_ring_on(16);
+    struct txlog_rec rec[4];
+
+    /* The server resets after a byte. */
+    client_connect(&a, 80);
+    client_send(&a, "x", 1);
+    pn_run(20);
+    tcp_abort(T.srv_apps[0].c);
+    T.srv_apps[0].c = NULL;
+    pn_run(20);
+    cr_assert(a.reset);
+    cr_assert_eq(log_take(ring, rec, 4), 1);
+    cr_assert_eq(rec[0].end, TXLOG_END_SERVER_RESET);
+    cr_assert_eq(rec[0].bytes_in, 1);
+    /* The client resets. */
+    client_connect(&b, 80);
+    pn_run(20);
+    tcp_abort(b.c);
+    b.c = NULL;
+    pn_run(20);
+    cr_assert_eq(log_take(ring, rec, 4), 1);
+    cr_assert_eq(rec[0].end, TXLOG_END_CLIENT_RESET);
+    /* Its real server is halted. */
+    client_connect(&c, 80);
+    pn_run(20);
+    cr_assert(c.established);
+    for (int i = 0; i < 3; i++)
+        N.rs[i].state = CFG_RS_HALT;
+    pn_publish();
+    pn_run(20);
+    cr_assert(c.reset);
+    cr_assert_eq(log_take(ring, rec, 4), 1);
+    cr_assert_eq(rec[0].end, TXLOG_END_HALT);
+    cr_assert_neq(rec[0].rs_ip, 0, "the server it had");
+    rte_ring_free(ring);
+}
