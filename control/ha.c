@@ -20,6 +20,7 @@
 #include "base/ctl_msg.h"
 #include "err.h"
 #include "ha_elect.h"
+#include "ha_monitor.h"
 #include "ha_proto.h"
 #include "log.h"
 #include "reconfig.h"
@@ -59,6 +60,7 @@ struct ha_counters {
 
 struct ha {
     struct ha_elect el;
+    struct ha_monitor mon;          /* ha.monitor: the gateways pinged */
     struct ha_key key;
     struct ha_replay replay;
     uint32_t self_ip;
@@ -184,6 +186,7 @@ int ha_init(struct appliance *a, char *err, size_t errlen)
         .preempt_delay_ms = c->preempt_delay_ms,
     };
     ha_elect_init(&h->el, &ec, appliance_now_ms());
+    ha_monitor_init(&h->mon, c, a->dp->n_workers, appliance_now_ms());
     for (size_t i = 0; i < a->cfg->n_interfaces && i < CFG_MAX_INTERFACES; i++)
     {
         ha_find_operstate(&a->dp->ports[a->cfg->interfaces[i].port], h->operstate[i],
@@ -196,6 +199,7 @@ int ha_init(struct appliance *a, char *err, size_t errlen)
     a->dp->ha_standby = true;
     a->dp->ha_sync = false;
     a->ha = h;
+    a->ha_mon = &h->mon;
     LOG_INFO("ha", "HA pair: backup until the election (priority %u, adverts every %u ms, "
                    "master-down after %u ms)", c->priority, c->advert_interval_ms,
              ha_elect_master_down_ms(&h->el));
@@ -208,6 +212,7 @@ void ha_free(struct appliance *a)
         free(a->ha->cfg_text);
         free(a->ha->cfg_in);
         OPENSSL_cleanse(a->ha->key.bytes, sizeof(a->ha->key.bytes));
+        a->ha_mon = NULL;
         free(a->ha);
         a->ha = NULL;
     }
@@ -743,6 +748,11 @@ static void ha_apply_state(struct appliance *a, uint64_t now)
     h->published = st;
 }
 
+static int ha_monitor_send(void *arg, unsigned w, const struct ctl_msg *msg)
+{
+    return dp_send_to_worker(arg, w, msg);
+}
+
 void ha_poll(struct appliance *a, uint64_t now)
 {
     struct ha *h = a->ha;
@@ -761,8 +771,14 @@ void ha_poll(struct appliance *a, uint64_t now)
     if (now - h->fault_check_ms >= HA_FAULT_CHECK_MS) {
         bool down = ha_links_down(a);
         h->fault_check_ms = now;
-        if (down != h->el.fault)
-            ha_elect_set_fault(&h->el, down, now);
+        if (down != !!(h->el.faults & HA_FAULT_LINK))
+            ha_elect_set_fault(&h->el, HA_FAULT_LINK, down, now);
+    }
+    (void)ha_monitor_poll(&h->mon, ha_monitor_send, a->dp, now);
+    {
+        bool failed = ha_monitor_failed(&h->mon);   /* replies: appliance_worker_msg */
+        if (failed != !!(h->el.faults & HA_FAULT_MONITOR))
+            ha_elect_set_fault(&h->el, HA_FAULT_MONITOR, failed, now);
     }
     ha_elect_tick(&h->el, now);
     ha_apply_state(a, now);
@@ -854,6 +870,16 @@ cJSON *ha_status(const struct appliance *a, uint64_t now)
     cJSON_AddStringToObject(o, "self", addr_format_ipv4(h->self_ip, ip));
     cJSON_AddNumberToObject(o, "vrid", h->vrid);
     cJSON_AddBoolToObject(o, "fault", h->el.fault);
+    {
+        cJSON *fa = cJSON_AddArrayToObject(o, "faults");
+        if (h->el.faults & HA_FAULT_LINK)
+            cJSON_AddItemToArray(fa, cJSON_CreateString("link"));
+        if (h->el.faults & HA_FAULT_MONITOR)
+            cJSON_AddItemToArray(fa, cJSON_CreateString("monitor"));
+    }
+    cJSON_AddNumberToObject(o, "monitor_interval_ms", h->mon.interval_ms);
+    cJSON_AddNumberToObject(o, "monitor_fall", h->mon.fall);
+    cJSON_AddItemToObject(o, "monitor", ha_monitor_status(&h->mon, now));
     cJSON_AddNumberToObject(o, "transitions", (double)h->el.transitions);
     cJSON_AddNumberToObject(o, "in_state_ms", (double)(now - h->el.since_ms));
     cJSON_AddStringToObject(o, "last_reason", h->el.reason ? h->el.reason : "");
@@ -934,7 +960,7 @@ int ha_promote(struct appliance *a, char *err, size_t errlen)
     if (a->ha == NULL)
         return lbd_err_set(err, errlen, LBD_ESTATE, "no \"ha\" section: a standalone appliance");
     if (!ha_elect_promote(&a->ha->el, appliance_now_ms()))
-        return lbd_err_set(err, errlen, LBD_ESTATE, "in fault (a data port is down)");
+        return lbd_err_set(err, errlen, LBD_ESTATE, "in fault (a data port is down or a monitored address does not answer)");
     LOG_WARN("ha", "ha.promote: master, priority 255 until ha.demote or a restart");
     ha_poll(a, appliance_now_ms());
     return 0;
