@@ -36,6 +36,7 @@ struct ha_counters {
     uint64_t tx_failed;         /* no mbuf, or the worker's ring full */
     uint64_t sync_batches_tx;
     uint64_t sync_records_tx;
+    uint64_t sync_bytes_tx;     /* IPv4 bytes of the sync datagrams sent (headers included) */
     uint64_t sync_records_unsent; /* not master, or no peer to send them to */
     uint64_t sync_batches_rx;
     uint64_t sync_records_rx;
@@ -301,13 +302,16 @@ static void ha_flush_batch(struct appliance *a)
     static uint8_t buf[HA_MSG_MAX];
     struct ha_hdr hd;
     struct ha_sync_hdr sh;
+    size_t len;
 
     if (h->batch_n == 0 && h->batch_flags == 0)
         return;
     hd = ha_next_hdr(h);
     sh = (struct ha_sync_hdr){.seq = ++h->sync_seq_tx, .n = (uint16_t)h->batch_n,
                               .flags = h->batch_flags};
-    ha_send(a, buf, ha_encode_sync(buf, sizeof(buf), &h->key, &hd, &sh, h->batch));
+    len = ha_encode_sync(buf, sizeof(buf), &h->key, &hd, &sh, h->batch);
+    if (ha_send(a, buf, len))
+        h->n.sync_bytes_tx += len + sizeof(struct rte_ipv4_hdr) + sizeof(struct rte_udp_hdr);
     h->n.sync_batches_tx++;
     h->n.sync_records_tx += h->batch_n;
     h->batch_n = 0;
@@ -916,6 +920,7 @@ cJSON *ha_status(const struct appliance *a, uint64_t now)
     cJSON_AddBoolToObject(sync, "ready", h->el.sync_ready);
     cJSON_AddNumberToObject(sync, "batches_tx", (double)c->sync_batches_tx);
     cJSON_AddNumberToObject(sync, "records_tx", (double)c->sync_records_tx);
+    cJSON_AddNumberToObject(sync, "bytes_tx", (double)c->sync_bytes_tx);
     cJSON_AddNumberToObject(sync, "records_unsent", (double)c->sync_records_unsent);
     cJSON_AddNumberToObject(sync, "batches_rx", (double)c->sync_batches_rx);
     cJSON_AddNumberToObject(sync, "records_rx", (double)c->sync_records_rx);
