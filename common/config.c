@@ -107,6 +107,8 @@ static void config_defaults(struct lbd_config *cfg)
     cfg->ha.advert_interval_ms = 1000;
     cfg->ha.preempt = true;
     cfg->ha.vrid = 1;
+    cfg->ha.monitor_interval_ms = 1000;
+    cfg->ha.monitor_fall = 3;
     cfg->management.address = htonl(INADDR_LOOPBACK);
     cfg->management.port = CFG_MGMT_PORT;
     cfg->management.max_clients = CFG_MGMT_MAX_CLIENTS;
@@ -1337,7 +1339,8 @@ static int parse_ha(struct jctx *c, const cJSON *root, struct lbd_config *cfg)
 {
     static const char *const keys[] = {"peer", "priority", "advert_interval_ms", "preempt",
                                        "auth_key_file", "vrid", "preempt_delay_ms",
-                                       "floating_ips", NULL};
+                                       "floating_ips", "monitor", "monitor_interval_ms",
+                                       "monitor_fall", NULL};
     struct cfg_ha *ha = &cfg->ha;
     const char *p = "ha";
     char path[JPATH_MAX], show[JSHOW_MAX];
@@ -1380,6 +1383,33 @@ static int parse_ha(struct jctx *c, const cJSON *root, struct lbd_config *cfg)
                 return jfail(c, fp, "%s is listed twice", jshow_ip(show, ip));
         ha->floating_ips[i++] = ip;
     }
+    TRY(jget_array(c, o, p, "monitor", 0, CFG_MAX_HA_MONITOR, "monitored addresses", &arr,
+                   &n));
+    ha->n_monitor = n;
+    i = 0;
+    cJSON_ArrayForEach(it, arr) {
+        char mp[JPATH_MAX];
+        uint32_t ip;
+
+        jpath_idx(mp, "ha.monitor", i);
+        TRY(jv_host(c, it, mp, &ip));
+        TRY(check_neighbour(c, cfg, mp, ip));
+        if (ip == ha->peer)
+            return jfail(c, mp, "%s is the peer (its adverts already tell whether it is there)",
+                         jshow_ip(show, ip));
+        if ((k = find_vip(cfg, cfg->n_virtual_services, ip)) >= 0)
+            return jfail(c, mp, "%s is the VIP of virtual_services[%ld]", jshow_ip(show, ip), k);
+        for (size_t j = 0; j < ha->n_floating_ips; j++)
+            if (ha->floating_ips[j] == ip)
+                return jfail(c, mp, "%s is a floating address (ours, not a neighbour's)",
+                             jshow_ip(show, ip));
+        for (size_t j = 0; j < i; j++)
+            if (ha->monitor[j] == ip)
+                return jfail(c, mp, "%s is listed twice", jshow_ip(show, ip));
+        ha->monitor[i++] = ip;
+    }
+    TRY(jget_uint(c, o, p, "monitor_interval_ms", 0, 100, 60000, &ha->monitor_interval_ms));
+    TRY(jget_u16(c, o, p, "monitor_fall", 0, 1, 100, &ha->monitor_fall));
     ha->enabled = true;
     return 0;
 }
@@ -1848,6 +1878,13 @@ static void dump_ha(struct jout *o, cJSON *root, const struct cfg_ha *ha)
         for (size_t i = 0; i < ha->n_floating_ips; i++)
             jo_ip(o, fa, NULL, ha->floating_ips[i]);
     }
+    {
+        cJSON *ma = jo_add(o, ho, "monitor", cJSON_CreateArray());
+        for (size_t i = 0; i < ha->n_monitor; i++)
+            jo_ip(o, ma, NULL, ha->monitor[i]);
+    }
+    jo_num(o, ho, "monitor_interval_ms", ha->monitor_interval_ms);
+    jo_num(o, ho, "monitor_fall", ha->monitor_fall);
 }
 
 static void dump_management(struct jout *o, cJSON *root, const struct cfg_management *m)

@@ -196,6 +196,7 @@ struct cfg_vs {
 };
 
 #define CFG_MAX_FLOATING_IPS 16
+#define CFG_MAX_HA_MONITOR 8
 
 struct cfg_ha {
     bool enabled;                    /* true when the "ha" object is present */
@@ -208,6 +209,12 @@ struct cfg_ha {
     uint32_t preempt_delay_ms;       /* 0..3600000, default 0 */
     uint32_t floating_ips[CFG_MAX_FLOATING_IPS]; /* move with the master (network order) */
     size_t n_floating_ips;
+    /* Monitored neighbours (gateways): pinged every monitor_interval_ms from our self
+     * IP; monitor_fall unanswered in a row put the unit in fault (control/ha_monitor.c) */
+    uint32_t monitor[CFG_MAX_HA_MONITOR]; /* network order */
+    size_t n_monitor;
+    uint32_t monitor_interval_ms;    /* 100..60000, default 1000 */
+    uint16_t monitor_fall;           /* 1..100, default 3 */
 };
 
 /*

@@ -106,7 +106,7 @@ static void put_rec(uint8_t *p, const struct ha_rec *r)
     memcpy(p + 20, &r->rs_port, 2);
     put16(p + 22, 0);
     put32(p + 24, r->timeout_ms);
-    put32(p + 28, 0);
+    put32(p + 28, r->seq_end_rev);
 }
 
 static void get_rec(const uint8_t *p, struct ha_rec *r)
@@ -123,6 +123,7 @@ static void get_rec(const uint8_t *p, struct ha_rec *r)
     memcpy(&r->vport, p + 18, 2);
     memcpy(&r->rs_port, p + 20, 2);
     r->timeout_ms = get32(p + 24);
+    r->seq_end_rev = get32(p + 28);
 }
 
 size_t ha_encode_sync(uint8_t *buf, size_t cap, const struct ha_key *key,

@@ -113,11 +113,13 @@ enum ha_rec_type {
     HA_REC_BULK_END = 4,    /* worker -> control only: this worker's bulk dump is done */
 };
 
+#define HA_REC_F_SEQ_REV 0x01   /* conn: seq_end_rev is set */
+
 struct ha_rec {
     uint8_t type;           /* enum ha_rec_type */
     uint8_t proto;          /* IPPROTO_TCP / IPPROTO_UDP */
     uint8_t state;          /* connection state (dataplane/l4/conn.h) */
-    uint8_t flags;
+    uint8_t flags;          /* HA_REC_F_* */
     uint32_t client_ip;
     uint32_t vip;
     uint32_t rs_ip;
@@ -126,7 +128,11 @@ struct ha_rec {
     uint16_t rs_port;
     uint16_t pad;
     uint32_t timeout_ms;    /* persistence: lifetime left once unused */
-    uint32_t pad2;
+    /* conn (TCP, with HA_REC_F_SEQ_REV): the sequence number just after what the real
+     * server had sent through the master when the record was made (host order): where a
+     * halt resets the client after a takeover (l4.c; a floor, the server may have sent
+     * more since). The forward direction's is not carried: nothing reads it. */
+    uint32_t seq_end_rev;
 };
 
 _Static_assert(sizeof(struct ha_rec) == HA_REC_LEN, "a sync record is 32 bytes");

@@ -2,12 +2,15 @@
 
 #include <time.h>
 
+#include "ha_monitor.h"
 #include "health.h"
 
 void appliance_worker_msg(struct appliance *a, const struct ctl_msg *msg)
 {
     if (a->health != NULL && health_on_msg(a->health, a->cfg, msg, appliance_now_ms()))
         a->health_changed = true;
+    if (a->ha_mon != NULL)
+        (void)ha_monitor_on_msg(a->ha_mon, msg, appliance_now_ms());    /* ha_poll looks */
 }
 
 uint64_t appliance_now_ms(void)

@@ -3,8 +3,8 @@
  * what the API reports about them, plus the clock and the hand-off of worker
  * messages to health. Owned and touched by the control core only.
  *
- * Low in control/ (only health and api_server are below it): it calls health and
- * nothing else in control/; the modules above may use it. Publishing a snapshot is
+ * Low in control/ (only health, ha_monitor and api_server are below it): it calls
+ * health and ha_monitor and nothing else in control/; the modules above may use it. Publishing a snapshot is
  * reconfig's, above it.
  */
 #ifndef LBD_APPLIANCE_H
@@ -27,6 +27,8 @@ struct appliance {
     struct ha *ha;                  /* the HA pair (control/ha.h); NULL: standalone */
     struct history *history;        /* the last hour per service (control/history.h) */
     struct txlog_sink *txlog;       /* the traffic log (control/txlog_sink.h) */
+    struct ha_monitor *ha_mon;      /* its monitored addresses (ha_monitor.h), owned by
+                                     * ha; NULL: standalone */
     uint64_t start_ms;              /* monotonic clock at start-up */
     uint64_t generation;            /* snapshots published so far */
     uint32_t last_rs_id;            /* real-server ids handed out so far */
@@ -46,9 +48,11 @@ struct ctl_msg;
 struct ha;
 struct history;
 struct txlog_sink;
+struct ha_monitor;
 
 /*
- * Control core: a message from a worker (health results). Every loop that drains the
+ * Control core: a message from a worker (health results, and echo replies to the HA
+ * pair's monitor pings). Every loop that drains the
  * workers' ring hands its messages here; a change of health marks the running config
  * for publishing.
  */

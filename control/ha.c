@@ -20,6 +20,7 @@
 #include "base/ctl_msg.h"
 #include "err.h"
 #include "ha_elect.h"
+#include "ha_monitor.h"
 #include "ha_proto.h"
 #include "log.h"
 #include "reconfig.h"
@@ -35,6 +36,7 @@ struct ha_counters {
     uint64_t tx_failed;         /* no mbuf, or the worker's ring full */
     uint64_t sync_batches_tx;
     uint64_t sync_records_tx;
+    uint64_t sync_bytes_tx;     /* IPv4 bytes of the sync datagrams sent (headers included) */
     uint64_t sync_records_unsent; /* not master, or no peer to send them to */
     uint64_t sync_batches_rx;
     uint64_t sync_records_rx;
@@ -59,6 +61,7 @@ struct ha_counters {
 
 struct ha {
     struct ha_elect el;
+    struct ha_monitor mon;          /* ha.monitor: the gateways pinged */
     struct ha_key key;
     struct ha_replay replay;
     uint32_t self_ip;
@@ -184,6 +187,7 @@ int ha_init(struct appliance *a, char *err, size_t errlen)
         .preempt_delay_ms = c->preempt_delay_ms,
     };
     ha_elect_init(&h->el, &ec, appliance_now_ms());
+    ha_monitor_init(&h->mon, c, a->dp->n_workers, appliance_now_ms());
     for (size_t i = 0; i < a->cfg->n_interfaces && i < CFG_MAX_INTERFACES; i++)
     {
         ha_find_operstate(&a->dp->ports[a->cfg->interfaces[i].port], h->operstate[i],
@@ -196,6 +200,7 @@ int ha_init(struct appliance *a, char *err, size_t errlen)
     a->dp->ha_standby = true;
     a->dp->ha_sync = false;
     a->ha = h;
+    a->ha_mon = &h->mon;
     LOG_INFO("ha", "HA pair: backup until the election (priority %u, adverts every %u ms, "
                    "master-down after %u ms)", c->priority, c->advert_interval_ms,
              ha_elect_master_down_ms(&h->el));
@@ -208,6 +213,7 @@ void ha_free(struct appliance *a)
         free(a->ha->cfg_text);
         free(a->ha->cfg_in);
         OPENSSL_cleanse(a->ha->key.bytes, sizeof(a->ha->key.bytes));
+        a->ha_mon = NULL;
         free(a->ha);
         a->ha = NULL;
     }
@@ -296,13 +302,16 @@ static void ha_flush_batch(struct appliance *a)
     static uint8_t buf[HA_MSG_MAX];
     struct ha_hdr hd;
     struct ha_sync_hdr sh;
+    size_t len;
 
     if (h->batch_n == 0 && h->batch_flags == 0)
         return;
     hd = ha_next_hdr(h);
     sh = (struct ha_sync_hdr){.seq = ++h->sync_seq_tx, .n = (uint16_t)h->batch_n,
                               .flags = h->batch_flags};
-    ha_send(a, buf, ha_encode_sync(buf, sizeof(buf), &h->key, &hd, &sh, h->batch));
+    len = ha_encode_sync(buf, sizeof(buf), &h->key, &hd, &sh, h->batch);
+    if (ha_send(a, buf, len))
+        h->n.sync_bytes_tx += len + sizeof(struct rte_ipv4_hdr) + sizeof(struct rte_udp_hdr);
     h->n.sync_batches_tx++;
     h->n.sync_records_tx += h->batch_n;
     h->batch_n = 0;
@@ -743,6 +752,11 @@ static void ha_apply_state(struct appliance *a, uint64_t now)
     h->published = st;
 }
 
+static int ha_monitor_send(void *arg, unsigned w, const struct ctl_msg *msg)
+{
+    return dp_send_to_worker(arg, w, msg);
+}
+
 void ha_poll(struct appliance *a, uint64_t now)
 {
     struct ha *h = a->ha;
@@ -761,8 +775,14 @@ void ha_poll(struct appliance *a, uint64_t now)
     if (now - h->fault_check_ms >= HA_FAULT_CHECK_MS) {
         bool down = ha_links_down(a);
         h->fault_check_ms = now;
-        if (down != h->el.fault)
-            ha_elect_set_fault(&h->el, down, now);
+        if (down != !!(h->el.faults & HA_FAULT_LINK))
+            ha_elect_set_fault(&h->el, HA_FAULT_LINK, down, now);
+    }
+    (void)ha_monitor_poll(&h->mon, ha_monitor_send, a->dp, now);
+    {
+        bool failed = ha_monitor_failed(&h->mon);   /* replies: appliance_worker_msg */
+        if (failed != !!(h->el.faults & HA_FAULT_MONITOR))
+            ha_elect_set_fault(&h->el, HA_FAULT_MONITOR, failed, now);
     }
     ha_elect_tick(&h->el, now);
     ha_apply_state(a, now);
@@ -854,6 +874,16 @@ cJSON *ha_status(const struct appliance *a, uint64_t now)
     cJSON_AddStringToObject(o, "self", addr_format_ipv4(h->self_ip, ip));
     cJSON_AddNumberToObject(o, "vrid", h->vrid);
     cJSON_AddBoolToObject(o, "fault", h->el.fault);
+    {
+        cJSON *fa = cJSON_AddArrayToObject(o, "faults");
+        if (h->el.faults & HA_FAULT_LINK)
+            cJSON_AddItemToArray(fa, cJSON_CreateString("link"));
+        if (h->el.faults & HA_FAULT_MONITOR)
+            cJSON_AddItemToArray(fa, cJSON_CreateString("monitor"));
+    }
+    cJSON_AddNumberToObject(o, "monitor_interval_ms", h->mon.interval_ms);
+    cJSON_AddNumberToObject(o, "monitor_fall", h->mon.fall);
+    cJSON_AddItemToObject(o, "monitor", ha_monitor_status(&h->mon, now));
     cJSON_AddNumberToObject(o, "transitions", (double)h->el.transitions);
     cJSON_AddNumberToObject(o, "in_state_ms", (double)(now - h->el.since_ms));
     cJSON_AddStringToObject(o, "last_reason", h->el.reason ? h->el.reason : "");
@@ -890,6 +920,7 @@ cJSON *ha_status(const struct appliance *a, uint64_t now)
     cJSON_AddBoolToObject(sync, "ready", h->el.sync_ready);
     cJSON_AddNumberToObject(sync, "batches_tx", (double)c->sync_batches_tx);
     cJSON_AddNumberToObject(sync, "records_tx", (double)c->sync_records_tx);
+    cJSON_AddNumberToObject(sync, "bytes_tx", (double)c->sync_bytes_tx);
     cJSON_AddNumberToObject(sync, "records_unsent", (double)c->sync_records_unsent);
     cJSON_AddNumberToObject(sync, "batches_rx", (double)c->sync_batches_rx);
     cJSON_AddNumberToObject(sync, "records_rx", (double)c->sync_records_rx);
@@ -934,7 +965,7 @@ int ha_promote(struct appliance *a, char *err, size_t errlen)
     if (a->ha == NULL)
         return lbd_err_set(err, errlen, LBD_ESTATE, "no \"ha\" section: a standalone appliance");
     if (!ha_elect_promote(&a->ha->el, appliance_now_ms()))
-        return lbd_err_set(err, errlen, LBD_ESTATE, "in fault (a data port is down)");
+        return lbd_err_set(err, errlen, LBD_ESTATE, "in fault (a data port is down or a monitored address does not answer)");
     LOG_WARN("ha", "ha.promote: master, priority 255 until ha.demote or a restart");
     ha_poll(a, appliance_now_ms());
     return 0;

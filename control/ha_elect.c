@@ -108,7 +108,9 @@ void ha_elect_advert(struct ha_elect *e, const struct ha_advert *a, uint64_t now
 void ha_elect_tick(struct ha_elect *e, uint64_t now)
 {
     if (e->fault) {
-        ha_elect_set(e, HA_STATE_FAULT, now, "data port down");
+        ha_elect_set(e, HA_STATE_FAULT, now,
+                     (e->faults & HA_FAULT_LINK) ? "data port down"
+                                                 : "monitored address not answering");
         return;
     }
     if (e->state == HA_STATE_FAULT)
@@ -128,9 +130,13 @@ void ha_elect_tick(struct ha_elect *e, uint64_t now)
     }
 }
 
-void ha_elect_set_fault(struct ha_elect *e, bool fault, uint64_t now)
+void ha_elect_set_fault(struct ha_elect *e, enum ha_fault cause, bool on, uint64_t now)
 {
-    e->fault = fault;
+    if (on)
+        e->faults |= (unsigned)cause;
+    else
+        e->faults &= ~(unsigned)cause;
+    e->fault = e->faults != 0;
     ha_elect_tick(e, now);
 }
 

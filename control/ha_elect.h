@@ -17,8 +17,9 @@
  *     once it has heard that master for preempt_delay_ms, and once its bulk resync
  *     is done (sync_ready) or HA_ELECT_SYNC_WAIT_MS more have passed. With preempt
  *     false it stays backup while a master is heard.
- *   - Fault (a data port down): state fault, effective priority 0, adverts go on so
- *     that the peer takes over at once; when the fault clears, backup.
+ *   - Fault (a data port down, or a monitored address not answering: each cause is
+ *     set and cleared apart, HA_FAULT_*): state fault, effective priority 0, adverts
+ *     go on so that the peer takes over at once; when every cause has cleared, backup.
  *   - ha.promote: effective priority 255 and master at once; ha.demote: effective
  *     priority 0 and backup (the peer, winning, takes over on the next advert).
  */
@@ -34,6 +35,12 @@
 
 enum ha_override { HA_OVERRIDE_NONE = 0, HA_OVERRIDE_PROMOTED, HA_OVERRIDE_DEMOTED };
 
+/* The causes of a fault (bits of ha_elect.faults). */
+enum ha_fault {
+    HA_FAULT_LINK = 1,          /* a data port is down */
+    HA_FAULT_MONITOR = 2,       /* a monitored address stopped answering */
+};
+
 struct ha_elect_cfg {
     uint32_t self_ip;           /* network order: the tie-break */
     uint32_t peer_ip;
@@ -47,7 +54,8 @@ struct ha_elect {
     struct ha_elect_cfg cfg;
     enum ha_state state;
     enum ha_override override;
-    bool fault;
+    bool fault;                 /* faults != 0 */
+    unsigned faults;            /* HA_FAULT_* bits */
     bool sync_ready;            /* the caller: a bulk resync ended since we became backup */
     uint64_t master_down_at;    /* backup: when the master counts as gone */
     uint64_t next_advert_at;
@@ -70,8 +78,9 @@ void ha_elect_advert(struct ha_elect *e, const struct ha_advert *a, uint64_t now
 /* Timers and the fault condition; call at least every few milliseconds. */
 void ha_elect_tick(struct ha_elect *e, uint64_t now);
 
-/* A data port is down (true) or every one is up again (false). */
-void ha_elect_set_fault(struct ha_elect *e, bool fault, uint64_t now);
+/* Cause `cause` (HA_FAULT_*) of a fault is there (on) or gone (off); the unit is in
+ * fault while any cause is there. */
+void ha_elect_set_fault(struct ha_elect *e, enum ha_fault cause, bool on, uint64_t now);
 
 /* Operator overrides (ha.promote, ha.demote). Promote fails (false) in fault. */
 bool ha_elect_promote(struct ha_elect *e, uint64_t now);

@@ -122,7 +122,11 @@ static bool reconfig_same_ha(const struct cfg_ha *a, const struct cfg_ha *b)
            a->preempt_delay_ms == b->preempt_delay_ms &&
            a->n_floating_ips == b->n_floating_ips &&
            memcmp(a->floating_ips, b->floating_ips,
-                  a->n_floating_ips * sizeof(a->floating_ips[0])) == 0;
+                  a->n_floating_ips * sizeof(a->floating_ips[0])) == 0 &&
+           a->n_monitor == b->n_monitor &&
+           memcmp(a->monitor, b->monitor, a->n_monitor * sizeof(a->monitor[0])) == 0 &&
+           a->monitor_interval_ms == b->monitor_interval_ms &&
+           a->monitor_fall == b->monitor_fall;
 }
 
 static int check_live(const struct lbd_config *prev, const struct lbd_config *next, char *err,

@@ -206,7 +206,8 @@ void conn_update(struct conn *c, enum conn_dir dir, uint8_t tcp_flags, uint64_t 
         /* The client reuses the ports of a closed connection. */
         if (c->state == CONN_TCP_CLOSING) {
             c->state = CONN_TCP_HANDSHAKE;
-            c->flags &= (uint8_t)~(CONN_F_REPLIED | CONN_F_SEQ_FWD | CONN_F_SEQ_REV);
+            c->flags &= (uint8_t)~(CONN_F_REPLIED | CONN_F_SEQ_FWD | CONN_F_SEQ_REV |
+                                    CONN_F_SEQ_SYNC);
         }
     } else if (c->state == CONN_TCP_HANDSHAKE && (c->flags & CONN_F_REPLIED)) {
         c->state = CONN_TCP_ESTABLISHED;

@@ -46,6 +46,8 @@ enum conn_dir { CONN_DIR_FORWARD = 0, CONN_DIR_REVERSE = 1 };
 #define CONN_F_HALTED 0x10      /* closed by halt: both sides were sent an RST */
 #define CONN_F_SEQ_FWD 0x20     /* seq_end[CONN_DIR_FORWARD] is set (TCP) */
 #define CONN_F_SEQ_REV 0x40     /* seq_end[CONN_DIR_REVERSE] is set (TCP) */
+#define CONN_F_SEQ_SYNC 0x80    /* seq_end[CONN_DIR_REVERSE] is the master's (HA sync): a
+                                 * floor, not yet what went through here */
 
 /* A packet's addresses as they sit in it (network order). */
 struct conn_key {

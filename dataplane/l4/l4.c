@@ -316,6 +316,8 @@ static inline void l4_track_seq(struct conn *c, enum conn_dir dir, const struct 
     if (!(c->flags & bit) || (int32_t)(end - c->seq_end[dir]) > 0) {
         c->seq_end[dir] = end;
         c->flags |= bit;
+        if (dir == CONN_DIR_REVERSE)
+            c->flags &= (uint8_t)~CONN_F_SEQ_SYNC;     /* seen here now, not the master's */
     }
 }
 
@@ -566,11 +568,20 @@ bool l4_from_server(struct l4 *l4, const struct snapshot *s, struct rte_mbuf *m,
              * RST was not exactly in sequence, data still in flight) is answered with
              * an RST it takes (seq = its ACK) on the client path: only a SYN opens a
              * connection, so without the entry the client would wait out its timeout.
+             * After a takeover the end may be the master's (CONN_F_SEQ_SYNC, from its
+             * last sync record): the server may have sent more since, so this segment's
+             * seq wins when it is ahead. Either way it is kept for the retries.
              */
-            uint32_t seq = (c->flags & CONN_F_SEQ_REV)
-                               ? c->seq_end[CONN_DIR_REVERSE]
-                               : rte_be_to_cpu_32(((const struct rte_tcp_hdr *)l4h)->sent_seq);
+            uint32_t seg = rte_be_to_cpu_32(((const struct rte_tcp_hdr *)l4h)->sent_seq);
+            uint32_t seq = seg;
 
+            if (c->flags & CONN_F_SEQ_REV) {
+                seq = c->seq_end[CONN_DIR_REVERSE];
+                if ((c->flags & CONN_F_SEQ_SYNC) && (int32_t)(seg - seq) > 0)
+                    seq = seg;
+            }
+            c->seq_end[CONN_DIR_REVERSE] = seq;
+            c->flags = (uint8_t)((c->flags | CONN_F_SEQ_REV) & ~CONN_F_SEQ_SYNC);
             l4_send_rst(l4, s, c->vip, c->vport, c->client_ip, c->client_port, seq);
             c->flags |= CONN_F_HALTED;
             conn_update(c, CONN_DIR_REVERSE, RTE_TCP_RST_FLAG, l4->lc->now_ms);

@@ -35,6 +35,10 @@ static void l4_sync_conn_rec(const struct conn *c, uint8_t type, struct ha_rec *
         .vport = c->vport,
         .rs_port = c->rs_port,
     };
+    if (c->flags & CONN_F_SEQ_REV) {
+        r->flags |= HA_REC_F_SEQ_REV;
+        r->seq_end_rev = c->seq_end[CONN_DIR_REVERSE];
+    }
 }
 
 void l4_sync_conn(struct l4 *l4, const struct conn *c)
@@ -161,6 +165,15 @@ static void l4_sync_install_conn(struct l4 *l4, const struct snapshot *s, const 
     }
     if (state != CONN_TCP_HANDSHAKE && r->proto == IPPROTO_TCP)
         c->flags |= CONN_F_REPLIED;
+    /* Where the server had got to: kept as a floor (the later of two records wins, in
+     * serial arithmetic), for a halt after a takeover (l4.c). */
+    if (r->proto == IPPROTO_TCP && (r->flags & HA_REC_F_SEQ_REV) &&
+        (!(c->flags & CONN_F_SEQ_REV) ||
+         ((c->flags & CONN_F_SEQ_SYNC) &&
+          (int32_t)(r->seq_end_rev - c->seq_end[CONN_DIR_REVERSE]) > 0))) {
+        c->seq_end[CONN_DIR_REVERSE] = r->seq_end_rev;
+        c->flags |= CONN_F_SEQ_REV | CONN_F_SEQ_SYNC;
+    }
     /* Half a timeout more than the master's, which refreshes a busy entry every one. */
     c->last_seen = now + l4->conns->timeout_ms[state] / 2;
     l4->stats->sync_installed++;

@@ -141,6 +141,11 @@ struct tcp_stack *tcp_stack_create(const struct tcp_stack_conf *conf, char *err,
         return NULL;
     }
     tcp_syncookie_init(&st->cookie, &cookie_key, tcp_now(st));
+    /* Active opens start at a random port, not at port_lo: a unit that takes over from
+     * its HA peer (or comes back after a restart) would otherwise pick the very ports
+     * the other one used last, which the real servers still hold in TIME_WAIT, and its
+     * SYNs would draw ACKs instead of SYN-ACKs until they are retried. */
+    st->port_cursor = (uint16_t)siphash24(&st->iss_key, "lport", 5);
     while (st->wscale < TCP_MAX_WSCALE && ((uint32_t)65535 << st->wscale) < conf->rcvbuf)
         st->wscale++;
     return st;

@@ -11,6 +11,11 @@
  * The figure is the median over bursts of cycles per packet (the machines are shared:
  * a burst that was preempted says nothing about the code); the mean is printed too.
  *
+ * HA sync: new connections with the HA state sync off and on (a master with a peer:
+ * each new connection on a persistent service puts a connection and a persistence
+ * record on the ring to the control core), alternating, fresh tables each time; the
+ * difference is what the sync costs the worker per new connection.
+ *
  *   bench_l4 [flows_large]      (default 1000000)
  */
 #include <inttypes.h>
@@ -21,7 +26,11 @@
 #include <rte_eal.h>
 #include <rte_malloc.h>
 
+#include <rte_ring.h>
+#include <rte_ring_elem.h>
+
 #include "dp_harness.h"
+#include "ha_proto.h"
 
 #define BURST 32
 
@@ -149,6 +158,55 @@ static uint64_t drops(void)
     return d;
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+/* Cycles per new connection with the sync off and on, REPS alternating runs each. */
+static int sync_cost(uint32_t flows, uint32_t capacity)
+{
+    enum { REPS = 9 };
+    struct rte_ring *ring = rte_ring_create_elem("bench_sync", sizeof(struct ha_rec), 1u << 17,
+                                                 0, RING_F_SC_DEQ);
+    double med[2][REPS];
+    uint64_t recs[2] = {0, 0};
+    static struct ha_rec out[4096];
+
+    if (ring == NULL)
+        return -1;
+    for (int rep = 0; rep < REPS; rep++) {
+        for (int on = 0; on < 2; on++) {
+            unsigned n;
+            l4_free(&h.w->l4);
+            if (l4_init(&h.w->l4, &h.w->lc, &h.w->io, &h.w->fw, &h.w->stats.l4, capacity, 0) != 0)
+                return -1;
+            h.s->ha_sync = on;
+            h.w->lc.snap = h.s;
+            h.w->lc.sync_out = on ? ring : NULL;
+            l4_snapshot_changed(&h.w->l4, h.s);
+            med[on][rep] = run(P_FORWARD, flows, flows - flows % BURST, NULL).median;
+            while ((n = rte_ring_sc_dequeue_burst_elem(ring, out, sizeof(out[0]), RTE_DIM(out),
+                                                       NULL)) > 0)
+                recs[on] += n;
+        }
+    }
+    h.s->ha_sync = false;
+    h.w->lc.sync_out = NULL;
+    qsort(med[0], REPS, sizeof(double), cmp_double);
+    qsort(med[1], REPS, sizeof(double), cmp_double);
+    printf("ha sync: new connection (%u flows, median of %d runs each): sync off %.1f, "
+           "on %.1f cycles/packet: %.1f cycles per new connection for %.2f records "
+           "(ring full: %" PRIu64 ")\n", flows, REPS, med[0][REPS / 2], med[1][REPS / 2],
+           med[1][REPS / 2] - med[0][REPS / 2],
+           (double)recs[1] / ((double)REPS * (flows - flows % BURST)),
+           h.w->stats.l4.sync_ring_full);
+    rte_ring_free(ring);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     char *eal[] = {"bench_l4", "--no-huge", "-m", "2048", "--no-pci", "--no-shconf",
@@ -213,5 +271,7 @@ int main(int argc, char **argv)
                c_rev.mean, c_route.median, c_route.mean, conn_count(h.w->l4.conns),
                persist_count(h.w->l4.persist), drops());
     }
+    if (sync_cost(RTE_MIN(large, 16384u), large + 1024) != 0)
+        return 1;
     return 0;
 }

@@ -6,6 +6,10 @@
   ha_peer.py udp-client DST PORT SECONDS OUT
       one datagram every 50 ms from one source port for SECONDS; writes to OUT (JSON)
       how many were sent and answered, the longest silence and who answered
+  ha_peer.py http-loop SRC DST PORT PATH SECONDS OUT
+      a new TCP connection from SRC every 100 ms for SECONDS (each given 1 s), asking
+      GET PATH; writes to OUT (JSON) each attempt's start time (monotonic seconds) and
+      the answer's last line (the real server's name), or null when it failed
   ha_peer.py advert KEYFILE SRC DST COUNTER [--wrong-key]
       sends one HA advert (state master, priority 254) from SRC (spoofed through a raw
       socket) to DST, authenticated with the key in KEYFILE (or a wrong one), with the
@@ -68,6 +72,39 @@ def udp_client(dst, port, seconds, out):
                "servers": sorted(servers)}, open(out, "w"))
 
 
+def http_once(src, dst, port, path, timeout):
+    c = socket.socket()
+    c.settimeout(timeout)
+    try:
+        c.bind((src, 0))
+        c.connect((dst, int(port)))
+        c.sendall(b"GET %s HTTP/1.0\r\nHost: %s\r\n\r\n" % (path.encode(), dst.encode()))
+        data = b""
+        while True:
+            d = c.recv(4096)
+            if not d:
+                break
+            data += d
+        head, _, body = data.partition(b"\r\n\r\n")
+        if not head.startswith(b"HTTP/1.") or b" 200 " not in head.split(b"\r\n")[0] + b" ":
+            return None
+        return body.strip().split(b"\n")[-1].decode() or None
+    except OSError:
+        return None
+    finally:
+        c.close()
+
+
+def http_loop(src, dst, port, path, seconds, out):
+    end = time.monotonic() + float(seconds)
+    events = []
+    while time.monotonic() < end:
+        t = time.monotonic()
+        events.append([round(t, 3), http_once(src, dst, port, path, 1.0)])
+        time.sleep(max(0.0, t + 0.1 - time.monotonic()))
+    json.dump({"events": events}, open(out, "w"))
+
+
 def csum(b):
     if len(b) % 2:
         b += b"\0"
@@ -104,6 +141,8 @@ def main():
         udp_server(sys.argv[2], sys.argv[3])
     elif cmd == "udp-client":
         udp_client(*sys.argv[2:6])
+    elif cmd == "http-loop":
+        http_loop(*sys.argv[2:8])
     elif cmd == "advert":
         advert(sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5], "--wrong-key" in sys.argv)
     else:

@@ -1622,8 +1622,56 @@ Test(config_errors, ha)
                               "'192.168.112.15', '192.168.112.16', '192.168.112.17', "
                               "'192.168.112.18', '192.168.112.19']"}},
          "ha.floating_ips: more than 16 floating addresses"},
+        {{{"ha.monitor", "'192.168.112.1'"}}, "ha.monitor: must be an array"},
+        {{{"ha.monitor", "[1]"}}, "ha.monitor[0]: must be a string"},
+        {{{"ha.monitor", "['10.9.9.1']"}},
+         "ha.monitor[0]: \"10.9.9.1\" is not on a connected interface subnet"},
+        {{{"ha.monitor", "['192.168.112.1', '192.168.112.5']"}},
+         "ha.monitor[1]: \"192.168.112.5\" is the self IP of interfaces[0]"},
+        {{{"ha.monitor", "['192.168.112.6']"}},
+         "ha.monitor[0]: \"192.168.112.6\" is the peer (its adverts already tell whether it "
+         "is there)"},
+        {{{"ha.monitor", "['192.168.112.110']"}},
+         "ha.monitor[0]: \"192.168.112.110\" is the VIP of virtual_services[0]"},
+        {{{"ha.monitor", "['192.168.112.4']"}, {"ha.floating_ips", "['192.168.112.4']"}},
+         "ha.monitor[0]: \"192.168.112.4\" is a floating address (ours, not a neighbour's)"},
+        {{{"ha.monitor", "['192.168.112.1', '192.168.112.1']"}},
+         "ha.monitor[1]: \"192.168.112.1\" is listed twice"},
+        {{{"ha.monitor", "['192.168.112.1', '192.168.112.2', '192.168.112.3', "
+                         "'192.168.112.7', '192.168.112.8', '192.168.112.9', "
+                         "'192.168.112.10', '192.168.112.11', '192.168.112.12']"}},
+         "ha.monitor: more than 8 monitored addresses"},
+        {{{"ha.monitor_interval_ms", "99"}}, "ha.monitor_interval_ms: 99 is not in 100..60000"},
+        {{{"ha.monitor_interval_ms", "60001"}},
+         "ha.monitor_interval_ms: 60001 is not in 100..60000"},
+        {{{"ha.monitor_fall", "0"}}, "ha.monitor_fall: 0 is not in 1..100"},
+        {{{"ha.monitor_fall", "101"}}, "ha.monitor_fall: 101 is not in 1..100"},
+        {{{"ha.monitor_fall", "'3'"}}, "ha.monitor_fall: must be a number"},
     };
     RUN(cases);
+}
+
+Test(config, ha_monitor)
+{
+    static const struct change set[] = {
+        {"ha.monitor", "['192.168.112.1', '192.168.112.2']"},
+        {"ha.monitor_interval_ms", "500"},
+        {"ha.monitor_fall", "2"},
+    };
+    struct lbd_config *cfg = load_ok(set, 3);
+
+    cr_assert_eq(cfg->ha.n_monitor, 2);
+    cr_assert_eq(cfg->ha.monitor[0], ip4("192.168.112.1"));
+    cr_assert_eq(cfg->ha.monitor[1], ip4("192.168.112.2"));
+    cr_assert_eq(cfg->ha.monitor_interval_ms, 500);
+    cr_assert_eq(cfg->ha.monitor_fall, 2);
+    assert_round_trip(cfg);
+    config_free(cfg);
+    cfg = load_ok(NULL, 0);
+    cr_assert_eq(cfg->ha.n_monitor, 0, "none by default");
+    cr_assert_eq(cfg->ha.monitor_interval_ms, 1000);
+    cr_assert_eq(cfg->ha.monitor_fall, 3);
+    config_free(cfg);
 }
 
 Test(config, ha_floating_ips_and_preempt_delay)

@@ -50,6 +50,37 @@ Test(ha_proto, advert_round_trip)
     cr_assert_eq(ha_encode_advert(buf, HA_ADVERT_LEN - 1, &k, &h, &a), 0, "too small a buffer");
 }
 
+Test(ha_proto, conn_record_layout_carries_the_servers_sequence_end)
+{
+    struct ha_key k = key_of("another key of the pair, 32 byte");
+    struct ha_rec r = {
+        .type = HA_REC_CONN, .proto = IPPROTO_TCP, .state = 2, .flags = HA_REC_F_SEQ_REV,
+        .client_ip = inet_addr("10.200.50.20"), .vip = inet_addr("10.200.50.120"),
+        .rs_ip = inet_addr("192.168.112.51"), .client_port = htons(40000),
+        .vport = htons(8000), .rs_port = htons(8000), .seq_end_rev = 0x01020304u,
+    }, got;
+    struct ha_sync_hdr sh = {.seq = 1, .n = 1}, sg;
+    struct ha_hdr h;
+    uint8_t buf[HA_MSG_MAX];
+    const uint8_t *body, *p;
+    size_t blen, n;
+
+    n = ha_encode_sync(buf, sizeof(buf), &k, &hdr, &sh, &r);
+    cr_assert_eq(n, HA_HDR_LEN + HA_SYNC_BODY_HDR + HA_REC_LEN + HA_MAC_LEN);
+    p = buf + HA_HDR_LEN + HA_SYNC_BODY_HDR;
+    cr_assert_eq(p[3], HA_REC_F_SEQ_REV, "flags at byte 3");
+    cr_assert_eq(p[28], 1);
+    cr_assert_eq(p[29], 2);
+    cr_assert_eq(p[30], 3);
+    cr_assert_eq(p[31], 4, "the end of the server's data at 28, big-endian");
+    cr_assert_eq(p[22] | p[23], 0, "the reserved bytes stay zero");
+    cr_assert_eq(ha_decode(buf, n, &k, &h, &body, &blen), HA_OK);
+    cr_assert(ha_decode_sync(body, blen, &sg, &got));
+    cr_assert_eq(got.flags, HA_REC_F_SEQ_REV);
+    cr_assert_eq(got.seq_end_rev, 0x01020304u);
+    cr_assert_eq(memcmp(&r, &got, sizeof(r)), 0);
+}
+
 Test(ha_proto, sync_round_trip)
 {
     struct ha_key k = key_of("another key of the pair, 32 byte");
@@ -67,6 +98,8 @@ Test(ha_proto, sync_round_trip)
             .vip = inet_addr("10.200.50.120"), .rs_ip = inet_addr("192.168.112.51"),
             .client_port = htons((uint16_t)(40000 + i)), .vport = htons(8000),
             .rs_port = htons(8000), .timeout_ms = 1200000u + (uint32_t)i,
+            .flags = i % 2 ? HA_REC_F_SEQ_REV : 0,
+            .seq_end_rev = i % 2 ? 0xfffffff0u + (uint32_t)i * 1000 : 0,
         };
     n = ha_encode_sync(buf, sizeof(buf), &k, &hdr, &sh, recs);
     cr_assert_eq(n, HA_MSG_MAX, "a full batch is the largest message");

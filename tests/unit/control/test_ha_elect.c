@@ -143,13 +143,13 @@ Test(ha_elect, fault_hands_over_and_recovers_as_backup)
     start("192.168.112.5", "192.168.112.6", 150, true, 0);
     hear(HA_STATE_BACKUP, 100);
     cr_assert_eq(e.state, HA_STATE_MASTER);
-    ha_elect_set_fault(&e, true, now);
+    ha_elect_set_fault(&e, HA_FAULT_LINK, true, now);
     cr_assert_eq(e.state, HA_STATE_FAULT);
     cr_assert_eq(ha_elect_priority(&e), 0, "advertised as priority 0");
     run(10000, HA_STATE_MASTER, 100);
     cr_assert_eq(e.state, HA_STATE_FAULT, "no election while in fault");
     cr_assert(!ha_elect_promote(&e, now), "no promote in fault");
-    ha_elect_set_fault(&e, false, now);
+    ha_elect_set_fault(&e, HA_FAULT_LINK, false, now);
     cr_assert_eq(e.state, HA_STATE_BACKUP);
     cr_assert_str_eq(e.reason, "fault cleared");
 
@@ -159,6 +159,77 @@ Test(ha_elect, fault_hands_over_and_recovers_as_backup)
     hear(HA_STATE_FAULT, 0);
     cr_assert_eq(e.state, HA_STATE_MASTER);
     cr_assert_str_eq(e.reason, "peer in fault");
+}
+
+Test(ha_elect, monitor_fault_hands_over_and_recovers_as_backup)
+{
+    start("192.168.112.5", "192.168.112.6", 150, true, 0);
+    hear(HA_STATE_BACKUP, 100);
+    cr_assert_eq(e.state, HA_STATE_MASTER);
+    ha_elect_set_fault(&e, HA_FAULT_MONITOR, true, now);
+    cr_assert_eq(e.state, HA_STATE_FAULT);
+    cr_assert_str_eq(e.reason, "monitored address not answering");
+    cr_assert_eq(ha_elect_priority(&e), 0, "advertised as priority 0");
+    cr_assert(ha_elect_advert_due(&e, now), "the peer hears of it at once");
+    run(10000, HA_STATE_MASTER, 100);
+    cr_assert_eq(e.state, HA_STATE_FAULT, "a higher priority does not take it back");
+    ha_elect_set_fault(&e, HA_FAULT_MONITOR, false, now);
+    cr_assert_eq(e.state, HA_STATE_BACKUP);
+    cr_assert_str_eq(e.reason, "fault cleared");
+    cr_assert_eq(ha_elect_priority(&e), 150);
+    /* Back as backup, it preempts the lower master as any returning unit does. */
+    e.sync_ready = true;
+    run(1010, HA_STATE_MASTER, 100);
+    cr_assert_eq(e.state, HA_STATE_MASTER);
+    cr_assert_str_eq(e.reason, "preempt");
+}
+
+Test(ha_elect, fault_causes_clear_apart)
+{
+    start("192.168.112.5", "192.168.112.6", 150, true, 0);
+    ha_elect_set_fault(&e, HA_FAULT_MONITOR, true, now);
+    ha_elect_set_fault(&e, HA_FAULT_LINK, true, now);
+    cr_assert_eq(e.state, HA_STATE_FAULT);
+    ha_elect_set_fault(&e, HA_FAULT_LINK, false, now);
+    cr_assert_eq(e.state, HA_STATE_FAULT, "the monitor still fails");
+    cr_assert_eq(ha_elect_priority(&e), 0);
+    run(5000, HA_STATE_INIT, 0);
+    cr_assert_eq(e.state, HA_STATE_FAULT, "alone, but in fault: never master");
+    ha_elect_set_fault(&e, HA_FAULT_MONITOR, true, now);
+    cr_assert_eq(e.state, HA_STATE_FAULT, "set twice is still one cause");
+    ha_elect_set_fault(&e, HA_FAULT_MONITOR, false, now);
+    cr_assert_eq(e.state, HA_STATE_BACKUP);
+    cr_assert_eq(e.faults, 0);
+
+    /* A backup in fault: the master is not replaced, and the fault is what we advertise. */
+    start("192.168.112.6", "192.168.112.5", 100, true, 0);
+    hear(HA_STATE_MASTER, 150);
+    ha_elect_set_fault(&e, HA_FAULT_MONITOR, true, now);
+    cr_assert_eq(e.state, HA_STATE_FAULT);
+    hear(HA_STATE_FAULT, 0);
+    cr_assert_eq(e.state, HA_STATE_FAULT, "both in fault: nobody is master");
+    ha_elect_set_fault(&e, HA_FAULT_MONITOR, false, now);
+    cr_assert_eq(e.state, HA_STATE_BACKUP);
+    hear(HA_STATE_FAULT, 0);
+    cr_assert_eq(e.state, HA_STATE_MASTER, "the peer still in fault: we take over");
+    cr_assert_str_eq(e.reason, "peer in fault");
+}
+
+Test(ha_elect, no_preempt_returning_higher_unit_stays_backup_until_the_master_goes)
+{
+    /* The returning higher unit hears the lower master before its own master-down. */
+    start("192.168.112.5", "192.168.112.6", 150, false, 0);
+    hear(HA_STATE_MASTER, 100);
+    e.sync_ready = true;
+    run(30000, HA_STATE_MASTER, 100);
+    cr_assert_eq(e.state, HA_STATE_BACKUP);
+    cr_assert_eq(e.transitions, 0);
+    /* The master stops: master-down (3 of its intervals + our skew) later, we take over. */
+    run(3000, HA_STATE_INIT, 0);
+    cr_assert_eq(e.state, HA_STATE_BACKUP);
+    run(1000, HA_STATE_INIT, 0);
+    cr_assert_eq(e.state, HA_STATE_MASTER);
+    cr_assert_str_eq(e.reason, "master down");
 }
 
 Test(ha_elect, demote_and_promote)

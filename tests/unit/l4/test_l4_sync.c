@@ -152,6 +152,163 @@ Test(l4_sync, backup_installs_and_a_midstream_segment_is_carried_after_takeover)
     drain((struct ha_rec[16]){0}, 16);
 }
 
+/* A segment from real server rs:443 to the client 10.200.50.20:dport (seq, ACK, data). */
+static uint32_t server_seg(uint32_t rs, uint16_t dport, uint8_t flags, uint32_t seq,
+                           uint16_t data_len)
+{
+    uint32_t off = frame_eth(f, RTE_ETHER_TYPE_IPV4, &frame_mac_us);
+    uint32_t l4 = frame_ipv4(f, off, IPPROTO_TCP, rs, ip4("10.200.50.20"),
+                             (uint16_t)(sizeof(struct rte_tcp_hdr) + data_len));
+    struct rte_tcp_hdr *tcp = (struct rte_tcp_hdr *)(f + l4);
+
+    memset(tcp, 0, sizeof(*tcp));
+    tcp->src_port = rte_cpu_to_be_16(443);
+    tcp->dst_port = rte_cpu_to_be_16(dport);
+    tcp->sent_seq = rte_cpu_to_be_32(seq);
+    tcp->recv_ack = rte_cpu_to_be_32(1001);
+    tcp->data_off = 5 << 4;
+    tcp->tcp_flags = flags;
+    tcp->rx_win = rte_cpu_to_be_16(1000);
+    memset(tcp + 1, 0x5a, data_len);
+    tcp->cksum = rte_ipv4_udptcp_cksum((struct rte_ipv4_hdr *)(f + off), tcp);
+    return l4 + sizeof(*tcp) + data_len;
+}
+
+/* The seq of the one RST sent to the client (port 1); the server's (port 0) dropped. */
+static uint32_t rst_seq_to_client(void)
+{
+    uint32_t len = h_sent(&h, 1, out, sizeof(out));
+    const struct rte_tcp_hdr *rst = (const struct rte_tcp_hdr *)(out + 34);
+    uint32_t seq;
+
+    cr_assert_gt(len, 0, "no RST to the client");
+    cr_assert_eq(((const struct rte_ipv4_hdr *)(out + 14))->dst_addr, ip4("10.200.50.20"));
+    cr_assert_eq(rst->tcp_flags, RTE_TCP_RST_FLAG);
+    seq = rte_be_to_cpu_32(rst->sent_seq);
+    cr_assert_eq(h_sent(&h, 1, out, sizeof(out)), 0, "one RST");
+    while (h_sent(&h, 0, out, sizeof(out)) > 0)
+        ;
+    return seq;
+}
+
+static void set_rs_state(uint32_t ip, enum cfg_rs_state st)
+{
+    for (int i = 0; i < H_RS; i++)
+        if (h.rs_tcp[i].ip == ip)
+            h.rs_tcp[i].state = st;
+}
+
+Test(l4_sync, conn_records_carry_where_the_server_got_to)
+{
+    struct ha_rec r[16];
+    uint32_t len, rs;
+    unsigned n;
+
+    publish(false, true);
+    len = tcp_seg(ip4("10.200.50.20"), ip4("10.200.50.120"), 50100, 443, RTE_TCP_SYN_FLAG);
+    h_run(&h, f, len, 1);
+    cr_assert_gt(h_sent(&h, 0, out, sizeof(out)), 0);
+    n = drain(r, 16);
+    cr_assert_eq(n, 1);
+    cr_assert_eq(r[0].flags & HA_REC_F_SEQ_REV, 0, "nothing from the server yet");
+    rs = r[0].rs_ip;
+    /* SYN-ACK at 7999 and the first 100 bytes: the record of the state change (data
+     * from the server ends the handshake) carries 8100, the bulk dump too. */
+    len = server_seg(rs, 50100, RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG, 7999, 0);
+    h_run(&h, f, len, 0);
+    len = server_seg(rs, 50100, RTE_TCP_ACK_FLAG | RTE_TCP_PSH_FLAG, 8000, 100);
+    h_run(&h, f, len, 0);
+    while (h_sent(&h, 1, out, sizeof(out)) > 0)
+        ;
+    n = drain(r, 16);
+    cr_assert_eq(n, 1);
+    cr_assert_eq(r[0].state, CONN_TCP_ESTABLISHED);
+    cr_assert(r[0].flags & HA_REC_F_SEQ_REV);
+    cr_assert_eq(r[0].seq_end_rev, 8000, "the SYN-ACK's end: the record is made before the data is noted");
+    len = server_seg(rs, 50100, RTE_TCP_ACK_FLAG | RTE_TCP_PSH_FLAG, 8100, 100);
+    h_run(&h, f, len, 0);
+    while (h_sent(&h, 1, out, sizeof(out)) > 0)
+        ;
+    l4_sync_bulk_start(&h.w->l4);
+    while (l4_sync_bulk_step(&h.w->l4, h.s))
+        ;
+    n = drain(r, 16);
+    cr_assert_geq(n, 2);
+    cr_assert_eq(r[0].type, HA_REC_CONN);
+    cr_assert_eq(r[0].seq_end_rev, 8200, "the bulk dump has the latest");
+    cr_assert_eq(r[n - 1].type, HA_REC_BULK_END);
+    {
+        struct conn_key k = {.src_ip = ip4("10.200.50.20"), .dst_ip = ip4("10.200.50.120"),
+                             .src_port = rte_cpu_to_be_16(50100),
+                             .dst_port = rte_cpu_to_be_16(443), .proto = IPPROTO_TCP};
+        enum conn_dir dir;
+        conn_delete(h.w->l4.conns, conn_lookup(h.w->l4.conns, &k, &dir), h.w->lc.now_ms);
+    }
+    drain(r, 16);
+}
+
+Test(l4_sync, halt_after_a_takeover_resets_the_client_from_the_synced_end)
+{
+    struct ha_rec r = {
+        .type = HA_REC_CONN, .proto = IPPROTO_TCP, .state = CONN_TCP_ESTABLISHED,
+        .flags = HA_REC_F_SEQ_REV, .client_ip = ip4("10.200.50.20"),
+        .vip = ip4("10.200.50.120"), .rs_ip = ip4("192.168.112.52"),
+        .client_port = rte_cpu_to_be_16(52000), .vport = rte_cpu_to_be_16(443),
+        .rs_port = rte_cpu_to_be_16(443), .seq_end_rev = 5200,
+    };
+    uint32_t len;
+
+    publish(true, false);
+    l4_sync_install(&h.w->l4, h.s, &r);             /* the server had sent up to 5200 */
+    r.client_port = rte_cpu_to_be_16(52001);
+    l4_sync_install(&h.w->l4, h.s, &r);
+    r.seq_end_rev = 5100;                           /* an older record: not taken */
+    l4_sync_install(&h.w->l4, h.s, &r);
+    r.client_port = rte_cpu_to_be_16(52002);
+    r.flags = 0;                                    /* a master that had seen nothing */
+    l4_sync_install(&h.w->l4, h.s, &r);
+    cr_assert_eq(h.w->stats.l4.sync_installed, 4);
+
+    /* Takeover, then the server is halted. */
+    set_rs_state(ip4("192.168.112.52"), CFG_RS_HALT);
+    publish(false, true);
+    /* A retransmission of data the client has (behind the synced end): the RST goes at
+     * 5200, inside the client's window, not at 5000 behind it. */
+    len = server_seg(ip4("192.168.112.52"), 52000, RTE_TCP_ACK_FLAG | RTE_TCP_PSH_FLAG, 5000,
+                     100);
+    h_run(&h, f, len, 0);
+    cr_assert_eq(rst_seq_to_client(), 5200);
+    /* The server had sent more since the master's last record: this segment is ahead
+     * of the synced end, and its seq is the better guess. */
+    len = server_seg(ip4("192.168.112.52"), 52001, RTE_TCP_ACK_FLAG | RTE_TCP_PSH_FLAG, 5400,
+                     100);
+    h_run(&h, f, len, 0);
+    cr_assert_eq(rst_seq_to_client(), 5400);
+    /* No end synced: the segment's seq, as before. */
+    len = server_seg(ip4("192.168.112.52"), 52002, RTE_TCP_ACK_FLAG, 9000, 0);
+    h_run(&h, f, len, 0);
+    cr_assert_eq(rst_seq_to_client(), 9000);
+    cr_assert_eq(h.w->stats.l4.conns_halted, 3);
+    /* The client says nothing: each RST is sent again at the same place. */
+    h_advance_ms(&h, L4_HALT_RETRY_MS);
+    {
+        uint32_t seqs[3], n = 0;
+        while (n < 3 && h_sent(&h, 1, out, sizeof(out)) > 0)
+            seqs[n++] = rte_be_to_cpu_32(((const struct rte_tcp_hdr *)(out + 34))->sent_seq);
+        cr_assert_eq(n, 3, "every halted entry tried again");
+        cr_assert_eq(seqs[0] + seqs[1] + seqs[2], 5200 + 5400 + 9000);
+    }
+    cr_assert_eq(h.w->stats.l4.halt_rst_retries, 3);
+    set_rs_state(ip4("192.168.112.52"), CFG_RS_ONLINE);
+    publish(false, true);
+    for (int i = 0; i < L4_HALT_TRIES + 1; i++) {
+        h_advance_ms(&h, L4_HALT_RETRY_MS);
+        while (h_sent(&h, 1, out, sizeof(out)) > 0)
+            ;
+    }
+    cr_assert_eq(conn_count(h.w->l4.conns), 0);
+}
+
 Test(l4_sync, records_naming_nothing_of_ours_are_counted)
 {
     struct ha_rec r = {
