@@ -42,6 +42,20 @@ static int arg_string(const cJSON *req, const char *name, const char **out, char
     return 0;
 }
 
+/* The optional "vs" argument: NULL (every service) or the label of one that exists. */
+static int arg_vs(const struct appliance *a, const cJSON *req, const char **vs, char *err,
+                  size_t errlen)
+{
+    int rc = arg_string(req, "vs", vs, err, errlen);
+
+    if (rc != 0)
+        return rc;
+    if (*vs != NULL && config_find_vs(a->cfg, *vs) == NULL)
+        return lbd_err_set(err, errlen, LBD_ENOENT, "vs: no virtual service labelled '%.64s'",
+                           *vs);
+    return 0;
+}
+
 static int cmd_status(struct appliance *a, const cJSON *req, cJSON **result, char *err,
                       size_t errlen)
 {
@@ -189,12 +203,10 @@ static int cmd_health_list(struct appliance *a, const cJSON *req, cJSON **result
                            size_t errlen)
 {
     const char *vs;
-    int rc = arg_string(req, "vs", &vs, err, errlen);
+    int rc = arg_vs(a, req, &vs, err, errlen);
 
     if (rc != 0)
         return rc;
-    if (vs != NULL && config_find_vs(a->cfg, vs) == NULL)
-        return lbd_err_set(err, errlen, LBD_ENOENT, "vs: no virtual service labelled '%.64s'", vs);
     *result = health_list(a->health, vs, appliance_now_ms());
     return *result ? 0 : lbd_err_set(err, errlen, LBD_ENOMEM, "out of memory");
 }
@@ -203,12 +215,10 @@ static int cmd_history(struct appliance *a, const cJSON *req, cJSON **result, ch
                        size_t errlen)
 {
     const char *vs;
-    int rc = arg_string(req, "vs", &vs, err, errlen);
+    int rc = arg_vs(a, req, &vs, err, errlen);
 
     if (rc != 0)
         return rc;
-    if (vs != NULL && config_find_vs(a->cfg, vs) == NULL)
-        return lbd_err_set(err, errlen, LBD_ENOENT, "vs: no virtual service labelled '%.64s'", vs);
     if (a->history == NULL)
         return lbd_err_set(err, errlen, LBD_ENOTSUP, "no history is kept");
     *result = history_json(a->history, vs, appliance_now_ms());

@@ -19,6 +19,7 @@
 #include <openssl/x509.h>
 
 #include "config_check.h"
+#include "test_certs.h"
 
 static char dir[] = "/tmp/lbd-check-test-XXXXXX";
 
@@ -48,32 +49,16 @@ static void write_file(const char *name, const char *text, mode_t mode)
     cr_assert_eq(chmod(p, mode), 0);
 }
 
-/* A P-256 key and a self-signed certificate: dir/vip.pem, dir/vip.key. */
+/* A P-256 key and a self-signed certificate: dir/vip.pem, dir/vip.key (0600). */
 static void make_pem(void)
 {
-    EVP_PKEY *k = EVP_EC_gen("P-256");
-    X509 *x = X509_new();
-    X509_NAME *n;
+    EVP_PKEY *k;
+    X509 *x;
     char p[256];
-    FILE *f;
 
-    cr_assert(k != NULL && x != NULL);
-    ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
-    X509_gmtime_adj(X509_getm_notBefore(x), -60);
-    X509_gmtime_adj(X509_getm_notAfter(x), 86400);
-    X509_set_pubkey(x, k);
-    n = X509_get_subject_name(x);
-    X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC, (const unsigned char *)"vip", -1, -1, 0);
-    X509_set_issuer_name(x, n);
-    cr_assert(X509_sign(x, k, EVP_sha256()) > 0);
-    snprintf(p, sizeof(p), "%s/vip.pem", dir);
-    cr_assert_not_null(f = fopen(p, "w"));
-    PEM_write_X509(f, x);
-    fclose(f);
+    tc_make_cert("vip", -60, 86400, &k, &x);
+    tc_write_pem(dir, "vip", k, x);
     snprintf(p, sizeof(p), "%s/vip.key", dir);
-    cr_assert_not_null(f = fopen(p, "w"));
-    PEM_write_PrivateKey(f, k, NULL, NULL, 0, NULL, NULL);
-    fclose(f);
     chmod(p, 0600);
     X509_free(x);
     EVP_PKEY_free(k);

@@ -15,6 +15,7 @@
 #include "eal.h"
 
 #include "api_cmd.h"
+#include "app_fixture.h"
 #include "appliance.h"
 #include "config.h"
 #include "health.h"
@@ -227,16 +228,7 @@ static const char *cfg_json =
 
 static void app_setup(void)
 {
-    char err[256];
-
-    test_eal_init();
-    memset(&app, 0, sizeof(app));
-    cr_assert_eq(config_parse(cfg_json, &app.cfg, err, sizeof(err)), 0, "%s", err);
-    snprintf(app.config_path, sizeof(app.config_path), "/tmp/lbd-test-history-%d.json",
-             getpid());
-    app.health = health_create();
-    reconfig_assign_ids(&app, app.cfg, NULL);
-    cr_assert_eq(health_sync(app.health, app.cfg, 0), 0);
+    app_fixture(&app, cfg_json, "history");
     app.history = history_create(HISTORY_INTERVAL_MS, HISTORY_SAMPLES, CFG_MAX_VS);
     stats_history_sync(&app, app.cfg);
 }

@@ -19,6 +19,7 @@
 #include "config.h"
 #include "err.h"
 #include "tls_load.h"
+#include "test_certs.h"
 
 static char dir[] = "/tmp/lbd-tls-test-XXXXXX";
 
@@ -43,29 +44,11 @@ static void write_file(const char *name, const char *text, mode_t mode)
 /* A P-256 key and a self-signed certificate valid from +from_s to +to_s, as PEM files. */
 static void make_pem(const char *stem, long from_s, long to_s)
 {
-    EVP_PKEY *k = EVP_EC_gen("P-256");
-    X509 *x = X509_new();
-    X509_NAME *n;
-    char p[256];
-    FILE *f;
+    EVP_PKEY *k;
+    X509 *x;
 
-    cr_assert(k != NULL && x != NULL);
-    ASN1_INTEGER_set(X509_get_serialNumber(x), 7);
-    X509_gmtime_adj(X509_getm_notBefore(x), from_s);
-    X509_gmtime_adj(X509_getm_notAfter(x), to_s);
-    X509_set_pubkey(x, k);
-    n = X509_get_subject_name(x);
-    X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC, (const unsigned char *)stem, -1, -1, 0);
-    X509_set_issuer_name(x, n);
-    cr_assert(X509_sign(x, k, EVP_sha256()) > 0);
-    snprintf(p, sizeof(p), "%s/%s.pem", dir, stem);
-    cr_assert_not_null(f = fopen(p, "w"));
-    PEM_write_X509(f, x);
-    fclose(f);
-    snprintf(p, sizeof(p), "%s/%s.key", dir, stem);
-    cr_assert_not_null(f = fopen(p, "w"));
-    PEM_write_PrivateKey(f, k, NULL, NULL, 0, NULL, NULL);
-    fclose(f);
+    tc_make_cert(stem, from_s, to_s, &k, &x);
+    tc_write_pem(dir, stem, k, x);
     X509_free(x);
     EVP_PKEY_free(k);
 }

@@ -21,6 +21,7 @@
 
 #include "proxy/tls_ctx.h"
 #include "proxy_net.h"
+#include "test_certs.h"
 
 #define PN_CLIENT "10.0.0.20"
 #define PN_VIP "10.0.0.110"
@@ -49,27 +50,6 @@ static struct {
     EVP_PKEY *key;
     X509 *cert;
 } T;
-
-/* ---- certificates ---------------------------------------------------------- */
-
-static void make_cert(const char *cn, EVP_PKEY **key, X509 **cert)
-{
-    X509_NAME *n;
-
-    *key = EVP_EC_gen("P-256");
-    *cert = X509_new();
-    cr_assert(*key != NULL && *cert != NULL);
-    ASN1_INTEGER_set(X509_get_serialNumber(*cert), 1);
-    X509_gmtime_adj(X509_getm_notBefore(*cert), -60);
-    X509_gmtime_adj(X509_getm_notAfter(*cert), 86400);
-    X509_set_pubkey(*cert, *key);
-    n = X509_get_subject_name(*cert);
-    X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0);
-    X509_set_issuer_name(*cert, n);
-    cr_assert(X509_sign(*cert, *key, EVP_sha256()) > 0);
-}
-
-/* ---- the network --------------------------------------------------------------- */
 
 /* ---- applications ------------------------------------------------------------ */
 
@@ -291,7 +271,7 @@ static void setup(void)
     memset(&T, 0, sizeof(T));
     pn_setup("Tls", 0, 16);
     cr_assert_eq(tcp_listen(N.srv, 0, 443, 0, srv_accept, NULL), 0);
-    make_cert("vip.test", &T.key, &T.cert);
+    tc_make_cert("vip.test", -60, 86400, &T.key, &T.cert);
     N.vs.tls.enabled = true;
     N.vs.tls.min_version = CFG_TLS_1_2;
     m = (struct tls_cert_material){.cert = T.cert, .key = T.key};
@@ -327,7 +307,7 @@ static void tls_real_servers(bool verify)
     EVP_PKEY *k;
     X509 *x;
 
-    make_cert("rs.test", &k, &x);
+    tc_make_cert("rs.test", -60, 86400, &k, &x);
     T.srv_ctx = SSL_CTX_new(TLS_server_method());
     cr_assert(SSL_CTX_use_certificate(T.srv_ctx, x) == 1 && SSL_CTX_use_PrivateKey(T.srv_ctx, k) == 1);
     for (int i = 0; i < 3; i++) {
