@@ -41,7 +41,7 @@ struct api_server {
     unsigned long request_timeouts; /* dropped for a request line not finished in time */
     unsigned long evicted;          /* idle or stalled, closed to make room for a new client */
     uint32_t request_timeout_ms;    /* API_REQUEST_TIMEOUT_MS unless a test sets it */
-    uint32_t idle_evict_ms;         /* API_IDLE_EVICT_MS likewise */
+    uint32_t evict_ms;              /* API_EVICT_AFTER_MS likewise */
     int watch_fd;                   /* another fd whose input ends the wait, or -1 */
     struct api_client clients[API_MAX_CLIENTS];
 };
@@ -120,7 +120,7 @@ int api_server_open(const char *path, api_handler_fn fn, void *ctx, struct api_s
     srv->fd = fd;
     srv->watch_fd = -1;
     srv->request_timeout_ms = API_REQUEST_TIMEOUT_MS;
-    srv->idle_evict_ms = API_IDLE_EVICT_MS;
+    srv->evict_ms = API_EVICT_AFTER_MS;
     srv->fn = fn;
     srv->ctx = ctx;
     snprintf(srv->path, sizeof(srv->path), "%s", path);
@@ -245,11 +245,11 @@ static int client_feed(struct api_server *srv, struct api_client *c, const char 
 
 /*
  * A full table makes room by closing the client that has stalled longest, told why:
- * one silent for API_IDLE_EVICT_MS (nothing sent either way), or one whose request
- * line has been open for API_STALL_EVICT_MS (lbctl writes a line at once; a client
- * that trickles one in is a slowloris). Connections held open cannot keep the operator
- * out. Returns the freed slot, or -1 when every client is busy or active (the
- * newcomer is refused).
+ * silent (nothing sent either way) or with a request line open, for evict_ms at
+ * least. lbctl writes its line at once and reads its answer; connections held open
+ * silently, or a line trickled in (slowloris), cannot keep the operator out. Returns
+ * the freed slot, or -1 when every client is being answered or was active within
+ * evict_ms (the newcomer is refused).
  */
 static int evict_stalled(struct api_server *srv, uint64_t now)
 {
@@ -261,15 +261,9 @@ static int evict_stalled(struct api_server *srv, uint64_t now)
         uint64_t since;
         if (c->out_len > c->out_off)
             continue;                   /* being answered */
-        if (c->req_ms != 0) {
-            since = c->req_ms;
-            if (now - since < API_STALL_EVICT_MS)
-                continue;
-        } else {
-            since = c->last_ms;
-            if (now - since < srv->idle_evict_ms)
-                continue;
-        }
+        since = c->req_ms != 0 ? c->req_ms : c->last_ms;
+        if (now - since < srv->evict_ms)
+            continue;
         if (since < oldest_since) {
             oldest_since = since;
             oldest = i;
@@ -420,10 +414,10 @@ unsigned long api_server_slow_clients(const struct api_server *srv)
     return srv->slow_clients;
 }
 
-void api_server_set_timeouts(struct api_server *srv, uint32_t request_ms, uint32_t idle_ms)
+void api_server_set_timeouts(struct api_server *srv, uint32_t request_ms, uint32_t evict_ms)
 {
     srv->request_timeout_ms = request_ms;
-    srv->idle_evict_ms = idle_ms;
+    srv->evict_ms = evict_ms;
 }
 
 unsigned long api_server_request_timeouts(const struct api_server *srv)

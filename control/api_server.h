@@ -14,9 +14,9 @@
  * Slow or silent clients cannot hold the socket: a request line must be complete
  * within API_REQUEST_TIMEOUT_MS of its first byte, else the client is disconnected
  * (api_server_request_timeouts: a slowloris); and when all API_MAX_CLIENTS slots are
- * taken, a newcomer takes the slot of the client stalled longest (silent for
- * API_IDLE_EVICT_MS, or with a request line open for API_STALL_EVICT_MS;
- * api_server_evicted), and is refused only when every client is busy or active.
+ * taken, a newcomer takes the slot of the client stalled longest (silent, or with a
+ * request line open, for API_EVICT_AFTER_MS at least; api_server_evicted), and is
+ * refused only when every client is being answered or was active that recently.
  */
 #ifndef LBD_API_SERVER_H
 #define LBD_API_SERVER_H
@@ -27,8 +27,8 @@
 #define API_MAX_CLIENTS 32
 #define API_MAX_PENDING_OUT (1024u * 1024)  /* unread response bytes, then dropped */
 #define API_REQUEST_TIMEOUT_MS 5000u        /* from a request line's first byte to its end */
-#define API_IDLE_EVICT_MS 10000u            /* idle this long: closed when a newcomer needs room */
-#define API_STALL_EVICT_MS 250u             /* a request line open this long: likewise */
+#define API_EVICT_AFTER_MS 250u             /* silent, or a line open, this long: closed
+                                               when a newcomer needs the slot */
 
 /* Returns a malloc'd response line ending in '\n' (NULL: out of memory). */
 typedef char *(*api_handler_fn)(void *ctx, const char *line, size_t len);
@@ -59,7 +59,7 @@ unsigned long api_server_slow_clients(const struct api_server *srv);
 unsigned long api_server_request_timeouts(const struct api_server *srv);
 
 /* The two limits above, for tests (the daemon keeps the defaults). */
-void api_server_set_timeouts(struct api_server *srv, uint32_t request_ms, uint32_t idle_ms);
+void api_server_set_timeouts(struct api_server *srv, uint32_t request_ms, uint32_t evict_ms);
 
 /* Idle or stalled clients closed so far to make room for a new one. */
 unsigned long api_server_evicted(const struct api_server *srv);

@@ -225,9 +225,9 @@ check "one byte per segment: nothing left in lbd's TCP buffers afterwards" \
 # --- slowloris on the API socket ----------------------------------------------------
 # 40 local clients trickle request lines in a byte every 0.4 s and never finish them,
 # more than the socket's 32 slots; then 32 connect and say nothing. The operator's
-# lbctl keeps being answered: a newcomer takes the slot of a client whose line has been
-# open for 250 ms or that has been idle for 10 s (api_evicted), and a line unfinished
-# after 5 s closes its client anyway (api_request_timeouts).
+# lbctl keeps being answered: a newcomer takes the slot of the client whose line has
+# been open, or that has been silent, longest (250 ms at least; api_evicted), and a line
+# unfinished after 5 s closes its client anyway (api_request_timeouts).
 sock=$labrun/lb1.sock
 api_py='
 import socket, sys, time
@@ -236,11 +236,14 @@ cs = []
 for i in range(n):
     c = socket.socket(socket.AF_UNIX); c.connect(sys.argv[1]); cs.append(c)
 end = time.monotonic() + secs
+ready = False
 while time.monotonic() < end:
     for c in cs:
         if mode == "trickle":
             try: c.send(b"{")
             except OSError: pass
+    if not ready:
+        open(sys.argv[5], "w").close(); ready = True
     time.sleep(0.4)
 closed = 0
 for c in cs:
@@ -260,16 +263,19 @@ api_answers() { # api_answers SECONDS: lbctl status every 0.5 s; prints answered
     echo "$ok/$n"
 }
 t0=$(stat "r['api_request_timeouts'] + r['api_evicted']")
-python3 -c "$api_py" "$sock" trickle 40 7 >"$tmp/loris.closed" &
+python3 -c "$api_py" "$sock" trickle 40 7 "$tmp/loris.ready" >"$tmp/loris.closed" &
 loris=$!
-sleep 0.5
+# Once all of them hold a slot and have begun their lines: for the first 250 ms every
+# client counts as active and a newcomer is refused (by design, doc/api.md).
+for _ in $(seq 50); do [[ -e $tmp/loris.ready ]] && break; sleep 0.1; done
+sleep 0.3
 answers=$(api_answers 6)
 wait $loris
 t1=$(stat "r['api_request_timeouts'] + r['api_evicted']")
 e0=$(stat "r['api_evicted']")
-python3 -c "$api_py" "$sock" idle 32 12 >"$tmp/idle.closed" &
+python3 -c "$api_py" "$sock" idle 32 4 "$tmp/idle.ready" >"$tmp/idle.closed" &
 idle=$!
-sleep 11
+sleep 2
 answers_idle=$(api_answers 1)
 wait $idle
 e1=$(stat "r['api_evicted']")
