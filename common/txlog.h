@@ -72,7 +72,7 @@ struct txlog_rec {
         uint32_t packets[2];        /* layer 4: client -> server, server -> client */
     };
     uint32_t t_total_ms;            /* from the start to the end (layer 4: to the last
-                                       packet, or to the end when it was ended at once) */
+                                       packet) */
     uint16_t client_port;           /* host order */
     uint16_t vport;                 /* host order */
     uint16_t rs_port;               /* host order */
