@@ -1292,9 +1292,6 @@ static int parse_vs(struct jctx *c, const cJSON *it, const char *p, struct lbd_c
     TRY(jget_bool(c, it, p, "x_forwarded_for", &v->x_forwarded_for));
     v->log = v->layer == 7;
     TRY(jget_bool(c, it, p, "log", &v->log));
-    if (v->log && v->layer == 4)
-        return jfail(c, jpath_key(path, p, "log"),
-                     "layer 4 services have no traffic log in this version (only false)");
     TRY(parse_real_servers(c, it, p, v));
     return check_vs(c, cfg, i, p);
 }

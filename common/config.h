@@ -185,9 +185,9 @@ struct cfg_vs {
     uint32_t max_header_bytes;       /* request or response header block; default 16384 */
     uint32_t http_request_timeout_ms;/* whole request header block; default 10000 */
     bool x_forwarded_for;            /* add X-Forwarded-For; default true */
-    bool log;                        /* traffic log: a line per connection (TCP mode) or
-                                        request (HTTP mode); default true for layer 7,
-                                        layer 4 has none (false only) */
+    bool log;                        /* traffic log: a line per connection (TCP mode,
+                                        layer 4) or request (HTTP mode); default true
+                                        for layer 7, false for layer 4 */
     struct cfg_real_server *real_servers;
     size_t n_real_servers;
     /* Run time, not in the JSON: set by the control core (control/reconfig.c). */

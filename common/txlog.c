@@ -21,6 +21,8 @@ static const char *const end_names[TXLOG_END_MAX] = {
     [TXLOG_END_BAD_REQUEST] = "bad_request",
     [TXLOG_END_ABORTED] = "aborted",
     [TXLOG_END_ERROR] = "error",
+    [TXLOG_END_IDLE_TIMEOUT] = "idle_timeout",
+    [TXLOG_END_SYNC_REMOVED] = "sync_removed",
 };
 
 const char *txlog_end_name(unsigned end)
@@ -71,6 +73,12 @@ size_t txlog_format(const struct txlog_rec *r, const char *vs, const char *rs, c
         put(buf, len, &off, " server=%s:%u", addr_format_ipv4(r->rs_ip, c), r->rs_port);
     else
         put(buf, len, &off, " server=-");
+    if (txlog_mode_l4(r->mode)) {
+        put(buf, len, &off, " mode=l4 proto=%s total_ms=%u packets_in=%u packets_out=%u"
+            " end=%s worker=%u", r->mode == TXLOG_MODE_L4_UDP ? "udp" : "tcp", r->t_total_ms,
+            r->packets[0], r->packets[1], txlog_end_name(r->end), r->worker);
+        return off;
+    }
     put(buf, len, &off, " mode=%s", r->mode == TXLOG_MODE_HTTP ? "http" : "tcp");
     if (r->status != 0)
         put(buf, len, &off, " status=%u", r->status);

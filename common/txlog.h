@@ -1,9 +1,10 @@
 /*
- * txlog: the traffic log's record, one per proxied connection (Layer 7 TCP mode) or
- * per request (HTTP mode), and its text form.
+ * txlog: the traffic log's record, one per proxied connection (Layer 7 TCP mode), per
+ * request (HTTP mode) or per Layer 4 connection, and its text form.
  *
  * A worker fills a record by value at the end of a connection or request and puts it
- * in its own log ring (dataplane/proxy/proxy_log.h); the control core takes records
+ * in its own log ring (dataplane/proxy/proxy_log.h, dataplane/l4/l4_log.h); the
+ * control core takes records
  * out, formats them with txlog_format and sends the lines to syslog and to the tail
  * the API serves (control/txlog_sink.h). The record is fixed-size, holds no pointer,
  * and is defined here, once, for both sides. Nothing here needs DPDK.
@@ -34,15 +35,28 @@ enum txlog_end {
     TXLOG_END_BAD_REQUEST,          /* HTTP: 400, 431 */
     TXLOG_END_ABORTED,              /* HTTP: a message cut short; both sides reset */
     TXLOG_END_ERROR,                /* lbd could not go on (no buffer, service gone) */
+    TXLOG_END_IDLE_TIMEOUT,         /* layer 4: the entry expired idle (UDP, established) */
+    TXLOG_END_SYNC_REMOVED,         /* layer 4: ended by the HA peer's sync record */
     TXLOG_END_MAX
 };
 
 enum txlog_mode {
-    TXLOG_MODE_TCP = 0,
-    TXLOG_MODE_HTTP,
+    TXLOG_MODE_TCP = 0,             /* layer 7 TCP mode */
+    TXLOG_MODE_HTTP,                /* layer 7 HTTP mode */
+    TXLOG_MODE_L4_TCP,              /* layer 4, a TCP connection */
+    TXLOG_MODE_L4_UDP,              /* layer 4, a UDP flow */
 };
 
-/* One log record: 128 bytes, by value through an rte_ring of elements. */
+static inline int txlog_mode_l4(unsigned mode)
+{
+    return mode == TXLOG_MODE_L4_TCP || mode == TXLOG_MODE_L4_UDP;
+}
+
+/*
+ * One log record: 128 bytes, by value through an rte_ring of elements. A layer 4
+ * record (TXLOG_MODE_L4_*) has no bytes, connect or first-byte time, status or
+ * request: its entry counts packets, not bytes (dataplane/l4/conn.h).
+ */
 struct txlog_rec {
     uint64_t bytes_in;              /* client -> server payload */
     uint64_t bytes_out;             /* server -> client payload */
@@ -50,9 +64,15 @@ struct txlog_rec {
     uint32_t vip;                   /* network order */
     uint32_t rs_ip;                 /* network order; 0: no real server */
     uint32_t rs_id;                 /* the real server's stable id (labels: control core) */
-    uint32_t t_connect_ms;          /* from the start to the backend established */
-    uint32_t t_first_ms;            /* from the start to the first byte from the server */
-    uint32_t t_total_ms;            /* from the start to the end */
+    union {
+        struct {                    /* layer 7 */
+            uint32_t t_connect_ms;  /* from the start to the backend established */
+            uint32_t t_first_ms;    /* from the start to the first byte from the server */
+        };
+        uint32_t packets[2];        /* layer 4: client -> server, server -> client */
+    };
+    uint32_t t_total_ms;            /* from the start to the end (layer 4: to the last
+                                       packet) */
     uint16_t client_port;           /* host order */
     uint16_t vport;                 /* host order */
     uint16_t rs_port;               /* host order */
@@ -77,6 +97,9 @@ const char *txlog_end_name(unsigned end);
  *   client=IP:PORT vip=IP:PORT vs=LABEL rs=LABEL server=IP:PORT mode=tcp|http
  *   status=N|- connect_ms=N|- first_byte_ms=N|- total_ms=N bytes_in=N bytes_out=N
  *   end=REASON worker=N [req="LINE"]
+ * or, for a layer 4 record:
+ *   client=IP:PORT vip=IP:PORT vs=LABEL rs=LABEL server=IP:PORT mode=l4 proto=tcp|udp
+ *   total_ms=N packets_in=N packets_out=N end=REASON worker=N
  * vs and rs are the labels the caller found for r's slot and id ("-" when NULL: the
  * service or server is gone). Bytes of the request line outside printable ASCII, and
  * '"' and '\', are written as \xHH. Returns the length.

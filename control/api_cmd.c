@@ -324,8 +324,9 @@ static int cmd_logs(struct appliance *a, const cJSON *req, cJSON **result, char 
     lines = cJSON_AddArrayToObject(o, "lines");
     missed = txlog_tail_read(t, (uint64_t)after, (uint32_t)max, logs_add_line, lines, &next);
     for (unsigned w = 0; w < a->dp->n_workers; w++) {
-        lost += dp_worker_stats(a->dp, w)->proxy.log_lost;
-        records += dp_worker_stats(a->dp, w)->proxy.log_records;
+        const struct worker_stats *ws = dp_worker_stats(a->dp, w);
+        lost += ws->proxy.log_lost + ws->l4.log_lost;
+        records += ws->proxy.log_records + ws->l4.log_records;
     }
     cJSON_AddNumberToObject(o, "next", (double)next);
     cJSON_AddNumberToObject(o, "last", (double)last);

@@ -355,6 +355,8 @@ cJSON *stats_build(const struct appliance *a, const char *vs_label, int *rc, cha
         add_u64(w, "l4_sync_removed", ws->l4.sync_removed);
         add_u64(w, "l4_sync_no_service", ws->l4.sync_no_service);
         add_u64(w, "l4_sync_failed", ws->l4.sync_failed);
+        add_u64(w, "l4_log_records", ws->l4.log_records);
+        add_u64(w, "l4_log_lost", ws->l4.log_lost);
         add_u64(w, "probes_sent", ws->probe.probes_sent);
         add_u64(w, "probe_failed", ws->probe.probe_failed);
         add_u64(w, "probes_ok", ws->probe.probes_ok);

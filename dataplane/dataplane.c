@@ -233,7 +233,7 @@ static int dp_create_workers(struct dataplane *dp, const struct lbd_config *cfg,
             .ports = dp->ports, .neigh = dp->neigh, .to_ctl = dp->to_ctl,
             .from_ctl = dp->to_worker[i], .qsbr = dp->qsbr, .snap = &dp->snap,
             .ha_rx = dp->ha_rx, .ha_tx = dp->ha_tx[i], .sync_out = dp->sync_out,
-            .sync_in = dp->sync_in[i],
+            .sync_in = dp->sync_in[i], .log_ring = dp->log_ring[i],
             .quit = &dp->quit,
         };
 

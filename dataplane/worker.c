@@ -408,6 +408,7 @@ int worker_init(struct worker *w, const struct worker_links *links, uint32_t max
         return LBD_EIO;
     if (l4_init(&w->l4, &w->lc, &w->io, &w->fw, &w->stats.l4, max_conns, socket) != 0)
         return LBD_ENOMEM;
+    w->l4.log_ring = links->log_ring;
     persist_ctl_init(&w->pctl, &w->lc, w->l4.persist);
     if (ip_reass_init(&w->reass, &w->lc, &w->stats.reass, socket) != 0)
         return LBD_EIO;

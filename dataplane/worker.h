@@ -81,6 +81,9 @@ struct worker_links {
     struct rte_ring *ha_tx;             /* control -> this worker: HA datagrams to send */
     struct rte_ring *sync_out;          /* workers -> control: sync records (ha_rec) */
     struct rte_ring *sync_in;           /* control -> this worker: records to install */
+    struct rte_ring *log_ring;          /* this worker -> control: traffic log records
+                                           (txlog_rec) of Layer 4 and its proxy; NULL:
+                                           none */
     struct rte_rcu_qsbr *qsbr;
     struct snapshot **snap;             /* the published snapshot (atomic) */
     const int *quit;                    /* set by the control core (atomic) */

@@ -157,6 +157,8 @@ struct conn *conn_create(struct conn_table *t, const struct conn_key *fwd, uint3
     c->state = (uint8_t)state;
     c->flags = 0;
     c->halt_tries = 0;
+    c->log = 0;
+    conn_restart(c, now);
     c->last_seen = now;
     c->nh_neigh_gen = 0;
     c->nh_snap_gen = 0;
@@ -196,6 +198,12 @@ void conn_update(struct conn *c, enum conn_dir dir, uint8_t tcp_flags, uint64_t 
     if (c->proto != IPPROTO_TCP)
         return;
     if (tcp_flags & (RTE_TCP_RST_FLAG | RTE_TCP_FIN_FLAG)) {
+        if (c->closed_by == CONN_CLOSE_NONE) {
+            bool rst = tcp_flags & RTE_TCP_RST_FLAG;
+            c->closed_by = (uint8_t)(dir == CONN_DIR_FORWARD
+                                         ? (rst ? CONN_CLOSE_CLIENT_RST : CONN_CLOSE_CLIENT_FIN)
+                                         : (rst ? CONN_CLOSE_SERVER_RST : CONN_CLOSE_SERVER_FIN));
+        }
         c->state = CONN_TCP_CLOSING;
     } else if (dir == CONN_DIR_REVERSE) {
         c->flags |= CONN_F_REPLIED;
@@ -223,12 +231,12 @@ void conn_update(struct conn *c, enum conn_dir dir, uint8_t tcp_flags, uint64_t 
     }
 }
 
-void conn_delete(struct conn_table *t, struct conn *c, uint64_t now)
+void conn_delete(struct conn_table *t, struct conn *c, uint64_t now, enum conn_end why)
 {
     struct conn_key k;
 
     if (t->on_delete != NULL)
-        t->on_delete(c, now, t->on_delete_arg);
+        t->on_delete(c, now, why, t->on_delete_arg);
     twheel_cancel(t->wheel, &c->timer);
     conn_forward_key(c, &k);
     rte_hash_del_key(t->hash, &k);
@@ -254,7 +262,7 @@ static void conn_expire(struct twheel_timer *tm, uint64_t now)
             twheel_arm(t->wheel, tm, now + again);
             return;
         }
-        conn_delete(t, c, now);
+        conn_delete(t, c, now, CONN_END_HALTED);
         return;
     }
     if (deadline > now) {
@@ -264,5 +272,5 @@ static void conn_expire(struct twheel_timer *tm, uint64_t now)
         return;
     }
     t->expired++;
-    conn_delete(t, c, now);
+    conn_delete(t, c, now, CONN_END_EXPIRED);
 }

@@ -49,6 +49,22 @@ enum conn_dir { CONN_DIR_FORWARD = 0, CONN_DIR_REVERSE = 1 };
 #define CONN_F_SEQ_SYNC 0x80    /* seq_end[CONN_DIR_REVERSE] is the master's (HA sync): a
                                  * floor, not yet what went through here */
 
+/* The first FIN or RST an entry saw, and from which side (conn.closed_by). */
+enum conn_close {
+    CONN_CLOSE_NONE = 0,
+    CONN_CLOSE_CLIENT_FIN,
+    CONN_CLOSE_SERVER_FIN,
+    CONN_CLOSE_CLIENT_RST,
+    CONN_CLOSE_SERVER_RST,
+};
+
+/* Why an entry is deleted (the delete hook's argument). */
+enum conn_end {
+    CONN_END_EXPIRED = 0,       /* its timer: idle for its state's timeout */
+    CONN_END_HALTED,            /* its real server is halted */
+    CONN_END_SYNC,              /* the HA peer's record ended or replaced it */
+};
+
 /* A packet's addresses as they sit in it (network order). */
 struct conn_key {
     uint32_t src_ip;
@@ -71,6 +87,8 @@ struct conn {
     uint16_t client_port;
     uint16_t vport;
     uint16_t rs_port;
+    uint8_t closed_by;          /* enum conn_close */
+    uint8_t log;                /* the service logs it (l4_log.h): set by the creator */
     uint32_t rs_id;             /* real server identity (snapshot.h) */
     uint16_t rs_idx;            /* its counter index */
     uint16_t vs_slot;           /* service slot: counters, persistence key */
@@ -89,10 +107,19 @@ struct conn {
     uint32_t nh_snap_gen;
     struct rte_ether_addr nh_mac[2];
     uint16_t nh_port[2];
+    /* For the traffic log (l4_log.h): when it started (ms, the low 32 bits of the worker
+     * clock: durations up to 49 days) and the packets carried here by direction (0 for
+     * an entry installed from the HA peer until packets go through it). Bytes are not
+     * counted per entry: 16 bytes more would take the entry past two cache lines. */
+    uint32_t created;
+    uint32_t packets[2];
 };
 
-/* Called just before a connection is deleted (expiry or conn_delete). */
-typedef void (*conn_delete_fn)(const struct conn *c, uint64_t now, void *arg);
+_Static_assert(sizeof(struct conn) == 128, "a connection entry is two cache lines");
+
+/* Called just before a connection is deleted (expiry or conn_delete), with why. */
+typedef void (*conn_delete_fn)(const struct conn *c, uint64_t now, enum conn_end why,
+                               void *arg);
 /* Called when the expiry timer finds a connection used since and re-arms it. */
 typedef void (*conn_refresh_fn)(const struct conn *c, void *arg);
 
@@ -151,9 +178,10 @@ struct conn *conn_lookup(const struct conn_table *t, const struct conn_key *k,
 
 /*
  * Owning worker. A new connection for the client's packet fwd (client -> VIP:port),
- * to the real server rs_ip:rs_port (network order), in state `state`, last seen now.
- * Both keys are inserted and the timer armed. NULL with *why set when the table is
- * full or the reverse key is taken by another connection.
+ * to the real server rs_ip:rs_port (network order), in state `state`, last seen and
+ * created now, no packets counted, log off. Both keys are inserted and the timer
+ * armed. NULL with *why set when the table is full or the reverse key is taken by
+ * another connection.
  */
 struct conn *conn_create(struct conn_table *t, const struct conn_key *fwd, uint32_t rs_ip,
                          uint16_t rs_port, uint16_t rs_idx, uint32_t rs_id, uint16_t vs_slot,
@@ -162,13 +190,24 @@ struct conn *conn_create(struct conn_table *t, const struct conn_key *fwd, uint3
 /*
  * Owning worker: a packet of c travelled in dir with TCP flags tcp_flags (0 for UDP)
  * at now. Stores the time, moves the TCP state (handshake -> established once the
- * server answered and the client acknowledged; FIN or RST -> closing; a new SYN from
- * the client on a closing entry -> handshake again).
+ * server answered and the client acknowledged; FIN or RST -> closing, the first one
+ * noted in closed_by; a new SYN from the client on a closing entry -> handshake
+ * again: a new connection, for which the caller, having logged the old one, calls
+ * conn_restart). Counts no packet (the caller does, in packets[dir]).
  */
 void conn_update(struct conn *c, enum conn_dir dir, uint8_t tcp_flags, uint64_t now);
 
-/* Owning worker: deletes c now (the delete hook runs). */
-void conn_delete(struct conn_table *t, struct conn *c, uint64_t now);
+/* Owning worker: c carries a new connection from now: created now, no packet counted,
+ * no FIN or RST seen. */
+static inline void conn_restart(struct conn *c, uint64_t now)
+{
+    c->created = (uint32_t)now;
+    c->packets[0] = c->packets[1] = 0;
+    c->closed_by = CONN_CLOSE_NONE;
+}
+
+/* Owning worker: deletes c now (the delete hook runs, told why). */
+void conn_delete(struct conn_table *t, struct conn *c, uint64_t now, enum conn_end why);
 
 /* Connections in the table. */
 static inline uint32_t conn_count(const struct conn_table *t)

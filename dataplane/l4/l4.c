@@ -11,6 +11,7 @@
 #include <rte_tcp.h>
 
 #include "err.h"
+#include "l4/l4_log.h"
 #include "l4/l4_sync.h"
 #include "net/icmp_err.h"
 #include "net/nat.h"
@@ -121,14 +122,28 @@ static void l4_conn_refreshed(const struct conn *c, void *arg)
     l4_sync_conn(arg, c);
 }
 
-void l4_conn_deleted(const struct conn *c, uint64_t now, void *arg)
+void l4_conn_deleted(const struct conn *c, uint64_t now, enum conn_end why, void *arg)
 {
     struct l4 *l4 = arg;
 
     l4->stats->conns_ended++;
     l4_sync_conn_del(l4, c);
+    if (c->log)
+        l4_log_conn(l4, c, l4_log_end(c, why), now);
     if (c->flags & CONN_F_PERSIST)
         persist_release(l4->persist, c->persist_ref, now);
+}
+
+/*
+ * A client's SYN reopened the closing entry c on the same ports: the connection that
+ * closed is over (logged as its FIN or RST ended it, at its last packet, seen), and c
+ * counts the new one from now.
+ */
+static void l4_conn_reopened(struct l4 *l4, struct conn *c, uint64_t seen)
+{
+    if (c->log)
+        l4_log_conn(l4, c, l4_log_end(c, CONN_END_EXPIRED), seen);
+    conn_restart(c, l4->lc->now_ms);
 }
 
 void l4_snapshot_changed(struct l4 *l4, const struct snapshot *s)
@@ -403,6 +418,7 @@ static struct conn *l4_new_conn(struct l4 *l4, const struct snapshot *s,
                                                 : DROP_L4_CONN_TABLE_FULL);
         return NULL;
     }
+    c->log = vs->log;
     l4->stats->conns_created++;
     l4->lc->traffic->vs[vs->slot].conns++;
     l4->lc->traffic->rs[rs->idx].conns++;
@@ -484,7 +500,7 @@ void l4_from_client(struct l4 *l4, const struct snapshot *s, struct rte_mbuf *m,
         if (unlikely(rs != NULL && rs->state == CFG_RS_HALT)) {
             if (!(c->flags & CONN_F_HALTED))
                 l4->stats->conns_halted++;
-            conn_delete(l4->conns, c, l4->lc->now_ms);
+            conn_delete(l4->conns, c, l4->lc->now_ms, CONN_END_HALTED);
             c = NULL;
             if (pi->ip_proto == IPPROTO_TCP && !(flags & RTE_TCP_SYN_FLAG)) {
                 if (flags & RTE_TCP_RST_FLAG)
@@ -515,10 +531,15 @@ void l4_from_client(struct l4 *l4, const struct snapshot *s, struct rte_mbuf *m,
         return;
     {
         uint8_t before = c->state;
+        uint64_t seen = c->last_seen;
         conn_update(c, CONN_DIR_FORWARD, flags, l4->lc->now_ms);
-        if (unlikely(c->state != before))
+        if (unlikely(c->state != before)) {
+            if (before == CONN_TCP_CLOSING && c->state == CONN_TCP_HANDSHAKE)
+                l4_conn_reopened(l4, c, seen);
             l4_sync_conn(l4, c);
+        }
     }
+    c->packets[CONN_DIR_FORWARD]++;
     l4_track_seq(c, CONN_DIR_FORWARD, pi, l4h);
     l4_clamp_mss(l4, m, pi, l4h);
     nat_rewrite_dst(ip, l4h, pi->ip_proto, c->rs_ip, c->rs_port);
@@ -589,7 +610,7 @@ bool l4_from_server(struct l4 *l4, const struct snapshot *s, struct rte_mbuf *m,
             l4_reset_sender(l4, s, m, pi);
             return true;
         }
-        conn_delete(l4->conns, c, l4->lc->now_ms);
+        conn_delete(l4->conns, c, l4->lc->now_ms, CONN_END_HALTED);
         lcore_drop(l4->lc, m, DROP_L4_RS_HALTED);
         return true;
     }
@@ -612,6 +633,7 @@ bool l4_from_server(struct l4 *l4, const struct snapshot *s, struct rte_mbuf *m,
         if (unlikely(c->state != before))
             l4_sync_conn(l4, c);
     }
+    c->packets[CONN_DIR_REVERSE]++;
     l4_track_seq(c, CONN_DIR_REVERSE, pi, l4h);
     l4_clamp_mss(l4, m, pi, l4h);
     nat_rewrite_src(ip, l4h, pi->ip_proto, c->vip, c->vport);

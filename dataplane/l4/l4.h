@@ -39,7 +39,7 @@ struct l4_stats {
     uint64_t forward_packets;       /* client -> real server, rewritten */
     uint64_t reverse_packets;       /* real server -> client, rewritten */
     uint64_t conns_created;
-    uint64_t conns_ended;           /* expired, closed by halt */
+    uint64_t conns_ended;           /* expired, closed by halt, ended by a sync record */
     uint64_t conns_midstream;       /* TCP entries created by a packet without SYN */
     uint64_t conns_halted;          /* closed because their real server is halted */
     uint64_t persist_hits;          /* new connection sent to the persistent server */
@@ -59,6 +59,9 @@ struct l4_stats {
     uint64_t sync_removed;          /* connections ended by a record */
     uint64_t sync_no_service;       /* records naming no service or real server of ours */
     uint64_t sync_failed;           /* records that did not fit (table full, collision) */
+    /* traffic log (l4_log.h) */
+    uint64_t log_records;           /* records put in the worker's log ring */
+    uint64_t log_lost;              /* records lost: the log ring was full */
 };
 
 /* A client of a halted server is sent its RST again this many times, this far apart
@@ -74,6 +77,9 @@ struct l4 {
     struct persist_table *persist;  /* source-IP persistence of the same clients */
     struct sched_state *sched;      /* wrr positions, max_conns shares */
     struct l4_stats *stats;
+    struct rte_ring *log_ring;      /* traffic log records (struct txlog_rec), single
+                                       producer (this worker, shared with its proxy);
+                                       NULL: none */
     /* A bulk resync in progress (l4_sync.h): phase 0 none, 1 connections, 2
      * persistence, 3 the end marker; pos the next pool slot. */
     uint8_t bulk_phase;
@@ -140,10 +146,11 @@ void l4_icmp_to_vip(struct l4 *l4, const struct snapshot *s, struct rte_mbuf *m,
                     const struct pkt_info *pi);
 
 /*
- * The connection-table delete hook (conn_table_on_delete, arg = the struct l4): drops
- * the connection's persistence reference and counts it.
+ * The connection-table delete hook (conn_table_on_delete, arg = the struct l4): counts
+ * the end, tells the HA peer, logs the connection (l4_log.h), drops its persistence
+ * reference.
  */
-void l4_conn_deleted(const struct conn *c, uint64_t now, void *arg);
+void l4_conn_deleted(const struct conn *c, uint64_t now, enum conn_end why, void *arg);
 
 /* Worker, when it sees a new snapshot: the timeouts by state from s->l4. */
 void l4_snapshot_changed(struct l4 *l4, const struct snapshot *s);

@@ -138,7 +138,7 @@ static void l4_sync_install_conn(struct l4 *l4, const struct snapshot *s, const 
     c = conn_lookup(l4->conns, &k, &dir);
     if (c != NULL && (dir != CONN_DIR_FORWARD || c->rs_ip != r->rs_ip ||
                       c->rs_port != r->rs_port)) {
-        conn_delete(l4->conns, c, now);
+        conn_delete(l4->conns, c, now, CONN_END_SYNC);
         c = NULL;
     }
     if (c == NULL) {
@@ -150,6 +150,8 @@ static void l4_sync_install_conn(struct l4 *l4, const struct snapshot *s, const 
             l4->stats->sync_failed++;
             return;
         }
+        /* Logged if it carries traffic here (a takeover); it counts from now. */
+        c->log = vs->log;
         if (vs->persist) {
             pe = persist_lookup(l4->persist, r->client_ip, vs->slot);
             if (pe == NULL)
@@ -234,7 +236,7 @@ void l4_sync_install(struct l4 *l4, const struct snapshot *s, const struct ha_re
         };
         c = conn_lookup(l4->conns, &k, &dir);
         if (c != NULL && dir == CONN_DIR_FORWARD) {
-            conn_delete(l4->conns, c, l4->lc->now_ms);
+            conn_delete(l4->conns, c, l4->lc->now_ms, CONN_END_SYNC);
             l4->stats->sync_removed++;
         }
         return;

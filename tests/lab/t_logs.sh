@@ -4,8 +4,10 @@
 # the real servers, two workers. K requests give exactly K lines (none lost at this
 # rate), each with the status, the real server that answered and the bytes curl counted;
 # a TCP-mode connection's line has the bytes both ways; an error lbd answers itself is a
-# line too; a service with "log": false writes none; follow mode sees new lines; a
-# layer 4 service cannot ask for a log.
+# line too; a service with "log": false writes none; follow mode sees new lines. Layer 4
+# services with "log": true (short layer4 timeouts): K STUN transactions over UDP and K
+# HTTP transactions over TCP from the external client x1 through the NAT VIP give
+# exactly K lines each once their entries end; a layer 4 service without "log" none.
 source "$(dirname "$0")/lib.sh"
 
 "$lab" up >/dev/null || exit 1
@@ -16,6 +18,8 @@ make_config "$cfg" '
 c["logging"] = {"syslog": True, "facility": "local0", "syslog_socket": "'"$tmp"'/log.sock"}
 rs = [{"label": n, "ip": ip, "port": 8080, "weight": 100}
       for n, ip in (("rs1", "192.168.112.51"), ("rs2", "192.168.112.52"))]
+c["routing"] = {"forward": True}
+c["layer4"] = {"udp_timeout_s": 1, "tcp_closing_timeout_s": 1, "tcp_established_timeout_s": 5}
 c["virtual_services"][0]["ports"] = [8080]
 c["virtual_services"][0]["health_check"] = {"type": "none"}
 c["virtual_services"] += [
@@ -25,7 +29,15 @@ c["virtual_services"] += [
    "mode": "http", "health_check": {"type": "none"}, "log": False, "real_servers": rs},
   {"label": "Empty", "ip": "192.168.112.115", "ports": [80], "protocol": "tcp", "layer": 7,
    "mode": "http", "health_check": {"type": "none"},
-   "real_servers": [{"label": "rs1", "ip": "192.168.112.51", "port": 8080, "state": "halt"}]}]
+   "real_servers": [{"label": "rs1", "ip": "192.168.112.51", "port": 8080, "state": "halt"}]},
+  {"label": "AvUDP", "ip": "10.200.50.120", "ports": [3478], "protocol": "udp", "layer": 4,
+   "scheduler": "wrr", "health_check": {"type": "none"}, "log": True,
+   "real_servers": [{"label": n, "ip": ip, "port": 3478}
+                    for n, ip in (("rs1", "192.168.112.51"), ("rs2", "192.168.112.52"))]},
+  {"label": "AvTCP", "ip": "10.200.50.120", "ports": [8080], "protocol": "tcp", "layer": 4,
+   "scheduler": "wrr", "health_check": {"type": "none"}, "log": True, "real_servers": rs},
+  {"label": "L4Quiet", "ip": "10.200.50.121", "ports": [8080], "protocol": "tcp", "layer": 4,
+   "health_check": {"type": "none"}, "real_servers": rs}]
 '
 # A syslog daemon of the scenario's own: each datagram on its socket, one a line.
 python3 -c '
@@ -42,6 +54,11 @@ trap 'kill "$syslog_pid" 2>/dev/null; lab_cleanup' EXIT
 for rs in rs1 rs2 rs3; do
     mkdir -p "$tmp/www-$rs"
     "$lab" exec $rs $peer server $rs 8080 "$tmp/www-$rs" >"$tmp/http-$rs.log" 2>&1 &
+done
+# STUN (coturn) on rs1 and rs2 for the layer 4 UDP service.
+for rs in rs1 rs2; do
+    on $rs turnserver -n --stun-only --listening-port 3478 --no-tls --no-dtls --no-cli \
+        --log-file stdout --simple-log --pidfile "$tmp/turn-$rs.pid" >"$tmp/turn-$rs.log" 2>&1 &
 done
 sleep 1
 
@@ -63,9 +80,10 @@ for l in r["lines"]:
         [[ $(json 'len(r["lines"])' <<<"$out") == 500 ]] || break
     done
 }
-# wait_lines N GREP: until the tail has N lines matching GREP (5 s at most).
+# wait_lines N GREP [S]: until the tail has N lines matching GREP (S s at most, 5 unless
+# given).
 wait_lines() {
-    local end=$(($(date +%s) + 5)) n
+    local end=$(($(date +%s) + ${3:-5})) n
     while :; do
         logs "$tmp/all.log"
         n=$(grep -c -- "$2" "$tmp/all.log")
@@ -208,15 +226,76 @@ wait "$follow_pid" 2>/dev/null
 check "lbctl logs -f prints the 3 new requests as they come, and nothing older" \
     bash -c "cat '$tmp/follow.out'; [[ \$(grep -c 'req=\"GET /who?follow=' '$tmp/follow.out') == 3 && \$(wc -l <'$tmp/follow.out') == 3 ]]"
 
-# --- Refused: a log on a layer 4 service.
-make_config "$tmp/bad.json" 'c["virtual_services"][1]["log"] = True'
-refused() {
-    local o
-    o=$("$LBD_BUILD/control/lbd" -- --config "$tmp/bad.json" --check 2>&1)
-    echo "exit $? $o"
-    grep -q 'virtual_services\[1\].log: layer 4 services have no traffic log' <<<"$o"
+# --- Layer 4, "log": true: K STUN transactions over UDP, each from a socket of its own
+# (a flow each), and K HTTP requests over TCP, a connection each, from the external
+# client x1 through the NAT VIP; exactly K lines each once the entries end (layer4
+# timeouts of 1 s idle for UDP and after a FIN).
+K=10
+stun_k() {
+    on x1 python3 - "$K" <<'PY'
+import os, socket, struct, sys
+ok = 0
+for i in range(int(sys.argv[1])):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(2)
+    tid = os.urandom(12)
+    s.sendto(struct.pack("!HHI", 1, 0, 0x2112A442) + tid, ("10.200.50.120", 3478))
+    try:
+        d = s.recv(2048)
+        ok += d[:2] == b"\x01\x01" and d[8:20] == tid     # binding success, our id
+    except socket.timeout:
+        pass
+    s.close()
+print(ok, "STUN answers")
+sys.exit(0 if ok == int(sys.argv[1]) else 1)
+PY
 }
-check "a layer 4 service with \"log\": true is refused, naming the field" refused
+check "$K STUN binding requests through the layer 4 UDP VIP are answered" stun_k
+for i in $(seq $K); do
+    on x1 curl -s --max-time 5 http://10.200.50.120:8080/who
+done >"$tmp/l4tcp.out"
+check "$K HTTP requests through the layer 4 TCP VIP are answered" \
+    bash -c "cat '$tmp/l4tcp.out'; [[ \$(grep -c '^rs[12]\$' '$tmp/l4tcp.out') == $K ]]"
+check "a request through the layer 4 VIP of L4Quiet (no \"log\") is answered" \
+    bash -c "on() { '$lab' exec \"\$@\"; }; on x1 curl -s --max-time 5 http://10.200.50.121:8080/who | grep -qx 'rs[12]'"
+check "the $K UDP flows give exactly $K lines once they idle out" \
+    wait_lines $K ' vs=AvUDP ' 10
+check "the $K TCP connections give exactly $K lines once they close" \
+    wait_lines $K ' vs=AvTCP ' 10
+l4_lines_right() {
+    python3 - "$tmp/all.log" "$K" <<'PY'
+import sys
+k = int(sys.argv[2])
+servers = {"rs1": "192.168.112.51", "rs2": "192.168.112.52"}
+bad, clients = 0, {"AvUDP": set(), "AvTCP": set()}
+for l in open(sys.argv[1]):
+    if " vs=AvUDP " not in l and " vs=AvTCP " not in l:
+        continue
+    f = dict(kv.split("=", 1) for kv in l.split())
+    udp = f["vs"] == "AvUDP"
+    port = "3478" if udp else "8080"
+    ok = (f["mode"] == "l4" and f["proto"] == ("udp" if udp else "tcp")
+          and f["client"].startswith("10.200.50.20:") and f["vip"] == "10.200.50.120:" + port
+          and f["server"] == servers.get(f["rs"], "?") + ":" + port
+          and int(f["total_ms"]) < 5000
+          and "bytes_in" not in f and "status" not in f
+          and (f["end"] == "idle_timeout" and f["packets_in"] == "1" and f["packets_out"] == "1"
+               if udp else
+               f["end"] in ("client_close", "server_close")
+               and int(f["packets_in"]) >= 4 and int(f["packets_out"]) >= 4))
+    if not ok:
+        bad += 1
+        print("bad line:", l.strip())
+    clients[f["vs"]].add(f["client"])
+print({v: len(c) for v, c in clients.items()}, "different client ports;", bad, "bad lines")
+sys.exit(0 if bad == 0 and all(len(c) == k for c in clients.values()) else 1)
+PY
+}
+check "... each with the client, the VIP, the server, the protocol, packets both ways and how it ended" \
+    l4_lines_right
+check "a layer 4 service without \"log\" (the default) gives no line" wait_lines 0 ' vs=L4Quiet '
+check "the workers counted the layer 4 records (l4_log_records), none lost" \
+    expect_stat "sum(w['l4_log_records'] for w in r['workers']) == 2 * $K and sum(w['l4_log_lost'] for w in r['workers']) == 0"
 
 # --- syslog: the same lines, as datagrams on logging.syslog_socket.
 syslog_same() {

@@ -1867,6 +1867,7 @@ Test(config, traffic_log_per_service_and_logging_object)
     const struct change set[] = {
         {"virtual_services[0].log", "false"},
         {"logging", "{'syslog': false, 'facility': 'local3', 'syslog_socket': '/run/x.sock'}"},
+        {"virtual_services[2].log", "true"},
     };
     struct lbd_config *cfg = load_ok(NULL, 0);
 
@@ -1879,8 +1880,9 @@ Test(config, traffic_log_per_service_and_logging_object)
     cr_assert_str_eq(cfg->logging.syslog_socket, "/dev/log");
     assert_round_trip(cfg);
     config_free(cfg);
-    cfg = load_ok(set, 2);
+    cfg = load_ok(set, 3);
     cr_assert(!cfg->virtual_services[0].log);
+    cr_assert(cfg->virtual_services[2].log, "a layer 4 service may log");
     cr_assert(!cfg->logging.syslog);
     cr_assert_eq(cfg->logging.facility, CFG_LOG_LOCAL3);
     cr_assert_str_eq(cfg_log_facility_name(cfg->logging.facility), "local3");
@@ -1892,9 +1894,6 @@ Test(config, traffic_log_per_service_and_logging_object)
 Test(config, traffic_log_errors)
 {
     static const struct err_case cases[] = {
-        {{{"virtual_services[2].log", "true"}},
-         "virtual_services[2].log: layer 4 services have no traffic log in this version "
-         "(only false)"},
         {{{"virtual_services[0].log", "1"}}, "virtual_services[0].log: must be true or false"},
         {{{"logging", "{'facility': 'kern'}"}},
          "logging.facility: \"kern\" is not one of local0, local1, local2, local3, local4, "

@@ -96,3 +96,30 @@ Test(txlog, every_end_reason_has_a_name)
     cr_assert_str_eq(txlog_end_name(TXLOG_END_MAX), "-");
     cr_assert_str_eq(txlog_end_name(TXLOG_END_SERVER_RESET), "server_reset");
 }
+
+Test(txlog, layer4_line_has_protocol_packets_and_no_layer7_fields)
+{
+    struct txlog_rec r = http_rec();
+    char buf[TXLOG_LINE_MAX];
+    size_t n;
+
+    /* What a layer 7 record would carry is not printed for a layer 4 one. */
+    r.mode = TXLOG_MODE_L4_UDP;
+    r.packets[0] = 3;
+    r.packets[1] = 2;
+    r.t_total_ms = 1500;
+    r.rs_port = 3478;
+    r.vport = 3478;
+    r.end = TXLOG_END_IDLE_TIMEOUT;
+    n = txlog_format(&r, "AvUDP", "rs1", buf, sizeof(buf));
+    cr_assert_str_eq(buf, "client=10.1.2.3:40000 vip=192.168.112.110:3478 vs=AvUDP rs=rs1 "
+                          "server=192.168.112.51:3478 mode=l4 proto=udp total_ms=1500 "
+                          "packets_in=3 packets_out=2 end=idle_timeout worker=1");
+    cr_assert_eq(n, strlen(buf));
+    r.mode = TXLOG_MODE_L4_TCP;
+    r.end = TXLOG_END_SYNC_REMOVED;
+    txlog_format(&r, NULL, NULL, buf, sizeof(buf));
+    cr_assert(strstr(buf, " vs=- rs=- server=192.168.112.51:3478 mode=l4 proto=tcp ") != NULL,
+              "%s", buf);
+    cr_assert(strstr(buf, " end=sync_removed worker=1") != NULL, "%s", buf);
+}

@@ -85,3 +85,32 @@ Test(txlog_sink, records_become_lines_with_the_labels_of_the_running_config)
     cr_assert_eq(s.lines, 4);
     txlog_sink_free(&s);
 }
+
+Test(txlog_sink, a_layer4_record_becomes_its_line_with_the_labels)
+{
+    struct txlog_sink s;
+    struct txlog_rec r;
+    struct got g = {0};
+    char err[128];
+    uint64_t next;
+
+    cr_assert_eq(txlog_sink_init(&s, err, sizeof(err)), 0, "%s", err);
+    memset(&r, 0, sizeof(r));
+    r.mode = TXLOG_MODE_L4_TCP;
+    r.vs_slot = 3;
+    r.rs_id = 100;
+    r.rs_ip = 0x0100000a;
+    r.rs_port = 443;
+    r.vport = 443;
+    r.packets[0] = 7;
+    r.packets[1] = 5;
+    r.t_total_ms = 3;
+    r.end = TXLOG_END_SERVER_RESET;
+    txlog_sink_put(&s, &cfg, &r);
+    txlog_tail_read(s.tail, 0, 10, take, &g, &next);
+    cr_assert_eq(g.n, 1);
+    cr_assert(strstr(g.line, " vs=FePool rs=FE1 server=10.0.0.1:443 mode=l4 proto=tcp "
+                             "total_ms=3 packets_in=7 packets_out=5 end=server_reset ") != NULL,
+              "%s", g.line);
+    txlog_sink_free(&s);
+}

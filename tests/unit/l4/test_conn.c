@@ -11,12 +11,14 @@ static struct twheel wheel;
 static uint32_t active[SNAP_RS_IDS];
 static struct conn_table *t;
 static unsigned deleted;
+static enum conn_end last_why;
 
-static void on_delete(const struct conn *c, uint64_t now, void *arg)
+static void on_delete(const struct conn *c, uint64_t now, enum conn_end why, void *arg)
 {
     (void)c;
     (void)now;
     (void)arg;
+    last_why = why;
     deleted++;
 }
 
@@ -70,7 +72,8 @@ Test(conn, found_from_both_directions)
     cr_assert_eq(c->vip, ip4("10.200.50.120"));
     cr_assert_eq(c->vport, rte_cpu_to_be_16(443));
 
-    conn_delete(t, c, 1000);
+    conn_delete(t, c, 1000, CONN_END_HALTED);
+    cr_assert_eq(last_why, CONN_END_HALTED, "the hook is told why");
     cr_assert_eq(deleted, 1);
     cr_assert_eq(conn_count(t), 0);
     cr_assert_eq(active[7], 0);
@@ -207,7 +210,7 @@ Test(conn, many_connections_come_and_go)
             cr_assert_not_null(c);
             cr_assert_eq(conn_lookup(t, &k, &dir), c);
             if (rand() % 2)
-                conn_delete(t, c, now);
+                conn_delete(t, c, now, CONN_END_SYNC);
         }
         now += 300000;
         twheel_advance(&wheel, now);

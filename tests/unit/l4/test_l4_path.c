@@ -143,7 +143,7 @@ Test(l4_path, flush_while_connections_hold_the_entry_leaves_no_dangling_referenc
     cr_assert_eq(e->n_conns, 1);
 
     /* The first connection ends: it gives back what it held, not the new entry. */
-    conn_delete(h.w->l4.conns, c1, h.w->lc.now_ms);
+    conn_delete(h.w->l4.conns, c1, h.w->lc.now_ms, CONN_END_EXPIRED);
     cr_assert_eq(persist_lookup(pt, ip4("10.200.50.20"), h.vs[0].slot), e);
     cr_assert_eq(e->n_conns, 1, "the new entry is still held by the second connection");
     cr_assert_eq(persist_count(pt), 1);

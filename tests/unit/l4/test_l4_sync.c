@@ -99,7 +99,7 @@ Test(l4_sync, master_streams_create_state_change_and_delete)
         enum conn_dir dir;
         struct conn *c = conn_lookup(h.w->l4.conns, &k, &dir);
         cr_assert_not_null(c);
-        conn_delete(h.w->l4.conns, c, h.w->lc.now_ms);
+        conn_delete(h.w->l4.conns, c, h.w->lc.now_ms, CONN_END_EXPIRED);
     }
     n = drain(r, 16);
     cr_assert_eq(n, 1);
@@ -242,7 +242,8 @@ Test(l4_sync, conn_records_carry_where_the_server_got_to)
                              .src_port = rte_cpu_to_be_16(50100),
                              .dst_port = rte_cpu_to_be_16(443), .proto = IPPROTO_TCP};
         enum conn_dir dir;
-        conn_delete(h.w->l4.conns, conn_lookup(h.w->l4.conns, &k, &dir), h.w->lc.now_ms);
+        conn_delete(h.w->l4.conns, conn_lookup(h.w->l4.conns, &k, &dir), h.w->lc.now_ms,
+                    CONN_END_EXPIRED);
     }
     drain(r, 16);
 }
