@@ -63,8 +63,9 @@ static inline uint32_t tcp_input_be32(const uint8_t *p)
 
 /*
  * Parses the options of a segment: MSS, window scale, SACK-permitted, SACK blocks
- * (at most TCP_SACK_BLOCKS, a longer option sets sack_bad), Timestamps. Returns 0, or -1 when
- * they are malformed (the caller drops a SYN; other segments lose their SACK blocks).
+ * (at most TCP_SACK_BLOCKS, a longer option sets sack_bad), Timestamps (kind 8,
+ * length 10; another length is ignored). Returns 0, or -1 when they are malformed
+ * (the caller drops a SYN; other segments lose their SACK blocks).
  */
 static int tcp_input_options(const uint8_t *o, unsigned n, struct tcp_seg *s)
 {
@@ -93,8 +94,7 @@ static int tcp_input_options(const uint8_t *o, unsigned n, struct tcp_seg *s)
             s->ts = true;
             s->tsval = tcp_input_be32(o + i + 2);
             s->tsecr = tcp_input_be32(o + i + 6);
-        }
-        else if (kind == 5) {
+        } else if (kind == 5) {
             unsigned nb = (len - 2) / 8;
             if (len < 10 || (len - 2) % 8 != 0 || nb > TCP_SACK_BLOCKS || s->n_sack != 0) {
                 s->sack_bad = true;
@@ -282,8 +282,8 @@ static void tcp_input_listen(struct tcp_stack *st, struct tcp_listener *l, uint1
     if (l->syn_recv >= l->backlog || !tcp_tcb_have_free(st)) {
         /* Timestamps need no bit of the cookie: the peer sends them on its ACK only
          * when both SYNs had them, and TSval's offset is a function of the 4-tuple. */
-        uint32_t ts[2] = {(uint32_t)now + tcp_tcb_ts_offset(st, k), s->tsval};
         bool use_ts = s->ts && st->conf.timestamps;
+        uint32_t ts[2] = {use_ts ? (uint32_t)now + tcp_tcb_ts_offset(st, k) : 0, s->tsval};
         uint16_t mss;
         uint32_t cookie = tcp_syncookie_make(st, k, s->seq, s->mss ? s->mss : 536,
                                              s->wscale == WSCALE_NONE ? TCP_SYNCOOKIE_NO_WSCALE
