@@ -2889,3 +2889,33 @@ Test(tcp, fast_retransmit_with_timestamps_stays_within_the_mss)
     cr_assert(o->ts);
     cr_assert_eq(o->len, 1448, "MSS 1460 less the 12 bytes of the option");
 }
+
+Test(tcp, simultaneous_open_with_timestamps)
+{
+    struct tcp_conn *c;
+    struct h_out *o;
+
+    h_start();
+    cr_assert_eq(tcp_connect(H.st, ip4(H_LOCAL), ip4(H_PEER), 7000, h_on_event, NULL, &c), 0);
+    o = h_next();
+    cr_assert(o->ts);
+    uint32_t syn_tsval = o->tsval;
+    /* The peer's own SYN crosses ours: our SYN-ACK echoes its TSval. */
+    h_advance(3);
+    cr_assert_eq(h_in(&(struct h_seg){.seq = 777, .flags = TCP_SYN, .wnd = 5000, .mss = 1000,
+                                      .ts = 1, .tsval = PEER_TS, .sport = 7000,
+                                      .dport = c->key.lport}), DROP_NONE);
+    cr_assert_eq(tcp_conn_state(c), TCP_SYN_RECEIVED);
+    o = h_next();
+    cr_assert_eq(o->flags, TCP_SYN | TCP_ACK);
+    cr_assert(o->ts);
+    cr_assert_eq(o->tsecr, PEER_TS);
+    cr_assert_eq(o->tsval, syn_tsval + 3);
+    cr_assert_eq(h_in(&(struct h_seg){.seq = 778, .ack = ISS + 1, .flags = TCP_ACK, .wnd = 5000,
+                                      .ts = 1, .tsval = PEER_TS + 1, .tsecr = o->tsval,
+                                      .sport = 7000, .dport = c->key.lport}), DROP_NONE);
+    cr_assert_eq(tcp_conn_state(c), TCP_ESTABLISHED);
+    cr_assert(c->flags & TCPF_TS);
+    cr_assert_eq(c->ts_recent, PEER_TS + 1);
+    cr_assert_eq(H.st->stats.ts_rtt_samples, 1, "the SYN-ACK, timed by its echo");
+}
