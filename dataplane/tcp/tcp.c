@@ -78,6 +78,7 @@ void tcp_stack_conf_default(struct tcp_stack_conf *c)
     c->connect_timeout_ms = 4000;
     c->challenge_ack_per_s = 1000;
     c->challenge_ack_per_conn = 2;
+    c->timestamps = true;
 }
 
 struct tcp_stack *tcp_stack_create(const struct tcp_stack_conf *conf, char *err, size_t errlen)
@@ -131,10 +132,11 @@ struct tcp_stack *tcp_stack_create(const struct tcp_stack_conf *conf, char *err,
                                       RTE_MEMPOOL_F_SP_PUT | RTE_MEMPOOL_F_SC_GET);
     if (st->ooo_pool == NULL)
         goto err_rte;
-    /* The keys of the ISS, the SYN cookies and the challenge ACK budget: 128 bits
+    /* The keys of the ISS, the SYN cookies, the challenge ACK budget and the TSval
+     * offsets: 128 bits
      * each from the kernel, now and never on the packet path. */
     if (siphash_key_random(&st->iss_key) != 0 || siphash_key_random(&cookie_key) != 0 ||
-        siphash_key_random(&st->challenge_key) != 0) {
+        siphash_key_random(&st->challenge_key) != 0 || siphash_key_random(&st->ts_key) != 0) {
         lbd_err_set(err, errlen, LBD_EIO, "tcp stack %s: no random key from the kernel",
                     conf->name);
         tcp_stack_free(st);
@@ -280,6 +282,7 @@ int tcp_connect(struct tcp_stack *st, uint32_t laddr, uint32_t raddr, uint16_t r
     c->snd_una = c->snd_nxt = c->snd_max = c->iss;
     c->mss = st->conf.mss;
     c->rcv_wscale = st->wscale;
+    c->ts_offset = tcp_tcb_ts_offset(st, &k);
     tcp_tcb_set_state(c, TCP_SYN_SENT);
     st->stats.active_opens++;
     c->flags |= TCPF_RTT;

@@ -47,6 +47,9 @@ struct tcp_seg {
     uint8_t wscale;         /* option, WSCALE_NONE = absent */
     uint8_t flags;
     bool sack_ok;           /* SACK-permitted option (SYN) */
+    bool ts;                /* Timestamps option (RFC 7323): tsval, tsecr */
+    uint32_t tsval;
+    uint32_t tsecr;
     bool sack_bad;          /* a SACK option of impossible length */
     uint8_t n_sack;         /* SACK blocks (host order) */
     struct tcp_sack_range sack[TCP_SACK_BLOCKS];
@@ -60,8 +63,9 @@ static inline uint32_t tcp_input_be32(const uint8_t *p)
 
 /*
  * Parses the options of a segment: MSS, window scale, SACK-permitted, SACK blocks
- * (at most TCP_SACK_BLOCKS, a longer option sets sack_bad). Returns 0, or -1 when
- * they are malformed (the caller drops a SYN; other segments lose their SACK blocks).
+ * (at most TCP_SACK_BLOCKS, a longer option sets sack_bad), Timestamps (kind 8,
+ * length 10; another length is ignored). Returns 0, or -1 when they are malformed
+ * (the caller drops a SYN; other segments lose their SACK blocks).
  */
 static int tcp_input_options(const uint8_t *o, unsigned n, struct tcp_seg *s)
 {
@@ -86,7 +90,11 @@ static int tcp_input_options(const uint8_t *o, unsigned n, struct tcp_seg *s)
             s->wscale = o[i + 2] > TCP_MAX_WSCALE ? TCP_MAX_WSCALE : o[i + 2];
         else if (kind == 4 && len == 2)
             s->sack_ok = true;
-        else if (kind == 5) {
+        else if (kind == 8 && len == 10) {
+            s->ts = true;
+            s->tsval = tcp_input_be32(o + i + 2);
+            s->tsecr = tcp_input_be32(o + i + 6);
+        } else if (kind == 5) {
             unsigned nb = (len - 2) / 8;
             if (len < 10 || (len - 2) % 8 != 0 || nb > TCP_SACK_BLOCKS || s->n_sack != 0) {
                 s->sack_bad = true;
@@ -187,6 +195,35 @@ static void tcp_input_established(struct tcp_conn *c)
     tcp_timer_deadline(c);
 }
 
+/* Takes tsval as TS.Recent, stamped with the stack's clock (for PAWS' idle rule). */
+static inline void tcp_input_ts_recent(struct tcp_conn *c, uint32_t tsval)
+{
+    c->ts_recent = tsval;
+    c->ts_recent_age = (uint32_t)(tcp_now(c->st) >> 10);
+}
+
+/*
+ * An RTT sample from the echoed timestamp (RFC 7323 section 4.2) for an ACK that
+ * acknowledges new data: our clock now less TSecr, on every such ACK, retransmitted
+ * data included (TSecr tells which transmission the ACK is for, so Karn's rule has
+ * no ambiguity to avoid). An echo from the future or beyond the RTO ceiling is no
+ * sample (a bogus TSecr must not inflate the RTO). Returns true when sampled.
+ */
+static bool tcp_input_ts_rtt(struct tcp_conn *c, const struct tcp_seg *s)
+{
+    uint32_t r;
+
+    if (!(c->flags & TCPF_TS) || !s->ts || s->tsecr == 0)
+        return false;
+    r = tcp_output_tsval(c) - s->tsecr;
+    if ((int32_t)r < 0 || r > c->st->conf.rto_max_ms)
+        return false;
+    c->flags &= ~TCPF_RTT;
+    c->st->stats.ts_rtt_samples++;
+    tcp_timer_rtt_sample(c, r);
+    return true;
+}
+
 /* Sets the send MSS and window scaling from the peer's SYN options. */
 static void tcp_input_syn_options(struct tcp_conn *c, const struct tcp_seg *s)
 {
@@ -209,6 +246,15 @@ static void tcp_input_syn_options(struct tcp_conn *c, const struct tcp_seg *s)
         c->snd_wscale = 0;
         c->rcv_wscale = 0;
     }
+    /* Timestamps (RFC 7323 section 3.2): a SYN-ACK carries them only when our SYN
+     * offered them (conf.timestamps); a SYN's are answered when conf.timestamps. */
+    if (s->ts && c->st->conf.timestamps) {
+        c->flags |= TCPF_TS;
+        tcp_input_ts_recent(c, s->tsval);
+    } else {
+        c->flags &= ~TCPF_TS;
+    }
+    c->last_ack_sent = c->rcv_nxt;
 }
 
 /* Answers a segment that has no connection (RFC 9293 3.10.7.1). */
@@ -218,12 +264,12 @@ static void tcp_input_reset_reply(struct tcp_stack *st, const struct tcp_key *k,
     if (s->flags & TCP_RST)
         return;
     if (s->flags & TCP_ACK)
-        tcp_output_raw(st, k, s->ack, 0, TCP_RST, 0, 0);
+        tcp_output_raw(st, k, s->ack, 0, TCP_RST, 0, 0, NULL);
     else
         tcp_output_raw(st, k, 0,
                        s->seq + s->len + ((s->flags & TCP_SYN) ? 1 : 0) +
                            ((s->flags & TCP_FIN) ? 1 : 0),
-                       TCP_RST | TCP_ACK, 0, 0);
+                       TCP_RST | TCP_ACK, 0, 0, NULL);
 }
 
 /* A SYN for a listener: a SYN_RECEIVED control block, or a SYN cookie. */
@@ -234,6 +280,10 @@ static void tcp_input_listen(struct tcp_stack *st, struct tcp_listener *l, uint1
     uint64_t now = tcp_now(st);
 
     if (l->syn_recv >= l->backlog || !tcp_tcb_have_free(st)) {
+        /* Timestamps need no bit of the cookie: the peer sends them on its ACK only
+         * when both SYNs had them, and TSval's offset is a function of the 4-tuple. */
+        bool use_ts = s->ts && st->conf.timestamps;
+        uint32_t ts[2] = {use_ts ? (uint32_t)now + tcp_tcb_ts_offset(st, k) : 0, s->tsval};
         uint16_t mss;
         uint32_t cookie = tcp_syncookie_make(st, k, s->seq, s->mss ? s->mss : 536,
                                              s->wscale == WSCALE_NONE ? TCP_SYNCOOKIE_NO_WSCALE
@@ -242,7 +292,8 @@ static void tcp_input_listen(struct tcp_stack *st, struct tcp_listener *l, uint1
         l->cookie_ms = now ? now : 1;
         st->stats.syncookies_sent++;
         tcp_output_raw(st, k, cookie, s->seq + 1, TCP_SYN | TCP_ACK, mss,
-                       s->wscale == WSCALE_NONE ? WSCALE_NONE : st->wscale);
+                       s->wscale == WSCALE_NONE ? WSCALE_NONE : st->wscale,
+                       use_ts ? ts : NULL);
         return;
     }
     c = tcp_tcb_alloc(st, k);
@@ -260,6 +311,7 @@ static void tcp_input_listen(struct tcp_stack *st, struct tcp_listener *l, uint1
     c->rcv_adv = c->rcv_nxt;
     c->iss = tcp_tcb_iss(st, k);
     c->snd_una = c->snd_nxt = c->snd_max = c->iss;
+    c->ts_offset = tcp_tcb_ts_offset(st, k);
     tcp_input_syn_options(c, s);
     c->snd_wnd = s->wnd;
     c->max_sndwnd = c->snd_wnd;
@@ -316,7 +368,14 @@ static struct tcp_conn *tcp_input_cookie(struct tcp_stack *st, struct tcp_listen
     c->max_sndwnd = c->snd_wnd;
     c->snd_wl1 = s->seq;
     c->snd_wl2 = s->ack;
+    c->last_ack_sent = c->rcv_nxt;
+    if (s->ts && st->conf.timestamps) {
+        c->flags |= TCPF_TS;
+        c->ts_offset = tcp_tcb_ts_offset(st, k);
+        tcp_input_ts_recent(c, s->tsval);
+    }
     tcp_input_established(c);
+    tcp_input_ts_rtt(c, s);             /* the SYN-ACK's round trip */
     return c;
 }
 
@@ -717,7 +776,9 @@ static int tcp_input_ack(struct tcp_conn *c, struct tcp_seg *s)
         uint32_t data = acked < c->sndq.bytes ? acked : c->sndq.bytes;
         bool fin_acked = (c->flags & TCPF_FIN_SENT) && acked > c->sndq.bytes;
 
-        if ((c->flags & TCPF_RTT) && SEQ_GT(ack, c->rtt_seq)) {
+        if (tcp_input_ts_rtt(c, s)) {
+            /* RFC 7323 section 4.2: on every ACK of new data */
+        } else if ((c->flags & TCPF_RTT) && SEQ_GT(ack, c->rtt_seq)) {
             c->flags &= ~TCPF_RTT;
             tcp_timer_rtt_sample(c, (uint32_t)(tcp_now(st) - c->rtt_start));
         }
@@ -880,7 +941,7 @@ static void tcp_input_syn_sent(struct tcp_conn *c, struct tcp_seg *s)
     if (s->flags & TCP_ACK) {
         if (SEQ_LEQ(s->ack, c->iss) || SEQ_GT(s->ack, c->snd_max)) {
             if (!(s->flags & TCP_RST))
-                tcp_output_raw(st, &c->key, s->ack, 0, TCP_RST, 0, 0);
+                tcp_output_raw(st, &c->key, s->ack, 0, TCP_RST, 0, 0, NULL);
             return;
         }
         ack_ok = true;
@@ -905,7 +966,7 @@ static void tcp_input_syn_sent(struct tcp_conn *c, struct tcp_seg *s)
     c->snd_wl2 = s->ack;
     c->flags |= TCPF_ACKNOW;
     if (ack_ok) {
-        if ((c->flags & TCPF_RTT) && c->rexmt_shift == 0)
+        if (!tcp_input_ts_rtt(c, s) && (c->flags & TCPF_RTT) && c->rexmt_shift == 0)
             tcp_timer_rtt_sample(c, (uint32_t)(tcp_now(st) - c->rtt_start));
         c->flags &= ~TCPF_RTT;
         c->snd_una = s->ack;
@@ -934,6 +995,17 @@ static void tcp_input_conn(struct tcp_conn *c, struct tcp_seg *s)
     int r;
 
     c->last_rx_ms = tcp_now(st);
+    /* PAWS (RFC 7323 section 5.3 R1): a TSval older than TS.Recent is an old
+     * duplicate, unless TS.Recent is over 24 days old (section 5.5): dropped, ACKed. */
+    if ((c->flags & TCPF_TS) && s->ts && !(s->flags & TCP_RST) &&
+        (int32_t)(s->tsval - c->ts_recent) < 0) {
+        if ((uint32_t)(tcp_now(st) >> 10) - c->ts_recent_age <= TCP_PAWS_IDLE_MS / 1024) {
+            st->stats.paws_dropped++;
+            tcp_output_ack(c);
+            return;
+        }
+        tcp_input_ts_recent(c, s->tsval);
+    }
     /* First: sequence number acceptability. */
     if (seglen == 0)
         ok = wnd == 0 ? s->seq == c->rcv_nxt
@@ -967,6 +1039,12 @@ static void tcp_input_conn(struct tcp_conn *c, struct tcp_seg *s)
         tcp_output_ack(c);
         return;
     }
+    /* RFC 7323 section 4.3 (R3): TS.Recent takes the TSval of an acceptable segment
+     * when it is not older and the segment starts at or before Last.ACK.sent, so that
+     * TSecr echoes the earliest of the segments an ACK (delayed or not) covers. */
+    if ((c->flags & TCPF_TS) && s->ts && SEQ_GEQ(s->tsval, c->ts_recent) &&
+        SEQ_LEQ(s->seq, c->last_ack_sent))
+        tcp_input_ts_recent(c, s->tsval);
     /* Second: RST (RFC 5961 section 3.2). */
     if (s->flags & TCP_RST) {
         if (s->seq != c->rcv_nxt) {
@@ -1015,10 +1093,10 @@ static void tcp_input_conn(struct tcp_conn *c, struct tcp_seg *s)
         return;
     if (c->state == TCP_SYN_RECEIVED) {
         if (!SEQ_GT(s->ack, c->snd_una) || SEQ_GT(s->ack, c->snd_max)) {
-            tcp_output_raw(st, &c->key, s->ack, 0, TCP_RST, 0, 0);
+            tcp_output_raw(st, &c->key, s->ack, 0, TCP_RST, 0, 0, NULL);
             return;
         }
-        if ((c->flags & TCPF_RTT) && c->rexmt_shift == 0)
+        if (!tcp_input_ts_rtt(c, s) && (c->flags & TCPF_RTT) && c->rexmt_shift == 0)
             tcp_timer_rtt_sample(c, (uint32_t)(tcp_now(st) - c->rtt_start));
         c->flags &= ~TCPF_RTT;
         c->snd_una = c->iss + 1;

@@ -117,11 +117,18 @@ static inline unsigned tcp_output_sack_optlen(unsigned n)
     return n == 0 ? 0 : 4 + 8 * n;
 }
 
+/* The SACK blocks that fit beside c's other options: 3 beside the Timestamps option
+ * (12 + 4 + 3 x 8 = 40 bytes, as Linux), else 4. */
+static inline unsigned tcp_output_sack_max(const struct tcp_conn *c)
+{
+    return (c->flags & TCPF_TS) ? TCP_SACK_BLOCKS_TS : TCP_SACK_BLOCKS;
+}
+
 /* Writes c's SACK option (NOP, NOP, kind 5) to opt; returns its length (0: none). */
 static unsigned tcp_output_sack_opt(struct tcp_conn *c, uint8_t *opt)
 {
     struct tcp_sack_range blk[TCP_SACK_BLOCKS];
-    unsigned n = tcp_sack_blocks(c, blk, TCP_SACK_BLOCKS), k = 0;
+    unsigned n = tcp_sack_blocks(c, blk, tcp_output_sack_max(c)), k = 0;
 
     if (n == 0)
         return 0;
@@ -139,24 +146,41 @@ static unsigned tcp_output_sack_opt(struct tcp_conn *c, uint8_t *opt)
     return k;
 }
 
+uint32_t tcp_output_tsval(const struct tcp_conn *c)
+{
+    return (uint32_t)tcp_now(c->st) + c->ts_offset;
+}
+
+/* Writes the Timestamps option (kind 8, length 10: TSval, TSecr) at opt. */
+static inline void tcp_output_ts_put(uint8_t *opt, uint32_t tsval, uint32_t tsecr)
+{
+    uint32_t v = rte_cpu_to_be_32(tsval), e = rte_cpu_to_be_32(tsecr);
+
+    opt[0] = 8;
+    opt[1] = 10;
+    memcpy(opt + 2, &v, 4);
+    memcpy(opt + 6, &e, 4);
+}
+
 uint32_t tcp_output_smss(const struct tcp_conn *c)
 {
     struct tcp_sack_range blk[TCP_SACK_BLOCKS];
-    uint32_t opt;
+    uint32_t opt = (c->flags & TCPF_TS) ? TCP_TS_OPTLEN : 0;
 
-    if (c->ooo == NULL || !(c->flags & TCPF_SACK))
-        return c->mss;
-    opt = tcp_output_sack_optlen(tcp_sack_blocks(c, blk, TCP_SACK_BLOCKS));
+    if (c->ooo != NULL && (c->flags & TCPF_SACK))
+        opt += tcp_output_sack_optlen(tcp_sack_blocks(c, blk, tcp_output_sack_max(c)));
     return c->mss > opt + 8 ? c->mss - opt : 8;
 }
 
-/* A segment of c at seq with len bytes from the send queue (offset seq - snd_una),
- * with SACK blocks while c holds out-of-order data. */
+/* A segment of c at seq with len bytes from the send queue (offset seq - snd_una):
+ * options NOP, NOP, Timestamps first when c uses them (RFC 7323 appendix A, as
+ * Linux lays them out), then SACK blocks while c holds out-of-order data. The ACK it
+ * carries becomes Last.ACK.sent (RFC 7323 section 4.3). */
 static void tcp_output_seg(struct tcp_conn *c, uint32_t seq, uint32_t len, uint8_t flags)
 {
     struct tcp_stack *st = c->st;
     struct rte_mbuf *payload = NULL;
-    uint8_t opt[4 + 8 * TCP_SACK_BLOCKS];
+    uint8_t opt[40];
     unsigned optlen = 0;
 
     if (len != 0) {
@@ -169,8 +193,15 @@ static void tcp_output_seg(struct tcp_conn *c, uint32_t seq, uint32_t len, uint8
     }
     tcp_timer_delack_stop(c);
     c->flags &= ~TCPF_ACKNOW;
+    if (c->flags & TCPF_TS) {
+        opt[0] = 1;
+        opt[1] = 1;
+        tcp_output_ts_put(opt + 2, tcp_output_tsval(c), c->ts_recent);
+        optlen = TCP_TS_OPTLEN;
+    }
     if (c->ooo != NULL && (c->flags & TCPF_SACK))
-        optlen = tcp_output_sack_opt(c, opt);
+        optlen += tcp_output_sack_opt(c, opt + optlen);
+    c->last_ack_sent = c->rcv_nxt;
     tcp_output_emit(st, &c->key, seq, c->rcv_nxt, flags, tcp_output_window(c), opt, optlen,
                     payload);
 }
@@ -336,23 +367,41 @@ void tcp_output(struct tcp_conn *c)
 
 void tcp_output_syn(struct tcp_conn *c)
 {
-    uint8_t opt[12];
+    uint8_t opt[24];
     unsigned n = 0;
     uint32_t space = tcp_output_rcv_space(c);
     uint16_t wnd = space > 65535 ? 65535 : (uint16_t)space;
     uint8_t flags = TCP_SYN;
+    bool active = c->state == TCP_SYN_SENT;
+    bool sack = active || (c->flags & TCPF_SACK);
+    bool ts = active ? c->st->conf.timestamps : (c->flags & TCPF_TS) != 0;
 
     opt[n++] = 2;
     opt[n++] = 4;
     opt[n++] = (uint8_t)(c->st->conf.mss >> 8);
     opt[n++] = (uint8_t)c->st->conf.mss;
-    if (c->state == TCP_SYN_SENT || (c->flags & TCPF_WSCALE)) {
+    if (ts) {
+        /* Linux's layout: MSS, SACK-permitted and Timestamps (or NOP, NOP and
+         * Timestamps), NOP and window scale: 20 bytes. TSecr is TS.Recent in a
+         * SYN-ACK, 0 in a SYN (RFC 7323 section 3.2). */
+        if (sack) {
+            opt[n++] = 4;
+            opt[n++] = 2;
+        } else {
+            opt[n++] = 1;
+            opt[n++] = 1;
+        }
+        tcp_output_ts_put(opt + n, tcp_output_tsval(c), active ? 0 : c->ts_recent);
+        n += 10;
+        sack = false;
+    }
+    if (active || (c->flags & TCPF_WSCALE)) {
         opt[n++] = 1;
         opt[n++] = 3;
         opt[n++] = 3;
         opt[n++] = c->rcv_wscale;
     }
-    if (c->state == TCP_SYN_SENT || (c->flags & TCPF_SACK)) {
+    if (sack) {
         opt[n++] = 1;                   /* SACK-permitted (RFC 2018 section 2) */
         opt[n++] = 1;
         opt[n++] = 4;
@@ -361,6 +410,7 @@ void tcp_output_syn(struct tcp_conn *c)
     if (c->state == TCP_SYN_RECEIVED) {
         flags |= TCP_ACK;
         c->rcv_adv = c->rcv_nxt + wnd;
+        c->last_ack_sent = c->rcv_nxt;
     }
     c->flags &= ~TCPF_ACKNOW;
     tcp_output_emit(c->st, &c->key, c->iss, c->rcv_nxt, flags, wnd, opt, n, NULL);
@@ -389,7 +439,8 @@ void tcp_output_rexmt(struct tcp_conn *c, uint32_t seq, uint32_t len)
 void tcp_output_rexmt_first(struct tcp_conn *c)
 {
     struct tcp_stack *st = c->st;
-    uint32_t len = c->sndq.bytes < c->mss ? c->sndq.bytes : c->mss;
+    uint32_t smss = tcp_output_smss(c);     /* the options come out of the MSS */
+    uint32_t len = c->sndq.bytes < smss ? c->sndq.bytes : smss;
     uint8_t flags = TCP_ACK;
 
     if ((c->flags & TCPF_FIN_SENT) && len == c->sndq.bytes && tcp_output_fin_wanted(c))
@@ -421,9 +472,9 @@ void tcp_output_rst(struct tcp_conn *c)
 }
 
 void tcp_output_raw(struct tcp_stack *st, const struct tcp_key *k, uint32_t seq, uint32_t ack,
-                    uint8_t flags, uint16_t mss, uint8_t wscale)
+                    uint8_t flags, uint16_t mss, uint8_t wscale, const uint32_t *ts)
 {
-    uint8_t opt[8];
+    uint8_t opt[20];
     unsigned n = 0;
     uint16_t wnd = 0;
 
@@ -432,6 +483,12 @@ void tcp_output_raw(struct tcp_stack *st, const struct tcp_key *k, uint32_t seq,
         opt[n++] = 4;
         opt[n++] = (uint8_t)(mss >> 8);
         opt[n++] = (uint8_t)mss;
+        if (ts != NULL) {
+            opt[n++] = 1;
+            opt[n++] = 1;
+            tcp_output_ts_put(opt + n, ts[0], ts[1]);
+            n += 10;
+        }
         if (wscale != 0xff) {
             opt[n++] = 1;
             opt[n++] = 3;

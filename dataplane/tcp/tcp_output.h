@@ -26,8 +26,9 @@
  */
 void tcp_output(struct tcp_conn *c);
 
-/* Sends c's SYN (SYN_SENT) or SYN-ACK (SYN_RECEIVED) with MSS, window scale and
- * SACK-permitted (always in a SYN; in a SYN-ACK when the peer's SYN offered it). */
+/* Sends c's SYN (SYN_SENT) or SYN-ACK (SYN_RECEIVED) with MSS, window scale,
+ * SACK-permitted and Timestamps (always in a SYN, Timestamps unless
+ * conf.timestamps is off; in a SYN-ACK when the peer's SYN offered them). */
 void tcp_output_syn(struct tcp_conn *c);
 
 /*
@@ -41,9 +42,13 @@ void tcp_output_rexmt(struct tcp_conn *c, uint32_t seq, uint32_t len);
  * Returns the sequence space sent (0: nothing could go). */
 uint32_t tcp_output_probe_new(struct tcp_conn *c, uint32_t smss);
 
-/* The payload bytes one segment of c may carry now: the send MSS less the SACK
- * option that goes with every segment while out-of-order data is held. */
+/* The payload bytes one segment of c may carry now: the send MSS less the
+ * Timestamps option (12 bytes, on every segment when negotiated) and the SACK option
+ * that goes with every segment while out-of-order data is held. */
 uint32_t tcp_output_smss(const struct tcp_conn *c);
+
+/* c's TSval now: the stack's millisecond clock plus c's offset (RFC 7323 5.4, 7.1). */
+uint32_t tcp_output_tsval(const struct tcp_conn *c);
 
 /* Retransmits one segment from snd_una (fast retransmit, partial ACK, RTO). */
 void tcp_output_rexmt_first(struct tcp_conn *c);
@@ -59,11 +64,13 @@ void tcp_output_rst(struct tcp_conn *c);
 
 /*
  * A segment without a connection, from the local side of k: RSTs for segments
- * nobody wants, and SYN-ACKs carrying a SYN cookie (mss != 0: options MSS, and
+ * nobody wants, and SYN-ACKs carrying a SYN cookie (mss != 0: options MSS, then
+ * NOP, NOP, Timestamps with TSval ts[0] and TSecr ts[1] when ts is not NULL, then
  * window scale when wscale != 0xff).
  */
 void tcp_output_raw(struct tcp_stack *st, const struct tcp_key *k, uint32_t seq,
-                    uint32_t ack, uint8_t flags, uint16_t mss, uint8_t wscale);
+                    uint32_t ack, uint8_t flags, uint16_t mss, uint8_t wscale,
+                    const uint32_t *ts);
 
 /* The window to advertise now (field value, scaled down), moving rcv_adv. */
 uint16_t tcp_output_window(struct tcp_conn *c);

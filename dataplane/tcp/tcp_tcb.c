@@ -192,3 +192,13 @@ uint32_t tcp_tcb_iss(struct tcp_stack *st, const struct tcp_key *k)
 
     return (uint32_t)(tcp_now(st) * 250) + (uint32_t)siphash24(&st->iss_key, w, sizeof(w));
 }
+
+uint32_t tcp_tcb_ts_offset(const struct tcp_stack *st, const struct tcp_key *k)
+{
+    /* RFC 7323 section 7.1 (Linux's secure_tcp_ts_off): a function of the 4-tuple
+     * under a secret key, so that TSvals tell nothing of the stack's clock or of other
+     * connections, and so that a SYN cookie's ACK finds the offset its SYN-ACK used. */
+    uint32_t w[3] = {k->laddr, k->raddr, ((uint32_t)k->lport << 16) | k->rport};
+
+    return (uint32_t)siphash24(&st->ts_key, w, sizeof(w));
+}

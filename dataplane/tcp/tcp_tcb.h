@@ -44,6 +44,9 @@ void tcp_tcb_reap(struct tcp_stack *st);
 /* Initial sequence number for k (RFC 6528, or conf.iss_fn). */
 uint32_t tcp_tcb_iss(struct tcp_stack *st, const struct tcp_key *k);
 
+/* The TSval offset of k's connections (RFC 7323 7.1): keyed SipHash of the 4-tuple. */
+uint32_t tcp_tcb_ts_offset(const struct tcp_stack *st, const struct tcp_key *k);
+
 /* An mbuf allocation of the stack failed: counted in the worker's mbuf_alloc_failed
  * (the stack's own counters say which allocation). */
 static inline void tcp_tcb_alloc_failed(struct tcp_stack *st)

@@ -31,6 +31,9 @@ struct rte_mempool;
 #define TCP_MAX_WSCALE 14
 #define TCP_SACK_MAX 8          /* SACKed ranges a sender remembers per connection */
 #define TCP_SACK_BLOCKS 4       /* SACK blocks per segment we send (40 option bytes) */
+#define TCP_SACK_BLOCKS_TS 3    /* ... beside the Timestamps option (12 + 28 bytes) */
+#define TCP_TS_OPTLEN 12        /* NOP, NOP, Timestamps (RFC 7323 appendix A) */
+#define TCP_PAWS_IDLE_MS (24ull * 86400 * 1000) /* RFC 7323 5.5: TS.Recent invalid after */
 #define TCP_DUPTHRESH 3         /* RFC 5681 / RFC 6675 DupThresh */
 #define TCP_PTO_MIN_MS 50       /* floor of the loss probe timeout: above a Linux
                                    receiver's 40 ms delayed ACK, so that an ACK held
@@ -93,6 +96,7 @@ typedef void (*tcp_event_fn)(struct tcp_conn *c, enum tcp_event ev, void *arg);
 #define TCPF_PTO          (1u << 19)  /* the rexmt timer is the tail loss probe's (PTO) */
 #define TCPF_TLP          (1u << 20)  /* a loss probe is out, up to tlp_end */
 #define TCPF_TLP_RXT      (1u << 21)  /* ... and it was a retransmission */
+#define TCPF_TS           (1u << 22)  /* both SYNs carried Timestamps (RFC 7323) */
 
 /*
  * Out-of-order data of one connection, taken from the stack's pool on demand. Each
@@ -194,6 +198,12 @@ struct tcp_conn {
     uint8_t chal_sec;           /* second (mod 256) of the last challenge ACK counted */
     uint8_t chal_count;         /* challenge ACKs sent in that second */
     uint32_t index;             /* in the stack's pool */
+
+    /* Timestamps (RFC 7323), while TCPF_TS */
+    uint32_t ts_offset;         /* TSval = stack ms clock + ts_offset (5.4 / 7.1) */
+    uint32_t ts_recent;         /* TS.Recent: the peer's TSval we echo */
+    uint32_t ts_recent_age;     /* stack clock >> 10 when TS.Recent was set (PAWS idle) */
+    uint32_t last_ack_sent;     /* Last.ACK.sent: rcv_nxt of our latest segment */
 };
 
 /* A passive-open endpoint: (ip, port); ip 0 = any of our addresses. */
@@ -253,6 +263,7 @@ struct tcp_stack_conf {
     uint32_t challenge_ack_per_s;   /* RFC 5961 stack-wide rate limit: each second's
                                      * budget is drawn in [limit/2, limit/2 + limit) */
     uint8_t challenge_ack_per_conn; /* at most this many per connection per second */
+    bool timestamps;                /* offer and accept RFC 7323 Timestamps */
 };
 
 /* The stack's counters; names in tcp.h (tcp_stat_name). */
@@ -275,7 +286,8 @@ struct tcp_stack_conf {
     X(sack_blocks_old) X(sack_board_full) X(sack_recoveries) X(sack_rexmits)  \
     X(sack_newreno_fallbacks) X(challenge_ack_conn_limited) X(lost_rexmits) \
     X(tlp_probes) X(tlp_recoveries) X(tlp_repairs)                          \
-    X(rcv_absorbed) X(snd_absorbed) X(time_wait_recycled)
+    X(rcv_absorbed) X(snd_absorbed) X(time_wait_recycled)                   \
+    X(paws_dropped) X(ts_rtt_samples)
 
 struct tcp_stats {
 #define TCP_STAT_FIELD(n) uint64_t n;
@@ -320,6 +332,7 @@ struct tcp_stack {
     uint32_t depth;                     /* nesting of stack entries */
     struct siphash_key iss_key;         /* RFC 6528 F(): drawn at creation, kept */
     struct siphash_key challenge_key;   /* each second's challenge ACK budget */
+    struct siphash_key ts_key;          /* RFC 7323 7.1: TSval offset per 4-tuple */
     struct tcp_cookie_keys cookie;      /* SYN cookies, rotated */
     uint16_t ip_id;
     uint8_t wscale;                     /* ours, from rcvbuf */

@@ -8,7 +8,9 @@
  * between segments; at the end everything times out and the pool must be whole again.
  *
  * Record: flags(1) dseq(2) dack(2) wnd(2) optlen(1, x4 bytes, at most 40) opts payloadlen(1)
- * payload, the first byte's top bit also moving the clock by up to 2 s.
+ * payload, the first byte's top bit also moving the clock by up to 2 s. When the input's
+ * last byte is odd the handshake negotiates timestamps (RFC 7323), so that the
+ * records' Timestamps options meet TS.Recent, PAWS and the RTT from TSecr.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -132,15 +134,22 @@ static void peer_segment(uint8_t flags, uint32_t seq, uint32_t ack, uint16_t wnd
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static const uint8_t syn_opts[] = {2, 4, 0x05, 0xb4, 4, 2, 3, 3, 7, 1, 1, 1};
+    static const uint8_t syn_ts_opts[] = {2, 4, 0x05, 0xb4, 4, 2, 8, 10, 0, 0, 0x10, 0,
+                                          0, 0, 0, 0, 1, 3, 3, 7};
+    /* The handshake's ACK: TSval 4097, TSecr 0 (no RTT sample from it). */
+    static const uint8_t ack_ts_opts[] = {1, 1, 8, 10, 0, 0, 0x10, 1, 0, 0, 0, 0};
     uint32_t iss = 7000000, isn, i = 0;
+    int ts = size > 0 && (data[size - 1] & 1);
 
     peer_port = (uint16_t)(peer_port == 65535 ? 1024 : peer_port + 1);
     last_flags = 0;
-    peer_segment(RTE_TCP_SYN_FLAG, iss, 0, 65535, syn_opts, sizeof(syn_opts), NULL, 0);
+    peer_segment(RTE_TCP_SYN_FLAG, iss, 0, 65535, ts ? syn_ts_opts : syn_opts,
+                 ts ? sizeof(syn_ts_opts) : sizeof(syn_opts), NULL, 0);
     if (!(last_flags & RTE_TCP_SYN_FLAG))
         return 0;
     isn = last_seq;
-    peer_segment(RTE_TCP_ACK_FLAG, iss + 1, isn + 1, 65535, NULL, 0, NULL, 0);
+    peer_segment(RTE_TCP_ACK_FLAG, iss + 1, isn + 1, 65535, ts ? ack_ts_opts : NULL,
+                 ts ? sizeof(ack_ts_opts) : 0, NULL, 0);
     while (i + 9 <= size) {
         uint8_t flags = data[i], optlen = (uint8_t)((data[i + 7] & 0x0f) * 4 % 44), plen;
         uint32_t seq = iss + 1 + (uint32_t)(int16_t)((data[i + 1] << 8) | data[i + 2]);

@@ -47,6 +47,10 @@ struct h_out {
     unsigned n_sack;        /* SACK blocks: sack[2 * i] .. sack[2 * i + 1] */
     uint32_t sack[8];
     unsigned optlen;        /* TCP option bytes */
+    int ts;                 /* Timestamps option present: tsval, tsecr */
+    uint32_t tsval, tsecr;
+    int ts_off;             /* its offset in the options (kind byte) */
+    uint8_t opt[40];        /* the option bytes as sent */
     uint32_t src, dst;
     uint16_t sport, dport;
     uint8_t data[2048];
@@ -66,6 +70,8 @@ struct h_state {
     struct tcp_conn *conn;  /* last connection an event came from */
     uint32_t fixed_iss;
     int peer_sack;          /* h_accept's SYN offers SACK-permitted */
+    int peer_ts;            /* h_accept's SYN and ACK carry Timestamps (TSval peer_tsval) */
+    uint32_t peer_tsval;
     int auto_read;          /* READABLE handler drains into rx_buf */
     uint8_t rx_buf[1 << 20];
     uint32_t rx_len;
@@ -133,6 +139,16 @@ static inline void h_tx(void *arg, struct rte_mbuf *m, uint32_t dst_ip)
             o->wscale = opt[2];
         if (opt[0] == 4)
             o->sack_ok = 1;
+        if (opt[0] == 8) {
+            cr_assert_eq(opt[1], 10, "Timestamps option length");
+            cr_assert_eq(o->ts, 0, "one Timestamps option");
+            o->ts = 1;
+            o->ts_off = (int)(i - 20);
+            o->tsval = ((uint32_t)opt[2] << 24) | ((uint32_t)opt[3] << 16) |
+                       ((uint32_t)opt[4] << 8) | opt[5];
+            o->tsecr = ((uint32_t)opt[6] << 24) | ((uint32_t)opt[7] << 16) |
+                       ((uint32_t)opt[8] << 8) | opt[9];
+        }
         if (opt[0] == 5) {
             o->n_sack = (opt[1] - 2u) / 8;
             cr_assert_leq(o->n_sack, 4);
@@ -144,6 +160,8 @@ static inline void h_tx(void *arg, struct rte_mbuf *m, uint32_t dst_ip)
         i += opt[1];
     }
     o->optlen = doff - 20;
+    cr_assert_leq(o->optlen, 40);
+    memcpy(o->opt, (const uint8_t *)th + 20, o->optlen);
     cr_assert_leq(m->pkt_len, 1500, "IP packet within the 1500-byte MTU");
     o->len = m->pkt_len - 20 - doff;
     cr_assert_leq(o->len, sizeof(o->data));
@@ -259,6 +277,8 @@ struct h_seg {
     int sack_ok;            /* SACK-permitted option when nonzero */
     int n_sack;             /* SACK blocks sack[2 * i] .. sack[2 * i + 1] */
     uint32_t sack[8];
+    int ts;                 /* NOP, NOP, Timestamps (tsval, tsecr) first, as Linux */
+    uint32_t tsval, tsecr;
     const uint8_t *raw_opt; /* appended verbatim (raw_optlen bytes) */
     unsigned raw_optlen;
     uint16_t sport, dport;  /* 0 = defaults */
@@ -284,6 +304,16 @@ static inline enum drop_reason h_in(const struct h_seg *s)
     enum drop_reason r;
 
     cr_assert_not_null(m);
+    if (s->ts) {
+        opt[optlen++] = 1;
+        opt[optlen++] = 1;
+        opt[optlen++] = 8;
+        opt[optlen++] = 10;
+        for (int b = 24; b >= 0; b -= 8)
+            opt[optlen++] = (uint8_t)(s->tsval >> b);
+        for (int b = 24; b >= 0; b -= 8)
+            opt[optlen++] = (uint8_t)(s->tsecr >> b);
+    }
     if (s->mss > 0) {
         opt[optlen++] = 2;
         opt[optlen++] = 4;
@@ -405,12 +435,14 @@ static inline struct tcp_conn *h_accept(int peer_ws, uint16_t wnd)
         cr_assert_eq(tcp_listen(H.st, ip4(H_LOCAL), H_LPORT, 0, h_on_event, NULL), 0);
     cr_assert_eq(h_in(&(struct h_seg){.seq = PEER_ISN, .flags = TCP_SYN, .wnd = 65535,
                                       .mss = 1460, .wscale = peer_ws,
-                                      .sack_ok = H.peer_sack}), DROP_NONE);
+                                      .sack_ok = H.peer_sack, .ts = H.peer_ts,
+                                      .tsval = H.peer_tsval}), DROP_NONE);
     o = h_next();
     cr_assert_not_null(o);
     cr_assert_eq(o->flags, TCP_SYN | TCP_ACK);
     cr_assert_eq(h_in(&(struct h_seg){.seq = PEER_ISN + 1, .ack = o->seq + 1, .flags = TCP_ACK,
-                                      .wnd = wnd}), DROP_NONE);
+                                      .wnd = wnd, .ts = H.peer_ts, .tsval = H.peer_tsval,
+                                      .tsecr = o->tsval}), DROP_NONE);
     cr_assert_eq(h_last_ev(), TCP_EV_ESTABLISHED);
     return H.conn;
 }

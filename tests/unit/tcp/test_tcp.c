@@ -2436,3 +2436,486 @@ Test(tcp, time_wait_blocks_are_recycled_when_the_pool_is_empty)
     cr_assert_eq(H.st->stats.time_wait_recycled, 2);
     cr_assert_eq(H.st->n_conns, 1);
 }
+
+/* ---- Timestamps and PAWS (RFC 7323) ---- */
+
+#define PEER_TS 7000000u
+
+Test(tcp, timestamps_negotiated_only_when_both_sides_offer_them)
+{
+    static const uint8_t syn_head[] = {2, 4, 0x05, 0xb4, 4, 2, 8, 10};
+    struct tcp_conn *c, *c2;
+    struct h_out *o;
+
+    h_start();
+    cr_assert_eq(tcp_listen(H.st, ip4(H_LOCAL), H_LPORT, 0, h_on_event, NULL), 0);
+    /* Passive, offered: answered in the SYN-ACK with TSecr = the peer's TSval. */
+    h_in(&(struct h_seg){.seq = PEER_ISN, .flags = TCP_SYN, .wnd = 1000, .mss = 1460,
+                         .wscale = 7, .sack_ok = 1, .ts = 1, .tsval = PEER_TS,
+                         .sport = 1001});
+    o = h_next();
+    cr_assert_eq(o->flags, TCP_SYN | TCP_ACK);
+    cr_assert(o->ts, "SYN-ACK answers Timestamps");
+    cr_assert_eq(o->tsecr, PEER_TS);
+    cr_assert(o->sack_ok);
+    cr_assert_eq(o->mss, 1460);
+    cr_assert_eq(o->wscale, 3);
+    cr_assert_eq(o->optlen, 20, "MSS, SACK-permitted, TS, NOP, WS as Linux");
+    cr_assert_eq(memcmp(o->opt, syn_head, sizeof(syn_head)), 0);
+    uint32_t synack_tsval = o->tsval;
+    h_in(&(struct h_seg){.seq = PEER_ISN + 1, .ack = ISS + 1, .flags = TCP_ACK, .wnd = 1000,
+                         .ts = 1, .tsval = PEER_TS + 1, .tsecr = synack_tsval,
+                         .sport = 1001});
+    cr_assert(H.conn->flags & TCPF_TS);
+    cr_assert_eq(H.conn->ts_recent, PEER_TS + 1);
+    /* Passive, not offered: not in the SYN-ACK, not used, and no segment carries it. */
+    h_in(&(struct h_seg){.seq = PEER_ISN, .flags = TCP_SYN, .wnd = 1000, .mss = 1460,
+                         .wscale = 7, .sport = 1002});
+    o = h_next();
+    cr_assert(!o->ts);
+    cr_assert_eq(o->optlen, 8, "MSS, NOP, WS as before");
+    h_in(&(struct h_seg){.seq = PEER_ISN + 1, .ack = ISS + 1, .flags = TCP_ACK, .wnd = 1000,
+                         .sport = 1002});
+    cr_assert(!(H.conn->flags & TCPF_TS));
+    cr_assert_eq(tcp_send(H.conn, h_payload(100, 0, 100)), 0);
+    o = h_next();
+    cr_assert_eq(o->len, 100);
+    cr_assert(!o->ts);
+    cr_assert_eq(o->optlen, 0);
+    /* Active: always offered, TSecr 0; used only when the SYN-ACK answers. */
+    cr_assert_eq(tcp_connect(H.st, ip4(H_LOCAL), ip4(H_PEER), 8080, h_on_event, NULL, &c), 0);
+    o = h_next();
+    cr_assert_eq(o->flags, TCP_SYN);
+    cr_assert(o->ts, "our SYN offers Timestamps");
+    cr_assert_eq(o->tsecr, 0);
+    cr_assert(o->sack_ok);
+    cr_assert_eq(o->wscale, 3);
+    cr_assert_eq(o->optlen, 20);
+    cr_assert_eq(memcmp(o->opt, syn_head, sizeof(syn_head)), 0);
+    uint32_t syn_tsval = o->tsval;
+    cr_assert_eq(tcp_connect(H.st, ip4(H_LOCAL), ip4(H_PEER), 8080, h_on_event, NULL, &c2), 0);
+    h_skip_out();
+    h_in(&(struct h_seg){.seq = 9000, .ack = ISS + 1, .flags = TCP_SYN | TCP_ACK, .wnd = 30000,
+                         .mss = 1460, .wscale = 2, .sack_ok = 1, .ts = 1, .tsval = 55,
+                         .tsecr = syn_tsval, .sport = 8080, .dport = c->key.lport});
+    cr_assert_eq(tcp_conn_state(c), TCP_ESTABLISHED);
+    cr_assert(c->flags & TCPF_TS);
+    o = h_next();
+    cr_assert_not_null(o, "the handshake's ACK");
+    cr_assert(o->ts);
+    cr_assert_eq(o->tsecr, 55);
+    /* The peer without it. */
+    h_in(&(struct h_seg){.seq = 9000, .ack = ISS + 1, .flags = TCP_SYN | TCP_ACK, .wnd = 30000,
+                         .mss = 1460, .wscale = 2, .sport = 8080, .dport = c2->key.lport});
+    cr_assert_eq(tcp_conn_state(c2), TCP_ESTABLISHED);
+    cr_assert(!(c2->flags & TCPF_TS));
+    o = h_next();
+    cr_assert_not_null(o);
+    cr_assert(!o->ts, "nothing without negotiation");
+    cr_assert_eq(o->optlen, 0);
+}
+
+Test(tcp, timestamps_off_in_the_settings_are_neither_offered_nor_answered)
+{
+    struct tcp_conn *c;
+    struct h_out *o;
+
+    H.conf.timestamps = false;
+    h_start();
+    cr_assert_eq(tcp_connect(H.st, ip4(H_LOCAL), ip4(H_PEER), 8080, h_on_event, NULL, &c), 0);
+    o = h_next();
+    cr_assert_eq(o->flags, TCP_SYN);
+    cr_assert(!o->ts);
+    cr_assert(o->sack_ok);
+    cr_assert_eq(o->optlen, 12, "MSS, NOP, WS, NOP, NOP, SACK-permitted as before");
+    H.peer_ts = 1;
+    H.peer_tsval = PEER_TS;
+    c = h_accept(7, 1000);
+    cr_assert(!(c->flags & TCPF_TS));
+    cr_assert(!H.out[H.n_out - 1].ts, "the SYN-ACK does not answer");
+}
+
+Test(tcp, tsval_is_the_ms_clock_plus_the_offset_and_tsecr_echoes_ts_recent)
+{
+    struct tcp_conn *c;
+    struct h_out *o;
+
+    h_start();
+    H.peer_ts = 1;
+    H.peer_tsval = PEER_TS;
+    c = h_accept_quiet(7, 65535);
+    cr_assert(c->flags & TCPF_TS);
+    cr_assert_eq(tcp_send(c, h_payload(2000, 0, 2000)), 0);
+    o = h_next();
+    cr_assert_not_null(o);
+    cr_assert(o->ts);
+    cr_assert_eq(o->optlen, 12, "NOP, NOP, TS");
+    cr_assert_eq(o->ts_off, 2, "TS after two NOPs, 4-byte aligned");
+    cr_assert_eq(o->opt[0], 1);
+    cr_assert_eq(o->opt[1], 1);
+    cr_assert_eq(o->len, 1460 - 12, "the option comes out of the MSS");
+    cr_assert_eq(o->tsval, (uint32_t)h_now() + c->ts_offset);
+    cr_assert_eq(o->tsecr, PEER_TS);
+    uint32_t t0 = o->tsval;
+    o = h_next();
+    cr_assert_not_null(o);
+    cr_assert_eq(o->len, 2000 - 1448);
+    cr_assert_eq(o->tsval, t0, "same millisecond");
+    h_advance(37);
+    h_in(&(struct h_seg){.seq = PEER_ISN + 1, .ack = ISS + 2001, .flags = TCP_ACK, .wnd = 65535,
+                         .ts = 1, .tsval = PEER_TS + 5, .tsecr = t0});
+    cr_assert_eq(c->ts_recent, PEER_TS + 5);
+    cr_assert_eq(tcp_send(c, h_payload(10, 0, 10)), 0);
+    o = h_next();
+    cr_assert_not_null(o);
+    cr_assert_eq(o->tsval, t0 + 37, "TSval follows the clock");
+    cr_assert_eq(o->tsecr, PEER_TS + 5);
+    /* Every segment carries it: a pure ACK too, and a RST does not need to. */
+    h_advance(1000);
+    h_in(&(struct h_seg){.seq = PEER_ISN + 1, .ack = ISS + 2011, .flags = TCP_ACK, .wnd = 65535,
+                         .ts = 1, .tsval = PEER_TS + 9, .tsecr = t0 + 37,
+                         .data = (const uint8_t *)"x", .len = 1});
+    h_skip_out();                       /* the 10 bytes went again meanwhile */
+    h_wait_out(100);
+    o = h_next();
+    cr_assert_not_null(o, "delayed ACK");
+    cr_assert_eq(o->len, 0);
+    cr_assert(o->ts);
+    cr_assert_geq(o->tsval, t0 + 1037);
+    cr_assert_eq(o->tsecr, PEER_TS + 9);
+}
+
+Test(tcp, ts_recent_is_updated_only_up_to_last_ack_sent)
+{
+    uint8_t d[4000];
+    struct tcp_conn *c;
+    struct h_out *o;
+    uint32_t b = PEER_ISN + 1;
+
+    h_start();
+    H.peer_ts = 1;
+    H.peer_tsval = PEER_TS;
+    c = h_accept_quiet(7, 65535);
+    h_pattern(d, sizeof(d), 0);
+#define TSEG(off, n, tv) h_in(&(struct h_seg){.seq = b + (off), .ack = ISS + 1, .flags = TCP_ACK, \
+                                          .wnd = 65535, .data = d + (off), .len = (n), \
+                                          .ts = 1, .tsval = (tv)})
+    /* The first segment starts at Last.ACK.sent: taken; its ACK is delayed. */
+    TSEG(0, 100, PEER_TS + 10);
+    cr_assert_eq(c->ts_recent, PEER_TS + 10);
+    cr_assert_eq(h_pending_out(), 0);
+    /* The second starts beyond Last.ACK.sent (the ACK was not sent): not taken, and
+     * the ACK for both echoes the earlier (RFC 7323 section 4.3 case A). */
+    TSEG(100, 100, PEER_TS + 20);
+    cr_assert_eq(c->ts_recent, PEER_TS + 10);
+    o = h_next();
+    cr_assert_not_null(o, "every second segment");
+    cr_assert_eq(o->ack, b + 200);
+    cr_assert_eq(o->tsecr, PEER_TS + 10);
+    /* The next one starts at the new Last.ACK.sent: taken. */
+    TSEG(200, 100, PEER_TS + 30);
+    cr_assert_eq(c->ts_recent, PEER_TS + 30);
+    h_skip_out();
+    /* Out of order (case B): beyond Last.ACK.sent, not taken; the duplicate ACK echoes
+     * the last in-order segment. */
+    TSEG(1000, 100, PEER_TS + 40);
+    o = h_next();
+    cr_assert_not_null(o);
+    cr_assert_eq(o->ack, b + 300);
+    cr_assert_eq(o->tsecr, PEER_TS + 30);
+    cr_assert_eq(c->ts_recent, PEER_TS + 30);
+    /* The hole filled (case C): its TSval is taken, the newest. */
+    TSEG(300, 700, PEER_TS + 50);
+    o = &H.out[H.n_out - 1];
+    cr_assert_eq(o->ack, b + 1100);
+    cr_assert_eq(o->tsecr, PEER_TS + 50);
+    /* An equal TSval is taken (>=); a retransmission of old data with a newer TSval
+     * (its start is below Last.ACK.sent) is taken too. */
+    TSEG(1100, 100, PEER_TS + 50);
+    cr_assert_eq(c->ts_recent, PEER_TS + 50);
+    h_skip_out();
+    TSEG(1100, 200, PEER_TS + 60);
+    cr_assert_eq(c->ts_recent, PEER_TS + 60);
+    /* Old data only (outside the window) is answered, not taken. */
+    TSEG(1000, 100, PEER_TS + 70);
+    cr_assert_eq(c->ts_recent, PEER_TS + 60);
+    cr_assert_eq(H.st->stats.paws_dropped, 0);
+#undef TSEG
+}
+
+Test(tcp, paws_drops_an_old_tsval_and_acks_it)
+{
+    uint8_t d[100];
+    struct tcp_conn *c;
+    struct h_out *o;
+    uint32_t b = PEER_ISN + 1;
+
+    h_start();
+    H.peer_ts = 1;
+    H.peer_tsval = PEER_TS;
+    c = h_accept_quiet(7, 65535);
+    h_pattern(d, sizeof(d), 0);
+    /* In window, in order, but TSval older than TS.Recent: an old duplicate from an
+     * earlier wrap of the sequence space. Dropped, answered with an ACK. */
+    cr_assert_eq(h_in(&(struct h_seg){.seq = b, .ack = ISS + 1, .flags = TCP_ACK, .wnd = 65535,
+                                      .data = d, .len = 100, .ts = 1, .tsval = PEER_TS - 1}),
+                 DROP_NONE);
+    cr_assert_eq(H.st->stats.paws_dropped, 1);
+    cr_assert_eq(c->rcv_nxt, b, "not taken");
+    cr_assert_eq(tcp_recv_bytes(c), 0);
+    cr_assert_eq(c->ts_recent, PEER_TS, "TS.Recent unchanged");
+    o = h_next();
+    cr_assert_not_null(o, "an ACK at once");
+    cr_assert_eq(o->ack, b);
+    cr_assert_eq(o->len, 0);
+    cr_assert_eq(o->tsecr, PEER_TS);
+    /* Its ACK field is not taken either. */
+    cr_assert_eq(tcp_send(c, h_payload(100, 0, 100)), 0);
+    h_skip_out();
+    h_in(&(struct h_seg){.seq = b, .ack = ISS + 101, .flags = TCP_ACK, .wnd = 65535, .ts = 1,
+                         .tsval = PEER_TS - 1000});
+    cr_assert_eq(H.st->stats.paws_dropped, 2);
+    cr_assert_eq(c->snd_una, ISS + 1);
+    /* TSval wrap-around: 2^31 - 1 ahead is newer, 2^31 + 1 ahead is older. */
+    h_skip_out();
+    h_in(&(struct h_seg){.seq = b, .ack = ISS + 101, .flags = TCP_ACK, .wnd = 65535, .ts = 1,
+                         .tsval = PEER_TS + 0x80000001u});
+    cr_assert_eq(H.st->stats.paws_dropped, 3);
+    /* A RST is not subject to PAWS (RFC 7323 5.3 R1): exactly at rcv_nxt it resets. */
+    /* The same segment with a current TSval is taken. */
+    cr_assert_eq(h_in(&(struct h_seg){.seq = b, .ack = ISS + 101, .flags = TCP_ACK, .wnd = 65535,
+                                      .data = d, .len = 100, .ts = 1, .tsval = PEER_TS}),
+                 DROP_NONE);
+    cr_assert_eq(H.st->stats.paws_dropped, 3);
+    cr_assert_eq(c->rcv_nxt, b + 100);
+    cr_assert_eq(c->snd_una, ISS + 101);
+    /* After 24 days without an update TS.Recent is no longer valid (section 5.5). */
+    c->ts_recent_age -= (uint32_t)(TCP_PAWS_IDLE_MS / 1024) + 1;
+    h_in(&(struct h_seg){.seq = b + 100, .ack = ISS + 101, .flags = TCP_ACK, .wnd = 65535,
+                         .data = d, .len = 100, .ts = 1, .tsval = 5});
+    cr_assert_eq(H.st->stats.paws_dropped, 3);
+    cr_assert_eq(c->rcv_nxt, b + 200, "accepted");
+    cr_assert_eq(c->ts_recent, 5, "and its TSval is TS.Recent");
+    /* A segment without the option is accepted, as Linux does. */
+    h_in(&(struct h_seg){.seq = b + 200, .ack = ISS + 101, .flags = TCP_ACK, .wnd = 65535,
+                         .data = d, .len = 100});
+    cr_assert_eq(c->rcv_nxt, b + 300);
+    /* RST with an old TSval at rcv_nxt still resets (PAWS leaves RSTs alone). */
+    h_in(&(struct h_seg){.seq = b + 300, .flags = TCP_RST, .ts = 1, .tsval = 1});
+    cr_assert_eq(h_last_ev(), TCP_EV_RESET);
+    cr_assert_eq(H.st->stats.paws_dropped, 3);
+}
+
+Test(tcp, rtt_is_sampled_from_tsecr_on_a_retransmission)
+{
+    struct tcp_conn *c;
+    struct h_out *o;
+
+    h_start();
+    H.peer_ts = 1;
+    H.peer_tsval = PEER_TS;
+    c = h_accept_quiet(-1, 65535);
+    cr_assert_eq(H.st->stats.ts_rtt_samples, 1, "the handshake's ACK echoed the SYN-ACK");
+    cr_assert_eq(tcp_send(c, h_payload(1000, 0, 1000)), 0);
+    o = h_next();
+    uint32_t first = o->tsval;
+    h_wait_out(10000);
+    o = h_next();
+    cr_assert_not_null(o);
+    cr_assert_eq(o->seq, ISS + 1, "retransmitted");
+    cr_assert_eq(H.st->stats.segs_retrans, 1);
+    uint32_t rx = o->tsval;
+    cr_assert_gt(rx - first, 150, "sent by the RTO, later");
+    uint32_t srtt = c->srtt, samples = (uint32_t)H.st->stats.rtt_samples;
+    h_advance(30);
+    h_in(&(struct h_seg){.seq = PEER_ISN + 1, .ack = ISS + 1001, .flags = TCP_ACK,
+                         .wnd = 65535, .ts = 1, .tsval = PEER_TS + 1, .tsecr = rx});
+    /* Karn's rule would take no sample; the echo says the ACK is the retransmission's:
+     * a sample of 30 ms, not the 30 + RTO since the first transmission. */
+    cr_assert_eq(H.st->stats.rtt_samples, samples + 1);
+    cr_assert_eq(H.st->stats.ts_rtt_samples, 2);
+    cr_assert_eq(c->srtt, (uint32_t)((int32_t)srtt + (30 - (int32_t)(srtt >> 3))));
+    /* Every ACK of new data is a sample, not one per flight; an echo from the future
+     * or a duplicate ACK is not. */
+    cr_assert_eq(tcp_send(c, h_payload(3000, 0, 1000)), 0);
+    o = h_next();
+    uint32_t t1 = o->tsval;
+    h_skip_out();
+    h_advance(20);
+    h_in(&(struct h_seg){.seq = PEER_ISN + 1, .ack = ISS + 2001, .flags = TCP_ACK,
+                         .wnd = 65535, .ts = 1, .tsval = PEER_TS + 2, .tsecr = t1});
+    h_in(&(struct h_seg){.seq = PEER_ISN + 1, .ack = ISS + 3001, .flags = TCP_ACK,
+                         .wnd = 65535, .ts = 1, .tsval = PEER_TS + 3, .tsecr = t1});
+    cr_assert_eq(H.st->stats.ts_rtt_samples, 4);
+    h_in(&(struct h_seg){.seq = PEER_ISN + 1, .ack = ISS + 3001, .flags = TCP_ACK,
+                         .wnd = 65535, .ts = 1, .tsval = PEER_TS + 4, .tsecr = t1});
+    h_in(&(struct h_seg){.seq = PEER_ISN + 1, .ack = ISS + 4001, .flags = TCP_ACK,
+                         .wnd = 65535, .ts = 1, .tsval = PEER_TS + 5, .tsecr = t1 + 100000});
+    cr_assert_eq(H.st->stats.ts_rtt_samples, 4);
+    cr_assert_eq(c->snd_una, ISS + 4001);
+}
+
+Test(tcp, timestamps_and_three_sack_blocks_fit_in_40_bytes)
+{
+    uint8_t d[10000];
+    struct h_out *o;
+    struct tcp_conn *c;
+    uint32_t b = PEER_ISN + 1;
+
+    h_start();
+    H.peer_sack = 1;
+    H.peer_ts = 1;
+    H.peer_tsval = PEER_TS;
+    c = h_accept(7, 1000);
+    h_skip_out();
+    h_pattern(d, sizeof(d), 0);
+#define SEG(off, n) h_in(&(struct h_seg){.seq = b + (off), .ack = ISS + 1, .flags = TCP_ACK, \
+                                         .wnd = 1000, .data = d + (off), .len = (n), \
+                                         .ts = 1, .tsval = PEER_TS})
+    SEG(1000, 1000);
+    SEG(3000, 1000);
+    SEG(5000, 1000);
+    SEG(7000, 500);                     /* four runs held */
+    o = &H.out[H.n_out - 1];
+    cr_assert_eq(o->n_sack, 3, "three blocks beside the timestamps");
+    cr_assert_str_eq(sack_str(o, b), "7000-7500 5000-6000 3000-4000");
+    cr_assert_eq(o->optlen, 40);
+    static const uint8_t head[] = {1, 1, 8, 10};
+    cr_assert_eq(memcmp(o->opt, head, 4), 0, "NOP, NOP, TS first");
+    static const uint8_t sack_head[] = {1, 1, 5, 26};
+    cr_assert_eq(memcmp(o->opt + 12, sack_head, 4), 0, "then NOP, NOP, SACK of 3 blocks");
+    cr_assert(o->ts);
+    cr_assert_eq(o->tsecr, PEER_TS);
+    /* Our data goes out with both and stays within the MTU. */
+    h_skip_out();
+    cr_assert_eq(tcp_send(c, h_payload(3000, 0, 1000)), 0);
+    o = h_next();
+    cr_assert_not_null(o);
+    cr_assert_eq(o->n_sack, 3);
+    cr_assert(o->ts);
+    cr_assert_eq(o->optlen, 40);
+    cr_assert_eq(o->len, 1460 - 40, "both options take room from the payload");
+    /* The retransmissions (a loss probe, then the RTO's) are cut the same way. */
+    h_skip_out();
+    o = NULL;
+    for (int i = 0; i < 3 && (o == NULL || o->seq != ISS + 1); i++) {
+        h_wait_out(10000);
+        while ((o = h_next()) != NULL) {
+            cr_assert_eq(o->optlen, 40);
+            cr_assert_leq(o->len, 1460 - 40);
+            if (o->seq == ISS + 1)
+                break;
+        }
+    }
+    cr_assert_not_null(o, "the RTO's retransmission");
+    cr_assert_eq(o->len, 1460 - 40);
+    /* Holes filled: only the timestamps are left. */
+    SEG(0, 1000);
+    SEG(2000, 1000);
+    SEG(4000, 1000);
+    SEG(6000, 1000);
+    o = &H.out[H.n_out - 1];
+    cr_assert_eq(o->ack, b + 7500);
+    cr_assert_eq(o->n_sack, 0);
+    cr_assert_eq(o->optlen, 12);
+#undef SEG
+}
+
+Test(tcp, syn_cookie_connections_carry_timestamps)
+{
+    struct h_out *o;
+    struct tcp_conn *c;
+
+    h_start();
+    cr_assert_eq(tcp_listen(H.st, ip4(H_LOCAL), H_LPORT, 1, h_on_event, NULL), 0);
+    h_in(&(struct h_seg){.seq = 100, .flags = TCP_SYN, .wnd = 1000, .mss = 1460, .wscale = 5,
+                         .sport = 1001});
+    h_skip_out();
+    /* Backlog full: the cookie's SYN-ACK answers the peer's Timestamps. */
+    h_in(&(struct h_seg){.seq = 200, .flags = TCP_SYN, .wnd = 1000, .mss = 1460, .wscale = 5,
+                         .ts = 1, .tsval = PEER_TS, .sport = 1002});
+    o = h_next();
+    cr_assert_eq(H.st->stats.syncookies_sent, 1);
+    cr_assert(o->ts);
+    cr_assert_eq(o->tsecr, PEER_TS);
+    cr_assert_eq(o->wscale, 3);
+    cr_assert_leq(o->optlen, 40);
+    uint32_t cookie = o->seq, synack_tsval = o->tsval;
+    h_advance(25);
+    cr_assert_eq(h_in(&(struct h_seg){.seq = 201, .ack = cookie + 1, .flags = TCP_ACK,
+                                      .wnd = 100, .ts = 1, .tsval = PEER_TS + 3,
+                                      .tsecr = synack_tsval, .sport = 1002}), DROP_NONE);
+    cr_assert_eq(H.st->stats.syncookies_ok, 1);
+    c = H.ev_conn[0];
+    cr_assert(c->flags & TCPF_TS, "the ACK's option says both SYNs had it");
+    cr_assert_eq(c->ts_recent, PEER_TS + 3);
+    cr_assert_eq(H.st->stats.ts_rtt_samples, 1);
+    cr_assert_eq(c->srtt >> 3, 25, "the SYN-ACK's round trip, from TSecr");
+    /* The same offset as the SYN-ACK's: TSval goes on from it (the peer's PAWS). */
+    cr_assert_eq(tcp_send(c, h_payload(10, 0, 10)), 0);
+    o = h_next();
+    cr_assert(o->ts);
+    cr_assert_eq(o->tsval, synack_tsval + 25);
+    cr_assert_eq(o->tsecr, PEER_TS + 3);
+    /* A cookie SYN without the option gets none. */
+    h_in(&(struct h_seg){.seq = 300, .flags = TCP_SYN, .wnd = 1000, .mss = 1460, .wscale = 5,
+                         .sport = 1003});
+    o = h_next();
+    cr_assert(!o->ts);
+    cr_assert_eq(H.st->stats.syncookies_sent, 2);
+    cr_assert_eq(h_in(&(struct h_seg){.seq = 301, .ack = o->seq + 1, .flags = TCP_ACK,
+                                      .wnd = 100, .sport = 1003}), DROP_NONE);
+    cr_assert(!(H.conn->flags & TCPF_TS));
+}
+
+Test(tcp, fast_retransmit_with_timestamps_stays_within_the_mss)
+{
+    struct tcp_conn *c;
+    struct h_out *o;
+
+    h_start();
+    H.peer_ts = 1;
+    H.peer_tsval = PEER_TS;
+    c = h_accept_quiet(7, 65535);
+    cr_assert_eq(tcp_send(c, h_payload(10 * 1448, 0, 1448)), 0);
+    cr_assert_eq(h_pending_out(), 10);
+    h_skip_out();
+    for (int i = 0; i < 3; i++)
+        h_in(&(struct h_seg){.seq = PEER_ISN + 1, .ack = ISS + 1, .flags = TCP_ACK,
+                             .wnd = 65535, .ts = 1, .tsval = PEER_TS});
+    cr_assert_eq(H.st->stats.fast_retrans, 1);
+    o = &H.out[H.n_out - 1];
+    cr_assert_eq(o->seq, ISS + 1);
+    cr_assert(o->ts);
+    cr_assert_eq(o->len, 1448, "MSS 1460 less the 12 bytes of the option");
+}
+
+Test(tcp, simultaneous_open_with_timestamps)
+{
+    struct tcp_conn *c;
+    struct h_out *o;
+
+    h_start();
+    cr_assert_eq(tcp_connect(H.st, ip4(H_LOCAL), ip4(H_PEER), 7000, h_on_event, NULL, &c), 0);
+    o = h_next();
+    cr_assert(o->ts);
+    uint32_t syn_tsval = o->tsval;
+    /* The peer's own SYN crosses ours: our SYN-ACK echoes its TSval. */
+    h_advance(3);
+    cr_assert_eq(h_in(&(struct h_seg){.seq = 777, .flags = TCP_SYN, .wnd = 5000, .mss = 1000,
+                                      .ts = 1, .tsval = PEER_TS, .sport = 7000,
+                                      .dport = c->key.lport}), DROP_NONE);
+    cr_assert_eq(tcp_conn_state(c), TCP_SYN_RECEIVED);
+    o = h_next();
+    cr_assert_eq(o->flags, TCP_SYN | TCP_ACK);
+    cr_assert(o->ts);
+    cr_assert_eq(o->tsecr, PEER_TS);
+    cr_assert_eq(o->tsval, syn_tsval + 3);
+    cr_assert_eq(h_in(&(struct h_seg){.seq = 778, .ack = ISS + 1, .flags = TCP_ACK, .wnd = 5000,
+                                      .ts = 1, .tsval = PEER_TS + 1, .tsecr = o->tsval,
+                                      .sport = 7000, .dport = c->key.lport}), DROP_NONE);
+    cr_assert_eq(tcp_conn_state(c), TCP_ESTABLISHED);
+    cr_assert(c->flags & TCPF_TS);
+    cr_assert_eq(c->ts_recent, PEER_TS + 1);
+    cr_assert_eq(H.st->stats.ts_rtt_samples, 1, "the SYN-ACK, timed by its echo");
+}
