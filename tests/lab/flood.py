@@ -7,6 +7,9 @@ attack scenarios (tests/lab/t_attack.sh).
                                           nothing in the lab answers for it)
     flood.py echoreply DST SRC SECONDS    ICMP echo replies "from" SRC (a real server,
                                           say), random identifier, sequence and payload
+    flood.py arp DST IFACE SECONDS        broadcast ARP requests for DST on IFACE, each
+                                          "from" a random address of DST's /24 between
+                                          .100 and .250 at a random MAC (raw frames)
 Prints the number of packets sent.
 """
 import random
@@ -44,10 +47,39 @@ def echo_reply(src, dst):
     return ip + icmp
 
 
+def arp_request(sender_ip, sender_mac, target_ip):
+    eth = b"\xff" * 6 + sender_mac + struct.pack("!H", 0x0806)
+    arp = struct.pack("!HHBBH6s4s6s4s", 1, 0x0800, 6, 4, 1, sender_mac, sender_ip,
+                      b"\0" * 6, target_ip)
+    return eth + arp + b"\0" * 18
+
+
+def arp_flood(dst, iface, secs):
+    d = socket.inet_aton(dst)
+    frames = []
+    for _ in range(4096):
+        mac = bytes([0x02]) + random.randbytes(5)     # locally administered, unicast
+        frames.append(arp_request(d[:3] + bytes([random.randrange(100, 251)]), mac, d))
+    s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+    s.bind((iface, 0))
+    sent, end = 0, time.monotonic() + secs
+    while time.monotonic() < end:
+        for f in frames[:1024] if sent % 4096 else frames:
+            try:
+                s.send(f)
+                sent += 1
+            except OSError:
+                pass
+    print(sent)
+
+
 def main():
     kind, dst, secs = sys.argv[1], sys.argv[2], float(sys.argv[4])
     d = socket.inet_aton(dst)
     pkts = []
+    if kind == "arp":
+        arp_flood(dst, sys.argv[3], secs)
+        return
     if kind == "echoreply":
         src = socket.inet_aton(sys.argv[3])
         pkts = [echo_reply(src, d) for _ in range(4096)]

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Attacks on a Layer 4 TCP service while real clients work (the hardening issue):
 # a spoofed-source ACK flood, a spoofed-source SYN flood and a spoofed echo-reply flood at the VIP from the
-# external client's namespace (raw socket, tests/lab/flood.py), and a client that sends a
+# external client's namespace (raw socket, tests/lab/flood.py), an ARP flood, and a client that sends a
 # byte per segment to a Layer 7 service whose real server reads slowly; then slowloris on
 # the API socket. During each, HTTPS
 # transactions of a real client through the same VIP keep succeeding and a kept-alive
@@ -166,6 +166,38 @@ check "echo-reply flood: rs1 stayed up, its health never changed" test "$h1 $c1_
 check "echo-reply flood: rs2, which stopped answering, went down despite replies in its name" \
     bash -c "$(declare -f health_of wait_health lbctl json); lab=$lab; wait_health rs2 down 3"
 on rs2 sysctl -qw net.ipv4.icmp_echo_ignore_all=0
+
+# --- ARP flood -------------------------------------------------------------------------
+# Broadcast ARP requests for the VIP, each from a random address of the client LAN
+# (.100-.250) at a random MAC, from the client's namespace. lbd answers them, learns
+# at most the 151 addresses (the table holds 4,096; neighbours come only from a
+# connected subnet), rate-limits what the workers tell the control core
+# (neigh_learn_held, neigh_learn_throttled) and logs nothing per message; the real
+# client's transactions and its own neighbour entry are untouched.
+wsum() { stat "sum(w['$1'] for w in r['workers'])"; }
+h0=$(( $(wsum neigh_learn_held) + $(wsum neigh_learn_throttled) ))
+log0=$(wc -l <"$labrun/lb1.log")
+on x1 python3 "$top/tests/lab/flood.py" arp 10.200.50.120 eth0 6 >"$tmp/arp.sent" &
+pids=($!)
+transactions 20 >"$tmp/arp.good" &
+pids+=($!)
+wait "${pids[@]}"
+sent=$(cat "$tmp/arp.sent")
+good=$(cat "$tmp/arp.good")
+limited=$(( $(wsum neigh_learn_held) + $(wsum neigh_learn_throttled) - h0 ))
+nb=$(stat "r['neighbours']")
+full=$(stat "r['neigh_full']")
+loglines=$(( $(wc -l <"$labrun/lb1.log") - log0 ))
+x1mac=$(on x1 cat /sys/class/net/eth0/address)
+echo "# ARP flood: $sent requests sent in 6 s; $good of 20 transactions; neighbours $nb (full $full); $limited messages held or throttled in the workers; $loglines log lines meanwhile"
+check "ARP flood: the flood was sent (over 20,000 requests)" test "${sent:-0}" -gt 20000
+check "ARP flood: every transaction of the real client succeeded" test "$good" -eq 20
+check "ARP flood: the table holds at most the LAN's addresses, nothing refused" \
+    bash -c "(( $nb <= 160 && $full == 0 ))"
+check "ARP flood: the workers held back the repeats (neigh_learn_held, _throttled)" test "$limited" -gt 1000
+check "ARP flood: lbd logged no line per message (under 10 lines)" test "$loglines" -lt 10
+check "ARP flood: the real client's entry still has its own MAC" \
+    bash -c "$(declare -f lbctl json); lab=$lab; lbctl --json neigh | json \"any(e['ip'] == '10.200.50.20' and e['mac'].lower() == '$x1mac' for e in r)\" | grep -qx True"
 
 # --- one byte per segment, to a real server that reads slowly -------------------------
 # A client of the Layer 7 service sends 20,000 bytes one segment each (TCP_NODELAY, a
