@@ -102,6 +102,30 @@ static inline uint32_t frame_tcp(uint8_t *f, uint32_t src, uint32_t dst, uint16_
     return l4 + sizeof(*tcp);
 }
 
+/* A TCP segment src:sport -> dst:dport (ports host order) with flags, seq, ack, a
+ * window of 1000 and data_len bytes of 0x5a, checksums right; returns its length. */
+static inline uint32_t frame_tcp_seg(uint8_t *f, uint32_t src, uint32_t dst, uint16_t sport,
+                                     uint16_t dport, uint8_t flags, uint32_t seq, uint32_t ack,
+                                     uint16_t data_len)
+{
+    uint32_t off = frame_eth(f, RTE_ETHER_TYPE_IPV4, &frame_mac_us);
+    uint32_t l4 = frame_ipv4(f, off, IPPROTO_TCP, src, dst,
+                             (uint16_t)(sizeof(struct rte_tcp_hdr) + data_len));
+    struct rte_tcp_hdr *tcp = (struct rte_tcp_hdr *)(f + l4);
+
+    memset(tcp, 0, sizeof(*tcp));
+    tcp->src_port = rte_cpu_to_be_16(sport);
+    tcp->dst_port = rte_cpu_to_be_16(dport);
+    tcp->sent_seq = rte_cpu_to_be_32(seq);
+    tcp->recv_ack = rte_cpu_to_be_32(ack);
+    tcp->data_off = 5 << 4;
+    tcp->tcp_flags = flags;
+    tcp->rx_win = rte_cpu_to_be_16(1000);
+    memset(tcp + 1, 0x5a, data_len);
+    tcp->cksum = rte_ipv4_udptcp_cksum((struct rte_ipv4_hdr *)(f + off), tcp);
+    return l4 + sizeof(*tcp) + data_len;
+}
+
 static inline uint32_t frame_udp(uint8_t *f, uint32_t src, uint32_t dst, uint16_t sport,
                                  uint16_t dport, uint16_t data_len)
 {

@@ -312,18 +312,24 @@ static struct ha_rec sync_rec(uint8_t type, uint16_t cport, uint32_t rs)
     };
 }
 
-Test(l4_log, a_backups_synced_entries_are_not_traffic)
+/* The worker as the backup of an HA pair, its service logging into a 16-record ring. */
+static void backup_with_log(void)
 {
-    struct txlog_rec r[4];
-    struct ha_rec a = sync_rec(HA_REC_CONN, 51000, ip4("192.168.112.52"));
-    struct ha_rec b = sync_rec(HA_REC_CONN, 51001, ip4("192.168.112.52"));
-
     log_on(16, 1, true);
     h.cfg.ha.enabled = true;
     h.cfg.ha.peer = ip4("192.168.112.6");
     cr_assert_eq(h_publish(&h), 0);
     h.s->ha_standby = true;
     h.w->lc.snap = h.s;
+}
+
+Test(l4_log, a_backups_synced_entries_are_not_traffic)
+{
+    struct txlog_rec r[4];
+    struct ha_rec a = sync_rec(HA_REC_CONN, 51000, ip4("192.168.112.52"));
+    struct ha_rec b = sync_rec(HA_REC_CONN, 51001, ip4("192.168.112.52"));
+
+    backup_with_log();
     l4_sync_install(&h.w->l4, h.s, &a);
     l4_sync_install(&h.w->l4, h.s, &b);
     cr_assert_eq(h.w->stats.l4.sync_installed, 2);
@@ -342,12 +348,7 @@ Test(l4_log, a_synced_entry_that_carries_traffic_after_a_takeover_is_logged)
     struct txlog_rec r[4];
     struct ha_rec a = sync_rec(HA_REC_CONN, 51000, ip4("192.168.112.52"));
 
-    log_on(16, 1, true);
-    h.cfg.ha.enabled = true;
-    h.cfg.ha.peer = ip4("192.168.112.6");
-    cr_assert_eq(h_publish(&h), 0);
-    h.s->ha_standby = true;
-    h.w->lc.snap = h.s;
+    backup_with_log();
     l4_sync_install(&h.w->l4, h.s, &a);
     /* Takeover: this unit carries the connection now. */
     h.s->ha_standby = false;

@@ -674,22 +674,7 @@ Test(l4_path, halt_on_a_servers_packet_resets_both_sides)
 static uint32_t server_seg(uint32_t rs, uint16_t dport, uint8_t flags, uint32_t seq,
                            uint32_t ack, uint16_t data_len)
 {
-    uint32_t off = frame_eth(f, RTE_ETHER_TYPE_IPV4, &frame_mac_us);
-    uint32_t l4 = frame_ipv4(f, off, IPPROTO_TCP, rs, ip4("10.200.50.20"),
-                             (uint16_t)(sizeof(struct rte_tcp_hdr) + data_len));
-    struct rte_tcp_hdr *tcp = (struct rte_tcp_hdr *)(f + l4);
-
-    memset(tcp, 0, sizeof(*tcp));
-    tcp->src_port = rte_cpu_to_be_16(443);
-    tcp->dst_port = rte_cpu_to_be_16(dport);
-    tcp->sent_seq = rte_cpu_to_be_32(seq);
-    tcp->recv_ack = rte_cpu_to_be_32(ack);
-    tcp->data_off = 5 << 4;
-    tcp->tcp_flags = flags;
-    tcp->rx_win = rte_cpu_to_be_16(1000);
-    memset(tcp + 1, 0x5a, data_len);
-    tcp->cksum = rte_ipv4_udptcp_cksum((struct rte_ipv4_hdr *)(f + off), tcp);
-    return l4 + sizeof(*tcp) + data_len;
+    return frame_tcp_seg(f, rs, ip4("10.200.50.20"), 443, dport, flags, seq, ack, data_len);
 }
 
 /* The sequence number of the RST sent on port, which must be one, to the client. */

@@ -2535,15 +2535,23 @@ Test(tcp, timestamps_off_in_the_settings_are_neither_offered_nor_answered)
     cr_assert(!H.out[H.n_out - 1].ts, "the SYN-ACK does not answer");
 }
 
+
+/* A connection accepted from a peer that offers timestamps (TSval PEER_TS), window
+ * scale ws, window 65535, its handshake's segments skipped. */
+static struct tcp_conn *ts_accept_quiet(int ws)
+{
+    h_start();
+    H.peer_ts = 1;
+    H.peer_tsval = PEER_TS;
+    return h_accept_quiet(ws, 65535);
+}
+
 Test(tcp, tsval_is_the_ms_clock_plus_the_offset_and_tsecr_echoes_ts_recent)
 {
     struct tcp_conn *c;
     struct h_out *o;
 
-    h_start();
-    H.peer_ts = 1;
-    H.peer_tsval = PEER_TS;
-    c = h_accept_quiet(7, 65535);
+    c = ts_accept_quiet(7);
     cr_assert(c->flags & TCPF_TS);
     cr_assert_eq(tcp_send(c, h_payload(2000, 0, 2000)), 0);
     o = h_next();
@@ -2592,10 +2600,7 @@ Test(tcp, ts_recent_is_updated_only_up_to_last_ack_sent)
     struct h_out *o;
     uint32_t b = PEER_ISN + 1;
 
-    h_start();
-    H.peer_ts = 1;
-    H.peer_tsval = PEER_TS;
-    c = h_accept_quiet(7, 65535);
+    c = ts_accept_quiet(7);
     h_pattern(d, sizeof(d), 0);
 #define TSEG(off, n, tv) h_in(&(struct h_seg){.seq = b + (off), .ack = ISS + 1, .flags = TCP_ACK, \
                                           .wnd = 65535, .data = d + (off), .len = (n), \
@@ -2650,10 +2655,7 @@ Test(tcp, paws_drops_an_old_tsval_and_acks_it)
     struct h_out *o;
     uint32_t b = PEER_ISN + 1;
 
-    h_start();
-    H.peer_ts = 1;
-    H.peer_tsval = PEER_TS;
-    c = h_accept_quiet(7, 65535);
+    c = ts_accept_quiet(7);
     h_pattern(d, sizeof(d), 0);
     /* In window, in order, but TSval older than TS.Recent: an old duplicate from an
      * earlier wrap of the sequence space. Dropped, answered with an ACK. */
@@ -2711,10 +2713,7 @@ Test(tcp, rtt_is_sampled_from_tsecr_on_a_retransmission)
     struct tcp_conn *c;
     struct h_out *o;
 
-    h_start();
-    H.peer_ts = 1;
-    H.peer_tsval = PEER_TS;
-    c = h_accept_quiet(-1, 65535);
+    c = ts_accept_quiet(-1);
     cr_assert_eq(H.st->stats.ts_rtt_samples, 1, "the handshake's ACK echoed the SYN-ACK");
     cr_assert_eq(tcp_send(c, h_payload(1000, 0, 1000)), 0);
     o = h_next();
@@ -2873,10 +2872,7 @@ Test(tcp, fast_retransmit_with_timestamps_stays_within_the_mss)
     struct tcp_conn *c;
     struct h_out *o;
 
-    h_start();
-    H.peer_ts = 1;
-    H.peer_tsval = PEER_TS;
-    c = h_accept_quiet(7, 65535);
+    c = ts_accept_quiet(7);
     cr_assert_eq(tcp_send(c, h_payload(10 * 1448, 0, 1448)), 0);
     cr_assert_eq(h_pending_out(), 10);
     h_skip_out();
