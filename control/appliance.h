@@ -31,6 +31,8 @@ struct appliance {
                                      * ha; NULL: standalone */
     uint64_t start_ms;              /* monotonic clock at start-up */
     uint64_t generation;            /* snapshots published so far */
+    uint64_t maglev_built;          /* Maglev tables computed for them, */
+    uint64_t maglev_reused;         /* and taken unchanged from the one before */
     uint32_t last_rs_id;            /* real-server ids handed out so far */
     bool health_changed;            /* the running config's health is newer than the snapshot */
     struct {                        /* the API socket's refusals (api_server.h) */

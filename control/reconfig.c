@@ -183,12 +183,15 @@ int reconfig_apply(struct appliance *a, struct lbd_config *next, char *err, size
         tls_load_release(next);
         return lbd_err_set(err, errlen, LBD_ENOMEM, "out of memory tracking health");
     }
-    s = snapshot_build(next, a->generation + 1, err, errlen);
+    s = snapshot_rebuild(next, a->dp != NULL ? dp_snapshot(a->dp) : NULL, a->generation + 1,
+                         err, errlen);
     if (s == NULL) {
         tls_load_release(next);
         return LBD_ENOMEM;
     }
     a->generation++;
+    a->maglev_built += s->maglev_built;
+    a->maglev_reused += s->maglev_reused;
     a->health_changed = false; /* the snapshot carries the health as it is now */
     if (a->dp != NULL)
         dp_publish(a->dp, s); /* returns once no worker can see the old snapshot */
@@ -205,11 +208,14 @@ int reconfig_apply(struct appliance *a, struct lbd_config *next, char *err, size
 
 int reconfig_publish(struct appliance *a, char *err, size_t errlen)
 {
-    struct snapshot *s = snapshot_build(a->cfg, a->generation + 1, err, errlen);
+    struct snapshot *s = snapshot_rebuild(a->cfg, a->dp != NULL ? dp_snapshot(a->dp) : NULL,
+                                          a->generation + 1, err, errlen);
 
     if (s == NULL)
         return LBD_ENOMEM;
     a->generation++;
+    a->maglev_built += s->maglev_built;
+    a->maglev_reused += s->maglev_reused;
     a->health_changed = false; /* the snapshot carries the health as it is now */
     if (a->dp != NULL)
         dp_publish(a->dp, s);
