@@ -285,7 +285,8 @@ struct snapshot *snapshot_rebuild(const struct lbd_config *cfg, const struct sna
         s->rs_by_idx[s->rs[i].idx] = &s->rs[i];
 
     snprintf(name, sizeof(name), "rt%llu", (unsigned long long)generation);
-    s->routes = route_build(cfg, name, err, errlen);
+    s->routes = route_build(cfg, prev != NULL ? prev->routes : NULL, name, &s->routes_reused,
+                            err, errlen);
     if (s->routes == NULL)
         goto err_free;
     return s;

@@ -152,6 +152,7 @@ struct snapshot {
     /* How this snapshot came by its Maglev tables (sh and maglev services). */
     uint32_t maglev_built;              /* computed for this snapshot */
     uint32_t maglev_reused;             /* taken from the previous snapshot unchanged */
+    bool routes_reused;                 /* routes: the previous snapshot's table, shared */
 };
 
 /*
@@ -164,8 +165,9 @@ struct snapshot *snapshot_build(const struct lbd_config *cfg, uint64_t generatio
                                 char *err, size_t errlen);
 
 /*
- * The same, taking from prev (the published snapshot, or NULL) every Maglev table
- * whose inputs have not changed: the same servers, in the same order, with the same
+ * The same, taking from prev (the published snapshot, or NULL) its route table when
+ * no address or route changed (route.h), and every Maglev table whose inputs have not
+ * changed: the same servers, in the same order, with the same
  * effective weights (online and healthy, else 0). A health flap or a reconfig then
  * computes the tables of the services it touched only, not all of them (a table is
  * 65,537 entries, 1-2 ms of the control core each: 256 sh/maglev services took about

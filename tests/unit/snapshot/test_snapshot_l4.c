@@ -235,3 +235,46 @@ Test(snapshot_l4, maglev_tables_are_reused_when_unchanged)
     snapshot_free(d);
     rs_a[2].weight = 100;
 }
+
+/* The route table (an rte_lpm: 64 MB) is shared while no address or route changes. */
+Test(snapshot_l4, route_table_shared_until_an_address_changes)
+{
+    char err[256] = "";
+    struct snapshot *a, *b, *c;
+    uint32_t nh;
+    uint16_t port;
+
+    a = build();
+    cr_assert_not(a->routes_reused);
+    rs_a[0].health_down = true;     /* a health change moves no address */
+    b = snapshot_rebuild(&cfg, a, ++gen, err, sizeof(err));
+    cr_assert_not_null(b, "%s", err);
+    cr_assert(b->routes_reused);
+    cr_assert_eq(b->routes, a->routes);
+    snapshot_free(a);
+    cr_assert_eq(snapshot_route(b, ip4("172.24.7.1"), &nh, &port), 0, "outlives a");
+    cr_assert_eq(nh, ip4("192.168.112.254"));
+    cr_assert_eq(snapshot_addr_kind(b, ip4("10.200.50.120")), SNAP_ADDR_VIP);
+
+    /* A new VIP is a new table, with the new address local. */
+    vss[1].ip = ip4("10.200.50.121");
+    c = snapshot_rebuild(&cfg, b, ++gen, err, sizeof(err));
+    cr_assert_not_null(c, "%s", err);
+    cr_assert_not(c->routes_reused);
+    cr_assert_neq(c->routes, b->routes);
+    cr_assert_eq(snapshot_addr_kind(c, ip4("10.200.50.121")), SNAP_ADDR_VIP);
+    cr_assert_eq(snapshot_addr_kind(b, ip4("10.200.50.121")), 0, "b's table untouched");
+    snapshot_free(b);
+    /* A changed route, likewise; a bad next hop is still refused. */
+    routes[0].via = ip4("192.168.112.253");
+    b = snapshot_rebuild(&cfg, c, ++gen, err, sizeof(err));
+    cr_assert_not_null(b, "%s", err);
+    cr_assert_not(b->routes_reused);
+    cr_assert_eq(snapshot_route(b, ip4("172.24.7.1"), &nh, &port), 0);
+    cr_assert_eq(nh, ip4("192.168.112.253"));
+    routes[1].via = ip4("10.1.1.1");
+    cr_assert_null(snapshot_rebuild(&cfg, b, ++gen, err, sizeof(err)));
+    cr_assert(strstr(err, "routing.routes[1].via") != NULL, "%s", err);
+    snapshot_free(b);
+    snapshot_free(c);
+}
