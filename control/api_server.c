@@ -37,9 +37,7 @@ struct api_server {
     char path[PATH_MAX];
     api_handler_fn fn;
     void *ctx;
-    unsigned long slow_clients;     /* dropped for leaving too much output unread */
-    unsigned long request_timeouts; /* dropped for a request line not finished in time */
-    unsigned long evicted;          /* idle or stalled, closed to make room for a new client */
+    struct api_counters n;
     uint32_t request_timeout_ms;    /* API_REQUEST_TIMEOUT_MS unless a test sets it */
     uint32_t evict_ms;              /* API_EVICT_AFTER_MS likewise */
     int watch_fd;                   /* another fd whose input ends the wait, or -1 */
@@ -277,7 +275,7 @@ static int evict_stalled(struct api_server *srv, uint64_t now)
             free(resp);
         }
         client_close(&srv->clients[oldest]);
-        srv->evicted++;
+        srv->n.evicted++;
     }
     return oldest;
 }
@@ -289,7 +287,7 @@ static void expire_requests(struct api_server *srv, uint64_t now)
         struct api_client *c = &srv->clients[i];
         if (c->fd < 0 || c->req_ms == 0 || now - c->req_ms < srv->request_timeout_ms)
             continue;
-        if (srv->request_timeouts++ == 0)
+        if (srv->n.request_timeouts++ == 0)
             LOG_WARN("api", "client disconnected: a request line unfinished after %u ms "
                             "(counted in the api's request_timeouts)",
                      srv->request_timeout_ms);
@@ -392,7 +390,7 @@ int api_server_poll(struct api_server *srv, int timeout_ms)
         if (ok)
             ok = client_flush(c);
         if (!ok && c->slow) {
-            srv->slow_clients++;
+            srv->n.slow_clients++;
             LOG_WARN("api", "client disconnected: it left %zu bytes of responses unread "
                             "(limit %u)",
                      c->out_len - c->out_off, API_MAX_PENDING_OUT);
@@ -409,9 +407,14 @@ void api_server_watch(struct api_server *srv, int fd)
     srv->watch_fd = fd;
 }
 
+const struct api_counters *api_server_counters(const struct api_server *srv)
+{
+    return &srv->n;
+}
+
 unsigned long api_server_slow_clients(const struct api_server *srv)
 {
-    return srv->slow_clients;
+    return srv->n.slow_clients;
 }
 
 void api_server_set_timeouts(struct api_server *srv, uint32_t request_ms, uint32_t evict_ms)
@@ -422,12 +425,12 @@ void api_server_set_timeouts(struct api_server *srv, uint32_t request_ms, uint32
 
 unsigned long api_server_request_timeouts(const struct api_server *srv)
 {
-    return srv->request_timeouts;
+    return srv->n.request_timeouts;
 }
 
 unsigned long api_server_evicted(const struct api_server *srv)
 {
-    return srv->evicted;
+    return srv->n.evicted;
 }
 
 void api_server_close(struct api_server *srv)

@@ -52,6 +52,16 @@ int api_server_poll(struct api_server *srv, int timeout_ms);
  */
 void api_server_watch(struct api_server *srv, int fd);
 
+/* What the server refused or closed, counted since it opened. */
+struct api_counters {
+    unsigned long slow_clients;     /* left more than API_MAX_PENDING_OUT unread */
+    unsigned long request_timeouts; /* a request line unfinished after API_REQUEST_TIMEOUT_MS */
+    unsigned long evicted;          /* idle or stalled, closed to make room for a new client */
+};
+
+/* The counters, live (valid until api_server_close): for the appliance's stats. */
+const struct api_counters *api_server_counters(const struct api_server *srv);
+
 /* Clients disconnected so far for leaving more than API_MAX_PENDING_OUT unread. */
 unsigned long api_server_slow_clients(const struct api_server *srv);
 

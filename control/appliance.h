@@ -40,9 +40,8 @@ struct appliance {
     uint64_t publish_retry_ms;      /* no new try before this (appliance_now_ms) */
     uint32_t last_rs_id;            /* real-server ids handed out so far */
     bool health_changed;            /* the running config's health is newer than the snapshot */
-    struct {                        /* the API socket's refusals (api_server.h) */
-        uint64_t slow_clients, request_timeouts, evicted;
-    } api;
+    const struct api_counters *api; /* the API socket's refusals (api_server.h); NULL:
+                                     * no socket (unit tests) */
     /* Counters as they stood when a service's or real server's slot was (re)assigned:
      * a slot that a removed one leaves is reused, and its new owner starts from zero. */
     struct traffic_counters vs_base[CFG_MAX_VS];
@@ -51,6 +50,7 @@ struct appliance {
     struct proxy_http_rs_counters http_rs_base[SNAP_RS_IDS];
 };
 
+struct api_counters;
 struct ctl_msg;
 struct ha;
 struct history;

@@ -321,11 +321,16 @@ static void mod_txlog_term(struct appliance *a)
 
 static int mod_api_init(struct appliance *a, char *err, size_t errlen)
 {
-    return api_server_open(a->api_socket, api_cmd_handle, a, &api_srv, err, errlen);
+    int rc = api_server_open(a->api_socket, api_cmd_handle, a, &api_srv, err, errlen);
+
+    if (rc == 0)
+        a->api = api_server_counters(api_srv);
+    return rc;
 }
 
 static void mod_api_term(struct appliance *a)
 {
+    a->api = NULL;
     api_server_close(api_srv);
     api_srv = NULL;
 }
@@ -388,9 +393,6 @@ static void control_loop(struct appliance *a)
         uint64_t now;
 
         api_server_poll(api_srv, CONTROL_POLL_MS);
-        a->api.slow_clients = api_server_slow_clients(api_srv);
-        a->api.request_timeouts = api_server_request_timeouts(api_srv);
-        a->api.evicted = api_server_evicted(api_srv);
         mgmt_server_run(mgmt_srv);
         now = appliance_now_ms();
         dp_poll_ctl(a->dp, now, 1024, on_worker_msg, a);

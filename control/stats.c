@@ -5,6 +5,7 @@
 #include <rte_ethdev.h>
 
 #include "addr.h"
+#include "api_server.h"
 #include "err.h"
 #include "tcp/tcp.h"
 
@@ -431,9 +432,9 @@ cJSON *stats_build(const struct appliance *a, const char *vs_label, int *rc, cha
         add_u64(o, "neigh_probes", ns->probes);
         add_u64(o, "neigh_garp_unknown", ns->garp_unknown);
     }
-    add_u64(o, "api_slow_clients", a->api.slow_clients);
-    add_u64(o, "api_request_timeouts", a->api.request_timeouts);
-    add_u64(o, "api_evicted", a->api.evicted);
+    add_u64(o, "api_slow_clients", a->api != NULL ? a->api->slow_clients : 0);
+    add_u64(o, "api_request_timeouts", a->api != NULL ? a->api->request_timeouts : 0);
+    add_u64(o, "api_evicted", a->api != NULL ? a->api->evicted : 0);
     add_u64(o, "snapshots_published", a->generation);
     add_u64(o, "maglev_tables_built", a->maglev_built);
     add_u64(o, "maglev_tables_reused", a->maglev_reused);
