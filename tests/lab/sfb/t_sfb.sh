@@ -288,14 +288,13 @@ fwd() { # NAME: packets the appliance routed (not load balanced)
     "$lab" lbctl --name "$1" --json stats | json "sum(w['forwarded'] for w in r['workers'])"
 }
 
-sleep 3
-check "Layer 7 SNAT: the Front Ends see FePool's VIP as the source of the SIP connections, not the clients" source_is_vip
+sleep 8    # some 30 Python clients take a few seconds to start on two busy cores
 f0=$(fwd lb2a)
 sleep 4
 f1=$(fwd lb2a)
 routed_media() { echo "lb2a routed $((f1 - f0)) packets in 4 s"; ((f1 - f0 >= 400)); }
 check "LB2 routes the Edge servers' media to the far party (over 100 packets a second)" routed_media
-sleep 1
+check "Layer 7 SNAT: the Front Ends see FePool's VIP as the source of the SIP connections, not the clients" source_is_vip
 # Patching FE2 as the guide's section 18: drain it on the appliance (every service it
 # is in); its sessions carry on, new connections go elsewhere. New users arrive after.
 drain_fe2() {
@@ -346,6 +345,25 @@ check "lb2a takes the state and preempts (master ${tk_back2} s after its API ans
 backups() { wait_state lb1b backup 3 && wait_state lb2b backup 3; }
 check "lb1b and lb2b are backup again" backups
 check "lb1a has LB1's services as lb1b had them, FE2 drained" drained_on lb1a
+# The status page, its JSON and /metrics of every appliance (management on 127.0.0.1:9100
+# in each appliance's namespace, as in the shipped files).
+status_pages() {
+    local n m p
+    for n in lb1a lb1b lb2a lb2b rp; do
+        m=$(on $n curl -s --max-time 3 http://127.0.0.1:9100/metrics | grep -c '^lbd_')
+        p=$(on $n curl -s --max-time 3 http://127.0.0.1:9100/ | grep -ci '<html')
+        echo "$n: $m metric lines, status page: $p"
+        ((m > 10 && p >= 1)) || return 1
+    done
+}
+check "every appliance serves its status page and /metrics (management 127.0.0.1:9100)" status_pages
+page_says_drained() {
+    local v
+    v=$(on lb1a curl -s --max-time 3 http://127.0.0.1:9100/api/stats | json "sorted((v['label'], s['state'], s['health']) for v in r['virtual_services'] for s in v['real_servers'] if s['label'] == 'FE2')")
+    echo "$v"
+    [[ $v == "[('FePool', 'drain', 'up'), ('FePoolWsExt4443', 'drain', 'up'), ('FePoolWsExt8080', 'drain', 'up'), ('FePoolWsInt', 'drain', 'up')]" ]]
+}
+check "LB1's status JSON (/api/stats) shows FE2 drained in its four services, still checked up" page_says_drained
 echo "# waiting for the clients ($dur s in all)"
 wait "${clients[@]}"
 ev end

@@ -1045,6 +1045,12 @@ static void assert_pair(const char *first, const char *second, const char *float
     cr_assert_eq(b->n_virtual_services, 0, "%s receives the services from %s", second, first);
     cr_assert_str_neq(a->appliance.name, b->appliance.name);
     cr_assert_str_neq(a->appliance.api_socket, b->appliance.api_socket);
+    /* The status page and /metrics on each unit, on the host's loopback. */
+    cr_assert(a->management.enabled && b->management.enabled);
+    cr_assert_eq(a->management.address, ip4("127.0.0.1"));
+    cr_assert_eq(b->management.address, ip4("127.0.0.1"));
+    cr_assert_eq(a->management.port, 9100);
+    cr_assert_eq(b->management.port, 9100);
     config_free(a);
     config_free(b);
 }
