@@ -31,6 +31,13 @@ struct appliance {
                                      * ha; NULL: standalone */
     uint64_t start_ms;              /* monotonic clock at start-up */
     uint64_t generation;            /* snapshots published so far */
+    uint64_t maglev_built;          /* Maglev tables computed for them, */
+    uint64_t maglev_reused;         /* and taken unchanged from the one before */
+    uint64_t routes_built;          /* route tables likewise */
+    uint64_t routes_reused;
+    uint64_t publish_failures;      /* health publications that failed (no memory) */
+    uint64_t publish_streak;        /* failures since the last success */
+    uint64_t publish_retry_ms;      /* no new try before this (appliance_now_ms) */
     uint32_t last_rs_id;            /* real-server ids handed out so far */
     bool health_changed;            /* the running config's health is newer than the snapshot */
     struct {                        /* the API socket's refusals (api_server.h) */

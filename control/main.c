@@ -251,6 +251,8 @@ static int mod_snapshot_init(struct appliance *a, char *err, size_t errlen)
 
     if (s == NULL)
         return LBD_ENOMEM;
+    a->maglev_built += s->maglev_built;
+    a->routes_built++;
     dp_publish(a->dp, s);
     return 0;
 }

@@ -183,12 +183,17 @@ int reconfig_apply(struct appliance *a, struct lbd_config *next, char *err, size
         tls_load_release(next);
         return lbd_err_set(err, errlen, LBD_ENOMEM, "out of memory tracking health");
     }
-    s = snapshot_build(next, a->generation + 1, err, errlen);
+    s = snapshot_rebuild(next, a->dp != NULL ? dp_snapshot(a->dp) : NULL, a->generation + 1,
+                         err, errlen);
     if (s == NULL) {
         tls_load_release(next);
         return LBD_ENOMEM;
     }
     a->generation++;
+    a->maglev_built += s->maglev_built;
+    a->maglev_reused += s->maglev_reused;
+    a->routes_reused += s->routes_reused;
+    a->routes_built += !s->routes_reused;
     a->health_changed = false; /* the snapshot carries the health as it is now */
     if (a->dp != NULL)
         dp_publish(a->dp, s); /* returns once no worker can see the old snapshot */
@@ -205,11 +210,16 @@ int reconfig_apply(struct appliance *a, struct lbd_config *next, char *err, size
 
 int reconfig_publish(struct appliance *a, char *err, size_t errlen)
 {
-    struct snapshot *s = snapshot_build(a->cfg, a->generation + 1, err, errlen);
+    struct snapshot *s = snapshot_rebuild(a->cfg, a->dp != NULL ? dp_snapshot(a->dp) : NULL,
+                                          a->generation + 1, err, errlen);
 
     if (s == NULL)
         return LBD_ENOMEM;
     a->generation++;
+    a->maglev_built += s->maglev_built;
+    a->maglev_reused += s->maglev_reused;
+    a->routes_reused += s->routes_reused;
+    a->routes_built += !s->routes_reused;
     a->health_changed = false; /* the snapshot carries the health as it is now */
     if (a->dp != NULL)
         dp_publish(a->dp, s);
@@ -221,12 +231,27 @@ int reconfig_publish(struct appliance *a, char *err, size_t errlen)
 void reconfig_publish_health(struct appliance *a)
 {
     char err[256];
+    uint64_t now;
 
     if (!a->health_changed)
         return;
-    /* On failure the flag stays, so the next iteration tries again. */
-    if (reconfig_publish(a, err, sizeof(err)) != 0)
-        LOG_ERR("health", "cannot publish the health change: %s", err);
+    now = appliance_now_ms();
+    if (now < a->publish_retry_ms)
+        return;
+    /* On failure the flag stays and the next try is a second later; the log says so
+     * once per run of failures, not once per try. */
+    if (reconfig_publish(a, err, sizeof(err)) != 0) {
+        a->publish_failures++;
+        if (a->publish_streak++ == 0)
+            LOG_ERR("health", "cannot publish the health change: %s (trying again every "
+                    "second; counted as snapshot_publish_failures)", err);
+        a->publish_retry_ms = now + 1000;
+        return;
+    }
+    if (a->publish_streak != 0)
+        LOG_INFO("health", "health change published after %llu failed tries",
+                 (unsigned long long)a->publish_streak);
+    a->publish_streak = 0;
 }
 
 /* ------------------------------------------------------------------------ */

@@ -434,6 +434,12 @@ cJSON *stats_build(const struct appliance *a, const char *vs_label, int *rc, cha
     add_u64(o, "api_slow_clients", a->api.slow_clients);
     add_u64(o, "api_request_timeouts", a->api.request_timeouts);
     add_u64(o, "api_evicted", a->api.evicted);
+    add_u64(o, "snapshots_published", a->generation);
+    add_u64(o, "maglev_tables_built", a->maglev_built);
+    add_u64(o, "maglev_tables_reused", a->maglev_reused);
+    add_u64(o, "route_tables_built", a->routes_built);
+    add_u64(o, "route_tables_reused", a->routes_reused);
+    add_u64(o, "snapshot_publish_failures", a->publish_failures);
     *rc = 0;
     return o;
 }

@@ -35,22 +35,35 @@ struct route_hop {
     uint8_t local;          /* non-zero: one of our addresses, of this kind (SNAP_ADDR_*) */
 };
 
+/* One prefix as the config gives it (what a table is built from). */
+struct route_entry {
+    uint32_t prefix;        /* network order, masked */
+    uint8_t len;            /* 0: the default route */
+    struct route_hop hop;
+};
+
 struct route_table {
     struct rte_lpm *lpm;    /* host-order prefixes -> index into hops */
     bool has_default;
     struct route_hop default_hop;
+    uint32_t refs;          /* snapshots holding it (control core only) */
     uint32_t n_hops;
+    struct route_entry *entries;    /* n_hops: what it was built from, in order */
     struct route_hop hops[];
 };
 
 /*
- * Control core. Builds the table for cfg; name must be unique among live tables (the
- * snapshot generation goes into it). Returns NULL with err filled when a next hop is
- * not on a connected subnet or on allocation failure.
+ * Control core. The table for cfg; name must be unique among live tables (the
+ * snapshot generation goes into it). When prev (a live table, or NULL) was built from
+ * the same prefixes in the same order, prev itself is returned with one more
+ * reference (*shared set): an rte_lpm is 64 MB of EAL memory and takes milliseconds to
+ * fill, and a health change or most edits change no address. Returns NULL with err
+ * filled when a next hop is not on a connected subnet or on allocation failure.
  */
-struct route_table *route_build(const struct lbd_config *cfg, const char *name, char *err,
-                                size_t errlen);
+struct route_table *route_build(const struct lbd_config *cfg, struct route_table *prev,
+                                const char *name, bool *shared, char *err, size_t errlen);
 
+/* Drops one reference; the last frees the table. */
 void route_free(struct route_table *rt);
 
 /* Any core. The kind of local address ip is (route_hop.local), or 0. */

@@ -54,12 +54,77 @@ static uint64_t rs_cookie_id(const struct siphash_key *key, const struct cfg_vs 
     return siphash24(key, buf, n);
 }
 
+/* A Maglev table and the inputs it was built from (maglev_build is a function of
+ * them alone), shared by snapshots; references are counted on the control core. */
+struct snap_maglev {
+    uint32_t refs;
+    uint32_t n;
+    struct maglev_backend *b;   /* n entries */
+    uint16_t table[MAGLEV_SIZE];
+};
+
+static void maglev_put(struct snap_maglev *t)
+{
+    if (t != NULL && --t->refs == 0) {
+        free(t->b);
+        free(t);
+    }
+}
+
+/* A table of prev built from exactly b[0..n), or NULL. */
+static struct snap_maglev *maglev_find(const struct snapshot *prev,
+                                       const struct maglev_backend *b, uint32_t n)
+{
+    for (uint32_t i = 0; prev != NULL && i < prev->n_vs; i++) {
+        struct snap_maglev *t = prev->vs[i].maglev_tab;
+        if (t != NULL && t->n == n && (n == 0 || memcmp(t->b, b, n * sizeof(*b)) == 0))
+            return t;
+    }
+    return NULL;
+}
+
+/* The lookup table of sv (sh or maglev): prev's when its inputs are the same, else new. */
+static int snapshot_maglev(struct snapshot *s, const struct snapshot *prev, struct snap_vs *sv)
+{
+    struct maglev_backend *mb = calloc(sv->n_rs ? sv->n_rs : 1, sizeof(*mb));
+    struct snap_maglev *t;
+
+    if (mb == NULL)
+        return LBD_ENOMEM;
+    /* Only online, healthy servers take entries: drain, halt and down get no new flow. */
+    for (uint32_t j = 0; j < sv->n_rs; j++) {
+        mb[j].ip = sv->rs[j].ip;
+        mb[j].port = sv->rs[j].port;
+        mb[j].weight = sv->rs[j].state == CFG_RS_ONLINE && !sv->rs[j].down ? sv->rs[j].weight : 0;
+    }
+    t = maglev_find(prev, mb, sv->n_rs);
+    if (t != NULL) {
+        free(mb);
+        t->refs++;
+        s->maglev_reused++;
+    } else {
+        t = malloc(sizeof(*t));
+        if (t == NULL || maglev_build(t->table, mb, sv->n_rs) != 0) {
+            free(t);
+            free(mb);
+            return LBD_ENOMEM;
+        }
+        t->refs = 1;
+        t->n = sv->n_rs;
+        t->b = mb;
+        s->maglev_built++;
+    }
+    sv->maglev_tab = t;
+    sv->maglev = t->table;
+    return 0;
+}
+
 /* Layer 4 fields of service i: real servers and, for sh and maglev, the lookup table. */
-static int snapshot_build_l4(struct snapshot *s, const struct cfg_vs *v, uint32_t i,
-                             uint32_t *rs_next, char *err, size_t errlen)
+static int snapshot_build_l4(struct snapshot *s, const struct snapshot *prev,
+                             const struct cfg_vs *v, uint32_t i, uint32_t *rs_next,
+                             char *err, size_t errlen)
 {
     struct snap_vs *sv = &s->vs[i];
-    struct maglev_backend *mb;
 
     sv->scheduler = (uint8_t)v->scheduler;
     sv->persist = v->persistence.type == CFG_PERSIST_SOURCE_IP;
@@ -88,30 +153,20 @@ static int snapshot_build_l4(struct snapshot *s, const struct cfg_vs *v, uint32_
     }
     if (v->scheduler != CFG_SCHED_SH && v->scheduler != CFG_SCHED_MAGLEV)
         return 0;
-    sv->maglev = malloc(MAGLEV_SIZE * sizeof(*sv->maglev));
-    mb = calloc(sv->n_rs ? sv->n_rs : 1, sizeof(*mb));
-    if (sv->maglev == NULL || mb == NULL) {
-        free(mb);
+    if (snapshot_maglev(s, prev, sv) != 0)
         return lbd_err_set(err, errlen, LBD_ENOMEM, "virtual_services[%u]: out of memory "
                            "for the lookup table", i);
-    }
-    /* Only online, healthy servers take entries: drain, halt and down get no new flow. */
-    for (uint32_t j = 0; j < sv->n_rs; j++) {
-        mb[j].ip = sv->rs[j].ip;
-        mb[j].port = sv->rs[j].port;
-        mb[j].weight = sv->rs[j].state == CFG_RS_ONLINE && !sv->rs[j].down ? sv->rs[j].weight : 0;
-    }
-    if (maglev_build(sv->maglev, mb, sv->n_rs) != 0) {
-        free(mb);
-        return lbd_err_set(err, errlen, LBD_ENOMEM, "virtual_services[%u]: out of memory "
-                           "for the lookup table", i);
-    }
-    free(mb);
     return 0;
 }
 
 struct snapshot *snapshot_build(const struct lbd_config *cfg, uint64_t generation,
                                 char *err, size_t errlen)
+{
+    return snapshot_rebuild(cfg, NULL, generation, err, errlen);
+}
+
+struct snapshot *snapshot_rebuild(const struct lbd_config *cfg, const struct snapshot *prev,
+                                  uint64_t generation, char *err, size_t errlen)
 {
     struct snapshot *s;
     struct rte_hash_parameters hp = {0};
@@ -216,7 +271,7 @@ struct snapshot *snapshot_build(const struct lbd_config *cfg, uint64_t generatio
         for (size_t p = 0; p < v->n_ports && p < CFG_MAX_VS_PORTS; p++)
             sv->ports[p] = v->ports[p];
         snprintf(sv->label, sizeof(sv->label), "%s", v->label);
-        if (snapshot_build_l4(s, v, (uint32_t)i, &rs_next, err, errlen) != 0)
+        if (snapshot_build_l4(s, prev, v, (uint32_t)i, &rs_next, err, errlen) != 0)
             goto err_free;
         /* Several services may share a VIP: the address entry is added once. */
         if (table_add(s->table, v->ip, 0, 0, entry(SNAP_ADDR_VIP, 0)) < 0)
@@ -230,7 +285,8 @@ struct snapshot *snapshot_build(const struct lbd_config *cfg, uint64_t generatio
         s->rs_by_idx[s->rs[i].idx] = &s->rs[i];
 
     snprintf(name, sizeof(name), "rt%llu", (unsigned long long)generation);
-    s->routes = route_build(cfg, name, err, errlen);
+    s->routes = route_build(cfg, prev != NULL ? prev->routes : NULL, name, &s->routes_reused,
+                            err, errlen);
     if (s->routes == NULL)
         goto err_free;
     return s;
@@ -252,7 +308,7 @@ void snapshot_free(struct snapshot *s)
     rte_hash_free(s->table);
     route_free(s->routes);
     for (uint32_t i = 0; s->vs != NULL && i < s->n_vs; i++)
-        free(s->vs[i].maglev);
+        maglev_put(s->vs[i].maglev_tab);
     free(s->rs_by_idx);
     free(s->rs);
     free(s->vs);

@@ -44,6 +44,18 @@ check "rs del" "$lab" lbctl rs del Web rs4
 check "vs set changes ports" "$lab" lbctl vs set Added 'ports=[8080,8081]'
 check "vs set cannot rename" bash -c "'$lab' lbctl vs set Added label=Other 2>&1 | grep -q 'cannot be changed'"
 check "vs del" "$lab" lbctl vs del Added
+# Maglev tables: a change to one service computes only that service's table; the
+# others are shared with the snapshot before.
+check "a maglev service is added" "$lab" lbctl vs add '{"label": "Hashed", "ip": "192.168.112.151", "ports": [9000], "protocol": "udp", "layer": 4, "scheduler": "maglev", "real_servers": [{"label": "a", "ip": "192.168.112.51"}, {"label": "b", "ip": "192.168.112.52"}]}'
+mg0=$(stat "(r['maglev_tables_built'], r['maglev_tables_reused'], r['snapshots_published'], r['route_tables_reused'])")
+check "an edit elsewhere reuses the maglev table" bash -c "'$lab' lbctl rs weight Web rs1 76 && sleep 0.2"
+mg1=$(stat "(r['maglev_tables_built'], r['maglev_tables_reused'], r['snapshots_published'], r['route_tables_reused'])")
+check "  no table computed, one reused, the route table shared (before $mg0, after $mg1)" python3 -c "a=$mg0; b=$mg1; import sys; sys.exit(0 if b[0]==a[0] and b[1]>a[1] and b[2]>a[2] and b[3]>a[3] else 1)"
+check "halting a server of the maglev service computes its table" "$lab" lbctl rs halt Hashed b
+mg2=$(stat "(r['maglev_tables_built'], r['maglev_tables_reused'])")
+check "  one table computed (before $mg1, after $mg2)" python3 -c "a=$mg1; b=$mg2; import sys; sys.exit(0 if b[0]==a[0]+1 else 1)"
+check "vs del of the maglev service" "$lab" lbctl vs del Hashed
+check "rs weight back" "$lab" lbctl rs weight Web rs1 77
 check "the removed VIP is silent" bash -c "! '$lab' exec c1 ping -c 1 -W 1 192.168.112.150"
 check "edits on the API: malformed arguments are refused" \
     bash -c "'$lab' lbctl raw '{\"cmd\":\"rs.set\",\"vs\":5}' | grep -q invalid_argument && '$lab' lbctl raw '{\"cmd\":\"vs.add\"}' | grep -q invalid_argument && '$lab' lbctl raw '{\"cmd\":\"config.apply\",\"config\":[]}' | grep -q invalid_argument"

@@ -180,3 +180,101 @@ Test(snapshot_l4, drained_servers_leave_the_maglev_table)
         cr_assert_neq(v->maglev[i], 1);
     snapshot_free(s);
 }
+
+/* A health flap or reconfig computes only the Maglev tables whose inputs changed; the
+ * others are the previous snapshot's, shared, and outlive it. */
+Test(snapshot_l4, maglev_tables_are_reused_when_unchanged)
+{
+    char err[256] = "";
+    struct snapshot *a, *b, *c, *d;
+    uint16_t copy[64];
+
+    vss[1].scheduler = CFG_SCHED_SH;    /* two table services: AvTCP (maglev), AvUDP (sh) */
+    a = build();
+    cr_assert_eq(a->maglev_built, 2);
+    cr_assert_eq(a->maglev_reused, 0);
+
+    /* Nothing changed: both tables shared with a. */
+    b = snapshot_rebuild(&cfg, a, ++gen, err, sizeof(err));
+    cr_assert_not_null(b, "%s", err);
+    cr_assert_eq(b->maglev_built, 0);
+    cr_assert_eq(b->maglev_reused, 2);
+    cr_assert_eq(b->vs[0].maglev, a->vs[0].maglev);
+    cr_assert_eq(b->vs[1].maglev, a->vs[1].maglev);
+
+    /* a goes (as dp_publish frees the old snapshot): b's tables stay whole. */
+    memcpy(copy, b->vs[0].maglev, sizeof(copy));
+    snapshot_free(a);
+    cr_assert_arr_eq(copy, b->vs[0].maglev, sizeof(copy));
+
+    /* One server of AvTCP fails its check: that table only is computed again, and it
+     * is the table a fresh build makes. */
+    rs_a[1].health_down = true;
+    c = snapshot_rebuild(&cfg, b, ++gen, err, sizeof(err));
+    cr_assert_not_null(c, "%s", err);
+    cr_assert_eq(c->maglev_built, 1);
+    cr_assert_eq(c->maglev_reused, 1);
+    cr_assert_neq(c->vs[0].maglev, b->vs[0].maglev);
+    cr_assert_eq(c->vs[1].maglev, b->vs[1].maglev);
+    d = build();
+    cr_assert_arr_eq(c->vs[0].maglev, d->vs[0].maglev, MAGLEV_SIZE * sizeof(uint16_t));
+    for (uint32_t k = 0; k < MAGLEV_SIZE; k++)
+        cr_assert_neq(c->vs[0].maglev[k], 1, "entry %u names the failed server", k);
+    snapshot_free(d);
+
+    /* A changed weight is a change; the same servers in another service's list would be
+     * the same inputs (tables index the list, so order counts). */
+    rs_a[1].health_down = false;
+    rs_a[2].weight = 50;
+    snapshot_free(b);
+    d = snapshot_rebuild(&cfg, c, ++gen, err, sizeof(err));
+    cr_assert_not_null(d, "%s", err);
+    cr_assert_eq(d->maglev_built, 1);
+    cr_assert_eq(d->maglev_reused, 1);
+    snapshot_free(c);
+    snapshot_free(d);
+    rs_a[2].weight = 100;
+}
+
+/* The route table (an rte_lpm: 64 MB) is shared while no address or route changes. */
+Test(snapshot_l4, route_table_shared_until_an_address_changes)
+{
+    char err[256] = "";
+    struct snapshot *a, *b, *c;
+    uint32_t nh;
+    uint16_t port;
+
+    a = build();
+    cr_assert_not(a->routes_reused);
+    rs_a[0].health_down = true;     /* a health change moves no address */
+    b = snapshot_rebuild(&cfg, a, ++gen, err, sizeof(err));
+    cr_assert_not_null(b, "%s", err);
+    cr_assert(b->routes_reused);
+    cr_assert_eq(b->routes, a->routes);
+    snapshot_free(a);
+    cr_assert_eq(snapshot_route(b, ip4("172.24.7.1"), &nh, &port), 0, "outlives a");
+    cr_assert_eq(nh, ip4("192.168.112.254"));
+    cr_assert_eq(snapshot_addr_kind(b, ip4("10.200.50.120")), SNAP_ADDR_VIP);
+
+    /* A new VIP is a new table, with the new address local. */
+    vss[1].ip = ip4("10.200.50.121");
+    c = snapshot_rebuild(&cfg, b, ++gen, err, sizeof(err));
+    cr_assert_not_null(c, "%s", err);
+    cr_assert_not(c->routes_reused);
+    cr_assert_neq(c->routes, b->routes);
+    cr_assert_eq(snapshot_addr_kind(c, ip4("10.200.50.121")), SNAP_ADDR_VIP);
+    cr_assert_eq(snapshot_addr_kind(b, ip4("10.200.50.121")), 0, "b's table untouched");
+    snapshot_free(b);
+    /* A changed route, likewise; a bad next hop is still refused. */
+    routes[0].via = ip4("192.168.112.253");
+    b = snapshot_rebuild(&cfg, c, ++gen, err, sizeof(err));
+    cr_assert_not_null(b, "%s", err);
+    cr_assert_not(b->routes_reused);
+    cr_assert_eq(snapshot_route(b, ip4("172.24.7.1"), &nh, &port), 0);
+    cr_assert_eq(nh, ip4("192.168.112.253"));
+    routes[1].via = ip4("10.1.1.1");
+    cr_assert_null(snapshot_rebuild(&cfg, b, ++gen, err, sizeof(err)));
+    cr_assert(strstr(err, "routing.routes[1].via") != NULL, "%s", err);
+    snapshot_free(b);
+    snapshot_free(c);
+}
