@@ -1006,6 +1006,88 @@ Test(config, lb2_and_reverse_proxy_have_the_guide_services)
     config_free(cfg);
 }
 
+/*
+ * Each HA pair ships as two files: the first unit (lb1.json, lb2.json) with the services
+ * and the second (lb1-peer.json, lb2-peer.json) with only the appliance-local settings
+ * and its ha section, as the guide adds a slave. The two must point at each other, share
+ * the vrid, key, advert interval and floating addresses, sit on the same subnet with
+ * the same gateway and routes, and the first must win the election.
+ */
+static void assert_pair(const char *first, const char *second, const char *floating)
+{
+    struct lbd_config *a = load_repo_file(first), *b = load_repo_file(second);
+
+    cr_assert(a->ha.enabled && b->ha.enabled, "%s, %s: both have an ha section", first, second);
+    cr_assert_eq(a->ha.peer, b->interfaces[0].ip, "%s's peer is %s's self IP", first, second);
+    cr_assert_eq(b->ha.peer, a->interfaces[0].ip, "%s's peer is %s's self IP", second, first);
+    cr_assert_gt(a->ha.priority, b->ha.priority, "%s is the master", first);
+    cr_assert_eq(a->ha.vrid, b->ha.vrid);
+    cr_assert_eq(a->ha.advert_interval_ms, b->ha.advert_interval_ms);
+    cr_assert_str_eq(a->ha.auth_key_file, b->ha.auth_key_file);
+    cr_assert_eq(a->ha.n_floating_ips, 1, "%s: one floating address", first);
+    cr_assert_eq(b->ha.n_floating_ips, 1, "%s: one floating address", second);
+    cr_assert_eq(a->ha.floating_ips[0], ip4(floating), "%s: floating %s", first, floating);
+    cr_assert_eq(b->ha.floating_ips[0], ip4(floating), "%s: floating %s", second, floating);
+    cr_assert_eq(a->n_interfaces, 1, "%s: one arm", first);
+    cr_assert_eq(b->n_interfaces, 1, "%s: one arm", second);
+    cr_assert_eq(a->interfaces[0].prefix_len, b->interfaces[0].prefix_len);
+    cr_assert_eq(a->interfaces[0].gateway, b->interfaces[0].gateway);
+    cr_assert_eq(a->routing.forward, b->routing.forward);
+    cr_assert_eq(a->routing.n_routes, b->routing.n_routes);
+    for (size_t i = 0; i < a->routing.n_routes; i++) {
+        cr_assert_eq(a->routing.routes[i].prefix, b->routing.routes[i].prefix);
+        cr_assert_eq(a->routing.routes[i].via, b->routing.routes[i].via);
+    }
+    cr_assert_eq(a->layer7.connect_timeout_ms, b->layer7.connect_timeout_ms);
+    cr_assert_eq(a->layer7.client_timeout_s, b->layer7.client_timeout_s);
+    cr_assert_eq(a->layer7.server_timeout_s, b->layer7.server_timeout_s);
+    cr_assert_gt(a->n_virtual_services, 0);
+    cr_assert_eq(b->n_virtual_services, 0, "%s receives the services from %s", second, first);
+    cr_assert_str_neq(a->appliance.name, b->appliance.name);
+    cr_assert_str_neq(a->appliance.api_socket, b->appliance.api_socket);
+    /* The status page and /metrics on each unit, on the host's loopback. */
+    cr_assert(a->management.enabled && b->management.enabled);
+    cr_assert_eq(a->management.address, ip4("127.0.0.1"));
+    cr_assert_eq(b->management.address, ip4("127.0.0.1"));
+    cr_assert_eq(a->management.port, 9100);
+    cr_assert_eq(b->management.port, 9100);
+    config_free(a);
+    config_free(b);
+}
+
+Test(config, ha_pairs_ship_as_two_files)
+{
+    assert_pair("config/lb1.json", "config/lb1-peer.json", "192.168.112.4");
+    assert_pair("config/lb2.json", "config/lb2-peer.json", "10.200.50.4");
+}
+
+/* The reverse proxy forwards to LB1's external web services VIPs (the guide's option 1),
+ * so that LB1's MS-WSMAN cookie holds a user to one Front End through it. */
+Test(config, reverse_proxy_forwards_to_lb1)
+{
+    struct lbd_config *rp = load_repo_file("config/reverse-proxy.json");
+    struct lbd_config *lb1 = load_repo_file("config/lb1.json");
+    static const char *const pairs[][2] = {
+        {"ReverseProxyFE-HTTP", "FePoolWsExt8080"}, {"FeRpSSL", "FePoolWsExt4443"},
+        {"ReverseProxyDIR-HTTP", "DirPoolWsExt8080"}, {"DirRpSSL", "DirPoolWsExt4443"},
+    };
+
+    for (size_t i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++) {
+        const struct cfg_vs *v = config_find_vs(rp, pairs[i][0]);
+        const struct cfg_vs *to = config_find_vs(lb1, pairs[i][1]);
+        cr_assert_not_null(v, "%s", pairs[i][0]);
+        cr_assert_not_null(to, "%s", pairs[i][1]);
+        cr_assert_eq(v->n_real_servers, 1, "%s", pairs[i][0]);
+        cr_assert_eq(v->real_servers[0].ip, to->ip, "%s -> %s", pairs[i][0], pairs[i][1]);
+        cr_assert_eq(v->real_servers[0].port, to->ports[0], "%s -> %s", pairs[i][0], pairs[i][1]);
+        cr_assert_eq(v->source_address, v->ip, "%s: SNAT to the VIP", pairs[i][0]);
+    }
+    cr_assert_eq(config_find_vs(lb1, "FePoolWsExt8080")->persistence.type, CFG_PERSIST_HTTP_COOKIE);
+    cr_assert_eq(config_find_vs(lb1, "DirPoolWsExt8080")->persistence.type, CFG_PERSIST_HTTP_COOKIE);
+    config_free(rp);
+    config_free(lb1);
+}
+
 /* ------------------------------------------------------------------------ */
 /* Every field's error path                                                 */
 /* ------------------------------------------------------------------------ */
