@@ -31,11 +31,15 @@ local REAL = env("LBD_PKTGEN_REAL", "10.1.0.2")             -- pktgen port 1, /2
 -- flows -> (addresses, ports) with a period of their product: pktgen's range mode steps
 -- every field by one per packet, each wrapping on its own, so the pair repeats after
 -- lcm(addresses, ports) packets: coprime counts give addresses x ports distinct flows.
+-- (pktgen 23.03 sends the 24,576 packets it built when the port started, over and over:
+-- a larger set is cut to that; the result line says how many flows were asked.)
+local function gcd(a, b) while b ~= 0 do a, b = b, a % b end return a end
 local function split(flows)
     if flows <= 1 then return 1, 1 end
-    if flows <= 4096 then return 1, flows end
-    local a = 17
-    return a, math.floor(flows / a)
+    if flows <= 16384 then return 1, flows end
+    local a, n = 17, math.floor(flows / 17)
+    while gcd(a, n) ~= 1 do n = n - 1 end
+    return a, n
 end
 
 local function ip_add(base, n)   -- "172.16.0.1" + n
@@ -139,53 +143,94 @@ local function single(c)
     pktgen.set(p, "size", c.size or 64)
 end
 
--- One measurement: warm for c.warm ms (flows set up, ARP resolved), then c.secs seconds
--- of counted traffic, or, with c.count, exactly that many packets (every one a new flow
--- when c.count <= flows) timed until they stop coming back. One result line:
+-- pktgen refreshes the counters portStats reads once a second: a snapshot taken just
+-- after they moved (polled every 5 ms) is their value at that tick, timed.
+local function tick(p)
+    local s0 = counters()
+    for _ = 1, 400 do
+        pktgen.delay(5)
+        local s = counters()
+        if s[p].opackets ~= s0[p].opackets or s[0].ipackets ~= s0[0].ipackets or
+           s[1].ipackets ~= s0[1].ipackets then
+            return s, now_ns()
+        end
+    end
+    return counters(), now_ns()
+end
+
+-- One measurement. pktgen builds its packets into the port's pool when a port starts
+-- (24,576 mbufs in range mode: the range's first 24,576 steps; the whole file in pcap
+-- mode), so the count starts once the port sends. Then c.warm ms (flows set up, ARP
+-- resolved) and c.secs seconds counted while it keeps sending, between two ticks of
+-- the counters; or, with c.count, exactly that many packets (every one a new flow when
+-- the flow set is new to the device), the rate taken between the first and the last
+-- tick while they were being sent. One result line:
 --   NAME flows=F size=S secs=T tx_pps=X rx_pps=Y tx=N rx=M rx0=.. rx1=.. missed=..
 function run(c)
     local p = tostring(c.tx)
-    local flows = 1
-    if c.mode == "single" then single(c) else flows = range(c) end
+    local flows = c.flows or 1
+    if c.mode == "single" then single(c)
+    elseif c.mode == "pcap" then pktgen.set_range(p, "off"); pktgen.pcap(p, "on")
+    else flows = range(c) end
+    if c.mode ~= "pcap" then pktgen.pcap(p, "off") end
     pktgen.set(p, "rate", c.rate or 100)
     pktgen.set(p, "count", c.count or 0)
-    local warm = c.warm or 1000
-    if c.count == nil and warm > 0 then
-        pktgen.start(p)
-        for _ = 1, 2 do pktgen.delay(math.floor(warm / 4)); kick(1 - c.tx) end
-        pktgen.delay(math.floor(warm / 2)); pktgen.stop(p); pktgen.delay(200)
-    end
-    local a, ta = counters(), now_ns()
+    local a, ta = counters(), nil
+    local b, tb, extra = nil, nil, ""
+    local rx_of = function(s) return s[0].ipackets + s[1].ipackets end
     pktgen.start(p)
-    if c.count then
-        -- until the generator has sent them all and nothing more comes back
-        local last, same = -1, 0
-        for i = 1, (c.timeout or 30) * 10 do
-            pktgen.delay(100)
-            if c.kick and (i == 2 or i == 4) then kick(1 - c.tx) end
-            local s = counters()
-            local rx = s[0].ipackets + s[1].ipackets
-            if s[c.tx].opackets - a[c.tx].opackets >= c.count and rx == last then
-                same = same + 1
-                if same >= 3 then break end
-            else
-                same = 0
-            end
-            last = rx
+    if c.count == nil then
+        for _ = 1, 800 do   -- the pool is built (seconds on a loaded machine)
+            if counters()[c.tx].opackets > a[c.tx].opackets then break end
+            pktgen.delay(25)
         end
+        local warm = c.warm or 1000
+        for _ = 1, 2 do pktgen.delay(math.floor(warm / 4)); kick(1 - c.tx) end
+        pktgen.delay(math.floor(warm / 2))
+        a, ta = tick(c.tx)
+        pktgen.delay(math.floor((c.secs or 3) * 1000) - 100)
+        b, tb = tick(c.tx)
+        pktgen.stop(p)
     else
-        pktgen.delay(math.floor((c.secs or 3) * 1000))
+        -- ticks until all were sent and nothing more came back for two ticks
+        local ticks, quiet, a0 = {}, 0, a
+        for i = 1, (c.timeout or 30) do
+            local s, t = tick(c.tx)
+            if c.kick and i <= 2 then kick(1 - c.tx) end
+            ticks[#ticks + 1] = { s = s, t = t }
+            if s[c.tx].opackets - a0[c.tx].opackets >= c.count then
+                local prev = ticks[#ticks - 1]
+                if prev and rx_of(prev.s) == rx_of(s) then quiet = quiet + 1 end
+                if quiet >= 1 then break end
+            end
+        end
+        pktgen.stop(p)
+        -- the span of ticks during which packets were still being sent: from the first
+        -- tick that saw some sent to the last one before all were
+        local first, last = nil, nil
+        for i, k in ipairs(ticks) do
+            local sent = k.s[c.tx].opackets - a0[c.tx].opackets
+            if sent > 0 and first == nil then first = i end
+            if sent < c.count then last = i end
+        end
+        if first and last and last > first then
+            a, ta, b, tb = ticks[first].s, ticks[first].t, ticks[last].s, ticks[last].t
+        else   -- all in one second: the whole burst over the time to its first tick
+            b, tb = ticks[#ticks].s, ticks[#ticks].t
+            ta = tb - 1e9
+        end
+        local z = ticks[#ticks].s
+        extra = string.format(" all_tx=%d all_rx0=%d all_rx1=%d", z[c.tx].opackets -
+                              a0[c.tx].opackets, z[0].ipackets - a0[0].ipackets,
+                              z[1].ipackets - a0[1].ipackets)
     end
-    local b, tb = counters(), now_ns()
-    pktgen.stop(p)
-    local secs = (tb - ta) / 1e9
-    if c.count then secs = secs - 0.3 end   -- the three quiet polls at the end
+    local secs = math.max((tb - ta) / 1e9, 0.001)
     local tx = b[c.tx].opackets - a[c.tx].opackets
     local rx0, rx1 = b[0].ipackets - a[0].ipackets, b[1].ipackets - a[1].ipackets
     local missed = b[0].imissed - a[0].imissed + b[1].imissed - a[1].imissed
     result(string.format("%s flows=%d size=%d secs=%.3f tx_pps=%.0f rx_pps=%.0f tx=%d rx=%d " ..
-                         "rx0=%d rx1=%d missed=%d", c.name, flows, c.size or 64, secs,
-                         tx / secs, (rx0 + rx1) / secs, tx, rx0 + rx1, rx0, rx1, missed))
+                         "rx0=%d rx1=%d missed=%d%s", c.name, flows, c.size or 64, secs,
+                         tx / secs, (rx0 + rx1) / secs, tx, rx0 + rx1, rx0, rx1, missed, extra))
     pktgen.delay(300)
 end
 
