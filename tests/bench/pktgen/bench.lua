@@ -175,6 +175,7 @@ function run(c)
     if c.mode ~= "pcap" then pktgen.pcap(p, "off") end
     pktgen.set(p, "rate", c.rate or 100)
     pktgen.set(p, "count", c.count or 0)
+    if c.count then pktgen.delay(1100) end   -- the counters refreshed since the last run
     local a, ta = counters(), nil
     local b, tb, extra = nil, nil, ""
     local rx_of = function(s) return s[0].ipackets + s[1].ipackets end
