@@ -15,7 +15,9 @@ cfg=$tmp/attack.json
 make_config "$cfg" '
 c["appliance"]["idle_sleep_us"] = 0
 c["routing"] = {"forward": True}
-c["layer4"] = {"tcp_handshake_timeout_s": 3, "max_half_open_per_worker": 2000}
+# The SYN proxy off at first (the half-open cap alone), then "always" (config.apply).
+c["layer4"] = {"tcp_handshake_timeout_s": 3, "max_half_open_per_worker": 2000,
+               "syn_proxy": "off"}
 c["virtual_services"] = [
   {"label": "AvTCP", "ip": "10.200.50.120", "ports": [443], "protocol": "tcp", "layer": 4,
    "forwarding": "nat", "scheduler": "wrr",
@@ -101,6 +103,25 @@ check "ACK flood: the real servers were not sent it" \
     bash -c "(( $(rs_packets) - $before < 2000 ))"
 
 # --- spoofed-source SYN flood --------------------------------------------------------
+# An nftables counter in each real server of the SYNs from the flood's range.
+for rs in rs1 rs2; do
+    on $rs nft -f - <<'NFT'
+table inet lbdflood {
+    chain in {
+        type filter hook input priority 0;
+        ip saddr 198.18.0.0/15 tcp flags & (syn | ack) == syn counter
+    }
+}
+NFT
+done
+flood_syns() { # SYNs from the flood's range the real servers received
+    local n=0 rs v
+    for rs in rs1 rs2; do
+        v=$(on $rs nft list table inet lbdflood | grep -o 'packets [0-9]*' | awk '{s += $2} END {print s + 0}')
+        n=$((n + v))
+    done
+    echo $n
+}
 on x1 python3 -c "$keepalive_py" 8 >"$tmp/ka2.out" 2>&1 &
 ka=$!
 sleep 0.3
@@ -113,10 +134,55 @@ check "SYN flood: half-open entries stay within the cap (2,000 + the client's)" 
 check "SYN flood: counted as l4_half_open_full" bash -c "(( $(drops l4_half_open_full) > 0 ))"
 wait $ka
 check "SYN flood: an established connection kept working through it" grep -qx '[0-9][0-9]*' "$tmp/ka2.out"
+fsyn_off=$(flood_syns)
+echo "# SYN flood: flood SYNs at the real servers: $fsyn_off"
+check "SYN flood: without the SYN proxy the real servers were sent some (the counter sees them)" \
+    test "$fsyn_off" -gt 0
 sleep 4      # the handshake timeout (3 s) frees the flood's entries
 check "SYN flood: the half-open entries expire after the handshake timeout" \
     expect_stat "sum(w['l4_conns_active'] for w in r['workers']) < 100"
 check "SYN flood: new connections get through again" bash -c "[[ \$($(declare -f on transactions); lab=$lab transactions 5) == 5 ]]"
+
+# --- spoofed-source SYN flood with the SYN proxy ----------------------------------------
+# layer4.syn_proxy "always" (applied live): lbd answers every SYN with a cookie and opens
+# a connection to a real server only for an ACK that returns one. The flood takes no
+# entry and the real servers see none of it (an nftables counter of SYNs from the
+# flood's range in each of them); the real client's transactions, proxied, succeed.
+python3 - "$cfg" "$tmp/attack-sp.json" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+c["layer4"]["syn_proxy"] = "always"
+json.dump(c, open(sys.argv[2], "w"))
+PY
+check "SYN proxy: layer4.syn_proxy always applied live" lbctl config apply "$tmp/attack-sp.json"
+wsum() { stat "sum(w['$1'] for w in r['workers'])"; }
+before=$(rs_packets) ck0=$(wsum l4_synproxy_cookies_sent) est0=$(wsum l4_synproxy_established)
+on x1 python3 -c "$keepalive_py" 7 >"$tmp/ka3.out" 2>&1 &
+ka=$!
+on x1 python3 "$top/tests/lab/flood.py" syn 10.200.50.120 443 5 >"$tmp/syn2.sent" &
+fl=$!
+sleep 0.3
+good=$(transactions 25)
+wait $fl
+peak=$(stat "sum(w['l4_conns_active'] for w in r['workers'])")
+wait $ka
+sent=$(cat "$tmp/syn2.sent")
+cookies=$(($(wsum l4_synproxy_cookies_sent) - ck0))
+est=$(($(wsum l4_synproxy_established) - est0))
+fsyn=$(($(flood_syns) - fsyn_off))
+echo "# SYN proxy: $sent SYNs sent in 5 s; $cookies cookies sent; $good of 25 transactions; $est connections opened through the proxy; entries at the end $peak; flood SYNs at the real servers: $fsyn; kept-alive: $(cat "$tmp/ka3.out")"
+check "SYN proxy: the flood was sent (over 20,000 segments)" test "${sent:-0}" -gt 20000
+check "SYN proxy: every transaction of the real client succeeded" test "$good" -eq 25
+check "SYN proxy: the client's connections were opened through it (l4_synproxy_established)" test "$est" -ge 25
+check "SYN proxy: what lbd received of the flood was answered with cookies" \
+    bash -c "(( $cookies > 10000 ))"
+check "SYN proxy: the flood took no entry" test "$peak" -lt 100
+check "SYN proxy: the real servers saw none of the flood's SYNs" test "$fsyn" -eq 0
+check "SYN proxy: the real servers were sent no more than the client's traffic" \
+    bash -c "(( $(rs_packets) - $before < 2000 ))"
+check "SYN proxy: an established connection kept working through it" grep -qx '[0-9][0-9]*' "$tmp/ka3.out"
+for rs in rs1 rs2; do on $rs nft delete table inet lbdflood; done
+
 # --- spoofed echo-reply flood ----------------------------------------------------------
 # The real servers have ping checks. Echo replies "from" rs1 and rs2 with random
 # identifiers and payloads, at the VIP and at the self IP: a reply reaches the control
@@ -174,7 +240,6 @@ on rs2 sysctl -qw net.ipv4.icmp_echo_ignore_all=0
 # connected subnet), rate-limits what the workers tell the control core
 # (neigh_learn_held, neigh_learn_throttled) and logs nothing per message; the real
 # client's transactions and its own neighbour entry are untouched.
-wsum() { stat "sum(w['$1'] for w in r['workers'])"; }
 h0=$(( $(wsum neigh_learn_held) + $(wsum neigh_learn_throttled) ))
 log0=$(wc -l <"$labrun/lb1.log")
 on x1 python3 "$top/tests/lab/flood.py" arp 10.200.50.120 eth0 6 >"$tmp/arp.sent" &
