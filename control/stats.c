@@ -372,6 +372,7 @@ cJSON *stats_build(const struct appliance *a, const char *vs_label, int *rc, cha
         add_u64(w, "icmp_errors_sent", ws->forward.icmp_errors_sent);
         add_u64(w, "l4_forward_packets", ws->l4.forward_packets);
         add_u64(w, "l4_reverse_packets", ws->l4.reverse_packets);
+        add_u64(w, "l4_reverse_reassembled", ws->l4.reverse_reassembled);
         add_u64(w, "l4_conns_created", ws->l4.conns_created);
         add_u64(w, "l4_conns_ended", ws->l4.conns_ended);
         add_u64(w, "l4_conns_midstream", ws->l4.conns_midstream);

@@ -38,6 +38,7 @@ struct l4_stats {
     uint64_t halt_rst_retries;      /* of which re-sent to a client on the entry's timer */
     uint64_t forward_packets;       /* client -> real server, rewritten */
     uint64_t reverse_packets;       /* real server -> client, rewritten */
+    uint64_t reverse_reassembled;   /* of which datagrams reassembled from fragments */
     uint64_t conns_created;
     uint64_t conns_ended;           /* expired, closed by halt, ended by a sync record */
     uint64_t conns_midstream;       /* TCP entries created by a packet without SYN */
