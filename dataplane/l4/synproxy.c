@@ -38,6 +38,11 @@ struct sp_conn {
     uint32_t cnext;             /* the client's ISN + 1 */
     uint32_t delta;             /* the server's ISS less the cookie */
     uint32_t syn_ms;            /* when the SYN to the server last went (low 32 bits) */
+    uint32_t ts_a;              /* timestamps, waiting: the TSval lbd gave the client
+                                 * (echoed in its ACK); open: the server's TSval clock
+                                 * less it (the client's TSecr get it added, the
+                                 * server's TSval have it taken away) */
+    uint32_t ts_c;              /* timestamps: the client's TSval of its ACK */
     uint16_t client_win;        /* the window of the client's ACK (host order, raw) */
     uint16_t mss;               /* the cookie's */
     uint8_t state;              /* enum sp_state */
@@ -45,6 +50,7 @@ struct sp_conn {
     uint8_t sack;               /* the client offered SACK */
     uint8_t fwd_shift;          /* client -> server windows: << this */
     int8_t rev_shift;           /* server -> client windows: << (or >> when negative) */
+    uint8_t ts;                 /* timestamps: 1 the client's, 2 both sides' (open) */
 };
 
 struct synproxy {
@@ -54,11 +60,25 @@ struct synproxy {
     struct siphash_key prev;    /* of period - 1 */
     uint64_t period;
     uint64_t cookie_ms;         /* when a cookie was last sent (0: never) */
+    uint32_t ts_off;            /* lbd's TSval = its ms clock + this (random) */
     /* The cookie synproxy_client accepted last, for synproxy_open. */
     uint32_t pend_iss;
     uint16_t pend_mss;
     uint8_t pend_ws;
     uint8_t pend_sack;
+    uint8_t pend_ts;
+    uint32_t pend_tsval;
+    uint32_t pend_tsecr;
+};
+
+/* The options of a SYN (or of any segment: ts and its values) that matter here. */
+struct sp_opts {
+    uint16_t mss;               /* 536 when absent (RFC 9293) */
+    uint8_t ws;                 /* SP_NO_WSCALE when absent */
+    uint8_t sack;
+    uint8_t ts;
+    uint32_t tsval;             /* host order */
+    uint32_t tsecr;
 };
 
 /* The key of period p from the key before it: one-way (tcp_syncookie.c's scheme). */
@@ -93,17 +113,18 @@ struct synproxy *synproxy_create(uint32_t capacity, int socket, uint64_t now_ms)
 {
     struct synproxy *sp = rte_zmalloc_socket("synproxy", sizeof(*sp), RTE_CACHE_LINE_SIZE,
                                              socket);
-    struct siphash_key first;
+    struct siphash_key first, ts;
 
     if (sp == NULL)
         return NULL;
     sp->conns = rte_zmalloc_socket("synproxy_conns", (size_t)capacity * sizeof(*sp->conns),
                                    RTE_CACHE_LINE_SIZE, socket);
-    if (sp->conns == NULL || siphash_key_random(&first) != 0) {
+    if (sp->conns == NULL || siphash_key_random(&first) != 0 || siphash_key_random(&ts) != 0) {
         synproxy_free(sp);
         return NULL;
     }
     sp->capacity = capacity;
+    sp->ts_off = (uint32_t)ts.k0;      /* no bit of a cookie key */
     sp->period = now_ms >> SP_PERIOD_SHIFT;
     sp->cur = first;
     sp->prev = sp_key_next(&first, sp->period - 1);
@@ -136,15 +157,12 @@ static uint32_t sp_mac(const struct siphash_key *key, uint32_t client, uint32_t 
     return (uint32_t)siphash24(key, w, sizeof(w)) & SP_MAC_MASK;
 }
 
-/* The options of a SYN: MSS (536 when absent, RFC 9293), window scale, SACK. */
-static void sp_parse_opts(const uint8_t *h, uint32_t thl, uint16_t *mss, uint8_t *ws,
-                          uint8_t *sack)
+/* The options of a TCP header h of thl bytes (a bad one ends the walk). */
+static void sp_parse_opts(const uint8_t *h, uint32_t thl, struct sp_opts *o)
 {
-    uint32_t i = sizeof(struct rte_tcp_hdr);
+    uint32_t i = sizeof(struct rte_tcp_hdr), v;
 
-    *mss = 536;
-    *ws = SP_NO_WSCALE;
-    *sack = 0;
+    *o = (struct sp_opts){.mss = 536, .ws = SP_NO_WSCALE};
     while (i < thl && h[i] != 0) {
         if (h[i] == 1) {
             i++;
@@ -152,14 +170,37 @@ static void sp_parse_opts(const uint8_t *h, uint32_t thl, uint16_t *mss, uint8_t
         }
         if (i + 1 >= thl || h[i + 1] < 2 || i + h[i + 1] > thl)
             return;
-        if (h[i] == 2 && h[i + 1] == 4)
-            *mss = (uint16_t)(h[i + 2] << 8 | h[i + 3]);
-        else if (h[i] == 3 && h[i + 1] == 3)
-            *ws = h[i + 2] > SP_MAX_WSCALE ? SP_MAX_WSCALE : h[i + 2];
-        else if (h[i] == 4 && h[i + 1] == 2)
-            *sack = 1;
+        if (h[i] == 2 && h[i + 1] == 4) {
+            o->mss = (uint16_t)(h[i + 2] << 8 | h[i + 3]);
+        } else if (h[i] == 3 && h[i + 1] == 3) {
+            o->ws = h[i + 2] > SP_MAX_WSCALE ? SP_MAX_WSCALE : h[i + 2];
+        } else if (h[i] == 4 && h[i + 1] == 2) {
+            o->sack = 1;
+        } else if (h[i] == 8 && h[i + 1] == 10) {
+            o->ts = 1;
+            memcpy(&v, h + i + 2, 4);
+            o->tsval = rte_be_to_cpu_32(v);
+            memcpy(&v, h + i + 6, 4);
+            o->tsecr = rte_be_to_cpu_32(v);
+        }
         i += h[i + 1];
     }
+}
+
+/* Writes NOP NOP timestamps (tsval, tsecr) at o; returns 12. */
+static uint32_t sp_put_ts(uint8_t *o, uint32_t tsval, uint32_t tsecr)
+{
+    uint32_t v;
+
+    o[0] = 1;
+    o[1] = 1;
+    o[2] = 8;
+    o[3] = 10;
+    v = rte_cpu_to_be_32(tsval);
+    memcpy(o + 4, &v, 4);
+    v = rte_cpu_to_be_32(tsecr);
+    memcpy(o + 8, &v, 4);
+    return 12;
 }
 
 /* Writes MSS, [NOP window scale], [NOP NOP SACK permitted] at o; returns the length
@@ -252,13 +293,15 @@ static void sp_send_cookie(struct l4 *l4, const struct snapshot *s, const struct
     struct synproxy *sp = l4->sp;
     uint32_t thl = (uint32_t)(tcp->data_off >> 4) * 4, irs = rte_be_to_cpu_32(tcp->sent_seq);
     uint32_t idx, top, cookie, n;
-    uint16_t mss;
-    uint8_t ws, sack, opts[12];
+    struct sp_opts o;
+    uint8_t ws, sack, opts[24];
 
     if (thl > pi->l4_len)
         thl = sizeof(*tcp);
-    sp_parse_opts((const uint8_t *)tcp, thl, &mss, &ws, &sack);
-    idx = sp_mss_index(l4, mss);
+    sp_parse_opts((const uint8_t *)tcp, thl, &o);
+    ws = o.ws;
+    sack = o.sack;
+    idx = sp_mss_index(l4, o.mss);
     sp_rotate(sp, l4->lc->now_ms);
     top = ((uint32_t)(sp->period & 1) << 31) | (idx << 29) | ((uint32_t)ws << SP_WS_SHIFT) |
           (sack ? SP_SACK_BIT : 0);
@@ -266,6 +309,10 @@ static void sp_send_cookie(struct l4 *l4, const struct snapshot *s, const struct
                           irs, top);
     n = sp_put_opts(opts, sp_mss_table[idx], ws == SP_NO_WSCALE ? SP_NO_WSCALE : SYNPROXY_WSCALE,
                     sack);
+    /* Timestamps need no bit of the cookie: the client puts them on its ACK only when
+     * both SYNs had them (RFC 7323), and its TSecr gives back the TSval sent here. */
+    if (o.ts)
+        n += sp_put_ts(opts + n, (uint32_t)l4->lc->now_ms + sp->ts_off, o.tsval);
     /* A window of one segment: the client sends at most one before the real server's
      * own window reaches it (synproxy_from_client holds one). */
     if (sp_send(l4, s, pi->dst_ip, tcp->dst_port, pi->src_ip, tcp->src_port, cookie, irs + 1,
@@ -316,6 +363,15 @@ enum synproxy_verdict synproxy_client(struct l4 *l4, const struct snapshot *s,
     sp->pend_mss = sp_mss_table[(cookie >> 29) & 3];
     sp->pend_ws = (uint8_t)ws;
     sp->pend_sack = !!(cookie & SP_SACK_BIT);
+    {
+        uint32_t thl = (uint32_t)(tcp->data_off >> 4) * 4;
+        struct sp_opts o;
+
+        sp_parse_opts((const uint8_t *)tcp, thl <= pi->l4_len ? thl : sizeof(*tcp), &o);
+        sp->pend_ts = o.ts;
+        sp->pend_tsval = o.tsval;
+        sp->pend_tsecr = o.tsecr;
+    }
     l4->stats->synproxy_cookies_ok++;
     return SYNPROXY_OPEN;
 }
@@ -324,11 +380,13 @@ enum synproxy_verdict synproxy_client(struct l4 *l4, const struct snapshot *s,
 static void sp_send_syn(struct l4 *l4, const struct snapshot *s, const struct conn *c,
                         struct sp_conn *e)
 {
-    uint8_t opts[12];
+    uint8_t opts[24];
     uint32_t n = sp_put_opts(opts, e->mss, e->client_ws, e->sack);
     uint32_t win = e->client_ws == SP_NO_WSCALE ? e->client_win
                                                 : (uint32_t)e->client_win << e->client_ws;
 
+    if (e->ts)
+        n += sp_put_ts(opts + n, e->ts_c, 0);
     e->syn_ms = (uint32_t)l4->lc->now_ms;
     sp_send(l4, s, c->client_ip, c->client_port, c->rs_ip, c->rs_port, e->cnext - 1, 0,
             RTE_TCP_SYN_FLAG, (uint16_t)(win > 65535 ? 65535 : win), opts, n);
@@ -371,6 +429,9 @@ void synproxy_open(struct l4 *l4, const struct snapshot *s, struct conn *c,
         .state = SP_WAIT,
         .client_ws = sp->pend_ws,
         .sack = sp->pend_sack,
+        .ts = sp->pend_ts,
+        .ts_a = sp->pend_tsecr,
+        .ts_c = sp->pend_tsval,
     };
     c->synproxy = 1;
     sp_send_syn(l4, s, c, e);
@@ -416,41 +477,50 @@ static void sp_rescale(struct l4 *l4, struct rte_tcp_hdr *tcp, int shift)
 }
 
 /*
- * Adds delta to every SACK edge of tcp (thl bytes of header). An edge at an odd
- * offset (no stack puts one there: NOP NOP before the option) has the checksum
- * recomputed over the segment (ip, l4_len bytes).
+ * Adds sack_delta to every SACK edge of tcp (thl bytes of header), tsval_delta to its
+ * TSval and tsecr_delta to its TSecr. A value at an odd offset (no stack puts one
+ * there: NOP NOP before the option) has the checksum recomputed over the segment (ip).
  */
-static void sp_fix_sack(struct rte_ipv4_hdr *ip, struct rte_tcp_hdr *tcp, uint32_t thl,
-                        uint32_t delta)
+static void sp_fix_opts(struct rte_ipv4_hdr *ip, struct rte_tcp_hdr *tcp, uint32_t thl,
+                        uint32_t sack_delta, uint32_t tsval_delta, uint32_t tsecr_delta)
 {
     uint8_t *h = (uint8_t *)tcp;
     uint32_t i = sizeof(*tcp);
     bool redo = false;
 
     while (i < thl && h[i] != 0) {
+        uint32_t first = 0, end = 0, delta = 0;
+
         if (h[i] == 1) {
             i++;
             continue;
         }
         if (i + 1 >= thl || h[i + 1] < 2 || i + h[i + 1] > thl)
             break;
-        if (h[i] == 5 && h[i + 1] >= 10 && (h[i + 1] - 2) % 8 == 0) {
-            for (uint32_t e = i + 2; e < i + h[i + 1]; e += 4) {
-                uint32_t v;
-                memcpy(&v, h + e, 4);
-                v = rte_cpu_to_be_32(rte_be_to_cpu_32(v) + delta);
-                if (e & 1) {
-                    memcpy(h + e, &v, 4);
-                    redo = true;
-                } else {
-                    uint32_t old;
-                    uint16_t c = tcp->cksum;
-                    memcpy(&old, h + e, 4);
-                    csum_replace32(&c, old, v);
-                    tcp->cksum = c;
-                    memcpy(h + e, &v, 4);
-                }
+        if (h[i] == 5 && h[i + 1] >= 10 && (h[i + 1] - 2) % 8 == 0 && sack_delta != 0) {
+            first = i + 2;
+            end = i + h[i + 1];
+            delta = sack_delta;
+        } else if (h[i] == 8 && h[i + 1] == 10) {
+            /* Two values with their own differences: one at a time. */
+            first = tsval_delta != 0 ? i + 2 : i + 6;
+            end = tsecr_delta != 0 ? i + 10 : i + 6;
+            delta = tsval_delta;
+        }
+        for (uint32_t e = first; e < end; e += 4) {
+            uint32_t old, v;
+            if (h[i] == 8)
+                delta = e == i + 2 ? tsval_delta : tsecr_delta;
+            memcpy(&old, h + e, 4);
+            v = rte_cpu_to_be_32(rte_be_to_cpu_32(old) + delta);
+            if (e & 1) {
+                redo = true;
+            } else {
+                uint16_t c = tcp->cksum;
+                csum_replace32(&c, old, v);
+                tcp->cksum = c;
             }
+            memcpy(h + e, &v, 4);
         }
         i += h[i + 1];
     }
@@ -470,7 +540,7 @@ static void sp_to_server(struct l4 *l4, const struct sp_conn *e, struct rte_ipv4
     if (tcp->tcp_flags & RTE_TCP_ACK_FLAG)
         sp_set32(tcp, offsetof(struct rte_tcp_hdr, recv_ack), rte_be_to_cpu_32(tcp->recv_ack) + e->delta);
     if (thl > sizeof(*tcp))
-        sp_fix_sack(ip, tcp, thl, e->delta);
+        sp_fix_opts(ip, tcp, thl, e->delta, 0, e->ts == 2 ? e->ts_a : 0);
     if (e->fwd_shift != 0)
         sp_rescale(l4, tcp, e->fwd_shift);
 }
@@ -520,20 +590,28 @@ static void sp_shifts(struct sp_conn *e, uint8_t ws_s)
 static void sp_established(struct l4 *l4, const struct snapshot *s, struct conn *c,
                            struct sp_conn *e, const struct rte_tcp_hdr *tcp, uint32_t thl)
 {
-    uint32_t srv_iss = rte_be_to_cpu_32(tcp->sent_seq), win = e->client_win;
-    uint16_t mss;
-    uint8_t ws_s, sack;
+    uint32_t srv_iss = rte_be_to_cpu_32(tcp->sent_seq), win = e->client_win, n = 0;
+    struct sp_opts o;
+    uint8_t opts[12];
 
-    sp_parse_opts((const uint8_t *)tcp, thl, &mss, &ws_s, &sack);
+    sp_parse_opts((const uint8_t *)tcp, thl, &o);
     e->delta = srv_iss - e->iss;
-    sp_shifts(e, ws_s);
+    sp_shifts(e, o.ws);
+    if (e->ts && o.ts) {
+        /* Both sides: the server's clock, as the client sees it, goes on from lbd's. */
+        n = sp_put_ts(opts, e->ts_c, o.tsval);
+        e->ts_a = o.tsval - e->ts_a;
+        e->ts = 2;
+    } else {
+        e->ts = 0;
+    }
     e->state = SP_OPEN;
     l4->stats->synproxy_established++;
     conn_update(c, CONN_DIR_REVERSE, RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG, l4->lc->now_ms);
     c->packets[CONN_DIR_REVERSE]++;
     win <<= e->fwd_shift;
     sp_send(l4, s, c->client_ip, c->client_port, c->rs_ip, c->rs_port, e->cnext, srv_iss + 1,
-            RTE_TCP_ACK_FLAG, (uint16_t)(win > 65535 ? 65535 : win), NULL, 0);
+            RTE_TCP_ACK_FLAG, (uint16_t)(win > 65535 ? 65535 : win), opts, n);
     conn_update(c, CONN_DIR_FORWARD, RTE_TCP_ACK_FLAG, l4->lc->now_ms);
     if (e->held != NULL) {
         struct rte_mbuf *m = e->held;
@@ -559,6 +637,9 @@ bool synproxy_from_server(struct l4 *l4, const struct snapshot *s, struct conn *
 
     if (likely(e->state == SP_OPEN && !(flags & RTE_TCP_SYN_FLAG))) {
         sp_set32(tcp, offsetof(struct rte_tcp_hdr, sent_seq), rte_be_to_cpu_32(tcp->sent_seq) - e->delta);
+        if (e->ts == 2 && thl > sizeof(*tcp))
+            sp_fix_opts(rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, pi->l3_off), tcp, thl,
+                        0, (uint32_t)-e->ts_a, 0);
         if (e->rev_shift != 0)
             sp_rescale(l4, tcp, e->rev_shift);
         return true;

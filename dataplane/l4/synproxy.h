@@ -11,17 +11,23 @@
  * "off" never.
  *
  * A proxied connection: on the client's ACK, a SYN to the real server with the
- * client's ISN and the options the cookie kept (MSS, window scale, SACK permitted);
+ * client's ISN and the options the cookie kept (MSS, window scale, SACK permitted;
+ * timestamps when the client's ACK carries them: RFC 7323 puts them there only when
+ * both SYNs had them, so they need no bit of the cookie);
  * the client's first data segment, if it comes first, is held (one mbuf). On the
  * server's SYN-ACK, lbd sends the server the handshake's ACK and the held segment;
  * from then on every segment is translated: the difference between the server's ISS
  * and the cookie is added to the client's ACK numbers and SACK edges and taken from
  * the server's sequence numbers, and windows are rescaled when the two sides' scales
  * differ (checksums updated incrementally). The server's SACK edges and the client's
- * sequence numbers are in the client's space on both sides: unchanged.
- * What is lost: timestamps (the cookie SYN-ACK offers none, so neither side uses them:
- * no PAWS, no RTT samples from them), and the server's MSS (the client is told the
- * cookie's MSS, at most the narrowest port's). A real server that answers with an RST
+ * sequence numbers are in the client's space on both sides: unchanged. With
+ * timestamps on both sides, the difference between the server's TSval clock and the
+ * TSval lbd gave the client is taken from the server's TSval and added to the
+ * client's TSecr, so each side sees one clock (PAWS and RTT samples keep working).
+ * What is lost: the server's MSS (the client is told the cookie's MSS, at most the
+ * narrowest port's), and timestamps when the server does not answer with them (the
+ * client, which has them on, then gets segments without: Linux takes them, RFC 7323
+ * says a receiver should drop them). A real server that answers with an RST
  * has it passed to the client; one that does not answer is sent its SYN again when the
  * client retransmits (at most once a second) until the handshake timeout ends it.
  * Not synced to an HA peer beyond the handshake (the peer lacks the difference).

@@ -123,7 +123,7 @@ static uint32_t client_ack(uint16_t cport, uint32_t cookie)
     o = opt_of(out, 3);
     cr_assert(o != NULL && o[2] == 7, "the client's window scale");
     cr_assert(opt_of(out, 4) != NULL, "SACK permitted, as the client offered");
-    cr_assert(opt_of(out, 8) == NULL, "no timestamps");
+    cr_assert(opt_of(out, 8) == NULL, "no timestamps: the client's ACK had none");
     cr_assert_eq(sent_count(1), 0);
     return h_ip_of(out)->dst_addr;
 }
@@ -160,7 +160,13 @@ Test(synproxy, cookie_syn_ack_keeps_no_state_and_offers_what_it_can_carry)
     o = opt_of(out, 3);
     cr_assert(o != NULL && o[2] == SYNPROXY_WSCALE, "lbd's window scale");
     cr_assert(opt_of(out, 4) != NULL, "SACK permitted");
-    cr_assert(opt_of(out, 8) == NULL, "no timestamps: the cookie cannot carry them");
+    {
+        const uint8_t *ts = opt_of(out, 8);
+        uint32_t ecr;
+        cr_assert(ts != NULL && ts[1] == 10, "timestamps, as the client offered");
+        memcpy(&ecr, ts + 6, 4);
+        cr_assert_eq(rte_be_to_cpu_32(ecr), 1, "TSecr: the client's TSval");
+    }
     cr_assert_eq(rte_be_to_cpu_16(tcp_of(out)->rx_win), 1460, "a window of one segment");
     cr_assert_eq(conn_count(h.w->l4.conns), 0);
 }
@@ -339,4 +345,89 @@ Test(synproxy, off_mode_never_answers)
     cr_assert_eq(sent_count(0), 1, "the SYN goes to a real server");
     cr_assert_eq(sent_count(1), 0);
     cr_assert_eq(h.w->stats.l4.synproxy_cookies_sent, 0);
+}
+
+/* NOP NOP timestamps (tsval, tsecr) at o. */
+static void put_ts(uint8_t *o, uint32_t tsval, uint32_t tsecr)
+{
+    uint32_t v;
+
+    o[0] = 1;
+    o[1] = 1;
+    o[2] = 8;
+    o[3] = 10;
+    v = rte_cpu_to_be_32(tsval);
+    memcpy(o + 4, &v, 4);
+    v = rte_cpu_to_be_32(tsecr);
+    memcpy(o + 8, &v, 4);
+}
+
+/* The TSval (which 0) or TSecr (1) of the frame in out. */
+static uint32_t ts_of(int which)
+{
+    const uint8_t *ts = opt_of(out, 8);
+    uint32_t v;
+
+    cr_assert(ts != NULL, "a timestamps option");
+    memcpy(&v, ts + 2 + 4 * which, 4);
+    return rte_be_to_cpu_32(v);
+}
+
+Test(synproxy, timestamps_are_carried_with_the_servers_clock_moved_to_lbds)
+{
+    uint8_t o[12];
+    uint32_t cookie, lbd_ts, rs, len;
+    const uint32_t srv = 5555, srv_ts = 900000;
+
+    cookie = client_syn(CPORT);
+    lbd_ts = ts_of(0);
+    /* The client's ACK: TSval 2, TSecr what lbd sent. */
+    put_ts(o, 2, lbd_ts);
+    len = seg(ip4(CLIENT), ip4(VIP), CPORT, 443, RTE_TCP_ACK_FLAG, ISN + 1, cookie + 1, 502,
+              o, sizeof(o), 0);
+    h_run(&h, f, len, 1);
+    len = h_sent(&h, 0, out, sizeof(out));
+    cr_assert_gt(len, 0);
+    h_assert_valid(out, len);
+    rs = h_ip_of(out)->dst_addr;
+    cr_assert_eq(tcp_of(out)->tcp_flags, RTE_TCP_SYN_FLAG);
+    cr_assert_eq(ts_of(0), 2, "the SYN to the server: the client's TSval");
+    cr_assert_eq(ts_of(1), 0);
+    /* The server's SYN-ACK with its own clock. */
+    {
+        uint8_t so[20] = {2, 4, 0x05, 0xb4, 1, 3, 3, 7};      /* MSS, NOP WS 7, NOP NOP TS */
+        put_ts(so + 8, srv_ts, 2);
+        len = seg(rs, ip4(CLIENT), 443, CPORT, RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG, srv,
+                  ISN + 1, 65160, so, sizeof(so), 0);
+    }
+    h_run(&h, f, len, 0);
+    len = h_sent(&h, 0, out, sizeof(out));
+    cr_assert_gt(len, 0);
+    h_assert_valid(out, len);
+    cr_assert_eq(tcp_of(out)->tcp_flags, RTE_TCP_ACK_FLAG);
+    cr_assert_eq(ts_of(0), 2, "the handshake's ACK: the client's TSval");
+    cr_assert_eq(ts_of(1), srv_ts, "and the server's echoed");
+    /* Client -> server: its TSecr (lbd's clock) moves to the server's. */
+    put_ts(o, 3, lbd_ts);
+    len = seg(ip4(CLIENT), ip4(VIP), CPORT, 443, RTE_TCP_ACK_FLAG | RTE_TCP_PSH_FLAG, ISN + 1,
+              cookie + 1, 502, o, sizeof(o), 10);
+    h_run(&h, f, len, 1);
+    len = h_sent(&h, 0, out, sizeof(out));
+    cr_assert_gt(len, 0);
+    h_assert_valid(out, len);
+    cr_assert_eq(ts_of(0), 3);
+    cr_assert_eq(ts_of(1), srv_ts);
+    cr_assert_eq(rte_be_to_cpu_32(tcp_of(out)->recv_ack), srv + 1);
+    /* Server -> client: its TSval goes on from lbd's, its TSecr is kept. */
+    put_ts(o, srv_ts + 10, 3);
+    len = seg(rs, ip4(CLIENT), 443, CPORT, RTE_TCP_ACK_FLAG, srv + 1, ISN + 11, 4000, o,
+              sizeof(o), 20);
+    h_run(&h, f, len, 0);
+    len = h_sent(&h, 1, out, sizeof(out));
+    cr_assert_gt(len, 0);
+    h_assert_valid(out, len);
+    cr_assert_eq(ts_of(0), lbd_ts + 10);
+    cr_assert_eq(ts_of(1), 3);
+    cr_assert_eq(rte_be_to_cpu_32(tcp_of(out)->sent_seq), cookie + 1);
+    cr_assert_eq(rte_be_to_cpu_16(tcp_of(out)->rx_win), 4000, "both sides scale by 7");
 }
