@@ -36,6 +36,7 @@ static const char *const persist_names[] = {"none", "source_ip", "http_cookie"};
 static const char *const check_names[] = {"none", "connect", "ping", "http"};
 static const char *const state_names[] = {"online", "drain", "halt"};
 static const char *const log_level_names[] = {"err", "warn", "info", "debug"};
+static const char *const syn_proxy_names[] = {"flood", "off", "always"};
 
 /* ------------------------------------------------------------------------ */
 /* Names                                                                    */
@@ -872,8 +873,9 @@ static int parse_layer4(struct jctx *c, const cJSON *root, struct cfg_layer4 *l4
     static const char *const keys[] = {"tcp_handshake_timeout_s", "tcp_established_timeout_s",
                                        "tcp_closing_timeout_s", "udp_timeout_s",
                                        "max_conns_per_worker", "max_half_open_per_worker",
-                                       "tcp_midstream", NULL};
+                                       "tcp_midstream", "syn_proxy", NULL};
     const char *p = "layer4";
+    int e;
     const cJSON *o;
 
     TRY(jget_object(c, root, "", p, &o));
@@ -889,6 +891,8 @@ static int parse_layer4(struct jctx *c, const cJSON *root, struct cfg_layer4 *l4
     TRY(jget_uint(c, o, p, "max_half_open_per_worker", J_NULLABLE, 1, 16777216,
                   &l4->max_half_open_per_worker));
     TRY(jget_bool(c, o, p, "tcp_midstream", &l4->tcp_midstream));
+    TRY(e = jget_enum(c, o, p, "syn_proxy", 0, NAMES(syn_proxy_names), CFG_SYN_PROXY_FLOOD));
+    l4->syn_proxy = (enum cfg_syn_proxy)e;
     if (l4->max_half_open_per_worker >
         (l4->max_conns_per_worker != 0 ? l4->max_conns_per_worker : CFG_L4_MAX_CONNS_PER_WORKER))
         return jfail(c, "layer4.max_half_open_per_worker",
@@ -1925,6 +1929,7 @@ cJSON *config_to_json(const struct lbd_config *cfg)
     jo_num(&o, l4, "max_conns_per_worker", cfg->layer4.max_conns_per_worker);
     jo_num_or_null(&o, l4, "max_half_open_per_worker", cfg->layer4.max_half_open_per_worker);
     jo_add(&o, l4, "tcp_midstream", cJSON_CreateBool(cfg->layer4.tcp_midstream));
+    jo_str(&o, l4, "syn_proxy", enum_name(NAMES(syn_proxy_names), cfg->layer4.syn_proxy));
     vss = jo_add(&o, root, "virtual_services", cJSON_CreateArray());
     for (size_t i = 0; i < cfg->n_virtual_services; i++)
         dump_vs(&o, vss, &cfg->virtual_services[i]);

@@ -81,6 +81,15 @@ struct cfg_layer7 {
  * object; every field optional). config.c fills the defaults; the dataplane also
  * reads 0 as the default, for configs built by hand.
  */
+/* layer4.syn_proxy: when lbd answers a client's SYN to a Layer 4 TCP service with a SYN
+ * cookie itself and opens the connection to the real server only after a valid ACK
+ * (dataplane/l4/synproxy.h). */
+enum cfg_syn_proxy {
+    CFG_SYN_PROXY_FLOOD = 0,            /* beyond max_half_open_per_worker (default) */
+    CFG_SYN_PROXY_OFF,                  /* never: a SYN beyond the cap is dropped */
+    CFG_SYN_PROXY_ALWAYS,               /* every SYN */
+};
+
 struct cfg_layer4 {
     uint32_t tcp_handshake_timeout_s;   /* SYN seen, no answer yet; default 30 */
     uint32_t tcp_established_timeout_s; /* both directions seen; default 900 */
@@ -91,6 +100,7 @@ struct cfg_layer4 {
                                            0 = a quarter of max_conns_per_worker */
     bool tcp_midstream;                 /* a TCP packet without SYN may create an entry
                                            (carried as established); default false */
+    enum cfg_syn_proxy syn_proxy;       /* SYN cookies for Layer 4 TCP services */
 };
 
 #define CFG_L4_TCP_HANDSHAKE_TIMEOUT_S 30

@@ -373,6 +373,7 @@ cJSON *stats_build(const struct appliance *a, const char *vs_label, int *rc, cha
         add_u64(w, "icmp_errors_sent", ws->forward.icmp_errors_sent);
         add_u64(w, "l4_forward_packets", ws->l4.forward_packets);
         add_u64(w, "l4_reverse_packets", ws->l4.reverse_packets);
+        add_u64(w, "l4_reverse_reassembled", ws->l4.reverse_reassembled);
         add_u64(w, "l4_conns_created", ws->l4.conns_created);
         add_u64(w, "l4_conns_ended", ws->l4.conns_ended);
         add_u64(w, "l4_conns_midstream", ws->l4.conns_midstream);
@@ -385,6 +386,15 @@ cJSON *stats_build(const struct appliance *a, const char *vs_label, int *rc, cha
         add_u64(w, "l4_icmp_to_client", ws->l4.icmp_to_client);
         add_u64(w, "l4_icmp_to_server", ws->l4.icmp_to_server);
         add_u64(w, "l4_mss_clamped", ws->l4.mss_clamped);
+        add_u64(w, "l4_synproxy_cookies_sent", ws->l4.synproxy_cookies_sent);
+        add_u64(w, "l4_synproxy_cookies_ok", ws->l4.synproxy_cookies_ok);
+        add_u64(w, "l4_synproxy_cookies_bad", ws->l4.synproxy_cookies_bad);
+        add_u64(w, "l4_synproxy_syn_resent", ws->l4.synproxy_syn_resent);
+        add_u64(w, "l4_synproxy_established", ws->l4.synproxy_established);
+        add_u64(w, "l4_synproxy_refused", ws->l4.synproxy_refused);
+        add_u64(w, "l4_synproxy_held", ws->l4.synproxy_held);
+        add_u64(w, "l4_synproxy_early_drops", ws->l4.synproxy_early_drops);
+        add_u64(w, "l4_synproxy_rescaled", ws->l4.synproxy_rescaled);
         add_u64(w, "reass_fragments", ws->reass.fragments);
         add_u64(w, "reass_datagrams", ws->reass.datagrams);
         add_u64(w, "reass_evicted", ws->reass.evicted);

@@ -100,6 +100,42 @@ static void worker_fragment(struct worker *w, const struct snapshot *s, struct r
     lcore_drop(&w->lc, m, DROP_REASS_NOT_L4);
 }
 
+/* Whether ip is the address of a real server of a Layer 4 service (a scan: fragments
+ * only). */
+static bool worker_is_l4_rs(const struct snapshot *s, uint32_t ip)
+{
+    for (uint32_t i = 0; i < s->n_rs; i++)
+        if (s->rs[i].ip == ip && s->vs[s->rs[i].vs].layer == 4)
+            return true;
+    return false;
+}
+
+/*
+ * A TCP or UDP fragment routed through us from a Layer 4 real server: into the
+ * reassembly table, so that an answer to one of this worker's clients gets the reverse
+ * NAT as a whole (only its first fragment holds the ports; the others would leave with
+ * the real server's address) and is fragmented again to the client's MTU by ip_out; a
+ * datagram of no connection is routed as reassembled (ip_out fragments it the same
+ * way). Fragments from any other source are routed as they come: lbd reassembles for
+ * its own flows only, and the table (bounded, shared with fragments to VIPs) is open
+ * to no other sender. All the fragments of a datagram to one client meet on its
+ * worker (owner.h: a foreign destination's hash), where its connections are.
+ */
+static void worker_server_fragment(struct worker *w, const struct snapshot *s,
+                                   struct rte_mbuf *m, const struct pkt_info *pi)
+{
+    struct pkt_info dpi = *pi;
+
+    m = ip_reass_input(&w->reass, m, &dpi);
+    if (m == NULL)
+        return;
+    if (l4_from_server(&w->l4, s, m, &dpi)) {
+        w->stats.l4.reverse_reassembled++;
+        return;
+    }
+    forward_packet(&w->fw, s, m, &dpi);
+}
+
 /*
  * An HA datagram to a self IP: from the peer, it goes to the control core (which
  * authenticates it), its data trimmed to the UDP payload and hash.usr the sender;
@@ -306,6 +342,12 @@ static void worker_packet(struct worker *w, const struct snapshot *s, struct rte
     }
     if (kind == 0) {
         /* A real server's answer to a Layer 4 client, or traffic to route. */
+        if (unlikely(pi.is_fragment) &&
+            (pi.ip_proto == IPPROTO_TCP || pi.ip_proto == IPPROTO_UDP) &&
+            worker_is_l4_rs(s, pi.src_ip)) {
+            worker_server_fragment(w, s, m, &pi);
+            return;
+        }
         if (!pi.is_fragment && (pi.ip_proto == IPPROTO_TCP || pi.ip_proto == IPPROTO_UDP) &&
             l4_from_server(&w->l4, s, m, &pi))
             return;

@@ -45,6 +45,7 @@
     X(TCP_NO_STACK, "tcp_no_stack")                                            \
     X(L4_TCP_NOT_SYN, "l4_tcp_not_syn")                                        \
     X(L4_HALF_OPEN_FULL, "l4_half_open_full")                                  \
+    X(L4_SYNPROXY_WAIT, "l4_synproxy_wait")                                    \
     X(RX_MULTI_SEGMENT, "rx_multi_segment")                                    \
     X(PARTIAL_CHECKSUM, "partial_checksum")                                    \
     X(TX_SEGMENTS, "tx_segments")                                              \

@@ -158,6 +158,7 @@ struct conn *conn_create(struct conn_table *t, const struct conn_key *fwd, uint3
     c->flags = 0;
     c->halt_tries = 0;
     c->log = 0;
+    c->synproxy = 0;
     conn_restart(c, now);
     c->last_seen = now;
     c->nh_neigh_gen = 0;

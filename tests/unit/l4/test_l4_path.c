@@ -412,6 +412,7 @@ Test(l4_path, half_open_connections_are_capped_and_leave_the_count_when_establis
     const struct rte_tcp_hdr *th;
 
     h.cfg.layer4.max_half_open_per_worker = 8;
+    h.cfg.layer4.syn_proxy = CFG_SYN_PROXY_OFF;     /* the cap alone (synproxy: test_synproxy) */
     cr_assert_eq(h_publish(&h), 0);
     /* One real connection completes its handshake first. */
     len = tcp_seg(ip4("10.200.50.20"), 50000, RTE_TCP_SYN_FLAG);
