@@ -9,6 +9,7 @@
 #include <rte_hash.h>
 #include <rte_hash_crc.h>
 #include <rte_malloc.h>
+#include <rte_prefetch.h>
 #include <rte_tcp.h>
 
 #include "config.h"
@@ -112,6 +113,28 @@ struct conn *conn_lookup(const struct conn_table *t, const struct conn_key *k,
     return (struct conn *)((uintptr_t)data & ~(uintptr_t)1);
 }
 
+void conn_lookup_bulk(const struct conn_table *t, const struct conn_key *const *keys,
+                      unsigned n, struct conn **out, uint8_t *dir)
+{
+    void *data[CONN_LOOKUP_BULK_MAX];
+    uint64_t hits = 0;
+
+    if (n == 0 || n > CONN_LOOKUP_BULK_MAX ||
+        rte_hash_lookup_bulk_data(t->hash, (const void **)(uintptr_t)keys, n, &hits, data) < 0)
+        hits = 0;
+    for (unsigned i = 0; i < n; i++) {
+        if (!(hits & (1ull << i))) {
+            out[i] = NULL;
+            dir[i] = CONN_DIR_FORWARD;
+            continue;
+        }
+        out[i] = (struct conn *)((uintptr_t)data[i] & ~(uintptr_t)1);
+        dir[i] = (uint8_t)((uintptr_t)data[i] & 1);
+        rte_prefetch0(out[i]);
+        rte_prefetch0((const uint8_t *)out[i] + RTE_CACHE_LINE_SIZE);
+    }
+}
+
 static void conn_reverse_key(const struct conn *c, struct conn_key *k)
 {
     memset(k, 0, sizeof(*k));
@@ -179,6 +202,7 @@ struct conn *conn_create(struct conn_table *t, const struct conn_key *fwd, uint3
         return NULL;
     }
     slot_stack_pop(&t->free);
+    t->gen++;
     c->table = t;
     twheel_timer_init(&c->timer, conn_expire);
     twheel_arm(t->wheel, &c->timer, now + t->timeout_ms[state]);
@@ -242,6 +266,7 @@ void conn_delete(struct conn_table *t, struct conn *c, uint64_t now, enum conn_e
     rte_hash_del_key(t->hash, &k);
     conn_reverse_key(c, &k);
     rte_hash_del_key(t->hash, &k);
+    t->gen++;
     if (t->active[c->rs_idx] > 0)
         t->active[c->rs_idx]--;
     if (c->state == CONN_TCP_HANDSHAKE)
