@@ -16,13 +16,15 @@
  * record on the ring to the control core), alternating, fresh tables each time; the
  * difference is what the sync costs the worker per new connection.
  *
- * lbd's own stage counters (worker_cycles) are read around each path too, and printed
- * per packet: the appliance's view of the same packets (a mean: preempted bursts in).
+ * lbd's own stage counters (worker_cycles) are read around each burst too, and their
+ * medians printed per packet: the appliance's view of the same bursts.
  *
- *   bench_l4 [flows_large] [--huge]     (default 1000000; --huge: the EAL on
- *                                        hugepages the caller reserved, not --no-huge)
+ *   bench_l4 [flows_large] [--huge[=DIR]]   (default 1000000; --huge: the EAL on
+ *                                            hugepages the caller reserved, mounted at
+ *                                            DIR, not --no-huge)
  */
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,7 +98,8 @@ static uint32_t rs_of(uint32_t i)
 struct result {
     double median;      /* cycles per packet, median over bursts */
     double mean;
-    double stage[WORKER_STAGE_MAX];     /* lbd's own count (worker_cycles), per packet */
+    double stage[WORKER_STAGE_MAX];     /* lbd's own count (worker_cycles) per packet,
+                                           median over bursts */
 };
 
 static int cmp_u64(const void *a, const void *b)
@@ -120,9 +123,9 @@ static struct result run(enum path p, uint32_t flows, uint32_t packets, uint32_t
     uint32_t next = 0;
     uint16_t port = 0;
     struct result r;
+    uint64_t *per_stage = malloc((packets / BURST + 1) * WORKER_STAGE_MAX * sizeof(uint64_t));
     uint64_t st0[WORKER_STAGE_MAX];
 
-    memcpy(st0, h.w->stats.cycles.stage, sizeof(st0));
     while (done < packets) {
         for (int b = 0; b < BURST; b++) {
             uint32_t i = next++ % flows;
@@ -133,12 +136,15 @@ static struct result run(enum path p, uint32_t flows, uint32_t packets, uint32_t
                 exit(1);
             }
         }
+        memcpy(st0, h.w->stats.cycles.stage, sizeof(st0));
         uint64_t t0 = rte_rdtsc_precise();
         worker_burst(h.w, h.s, m, BURST, false);
         for (uint16_t q = 0; q < H_PORTS; q++)
             rte_eth_tx_buffer_flush(q, 0, h.w->lc.txb[q]);
         t0 = rte_rdtsc_precise() - t0;
         cycles += t0;
+        for (int k = 0; k < WORKER_STAGE_MAX; k++)
+            per_stage[(size_t)k * (packets / BURST + 1) + nb] = h.w->stats.cycles.stage[k] - st0[k];
         per_burst[nb++] = t0;
         done += BURST;
         drain();
@@ -146,8 +152,12 @@ static struct result run(enum path p, uint32_t flows, uint32_t packets, uint32_t
     qsort(per_burst, nb, sizeof(*per_burst), cmp_u64);
     r.median = (double)per_burst[nb / 2] / BURST;
     r.mean = (double)cycles / (double)done;
-    for (int k = 0; k < WORKER_STAGE_MAX; k++)
-        r.stage[k] = (double)(h.w->stats.cycles.stage[k] - st0[k]) / (double)done;
+    for (int k = 0; k < WORKER_STAGE_MAX; k++) {
+        uint64_t *v = per_stage + (size_t)k * (packets / BURST + 1);
+        qsort(v, nb, sizeof(*v), cmp_u64);
+        r.stage[k] = (double)v[nb / 2] / BURST;
+    }
+    free(per_stage);
     free(per_burst);
     return r;
 }
@@ -248,10 +258,10 @@ static double tsc_read_cycles(void)
 
 int main(int argc, char **argv)
 {
-    char prefix[64];
+    char prefix[64], dir[PATH_MAX + 16];
     char *eal[] = {"bench_l4", "--no-huge", "-m", "2048", "--no-pci", "--no-shconf",
                    "--log-level=error", "-l", "0", "--vdev=net_ring0", "--vdev=net_ring1",
-                   NULL, NULL};
+                   NULL, NULL, NULL};
     int neal = 11;
     uint32_t large = 1000000;
     bool huge = false;
@@ -261,10 +271,15 @@ int main(int argc, char **argv)
     struct twheel tw;
 
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--huge") == 0)
+        if (strcmp(argv[i], "--huge") == 0) {
             huge = true;
-        else
+        } else if (strncmp(argv[i], "--huge=", 7) == 0) {
+            huge = true;
+            snprintf(dir, sizeof(dir), "--huge-dir=%s", argv[i] + 7);
+            eal[neal++] = dir;
+        } else {
             large = (uint32_t)strtoul(argv[i], NULL, 10);
+        }
     }
     sizes[1] = large;
     /* With hugepages (reserved by the caller): files of our own prefix, unlinked. */
