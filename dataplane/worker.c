@@ -250,9 +250,21 @@ static inline uint64_t worker_stamp(uint64_t *acc, uint64_t t)
 }
 
 /*
+ * The parse a worker hands over with a packet it stages for its owner (worker_route),
+ * at the start of the mbuf's headroom, which nothing uses between the two workers: the
+ * owner takes it instead of parsing the frame again. NULL when the headroom is too
+ * small (both sides see the same data_off, so they agree).
+ */
+static inline struct pkt_info *worker_carried_pi(struct rte_mbuf *m)
+{
+    return m->data_off >= sizeof(struct pkt_info) ? (struct pkt_info *)m->buf_addr : NULL;
+}
+
+/*
  * Dispatch, first pass over a packet: the Ethernet checks, the parse, the address
  * look-up. from_ring: it came from another worker, which already counted it, checked
- * its Ethernet header and its IP checksum, and found that we own it. False when m
+ * its Ethernet header and its IP checksum, parsed it (worker_carried_pi) and found
+ * that we own it. False when m
  * was dropped. p->key is 0 when the packet's connection is to be looked up (a TCP or
  * UDP packet to a VIP or not ours, that this worker owns: the owner check comes
  * first, so that a packet for another worker costs no look-up), else -1.
@@ -301,10 +313,14 @@ static bool worker_classify(struct worker *w, const struct snapshot *s, struct r
         lcore_drop(&w->lc, m, DROP_BAD_IP_CHECKSUM);
         return false;
     }
-    r = pkt_parse(frame, len, !from_ring && ip_csum == RX_CSUM_VERIFY, pi);
-    if (r != DROP_NONE) {
-        lcore_drop(&w->lc, m, r);
-        return false;
+    if (from_ring && worker_carried_pi(m) != NULL) {
+        *pi = *worker_carried_pi(m);
+    } else {
+        r = pkt_parse(frame, len, !from_ring && ip_csum == RX_CSUM_VERIFY, pi);
+        if (r != DROP_NONE) {
+            lcore_drop(&w->lc, m, r);
+            return false;
+        }
     }
     if (unlikely((m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK) == RTE_MBUF_F_RX_IP_CKSUM_NONE) &&
         pi->l3 == PKT_L3_IPV4)
@@ -354,6 +370,9 @@ static enum worker_stage worker_route(struct worker *w, const struct snapshot *s
     if (!from_ring) {
         unsigned owner = owner_of(pi, dst, w->lc.n_workers);
         if (owner != w->lc.id) {
+            struct pkt_info *carry = worker_carried_pi(p->m);
+            if (carry != NULL)
+                *carry = *pi;
             w->stage[owner][w->stage_n[owner]++] = p->m;
             p->act = WORKER_ACT_DONE;
             return WORKER_STAGE_DISPATCH;

@@ -955,3 +955,47 @@ Test(l4_path, a_connection_deleted_in_a_burst_is_not_used_by_a_later_packet)
     cr_assert_eq(conn_count(h.w->l4.conns), 0);
     cr_assert_eq(h_sent(&h, 0, out, sizeof(out)), 0, "nothing to the halted server");
 }
+
+/*
+ * The hand-off with two workers: the harness's worker plays both. Client packets of 32
+ * addresses as worker 0: those of worker 1's clients are staged, with their parse, on
+ * the ring to it; taken from the ring as worker 1, they go to their real servers on
+ * that parse like the others (every packet forwarded once, one connection each).
+ */
+Test(l4_path, a_handed_off_packet_goes_on_with_the_parse_it_came_with)
+{
+    static uint8_t fr[32][128];
+    struct rte_ring *r = rte_ring_create("t_handoff", 64, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
+    struct rte_mbuf *m[32];
+    uint32_t len[32];
+    unsigned n;
+
+    cr_assert_not_null(r);
+    h.w->lc.n_workers = 2;
+    h.w->ring_out[1] = r;
+    for (unsigned i = 0; i < 32; i++)
+        len[i] = frame_udp(fr[i], rte_cpu_to_be_32(0xc6120000u + i), ip4("10.200.50.120"),
+                           40000, 3478, 20);
+    run_burst(fr, len, 32, 1);
+    n = rte_ring_sc_dequeue_burst(r, (void **)m, 32, NULL);
+    cr_assert_gt(n, 0, "some clients are worker 1's");
+    cr_assert_lt(n, 32, "some are worker 0's");
+    cr_assert_eq(h.w->stats.handoff_out, n);
+    cr_assert_eq(h.w->stats.l4.forward_packets, 32 - n, "worker 0 forwarded its own");
+    h.w->lc.id = 1;
+    worker_burst(h.w, h.s, m, n, true);
+    for (uint16_t p = 0; p < H_PORTS; p++)
+        rte_eth_tx_buffer_flush(p, 0, h.w->lc.txb[p]);
+    cr_assert_eq(h.w->stats.l4.forward_packets, 32);
+    cr_assert_eq(h.w->stats.l4.conns_created, 32);
+    for (unsigned i = 0; i < 32; i++) {
+        uint32_t l = h_sent(&h, 0, out, sizeof(out));
+        cr_assert_gt(l, 0, "packet %u forwarded", i);
+        assert_valid(l);
+        cr_assert_eq(rte_be_to_cpu_16(ports_of(out)->dst_port), 3478);
+    }
+    h.w->lc.id = 0;
+    h.w->lc.n_workers = 1;
+    h.w->ring_out[1] = NULL;
+    rte_ring_free(r);
+}
