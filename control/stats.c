@@ -2,6 +2,7 @@
 
 #include <string.h>
 
+#include <rte_cycles.h>
 #include <rte_ethdev.h>
 
 #include "addr.h"
@@ -417,6 +418,13 @@ cJSON *stats_build(const struct appliance *a, const char *vs_label, int *rc, cha
         add_u64(w, "timers_pending", dp_worker_wheel(dp, i)->pending);
         add_u64(w, "timers_fired", dp_worker_wheel(dp, i)->fired);
         add_u64(w, "timer_budget_hits", dp_worker_wheel(dp, i)->budget_hits);
+        add_u64(w, "cycles_busy", ws->cycles.busy);
+        add_u64(w, "cycles_idle", ws->cycles.idle);
+        {
+            cJSON *cy = cJSON_AddObjectToObject(w, "cycles");
+            for (unsigned k = 0; k < WORKER_STAGE_MAX; k++)
+                add_u64(cy, worker_stage_name((enum worker_stage)k), ws->cycles.stage[k]);
+        }
         cJSON_AddItemToObject(w, "drops", drops_object(ws->lcore.drops));
         if (dp_worker_tcp(dp, i) != NULL)
             cJSON_AddItemToObject(w, "tcp", tcp_object(dp_worker_tcp(dp, i)));
@@ -431,6 +439,7 @@ cJSON *stats_build(const struct appliance *a, const char *vs_label, int *rc, cha
     add_u64(o, "arp_replies", arp);
     add_u64(o, "icmp_echo_replies", icmp);
     add_u64(o, "neighbours", neigh_count(dp->neigh));
+    add_u64(o, "tsc_hz", rte_get_tsc_hz());
     {
         const struct neigh_stats *ns = neigh_stats(dp->neigh);
         add_u64(o, "neigh_learned", ns->learned);

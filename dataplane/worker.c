@@ -242,22 +242,78 @@ static void worker_local(struct worker *w, const struct snapshot *s, struct rte_
     }
 }
 
+/* What dispatch found out about one packet of a burst, for the stage that takes it. */
+struct worker_pkt {
+    struct rte_mbuf *m;             /* NULL: dropped in dispatch */
+    struct pkt_info pi;
+    int kind;                       /* snapshot_addr_kind of its destination */
+    int key;                        /* its connection key's index in the burst, or -1 */
+    struct conn *c;                 /* the connection found for it (worker_route) */
+    const struct snap_vs *vs;       /* its service, when looked up */
+    uint8_t act;                    /* enum worker_act */
+};
+
+/* What the handling stage does with a packet (worker_route). */
+enum worker_act {
+    WORKER_ACT_DONE = 0,            /* handed to its owner */
+    WORKER_ACT_CLIENT_CONN,         /* client -> VIP on connection c */
+    WORKER_ACT_SERVER_CONN,         /* real server -> client on connection c */
+    WORKER_ACT_ARP,
+    WORKER_ACT_FOREIGN,             /* not ours: routed (or an ICMP error about a flow) */
+    WORKER_ACT_LOCAL,               /* to one of our addresses */
+};
+
+static const char *const worker_stage_names[WORKER_STAGE_MAX] = {
+    [WORKER_STAGE_RX] = "rx",           [WORKER_STAGE_DISPATCH] = "dispatch",
+    [WORKER_STAGE_L4] = "l4",           [WORKER_STAGE_TCP] = "tcp",
+    [WORKER_STAGE_FORWARD] = "forward", [WORKER_STAGE_LOCAL] = "local",
+    [WORKER_STAGE_CONTROL] = "control", [WORKER_STAGE_TIMERS] = "timers",
+    [WORKER_STAGE_TX] = "tx",
+};
+
+const char *worker_stage_name(enum worker_stage st)
+{
+    return (unsigned)st < WORKER_STAGE_MAX ? worker_stage_names[st] : "unknown";
+}
+
+/* Adds the cycles since t to *acc; returns the TSC now. */
+static inline uint64_t worker_stamp(uint64_t *acc, uint64_t t)
+{
+    uint64_t now = rte_rdtsc();
+
+    *acc += now - t;
+    return now;
+}
+
 /*
- * One packet. from_ring: it came from another worker, which already counted it,
- * checked its Ethernet header and its IP checksum, and found that we own it.
+ * The parse a worker hands over with a packet it stages for its owner (worker_route),
+ * at the start of the mbuf's headroom, which nothing uses between the two workers: the
+ * owner takes it instead of parsing the frame again. NULL when the headroom is too
+ * small (both sides see the same data_off, so they agree).
  */
-static void worker_packet(struct worker *w, const struct snapshot *s, struct rte_mbuf *m,
-                          bool from_ring)
+static inline struct pkt_info *worker_carried_pi(struct rte_mbuf *m)
+{
+    return m->data_off >= sizeof(struct pkt_info) ? (struct pkt_info *)m->buf_addr : NULL;
+}
+
+/*
+ * Dispatch, first pass over a packet: the Ethernet checks, the parse, the address
+ * look-up. from_ring: it came from another worker, which already counted it, checked
+ * its Ethernet header and its IP checksum, parsed it (worker_carried_pi) and found
+ * that we own it. False when m
+ * was dropped. p->key is 0 when the packet's connection is to be looked up (a TCP or
+ * UDP packet to a VIP or not ours, that this worker owns: the owner check comes
+ * first, so that a packet for another worker costs no look-up), else -1.
+ */
+static bool worker_classify(struct worker *w, const struct snapshot *s, struct rte_mbuf *m,
+                            bool from_ring, struct worker_pkt *p)
 {
     const struct dp_port *port = &w->links.ports[m->port];
     uint8_t *frame = rte_pktmbuf_mtod(m, uint8_t *);
     uint32_t len = rte_pktmbuf_data_len(m);
-    const struct snap_vs *vs = NULL;
-    enum owner_dst dst = OWNER_DST_FOREIGN;
-    struct pkt_info pi;
+    struct pkt_info *pi = &p->pi;
     enum drop_reason r;
     enum rx_csum ip_csum = rx_csum_ip(m);
-    int kind;
 
     if (!from_ring) {
         const struct rte_ether_hdr *eth = (const struct rte_ether_hdr *)frame;
@@ -265,99 +321,157 @@ static void worker_packet(struct worker *w, const struct snapshot *s, struct rte
         w->stats.rx_bytes += rte_pktmbuf_pkt_len(m);
         if (len < RTE_ETHER_HDR_LEN) {
             lcore_drop(&w->lc, m, DROP_MALFORMED_ETH);
-            return;
+            return false;
         }
         /* Ports are set up for one segment per frame (no scatter, no LRO; the pool's
          * mbufs hold a whole frame); the parser reads the first one only. */
         if (unlikely(m->nb_segs != 1)) {
             lcore_drop(&w->lc, m, DROP_RX_MULTI_SEGMENT);
-            return;
+            return false;
         }
         if (rte_is_same_ether_addr(&eth->src_addr, &port->mac)) {
             lcore_drop(&w->lc, m, DROP_OWN_FRAME);
-            return;
+            return false;
         }
         if (!rte_is_same_ether_addr(&eth->dst_addr, &port->mac) &&
             !rte_is_broadcast_ether_addr(&eth->dst_addr)) {
             lcore_drop(&w->lc, m, DROP_NOT_OUR_MAC);
-            return;
+            return false;
         }
     }
     if (unlikely(s == NULL)) {
         lcore_drop(&w->lc, m, DROP_NO_CONFIG);
-        return;
+        return false;
     }
 
     /* The IPv4 header checksum: the port's verdict, else the parser's (rx_csum.h). */
     if (unlikely(ip_csum == RX_CSUM_BAD)) {
         lcore_drop(&w->lc, m, DROP_BAD_IP_CHECKSUM);
-        return;
+        return false;
     }
-    r = pkt_parse(frame, len, !from_ring && ip_csum == RX_CSUM_VERIFY, &pi);
-    if (r != DROP_NONE) {
-        lcore_drop(&w->lc, m, r);
-        return;
-    }
-    if (unlikely((m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK) == RTE_MBUF_F_RX_IP_CKSUM_NONE) &&
-        pi.l3 == PKT_L3_IPV4)
-        rx_csum_ip_fix(m, &pi);
-
-    kind = snapshot_addr_kind(s, pi.dst_ip);
-    /* The backup of an HA pair leaves the VIPs and floating addresses to the master. */
-    if (unlikely(s->ha_standby) && (kind == SNAP_ADDR_VIP || kind == SNAP_ADDR_FLOATING)) {
-        lcore_drop(&w->lc, m, DROP_HA_STANDBY);
-        return;
-    }
-    /* Fast path: a packet of an existing Layer 4 connection of this worker. */
-    if (kind == SNAP_ADDR_VIP && pi.l3 == PKT_L3_IPV4 && !pi.is_fragment &&
-        (pi.ip_proto == IPPROTO_TCP || pi.ip_proto == IPPROTO_UDP)) {
-        struct conn *c = l4_client_conn(&w->l4, &pi);
-        if (c != NULL) {
-            w->stats.traffic.vs[c->vs_slot].packets_in++;
-            w->stats.traffic.vs[c->vs_slot].bytes_in += pi.l3_len;
-            l4_from_client(&w->l4, s, m, &pi, NULL, c);
-            return;
+    if (from_ring && worker_carried_pi(m) != NULL) {
+        *pi = *worker_carried_pi(m);
+    } else {
+        r = pkt_parse(frame, len, !from_ring && ip_csum == RX_CSUM_VERIFY, pi);
+        if (r != DROP_NONE) {
+            lcore_drop(&w->lc, m, r);
+            return false;
         }
     }
-    if (kind != 0 && pi.l3 == PKT_L3_IPV4) {
+    if (unlikely((m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK) == RTE_MBUF_F_RX_IP_CKSUM_NONE) &&
+        pi->l3 == PKT_L3_IPV4)
+        rx_csum_ip_fix(m, pi);
+
+    p->kind = snapshot_addr_kind(s, pi->dst_ip);
+    /* The backup of an HA pair leaves the VIPs and floating addresses to the master. */
+    if (unlikely(s->ha_standby) && (p->kind == SNAP_ADDR_VIP || p->kind == SNAP_ADDR_FLOATING)) {
+        lcore_drop(&w->lc, m, DROP_HA_STANDBY);
+        return false;
+    }
+    p->key = -1;
+    if ((p->kind == SNAP_ADDR_VIP || p->kind == 0) && pi->l3 == PKT_L3_IPV4 &&
+        !pi->is_fragment && (pi->ip_proto == IPPROTO_TCP || pi->ip_proto == IPPROTO_UDP) &&
+        (from_ring || owner_of(pi, p->kind == 0 ? OWNER_DST_FOREIGN : OWNER_DST_SERVICE,
+                               w->lc.n_workers) == w->lc.id))
+        p->key = 0;
+    return true;
+}
+
+/*
+ * Dispatch, second pass: where the packet goes, in p->act, and the stage that takes
+ * it. p->c: its connection (a client's, forward, or a real server's, reverse), found
+ * by the bulk look-up. A packet of a connection goes straight to Layer 4 (the entry
+ * proves it is ours and a service packet); any other packet to us has its service
+ * looked up, and one owned by another worker is staged for the hand-off.
+ */
+static enum worker_stage worker_route(struct worker *w, const struct snapshot *s,
+                                      struct worker_pkt *p, bool from_ring)
+{
+    const struct pkt_info *pi = &p->pi;
+    enum owner_dst dst = OWNER_DST_FOREIGN;
+
+    p->vs = NULL;
+    if (p->c != NULL) {
+        p->act = p->kind == 0 ? WORKER_ACT_SERVER_CONN : WORKER_ACT_CLIENT_CONN;
+        return WORKER_STAGE_L4;
+    }
+    if (p->kind != 0 && pi->l3 == PKT_L3_IPV4) {
         dst = OWNER_DST_LOCAL;
-        if (!pi.is_fragment && (pi.ip_proto == IPPROTO_TCP || pi.ip_proto == IPPROTO_UDP)) {
-            vs = snapshot_service(s, pi.dst_ip, pi.ip_proto, pi.dst_port);
-            if (vs != NULL)
+        if (!pi->is_fragment && (pi->ip_proto == IPPROTO_TCP || pi->ip_proto == IPPROTO_UDP)) {
+            p->vs = snapshot_service(s, pi->dst_ip, pi->ip_proto, pi->dst_port);
+            if (p->vs != NULL)
                 dst = OWNER_DST_SERVICE;
         }
     }
-
     if (!from_ring) {
-        unsigned owner = owner_of(&pi, dst, w->lc.n_workers);
+        unsigned owner = owner_of(pi, dst, w->lc.n_workers);
         if (owner != w->lc.id) {
-            w->stage[owner][w->stage_n[owner]++] = m;
-            return;
+            struct pkt_info *carry = worker_carried_pi(p->m);
+            if (carry != NULL)
+                *carry = *pi;
+            w->stage[owner][w->stage_n[owner]++] = p->m;
+            p->act = WORKER_ACT_DONE;
+            return WORKER_STAGE_DISPATCH;
         }
     }
+    if (pi->l3 == PKT_L3_ARP) {
+        p->act = WORKER_ACT_ARP;
+        return WORKER_STAGE_LOCAL;
+    }
+    if (p->kind == 0) {
+        p->act = WORKER_ACT_FOREIGN;
+        return (pi->ip_proto == IPPROTO_ICMP && pi->icmp_inner_dst != 0) || pi->is_fragment
+                   ? WORKER_STAGE_L4
+                   : WORKER_STAGE_FORWARD;
+    }
+    p->act = WORKER_ACT_LOCAL;
+    if (pi->is_fragment)
+        return p->kind == SNAP_ADDR_VIP ? WORKER_STAGE_L4 : WORKER_STAGE_LOCAL;
+    if (p->vs != NULL && p->vs->layer == 4)
+        return WORKER_STAGE_L4;
+    return pi->ip_proto == IPPROTO_TCP ? WORKER_STAGE_TCP : WORKER_STAGE_LOCAL;
+}
 
-    if (pi.l3 == PKT_L3_ARP) {
-        worker_arp(w, s, m, frame, &pi, kind != 0);
+/* The stage that takes the packet worker_route placed. */
+static void worker_handle(struct worker *w, const struct snapshot *s, struct worker_pkt *p)
+{
+    struct rte_mbuf *m = p->m;
+    const struct pkt_info *pi = &p->pi;
+
+    switch ((enum worker_act)p->act) {
+    case WORKER_ACT_CLIENT_CONN:
+        w->stats.traffic.vs[p->c->vs_slot].packets_in++;
+        w->stats.traffic.vs[p->c->vs_slot].bytes_in += pi->l3_len;
+        l4_from_client(&w->l4, s, m, pi, NULL, p->c);
         return;
-    }
-    if (kind == 0) {
-        /* A real server's answer to a Layer 4 client, or traffic to route. */
-        if (unlikely(pi.is_fragment) &&
-            (pi.ip_proto == IPPROTO_TCP || pi.ip_proto == IPPROTO_UDP) &&
-            worker_is_l4_rs(s, pi.src_ip)) {
-            worker_server_fragment(w, s, m, &pi);
+    case WORKER_ACT_SERVER_CONN:
+        l4_server_conn(&w->l4, s, m, pi, p->c);
+        return;
+    case WORKER_ACT_ARP:
+        worker_arp(w, s, m, rte_pktmbuf_mtod(m, uint8_t *), pi, p->kind != 0);
+        return;
+    case WORKER_ACT_FOREIGN:
+        /* A real server's answer to a Layer 4 client was found by the bulk look-up;
+         * what is left is traffic to route, a real server's fragment, or an ICMP
+         * error about a flow. */
+        if (unlikely(pi->is_fragment) &&
+            (pi->ip_proto == IPPROTO_TCP || pi->ip_proto == IPPROTO_UDP) &&
+            worker_is_l4_rs(s, pi->src_ip)) {
+            worker_server_fragment(w, s, m, pi);
             return;
         }
-        if (!pi.is_fragment && (pi.ip_proto == IPPROTO_TCP || pi.ip_proto == IPPROTO_UDP) &&
-            l4_from_server(&w->l4, s, m, &pi))
+        if (pi->icmp_inner_dst != 0 && pi->ip_proto == IPPROTO_ICMP &&
+            l4_icmp_from_server(&w->l4, s, m, pi))
             return;
-        if (pi.icmp_inner_dst != 0 && pi.ip_proto == IPPROTO_ICMP &&
-            l4_icmp_from_server(&w->l4, s, m, &pi))
-            return;
-        forward_packet(&w->fw, s, m, &pi);
+        forward_packet(&w->fw, s, m, pi);
+        return;
+    case WORKER_ACT_LOCAL:
+        worker_local(w, s, m, rte_pktmbuf_mtod(m, uint8_t *), pi, p->vs, p->kind);
+        return;
+    case WORKER_ACT_DONE:
+    default:
         return;
     }
-    worker_local(w, s, m, frame, &pi, vs, kind);
 }
 
 /* Hands staged packets to their owners; what a full ring refuses is dropped. */
@@ -385,16 +499,83 @@ static void worker_neigh_probe(struct worker *w, const struct snapshot *s,
     ip_out_probe(&w->io, s, msg->ip, &mac, msg->port);
 }
 
+/*
+ * A burst of at most DP_BURST packets, started at TSC t; returns the TSC at its end.
+ * Three passes: classify every packet (dispatch), look the connections of those that
+ * have one up in bulk, then route and handle each in order. The stages' cycles go to
+ * w->stats.cycles, the clock read where a packet goes to another stage than the one
+ * before it.
+ */
+static uint64_t worker_burst_tsc(struct worker *w, const struct snapshot *s,
+                                 struct rte_mbuf **pkts, unsigned n, bool from_ring, uint64_t t)
+{
+    struct worker_pkt bp[DP_BURST];
+    struct conn_key keys[DP_BURST];
+    const struct conn_key *kp[DP_BURST];
+    struct conn *found[DP_BURST];
+    uint8_t dirs[DP_BURST];
+    uint64_t *cyc = w->stats.cycles.stage;
+    enum worker_stage cur = WORKER_STAGE_DISPATCH, st;
+    unsigned nk = 0;
+    uint32_t gen;
+
+    for (unsigned i = 0; i < n; i++) {
+        struct worker_pkt *p = &bp[i];
+        if (i + 1 < n)
+            rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void *));
+        p->m = pkts[i];
+        if (!worker_classify(w, s, p->m, from_ring, p)) {
+            p->m = NULL;
+            continue;
+        }
+        if (p->key == 0) {
+            l4_pkt_key(&p->pi, &keys[nk]);
+            kp[nk] = &keys[nk];
+            p->key = (int)nk++;
+        }
+    }
+    if (nk != 0)
+        conn_lookup_bulk(w->l4.conns, kp, nk, found, dirs);
+    gen = conn_table_gen(w->l4.conns);
+
+    for (unsigned i = 0; i < n; i++) {
+        struct worker_pkt *p = &bp[i];
+        if (p->m == NULL)
+            continue;
+        p->c = NULL;
+        if (p->key >= 0) {
+            struct conn *c = found[p->key];
+            enum conn_dir dir = (enum conn_dir)dirs[p->key];
+            /* A packet before this one opened or closed a connection: look again. */
+            if (unlikely(conn_table_gen(w->l4.conns) != gen))
+                c = conn_lookup(w->l4.conns, &keys[p->key], &dir);
+            if (c != NULL && dir == (p->kind == 0 ? CONN_DIR_REVERSE : CONN_DIR_FORWARD))
+                p->c = c;
+        }
+        st = worker_route(w, s, p, from_ring);
+        if (st != cur) {
+            t = worker_stamp(&cyc[cur], t);
+            cur = st;
+        }
+        worker_handle(w, s, p);
+    }
+    if (!from_ring) {
+        if (cur != WORKER_STAGE_TX) {
+            t = worker_stamp(&cyc[cur], t);
+            cur = WORKER_STAGE_TX;
+        }
+        worker_flush_stage(w);
+    }
+    return worker_stamp(&cyc[cur], t);
+}
+
 void worker_burst(struct worker *w, const struct snapshot *s, struct rte_mbuf **pkts,
                   unsigned n, bool from_ring)
 {
-    for (unsigned i = 0; i < n; i++) {
-        if (i + 1 < n)
-            rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void *));
-        worker_packet(w, s, pkts[i], from_ring);
-    }
-    if (!from_ring)
-        worker_flush_stage(w);
+    uint64_t t = rte_rdtsc();
+
+    for (unsigned i = 0; i < n; i += DP_BURST)
+        t = worker_burst_tsc(w, s, pkts + i, RTE_MIN(n - i, (unsigned)DP_BURST), from_ring, t);
 }
 
 /*
@@ -478,6 +659,7 @@ int worker_main(void *arg)
     struct rte_mbuf *pkts[DP_BURST];
     struct ctl_msg msgs[16];
     unsigned idle = 0;
+    uint64_t t;
 
     w->cycles_per_ms = rte_get_timer_hz() / 1000;
     w->lc.now_ms = rte_get_timer_cycles() / w->cycles_per_ms;
@@ -486,9 +668,14 @@ int worker_main(void *arg)
     rte_rcu_qsbr_thread_register(ln->qsbr, w->lc.id);
     rte_rcu_qsbr_thread_online(ln->qsbr, w->lc.id);
 
+    /* The clock is read at each stage's end (worker_stage); an iteration's stages are
+     * counted when it found work, else the whole iteration is idle. */
+    t = rte_rdtsc();
     while (!__atomic_load_n(ln->quit, __ATOMIC_RELAXED)) {
         const struct snapshot *s;
         unsigned work = 0, n;
+        uint64_t t0 = t, t_end, fired = w->lc.wheel.fired, cyc[WORKER_STAGE_MAX] = {0};
+        bool busy;
 
         rte_rcu_qsbr_quiescent(ln->qsbr, w->lc.id);
         s = __atomic_load_n(ln->snap, __ATOMIC_ACQUIRE);
@@ -506,19 +693,27 @@ int worker_main(void *arg)
 
         for (uint16_t i = 0; i < w->n_rx_ports; i++) {
             n = rte_eth_rx_burst(w->rx_ports[i], (uint16_t)w->lc.id, pkts, DP_BURST);
+            if (n == 0)
+                continue;
             work += n;
-            worker_burst(w, s, pkts, n, false);
+            t = worker_stamp(&cyc[WORKER_STAGE_RX], t);
+            t = worker_burst_tsc(w, s, pkts, n, false, t);
         }
         for (unsigned j = 0; j < w->lc.n_workers; j++) {
             if (w->ring_in[j] == NULL)
                 continue;
             n = rte_ring_sc_dequeue_burst(w->ring_in[j], (void **)pkts, DP_BURST, NULL);
+            if (n == 0)
+                continue;
             w->stats.handoff_in += n;
             work += n;
-            worker_burst(w, s, pkts, n, true);
+            t = worker_stamp(&cyc[WORKER_STAGE_RX], t);
+            t = worker_burst_tsc(w, s, pkts, n, true, t);
         }
+        t = worker_stamp(&cyc[WORKER_STAGE_RX], t);
         n = rte_ring_sc_dequeue_burst_elem(ln->from_ctl, msgs, sizeof(msgs[0]),
                                            RTE_DIM(msgs), NULL);
+        busy = n != 0;
         for (unsigned i = 0; i < n; i++) {
             if (msgs[i].type == CTL_MSG_PERSIST_LIST || msgs[i].type == CTL_MSG_PERSIST_FLUSH)
                 persist_ctl_handle(&w->pctl, &msgs[i]);
@@ -533,18 +728,22 @@ int worker_main(void *arg)
         }
         work += persist_ctl_poll(&w->pctl); /* a listing in progress is work */
         work += worker_ha_poll(w, s);
+        t = worker_stamp(&cyc[WORKER_STAGE_CONTROL], t);
 
         /* Expiry, retransmission and idle timers of this worker, at most DP_TIMER_BUDGET
          * of them: a backlog is work (no idle sleep) and goes on next iteration. */
         w->lc.now_ms = rte_get_timer_cycles() / w->cycles_per_ms;
         twheel_advance(&w->lc.wheel, w->lc.now_ms);
         work += twheel_backlogged(&w->lc.wheel);
+        t = worker_stamp(&cyc[WORKER_STAGE_TIMERS], t);
         ip_out_poll(&w->io, s);
         for (uint16_t i = 0; i < w->n_tx_ports; i++) {
             uint16_t p = w->tx_ports[i];
             w->stats.lcore.tx_packets += rte_eth_tx_buffer_flush(p, (uint16_t)w->lc.id, w->lc.txb[p]);
         }
+        t = worker_stamp(&cyc[WORKER_STAGE_TX], t);
 
+        t_end = t;
         if (work != 0) {
             idle = 0;
         } else if (ln->idle_sleep_us != 0 && ++idle > WORKER_IDLE_POLLS) {
@@ -552,6 +751,16 @@ int worker_main(void *arg)
             rte_rcu_qsbr_thread_offline(ln->qsbr, w->lc.id);
             rte_delay_us_sleep(ln->idle_sleep_us);
             rte_rcu_qsbr_thread_online(ln->qsbr, w->lc.id);
+            t = rte_rdtsc();
+        }
+        /* A message handled or a timer fired is work too, for the accounting. */
+        if (busy || work != 0 || w->lc.wheel.fired != fired) {
+            w->stats.cycles.busy += t_end - t0;
+            for (unsigned k = 0; k < WORKER_STAGE_MAX; k++)
+                w->stats.cycles.stage[k] += cyc[k];
+            w->stats.cycles.idle += t - t_end;      /* the sleep, if any */
+        } else {
+            w->stats.cycles.idle += t - t0;
         }
     }
 

@@ -39,6 +39,43 @@
 #define WORKER_IDLE_POLLS 64    /* empty iterations before an idle sleep */
 
 /*
+ * The stages of the worker loop its TSC cycles are counted in (worker_cycles). The
+ * TSC is read at each stage's boundary, per burst and per loop iteration, never per
+ * packet: inside a burst, the packets are classified first (dispatch) and the clock
+ * is read again only where the next packet goes to another stage than the one
+ * before, so a burst of one kind costs two reads.
+ */
+enum worker_stage {
+    WORKER_STAGE_RX = 0,        /* polling the rx queues and the hand-off rings */
+    WORKER_STAGE_DISPATCH,      /* Ethernet checks, parsing, address, connection and
+                                   service look-ups, owner, hand-off staging */
+    WORKER_STAGE_L4,            /* Layer 4 NAT both ways (l4/), fragments to VIPs */
+    WORKER_STAGE_TCP,           /* the TCP stack's segment input, with the Layer 7
+                                   proxy and TLS work its callbacks do */
+    WORKER_STAGE_FORWARD,       /* routing what is not ours (net/forward.h) */
+    WORKER_STAGE_LOCAL,         /* ARP, ICMP echo, HA datagrams, probe answers */
+    WORKER_STAGE_CONTROL,       /* control ring, persistence listing, HA jobs */
+    WORKER_STAGE_TIMERS,        /* the timer wheel (expiry, retransmission, proxy) */
+    WORKER_STAGE_TX,            /* the ARP wait queue, the hand-off rings, tx flush */
+    WORKER_STAGE_MAX
+};
+
+/* The stage's name in the API ("rx", "dispatch", ...). */
+const char *worker_stage_name(enum worker_stage st);
+
+/*
+ * TSC cycles of one worker (rte_rdtsc). busy: loop iterations that found work (a
+ * packet, a message, a timer); idle: those that found none, idle sleep included.
+ * stage[]: the busy cycles by stage (their sum is busy, but for the few cycles
+ * between the reads). The benchmark entry worker_burst counts its stages too.
+ */
+struct worker_cycles {
+    uint64_t busy;
+    uint64_t idle;
+    uint64_t stage[WORKER_STAGE_MAX];
+};
+
+/*
  * Counters of one worker, each layer's in its own struct (defined with the module
  * that counts them); written by that worker only, read by the control core.
  */
@@ -64,6 +101,7 @@ struct worker_stats {
     struct tls_stats tls;           /* TLS termination and re-encryption, by service too */
     struct traffic_stats traffic;   /* by service and real server */
     struct proxy_http_stats http;   /* HTTP mode, by service and real server */
+    struct worker_cycles cycles;    /* where the worker's time goes */
 };
 
 /* What the dataplane gives a worker at set-up: its identity and the shared parts. */

@@ -144,6 +144,8 @@ struct conn_table {
     void *on_refresh_arg;
     uint64_t expired;           /* deleted by their timer */
     uint32_t half_open;         /* entries in CONN_TCP_HANDSHAKE */
+    uint32_t gen;               /* moves on every insertion and deletion
+                                   (conn_lookup_bulk's results hold until it does) */
 };
 
 /* Why conn_create failed. */
@@ -177,6 +179,27 @@ void conn_table_on_refresh(struct conn_table *t, conn_refresh_fn fn, void *arg);
 /* Owning worker. The connection k belongs to, and *dir, or NULL. */
 struct conn *conn_lookup(const struct conn_table *t, const struct conn_key *k,
                          enum conn_dir *dir);
+
+/* Most keys one conn_lookup_bulk takes (rte_hash's bulk look-up takes 64). */
+#define CONN_LOOKUP_BULK_MAX 32
+
+/*
+ * Owning worker. conn_lookup of n keys (1..CONN_LOOKUP_BULK_MAX) at once: out[i] and
+ * dir[i] for keys[i] (out[i] NULL for a miss). One pass computes the hashes and
+ * prefetches every bucket before any is compared, so the cache misses of a burst
+ * overlap; the entries found are prefetched too. The results hold while
+ * conn_table_gen(t) stays what it was when they were taken: an insertion or a
+ * deletion in between (a packet of the same burst opening or closing a connection)
+ * calls for conn_lookup again.
+ */
+void conn_lookup_bulk(const struct conn_table *t, const struct conn_key *const *keys,
+                      unsigned n, struct conn **out, uint8_t *dir);
+
+/* The table's generation (conn_lookup_bulk). */
+static inline uint32_t conn_table_gen(const struct conn_table *t)
+{
+    return t->gen;
+}
 
 /*
  * Owning worker. A new connection for the client's packet fwd (client -> VIP:port),

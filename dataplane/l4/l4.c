@@ -579,26 +579,30 @@ void l4_from_client(struct l4 *l4, const struct snapshot *s, struct rte_mbuf *m,
 bool l4_from_server(struct l4 *l4, const struct snapshot *s, struct rte_mbuf *m,
                     const struct pkt_info *pi)
 {
+    struct conn_key k;
+    enum conn_dir dir;
+    struct conn *c;
+
+    l4_pkt_key(pi, &k);
+    c = conn_lookup(l4->conns, &k, &dir);
+    if (c == NULL || dir != CONN_DIR_REVERSE)
+        return false;
+    l4_server_conn(l4, s, m, pi, c);
+    return true;
+}
+
+void l4_server_conn(struct l4 *l4, const struct snapshot *s, struct rte_mbuf *m,
+                    const struct pkt_info *pi, struct conn *c)
+{
     uint8_t *frame = rte_pktmbuf_mtod(m, uint8_t *);
     struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(frame + pi->l3_off);
     uint8_t *l4h = frame + pi->l4_off;
-    struct conn_key k = {
-        .src_ip = pi->src_ip,
-        .dst_ip = pi->dst_ip,
-        .src_port = rte_cpu_to_be_16(pi->src_port),
-        .dst_port = rte_cpu_to_be_16(pi->dst_port),
-        .proto = pi->ip_proto,
-    };
     const struct snap_rs *rs;
-    enum conn_dir dir;
-    struct conn *c = conn_lookup(l4->conns, &k, &dir);
 
-    if (c == NULL || dir != CONN_DIR_REVERSE)
-        return false;
     /* A backup of an HA pair carries no VIP traffic (its entries are the master's). */
     if (unlikely(s->ha_standby)) {
         lcore_drop(l4->lc, m, DROP_HA_STANDBY);
-        return true;
+        return;
     }
     rs = snapshot_rs(s, c->rs_idx, c->rs_id);
     if (unlikely(rs != NULL && rs->state == CFG_RS_HALT)) {
@@ -639,27 +643,27 @@ bool l4_from_server(struct l4 *l4, const struct snapshot *s, struct rte_mbuf *m,
             conn_update(c, CONN_DIR_REVERSE, RTE_TCP_RST_FLAG, l4->lc->now_ms);
             conn_arm(c, l4->lc->now_ms + L4_HALT_RETRY_MS);     /* l4_conn_halted */
             l4_reset_sender(l4, s, m, pi);
-            return true;
+            return;
         }
         conn_delete(l4->conns, c, l4->lc->now_ms, CONN_END_HALTED);
         lcore_drop(l4->lc, m, DROP_L4_RS_HALTED);
-        return true;
+        return;
     }
     /* The answer is routed: the TTL goes down on the way through. */
     if (unlikely(!nat_ttl_decrement(ip))) {
         forward_time_exceeded(l4->fw, s, m, pi);
-        return true;
+        return;
     }
     if (unlikely(!rx_csum_l4_finish(l4->lc, m, pi))) {
         lcore_drop(l4->lc, m, DROP_PARTIAL_CHECKSUM);
-        return true;
+        return;
     }
     if (unlikely(l4_too_big(l4, s, m, pi, pi->dst_ip,
                              m->port < SNAP_MAX_PORTS && s->ports[m->port].configured
                                  ? s->ports[m->port].self_ip : 0)))
-        return true;
+        return;
     if (unlikely(c->synproxy) && !synproxy_from_server(l4, s, c, m, pi, l4h))
-        return true;
+        return;
     {
         uint8_t before = c->state;
         conn_update(c, CONN_DIR_REVERSE, l4_tcp_flags(pi, l4h), l4->lc->now_ms);
@@ -676,7 +680,6 @@ bool l4_from_server(struct l4 *l4, const struct snapshot *s, struct rte_mbuf *m,
     l4->lc->traffic->rs[c->rs_idx].bytes_out += pi->l3_len;
     l4->lc->traffic->rs[c->rs_idx].packets_out++;
     l4_send_conn(l4, s, m, pi, c, CONN_DIR_REVERSE, pi->dst_ip);
-    return true;
 }
 
 /* The outer IPv4 source (src true) or destination address becomes new_ip. */

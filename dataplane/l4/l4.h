@@ -136,6 +136,29 @@ bool l4_from_server(struct l4 *l4, const struct snapshot *s, struct rte_mbuf *m,
                     const struct pkt_info *pi);
 
 /*
+ * The connection key of a TCP or UDP packet (not a fragment) as its addresses sit in
+ * it: a client's packet finds its connection forward, a real server's reverse. For the
+ * dispatcher's bulk look-up (conn_lookup_bulk) over a burst.
+ */
+static inline void l4_pkt_key(const struct pkt_info *pi, struct conn_key *k)
+{
+    *k = (struct conn_key){
+        .src_ip = pi->src_ip,
+        .dst_ip = pi->dst_ip,
+        .src_port = rte_cpu_to_be_16(pi->src_port),
+        .dst_port = rte_cpu_to_be_16(pi->dst_port),
+        .proto = pi->ip_proto,
+    };
+}
+
+/*
+ * l4_from_server for a packet whose connection c the caller found (its reverse key,
+ * l4_pkt_key): takes ownership of m.
+ */
+void l4_server_conn(struct l4 *l4, const struct snapshot *s, struct rte_mbuf *m,
+                    const struct pkt_info *pi, struct conn *c);
+
+/*
  * An ICMP error (pkt_icmp_is_error, pi->icmp_inner_dst set) not addressed to us. When
  * it quotes a packet this worker sent a real server on one of its connections
  * (client -> real server: from the real server itself, or a router beyond it), takes

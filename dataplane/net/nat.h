@@ -41,10 +41,15 @@ static inline void nat_l4_update(void *l4, uint8_t proto, uint32_t old_ip, uint1
     uint16_t *l4c = nat_l4_csum(l4, proto);
     uint16_t c = *l4c;
 
+    uint32_t sum;
+
     if (proto == IPPROTO_UDP && c == 0)
         return;
-    csum_replace32(&c, old_ip, new_ip);
-    csum_replace16(&c, old_port, new_port);
+    /* csum_replace32 then csum_replace16, summed and folded once (the same result). */
+    sum = (uint16_t)~c;
+    sum += (uint16_t)~(old_ip >> 16) + (uint16_t)~(old_ip & 0xffff) + (uint16_t)~old_port;
+    sum += (new_ip >> 16) + (new_ip & 0xffff) + new_port;
+    c = (uint16_t)~csum_fold(sum);
     if (proto == IPPROTO_UDP && c == 0)
         c = 0xffff;
     *l4c = c;

@@ -16,11 +16,19 @@
  * record on the ring to the control core), alternating, fresh tables each time; the
  * difference is what the sync costs the worker per new connection.
  *
- *   bench_l4 [flows_large]      (default 1000000)
+ * lbd's own stage counters (worker_cycles) are read around each burst too, and their
+ * medians printed per packet: the appliance's view of the same bursts.
+ *
+ *   bench_l4 [flows_large] [--huge[=DIR]]   (default 1000000; --huge: the EAL on
+ *                                            hugepages the caller reserved, mounted at
+ *                                            DIR, not --no-huge)
  */
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include <rte_cycles.h>
 #include <rte_eal.h>
@@ -90,6 +98,8 @@ static uint32_t rs_of(uint32_t i)
 struct result {
     double median;      /* cycles per packet, median over bursts */
     double mean;
+    double stage[WORKER_STAGE_MAX];     /* lbd's own count (worker_cycles) per packet,
+                                           median over bursts */
 };
 
 static int cmp_u64(const void *a, const void *b)
@@ -113,6 +123,8 @@ static struct result run(enum path p, uint32_t flows, uint32_t packets, uint32_t
     uint32_t next = 0;
     uint16_t port = 0;
     struct result r;
+    uint64_t *per_stage = malloc((packets / BURST + 1) * WORKER_STAGE_MAX * sizeof(uint64_t));
+    uint64_t st0[WORKER_STAGE_MAX];
 
     while (done < packets) {
         for (int b = 0; b < BURST; b++) {
@@ -124,12 +136,15 @@ static struct result run(enum path p, uint32_t flows, uint32_t packets, uint32_t
                 exit(1);
             }
         }
+        memcpy(st0, h.w->stats.cycles.stage, sizeof(st0));
         uint64_t t0 = rte_rdtsc_precise();
         worker_burst(h.w, h.s, m, BURST, false);
         for (uint16_t q = 0; q < H_PORTS; q++)
             rte_eth_tx_buffer_flush(q, 0, h.w->lc.txb[q]);
         t0 = rte_rdtsc_precise() - t0;
         cycles += t0;
+        for (int k = 0; k < WORKER_STAGE_MAX; k++)
+            per_stage[(size_t)k * (packets / BURST + 1) + nb] = h.w->stats.cycles.stage[k] - st0[k];
         per_burst[nb++] = t0;
         done += BURST;
         drain();
@@ -137,6 +152,12 @@ static struct result run(enum path p, uint32_t flows, uint32_t packets, uint32_t
     qsort(per_burst, nb, sizeof(*per_burst), cmp_u64);
     r.median = (double)per_burst[nb / 2] / BURST;
     r.mean = (double)cycles / (double)done;
+    for (int k = 0; k < WORKER_STAGE_MAX; k++) {
+        uint64_t *v = per_stage + (size_t)k * (packets / BURST + 1);
+        qsort(v, nb, sizeof(*v), cmp_u64);
+        r.stage[k] = (double)v[nb / 2] / BURST;
+    }
+    free(per_stage);
     free(per_burst);
     return r;
 }
@@ -207,18 +228,67 @@ static int sync_cost(uint32_t flows, uint32_t capacity)
     return 0;
 }
 
+/* lbd's own cycles of a path by stage (the stages it used), per packet. */
+static void print_stages(const char *path, const struct result *r)
+{
+    printf("                lbd's own count, %s:", path);
+    for (int k = 0; k < WORKER_STAGE_MAX; k++)
+        if (r->stage[k] >= 0.05)
+            printf(" %s %.1f", worker_stage_name((enum worker_stage)k), r->stage[k]);
+    printf("\n");
+}
+
+/* Cycles of one rte_rdtsc() (the stage accounting's unit of cost), median of runs. */
+static double tsc_read_cycles(void)
+{
+    enum { READS = 1000, RUNS = 101 };
+    uint64_t per[RUNS];
+    volatile uint64_t sink = 0;
+
+    for (int r = 0; r < RUNS; r++) {
+        uint64_t t0 = rte_rdtsc_precise();
+        for (int i = 0; i < READS; i++)
+            sink += rte_rdtsc();
+        per[r] = rte_rdtsc_precise() - t0;
+    }
+    (void)sink;
+    qsort(per, RUNS, sizeof(per[0]), cmp_u64);
+    return (double)per[RUNS / 2] / READS;
+}
+
 int main(int argc, char **argv)
 {
+    char prefix[64], dir[PATH_MAX + 16];
     char *eal[] = {"bench_l4", "--no-huge", "-m", "2048", "--no-pci", "--no-shconf",
                    "--log-level=error", "-l", "0", "--vdev=net_ring0", "--vdev=net_ring1",
-                   NULL};
-    uint32_t large = argc > 1 ? (uint32_t)strtoul(argv[1], NULL, 10) : 1000000;
-    uint32_t sizes[2] = {1024, large};
+                   NULL, NULL, NULL};
+    int neal = 11;
+    uint32_t large = 1000000;
+    bool huge = false;
+    uint32_t sizes[2] = {1024, 0};
     uint64_t before;
     uint32_t *rs_cache;
     struct twheel tw;
 
-    if (rte_eal_init(11, eal) < 0)
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--huge") == 0) {
+            huge = true;
+        } else if (strncmp(argv[i], "--huge=", 7) == 0) {
+            huge = true;
+            snprintf(dir, sizeof(dir), "--huge-dir=%s", argv[i] + 7);
+            eal[neal++] = dir;
+        } else {
+            large = (uint32_t)strtoul(argv[i], NULL, 10);
+        }
+    }
+    sizes[1] = large;
+    /* With hugepages (reserved by the caller): files of our own prefix, unlinked. */
+    if (huge) {
+        snprintf(prefix, sizeof(prefix), "--file-prefix=bench_l4_%d", (int)getpid());
+        eal[1] = prefix;
+        eal[neal++] = "--huge-unlink";
+    }
+    if (rte_eal_init(neal, eal) < 0)
         return 1;
 
     /* Memory: tables for `large` entries, measured on the DPDK heap. */
@@ -246,7 +316,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "harness set-up failed\n");
         return 1;
     }
-    printf("tsc: %" PRIu64 " Hz\n", rte_get_tsc_hz());
+    printf("tsc: %" PRIu64 " Hz, %s, one rte_rdtsc() %.1f cycles\n", rte_get_tsc_hz(),
+           huge ? "hugepages" : "no hugepages (4 KiB pages)", tsc_read_cycles());
     rs_cache = calloc(large, sizeof(*rs_cache));
     for (int s = 0; s < 2; s++) {
         uint32_t flows = sizes[s];
@@ -270,6 +341,10 @@ int main(int argc, char **argv)
                flows, c_new.median, c_new.mean, c_fwd.median, c_fwd.mean, c_rev.median,
                c_rev.mean, c_route.median, c_route.mean, conn_count(h.w->l4.conns),
                persist_count(h.w->l4.persist), drops());
+        print_stages("new connection", &c_new);
+        print_stages("forward", &c_fwd);
+        print_stages("reverse", &c_rev);
+        print_stages("routed", &c_route);
     }
     if (sync_cost(RTE_MIN(large, 16384u), large + 1024) != 0)
         return 1;

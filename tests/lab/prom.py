@@ -75,8 +75,8 @@ def expected(stats):
         if k == 'drops':
             for r in v:
                 add('lbd_drops_total', {'reason': r}, 'drops.' + r)
-        elif k == 'neighbours':
-            add('lbd_neighbours', {}, k)
+        elif k in ('neighbours', 'tsc_hz'):
+            add('lbd_' + k, {}, k)
         elif isinstance(v, (int, float)):
             add('lbd_%s_total' % k, {}, k)
     for vs in stats['virtual_services']:
@@ -100,6 +100,9 @@ def expected(stats):
             if k == 'drops':
                 for r in v:
                     add('lbd_worker_drops_total', dict(wl, reason=r), where + '.' + r)
+            elif k == 'cycles':
+                for st in v:
+                    add('lbd_worker_cycles_total', dict(wl, stage=st), where + '.' + st)
             elif k == 'tcp':
                 for tk, tv in v.items():
                     if tk == 'states':

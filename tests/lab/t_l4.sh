@@ -144,6 +144,8 @@ scenario() {
     check "[$workers w] drain: the persistent client moves to another server" drain_moves
     check "[$workers w] counters: NAT both ways, persistence hits, routed packets" \
         expect_stat "sum(w['l4_forward_packets'] for w in r['workers']) > 0 and sum(w['l4_reverse_packets'] for w in r['workers']) > 0 and sum(w['l4_persist_hits'] for w in r['workers']) >= 8 and sum(w['forwarded'] for w in r['workers']) > 0"
+    check "[$workers w] each worker counts its cycles: busy and idle, NAT and dispatch among the stages, the stages adding up to busy" \
+        expect_stat "r['tsc_hz'] > 0 and all(w['cycles_busy'] > 0 and w['cycles_idle'] > 0 and w['cycles']['l4'] > 0 and w['cycles']['dispatch'] > 0 and w['cycles']['rx'] > 0 and w['cycles']['tx'] > 0 and abs(sum(w['cycles'].values()) - w['cycles_busy']) <= w['cycles_busy'] // 100 for w in r['workers'])"
     check "[$workers w] bytes each way per real server, adding up to the service's answers" \
         expect_stat "all(s['bytes_in'] > 0 and s['bytes_out'] > 0 for v in r['virtual_services'] for s in v['real_servers'] if s['total_conns'] > 0) and all(sum(s['bytes_out'] for s in v['real_servers']) == v['bytes_out'] and sum(s['packets_out'] for s in v['real_servers']) == v['packets_out'] for v in r['virtual_services'])"
     check "[$workers w] per service and real server connection counts" \

@@ -88,7 +88,9 @@ static cJSON *sample_worker(int i)
         "l4_conns_midstream", "l4_conns_halted", "l4_persist_hits", "l4_persist_moved",
         "l4_persist_created", "l4_persist_full", "l4_nh_misses", "l4_conns_active",
         "l4_persist_entries", NULL};
-    cJSON *o = cJSON_CreateObject(), *tcp, *states;
+    static const char *const stages[] = {"rx", "dispatch", "l4", "tcp", "forward", "local",
+                                         "control", "timers", "tx", NULL};
+    cJSON *o = cJSON_CreateObject(), *tcp, *states, *cycles;
     char name[64];
 
     cJSON_AddNumberToObject(o, "worker", i);
@@ -104,6 +106,11 @@ static cJSON *sample_worker(int i)
     num(o, "timers_pending");
     num(o, "timers_fired");
     num(o, "timer_budget_hits");
+    num(o, "cycles_busy");
+    num(o, "cycles_idle");
+    cycles = cJSON_AddObjectToObject(o, "cycles");
+    for (const char *const *st = stages; *st != NULL; st++)
+        num(cycles, *st);
     cJSON_AddItemToObject(o, "drops", drops());
     tcp = cJSON_AddObjectToObject(o, "tcp");
     num(tcp, "conns");
@@ -137,7 +144,7 @@ static cJSON *sample_stats(void)
     static const char *const top[] = {"arp_replies", "icmp_echo_replies", "neighbours",
                                       "neigh_learned", "neigh_changed", "neigh_refreshed",
                                       "neigh_expired", "neigh_evicted", "neigh_full",
-                                      "neigh_probes", "neigh_garp_unknown", NULL};
+                                      "neigh_probes", "neigh_garp_unknown", "tsc_hz", NULL};
     cJSON *o = cJSON_CreateObject(), *arr;
 
     next_value = 0;
@@ -278,6 +285,13 @@ Test(metrics, names_labels_and_types)
     has_line(text, "# TYPE lbd_drops_total counter");
     has_line(text, "# TYPE lbd_neighbours gauge");
     has_line(text, "# TYPE lbd_neigh_learned_total counter");
+    has_line(text, "# TYPE lbd_tsc_hz gauge");
+    has_line(text, "# TYPE lbd_worker_cycles_busy_total counter");
+    has_line(text, "# TYPE lbd_worker_cycles_idle_total counter");
+    has_line(text, "# TYPE lbd_worker_cycles_total counter");
+    snprintf(line, sizeof(line), "lbd_worker_cycles_total{worker=\"1\",stage=\"l4\"} %.0f",
+             cJSON_GetObjectItem(cJSON_GetObjectItem(w1, "cycles"), "l4")->valuedouble);
+    has_line(text, line);
     cr_expect_null(strstr(text, "lbd_worker_worker"), "the worker index is a label");
     cr_expect_null(strstr(text, "lbd_server_port"), "the server's port is not a metric");
     cr_expect_null(strstr(text, "lbd_port_port"), "the port id is a label");

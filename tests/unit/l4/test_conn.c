@@ -219,3 +219,53 @@ Test(conn, many_connections_come_and_go)
             cr_assert_eq(active[i], 0);
     }
 }
+
+/* The bulk look-up finds what conn_lookup finds, key by key; the generation moves on
+ * every insertion and deletion, and only then. */
+Test(conn, bulk_lookup_matches_single_lookups_and_the_generation_moves_on_changes)
+{
+    struct conn_key k[CONN_LOOKUP_BULK_MAX];
+    const struct conn_key *kp[CONN_LOOKUP_BULK_MAX];
+    struct conn *c[8], *out[CONN_LOOKUP_BULK_MAX];
+    uint8_t dir[CONN_LOOKUP_BULK_MAX];
+    enum conn_err why;
+    uint32_t gen = conn_table_gen(t);
+
+    for (unsigned i = 0; i < 8; i++) {
+        struct conn_key fwd = key(ip4("10.200.50.20"), ip4("10.200.50.120"),
+                                  (uint16_t)(40000 + i), 3478, IPPROTO_UDP);
+        c[i] = conn_create(t, &fwd, ip4("192.168.112.51"), rte_cpu_to_be_16(3478), 1, 1, 0,
+                           CONN_UDP, 1000, &why);
+        cr_assert_not_null(c[i]);
+    }
+    cr_assert_eq(conn_table_gen(t), gen + 8, "one step per insertion");
+    /* Forward keys, reverse keys and misses, interleaved: all 32 the bulk takes. */
+    for (unsigned i = 0; i < CONN_LOOKUP_BULK_MAX; i++) {
+        uint16_t port = (uint16_t)(40000 + i / 3 % 8 + (i % 3 == 2 ? 100 : 0));
+        k[i] = i % 3 == 1 ? key(ip4("192.168.112.51"), ip4("10.200.50.20"), 3478, port,
+                                IPPROTO_UDP)
+                          : key(ip4("10.200.50.20"), ip4("10.200.50.120"), port, 3478,
+                                IPPROTO_UDP);
+        kp[i] = &k[i];
+    }
+    conn_lookup_bulk(t, kp, CONN_LOOKUP_BULK_MAX, out, dir);
+    for (unsigned i = 0; i < CONN_LOOKUP_BULK_MAX; i++) {
+        enum conn_dir d = CONN_DIR_FORWARD;
+        struct conn *one = conn_lookup(t, &k[i], &d);
+        cr_assert_eq(out[i], one, "key %u: the same entry as conn_lookup", i);
+        if (i % 3 == 2)
+            cr_assert_null(out[i], "key %u: a miss", i);
+        else
+            cr_assert_eq(out[i], c[i / 3 % 8], "key %u: its connection", i);
+        if (one != NULL)
+            cr_assert_eq(dir[i], d, "key %u: the direction", i);
+    }
+    gen = conn_table_gen(t);
+    conn_update(c[0], CONN_DIR_FORWARD, 0, 2000);
+    cr_assert_eq(conn_table_gen(t), gen, "a packet on an entry changes nothing");
+    conn_delete(t, c[0], 2000, CONN_END_EXPIRED);
+    cr_assert_eq(conn_table_gen(t), gen + 1, "a deletion moves it");
+    conn_lookup_bulk(t, kp, 2, out, dir);
+    cr_assert_null(out[0]);
+    cr_assert_null(out[1]);
+}

@@ -567,8 +567,10 @@ Test(l4_path, a_routed_packet_with_a_partial_checksum_leaves_with_a_full_one)
     cr_assert_eq(h.w->stats.forward.forwarded, 2);
     cr_assert_eq(h.w->stats.lcore.csum_completed, 2);
 
-    /* A fragment's checksum covers data that is not here: dropped, not sent wrong. */
-    len = frame_udp(f, ip4("192.168.112.51"), ip4("203.0.113.9"), 3478, 5000, 11);
+    /* A fragment's checksum covers data that is not here: dropped, not sent wrong. (From
+     * a host that is no Layer 4 real server: a real server's fragments are reassembled
+     * first, test_l4_frag.) */
+    len = frame_udp(f, ip4("192.168.112.60"), ip4("203.0.113.9"), 3478, 5000, 11);
     ip->fragment_offset = rte_cpu_to_be_16(RTE_IPV4_HDR_MF_FLAG);
     ip->hdr_checksum = 0;
     ip->hdr_checksum = rte_ipv4_cksum(ip);
@@ -850,4 +852,153 @@ Test(l4_path, syn_mss_is_clamped_to_the_narrowest_port_both_ways)
     assert_valid(len);
     cr_assert_eq(out_mss(), 1200);
     cr_assert_eq(h.w->stats.l4.mss_clamped, 2);
+}
+
+/* Runs frames fr[0..n) (lengths len[], on port) through the worker as one burst. */
+static void run_burst(uint8_t (*fr)[128], const uint32_t *len, unsigned n, uint16_t port)
+{
+    struct rte_mbuf *m[32];
+
+    cr_assert_leq(n, 32);
+    for (unsigned i = 0; i < n; i++) {
+        m[i] = h_mbuf(&h, fr[i], len[i], port);
+        cr_assert_not_null(m[i]);
+    }
+    worker_burst(h.w, h.s, m, n, false);
+    for (uint16_t p = 0; p < H_PORTS; p++)
+        rte_eth_tx_buffer_flush(p, 0, h.w->lc.txb[p]);
+}
+
+/*
+ * A burst looks its connections up in bulk: 8 new UDP flows twice each in one burst
+ * (the second packet of each finds the entry its first made), then their answers, more
+ * client packets and routed packets in one burst: every packet where it belongs, each
+ * flow on one server, and the worker's cycles counted by stage.
+ */
+Test(l4_path, a_burst_of_mixed_packets_goes_where_each_would_alone)
+{
+    static uint8_t fr[32][128];
+    uint32_t len[32], rs[8] = {0};
+    const uint64_t *cyc = h.w->stats.cycles.stage;
+    unsigned n = 0;
+
+    for (unsigned i = 0; i < 16; i++, n++)
+        len[n] = frame_udp(fr[n], ip4("10.200.50.20"), ip4("10.200.50.120"),
+                           (uint16_t)(41000 + i % 8), 3478, 20);
+    run_burst(fr, len, n, 1);
+    cr_assert_eq(h.w->stats.l4.conns_created, 8);
+    cr_assert_eq(h.w->stats.l4.forward_packets, 16);
+    for (unsigned i = 0; i < 16; i++) {
+        uint32_t l = h_sent(&h, 0, out, sizeof(out));
+        unsigned fl = rte_be_to_cpu_16(ports_of(out)->src_port) - 41000u;
+        cr_assert_gt(l, 0, "packet %u forwarded", i);
+        cr_assert_lt(fl, 8);
+        if (rs[fl] == 0)
+            rs[fl] = h_ip_of(out)->dst_addr;
+        cr_assert_eq(h_ip_of(out)->dst_addr, rs[fl], "flow %u stays on its server", fl);
+    }
+    cr_assert(cyc[WORKER_STAGE_DISPATCH] > 0 && cyc[WORKER_STAGE_L4] > 0);
+    cr_assert_eq(cyc[WORKER_STAGE_FORWARD], 0, "no packet was routed");
+    cr_assert_eq(cyc[WORKER_STAGE_TCP], 0);
+
+    /* The servers answer (port 0), interleaved with routed packets of rs1. */
+    n = 0;
+    for (unsigned i = 0; i < 8; i++) {
+        len[n] = frame_udp(fr[n], rs[i], ip4("10.200.50.20"), 3478, (uint16_t)(41000 + i), 20);
+        n++;
+        if (i % 2 == 0) {
+            len[n] = frame_udp(fr[n], ip4("192.168.112.51"), ip4("10.200.50.20"), 3478,
+                               (uint16_t)(42000 + i), 10);
+            n++;
+        }
+    }
+    run_burst(fr, len, n, 0);
+    cr_assert_eq(h.w->stats.l4.reverse_packets, 8);
+    cr_assert_eq(h.w->stats.forward.forwarded, 4);
+    for (unsigned i = 0; i < 12; i++) {
+        uint32_t l = h_sent(&h, 1, out, sizeof(out));
+        uint16_t dport = rte_be_to_cpu_16(ports_of(out)->dst_port);
+        cr_assert_gt(l, 0, "packet %u sent to the client LAN", i);
+        assert_valid(l);
+        if (dport < 42000)
+            cr_assert_eq(h_ip_of(out)->src_addr, ip4("10.200.50.120"), "answer from the VIP");
+        else
+            cr_assert_eq(h_ip_of(out)->src_addr, ip4("192.168.112.51"), "routed, not NATed");
+    }
+    cr_assert_eq(h_sent(&h, 1, out, sizeof(out)), 0);
+    cr_assert(cyc[WORKER_STAGE_FORWARD] > 0, "the routed packets' stage counted");
+    cr_assert_eq(h.w->stats.cycles.busy, 0, "busy is the loop's: worker_burst counts stages");
+}
+
+/*
+ * A packet that closes its connection (the client's ACK to a halted server) is followed
+ * in the same burst by another of the flow: the bulk look-up's result is stale, and the
+ * second packet is taken as one without a connection (not a SYN: dropped), never on the
+ * deleted entry.
+ */
+Test(l4_path, a_connection_deleted_in_a_burst_is_not_used_by_a_later_packet)
+{
+    static uint8_t fr[2][128];
+    uint32_t len[2], l;
+
+    halt_server_of(50010, &l);
+    for (unsigned i = 0; i < 2; i++) {
+        struct rte_tcp_hdr *tcp = (struct rte_tcp_hdr *)(fr[i] + 34);
+        len[i] = frame_tcp(fr[i], ip4("10.200.50.20"), ip4("10.200.50.120"), 50010, 443);
+        tcp->tcp_flags = RTE_TCP_ACK_FLAG;
+        tcp->sent_seq = rte_cpu_to_be_32(1000 + i);
+        tcp->recv_ack = rte_cpu_to_be_32(77777);
+        tcp->cksum = 0;
+        tcp->cksum = rte_ipv4_udptcp_cksum((struct rte_ipv4_hdr *)(fr[i] + 14), tcp);
+    }
+    run_burst(fr, len, 2, 1);
+    cr_assert_eq(h.w->stats.l4.conns_halted, 1, "closed once");
+    cr_assert_eq(h.w->stats.l4.halt_resets, 1);
+    cr_assert_eq(h.w->stats.lcore.drops[DROP_L4_TCP_NOT_SYN], 1, "the second: no connection");
+    cr_assert_eq(conn_count(h.w->l4.conns), 0);
+    cr_assert_eq(h_sent(&h, 0, out, sizeof(out)), 0, "nothing to the halted server");
+}
+
+/*
+ * The hand-off with two workers: the harness's worker plays both. Client packets of 32
+ * addresses as worker 0: those of worker 1's clients are staged, with their parse, on
+ * the ring to it; taken from the ring as worker 1, they go to their real servers on
+ * that parse like the others (every packet forwarded once, one connection each).
+ */
+Test(l4_path, a_handed_off_packet_goes_on_with_the_parse_it_came_with)
+{
+    static uint8_t fr[32][128];
+    struct rte_ring *r = rte_ring_create("t_handoff", 64, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
+    struct rte_mbuf *m[32];
+    uint32_t len[32];
+    unsigned n;
+
+    cr_assert_not_null(r);
+    h.w->lc.n_workers = 2;
+    h.w->ring_out[1] = r;
+    for (unsigned i = 0; i < 32; i++)
+        len[i] = frame_udp(fr[i], rte_cpu_to_be_32(0xc6120000u + i), ip4("10.200.50.120"),
+                           40000, 3478, 20);
+    run_burst(fr, len, 32, 1);
+    n = rte_ring_sc_dequeue_burst(r, (void **)m, 32, NULL);
+    cr_assert_gt(n, 0, "some clients are worker 1's");
+    cr_assert_lt(n, 32, "some are worker 0's");
+    cr_assert_eq(h.w->stats.handoff_out, n);
+    cr_assert_eq(h.w->stats.l4.forward_packets, 32 - n, "worker 0 forwarded its own");
+    h.w->lc.id = 1;
+    worker_burst(h.w, h.s, m, n, true);
+    for (uint16_t p = 0; p < H_PORTS; p++)
+        rte_eth_tx_buffer_flush(p, 0, h.w->lc.txb[p]);
+    cr_assert_eq(h.w->stats.l4.forward_packets, 32);
+    cr_assert_eq(h.w->stats.l4.conns_created, 32);
+    for (unsigned i = 0; i < 32; i++) {
+        uint32_t l = h_sent(&h, 0, out, sizeof(out));
+        cr_assert_gt(l, 0, "packet %u forwarded", i);
+        assert_valid(l);
+        cr_assert_eq(rte_be_to_cpu_16(ports_of(out)->dst_port), 3478);
+    }
+    h.w->lc.id = 0;
+    h.w->lc.n_workers = 1;
+    h.w->ring_out[1] = NULL;
+    rte_ring_free(r);
 }
