@@ -190,6 +190,7 @@ static int dp_create_tcp(struct dataplane *dp, struct worker *w, const struct lb
     tc.mbuf_alloc_failed = &w->stats.lcore.mbuf_alloc_failed;
     tc.connect_timeout_ms = cfg->layer7.connect_timeout_ms;
     tc.idle_ms = cfg->layer7.client_timeout_s * 1000u;
+    tc.cc = cfg->layer7.congestion_control == CFG_CC_NEWRENO ? TCP_CC_NEWRENO : TCP_CC_CUBIC;
     tcp = tcp_stack_create(&tc, err, errlen);
     if (tcp == NULL)
         return LBD_ENOMEM;

@@ -202,6 +202,8 @@ static void tcp_output_seg(struct tcp_conn *c, uint32_t seq, uint32_t len, uint8
     if (c->ooo != NULL && (c->flags & TCPF_SACK))
         optlen += tcp_output_sack_opt(c, opt + optlen);
     c->last_ack_sent = c->rcv_nxt;
+    if (c->flags & TCPF_RECOVERY)
+        c->prr_out += len;              /* PRR (RFC 6937): sent during recovery */
     tcp_output_emit(st, &c->key, seq, c->rcv_nxt, flags, tcp_output_window(c), opt, optlen,
                     payload);
 }
