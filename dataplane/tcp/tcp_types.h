@@ -245,7 +245,8 @@ struct tcp_listener {
 };
 
 /* Segment transmit hook: m starts at the IPv4 header with >= 14 bytes headroom,
- * checksums final; the callee owns m. */
+ * checksums final (or the TCP one left to the transmit path: conf.tx_csum_defer);
+ * the callee owns m. */
 typedef void (*tcp_tx_fn)(void *arg, struct rte_mbuf *m, uint32_t dst_ip);
 
 /* Initial sequence number hook (tests); NULL = RFC 6528. */
@@ -291,6 +292,9 @@ struct tcp_stack_conf {
     uint8_t challenge_ack_per_conn; /* at most this many per connection per second */
     bool timestamps;                /* offer and accept RFC 7323 Timestamps */
     uint8_t cc;                     /* enum tcp_cc of new connections (tcp_set_cc) */
+    bool tx_csum_defer;             /* leave the TCP checksum to the transmit path
+                                       (lcore_tx: the port, or software there): segments
+                                       carry the pseudo-header sum and TX_TCP_CKSUM */
 };
 
 /* The stack's counters; names in tcp.h (tcp_stat_name). */

@@ -1821,6 +1821,29 @@ Test(tcp, close_inside_a_callback_is_safe)
     cr_assert_eq(tcp_conn_state(c), TCP_FIN_WAIT_1);
 }
 
+Test(tcp, deferred_checksums_carry_the_pseudo_header_sum_for_the_tx_path)
+{
+    struct tcp_conn *c;
+    uint32_t una = ISS + 1;
+
+    /* conf.tx_csum_defer (the dataplane's setting): every segment, SYN-ACK, data cut
+     * across odd-length queued segments, retransmission and RST, leaves with
+     * TX_TCP_CKSUM and the pseudo-header sum; the harness completes it as lcore_tx
+     * does for a port without the offload and checks it over the bytes laid flat. */
+    H.conf.tx_csum_defer = true;
+    h_start();
+    c = h_accept_quiet(7, 65535);
+    cr_assert_gt(H.n_deferred, 0, "the SYN-ACK");
+    cr_assert_eq(tcp_send(c, h_payload(141, 0, 141)), 0);
+    cr_assert_eq(tcp_send(c, h_payload(3000, 141, 999)), 0);
+    h_skip_out();
+    h_wait_out(10000);                  /* an RTO: one MSS from snd_una, cut oddly */
+    cr_assert_eq(h_pending_out(), 1);
+    cr_assert_eq(h_next()->seq, una);
+    tcp_abort(c);
+    cr_assert_eq(H.n_deferred, H.n_out, "every segment: %u of %u", H.n_deferred, H.n_out);
+}
+
 Test(tcp, memory_per_idle_connection)
 {
     /* Reported in doc/tcp.md; keep an eye on it. */
