@@ -37,6 +37,7 @@ static const char *const check_names[] = {"none", "connect", "ping", "http"};
 static const char *const state_names[] = {"online", "drain", "halt"};
 static const char *const log_level_names[] = {"err", "warn", "info", "debug"};
 static const char *const syn_proxy_names[] = {"flood", "off", "always"};
+static const char *const cc_names[] = {"cubic", "newreno"};
 
 /* ------------------------------------------------------------------------ */
 /* Names                                                                    */
@@ -856,15 +857,18 @@ static int parse_routing(struct jctx *c, const cJSON *root, struct lbd_config *c
 static int parse_layer7(struct jctx *c, const cJSON *root, struct cfg_layer7 *l7)
 {
     static const char *const keys[] = {"connect_timeout_ms", "client_timeout_s",
-                                       "server_timeout_s", NULL};
+                                       "server_timeout_s", "congestion_control", NULL};
     const char *p = "layer7";
     const cJSON *o;
+    int cc;
 
     TRY(jget_object(c, root, "", p, &o));
     TRY(jcheck_keys(c, o, p, keys));
     TRY(jget_uint(c, o, p, "connect_timeout_ms", 0, 1, 3600000, &l7->connect_timeout_ms));
     TRY(jget_uint(c, o, p, "client_timeout_s", 0, 1, 604800, &l7->client_timeout_s));
     TRY(jget_uint(c, o, p, "server_timeout_s", 0, 1, 604800, &l7->server_timeout_s));
+    TRY(cc = jget_enum(c, o, p, "congestion_control", 0, NAMES(cc_names), CFG_CC_CUBIC));
+    l7->congestion_control = (uint32_t)cc;
     return 0;
 }
 
@@ -1921,6 +1925,7 @@ cJSON *config_to_json(const struct lbd_config *cfg)
     jo_num(&o, l7, "connect_timeout_ms", cfg->layer7.connect_timeout_ms);
     jo_num(&o, l7, "client_timeout_s", cfg->layer7.client_timeout_s);
     jo_num(&o, l7, "server_timeout_s", cfg->layer7.server_timeout_s);
+    jo_str(&o, l7, "congestion_control", cc_names[cfg->layer7.congestion_control]);
     l4 = jo_add(&o, root, "layer4", cJSON_CreateObject());
     jo_num(&o, l4, "tcp_handshake_timeout_s", cfg->layer4.tcp_handshake_timeout_s);
     jo_num(&o, l4, "tcp_established_timeout_s", cfg->layer4.tcp_established_timeout_s);

@@ -70,10 +70,14 @@ struct cfg_routing {
     size_t n_routes;
 };
 
+/* TCP congestion control of the stack's connections (dataplane/tcp/tcp_cc.h). */
+enum cfg_cc { CFG_CC_CUBIC = 0, CFG_CC_NEWRENO };
+
 struct cfg_layer7 {
     uint32_t connect_timeout_ms;     /* default 4000 */
     uint32_t client_timeout_s;       /* default 1200 */
     uint32_t server_timeout_s;       /* default 1200 */
+    uint32_t congestion_control;     /* enum cfg_cc; default cubic */
 };
 
 /*

@@ -370,6 +370,9 @@ cJSON *stats_build(const struct appliance *a, const char *vs_label, int *rc, cha
         add_u64(w, "ctl_ring_full", ws->lcore.ctl_ring_full);
         add_u64(w, "tx_linearized", ws->lcore.tx_linearized);
         add_u64(w, "csum_completed", ws->lcore.csum_completed);
+        add_u64(w, "tx_csum_sw", ws->lcore.tx_csum_sw);
+        add_u64(w, "tx_csum_offloaded", ws->lcore.tx_csum_offloaded);
+        add_u64(w, "tx_prepare_failed", ws->lcore.tx_prepare_failed);
         add_u64(w, "forwarded", ws->forward.forwarded);
         add_u64(w, "icmp_errors_sent", ws->forward.icmp_errors_sent);
         add_u64(w, "l4_forward_packets", ws->l4.forward_packets);

@@ -190,6 +190,8 @@ static int dp_create_tcp(struct dataplane *dp, struct worker *w, const struct lb
     tc.mbuf_alloc_failed = &w->stats.lcore.mbuf_alloc_failed;
     tc.connect_timeout_ms = cfg->layer7.connect_timeout_ms;
     tc.idle_ms = cfg->layer7.client_timeout_s * 1000u;
+    tc.tx_csum_defer = true;            /* lcore_tx: the port or software */
+    tc.cc = cfg->layer7.congestion_control == CFG_CC_NEWRENO ? TCP_CC_NEWRENO : TCP_CC_CUBIC;
     tcp = tcp_stack_create(&tc, err, errlen);
     if (tcp == NULL)
         return LBD_ENOMEM;
@@ -267,6 +269,8 @@ static int dp_create_workers(struct dataplane *dp, const struct lbd_config *cfg,
             rte_eth_tx_buffer_init(w->lc.txb[p], DP_BURST);
             rte_eth_tx_buffer_set_err_callback(w->lc.txb[p], lcore_tx_error, &w->lc);
             w->lc.tx_max_segs[p] = dp->ports[p].tx_max_segs;
+            w->lc.tx_csum[p] = (dp->ports[p].tx_offloads & RTE_ETH_TX_OFFLOAD_TCP_CKSUM)
+                                   ? LCORE_TX_CSUM_TCP : 0;
             w->lc.tx_mtu[p] = dp->ports[p].mtu;
             if (w->lc.mtu_min == 0 || dp->ports[p].mtu < w->lc.mtu_min)
                 w->lc.mtu_min = dp->ports[p].mtu;

@@ -38,6 +38,12 @@ struct lcore_stats {
                                            port that takes fewer (lcore_tx) */
     uint64_t csum_completed;            /* partial L4 checksums (virtio-net) made final
                                            before a packet was sent on (net/rx_csum.h) */
+    uint64_t tx_csum_sw;                /* TCP checksums left for the port computed in
+                                           software: the port does not offload them */
+    uint64_t tx_csum_offloaded;         /* ... handed to the port (RTE_ETH_TX_OFFLOAD_
+                                           TCP_CKSUM, after rte_eth_tx_prepare) */
+    uint64_t tx_prepare_failed;         /* rte_eth_tx_prepare refused a packet: its
+                                           checksum computed in software instead */
     uint64_t drops[DROP_MAX];
 };
 
@@ -52,6 +58,8 @@ struct lcore_ctx {
     uint16_t tx_max_segs[DP_MAX_PORTS]; /* segments a packet may have on the port;
                                            0: no limit */
     uint16_t tx_mtu[DP_MAX_PORTS];      /* the port's MTU (IP bytes); 0: 1500 */
+    uint8_t tx_csum[DP_MAX_PORTS];      /* LCORE_TX_CSUM_*: checksums the port computes
+                                           (from its enabled tx offloads; 0: none) */
     uint16_t mtu_min;                   /* the least of them; 0: 1500 */
     struct rte_ring *to_ctl;            /* shared worker -> control ring (ctl_msg) */
     struct rte_ring *sync_out;          /* shared worker -> control ring of HA sync
@@ -59,6 +67,26 @@ struct lcore_ctx {
     struct lcore_stats *stats;
     struct traffic_stats *traffic;      /* by service and real server (snapshot/traffic.h) */
 };
+
+/* lcore_ctx.tx_csum bits. */
+#define LCORE_TX_CSUM_TCP 0x1           /* RTE_ETH_TX_OFFLOAD_TCP_CKSUM enabled */
+
+/*
+ * A packet whose TCP checksum is left to the transmit path (the TCP stack with
+ * conf.tx_csum_defer): ol_flags RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_TCP_CKSUM, l3_len
+ * and l4_len set, the IPv4 header checksum final, the TCP field holding the
+ * pseudo-header sum (rte_ipv4_phdr_cksum). lcore_tx_csum_sw makes the checksum final
+ * in software, the IPv4 header at l3_off of m, and clears the flags.
+ */
+void lcore_tx_csum_sw(struct rte_mbuf *m, uint32_t l3_off);
+
+/*
+ * Out of line, for lcore_tx: m (Ethernet header first) asks for a TCP checksum. Left to
+ * the port when it offloads it (l2_len set, rte_eth_tx_prepare: tx_csum_offloaded),
+ * computed in software otherwise (tx_csum_sw) or when the port's prepare refuses it
+ * (tx_prepare_failed). Returns m.
+ */
+struct rte_mbuf *lcore_tx_csum(struct lcore_ctx *lc, struct rte_mbuf *m);
 
 /*
  * Out of line, for lcore_tx: m has more segments than its port takes (max). Returns m
@@ -68,12 +96,16 @@ struct lcore_ctx {
 struct rte_mbuf *lcore_tx_linearize(struct lcore_ctx *lc, struct rte_mbuf *m, uint16_t max);
 
 /*
- * Queues m on its port's (m->port) tx buffer; counts it. A packet with more segments
- * than the port takes (tx_max_segs) is made one segment first.
+ * Queues m on its port's (m->port) tx buffer; counts it. A checksum left to the
+ * transmit path is made final or handed to the port (lcore_tx_csum); a packet with
+ * more segments than the port takes (tx_max_segs) is made one segment first.
  */
 static inline void lcore_tx(struct lcore_ctx *lc, struct rte_mbuf *m)
 {
     uint16_t max = lc->tx_max_segs[m->port];
+
+    if (m->ol_flags & RTE_MBUF_F_TX_L4_MASK)
+        m = lcore_tx_csum(lc, m);
 
     if (unlikely(max != 0 && m->nb_segs > max)) {
         m = lcore_tx_linearize(lc, m, max);

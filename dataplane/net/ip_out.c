@@ -244,6 +244,8 @@ static void ip_out_fragment(struct ip_out *io, struct rte_mbuf *m,
     uint32_t room, first, rest, n, off, base = (uint32_t)(fo & RTE_IPV4_HDR_OFFSET_MASK) * 8;
     uint16_t mf = fo & RTE_IPV4_HDR_MF_FLAG;
 
+    if (m->ol_flags & RTE_MBUF_F_TX_L4_MASK)
+        lcore_tx_csum_sw(m, 0);         /* fragments carry the final checksum */
     if (fo & RTE_IPV4_HDR_DF_FLAG) {
         const struct snapshot *s = io->lc->snap;
         uint16_t in = m->port;

@@ -17,13 +17,18 @@
  * verdict from the mbuf flags and verify in software what it did not check
  * (net/rx_csum.h); on virtio-net, asking for the TCP/UDP ones lets the host hand over
  * partial checksums (RX_L4_CKSUM_NONE), which lbd completes before sending a packet
- * on. Tx: every checksum lbd sends is computed in software; multi-segment packets
- * (the TCP stack's header + payload) go out as they are where the port takes them,
- * and are copied into one segment where it does not (lcore_tx).
+ * on. Tx: the TCP checksums of the stack's segments (the costly ones: a sum over the
+ * payload) are left to the port where it offers TCP_CKSUM (after rte_eth_tx_prepare),
+ * computed in software by lcore_tx where it does not; IPv4 header checksums (20
+ * bytes) and the incremental updates of forwarded packets stay in software, and
+ * UDP/IPv4 checksum offloads are not asked for (asking costs some drivers their
+ * fastest transmit path). Multi-segment packets (the TCP stack's header + payload)
+ * go out as they are where the port takes them, and are copied into one segment where
+ * it does not (lcore_tx). No TSO: the stack sends MSS-sized segments.
  */
 #define PORT_RX_OFFLOADS                                                                   \
     (RTE_ETH_RX_OFFLOAD_IPV4_CKSUM | RTE_ETH_RX_OFFLOAD_TCP_CKSUM | RTE_ETH_RX_OFFLOAD_UDP_CKSUM)
-#define PORT_TX_OFFLOADS RTE_ETH_TX_OFFLOAD_MULTI_SEGS
+#define PORT_TX_OFFLOADS (RTE_ETH_TX_OFFLOAD_MULTI_SEGS | RTE_ETH_TX_OFFLOAD_TCP_CKSUM)
 
 /* "NAME,NAME" for the offload bits in mask ("none" for none), rx or tx names. */
 static const char *port_offload_names(char *buf, size_t len, uint64_t mask, bool rx)
@@ -90,11 +95,14 @@ static void port_log(const struct dp_port *p, const struct rte_eth_dev_info *inf
         snprintf(used, sizeof(used), "sent as they are up to %u segments, else copied "
                  "into one", p->tx_max_segs);
     LOG_INFO("port", "port %u: received checksums checked: IPv4 header %s, TCP/UDP %s; "
-             "sent checksums computed in software; multi-segment packets %s",
+             "TCP checksums of the stack's segments computed %s, the others in software; "
+             "multi-segment packets %s",
              p->id, (p->rx_offloads & RTE_ETH_RX_OFFLOAD_IPV4_CKSUM)
                         ? "by the device where it flags it, else in software"
                         : "in software",
-             l4, used);
+             l4, (p->tx_offloads & RTE_ETH_TX_OFFLOAD_TCP_CKSUM) ? "by the device"
+                                                                 : "in software",
+             used);
 }
 
 static int port_setup(uint16_t id, size_t ifc_index, unsigned n_workers,

@@ -397,6 +397,7 @@ struct proxy_sess *proxy_sess_accept(struct proxy *px, struct tcp_conn *c,
     proxy_log_begin(s, proxy_now(px), vs->mode == CFG_MODE_TCP);
     tcp_set_handler(c, fn, s);
     tcp_set_idle_timeout(c, px->snap->l7.client_idle_ms);
+    tcp_set_cc(c, (enum tcp_cc)px->snap->l7.cc);
     px->conf.traffic->vs[vs->slot].conns++;
     if (vs->tls == NULL)
         return s;
@@ -624,6 +625,8 @@ static void proxy_srv_event(struct tcp_conn *c, enum tcp_event ev, void *arg)
         proxy_stats(px)->connected++;
         proxy_log_connected(s, proxy_now(px));
         tcp_set_idle_timeout(c, px->snap != NULL ? px->snap->l7.server_idle_ms : 0);
+        if (px->snap != NULL)
+            tcp_set_cc(c, (enum tcp_cc)px->snap->l7.cc);
         proxy_pump(s, DIR_IN);
         if (s->srv != NULL && s->cli != NULL)
             proxy_pump(s, DIR_OUT);

@@ -1089,6 +1089,8 @@ static void http_srv_event(struct tcp_conn *c, enum tcp_event ev, void *arg)
         proxy_stats(px)->connected++;
         proxy_log_connected(s, proxy_now(px));
         tcp_set_idle_timeout(s->srv, px->snap != NULL ? px->snap->l7.server_idle_ms : 0);
+        if (px->snap != NULL)
+            tcp_set_cc(s->srv, (enum tcp_cc)px->snap->l7.cc);
         http_pump_req(s);
         break;
     case TCP_EV_READABLE:

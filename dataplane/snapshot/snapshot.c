@@ -12,6 +12,7 @@
 #include "addr.h"
 #include "err.h"
 #include "snapshot/maglev.h"
+#include "tcp/tcp_types.h"
 
 static int table_add(struct rte_hash *h, uint32_t ip, uint8_t proto, uint16_t port,
                      uint64_t value)
@@ -214,6 +215,7 @@ struct snapshot *snapshot_rebuild(const struct lbd_config *cfg, const struct sna
     s->l7.connect_ms = cfg->layer7.connect_timeout_ms ? cfg->layer7.connect_timeout_ms : 4000;
     s->l7.client_idle_ms = ms_or_default(cfg->layer7.client_timeout_s, 1200);
     s->l7.server_idle_ms = ms_or_default(cfg->layer7.server_timeout_s, 1200);
+    s->l7.cc = cfg->layer7.congestion_control == CFG_CC_NEWRENO ? TCP_CC_NEWRENO : TCP_CC_CUBIC;
     s->cookie_key = siphash_key_from_bytes(cfg->cookie_key);
 
     snprintf(name, sizeof(name), "snap%llu", (unsigned long long)generation);

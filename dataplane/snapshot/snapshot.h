@@ -118,6 +118,7 @@ struct snap_l7 {
     uint32_t connect_ms;
     uint32_t client_idle_ms;
     uint32_t server_idle_ms;
+    uint8_t cc;                         /* enum tcp_cc of the proxy's connections */
 };
 
 struct snap_port {

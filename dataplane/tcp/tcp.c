@@ -79,6 +79,7 @@ void tcp_stack_conf_default(struct tcp_stack_conf *c)
     c->challenge_ack_per_s = 1000;
     c->challenge_ack_per_conn = 2;
     c->timestamps = true;
+    c->cc = TCP_CC_CUBIC;
 }
 
 struct tcp_stack *tcp_stack_create(const struct tcp_stack_conf *conf, char *err, size_t errlen)
@@ -307,6 +308,14 @@ void tcp_set_idle_timeout(struct tcp_conn *c, uint32_t ms)
     c->idle_ms = ms;
     if (c->state >= TCP_ESTABLISHED && c->state != TCP_TIME_WAIT)
         tcp_timer_deadline(c);
+}
+
+int tcp_set_cc(struct tcp_conn *c, enum tcp_cc cc)
+{
+    if ((unsigned)cc >= TCP_CC_MAX)
+        return LBD_EINVAL;
+    c->cc = (uint8_t)cc;
+    return 0;
 }
 
 /* States in which the user may still queue data. */

@@ -71,6 +71,10 @@ void tcp_set_handler(struct tcp_conn *c, tcp_event_fn fn, void *arg);
 /* Idle timeout of c (ms without a segment from the peer); 0 = none. */
 void tcp_set_idle_timeout(struct tcp_conn *c, uint32_t ms);
 
+/* Congestion control of c (enum tcp_cc; new connections take conf.cc): takes effect
+ * from the next ACK, keeping cwnd and ssthresh. 0 or LBD_EINVAL. */
+int tcp_set_cc(struct tcp_conn *c, enum tcp_cc cc);
+
 /* Bytes tcp_send would accept now (0 once the user shut down writing). */
 uint32_t tcp_send_space(const struct tcp_conn *c);
 

@@ -18,6 +18,7 @@
 #include "base/csum.h"
 #include "base/siphash.h"
 #include "net/rx_csum.h"
+#include "tcp/tcp_cc.h"
 #include "tcp/tcp_entry.h"
 #include "tcp/tcp_output.h"
 #include "tcp/tcp_sack.h"
@@ -175,17 +176,10 @@ static void tcp_input_challenge(struct tcp_conn *c)
     tcp_output_ack(c);
 }
 
-/* State on entering ESTABLISHED: congestion window (RFC 5681, 6928), timers. */
+/* State on entering ESTABLISHED: congestion window (tcp_cc_init), timers. */
 static void tcp_input_established(struct tcp_conn *c)
 {
-    uint32_t iw = 14600;
-
-    if (iw > 10u * c->mss)
-        iw = 10u * c->mss;
-    if (iw < 2u * c->mss)
-        iw = 2u * c->mss;
-    c->cwnd = iw;
-    c->ssthresh = 0x7fffffff;
+    tcp_cc_init(c);
     c->recover = c->iss;
     c->rexmt_shift = 0;
     tcp_tcb_set_state(c, TCP_ESTABLISHED);
@@ -569,49 +563,62 @@ static unsigned tcp_input_fin(struct tcp_conn *c)
     }
 }
 
-/* NewReno on an ACK of new data (RFC 5681 section 3.1, RFC 6582 section 3.2). */
-static void tcp_input_cc_ack(struct tcp_conn *c, uint32_t acked)
+/*
+ * An ACK of new data: the end of a recovery (RFC 6582 section 3.2 step 3, RFC 6675),
+ * a partial ACK in one (NewReno: the next hole at once, RFC 6582 step 2), or window
+ * growth (tcp_cc_ack). Returns true when the ACK ended a recovery.
+ */
+static bool tcp_input_cc_ack(struct tcp_conn *c, uint32_t acked)
 {
     struct tcp_stack *st = c->st;
 
     if (c->flags & TCPF_RECOVERY) {
         if (SEQ_GEQ(c->snd_una, c->recover)) {
-            uint32_t flight = c->snd_max - c->snd_una;
-            uint32_t w = (flight > c->mss ? flight : c->mss) + c->mss;
-            c->cwnd = w < c->ssthresh ? w : c->ssthresh;
+            tcp_cc_recovery_end(c, c->snd_max - c->snd_una);
             c->flags &= ~(TCPF_RECOVERY | TCPF_SACK_RECOVERY);
             c->dupacks = 0;
-        } else if (c->flags & TCPF_SACK_RECOVERY) {
+            return true;
+        }
+        st->stats.partial_acks++;
+        if (c->flags & TCPF_SACK_RECOVERY) {
             /* RFC 6675: the holes are retransmitted by tcp_output (NextSeg). */
-            st->stats.partial_acks++;
             if (SEQ_LT(c->high_rxt, c->snd_una))
                 c->high_rxt = c->snd_una;
             else
                 c->rxt_mark = c->snd_max;   /* the new first hole went out by now */
         } else {
-            st->stats.partial_acks++;
             tcp_output_rexmt_first(c);
-            c->cwnd = c->cwnd > acked ? c->cwnd - acked : c->mss;
-            if (acked >= c->mss)
-                c->cwnd += c->mss;
-            if (c->cwnd < c->mss)
-                c->cwnd = c->mss;
         }
-        return;
+        return false;
     }
     c->dupacks = 0;
-    if (c->cwnd < c->ssthresh)
-        c->cwnd += acked < c->mss ? acked : c->mss;
+    tcp_cc_ack(c, acked, tcp_now(st));
+    return false;
+}
+
+/*
+ * PRR (RFC 6937) on an ACK during recovery: delivered is what the ACK reports
+ * delivered. With SACK, pipe is RFC 6675's; without, the flight less what the
+ * duplicates said arrived (nr_sacked), and cwnd stays measured against the flight
+ * (tcp_output sends up to cwnd beyond snd_una), so it carries nr_sacked on top.
+ */
+static void tcp_input_prr(struct tcp_conn *c, uint32_t delivered)
+{
+    uint32_t flight = c->snd_max - c->snd_una, pipe, sndcnt;
+
+    if (c->flags & TCPF_SACK_RECOVERY)
+        pipe = tcp_sack_pipe(c);
     else
-        c->cwnd += (uint32_t)c->mss * c->mss / c->cwnd ? (uint32_t)c->mss * c->mss / c->cwnd : 1;
-    if (c->cwnd > (1u << 30))
-        c->cwnd = 1u << 30;
+        pipe = flight > c->nr_sacked ? flight - c->nr_sacked : 0;
+    sndcnt = tcp_cc_prr_sndcnt(c, delivered, pipe, tcp_output_smss(c));
+    c->cwnd = ((c->flags & TCPF_SACK_RECOVERY) ? pipe : flight) + sndcnt;
 }
 
 /*
  * Enters RFC 6675 loss recovery (section 5 step 4): RecoveryPoint = HighData,
- * cwnd = ssthresh = FlightSize / 2, the first segment presumed lost retransmitted at
- * once; tcp_output sends the rest by the pipe estimate. Needs a non-empty scoreboard
+ * ssthresh from the algorithm (tcp_cc_loss), a PRR episode begun (the caller's PRR
+ * step sets cwnd), the first segment presumed lost retransmitted at once; tcp_output
+ * sends the rest by the pipe estimate. Needs a non-empty scoreboard
  * and snd_nxt == snd_max.
  */
 static void tcp_input_sack_enter(struct tcp_conn *c)
@@ -620,8 +627,8 @@ static void tcp_input_sack_enter(struct tcp_conn *c)
     uint32_t flight = c->snd_max - c->snd_una;
     uint32_t len = tcp_output_smss(c), hole = c->sack[0].start - c->snd_una;
 
-    c->ssthresh = flight / 2 > 2u * c->mss ? flight / 2 : 2u * c->mss;
-    c->cwnd = c->ssthresh;
+    tcp_cc_loss(c, flight);
+    tcp_cc_prr_start(c, flight);
     c->recover = c->snd_max;
     c->high_rxt = c->snd_una;
     c->flags |= TCPF_RECOVERY | TCPF_SACK_RECOVERY;
@@ -672,7 +679,7 @@ static void tcp_input_tlp_ack(struct tcp_conn *c, const struct tcp_seg *s)
         }
     } else if ((c->flags & TCPF_TLP_RXT) && !dsack) {
         st->stats.tlp_repairs++;
-        c->ssthresh = c->cwnd / 2 > 2u * c->mss ? c->cwnd / 2 : 2u * c->mss;
+        tcp_cc_loss(c, c->cwnd);
         c->cwnd = c->ssthresh;
     }
     c->flags &= ~TCPF_TLP_RXT;
@@ -707,8 +714,12 @@ static void tcp_input_cc_dupack(struct tcp_conn *c, uint32_t ack)
 
     st->stats.dupacks++;
     if (c->flags & TCPF_RECOVERY) {
-        if (!(c->flags & TCPF_SACK_RECOVERY))
-            c->cwnd += c->mss;          /* NewReno inflation; SACK counts the pipe */
+        if (!(c->flags & TCPF_SACK_RECOVERY)) {
+            /* NewReno: one more segment left the network (RFC 6937's DeliveredData
+             * without SACK); the PRR step follows in tcp_input_ack. */
+            uint32_t flight = c->snd_max - c->snd_una;
+            c->nr_sacked = c->nr_sacked + c->mss < flight ? c->nr_sacked + c->mss : flight;
+        }
         return;
     }
     if (++c->dupacks < 3) {
@@ -734,13 +745,15 @@ static void tcp_input_cc_dupack(struct tcp_conn *c, uint32_t ack)
         st->stats.sack_newreno_fallbacks++;     /* no SACK information to go by */
     {
         uint32_t flight = c->snd_max - c->snd_una;
-        c->ssthresh = flight / 2 > 2u * c->mss ? flight / 2 : 2u * c->mss;
+        tcp_cc_loss(c, flight);
+        tcp_cc_prr_start(c, flight);
+        /* The three duplicates each said a segment arrived. */
+        c->nr_sacked = 3u * c->mss < flight ? 3u * c->mss : flight;
     }
     c->recover = c->snd_max;
     c->flags |= TCPF_RECOVERY;
     st->stats.fast_retrans++;
     tcp_output_rexmt_first(c);
-    c->cwnd = c->ssthresh + 3u * c->mss;
     tcp_timer_rexmt_arm(c);
 }
 
@@ -753,6 +766,9 @@ static int tcp_input_ack(struct tcp_conn *c, struct tcp_seg *s)
     struct tcp_stack *st = c->st;
     uint32_t ack = s->ack;
     uint32_t wnd = (uint32_t)s->wnd << c->snd_wscale;
+    uint32_t una0 = c->snd_una, sacked0 = c->sack_n > 0 ? tcp_sack_bytes(c) : 0;
+    uint32_t nr_sacked0 = c->nr_sacked;
+    bool was_rec = (c->flags & TCPF_RECOVERY) != 0, ended = false;
     int ev = 0;
 
     if (SEQ_GT(ack, c->snd_max)) {
@@ -790,7 +806,16 @@ static int tcp_input_ack(struct tcp_conn *c, struct tcp_seg *s)
             c->snd_nxt = c->snd_una;
         c->rexmt_shift = 0;
         c->probes = 0;
-        tcp_input_cc_ack(c, acked);
+        if ((c->flags & TCPF_RECOVERY) && !(c->flags & TCPF_SACK_RECOVERY)) {
+            /* NewReno: a partial ACK covers the retransmitted hole (one MSS), and
+             * beyond it segments the duplicates counted already (as Linux's
+             * tcp_remove_reno_sacks): those are not delivered again. */
+            uint32_t hole = acked < c->mss ? acked : c->mss;
+            uint32_t n = acked - hole < c->nr_sacked ? acked - hole : c->nr_sacked;
+            c->nr_sacked -= n;
+            nr_sacked0 = c->nr_sacked + n;
+        }
+        ended = tcp_input_cc_ack(c, acked);
         if (c->snd_una == c->snd_max)
             tcp_timer_rexmt_stop(c);
         else
@@ -828,6 +853,19 @@ static int tcp_input_ack(struct tcp_conn *c, struct tcp_seg *s)
      * covers ACKs that carry data, which never count as duplicates). */
     if (tcp_input_sack_can_recover(c) && tcp_sack_is_lost(c, c->snd_una))
         tcp_input_sack_enter(c);
+    /* PRR (RFC 6937): DeliveredData = the cumulative advance plus the change in SACKed
+     * bytes (without SACK: one MSS per duplicate, and a cumulative advance less what
+     * the duplicates had counted already). */
+    if ((c->flags & TCPF_RECOVERY) && !ended) {
+        int64_t d = (int64_t)(uint32_t)(c->snd_una - una0);
+        if (c->flags & TCPF_SACK_RECOVERY)
+            d += (int64_t)tcp_sack_bytes(c) - (int64_t)sacked0;
+        else if (!was_rec)
+            d = c->mss;                 /* the duplicate that began it */
+        else
+            d += (int64_t)c->nr_sacked - (int64_t)nr_sacked0;
+        tcp_input_prr(c, d > 0 ? (uint32_t)d : 0);
+    }
     /* Window update (RFC 9293 3.10.7.4). */
     if (SEQ_LT(c->snd_wl1, s->seq) || (c->snd_wl1 == s->seq && SEQ_LEQ(c->snd_wl2, ack))) {
         if (wnd > c->snd_wnd && c->snd_wnd == 0)

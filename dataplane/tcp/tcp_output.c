@@ -68,7 +68,15 @@ static void tcp_output_emit(struct tcp_stack *st, const struct tcp_key *k, uint3
     }
     ip->total_length = rte_cpu_to_be_16((uint16_t)h->pkt_len);
     ip->hdr_checksum = rte_ipv4_cksum(ip);
-    th->cksum = csum_ipv4_l4_mbuf(h, ip, IP_HDR_LEN);  /* the payload may be split oddly */
+    if (st->conf.tx_csum_defer) {
+        /* The port computes it, or lcore_tx in software (base/lcore_ctx.h). */
+        h->l3_len = IP_HDR_LEN;
+        h->l4_len = (uint64_t)(TCP_HDR_LEN + optlen);
+        h->ol_flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_TCP_CKSUM;
+        th->cksum = rte_ipv4_phdr_cksum(ip, h->ol_flags);
+    } else {
+        th->cksum = csum_ipv4_l4_mbuf(h, ip, IP_HDR_LEN);  /* the payload may be split oddly */
+    }
     st->stats.segs_out++;
     if (flags & TCP_RST)
         st->stats.rst_sent++;
@@ -202,6 +210,8 @@ static void tcp_output_seg(struct tcp_conn *c, uint32_t seq, uint32_t len, uint8
     if (c->ooo != NULL && (c->flags & TCPF_SACK))
         optlen += tcp_output_sack_opt(c, opt + optlen);
     c->last_ack_sent = c->rcv_nxt;
+    if (c->flags & TCPF_RECOVERY)
+        c->prr_out += len;              /* PRR (RFC 6937): sent during recovery */
     tcp_output_emit(st, &c->key, seq, c->rcv_nxt, flags, tcp_output_window(c), opt, optlen,
                     payload);
 }

@@ -162,7 +162,7 @@ static inline bool tcp_sack_lost_below(const struct tcp_conn *c, unsigned i, uin
     return c->sack_n - i >= TCP_DUPTHRESH || above > (TCP_DUPTHRESH - 1) * (uint32_t)c->mss;
 }
 
-static uint32_t tcp_sack_bytes(const struct tcp_conn *c)
+uint32_t tcp_sack_bytes(const struct tcp_conn *c)
 {
     uint32_t b = 0;
 

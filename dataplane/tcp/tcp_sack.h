@@ -77,6 +77,9 @@ bool tcp_sack_next_hole(const struct tcp_conn *c, bool lost_only, uint32_t smss,
  */
 uint32_t tcp_sack_skip(const struct tcp_conn *c, uint32_t seq, uint32_t *limit);
 
+/* The bytes the scoreboard holds SACKed. */
+uint32_t tcp_sack_bytes(const struct tcp_conn *c);
+
 /* True when seq lies in a SACKed range. */
 bool tcp_sack_is_sacked(const struct tcp_conn *c, uint32_t seq);
 

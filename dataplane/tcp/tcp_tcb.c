@@ -66,6 +66,7 @@ struct tcp_conn *tcp_tcb_alloc(struct tcp_stack *st, const struct tcp_key *k)
     c->index = index;
     c->st = st;
     c->key = *k;
+    c->cc = st->conf.cc;
     mbufq_init(&c->sndq);
     mbufq_init(&c->rcvq);
     tcp_timer_init(c);

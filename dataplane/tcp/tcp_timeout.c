@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 
+#include "tcp/tcp_cc.h"
 #include "tcp/tcp_entry.h"
 #include "tcp/tcp_output.h"
 #include "tcp/tcp_sack.h"
@@ -45,11 +46,7 @@ static void tcp_timeout_rexmt(struct tcp_conn *c)
         return;
     }
     st->stats.rexmt_timeouts++;
-    if (c->rexmt_shift == 1) {
-        uint32_t flight = c->snd_max - c->snd_una;
-        c->ssthresh = flight / 2 > 2u * c->mss ? flight / 2 : 2u * c->mss;
-    }
-    c->cwnd = c->mss;
+    tcp_cc_rto(c, c->snd_max - c->snd_una, c->rexmt_shift == 1);
     c->snd_nxt = c->snd_una;
     c->recover = c->snd_max;
     c->high_rxt = c->snd_una;

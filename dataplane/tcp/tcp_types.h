@@ -40,6 +40,13 @@ struct rte_mempool;
                                    back for an odd last segment rarely draws a probe */
 #define TCP_PTO_WCDELACK_MS 200 /* RFC 8985 WCDelAckT: one segment in flight */
 
+/* Congestion control algorithms (tcp_cc.h). */
+enum tcp_cc {
+    TCP_CC_CUBIC = 0,           /* RFC 9438, the default */
+    TCP_CC_NEWRENO,             /* RFC 5681 / RFC 6582 */
+    TCP_CC_MAX
+};
+
 enum tcp_state {
     TCP_CLOSED = 0,
     TCP_LISTEN,
@@ -160,6 +167,24 @@ struct tcp_conn {
                                    retransmitted (at the latest); SACKs well beyond it
                                    say that retransmission was lost */
 
+    /* Congestion control (tcp_cc.c), bytes and ms; cc is beside the scoreboard */
+    uint32_t w_max;             /* CUBIC W_max: cwnd before the last reduction (RFC 9438) */
+    uint32_t cwnd_prior;        /* cwnd at the last congestion event (W_est's alpha) */
+    union {
+        struct {                /* CUBIC's epoch, outside recovery (cubic_epoch 0: none) */
+            uint32_t cubic_origin;  /* the plateau: max(W_max, cwnd at the epoch start) */
+            uint32_t cubic_k_ms;    /* K: from the epoch's start to the plateau */
+            uint64_t cubic_epoch;   /* clock + 1 at the epoch's first ACK */
+            double cubic_west;      /* W_est, the Reno-friendly estimate (4.3) */
+        };
+        struct {                /* PRR (RFC 6937), while TCPF_RECOVERY: no epoch then */
+            uint32_t prr_delivered; /* bytes reported delivered since recovery began */
+            uint32_t prr_out;       /* bytes sent since recovery began */
+            uint32_t recover_fs;    /* RecoverFS: FlightSize when recovery began */
+            uint32_t nr_sacked;     /* NewReno: bytes the duplicates say arrived */
+        };
+    };
+
     /* receive sequence space */
     uint32_t irs;
     uint32_t rcv_nxt;
@@ -176,6 +201,7 @@ struct tcp_conn {
     /* SACK scoreboard (RFC 6675): sorted, disjoint, non-adjacent, above snd_una */
     uint32_t sack_n;
     struct tcp_sack_range sack[TCP_SACK_MAX];
+    uint8_t cc;                 /* enum tcp_cc */
 
     struct mbufq sndq;          /* from snd_una (once the SYN is acked) */
     struct mbufq rcvq;          /* in order, not yet read by the user */
@@ -219,7 +245,8 @@ struct tcp_listener {
 };
 
 /* Segment transmit hook: m starts at the IPv4 header with >= 14 bytes headroom,
- * checksums final; the callee owns m. */
+ * checksums final (or the TCP one left to the transmit path: conf.tx_csum_defer);
+ * the callee owns m. */
 typedef void (*tcp_tx_fn)(void *arg, struct rte_mbuf *m, uint32_t dst_ip);
 
 /* Initial sequence number hook (tests); NULL = RFC 6528. */
@@ -264,6 +291,10 @@ struct tcp_stack_conf {
                                      * budget is drawn in [limit/2, limit/2 + limit) */
     uint8_t challenge_ack_per_conn; /* at most this many per connection per second */
     bool timestamps;                /* offer and accept RFC 7323 Timestamps */
+    uint8_t cc;                     /* enum tcp_cc of new connections (tcp_set_cc) */
+    bool tx_csum_defer;             /* leave the TCP checksum to the transmit path
+                                       (lcore_tx: the port, or software there): segments
+                                       carry the pseudo-header sum and TX_TCP_CKSUM */
 };
 
 /* The stack's counters; names in tcp.h (tcp_stat_name). */

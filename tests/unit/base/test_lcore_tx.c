@@ -3,7 +3,10 @@
  * whose tx comes back on its own rx). A chained packet goes out as it is where the
  * port takes multi-segment packets, and in one segment where it does not (a port
  * without RTE_ETH_TX_OFFLOAD_MULTI_SEGS, or with a lower segment limit): linearized in
- * place when the first segment allows, copied otherwise, the bytes unchanged.
+ * place when the first segment allows, copied otherwise, the bytes unchanged. A TCP
+ * checksum left to the transmit path is computed in software for a port without
+ * TCP checksum offload, and handed to one with it (lcore_ctx.tx_csum: the seam that
+ * stands for what the port reported, as tx_max_segs does for its segment limit).
  */
 #include <criterion/criterion.h>
 
@@ -12,8 +15,11 @@
 #include <rte_eal.h>
 #include <rte_ethdev.h>
 #include <rte_malloc.h>
+#include <rte_ip.h>
 #include <rte_mbuf.h>
+#include <rte_tcp.h>
 
+#include "base/csum.h"
 #include "base/lcore_ctx.h"
 
 static struct lcore_ctx lc;
@@ -162,4 +168,101 @@ Test(lcore_tx, a_packet_that_cannot_be_made_to_fit_is_dropped_and_counted)
     cr_assert_eq(rte_mbuf_refcnt_read(m), 1, "our reference is left");
     rte_pktmbuf_free(m);
     cr_assert_eq(rte_mempool_in_use_count(all), 0);
+}
+
+/*
+ * A TCP segment whose checksum is left to the transmit path (the stack's
+ * conf.tx_csum_defer): Ethernet, IPv4 and TCP headers in the first mbuf, the payload
+ * cut at odd lengths after it, the TCP field holding the pseudo-header sum.
+ */
+static struct rte_mbuf *deferred_tcp(void)
+{
+    static const uint16_t lens[] = {701, 333, 400};
+    struct rte_mbuf *h = rte_pktmbuf_alloc(lc.pool), *p;
+    struct rte_ipv4_hdr *ip;
+    struct rte_tcp_hdr *th;
+    uint8_t *f;
+
+    cr_assert_not_null(h);
+    f = (uint8_t *)rte_pktmbuf_append(h, 14 + 20 + 20);
+    memset(f, 0, 54);
+    f[12] = 0x08;
+    ip = (struct rte_ipv4_hdr *)(f + 14);
+    th = (struct rte_tcp_hdr *)(f + 34);
+    ip->version_ihl = RTE_IPV4_VHL_DEF;
+    ip->time_to_live = 64;
+    ip->next_proto_id = IPPROTO_TCP;
+    ip->src_addr = rte_cpu_to_be_32(0x0a000001);
+    ip->dst_addr = rte_cpu_to_be_32(0x0a000002);
+    th->src_port = rte_cpu_to_be_16(80);
+    th->dst_port = rte_cpu_to_be_16(40000);
+    th->data_off = 5 << 4;
+    th->tcp_flags = 0x18;
+    th->rx_win = rte_cpu_to_be_16(1000);
+    p = chain(lens, 3);
+    cr_assert_eq(rte_pktmbuf_chain(h, p), 0);
+    ip->total_length = rte_cpu_to_be_16((uint16_t)(h->pkt_len - 14));
+    ip->hdr_checksum = rte_ipv4_cksum(ip);
+    h->l3_len = 20;
+    h->l4_len = 20;
+    h->ol_flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_TCP_CKSUM;
+    th->cksum = rte_ipv4_phdr_cksum(ip, h->ol_flags);
+    h->port = 0;
+    return h;
+}
+
+static const struct rte_ipv4_hdr *ip_of(const struct rte_mbuf *m)
+{
+    return rte_pktmbuf_mtod_offset(m, const struct rte_ipv4_hdr *, 14);
+}
+
+Test(lcore_tx, a_port_without_tcp_checksum_offload_gets_it_computed_in_software)
+{
+    struct rte_mbuf *got = through(deferred_tcp());
+
+    cr_assert(csum_ipv4_l4_mbuf_ok(got, ip_of(got), 34), "a final checksum over the chain");
+    cr_assert_eq(got->ol_flags & (RTE_MBUF_F_TX_L4_MASK | RTE_MBUF_F_TX_IPV4), 0,
+                 "nothing asked of the port");
+    cr_assert_eq(got->nb_segs, 4);
+    cr_assert_eq(lstats.tx_csum_sw, 1);
+    cr_assert_eq(lstats.tx_csum_offloaded, 0);
+    rte_pktmbuf_free(got);
+    /* And with a port that takes one segment only: computed, then linearized. */
+    lc.tx_max_segs[0] = 1;
+    got = through(deferred_tcp());
+    cr_assert_eq(got->nb_segs, 1);
+    cr_assert(csum_ipv4_l4_mbuf_ok(got, ip_of(got), 34));
+    cr_assert_eq(lstats.tx_csum_sw, 2);
+    rte_pktmbuf_free(got);
+    cr_assert_eq(rte_mempool_in_use_count(lc.pool), 0, "nothing leaked");
+}
+
+Test(lcore_tx, a_port_with_tcp_checksum_offload_gets_the_pseudo_header_sum_and_flags)
+{
+    struct rte_mbuf *got;
+
+    lc.tx_csum[0] = LCORE_TX_CSUM_TCP;
+    got = through(deferred_tcp());
+    const struct rte_tcp_hdr *th = rte_pktmbuf_mtod_offset(got, const struct rte_tcp_hdr *, 34);
+    cr_assert_eq(got->ol_flags & RTE_MBUF_F_TX_L4_MASK, RTE_MBUF_F_TX_TCP_CKSUM,
+                 "left to the port");
+    cr_assert(got->ol_flags & RTE_MBUF_F_TX_IPV4);
+    cr_assert_eq(got->l2_len, 14);
+    cr_assert_eq(got->l3_len, 20);
+    cr_assert_eq(got->l4_len, 20);
+    cr_assert_eq(th->cksum, rte_ipv4_phdr_cksum(ip_of(got), got->ol_flags),
+                 "the pseudo-header sum, as the port wants it");
+    cr_assert_eq(lstats.tx_csum_offloaded, 1);
+    cr_assert_eq(lstats.tx_csum_sw, 0);
+    /* What the port would compute is what software computes. */
+    lcore_tx_csum_sw(got, 14);
+    cr_assert(csum_ipv4_l4_mbuf_ok(got, ip_of(got), 34));
+    rte_pktmbuf_free(got);
+    /* A packet without the request is left alone. */
+    static const uint16_t lens[] = {54, 700};
+    got = through(chain(lens, 2));
+    assert_bytes(got, 754);
+    cr_assert_eq(lstats.tx_csum_offloaded, 1);
+    rte_pktmbuf_free(got);
+    lc.tx_csum[0] = 0;
 }

@@ -561,6 +561,28 @@ Test(config, layer4_values_and_partial_object)
     config_free(cfg);
 }
 
+Test(config, layer7_congestion_control)
+{
+    const struct change nr[] = {{"layer7", "{'congestion_control': 'newreno'}"}};
+    const struct change cu[] = {{"layer7", "{'congestion_control': 'cubic'}"}};
+    struct lbd_config *cfg = load_ok(NULL, 0);
+
+    cr_assert_eq(cfg->layer7.congestion_control, CFG_CC_CUBIC, "default: CUBIC");
+    config_free(cfg);
+    cfg = load_ok(nr, 1);
+    cr_assert_eq(cfg->layer7.congestion_control, CFG_CC_NEWRENO);
+    cr_assert_eq(cfg->layer7.connect_timeout_ms, 4000, "absent fields keep their default");
+    cJSON *j = config_to_json(cfg);
+    cr_assert_str_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "layer7"), "congestion_control")
+                         ->valuestring,
+                     "newreno");
+    cJSON_Delete(j);
+    config_free(cfg);
+    cfg = load_ok(cu, 1);
+    cr_assert_eq(cfg->layer7.congestion_control, CFG_CC_CUBIC);
+    config_free(cfg);
+}
+
 Test(config, layer4_half_open_cap_and_midstream)
 {
     const struct change set[] = {
@@ -1282,6 +1304,9 @@ Test(config_errors, layer7)
         {{{"layer7.server_timeout_s", "4294967296"}},
          "layer7.server_timeout_s: 4294967296 is not in 1..604800"},
         {{{"layer7.server_timeout_s", "false"}}, "layer7.server_timeout_s: must be a number"},
+        {{{"layer7.congestion_control", "'reno'"}},
+         "layer7.congestion_control: \"reno\" is not one of cubic, newreno"},
+        {{{"layer7.congestion_control", "1"}}, "layer7.congestion_control: must be a string"},
     };
     RUN(cases);
 }

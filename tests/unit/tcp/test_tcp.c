@@ -4,6 +4,7 @@
  * reassembly, SYN cookies, caps.
  */
 #include "err.h"
+#include "tcp/tcp_sack.h"
 #include "tcp/tcp_tcb.h"
 #include "tcp/tcp_timer.h"
 
@@ -766,6 +767,7 @@ Test(tcp, fast_retransmit_and_newreno_recovery)
 
     h_start();
     c = h_accept_quiet(7, 65535);
+    cr_assert_eq(tcp_set_cc(c, TCP_CC_NEWRENO), 0);
     cr_assert_eq(tcp_send(c, h_payload(10 * mss, 0, 2000)), 0);
     cr_assert_eq(h_pending_out(), 10);
     h_skip_out();
@@ -785,21 +787,41 @@ Test(tcp, fast_retransmit_and_newreno_recovery)
     cr_assert_eq(o->len, mss);
     cr_assert(c->flags & TCPF_RECOVERY);
     cr_assert_eq(c->ssthresh, flight / 2);
-    cr_assert_eq(c->cwnd, c->ssthresh + 3 * mss);
     cr_assert_eq(c->recover, c->snd_max);
     cr_assert_eq(H.st->stats.fast_retrans, 1);
-    /* Further duplicates inflate the window by one MSS each. */
-    uint32_t cw = c->cwnd;
+    /* PRR (RFC 6937) instead of RFC 6582's inflation: RecoverFS = flight (9 MSS), the
+     * duplicates count 3 MSS delivered, pipe = 6 MSS > ssthresh (4.5 MSS): sndcnt =
+     * ceil(prr_delivered * ssthresh / RecoverFS) - prr_out = ceil(0.5 MSS) - 1 MSS < 0:
+     * nothing beyond the retransmission; cwnd = flight + sndcnt. */
+    cr_assert_eq(c->recover_fs, flight);
+    cr_assert_eq(c->nr_sacked, 3 * mss);
+    cr_assert_eq(c->prr_out, mss);
+    cr_assert_eq(c->prr_delivered, mss, "the duplicate that began the recovery");
+    cr_assert_eq(c->cwnd, flight);
+    /* Fourth duplicate: 2 MSS delivered, pipe 5 MSS, still 0. */
     ACK(una + mss);
-    cr_assert_eq(c->cwnd, cw + mss);
+    cr_assert_eq(c->prr_delivered, 2 * mss);
+    cr_assert_eq(c->cwnd, flight);
+    /* Fifth: pipe 4 MSS <= ssthresh, PRR-SSRB: sndcnt = min(ssthresh - pipe,
+     * max(prr_delivered - prr_out, delivered) + MSS) = min(0.5 MSS, 3 MSS). */
+    ACK(una + mss);
+    cr_assert_eq(c->nr_sacked, 5 * mss);
+    cr_assert_eq(c->cwnd, flight + (flight / 2 - 4 * mss));
     h_skip_out();
-    /* Partial ACK (segment 4 lost too): retransmit it at once, stay in recovery. */
+    /* Partial ACK (segment 4 lost too): retransmit it at once, stay in recovery. It
+     * covers the hole and segment 3, which a duplicate counted already: 1 MSS
+     * delivered, nr_sacked 4 MSS. */
     ACK(una + 3 * mss);
     o = h_next();
     cr_assert_not_null(o);
     cr_assert_eq(o->seq, una + 3 * mss);
     cr_assert(c->flags & TCPF_RECOVERY);
     cr_assert_eq(H.st->stats.partial_acks, 1);
+    cr_assert_eq(c->nr_sacked, 4 * mss);
+    cr_assert_eq(c->prr_delivered, 4 * mss);
+    cr_assert_eq(c->prr_out, 2 * mss);
+    /* pipe = 7 - 4 = 3 MSS: sndcnt = min(4.5 - 3, max(4 - 2, 1) + 1) MSS = 1.5 MSS. */
+    cr_assert_eq(c->cwnd, c->snd_max - c->snd_una + (flight / 2 - 3 * mss));
     h_skip_out();
     /* Full ACK: recovery ends with cwnd = ssthresh (deflated). */
     ACK(c->recover);
@@ -807,6 +829,83 @@ Test(tcp, fast_retransmit_and_newreno_recovery)
     cr_assert_leq(c->cwnd, c->ssthresh);
     cr_assert_eq(H.st->stats.fast_retrans, 1);
 #undef ACK
+}
+
+/*
+ * PRR (RFC 6937) in a SACK recovery: the reduction to ssthresh is spread over the
+ * ACKs of the recovery. While pipe is above ssthresh, what goes out is
+ * ssthresh / RecoverFS of what the ACKs report delivered; new data leaves before pipe
+ * has fallen to ssthresh (cwnd = ssthresh at once would hold everything back until
+ * then, and then send one for one).
+ */
+Test(tcp, prr_spreads_a_sack_recovery_over_the_acks)
+{
+    struct tcp_conn *c;
+    struct h_out *o;
+    uint32_t una = ISS + 1, mss = 1460, hole, top, first_new_pipe = 0, rexmt_at = 0;
+    bool rexmt_seen = false, in_rec = false;
+    unsigned acks = 0, new_in_rec = 0;
+
+    h_start();
+    H.peer_sack = 1;
+    c = h_accept_quiet(7, 65535);
+    cr_assert_eq(tcp_send(c, h_payload(80 * mss, 0, 1460)), 0);
+    h_skip_out();
+    for (uint32_t i = 1; i <= 10; i++)
+        h_in(&(struct h_seg){.seq = PEER_ISN + 1, .ack = una + i * mss, .flags = TCP_ACK,
+                             .wnd = 65535});
+    h_skip_out();
+    cr_assert_eq(c->snd_max - c->snd_una, 20 * mss, "slow start: 20 in flight");
+    /* Segment 10 is lost; the peer SACKs each later one as it arrives. */
+    hole = una + 10 * mss;
+    top = hole + mss;
+    while (acks++ < 60) {
+        if (rexmt_seen && SEQ_GEQ(top, rexmt_at)) {
+            /* The retransmission arrives after what was sent before it. */
+            h_in(&(struct h_seg){.seq = PEER_ISN + 1, .ack = top, .flags = TCP_ACK,
+                                 .wnd = 65535});
+            break;
+        }
+        if (SEQ_GEQ(top, c->snd_max))
+            break;
+        top += mss;
+        h_in(&(struct h_seg){.seq = PEER_ISN + 1, .ack = hole, .flags = TCP_ACK,
+                             .wnd = 65535, .n_sack = 1, .sack = {hole + mss, top}});
+        if (c->flags & TCPF_SACK_RECOVERY) {
+            if (!in_rec) {
+                in_rec = true;
+                cr_assert_eq(c->recover_fs, c->recover - c->snd_una,
+                             "RecoverFS = FlightSize at the start");
+            }
+            /* Proportional part: never more out than ssthresh / RecoverFS of what was
+             * delivered (rounded up), while pipe stays above ssthresh; the fast
+             * retransmission goes at once whatever the budget. */
+            uint64_t budget = ((uint64_t)c->prr_delivered * c->ssthresh + c->recover_fs - 1) /
+                              c->recover_fs;
+            if (tcp_sack_pipe(c) > c->ssthresh)
+                cr_assert_leq(c->prr_out, budget > mss ? budget : mss,
+                              "prr_out %u, delivered %u", c->prr_out, c->prr_delivered);
+        }
+        for (o = h_next(); o != NULL; o = h_next()) {
+            if (o->len == 0)
+                continue;
+            if (o->seq == hole) {
+                rexmt_seen = true;
+                rexmt_at = c->snd_max;
+            } else if (in_rec && new_in_rec++ == 0) {
+                first_new_pipe = tcp_sack_pipe(c);
+            }
+        }
+    }
+    cr_assert(in_rec, "SACK recovery began");
+    cr_assert(rexmt_seen);
+    cr_assert_gt(new_in_rec, 0, "new data during the recovery");
+    cr_assert_gt(first_new_pipe, c->ssthresh,
+                 "the first new segment left with pipe (%u) above ssthresh (%u)",
+                 first_new_pipe, c->ssthresh);
+    cr_assert(!(c->flags & TCPF_RECOVERY), "recovery over");
+    cr_assert_leq(c->cwnd, c->ssthresh);
+    cr_assert_eq(H.st->stats.rexmt_timeouts, 0);
 }
 
 Test(tcp, rto_after_loss_does_not_trigger_a_second_fast_retransmit)
@@ -1722,6 +1821,29 @@ Test(tcp, close_inside_a_callback_is_safe)
     cr_assert_eq(tcp_conn_state(c), TCP_FIN_WAIT_1);
 }
 
+Test(tcp, deferred_checksums_carry_the_pseudo_header_sum_for_the_tx_path)
+{
+    struct tcp_conn *c;
+    uint32_t una = ISS + 1;
+
+    /* conf.tx_csum_defer (the dataplane's setting): every segment, SYN-ACK, data cut
+     * across odd-length queued segments, retransmission and RST, leaves with
+     * TX_TCP_CKSUM and the pseudo-header sum; the harness completes it as lcore_tx
+     * does for a port without the offload and checks it over the bytes laid flat. */
+    H.conf.tx_csum_defer = true;
+    h_start();
+    c = h_accept_quiet(7, 65535);
+    cr_assert_gt(H.n_deferred, 0, "the SYN-ACK");
+    cr_assert_eq(tcp_send(c, h_payload(141, 0, 141)), 0);
+    cr_assert_eq(tcp_send(c, h_payload(3000, 141, 999)), 0);
+    h_skip_out();
+    h_wait_out(10000);                  /* an RTO: one MSS from snd_una, cut oddly */
+    cr_assert_eq(h_pending_out(), 1);
+    cr_assert_eq(h_next()->seq, una);
+    tcp_abort(c);
+    cr_assert_eq(H.n_deferred, H.n_out, "every segment: %u of %u", H.n_deferred, H.n_out);
+}
+
 Test(tcp, memory_per_idle_connection)
 {
     /* Reported in doc/tcp.md; keep an eye on it. */
@@ -2051,8 +2173,12 @@ Test(tcp, sack_loss_detected_before_three_duplicates)
     cr_assert_eq(o->len, mss);
     cr_assert(c->flags & TCPF_SACK_RECOVERY);
     cr_assert_eq(c->recover, c->snd_max);
-    cr_assert_eq(c->cwnd, c->ssthresh);
-    cr_assert_eq(c->ssthresh, 5 * mss, "FlightSize / 2");
+    cr_assert_eq(c->ssthresh, 7 * mss, "CUBIC (the default): beta 0.7 of FlightSize");
+    /* PRR: 3 MSS delivered (SACKed) on this ACK, pipe = 6 MSS beyond the SACKed + the
+     * retransmission = 7 MSS, not above ssthresh: sndcnt = min(ssthresh - pipe, ...) = 0. */
+    cr_assert_eq(c->prr_delivered, 3 * mss);
+    cr_assert_eq(c->prr_out, mss, "the retransmission counts as sent");
+    cr_assert_eq(c->cwnd, 7 * mss, "cwnd = pipe + sndcnt");
     for (o = h_next(); o != NULL; o = h_next())
         cr_assert(o->seq == una + 10 * mss || o->len == 0 || o->seq >= una + 10 * mss,
                   "never the SACKed segments (seq %u)", o->seq - una);
