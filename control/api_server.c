@@ -412,25 +412,10 @@ const struct api_counters *api_server_counters(const struct api_server *srv)
     return &srv->n;
 }
 
-unsigned long api_server_slow_clients(const struct api_server *srv)
-{
-    return srv->n.slow_clients;
-}
-
 void api_server_set_timeouts(struct api_server *srv, uint32_t request_ms, uint32_t evict_ms)
 {
     srv->request_timeout_ms = request_ms;
     srv->evict_ms = evict_ms;
-}
-
-unsigned long api_server_request_timeouts(const struct api_server *srv)
-{
-    return srv->n.request_timeouts;
-}
-
-unsigned long api_server_evicted(const struct api_server *srv)
-{
-    return srv->n.evicted;
 }
 
 void api_server_close(struct api_server *srv)

@@ -62,17 +62,8 @@ struct api_counters {
 /* The counters, live (valid until api_server_close): for the appliance's stats. */
 const struct api_counters *api_server_counters(const struct api_server *srv);
 
-/* Clients disconnected so far for leaving more than API_MAX_PENDING_OUT unread. */
-unsigned long api_server_slow_clients(const struct api_server *srv);
-
-/* Clients disconnected so far for a request line unfinished after API_REQUEST_TIMEOUT_MS. */
-unsigned long api_server_request_timeouts(const struct api_server *srv);
-
 /* The two limits above, for tests (the daemon keeps the defaults). */
 void api_server_set_timeouts(struct api_server *srv, uint32_t request_ms, uint32_t evict_ms);
-
-/* Idle or stalled clients closed so far to make room for a new one. */
-unsigned long api_server_evicted(const struct api_server *srv);
 
 /* Closes every connection and removes the socket file. */
 void api_server_close(struct api_server *srv);

@@ -4,6 +4,7 @@
 
 #include "ha_monitor.h"
 #include "health.h"
+#include "snapshot/snapshot.h"
 
 void appliance_worker_msg(struct appliance *a, const struct ctl_msg *msg)
 {
@@ -19,4 +20,13 @@ uint64_t appliance_now_ms(void)
 
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+void appliance_snapshot_counted(struct appliance *a, const struct snapshot *s)
+{
+    a->generation = s->generation;
+    a->maglev_built += s->maglev_built;
+    a->maglev_reused += s->maglev_reused;
+    a->routes_reused += s->routes_reused;
+    a->routes_built += !s->routes_reused;
 }

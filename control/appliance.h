@@ -65,6 +65,13 @@ struct ha_monitor;
  */
 void appliance_worker_msg(struct appliance *a, const struct ctl_msg *msg);
 
+struct snapshot;
+
+/* A snapshot about to be published: the generation and the tables it computed or shared
+ * go into the appliance's counters (stats: snapshots_published, maglev_tables_*,
+ * route_tables_*). */
+void appliance_snapshot_counted(struct appliance *a, const struct snapshot *s);
+
 /* Monotonic milliseconds. */
 uint64_t appliance_now_ms(void);
 

@@ -247,12 +247,11 @@ static int mod_snapshot_init(struct appliance *a, char *err, size_t errlen)
 {
     struct snapshot *s;
 
-    s = snapshot_build(a->cfg, ++a->generation, err, errlen);
+    s = snapshot_build(a->cfg, a->generation + 1, err, errlen);
 
     if (s == NULL)
         return LBD_ENOMEM;
-    a->maglev_built += s->maglev_built;
-    a->routes_built++;
+    appliance_snapshot_counted(a, s);
     dp_publish(a->dp, s);
     return 0;
 }

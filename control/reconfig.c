@@ -189,11 +189,7 @@ int reconfig_apply(struct appliance *a, struct lbd_config *next, char *err, size
         tls_load_release(next);
         return LBD_ENOMEM;
     }
-    a->generation++;
-    a->maglev_built += s->maglev_built;
-    a->maglev_reused += s->maglev_reused;
-    a->routes_reused += s->routes_reused;
-    a->routes_built += !s->routes_reused;
+    appliance_snapshot_counted(a, s);
     a->health_changed = false; /* the snapshot carries the health as it is now */
     if (a->dp != NULL)
         dp_publish(a->dp, s); /* returns once no worker can see the old snapshot */
@@ -215,11 +211,7 @@ int reconfig_publish(struct appliance *a, char *err, size_t errlen)
 
     if (s == NULL)
         return LBD_ENOMEM;
-    a->generation++;
-    a->maglev_built += s->maglev_built;
-    a->maglev_reused += s->maglev_reused;
-    a->routes_reused += s->routes_reused;
-    a->routes_built += !s->routes_reused;
+    appliance_snapshot_counted(a, s);
     a->health_changed = false; /* the snapshot carries the health as it is now */
     if (a->dp != NULL)
         dp_publish(a->dp, s);

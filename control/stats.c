@@ -1,7 +1,9 @@
 #include "stats.h"
 
+#include <stddef.h>
 #include <string.h>
 
+#include <rte_common.h>
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
 
@@ -308,6 +310,95 @@ static cJSON *stats_ports(const struct appliance *a)
     return arr;
 }
 
+/*
+ * The workers' own counters, in the order stats and /metrics show them (doc/metrics.md):
+ * each a uint64_t of struct worker_stats (WORKER_FIELD refuses any other type).
+ */
+#define WORKER_FIELD(name, member)                                                    \
+    {name, offsetof(struct worker_stats, member) +                                    \
+               0 * sizeof(char[_Generic(((struct worker_stats *)0)->member, uint64_t: 1)])}
+
+static const struct {
+    const char *name;
+    size_t off;
+} worker_fields[] = {
+    WORKER_FIELD("rx_packets", rx_packets),
+    WORKER_FIELD("rx_bytes", rx_bytes),
+    WORKER_FIELD("tx_packets", lcore.tx_packets),
+    WORKER_FIELD("tx_bytes", lcore.tx_bytes),
+    WORKER_FIELD("handoff_out", handoff_out),
+    WORKER_FIELD("handoff_in", handoff_in),
+    WORKER_FIELD("arp_replies", arp_replies),
+    WORKER_FIELD("arp_gratuitous", arp_gratuitous),
+    WORKER_FIELD("arp_learn_sent", neigh_learn.learn_sent),
+    WORKER_FIELD("neigh_refresh_sent", neigh_learn.refresh_sent),
+    WORKER_FIELD("neigh_garp_sent", neigh_learn.garp_sent),
+    WORKER_FIELD("neigh_learn_held", neigh_learn.held),
+    WORKER_FIELD("neigh_learn_throttled", neigh_learn.throttled),
+    WORKER_FIELD("icmp_echo_replies", icmp_echo_replies),
+    WORKER_FIELD("arp_requests", ip_out.arp_requests),
+    WORKER_FIELD("arp_probes", ip_out.arp_probes),
+    WORKER_FIELD("frag_packets", ip_out.frag_packets),
+    WORKER_FIELD("frag_out", ip_out.frag_out),
+    WORKER_FIELD("frag_needed_sent", ip_out.frag_needed_sent),
+    WORKER_FIELD("garp_sent", ip_out.garp_sent),
+    WORKER_FIELD("ha_rx", ha_rx),
+    WORKER_FIELD("ha_tx", ha_tx),
+    WORKER_FIELD("l4_sync_sent", l4.sync_sent),
+    WORKER_FIELD("l4_sync_ring_full", l4.sync_ring_full),
+    WORKER_FIELD("l4_sync_installed", l4.sync_installed),
+    WORKER_FIELD("l4_sync_removed", l4.sync_removed),
+    WORKER_FIELD("l4_sync_no_service", l4.sync_no_service),
+    WORKER_FIELD("l4_sync_failed", l4.sync_failed),
+    WORKER_FIELD("l4_log_records", l4.log_records),
+    WORKER_FIELD("l4_log_lost", l4.log_lost),
+    WORKER_FIELD("probes_sent", probe.probes_sent),
+    WORKER_FIELD("probe_failed", probe.probe_failed),
+    WORKER_FIELD("probes_ok", probe.probes_ok),
+    WORKER_FIELD("l4_halt_resets", l4.halt_resets),
+    WORKER_FIELD("l4_halt_rst_retries", l4.halt_rst_retries),
+    WORKER_FIELD("echo_replies_in", probe.echo_replies_in),
+    WORKER_FIELD("probe_results_lost", probe.results_lost),
+    WORKER_FIELD("mbuf_alloc_failed", lcore.mbuf_alloc_failed),
+    WORKER_FIELD("ctl_ring_full", lcore.ctl_ring_full),
+    WORKER_FIELD("tx_linearized", lcore.tx_linearized),
+    WORKER_FIELD("csum_completed", lcore.csum_completed),
+    WORKER_FIELD("tx_csum_sw", lcore.tx_csum_sw),
+    WORKER_FIELD("tx_csum_offloaded", lcore.tx_csum_offloaded),
+    WORKER_FIELD("tx_prepare_failed", lcore.tx_prepare_failed),
+    WORKER_FIELD("forwarded", forward.forwarded),
+    WORKER_FIELD("icmp_errors_sent", forward.icmp_errors_sent),
+    WORKER_FIELD("l4_forward_packets", l4.forward_packets),
+    WORKER_FIELD("l4_reverse_packets", l4.reverse_packets),
+    WORKER_FIELD("l4_reverse_reassembled", l4.reverse_reassembled),
+    WORKER_FIELD("l4_conns_created", l4.conns_created),
+    WORKER_FIELD("l4_conns_ended", l4.conns_ended),
+    WORKER_FIELD("l4_conns_midstream", l4.conns_midstream),
+    WORKER_FIELD("l4_conns_halted", l4.conns_halted),
+    WORKER_FIELD("l4_persist_hits", l4.persist_hits),
+    WORKER_FIELD("l4_persist_moved", l4.persist_moved),
+    WORKER_FIELD("l4_persist_created", l4.persist_created),
+    WORKER_FIELD("l4_persist_full", l4.persist_full),
+    WORKER_FIELD("l4_nh_misses", l4.nh_misses),
+    WORKER_FIELD("l4_icmp_to_client", l4.icmp_to_client),
+    WORKER_FIELD("l4_icmp_to_server", l4.icmp_to_server),
+    WORKER_FIELD("l4_mss_clamped", l4.mss_clamped),
+    WORKER_FIELD("l4_synproxy_cookies_sent", l4.synproxy_cookies_sent),
+    WORKER_FIELD("l4_synproxy_cookies_ok", l4.synproxy_cookies_ok),
+    WORKER_FIELD("l4_synproxy_cookies_bad", l4.synproxy_cookies_bad),
+    WORKER_FIELD("l4_synproxy_syn_resent", l4.synproxy_syn_resent),
+    WORKER_FIELD("l4_synproxy_established", l4.synproxy_established),
+    WORKER_FIELD("l4_synproxy_refused", l4.synproxy_refused),
+    WORKER_FIELD("l4_synproxy_held", l4.synproxy_held),
+    WORKER_FIELD("l4_synproxy_early_drops", l4.synproxy_early_drops),
+    WORKER_FIELD("l4_synproxy_rescaled", l4.synproxy_rescaled),
+    WORKER_FIELD("reass_fragments", reass.fragments),
+    WORKER_FIELD("reass_datagrams", reass.datagrams),
+    WORKER_FIELD("reass_evicted", reass.evicted),
+    WORKER_FIELD("reass_timeouts", reass.timeouts),
+    WORKER_FIELD("reass_refused", reass.refused),
+};
+
 cJSON *stats_build(const struct appliance *a, const char *vs_label, int *rc, char *err,
                    size_t errlen)
 {
@@ -329,81 +420,9 @@ cJSON *stats_build(const struct appliance *a, const char *vs_label, int *rc, cha
         cJSON *w = cJSON_CreateObject();
         cJSON_AddNumberToObject(w, "worker", i);
         cJSON_AddNumberToObject(w, "lcore", dp_worker_lcore(dp, i));
-        add_u64(w, "rx_packets", ws->rx_packets);
-        add_u64(w, "rx_bytes", ws->rx_bytes);
-        add_u64(w, "tx_packets", ws->lcore.tx_packets);
-        add_u64(w, "tx_bytes", ws->lcore.tx_bytes);
-        add_u64(w, "handoff_out", ws->handoff_out);
-        add_u64(w, "handoff_in", ws->handoff_in);
-        add_u64(w, "arp_replies", ws->arp_replies);
-        add_u64(w, "arp_gratuitous", ws->arp_gratuitous);
-        add_u64(w, "arp_learn_sent", ws->neigh_learn.learn_sent);
-        add_u64(w, "neigh_refresh_sent", ws->neigh_learn.refresh_sent);
-        add_u64(w, "neigh_garp_sent", ws->neigh_learn.garp_sent);
-        add_u64(w, "neigh_learn_held", ws->neigh_learn.held);
-        add_u64(w, "neigh_learn_throttled", ws->neigh_learn.throttled);
-        add_u64(w, "icmp_echo_replies", ws->icmp_echo_replies);
-        add_u64(w, "arp_requests", ws->ip_out.arp_requests);
-        add_u64(w, "arp_probes", ws->ip_out.arp_probes);
-        add_u64(w, "frag_packets", ws->ip_out.frag_packets);
-        add_u64(w, "frag_out", ws->ip_out.frag_out);
-        add_u64(w, "frag_needed_sent", ws->ip_out.frag_needed_sent);
-        add_u64(w, "garp_sent", ws->ip_out.garp_sent);
-        add_u64(w, "ha_rx", ws->ha_rx);
-        add_u64(w, "ha_tx", ws->ha_tx);
-        add_u64(w, "l4_sync_sent", ws->l4.sync_sent);
-        add_u64(w, "l4_sync_ring_full", ws->l4.sync_ring_full);
-        add_u64(w, "l4_sync_installed", ws->l4.sync_installed);
-        add_u64(w, "l4_sync_removed", ws->l4.sync_removed);
-        add_u64(w, "l4_sync_no_service", ws->l4.sync_no_service);
-        add_u64(w, "l4_sync_failed", ws->l4.sync_failed);
-        add_u64(w, "l4_log_records", ws->l4.log_records);
-        add_u64(w, "l4_log_lost", ws->l4.log_lost);
-        add_u64(w, "probes_sent", ws->probe.probes_sent);
-        add_u64(w, "probe_failed", ws->probe.probe_failed);
-        add_u64(w, "probes_ok", ws->probe.probes_ok);
-        add_u64(w, "l4_halt_resets", ws->l4.halt_resets);
-        add_u64(w, "l4_halt_rst_retries", ws->l4.halt_rst_retries);
-        add_u64(w, "echo_replies_in", ws->probe.echo_replies_in);
-        add_u64(w, "probe_results_lost", ws->probe.results_lost);
-        add_u64(w, "mbuf_alloc_failed", ws->lcore.mbuf_alloc_failed);
-        add_u64(w, "ctl_ring_full", ws->lcore.ctl_ring_full);
-        add_u64(w, "tx_linearized", ws->lcore.tx_linearized);
-        add_u64(w, "csum_completed", ws->lcore.csum_completed);
-        add_u64(w, "tx_csum_sw", ws->lcore.tx_csum_sw);
-        add_u64(w, "tx_csum_offloaded", ws->lcore.tx_csum_offloaded);
-        add_u64(w, "tx_prepare_failed", ws->lcore.tx_prepare_failed);
-        add_u64(w, "forwarded", ws->forward.forwarded);
-        add_u64(w, "icmp_errors_sent", ws->forward.icmp_errors_sent);
-        add_u64(w, "l4_forward_packets", ws->l4.forward_packets);
-        add_u64(w, "l4_reverse_packets", ws->l4.reverse_packets);
-        add_u64(w, "l4_reverse_reassembled", ws->l4.reverse_reassembled);
-        add_u64(w, "l4_conns_created", ws->l4.conns_created);
-        add_u64(w, "l4_conns_ended", ws->l4.conns_ended);
-        add_u64(w, "l4_conns_midstream", ws->l4.conns_midstream);
-        add_u64(w, "l4_conns_halted", ws->l4.conns_halted);
-        add_u64(w, "l4_persist_hits", ws->l4.persist_hits);
-        add_u64(w, "l4_persist_moved", ws->l4.persist_moved);
-        add_u64(w, "l4_persist_created", ws->l4.persist_created);
-        add_u64(w, "l4_persist_full", ws->l4.persist_full);
-        add_u64(w, "l4_nh_misses", ws->l4.nh_misses);
-        add_u64(w, "l4_icmp_to_client", ws->l4.icmp_to_client);
-        add_u64(w, "l4_icmp_to_server", ws->l4.icmp_to_server);
-        add_u64(w, "l4_mss_clamped", ws->l4.mss_clamped);
-        add_u64(w, "l4_synproxy_cookies_sent", ws->l4.synproxy_cookies_sent);
-        add_u64(w, "l4_synproxy_cookies_ok", ws->l4.synproxy_cookies_ok);
-        add_u64(w, "l4_synproxy_cookies_bad", ws->l4.synproxy_cookies_bad);
-        add_u64(w, "l4_synproxy_syn_resent", ws->l4.synproxy_syn_resent);
-        add_u64(w, "l4_synproxy_established", ws->l4.synproxy_established);
-        add_u64(w, "l4_synproxy_refused", ws->l4.synproxy_refused);
-        add_u64(w, "l4_synproxy_held", ws->l4.synproxy_held);
-        add_u64(w, "l4_synproxy_early_drops", ws->l4.synproxy_early_drops);
-        add_u64(w, "l4_synproxy_rescaled", ws->l4.synproxy_rescaled);
-        add_u64(w, "reass_fragments", ws->reass.fragments);
-        add_u64(w, "reass_datagrams", ws->reass.datagrams);
-        add_u64(w, "reass_evicted", ws->reass.evicted);
-        add_u64(w, "reass_timeouts", ws->reass.timeouts);
-        add_u64(w, "reass_refused", ws->reass.refused);
+        for (size_t k = 0; k < RTE_DIM(worker_fields); k++)
+            add_u64(w, worker_fields[k].name,
+                    *(const uint64_t *)((const char *)ws + worker_fields[k].off));
         add_u64(w, "l4_conns_active", dp_worker_l4_conns(dp, i));
         add_u64(w, "l4_persist_entries", dp_worker_l4_persist(dp, i));
 #define STATS_PROXY_FIELD(n) add_u64(w, "proxy_" #n, ws->proxy.n);

@@ -226,7 +226,10 @@ struct snapshot *snapshot_rebuild(const struct lbd_config *cfg, const struct sna
     hp.socket_id = (int)rte_socket_id();
     s->table = rte_hash_create(&hp);
     if (s->table == NULL) {
-        lbd_err_set(err, errlen, LBD_ENOMEM, "address table: %s", rte_strerror(rte_errno));
+        /* rte_hash_create's rte_errno is not always ENOMEM when the heap is full. */
+        lbd_err_set(err, errlen, LBD_ENOMEM,
+                    "no EAL memory for the address table (%u entries; rte_errno: %s)",
+                    hp.entries, rte_strerror(rte_errno));
         goto err_free;
     }
 

@@ -221,7 +221,7 @@ Test(api_server, one_reply_larger_than_the_cap_reaches_a_client_that_reads)
     cr_assert_gt(got, BIG_REPLY, "the whole reply arrived (%zu bytes)", got);
     cr_assert_eq(buf[got - 1], '\n');
     free(buf);
-    cr_assert_eq(api_server_slow_clients(srv), 0);
+    cr_assert_eq(api_server_counters(srv)->slow_clients, 0);
     send_str(fd, "after\n");
     expect_echo(fd, "after");
     close(fd);
@@ -247,11 +247,11 @@ Test(api_server, a_client_that_does_not_read_its_replies_is_disconnected)
                 dropped = true;             /* the server closed its side */
         }
         api_server_poll(srv, 1);
-        dropped = dropped || api_server_slow_clients(srv) > 0;
+        dropped = dropped || api_server_counters(srv)->slow_clients > 0;
     }
     free(lines);
     cr_assert(dropped, "still connected after %zu bytes sent", sent);
-    cr_assert_eq(api_server_slow_clients(srv), 1, "counted once");
+    cr_assert_eq(api_server_counters(srv)->slow_clients, 1, "counted once");
     /* The connection is gone: reading drains what was sent, then ends. */
     {
         char buf[65536];
@@ -267,7 +267,7 @@ Test(api_server, a_client_that_does_not_read_its_replies_is_disconnected)
     /* Everyone else is served as before. */
     send_str(other, "still here\n");
     expect_echo(other, "still here");
-    cr_assert_eq(api_server_slow_clients(srv), 1);
+    cr_assert_eq(api_server_counters(srv)->slow_clients, 1);
     close(fd);
     close(other);
 }
@@ -349,7 +349,7 @@ Test(api_server, an_unfinished_request_line_is_cut_after_the_request_timeout)
         usleep(60000);
         api_server_poll(srv, 0);
     }
-    cr_assert_eq(api_server_request_timeouts(srv), 4);
+    cr_assert_eq(api_server_counters(srv)->request_timeouts, 4);
     for (int i = 0; i < 4; i++) {
         struct pollfd p = {.fd = slow[i], .events = POLLIN};
         cr_assert_eq(poll(&p, 1, 100), 1);
@@ -380,7 +380,7 @@ Test(api_server, a_full_table_of_idle_clients_makes_room_for_a_newcomer)
     late = client();
     send_str(late, "hello\n");
     expect_echo(late, "hello");
-    cr_assert_eq(api_server_evicted(srv), 1);
+    cr_assert_eq(api_server_counters(srv)->evicted, 1);
     j = reply(fds[0]);                      /* the longest idle: the first */
     cr_assert(cJSON_IsFalse(cJSON_GetObjectItem(j, "ok")));
     cJSON_Delete(j);

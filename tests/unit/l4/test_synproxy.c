@@ -40,7 +40,8 @@ static uint32_t seg(uint32_t src, uint32_t dst, uint16_t sport, uint16_t dport, 
     struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(f + 14);
     struct rte_tcp_hdr *tcp = (struct rte_tcp_hdr *)(f + 34);
 
-    memcpy(tcp + 1, opts, olen);
+    if (olen > 0)
+        memcpy(tcp + 1, opts, olen);
     tcp->data_off = (uint8_t)(((20 + olen) / 4) << 4);
     tcp->rx_win = rte_cpu_to_be_16(win);
     tcp->cksum = 0;
