@@ -223,30 +223,27 @@ static void l4_reset_sender(struct l4 *l4, const struct snapshot *s, struct rte_
     ip_out(l4->io, s, m, ip->dst_addr);
 }
 
-/*
- * Sends a bare RST src:sport -> dst:dport (network order) with sequence number seq
- * (host order), built in a new mbuf: when a halted server's connection is closed on a
- * packet of one side, the other side is told too. Slow path (halt only); counted as
- * halt_resets, or mbuf_alloc_failed.
- */
-static void l4_send_rst(struct l4 *l4, const struct snapshot *s, uint32_t src,
-                        uint16_t sport, uint32_t dst, uint16_t dport, uint32_t seq)
+bool l4_send_tcp(struct l4 *l4, const struct snapshot *s, uint32_t src, uint16_t sport,
+                 uint32_t dst, uint16_t dport, uint32_t seq, uint32_t ack, uint8_t flags,
+                 uint16_t win, const uint8_t *opts, uint32_t opt_len)
 {
     struct rte_mbuf *m = lcore_alloc(l4->lc);
+    uint32_t len = (uint32_t)(sizeof(struct rte_ipv4_hdr) + sizeof(struct rte_tcp_hdr)) +
+                   opt_len;
     struct rte_ipv4_hdr *ip;
     struct rte_tcp_hdr *tcp;
 
     if (unlikely(m == NULL))
-        return;
-    ip = (struct rte_ipv4_hdr *)rte_pktmbuf_append(m, sizeof(*ip) + sizeof(*tcp));
+        return false;
+    ip = (struct rte_ipv4_hdr *)rte_pktmbuf_append(m, (uint16_t)len);
     if (unlikely(ip == NULL)) {
         rte_pktmbuf_free(m);
-        return;
+        return false;
     }
     tcp = (struct rte_tcp_hdr *)(ip + 1);
-    memset(ip, 0, sizeof(*ip) + sizeof(*tcp));
+    memset(ip, 0, len);
     ip->version_ihl = RTE_IPV4_VHL_DEF;
-    ip->total_length = rte_cpu_to_be_16(sizeof(*ip) + sizeof(*tcp));
+    ip->total_length = rte_cpu_to_be_16((uint16_t)len);
     ip->fragment_offset = rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG);
     ip->time_to_live = 64;
     ip->next_proto_id = IPPROTO_TCP;
@@ -256,11 +253,28 @@ static void l4_send_rst(struct l4 *l4, const struct snapshot *s, uint32_t src,
     tcp->src_port = sport;
     tcp->dst_port = dport;
     tcp->sent_seq = rte_cpu_to_be_32(seq);
-    tcp->data_off = (sizeof(*tcp) / 4) << 4;
-    tcp->tcp_flags = RTE_TCP_RST_FLAG;
+    tcp->recv_ack = rte_cpu_to_be_32(ack);
+    tcp->data_off = (uint8_t)(((sizeof(*tcp) + opt_len) / 4) << 4);
+    tcp->tcp_flags = flags;
+    tcp->rx_win = rte_cpu_to_be_16(win);
+    if (opt_len != 0)
+        memcpy(tcp + 1, opts, opt_len);
     tcp->cksum = rte_ipv4_udptcp_cksum(ip, tcp);
-    l4->stats->halt_resets++;
     ip_out(l4->io, s, m, dst);
+    return true;
+}
+
+/*
+ * Sends a bare RST src:sport -> dst:dport (network order) with sequence number seq
+ * (host order): when a halted server's connection is closed on a packet of one side,
+ * the other side is told too. Slow path (halt only); counted as halt_resets, or
+ * mbuf_alloc_failed.
+ */
+static void l4_send_rst(struct l4 *l4, const struct snapshot *s, uint32_t src,
+                        uint16_t sport, uint32_t dst, uint16_t dport, uint32_t seq)
+{
+    if (l4_send_tcp(l4, s, src, sport, dst, dport, seq, 0, RTE_TCP_RST_FLAG, 0, NULL, 0))
+        l4->stats->halt_resets++;
 }
 
 /*

@@ -152,6 +152,16 @@ static inline void l4_pkt_key(const struct pkt_info *pi, struct conn_key *k)
 }
 
 /*
+ * Sends a TCP segment src:sport -> dst:dport (network order) with seq, ack (host
+ * order), flags, window and opt_len bytes of options, built in a new mbuf, checksums
+ * complete, through ip_out. False when no mbuf (counted by lcore_alloc). Slow path:
+ * halt's resets and the SYN proxy's own segments (synproxy.c).
+ */
+bool l4_send_tcp(struct l4 *l4, const struct snapshot *s, uint32_t src, uint16_t sport,
+                 uint32_t dst, uint16_t dport, uint32_t seq, uint32_t ack, uint8_t flags,
+                 uint16_t win, const uint8_t *opts, uint32_t opt_len);
+
+/*
  * l4_from_server for a packet whose connection c the caller found (its reverse key,
  * l4_pkt_key): takes ownership of m.
  */

@@ -228,52 +228,6 @@ static uint32_t sp_put_opts(uint8_t *o, uint16_t mss, uint8_t ws, uint8_t sack)
     return n;
 }
 
-/*
- * Sends a TCP segment src:sport -> dst:dport (network order) with seq, ack (host
- * order), flags, window and opt_len bytes of options, built in a new mbuf. False when
- * no mbuf (counted by lcore_alloc).
- */
-static bool sp_send(struct l4 *l4, const struct snapshot *s, uint32_t src, uint16_t sport,
-                    uint32_t dst, uint16_t dport, uint32_t seq, uint32_t ack, uint8_t flags,
-                    uint16_t win, const uint8_t *opts, uint32_t opt_len)
-{
-    struct rte_mbuf *m = lcore_alloc(l4->lc);
-    uint32_t len = (uint32_t)(sizeof(struct rte_ipv4_hdr) + sizeof(struct rte_tcp_hdr)) +
-                   opt_len;
-    struct rte_ipv4_hdr *ip;
-    struct rte_tcp_hdr *tcp;
-
-    if (unlikely(m == NULL))
-        return false;
-    ip = (struct rte_ipv4_hdr *)rte_pktmbuf_append(m, (uint16_t)len);
-    if (unlikely(ip == NULL)) {
-        rte_pktmbuf_free(m);
-        return false;
-    }
-    tcp = (struct rte_tcp_hdr *)(ip + 1);
-    memset(ip, 0, len);
-    ip->version_ihl = RTE_IPV4_VHL_DEF;
-    ip->total_length = rte_cpu_to_be_16((uint16_t)len);
-    ip->fragment_offset = rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG);
-    ip->time_to_live = 64;
-    ip->next_proto_id = IPPROTO_TCP;
-    ip->src_addr = src;
-    ip->dst_addr = dst;
-    ip->hdr_checksum = rte_ipv4_cksum(ip);
-    tcp->src_port = sport;
-    tcp->dst_port = dport;
-    tcp->sent_seq = rte_cpu_to_be_32(seq);
-    tcp->recv_ack = rte_cpu_to_be_32(ack);
-    tcp->data_off = (uint8_t)(((sizeof(*tcp) + opt_len) / 4) << 4);
-    tcp->tcp_flags = flags;
-    tcp->rx_win = rte_cpu_to_be_16(win);
-    if (opt_len != 0)
-        memcpy(tcp + 1, opts, opt_len);
-    tcp->cksum = rte_ipv4_udptcp_cksum(ip, tcp);
-    ip_out(l4->io, s, m, dst);
-    return true;
-}
-
 /* The MSS lbd offers: the table's largest not above the client's nor the narrowest
  * port's (its MTU less 40). */
 static uint32_t sp_mss_index(const struct l4 *l4, uint16_t peer_mss)
@@ -315,7 +269,7 @@ static void sp_send_cookie(struct l4 *l4, const struct snapshot *s, const struct
         n += sp_put_ts(opts + n, (uint32_t)l4->lc->now_ms + sp->ts_off, o.tsval);
     /* A window of one segment: the client sends at most one before the real server's
      * own window reaches it (synproxy_from_client holds one). */
-    if (sp_send(l4, s, pi->dst_ip, tcp->dst_port, pi->src_ip, tcp->src_port, cookie, irs + 1,
+    if (l4_send_tcp(l4, s, pi->dst_ip, tcp->dst_port, pi->src_ip, tcp->src_port, cookie, irs + 1,
                 RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG, sp_mss_table[idx], opts, n)) {
         sp->cookie_ms = l4->lc->now_ms ? l4->lc->now_ms : 1;
         l4->stats->synproxy_cookies_sent++;
@@ -388,7 +342,7 @@ static void sp_send_syn(struct l4 *l4, const struct snapshot *s, const struct co
     if (e->ts)
         n += sp_put_ts(opts + n, e->ts_c, 0);
     e->syn_ms = (uint32_t)l4->lc->now_ms;
-    sp_send(l4, s, c->client_ip, c->client_port, c->rs_ip, c->rs_port, e->cnext - 1, 0,
+    l4_send_tcp(l4, s, c->client_ip, c->client_port, c->rs_ip, c->rs_port, e->cnext - 1, 0,
             RTE_TCP_SYN_FLAG, (uint16_t)(win > 65535 ? 65535 : win), opts, n);
 }
 
@@ -610,7 +564,7 @@ static void sp_established(struct l4 *l4, const struct snapshot *s, struct conn 
     conn_update(c, CONN_DIR_REVERSE, RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG, l4->lc->now_ms);
     c->packets[CONN_DIR_REVERSE]++;
     win <<= e->fwd_shift;
-    sp_send(l4, s, c->client_ip, c->client_port, c->rs_ip, c->rs_port, e->cnext, srv_iss + 1,
+    l4_send_tcp(l4, s, c->client_ip, c->client_port, c->rs_ip, c->rs_port, e->cnext, srv_iss + 1,
             RTE_TCP_ACK_FLAG, (uint16_t)(win > 65535 ? 65535 : win), opts, n);
     conn_update(c, CONN_DIR_FORWARD, RTE_TCP_ACK_FLAG, l4->lc->now_ms);
     if (e->held != NULL) {
@@ -655,7 +609,7 @@ bool synproxy_from_server(struct l4 *l4, const struct snapshot *s, struct conn *
             /* Refused: the client is told, at the sequence number it expects. */
             l4->stats->synproxy_refused++;
             conn_update(c, CONN_DIR_REVERSE, RTE_TCP_RST_FLAG, l4->lc->now_ms);
-            sp_send(l4, s, c->vip, c->vport, c->client_ip, c->client_port, e->iss + 1, 0,
+            l4_send_tcp(l4, s, c->vip, c->vport, c->client_ip, c->client_port, e->iss + 1, 0,
                     RTE_TCP_RST_FLAG, 0, NULL, 0);
             rte_pktmbuf_free(m);
             return false;
