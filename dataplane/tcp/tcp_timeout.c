@@ -113,9 +113,10 @@ static void tcp_timeout_tlp(struct tcp_conn *c)
  * The persist timer: nothing in flight, data queued that the peer's window keeps back.
  * A closed window gets a zero-window probe; an open one too small for sender
  * silly-window avoidance gets the data that fits (the override), which the RTO then
- * guards. Either counts as a probe: 2 x max_retries of them without an ACK of new
- * data and the connection is given up. The timer is re-armed while data waits, so
- * that a connection with queued data always has one.
+ * guards. Either counts as a probe; as Linux (tcp_probe_timer), any ACK answers the
+ * probes (a live reader that keeps its window closed is kept for ever, the backoff
+ * kept too), and max_retries unanswered ones give the connection up. The timer is
+ * re-armed while data waits, so that a connection with queued data always has one.
  */
 static void tcp_timeout_persist(struct tcp_conn *c)
 {
@@ -131,13 +132,15 @@ static void tcp_timeout_persist(struct tcp_conn *c)
         tcp_output(c);                  /* no data waits (a FIN goes regardless) */
         return;
     }
-    if (++c->probes > st->conf.max_retries * 2) {
+    if (++c->probes > st->conf.max_retries) {
         st->stats.timeout_retrans++;
         tcp_output_rst(c);
         tcp_entry_terminate(c, TCP_EV_TIMEOUT);
         return;
     }
     st->stats.persist_probes++;
+    if (c->persist_shift < 16)
+        c->persist_shift++;
     if (c->snd_wnd != 0 && tcp_output_window_probe(c) != 0)
         return;                         /* new data out, the RTO armed */
     tcp_output_probe(c);
