@@ -781,6 +781,7 @@ static int tcp_input_ack(struct tcp_conn *c, struct tcp_seg *s)
         c->flags |= TCPF_ACKNOW;
         return -1;
     }
+    c->probes = 0;                      /* the peer is there: persist probes answered */
     if (c->flags & TCPF_SACK) {
         if (s->sack_bad)
             st->stats.sack_blocks_bad++;
@@ -805,7 +806,7 @@ static int tcp_input_ack(struct tcp_conn *c, struct tcp_seg *s)
         if (SEQ_LT(c->snd_nxt, c->snd_una))
             c->snd_nxt = c->snd_una;
         c->rexmt_shift = 0;
-        c->probes = 0;
+        c->persist_shift = 0;
         if ((c->flags & TCPF_RECOVERY) && !(c->flags & TCPF_SACK_RECOVERY)) {
             /* NewReno: a partial ACK covers the retransmitted hole (one MSS), and
              * beyond it segments the duplicates counted already (as Linux's
@@ -877,7 +878,7 @@ static int tcp_input_ack(struct tcp_conn *c, struct tcp_seg *s)
             c->max_sndwnd = wnd;
         if (wnd > 0 && (c->flags & TCPF_PERSIST)) {
             tcp_timer_rexmt_stop(c);
-            c->probes = 0;
+            c->persist_shift = 0;
             c->snd_nxt = c->snd_una;
         }
     }

@@ -229,7 +229,7 @@ static inline bool tcp_output_fin_wanted(const struct tcp_conn *c)
  * During a go-back-N retransmission (snd_nxt < snd_max) SACKed data is skipped.
  * Returns the sequence space sent (0: nothing to send).
  */
-static uint32_t tcp_output_one(struct tcp_conn *c, uint32_t usable, uint32_t smss)
+static uint32_t tcp_output_one(struct tcp_conn *c, uint32_t usable, uint32_t smss, bool force)
 {
     struct tcp_stack *st = c->st;
     uint32_t off, avail, len, fin_seq = c->snd_una + c->sndq.bytes;
@@ -258,8 +258,12 @@ static uint32_t tcp_output_one(struct tcp_conn *c, uint32_t usable, uint32_t sms
     fin = tcp_output_fin_wanted(c) && c->snd_nxt + len == fin_seq;
     if (len == 0 && !fin)
         return 0;
-    if (len < avail && len < smss && !capped) {
-        /* Sender silly-window avoidance (RFC 9293 3.8.6.2.1). */
+    if (len < avail && len < smss && !capped && !force &&
+        !(off == 0 && SEQ_LT(c->snd_nxt, c->snd_max))) {
+        /* Sender silly-window avoidance (RFC 9293 3.8.6.2.1). Not for the first
+         * unacknowledged byte sent again (else an RTO against a small window would
+         * retransmit nothing), nor for the persist timer's override (force: what
+         * fits goes, as RFC 9293's override timeout and Linux's tcp_write_wakeup). */
         if (off > 0 || len < c->max_sndwnd / 2)
             return 0;
     }
@@ -310,7 +314,7 @@ static bool tcp_output_sack_recovery(struct tcp_conn *c, uint32_t smss)
             sent = true;
             continue;
         }
-        len = tcp_output_one(c, wnd < usable ? wnd : usable, smss);
+        len = tcp_output_one(c, wnd < usable ? wnd : usable, smss, false);
         if (len != 0) {
             pipe += len;
             sent = true;
@@ -330,7 +334,21 @@ static bool tcp_output_sack_recovery(struct tcp_conn *c, uint32_t smss)
 
 uint32_t tcp_output_probe_new(struct tcp_conn *c, uint32_t smss)
 {
-    return tcp_output_one(c, smss, smss);
+    return tcp_output_one(c, smss, smss, false);
+}
+
+uint32_t tcp_output_window_probe(struct tcp_conn *c)
+{
+    uint32_t off = c->snd_nxt - c->snd_una;
+    uint32_t wnd = c->snd_wnd > off ? c->snd_wnd - off : 0;
+    uint32_t n;
+
+    if (wnd == 0)
+        return 0;
+    n = tcp_output_one(c, wnd, tcp_output_smss(c), true);
+    if (n != 0)
+        tcp_timer_rexmt_arm(c);
+    return n;
 }
 
 void tcp_output(struct tcp_conn *c)
@@ -356,7 +374,7 @@ void tcp_output(struct tcp_conn *c)
             for (;;) {
                 uint32_t off = c->snd_nxt - c->snd_una;
                 uint32_t wnd = c->snd_wnd < c->cwnd ? c->snd_wnd : c->cwnd;
-                uint32_t n = tcp_output_one(c, wnd > off ? wnd - off : 0, smss);
+                uint32_t n = tcp_output_one(c, wnd > off ? wnd - off : 0, smss, false);
                 if (n == 0)
                     break;
                 sent = true;

@@ -42,6 +42,12 @@ void tcp_output_rexmt(struct tcp_conn *c, uint32_t seq, uint32_t len);
  * Returns the sequence space sent (0: nothing could go). */
 uint32_t tcp_output_probe_new(struct tcp_conn *c, uint32_t smss);
 
+/* The persist timer's override of sender silly-window avoidance: when the peer's
+ * window is open but smaller than what avoidance waits for, sends the new data that
+ * fits (at most one segment) and arms the retransmission timer. Returns the sequence
+ * space sent (0: window closed or nothing to send). */
+uint32_t tcp_output_window_probe(struct tcp_conn *c);
+
 /* The payload bytes one segment of c may carry now: the send MSS less the
  * Timestamps option (12 bytes, on every segment when negotiated) and the SACK option
  * that goes with every segment while out-of-order data is held. */

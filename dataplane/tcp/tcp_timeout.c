@@ -37,8 +37,10 @@ static void tcp_timeout_rexmt(struct tcp_conn *c)
         tcp_timer_rexmt_arm(c);
         return;
     }
-    if (c->snd_una == c->snd_max)
+    if (c->snd_una == c->snd_max) {
+        tcp_output(c);                  /* queued data: sent, or the persist timer */
         return;
+    }
     if (++c->rexmt_shift > cf->max_retries) {
         st->stats.timeout_retrans++;
         tcp_output_rst(c);
@@ -60,6 +62,11 @@ static void tcp_timeout_rexmt(struct tcp_conn *c)
     if (c->rexmt_shift > 1)
         tcp_sack_clear(c);
     tcp_output(c);
+    /* A window the peer closed with data in flight: the first segment goes anyway,
+     * as a probe the RTO keeps backing off (as Linux: not one byte retransmitted
+     * would give up a live peer whose window update was lost). */
+    if (c->snd_nxt == c->snd_una)
+        tcp_output_rexmt_first(c);
     if (!twheel_pending(&c->t_rexmt))
         tcp_timer_rexmt_arm(c);
 }
@@ -76,8 +83,10 @@ static void tcp_timeout_tlp(struct tcp_conn *c)
     uint32_t smss = tcp_output_smss(c), off = c->snd_nxt - c->snd_una;
     uint32_t data_end = c->snd_una + c->sndq.bytes;
 
-    if (c->snd_una == c->snd_max)
+    if (c->snd_una == c->snd_max) {
+        tcp_output(c);                  /* queued data: sent, or the persist timer */
         return;
+    }
     c->flags &= ~TCPF_TLP_RXT;
     if (c->snd_nxt == c->snd_max && c->sndq.bytes > off && c->snd_wnd >= off + smss &&
         tcp_output_probe_new(c, smss) != 0) {
@@ -100,6 +109,44 @@ static void tcp_timeout_tlp(struct tcp_conn *c)
     tcp_timer_rexmt_arm(c);
 }
 
+/*
+ * The persist timer: nothing in flight, data queued that the peer's window keeps back.
+ * A closed window gets a zero-window probe; an open one too small for sender
+ * silly-window avoidance gets the data that fits (the override), which the RTO then
+ * guards. Either counts as a probe; as Linux (tcp_probe_timer), any ACK answers the
+ * probes (a live reader that keeps its window closed is kept for ever, the backoff
+ * kept too), and max_retries unanswered ones give the connection up. The timer is
+ * re-armed while data waits, so that a connection with queued data always has one.
+ */
+static void tcp_timeout_persist(struct tcp_conn *c)
+{
+    struct tcp_stack *st = c->st;
+
+    if (c->snd_una != c->snd_max) {     /* data in flight: the RTO's to guard */
+        tcp_output(c);
+        if (!twheel_pending(&c->t_rexmt))
+            tcp_timer_rexmt_arm(c);
+        return;
+    }
+    if (c->sndq.bytes <= c->snd_nxt - c->snd_una) {
+        tcp_output(c);                  /* no data waits (a FIN goes regardless) */
+        return;
+    }
+    if (++c->probes > st->conf.max_retries) {
+        st->stats.timeout_retrans++;
+        tcp_output_rst(c);
+        tcp_entry_terminate(c, TCP_EV_TIMEOUT);
+        return;
+    }
+    st->stats.persist_probes++;
+    if (c->persist_shift < 16)
+        c->persist_shift++;
+    if (c->snd_wnd != 0 && tcp_output_window_probe(c) != 0)
+        return;                         /* new data out, the RTO armed */
+    tcp_output_probe(c);
+    tcp_timer_persist_arm(c);
+}
+
 static void tcp_timeout_on_rexmt(struct twheel_timer *t, uint64_t now)
 {
     struct tcp_conn *c = CONN_OF(t, t_rexmt);
@@ -108,19 +155,7 @@ static void tcp_timeout_on_rexmt(struct twheel_timer *t, uint64_t now)
     tcp_entry_begin(st);
     if (c->flags & TCPF_PERSIST) {
         c->flags &= ~TCPF_PERSIST;
-        if (c->snd_wnd == 0 && c->sndq.bytes > c->snd_nxt - c->snd_una) {
-            if (++c->probes > st->conf.max_retries * 2) {
-                st->stats.timeout_retrans++;
-                tcp_output_rst(c);
-                tcp_entry_terminate(c, TCP_EV_TIMEOUT);
-            } else {
-                st->stats.persist_probes++;
-                tcp_output_probe(c);
-                tcp_timer_persist_arm(c);
-            }
-        } else {
-            tcp_output(c);
-        }
+        tcp_timeout_persist(c);
     } else if (c->flags & TCPF_PTO) {
         c->flags &= ~TCPF_PTO;
         tcp_timeout_tlp(c);

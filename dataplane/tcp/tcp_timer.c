@@ -59,7 +59,7 @@ void tcp_timer_persist_arm(struct tcp_conn *c)
 
     if (twheel_pending(&c->t_rexmt))
         return;
-    t <<= c->probes < 16 ? c->probes : 16;
+    t <<= c->persist_shift < 16 ? c->persist_shift : 16;
     if (t > cf->rto_max_ms)
         t = cf->rto_max_ms;
     c->flags |= TCPF_PERSIST;

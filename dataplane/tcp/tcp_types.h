@@ -145,7 +145,8 @@ struct tcp_conn {
     uint8_t rcv_wscale;         /* our shift, applied to windows we send */
     uint8_t dupacks;
     uint8_t rexmt_shift;        /* retransmissions of the current segment (backoff) */
-    uint8_t probes;             /* zero-window probes since the last ACK */
+    uint8_t probes;             /* persist probes no ACK has answered since */
+    uint8_t persist_shift;      /* persist backoff (kept across answered probes) */
     uint16_t mss;               /* send MSS */
     uint32_t flags;             /* TCPF_* */
 
