@@ -408,6 +408,13 @@ static enum worker_stage worker_route(struct worker *w, const struct snapshot *s
             p->vs = snapshot_service(s, pi->dst_ip, pi->ip_proto, pi->dst_port);
             if (p->vs != NULL)
                 dst = OWNER_DST_SERVICE;
+        } else if (!pi->is_fragment && pi->ip_proto == IPPROTO_ICMP && pi->icmp_inner_dst != 0 &&
+                   (pi->icmp_inner_sport == 0 ||
+                    snapshot_service(s, pi->dst_ip, pi->icmp_inner_proto, pi->icmp_inner_sport) !=
+                        NULL)) {
+            /* An error about a packet of a service (or one without ports): the
+             * client's worker; about one from a local port: that port's (owner.h). */
+            dst = OWNER_DST_SERVICE;
         }
     }
     if (!from_ring) {

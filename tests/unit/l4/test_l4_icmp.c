@@ -188,10 +188,13 @@ Test(l4_icmp, error_from_the_client_side_goes_to_the_real_server)
     qlen = (uint16_t)(slen - 14);
     /* The client's port is closed by now: it answers the VIP. */
     len = icmp_err(f, ip4(CLIENT), ip4(VIP), 3, 3, 0, sent + 14, qlen);
-    /* Whatever worker got it, the error belongs to the client's worker. */
+    /* Whatever worker got it, the error belongs to the client's worker: its quote
+     * left a service (VIP:3478/udp), which the worker tells owner_of. */
     cr_assert_eq(pkt_parse(f, len, true, &pi), DROP_NONE);
     cr_assert_eq(pi.icmp_inner_dst, ip4(CLIENT));
-    cr_assert_eq(owner_of(&pi, OWNER_DST_LOCAL, 7), owner_hash_ip(ip4(CLIENT)) % 7);
+    cr_assert_eq(pi.icmp_inner_proto, IPPROTO_UDP);
+    cr_assert_eq(pi.icmp_inner_sport, 3478);
+    cr_assert_eq(owner_of(&pi, OWNER_DST_SERVICE, 7), owner_hash_ip(ip4(CLIENT)) % 7);
     h_run(&h, f, len, 1);
     len = h_sent(&h, 0, out, sizeof(out));
     cr_assert_eq(len, 14 + 20 + 8 + qlen, "sent to the real server");
