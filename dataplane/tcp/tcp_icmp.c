@@ -10,7 +10,6 @@
 #include "net/icmp_err.h"
 #include "tcp/tcp_cc.h"
 #include "tcp/tcp_entry.h"
-#include "tcp/tcp_output.h"
 #include "tcp/tcp_tcb.h"
 #include "tcp/tcp_timer.h"
 
