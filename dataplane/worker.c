@@ -413,7 +413,8 @@ static enum worker_stage worker_route(struct worker *w, const struct snapshot *s
                     snapshot_service(s, pi->dst_ip, pi->icmp_inner_proto, pi->icmp_inner_sport) !=
                         NULL)) {
             /* An error about a packet of a service (or one without ports): the
-             * client's worker; about one from a local port: that port's (owner.h). */
+             * client's worker; about one from a local port: that port's (owner.h).
+             * The error's destination is the quoted packet's source. */
             dst = OWNER_DST_SERVICE;
         }
     }
