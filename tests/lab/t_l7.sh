@@ -280,7 +280,10 @@ halt_mid_transfer() {
 # MSS goes down) and 4 x 20 MB up from c2 to rs4 (its segments to the real server: the
 # server-side connections', from four local ports, so most likely of both workers).
 # Each ICMP error must reach the worker that owns the connection it quotes, or the
-# connection keeps sending 1500 bytes and stalls.
+# connection keeps sending 1500 bytes and stalls: c2 (10.99.0.20) is worker 1's, and
+# so are its backend connections (their local ports), while the hash of rs4's address
+# (10.99.0.51), which the quoted packet is to, names worker 0: with ICMP errors owned
+# by the quote's destination, as before, the uploads are reset (checked by hand).
 pmtu_transfers() {
     local t0=$(date +%s) down want i pids=() before ok=1
     before=$(stat "sum(w['tcp']['pmtu_reduced'] for w in r['workers'])")
