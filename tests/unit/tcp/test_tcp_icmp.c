@@ -224,3 +224,40 @@ Test(tcp_icmp, nothing_in_flight_the_next_segments_are_smaller)
     o = h_next();
     cr_assert_eq(o->len, 1460);
 }
+
+/* A connection the stack opened (as the proxy's to a real server): an error about its
+ * SYN is ignored, one about its data once established lowers its MSS. */
+Test(tcp_icmp, an_active_open_ignores_it_in_the_handshake_and_takes_it_after)
+{
+    struct tcp_conn *c;
+    struct pkt_info pi;
+    struct h_out *o;
+
+    h_start();
+    cr_assert_eq(tcp_connect(H.st, ip4(H_LOCAL), ip4(H_PEER), 8080, h_on_event, NULL, &c), 0);
+    o = h_next();
+    cr_assert_eq(o->flags, TCP_SYN);
+    icmp_about(ICMP_ERR_UNREACH, ICMP_ERR_FRAG_NEEDED, 1000, c->key.lport, 8080, ISS, &pi);
+    cr_assert(tcp_icmp_input(H.st, f, &pi, RX_CSUM_VERIFY));
+    cr_assert_eq(H.st->stats.icmp_ignored, 1, "the SYN is small; the SYN-ACK sets the MSS");
+    cr_assert_eq(tcp_conn_state(c), TCP_SYN_SENT);
+    cr_assert_eq(h_in(&(struct h_seg){.seq = 9000, .ack = ISS + 1, .flags = TCP_SYN | TCP_ACK,
+                                      .wnd = 65535, .mss = 1460, .wscale = -1,
+                                      .sport = 8080, .dport = c->key.lport}), DROP_NONE);
+    cr_assert_eq(tcp_conn_state(c), TCP_ESTABLISHED);
+    cr_assert_eq(c->mss, 1460);
+    h_skip_out();
+    cr_assert_eq(tcp_send(c, h_payload(5000, 0, 2000)), 0);
+    o = h_next();
+    cr_assert_not_null(o);
+    cr_assert_eq(o->len, 1460);
+    h_skip_out();
+    icmp_about(ICMP_ERR_UNREACH, ICMP_ERR_FRAG_NEEDED, 1000, c->key.lport, 8080, ISS + 1, &pi);
+    cr_assert(tcp_icmp_input(H.st, f, &pi, RX_CSUM_VERIFY));
+    cr_assert_eq(c->mss, 960);
+    cr_assert_eq(H.st->stats.pmtu_reduced, 1);
+    o = h_next();
+    cr_assert_not_null(o, "resent at once");
+    cr_assert_eq(o->seq, ISS + 1);
+    cr_assert_eq(o->len, 960);
+}
