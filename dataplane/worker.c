@@ -24,6 +24,7 @@
 #include "net/neigh_learn.h"
 #include "net/owner.h"
 #include "net/rx_csum.h"
+#include "tcp/tcp_icmp.h"
 #include "tcp/tcp_input.h"
 
 void worker_tcp_tx(void *arg, struct rte_mbuf *m, uint32_t dst_ip)
@@ -183,6 +184,12 @@ static void worker_local(struct worker *w, const struct snapshot *s, struct rte_
         uint32_t want = (uint32_t)pi->l3_off + pi->l3_len;
         if (pi->icmp_type == RTE_IP_ICMP_ECHO_REPLY) {
             probe_echo_reply(&w->probes, m, frame, pi);
+            return;
+        }
+        /* About a segment of our TCP stack (PMTU discovery, tcp_icmp.h)? */
+        if (pkt_icmp_is_error(pi->icmp_type) && w->tcp != NULL &&
+            tcp_icmp_input(w->tcp, frame, pi, rx_csum_l4(m))) {
+            rte_pktmbuf_free(m);
             return;
         }
         if (kind == SNAP_ADDR_VIP && pkt_icmp_is_error(pi->icmp_type)) {
@@ -401,6 +408,14 @@ static enum worker_stage worker_route(struct worker *w, const struct snapshot *s
             p->vs = snapshot_service(s, pi->dst_ip, pi->ip_proto, pi->dst_port);
             if (p->vs != NULL)
                 dst = OWNER_DST_SERVICE;
+        } else if (!pi->is_fragment && pi->ip_proto == IPPROTO_ICMP && pi->icmp_inner_dst != 0 &&
+                   (pi->icmp_inner_sport == 0 ||
+                    snapshot_service(s, pi->dst_ip, pi->icmp_inner_proto, pi->icmp_inner_sport) !=
+                        NULL)) {
+            /* An error about a packet of a service (or one without ports): the
+             * client's worker; about one from a local port: that port's (owner.h).
+             * The error's destination is the quoted packet's source. */
+            dst = OWNER_DST_SERVICE;
         }
     }
     if (!from_ring) {

@@ -6,8 +6,14 @@
  *   - to one of our addresses on any other TCP/UDP port (a local port): lport % N
  *   - ICMP echo reply to one of our addresses (our own probes): echo id % N
  *   - ICMP error (unreachable, time exceeded, parameter problem) to one of our
- *     addresses: hash(destination of the packet it quotes) % N, so that an error
- *     about a Layer 4 answer (VIP -> client) meets the client's connection
+ *     addresses, about a packet we sent: the owner of that packet's answer, so that
+ *     the error meets the connection it is about. The caller passes, for an error,
+ *     what the service look-up says of the quoted packet's source (address,
+ *     protocol, source port): OWNER_DST_SERVICE when it left a service (a Layer 4
+ *     answer VIP -> client, a Layer 7 VIP connection's segment): hash(the quote's
+ *     destination, the client) % N; OWNER_DST_LOCAL otherwise: a TCP/UDP quote left
+ *     a local port of ours (a Layer 7 connection to a real server, a health check):
+ *     its source port % N; any other quote: hash(its destination) % N
  *   - ARP: hash(sender IP) % N
  *   - anything else addressed to us: hash(source IP) % N
  *   - not addressed to us (forwarded, Layer 4 replies to clients): hash(dst IP) % N
@@ -46,9 +52,14 @@ static inline unsigned owner_of(const struct pkt_info *pi, enum owner_dst dst, u
             return pi->dst_port % nworkers;
         if (pi->ip_proto == IPPROTO_ICMP && pi->icmp_type == RTE_IP_ICMP_ECHO_REPLY)
             return pi->icmp_id % nworkers;
-        if (pi->ip_proto == IPPROTO_ICMP && pi->icmp_inner_dst != 0)
+        if (pi->ip_proto == IPPROTO_ICMP && pi->icmp_inner_dst != 0) {
+            if (pi->icmp_inner_sport != 0)
+                return pi->icmp_inner_sport % nworkers;
             return owner_hash_ip(pi->icmp_inner_dst) % nworkers;
+        }
     }
+    if (dst == OWNER_DST_SERVICE && pi->ip_proto == IPPROTO_ICMP && pi->icmp_inner_dst != 0)
+        return owner_hash_ip(pi->icmp_inner_dst) % nworkers;
     return owner_hash_ip(pi->src_ip) % nworkers;
 }
 

@@ -60,7 +60,15 @@ static enum drop_reason parse_l4(const uint8_t *frame, struct pkt_info *pi)
         if (pkt_icmp_is_error(icmp->icmp_type) &&
             pi->l4_len >= sizeof(*icmp) + sizeof(struct rte_ipv4_hdr)) {
             const struct rte_ipv4_hdr *in = (const struct rte_ipv4_hdr *)(icmp + 1);
+            uint32_t ihl = (uint32_t)(in->version_ihl & 0x0f) * 4;
             memcpy(&pi->icmp_inner_dst, &in->dst_addr, 4);
+            pi->icmp_inner_proto = in->next_proto_id;
+            if ((in->next_proto_id == IPPROTO_TCP || in->next_proto_id == IPPROTO_UDP) &&
+                ihl >= sizeof(*in) && pi->l4_len >= sizeof(*icmp) + ihl + 4) {
+                uint16_t sport;
+                memcpy(&sport, (const uint8_t *)in + ihl, 2);
+                pi->icmp_inner_sport = rte_be_to_cpu_16(sport);
+            }
         }
         return DROP_NONE;
     }

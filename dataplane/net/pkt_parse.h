@@ -36,6 +36,11 @@ struct pkt_info {
                                    IPv4 header: the quoted packet's destination
                                    (network order; the owner of the flow it is about),
                                    else 0. Nothing else of the quote is checked here. */
+    uint16_t icmp_inner_sport;  /* the same error quoting a TCP or UDP header's first
+                                   4 bytes: the quoted packet's source port (host
+                                   order; the port of ours it left from), else 0 */
+    uint8_t icmp_inner_proto;   /* the quoted packet's protocol when icmp_inner_dst
+                                   is set, else 0 */
 };
 
 /* ICMP types that carry a quote of the packet they are about (RFC 792). Source quench

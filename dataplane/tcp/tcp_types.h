@@ -319,7 +319,8 @@ struct tcp_stack_conf {
     X(sack_newreno_fallbacks) X(challenge_ack_conn_limited) X(lost_rexmits) \
     X(tlp_probes) X(tlp_recoveries) X(tlp_repairs)                          \
     X(rcv_absorbed) X(snd_absorbed) X(time_wait_recycled)                   \
-    X(paws_dropped) X(ts_rtt_samples)
+    X(paws_dropped) X(ts_rtt_samples)                                       \
+    X(pmtu_reduced) X(icmp_bad_seq) X(icmp_ignored)
 
 struct tcp_stats {
 #define TCP_STAT_FIELD(n) uint64_t n;

@@ -67,6 +67,51 @@ expect_stat() { [[ $(stat "$1") == True ]]; }
 
 # Writes a config derived from config/lab.json with Python edits applied to `c`; the
 # edits may call lab_servers(port) for the lab's three real servers rs1, rs2 and rs3.
+# pmtu_net NAME:ADDR...: a Linux router r1 (192.168.112.254 on br-int, 10.99.0.254) and
+# behind it, on a segment of MTU 1200 (bridge br-pm), one host per NAME (namespace
+# NAME, address 10.99.0.ADDR). The hosts advertise an MSS of 1460 all the same (advmss
+# on their routes), as a host on a 1500-byte LAN behind a narrower link would: what
+# lbd sends them at that size is refused by r1 with ICMP fragmentation needed (MTU
+# 1200). lbd reaches them through routing.routes 10.99.0.0/24 via 192.168.112.254.
+pmtu_net() {
+    local p=$LBD_LAB_PREFIX h name addr
+    ip netns add "$p-r1" || return 1
+    ip netns exec "$p-r1" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv4.ip_forward=1 \
+        net.ipv4.conf.all.send_redirects=0
+    ip -n "$p-r1" link set lo up
+    ip -n "$p-sw" link add br-pm type bridge forward_delay 0 stp_state 0
+    ip -n "$p-sw" link set br-pm up
+    ip -n "$p-sw" link add r1lan type veth peer name eth0 netns "$p-r1"
+    ip -n "$p-sw" link set r1lan master br-int up
+    ip -n "$p-sw" link add r1pm mtu 1200 type veth peer name eth1 netns "$p-r1"
+    ip -n "$p-sw" link set r1pm master br-pm up
+    ip netns exec "$p-sw" ethtool -K r1lan tx off rx off tso off gso off gro off >/dev/null 2>&1
+    ip netns exec "$p-sw" ethtool -K r1pm tx off rx off tso off gso off gro off >/dev/null 2>&1
+    ip netns exec "$p-r1" ethtool -K eth0 tx off rx off tso off gso off gro off >/dev/null 2>&1
+    ip netns exec "$p-r1" ethtool -K eth1 tx off rx off tso off gso off gro off >/dev/null 2>&1
+    ip -n "$p-r1" addr add 192.168.112.254/24 dev eth0
+    ip -n "$p-r1" addr add 10.99.0.254/24 dev eth1
+    ip -n "$p-r1" link set eth0 up
+    ip -n "$p-r1" link set eth1 mtu 1200 up
+    for h in "$@"; do
+        name=${h%%:*} addr=10.99.0.${h#*:}
+        ip netns add "$p-$name" || return 1
+        ip netns exec "$p-$name" sysctl -qw net.ipv6.conf.all.disable_ipv6=1
+        ip -n "$p-$name" link set lo up
+        ip -n "$p-sw" link add "pm$name" mtu 1200 type veth peer name eth0 netns "$p-$name"
+        ip -n "$p-sw" link set "pm$name" master br-pm up
+        ip netns exec "$p-sw" ethtool -K "pm$name" tx off rx off tso off gso off gro off \
+            >/dev/null 2>&1
+        ip netns exec "$p-$name" ethtool -K eth0 tx off rx off tso off gso off gro off \
+            >/dev/null 2>&1
+        ip -n "$p-$name" link set eth0 mtu 1200 up
+        ip -n "$p-$name" addr add "$addr/24" dev eth0
+        ip -n "$p-$name" route replace 10.99.0.0/24 dev eth0 proto kernel scope link \
+            src "$addr" advmss 1460
+        ip -n "$p-$name" route add default via 10.99.0.254 advmss 1460
+    done
+}
+
 # usage: make_config OUT 'c["appliance"]["idle_sleep_us"] = 50'
 make_config() {
     python3 - "$top/config/lab.json" "$1" "$2" <<'PY'

@@ -9,6 +9,9 @@
 source "$(dirname "$0")/lib.sh"
 
 "$lab" up >/dev/null || exit 1
+# Path MTU discovery: a client (c2) and a real server (rs4) behind a router whose link
+# to them has an MTU of 1200 (lib.sh).
+pmtu_net c2:20 rs4:51 || exit 1
 peer="python3 $top/tests/lab/l7_peer.py"
 vip=192.168.112.110
 
@@ -30,7 +33,11 @@ c["virtual_services"] = [
                     {"label": "rs1", "ip": "192.168.112.51", "port": 80, "weight": 100}]},
   {"label": "WsExt8080", "ip": "192.168.112.112", "ports": [8080], "protocol": "tcp",
    "layer": 7, "mode": "http", "health_check": {"type": "none"},
-   "real_servers": [{"label": "rs1", "ip": "192.168.112.51", "port": 8080}]}]
+   "real_servers": [{"label": "rs1", "ip": "192.168.112.51", "port": 8080}]},
+  {"label": "Pmtu", "ip": "192.168.112.113", "ports": [80, 9000], "protocol": "tcp",
+   "layer": 7, "mode": "tcp", "health_check": {"type": "none"},
+   "real_servers": [{"label": "rs4", "ip": "10.99.0.51", "port": None, "weight": 100}]}]
+c["routing"] = {"routes": [{"prefix": "10.99.0.0/24", "via": "192.168.112.254"}]}
 '
 
 # Real servers: HTTP on 80 and 8081, HTTPS on 443 (each names itself), sipp on 5061, a
@@ -53,6 +60,9 @@ done
 on rs3 nft add table inet l7t
 on rs3 nft add chain inet l7t in '{ type filter hook input priority 0; }'
 on rs3 nft add rule inet l7t in tcp dport 81 drop
+mkdir -p "$tmp/www-rs4" && ln "$tmp/big" "$tmp/www-rs4/big"
+(cd "$tmp/www-rs4" && exec "$lab" exec rs4 python3 -m http.server 80 >"$tmp/http-rs4.log" 2>&1) &
+"$lab" exec rs4 $peer sink-server 9000 >"$tmp/sink-rs4.log" 2>&1 &
 for i in 21 22 23 24; do on c1 ip addr add 192.168.112.$i/24 dev eth0; done
 sleep 1
 
@@ -265,6 +275,41 @@ halt_mid_transfer() {
     # 18: partial transfer (the server side was closed), 56: connection reset.
     [[ $rc == 18 || $rc == 56 ]] && (((t1 - t0) / 1000000 < 5000))
 }
+# Path MTU discovery through the proxy, both sides at once: 100 MB down from rs4 to c2
+# (lbd's segments to the client are refused by the router: the client-side connection's
+# MSS goes down) and 4 x 20 MB up from c2 to rs4 (its segments to the real server: the
+# server-side connections', from four local ports, so most likely of both workers).
+# Each ICMP error must reach the worker that owns the connection it quotes, or the
+# connection keeps sending 1500 bytes and stalls: c2 (10.99.0.20) is worker 1's, and
+# so are its backend connections (their local ports), while the hash of rs4's address
+# (10.99.0.51), which the quoted packet is to, names worker 0: with ICMP errors owned
+# by the quote's destination, as before, the uploads are reset (checked by hand).
+pmtu_transfers() {
+    local t0=$(date +%s) down want i pids=() before ok=1
+    before=$(stat "sum(w['tcp']['pmtu_reduced'] for w in r['workers'])")
+    head -c 20000000 "$tmp/big" >"$tmp/mid"
+    want=$(sha256sum "$tmp/mid" | cut -d' ' -f1)
+    on c2 sh -c "curl -s --max-time 300 http://192.168.112.113/big | sha256sum" >"$tmp/pdown.sha" &
+    pids+=($!)
+    for i in 1 2 3 4; do
+        on c2 timeout 300 $peer upload 192.168.112.113 9000 "$tmp/mid" >"$tmp/pup$i.sha" 2>&1 &
+        pids+=($!)
+    done
+    wait "${pids[@]}"
+    down=$(cut -d' ' -f1 <"$tmp/pdown.sha")
+    echo "want $big_sha; down $down; $(($(date +%s) - t0)) s"
+    [[ $down == "$big_sha" ]] || ok=0
+    for i in 1 2 3 4; do
+        echo "up $i: $(cat "$tmp/pup$i.sha")"
+        [[ $(cat "$tmp/pup$i.sha") == "$want 20000000" ]] || ok=0
+    done
+    echo "# [pmtu] per worker: $(stat "' '.join('%s=%s' % (k, [w['tcp'][k] for w in r['workers']]) for k in ('pmtu_reduced', 'icmp_bad_seq', 'icmp_ignored'))")"
+    ((ok)) && expect_stat "sum(w['tcp']['pmtu_reduced'] for w in r['workers']) >= $before + 5"
+}
+check "PMTU: 100 MB down and 4 x 20 MB up through a 1200-byte link, SHA-256 equal" \
+    pmtu_transfers
+grep '^# \[pmtu\]' "$tmp/check.out"
+
 # source_address: the backend connections come from the address the operator sets
 # (here the appliance's self IP) instead of the VIP.
 snat_self_ip() {

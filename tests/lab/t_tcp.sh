@@ -17,7 +17,8 @@ else
 fi
 
 "$lab" up >/dev/null || exit 1
-make_config "$tmp/tcp.json" 'c["appliance"]["idle_sleep_us"] = 50'
+make_config "$tmp/tcp.json" 'c["appliance"]["idle_sleep_us"] = 50
+c["routing"] = {"routes": [{"prefix": "10.99.0.0/24", "via": "192.168.112.254"}]}'
 
 # tcp EXPR: a stats expression over worker 0's TCP object `t` (one worker here).
 tcp() { lbctl --json stats | json "(lambda t: $1)(r['workers'][0]['tcp'])"; }
@@ -122,6 +123,18 @@ check "SYN flood: the listener answered with SYN cookies" expect_tcp "t['syncook
 check "SYN flood: half-open connections stay within the backlog" \
     expect_tcp "t['states']['syn_received'] <= 256"
 check "lbd still answers ping" on c1 ping -c 1 -W 1 $self
+
+# Path MTU discovery (lib.sh's pmtu_net): c2 (10.99.0.20) behind the router r1, whose
+# link to it has an MTU of 1200, says MSS 1460: lbd's 1500-byte segments (DF) are
+# refused there with ICMP fragmentation needed (MTU 1200), the connection's MSS goes
+# down to 1160 and the transfers complete.
+check "PMTU: a router with a 1200-byte link to c2" pmtu_net c2:20
+check "PMTU: c2 reads 20 MB from lbd through it, SHA-256 equal" \
+    on c2 python3 "$peer" recv $self 19 20000000
+timing "pmtu"
+check "PMTU: c2 echoes 5 MB through it, SHA-256 equal" on c2 python3 "$peer" echo $self 7 5000000
+echo "# [pmtu] lbd counters: $(tcp "', '.join('%s=%s' % (k, t[k]) for k in ('pmtu_reduced', 'icmp_bad_seq', 'icmp_ignored'))")"
+check "PMTU: fragmentation needed lowered the connection's MSS" expect_tcp "t['pmtu_reduced'] >= 1"
 
 "$lab" lbd stop
 done_testing

@@ -188,10 +188,13 @@ Test(l4_icmp, error_from_the_client_side_goes_to_the_real_server)
     qlen = (uint16_t)(slen - 14);
     /* The client's port is closed by now: it answers the VIP. */
     len = icmp_err(f, ip4(CLIENT), ip4(VIP), 3, 3, 0, sent + 14, qlen);
-    /* Whatever worker got it, the error belongs to the client's worker. */
+    /* Whatever worker got it, the error belongs to the client's worker: its quote
+     * left a service (VIP:3478/udp), which the worker tells owner_of. */
     cr_assert_eq(pkt_parse(f, len, true, &pi), DROP_NONE);
     cr_assert_eq(pi.icmp_inner_dst, ip4(CLIENT));
-    cr_assert_eq(owner_of(&pi, OWNER_DST_LOCAL, 7), owner_hash_ip(ip4(CLIENT)) % 7);
+    cr_assert_eq(pi.icmp_inner_proto, IPPROTO_UDP);
+    cr_assert_eq(pi.icmp_inner_sport, 3478);
+    cr_assert_eq(owner_of(&pi, OWNER_DST_SERVICE, 7), owner_hash_ip(ip4(CLIENT)) % 7);
     h_run(&h, f, len, 1);
     len = h_sent(&h, 0, out, sizeof(out));
     cr_assert_eq(len, 14 + 20 + 8 + qlen, "sent to the real server");
@@ -304,4 +307,52 @@ Test(l4_icmp, a_quote_with_ip_options_is_translated)
     in = assert_icmp_valid(len, 32);
     cr_assert_eq(in->dst_addr, ip4(VIP));
     cr_assert_eq(ports_at(in)->dst_port, rte_cpu_to_be_16(3478));
+}
+
+/*
+ * The dispatch of errors to us with two workers (the harness's worker as worker 0):
+ * an error about a segment from one of our local ports (a Layer 7 connection to a
+ * real server: self:lport -> real server) goes to lport's worker, whatever the
+ * router's or the real server's address hashes to; one about a segment from a
+ * service (VIP:443 -> client) to the client's worker. Those of worker 1 are staged
+ * on the ring to it, the others handled here.
+ */
+Test(l4_icmp, an_error_goes_to_the_worker_of_the_segment_it_quotes)
+{
+    struct rte_ring *r = rte_ring_create("t_icmp_handoff", 64, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
+    struct rte_mbuf *m[32];
+    uint32_t len, qlen;
+    unsigned n, want = 0;
+
+    cr_assert_not_null(r);
+    h.w->lc.n_workers = 2;
+    h.w->ring_out[1] = r;
+    for (uint16_t lport = 40000; lport < 40016; lport++) {
+        qlen = frame_tcp(sent, ip4("192.168.112.5"), ip4("192.168.112.51"), lport, 8080) - 14;
+        len = icmp_err(f, ip4("192.168.112.254"), ip4("192.168.112.5"), 3, 4,
+                       rte_cpu_to_be_32(1200), sent + 14, (uint16_t)qlen);
+        h_run(&h, f, len, 0);
+        n = rte_ring_sc_dequeue_burst(r, (void **)m, 32, NULL);
+        cr_assert_eq(n, lport % 2, "port %u: on worker %u", lport, lport % 2);
+        for (unsigned i = 0; i < n; i++)
+            rte_pktmbuf_free(m[i]);
+    }
+    for (uint32_t c = 1; c <= 32; c++) {
+        uint32_t client = rte_cpu_to_be_32(0xc6120000u + c);
+        qlen = frame_tcp(sent, ip4(VIP), client, 443, 40000) - 14;
+        len = icmp_err(f, ip4("10.200.50.1"), ip4(VIP), 3, 4, rte_cpu_to_be_32(1200),
+                       sent + 14, (uint16_t)qlen);
+        h_run(&h, f, len, 1);
+        n = rte_ring_sc_dequeue_burst(r, (void **)m, 32, NULL);
+        cr_assert_eq(n, owner_hash_ip(client) % 2, "the client's worker");
+        want += n;
+        for (unsigned i = 0; i < n; i++)
+            rte_pktmbuf_free(m[i]);
+    }
+    cr_assert_gt(want, 0, "some clients are worker 1's");
+    cr_assert_lt(want, 32, "some are worker 0's");
+    cr_assert_eq(h.w->stats.handoff_out, 8 + want);
+    h.w->lc.n_workers = 1;
+    h.w->ring_out[1] = NULL;
+    rte_ring_free(r);
 }

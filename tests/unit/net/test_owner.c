@@ -93,3 +93,64 @@ Test(owner, clients_spread_over_workers)
     for (int w = 0; w < 4; w++)
         cr_assert(counts[w] > 9000 && counts[w] < 11000, "worker %d: %u", w, counts[w]);
 }
+
+/* An ICMP error from router to our address dst quoting q (the first qlen bytes). */
+static uint32_t icmp_quoting(uint8_t *f, uint32_t router, uint32_t dst, const uint8_t *q,
+                             uint16_t qlen)
+{
+    uint32_t off = frame_eth(f, RTE_ETHER_TYPE_IPV4, &frame_mac_us);
+    uint32_t l4 = frame_ipv4(f, off, IPPROTO_ICMP, router, dst, (uint16_t)(8 + qlen));
+
+    memset(f + l4, 0, 8);
+    f[l4] = 3;
+    f[l4 + 1] = 4;
+    memcpy(f + l4 + 8, q, qlen);
+    return l4 + 8 + qlen;
+}
+
+Test(owner, an_icmp_error_meets_the_connection_it_quotes)
+{
+    uint8_t f[256], seg[256];
+    uint32_t vip = ip4("192.168.112.110"), client = ip4("203.0.113.9");
+    uint32_t self = ip4("192.168.112.5"), rs = ip4("10.200.50.121"), router = ip4("10.0.0.254");
+
+    for (unsigned n = 2; n <= 8; n++) {
+        for (uint16_t lport = 32768; lport < 32768 + 32; lport++) {
+            struct pkt_info seg_in, err;
+            uint32_t len;
+
+            /* A Layer 7 connection to a real server (self:lport -> rs:8080): its
+             * answers come to lport's worker, and so does an error about its segments. */
+            seg_in = parsed(f, frame_tcp(f, rs, self, 8080, lport));
+            len = frame_tcp(seg, self, rs, lport, 8080);
+            err = parsed(f, icmp_quoting(f, router, self, seg + 14, (uint16_t)(len - 14)));
+            cr_assert_eq(err.icmp_inner_proto, IPPROTO_TCP);
+            cr_assert_eq(err.icmp_inner_sport, lport);
+            cr_assert_eq(owner_of(&err, OWNER_DST_LOCAL, n), owner_of(&seg_in, OWNER_DST_LOCAL, n));
+            cr_assert_eq(owner_of(&err, OWNER_DST_LOCAL, n), lport % n);
+
+            /* A Layer 7 VIP connection's segment (vip:443 -> client): the client's
+             * worker, which the worker asks for by naming the quote's source a service. */
+            seg_in = parsed(f, frame_tcp(f, client, vip, lport, 443));
+            len = frame_tcp(seg, vip, client, 443, lport);
+            err = parsed(f, icmp_quoting(f, router, vip, seg + 14, (uint16_t)(len - 14)));
+            cr_assert_eq(err.icmp_inner_sport, 443);
+            cr_assert_eq(owner_of(&err, OWNER_DST_SERVICE, n), owner_of(&seg_in, OWNER_DST_SERVICE, n));
+        }
+    }
+}
+
+Test(owner, an_icmp_error_with_a_short_quote_follows_its_destination)
+{
+    uint8_t f[256], seg[256];
+    uint32_t self = ip4("192.168.112.5"), rs = ip4("10.200.50.121");
+    struct pkt_info err;
+
+    frame_tcp(seg, self, rs, 40001, 8080);
+    /* The IP header only (no ports): nothing but the destination to go by. */
+    err = parsed(f, icmp_quoting(f, ip4("10.0.0.254"), self, seg + 14, 20));
+    cr_assert_eq(err.icmp_inner_dst, rs);
+    cr_assert_eq(err.icmp_inner_sport, 0);
+    cr_assert_eq(owner_of(&err, OWNER_DST_LOCAL, 5), owner_hash_ip(rs) % 5);
+    cr_assert_eq(owner_of(&err, OWNER_DST_SERVICE, 5), owner_hash_ip(rs) % 5);
+}

@@ -186,6 +186,49 @@ Test(pkt_parse, ip_options_move_l4)
     cr_assert_eq(pi.dst_port, 10);
 }
 
+/* An ICMP error from 10.0.0.9 to 10.0.0.1 quoting a TCP packet 10.0.0.1:sport ->
+ * 10.0.0.2:80 whose header has opt_words words of options, cut after qlen bytes of
+ * what follows its IP header. Returns the frame length. */
+static uint32_t icmp_quoting_tcp(uint16_t sport, unsigned opt_words, uint32_t qlen)
+{
+    uint32_t off = frame_eth(f, RTE_ETHER_TYPE_IPV4, &frame_mac_us);
+    uint32_t ihl = 20 + 4 * opt_words;
+    uint32_t l4 = frame_ipv4(f, off, IPPROTO_ICMP, ip4("10.0.0.9"), ip4("10.0.0.1"),
+                             (uint16_t)(8 + ihl + qlen));
+    uint8_t *q = f + l4 + 8;
+    uint16_t be = rte_cpu_to_be_16(sport);
+
+    memset(f + l4, 0, 8);
+    f[l4] = 3;
+    f[l4 + 1] = 4;
+    frame_ipv4(q - 14, 14, IPPROTO_TCP, ip4("10.0.0.1"), ip4("10.0.0.2"), 1480);
+    q[0] = (uint8_t)(0x40 | (ihl / 4));
+    memset(q + 20, 1, ihl - 20);
+    memset(q + ihl, 0, qlen);
+    if (qlen >= 2)
+        memcpy(q + ihl, &be, 2);
+    return l4 + 8 + ihl + qlen;
+}
+
+Test(pkt_parse, icmp_error_keeps_the_quoted_protocol_and_source_port)
+{
+    struct pkt_info pi;
+
+    cr_assert_eq(pkt_parse(f, icmp_quoting_tcp(40001, 0, 8), true, &pi), DROP_NONE);
+    cr_assert_eq(pi.icmp_inner_dst, ip4("10.0.0.2"));
+    cr_assert_eq(pi.icmp_inner_proto, IPPROTO_TCP);
+    cr_assert_eq(pi.icmp_inner_sport, 40001);
+    /* Options in the quoted header: the port is after them. */
+    cr_assert_eq(pkt_parse(f, icmp_quoting_tcp(40002, 2, 8), true, &pi), DROP_NONE);
+    cr_assert_eq(pi.icmp_inner_sport, 40002);
+    /* Fewer than the 4 port bytes quoted: no port. */
+    cr_assert_eq(pkt_parse(f, icmp_quoting_tcp(40003, 0, 3), true, &pi), DROP_NONE);
+    cr_assert_eq(pi.icmp_inner_dst, ip4("10.0.0.2"));
+    cr_assert_eq(pi.icmp_inner_sport, 0);
+    cr_assert_eq(pkt_parse(f, icmp_quoting_tcp(40004, 2, 2), true, &pi), DROP_NONE);
+    cr_assert_eq(pi.icmp_inner_sport, 0, "the options hold what would be the port");
+}
+
 Test(pkt_parse, fragments_carry_no_l4)
 {
     uint32_t len = frame_udp(f, ip4("10.0.0.2"), ip4("10.0.0.1"), 1, 2, 8);
