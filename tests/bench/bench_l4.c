@@ -318,7 +318,13 @@ int main(int argc, char **argv)
     }
     printf("tsc: %" PRIu64 " Hz, %s, one rte_rdtsc() %.1f cycles\n", rte_get_tsc_hz(),
            huge ? "hugepages" : "no hugepages (4 KiB pages)", tsc_read_cycles());
-    rs_cache = calloc(large, sizeof(*rs_cache));
+    /* one entry a flow of either set: the small one (1,024) is the larger when
+       N < 1024 */
+    rs_cache = calloc(RTE_MAX(large, sizes[0]), sizeof(*rs_cache));
+    if (rs_cache == NULL) {
+        fprintf(stderr, "out of memory\n");
+        return 1;
+    }
     for (int s = 0; s < 2; s++) {
         uint32_t flows = sizes[s];
         struct result c_new, c_fwd, c_rev, c_route;

@@ -7,7 +7,7 @@
 # The run reserves its hugepages (1,536 of 2 MB) in a mount namespace of its own and
 # gives them back, and stops pktgen and lbd, also when it fails; pktgen is built from
 # the vendored source by tools/test beforehand (or PKTGEN names an installed one).
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/../../lab/lib.sh"
 
 LBD_PKTGEN_HUGEPAGES=${LBD_PKTGEN_HUGEPAGES:-1536} "$top/tests/bench/pktgen/run" smoke \
     >"$tmp/smoke.out" 2>&1
