@@ -284,6 +284,10 @@ halt_mid_transfer() {
 # so are its backend connections (their local ports), while the hash of rs4's address
 # (10.99.0.51), which the quoted packet is to, names worker 0: with ICMP errors owned
 # by the quote's destination, as before, the uploads are reset (checked by hand).
+# Both end hosts sit on the 1200-byte link and send segments that fit it; the proxy
+# sends 1460-byte ones only where it has queued more than one of theirs, so not every
+# connection is certain to need its MSS lowered (one CI run lowered 4 of the 5): at
+# least one must, or nothing here was about PMTU.
 pmtu_transfers() {
     local t0=$(date +%s) down want i pids=() before ok=1
     before=$(stat "sum(w['tcp']['pmtu_reduced'] for w in r['workers'])")
@@ -304,7 +308,7 @@ pmtu_transfers() {
         [[ $(cat "$tmp/pup$i.sha") == "$want 20000000" ]] || ok=0
     done
     echo "# [pmtu] per worker: $(stat "' '.join('%s=%s' % (k, [w['tcp'][k] for w in r['workers']]) for k in ('pmtu_reduced', 'icmp_bad_seq', 'icmp_ignored'))")"
-    ((ok)) && expect_stat "sum(w['tcp']['pmtu_reduced'] for w in r['workers']) >= $before + 5"
+    ((ok)) && expect_stat "sum(w['tcp']['pmtu_reduced'] for w in r['workers']) >= $before + 1"
 }
 check "PMTU: 100 MB down and 4 x 20 MB up through a 1200-byte link, SHA-256 equal" \
     pmtu_transfers
