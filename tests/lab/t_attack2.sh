@@ -88,9 +88,9 @@ def stun():
     tid = os.urandom(12)
     return udp_ask(3478, struct.pack("!HHI", 1, 0, 0x2112A442) + tid,
                    lambda d: d[:2] == b"\x01\x01" and d[8:20] == tid)
-# TCP: a 4 s timeout covers the kernel's first two SYN retransmits (1 s, then 3 s): a
-# flood above what one worker takes in (the L7 one sends ~190,000 SYNs/s) costs real
-# clients' SYNs at the port's ring as it does the flood's, and a client retries them.
+# TCP: a 4 s timeout covers the first two SYN retransmits of Linux (1 s, then 3 s): a
+# flood above what one worker takes in (the L7 one sends ~190,000 SYNs/s) costs a real
+# client SYNs at the port ring as it does the flood, and a client retries them.
 def http(vip):
     s = socket.create_connection((vip, 80), timeout=4)
     s.sendall(b"GET /who HTTP/1.0\r\n\r\n")
