@@ -101,16 +101,6 @@ static void worker_fragment(struct worker *w, const struct snapshot *s, struct r
     lcore_drop(&w->lc, m, DROP_REASS_NOT_L4);
 }
 
-/* Whether ip is the address of a real server of a Layer 4 service (a scan: fragments
- * only). */
-static bool worker_is_l4_rs(const struct snapshot *s, uint32_t ip)
-{
-    for (uint32_t i = 0; i < s->n_rs; i++)
-        if (s->rs[i].ip == ip && s->vs[s->rs[i].vs].layer == 4)
-            return true;
-    return false;
-}
-
 /*
  * A TCP or UDP fragment routed through us from a Layer 4 real server: into the
  * reassembly table, so that an answer to one of this worker's clients gets the reverse
@@ -471,7 +461,7 @@ static void worker_handle(struct worker *w, const struct snapshot *s, struct wor
          * error about a flow. */
         if (unlikely(pi->is_fragment) &&
             (pi->ip_proto == IPPROTO_TCP || pi->ip_proto == IPPROTO_UDP) &&
-            worker_is_l4_rs(s, pi->src_ip)) {
+            snapshot_is_l4_rs(s, pi->src_ip)) {
             worker_server_fragment(w, s, m, pi);
             return;
         }

@@ -16,6 +16,7 @@
 #include "l4/l4.h"
 #include "net/ip_out.h"
 #include "net/nat.h"
+#include "net/tcp_opt.h"
 
 #define SP_PERIOD_SHIFT 16                  /* key periods of 65.5 s */
 #define SP_MAC_BITS 24
@@ -187,22 +188,6 @@ static void sp_parse_opts(const uint8_t *h, uint32_t thl, struct sp_opts *o)
     }
 }
 
-/* Writes NOP NOP timestamps (tsval, tsecr) at o; returns 12. */
-static uint32_t sp_put_ts(uint8_t *o, uint32_t tsval, uint32_t tsecr)
-{
-    uint32_t v;
-
-    o[0] = 1;
-    o[1] = 1;
-    o[2] = 8;
-    o[3] = 10;
-    v = rte_cpu_to_be_32(tsval);
-    memcpy(o + 4, &v, 4);
-    v = rte_cpu_to_be_32(tsecr);
-    memcpy(o + 8, &v, 4);
-    return 12;
-}
-
 /* Writes MSS, [NOP window scale], [NOP NOP SACK permitted] at o; returns the length
  * (a multiple of 4). */
 static uint32_t sp_put_opts(uint8_t *o, uint16_t mss, uint8_t ws, uint8_t sack)
@@ -266,7 +251,7 @@ static void sp_send_cookie(struct l4 *l4, const struct snapshot *s, const struct
     /* Timestamps need no bit of the cookie: the client puts them on its ACK only when
      * both SYNs had them (RFC 7323), and its TSecr gives back the TSval sent here. */
     if (o.ts)
-        n += sp_put_ts(opts + n, (uint32_t)l4->lc->now_ms + sp->ts_off, o.tsval);
+        n += tcp_opt_put_nop_ts(opts + n, (uint32_t)l4->lc->now_ms + sp->ts_off, o.tsval);
     /* A window of one segment: the client sends at most one before the real server's
      * own window reaches it (synproxy_from_client holds one). */
     if (l4_send_tcp(l4, s, pi->dst_ip, tcp->dst_port, pi->src_ip, tcp->src_port, cookie, irs + 1,
@@ -340,7 +325,7 @@ static void sp_send_syn(struct l4 *l4, const struct snapshot *s, const struct co
                                                 : (uint32_t)e->client_win << e->client_ws;
 
     if (e->ts)
-        n += sp_put_ts(opts + n, e->ts_c, 0);
+        n += tcp_opt_put_nop_ts(opts + n, e->ts_c, 0);
     e->syn_ms = (uint32_t)l4->lc->now_ms;
     l4_send_tcp(l4, s, c->client_ip, c->client_port, c->rs_ip, c->rs_port, e->cnext - 1, 0,
             RTE_TCP_SYN_FLAG, (uint16_t)(win > 65535 ? 65535 : win), opts, n);
@@ -553,7 +538,7 @@ static void sp_established(struct l4 *l4, const struct snapshot *s, struct conn 
     sp_shifts(e, o.ws);
     if (e->ts && o.ts) {
         /* Both sides: the server's clock, as the client sees it, goes on from lbd's. */
-        n = sp_put_ts(opts, e->ts_c, o.tsval);
+        n = tcp_opt_put_nop_ts(opts, e->ts_c, o.tsval);
         e->ts_a = o.tsval - e->ts_a;
         e->ts = 2;
     } else {

@@ -179,7 +179,7 @@ struct snapshot *snapshot_rebuild(const struct lbd_config *cfg, const struct sna
         entries += cfg->virtual_services[i].n_ports + 1;
         n_rs += cfg->virtual_services[i].n_real_servers;
     }
-    entries += cfg->n_interfaces;
+    entries += cfg->n_interfaces + n_rs;
 
     s = calloc(1, sizeof(*s));
     if (s == NULL)
@@ -287,8 +287,13 @@ struct snapshot *snapshot_rebuild(const struct lbd_config *cfg, const struct sna
                           entry(SNAP_ADDR_VIP, (uint32_t)i)) < 0)
                 goto err_table;
     }
-    for (uint32_t i = 0; i < s->n_rs; i++)
+    for (uint32_t i = 0; i < s->n_rs; i++) {
         s->rs_by_idx[s->rs[i].idx] = &s->rs[i];
+        /* Layer 4 real servers' addresses (several services may share one). */
+        if (s->vs[s->rs[i].vs].layer == 4 &&
+            table_add(s->table, s->rs[i].ip, SNAP_KEY_L4_RS, 0, 0) < 0)
+            goto err_table;
+    }
 
     snprintf(name, sizeof(name), "rt%llu", (unsigned long long)generation);
     s->routes = route_build(cfg, prev != NULL ? prev->routes : NULL, name, &s->routes_reused,

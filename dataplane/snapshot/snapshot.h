@@ -32,9 +32,11 @@ enum snap_addr_kind {
 };
 
 /*
- * Key of the address table: (ip, 0, 0) is an address entry, (ip, proto, port) a service.
+ * Key of the address table: (ip, 0, 0) is an address entry, (ip, proto, port) a service,
+ * (ip, SNAP_KEY_L4_RS, 0) the address of a Layer 4 service's real server.
  * 16 bytes, not 8: rte_hash compares 16-byte keys with SSE, shorter ones with memcmp.
  */
+#define SNAP_KEY_L4_RS 255      /* IPPROTO_RAW: no service has it */
 struct snap_key {
     uint32_t ip;
     uint16_t port;
@@ -202,6 +204,14 @@ static inline const struct snap_vs *snapshot_service(const struct snapshot *s, u
     if (rte_hash_lookup_data(s->table, &k, &data) < 0)
         return NULL;
     return &s->vs[(uint32_t)(uintptr_t)data];
+}
+
+/* Whether ip (network order) is a real server's of a Layer 4 service. Any core. */
+static inline bool snapshot_is_l4_rs(const struct snapshot *s, uint32_t ip)
+{
+    struct snap_key k = {.ip = ip, .proto = SNAP_KEY_L4_RS};
+
+    return rte_hash_lookup(s->table, &k) >= 0;
 }
 
 /*

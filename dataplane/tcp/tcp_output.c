@@ -14,6 +14,7 @@
 #include <rte_tcp.h>
 
 #include "base/csum.h"
+#include "net/tcp_opt.h"
 #include "tcp/tcp_sack.h"
 #include "tcp/tcp_tcb.h"
 #include "tcp/tcp_timer.h"
@@ -159,17 +160,6 @@ uint32_t tcp_output_tsval(const struct tcp_conn *c)
     return (uint32_t)tcp_now(c->st) + c->ts_offset;
 }
 
-/* Writes the Timestamps option (kind 8, length 10: TSval, TSecr) at opt. */
-static inline void tcp_output_ts_put(uint8_t *opt, uint32_t tsval, uint32_t tsecr)
-{
-    uint32_t v = rte_cpu_to_be_32(tsval), e = rte_cpu_to_be_32(tsecr);
-
-    opt[0] = 8;
-    opt[1] = 10;
-    memcpy(opt + 2, &v, 4);
-    memcpy(opt + 6, &e, 4);
-}
-
 uint32_t tcp_output_smss(const struct tcp_conn *c)
 {
     struct tcp_sack_range blk[TCP_SACK_BLOCKS];
@@ -202,10 +192,7 @@ static void tcp_output_seg(struct tcp_conn *c, uint32_t seq, uint32_t len, uint8
     tcp_timer_delack_stop(c);
     c->flags &= ~TCPF_ACKNOW;
     if (c->flags & TCPF_TS) {
-        opt[0] = 1;
-        opt[1] = 1;
-        tcp_output_ts_put(opt + 2, tcp_output_tsval(c), c->ts_recent);
-        optlen = TCP_TS_OPTLEN;
+        optlen = tcp_opt_put_nop_ts(opt, tcp_output_tsval(c), c->ts_recent);
     }
     if (c->ooo != NULL && (c->flags & TCPF_SACK))
         optlen += tcp_output_sack_opt(c, opt + optlen);
@@ -419,8 +406,8 @@ void tcp_output_syn(struct tcp_conn *c)
             opt[n++] = 1;
             opt[n++] = 1;
         }
-        tcp_output_ts_put(opt + n, tcp_output_tsval(c), active ? 0 : c->ts_recent);
-        n += 10;
+        tcp_opt_put_ts(opt + n, tcp_output_tsval(c), active ? 0 : c->ts_recent);
+        n += TCP_OPT_TS_LEN;
         sack = false;
     }
     if (active || (c->flags & TCPF_WSCALE)) {
@@ -512,10 +499,7 @@ void tcp_output_raw(struct tcp_stack *st, const struct tcp_key *k, uint32_t seq,
         opt[n++] = (uint8_t)(mss >> 8);
         opt[n++] = (uint8_t)mss;
         if (ts != NULL) {
-            opt[n++] = 1;
-            opt[n++] = 1;
-            tcp_output_ts_put(opt + n, ts[0], ts[1]);
-            n += 10;
+            n += tcp_opt_put_nop_ts(opt + n, ts[0], ts[1]);
         }
         if (wscale != 0xff) {
             opt[n++] = 1;

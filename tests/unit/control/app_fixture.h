@@ -19,6 +19,14 @@
 #include "health.h"
 #include "reconfig.h"
 
+/* A config of one Layer 7 service (A, 192.168.112.110:80) with one real server (a1). */
+#define APP_FIXTURE_ONE_L7                                                                 \
+    "{\"appliance\": {\"name\": \"t\"},"                                                   \
+    " \"interfaces\": [{\"port\": 0, \"ip\": \"192.168.112.5/24\"}],"                      \
+    " \"virtual_services\": ["                                                             \
+    "  {\"label\": \"A\", \"ip\": \"192.168.112.110\", \"ports\": [80], \"layer\": 7,"     \
+    "   \"real_servers\": [{\"label\": \"a1\", \"ip\": \"192.168.112.51\"}]}]}"
+
 static inline void app_fixture(struct appliance *app, const char *json, const char *tag)
 {
     char err[256];

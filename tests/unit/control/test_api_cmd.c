@@ -23,12 +23,7 @@
 
 static struct appliance app;
 
-static const char *cfg_json =
-    "{\"appliance\": {\"name\": \"t\"},"
-    " \"interfaces\": [{\"port\": 0, \"ip\": \"192.168.112.5/24\"}],"
-    " \"virtual_services\": ["
-    "  {\"label\": \"A\", \"ip\": \"192.168.112.110\", \"ports\": [80], \"layer\": 7,"
-    "   \"real_servers\": [{\"label\": \"a1\", \"ip\": \"192.168.112.51\"}]}]}";
+static const char *cfg_json = APP_FIXTURE_ONE_L7;
 
 static void setup(void)
 {

@@ -11,6 +11,7 @@
 #include "dp_harness.h"
 #include "l4/l4.h"
 #include "l4/synproxy.h"
+#include "net/tcp_opt.h"
 
 static struct harness h;
 static uint8_t f[2048], out[2048];
@@ -348,21 +349,6 @@ Test(synproxy, off_mode_never_answers)
     cr_assert_eq(h.w->stats.l4.synproxy_cookies_sent, 0);
 }
 
-/* NOP NOP timestamps (tsval, tsecr) at o. */
-static void put_ts(uint8_t *o, uint32_t tsval, uint32_t tsecr)
-{
-    uint32_t v;
-
-    o[0] = 1;
-    o[1] = 1;
-    o[2] = 8;
-    o[3] = 10;
-    v = rte_cpu_to_be_32(tsval);
-    memcpy(o + 4, &v, 4);
-    v = rte_cpu_to_be_32(tsecr);
-    memcpy(o + 8, &v, 4);
-}
-
 /* The TSval (which 0) or TSecr (1) of the frame in out. */
 static uint32_t ts_of(int which)
 {
@@ -383,7 +369,7 @@ Test(synproxy, timestamps_are_carried_with_the_servers_clock_moved_to_lbds)
     cookie = client_syn(CPORT);
     lbd_ts = ts_of(0);
     /* The client's ACK: TSval 2, TSecr what lbd sent. */
-    put_ts(o, 2, lbd_ts);
+    tcp_opt_put_nop_ts(o, 2, lbd_ts);
     len = seg(ip4(CLIENT), ip4(VIP), CPORT, 443, RTE_TCP_ACK_FLAG, ISN + 1, cookie + 1, 502,
               o, sizeof(o), 0);
     h_run(&h, f, len, 1);
@@ -397,7 +383,7 @@ Test(synproxy, timestamps_are_carried_with_the_servers_clock_moved_to_lbds)
     /* The server's SYN-ACK with its own clock. */
     {
         uint8_t so[20] = {2, 4, 0x05, 0xb4, 1, 3, 3, 7};      /* MSS, NOP WS 7, NOP NOP TS */
-        put_ts(so + 8, srv_ts, 2);
+        tcp_opt_put_nop_ts(so + 8, srv_ts, 2);
         len = seg(rs, ip4(CLIENT), 443, CPORT, RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG, srv,
                   ISN + 1, 65160, so, sizeof(so), 0);
     }
@@ -409,7 +395,7 @@ Test(synproxy, timestamps_are_carried_with_the_servers_clock_moved_to_lbds)
     cr_assert_eq(ts_of(0), 2, "the handshake's ACK: the client's TSval");
     cr_assert_eq(ts_of(1), srv_ts, "and the server's echoed");
     /* Client -> server: its TSecr (lbd's clock) moves to the server's. */
-    put_ts(o, 3, lbd_ts);
+    tcp_opt_put_nop_ts(o, 3, lbd_ts);
     len = seg(ip4(CLIENT), ip4(VIP), CPORT, 443, RTE_TCP_ACK_FLAG | RTE_TCP_PSH_FLAG, ISN + 1,
               cookie + 1, 502, o, sizeof(o), 10);
     h_run(&h, f, len, 1);
@@ -420,7 +406,7 @@ Test(synproxy, timestamps_are_carried_with_the_servers_clock_moved_to_lbds)
     cr_assert_eq(ts_of(1), srv_ts);
     cr_assert_eq(rte_be_to_cpu_32(tcp_of(out)->recv_ack), srv + 1);
     /* Server -> client: its TSval goes on from lbd's, its TSecr is kept. */
-    put_ts(o, srv_ts + 10, 3);
+    tcp_opt_put_nop_ts(o, srv_ts + 10, 3);
     len = seg(rs, ip4(CLIENT), 443, CPORT, RTE_TCP_ACK_FLAG, srv + 1, ISN + 11, 4000, o,
               sizeof(o), 20);
     h_run(&h, f, len, 0);

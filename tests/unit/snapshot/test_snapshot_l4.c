@@ -146,6 +146,28 @@ Test(snapshot_l4, real_servers_and_tables)
     snapshot_free(s);
 }
 
+/* The worker asks this of every TCP/UDP fragment routed through lbd (snapshot_is_l4_rs). */
+Test(snapshot_l4, layer4_real_server_addresses_are_one_look_up)
+{
+    struct snapshot *s;
+
+    vss[1].layer = 7;                   /* rs_b[0] and [1] are also rs_a[0] and [1] */
+    s = build();
+    for (int i = 0; i < 3; i++)
+        cr_assert(snapshot_is_l4_rs(s, rs_a[i].ip), "a%d", i);
+    cr_assert_not(snapshot_is_l4_rs(s, ip4("192.168.112.5")), "our self IP");
+    cr_assert_not(snapshot_is_l4_rs(s, ip4("10.200.50.120")), "the VIP");
+    cr_assert_not(snapshot_is_l4_rs(s, rte_cpu_to_be_32(0xc0a87033u + 3)), "no server");
+    snapshot_free(s);
+
+    /* A server only of a Layer 7 service is not one. */
+    vss[0].n_real_servers = 1;
+    s = build();
+    cr_assert(snapshot_is_l4_rs(s, rs_a[0].ip));
+    cr_assert_not(snapshot_is_l4_rs(s, rs_a[1].ip), "rs_b[1] serves Layer 7 only");
+    snapshot_free(s);
+}
+
 Test(snapshot_l4, real_server_identities_come_from_the_config)
 {
     struct snapshot *s1 = build(), *s2;

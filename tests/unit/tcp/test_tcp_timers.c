@@ -220,21 +220,34 @@ Test(tcp_timers, a_window_closed_with_data_in_flight_is_retransmitted_then_given
     assert_given_up();
 }
 
+/*
+ * 3000 bytes sent, the first segment acknowledged with window win (MSS bytes and
+ * more are still in flight), then the retransmission timer's first segment: *o, from
+ * the first unacknowledged byte.
+ */
+static struct tcp_conn *rto_after_first_ack(uint16_t win, struct h_out **o)
+{
+    struct tcp_conn *c;
+
+    h_start();
+    c = accept_quiet(-1, 65535);
+    cr_assert_eq(tcp_send(c, h_payload(3000, 0, 1000)), 0);
+    h_skip_out();
+    ack(ISS + 1 + MSS, win);
+    h_wait_out(1000);
+    *o = h_next();
+    cr_assert_not_null(*o);
+    cr_assert_eq((*o)->seq, ISS + 1 + MSS);
+    return c;
+}
+
 /* The window opens again after a retransmission into a closed one: data flows. */
 Test(tcp_timers, a_window_closed_with_data_in_flight_reopens)
 {
     struct tcp_conn *c;
     struct h_out *o;
 
-    h_start();
-    c = accept_quiet(-1, 65535);
-    cr_assert_eq(tcp_send(c, h_payload(3000, 0, 1000)), 0);
-    h_skip_out();
-    ack(ISS + 1 + MSS, 0);
-    h_wait_out(1000);
-    o = h_next();
-    cr_assert_not_null(o);
-    cr_assert_eq(o->seq, ISS + 1 + MSS);
+    c = rto_after_first_ack(0, &o);
     ack(ISS + 1 + 2 * MSS, 65535);      /* the retransmission's ACK, window open */
     o = h_next();
     cr_assert_not_null(o, "the rest goes on the window update");
@@ -254,15 +267,7 @@ Test(tcp_timers, an_rto_against_a_small_window_retransmits_what_fits)
     struct tcp_conn *c;
     struct h_out *o;
 
-    h_start();
-    c = accept_quiet(-1, 65535);
-    cr_assert_eq(tcp_send(c, h_payload(3000, 0, 1000)), 0);
-    h_skip_out();
-    ack(ISS + 1 + MSS, 100);
-    h_wait_out(1000);
-    o = h_next();
-    cr_assert_not_null(o);
-    cr_assert_eq(o->seq, ISS + 1 + MSS);
+    c = rto_after_first_ack(100, &o);
     cr_assert_eq(o->len, 100);
     cr_assert_eq(H.st->stats.rexmt_timeouts, 1);
     cr_assert(twheel_pending(&c->t_rexmt));
