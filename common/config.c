@@ -100,6 +100,8 @@ static void config_defaults(struct lbd_config *cfg)
     cfg->layer7.connect_timeout_ms = 4000;
     cfg->layer7.client_timeout_s = 1200;
     cfg->layer7.server_timeout_s = 1200;
+    cfg->layer7.rcvbuf_init = CFG_RCVBUF_INIT;
+    cfg->layer7.rcvbuf_max = CFG_RCVBUF_MAX_DEFAULT;
     cfg->layer4.tcp_handshake_timeout_s = CFG_L4_TCP_HANDSHAKE_TIMEOUT_S;
     cfg->layer4.tcp_established_timeout_s = CFG_L4_TCP_ESTABLISHED_TIMEOUT_S;
     cfg->layer4.tcp_closing_timeout_s = CFG_L4_TCP_CLOSING_TIMEOUT_S;
@@ -857,7 +859,8 @@ static int parse_routing(struct jctx *c, const cJSON *root, struct lbd_config *c
 static int parse_layer7(struct jctx *c, const cJSON *root, struct cfg_layer7 *l7)
 {
     static const char *const keys[] = {"connect_timeout_ms", "client_timeout_s",
-                                       "server_timeout_s", "congestion_control", NULL};
+                                       "server_timeout_s", "congestion_control",
+                                       "rcvbuf_init", "rcvbuf_max", NULL};
     const char *p = "layer7";
     const cJSON *o;
     int cc;
@@ -869,6 +872,11 @@ static int parse_layer7(struct jctx *c, const cJSON *root, struct cfg_layer7 *l7
     TRY(jget_uint(c, o, p, "server_timeout_s", 0, 1, 604800, &l7->server_timeout_s));
     TRY(cc = jget_enum(c, o, p, "congestion_control", 0, NAMES(cc_names), CFG_CC_CUBIC));
     l7->congestion_control = (uint32_t)cc;
+    TRY(jget_uint(c, o, p, "rcvbuf_init", 0, CFG_RCVBUF_LO, CFG_RCVBUF_HI, &l7->rcvbuf_init));
+    TRY(jget_uint(c, o, p, "rcvbuf_max", 0, CFG_RCVBUF_LO, CFG_RCVBUF_HI, &l7->rcvbuf_max));
+    if (l7->rcvbuf_init > l7->rcvbuf_max)
+        return jfail(c, "layer7.rcvbuf_init", "%u is more than layer7.rcvbuf_max (%u)",
+                     l7->rcvbuf_init, l7->rcvbuf_max);
     return 0;
 }
 
@@ -1926,6 +1934,8 @@ cJSON *config_to_json(const struct lbd_config *cfg)
     jo_num(&o, l7, "client_timeout_s", cfg->layer7.client_timeout_s);
     jo_num(&o, l7, "server_timeout_s", cfg->layer7.server_timeout_s);
     jo_str(&o, l7, "congestion_control", cc_names[cfg->layer7.congestion_control]);
+    jo_num(&o, l7, "rcvbuf_init", cfg->layer7.rcvbuf_init);
+    jo_num(&o, l7, "rcvbuf_max", cfg->layer7.rcvbuf_max);
     l4 = jo_add(&o, root, "layer4", cJSON_CreateObject());
     jo_num(&o, l4, "tcp_handshake_timeout_s", cfg->layer4.tcp_handshake_timeout_s);
     jo_num(&o, l4, "tcp_established_timeout_s", cfg->layer4.tcp_established_timeout_s);

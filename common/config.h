@@ -73,11 +73,20 @@ struct cfg_routing {
 /* TCP congestion control of the stack's connections (dataplane/tcp/tcp_cc.h). */
 enum cfg_cc { CFG_CC_CUBIC = 0, CFG_CC_NEWRENO };
 
+/* layer7.rcvbuf_init / rcvbuf_max: the TCP receive buffer of a Layer 7 connection, where
+ * it starts and how far auto-tuning may grow it (dataplane/tcp/tcp_rcvbuf.h). */
+#define CFG_RCVBUF_INIT 65536u
+#define CFG_RCVBUF_MAX_DEFAULT (4u * 1024 * 1024)
+#define CFG_RCVBUF_LO 4096u
+#define CFG_RCVBUF_HI (256u * 1024 * 1024)
+
 struct cfg_layer7 {
     uint32_t connect_timeout_ms;     /* default 4000 */
     uint32_t client_timeout_s;       /* default 1200 */
     uint32_t server_timeout_s;       /* default 1200 */
     uint32_t congestion_control;     /* enum cfg_cc; default cubic */
+    uint32_t rcvbuf_init;            /* bytes; default CFG_RCVBUF_INIT, <= rcvbuf_max */
+    uint32_t rcvbuf_max;             /* bytes; default CFG_RCVBUF_MAX_DEFAULT */
 };
 
 /*

@@ -241,6 +241,9 @@ static const struct spec tcp_specs[] = {
     {"conns", K_GAUGE, "connections", "Control blocks of the worker's TCP stack."},
     {"buf_segs", K_GAUGE, "buffered_segments",
      "Segments held in the worker's TCP stack's send and receive queues."},
+    {"rcvbuf_bytes", K_GAUGE, "receive_buffer_bytes",
+     "Receive buffers of the worker's established TCP connections, together (auto-tuned "
+     "within the worker's budget)."},
     {"states", K_BY_LABEL, "connections_by_state",
      "Control blocks of the worker's TCP stack, by state.", "state", NULL, true},
     {NULL},

@@ -142,6 +142,12 @@ static int check_live(const struct lbd_config *prev, const struct lbd_config *ne
         return lbd_err_set(err, errlen, LBD_ESTATE,
                            "appliance.mbufs_per_worker: the mbuf pools are made at start-up; "
                            "changing their size needs a restart");
+    if (prev->layer7.rcvbuf_init != next->layer7.rcvbuf_init ||
+        prev->layer7.rcvbuf_max != next->layer7.rcvbuf_max)
+        return lbd_err_set(err, errlen, LBD_ESTATE,
+                           "layer7.rcvbuf_init, layer7.rcvbuf_max: the TCP stacks (and the "
+                           "window scale they offer) are made at start-up; changing them "
+                           "needs a restart");
     if (memcmp(&prev->management, &next->management, sizeof(next->management)) != 0)
         return lbd_err_set(err, errlen, LBD_ESTATE,
                            "management: the management server is set up at start-up; "

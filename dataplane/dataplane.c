@@ -188,6 +188,11 @@ static int dp_create_tcp(struct dataplane *dp, struct worker *w, const struct lb
     tc.max_conns = DP_TCP_CONNS;
     tc.max_buf_segs = dp->pool_size[w->lc.id].tcp;
     tc.mbuf_alloc_failed = &w->stats.lcore.mbuf_alloc_failed;
+    /* Receive buffers (tcp_rcvbuf.h); 0, a config built by hand: the stack's defaults. */
+    if (cfg->layer7.rcvbuf_max != 0)
+        tc.rcvbuf = cfg->layer7.rcvbuf_max;
+    if (cfg->layer7.rcvbuf_init != 0)
+        tc.rcvbuf_init = cfg->layer7.rcvbuf_init;
     tc.connect_timeout_ms = cfg->layer7.connect_timeout_ms;
     tc.idle_ms = cfg->layer7.client_timeout_s * 1000u;
     tc.tx_csum_defer = true;            /* lcore_tx: the port or software */

@@ -20,6 +20,7 @@
 #include "err.h"
 #include "tcp/tcp_entry.h"
 #include "tcp/tcp_output.h"
+#include "tcp/tcp_rcvbuf.h"
 #include "tcp/tcp_syncookie.h"
 #include "tcp/tcp_tcb.h"
 #include "tcp/tcp_timeout.h"
@@ -61,7 +62,8 @@ void tcp_stack_conf_default(struct tcp_stack_conf *c)
     c->max_ooo_blocks = 1024;
     c->max_buf_segs = 4096;
     c->sndbuf = 256 * 1024;
-    c->rcvbuf = 256 * 1024;
+    c->rcvbuf = 4 * 1024 * 1024;        /* the ceiling of auto-tuning (tcp_rcvbuf.h) */
+    c->rcvbuf_init = 64 * 1024;
     c->mss = 1460;
     c->port_lo = 32768;
     c->port_hi = 60999;
@@ -92,6 +94,7 @@ struct tcp_stack *tcp_stack_create(const struct tcp_stack_conf *conf, char *err,
     if (conf->wheel == NULL || conf->pool == NULL || conf->tx == NULL || conf->name == NULL ||
         conf->max_conns == 0 || conf->n_workers == 0 || conf->mss < 64 ||
         conf->rcvbuf < conf->mss || conf->sndbuf < conf->mss ||
+        (conf->rcvbuf_init != 0 && conf->rcvbuf_init < conf->mss) ||
         conf->port_lo > conf->port_hi || conf->max_listeners == 0) {
         lbd_err_set(err, errlen, LBD_EINVAL, "tcp stack: incomplete or invalid settings");
         return NULL;
@@ -100,6 +103,9 @@ struct tcp_stack *tcp_stack_create(const struct tcp_stack_conf *conf, char *err,
     if (st == NULL)
         goto err_nomem;
     st->conf = *conf;
+    if (st->conf.rcvbuf_init == 0 || st->conf.rcvbuf_init > st->conf.rcvbuf)
+        st->conf.rcvbuf_init = st->conf.rcvbuf;     /* a fixed buffer */
+    st->rcvbuf_budget = (uint64_t)conf->max_buf_segs * conf->mss;
     tcp_timeout_install(st);
     st->pool = rte_zmalloc_socket("tcp_conns", sizeof(struct tcp_conn) * conf->max_conns,
                                   RTE_CACHE_LINE_SIZE, conf->socket_id);
@@ -388,9 +394,11 @@ struct rte_mbuf *tcp_recv(struct tcp_conn *c, uint32_t max)
         tcp_tcb_alloc_failed(st);   /* no mbuf to split the first segment with */
     if (m != NULL && (c->state == TCP_ESTABLISHED || c->state == TCP_FIN_WAIT_1 ||
                       c->state == TCP_FIN_WAIT_2)) {
-        uint32_t space = tcp_output_rcv_space(c);
-        uint32_t cur = SEQ_GT(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
-        if (space > cur && (space - cur >= 2u * c->mss || space - cur >= st->conf.rcvbuf / 2)) {
+        uint32_t space, cur;
+        tcp_rcvbuf_adjust(c);           /* may grow the buffer: in the update below */
+        space = tcp_output_rcv_space(c);
+        cur = SEQ_GT(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
+        if (space > cur && (space - cur >= 2u * c->mss || space - cur >= c->rcvbuf / 2)) {
             c->flags |= TCPF_ACKNOW;
             tcp_entry_output_later(c);
         }
@@ -435,6 +443,7 @@ void tcp_close(struct tcp_conn *c)
     tcp_entry_begin(st);
     c->flags |= TCPF_DETACHED;
     c->fn = NULL;
+    tcp_rcvbuf_close(c);                /* later data is discarded: no buffer to count */
     tcp_shutdown(c);
     if (c->state == TCP_FIN_WAIT_2)
         tcp_timer_deadline(c);

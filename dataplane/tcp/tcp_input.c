@@ -21,6 +21,7 @@
 #include "tcp/tcp_cc.h"
 #include "tcp/tcp_entry.h"
 #include "tcp/tcp_output.h"
+#include "tcp/tcp_rcvbuf.h"
 #include "tcp/tcp_sack.h"
 #include "tcp/tcp_syncookie.h"
 #include "tcp/tcp_tcb.h"
@@ -183,6 +184,7 @@ static void tcp_input_established(struct tcp_conn *c)
     c->recover = c->iss;
     c->rexmt_shift = 0;
     tcp_tcb_set_state(c, TCP_ESTABLISHED);
+    tcp_rcvbuf_open(c);
     c->st->stats.established++;
     c->last_rx_ms = tcp_now(c->st);
     tcp_timer_rexmt_stop(c);
@@ -357,7 +359,7 @@ static struct tcp_conn *tcp_input_cookie(struct tcp_stack *st, struct tcp_listen
         c->snd_wscale = ws;
         c->rcv_wscale = st->wscale;
     }
-    c->rcv_adv = c->rcv_nxt + (st->conf.rcvbuf > 65535 ? 65535 : st->conf.rcvbuf);
+    c->rcv_adv = c->rcv_nxt + (c->rcvbuf > 65535 ? 65535 : c->rcvbuf);
     c->snd_wnd = (uint32_t)s->wnd << c->snd_wscale;
     c->max_sndwnd = c->snd_wnd;
     c->snd_wl1 = s->seq;
@@ -509,6 +511,32 @@ drop:
     }
 }
 
+/*
+ * The worker's segment budget is spent and in-order data of c arrived: c's
+ * out-of-order runs go first, the highest first (the farthest from being delivered,
+ * as Linux's tcp_prune_ofo_queue), until segs segments fit. The peer keeps what we
+ * SACKed until it is acknowledged (RFC 2018 section 8: a receiver may discard it), so
+ * nothing is lost but a retransmission; in-order data dropped instead would stall the
+ * connection with a window that cannot shrink. True when segs fit now.
+ */
+static bool tcp_input_ooo_prune(struct tcp_conn *c, uint32_t segs)
+{
+    struct tcp_stack *st = c->st;
+    struct tcp_ooo *q = c->ooo;
+
+    while (q != NULL && q->n > 0 && !tcp_tcb_buf_room(st, segs)) {
+        struct rte_mbuf *m = q->e[--q->n].m;
+        st->buf_segs -= m->nb_segs;
+        rte_pktmbuf_free(m);
+        st->stats.ooo_pruned++;
+    }
+    if (q != NULL && q->n == 0) {
+        rte_mempool_put(st->ooo_pool, q);
+        c->ooo = NULL;
+    }
+    return tcp_tcb_buf_room(st, segs);
+}
+
 /* Moves out-of-order data that became in order to the receive queue. */
 static void tcp_input_ooo_drain(struct tcp_conn *c)
 {
@@ -544,6 +572,7 @@ static unsigned tcp_input_fin(struct tcp_conn *c)
     c->rcv_nxt++;
     c->flags |= TCPF_FIN_RCVD | TCPF_ACKNOW;
     c->flags &= ~TCPF_OOO_FIN;
+    tcp_rcvbuf_close(c);                /* no more data: its buffer leaves the share */
     switch (c->state) {
     case TCP_SYN_RECEIVED:
     case TCP_ESTABLISHED:
@@ -920,7 +949,7 @@ static unsigned tcp_input_data(struct tcp_conn *c, struct tcp_seg *s)
         /* Small, behind the last segment held: no segment of its own. */
         st->stats.rcv_absorbed++;
         rte_pktmbuf_free(m);
-    } else if (!tcp_tcb_buf_room(st, m->nb_segs)) {
+    } else if (!tcp_tcb_buf_room(st, m->nb_segs) && !tcp_input_ooo_prune(c, m->nb_segs)) {
         st->stats.rcv_mem_dropped++;
         c->flags |= TCPF_ACKNOW;
         rte_pktmbuf_free(m);

@@ -90,19 +90,18 @@ uint32_t tcp_output_rcv_space(const struct tcp_conn *c)
     uint32_t space, max = (uint32_t)65535 << c->rcv_wscale;
 
     if (c->flags & TCPF_DETACHED)
-        space = st->conf.rcvbuf;
+        space = c->rcvbuf;
     else if (!tcp_tcb_buf_room(st, 1))
         space = 0;
     else
-        space = c->rcvq.bytes < st->conf.rcvbuf ? st->conf.rcvbuf - c->rcvq.bytes : 0;
+        space = c->rcvq.bytes < c->rcvbuf ? c->rcvbuf - c->rcvq.bytes : 0;
     return space < max ? space : max;
 }
 
 uint16_t tcp_output_window(struct tcp_conn *c)
 {
     uint32_t wnd = tcp_output_rcv_space(c), cur = 0, field, s = c->rcv_wscale;
-    uint32_t sws = c->st->conf.rcvbuf / 2 < c->st->conf.mss ? c->st->conf.rcvbuf / 2
-                                                              : c->st->conf.mss;
+    uint32_t sws = c->rcvbuf / 2 < c->st->conf.mss ? c->rcvbuf / 2 : c->st->conf.mss;
 
     if (SEQ_GT(c->rcv_adv, c->rcv_nxt))
         cur = c->rcv_adv - c->rcv_nxt;
@@ -507,7 +506,7 @@ void tcp_output_raw(struct tcp_stack *st, const struct tcp_key *k, uint32_t seq,
             opt[n++] = 3;
             opt[n++] = wscale;
         }
-        wnd = st->conf.rcvbuf > 65535 ? 65535 : (uint16_t)st->conf.rcvbuf;
+        wnd = st->conf.rcvbuf_init > 65535 ? 65535 : (uint16_t)st->conf.rcvbuf_init;
     }
     tcp_output_emit(st, k, seq, ack, flags, wnd, opt, n, NULL);
 }

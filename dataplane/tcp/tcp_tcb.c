@@ -11,6 +11,7 @@
 #include <rte_mempool.h>
 
 #include "base/siphash.h"
+#include "tcp/tcp_rcvbuf.h"
 #include "tcp/tcp_timer.h"
 
 /*
@@ -69,6 +70,7 @@ struct tcp_conn *tcp_tcb_alloc(struct tcp_stack *st, const struct tcp_key *k)
     c->cc = st->conf.cc;
     mbufq_init(&c->sndq);
     mbufq_init(&c->rcvq);
+    tcp_rcvbuf_init(c);
     tcp_timer_init(c);
     if (rte_hash_add_key_data(st->conns_by_key, k, c) < 0) {
         c->link = st->free_list;
@@ -141,6 +143,7 @@ void tcp_tcb_free(struct tcp_conn *c)
     if (c->flags & TCPF_IN_HASH)
         rte_hash_del_key(st->conns_by_key, &c->key);
     tcp_timer_stop_all(c);
+    tcp_rcvbuf_close(c);
     st->buf_segs -= mbufq_purge(&c->sndq);
     st->buf_segs -= mbufq_purge(&c->rcvq);
     tcp_tcb_free_ooo(c);

@@ -3,8 +3,8 @@
  * (rte_hash), the listener table, the per-state counts, buffer accounting and
  * initial sequence numbers. A freed block goes back to the pool only outside every
  * entry (st->depth 0; tcp_entry runs the rest at the end of the outermost one).
- * Calls only tcp_timer; output and everything above may call it. Internal to the
- * stack.
+ * Calls only tcp_timer and tcp_rcvbuf; output and everything above may call it.
+ * Internal to the stack.
  */
 #ifndef LBD_TCP_TCB_H
 #define LBD_TCP_TCB_H

@@ -104,6 +104,8 @@ typedef void (*tcp_event_fn)(struct tcp_conn *c, enum tcp_event ev, void *arg);
 #define TCPF_TLP          (1u << 20)  /* a loss probe is out, up to tlp_end */
 #define TCPF_TLP_RXT      (1u << 21)  /* ... and it was a retransmission */
 #define TCPF_TS           (1u << 22)  /* both SYNs carried Timestamps (RFC 7323) */
+#define TCPF_RCVBUF       (1u << 23)  /* rcvbuf counted in the stack's share (tcp_rcvbuf.h):
+                                         established, until no more data can come */
 
 /*
  * Out-of-order data of one connection, taken from the stack's pool on demand. Each
@@ -147,7 +149,11 @@ struct tcp_conn {
     uint8_t rexmt_shift;        /* retransmissions of the current segment (backoff) */
     uint8_t probes;             /* persist probes no ACK has answered since */
     uint8_t persist_shift;      /* persist backoff (kept across answered probes) */
+    uint8_t cc;                 /* enum tcp_cc */
     uint16_t mss;               /* send MSS */
+    uint16_t rcv_space_ms;      /* receive auto-tuning (tcp_rcvbuf.c): when the measurement
+                                   began, the stack's clock mod 2^16 (round trips are at
+                                   most rto_max_ms, 60 s) */
     uint32_t flags;             /* TCPF_* */
 
     /* send sequence space */
@@ -171,6 +177,10 @@ struct tcp_conn {
     /* Congestion control (tcp_cc.c), bytes and ms; cc is beside the scoreboard */
     uint32_t w_max;             /* CUBIC W_max: cwnd before the last reduction (RFC 9438) */
     uint32_t cwnd_prior;        /* cwnd at the last congestion event (W_est's alpha) */
+    uint32_t rcvbuf;            /* receive buffer now (bytes): conf.rcvbuf_init, grown by
+                                   tcp_rcvbuf_adjust up to conf.rcvbuf and the fair share
+                                   (here, in the hole before the union: the block stays
+                                   within 512 bytes) */
     union {
         struct {                /* CUBIC's epoch, outside recovery (cubic_epoch 0: none) */
             uint32_t cubic_origin;  /* the plateau: max(W_max, cwnd at the epoch start) */
@@ -202,7 +212,8 @@ struct tcp_conn {
     /* SACK scoreboard (RFC 6675): sorted, disjoint, non-adjacent, above snd_una */
     uint32_t sack_n;
     struct tcp_sack_range sack[TCP_SACK_MAX];
-    uint8_t cc;                 /* enum tcp_cc */
+    uint32_t rcv_space_seq;     /* receive auto-tuning: where the user had read to when the
+                                   measurement began (here, beside rcv_space_ms's hole) */
 
     struct mbufq sndq;          /* from snd_una (once the SYN is acked) */
     struct mbufq rcvq;          /* in order, not yet read by the user */
@@ -272,7 +283,11 @@ struct tcp_stack_conf {
     uint32_t max_buf_segs;          /* mbuf segments all queues together (and what the
                                        stack's users hold: tcp_buf_charge) may hold */
     uint32_t sndbuf;                /* bytes per connection */
-    uint32_t rcvbuf;                /* bytes per connection */
+    uint32_t rcvbuf;                /* receive buffer per connection at most (bytes): the
+                                       ceiling of auto-tuning, which our window scale is
+                                       sized for (tcp_rcvbuf.h) */
+    uint32_t rcvbuf_init;           /* ... where each connection starts (0 or more than
+                                       rcvbuf: rcvbuf, a fixed buffer) */
     uint16_t mss;                   /* ours: MTU - 40 */
     uint16_t port_lo, port_hi;      /* active-open local ports */
     /* Optional: true when (laddr, lport) (network, host order) is taken by someone
@@ -320,7 +335,8 @@ struct tcp_stack_conf {
     X(tlp_probes) X(tlp_recoveries) X(tlp_repairs)                          \
     X(rcv_absorbed) X(snd_absorbed) X(time_wait_recycled)                   \
     X(paws_dropped) X(ts_rtt_samples)                                       \
-    X(pmtu_reduced) X(icmp_bad_seq) X(icmp_ignored)
+    X(pmtu_reduced) X(icmp_bad_seq) X(icmp_ignored)                         \
+    X(rcvbuf_grown) X(rcvbuf_capped) X(rcvbuf_trimmed) X(ooo_pruned)
 
 struct tcp_stats {
 #define TCP_STAT_FIELD(n) uint64_t n;
@@ -362,13 +378,17 @@ struct tcp_stack {
     uint32_t n_listeners;
     uint32_t buf_segs;                  /* segments held by every queue, and charged
                                            by the stack's users (tcp_buf_charge) */
+    uint32_t rcv_conns;                 /* connections with TCPF_RCVBUF */
+    uint64_t rcvbuf_bytes;              /* the sum of their rcvbuf (a gauge) */
+    uint64_t rcvbuf_budget;             /* what that sum may grow to: max_buf_segs
+                                           full-size segments (tcp_rcvbuf.h) */
     uint32_t depth;                     /* nesting of stack entries */
     struct siphash_key iss_key;         /* RFC 6528 F(): drawn at creation, kept */
     struct siphash_key challenge_key;   /* each second's challenge ACK budget */
     struct siphash_key ts_key;          /* RFC 7323 7.1: TSval offset per 4-tuple */
     struct tcp_cookie_keys cookie;      /* SYN cookies, rotated */
     uint16_t ip_id;
-    uint8_t wscale;                     /* ours, from rcvbuf */
+    uint8_t wscale;                     /* ours, from rcvbuf (the maximum) */
     uint16_t port_cursor;
     uint64_t challenge_sec;             /* the second challenge_left is for */
     uint32_t challenge_left;            /* challenge ACKs still allowed in it */

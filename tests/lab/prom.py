@@ -113,6 +113,8 @@ def expected(stats):
                         add('lbd_worker_tcp_connections', wl, where + '.conns')
                     elif tk == 'buf_segs':
                         add('lbd_worker_tcp_buffered_segments', wl, where + '.buf_segs')
+                    elif tk == 'rcvbuf_bytes':
+                        add('lbd_worker_tcp_receive_buffer_bytes', wl, where + '.rcvbuf_bytes')
                     else:
                         add('lbd_worker_tcp_%s_total' % tk, wl, where + '.' + tk)
             elif k in WORKER_GAUGES:

@@ -583,6 +583,29 @@ Test(config, layer7_congestion_control)
     config_free(cfg);
 }
 
+Test(config, layer7_receive_buffers)
+{
+    const struct change set[] = {{"layer7", "{'rcvbuf_init': 32768, 'rcvbuf_max': 8388608}"}};
+    const struct change fixed[] = {{"layer7", "{'rcvbuf_init': 262144, 'rcvbuf_max': 262144}"}};
+    struct lbd_config *cfg = load_ok(NULL, 0);
+    cJSON *j;
+
+    cr_assert_eq(cfg->layer7.rcvbuf_init, 65536, "default: 64 KB to start with");
+    cr_assert_eq(cfg->layer7.rcvbuf_max, 4194304, "default: up to 4 MB");
+    config_free(cfg);
+    cfg = load_ok(set, 1);
+    cr_assert_eq(cfg->layer7.rcvbuf_init, 32768);
+    cr_assert_eq(cfg->layer7.rcvbuf_max, 8388608);
+    j = config_to_json(cfg);
+    cr_assert_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "layer7"), "rcvbuf_max")->valuedouble,
+                 8388608);
+    cJSON_Delete(j);
+    config_free(cfg);
+    cfg = load_ok(fixed, 1);
+    cr_assert_eq(cfg->layer7.rcvbuf_init, cfg->layer7.rcvbuf_max, "a fixed buffer");
+    config_free(cfg);
+}
+
 Test(config, layer4_half_open_cap_and_midstream)
 {
     const struct change set[] = {
@@ -1307,6 +1330,12 @@ Test(config_errors, layer7)
         {{{"layer7.congestion_control", "'reno'"}},
          "layer7.congestion_control: \"reno\" is not one of cubic, newreno"},
         {{{"layer7.congestion_control", "1"}}, "layer7.congestion_control: must be a string"},
+        {{{"layer7.rcvbuf_init", "1024"}}, "layer7.rcvbuf_init: 1024 is not in 4096..268435456"},
+        {{{"layer7.rcvbuf_max", "268435457"}},
+         "layer7.rcvbuf_max: 268435457 is not in 4096..268435456"},
+        {{{"layer7.rcvbuf_max", "'4M'"}}, "layer7.rcvbuf_max: must be a number"},
+        {{{"layer7.rcvbuf_max", "32768"}},
+         "layer7.rcvbuf_init: 65536 is more than layer7.rcvbuf_max (32768)"},
     };
     RUN(cases);
 }

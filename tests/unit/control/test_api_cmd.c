@@ -160,6 +160,9 @@ Test(api_cmd_handlers, config_save_names_the_file_written_and_reports_io_errors)
 
 Test(api_cmd_handlers, changes_that_need_a_restart_are_refused)
 {
+    const char *rcvbuf_line;
+    char msg[512];
+
     refused("{\"cmd\":\"config.apply\",\"config\":{\"appliance\":{\"name\":\"other\"},"
             "\"interfaces\":[{\"port\":0,\"ip\":\"192.168.112.5/24\"}]}}", "bad_state");
     refused("{\"cmd\":\"config.apply\",\"config\":{\"appliance\":{\"name\":\"t\"},"
@@ -167,6 +170,17 @@ Test(api_cmd_handlers, changes_that_need_a_restart_are_refused)
     refused("{\"cmd\":\"config.apply\",\"config\":{\"appliance\":{\"name\":\"t\","
             "\"mbufs_per_worker\":65536},"
             "\"interfaces\":[{\"port\":0,\"ip\":\"192.168.112.5/24\"}]}}", "bad_state");
+    /* The TCP stacks' receive buffers (and the window scale they offer): the running
+     * config with only that changed, refused for that. */
+    rcvbuf_line = "{\"cmd\":\"config.apply\",\"config\":{\"appliance\":{\"name\":\"t\"},"
+            "\"interfaces\":[{\"port\":0,\"ip\":\"192.168.112.5/24\"}],"
+            "\"layer7\":{\"rcvbuf_max\":8388608},"
+            "\"virtual_services\":[{\"label\":\"A\",\"ip\":\"192.168.112.110\","
+            "\"ports\":[80],\"layer\":7,"
+            "\"real_servers\":[{\"label\":\"a1\",\"ip\":\"192.168.112.51\"}]}]}}";
+    refused(rcvbuf_line, "bad_state");
+    call(rcvbuf_line, msg, sizeof(msg));
+    cr_assert(strstr(msg, "layer7.rcvbuf_max") != NULL, "%s", msg);
     /* The management server is set up at start-up. */
     refused("{\"cmd\":\"config.apply\",\"config\":{\"appliance\":{\"name\":\"t\"},"
             "\"interfaces\":[{\"port\":0,\"ip\":\"192.168.112.5/24\"}],"

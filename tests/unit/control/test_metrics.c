@@ -116,6 +116,7 @@ static cJSON *sample_worker(int i)
     tcp = cJSON_AddObjectToObject(o, "tcp");
     num(tcp, "conns");
     num(tcp, "buf_segs");
+    num(tcp, "rcvbuf_bytes");
     states = cJSON_AddObjectToObject(tcp, "states");
     for (int s = TCP_SYN_SENT; s < TCP_STATE_MAX; s++)
         num(states, tcp_state_name((enum tcp_state)s));
@@ -275,6 +276,7 @@ Test(metrics, names_labels_and_types)
              cJSON_GetObjectItem(cJSON_GetObjectItem(w1, "tcp"), "segs_in")->valuedouble);
     has_line(text, line);
     has_line(text, "# TYPE lbd_worker_tcp_connections gauge");
+    has_line(text, "# TYPE lbd_worker_tcp_receive_buffer_bytes gauge");
     has_line(text, "# TYPE lbd_worker_tcp_connections_by_state gauge");
     has_line(text, "# TYPE lbd_worker_proxy_accepted_total counter");
     has_line(text, "# TYPE lbd_worker_proxy_sessions gauge");

@@ -30,7 +30,7 @@ Test(tcp, passive_open_negotiates_mss_and_window_scale)
     cr_assert_eq(o->seq, ISS);
     cr_assert_eq(o->ack, PEER_ISN + 1);
     cr_assert_eq(o->mss, 1460);
-    cr_assert_eq(o->wscale, 3, "256 KB receive buffer needs shift 3");
+    cr_assert_eq(o->wscale, 7, "a 4 MB maximum receive buffer needs shift 7");
     cr_assert_eq(o->sport, H_LPORT);
     cr_assert_eq(o->dport, H_PPORT);
     cr_assert_eq(H.n_ev, 0, "no event before the handshake completes");
@@ -109,7 +109,7 @@ Test(tcp, active_open_uses_an_owner_encoded_port)
     cr_assert_eq(o->flags, TCP_SYN);
     cr_assert_eq(o->seq, ISS);
     cr_assert_eq(o->mss, 1460);
-    cr_assert_eq(o->wscale, 3);
+    cr_assert_eq(o->wscale, 7);
     cr_assert_eq(o->dport, 8080);
     cr_assert_eq(tcp_conn_state(c), TCP_SYN_SENT);
     cr_assert_eq(tcp_connect(H.st, ip4(H_LOCAL), ip4(H_PEER), 8080, h_on_event, NULL, &c2), 0);
@@ -967,13 +967,16 @@ Test(tcp, window_scaling_both_ways)
     cr_assert_eq(tcp_send(c, h_payload(5000, 0, 1000)), 0);
     cr_assert_eq(h_pending_out(), 1, "588 more would fit, but not while data is in flight");
     cr_assert_eq(h_next()->len, 1460);
-    /* Our window field is scaled by our shift (3). */
+    /* Our window field is scaled by our shift (7, for the 4 MB maximum): the initial
+     * 64 KB buffer, whose edge the SYN-ACK's 65535 set, less the 1000 bytes held,
+     * rounded up to the shift rather than shrunk. */
     h_in(&(struct h_seg){.seq = PEER_ISN + 1, .ack = ISS + 1 + 1460, .flags = TCP_ACK,
                          .wnd = 2, .data = d, .len = 1000});
     cr_assert_eq(h_pending_out(), 1, "the ACK rides on the next data segment");
     o = h_next();
     cr_assert_eq(o->len, 1460);
-    cr_assert_eq(o->wnd, (256 * 1024 - 1000) >> 3, "wnd %u len %u seq %u", o->wnd, o->len, o->seq);
+    cr_assert_eq(o->wnd, (65535 - 1000 + 127) >> 7, "wnd %u len %u seq %u", o->wnd, o->len,
+                 o->seq);
 }
 
 Test(tcp, rst_validation_rfc5961)
@@ -1448,7 +1451,7 @@ Test(tcp, syn_cookies_when_the_backlog_is_full)
     cr_assert_eq(o->flags, TCP_SYN | TCP_ACK);
     cr_assert_eq(o->ack, 201);
     cr_assert_eq(o->mss, 1220, "the largest cookie MSS <= the peer's");
-    cr_assert_eq(o->wscale, 3);
+    cr_assert_eq(o->wscale, 7);
     cr_assert_eq(H.st->n_conns, 1);
     cr_assert_eq(H.st->stats.syncookies_sent, 1);
     uint32_t cookie = o->seq;
@@ -1892,7 +1895,7 @@ Test(tcp, sack_permitted_only_when_both_sides_offer_it)
     cr_assert_eq(o->flags, TCP_SYN | TCP_ACK);
     cr_assert(o->sack_ok, "SYN-ACK answers SACK-permitted");
     cr_assert_eq(o->mss, 1460);
-    cr_assert_eq(o->wscale, 3, "with the other options");
+    cr_assert_eq(o->wscale, 7, "with the other options");
     h_in(&(struct h_seg){.seq = PEER_ISN + 1, .ack = ISS + 1, .flags = TCP_ACK, .wnd = 1000,
                          .sport = 1001});
     cr_assert(H.conn->flags & TCPF_SACK);
@@ -2585,7 +2588,7 @@ Test(tcp, timestamps_negotiated_only_when_both_sides_offer_them)
     cr_assert_eq(o->tsecr, PEER_TS);
     cr_assert(o->sack_ok);
     cr_assert_eq(o->mss, 1460);
-    cr_assert_eq(o->wscale, 3);
+    cr_assert_eq(o->wscale, 7);
     cr_assert_eq(o->optlen, 20, "MSS, SACK-permitted, TS, NOP, WS as Linux");
     cr_assert_eq(memcmp(o->opt, syn_head, sizeof(syn_head)), 0);
     uint32_t synack_tsval = o->tsval;
@@ -2615,7 +2618,7 @@ Test(tcp, timestamps_negotiated_only_when_both_sides_offer_them)
     cr_assert(o->ts, "our SYN offers Timestamps");
     cr_assert_eq(o->tsecr, 0);
     cr_assert(o->sack_ok);
-    cr_assert_eq(o->wscale, 3);
+    cr_assert_eq(o->wscale, 7);
     cr_assert_eq(o->optlen, 20);
     cr_assert_eq(memcmp(o->opt, syn_head, sizeof(syn_head)), 0);
     uint32_t syn_tsval = o->tsval;
@@ -2963,7 +2966,7 @@ Test(tcp, syn_cookie_connections_carry_timestamps)
     cr_assert_eq(H.st->stats.syncookies_sent, 1);
     cr_assert(o->ts);
     cr_assert_eq(o->tsecr, PEER_TS);
-    cr_assert_eq(o->wscale, 3);
+    cr_assert_eq(o->wscale, 7);
     cr_assert_leq(o->optlen, 40);
     uint32_t cookie = o->seq, synack_tsval = o->tsval;
     h_advance(25);
