@@ -15,6 +15,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <rte_byteorder.h>
 #include <rte_ip.h>
@@ -25,6 +26,35 @@ static inline uint16_t csum_fold(uint32_t sum)
     sum = (sum & 0xffff) + (sum >> 16);
     sum = (sum & 0xffff) + (sum >> 16);
     return (uint16_t)sum;
+}
+
+/*
+ * The 16-bit one's-complement sum (folded, not inverted) of the n4 32-bit words at p,
+ * the same value as rte_raw_cksum(p, 4 * n4): 2^16 is 1 modulo 0xffff, so whole words
+ * can be added into a 64-bit accumulator and folded once. An IPv4 header (a multiple
+ * of 4 bytes) is 5 additions here, 10 dependent ones in DPDK 22.11's 16-bit loop, which
+ * was a tenth of the cycles of a routed packet. p need not be aligned.
+ */
+static inline uint16_t csum_raw32(const void *p, uint32_t n4)
+{
+    const uint8_t *b = p;
+    uint64_t sum = 0;
+
+    for (uint32_t i = 0; i < n4; i++) {
+        uint32_t w;
+        memcpy(&w, b + 4 * i, sizeof(w));
+        sum += w;
+    }
+    sum = (sum & 0xffffffffu) + (sum >> 32);
+    sum = (sum & 0xffffffffu) + (sum >> 32);
+    return csum_fold((uint32_t)sum);
+}
+
+/* True when the IPv4 header ip of ihl bytes (a multiple of 4, at least 20) has a right
+ * checksum. */
+static inline bool csum_ipv4_hdr_ok(const void *ip, uint32_t ihl)
+{
+    return csum_raw32(ip, ihl / 4) == 0xffff;
 }
 
 /* Updates *csum for a 16-bit word changing from old_w to new_w. */

@@ -100,7 +100,7 @@ struct rte_mbuf *lcore_tx_linearize(struct lcore_ctx *lc, struct rte_mbuf *m, ui
  * transmit path is made final or handed to the port (lcore_tx_csum); a packet with
  * more segments than the port takes (tx_max_segs) is made one segment first.
  */
-static inline void lcore_tx(struct lcore_ctx *lc, struct rte_mbuf *m)
+static __rte_always_inline void lcore_tx(struct lcore_ctx *lc, struct rte_mbuf *m)
 {
     uint16_t max = lc->tx_max_segs[m->port];
 

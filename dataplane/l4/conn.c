@@ -223,14 +223,11 @@ struct conn *conn_create(struct conn_table *t, const struct conn_key *fwd, uint3
     return c;
 }
 
-void conn_update(struct conn *c, enum conn_dir dir, uint8_t tcp_flags, uint64_t now)
+/* conn_update of a TCP connection, its time stored. */
+void conn_update_tcp(struct conn *c, enum conn_dir dir, uint8_t tcp_flags, uint64_t now)
 {
     struct conn_table *t = c->table;
     uint8_t old = c->state;
-
-    c->last_seen = now;
-    if (c->proto != IPPROTO_TCP)
-        return;
     if (tcp_flags & (RTE_TCP_RST_FLAG | RTE_TCP_FIN_FLAG)) {
         if (c->closed_by == CONN_CLOSE_NONE) {
             bool rst = tcp_flags & RTE_TCP_RST_FLAG;

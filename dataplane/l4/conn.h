@@ -24,6 +24,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <netinet/in.h>
 #include <rte_ether.h>
 
 #include "base/slot_stack.h"
@@ -218,9 +219,18 @@ struct conn *conn_create(struct conn_table *t, const struct conn_key *fwd, uint3
  * server answered and the client acknowledged; FIN or RST -> closing, the first one
  * noted in closed_by; a new SYN from the client on a closing entry -> handshake
  * again: a new connection, for which the caller, having logged the old one, calls
- * conn_restart). Counts no packet (the caller does, in packets[dir]).
+ * conn_restart). Counts no packet (the caller does, in packets[dir]). Inline: a UDP
+ * packet only stores its time; TCP's state machine is conn_update_tcp.
  */
-void conn_update(struct conn *c, enum conn_dir dir, uint8_t tcp_flags, uint64_t now);
+void conn_update_tcp(struct conn *c, enum conn_dir dir, uint8_t tcp_flags, uint64_t now);
+
+static inline void conn_update(struct conn *c, enum conn_dir dir, uint8_t tcp_flags,
+                               uint64_t now)
+{
+    c->last_seen = now;
+    if (c->proto == IPPROTO_TCP)
+        conn_update_tcp(c, dir, tcp_flags, now);
+}
 
 /* Owning worker: c carries a new connection from now: created now, no packet counted,
  * no FIN or RST seen. */

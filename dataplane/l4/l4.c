@@ -67,7 +67,7 @@ static void l4_send_conn(struct l4 *l4, const struct snapshot *s, struct rte_mbu
                          const struct pkt_info *pi, struct conn *c, enum conn_dir dir,
                          uint32_t dst)
 {
-    uint32_t ngen = neigh_generation(l4->io->neigh), sgen = (uint32_t)s->generation;
+    uint32_t ngen = ip_out_neigh_gen(l4->io), sgen = (uint32_t)s->generation;
     uint8_t bit = dir == CONN_DIR_FORWARD ? CONN_F_NH_FWD : CONN_F_NH_REV;
     uint32_t len;
 
@@ -97,27 +97,40 @@ static void l4_send_conn(struct l4 *l4, const struct snapshot *s, struct rte_mbu
  * VIP for the client, which knows no other address; the self IP of the port it came
  * in on for the real server, whose gateway lbd is), quoting the packet as it came,
  * before the rewrite, so that the sender matches it to its flow; dropped
- * (frag_needed). True when so. Without DF, ip_out fragments it. One comparison when
- * the packet fits every port.
+ * (frag_needed). True when so. Without DF, ip_out fragments it. One comparison, inline,
+ * when the packet fits every port (l4_too_big); from (0: the self IP of the port m
+ * came in on) is looked at only past it.
  */
-static bool l4_too_big(struct l4 *l4, const struct snapshot *s, struct rte_mbuf *m,
-                       const struct pkt_info *pi, uint32_t dst, uint32_t from)
+static bool __rte_noinline l4_too_big_slow(struct l4 *l4, const struct snapshot *s,
+                                           struct rte_mbuf *m, const struct pkt_info *pi,
+                                           uint32_t dst, uint32_t from)
 {
     const struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(m, const struct rte_ipv4_hdr *,
                                                             pi->l3_off);
     uint32_t nh;
     uint16_t port, mtu;
 
-    if (likely(pi->l3_len <= lcore_mtu_min(l4->lc)) ||
-        !(ip->fragment_offset & rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG)) ||
+    if (!(ip->fragment_offset & rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG)) ||
         snapshot_route(s, dst, &nh, &port) != 0)
         return false;
+    if (from == 0)
+        from = m->port < SNAP_MAX_PORTS && s->ports[m->port].configured
+                   ? s->ports[m->port].self_ip
+                   : 0;
     mtu = lcore_mtu(l4->lc, port);
     if (pi->l3_len <= mtu)
         return false;
     ip_out_frag_needed(l4->io, s, ip, rte_pktmbuf_data_len(m) - pi->l3_off, mtu, from);
     lcore_drop(l4->lc, m, DROP_FRAG_NEEDED);
     return true;
+}
+
+static inline bool l4_too_big(struct l4 *l4, const struct snapshot *s, struct rte_mbuf *m,
+                              const struct pkt_info *pi, uint32_t dst, uint32_t from)
+{
+    if (likely(pi->l3_len <= lcore_mtu_min(l4->lc)))
+        return false;
+    return l4_too_big_slow(l4, s, m, pi, dst, from);
 }
 
 /* The expiry timer found c used since: the backup's copy is refreshed too. */
@@ -672,9 +685,7 @@ void l4_server_conn(struct l4 *l4, const struct snapshot *s, struct rte_mbuf *m,
         lcore_drop(l4->lc, m, DROP_PARTIAL_CHECKSUM);
         return;
     }
-    if (unlikely(l4_too_big(l4, s, m, pi, pi->dst_ip,
-                             m->port < SNAP_MAX_PORTS && s->ports[m->port].configured
-                                 ? s->ports[m->port].self_ip : 0)))
+    if (unlikely(l4_too_big(l4, s, m, pi, pi->dst_ip, 0)))   /* from the port's self IP */
         return;
     if (unlikely(c->synproxy) && !synproxy_from_server(l4, s, c, m, pi, l4h))
         return;

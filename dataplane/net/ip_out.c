@@ -6,7 +6,9 @@
 #include <string.h>
 
 #include <rte_ether.h>
+#include <rte_hash_crc.h>
 
+#include "err.h"
 #include "net/arp.h"
 #include "net/icmp_err.h"
 #include "net/neigh.h"
@@ -16,38 +18,45 @@
 void ip_out_init(struct ip_out *io, struct lcore_ctx *lc, const struct neigh_table *neigh,
                  const struct dp_port *ports, struct ip_out_stats *stats)
 {
+    static const uint32_t no_gen;
+
     io->lc = lc;
     io->neigh = neigh;
+    io->neigh_gen = neigh != NULL ? neigh_generation_ptr(neigh) : &no_gen;
     io->ports = ports;
     io->stats = stats;
     io->arpq.n = 0;
+    memset(io->nh, 0, sizeof(io->nh));
 }
 
-static void ip_out_fragment(struct ip_out *io, struct rte_mbuf *m,
-                            const struct rte_ether_addr *mac, uint16_t port, uint16_t mtu);
-
-/* Prepends Ethernet for (mac, port) and transmits; fragments what is over the MTU. */
-static void ip_out_xmit(struct ip_out *io, struct rte_mbuf *m, const struct rte_ether_addr *mac,
-                        uint16_t port)
+/*
+ * neigh_lookup of next_hop through the worker's copy (struct ip_out_nh): 0 with *mac
+ * and *port, or LBD_ENOENT. The generation is read before the table, so a copy taken
+ * while an entry changes is stored under the older generation and not used again.
+ */
+static inline int ip_out_neigh(struct ip_out *io, uint32_t next_hop, struct rte_ether_addr *mac,
+                               uint16_t *port)
 {
-    struct rte_ether_hdr *eth;
-    uint16_t mtu = lcore_mtu(io->lc, port);
+    struct ip_out_nh *e = &io->nh[rte_hash_crc_4byte(next_hop, 0) & (IP_OUT_NH_CACHE - 1)];
+    uint32_t gen = ip_out_neigh_gen(io);
 
-    if (unlikely(rte_pktmbuf_pkt_len(m) > mtu)) {
-        ip_out_fragment(io, m, mac, port, mtu);
-        return;
+    if (likely(e->valid && e->ip == next_hop && e->gen == gen)) {
+        *mac = e->mac;
+        *port = e->port;
+        return 0;
     }
-    eth = (struct rte_ether_hdr *)rte_pktmbuf_prepend(m, RTE_ETHER_HDR_LEN);
-    if (unlikely(eth == NULL)) {
-        lcore_drop(io->lc, m, DROP_NO_HEADROOM);
-        return;
+    if (neigh_lookup(io->neigh, next_hop, mac, port) != 0)
+        return LBD_ENOENT;
+    if (*port < DP_MAX_PORTS) {
+        e->ip = next_hop;
+        e->gen = gen;
+        e->mac = *mac;
+        e->port = (uint8_t)*port;
+        e->valid = 1;
     }
-    rte_ether_addr_copy(mac, &eth->dst_addr);
-    rte_ether_addr_copy(&io->ports[port].mac, &eth->src_addr);
-    eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
-    m->port = port;
-    lcore_tx(io->lc, m);
+    return 0;
 }
+
 
 /* Broadcasts an ARP request for next_hop on port, from the port's self IP. */
 static void ip_out_ask(struct ip_out *io, const struct snapshot *s, uint32_t next_hop,
@@ -115,9 +124,8 @@ void ip_out(struct ip_out *io, const struct snapshot *s, struct rte_mbuf *m, uin
         lcore_drop(io->lc, m, DROP_NO_ROUTE);
         return;
     }
-    if (likely(neigh_lookup(io->neigh, next_hop, &mac, &known_port) == 0 &&
-               known_port == port)) {
-        ip_out_xmit(io, m, &mac, port);
+    if (likely(ip_out_neigh(io, next_hop, &mac, &known_port) == 0 && known_port == port)) {
+        ip_out_to(io, m, &mac, port);
         return;
     }
     if (aq->n == IP_OUT_PENDING) {
@@ -146,13 +154,7 @@ bool ip_out_resolve(struct ip_out *io, const struct snapshot *s, uint32_t dst_ip
 
     if (snapshot_route(s, dst_ip, &next_hop, port) != 0)
         return false;
-    return neigh_lookup(io->neigh, next_hop, mac, &known_port) == 0 && known_port == *port;
-}
-
-void ip_out_to(struct ip_out *io, struct rte_mbuf *m, const struct rte_ether_addr *mac,
-               uint16_t port)
-{
-    ip_out_xmit(io, m, mac, port);
+    return ip_out_neigh(io, next_hop, mac, &known_port) == 0 && known_port == *port;
 }
 
 void ip_out_poll(struct ip_out *io, const struct snapshot *s)
@@ -168,7 +170,7 @@ void ip_out_poll(struct ip_out *io, const struct snapshot *s)
         uint16_t port;
 
         if (neigh_lookup(io->neigh, p->next_hop, &mac, &port) == 0 && port == p->port) {
-            ip_out_xmit(io, p->m, &mac, port);
+            ip_out_to(io, p->m, &mac, port);
             continue;
         }
         if (s == NULL || io->lc->now_ms - p->since_ms >= IP_OUT_ARP_GIVE_UP_MS) {
@@ -234,8 +236,8 @@ void ip_out_frag_needed(struct ip_out *io, const struct snapshot *s,
  * be), payloads in 8-byte units, the last keeping m's own MF (m may itself be a
  * fragment). All the mbufs are taken first, so a pool running dry sends nothing.
  */
-static void ip_out_fragment(struct ip_out *io, struct rte_mbuf *m,
-                            const struct rte_ether_addr *mac, uint16_t port, uint16_t mtu)
+void ip_out_fragment(struct ip_out *io, struct rte_mbuf *m, const struct rte_ether_addr *mac,
+                     uint16_t port, uint16_t mtu)
 {
     const struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod(m, const struct rte_ipv4_hdr *);
     struct rte_mbuf *fr[IP_OUT_MAX_FRAGS];
@@ -306,5 +308,5 @@ static void ip_out_fragment(struct ip_out *io, struct rte_mbuf *m,
     io->stats->frag_packets++;
     io->stats->frag_out += n;
     for (uint32_t i = 0; i < n; i++)
-        ip_out_xmit(io, fr[i], mac, port);
+        ip_out_to(io, fr[i], mac, port);
 }

@@ -30,6 +30,7 @@
 
 #include "base/lcore_ctx.h"
 #include "net/pkt_parse.h"
+#include "net/port.h"
 
 #define IP_OUT_PENDING 64           /* packets waiting for ARP, per worker */
 #define IP_OUT_ARP_RETRY_MS 200     /* a silent next hop is asked again after this */
@@ -53,6 +54,24 @@ struct ip_out_queue {
     struct ip_out_pending q[IP_OUT_PENDING];
 };
 
+/*
+ * The worker's copy of a neighbour ip_out sent to: what neigh_lookup answered for ip
+ * while the neighbour table's generation was gen. neigh_generation moves with every
+ * entry added, changed or removed, so the copy is the table's answer for as long as
+ * the generation stays; a routed packet then costs no hash look-up of the shared
+ * table. Direct-mapped by a hash of ip: a collision or a new generation is one
+ * look-up, as without the cache.
+ */
+#define IP_OUT_NH_CACHE 64          /* entries, a power of two */
+
+struct ip_out_nh {
+    uint32_t ip;                    /* next hop, network order */
+    uint32_t gen;                   /* neigh_generation when it was looked up */
+    struct rte_ether_addr mac;
+    uint8_t port;
+    uint8_t valid;
+};
+
 /* Counted by ip_out. */
 struct ip_out_stats {
     uint64_t arp_requests;          /* ARP requests sent for next hops */
@@ -66,14 +85,22 @@ struct ip_out_stats {
 struct ip_out {
     struct lcore_ctx *lc;
     const struct neigh_table *neigh;    /* shared, read only here (neigh.h) */
+    const uint32_t *neigh_gen;          /* its generation (neigh_generation_ptr) */
     const struct dp_port *ports;        /* DP_MAX_PORTS entries: MACs by port id */
     struct ip_out_stats *stats;
     struct ip_out_queue arpq;           /* packets waiting for a neighbour */
+    struct ip_out_nh nh[IP_OUT_NH_CACHE];   /* neighbours sent to (struct ip_out_nh) */
 };
 
 /* Set-up: io sends through lc, addresses from neigh and ports, counts into stats. */
 void ip_out_init(struct ip_out *io, struct lcore_ctx *lc, const struct neigh_table *neigh,
                  const struct dp_port *ports, struct ip_out_stats *stats);
+
+/* neigh_generation of the neighbour table, inline (read once per packet sent). */
+static inline uint32_t ip_out_neigh_gen(const struct ip_out *io)
+{
+    return __atomic_load_n(io->neigh_gen, __ATOMIC_ACQUIRE);
+}
 
 /*
  * Sends m (data at the IPv4 header, at least RTE_ETHER_HDR_LEN of headroom, every
@@ -98,9 +125,41 @@ void ip_out_poll(struct ip_out *io, const struct snapshot *s);
 bool ip_out_resolve(struct ip_out *io, const struct snapshot *s, uint32_t dst_ip,
                     struct rte_ether_addr *mac, uint16_t *port);
 
-/* Sends m (as for ip_out) to a neighbour already resolved. Takes ownership. */
-void ip_out_to(struct ip_out *io, struct rte_mbuf *m, const struct rte_ether_addr *mac,
-               uint16_t port);
+/*
+ * Out of line, for ip_out_to: m (data at the IPv4 header) is longer than mtu, the MTU
+ * of port. DF: dropped (frag_needed) and answered with ICMP fragmentation needed;
+ * otherwise sent as fragments (the top of this header). Takes ownership.
+ */
+void ip_out_fragment(struct ip_out *io, struct rte_mbuf *m, const struct rte_ether_addr *mac,
+                     uint16_t port, uint16_t mtu);
+
+/*
+ * Sends m (as for ip_out) to a neighbour already resolved: prepends Ethernet for (mac,
+ * port) and transmits; fragments what is over the MTU. Takes ownership. Inline: every
+ * packet ip_out sends and every Layer 4 packet of a connection with its next hop
+ * cached goes through here.
+ */
+static inline void ip_out_to(struct ip_out *io, struct rte_mbuf *m,
+                             const struct rte_ether_addr *mac, uint16_t port)
+{
+    struct rte_ether_hdr *eth;
+    uint16_t mtu = lcore_mtu(io->lc, port);
+
+    if (unlikely(rte_pktmbuf_pkt_len(m) > mtu)) {
+        ip_out_fragment(io, m, mac, port, mtu);
+        return;
+    }
+    eth = (struct rte_ether_hdr *)rte_pktmbuf_prepend(m, RTE_ETHER_HDR_LEN);
+    if (unlikely(eth == NULL)) {
+        lcore_drop(io->lc, m, DROP_NO_HEADROOM);
+        return;
+    }
+    rte_ether_addr_copy(mac, &eth->dst_addr);
+    rte_ether_addr_copy(&io->ports[port].mac, &eth->src_addr);
+    eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
+    m->port = port;
+    lcore_tx(io->lc, m);
+}
 
 /*
  * Hands m, a received frame parsed into *pi with its IPv4 header final (rewritten by

@@ -355,6 +355,11 @@ uint32_t neigh_generation(const struct neigh_table *t)
     return __atomic_load_n(&t->generation, __ATOMIC_ACQUIRE);
 }
 
+const uint32_t *neigh_generation_ptr(const struct neigh_table *t)
+{
+    return &t->generation;
+}
+
 void neigh_walk(const struct neigh_table *t, uint64_t now_ms,
                 int (*fn)(const struct neigh_entry *e, void *arg), void *arg)
 {

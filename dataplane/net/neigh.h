@@ -144,4 +144,8 @@ const struct neigh_stats *neigh_stats(const struct neigh_table *t);
  */
 uint32_t neigh_generation(const struct neigh_table *t);
 
+/* Any core: the word neigh_generation reads (atomically, acquire), for a reader that
+ * reads it per packet without a call (ip_out_neigh_gen). */
+const uint32_t *neigh_generation_ptr(const struct neigh_table *t);
+
 #endif

@@ -39,7 +39,8 @@ static inline uint32_t owner_hash_ip(uint32_t ip_be)
     return rte_hash_crc_4byte(ip_be, OWNER_HASH_SEED);
 }
 
-static inline unsigned owner_of(const struct pkt_info *pi, enum owner_dst dst, unsigned nworkers)
+static __rte_always_inline unsigned owner_of(const struct pkt_info *pi, enum owner_dst dst,
+                                            unsigned nworkers)
 {
     if (nworkers <= 1)
         return 0;

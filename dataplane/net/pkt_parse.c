@@ -10,6 +10,8 @@
 #include <rte_tcp.h>
 #include <rte_udp.h>
 
+#include "base/csum.h"
+
 static const char *const drop_names[DROP_MAX] = {
     [DROP_NONE] = "none",
 #define DROP_NAME(id, name) [DROP_##id] = name,
@@ -46,7 +48,7 @@ static enum drop_reason parse_arp(const uint8_t *frame, uint32_t len, struct pkt
     return DROP_NONE;
 }
 
-static enum drop_reason parse_l4(const uint8_t *frame, struct pkt_info *pi)
+static __rte_always_inline enum drop_reason parse_l4(const uint8_t *frame, struct pkt_info *pi)
 {
     const uint8_t *l4 = frame + pi->l4_off;
 
@@ -117,7 +119,7 @@ static enum drop_reason parse_ipv4(const uint8_t *frame, uint32_t len, bool veri
     tot = rte_be_to_cpu_16(ip->total_length);
     if (ihl < sizeof(*ip) || tot < ihl || pi->l3_off + tot > len)
         return DROP_MALFORMED_IP;
-    if (verify_csum && rte_raw_cksum(ip, ihl) != 0xffff)
+    if (verify_csum && !csum_ipv4_hdr_ok(ip, ihl))
         return DROP_BAD_IP_CHECKSUM;
 
     pi->l3 = PKT_L3_IPV4;

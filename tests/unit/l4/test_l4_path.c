@@ -290,6 +290,41 @@ Test(l4_path, a_servers_own_traffic_is_routed)
     cr_assert_eq(h.w->stats.forward.forwarded, 2);
 }
 
+static bool no_probe(void *arg, uint32_t ip, const struct rte_ether_addr *mac, uint16_t port)
+{
+    return true;
+}
+
+/* ip_out's copy of the neighbours it sent to (ip_out_nh) is the table's answer. */
+Test(l4_path, a_routed_packet_follows_a_neighbour_that_moves_or_goes)
+{
+    static const struct rte_ether_addr moved = {{0x02, 0, 0, 0, 0x01, 0x99}};
+    const struct rte_ether_hdr *eth = (const struct rte_ether_hdr *)out;
+    uint32_t len = frame_udp(f, ip4("192.168.112.51"), ip4("203.0.113.9"), 3478, 5000, 10);
+    struct rte_ether_addr mac;
+    uint16_t port;
+
+    /* The gateway's MAC, from the table and then from the worker's copy. */
+    for (int i = 0; i < 2; i++) {
+        h_run(&h, f, len, 0);
+        cr_assert_gt(h_sent(&h, 1, out, sizeof(out)), 0);
+        cr_assert(rte_is_same_ether_addr(&eth->dst_addr, &h_mac_gw), "packet %d", i);
+    }
+    /* It moves (a new generation): the next packet goes to the new MAC. */
+    cr_assert_eq(neigh_update(h.dp.neigh, ip4("10.200.50.1"), &moved, 1, 0), 1);
+    h_run(&h, f, len, 0);
+    cr_assert_gt(h_sent(&h, 1, out, sizeof(out)), 0);
+    cr_assert(rte_is_same_ether_addr(&eth->dst_addr, &moved), "not the copy of the old MAC");
+    /* It goes (every entry, learned at 0, past its grace period): the packet waits for
+     * ARP, as with no copy (an ARP request leaves). */
+    cr_assert_gt(neigh_age(h.dp.neigh, NEIGH_REACHABLE_MS + NEIGH_GRACE_MS + 1, no_probe, NULL), 0);
+    cr_assert_eq(neigh_lookup(h.dp.neigh, ip4("10.200.50.1"), &mac, &port), LBD_ENOENT);
+    h_run(&h, f, len, 0);
+    cr_assert_eq(h.w->stats.ip_out.arp_requests, 1);
+    cr_assert_eq(h.w->io.arpq.n, 1, "queued for the neighbour, not sent to the old MAC");
+    ip_out_flush(&h.w->io);
+}
+
 Test(l4_path, ttl_expiry_sends_icmp_time_exceeded)
 {
     uint32_t len = frame_udp(f, ip4("192.168.112.51"), ip4("203.0.113.9"), 3478, 5000, 10);

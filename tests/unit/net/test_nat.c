@@ -175,3 +175,36 @@ Test(nat, mss_clamp_leaves_smaller_missing_and_malformed_options_alone)
         cr_assert_eq(memcmp(before, tcp, 28), 0, "case %u: header unchanged", i);
     }
 }
+
+Test(nat, csum_raw32_is_rte_raw_cksum_over_words_and_checks_ipv4_headers)
+{
+    uint8_t b[64 + 1];
+    uint32_t x = 0x12345678u;
+
+    /* Any bytes, any alignment: the folded sum of n 32-bit words is DPDK's. */
+    for (int round = 0; round < 2000; round++) {
+        uint32_t n4 = 5 + (uint32_t)round % 11, off = (uint32_t)round & 1;
+        for (uint32_t i = 0; i < sizeof(b); i++) {
+            x = x * 1103515245u + 12345u;
+            b[i] = round % 7 == 0 ? 0xff : (uint8_t)(x >> 16);   /* all-ones words too */
+        }
+        cr_assert_eq(csum_raw32(b + off, n4), rte_raw_cksum(b + off, 4 * n4), "round %d", round);
+    }
+    /* A header with options: right, then wrong by one bit, then right again. */
+    struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)b;
+    memset(b, 0, sizeof(b));
+    ip->version_ihl = 0x47;                 /* 28 bytes */
+    ip->total_length = rte_cpu_to_be_16(28);
+    ip->time_to_live = 64;
+    ip->next_proto_id = IPPROTO_UDP;
+    ip->src_addr = ip4("192.168.112.51");
+    ip->dst_addr = ip4("10.200.50.20");
+    b[20] = 1;
+    b[21] = 1;                              /* NOPs */
+    ip->hdr_checksum = rte_ipv4_cksum(ip);
+    cr_assert(csum_ipv4_hdr_ok(ip, 28));
+    ip->packet_id ^= rte_cpu_to_be_16(1);
+    cr_assert_not(csum_ipv4_hdr_ok(ip, 28));
+    ip->packet_id ^= rte_cpu_to_be_16(1);
+    cr_assert(csum_ipv4_hdr_ok(ip, 28));
+}
