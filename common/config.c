@@ -100,6 +100,7 @@ static void config_defaults(struct lbd_config *cfg)
     cfg->layer7.connect_timeout_ms = 4000;
     cfg->layer7.client_timeout_s = 1200;
     cfg->layer7.server_timeout_s = 1200;
+    cfg->layer7.max_conns_per_worker = CFG_L7_MAX_CONNS_PER_WORKER;
     cfg->layer4.tcp_handshake_timeout_s = CFG_L4_TCP_HANDSHAKE_TIMEOUT_S;
     cfg->layer4.tcp_established_timeout_s = CFG_L4_TCP_ESTABLISHED_TIMEOUT_S;
     cfg->layer4.tcp_closing_timeout_s = CFG_L4_TCP_CLOSING_TIMEOUT_S;
@@ -857,7 +858,9 @@ static int parse_routing(struct jctx *c, const cJSON *root, struct lbd_config *c
 static int parse_layer7(struct jctx *c, const cJSON *root, struct cfg_layer7 *l7)
 {
     static const char *const keys[] = {"connect_timeout_ms", "client_timeout_s",
-                                       "server_timeout_s", "congestion_control", NULL};
+                                       "server_timeout_s", "congestion_control",
+                                       "max_conns_per_worker", "max_time_wait_per_worker",
+                                       NULL};
     const char *p = "layer7";
     const cJSON *o;
     int cc;
@@ -869,6 +872,9 @@ static int parse_layer7(struct jctx *c, const cJSON *root, struct cfg_layer7 *l7
     TRY(jget_uint(c, o, p, "server_timeout_s", 0, 1, 604800, &l7->server_timeout_s));
     TRY(cc = jget_enum(c, o, p, "congestion_control", 0, NAMES(cc_names), CFG_CC_CUBIC));
     l7->congestion_control = (uint32_t)cc;
+    TRY(jget_uint(c, o, p, "max_conns_per_worker", 0, 64, 4194304, &l7->max_conns_per_worker));
+    TRY(jget_uint(c, o, p, "max_time_wait_per_worker", J_NULLABLE, 64, 16777216,
+                  &l7->max_time_wait_per_worker));
     return 0;
 }
 
@@ -1926,6 +1932,8 @@ cJSON *config_to_json(const struct lbd_config *cfg)
     jo_num(&o, l7, "client_timeout_s", cfg->layer7.client_timeout_s);
     jo_num(&o, l7, "server_timeout_s", cfg->layer7.server_timeout_s);
     jo_str(&o, l7, "congestion_control", cc_names[cfg->layer7.congestion_control]);
+    jo_num(&o, l7, "max_conns_per_worker", cfg->layer7.max_conns_per_worker);
+    jo_num_or_null(&o, l7, "max_time_wait_per_worker", cfg->layer7.max_time_wait_per_worker);
     l4 = jo_add(&o, root, "layer4", cJSON_CreateObject());
     jo_num(&o, l4, "tcp_handshake_timeout_s", cfg->layer4.tcp_handshake_timeout_s);
     jo_num(&o, l4, "tcp_established_timeout_s", cfg->layer4.tcp_established_timeout_s);

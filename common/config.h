@@ -78,6 +78,9 @@ struct cfg_layer7 {
     uint32_t client_timeout_s;       /* default 1200 */
     uint32_t server_timeout_s;       /* default 1200 */
     uint32_t congestion_control;     /* enum cfg_cc; default cubic */
+    uint32_t max_conns_per_worker;   /* TCP control blocks per worker; default 32768 */
+    uint32_t max_time_wait_per_worker;  /* TIME_WAIT entries per worker; 0 (null) =
+                                           4 x max_conns_per_worker */
 };
 
 /*
@@ -112,6 +115,7 @@ struct cfg_layer4 {
 #define CFG_L4_TCP_CLOSING_TIMEOUT_S 30
 #define CFG_L4_UDP_TIMEOUT_S 300
 #define CFG_L4_MAX_CONNS_PER_WORKER 262144
+#define CFG_L7_MAX_CONNS_PER_WORKER 32768     /* TCP control blocks (layer7) */
 
 struct cfg_persistence {
     enum cfg_persist_type type;      /* default none */

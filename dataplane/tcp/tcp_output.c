@@ -499,6 +499,20 @@ void tcp_output_rst(struct tcp_conn *c)
                     NULL);
 }
 
+void tcp_output_tw_ack(struct tcp_stack *st, const struct tcp_tw_entry *e)
+{
+    uint8_t opt[TCP_TS_OPTLEN];
+    unsigned n = 0;
+
+    if (e->flags & TCP_TWF_TS) {
+        opt[0] = 1;
+        opt[1] = 1;
+        tcp_output_ts_put(opt + 2, (uint32_t)tcp_now(st) + e->ts_offset, e->ts_recent);
+        n = TCP_TS_OPTLEN;
+    }
+    tcp_output_emit(st, &e->key, e->snd_nxt, e->rcv_nxt, TCP_ACK, e->wnd, opt, n, NULL);
+}
+
 void tcp_output_raw(struct tcp_stack *st, const struct tcp_key *k, uint32_t seq, uint32_t ack,
                     uint8_t flags, uint16_t mss, uint8_t wscale, const uint32_t *ts)
 {
