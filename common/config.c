@@ -102,6 +102,7 @@ static void config_defaults(struct lbd_config *cfg)
     cfg->layer7.server_timeout_s = 1200;
     cfg->layer7.rcvbuf_init = CFG_RCVBUF_INIT;
     cfg->layer7.rcvbuf_max = CFG_RCVBUF_MAX_DEFAULT;
+    cfg->layer7.max_conns_per_worker = CFG_L7_MAX_CONNS_PER_WORKER;
     cfg->layer4.tcp_handshake_timeout_s = CFG_L4_TCP_HANDSHAKE_TIMEOUT_S;
     cfg->layer4.tcp_established_timeout_s = CFG_L4_TCP_ESTABLISHED_TIMEOUT_S;
     cfg->layer4.tcp_closing_timeout_s = CFG_L4_TCP_CLOSING_TIMEOUT_S;
@@ -860,7 +861,8 @@ static int parse_layer7(struct jctx *c, const cJSON *root, struct cfg_layer7 *l7
 {
     static const char *const keys[] = {"connect_timeout_ms", "client_timeout_s",
                                        "server_timeout_s", "congestion_control",
-                                       "rcvbuf_init", "rcvbuf_max", NULL};
+                                       "rcvbuf_init", "rcvbuf_max", "max_conns_per_worker",
+                                       "max_time_wait_per_worker", NULL};
     const char *p = "layer7";
     const cJSON *o;
     int cc;
@@ -877,6 +879,9 @@ static int parse_layer7(struct jctx *c, const cJSON *root, struct cfg_layer7 *l7
     if (l7->rcvbuf_init > l7->rcvbuf_max)
         return jfail(c, "layer7.rcvbuf_init", "%u is more than layer7.rcvbuf_max (%u)",
                      l7->rcvbuf_init, l7->rcvbuf_max);
+    TRY(jget_uint(c, o, p, "max_conns_per_worker", 0, 64, 4194304, &l7->max_conns_per_worker));
+    TRY(jget_uint(c, o, p, "max_time_wait_per_worker", J_NULLABLE, 64, 16777216,
+                  &l7->max_time_wait_per_worker));
     return 0;
 }
 
@@ -1936,6 +1941,8 @@ cJSON *config_to_json(const struct lbd_config *cfg)
     jo_str(&o, l7, "congestion_control", cc_names[cfg->layer7.congestion_control]);
     jo_num(&o, l7, "rcvbuf_init", cfg->layer7.rcvbuf_init);
     jo_num(&o, l7, "rcvbuf_max", cfg->layer7.rcvbuf_max);
+    jo_num(&o, l7, "max_conns_per_worker", cfg->layer7.max_conns_per_worker);
+    jo_num_or_null(&o, l7, "max_time_wait_per_worker", cfg->layer7.max_time_wait_per_worker);
     l4 = jo_add(&o, root, "layer4", cJSON_CreateObject());
     jo_num(&o, l4, "tcp_handshake_timeout_s", cfg->layer4.tcp_handshake_timeout_s);
     jo_num(&o, l4, "tcp_established_timeout_s", cfg->layer4.tcp_established_timeout_s);

@@ -87,6 +87,9 @@ struct cfg_layer7 {
     uint32_t congestion_control;     /* enum cfg_cc; default cubic */
     uint32_t rcvbuf_init;            /* bytes; default CFG_RCVBUF_INIT, <= rcvbuf_max */
     uint32_t rcvbuf_max;             /* bytes; default CFG_RCVBUF_MAX_DEFAULT */
+    uint32_t max_conns_per_worker;   /* TCP control blocks per worker; default 32768 */
+    uint32_t max_time_wait_per_worker;  /* TIME_WAIT entries per worker; 0 (null) =
+                                           4 x max_conns_per_worker */
 };
 
 /*
@@ -121,6 +124,7 @@ struct cfg_layer4 {
 #define CFG_L4_TCP_CLOSING_TIMEOUT_S 30
 #define CFG_L4_UDP_TIMEOUT_S 300
 #define CFG_L4_MAX_CONNS_PER_WORKER 262144
+#define CFG_L7_MAX_CONNS_PER_WORKER 32768     /* TCP control blocks (layer7) */
 
 struct cfg_persistence {
     enum cfg_persist_type type;      /* default none */

@@ -148,6 +148,12 @@ static int check_live(const struct lbd_config *prev, const struct lbd_config *ne
                            "layer7.rcvbuf_init, layer7.rcvbuf_max: the TCP stacks (and the "
                            "window scale they offer) are made at start-up; changing them "
                            "needs a restart");
+    if (prev->layer7.max_conns_per_worker != next->layer7.max_conns_per_worker ||
+        prev->layer7.max_time_wait_per_worker != next->layer7.max_time_wait_per_worker)
+        return lbd_err_set(err, errlen, LBD_ESTATE,
+                           "layer7: the TCP stacks' control blocks and TIME_WAIT tables are "
+                           "made at start-up; changing max_conns_per_worker or "
+                           "max_time_wait_per_worker needs a restart");
     if (memcmp(&prev->management, &next->management, sizeof(next->management)) != 0)
         return lbd_err_set(err, errlen, LBD_ESTATE,
                            "management: the management server is set up at start-up; "

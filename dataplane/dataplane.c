@@ -185,7 +185,9 @@ static int dp_create_tcp(struct dataplane *dp, struct worker *w, const struct lb
     /* Our MSS from the smallest port MTU (a VM's or a tunnel's may be under 1500), never
      * above 1460: segments stay within one mbuf and the SYN cookies' MSS table. */
     tc.mss = (uint16_t)RTE_MIN(lcore_mtu_min(&w->lc) - 40u, 1460u);
-    tc.max_conns = DP_TCP_CONNS;
+    tc.max_conns = cfg->layer7.max_conns_per_worker != 0 ? cfg->layer7.max_conns_per_worker
+                                                         : DP_TCP_CONNS;
+    tc.max_time_wait = cfg->layer7.max_time_wait_per_worker;   /* 0: 4 x max_conns */
     tc.max_buf_segs = dp->pool_size[w->lc.id].tcp;
     tc.mbuf_alloc_failed = &w->stats.lcore.mbuf_alloc_failed;
     /* Receive buffers (tcp_rcvbuf.h); 0, a config built by hand: the stack's defaults. */

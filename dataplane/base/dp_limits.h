@@ -17,7 +17,8 @@
 #define DP_TCP_MIN_BUF_SEGS 1024    /* the least budget a configured pool size
                                        (appliance.mbufs_per_worker) may leave it */
 #define DP_TCP_CONNS 32768          /* TCP control blocks per worker (both halves of
-                                       proxied connections, TIME_WAIT included) */
+                                       proxied connections; TIME_WAIT holds none) when
+                                       layer7.max_conns_per_worker is 0 */
 #define DP_PROXY_SESSIONS 16384     /* Layer 7 proxied connections per worker */
 #define DP_TIMER_BUDGET 1024        /* timer expiries (and cascade moves) per loop
                                        iteration; the rest waits for the next ones */

@@ -25,6 +25,7 @@
 #include "tcp/tcp_tcb.h"
 #include "tcp/tcp_timeout.h"
 #include "tcp/tcp_timer.h"
+#include "tcp/tcp_tw.h"
 
 static const char *const stat_names[] = {
 #define TCP_STAT_NAME(n) #n,
@@ -139,6 +140,10 @@ struct tcp_stack *tcp_stack_create(const struct tcp_stack_conf *conf, char *err,
                                       RTE_MEMPOOL_F_SP_PUT | RTE_MEMPOOL_F_SC_GET);
     if (st->ooo_pool == NULL)
         goto err_rte;
+    if (tcp_tw_create(st, err, errlen) != 0) {
+        tcp_stack_free(st);
+        return NULL;
+    }
     /* The keys of the ISS, the SYN cookies, the challenge ACK budget and the TSval
      * offsets: 128 bits
      * each from the kernel, now and never on the packet path. */
@@ -187,6 +192,7 @@ void tcp_stack_free(struct tcp_stack *st)
         }
         rte_hash_free(st->conns_by_key);
     }
+    tcp_tw_destroy(st);
     rte_hash_free(st->listen_by_key);
     rte_mempool_free(st->ooo_pool);
     rte_free(st->listeners);
@@ -245,7 +251,10 @@ static int tcp_pick_port(struct tcp_stack *st, struct tcp_key *k)
     for (uint32_t j = 0; j < count; j++) {
         uint32_t idx = (st->port_cursor + j) % count;
         k->lport = (uint16_t)(first + idx * n);
-        if (tcp_tcb_lookup(st, k) == NULL && tcp_tcb_listener(st, k->laddr, k->lport) == NULL &&
+        /* Not a 4-tuple in use, nor one in TIME_WAIT: its old duplicates could still
+         * arrive, and the peer may hold it in LAST_ACK or TIME_WAIT too. */
+        if (tcp_tcb_lookup(st, k) == NULL && tcp_tw_lookup(st, k) == NULL &&
+            tcp_tcb_listener(st, k->laddr, k->lport) == NULL &&
             (cf->port_taken == NULL || !cf->port_taken(cf->port_taken_arg, k->laddr, k->lport))) {
             st->port_cursor = (uint16_t)((idx + 1) % count);
             return 0;

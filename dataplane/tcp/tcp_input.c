@@ -26,6 +26,7 @@
 #include "tcp/tcp_syncookie.h"
 #include "tcp/tcp_tcb.h"
 #include "tcp/tcp_timer.h"
+#include "tcp/tcp_tw.h"
 
 /* Events a segment raised, delivered once processing is done. */
 #define EVB_ESTABLISHED (1u << 0)
@@ -138,17 +139,21 @@ static struct rte_mbuf *tcp_input_take_payload(struct tcp_seg *s)
 }
 
 /*
- * Challenge ACK (RFC 5961 sections 3.2, 4.2, 5.2), limited twice. Per connection:
- * at most conf.challenge_ack_per_conn a second. Per stack: a budget drawn afresh
- * each second in [L/2, L/2 + L) for L = conf.challenge_ack_per_s (Linux's
- * limit + jitter), so that a fixed, shared count cannot be read from outside
- * (CVE-2016-5696: an off-path host that counts the challenge ACKs it gets in a second
- * learns whether another connection was sent one). The jitter is SipHash of the
- * second under the stack's key: unpredictable, and no syscall.
+ * The ACK limiter of challenge ACKs (RFC 5961 sections 3.2, 4.2, 5.2) and of TIME_WAIT's
+ * ACKs, limited twice. Per connection (or entry: its own *sec, *count): at most
+ * conf.challenge_ack_per_conn a second. Per stack: a budget drawn afresh each second
+ * in [L/2, L/2 + L) for L = conf.challenge_ack_per_s (Linux's limit + jitter), so
+ * that a fixed, shared count cannot be read from outside (CVE-2016-5696: an off-path
+ * host that counts the challenge ACKs it gets in a second learns whether another
+ * connection was sent one). The jitter is SipHash of the second under the stack's
+ * key: unpredictable, and no syscall. Returns TCP_ACK_OK (taken from both), or which
+ * limit refused it.
  */
-static void tcp_input_challenge(struct tcp_conn *c)
+enum tcp_ack_limit { TCP_ACK_OK = 0, TCP_ACK_CONN_LIMITED, TCP_ACK_STACK_LIMITED };
+
+static enum tcp_ack_limit tcp_input_ack_limit(struct tcp_stack *st, uint8_t *chal_sec,
+                                              uint8_t *chal_count)
 {
-    struct tcp_stack *st = c->st;
     uint64_t sec = tcp_now(st) / 1000;
 
     if (sec != st->challenge_sec) {
@@ -159,20 +164,34 @@ static void tcp_input_challenge(struct tcp_conn *c)
                      : (lim + 1) / 2 +
                            (uint32_t)(siphash24(&st->challenge_key, &sec, sizeof(sec)) % lim);
     }
-    if (c->chal_sec != (uint8_t)sec) {
-        c->chal_sec = (uint8_t)sec;
-        c->chal_count = 0;
+    if (*chal_sec != (uint8_t)sec) {
+        *chal_sec = (uint8_t)sec;
+        *chal_count = 0;
     }
-    if (c->chal_count >= st->conf.challenge_ack_per_conn) {
+    if (*chal_count >= st->conf.challenge_ack_per_conn)
+        return TCP_ACK_CONN_LIMITED;
+    if (st->challenge_left == 0)
+        return TCP_ACK_STACK_LIMITED;
+    st->challenge_left--;
+    (*chal_count)++;
+    return TCP_ACK_OK;
+}
+
+/* A challenge ACK, if the limiter allows it. */
+static void tcp_input_challenge(struct tcp_conn *c)
+{
+    struct tcp_stack *st = c->st;
+
+    switch (tcp_input_ack_limit(st, &c->chal_sec, &c->chal_count)) {
+    case TCP_ACK_CONN_LIMITED:
         st->stats.challenge_ack_conn_limited++;
         return;
-    }
-    if (st->challenge_left == 0) {
+    case TCP_ACK_STACK_LIMITED:
         st->stats.challenge_ack_limited++;
         return;
+    case TCP_ACK_OK:
+        break;
     }
-    st->challenge_left--;
-    c->chal_count++;
     st->stats.challenge_acks++;
     tcp_output_ack(c);
 }
@@ -989,11 +1008,16 @@ static void tcp_input_deliver(struct tcp_conn *c, unsigned ev)
             tcp_entry_terminate(c, TCP_EV_CLOSED);
             return;
         }
-        /* TIME_WAIT: the user is done; the control block stays for 2 MSL. */
+        /* TIME_WAIT: the user is done; an entry of the TIME_WAIT table replaces the
+         * control block for 2 MSL (tcp_tw.h). */
         if (!(c->flags & TCPF_DETACHED)) {
             c->st->stats.closed++;
             tcp_entry_notify(c, TCP_EV_CLOSED);
             c->flags |= TCPF_DETACHED;
+        }
+        if (!(c->flags & TCPF_DEAD) && c->state == TCP_TIME_WAIT) {
+            tcp_tw_enter(c);
+            return;
         }
     }
     if (!(c->flags & TCPF_DEAD))
@@ -1101,9 +1125,6 @@ static void tcp_input_conn(struct tcp_conn *c, struct tcp_seg *s)
             st->stats.dup_data++;
         else
             st->stats.out_of_window++;
-        if (c->state == TCP_TIME_WAIT && (s->flags & TCP_FIN))
-            tcp_timer_deadline(c);      /* a retransmitted FIN restarts 2 MSL; any
-                                           other segment only gets the ACK */
         tcp_output_ack(c);
         return;
     }
@@ -1122,10 +1143,6 @@ static void tcp_input_conn(struct tcp_conn *c, struct tcp_seg *s)
         st->stats.rst_rcvd++;
         if (c->state == TCP_SYN_RECEIVED && (c->flags & TCPF_PASSIVE)) {
             tcp_tcb_free(c);            /* back to LISTEN: nothing to tell */
-            return;
-        }
-        if (c->state == TCP_TIME_WAIT) {
-            st->stats.rst_ignored++;    /* RFC 1337 */
             return;
         }
         tcp_entry_terminate(c, TCP_EV_RESET);
@@ -1196,14 +1213,77 @@ static void tcp_input_conn(struct tcp_conn *c, struct tcp_seg *s)
         } else if (SEQ_GT(fin_seq, c->rcv_nxt)) {
             c->flags |= TCPF_OOO_FIN;
             c->ooo_fin = fin_seq;
-        } else if (c->state == TCP_TIME_WAIT) {
-            c->flags |= TCPF_ACKNOW;
-            tcp_timer_deadline(c);
         }
     }
     if ((c->flags & TCPF_OOO_FIN) && c->ooo_fin == c->rcv_nxt && !(c->flags & TCPF_FIN_RCVD))
         ev |= tcp_input_fin(c);
     tcp_input_deliver(c, ev);
+}
+
+/* TIME_WAIT's ACK (tcp_input_time_wait), limited as challenge ACKs are, so that a
+ * flood of segments that match an entry (spoofed or not) cannot make the stack send
+ * more than the challenge ACK budget a second, nor an entry more than its own share. */
+static void tcp_input_tw_ack(struct tcp_stack *st, struct tcp_tw_entry *e)
+{
+    if (tcp_input_ack_limit(st, &e->chal_sec, &e->chal_count) != TCP_ACK_OK) {
+        st->stats.time_wait_ack_limited++;
+        return;
+    }
+    st->stats.time_wait_acks++;
+    tcp_output_tw_ack(st, e);
+}
+
+/*
+ * A segment for a connection in TIME_WAIT, held as an entry of the table (tcp_tw.h;
+ * RFC 9293 3.10.7.4). Returns false when a SYN may reuse the 4-tuple: the entry is
+ * gone (time_wait_reused) and the SYN goes to the listener as a new connection; true
+ * when the segment was dealt with here.
+ * - RST: ignored (RFC 1337: a reset would end TIME_WAIT early, "TIME-WAIT
+ *   assassination", and let old duplicates into a new incarnation).
+ * - SYN (without ACK) to a listener: reuses the 4-tuple when its TSval is newer than
+ *   TS.Recent (both sides had timestamps, RFC 6191), else when its sequence number is
+ *   above RCV.NXT (RFC 9293, as BSD); any other SYN gets the ACK (RFC 5961 4.2).
+ * - A TSval older than TS.Recent (PAWS, RFC 7323 5.3): an ACK, nothing else.
+ * - The peer's FIN again (its sequence number RCV.NXT - 1: our ACK was lost): the ACK,
+ *   and 2 MSL from now. Any other segment: the ACK, and the expiry stays where it
+ *   was, so that no one who knows the 4-tuple can hold the entry for ever.
+ * Every ACK goes through tcp_input_tw_ack's limiter.
+ */
+static bool tcp_input_time_wait(struct tcp_stack *st, struct tcp_tw_entry *e,
+                                struct tcp_seg *s)
+{
+    bool ts = (e->flags & TCP_TWF_TS) && s->ts;
+
+    if (s->flags & TCP_RST) {
+        st->stats.rst_ignored++;
+        return true;
+    }
+    if ((s->flags & (TCP_SYN | TCP_ACK)) == TCP_SYN) {
+        bool newer = ts ? (int32_t)(s->tsval - e->ts_recent) > 0 : SEQ_GT(s->seq, e->rcv_nxt);
+        if (newer && tcp_tcb_listener(st, e->key.laddr, e->key.lport) != NULL) {
+            st->stats.time_wait_reused++;
+            tcp_tw_remove(st, e);
+            return false;
+        }
+        tcp_input_tw_ack(st, e);
+        return true;
+    }
+    if (ts && (int32_t)(s->tsval - e->ts_recent) < 0) {
+        st->stats.paws_dropped++;
+        tcp_input_tw_ack(st, e);
+        return true;
+    }
+    if ((s->flags & TCP_FIN) && s->seq + s->len + 1 == e->rcv_nxt) {
+        if (ts)
+            e->ts_recent = s->tsval;
+        tcp_tw_restart(st, e);
+    } else if (SEQ_LT(s->seq, e->rcv_nxt)) {
+        st->stats.dup_data++;
+    } else {
+        st->stats.out_of_window++;
+    }
+    tcp_input_tw_ack(st, e);
+    return true;
 }
 
 enum drop_reason tcp_input(struct tcp_stack *st, struct rte_mbuf *m, const struct pkt_info *pi)
@@ -1247,13 +1327,13 @@ enum drop_reason tcp_input(struct tcp_stack *st, struct rte_mbuf *m, const struc
 
     tcp_entry_begin(st);
     c = tcp_tcb_lookup(st, &k);
-    if (c != NULL && c->state == TCP_TIME_WAIT && (s.flags & (TCP_SYN | TCP_ACK | TCP_RST)) ==
-                                                     TCP_SYN && SEQ_GT(s.seq, c->rcv_nxt) &&
-        tcp_tcb_listener(st, k.laddr, k.lport) != NULL) {
-        /* A new incarnation may reuse a connection in TIME_WAIT (RFC 9293 3.10.7.4). */
-        st->stats.time_wait_reused++;
-        tcp_tcb_free(c);
-        c = NULL;
+    if (c == NULL && st->tw.n != 0) {
+        struct tcp_tw_entry *e = tcp_tw_lookup(st, &k);
+        if (e != NULL && tcp_input_time_wait(st, e, &s)) {
+            tcp_input_release(&s);
+            tcp_entry_end(st);
+            return DROP_NONE;
+        }
     }
     if (c != NULL) {
         if (c->state == TCP_SYN_SENT)

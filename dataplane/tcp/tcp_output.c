@@ -485,6 +485,16 @@ void tcp_output_rst(struct tcp_conn *c)
                     NULL);
 }
 
+void tcp_output_tw_ack(struct tcp_stack *st, const struct tcp_tw_entry *e)
+{
+    uint8_t opt[TCP_TS_OPTLEN];
+    unsigned n = 0;
+
+    if (e->flags & TCP_TWF_TS)
+        n = tcp_opt_put_nop_ts(opt, (uint32_t)tcp_now(st) + e->ts_offset, e->ts_recent);
+    tcp_output_emit(st, &e->key, e->snd_nxt, e->rcv_nxt, TCP_ACK, e->wnd, opt, n, NULL);
+}
+
 void tcp_output_raw(struct tcp_stack *st, const struct tcp_key *k, uint32_t seq, uint32_t ack,
                     uint8_t flags, uint16_t mss, uint8_t wscale, const uint32_t *ts)
 {
@@ -497,9 +507,8 @@ void tcp_output_raw(struct tcp_stack *st, const struct tcp_key *k, uint32_t seq,
         opt[n++] = 4;
         opt[n++] = (uint8_t)(mss >> 8);
         opt[n++] = (uint8_t)mss;
-        if (ts != NULL) {
+        if (ts != NULL)
             n += tcp_opt_put_nop_ts(opt + n, ts[0], ts[1]);
-        }
         if (wscale != 0xff) {
             opt[n++] = 1;
             opt[n++] = 3;

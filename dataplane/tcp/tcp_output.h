@@ -68,6 +68,10 @@ void tcp_output_probe(struct tcp_conn *c);
 /* RST for c (abort, timeouts): seq snd_max, ACK rcv_nxt. */
 void tcp_output_rst(struct tcp_conn *c);
 
+/* The ACK of a TIME_WAIT entry (tcp_tw.h): seq snd_nxt, ACK rcv_nxt, its window, and
+ * NOP, NOP, Timestamps (TSval from its offset, TSecr its TS.Recent) when it had them. */
+void tcp_output_tw_ack(struct tcp_stack *st, const struct tcp_tw_entry *e);
+
 /*
  * A segment without a connection, from the local side of k: RSTs for segments
  * nobody wants, and SYN-ACKs carrying a SYN cookie (mss != 0: options MSS, then

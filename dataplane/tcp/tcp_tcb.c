@@ -14,41 +14,9 @@
 #include "tcp/tcp_rcvbuf.h"
 #include "tcp/tcp_timer.h"
 
-/*
- * The pool is empty: the oldest connection in TIME_WAIT gives its block up, as Linux
- * ends TIME_WAIT sockets beyond tcp_max_tw_buckets. A proxy that closes its backend
- * connections (a new server for the next request, Connection: close) leaves a block in
- * TIME_WAIT for 2 MSL per connection; without this they would take the whole pool and
- * refuse every new connection until they expire. Only one that entered TIME_WAIT at
- * least TCP_TW_RECYCLE_MIN_MS ago, so never one this very entry is still using; the
- * new incarnation's ISS (RFC 6528, time-driven) keeps it apart from old duplicates.
- * True when a block went back to the free list.
- */
-static bool tcp_tcb_recycle_time_wait(struct tcp_stack *st)
-{
-    struct tcp_conn *c = st->tw_head;
-    uint64_t now = tcp_now(st);
-
-    while (c != NULL && (c->flags & TCPF_OUTQ))
-        c = c->tw_next;                 /* an ACK still to go out: not that one */
-    if (c == NULL || now - c->tw_since_ms < TCP_TW_RECYCLE_MIN_MS)
-        return false;
-    tcp_tcb_free(c);
-    /* Nothing refers to it (detached, timers stopped, off the output list): it can go
-     * straight back to the pool instead of waiting for the end of the entry. */
-    if (st->reap_list == c) {
-        st->reap_list = c->link;
-        c->flags = 0;
-        c->link = st->free_list;
-        st->free_list = c;
-    }
-    st->stats.time_wait_recycled++;
-    return st->free_list != NULL;
-}
-
 bool tcp_tcb_have_free(struct tcp_stack *st)
 {
-    return st->free_list != NULL || tcp_tcb_recycle_time_wait(st);
+    return st->free_list != NULL;
 }
 
 struct tcp_conn *tcp_tcb_alloc(struct tcp_stack *st, const struct tcp_key *k)
@@ -101,17 +69,6 @@ void tcp_tcb_set_state(struct tcp_conn *c, enum tcp_state s)
     if (c->state == TCP_SYN_RECEIVED && c->listener != 0) {
         st->listeners[c->listener - 1].syn_recv--;
         c->listener = 0;
-    }
-    if (c->state == TCP_TIME_WAIT && s != TCP_TIME_WAIT) {
-        *(c->tw_prev != NULL ? &c->tw_prev->tw_next : &st->tw_head) = c->tw_next;
-        *(c->tw_next != NULL ? &c->tw_next->tw_prev : &st->tw_tail) = c->tw_prev;
-        c->tw_prev = c->tw_next = NULL;
-    } else if (s == TCP_TIME_WAIT && c->state != TCP_TIME_WAIT) {
-        c->tw_since_ms = tcp_now(st);
-        c->tw_next = NULL;
-        c->tw_prev = st->tw_tail;
-        *(st->tw_tail != NULL ? &st->tw_tail->tw_next : &st->tw_head) = c;
-        st->tw_tail = c;
     }
     st->n_state[c->state]--;
     c->state = (uint8_t)s;

@@ -13,16 +13,12 @@
 
 #include "tcp/tcp_types.h"
 
-/* A connection in TIME_WAIT this long may give its control block to a new one when
- * the pool is empty (time_wait_recycled). */
-#define TCP_TW_RECYCLE_MIN_MS 1000
-
-/* A fresh control block for k in state CLOSED, in the table; NULL when the pool
- * (after recycling the oldest TIME_WAIT block, if old enough) or the table is full
- * (counted as refused_conns). */
+/* A fresh control block for k in state CLOSED, in the table; NULL when the pool or
+ * the table is full (counted as refused_conns). A connection in TIME_WAIT holds no
+ * block (tcp_tw.h). */
 struct tcp_conn *tcp_tcb_alloc(struct tcp_stack *st, const struct tcp_key *k);
 
-/* Whether tcp_tcb_alloc would find a block (recycling a TIME_WAIT one if need be). */
+/* Whether tcp_tcb_alloc would find a block. */
 bool tcp_tcb_have_free(struct tcp_stack *st);
 
 struct tcp_conn *tcp_tcb_lookup(struct tcp_stack *st, const struct tcp_key *k);

@@ -230,8 +230,6 @@ struct tcp_conn {
     tcp_event_fn fn;
     void *arg;
     struct tcp_conn *link;      /* free list, output list or reap list */
-    struct tcp_conn *tw_prev, *tw_next;     /* the stack's TIME_WAIT list, oldest first */
-    uint64_t tw_since_ms;       /* when it entered TIME_WAIT */
     uint16_t listener;          /* index + 1 of the listener while SYN_RECEIVED */
     uint8_t chal_sec;           /* second (mod 256) of the last challenge ACK counted */
     uint8_t chal_count;         /* challenge ACKs sent in that second */
@@ -242,6 +240,41 @@ struct tcp_conn {
     uint32_t ts_recent;         /* TS.Recent: the peer's TSval we echo */
     uint32_t ts_recent_age;     /* stack clock >> 10 when TS.Recent was set (PAWS idle) */
     uint32_t last_ack_sent;     /* Last.ACK.sent: rcv_nxt of our latest segment */
+};
+
+/*
+ * A connection in TIME_WAIT (tcp_tw.h): its control block is freed when it enters
+ * the state, and this is what is left, all that answering its segments needs (RFC
+ * 9293 3.10.7.4, RFC 6191): 56 bytes, in the stack's fixed array.
+ */
+#define TCP_TWF_TS 0x01         /* the connection had Timestamps: ts_recent, ts_offset */
+#define TCP_TW_NONE UINT32_MAX  /* no entry (list ends, empty free list) */
+
+struct tcp_tw_entry {
+    struct tcp_key key;
+    uint32_t snd_nxt;           /* our next sequence number (after our FIN) */
+    uint32_t rcv_nxt;           /* the peer's (after its FIN) */
+    uint32_t ts_recent;         /* TS.Recent: the TSecr of our ACKs */
+    uint32_t ts_offset;         /* TSval = stack ms clock + ts_offset */
+    uint32_t prev, next;        /* arrival order, oldest first; free list through next */
+    uint64_t expire_ms;         /* 2 MSL from the FIN (a retransmitted one restarts it) */
+    uint16_t wnd;               /* window field of our ACKs (scaled, as last sent) */
+    uint8_t flags;              /* TCP_TWF_* */
+    uint8_t chal_sec;           /* ACK limiter (as tcp_conn's): second of the last ACK */
+    uint8_t chal_count;         /* ... and ACKs counted in it */
+};
+
+/* The stack's TIME_WAIT table: cap entries, a 4-tuple hash of their indexes, and one
+ * list in arrival order, which is also expiry order (every entry lives 2 MSL), so
+ * a single timer at the oldest one's expiry does for all of them. */
+struct tcp_tw_table {
+    struct tcp_tw_entry *e;
+    struct rte_hash *by_key;    /* tcp_key -> index in e */
+    uint32_t cap;
+    uint32_t n;                 /* in use */
+    uint32_t head, tail;        /* oldest, newest (TCP_TW_NONE: empty) */
+    uint32_t free;              /* free list */
+    struct twheel_timer t_expire;   /* at the oldest entry's expiry, while n != 0 */
 };
 
 /* A passive-open endpoint: (ip, port); ip 0 = any of our addresses. */
@@ -300,6 +333,7 @@ struct tcp_stack_conf {
     uint8_t syn_retries;
     uint32_t delack_ms;
     uint32_t time_wait_ms;
+    uint32_t max_time_wait;         /* TIME_WAIT entries (tcp_tw.h); 0 = 4 x max_conns */
     uint32_t fin_wait2_ms;
     uint32_t idle_ms;               /* default idle timeout of new connections, 0 = none */
     uint32_t connect_timeout_ms;
@@ -333,10 +367,11 @@ struct tcp_stack_conf {
     X(sack_blocks_old) X(sack_board_full) X(sack_recoveries) X(sack_rexmits)  \
     X(sack_newreno_fallbacks) X(challenge_ack_conn_limited) X(lost_rexmits) \
     X(tlp_probes) X(tlp_recoveries) X(tlp_repairs)                          \
-    X(rcv_absorbed) X(snd_absorbed) X(time_wait_recycled)                   \
+    X(rcv_absorbed) X(snd_absorbed) X(time_wait_evicted)                   \
     X(paws_dropped) X(ts_rtt_samples)                                       \
     X(pmtu_reduced) X(icmp_bad_seq) X(icmp_ignored)                         \
-    X(rcvbuf_grown) X(rcvbuf_capped) X(rcvbuf_trimmed) X(ooo_pruned)
+    X(rcvbuf_grown) X(rcvbuf_capped) X(rcvbuf_trimmed) X(ooo_pruned)            \
+    X(time_wait_acks) X(time_wait_ack_limited)
 
 struct tcp_stats {
 #define TCP_STAT_FIELD(n) uint64_t n;
@@ -371,10 +406,11 @@ struct tcp_stack {
     struct tcp_conn *free_list;
     struct tcp_conn *out_list;          /* output deferred to the end of the entry */
     struct tcp_conn *reap_list;         /* freed, returned to the pool at the end */
-    struct tcp_conn *tw_head, *tw_tail; /* in TIME_WAIT, oldest first (tcp_tcb.c) */
     struct tcp_listener *listeners;
     struct rte_mempool *ooo_pool;
-    uint32_t n_conns;                   /* in use (TIME_WAIT included) */
+    struct tcp_tw_table tw;             /* TIME_WAIT (tcp_tw.c) */
+    uint32_t n_conns;                   /* control blocks in use and TIME_WAIT
+                                           entries (n_state[TCP_TIME_WAIT]) */
     uint32_t n_listeners;
     uint32_t buf_segs;                  /* segments held by every queue, and charged
                                            by the stack's users (tcp_buf_charge) */

@@ -5,6 +5,11 @@
                                         a threaded HTTP/1.1 server (keep-alive): every GET is
                                         answered with a body of BYTES (default 256) that
                                         starts with the server's name
+  burst_peer.py short-server PORT [BYTES]
+                                        a threaded server for serial: every request (the
+                                        bytes up to a blank line) is answered in one write
+                                        (no small second segment to wait behind Nagle and
+                                        the peer's delayed ACK), until the peer closes
   burst_peer.py burst HOST PORT N TIMEOUT
                                         open N connections (all of them first), then send one
                                         request on each at once and read the answers with one
@@ -12,6 +17,12 @@
                                         Prints one line:
                                           "N opened, A answered, T timed out, R reset,
                                            E closed early, X s (slowest Y s)"
+  burst_peer.py serial HOST PORT N TIMEOUT
+                                        N connections one after the other: connect, one
+                                        request, the whole answer, close (the client closes
+                                        first); each at most TIMEOUT seconds. Prints one line:
+                                          "N tried, A answered, F failed, X s (Y/s)"
+                                        and the first failures on stderr
 Exit status 0 when every request was answered.
 """
 import http.server
@@ -52,6 +63,35 @@ def http_server(port, size):
     head = (socket.gethostname() + " ok\n").encode()
     Handler.body = (head + b"x" * size)[:max(size, len(head))]
     Server(("0.0.0.0", port), Handler).serve_forever()
+
+
+def short_server(port, size):
+    import socketserver
+
+    head = (socket.gethostname() + " ok\n").encode()
+    body = (head + b"x" * size)[:max(size, len(head))]
+    answer = (b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: "
+              + str(len(body)).encode() + b"\r\n\r\n" + body)
+
+    class H(socketserver.BaseRequestHandler):
+        def handle(self):
+            buf = b""
+            while True:
+                b = self.request.recv(65536)
+                if not b:
+                    return
+                buf += b
+                while b"\r\n\r\n" in buf:
+                    _, _, buf = buf.partition(b"\r\n\r\n")
+                    self.request.sendall(answer)
+
+    class S(socketserver.ThreadingTCPServer):
+        allow_reuse_address = True
+        daemon_threads = True
+        request_queue_size = 1024
+
+    raise_nofile()
+    S(("0.0.0.0", port), H).serve_forever()
 
 
 def open_all(host, port, n, deadline):
@@ -138,12 +178,44 @@ def burst(host, port, n, timeout):
     return 0 if ok == n else 1
 
 
+def serial(host, port, n, timeout):
+    req = f"GET /serial HTTP/1.1\r\nHost: {host}\r\nUser-Agent: serial\r\n\r\n".encode()
+    ok = failed = 0
+    t0 = time.time()
+    for i in range(n):
+        s = socket.socket()
+        s.settimeout(timeout)
+        buf = b""
+        try:
+            s.connect((host, port))
+            s.sendall(req)
+            while not answered(buf):
+                b = s.recv(65536)
+                if not b:
+                    raise ConnectionError("closed before the whole answer")
+                buf += b
+            ok += 1
+        except OSError as e:
+            failed += 1
+            if failed <= 10:
+                print(f"connection {i}: {e!r} after {len(buf)} bytes", file=sys.stderr)
+        finally:
+            s.close()
+    took = time.time() - t0
+    print(f"{n} tried, {ok} answered, {failed} failed, {took:.1f} s ({n / took:.0f}/s)")
+    return 0 if ok == n else 1
+
+
 def main():
     a = sys.argv[1:]
     if a and a[0] == "http-server":
         http_server(int(a[1]), int(a[2]) if len(a) > 2 else 256)
     elif a and a[0] == "burst":
         return burst(a[1], int(a[2]), int(a[3]), float(a[4]))
+    elif a and a[0] == "short-server":
+        short_server(int(a[1]), int(a[2]) if len(a) > 2 else 256)
+    elif a and a[0] == "serial":
+        return serial(a[1], int(a[2]), int(a[3]), float(a[4]))
     print(__doc__, file=sys.stderr)
     return 2
 

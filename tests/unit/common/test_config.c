@@ -606,6 +606,28 @@ Test(config, layer7_receive_buffers)
     config_free(cfg);
 }
 
+/* The TCP stack's sizes: control blocks and TIME_WAIT entries per worker. */
+Test(config, layer7_control_blocks_and_time_wait)
+{
+    const struct change set[] = {
+        {"layer7", "{'max_conns_per_worker': 2048, 'max_time_wait_per_worker': 100000}"}};
+    const struct change nul[] = {{"layer7", "{'max_time_wait_per_worker': null}"}};
+    struct lbd_config *cfg = load_ok(NULL, 0);
+
+    cr_assert_eq(cfg->layer7.max_conns_per_worker, 32768, "default");
+    cr_assert_eq(cfg->layer7.max_time_wait_per_worker, 0, "default: 4 x max_conns_per_worker");
+    config_free(cfg);
+    cfg = load_ok(set, 1);
+    cr_assert_eq(cfg->layer7.max_conns_per_worker, 2048);
+    cr_assert_eq(cfg->layer7.max_time_wait_per_worker, 100000);
+    assert_round_trip(cfg);
+    config_free(cfg);
+    cfg = load_ok(nul, 1);
+    cr_assert_eq(cfg->layer7.max_time_wait_per_worker, 0);
+    assert_round_trip(cfg);
+    config_free(cfg);
+}
+
 Test(config, layer4_half_open_cap_and_midstream)
 {
     const struct change set[] = {
@@ -1299,6 +1321,10 @@ Test(config_errors, layer4)
          "layer4.tcp_closing_timeout_s: 2.5 is not a whole number"},
         {{{"layer4.max_conns_per_worker", "100"}},
          "layer4.max_conns_per_worker: 100 is not in 1024..16777216"},
+        {{{"layer7.max_conns_per_worker", "10"}},
+         "layer7.max_conns_per_worker: 10 is not in 64..4194304"},
+        {{{"layer7.max_time_wait_per_worker", "0"}},
+         "layer7.max_time_wait_per_worker: 0 is not in 64..16777216"},
         {{{"layer4.max_half_open_per_worker", "0"}},
          "layer4.max_half_open_per_worker: 0 is not in 1..16777216"},
         {{{"layer4.max_half_open_per_worker", "300000"}},

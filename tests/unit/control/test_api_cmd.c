@@ -181,6 +181,13 @@ Test(api_cmd_handlers, changes_that_need_a_restart_are_refused)
     refused(rcvbuf_line, "bad_state");
     call(rcvbuf_line, msg, sizeof(msg));
     cr_assert(strstr(msg, "layer7.rcvbuf_max") != NULL, "%s", msg);
+    /* The TCP stacks' control blocks and TIME_WAIT tables are made at start-up. */
+    refused("{\"cmd\":\"config.apply\",\"config\":{\"appliance\":{\"name\":\"t\"},"
+            "\"interfaces\":[{\"port\":0,\"ip\":\"192.168.112.5/24\"}],"
+            "\"layer7\":{\"max_conns_per_worker\":2048}}}", "bad_state");
+    refused("{\"cmd\":\"config.apply\",\"config\":{\"appliance\":{\"name\":\"t\"},"
+            "\"interfaces\":[{\"port\":0,\"ip\":\"192.168.112.5/24\"}],"
+            "\"layer7\":{\"max_time_wait_per_worker\":4096}}}", "bad_state");
     /* The management server is set up at start-up. */
     refused("{\"cmd\":\"config.apply\",\"config\":{\"appliance\":{\"name\":\"t\"},"
             "\"interfaces\":[{\"port\":0,\"ip\":\"192.168.112.5/24\"}],"

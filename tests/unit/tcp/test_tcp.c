@@ -1194,7 +1194,7 @@ Test(tcp, active_close_through_time_wait)
     cr_assert_eq(tcp_conn_state(c), TCP_FIN_WAIT_2);
     h_in(&(struct h_seg){.seq = PEER_ISN + 1, .ack = ISS + 102, .flags = TCP_ACK | TCP_FIN,
                          .wnd = 100});
-    cr_assert_eq(tcp_conn_state(c), TCP_TIME_WAIT);
+    cr_assert_eq(H.st->n_state[TCP_TIME_WAIT], 1);
     cr_assert_eq(H.ev[H.n_ev - 2], TCP_EV_PEER_FIN);
     cr_assert_eq(h_last_ev(), TCP_EV_CLOSED);
     o = h_next();
@@ -1230,7 +1230,7 @@ Test(tcp, time_wait_is_not_restarted_by_segments_other_than_a_fin)
     cr_assert_eq(tcp_shutdown(c), 0);
     h_in(&(struct h_seg){.seq = PEER_ISN + 1, .ack = ISS + 2, .flags = TCP_ACK | TCP_FIN,
                          .wnd = 100});
-    cr_assert_eq(tcp_conn_state(c), TCP_TIME_WAIT);
+    cr_assert_eq(H.st->n_state[TCP_TIME_WAIT], 1);
     h_skip_out();
     h_advance(3000);
     h_in(&(struct h_seg){.seq = PEER_ISN + 1 - 100, .ack = ISS + 2, .flags = TCP_ACK,
@@ -1263,7 +1263,7 @@ Test(tcp, simultaneous_close)
     o = h_next();
     cr_assert_eq(o->ack, PEER_ISN + 2);
     h_in(&(struct h_seg){.seq = PEER_ISN + 2, .ack = ISS + 2, .flags = TCP_ACK, .wnd = 100});
-    cr_assert_eq(tcp_conn_state(c), TCP_TIME_WAIT);
+    cr_assert_eq(H.st->n_state[TCP_TIME_WAIT], 1);
     cr_assert_eq(h_last_ev(), TCP_EV_CLOSED);
     h_advance(1000);
     cr_assert_eq(H.st->n_conns, 0);
@@ -1278,7 +1278,7 @@ Test(tcp, fin_and_ack_of_our_fin_in_one_segment)
     tcp_shutdown(c);
     h_in(&(struct h_seg){.seq = PEER_ISN + 1, .ack = ISS + 2, .flags = TCP_ACK | TCP_FIN,
                          .wnd = 100});
-    cr_assert_eq(tcp_conn_state(c), TCP_TIME_WAIT);
+    cr_assert_eq(H.st->n_state[TCP_TIME_WAIT], 1);
 }
 
 Test(tcp, out_of_order_fin_waits_for_the_data)
@@ -2505,70 +2505,279 @@ Test(tcp, sack_scoreboard_is_bounded)
         cr_assert(SEQ_LT(c->sack[i - 1].end, c->sack[i].start), "sorted, disjoint");
 }
 
-/*
- * A pool taken up by TIME_WAIT (a proxy closing its backend connections) does not
- * refuse new connections: the oldest TIME_WAIT block, once a second old, gives way to
- * an active open and to a SYN cookie's ACK alike; a younger one does not.
- */
-Test(tcp, time_wait_blocks_are_recycled_when_the_pool_is_empty)
-{
-    struct tcp_conn *c, *n;
-    struct h_out *o;
-    uint32_t cookie;
+/* ---- The TIME_WAIT table (tcp_tw.h) ---- */
 
-    H.conf.max_conns = 1;
-    h_start();
-    c = h_accept_quiet(-1, 65535);
-    cr_assert_eq(tcp_shutdown(c), 0);
-    h_in(&(struct h_seg){.seq = PEER_ISN + 1, .ack = ISS + 2, .flags = TCP_ACK | TCP_FIN,
-                         .wnd = 100});
-    cr_assert_eq(H.st->n_state[TCP_TIME_WAIT], 1);
-    h_skip_out();
-    /* Too young: refused, the block stays in TIME_WAIT. */
-    cr_assert_eq(tcp_connect(H.st, ip4(H_LOCAL), ip4(H_PEER), 8080, h_on_event, NULL, &n),
-                 LBD_ENOMEM);
-    cr_assert_eq(H.st->n_state[TCP_TIME_WAIT], 1);
-    cr_assert_eq(H.st->stats.time_wait_recycled, 0);
-    /* A second later it gives way to an active open. */
-    h_advance(1000);
-    cr_assert_eq(tcp_connect(H.st, ip4(H_LOCAL), ip4(H_PEER), 8080, h_on_event, NULL, &n), 0);
-    cr_assert_eq(H.st->n_state[TCP_TIME_WAIT], 0);
-    cr_assert_eq(H.st->n_state[TCP_SYN_SENT], 1);
-    cr_assert_eq(H.st->stats.time_wait_recycled, 1);
-    o = h_next();
-    cr_assert_not_null(o);
-    cr_assert_eq(o->flags, TCP_SYN);
-    cr_assert_eq(o->dport, 8080);
-    /* That one closes into TIME_WAIT too (we close first), then a SYN from another
-     * port finds the pool empty: a cookie; its ACK takes the old TIME_WAIT block. */
-    h_in(&(struct h_seg){.seq = 7000, .ack = o->seq + 1, .flags = TCP_SYN | TCP_ACK,
-                         .wnd = 65535, .mss = 1460, .sport = 8080, .dport = o->sport});
-    cr_assert_eq(tcp_conn_state(n), TCP_ESTABLISHED);
-    cr_assert_eq(tcp_shutdown(n), 0);
-    h_in(&(struct h_seg){.seq = 7001, .ack = o->seq + 2, .flags = TCP_ACK | TCP_FIN,
-                         .wnd = 100, .sport = 8080, .dport = o->sport});
-    cr_assert_eq(H.st->n_state[TCP_TIME_WAIT], 1);
-    h_skip_out();
-    h_in(&(struct h_seg){.seq = PEER_ISN + 5000, .flags = TCP_SYN, .wnd = 65535, .mss = 1460,
-                         .wscale = -1, .sport = 40001});
+#define PEER_TS 7000000u
+
+static uint16_t tw_wnd;     /* tw_enter: the window of the ACK of the FIN */
+
+/* A passive connection from the peer's port sport (Timestamps when ts, TSval tsval,
+ * then tsval + 1 on its FIN) that we close first: into TIME_WAIT. Segments sent so far
+ * are skipped. */
+static void tw_enter(uint16_t sport, int ts, uint32_t tsval)
+{
+    struct h_out *o;
+
+    if (tcp_tcb_listener(H.st, ip4(H_LOCAL), H_LPORT) == NULL)
+        cr_assert_eq(tcp_listen(H.st, ip4(H_LOCAL), H_LPORT, 0, h_on_event, NULL), 0);
+    h_in(&(struct h_seg){.seq = PEER_ISN, .flags = TCP_SYN, .wnd = 65535, .mss = 1460,
+                         .wscale = -1, .ts = ts, .tsval = tsval, .sport = sport});
     o = h_next();
     cr_assert_not_null(o);
     cr_assert_eq(o->flags, TCP_SYN | TCP_ACK);
-    cr_assert_eq(H.st->stats.syncookies_sent, 1, "the pool is empty: a cookie");
-    cookie = o->seq;
-    h_advance(1000);
-    h_in(&(struct h_seg){.seq = PEER_ISN + 5001, .ack = cookie + 1, .flags = TCP_ACK,
-                         .wnd = 65535, .sport = 40001});
-    cr_assert_eq(H.st->stats.syncookies_ok, 1);
-    cr_assert_eq(H.st->n_state[TCP_ESTABLISHED], 1, "the cookie's connection got a block");
+    h_in(&(struct h_seg){.seq = PEER_ISN + 1, .ack = ISS + 1, .flags = TCP_ACK, .wnd = 65535,
+                         .ts = ts, .tsval = tsval, .tsecr = o->tsval, .sport = sport});
+    cr_assert_eq(h_last_ev(), TCP_EV_ESTABLISHED);
+    cr_assert_eq(tcp_shutdown(H.conn), 0);
+    h_in(&(struct h_seg){.seq = PEER_ISN + 1, .ack = ISS + 2, .flags = TCP_ACK | TCP_FIN,
+                         .wnd = 65535, .ts = ts, .tsval = tsval + 1, .sport = sport});
+    cr_assert_eq(h_last_ev(), TCP_EV_CLOSED);
+    o = &H.out[H.n_out - 1];
+    cr_assert_eq(o->flags, TCP_ACK, "the FIN is acknowledged before the block goes");
+    cr_assert_eq(o->ack, PEER_ISN + 2);
+    tw_wnd = o->wnd;
+    h_skip_out();
+}
+
+/* A segment from the peer's port sport to a connection in TIME_WAIT. */
+static void tw_seg(uint16_t sport, uint32_t seq, uint8_t flags, uint32_t len)
+{
+    static const uint8_t d[100];
+
+    h_in(&(struct h_seg){.seq = seq, .ack = ISS + 2, .flags = flags, .wnd = 65535,
+                         .data = len ? d : NULL, .len = len, .sport = sport});
+}
+
+/*
+ * A connection in TIME_WAIT holds no control block: with a pool of one, a new
+ * connection gets the block at once, passive (a SYN-ACK, no cookie) or active, while
+ * the entries answer for the closed ones. (The stack used to keep the block for
+ * 2 MSL and hand the oldest one over only once the pool was empty.)
+ */
+Test(tcp, time_wait_gives_the_control_block_back_at_once)
+{
+    struct tcp_conn *n;
+
+    H.conf.max_conns = 1;
+    h_start();
+    tw_enter(40000, 0, 0);
+    cr_assert_eq(H.st->n_state[TCP_TIME_WAIT], 1);
+    cr_assert_eq(H.st->n_state[TCP_CLOSED], 0);
+    cr_assert_eq(H.st->n_conns, 1, "the entry is counted");
+    cr_assert_not_null(H.st->free_list, "the block is back in the pool");
+    tw_enter(40001, 0, 0);
+    cr_assert_eq(H.st->n_state[TCP_TIME_WAIT], 2);
+    cr_assert_eq(H.st->stats.syncookies_sent, 0, "a block for the second SYN: no cookie");
+    cr_assert_eq(tcp_connect(H.st, ip4(H_LOCAL), ip4(H_PEER), 8080, h_on_event, NULL, &n), 0);
+    cr_assert_eq(H.st->n_state[TCP_SYN_SENT], 1);
+    cr_assert_eq(H.st->n_conns, 3);
+    cr_assert_eq(H.st->stats.refused_conns, 0);
+    cr_assert_eq(H.st->stats.time_wait_evicted, 0);
+}
+
+/* The peer's FIN again (our ACK was lost): ACKed, and 2 MSL from then. */
+Test(tcp, time_wait_entry_acks_a_retransmitted_fin_and_restarts_2msl)
+{
+    struct h_out *o;
+
+    H.conf.time_wait_ms = 5000;
+    h_start();
+    tw_enter(40000, 0, 0);
+    h_advance(3000);
+    tw_seg(40000, PEER_ISN + 1, TCP_ACK | TCP_FIN, 0);
+    o = h_next();
+    cr_assert_not_null(o);
+    cr_assert_eq(o->flags, TCP_ACK);
+    cr_assert_eq(o->seq, ISS + 2);
+    cr_assert_eq(o->ack, PEER_ISN + 2);
+    cr_assert_eq(o->wnd, tw_wnd, "the window as the last ACK had it");
+    cr_assert_eq(H.st->stats.time_wait_acks, 1);
+    h_advance(4999);
+    cr_assert_eq(H.st->n_state[TCP_TIME_WAIT], 1, "2 MSL from the retransmitted FIN");
+    h_advance(1);
     cr_assert_eq(H.st->n_state[TCP_TIME_WAIT], 0);
-    cr_assert_eq(H.st->stats.time_wait_recycled, 2);
-    cr_assert_eq(H.st->n_conns, 1);
+    cr_assert_eq(H.st->n_conns, 0);
+    cr_assert_eq(H.wheel.pending, 0, "the table's timer is not left armed");
+    /* Gone: the FIN now draws a reset. */
+    tw_seg(40000, PEER_ISN + 1, TCP_ACK | TCP_FIN, 0);
+    o = h_next();
+    cr_assert_not_null(o);
+    cr_assert(o->flags & TCP_RST);
+}
+
+/* Segments out of the window, in it, or a FIN elsewhere than the peer's: ACKed, and
+ * the entry still goes 2 MSL after the FIN. */
+Test(tcp, time_wait_entry_acks_other_segments_without_restarting_2msl)
+{
+    struct h_out *o;
+
+    H.conf.time_wait_ms = 5000;
+    h_start();
+    tw_enter(40000, 0, 0);
+    h_advance(2000);
+    tw_seg(40000, PEER_ISN + 2 + 70000, TCP_ACK, 0);        /* beyond the window */
+    h_advance(1000);
+    tw_seg(40000, PEER_ISN + 2, TCP_ACK, 10);               /* acceptable, with data */
+    h_advance(1000);
+    tw_seg(40000, PEER_ISN + 500, TCP_ACK | TCP_FIN, 0);    /* not the peer's FIN */
+    for (int i = 0; i < 3; i++) {
+        o = h_next();
+        cr_assert_not_null(o, "segment %d answered", i);
+        cr_assert_eq(o->flags, TCP_ACK);
+        cr_assert_eq(o->ack, PEER_ISN + 2);
+    }
+    cr_assert_null(h_next());
+    cr_assert_eq(H.st->stats.time_wait_acks, 3);
+    h_advance(999);
+    cr_assert_eq(H.st->n_state[TCP_TIME_WAIT], 1);
+    h_advance(1);
+    cr_assert_eq(H.st->n_state[TCP_TIME_WAIT], 0, "2 MSL from the FIN, not restarted");
+}
+
+/* A SYN without timestamps reuses the 4-tuple only with a sequence number above
+ * RCV.NXT; a lower one is answered with the ACK and the entry stays. */
+Test(tcp, time_wait_syn_with_a_lower_sequence_number_does_not_reuse_it)
+{
+    struct h_out *o;
+
+    h_start();
+    tw_enter(40000, 0, 0);
+    h_in(&(struct h_seg){.seq = PEER_ISN, .flags = TCP_SYN, .wnd = 100, .wscale = -1,
+                         .sport = 40000});
+    o = h_next();
+    cr_assert_not_null(o);
+    cr_assert_eq(o->flags, TCP_ACK);
+    cr_assert_eq(o->ack, PEER_ISN + 2);
+    cr_assert_eq(H.st->n_state[TCP_TIME_WAIT], 1);
+    cr_assert_eq(H.st->n_state[TCP_SYN_RECEIVED], 0);
+    cr_assert_eq(H.st->stats.time_wait_reused, 0);
+    h_in(&(struct h_seg){.seq = PEER_ISN + 100000, .flags = TCP_SYN, .wnd = 100,
+                         .wscale = -1, .sport = 40000});
+    o = h_next();
+    cr_assert_not_null(o);
+    cr_assert_eq(o->flags, TCP_SYN | TCP_ACK);
+    cr_assert_eq(H.st->n_state[TCP_TIME_WAIT], 0);
+    cr_assert_eq(H.st->n_state[TCP_SYN_RECEIVED], 1);
+    cr_assert_eq(H.st->stats.time_wait_reused, 1);
+}
+
+/* With timestamps (RFC 6191) the TSval decides, not the sequence number: an older
+ * TSval with a higher sequence number is not a new incarnation, a newer TSval with
+ * a lower one is. The entry's ACK carries TS, TSecr its TS.Recent (the FIN's TSval). */
+Test(tcp, time_wait_syn_reuse_by_a_newer_timestamp)
+{
+    struct h_out *o;
+
+    h_start();
+    tw_enter(40000, 1, PEER_TS);
+    h_in(&(struct h_seg){.seq = PEER_ISN + 100000, .flags = TCP_SYN, .wnd = 100,
+                         .wscale = -1, .ts = 1, .tsval = PEER_TS, .sport = 40000});
+    o = h_next();
+    cr_assert_not_null(o);
+    cr_assert_eq(o->flags, TCP_ACK, "an older TSval: not reused");
+    cr_assert(o->ts);
+    cr_assert_eq(o->tsecr, PEER_TS + 1);
+    cr_assert_eq(o->optlen, TCP_TS_OPTLEN);
+    cr_assert_eq(H.st->n_state[TCP_TIME_WAIT], 1);
+    cr_assert_eq(H.st->stats.time_wait_reused, 0);
+    h_in(&(struct h_seg){.seq = PEER_ISN - 5000, .flags = TCP_SYN, .wnd = 100, .wscale = -1,
+                         .ts = 1, .tsval = PEER_TS + 1000, .sport = 40000});
+    o = h_next();
+    cr_assert_not_null(o);
+    cr_assert_eq(o->flags, TCP_SYN | TCP_ACK, "a newer TSval, a lower sequence: reused");
+    cr_assert_eq(o->tsecr, PEER_TS + 1000);
+    cr_assert_eq(H.st->n_state[TCP_TIME_WAIT], 0);
+    cr_assert_eq(H.st->stats.time_wait_reused, 1);
+}
+
+/* A full table evicts its oldest entry (counted); the others stay. */
+Test(tcp, time_wait_full_table_evicts_the_oldest)
+{
+    struct h_out *o;
+
+    H.conf.max_time_wait = 2;
+    h_start();
+    tw_enter(40000, 0, 0);
+    tw_enter(40001, 0, 0);
+    cr_assert_eq(H.st->stats.time_wait_evicted, 0);
+    tw_enter(40002, 0, 0);
+    cr_assert_eq(H.st->stats.time_wait_evicted, 1);
+    cr_assert_eq(H.st->n_state[TCP_TIME_WAIT], 2);
+    cr_assert_eq(H.st->n_conns, 2);
+    tw_seg(40000, PEER_ISN + 1, TCP_ACK | TCP_FIN, 0);
+    o = h_next();
+    cr_assert_not_null(o);
+    cr_assert(o->flags & TCP_RST, "the oldest is gone");
+    tw_seg(40001, PEER_ISN + 1, TCP_ACK | TCP_FIN, 0);
+    o = h_next();
+    cr_assert_not_null(o);
+    cr_assert_eq(o->flags, TCP_ACK);
+    tw_seg(40002, PEER_ISN + 1, TCP_ACK | TCP_FIN, 0);
+    o = h_next();
+    cr_assert_not_null(o);
+    cr_assert_eq(o->flags, TCP_ACK);
+}
+
+/* A flood of segments matching entries (spoofed: anyone who knows a 4-tuple) gets at
+ * most challenge_ack_per_conn ACKs a second per entry and the challenge ACK budget a
+ * second in all: the stack is no amplifier. */
+Test(tcp, time_wait_acks_are_rate_limited)
+{
+    const unsigned n = 30;
+    uint64_t sent;
+
+    H.conf.challenge_ack_per_s = 10;    /* a budget in [5, 15) a second */
+    h_start();
+    for (unsigned i = 0; i < n; i++)
+        tw_enter((uint16_t)(40000 + i), 0, 0);
+    cr_assert_eq(H.st->n_state[TCP_TIME_WAIT], n);
+    for (int i = 0; i < 100; i++)
+        tw_seg(40000, PEER_ISN + 2 + 70000, TCP_ACK, 0);
+    cr_assert_eq(H.st->stats.time_wait_acks, 2, "one entry: its own limit");
+    cr_assert_eq(H.st->stats.time_wait_ack_limited, 98);
+    for (unsigned i = 1; i < n; i++)
+        tw_seg((uint16_t)(40000 + i), PEER_ISN + 2 + 70000, TCP_ACK, 0);
+    sent = H.st->stats.time_wait_acks;
+    cr_assert_geq(sent, 5);
+    cr_assert_lt(sent, 15, "the stack's budget: %lu", (unsigned long)sent);
+    cr_assert_eq(sent + H.st->stats.time_wait_ack_limited, 100 + n - 1);
+    cr_assert_eq(h_pending_out(), sent, "every ACK counted went out, no other");
+    h_skip_out();
+    h_advance(1000);
+    tw_seg(40000, PEER_ISN + 2 + 70000, TCP_ACK, 0);
+    cr_assert_eq(h_pending_out(), 1, "the next second, a fresh budget");
+    cr_assert_eq(H.st->n_state[TCP_TIME_WAIT], n, "the flood restarted nothing");
+}
+
+/* An active open does not pick a 4-tuple held in TIME_WAIT (here the only port). */
+Test(tcp, active_open_avoids_a_4_tuple_in_time_wait)
+{
+    struct tcp_conn *c;
+    struct h_out *o;
+
+    H.conf.port_lo = H.conf.port_hi = 50000;
+    H.conf.time_wait_ms = 2000;
+    h_start();
+    cr_assert_eq(tcp_connect(H.st, ip4(H_LOCAL), ip4(H_PEER), 8080, h_on_event, NULL, &c), 0);
+    o = h_next();
+    cr_assert_eq(o->sport, 50000);
+    h_in(&(struct h_seg){.seq = 7000, .ack = o->seq + 1, .flags = TCP_SYN | TCP_ACK,
+                         .wnd = 65535, .mss = 1460, .wscale = -1, .sport = 8080,
+                         .dport = 50000});
+    cr_assert_eq(tcp_conn_state(c), TCP_ESTABLISHED);
+    cr_assert_eq(tcp_shutdown(c), 0);
+    h_in(&(struct h_seg){.seq = 7001, .ack = o->seq + 2, .flags = TCP_ACK | TCP_FIN,
+                         .wnd = 65535, .sport = 8080, .dport = 50000});
+    cr_assert_eq(H.st->n_state[TCP_TIME_WAIT], 1);
+    cr_assert_eq(tcp_connect(H.st, ip4(H_LOCAL), ip4(H_PEER), 8080, h_on_event, NULL, &c),
+                 LBD_EBUSY);
+    cr_assert_eq(H.st->stats.refused_ports, 1);
+    h_advance(2000);
+    cr_assert_eq(tcp_connect(H.st, ip4(H_LOCAL), ip4(H_PEER), 8080, h_on_event, NULL, &c), 0);
 }
 
 /* ---- Timestamps and PAWS (RFC 7323) ---- */
 
-#define PEER_TS 7000000u
 
 Test(tcp, timestamps_negotiated_only_when_both_sides_offer_them)
 {
