@@ -132,39 +132,38 @@ static bool reconfig_same_ha(const struct cfg_ha *a, const struct cfg_ha *b)
 static int check_live(const struct lbd_config *prev, const struct lbd_config *next, char *err,
                       size_t errlen)
 {
-    if (strcmp(prev->appliance.name, next->appliance.name) != 0)
-        return lbd_err_set(err, errlen, LBD_ESTATE,
-                           "appliance.name: changing the name needs a restart");
-    if (strcmp(prev->appliance.api_socket, next->appliance.api_socket) != 0)
-        return lbd_err_set(err, errlen, LBD_ESTATE,
-                           "appliance.api_socket: changing the socket needs a restart");
-    if (prev->appliance.mbufs_per_worker != next->appliance.mbufs_per_worker)
-        return lbd_err_set(err, errlen, LBD_ESTATE,
-                           "appliance.mbufs_per_worker: the mbuf pools are made at start-up; "
-                           "changing their size needs a restart");
-    if (prev->layer7.rcvbuf_init != next->layer7.rcvbuf_init ||
-        prev->layer7.rcvbuf_max != next->layer7.rcvbuf_max)
-        return lbd_err_set(err, errlen, LBD_ESTATE,
-                           "layer7.rcvbuf_init, layer7.rcvbuf_max: the TCP stacks (and the "
-                           "window scale they offer) are made at start-up; changing them "
-                           "needs a restart");
-    if (prev->layer7.max_conns_per_worker != next->layer7.max_conns_per_worker ||
-        prev->layer7.max_time_wait_per_worker != next->layer7.max_time_wait_per_worker)
-        return lbd_err_set(err, errlen, LBD_ESTATE,
-                           "layer7: the TCP stacks' control blocks and TIME_WAIT tables are "
-                           "made at start-up; changing max_conns_per_worker or "
-                           "max_time_wait_per_worker needs a restart");
-    if (memcmp(&prev->management, &next->management, sizeof(next->management)) != 0)
-        return lbd_err_set(err, errlen, LBD_ESTATE,
-                           "management: the management server is set up at start-up; "
-                           "changing it needs a restart");
-    if (prev->n_interfaces != next->n_interfaces)
-        return lbd_err_set(err, errlen, LBD_ESTATE,
-                           "interfaces: adding or removing a port needs a restart");
-    if (!reconfig_same_ha(&prev->ha, &next->ha))
-        return lbd_err_set(err, errlen, LBD_ESTATE,
-                           "ha: the HA pair's settings are read at start-up; changing them "
-                           "needs a restart");
+    /* Each setting made at start-up: whether the edit changes it, and what to say. */
+    const struct {
+        bool changed;
+        const char *why;
+    } restart_only[] = {
+        {strcmp(prev->appliance.name, next->appliance.name) != 0,
+         "appliance.name: changing the name needs a restart"},
+        {strcmp(prev->appliance.api_socket, next->appliance.api_socket) != 0,
+         "appliance.api_socket: changing the socket needs a restart"},
+        {prev->appliance.mbufs_per_worker != next->appliance.mbufs_per_worker,
+         "appliance.mbufs_per_worker: the mbuf pools are made at start-up; changing their "
+         "size needs a restart"},
+        {prev->layer7.rcvbuf_init != next->layer7.rcvbuf_init ||
+             prev->layer7.rcvbuf_max != next->layer7.rcvbuf_max,
+         "layer7.rcvbuf_init, layer7.rcvbuf_max: the TCP stacks (and the window scale they "
+         "offer) are made at start-up; changing them needs a restart"},
+        {prev->layer7.max_conns_per_worker != next->layer7.max_conns_per_worker ||
+             prev->layer7.max_time_wait_per_worker != next->layer7.max_time_wait_per_worker,
+         "layer7: the TCP stacks' control blocks and TIME_WAIT tables are made at start-up; "
+         "changing max_conns_per_worker or max_time_wait_per_worker needs a restart"},
+        {memcmp(&prev->management, &next->management, sizeof(next->management)) != 0,
+         "management: the management server is set up at start-up; changing it needs a "
+         "restart"},
+        {prev->n_interfaces != next->n_interfaces,
+         "interfaces: adding or removing a port needs a restart"},
+        {!reconfig_same_ha(&prev->ha, &next->ha),
+         "ha: the HA pair's settings are read at start-up; changing them needs a restart"},
+    };
+
+    for (size_t i = 0; i < sizeof(restart_only) / sizeof(restart_only[0]); i++)
+        if (restart_only[i].changed)
+            return lbd_err_set(err, errlen, LBD_ESTATE, "%s", restart_only[i].why);
     for (size_t i = 0; i < next->n_interfaces; i++) {
         bool found = false;
         for (size_t j = 0; j < prev->n_interfaces; j++)

@@ -9,14 +9,15 @@
 #include <rte_lcore.h>
 #include <rte_rcu_qsbr.h>
 
+#include "base/idx_list.h"
 #include "err.h"
 
-#define NEIGH_NONE UINT32_MAX
+#define NEIGH_NONE IDX_NONE
 
 /* What the control core keeps about the entry at a hash position. */
 struct neigh_meta {
     uint32_t ip;
-    uint32_t prev, next;        /* the age list, least recently confirmed first */
+    struct idx_link age;        /* the age list, least recently confirmed first */
     uint64_t val;               /* MAC and port, packed as in the hash */
     uint64_t probe_ms;          /* the last probe of this stale period */
     uint8_t probes;             /* probes sent since it became stale */
@@ -28,7 +29,7 @@ struct neigh_table {
     uint32_t cap;               /* entries at most */
     uint32_t slots;             /* the hash's: cap, and room for slots waiting for readers */
     uint32_t n;
-    uint32_t head, tail;        /* the age list */
+    struct idx_list age;        /* the age list */
     struct neigh_meta *meta;    /* by hash position; control core only */
     uint64_t *confirmed_ms;     /* by hash position; control core writes, workers read */
     uint64_t clock_ms;          /* the control clock at the last write; atomic */
@@ -80,7 +81,7 @@ struct neigh_table *neigh_create(const char *name, uint32_t entries, struct rte_
     /* Half full at most: cuckoo inserts do not fail, and as many removed slots as there
      * are entries may wait for the readers. */
     t->slots = RTE_MAX(2 * entries, 16u);
-    t->head = t->tail = NEIGH_NONE;
+    idx_list_init(&t->age);
     t->meta = calloc(t->slots + 1, sizeof(*t->meta));
     t->confirmed_ms = calloc(t->slots + 1, sizeof(*t->confirmed_ms));
     t->dq_pos = calloc(t->slots, sizeof(*t->dq_pos));
@@ -153,42 +154,14 @@ static void neigh_changed(struct neigh_table *t)
     __atomic_add_fetch(&t->generation, 1, __ATOMIC_RELEASE);
 }
 
-static void list_unlink(struct neigh_table *t, uint32_t pos)
-{
-    struct neigh_meta *e = &t->meta[pos];
-
-    if (e->prev != NEIGH_NONE)
-        t->meta[e->prev].next = e->next;
-    else
-        t->head = e->next;
-    if (e->next != NEIGH_NONE)
-        t->meta[e->next].prev = e->prev;
-    else
-        t->tail = e->prev;
-    e->prev = e->next = NEIGH_NONE;
-}
-
-static void list_append(struct neigh_table *t, uint32_t pos)
-{
-    struct neigh_meta *e = &t->meta[pos];
-
-    e->prev = t->tail;
-    e->next = NEIGH_NONE;
-    if (t->tail != NEIGH_NONE)
-        t->meta[t->tail].next = pos;
-    else
-        t->head = pos;
-    t->tail = pos;
-}
-
 /* The entry at pos was learned or confirmed now: to the end of the age list. */
 static void neigh_confirm(struct neigh_table *t, uint32_t pos, uint64_t now_ms)
 {
     __atomic_store_n(&t->confirmed_ms[pos], now_ms, __ATOMIC_RELAXED);
     t->meta[pos].probes = 0;
-    if (t->tail != pos) {
-        list_unlink(t, pos);
-        list_append(t, pos);
+    if (t->age.tail != pos) {
+        idx_list_unlink(&t->age, t->meta, age, pos);
+        idx_list_append(&t->age, t->meta, age, pos);
     }
 }
 
@@ -206,7 +179,7 @@ static void neigh_remove(struct neigh_table *t, uint32_t pos)
 {
     int32_t p = rte_hash_del_key(t->h, &t->meta[pos].ip);
 
-    list_unlink(t, pos);
+    idx_list_unlink(&t->age, t->meta, age, pos);
     t->n--;
     neigh_changed(t);
     if (p < 0)
@@ -268,12 +241,12 @@ int neigh_update(struct neigh_table *t, uint32_t ip, const struct rte_ether_addr
 
     if (t->n >= t->cap) {
         /* Only an entry that has been stale for a probe interval: asked, and silent. */
-        if (t->head == NEIGH_NONE ||
-            neigh_age_of(t, t->head, now_ms) < NEIGH_REACHABLE_MS + NEIGH_PROBE_INTERVAL_MS) {
+        if (t->age.head == NEIGH_NONE ||
+            neigh_age_of(t, t->age.head, now_ms) < NEIGH_REACHABLE_MS + NEIGH_PROBE_INTERVAL_MS) {
             t->stats.full++;
             return LBD_ENOMEM;
         }
-        neigh_remove(t, t->head);
+        neigh_remove(t, t->age.head);
         t->stats.evicted++;
     }
     if (rte_hash_add_key_data(t->h, &ip, (void *)(uintptr_t)val) < 0) {
@@ -290,10 +263,9 @@ int neigh_update(struct neigh_table *t, uint32_t ip, const struct rte_ether_addr
         t->stats.full++;
         return LBD_ENOMEM;
     }
-    t->meta[pos] = (struct neigh_meta){.ip = ip, .val = val, .prev = NEIGH_NONE,
-                                       .next = NEIGH_NONE};
+    t->meta[pos] = (struct neigh_meta){.ip = ip, .val = val, .age = {NEIGH_NONE, NEIGH_NONE}};
     __atomic_store_n(&t->confirmed_ms[pos], now_ms, __ATOMIC_RELAXED);
-    list_append(t, (uint32_t)pos);
+    idx_list_append(&t->age, t->meta, age, (uint32_t)pos);
     t->n++;
     t->stats.learned++;
     neigh_changed(t);
@@ -320,11 +292,11 @@ unsigned neigh_age(struct neigh_table *t, uint64_t now_ms, neigh_probe_fn probe,
 
     neigh_set_clock(t, now_ms);
     neigh_reclaim(t);
-    for (pos = t->head; pos != NEIGH_NONE; pos = next) {
+    for (pos = t->age.head; pos != NEIGH_NONE; pos = next) {
         struct neigh_meta *e = &t->meta[pos];
         uint64_t age = neigh_age_of(t, pos, now_ms);
 
-        next = e->next;
+        next = e->age.next;
         if (age < NEIGH_REACHABLE_MS)
             break;  /* the list is in confirmation order: the rest are younger */
         if (age >= NEIGH_REACHABLE_MS + NEIGH_GRACE_MS) {
@@ -363,7 +335,7 @@ const uint32_t *neigh_generation_ptr(const struct neigh_table *t)
 void neigh_walk(const struct neigh_table *t, uint64_t now_ms,
                 int (*fn)(const struct neigh_entry *e, void *arg), void *arg)
 {
-    for (uint32_t pos = t->head; pos != NEIGH_NONE; pos = t->meta[pos].next) {
+    for (uint32_t pos = t->age.head; pos != NEIGH_NONE; pos = t->meta[pos].age.next) {
         const struct neigh_meta *m = &t->meta[pos];
         struct neigh_entry e = {.ip = m->ip, .updated_ms = t->confirmed_ms[pos],
                                 .probes = m->probes};

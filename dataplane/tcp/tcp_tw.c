@@ -22,21 +22,6 @@ _Static_assert(sizeof(struct tcp_tw_entry) == 56, "the docs give 56 bytes an ent
 
 #define TW_OF(t) ((struct tcp_stack *)((char *)(t) - offsetof(struct tcp_stack, tw.t_expire)))
 
-/* Unlinks entry i from the arrival list. */
-static void tcp_tw_unlink(struct tcp_tw_table *t, uint32_t i)
-{
-    struct tcp_tw_entry *e = &t->e[i];
-
-    if (e->prev != TCP_TW_NONE)
-        t->e[e->prev].next = e->next;
-    else
-        t->head = e->next;
-    if (e->next != TCP_TW_NONE)
-        t->e[e->next].prev = e->prev;
-    else
-        t->tail = e->prev;
-}
-
 /* Links entry i as the newest, expiring at now + time_wait_ms; arms the timer when
  * it is the only one (otherwise the timer is pending for an older one already). */
 static void tcp_tw_link_tail(struct tcp_stack *st, uint32_t i)
@@ -45,13 +30,7 @@ static void tcp_tw_link_tail(struct tcp_stack *st, uint32_t i)
     struct tcp_tw_entry *e = &t->e[i];
 
     e->expire_ms = tcp_now(st) + st->conf.time_wait_ms;
-    e->next = TCP_TW_NONE;
-    e->prev = t->tail;
-    if (t->tail != TCP_TW_NONE)
-        t->e[t->tail].next = i;
-    else
-        t->head = i;
-    t->tail = i;
+    idx_list_append(&t->age, t->e, link, i);
     if (!twheel_pending(&t->t_expire))
         twheel_arm(st->conf.wheel, &t->t_expire, e->expire_ms);
 }
@@ -62,8 +41,8 @@ void tcp_tw_remove(struct tcp_stack *st, struct tcp_tw_entry *e)
     uint32_t i = (uint32_t)(e - t->e);
 
     rte_hash_del_key(t->by_key, &e->key);
-    tcp_tw_unlink(t, i);
-    e->next = t->free;
+    idx_list_unlink(&t->age, t->e, link, i);
+    e->link.next = t->free;
     t->free = i;
     t->n--;
     st->n_state[TCP_TIME_WAIT]--;
@@ -74,7 +53,7 @@ void tcp_tw_restart(struct tcp_stack *st, struct tcp_tw_entry *e)
 {
     uint32_t i = (uint32_t)(e - st->tw.e);
 
-    tcp_tw_unlink(&st->tw, i);
+    idx_list_unlink(&st->tw.age, st->tw.e, link, i);
     tcp_tw_link_tail(st, i);
 }
 
@@ -88,8 +67,8 @@ static void tcp_tw_on_expire(struct twheel_timer *tm, uint64_t now)
     struct tcp_stack *st = TW_OF(tm);
     struct tcp_tw_table *t = &st->tw;
 
-    for (unsigned k = 0; t->head != TCP_TW_NONE; k++) {
-        struct tcp_tw_entry *e = &t->e[t->head];
+    for (unsigned k = 0; t->age.head != TCP_TW_NONE; k++) {
+        struct tcp_tw_entry *e = &t->e[t->age.head];
         if (e->expire_ms > now) {
             twheel_arm(st->conf.wheel, &t->t_expire, e->expire_ms);
             return;
@@ -134,7 +113,7 @@ void tcp_tw_enter(struct tcp_conn *c)
     if (t->free == TCP_TW_NONE) {
         /* Full: the oldest goes, as Linux's beyond tcp_max_tw_buckets. */
         st->stats.time_wait_evicted++;
-        tcp_tw_remove(st, &t->e[t->head]);
+        tcp_tw_remove(st, &t->e[t->age.head]);
     }
     i = t->free;
     e = &t->e[i];
@@ -143,7 +122,7 @@ void tcp_tw_enter(struct tcp_conn *c)
         tcp_tcb_free(c);
         return;
     }
-    t->free = e->next;
+    t->free = e->link.next;
     e->key = c->key;
     e->snd_nxt = c->snd_max;
     e->rcv_nxt = c->rcv_nxt;
@@ -170,7 +149,8 @@ int tcp_tw_create(struct tcp_stack *st, char *err, size_t errlen)
 
     if (cap > UINT32_MAX - 1)
         cap = UINT32_MAX - 1;
-    t->head = t->tail = t->free = TCP_TW_NONE;
+    idx_list_init(&t->age);
+    t->free = TCP_TW_NONE;
     twheel_timer_init(&t->t_expire, tcp_tw_on_expire);
     t->cap = (uint32_t)cap;
     t->e = rte_zmalloc_socket("tcp_tw", sizeof(struct tcp_tw_entry) * t->cap,
@@ -181,7 +161,7 @@ int tcp_tw_create(struct tcp_stack *st, char *err, size_t errlen)
         return LBD_ENOMEM;
     }
     for (uint32_t i = t->cap; i-- > 0;) {
-        t->e[i].next = t->free;
+        t->e[i].link.next = t->free;
         t->free = i;
     }
     snprintf(name, sizeof(name), "tw_%s", st->conf.name);

@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "base/idx_list.h"
 #include "base/mbufq.h"
 #include "base/siphash.h"
 #include "base/twheel.h"
@@ -248,7 +249,7 @@ struct tcp_conn {
  * 9293 3.10.7.4, RFC 6191): 56 bytes, in the stack's fixed array.
  */
 #define TCP_TWF_TS 0x01         /* the connection had Timestamps: ts_recent, ts_offset */
-#define TCP_TW_NONE UINT32_MAX  /* no entry (list ends, empty free list) */
+#define TCP_TW_NONE IDX_NONE    /* no entry (list ends, empty free list) */
 
 struct tcp_tw_entry {
     struct tcp_key key;
@@ -256,7 +257,7 @@ struct tcp_tw_entry {
     uint32_t rcv_nxt;           /* the peer's (after its FIN) */
     uint32_t ts_recent;         /* TS.Recent: the TSecr of our ACKs */
     uint32_t ts_offset;         /* TSval = stack ms clock + ts_offset */
-    uint32_t prev, next;        /* arrival order, oldest first; free list through next */
+    struct idx_link link;       /* arrival order, oldest first; free list through next */
     uint64_t expire_ms;         /* 2 MSL from the FIN (a retransmitted one restarts it) */
     uint16_t wnd;               /* window field of our ACKs (scaled, as last sent) */
     uint8_t flags;              /* TCP_TWF_* */
@@ -272,7 +273,7 @@ struct tcp_tw_table {
     struct rte_hash *by_key;    /* tcp_key -> index in e */
     uint32_t cap;
     uint32_t n;                 /* in use */
-    uint32_t head, tail;        /* oldest, newest (TCP_TW_NONE: empty) */
+    struct idx_list age;        /* arrival order: oldest, newest (TCP_TW_NONE: empty) */
     uint32_t free;              /* free list */
     struct twheel_timer t_expire;   /* at the oldest entry's expiry, while n != 0 */
 };

@@ -3,8 +3,6 @@
 # line of its figures to FILE, from which tools/bench attack makes the table in
 # doc/benchmarks.md: figures, not checks (the checks are the scenarios' own).
 
-wsum() { stat "sum(w['$1'] for w in r['workers'])"; }
-
 # lbd's peak resident set (VmHWM, kB) so far.
 rss_kb() { awk '/^VmHWM/ {print $2}' "/proc/$("$lab" lbd pid)/status" 2>/dev/null || echo 0; }
 

@@ -62,6 +62,29 @@ sys.exit(1 if v is False else 0)' "$1"
 # stat EXPR: evaluates EXPR on `lbctl --json stats` of lb1.
 stat() { lbctl --json stats | json "$1"; }
 
+# wsum KEY / tsum KEY: a worker counter (tsum: a TCP counter) summed over the workers.
+wsum() { stat "sum(w['$1'] for w in r['workers'])"; }
+tsum() { stat "sum(w['tcp']['$1'] for w in r['workers'])"; }
+# tcp_sums KEY...: a dict of those TCP counters, each summed over the workers.
+tcp_sums() {
+    local k keys=""
+    for k in "$@"; do keys+="'$k', "; done
+    stat "{k: sum(w['tcp'][k] for w in r['workers']) for k in ($keys)}"
+}
+# logged_run LABEL CMD...: runs CMD (its output on stdout), then appends
+# "# LABEL: output" and the lines the caller's run_notes function prints to $tmp/times,
+# and shows them; returns CMD's status.
+logged_run() {
+    local label=$1 out rc notes
+    shift
+    out=$("$@" 2>&1)
+    rc=$?
+    echo "$out"
+    notes=$(run_notes | sed 's/^/#   /')
+    printf '# %s: %s\n%s\n' "$label" "${out//$'\n'/; }" "$notes" | tee -a "$tmp/times"
+    return $rc
+}
+
 # expect_true EXPR: fails unless the stats expression holds (for use with check).
 expect_stat() { [[ $(stat "$1") == True ]]; }
 

@@ -126,7 +126,6 @@ print(json.dumps({"res": res, "p50": q(0.5), "p99": q(0.99), "max": q(1.0)}))'
 all_ok() {
     json "all(v[0] == v[1] and v[1] > 0 for v in r['res'].values())" <"$1" >/dev/null
 }
-tsum() { stat "sum(w['tcp']['$1'] for w in r['workers'])"; }
 changes() { lbctl --json health | json "sum(e['changes'] for e in r)"; }
 all_up() { lbctl --json health | json "all(e['health'] == 'up' for e in r)" | grep -qx True; }
 source "$top/tests/lab/attack_lib.sh"

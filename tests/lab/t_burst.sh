@@ -45,28 +45,20 @@ no_bad_checksum() {
     echo "TCP checksum errors at the client and the real servers: $((now - csum_base))"
     ((now == csum_base))
 }
-wsum() { stat "sum(w['$1'] for w in r['workers'])"; }
-tsum() { stat "sum(w['tcp']['$1'] for w in r['workers'])"; }
 # Connections that are neither closed nor waiting out TIME_WAIT.
 tcp_open() { stat "sum(w['tcp']['conns'] - w['tcp']['states'].get('time_wait', 0) for w in r['workers'])"; }
 tcp_counters() {
-    stat "{k: sum(w['tcp'][k] for w in r['workers']) for k in ('buf_segs', 'rcv_mem_dropped', 'snd_mem_refused', 'ooo_segs', 'ooo_dropped', 'rexmt_timeouts', 'segs_retrans', 'out_of_window', 'hdr_alloc_fail')}"
+    tcp_sums buf_segs rcv_mem_dropped snd_mem_refused ooo_segs ooo_dropped rexmt_timeouts \
+        segs_retrans out_of_window hdr_alloc_fail
 }
 proxy_counters() {
     stat "{k: sum(w['proxy_' + k] for w in r['workers']) for k in ('accepted', 'sessions_closed', 'server_resets', 'client_resets', 'send_stalls', 'connect_timeouts', 'retries')}"
 }
 
 burst() {   # N: one request on each of N connections, 15 s each
-    local out rc
-    out=$(on c1 timeout 120 $peer burst $vip 80 "$1" 15 2>&1)
-    rc=$?
-    echo "$out"
-    echo "# burst of $1: ${out//$'\n'/; }" >>"$tmp/times"
-    echo "#   tcp: $(tcp_counters)" >>"$tmp/times"
-    echo "#   proxy: $(proxy_counters)" >>"$tmp/times"
-    tail -n 2 "$tmp/times"
-    return $rc
+    logged_run "burst of $1" on c1 timeout 120 $peer burst $vip 80 "$1" 15
 }
+run_notes() { echo "tcp: $(tcp_counters)"; echo "proxy: $(proxy_counters)"; }
 # Every session ends once the client has closed; the stack holds only TIME_WAIT.
 all_closed() {
     local i

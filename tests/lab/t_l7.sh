@@ -66,7 +66,6 @@ mkdir -p "$tmp/www-rs4" && ln "$tmp/big" "$tmp/www-rs4/big"
 for i in 21 22 23 24; do on c1 ip addr add 192.168.112.$i/24 dev eth0; done
 sleep 1
 
-wsum() { stat "sum(w['$1'] for w in r['workers'])"; }
 tcp_conns() { stat "sum(w['tcp']['conns'] for w in r['workers'])"; }
 
 http_who() { on c1 curl -s --max-time 5 "http://$vip:${1:-80}/who"; }

@@ -29,23 +29,16 @@ for rs in rs1 rs2 rs3; do
 done
 sleep 1
 
-wsum() { stat "sum(w['$1'] for w in r['workers'])"; }
-tsum() { stat "sum(w['tcp']['$1'] for w in r['workers'])"; }
 tw_now() { stat "sum(w['tcp']['states'].get('time_wait', 0) for w in r['workers'])"; }
 counters() {
-    stat "{k: sum(w['tcp'][k] for w in r['workers']) for k in ('refused_conns', 'refused_ports', 'syncookies_sent', 'time_wait_evicted', 'time_wait_reused', 'time_wait_acks', 'time_wait_ack_limited', 'rst_sent', 'rst_rcvd')}"
+    tcp_sums refused_conns refused_ports syncookies_sent time_wait_evicted time_wait_reused \
+        time_wait_acks time_wait_ack_limited rst_sent rst_rcvd
 }
 
 serial() {
-    local out rc
-    out=$(on c1 timeout 600 $peer serial $vip 80 "$n" 10 2>&1)
-    rc=$?
-    echo "$out"
-    echo "# $n in a row: ${out//$'\n'/; }" >>"$tmp/times"
-    echo "#   tcp: $(counters), time_wait $(tw_now), conns $(tsum conns)" >>"$tmp/times"
-    tail -n 2 "$tmp/times"
-    return $rc
+    logged_run "$n in a row" on c1 timeout 600 $peer serial $vip 80 "$n" 10
 }
+run_notes() { echo "tcp: $(counters), time_wait $(tw_now), conns $(tsum conns)"; }
 no_refusal() {
     echo "tcp: $(counters)"
     echo "proxy: connect errors $(wsum proxy_connect_errors), server resets $(wsum proxy_server_resets), client resets $(wsum proxy_client_resets)"
