@@ -269,3 +269,67 @@ Test(conn, bulk_lookup_matches_single_lookups_and_the_generation_moves_on_change
     cr_assert_null(out[0]);
     cr_assert_null(out[1]);
 }
+
+/* Two addresses whose reverse-source slots differ (conn_rev_src_slot), from 10.9.0.x. */
+static uint32_t other_slot_ip(uint32_t a, uint32_t b)
+{
+    for (uint32_t i = 1; i < 255; i++) {
+        uint32_t ip = rte_cpu_to_be_32(0x0a090000u + i);
+        if (conn_rev_src_slot(ip) != conn_rev_src_slot(a) &&
+            conn_rev_src_slot(ip) != conn_rev_src_slot(b))
+            return ip;
+    }
+    cr_assert_fail("no address of another slot");
+    return 0;
+}
+
+/*
+ * conn_may_reverse says "maybe" for the real server of every live connection and "no"
+ * for an address no connection's real server shares a slot with; the counts follow
+ * creation, conn_delete and expiry, so that an address goes back to "no" with its last
+ * connection.
+ */
+Test(conn, reverse_sources_follow_creation_deletion_and_expiry)
+{
+    uint32_t rs_a = ip4("192.168.112.51"), rs_b = ip4("192.168.112.52");
+    uint32_t other = other_slot_ip(rs_a, rs_b);
+    struct conn_key k1 = key(ip4("10.200.50.20"), ip4("10.200.50.120"), 40000, 443, IPPROTO_TCP);
+    struct conn_key k2 = key(ip4("10.200.50.20"), ip4("10.200.50.120"), 40001, 443, IPPROTO_TCP);
+    struct conn_key k3 = key(ip4("10.200.50.21"), ip4("10.200.50.120"), 40000, 53, IPPROTO_UDP);
+    enum conn_err why;
+    struct conn *c1, *c2, *c3;
+
+    cr_assert_neq(conn_rev_src_slot(rs_a), conn_rev_src_slot(rs_b), "the test's servers differ");
+    cr_assert_not(conn_may_reverse(t, rs_a), "an empty table has no reverse source");
+    c1 = conn_create(t, &k1, rs_a, rte_cpu_to_be_16(8443), 0, 1, 0, CONN_TCP_ESTABLISHED, 1000,
+                     &why);
+    c2 = conn_create(t, &k2, rs_a, rte_cpu_to_be_16(8443), 0, 1, 0, CONN_TCP_ESTABLISHED, 1000,
+                     &why);
+    c3 = conn_create(t, &k3, rs_b, rte_cpu_to_be_16(53), 1, 2, 0, CONN_UDP, 1000, &why);
+    cr_assert(c1 != NULL && c2 != NULL && c3 != NULL);
+    cr_assert(conn_may_reverse(t, rs_a));
+    cr_assert(conn_may_reverse(t, rs_b));
+    cr_assert_not(conn_may_reverse(t, other), "no server in that slot");
+
+    conn_delete(t, c1, 2000, CONN_END_EXPIRED);
+    cr_assert(conn_may_reverse(t, rs_a), "one connection to rs_a left");
+    conn_delete(t, c2, 2000, CONN_END_EXPIRED);
+    cr_assert_not(conn_may_reverse(t, rs_a), "its last connection gone");
+    cr_assert(conn_may_reverse(t, rs_b));
+
+    /* UDP idles out after 300 s: the timer's deletion counts too. */
+    twheel_advance(&wheel, 1000 + 300000 + 1000);
+    cr_assert_eq(conn_count(t), 0);
+    cr_assert_not(conn_may_reverse(t, rs_b), "expired");
+
+    /* A refused creation (reply key taken) counts nothing. */
+    c1 = conn_create(t, &k1, rs_a, rte_cpu_to_be_16(8443), 0, 1, 0, CONN_TCP_ESTABLISHED, 3000,
+                     &why);
+    cr_assert_not_null(c1);
+    struct conn_key k4 = key(ip4("10.200.50.20"), ip4("10.200.50.121"), 40000, 443, IPPROTO_TCP);
+    cr_assert_null(conn_create(t, &k4, rs_a, rte_cpu_to_be_16(8443), 0, 1, 0,
+                               CONN_TCP_ESTABLISHED, 3000, &why));
+    cr_assert_eq(why, CONN_COLLISION);
+    conn_delete(t, c1, 4000, CONN_END_EXPIRED);
+    cr_assert_not(conn_may_reverse(t, rs_a), "the refused one left no count behind");
+}
