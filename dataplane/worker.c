@@ -254,9 +254,10 @@ struct worker_pkt {
 /* worker_pkt.key when the packet has no key in the bulk look-up. */
 enum {
     WORKER_KEY_NONE = -1,           /* it has no connection to look up */
-    WORKER_KEY_SKIPPED = -2,        /* routed, from an address no connection's real
-                                       server has (conn_may_reverse): a look-up would
-                                       miss, unless the burst created one since */
+    WORKER_KEY_SKIPPED = -2,        /* routed, from an address and port no
+                                       connection's real server has (conn_may_reverse):
+                                       a look-up would miss, unless the burst created
+                                       one since */
 };
 
 /* What the handling stage does with a packet (worker_route). */
@@ -382,7 +383,8 @@ static bool worker_classify(struct worker *w, const struct snapshot *s, struct r
         (from_ring || owner_of(pi, p->kind == 0 ? OWNER_DST_FOREIGN : OWNER_DST_SERVICE,
                                w->lc.n_workers) == w->lc.id)) {
         /* Not ours: only a real server's answer has an entry to find (reverse). */
-        if (p->kind == 0 && !conn_may_reverse(w->l4.conns, pi->src_ip))
+        if (p->kind == 0 &&
+            !conn_may_reverse(w->l4.conns, pi->src_ip, rte_cpu_to_be_16(pi->src_port)))
             p->key = WORKER_KEY_SKIPPED;
         else
             p->key = 0;
@@ -565,7 +567,7 @@ static uint64_t worker_burst_tsc(struct worker *w, const struct snapshot *s,
             continue;
         p->c = NULL;
         if (unlikely(p->key == WORKER_KEY_SKIPPED) && conn_table_gen(w->l4.conns) != gen &&
-            conn_may_reverse(w->l4.conns, p->pi.src_ip)) {
+            conn_may_reverse(w->l4.conns, p->pi.src_ip, rte_cpu_to_be_16(p->pi.src_port))) {
             /* A packet before this one opened a connection from this source. */
             struct conn_key k;
             struct conn *c;

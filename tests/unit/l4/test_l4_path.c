@@ -1056,7 +1056,8 @@ Test(l4_path, an_answer_in_the_burst_that_opened_its_connection_is_reverse_natte
 
     cr_assert_eq(conn_count(h.w->l4.conns), 0);
     for (unsigned i = 0; i < 3; i++)
-        cr_assert_not(conn_may_reverse(h.w->l4.conns, ip4(rs_ips[i])), "no connection yet");
+        cr_assert_not(conn_may_reverse(h.w->l4.conns, ip4(rs_ips[i]), rte_cpu_to_be_16(3478)),
+                      "no connection yet");
     len = frame_udp(fr[0], ip4("10.200.50.20"), ip4("10.200.50.120"), 40000, 3478, 20);
     m[0] = h_mbuf(&h, fr[0], len, 1);
     for (unsigned i = 0; i < 3; i++) {
