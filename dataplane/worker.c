@@ -244,10 +244,20 @@ struct worker_pkt {
     struct rte_mbuf *m;             /* NULL: dropped in dispatch */
     struct pkt_info pi;
     int kind;                       /* snapshot_addr_kind of its destination */
-    int key;                        /* its connection key's index in the burst, or -1 */
+    int key;                        /* its connection key's index in the burst, or
+                                       WORKER_KEY_NONE / WORKER_KEY_SKIPPED */
     struct conn *c;                 /* the connection found for it (worker_route) */
     const struct snap_vs *vs;       /* its service, when looked up */
     uint8_t act;                    /* enum worker_act */
+};
+
+/* worker_pkt.key when the packet has no key in the bulk look-up. */
+enum {
+    WORKER_KEY_NONE = -1,           /* it has no connection to look up */
+    WORKER_KEY_SKIPPED = -2,        /* routed, from an address and port no
+                                       connection's real server has (conn_may_reverse):
+                                       a look-up would miss, unless the burst created
+                                       one since */
 };
 
 /* What the handling stage does with a packet (worker_route). */
@@ -300,7 +310,9 @@ static inline struct pkt_info *worker_carried_pi(struct rte_mbuf *m)
  * that we own it. False when m
  * was dropped. p->key is 0 when the packet's connection is to be looked up (a TCP or
  * UDP packet to a VIP or not ours, that this worker owns: the owner check comes
- * first, so that a packet for another worker costs no look-up), else -1.
+ * first, so that a packet for another worker costs no look-up), WORKER_KEY_SKIPPED
+ * when it is not ours and comes from no real server of this worker's connections
+ * (conn_may_reverse: routed traffic costs no look-up either), else WORKER_KEY_NONE.
  */
 static bool worker_classify(struct worker *w, const struct snapshot *s, struct rte_mbuf *m,
                             bool from_ring, struct worker_pkt *p)
@@ -365,12 +377,18 @@ static bool worker_classify(struct worker *w, const struct snapshot *s, struct r
         lcore_drop(&w->lc, m, DROP_HA_STANDBY);
         return false;
     }
-    p->key = -1;
+    p->key = WORKER_KEY_NONE;
     if ((p->kind == SNAP_ADDR_VIP || p->kind == 0) && pi->l3 == PKT_L3_IPV4 &&
         !pi->is_fragment && (pi->ip_proto == IPPROTO_TCP || pi->ip_proto == IPPROTO_UDP) &&
         (from_ring || owner_of(pi, p->kind == 0 ? OWNER_DST_FOREIGN : OWNER_DST_SERVICE,
-                               w->lc.n_workers) == w->lc.id))
-        p->key = 0;
+                               w->lc.n_workers) == w->lc.id)) {
+        /* Not ours: only a real server's answer has an entry to find (reverse). */
+        if (p->kind == 0 &&
+            !conn_may_reverse(w->l4.conns, pi->src_ip, rte_cpu_to_be_16(pi->src_port)))
+            p->key = WORKER_KEY_SKIPPED;
+        else
+            p->key = 0;
+    }
     return true;
 }
 
@@ -548,7 +566,17 @@ static uint64_t worker_burst_tsc(struct worker *w, const struct snapshot *s,
         if (p->m == NULL)
             continue;
         p->c = NULL;
-        if (p->key >= 0) {
+        if (unlikely(p->key == WORKER_KEY_SKIPPED) && conn_table_gen(w->l4.conns) != gen &&
+            conn_may_reverse(w->l4.conns, p->pi.src_ip, rte_cpu_to_be_16(p->pi.src_port))) {
+            /* A packet before this one opened a connection from this source. */
+            struct conn_key k;
+            struct conn *c;
+            enum conn_dir dir;
+            l4_pkt_key(&p->pi, &k);
+            c = conn_lookup(w->l4.conns, &k, &dir);
+            if (c != NULL && dir == CONN_DIR_REVERSE)
+                p->c = c;
+        } else if (p->key >= 0) {
             struct conn *c = found[p->key];
             enum conn_dir dir = (enum conn_dir)dirs[p->key];
             /* A packet before this one opened or closed a connection: look again. */

@@ -217,6 +217,7 @@ struct conn *conn_create(struct conn_table *t, const struct conn_key *fwd, uint3
     twheel_timer_init(&c->timer, conn_expire);
     twheel_arm(t->wheel, &c->timer, now + t->timeout_ms[state]);
     t->active[rs_idx]++;
+    t->rev_src[conn_rev_src_slot(rs_ip, rs_port)]++;
     if (state == CONN_TCP_HANDSHAKE)
         t->half_open++;
     *why = CONN_OK;
@@ -276,6 +277,7 @@ void conn_delete(struct conn_table *t, struct conn *c, uint64_t now, enum conn_e
     t->gen++;
     if (t->active[c->rs_idx] > 0)
         t->active[c->rs_idx]--;
+    t->rev_src[conn_rev_src_slot(c->rs_ip, c->rs_port)]--;
     if (c->state == CONN_TCP_HANDSHAKE)
         t->half_open--;
     c->table = NULL;

@@ -63,27 +63,44 @@ void l4_free(struct l4 *l4)
  * hop when the neighbour table and the snapshot have not changed since it was looked
  * up (saves the route and neighbour look-ups on every packet but the first).
  */
-static void l4_send_conn(struct l4 *l4, const struct snapshot *s, struct rte_mbuf *m,
-                         const struct pkt_info *pi, struct conn *c, enum conn_dir dir,
-                         uint32_t dst)
+/* Out of line, for l4_send_conn: the next hop of c in dir is not cached (first packet
+ * that way, or a generation moved). Caches it and returns true, or sends m through
+ * ip_out_frame (nh_misses) and returns false. */
+static bool __rte_noinline l4_send_resolve(struct l4 *l4, const struct snapshot *s,
+                                           struct rte_mbuf *m, const struct pkt_info *pi,
+                                           struct conn *c, enum conn_dir dir, uint32_t dst)
 {
     uint32_t ngen = ip_out_neigh_gen(l4->io), sgen = (uint32_t)s->generation;
     uint8_t bit = dir == CONN_DIR_FORWARD ? CONN_F_NH_FWD : CONN_F_NH_REV;
-    uint32_t len;
 
-    if (unlikely(c->nh_neigh_gen != ngen || c->nh_snap_gen != sgen)) {
+    if (c->nh_neigh_gen != ngen || c->nh_snap_gen != sgen) {
         c->flags &= (uint8_t)~(CONN_F_NH_FWD | CONN_F_NH_REV);
         c->nh_neigh_gen = ngen;
         c->nh_snap_gen = sgen;
     }
-    if (unlikely(!(c->flags & bit))) {
+    if (!(c->flags & bit)) {
         if (!ip_out_resolve(l4->io, s, dst, &c->nh_mac[dir], &c->nh_port[dir])) {
             l4->stats->nh_misses++;
             ip_out_frame(l4->io, s, m, pi, dst);
-            return;
+            return false;
         }
         c->flags |= bit;
     }
+    return true;
+}
+
+/* Inline: every packet of a connection leaves through here. */
+static __rte_always_inline void l4_send_conn(struct l4 *l4, const struct snapshot *s,
+                                             struct rte_mbuf *m, const struct pkt_info *pi,
+                                             struct conn *c, enum conn_dir dir, uint32_t dst)
+{
+    uint8_t bit = dir == CONN_DIR_FORWARD ? CONN_F_NH_FWD : CONN_F_NH_REV;
+    uint32_t len;
+
+    if (unlikely(c->nh_neigh_gen != ip_out_neigh_gen(l4->io) ||
+                 c->nh_snap_gen != (uint32_t)s->generation || !(c->flags & bit)) &&
+        !l4_send_resolve(l4, s, m, pi, c, dir, dst))
+        return;
     rte_pktmbuf_adj(m, pi->l3_off);
     len = rte_pktmbuf_pkt_len(m);
     if (len > pi->l3_len)
@@ -522,8 +539,8 @@ void l4_from_client(struct l4 *l4, const struct snapshot *s, struct rte_mbuf *m,
         lcore_drop(l4->lc, m, DROP_PARTIAL_CHECKSUM);
         return;
     }
-    l4_client_key(pi, &k);
     if (c == NULL) {
+        l4_client_key(pi, &k);
         c = conn_lookup(l4->conns, &k, &dir);
         if (unlikely(c != NULL && dir != CONN_DIR_FORWARD)) {
             lcore_drop(l4->lc, m, DROP_L4_CONN_COLLISION);
@@ -557,6 +574,7 @@ void l4_from_client(struct l4 *l4, const struct snapshot *s, struct rte_mbuf *m,
             lcore_drop(l4->lc, m, DROP_L4_TCP_NO_CONN);
             return;
         }
+        l4_client_key(pi, &k);      /* a packet of a known connection needs no key */
         /* The caller went by the connection; a new one needs the service. */
         if (vs == NULL)
             vs = snapshot_service(s, pi->dst_ip, pi->ip_proto, pi->dst_port);

@@ -139,8 +139,8 @@ void ip_out_fragment(struct ip_out *io, struct rte_mbuf *m, const struct rte_eth
  * packet ip_out sends and every Layer 4 packet of a connection with its next hop
  * cached goes through here.
  */
-static inline void ip_out_to(struct ip_out *io, struct rte_mbuf *m,
-                             const struct rte_ether_addr *mac, uint16_t port)
+static __rte_always_inline void ip_out_to(struct ip_out *io, struct rte_mbuf *m,
+                                          const struct rte_ether_addr *mac, uint16_t port)
 {
     struct rte_ether_hdr *eth;
     uint16_t mtu = lcore_mtu(io->lc, port);

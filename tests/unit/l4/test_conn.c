@@ -269,3 +269,67 @@ Test(conn, bulk_lookup_matches_single_lookups_and_the_generation_moves_on_change
     cr_assert_null(out[0]);
     cr_assert_null(out[1]);
 }
+
+/* A port of rs_a (network order) whose reverse-source slot (conn_rev_src_slot) is
+ * neither of a's nor b's. */
+static uint16_t other_slot_port(uint32_t ip, uint32_t a, uint16_t pa, uint32_t b, uint16_t pb)
+{
+    for (uint32_t i = 1; i < 65535; i++) {
+        uint16_t port = rte_cpu_to_be_16((uint16_t)i);
+        uint32_t slot = conn_rev_src_slot(ip, port);
+        if (slot != conn_rev_src_slot(a, pa) && slot != conn_rev_src_slot(b, pb))
+            return port;
+    }
+    cr_assert_fail("no port of another slot");
+    return 0;
+}
+
+/*
+ * conn_may_reverse says "maybe" for the real server (address and port) of every live
+ * connection and "no" for a source no connection's real server shares a slot with:
+ * another port of the same server, its own traffic, is told apart too. The counts
+ * follow creation, conn_delete and expiry, so that a source goes back to "no" with its
+ * last connection; a refused creation counts nothing.
+ */
+Test(conn, reverse_sources_follow_creation_deletion_and_expiry)
+{
+    uint32_t rs_a = ip4("192.168.112.51"), rs_b = ip4("192.168.112.52");
+    uint16_t pa = rte_cpu_to_be_16(8443), pb = rte_cpu_to_be_16(53);
+    uint16_t other = other_slot_port(rs_a, rs_a, pa, rs_b, pb);
+    struct conn_key k1 = key(ip4("10.200.50.20"), ip4("10.200.50.120"), 40000, 443, IPPROTO_TCP);
+    struct conn_key k2 = key(ip4("10.200.50.20"), ip4("10.200.50.120"), 40001, 443, IPPROTO_TCP);
+    struct conn_key k3 = key(ip4("10.200.50.21"), ip4("10.200.50.120"), 40000, 53, IPPROTO_UDP);
+    struct conn_key k4 = key(ip4("10.200.50.20"), ip4("10.200.50.121"), 40000, 443, IPPROTO_TCP);
+    enum conn_err why;
+    struct conn *c1, *c2, *c3;
+
+    cr_assert_neq(conn_rev_src_slot(rs_a, pa), conn_rev_src_slot(rs_b, pb),
+                  "the test's servers are in two slots");
+    cr_assert_not(conn_may_reverse(t, rs_a, pa), "an empty table has no reverse source");
+    c1 = conn_create(t, &k1, rs_a, pa, 0, 1, 0, CONN_TCP_ESTABLISHED, 1000, &why);
+    c2 = conn_create(t, &k2, rs_a, pa, 0, 1, 0, CONN_TCP_ESTABLISHED, 1000, &why);
+    c3 = conn_create(t, &k3, rs_b, pb, 1, 2, 0, CONN_UDP, 1000, &why);
+    cr_assert(c1 != NULL && c2 != NULL && c3 != NULL);
+    cr_assert(conn_may_reverse(t, rs_a, pa));
+    cr_assert(conn_may_reverse(t, rs_b, pb));
+    cr_assert_not(conn_may_reverse(t, rs_a, other), "the server's other port");
+
+    conn_delete(t, c1, 2000, CONN_END_EXPIRED);
+    cr_assert(conn_may_reverse(t, rs_a, pa), "one connection to rs_a left");
+    conn_delete(t, c2, 2000, CONN_END_EXPIRED);
+    cr_assert_not(conn_may_reverse(t, rs_a, pa), "its last connection gone");
+    cr_assert(conn_may_reverse(t, rs_b, pb));
+
+    /* UDP idles out after 300 s: the timer's deletion counts too. */
+    twheel_advance(&wheel, 1000 + 300000 + 1000);
+    cr_assert_eq(conn_count(t), 0);
+    cr_assert_not(conn_may_reverse(t, rs_b, pb), "expired");
+
+    /* The reply key of k4 (another VIP, the same client and server) is c1's. */
+    c1 = conn_create(t, &k1, rs_a, pa, 0, 1, 0, CONN_TCP_ESTABLISHED, 3000, &why);
+    cr_assert_not_null(c1);
+    cr_assert_null(conn_create(t, &k4, rs_a, pa, 0, 1, 0, CONN_TCP_ESTABLISHED, 3000, &why));
+    cr_assert_eq(why, CONN_COLLISION);
+    conn_delete(t, c1, 4000, CONN_END_EXPIRED);
+    cr_assert_not(conn_may_reverse(t, rs_a, pa), "the refused one left no count behind");
+}

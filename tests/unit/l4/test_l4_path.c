@@ -1037,3 +1037,57 @@ Test(l4_path, a_handed_off_packet_goes_on_with_the_parse_it_came_with)
     h.w->ring_out[1] = NULL;
     rte_ring_free(r);
 }
+
+/*
+ * A real server's answer in the burst that opened its connection: before the burst no
+ * connection has that server as its source, so the worker skips the answer's bulk
+ * look-up (conn_may_reverse); the connection the client's packet created moves the
+ * table's generation, and the answer is looked up again and gets the reverse NAT. The
+ * client's packet (port 1) is followed by one answer from each real server (port 0):
+ * the one from the server it went to comes back from the VIP, the others are routed.
+ */
+Test(l4_path, an_answer_in_the_burst_that_opened_its_connection_is_reverse_natted)
+{
+    static const char *rs_ips[3] = {"192.168.112.51", "192.168.112.52", "192.168.112.57"};
+    static uint8_t fr[4][128];
+    struct rte_mbuf *m[4];
+    uint32_t len, rs = 0;
+    unsigned natted = 0, routed = 0;
+
+    cr_assert_eq(conn_count(h.w->l4.conns), 0);
+    for (unsigned i = 0; i < 3; i++)
+        cr_assert_not(conn_may_reverse(h.w->l4.conns, ip4(rs_ips[i]), rte_cpu_to_be_16(3478)),
+                      "no connection yet");
+    len = frame_udp(fr[0], ip4("10.200.50.20"), ip4("10.200.50.120"), 40000, 3478, 20);
+    m[0] = h_mbuf(&h, fr[0], len, 1);
+    for (unsigned i = 0; i < 3; i++) {
+        len = frame_udp(fr[i + 1], ip4(rs_ips[i]), ip4("10.200.50.20"), 3478, 40000, 30);
+        m[i + 1] = h_mbuf(&h, fr[i + 1], len, 0);
+    }
+    for (unsigned i = 0; i < 4; i++)
+        cr_assert_not_null(m[i]);
+    worker_burst(h.w, h.s, m, 4, false);
+    for (uint16_t p = 0; p < H_PORTS; p++)
+        rte_eth_tx_buffer_flush(p, 0, h.w->lc.txb[p]);
+
+    cr_assert_eq(h.w->stats.l4.conns_created, 1);
+    len = h_sent(&h, 0, out, sizeof(out));
+    cr_assert_gt(len, 0, "the client's packet went to a real server");
+    rs = h_ip_of(out)->dst_addr;
+    for (unsigned i = 0; i < 3; i++) {
+        len = h_sent(&h, 1, out, sizeof(out));
+        cr_assert_gt(len, 0, "answer %u sent to the client LAN", i);
+        assert_valid(len);
+        if (h_ip_of(out)->src_addr == ip4("10.200.50.120")) {
+            natted++;
+            cr_assert_eq(ports_of(out)->src_port, rte_cpu_to_be_16(3478));
+        } else {
+            routed++;
+            cr_assert_neq(h_ip_of(out)->src_addr, rs, "the connection's server is NATed");
+        }
+    }
+    cr_assert_eq(natted, 1, "the answer of the connection's server comes from the VIP");
+    cr_assert_eq(routed, 2, "the others are routed as they are");
+    cr_assert_eq(h.w->stats.l4.reverse_packets, 1);
+    cr_assert_eq(h.w->stats.forward.forwarded, 2);
+}
