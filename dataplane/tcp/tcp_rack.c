@@ -198,6 +198,7 @@ void tcp_rack_undo_start(struct tcp_conn *c, bool fresh)
     if (r == NULL || (!fresh && r->undo_on))
         return;
     r->undo_on = 1;
+    r->undo_grace = 0;
     r->undo_marker = c->snd_una;
     r->undo_retrans = 0;
     r->undo_cwnd = c->cwnd;
@@ -292,6 +293,7 @@ bool tcp_rack_ack(struct tcp_conn *c, const struct tcp_sack_range *blk, unsigned
         if (r->undo_on && r->undo_retrans > 0 && SEQ_GEQ(blk[0].start, r->undo_marker)) {
             uint32_t d = blk[0].end - blk[0].start;
             r->undo_retrans -= d < r->undo_retrans ? d : r->undo_retrans;
+            r->undo_grace = 0;          /* more may come: the block stays an ACK more */
             if (r->undo_retrans == 0) {
                 rack_undo(c);
                 undone = true;
@@ -321,8 +323,14 @@ bool tcp_rack_ack(struct tcp_conn *c, const struct tcp_sack_range *blk, unsigned
     }
     if (q->n == 0) {
         q->head = 0;
-        if (c->snd_una == c->snd_max)
-            tcp_rack_free(c);
+        /* Nothing in flight: the block goes back, unless an undo waits on D-SACKs
+         * (they come an ACK after the one for the original): one ACK more. */
+        if (c->snd_una == c->snd_max) {
+            if (q->undo_on && q->undo_retrans > 0 && !q->undo_grace)
+                q->undo_grace = 1;
+            else
+                tcp_rack_free(c);
+        }
     }
     return undone;
 }

@@ -163,6 +163,7 @@ struct tcp_rack_q {
     uint8_t has_xmit;
     uint8_t dsack_on;
     uint8_t undo_on;            /* an episode (recovery or RTO) may be undone */
+    uint8_t undo_grace;         /* nothing in flight, the block kept for one more ACK */
     uint32_t undo_marker;       /* snd_una when the episode began */
     uint32_t undo_retrans;      /* bytes retransmitted in it not yet D-SACKed */
     uint32_t undo_cwnd;         /* cwnd, ssthresh and W_max before it */
