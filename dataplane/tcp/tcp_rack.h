@@ -19,8 +19,9 @@
  * and counts the bytes it retransmits; D-SACKs at or above the episode's start take
  * them off; when none is left the cwnd reduction is undone (dsack_undos).
  *
- * Hot path: fixed arrays, no allocation but the pool's get, no logging. Calls tcp_cc,
- * tcp_sack and tcp_timer; called by tcp_output, tcp_input, tcp_timeout and tcp_tcb.
+ * Hot path: fixed arrays, no allocation but the pool's get, no logging. Calls tcp_sack
+ * and tcp_timer (the undo sets the congestion fields itself); called by tcp_output,
+ * tcp_input, tcp_timeout and tcp_tcb.
  */
 #ifndef LBD_TCP_RACK_H
 #define LBD_TCP_RACK_H
