@@ -24,6 +24,7 @@
 #include "net/neigh_learn.h"
 #include "net/owner.h"
 #include "net/rx_csum.h"
+#include "tcp/tcp.h"
 #include "tcp/tcp_icmp.h"
 #include "tcp/tcp_input.h"
 
@@ -698,6 +699,7 @@ int worker_main(void *arg)
     uint64_t t;
 
     w->cycles_per_ms = rte_get_timer_hz() / 1000;
+    w->cycles_per_us = rte_get_timer_hz() / 1000000 ? rte_get_timer_hz() / 1000000 : 1;
     w->lc.now_ms = rte_get_timer_cycles() / w->cycles_per_ms;
     twheel_init(&w->lc.wheel, w->lc.now_ms);
     twheel_set_budget(&w->lc.wheel, DP_TIMER_BUDGET);
@@ -768,7 +770,12 @@ int worker_main(void *arg)
 
         /* Expiry, retransmission and idle timers of this worker, at most DP_TIMER_BUDGET
          * of them: a backlog is work (no idle sleep) and goes on next iteration. */
-        w->lc.now_ms = rte_get_timer_cycles() / w->cycles_per_ms;
+        {
+            uint64_t cyc = rte_get_timer_cycles();
+            w->lc.now_ms = cyc / w->cycles_per_ms;
+            if (w->tcp != NULL)     /* RACK's clock (RFC 8985), from the same read */
+                tcp_stack_set_clock_us(w->tcp, cyc / w->cycles_per_us);
+        }
         twheel_advance(&w->lc.wheel, w->lc.now_ms);
         work += twheel_backlogged(&w->lc.wheel);
         t = worker_stamp(&cyc[WORKER_STAGE_TIMERS], t);

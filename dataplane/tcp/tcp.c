@@ -61,6 +61,7 @@ void tcp_stack_conf_default(struct tcp_stack_conf *c)
     c->max_conns = 16384;
     c->max_listeners = 1024;
     c->max_ooo_blocks = 1024;
+    c->max_rack_blocks = 1024;
     c->max_buf_segs = 4096;
     c->sndbuf = 256 * 1024;
     c->rcvbuf = 4 * 1024 * 1024;        /* the ceiling of auto-tuning (tcp_rcvbuf.h) */
@@ -140,6 +141,15 @@ struct tcp_stack *tcp_stack_create(const struct tcp_stack_conf *conf, char *err,
                                       RTE_MEMPOOL_F_SP_PUT | RTE_MEMPOOL_F_SC_GET);
     if (st->ooo_pool == NULL)
         goto err_rte;
+    if (conf->max_rack_blocks != 0) {
+        snprintf(name, sizeof(name), "tk_%s", conf->name);
+        st->rack_pool = rte_mempool_create(name, conf->max_rack_blocks,
+                                           sizeof(struct tcp_rack_q), 0, 0, NULL, NULL, NULL,
+                                           NULL, conf->socket_id,
+                                           RTE_MEMPOOL_F_SP_PUT | RTE_MEMPOOL_F_SC_GET);
+        if (st->rack_pool == NULL)
+            goto err_rte;
+    }
     if (tcp_tw_create(st, err, errlen) != 0) {
         tcp_stack_free(st);
         return NULL;
@@ -195,6 +205,7 @@ void tcp_stack_free(struct tcp_stack *st)
     tcp_tw_destroy(st);
     rte_hash_free(st->listen_by_key);
     rte_mempool_free(st->ooo_pool);
+    rte_mempool_free(st->rack_pool);
     rte_free(st->listeners);
     rte_free(st->pool);
     rte_free(st);

@@ -39,6 +39,13 @@ struct tcp_stack *tcp_stack_create(const struct tcp_stack_conf *conf, char *err,
 /* Frees the stack, its connections (without sending anything) and their mbufs. */
 void tcp_stack_free(struct tcp_stack *st);
 
+/* The worker's microsecond clock, read once per loop (RACK's transmit times, RFC
+ * 8985); until it is set, the stack counts in the wheel's milliseconds. */
+static inline void tcp_stack_set_clock_us(struct tcp_stack *st, uint64_t now_us)
+{
+    st->clock_us = now_us;
+}
+
 /*
  * Listens on (ip, port); ip 0 = every address that reaches the stack. New
  * connections inherit fn/arg and report TCP_EV_ESTABLISHED. backlog bounds the

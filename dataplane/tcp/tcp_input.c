@@ -21,6 +21,7 @@
 #include "tcp/tcp_cc.h"
 #include "tcp/tcp_entry.h"
 #include "tcp/tcp_output.h"
+#include "tcp/tcp_rack.h"
 #include "tcp/tcp_rcvbuf.h"
 #include "tcp/tcp_sack.h"
 #include "tcp/tcp_syncookie.h"
@@ -623,6 +624,7 @@ static bool tcp_input_cc_ack(struct tcp_conn *c, uint32_t acked)
     if (c->flags & TCPF_RECOVERY) {
         if (SEQ_GEQ(c->snd_una, c->recover)) {
             tcp_cc_recovery_end(c, c->snd_max - c->snd_una);
+            tcp_rack_recovery_end(c);
             c->flags &= ~(TCPF_RECOVERY | TCPF_SACK_RECOVERY);
             c->dupacks = 0;
             return true;
@@ -655,48 +657,11 @@ static void tcp_input_prr(struct tcp_conn *c, uint32_t delivered)
     uint32_t flight = c->snd_max - c->snd_una, pipe, sndcnt;
 
     if (c->flags & TCPF_SACK_RECOVERY)
-        pipe = tcp_sack_pipe(c);
+        pipe = tcp_rack_pipe(c);
     else
         pipe = flight > c->nr_sacked ? flight - c->nr_sacked : 0;
     sndcnt = tcp_cc_prr_sndcnt(c, delivered, pipe, tcp_output_smss(c));
     c->cwnd = ((c->flags & TCPF_SACK_RECOVERY) ? pipe : flight) + sndcnt;
-}
-
-/*
- * Enters RFC 6675 loss recovery (section 5 step 4): RecoveryPoint = HighData,
- * ssthresh from the algorithm (tcp_cc_loss), a PRR episode begun (the caller's PRR
- * step sets cwnd), the first segment presumed lost retransmitted at once; tcp_output
- * sends the rest by the pipe estimate. Needs a non-empty scoreboard
- * and snd_nxt == snd_max.
- */
-static void tcp_input_sack_enter(struct tcp_conn *c)
-{
-    struct tcp_stack *st = c->st;
-    uint32_t flight = c->snd_max - c->snd_una;
-    uint32_t len = tcp_output_smss(c), hole = c->sack[0].start - c->snd_una;
-
-    tcp_cc_loss(c, flight);
-    tcp_cc_prr_start(c, flight);
-    c->recover = c->snd_max;
-    c->high_rxt = c->snd_una;
-    c->flags |= TCPF_RECOVERY | TCPF_SACK_RECOVERY;
-    st->stats.fast_retrans++;
-    st->stats.sack_recoveries++;
-    if (hole < len)
-        len = hole;
-    if (len != 0) {
-        st->stats.sack_rexmits++;
-        tcp_output_rexmt(c, c->snd_una, len);
-    }
-    tcp_timer_rexmt_arm(c);
-}
-
-/* True when c may enter SACK-based recovery now (RFC 6675 section 5; after an RTO
- * only once everything sent before it is acknowledged, section 5.1). */
-static inline bool tcp_input_sack_can_recover(const struct tcp_conn *c)
-{
-    return (c->flags & TCPF_SACK) && !(c->flags & TCPF_RECOVERY) && c->sack_n > 0 &&
-           c->snd_nxt == c->snd_max && SEQ_GEQ(c->snd_una, c->recover);
 }
 
 /*
@@ -721,9 +686,9 @@ static void tcp_input_tlp_ack(struct tcp_conn *c, const struct tcp_seg *s)
         return;
     c->flags &= ~TCPF_TLP;
     if (SEQ_LT(c->snd_una, c->tlp_end)) {
-        if (tcp_input_sack_can_recover(c)) {
+        if (tcp_output_sack_can_recover(c)) {
             st->stats.tlp_recoveries++;
-            tcp_input_sack_enter(c);
+            tcp_output_sack_enter(c);
         }
     } else if ((c->flags & TCPF_TLP_RXT) && !dsack) {
         st->stats.tlp_repairs++;
@@ -783,8 +748,8 @@ static void tcp_input_cc_dupack(struct tcp_conn *c, uint32_t ack)
     }
     if (c->dupacks != 3)
         return;
-    if (tcp_input_sack_can_recover(c)) {
-        tcp_input_sack_enter(c);
+    if (tcp_output_sack_can_recover(c)) {
+        tcp_output_sack_enter(c);
         return;
     }
     if (!SEQ_GT(ack, c->recover))
@@ -793,6 +758,7 @@ static void tcp_input_cc_dupack(struct tcp_conn *c, uint32_t ack)
         st->stats.sack_newreno_fallbacks++;     /* no SACK information to go by */
     {
         uint32_t flight = c->snd_max - c->snd_una;
+        tcp_rack_undo_start(c, true);
         tcp_cc_loss(c, flight);
         tcp_cc_prr_start(c, flight);
         /* The three duplicates each said a segment arrived. */
@@ -817,6 +783,7 @@ static int tcp_input_ack(struct tcp_conn *c, struct tcp_seg *s)
     uint32_t una0 = c->snd_una, sacked0 = c->sack_n > 0 ? tcp_sack_bytes(c) : 0;
     uint32_t nr_sacked0 = c->nr_sacked;
     bool was_rec = (c->flags & TCPF_RECOVERY) != 0, ended = false;
+    uint32_t rack_lost = 0;
     int ev = 0;
 
     if (SEQ_GT(ack, c->snd_max)) {
@@ -894,14 +861,26 @@ static int tcp_input_ack(struct tcp_conn *c, struct tcp_seg *s)
                wnd >= c->snd_wnd && c->snd_una != c->snd_max) {
         tcp_input_cc_dupack(c, ack);
     }
+    /* RACK (RFC 8985 6.2 steps 1-4) and the D-SACK undo: an undone recovery is over. */
+    if ((c->flags & TCPF_SACK) && tcp_rack_ack(c, s->sack, s->n_sack, s->ts, s->tsecr))
+        ended = was_rec;
     if (c->flags & TCPF_TLP)
         tcp_input_tlp_ack(c, s);
     if (c->flags & TCPF_SACK_RECOVERY)
         tcp_input_sack_lost_rexmt(c);
+    /* RACK step 5: lost by time (only something SACKed, or a recovery, can show a
+     * segment sent before the latest delivered one still missing). */
+    if (c->rack.q != NULL && (c->sack_n > 0 || SEQ_LT(c->snd_una, c->recover)))
+        rack_lost = tcp_rack_detect(c);
     /* RFC 6675 section 5 (b): the first hole is lost by the SACKs alone (this also
-     * covers ACKs that carry data, which never count as duplicates). */
-    if (tcp_input_sack_can_recover(c) && tcp_sack_is_lost(c, c->snd_una))
-        tcp_input_sack_enter(c);
+     * covers ACKs that carry data, which never count as duplicates); or RACK says a
+     * segment is. */
+    if (tcp_output_sack_can_recover(c) &&
+        (rack_lost != 0 || tcp_sack_is_lost(c, c->snd_una))) {
+        tcp_output_sack_enter(c);
+        if (rack_lost != 0)
+            tcp_rack_detect(c);         /* the reordering timer for the rest */
+    }
     /* PRR (RFC 6937): DeliveredData = the cumulative advance plus the change in SACKed
      * bytes (without SACK: one MSS per duplicate, and a cumulative advance less what
      * the duplicates had counted already). */

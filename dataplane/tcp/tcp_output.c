@@ -15,6 +15,8 @@
 
 #include "base/csum.h"
 #include "net/tcp_opt.h"
+#include "tcp/tcp_cc.h"
+#include "tcp/tcp_rack.h"
 #include "tcp/tcp_sack.h"
 #include "tcp/tcp_tcb.h"
 #include "tcp/tcp_timer.h"
@@ -198,6 +200,7 @@ static void tcp_output_seg(struct tcp_conn *c, uint32_t seq, uint32_t len, uint8
     c->last_ack_sent = c->rcv_nxt;
     if (c->flags & TCPF_RECOVERY)
         c->prr_out += len;              /* PRR (RFC 6937): sent during recovery */
+    tcp_rack_sent(c, seq, len, SEQ_LT(seq, c->snd_max));
     tcp_output_emit(st, &c->key, seq, c->rcv_nxt, flags, tcp_output_window(c), opt, optlen,
                     payload);
 }
@@ -280,12 +283,13 @@ static uint32_t tcp_output_one(struct tcp_conn *c, uint32_t usable, uint32_t sms
 
 /*
  * RFC 6675 section 5 step (C): while cwnd - pipe >= 1 SMSS, send what NextSeg picks:
+ * (0) a segment RACK marked lost (RFC 8985: by time, retransmissions included),
  * (1) a lost hole above HighRxt, (2) new data, (3) any hole above HighRxt below the
  * highest SACKed byte. Returns true when something was sent.
  */
 static bool tcp_output_sack_recovery(struct tcp_conn *c, uint32_t smss)
 {
-    uint32_t pipe = tcp_sack_pipe(c);
+    uint32_t pipe = tcp_rack_pipe(c);
     bool sent = false;
 
     while (pipe + smss <= c->cwnd) {
@@ -293,7 +297,8 @@ static bool tcp_output_sack_recovery(struct tcp_conn *c, uint32_t smss)
         uint32_t usable = c->cwnd - pipe;
         uint32_t wnd = c->snd_wnd > off ? c->snd_wnd - off : 0;
 
-        if (tcp_sack_next_hole(c, true, smss, &seq, &len)) {
+        if (tcp_rack_next_lost(c, smss, &seq, &len) ||
+            tcp_sack_next_hole(c, true, smss, &seq, &len)) {
             tcp_output_rexmt(c, seq, len);
             c->st->stats.sack_rexmits++;
             pipe += len;
@@ -448,6 +453,35 @@ void tcp_output_rexmt(struct tcp_conn *c, uint32_t seq, uint32_t len)
         c->high_rxt = seq + len;
     if (seq == c->snd_una)
         c->rxt_mark = c->snd_max;
+}
+
+bool tcp_output_sack_can_recover(const struct tcp_conn *c)
+{
+    return (c->flags & TCPF_SACK) && !(c->flags & TCPF_RECOVERY) && c->sack_n > 0 &&
+           c->snd_nxt == c->snd_max && SEQ_GEQ(c->snd_una, c->recover);
+}
+
+void tcp_output_sack_enter(struct tcp_conn *c)
+{
+    struct tcp_stack *st = c->st;
+    uint32_t flight = c->snd_max - c->snd_una;
+    uint32_t len = tcp_output_smss(c), hole = c->sack[0].start - c->snd_una;
+
+    tcp_rack_undo_start(c, true);
+    tcp_cc_loss(c, flight);
+    tcp_cc_prr_start(c, flight);
+    c->recover = c->snd_max;
+    c->high_rxt = c->snd_una;
+    c->flags |= TCPF_RECOVERY | TCPF_SACK_RECOVERY;
+    st->stats.fast_retrans++;
+    st->stats.sack_recoveries++;
+    if (hole < len)
+        len = hole;
+    if (len != 0) {
+        st->stats.sack_rexmits++;
+        tcp_output_rexmt(c, c->snd_una, len);
+    }
+    tcp_timer_rexmt_arm(c);
 }
 
 void tcp_output_rexmt_first(struct tcp_conn *c)

@@ -8,6 +8,7 @@
 #ifndef LBD_TCP_OUTPUT_H
 #define LBD_TCP_OUTPUT_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "tcp/tcp_types.h"
@@ -55,6 +56,19 @@ uint32_t tcp_output_smss(const struct tcp_conn *c);
 
 /* c's TSval now: the stack's millisecond clock plus c's offset (RFC 7323 5.4, 7.1). */
 uint32_t tcp_output_tsval(const struct tcp_conn *c);
+
+/* True when c may enter SACK-based recovery now (RFC 6675 section 5; after an RTO
+ * only once everything sent before it is acknowledged, section 5.1). */
+bool tcp_output_sack_can_recover(const struct tcp_conn *c);
+
+/*
+ * Enters RFC 6675 loss recovery (section 5 step 4; or RACK marked a segment lost):
+ * RecoveryPoint = HighData, ssthresh from the algorithm (tcp_cc_loss), an undo
+ * episode and a PRR episode begun (the caller's PRR step sets cwnd), the first
+ * segment presumed lost retransmitted at once; tcp_output sends the rest by the pipe
+ * estimate. Needs tcp_output_sack_can_recover.
+ */
+void tcp_output_sack_enter(struct tcp_conn *c);
 
 /* Retransmits one segment from snd_una (fast retransmit, partial ACK, RTO). */
 void tcp_output_rexmt_first(struct tcp_conn *c);

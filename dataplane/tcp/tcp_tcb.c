@@ -11,6 +11,7 @@
 #include <rte_mempool.h>
 
 #include "base/siphash.h"
+#include "tcp/tcp_rack.h"
 #include "tcp/tcp_rcvbuf.h"
 #include "tcp/tcp_timer.h"
 
@@ -39,6 +40,7 @@ struct tcp_conn *tcp_tcb_alloc(struct tcp_stack *st, const struct tcp_key *k)
     mbufq_init(&c->sndq);
     mbufq_init(&c->rcvq);
     tcp_rcvbuf_init(c);
+    tcp_rack_init(c);
     tcp_timer_init(c);
     if (rte_hash_add_key_data(st->conns_by_key, k, c) < 0) {
         c->link = st->free_list;
@@ -104,6 +106,7 @@ void tcp_tcb_free(struct tcp_conn *c)
     st->buf_segs -= mbufq_purge(&c->sndq);
     st->buf_segs -= mbufq_purge(&c->rcvq);
     tcp_tcb_free_ooo(c);
+    tcp_rack_free(c);
     c->flags = (c->flags & TCPF_OUTQ) | TCPF_DEAD | TCPF_DETACHED;
     c->fn = NULL;
     st->n_state[TCP_CLOSED]--;

@@ -10,6 +10,7 @@
 #include "tcp/tcp_cc.h"
 #include "tcp/tcp_entry.h"
 #include "tcp/tcp_output.h"
+#include "tcp/tcp_rack.h"
 #include "tcp/tcp_sack.h"
 #include "tcp/tcp_tcb.h"
 #include "tcp/tcp_timer.h"
@@ -48,6 +49,8 @@ static void tcp_timeout_rexmt(struct tcp_conn *c)
         return;
     }
     st->stats.rexmt_timeouts++;
+    /* An undo episode: a fresh one unless a recovery's or an earlier RTO's is on. */
+    tcp_rack_undo_start(c, c->rexmt_shift == 1 && !(c->flags & TCPF_RECOVERY));
     tcp_cc_rto(c, c->snd_max - c->snd_una, c->rexmt_shift == 1);
     c->snd_nxt = c->snd_una;
     c->recover = c->snd_max;
@@ -110,6 +113,30 @@ static void tcp_timeout_tlp(struct tcp_conn *c)
 }
 
 /*
+ * RACK's reordering timer (RFC 8985 6.3): segments that were not yet lost when the
+ * last ACK came, because a reordering window had to pass, may be now. Those marked go
+ * out through recovery (entered now if it may be); then the RTO or probe is re-armed.
+ */
+static void tcp_timeout_reo(struct tcp_conn *c)
+{
+    c->st->stats.rack_reo_timeouts++;
+    if (c->snd_una == c->snd_max) {
+        tcp_output(c);
+        return;
+    }
+    if (tcp_rack_detect(c) != 0) {
+        if (tcp_output_sack_can_recover(c)) {
+            tcp_output_sack_enter(c);
+            tcp_rack_detect(c);         /* the reordering timer for the rest */
+        } else {
+            tcp_output(c);
+        }
+    }
+    if (!twheel_pending(&c->t_rexmt))
+        tcp_timer_rexmt_arm(c);
+}
+
+/*
  * The persist timer: nothing in flight, data queued that the peer's window keeps back.
  * A closed window gets a zero-window probe; an open one too small for sender
  * silly-window avoidance gets the data that fits (the override), which the RTO then
@@ -159,6 +186,9 @@ static void tcp_timeout_on_rexmt(struct twheel_timer *t, uint64_t now)
     } else if (c->flags & TCPF_PTO) {
         c->flags &= ~TCPF_PTO;
         tcp_timeout_tlp(c);
+    } else if (c->flags & TCPF_REO) {
+        c->flags &= ~TCPF_REO;
+        tcp_timeout_reo(c);
     } else {
         tcp_timeout_rexmt(c);
     }

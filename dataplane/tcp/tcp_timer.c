@@ -14,8 +14,9 @@ uint32_t tcp_timer_rto(const struct tcp_conn *c)
 
 /*
  * The tail loss probe's timeout (RFC 8985 section 7.2) when one may be armed now, else
- * 0: SACK in use, data in flight in a synchronized state, no recovery, no timeout or
- * probe out already, an RTT measured. 2 SRTT, at least TCP_PTO_MIN_MS, plus the worst
+ * 0: SACK in use, data in flight in a synchronized state, no recovery, nothing SACKed
+ * (RACK's reordering timer looks after that), no timeout or probe out already, an RTT
+ * measured. 2 SRTT, at least TCP_PTO_MIN_MS, plus the worst
  * delayed ACK when one segment is in flight.
  */
 static uint32_t tcp_timer_pto(const struct tcp_conn *c)
@@ -23,7 +24,7 @@ static uint32_t tcp_timer_pto(const struct tcp_conn *c)
     uint32_t pto;
 
     if ((c->flags & (TCPF_SACK | TCPF_HAD_SAMPLE)) != (TCPF_SACK | TCPF_HAD_SAMPLE) ||
-        (c->flags & (TCPF_RECOVERY | TCPF_TLP)) || c->rexmt_shift != 0 ||
+        (c->flags & (TCPF_RECOVERY | TCPF_TLP)) || c->rexmt_shift != 0 || c->sack_n != 0 ||
         c->snd_una == c->snd_max || c->state < TCP_ESTABLISHED)
         return 0;
     pto = c->srtt >> 2;                 /* srtt is scaled by 8 */
@@ -38,7 +39,7 @@ void tcp_timer_rexmt_arm(struct tcp_conn *c)
 {
     uint32_t rto = tcp_timer_rto(c), pto = tcp_timer_pto(c);
 
-    c->flags &= ~(TCPF_PERSIST | TCPF_PTO);
+    c->flags &= ~(TCPF_PERSIST | TCPF_PTO | TCPF_REO);
     if (pto != 0) {                     /* no later than the RTO would be */
         c->flags |= TCPF_PTO;
         rto = pto < rto ? pto : rto;
@@ -48,8 +49,20 @@ void tcp_timer_rexmt_arm(struct tcp_conn *c)
 
 void tcp_timer_rexmt_stop(struct tcp_conn *c)
 {
-    c->flags &= ~(TCPF_PERSIST | TCPF_PTO);
+    c->flags &= ~(TCPF_PERSIST | TCPF_PTO | TCPF_REO);
     twheel_cancel(c->st->conf.wheel, &c->t_rexmt);
+}
+
+void tcp_timer_reo_arm(struct tcp_conn *c, uint32_t us)
+{
+    uint64_t at = tcp_now(c->st) + (us + 999) / 1000;
+
+    if (twheel_pending(&c->t_rexmt) && !(c->flags & (TCPF_PERSIST | TCPF_REO)) &&
+        c->t_rexmt.expires <= at)
+        return;
+    c->flags &= ~(TCPF_PERSIST | TCPF_PTO);
+    c->flags |= TCPF_REO;
+    twheel_arm(c->st->conf.wheel, &c->t_rexmt, at);
 }
 
 void tcp_timer_persist_arm(struct tcp_conn *c)

@@ -20,6 +20,13 @@ static inline uint64_t tcp_now(const struct tcp_stack *st)
     return twheel_now(st->conf.wheel);
 }
 
+/* The stack's microsecond clock (RACK's transmit times): the worker's, set once per
+ * loop (tcp_stack_set_clock_us), else the wheel's milliseconds (tests). */
+static inline uint64_t tcp_now_us(const struct tcp_stack *st)
+{
+    return st->clock_us != 0 ? st->clock_us : twheel_now(st->conf.wheel) * 1000;
+}
+
 /* Prepares c's timers (none pending) with the stack's expiry handlers
  * (st->timer_fns, set by tcp_stack_create); c->st must be set. */
 void tcp_timer_init(struct tcp_conn *c);
@@ -30,6 +37,10 @@ void tcp_timer_stop_all(struct tcp_conn *c);
  * (TCPF_PTO set: the expiry sends a probe, then arms the RTO). */
 void tcp_timer_rexmt_arm(struct tcp_conn *c);
 void tcp_timer_rexmt_stop(struct tcp_conn *c);
+
+/* Arms RACK's reordering timer (TCPF_REO on t_rexmt) us microseconds from now
+ * (rounded up to the wheel's ms), unless an RTO or probe is due before it. */
+void tcp_timer_reo_arm(struct tcp_conn *c, uint32_t us);
 
 /* Arms the persist timer unless a retransmission or persist timer is pending. */
 void tcp_timer_persist_arm(struct tcp_conn *c);

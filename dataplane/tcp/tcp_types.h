@@ -40,6 +40,9 @@ struct rte_mempool;
                                    receiver's 40 ms delayed ACK, so that an ACK held
                                    back for an odd last segment rarely draws a probe */
 #define TCP_PTO_WCDELACK_MS 200 /* RFC 8985 WCDelAckT: one segment in flight */
+#define TCP_RACK_SEGS 256       /* transmit records per block (tcp_rack.h): a default
+                                   send buffer (256 KB) of full segments fits twice */
+#define TCP_RACK_REO_PERSIST 16 /* RFC 8985 6.2: recoveries a grown reo_wnd lasts */
 
 /* Congestion control algorithms (tcp_cc.h). */
 enum tcp_cc {
@@ -107,6 +110,7 @@ typedef void (*tcp_event_fn)(struct tcp_conn *c, enum tcp_event ev, void *arg);
 #define TCPF_TS           (1u << 22)  /* both SYNs carried Timestamps (RFC 7323) */
 #define TCPF_RCVBUF       (1u << 23)  /* rcvbuf counted in the stack's share (tcp_rcvbuf.h):
                                          established, until no more data can come */
+#define TCPF_REO          (1u << 24)  /* the rexmt timer is RACK's reordering timer */
 
 /*
  * Out-of-order data of one connection, taken from the stack's pool on demand. Each
@@ -124,6 +128,58 @@ struct tcp_ooo {
         struct rte_mbuf *m;     /* payload only, a chain of the run's segments */
         struct rte_mbuf *last;  /* m's last segment */
     } e[TCP_OOO_MAX];
+};
+
+/*
+ * The transmit records of one connection's sent-but-unacknowledged segments (RACK,
+ * RFC 8985; tcp_rack.h), and RACK's state that only matters while data is in
+ * flight, in a block of the stack's pool taken while data is in flight. The records
+ * are sorted by sequence, disjoint, in s[head .. head + n); a segment without room is
+ * not recorded (rack_records_exhausted): RFC 6675 alone looks after it.
+ */
+#define TCP_RACKF_RXT    0x01   /* retransmitted at least once */
+#define TCP_RACKF_SACKED 0x02   /* wholly SACKed */
+#define TCP_RACKF_LOST   0x04   /* marked lost, not yet sent again */
+
+struct tcp_rack_seg {
+    uint32_t start, end;        /* [start, end) of sequence space */
+    uint32_t xmit_us;           /* the stack's microsecond clock (mod 2^32) at the last
+                                   (re)transmission */
+    uint32_t order;             /* the connection's transmission count then: the order
+                                   of sending between segments of the same time */
+    uint32_t flags;             /* TCP_RACKF_* */
+};
+
+struct tcp_rack_q {
+    uint32_t head, n;
+    uint32_t next_order;        /* transmissions so far */
+    uint32_t xmit_us;           /* RACK.xmit_ts (valid while has_xmit) */
+    uint32_t xmit_order;        /* ... its segment's order */
+    uint32_t end_seq;           /* RACK.end_seq */
+    uint32_t rtt_us;            /* RACK.rtt */
+    uint32_t min_rtt_us;        /* RACK.min_RTT (UINT32_MAX: none yet) */
+    uint32_t min_rtt_s;         /* the stack's clock in seconds when it was taken */
+    uint32_t fack;              /* RACK.fack: highest end_seq delivered */
+    uint32_t dsack_round;       /* RACK.dsack_round (valid while dsack_on) */
+    uint8_t has_xmit;
+    uint8_t dsack_on;
+    uint8_t undo_on;            /* an episode (recovery or RTO) may be undone */
+    uint8_t undo_grace;         /* nothing in flight, the block kept for one more ACK */
+    uint32_t undo_marker;       /* snd_una when the episode began */
+    uint32_t undo_retrans;      /* bytes retransmitted in it not yet D-SACKed */
+    uint32_t undo_cwnd;         /* cwnd, ssthresh and W_max before it */
+    uint32_t undo_ssthresh;
+    uint32_t undo_w_max;
+    struct tcp_rack_seg s[TCP_RACK_SEGS];
+};
+
+/* RACK's per-connection state that outlives a flight (RFC 8985 section 6.1): the
+ * reordering window's growth and whether reordering was seen. */
+struct tcp_rack {
+    struct tcp_rack_q *q;       /* NULL: nothing in flight recorded */
+    uint8_t reo_wnd_mult;       /* RACK.reo_wnd_mult (1 ..) */
+    uint8_t reo_wnd_persist;    /* RACK.reo_wnd_persist */
+    uint8_t reordering_seen;    /* RACK.reordering_seen */
 };
 
 /* 4-tuple key of the connection table; addresses network order, ports host order. */
@@ -241,6 +297,8 @@ struct tcp_conn {
     uint32_t ts_recent;         /* TS.Recent: the peer's TSval we echo */
     uint32_t ts_recent_age;     /* stack clock >> 10 when TS.Recent was set (PAWS idle) */
     uint32_t last_ack_sent;     /* Last.ACK.sent: rcv_nxt of our latest segment */
+
+    struct tcp_rack rack;       /* RACK-TLP loss detection, D-SACK undo (tcp_rack.c) */
 };
 
 /*
@@ -314,6 +372,8 @@ struct tcp_stack_conf {
     uint32_t max_conns;             /* control blocks (cap; refusals counted) */
     uint32_t max_listeners;
     uint32_t max_ooo_blocks;        /* connections that may hold out-of-order data */
+    uint32_t max_rack_blocks;       /* connections that may keep RACK's transmit records
+                                       (TCP_RACK_SEGS each; 0: RACK off, RFC 6675 only) */
     uint32_t max_buf_segs;          /* mbuf segments all queues together (and what the
                                        stack's users hold: tcp_buf_charge) may hold */
     uint32_t sndbuf;                /* bytes per connection */
@@ -372,7 +432,9 @@ struct tcp_stack_conf {
     X(paws_dropped) X(ts_rtt_samples)                                       \
     X(pmtu_reduced) X(icmp_bad_seq) X(icmp_ignored)                         \
     X(rcvbuf_grown) X(rcvbuf_capped) X(rcvbuf_trimmed) X(ooo_pruned)            \
-    X(time_wait_acks) X(time_wait_ack_limited)
+    X(time_wait_acks) X(time_wait_ack_limited)                              \
+    X(rack_marked_lost) X(rack_reo_timeouts) X(rack_records_exhausted)         \
+    X(rack_reo_wnd_grown) X(dsacks_rcvd) X(dsack_undos)
 
 struct tcp_stats {
 #define TCP_STAT_FIELD(n) uint64_t n;
@@ -409,6 +471,9 @@ struct tcp_stack {
     struct tcp_conn *reap_list;         /* freed, returned to the pool at the end */
     struct tcp_listener *listeners;
     struct rte_mempool *ooo_pool;
+    struct rte_mempool *rack_pool;      /* struct tcp_rack_q, max_rack_blocks */
+    uint64_t clock_us;                  /* microseconds, set by the worker once per loop
+                                           (tcp_stack_set_clock_us); 0: the wheel's ms */
     struct tcp_tw_table tw;             /* TIME_WAIT (tcp_tw.c) */
     uint32_t n_conns;                   /* control blocks in use and TIME_WAIT
                                            entries (n_state[TCP_TIME_WAIT]) */

@@ -2187,12 +2187,16 @@ Test(tcp, sack_loss_detected_before_three_duplicates)
                   "never the SACKed segments (seq %u)", o->seq - una);
 }
 
+/* The next two: RFC 6675 alone (no RACK records, as when they run out): with RACK, the
+ * two SACKed segments would show the first two lost by time (the clock stands still
+ * here, so at once) and recovery would start without any RTO. */
 Test(tcp, sack_sender_does_not_resend_sacked_data_after_rto)
 {
     struct tcp_conn *c;
     struct h_out *o;
     uint32_t una = ISS + 1, mss = 1460;
 
+    H.conf.max_rack_blocks = 0;
     h_start();
     H.peer_sack = 1;
     c = h_accept_quiet(7, 65535);
@@ -2239,6 +2243,7 @@ Test(tcp, a_second_rto_clears_the_scoreboard_of_a_reneging_receiver)
     uint32_t una = ISS + 1, mss = 1460;
     bool sent_sacked = false;
 
+    H.conf.max_rack_blocks = 0;
     h_start();
     H.peer_sack = 1;
     c = h_accept_quiet(7, 65535);
@@ -2268,11 +2273,16 @@ Test(tcp, a_second_rto_clears_the_scoreboard_of_a_reneging_receiver)
     cr_assert(sent_sacked, "the segment once SACKed was sent again");
 }
 
+/* Found by order of sending (RFC 6675 alone: RACK, when it has records, finds it by
+ * time first; test_tcp_rack.c). */
 Test(tcp, sack_lost_retransmission_is_sent_again_without_rto)
 {
     static const unsigned lose[] = {1};
     struct sack_peer p;
-    struct tcp_conn *c = sack_sender(&p, 1, lose, 1);
+    struct tcp_conn *c;
+
+    H.conf.max_rack_blocks = 0;
+    c = sack_sender(&p, 1, lose, 1);
     uint64_t t0 = h_now();
 
     p.lose_first[1] = 2;                /* the original and its first retransmission */

@@ -1,0 +1,245 @@
+/*
+ * RACK-TLP (RFC 8985) and D-SACK undo on crafted segments, with the clock moving:
+ * the reordering window (a hole below a SACKed segment is lost only once it has
+ * passed, by the reordering timer), its growth by a D-SACK, a lost retransmission
+ * found by time without an RTO, the undo of a recovery whose retransmissions were all
+ * D-SACKed, the loss probe's timing, and the fallback when the records run out.
+ */
+#include "err.h"
+#include "tcp/tcp_rack.h"
+#include "tcp/tcp_tcb.h"
+#include "tcp/tcp_timer.h"
+
+#include "tcp_harness.h"
+
+TestSuite(tcp_rack, .init = h_setup, .fini = h_teardown);
+
+#define ISS 1000000u
+#define MSS 1460u
+#define UNA (ISS + 1)
+#define RTT_MS 40
+
+/* The peer's ACK of ack with n SACK blocks [b[2i], b[2i+1]). */
+static void sack(uint32_t ack, unsigned n, const uint32_t *b)
+{
+    struct h_seg a = {.seq = PEER_ISN + 1, .ack = ack, .flags = TCP_ACK, .wnd = 65535,
+                      .n_sack = (int)n};
+    for (unsigned i = 0; i < 2 * n; i++)
+        a.sack[i] = b[i];
+    h_in(&a);
+}
+
+/* A SACK connection with segs full segments sent at once (the first flight). */
+static struct tcp_conn *rack_sender(unsigned segs)
+{
+    struct tcp_conn *c;
+
+    H.peer_sack = 1;
+    h_start();
+    c = h_accept(7, 65535);
+    h_skip_out();
+    if (segs != 0)
+        cr_assert_eq(tcp_send(c, h_payload(segs * MSS, 0, MSS)), 0);
+    return c;
+}
+
+/* The data segments sent since the last look; *first the first one's seq. */
+static unsigned data_out(uint32_t *first)
+{
+    struct h_out *o;
+    unsigned n = 0;
+
+    while ((o = h_next()) != NULL) {
+        if (o->len == 0)
+            continue;
+        if (n++ == 0 && first != NULL)
+            *first = o->seq;
+    }
+    return n;
+}
+
+/* One RTT later, segment 0 is acknowledged and segment 2 SACKed: 1 is a hole. */
+static void hole_at_1(void)
+{
+    h_skip_out();
+    h_advance(RTT_MS);
+    sack(UNA + MSS, 1, (uint32_t[]){UNA + 2 * MSS, UNA + 3 * MSS});
+}
+
+Test(tcp_rack, a_hole_is_lost_only_when_the_reordering_window_has_passed)
+{
+    struct tcp_conn *c = rack_sender(10);
+    uint32_t seq = 0;
+
+    hole_at_1();
+    /* min_RTT 40 ms: reo_wnd 10 ms. One SACKed segment: RFC 6675 says nothing yet. */
+    cr_assert_eq(tcp_rack_reo_wnd(c), RTT_MS * 1000 / 4);
+    cr_assert_eq(data_out(NULL), 0, "not lost yet: it may be reordered");
+    cr_assert(c->flags & TCPF_REO, "the reordering timer is armed");
+    h_advance(RTT_MS / 4 - 1);
+    cr_assert_eq(data_out(NULL), 0, "still inside the window");
+    cr_assert_eq(H.st->stats.rack_marked_lost, 0);
+    h_advance(1);
+    cr_assert_eq(H.st->stats.rack_reo_timeouts, 1);
+    cr_assert_eq(H.st->stats.rack_marked_lost, 1);
+    cr_assert_geq(data_out(&seq), 1);
+    cr_assert_eq(seq, UNA + MSS, "the hole goes out when the window has passed");
+    cr_assert(c->flags & TCPF_SACK_RECOVERY, "through RFC 6675 recovery");
+    cr_assert_eq(H.st->stats.rexmt_timeouts, 0);
+    cr_assert_eq(H.st->stats.tlp_probes, 0, "no probe with something SACKed");
+}
+
+Test(tcp_rack, a_dsack_grows_the_reordering_window)
+{
+    struct tcp_conn *c = rack_sender(2);
+    uint32_t seq = 0;
+
+    /* A first flight whose last ACK carries a D-SACK (a segment arrived twice). */
+    h_skip_out();
+    h_advance(RTT_MS);
+    sack(UNA + 2 * MSS, 1, (uint32_t[]){UNA + MSS, UNA + 2 * MSS});
+    cr_assert_eq(H.st->stats.dsacks_rcvd, 1);
+    cr_assert_eq(H.st->stats.rack_reo_wnd_grown, 1);
+    cr_assert_eq(c->rack.reo_wnd_mult, 2);
+    /* The next flight: the same hole now waits 2 x min_RTT / 4 = 20 ms. */
+    cr_assert_eq(tcp_send(c, h_payload(10 * MSS, 0, MSS)), 0);
+    h_skip_out();
+    h_advance(RTT_MS);
+    sack(UNA + 3 * MSS, 1, (uint32_t[]){UNA + 4 * MSS, UNA + 5 * MSS});
+    cr_assert_eq(tcp_rack_reo_wnd(c), 2 * RTT_MS * 1000 / 4);
+    h_advance(RTT_MS / 4);
+    cr_assert_eq(data_out(NULL), 0, "10 ms: inside the grown window");
+    cr_assert_eq(H.st->stats.rack_marked_lost, 0);
+    h_advance(RTT_MS / 4);
+    cr_assert_eq(H.st->stats.rack_marked_lost, 1);
+    cr_assert_geq(data_out(&seq), 1);
+    cr_assert_eq(seq, UNA + 3 * MSS);
+    cr_assert_eq(H.st->stats.rexmt_timeouts, 0);
+}
+
+Test(tcp_rack, a_lost_retransmission_is_found_by_time_without_an_rto)
+{
+    struct tcp_conn *c = rack_sender(12);   /* 10 go (IW10), 2 wait */
+    uint32_t seq = 0;
+    unsigned n;
+
+    h_skip_out();
+    h_advance(RTT_MS);
+    /* 0 acknowledged, 2..4 SACKed: 1 is lost (RFC 6675 and RACK agree). */
+    sack(UNA + MSS, 1, (uint32_t[]){UNA + 2 * MSS, UNA + 5 * MSS});
+    cr_assert(c->flags & TCPF_SACK_RECOVERY);
+    n = data_out(&seq);
+    cr_assert_eq(n, 1, "the hole");
+    cr_assert_eq(seq, UNA + MSS);
+    cr_assert_eq(H.st->stats.rack_marked_lost, 1);
+    /* 5 and 6 arrive: PRR sends new data, segment 10, after the retransmission. */
+    sack(UNA + MSS, 1, (uint32_t[]){UNA + 2 * MSS, UNA + 7 * MSS});
+    n = data_out(&seq);
+    cr_assert_geq(n, 1);
+    cr_assert_eq(seq, UNA + 10 * MSS);
+    /* One RTT on: 7..9 and segment 10, sent after the retransmission, are SACKed; the
+     * hole is still open, so the retransmission was lost too. Only one segment past it:
+     * the order-of-sending rule (DupThresh - 1 segments beyond) would not see it. */
+    h_advance(RTT_MS);
+    sack(UNA + MSS, 1, (uint32_t[]){UNA + 2 * MSS, UNA + 11 * MSS});
+    cr_assert_eq(H.st->stats.rack_marked_lost, 2);
+    cr_assert_geq(data_out(&seq), 1);
+    cr_assert_eq(seq, UNA + MSS, "the hole goes out a third time at once");
+    cr_assert_eq(H.st->stats.lost_rexmits, 0, "found by time, not by order");
+    cr_assert_eq(H.st->stats.rexmt_timeouts, 0);
+}
+
+Test(tcp_rack, dsacks_of_every_retransmission_undo_the_reduction)
+{
+    struct tcp_conn *c = rack_sender(10);
+    uint32_t cwnd0, ssthresh0;
+
+    h_skip_out();
+    h_advance(RTT_MS);
+    cwnd0 = c->cwnd;
+    ssthresh0 = c->ssthresh;
+    /* 0 acknowledged, 3..5 SACKed: 1 and 2 are lost, retransmitted in recovery. */
+    sack(UNA + MSS, 1, (uint32_t[]){UNA + 3 * MSS, UNA + 6 * MSS});
+    cr_assert(c->flags & TCPF_SACK_RECOVERY);
+    h_in(&(struct h_seg){.seq = PEER_ISN + 1, .ack = UNA + MSS, .flags = TCP_ACK, .wnd = 65535,
+                         .n_sack = 1, .sack = {UNA + 3 * MSS, UNA + 7 * MSS}});
+    cr_assert_geq(H.st->stats.segs_retrans, 2);
+    cr_assert_lt(c->ssthresh, ssthresh0);
+    /* They were only late: everything arrives, then both retransmissions arrive twice. */
+    h_advance(RTT_MS / 2);
+    sack(UNA + 10 * MSS, 0, NULL);
+    cr_assert(!(c->flags & TCPF_RECOVERY));
+    cr_assert_lt(c->cwnd, cwnd0, "reduced");
+    sack(UNA + 10 * MSS, 1, (uint32_t[]){UNA + MSS, UNA + 2 * MSS});
+    cr_assert_eq(H.st->stats.dsack_undos, 0, "one retransmission is not D-SACKed yet");
+    cr_assert_lt(c->cwnd, cwnd0);
+    sack(UNA + 10 * MSS, 1, (uint32_t[]){UNA + 2 * MSS, UNA + 3 * MSS});
+    cr_assert_eq(H.st->stats.dsack_undos, 1);
+    cr_assert_geq(c->cwnd, cwnd0, "cwnd back where it was before the recovery");
+    cr_assert_eq(c->ssthresh, ssthresh0);
+    cr_assert_eq(c->rack.q, NULL, "the block goes back once nothing is in flight");
+}
+
+Test(tcp_rack, the_probe_timeout_is_two_srtt_and_waits_for_a_delayed_ack_of_one_segment)
+{
+    struct tcp_conn *c = rack_sender(0);
+    uint64_t waited;
+
+    c->srtt = 100u << 3;                /* SRTT 100 ms */
+    c->rttvar = 250u << 2;
+    c->rto = 1100;
+    cr_assert_eq(tcp_send(c, h_payload(10 * MSS, 0, MSS)), 0);
+    h_skip_out();
+    waited = h_wait_out(5000);
+    cr_assert_eq(waited, 200, "PTO = 2 SRTT (RFC 8985 7.2), %lu ms", (unsigned long)waited);
+    cr_assert_eq(H.st->stats.tlp_probes, 1);
+    sack(UNA + 10 * MSS, 0, NULL);
+    h_skip_out();
+    cr_assert_eq(tcp_send(c, h_payload(MSS, 0, MSS)), 0);
+    h_skip_out();
+    waited = h_wait_out(5000);
+    cr_assert_eq(waited, 200 + TCP_PTO_WCDELACK_MS, "one segment out: 2 SRTT + WCDelAckT");
+    cr_assert_eq(H.st->stats.tlp_probes, 2);
+    cr_assert_eq(H.st->stats.rexmt_timeouts, 0);
+}
+
+Test(tcp_rack, without_records_rfc6675_recovers_alone_and_it_is_counted)
+{
+    struct tcp_conn *a, *b;
+    struct h_out *o;
+    uint32_t bu, seq = 0;
+    unsigned n = 0;
+
+    H.conf.max_rack_blocks = 1;         /* one connection's records */
+    a = rack_sender(4);
+    cr_assert_not_null(a->rack.q);
+    h_skip_out();
+    /* A second connection from another port: no block left for it. */
+    cr_assert_eq(h_in(&(struct h_seg){.seq = PEER_ISN, .flags = TCP_SYN, .wnd = 65535,
+                                      .mss = 1460, .wscale = 7, .sack_ok = 1,
+                                      .sport = H_PPORT + 1}), DROP_NONE);
+    o = h_next();
+    cr_assert_not_null(o);
+    bu = o->seq + 1;
+    cr_assert_eq(h_in(&(struct h_seg){.seq = PEER_ISN + 1, .ack = bu, .flags = TCP_ACK,
+                                      .wnd = 65535, .sport = H_PPORT + 1}), DROP_NONE);
+    b = H.conn;
+    cr_assert_neq(a, b);
+    cr_assert_eq(tcp_send(b, h_payload(10 * MSS, 0, MSS)), 0);
+    cr_assert_eq(b->rack.q, NULL);
+    cr_assert_geq(H.st->stats.rack_records_exhausted, 1, "each segment without a record");
+    h_skip_out();
+    h_advance(RTT_MS);
+    /* 1 lost, 2..4 SACKed: RFC 6675's DupThresh rule starts recovery. */
+    cr_assert_eq(h_in(&(struct h_seg){.seq = PEER_ISN + 1, .ack = bu + MSS, .flags = TCP_ACK,
+                                      .wnd = 65535, .sport = H_PPORT + 1, .n_sack = 1,
+                                      .sack = {bu + 2 * MSS, bu + 5 * MSS}}), DROP_NONE);
+    cr_assert(b->flags & TCPF_SACK_RECOVERY);
+    while ((o = h_next()) != NULL)
+        if (o->len != 0 && o->sport == H_LPORT && o->dport == H_PPORT + 1 && n++ == 0)
+            seq = o->seq;
+    cr_assert_geq(n, 1);
+    cr_assert_eq(seq, bu + MSS, "the hole retransmitted without RACK");
+    cr_assert_eq(H.st->stats.rack_marked_lost, 0);
+    cr_assert_eq(H.st->stats.rexmt_timeouts, 0);
+}
