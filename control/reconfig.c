@@ -154,6 +154,10 @@ static int check_live(const struct lbd_config *prev, const struct lbd_config *ne
                            "layer7: the TCP stacks' control blocks and TIME_WAIT tables are "
                            "made at start-up; changing max_conns_per_worker or "
                            "max_time_wait_per_worker needs a restart");
+    if (prev->layer7.tso != next->layer7.tso)
+        return lbd_err_set(err, errlen, LBD_ESTATE,
+                           "layer7.tso: the ports' offloads and the TCP stacks are set up at "
+                           "start-up; changing it needs a restart");
     if (memcmp(&prev->management, &next->management, sizeof(next->management)) != 0)
         return lbd_err_set(err, errlen, LBD_ESTATE,
                            "management: the management server is set up at start-up; "
