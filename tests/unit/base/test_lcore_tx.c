@@ -417,3 +417,35 @@ Test(lcore_tx, a_tso_frame_longer_than_the_port_takes_is_cut_and_the_pieces_line
     lc.tx_csum[0] = 0;
     lc.tx_max_segs[0] = 0;
 }
+
+Test(lcore_tx, a_port_with_checksum_offload_but_no_tso_gets_segments_with_the_pseudo_header_sum)
+{
+    struct rte_mbuf *got[8];
+    unsigned n;
+
+    lc.tx_csum[0] = LCORE_TX_CSUM_TCP;
+    lcore_tx(&lc, tso_frame());
+    rte_eth_tx_buffer_flush(0, 0, lc.txb[0]);
+    n = rte_eth_rx_burst(0, 0, got, 8);
+    cr_assert_eq(n, 3);
+    for (unsigned i = 0; i < n; i++) {
+        const struct rte_ipv4_hdr *ip = ip_of(got[i]);
+        const struct rte_tcp_hdr *th =
+            rte_pktmbuf_mtod_offset(got[i], const struct rte_tcp_hdr *, 34);
+        cr_assert_eq(rte_ipv4_cksum(ip), 0, "IPv4 checksum final (software)");
+        cr_assert_eq(got[i]->ol_flags & RTE_MBUF_F_TX_L4_MASK, RTE_MBUF_F_TX_TCP_CKSUM);
+        cr_assert_eq(got[i]->ol_flags & (RTE_MBUF_F_TX_TCP_SEG | RTE_MBUF_F_TX_IP_CKSUM), 0);
+        cr_assert_eq(got[i]->l2_len, 14);
+        cr_assert_eq(got[i]->l3_len, 20);
+        cr_assert_eq(got[i]->l4_len, 32);
+        cr_assert_eq(th->cksum, rte_ipv4_phdr_cksum(ip, got[i]->ol_flags),
+                     "the pseudo-header sum with this segment's length");
+        lcore_tx_csum_sw(got[i], 14);
+        cr_assert(csum_ipv4_l4_mbuf_ok(got[i], ip, 34));
+        rte_pktmbuf_free(got[i]);
+    }
+    cr_assert_eq(lstats.tx_tso_sw, 1);
+    cr_assert_eq(lstats.tx_csum_offloaded, 3);
+    cr_assert_eq(rte_mempool_in_use_count(lc.pool), 0, "nothing leaked");
+    lc.tx_csum[0] = 0;
+}
