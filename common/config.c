@@ -103,6 +103,7 @@ static void config_defaults(struct lbd_config *cfg)
     cfg->layer7.rcvbuf_init = CFG_RCVBUF_INIT;
     cfg->layer7.rcvbuf_max = CFG_RCVBUF_MAX_DEFAULT;
     cfg->layer7.max_conns_per_worker = CFG_L7_MAX_CONNS_PER_WORKER;
+    cfg->layer7.tso = true;
     cfg->layer4.tcp_handshake_timeout_s = CFG_L4_TCP_HANDSHAKE_TIMEOUT_S;
     cfg->layer4.tcp_established_timeout_s = CFG_L4_TCP_ESTABLISHED_TIMEOUT_S;
     cfg->layer4.tcp_closing_timeout_s = CFG_L4_TCP_CLOSING_TIMEOUT_S;
@@ -862,7 +863,7 @@ static int parse_layer7(struct jctx *c, const cJSON *root, struct cfg_layer7 *l7
     static const char *const keys[] = {"connect_timeout_ms", "client_timeout_s",
                                        "server_timeout_s", "congestion_control",
                                        "rcvbuf_init", "rcvbuf_max", "max_conns_per_worker",
-                                       "max_time_wait_per_worker", NULL};
+                                       "max_time_wait_per_worker", "tso", NULL};
     const char *p = "layer7";
     const cJSON *o;
     int cc;
@@ -882,6 +883,7 @@ static int parse_layer7(struct jctx *c, const cJSON *root, struct cfg_layer7 *l7
     TRY(jget_uint(c, o, p, "max_conns_per_worker", 0, 64, 4194304, &l7->max_conns_per_worker));
     TRY(jget_uint(c, o, p, "max_time_wait_per_worker", J_NULLABLE, 64, 16777216,
                   &l7->max_time_wait_per_worker));
+    TRY(jget_bool(c, o, p, "tso", &l7->tso));
     return 0;
 }
 
@@ -1943,6 +1945,7 @@ cJSON *config_to_json(const struct lbd_config *cfg)
     jo_num(&o, l7, "rcvbuf_max", cfg->layer7.rcvbuf_max);
     jo_num(&o, l7, "max_conns_per_worker", cfg->layer7.max_conns_per_worker);
     jo_num_or_null(&o, l7, "max_time_wait_per_worker", cfg->layer7.max_time_wait_per_worker);
+    jo_add(&o, l7, "tso", cJSON_CreateBool(cfg->layer7.tso));
     l4 = jo_add(&o, root, "layer4", cJSON_CreateObject());
     jo_num(&o, l4, "tcp_handshake_timeout_s", cfg->layer4.tcp_handshake_timeout_s);
     jo_num(&o, l4, "tcp_established_timeout_s", cfg->layer4.tcp_established_timeout_s);

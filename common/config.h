@@ -90,6 +90,9 @@ struct cfg_layer7 {
     uint32_t max_conns_per_worker;   /* TCP control blocks per worker; default 32768 */
     uint32_t max_time_wait_per_worker;  /* TIME_WAIT entries per worker; 0 (null) =
                                            4 x max_conns_per_worker */
+    bool tso;                        /* the TCP stack may send TSO frames where every port
+                                        offers TCP segmentation; default true (a config
+                                        built by hand, zeroed: false) */
 };
 
 /*

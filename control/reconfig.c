@@ -152,6 +152,9 @@ static int check_live(const struct lbd_config *prev, const struct lbd_config *ne
              prev->layer7.max_time_wait_per_worker != next->layer7.max_time_wait_per_worker,
          "layer7: the TCP stacks' control blocks and TIME_WAIT tables are made at start-up; "
          "changing max_conns_per_worker or max_time_wait_per_worker needs a restart"},
+        {prev->layer7.tso != next->layer7.tso,
+         "layer7.tso: the ports' offloads and the TCP stacks are set up at start-up; "
+         "changing it needs a restart"},
         {memcmp(&prev->management, &next->management, sizeof(next->management)) != 0,
          "management: the management server is set up at start-up; changing it needs a "
          "restart"},

@@ -198,6 +198,18 @@ static int dp_create_tcp(struct dataplane *dp, struct worker *w, const struct lb
     tc.connect_timeout_ms = cfg->layer7.connect_timeout_ms;
     tc.idle_ms = cfg->layer7.client_timeout_s * 1000u;
     tc.tx_csum_defer = true;            /* lcore_tx: the port or software */
+    /* TSO frames where every port segments them (layer7.tso; port.c asked for it),
+     * within the least segment limit of the ports; lcore_tx cuts in software what
+     * a port does not take after all. */
+    tc.tso_max = w->n_tx_ports != 0 ? TCP_TSO_MAX : 0;
+    for (unsigned i = 0; i < w->n_tx_ports; i++) {
+        const struct dp_port *p = &dp->ports[w->tx_ports[i]];
+        if (!(p->tx_offloads & RTE_ETH_TX_OFFLOAD_TCP_TSO))
+            tc.tso_max = 0;
+        if (p->tx_max_segs != UINT16_MAX &&
+            (tc.tso_max_segs == 0 || p->tx_max_segs < tc.tso_max_segs))
+            tc.tso_max_segs = p->tx_max_segs;
+    }
     tc.cc = cfg->layer7.congestion_control == CFG_CC_NEWRENO ? TCP_CC_NEWRENO : TCP_CC_CUBIC;
     tcp = tcp_stack_create(&tc, err, errlen);
     if (tcp == NULL)
@@ -278,6 +290,8 @@ static int dp_create_workers(struct dataplane *dp, const struct lbd_config *cfg,
             w->lc.tx_max_segs[p] = dp->ports[p].tx_max_segs;
             w->lc.tx_csum[p] = (dp->ports[p].tx_offloads & RTE_ETH_TX_OFFLOAD_TCP_CKSUM)
                                    ? LCORE_TX_CSUM_TCP : 0;
+            if (dp->ports[p].tx_offloads & RTE_ETH_TX_OFFLOAD_TCP_TSO)
+                w->lc.tx_csum[p] |= LCORE_TX_TSO;
             w->lc.tx_mtu[p] = dp->ports[p].mtu;
             if (w->lc.mtu_min == 0 || dp->ports[p].mtu < w->lc.mtu_min)
                 w->lc.mtu_min = dp->ports[p].mtu;

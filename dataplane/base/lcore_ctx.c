@@ -1,9 +1,11 @@
 /*
- * lcore_ctx: the transmit error callback of a worker lcore's tx buffers, and making a
- * chained packet one segment for a port without multi-segment transmit.
+ * lcore_ctx: the transmit error callback of a worker lcore's tx buffers, making a
+ * chained packet one segment for a port without multi-segment transmit, and cutting
+ * a TSO frame into segments for a port that does not.
  */
 #include "base/lcore_ctx.h"
 
+#include <rte_gso.h>
 #include <rte_ip.h>
 #include <rte_tcp.h>
 
@@ -21,8 +23,72 @@ void lcore_tx_csum_sw(struct rte_mbuf *m, uint32_t l3_off)
     m->ol_flags &= ~(RTE_MBUF_F_TX_L4_MASK | RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM);
 }
 
+/* The most segments one TSO frame is cut into in software: 64 KB of the smallest
+ * MSS the stack uses (tcp_input takes 64 and more; 536 is the least it sends). */
+#define LCORE_TSO_SW_MAX 128
+
+void lcore_tx_tso_sw(struct lcore_ctx *lc, struct rte_mbuf *m)
+{
+    struct rte_mbuf *out[LCORE_TSO_SW_MAX];
+    uint16_t port = m->port, l3_len = (uint16_t)m->l3_len, l4_len = (uint16_t)m->l4_len;
+    struct rte_gso_ctx gso = {
+        .direct_pool = lc->pool, .indirect_pool = lc->pool, .flag = 0,
+        .gso_types = RTE_ETH_TX_OFFLOAD_TCP_TSO,
+        .gso_size = (uint16_t)(RTE_ETHER_HDR_LEN + l3_len + l4_len + m->tso_segsz),
+    };
+    int n;
+
+    m->l2_len = RTE_ETHER_HDR_LEN;
+    n = rte_gso_segment(m, &gso, out, LCORE_TSO_SW_MAX);
+    if (n == 0) {
+        /* Not more than one segment's worth: sent as an ordinary segment. */
+        m->ol_flags &= ~RTE_MBUF_F_TX_TCP_SEG;
+        out[0] = m;
+        n = 1;
+    } else if (n < 0) {
+        lc->stats->mbuf_alloc_failed++;
+        lcore_drop(lc, m, DROP_TX_SEGMENTS);
+        return;
+    } else {
+        rte_pktmbuf_free(m);            /* the segments hold its data */
+    }
+    lc->stats->tx_tso_sw++;
+    lc->stats->tx_tso_sw_segs += (uint64_t)n;
+    for (int i = 0; i < n; i++) {
+        struct rte_mbuf *s = out[i];
+        struct rte_ipv4_hdr *ip =
+            rte_pktmbuf_mtod_offset(s, struct rte_ipv4_hdr *, RTE_ETHER_HDR_LEN);
+        struct rte_tcp_hdr *th = (struct rte_tcp_hdr *)((uint8_t *)ip + l3_len);
+
+        s->ol_flags &= ~(RTE_MBUF_F_TX_TCP_SEG | RTE_MBUF_F_TX_IP_CKSUM);
+        s->ol_flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_TCP_CKSUM;
+        s->l2_len = RTE_ETHER_HDR_LEN;
+        s->l3_len = l3_len;
+        s->l4_len = l4_len;
+        s->port = port;
+        ip->hdr_checksum = 0;
+        ip->hdr_checksum = rte_ipv4_cksum(ip);
+        th->cksum = rte_ipv4_phdr_cksum(ip, s->ol_flags);   /* now with the length */
+        lcore_tx(lc, s);
+    }
+}
+
 struct rte_mbuf *lcore_tx_csum(struct lcore_ctx *lc, struct rte_mbuf *m)
 {
+    if (m->ol_flags & RTE_MBUF_F_TX_TCP_SEG) {
+        uint16_t max = lc->tx_max_segs[m->port];
+
+        if ((lc->tx_csum[m->port] & LCORE_TX_TSO) && (max == 0 || m->nb_segs <= max)) {
+            m->l2_len = RTE_ETHER_HDR_LEN;
+            if (rte_eth_tx_prepare(m->port, (uint16_t)lc->id, &m, 1) == 1) {
+                lc->stats->tx_tso_offloaded++;
+                return m;
+            }
+            lc->stats->tx_prepare_failed++;
+        }
+        lcore_tx_tso_sw(lc, m);
+        return NULL;
+    }
     if ((m->ol_flags & RTE_MBUF_F_TX_L4_MASK) == RTE_MBUF_F_TX_TCP_CKSUM &&
         (lc->tx_csum[m->port] & LCORE_TX_CSUM_TCP)) {
         m->l2_len = RTE_ETHER_HDR_LEN;

@@ -43,7 +43,14 @@ struct lcore_stats {
     uint64_t tx_csum_offloaded;         /* ... handed to the port (RTE_ETH_TX_OFFLOAD_
                                            TCP_CKSUM, after rte_eth_tx_prepare) */
     uint64_t tx_prepare_failed;         /* rte_eth_tx_prepare refused a packet: its
-                                           checksum computed in software instead */
+                                           checksum computed in software instead (a
+                                           TSO frame: segmented in software) */
+    uint64_t tx_tso_offloaded;          /* TSO frames (RTE_MBUF_F_TX_TCP_SEG) handed to
+                                           the port to segment */
+    uint64_t tx_tso_sw;                 /* ... segmented in software instead (librte_gso):
+                                           the port has no TSO, refused the frame, or
+                                           takes fewer segments than it has */
+    uint64_t tx_tso_sw_segs;            /* the segments those made */
     uint64_t drops[DROP_MAX];
 };
 
@@ -70,6 +77,7 @@ struct lcore_ctx {
 
 /* lcore_ctx.tx_csum bits. */
 #define LCORE_TX_CSUM_TCP 0x1           /* RTE_ETH_TX_OFFLOAD_TCP_CKSUM enabled */
+#define LCORE_TX_TSO 0x2                /* RTE_ETH_TX_OFFLOAD_TCP_TSO and IPV4_CKSUM */
 
 /*
  * A packet whose TCP checksum is left to the transmit path (the TCP stack with
@@ -85,8 +93,25 @@ void lcore_tx_csum_sw(struct rte_mbuf *m, uint32_t l3_off);
  * the port when it offloads it (l2_len set, rte_eth_tx_prepare: tx_csum_offloaded),
  * computed in software otherwise (tx_csum_sw) or when the port's prepare refuses it
  * (tx_prepare_failed). Returns m.
+ *
+ * A TSO frame (RTE_MBUF_F_TX_TCP_SEG, tso_segsz, the IPv4 checksum and the TCP
+ * pseudo-header sum without the length left to the port: the TCP stack with
+ * conf.tso_max) is handed to a port with LCORE_TX_TSO when it has no more segments
+ * than the port takes and rte_eth_tx_prepare accepts it (tx_tso_offloaded); any other
+ * is cut into tso_segsz pieces in software (lcore_tx_tso_sw) and sent through
+ * lcore_tx one by one. Returns NULL then (m consumed).
  */
 struct rte_mbuf *lcore_tx_csum(struct lcore_ctx *lc, struct rte_mbuf *m);
+
+/*
+ * Out of line: m is a TSO frame the port does not segment. Cut with librte_gso into
+ * segments of m->tso_segsz payload bytes (IPv4 ids counting up, FIN and PSH on the
+ * last only), each made final (IPv4 checksum in software, the TCP one by the port or
+ * software as for any segment) and sent with lcore_tx; counted as tx_tso_sw and
+ * tx_tso_sw_segs. m is consumed; on failure (an empty pool) it is dropped as
+ * tx_segments and the TCP stack's retransmission recovers.
+ */
+void lcore_tx_tso_sw(struct lcore_ctx *lc, struct rte_mbuf *m);
 
 /*
  * Out of line, for lcore_tx: m has more segments than its port takes (max). Returns m
@@ -104,8 +129,11 @@ static __rte_always_inline void lcore_tx(struct lcore_ctx *lc, struct rte_mbuf *
 {
     uint16_t max = lc->tx_max_segs[m->port];
 
-    if (m->ol_flags & RTE_MBUF_F_TX_L4_MASK)
+    if (m->ol_flags & (RTE_MBUF_F_TX_L4_MASK | RTE_MBUF_F_TX_TCP_SEG)) {
         m = lcore_tx_csum(lc, m);
+        if (m == NULL)
+            return;
+    }
 
     if (unlikely(max != 0 && m->nb_segs > max)) {
         m = lcore_tx_linearize(lc, m, max);

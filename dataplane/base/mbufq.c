@@ -180,6 +180,24 @@ struct rte_mbuf *mbufq_clone(struct mbufq *q, uint32_t off, uint32_t len,
     return head;
 }
 
+uint32_t mbufq_span(struct mbufq *q, uint32_t off, uint32_t len, uint32_t max_segs)
+{
+    uint32_t start, got = 0;
+    struct rte_mbuf *s;
+
+    if (off >= q->bytes || max_segs == 0)
+        return 0;
+    if (len > q->bytes - off)
+        len = q->bytes - off;
+    s = mbufq_seek(q, off, &start);
+    for (uint32_t n = 0; s != NULL && n < max_segs && got < len; n++) {
+        got += (uint32_t)s->data_len - (off + got - start);
+        start += s->data_len;
+        s = s->next;
+    }
+    return got < len ? got : len;
+}
+
 struct rte_mbuf *mbufq_pop(struct mbufq *q, uint32_t max, struct rte_mempool *pool,
                            uint32_t *segs_out)
 {

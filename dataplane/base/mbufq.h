@@ -70,6 +70,14 @@ struct rte_mbuf *mbufq_clone(struct mbufq *q, uint32_t off, uint32_t len,
                              struct rte_mempool *pool);
 
 /*
+ * How many of the bytes [off, off + len) of the queue mbufq_clone would hand out in at
+ * most max_segs segments (the rest, beyond the range or the queue, not counted): the
+ * bound a transmit path with a segment limit puts on one packet. 0 when off is past
+ * the end or max_segs is 0.
+ */
+uint32_t mbufq_span(struct mbufq *q, uint32_t off, uint32_t len, uint32_t max_segs);
+
+/*
  * Removes up to max bytes from the front and returns them as a packet (pkt_len and
  * nb_segs set). Whole segments move as they are; when the first segment is longer
  * than max, its first max bytes are handed out as an indirect mbuf from pool.

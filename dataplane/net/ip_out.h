@@ -145,7 +145,9 @@ static __rte_always_inline void ip_out_to(struct ip_out *io, struct rte_mbuf *m,
     struct rte_ether_hdr *eth;
     uint16_t mtu = lcore_mtu(io->lc, port);
 
-    if (unlikely(rte_pktmbuf_pkt_len(m) > mtu)) {
+    /* A TSO frame (the TCP stack's) is over the MTU by design: its segments must not. */
+    if (unlikely(rte_pktmbuf_pkt_len(m) > mtu) &&
+        (!(m->ol_flags & RTE_MBUF_F_TX_TCP_SEG) || m->l3_len + m->l4_len + m->tso_segsz > mtu)) {
         ip_out_fragment(io, m, mac, port, mtu);
         return;
     }

@@ -24,11 +24,19 @@
  * UDP/IPv4 checksum offloads are not asked for (asking costs some drivers their
  * fastest transmit path). Multi-segment packets (the TCP stack's header + payload)
  * go out as they are where the port takes them, and are copied into one segment where
- * it does not (lcore_tx). No TSO: the stack sends MSS-sized segments.
+ * it does not (lcore_tx). TSO (layer7.tso, default on): where the port offers TCP
+ * segmentation together with the IPv4 and TCP checksums and multi-segment transmit,
+ * all four are asked for (the device writes every segment's IPv4 header, so its
+ * checksum is the device's too); the stack then sends frames of several MSS where
+ * every port has it (dataplane.c, tcp_output.c). Otherwise MSS-sized segments, as
+ * before.
  */
 #define PORT_RX_OFFLOADS                                                                   \
     (RTE_ETH_RX_OFFLOAD_IPV4_CKSUM | RTE_ETH_RX_OFFLOAD_TCP_CKSUM | RTE_ETH_RX_OFFLOAD_UDP_CKSUM)
 #define PORT_TX_OFFLOADS (RTE_ETH_TX_OFFLOAD_MULTI_SEGS | RTE_ETH_TX_OFFLOAD_TCP_CKSUM)
+#define PORT_TX_TSO                                                                        \
+    (RTE_ETH_TX_OFFLOAD_TCP_TSO | RTE_ETH_TX_OFFLOAD_IPV4_CKSUM |                          \
+     RTE_ETH_TX_OFFLOAD_TCP_CKSUM | RTE_ETH_TX_OFFLOAD_MULTI_SEGS)
 
 /* "NAME,NAME" for the offload bits in mask ("none" for none), rx or tx names. */
 static const char *port_offload_names(char *buf, size_t len, uint64_t mask, bool rx)
@@ -96,16 +104,18 @@ static void port_log(const struct dp_port *p, const struct rte_eth_dev_info *inf
                  "into one", p->tx_max_segs);
     LOG_INFO("port", "port %u: received checksums checked: IPv4 header %s, TCP/UDP %s; "
              "TCP checksums of the stack's segments computed %s, the others in software; "
-             "multi-segment packets %s",
+             "multi-segment packets %s; TSO %s",
              p->id, (p->rx_offloads & RTE_ETH_RX_OFFLOAD_IPV4_CKSUM)
                         ? "by the device where it flags it, else in software"
                         : "in software",
              l4, (p->tx_offloads & RTE_ETH_TX_OFFLOAD_TCP_CKSUM) ? "by the device"
                                                                  : "in software",
-             used);
+             used, (p->tx_offloads & RTE_ETH_TX_OFFLOAD_TCP_TSO) ? "on"
+                   : (info->tx_offload_capa & RTE_ETH_TX_OFFLOAD_TCP_TSO) ? "off (layer7.tso)"
+                                                                          : "not offered");
 }
 
-static int port_setup(uint16_t id, size_t ifc_index, unsigned n_workers,
+static int port_setup(uint16_t id, size_t ifc_index, unsigned n_workers, bool tso,
                       struct rte_mempool **pools, struct dp_port *p, char *err, size_t errlen)
 {
     struct rte_eth_dev_info info;
@@ -132,6 +142,8 @@ static int port_setup(uint16_t id, size_t ifc_index, unsigned n_workers,
     }
     conf.rxmode.offloads = info.rx_offload_capa & PORT_RX_OFFLOADS;
     conf.txmode.offloads = info.tx_offload_capa & PORT_TX_OFFLOADS;
+    if (tso && (info.tx_offload_capa & PORT_TX_TSO) == PORT_TX_TSO)
+        conf.txmode.offloads |= PORT_TX_TSO;
 
     rc = rte_eth_dev_configure(id, nrx, ntx, &conf);
     if (rc == 0)
@@ -213,7 +225,7 @@ int port_init_all(const struct lbd_config *cfg, unsigned n_workers, struct rte_m
             port_close_all(ports, max_ports);
             return LBD_ENOENT;
         }
-        rc = port_setup(id, i, n_workers, pools, &ports[id], err, errlen);
+        rc = port_setup(id, i, n_workers, cfg->layer7.tso, pools, &ports[id], err, errlen);
         if (rc != 0) {
             port_close_all(ports, max_ports);
             return rc;

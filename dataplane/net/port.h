@@ -5,7 +5,8 @@
  * has enough queues, its own rx queue; workers beyond the port's rx queue count
  * only transmit on it and take its traffic through the hand-off rings. The offloads
  * lbd relies on are asked for only where the port reports them (checksum checks on
- * receive, multi-segment transmit), and each port logs what it found and what is used.
+ * receive, multi-segment transmit, TCP checksums and, with layer7.tso, TCP
+ * segmentation on transmit), and each port logs what it found and what is used.
  */
 #ifndef LBD_PORT_H
 #define LBD_PORT_H

@@ -97,6 +97,7 @@ struct tcp_stack *tcp_stack_create(const struct tcp_stack_conf *conf, char *err,
         conf->max_conns == 0 || conf->n_workers == 0 || conf->mss < 64 ||
         conf->rcvbuf < conf->mss || conf->sndbuf < conf->mss ||
         (conf->rcvbuf_init != 0 && conf->rcvbuf_init < conf->mss) ||
+        (conf->tso_max != 0 && (!conf->tx_csum_defer || conf->tso_max > TCP_TSO_MAX)) ||
         conf->port_lo > conf->port_hi || conf->max_listeners == 0) {
         lbd_err_set(err, errlen, LBD_EINVAL, "tcp stack: incomplete or invalid settings");
         return NULL;

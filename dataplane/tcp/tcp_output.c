@@ -24,11 +24,19 @@
 #define TCP_HDR_LEN 20
 #define IP_HDR_LEN 20
 
-/* Builds and transmits one segment; payload (may be NULL) is consumed. */
+/*
+ * Builds and transmits one segment; payload (may be NULL) is consumed. tso_segsz not
+ * 0 and a payload longer than it (conf.tso_max, conf.tx_csum_defer): one TSO frame,
+ * cut by the port (or lcore_tx) into segments of tso_segsz bytes that repeat this
+ * header, options included; the IPv4 checksum and the TCP one (seeded with the
+ * pseudo-header sum without the length) are left to it, and every segment takes an
+ * IPv4 id of its own.
+ */
 static void tcp_output_emit(struct tcp_stack *st, const struct tcp_key *k, uint32_t seq,
                             uint32_t ack, uint8_t flags, uint16_t wnd, const uint8_t *opt,
-                            unsigned optlen, struct rte_mbuf *payload)
+                            unsigned optlen, struct rte_mbuf *payload, uint16_t tso_segsz)
 {
+    uint32_t plen = payload != NULL ? payload->pkt_len : 0, nseg = 1;
     struct rte_mbuf *h = rte_pktmbuf_alloc(st->conf.pool);
     struct rte_ipv4_hdr *ip;
     struct rte_tcp_hdr *th;
@@ -70,17 +78,29 @@ static void tcp_output_emit(struct tcp_stack *st, const struct tcp_key *k, uint3
         return;
     }
     ip->total_length = rte_cpu_to_be_16((uint16_t)h->pkt_len);
-    ip->hdr_checksum = rte_ipv4_cksum(ip);
-    if (st->conf.tx_csum_defer) {
+    if (tso_segsz != 0 && plen > tso_segsz) {
+        nseg = (plen + tso_segsz - 1) / tso_segsz;
+        h->l3_len = IP_HDR_LEN;
+        h->l4_len = (uint64_t)(TCP_HDR_LEN + optlen);
+        h->tso_segsz = tso_segsz;
+        h->ol_flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_TX_TCP_SEG |
+                       RTE_MBUF_F_TX_TCP_CKSUM;
+        th->cksum = rte_ipv4_phdr_cksum(ip, h->ol_flags);  /* TCP_SEG: without the length */
+        st->ip_id = (uint16_t)(st->ip_id + nseg - 1);      /* the ids the segments take */
+        st->stats.tso_frames++;
+        st->stats.tso_bytes += plen;
+    } else if (st->conf.tx_csum_defer) {
+        ip->hdr_checksum = rte_ipv4_cksum(ip);
         /* The port computes it, or lcore_tx in software (base/lcore_ctx.h). */
         h->l3_len = IP_HDR_LEN;
         h->l4_len = (uint64_t)(TCP_HDR_LEN + optlen);
         h->ol_flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_TCP_CKSUM;
         th->cksum = rte_ipv4_phdr_cksum(ip, h->ol_flags);
     } else {
+        ip->hdr_checksum = rte_ipv4_cksum(ip);
         th->cksum = csum_ipv4_l4_mbuf(h, ip, IP_HDR_LEN);  /* the payload may be split oddly */
     }
-    st->stats.segs_out++;
+    st->stats.segs_out += nseg;
     if (flags & TCP_RST)
         st->stats.rst_sent++;
     st->conf.tx(st->conf.tx_arg, h, k->raddr);
@@ -174,8 +194,11 @@ uint32_t tcp_output_smss(const struct tcp_conn *c)
 /* A segment of c at seq with len bytes from the send queue (offset seq - snd_una):
  * options NOP, NOP, Timestamps first when c uses them (RFC 7323 appendix A, as
  * Linux lays them out), then SACK blocks while c holds out-of-order data. The ACK it
- * carries becomes Last.ACK.sent (RFC 7323 section 4.3). */
-static void tcp_output_seg(struct tcp_conn *c, uint32_t seq, uint32_t len, uint8_t flags)
+ * carries becomes Last.ACK.sent (RFC 7323 section 4.3). tso_segsz not 0: a TSO frame
+ * of len bytes in segments of that many (tcp_output_emit); every one of them carries
+ * the same options, TSval included. */
+static void tcp_output_seg_tso(struct tcp_conn *c, uint32_t seq, uint32_t len, uint8_t flags,
+                               uint16_t tso_segsz)
 {
     struct tcp_stack *st = c->st;
     struct rte_mbuf *payload = NULL;
@@ -200,9 +223,35 @@ static void tcp_output_seg(struct tcp_conn *c, uint32_t seq, uint32_t len, uint8
     c->last_ack_sent = c->rcv_nxt;
     if (c->flags & TCPF_RECOVERY)
         c->prr_out += len;              /* PRR (RFC 6937): sent during recovery */
-    tcp_rack_sent(c, seq, len, SEQ_LT(seq, c->snd_max));
+    /* A record per segment on the wire, as without TSO: RACK marks lost, and the
+     * scoreboard repairs, MSS pieces of a frame. */
+    for (uint32_t off = 0, step = tso_segsz != 0 ? tso_segsz : len; off < len; off += step)
+        tcp_rack_sent(c, seq + off, len - off < step ? len - off : step, SEQ_LT(seq, c->snd_max));
     tcp_output_emit(st, &c->key, seq, c->rcv_nxt, flags, tcp_output_window(c), opt, optlen,
-                    payload);
+                    payload, tso_segsz);
+}
+
+static void tcp_output_seg(struct tcp_conn *c, uint32_t seq, uint32_t len, uint8_t flags)
+{
+    tcp_output_seg_tso(c, seq, len, flags, 0);
+}
+
+/*
+ * The payload bytes one TSO frame of c may carry from offset off of the send queue,
+ * smss or more: conf.tso_max, and no more than the port's segment limit lets one
+ * chain (its header mbuf and one indirect mbuf per queued segment it covers) hold.
+ * smss when that limit leaves less: one ordinary segment, as without TSO.
+ */
+static uint32_t tcp_output_tso_len(struct tcp_conn *c, uint32_t off, uint32_t smss)
+{
+    const struct tcp_stack_conf *conf = &c->st->conf;
+    uint32_t max = conf->tso_max;
+
+    if (conf->tso_max_segs > 1)
+        max = mbufq_span(&c->sndq, off, max, conf->tso_max_segs - 1u);
+    else if (conf->tso_max_segs == 1)
+        max = 0;
+    return max > smss ? max : smss;
 }
 
 /* FIN state: true when our FIN is (or is to be) the byte after the send queue. */
@@ -216,9 +265,14 @@ static inline bool tcp_output_fin_wanted(const struct tcp_conn *c)
  * Sends one segment at snd_nxt: at most smss bytes of the send queue within usable
  * bytes beyond snd_nxt (sender silly-window avoidance), the FIN after the data.
  * During a go-back-N retransmission (snd_nxt < snd_max) SACKed data is skipped.
+ * tso (and the stack's conf.tso_max): new data (snd_nxt == snd_max) may go as one TSO
+ * frame of whole smss pieces (the last may be short where the queue ends there);
+ * what is sent again always goes in smss pieces, so the scoreboard, SACK holes and
+ * retransmissions stay in MSS units whatever was sent as one frame.
  * Returns the sequence space sent (0: nothing to send).
  */
-static uint32_t tcp_output_one(struct tcp_conn *c, uint32_t usable, uint32_t smss, bool force)
+static uint32_t tcp_output_one(struct tcp_conn *c, uint32_t usable, uint32_t smss, bool force,
+                               bool tso)
 {
     struct tcp_stack *st = c->st;
     uint32_t off, avail, len, fin_seq = c->snd_una + c->sndq.bytes;
@@ -240,8 +294,15 @@ static uint32_t tcp_output_one(struct tcp_conn *c, uint32_t usable, uint32_t sms
         return 0;                       /* only the FIN is beyond: already sent */
     avail = c->sndq.bytes - off;
     len = avail < usable ? avail : usable;
-    if (len > smss)
+    if (tso && st->conf.tso_max > smss && c->snd_nxt == c->snd_max && len > smss) {
+        uint32_t max = tcp_output_tso_len(c, off, smss);
+        if (len > max)
+            len = max;
+        if (len < avail)
+            len -= len % smss;          /* whole segments; the rest goes later */
+    } else if (len > smss) {
         len = smss;
+    }
     if (capped && len > limit - c->snd_nxt)
         len = limit - c->snd_nxt;       /* stop at the next SACKed range */
     fin = tcp_output_fin_wanted(c) && c->snd_nxt + len == fin_seq;
@@ -261,7 +322,7 @@ static uint32_t tcp_output_one(struct tcp_conn *c, uint32_t usable, uint32_t sms
         flags |= TCP_FIN;
     if (len != 0 && len == avail)
         flags |= TCP_PSH;
-    tcp_output_seg(c, c->snd_nxt, len, flags);
+    tcp_output_seg_tso(c, c->snd_nxt, len, flags, len > smss ? (uint16_t)smss : 0);
     if (rexmt) {
         st->stats.segs_retrans++;
         st->stats.bytes_retrans += len;
@@ -305,7 +366,7 @@ static bool tcp_output_sack_recovery(struct tcp_conn *c, uint32_t smss)
             sent = true;
             continue;
         }
-        len = tcp_output_one(c, wnd < usable ? wnd : usable, smss, false);
+        len = tcp_output_one(c, wnd < usable ? wnd : usable, smss, false, false);
         if (len != 0) {
             pipe += len;
             sent = true;
@@ -325,7 +386,7 @@ static bool tcp_output_sack_recovery(struct tcp_conn *c, uint32_t smss)
 
 uint32_t tcp_output_probe_new(struct tcp_conn *c, uint32_t smss)
 {
-    return tcp_output_one(c, smss, smss, false);
+    return tcp_output_one(c, smss, smss, false, false);
 }
 
 uint32_t tcp_output_window_probe(struct tcp_conn *c)
@@ -336,7 +397,7 @@ uint32_t tcp_output_window_probe(struct tcp_conn *c)
 
     if (wnd == 0)
         return 0;
-    n = tcp_output_one(c, wnd, tcp_output_smss(c), true);
+    n = tcp_output_one(c, wnd, tcp_output_smss(c), true, false);
     if (n != 0)
         tcp_timer_rexmt_arm(c);
     return n;
@@ -365,7 +426,7 @@ void tcp_output(struct tcp_conn *c)
             for (;;) {
                 uint32_t off = c->snd_nxt - c->snd_una;
                 uint32_t wnd = c->snd_wnd < c->cwnd ? c->snd_wnd : c->cwnd;
-                uint32_t n = tcp_output_one(c, wnd > off ? wnd - off : 0, smss, false);
+                uint32_t n = tcp_output_one(c, wnd > off ? wnd - off : 0, smss, false, true);
                 if (n == 0)
                     break;
                 sent = true;
@@ -432,7 +493,7 @@ void tcp_output_syn(struct tcp_conn *c)
         c->last_ack_sent = c->rcv_nxt;
     }
     c->flags &= ~TCPF_ACKNOW;
-    tcp_output_emit(c->st, &c->key, c->iss, c->rcv_nxt, flags, wnd, opt, n, NULL);
+    tcp_output_emit(c->st, &c->key, c->iss, c->rcv_nxt, flags, wnd, opt, n, NULL, 0);
     if (SEQ_LT(c->snd_nxt, c->iss + 1))
         c->snd_nxt = c->iss + 1;
     if (SEQ_LT(c->snd_max, c->snd_nxt))
@@ -516,7 +577,7 @@ void tcp_output_rst(struct tcp_conn *c)
     if (c->state < TCP_SYN_RECEIVED || c->state == TCP_TIME_WAIT)
         return;
     tcp_output_emit(c->st, &c->key, c->snd_max, c->rcv_nxt, TCP_RST | TCP_ACK, 0, NULL, 0,
-                    NULL);
+                    NULL, 0);
 }
 
 void tcp_output_tw_ack(struct tcp_stack *st, const struct tcp_tw_entry *e)
@@ -526,7 +587,7 @@ void tcp_output_tw_ack(struct tcp_stack *st, const struct tcp_tw_entry *e)
 
     if (e->flags & TCP_TWF_TS)
         n = tcp_opt_put_nop_ts(opt, (uint32_t)tcp_now(st) + e->ts_offset, e->ts_recent);
-    tcp_output_emit(st, &e->key, e->snd_nxt, e->rcv_nxt, TCP_ACK, e->wnd, opt, n, NULL);
+    tcp_output_emit(st, &e->key, e->snd_nxt, e->rcv_nxt, TCP_ACK, e->wnd, opt, n, NULL, 0);
 }
 
 void tcp_output_raw(struct tcp_stack *st, const struct tcp_key *k, uint32_t seq, uint32_t ack,
@@ -551,5 +612,5 @@ void tcp_output_raw(struct tcp_stack *st, const struct tcp_key *k, uint32_t seq,
         }
         wnd = st->conf.rcvbuf_init > 65535 ? 65535 : (uint16_t)st->conf.rcvbuf_init;
     }
-    tcp_output_emit(st, k, seq, ack, flags, wnd, opt, n, NULL);
+    tcp_output_emit(st, k, seq, ack, flags, wnd, opt, n, NULL, 0);
 }

@@ -356,6 +356,10 @@ typedef void (*tcp_tx_fn)(void *arg, struct rte_mbuf *m, uint32_t dst_ip);
 /* Initial sequence number hook (tests); NULL = RFC 6528. */
 typedef uint32_t (*tcp_iss_fn)(void *arg, const struct tcp_key *k);
 
+/* The most payload one TSO frame carries: an IPv4 packet of 64 KiB at most, with the
+ * largest IPv4 and TCP headers. */
+#define TCP_TSO_MAX (65535u - 60u - 60u)
+
 struct tcp_stack_conf {
     const char *name;               /* unique per process, for rte_hash names */
     int socket_id;
@@ -406,6 +410,12 @@ struct tcp_stack_conf {
     bool tx_csum_defer;             /* leave the TCP checksum to the transmit path
                                        (lcore_tx: the port, or software there): segments
                                        carry the pseudo-header sum and TX_TCP_CKSUM */
+    uint32_t tso_max;               /* with tx_csum_defer: payload bytes of one TSO frame
+                                       (RTE_MBUF_F_TX_TCP_SEG, cut into MSS-sized
+                                       segments by the port or lcore_tx) at most; new
+                                       data only, never a retransmission. 0: no TSO */
+    uint16_t tso_max_segs;          /* mbuf segments a TSO frame may have, its header
+                                       mbuf included (the port's limit); 0: no limit */
 };
 
 /* The stack's counters; names in tcp.h (tcp_stat_name). */
@@ -434,7 +444,8 @@ struct tcp_stack_conf {
     X(rcvbuf_grown) X(rcvbuf_capped) X(rcvbuf_trimmed) X(ooo_pruned)            \
     X(time_wait_acks) X(time_wait_ack_limited)                              \
     X(rack_marked_lost) X(rack_reo_timeouts) X(rack_records_exhausted)         \
-    X(rack_reo_wnd_grown) X(dsacks_rcvd) X(dsack_undos)
+    X(rack_reo_wnd_grown) X(dsacks_rcvd) X(dsack_undos)                       \
+    X(tso_frames) X(tso_bytes)
 
 struct tcp_stats {
 #define TCP_STAT_FIELD(n) uint64_t n;

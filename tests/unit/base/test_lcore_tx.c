@@ -8,6 +8,7 @@
  * TCP checksum offload, and handed to one with it (lcore_ctx.tx_csum: the seam that
  * stands for what the port reported, as tx_max_segs does for its segment limit).
  */
+#define ALLOW_EXPERIMENTAL_API 1
 #include <criterion/criterion.h>
 
 #include <string.h>
@@ -264,5 +265,187 @@ Test(lcore_tx, a_port_with_tcp_checksum_offload_gets_the_pseudo_header_sum_and_f
     assert_bytes(got, 754);
     cr_assert_eq(lstats.tx_csum_offloaded, 1);
     rte_pktmbuf_free(got);
+    lc.tx_csum[0] = 0;
+}
+
+/*
+ * A TSO frame as the TCP stack sends one (conf.tso_max): Ethernet, IPv4 and TCP headers
+ * (with 12 bytes of options, NOP NOP Timestamps, that every segment repeats) in the
+ * first mbuf, 3,000 bytes of payload cut at odd lengths after it, tso_segsz 1,000: the
+ * IPv4 checksum left to the port (0), the TCP field holding the pseudo-header sum
+ * without the length, FIN and PSH set (for the last segment only).
+ */
+#define TSO_SEGSZ 1000
+#define TSO_SEQ 0x10000000u
+#define TSO_ID 0x1234
+static struct rte_mbuf *tso_frame(void)
+{
+    static const uint16_t lens[] = {701, 1299, 1000};
+    static const uint8_t opt[12] = {1, 1, 8, 10, 0, 0, 0, 7, 0, 0, 0, 9};
+    struct rte_mbuf *h = rte_pktmbuf_alloc(lc.pool), *p;
+    struct rte_ipv4_hdr *ip;
+    struct rte_tcp_hdr *th;
+    uint8_t *f;
+
+    cr_assert_not_null(h);
+    f = (uint8_t *)rte_pktmbuf_append(h, 14 + 20 + 32);
+    memset(f, 0, 66);
+    f[12] = 0x08;
+    ip = (struct rte_ipv4_hdr *)(f + 14);
+    th = (struct rte_tcp_hdr *)(f + 34);
+    ip->version_ihl = RTE_IPV4_VHL_DEF;
+    ip->time_to_live = 64;
+    ip->packet_id = rte_cpu_to_be_16(TSO_ID);
+    ip->fragment_offset = rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG);
+    ip->next_proto_id = IPPROTO_TCP;
+    ip->src_addr = rte_cpu_to_be_32(0x0a000001);
+    ip->dst_addr = rte_cpu_to_be_32(0x0a000002);
+    th->src_port = rte_cpu_to_be_16(80);
+    th->dst_port = rte_cpu_to_be_16(40000);
+    th->sent_seq = rte_cpu_to_be_32(TSO_SEQ);
+    th->recv_ack = rte_cpu_to_be_32(77);
+    th->data_off = 8 << 4;
+    th->tcp_flags = RTE_TCP_ACK_FLAG | RTE_TCP_PSH_FLAG | RTE_TCP_FIN_FLAG;
+    th->rx_win = rte_cpu_to_be_16(1000);
+    memcpy(th + 1, opt, sizeof(opt));
+    p = chain(lens, 3);
+    cr_assert_eq(rte_pktmbuf_chain(h, p), 0);
+    ip->total_length = rte_cpu_to_be_16((uint16_t)(h->pkt_len - 14));
+    h->l3_len = 20;
+    h->l4_len = 32;
+    h->tso_segsz = TSO_SEGSZ;
+    h->ol_flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_TX_TCP_SEG |
+                   RTE_MBUF_F_TX_TCP_CKSUM;
+    th->cksum = rte_ipv4_phdr_cksum(ip, h->ol_flags);
+    h->port = 0;
+    return h;
+}
+
+/*
+ * Sends a TSO frame through lc to a port that does not take it as it is and checks
+ * what came out: segments of TSO_SEGSZ bytes of the payload in order, each a whole
+ * TCP/IPv4 packet with both checksums final, the options repeated, sequence numbers
+ * and IPv4 ids counting up, FIN and PSH on the last only; each in at most max_segs
+ * mbufs. Returns the segments seen.
+ */
+static unsigned tso_cut_in_software(unsigned max_segs)
+{
+    struct rte_mbuf *got[8];
+    unsigned n;
+
+    lcore_tx(&lc, tso_frame());
+    rte_eth_tx_buffer_flush(0, 0, lc.txb[0]);
+    n = rte_eth_rx_burst(0, 0, got, 8);
+    cr_assert_eq(n, 3, "3,000 bytes in segments of 1,000: %u", n);
+    for (unsigned i = 0; i < n; i++) {
+        uint8_t buf[1100];
+        const uint8_t *f = rte_pktmbuf_read(got[i], 0, got[i]->pkt_len, buf);
+        const struct rte_ipv4_hdr *ip = (const struct rte_ipv4_hdr *)(f + 14);
+        const struct rte_tcp_hdr *th = (const struct rte_tcp_hdr *)(f + 34);
+
+        cr_assert_eq(got[i]->pkt_len, 14 + 20 + 32 + TSO_SEGSZ);
+        cr_assert_leq(got[i]->nb_segs, max_segs);
+        cr_assert_eq(rte_be_to_cpu_16(ip->total_length), 20 + 32 + TSO_SEGSZ);
+        cr_assert_eq(rte_ipv4_cksum(ip), 0, "IPv4 checksum final");
+        cr_assert_eq(rte_ipv4_udptcp_cksum_verify(ip, th), 0, "TCP checksum final");
+        cr_assert_eq(rte_be_to_cpu_16(ip->packet_id), TSO_ID + i);
+        cr_assert_eq(rte_be_to_cpu_32(th->sent_seq), TSO_SEQ + i * TSO_SEGSZ);
+        cr_assert_eq(th->tcp_flags, i + 1 == n ? (RTE_TCP_ACK_FLAG | RTE_TCP_PSH_FLAG |
+                                                  RTE_TCP_FIN_FLAG)
+                                               : RTE_TCP_ACK_FLAG);
+        cr_assert_eq(f[54], 1, "options repeated");
+        cr_assert_eq(f[56], 8);
+        cr_assert_eq(memcmp(f + 66, pattern + i * TSO_SEGSZ, TSO_SEGSZ), 0, "payload %u", i);
+        cr_assert_eq(got[i]->ol_flags & (RTE_MBUF_F_TX_TCP_SEG | RTE_MBUF_F_TX_IP_CKSUM), 0);
+        rte_pktmbuf_free(got[i]);
+    }
+    return n;
+}
+
+Test(lcore_tx, a_port_with_tso_gets_one_frame_with_the_flags_segment_size_and_lengths)
+{
+    struct rte_mbuf *got;
+
+    lc.tx_csum[0] = LCORE_TX_CSUM_TCP | LCORE_TX_TSO;
+    got = through(tso_frame());
+    const struct rte_ipv4_hdr *ip = ip_of(got);
+    const struct rte_tcp_hdr *th = rte_pktmbuf_mtod_offset(got, const struct rte_tcp_hdr *, 34);
+    cr_assert_eq(got->pkt_len, 14 + 20 + 32 + 3000, "one frame of three segments' payload");
+    cr_assert_eq(got->nb_segs, 4);
+    cr_assert(got->ol_flags & RTE_MBUF_F_TX_TCP_SEG);
+    cr_assert(got->ol_flags & RTE_MBUF_F_TX_IPV4);
+    cr_assert(got->ol_flags & RTE_MBUF_F_TX_IP_CKSUM);
+    cr_assert_eq(got->ol_flags & RTE_MBUF_F_TX_L4_MASK, RTE_MBUF_F_TX_TCP_CKSUM);
+    cr_assert_eq(got->tso_segsz, TSO_SEGSZ);
+    cr_assert_eq(got->l2_len, 14);
+    cr_assert_eq(got->l3_len, 20);
+    cr_assert_eq(got->l4_len, 32);
+    cr_assert_eq(th->cksum, rte_ipv4_phdr_cksum(ip, RTE_MBUF_F_TX_TCP_SEG),
+                 "the pseudo-header sum without the length");
+    cr_assert_neq(th->cksum, rte_ipv4_phdr_cksum(ip, 0));
+    cr_assert_eq(lstats.tx_tso_offloaded, 1);
+    cr_assert_eq(lstats.tx_tso_sw, 0);
+    cr_assert_eq(lstats.tx_csum_sw, 0);
+    rte_pktmbuf_free(got);
+    cr_assert_eq(rte_mempool_in_use_count(lc.pool), 0, "nothing leaked");
+    lc.tx_csum[0] = 0;
+}
+
+Test(lcore_tx, a_port_without_tso_or_checksum_offload_gets_segments_with_software_checksums)
+{
+    cr_assert_eq(tso_cut_in_software(UINT16_MAX), 3);
+    cr_assert_eq(lstats.tx_tso_sw, 1);
+    cr_assert_eq(lstats.tx_tso_sw_segs, 3);
+    cr_assert_eq(lstats.tx_tso_offloaded, 0);
+    cr_assert_eq(lstats.tx_csum_sw, 3, "each segment's TCP checksum in software");
+    cr_assert_eq(lstats.tx_bytes, 3 * (66 + TSO_SEGSZ), "counted as three packets sent");
+    cr_assert_eq(rte_mempool_in_use_count(lc.pool), 0, "nothing leaked");
+}
+
+Test(lcore_tx, a_tso_frame_longer_than_the_port_takes_is_cut_and_the_pieces_linearized)
+{
+    /* A port with TSO but one segment per packet: the 4-segment frame is cut in
+     * software (the port could not take it), each piece copied into one segment. */
+    lc.tx_csum[0] = LCORE_TX_TSO;
+    lc.tx_max_segs[0] = 1;
+    cr_assert_eq(tso_cut_in_software(1), 3);
+    cr_assert_eq(lstats.tx_tso_offloaded, 0);
+    cr_assert_eq(lstats.tx_tso_sw, 1);
+    cr_assert_eq(lstats.tx_linearized, 3);
+    cr_assert_eq(lstats.tx_csum_sw, 3);
+    cr_assert_eq(rte_mempool_in_use_count(lc.pool), 0, "nothing leaked");
+    lc.tx_csum[0] = 0;
+    lc.tx_max_segs[0] = 0;
+}
+
+Test(lcore_tx, a_port_with_checksum_offload_but_no_tso_gets_segments_with_the_pseudo_header_sum)
+{
+    struct rte_mbuf *got[8];
+    unsigned n;
+
+    lc.tx_csum[0] = LCORE_TX_CSUM_TCP;
+    lcore_tx(&lc, tso_frame());
+    rte_eth_tx_buffer_flush(0, 0, lc.txb[0]);
+    n = rte_eth_rx_burst(0, 0, got, 8);
+    cr_assert_eq(n, 3);
+    for (unsigned i = 0; i < n; i++) {
+        const struct rte_ipv4_hdr *ip = ip_of(got[i]);
+        const struct rte_tcp_hdr *th =
+            rte_pktmbuf_mtod_offset(got[i], const struct rte_tcp_hdr *, 34);
+        cr_assert_eq(rte_ipv4_cksum(ip), 0, "IPv4 checksum final (software)");
+        cr_assert_eq(got[i]->ol_flags & RTE_MBUF_F_TX_L4_MASK, RTE_MBUF_F_TX_TCP_CKSUM);
+        cr_assert_eq(got[i]->ol_flags & (RTE_MBUF_F_TX_TCP_SEG | RTE_MBUF_F_TX_IP_CKSUM), 0);
+        cr_assert_eq(got[i]->l2_len, 14);
+        cr_assert_eq(got[i]->l3_len, 20);
+        cr_assert_eq(got[i]->l4_len, 32);
+        cr_assert_eq(th->cksum, rte_ipv4_phdr_cksum(ip, got[i]->ol_flags),
+                     "the pseudo-header sum with this segment's length");
+        lcore_tx_csum_sw(got[i], 14);
+        cr_assert(csum_ipv4_l4_mbuf_ok(got[i], ip, 34));
+        rte_pktmbuf_free(got[i]);
+    }
+    cr_assert_eq(lstats.tx_tso_sw, 1);
+    cr_assert_eq(lstats.tx_csum_offloaded, 3);
+    cr_assert_eq(rte_mempool_in_use_count(lc.pool), 0, "nothing leaked");
     lc.tx_csum[0] = 0;
 }

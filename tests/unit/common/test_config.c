@@ -606,6 +606,28 @@ Test(config, layer7_receive_buffers)
     config_free(cfg);
 }
 
+/* layer7.tso: on by default, off on request, kept by a round trip. */
+Test(config, layer7_tso)
+{
+    const struct change off[] = {{"layer7", "{'tso': false}"}};
+    const struct change bad[] = {{"layer7", "{'tso': 1}"}};
+    struct lbd_config *cfg = load_ok(NULL, 0);
+
+    cr_assert(cfg->layer7.tso, "default");
+    assert_round_trip(cfg);
+    config_free(cfg);
+    cfg = load_ok(off, 1);
+    cr_assert(!cfg->layer7.tso);
+    assert_round_trip(cfg);
+    config_free(cfg);
+    {
+        struct lbd_config *c2 = NULL;
+        char err[512] = "";
+        cr_assert_eq(load_changed(bad, 1, &c2, err, sizeof(err)), LBD_EINVAL);
+        cr_assert(strstr(err, "layer7.tso") != NULL, "%s", err);
+    }
+}
+
 /* The TCP stack's sizes: control blocks and TIME_WAIT entries per worker. */
 Test(config, layer7_control_blocks_and_time_wait)
 {

@@ -188,6 +188,10 @@ Test(api_cmd_handlers, changes_that_need_a_restart_are_refused)
     refused("{\"cmd\":\"config.apply\",\"config\":{\"appliance\":{\"name\":\"t\"},"
             "\"interfaces\":[{\"port\":0,\"ip\":\"192.168.112.5/24\"}],"
             "\"layer7\":{\"max_time_wait_per_worker\":4096}}}", "bad_state");
+    /* The ports' offloads are asked for at start-up: layer7.tso too. */
+    refused("{\"cmd\":\"config.apply\",\"config\":{\"appliance\":{\"name\":\"t\"},"
+            "\"interfaces\":[{\"port\":0,\"ip\":\"192.168.112.5/24\"}],"
+            "\"layer7\":{\"tso\":false}}}", "bad_state");
     /* The management server is set up at start-up. */
     refused("{\"cmd\":\"config.apply\",\"config\":{\"appliance\":{\"name\":\"t\"},"
             "\"interfaces\":[{\"port\":0,\"ip\":\"192.168.112.5/24\"}],"
