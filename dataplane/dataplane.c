@@ -209,6 +209,8 @@ static int dp_create_tcp(struct dataplane *dp, struct worker *w, const struct lb
         if (p->tx_max_segs != UINT16_MAX &&
             (tc.tso_max_segs == 0 || p->tx_max_segs < tc.tso_max_segs))
             tc.tso_max_segs = p->tx_max_segs;
+        if (p->tso_seg_trim > tc.tso_seg_trim)
+            tc.tso_seg_trim = p->tso_seg_trim;
     }
     tc.cc = cfg->layer7.congestion_control == CFG_CC_NEWRENO ? TCP_CC_NEWRENO : TCP_CC_CUBIC;
     tcp = tcp_stack_create(&tc, err, errlen);

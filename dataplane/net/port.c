@@ -110,7 +110,10 @@ static void port_log(const struct dp_port *p, const struct rte_eth_dev_info *inf
                         : "in software",
              l4, (p->tx_offloads & RTE_ETH_TX_OFFLOAD_TCP_CKSUM) ? "by the device"
                                                                  : "in software",
-             used, (p->tx_offloads & RTE_ETH_TX_OFFLOAD_TCP_TSO) ? "on"
+             used, (p->tx_offloads & RTE_ETH_TX_OFFLOAD_TCP_TSO)
+                       ? (p->tso_seg_trim != 0 ? "on (segments 14 bytes below the MSS: the "
+                                                 "driver counts the Ethernet header in its "
+                                                 "MTU)" : "on")
                    : (info->tx_offload_capa & RTE_ETH_TX_OFFLOAD_TCP_TSO) ? "off (layer7.tso)"
                                                                           : "not offered");
 }
@@ -176,6 +179,9 @@ static int port_setup(uint16_t id, size_t ifc_index, unsigned n_workers, bool ts
         p->mtu = RTE_ETHER_MTU;
     rte_eth_macaddr_get(id, &p->mac);
     snprintf(p->driver, sizeof(p->driver), "%s", info.driver_name);
+    p->tso_seg_trim = 0;
+    if ((p->tx_offloads & RTE_ETH_TX_OFFLOAD_TCP_TSO) && strcmp(p->driver, "net_tap") == 0)
+        p->tso_seg_trim = RTE_ETHER_HDR_LEN;    /* its MTU check (port.h) */
     if (rte_eth_dev_get_name_by_port(id, p->name) != 0)
         snprintf(p->name, sizeof(p->name), "port%u", id);
     port_log(p, &info, conf.rxmode.mq_mode == RTE_ETH_MQ_RX_RSS

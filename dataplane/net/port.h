@@ -28,6 +28,11 @@ struct dp_port {
                                        multi-segment tx; UINT16_MAX: no limit) */
     uint16_t mtu;                   /* IP bytes per frame (rte_eth_dev_get_mtu; 1500
                                        when the driver does not say) */
+    uint16_t tso_seg_trim;          /* with TSO: bytes TSO segments must stay below the
+                                       MSS. DPDK 22.11's net_tap refuses a TSO frame
+                                       whose tso_segsz plus l2, l3 and l4 headers exceed
+                                       the IP MTU (the Ethernet header counted against
+                                       it) and stops the burst there: 14 for net_tap */
     uint64_t rx_offloads;           /* RTE_ETH_RX_OFFLOAD_* enabled (see port.c) */
     uint64_t tx_offloads;           /* RTE_ETH_TX_OFFLOAD_* enabled */
     struct rte_ether_addr mac;

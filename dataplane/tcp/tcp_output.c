@@ -276,7 +276,7 @@ static uint32_t tcp_output_one(struct tcp_conn *c, uint32_t usable, uint32_t sms
 {
     struct tcp_stack *st = c->st;
     uint32_t off, avail, len, fin_seq = c->snd_una + c->sndq.bytes;
-    uint32_t limit = 0;
+    uint32_t limit = 0, tseg = smss;
     bool fin, rexmt, capped = false;
     uint8_t flags = TCP_ACK;
 
@@ -296,10 +296,12 @@ static uint32_t tcp_output_one(struct tcp_conn *c, uint32_t usable, uint32_t sms
     len = avail < usable ? avail : usable;
     if (tso && st->conf.tso_max > smss && c->snd_nxt == c->snd_max && len > smss) {
         uint32_t max = tcp_output_tso_len(c, off, smss);
+        if (smss > st->conf.tso_seg_trim)
+            tseg = smss - st->conf.tso_seg_trim;    /* the port's quirk (port.h) */
         if (len > max)
             len = max;
         if (len < avail)
-            len -= len % smss;          /* whole segments; the rest goes later */
+            len -= len % tseg;          /* whole segments; the rest goes later */
     } else if (len > smss) {
         len = smss;
     }
@@ -322,7 +324,7 @@ static uint32_t tcp_output_one(struct tcp_conn *c, uint32_t usable, uint32_t sms
         flags |= TCP_FIN;
     if (len != 0 && len == avail)
         flags |= TCP_PSH;
-    tcp_output_seg_tso(c, c->snd_nxt, len, flags, len > smss ? (uint16_t)smss : 0);
+    tcp_output_seg_tso(c, c->snd_nxt, len, flags, len > smss ? (uint16_t)tseg : 0);
     if (rexmt) {
         st->stats.segs_retrans++;
         st->stats.bytes_retrans += len;

@@ -416,6 +416,9 @@ struct tcp_stack_conf {
                                        data only, never a retransmission. 0: no TSO */
     uint16_t tso_max_segs;          /* mbuf segments a TSO frame may have, its header
                                        mbuf included (the port's limit); 0: no limit */
+    uint16_t tso_seg_trim;          /* TSO segments this many bytes below the MSS (a port
+                                       that counts its Ethernet header against the IP
+                                       MTU: dp_port.tso_seg_trim); 0 for most */
 };
 
 /* The stack's counters; names in tcp.h (tcp_stat_name). */

@@ -234,3 +234,38 @@ Test(tcp_tso, a_lost_piece_of_a_frame_is_sent_again_as_one_mss)
     cr_assert_eq(check_run(una + 4 * 1460, 1460) % 1460, 0);
     cr_assert_eq(D.frames, frames);
 }
+
+/* A port that counts its Ethernet header against the IP MTU (net_tap: the dataplane
+ * sets tso_seg_trim 14): frames of whole 1,446-byte segments, cut at that size. */
+Test(tcp_tso, a_trimmed_port_gets_segments_below_the_mss)
+{
+    struct tcp_conn *c;
+
+    H.conf.tso_seg_trim = 14;
+    c = tso_start(TCP_TSO_MAX, 0);
+    cr_assert_eq(tcp_send(c, h_payload(20 * 1460, 0, 1460)), 0);
+    cr_assert_geq(D.frames, 1);
+    cr_assert_eq(D.segsz[0], 1460 - 14, "tso_segsz: the MSS less the trim");
+    cr_assert_eq(D.len[0] % (1460 - 14), 0, "whole segments of that size: %u", D.len[0]);
+    cr_assert_eq(check_run(ISS + 1, 1460 - 14) % (1460 - 14), 0);
+}
+
+/* RACK keeps a transmit record per segment on the wire, not per frame, so that a lost
+ * piece of a frame is marked lost (and repaired) alone. */
+Test(tcp_tso, a_frame_takes_a_transmit_record_per_segment)
+{
+    struct tcp_conn *c;
+
+    H.peer_sack = 1;
+    c = tso_start(TCP_TSO_MAX, 0);
+    cr_assert(c->flags & TCPF_SACK);
+    cr_assert_eq(tcp_send(c, h_payload(10 * 1460, 0, 1460)), 0);
+    cr_assert_eq(D.frames, 1);
+    cr_assert_not_null(c->rack.q);
+    cr_assert_eq(c->rack.q->n, 10, "ten records for a frame of ten segments: %u",
+                 c->rack.q->n);
+    for (unsigned i = 0; i < 10; i++) {
+        const struct tcp_rack_seg *s = &c->rack.q->s[c->rack.q->head + i];
+        cr_assert_eq(s->end - s->start, 1460, "record %u: one segment", i);
+    }
+}
