@@ -386,6 +386,33 @@ static bool tcp_output_sack_recovery(struct tcp_conn *c, uint32_t smss)
     return sent;
 }
 
+/*
+ * After an RTO (go-back-N from snd_una, no recovery until it reaches recover): a
+ * retransmission RACK marked lost (sent again, then lost again) lies below snd_nxt,
+ * where go-back-N never returns; without this it waited for the next RTO, backed off.
+ * It goes again first, as Linux's loss state retransmits what is marked lost, within
+ * cwnd of what is in flight (snd_nxt - snd_una less what RACK says is gone). Returns
+ * true when something was sent.
+ */
+static bool tcp_output_loss_rexmt(struct tcp_conn *c, uint32_t smss)
+{
+    bool sent = false;
+    uint32_t seq, len;
+
+    while (tcp_rack_next_lost(c, smss, &seq, &len) && SEQ_LT(seq, c->snd_nxt)) {
+        uint32_t off = c->snd_nxt - c->snd_una, lost = tcp_rack_lost_below(c, c->snd_nxt);
+        uint32_t flight = off > lost ? off - lost : 0;
+        if (flight + len > c->cwnd)
+            break;
+        if (SEQ_GT(seq + len, c->snd_nxt))
+            len = c->snd_nxt - seq;
+        tcp_output_rexmt(c, seq, len);
+        c->st->stats.rto_lost_rexmits++;
+        sent = true;
+    }
+    return sent;
+}
+
 uint32_t tcp_output_probe_new(struct tcp_conn *c, uint32_t smss)
 {
     return tcp_output_one(c, smss, smss, false, false);
@@ -425,6 +452,8 @@ void tcp_output(struct tcp_conn *c)
         if (c->flags & TCPF_SACK_RECOVERY) {
             sent = tcp_output_sack_recovery(c, smss);
         } else {
+            if (SEQ_LT(c->snd_una, c->recover) && !(c->flags & TCPF_RECOVERY))
+                sent = tcp_output_loss_rexmt(c, smss);
             for (;;) {
                 uint32_t off = c->snd_nxt - c->snd_una;
                 uint32_t wnd = c->snd_wnd < c->cwnd ? c->snd_wnd : c->cwnd;

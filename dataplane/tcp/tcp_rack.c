@@ -410,3 +410,18 @@ uint32_t tcp_rack_pipe(const struct tcp_conn *c)
     }
     return lost < pipe ? pipe - lost : 0;
 }
+
+uint32_t tcp_rack_lost_below(const struct tcp_conn *c, uint32_t seq)
+{
+    const struct tcp_rack_q *q = c->rack.q;
+    uint32_t lost = 0;
+
+    if (q == NULL)
+        return 0;
+    for (uint32_t i = q->head; i < q->head + q->n && SEQ_LT(q->s[i].start, seq); i++) {
+        const struct tcp_rack_seg *s = &q->s[i];
+        if ((s->flags & (TCP_RACKF_LOST | TCP_RACKF_SACKED)) == TCP_RACKF_LOST)
+            lost += (SEQ_LT(s->end, seq) ? s->end : seq) - s->start;
+    }
+    return lost;
+}

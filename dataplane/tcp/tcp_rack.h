@@ -73,6 +73,9 @@ bool tcp_rack_next_lost(struct tcp_conn *c, uint32_t smss, uint32_t *seq, uint32
  * counts in flight (and their lost retransmissions). */
 uint32_t tcp_rack_pipe(const struct tcp_conn *c);
 
+/* Bytes below seq of the records marked lost and not yet sent again. */
+uint32_t tcp_rack_lost_below(const struct tcp_conn *c, uint32_t seq);
+
 /* The reorder window now (RFC 8985 6.2 step 4), microseconds. */
 uint32_t tcp_rack_reo_wnd(const struct tcp_conn *c);
 

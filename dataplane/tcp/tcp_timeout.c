@@ -49,6 +49,18 @@ static void tcp_timeout_rexmt(struct tcp_conn *c)
         return;
     }
     st->stats.rexmt_timeouts++;
+    /* Why no ACK clock was left (doc/tcp.md, "RTO causes"): counted by the state the
+     * timeout finds, before it changes it. */
+    if (c->rexmt_shift > 1)
+        st->stats.rto_backoff++;
+    else if (c->flags & TCPF_RECOVERY)
+        st->stats.rto_in_recovery++;
+    else if (SEQ_LT(c->snd_una, c->recover))
+        st->stats.rto_in_loss++;
+    else if (c->flags & TCPF_TLP)
+        st->stats.rto_tlp_out++;
+    else
+        st->stats.rto_open++;
     /* An undo episode: a fresh one unless a recovery's or an earlier RTO's is on. */
     tcp_rack_undo_start(c, c->rexmt_shift == 1 && !(c->flags & TCPF_RECOVERY));
     tcp_cc_rto(c, c->snd_max - c->snd_una, c->rexmt_shift == 1);

@@ -448,7 +448,9 @@ struct tcp_stack_conf {
     X(time_wait_acks) X(time_wait_ack_limited)                              \
     X(rack_marked_lost) X(rack_reo_timeouts) X(rack_records_exhausted)         \
     X(rack_reo_wnd_grown) X(dsacks_rcvd) X(dsack_undos)                       \
-    X(tso_frames) X(tso_bytes)
+    X(tso_frames) X(tso_bytes)                                                \
+    X(rto_in_recovery) X(rto_in_loss) X(rto_backoff) X(rto_tlp_out) X(rto_open) \
+    X(rto_lost_rexmits)
 
 struct tcp_stats {
 #define TCP_STAT_FIELD(n) uint64_t n;

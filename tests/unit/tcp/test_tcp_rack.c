@@ -243,3 +243,43 @@ Test(tcp_rack, without_records_rfc6675_recovers_alone_and_it_is_counted)
     cr_assert_eq(H.st->stats.rack_marked_lost, 0);
     cr_assert_eq(H.st->stats.rexmt_timeouts, 0);
 }
+
+/*
+ * After an RTO, go-back-N resends from snd_una; a retransmission of it that is lost
+ * again lies below snd_nxt, where go-back-N never returns. RACK finds it by time (a
+ * later retransmission SACKed) and it goes again at once, before the go-back-N front
+ * moves on: without that it waited for a second, backed-off RTO.
+ */
+Test(tcp_rack, a_retransmission_lost_after_an_rto_goes_again_without_a_second_rto)
+{
+    struct tcp_conn *c = rack_sender(10);
+    uint32_t seq = 0, a;
+    unsigned n, i;
+
+    /* An RTT sample first (min_RTT 40 ms), so that RACK may time retransmissions;
+     * the two segments it lets out are lost with the other eight. */
+    h_skip_out();
+    h_advance(RTT_MS);
+    sack(UNA + 2 * MSS, 0, NULL);
+    a = UNA + 2 * MSS;
+    h_skip_out();
+    /* Nothing comes back: the loss probe, then the RTO. */
+    for (i = 0; i < 400 && H.st->stats.rexmt_timeouts == 0; i++)
+        h_advance(10);
+    cr_assert_eq(H.st->stats.rexmt_timeouts, 1);
+    h_skip_out();
+    /* Go-back-N: the first segment is acknowledged, the next two go out. */
+    h_advance(RTT_MS);
+    sack(a + MSS, 0, NULL);
+    n = data_out(&seq);
+    cr_assert_eq(n, 2, "%u sent, cwnd %u", n, c->cwnd);
+    cr_assert_eq(seq, a + MSS);
+    /* The first of them is lost again, the second SACKed: RACK marks it lost. */
+    h_advance(RTT_MS);
+    sack(a + MSS, 1, (uint32_t[]){a + 2 * MSS, a + 3 * MSS});
+    cr_assert_geq(H.st->stats.rack_marked_lost, 1);
+    cr_assert_geq(data_out(&seq), 1);
+    cr_assert_eq(seq, a + MSS, "the lost retransmission goes again first");
+    cr_assert_eq(H.st->stats.rto_lost_rexmits, 1);
+    cr_assert_eq(H.st->stats.rexmt_timeouts, 1);
+}
