@@ -176,28 +176,39 @@ Test(lcore_tx, a_packet_that_cannot_be_made_to_fit_is_dropped_and_counted)
  * conf.tx_csum_defer): Ethernet, IPv4 and TCP headers in the first mbuf, the payload
  * cut at odd lengths after it, the TCP field holding the pseudo-header sum.
  */
-static struct rte_mbuf *deferred_tcp(void)
+/* A header mbuf: Ethernet, IPv4 10.0.0.1 -> 10.0.0.2 (TCP, TTL 64) and a TCP header
+ * 80 -> 40000 of tcp_len bytes (options zeroed), the rest of the fields 0. */
+static struct rte_mbuf *tcp_headers(uint16_t tcp_len, struct rte_ipv4_hdr **ip,
+                                    struct rte_tcp_hdr **th)
 {
-    static const uint16_t lens[] = {701, 333, 400};
-    struct rte_mbuf *h = rte_pktmbuf_alloc(lc.pool), *p;
-    struct rte_ipv4_hdr *ip;
-    struct rte_tcp_hdr *th;
+    struct rte_mbuf *h = rte_pktmbuf_alloc(lc.pool);
     uint8_t *f;
 
     cr_assert_not_null(h);
-    f = (uint8_t *)rte_pktmbuf_append(h, 14 + 20 + 20);
-    memset(f, 0, 54);
+    f = (uint8_t *)rte_pktmbuf_append(h, 14 + 20 + tcp_len);
+    cr_assert_not_null(f);
+    memset(f, 0, 14 + 20 + tcp_len);
     f[12] = 0x08;
-    ip = (struct rte_ipv4_hdr *)(f + 14);
-    th = (struct rte_tcp_hdr *)(f + 34);
-    ip->version_ihl = RTE_IPV4_VHL_DEF;
-    ip->time_to_live = 64;
-    ip->next_proto_id = IPPROTO_TCP;
-    ip->src_addr = rte_cpu_to_be_32(0x0a000001);
-    ip->dst_addr = rte_cpu_to_be_32(0x0a000002);
-    th->src_port = rte_cpu_to_be_16(80);
-    th->dst_port = rte_cpu_to_be_16(40000);
-    th->data_off = 5 << 4;
+    *ip = (struct rte_ipv4_hdr *)(f + 14);
+    *th = (struct rte_tcp_hdr *)(f + 34);
+    (*ip)->version_ihl = RTE_IPV4_VHL_DEF;
+    (*ip)->time_to_live = 64;
+    (*ip)->next_proto_id = IPPROTO_TCP;
+    (*ip)->src_addr = rte_cpu_to_be_32(0x0a000001);
+    (*ip)->dst_addr = rte_cpu_to_be_32(0x0a000002);
+    (*th)->src_port = rte_cpu_to_be_16(80);
+    (*th)->dst_port = rte_cpu_to_be_16(40000);
+    (*th)->data_off = (uint8_t)((tcp_len / 4) << 4);
+    return h;
+}
+
+static struct rte_mbuf *deferred_tcp(void)
+{
+    static const uint16_t lens[] = {701, 333, 400};
+    struct rte_ipv4_hdr *ip;
+    struct rte_tcp_hdr *th;
+    struct rte_mbuf *h = tcp_headers(20, &ip, &th), *p;
+
     th->tcp_flags = 0x18;
     th->rx_win = rte_cpu_to_be_16(1000);
     p = chain(lens, 3);
@@ -282,29 +293,14 @@ static struct rte_mbuf *tso_frame(void)
 {
     static const uint16_t lens[] = {701, 1299, 1000};
     static const uint8_t opt[12] = {1, 1, 8, 10, 0, 0, 0, 7, 0, 0, 0, 9};
-    struct rte_mbuf *h = rte_pktmbuf_alloc(lc.pool), *p;
     struct rte_ipv4_hdr *ip;
     struct rte_tcp_hdr *th;
-    uint8_t *f;
+    struct rte_mbuf *h = tcp_headers(32, &ip, &th), *p;
 
-    cr_assert_not_null(h);
-    f = (uint8_t *)rte_pktmbuf_append(h, 14 + 20 + 32);
-    memset(f, 0, 66);
-    f[12] = 0x08;
-    ip = (struct rte_ipv4_hdr *)(f + 14);
-    th = (struct rte_tcp_hdr *)(f + 34);
-    ip->version_ihl = RTE_IPV4_VHL_DEF;
-    ip->time_to_live = 64;
     ip->packet_id = rte_cpu_to_be_16(TSO_ID);
     ip->fragment_offset = rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG);
-    ip->next_proto_id = IPPROTO_TCP;
-    ip->src_addr = rte_cpu_to_be_32(0x0a000001);
-    ip->dst_addr = rte_cpu_to_be_32(0x0a000002);
-    th->src_port = rte_cpu_to_be_16(80);
-    th->dst_port = rte_cpu_to_be_16(40000);
     th->sent_seq = rte_cpu_to_be_32(TSO_SEQ);
     th->recv_ack = rte_cpu_to_be_32(77);
-    th->data_off = 8 << 4;
     th->tcp_flags = RTE_TCP_ACK_FLAG | RTE_TCP_PSH_FLAG | RTE_TCP_FIN_FLAG;
     th->rx_win = rte_cpu_to_be_16(1000);
     memcpy(th + 1, opt, sizeof(opt));
