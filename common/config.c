@@ -778,7 +778,7 @@ static int check_interface(struct jctx *c, const struct lbd_config *cfg, size_t 
 
 static int parse_interfaces(struct jctx *c, const cJSON *root, struct lbd_config *cfg)
 {
-    static const char *const keys[] = {"port", "ip", "gateway", NULL};
+    static const char *const keys[] = {"port", "ip", "gateway", "queues", NULL};
     const cJSON *arr, *it;
     size_t n, i = 0;
 
@@ -798,6 +798,7 @@ static int parse_interfaces(struct jctx *c, const cJSON *root, struct lbd_config
         TRY(jget_u16(c, it, p, "port", J_REQUIRED, 0, UINT16_MAX, &ifc->port));
         TRY(jget_prefix(c, it, p, "ip", J_REQUIRED, &ifc->ip, &ifc->prefix_len));
         TRY(jget_host(c, it, p, "gateway", J_NULLABLE, &ifc->gateway));
+        TRY(jget_u16(c, it, p, "queues", 0, 0, CFG_PORT_QUEUES_MAX, &ifc->queues));
         TRY(check_interface(c, cfg, i, p));
         i++;
     }
@@ -1743,6 +1744,7 @@ static void dump_network(struct jout *o, cJSON *root, const struct lbd_config *c
         jo_num(o, io, "port", ifc->port);
         jo_str(o, io, "ip", addr_format_prefix(ifc->ip, ifc->prefix_len, buf));
         jo_ip(o, io, "gateway", ifc->gateway);
+        jo_num(o, io, "queues", ifc->queues);
     }
     jo_bool(o, ro, "forward", cfg->routing.forward);
     routes = jo_add(o, ro, "routes", cJSON_CreateArray());

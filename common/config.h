@@ -56,7 +56,12 @@ struct cfg_interface {
     uint32_t ip;                     /* self IP */
     uint8_t prefix_len;
     uint32_t gateway;                /* 0 = none */
+    uint16_t queues;                 /* rx/tx queue pairs; 0 = one per worker */
 };
+
+/* interfaces[].queues: at most this many queue pairs a port (rx queue q is polled by
+ * worker q mod workers). */
+#define CFG_PORT_QUEUES_MAX 16
 
 struct cfg_route {
     uint32_t prefix;                 /* network address (host bits must be zero) */

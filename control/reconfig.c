@@ -168,13 +168,18 @@ static int check_live(const struct lbd_config *prev, const struct lbd_config *ne
         if (restart_only[i].changed)
             return lbd_err_set(err, errlen, LBD_ESTATE, "%s", restart_only[i].why);
     for (size_t i = 0; i < next->n_interfaces; i++) {
-        bool found = false;
+        const struct cfg_interface *was = NULL;
         for (size_t j = 0; j < prev->n_interfaces; j++)
-            found |= prev->interfaces[j].port == next->interfaces[i].port;
-        if (!found)
+            if (prev->interfaces[j].port == next->interfaces[i].port)
+                was = &prev->interfaces[j];
+        if (was == NULL)
             return lbd_err_set(err, errlen, LBD_ESTATE,
                                "interfaces[%zu].port: port %u is not running; adding a port "
                                "needs a restart", i, next->interfaces[i].port);
+        if (was->queues != next->interfaces[i].queues)
+            return lbd_err_set(err, errlen, LBD_ESTATE,
+                               "interfaces[%zu].queues: the port's queues are set up at "
+                               "start-up; changing them needs a restart", i);
     }
     return 0;
 }

@@ -298,8 +298,8 @@ static int dp_create_workers(struct dataplane *dp, const struct lbd_config *cfg,
             if (w->lc.mtu_min == 0 || dp->ports[p].mtu < w->lc.mtu_min)
                 w->lc.mtu_min = dp->ports[p].mtu;
             w->tx_ports[w->n_tx_ports++] = p;
-            if (i < dp->ports[p].n_rxq)
-                w->rx_ports[w->n_rx_ports++] = p;
+            for (unsigned q = i; q < dp->ports[p].n_rxq; q += dp->n_workers)
+                w->rx_ports[w->n_rx_ports++] = (struct worker_rxq){p, (uint16_t)q};
         }
         rc = dp_create_tcp(dp, w, cfg, err, errlen);
         if (rc != 0)

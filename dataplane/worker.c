@@ -730,7 +730,7 @@ int worker_main(void *arg)
         }
 
         for (uint16_t i = 0; i < w->n_rx_ports; i++) {
-            n = rte_eth_rx_burst(w->rx_ports[i], (uint16_t)w->lc.id, pkts, DP_BURST);
+            n = rte_eth_rx_burst(w->rx_ports[i].port, w->rx_ports[i].queue, pkts, DP_BURST);
             if (n == 0)
                 continue;
             work += n;

@@ -132,7 +132,9 @@ struct worker {
     struct lcore_ctx lc;
     uint16_t n_rx_ports;
     uint16_t n_tx_ports;
-    uint16_t rx_ports[DP_MAX_PORTS];    /* ports where rx queue `id` exists */
+    struct worker_rxq {                 /* the rx queues this worker polls: queue q */
+        uint16_t port, queue;           /* of a port is polled by worker q mod workers */
+    } rx_ports[DP_MAX_PORTS * CFG_PORT_QUEUES_MAX];
     uint16_t tx_ports[DP_MAX_PORTS];
     struct rte_ring *ring_in[DP_MAX_WORKERS];
     struct rte_ring *ring_out[DP_MAX_WORKERS];

@@ -118,7 +118,16 @@ static void port_log(const struct dp_port *p, const struct rte_eth_dev_info *inf
                                                                           : "not offered");
 }
 
-static int port_setup(uint16_t id, size_t ifc_index, unsigned n_workers, bool tso,
+/* The queue pairs a port gets: interfaces[].queues, or one per worker. Rx queue q is
+ * polled by worker q mod n_workers (from its pool); worker w transmits on tx queue w, so
+ * a port has at least one tx queue a worker and the extra ones stay idle (a device such
+ * as a memif peer may need as many queues each way as it sends on). */
+static unsigned port_queues(const struct cfg_interface *ifc, unsigned n_workers)
+{
+    return ifc->queues != 0 ? ifc->queues : n_workers;
+}
+
+static int port_setup(uint16_t id, size_t ifc_index, unsigned n_workers, unsigned nq, bool tso,
                       struct rte_mempool **pools, struct dp_port *p, char *err, size_t errlen)
 {
     struct rte_eth_dev_info info;
@@ -130,14 +139,19 @@ static int port_setup(uint16_t id, size_t ifc_index, unsigned n_workers, bool ts
     if (rc != 0)
         return lbd_err_set(err, errlen, LBD_EIO, "interfaces[%zu].port: port %u: %s",
                            ifc_index, id, rte_strerror(-rc));
-    if (info.max_tx_queues < n_workers)
+    if (nq < n_workers)
         return lbd_err_set(err, errlen, LBD_EINVAL,
-                           "interfaces[%zu].port: port %u (%s) has %u tx queues but there "
-                           "are %u workers; give it more queues (af_packet: qpairs=%u)",
-                           ifc_index, id, info.driver_name, info.max_tx_queues, n_workers,
-                           n_workers);
-    nrx = (uint16_t)RTE_MIN(n_workers, info.max_rx_queues);
-    ntx = (uint16_t)n_workers;
+                           "interfaces[%zu].queues: %u is fewer than the %u workers (each "
+                           "worker transmits on a queue of its own)",
+                           ifc_index, nq, n_workers);
+    if (info.max_tx_queues < nq)
+        return lbd_err_set(err, errlen, LBD_EINVAL,
+                           "interfaces[%zu].port: port %u (%s) has %u tx queues but %u are "
+                           "wanted (one a worker, or interfaces[].queues); give it more "
+                           "queues (af_packet: qpairs=%u)",
+                           ifc_index, id, info.driver_name, info.max_tx_queues, nq, nq);
+    nrx = (uint16_t)RTE_MIN(nq, info.max_rx_queues);
+    ntx = (uint16_t)nq;
     if (nrx > 1 && info.flow_type_rss_offloads != 0) {
         conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
         conf.rx_adv_conf.rss_conf.rss_hf =
@@ -152,7 +166,8 @@ static int port_setup(uint16_t id, size_t ifc_index, unsigned n_workers, bool ts
     if (rc == 0)
         rc = rte_eth_dev_adjust_nb_rx_tx_desc(id, &rxd, &txd);
     for (uint16_t q = 0; rc == 0 && q < nrx; q++)
-        rc = rte_eth_rx_queue_setup(id, q, rxd, rte_eth_dev_socket_id(id), NULL, pools[q]);
+        rc = rte_eth_rx_queue_setup(id, q, rxd, rte_eth_dev_socket_id(id), NULL,
+                                    pools[q % n_workers]);
     for (uint16_t q = 0; rc == 0 && q < ntx; q++)
         rc = rte_eth_tx_queue_setup(id, q, txd, rte_eth_dev_socket_id(id), NULL);
     if (rc == 0)
@@ -203,13 +218,13 @@ void port_desc_need(const struct lbd_config *cfg, unsigned n_workers, uint32_t *
         if (!rte_eth_dev_is_valid_port(id) || rte_eth_dev_info_get(id, &info) != 0 ||
             rte_eth_dev_adjust_nb_rx_tx_desc(id, &rxd, &txd) != 0)
             continue;
-        /* As port_setup: queue q of each kind belongs to worker q. */
-        nrx = RTE_MIN(n_workers, info.max_rx_queues);
-        for (unsigned w = 0; w < n_workers; w++) {
-            if (w < nrx)
-                rx_desc[w] += rxd;
+        /* As port_setup: rx queue q belongs to worker q mod n_workers, tx queue w to
+         * worker w (the extra tx queues stay idle and hold no mbuf). */
+        nrx = RTE_MIN(port_queues(&cfg->interfaces[i], n_workers), info.max_rx_queues);
+        for (unsigned q = 0; q < nrx; q++)
+            rx_desc[q % n_workers] += rxd;
+        for (unsigned w = 0; w < n_workers; w++)
             tx_desc[w] += txd;
-        }
         (*n_ports)++;
     }
 }
@@ -231,7 +246,8 @@ int port_init_all(const struct lbd_config *cfg, unsigned n_workers, struct rte_m
             port_close_all(ports, max_ports);
             return LBD_ENOENT;
         }
-        rc = port_setup(id, i, n_workers, cfg->layer7.tso, pools, &ports[id], err, errlen);
+        rc = port_setup(id, i, n_workers, port_queues(&cfg->interfaces[i], n_workers),
+                        cfg->layer7.tso, pools, &ports[id], err, errlen);
         if (rc != 0) {
             port_close_all(ports, max_ports);
             return rc;

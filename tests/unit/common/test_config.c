@@ -628,6 +628,31 @@ Test(config, layer7_tso)
     }
 }
 
+/* interfaces[].queues: 0 (one a worker) by default, 1..16 on request, kept by a round
+ * trip; more than 16 refused with its path. */
+Test(config, interface_queues)
+{
+    const struct change two[] = {
+        {"interfaces", "[{'port': 0, 'ip': '192.168.112.5/24', 'queues': 2}]"}};
+    const struct change bad[] = {
+        {"interfaces", "[{'port': 0, 'ip': '192.168.112.5/24', 'queues': 17}]"}};
+    struct lbd_config *cfg = load_ok(NULL, 0);
+
+    cr_assert_eq(cfg->interfaces[0].queues, 0, "default: one a worker");
+    assert_round_trip(cfg);
+    config_free(cfg);
+    cfg = load_ok(two, 1);
+    cr_assert_eq(cfg->interfaces[0].queues, 2);
+    assert_round_trip(cfg);
+    config_free(cfg);
+    {
+        struct lbd_config *c2 = NULL;
+        char err[512] = "";
+        cr_assert_eq(load_changed(bad, 1, &c2, err, sizeof(err)), LBD_EINVAL);
+        cr_assert(strstr(err, "interfaces[0].queues") != NULL, "%s", err);
+    }
+}
+
 /* The TCP stack's sizes: control blocks and TIME_WAIT entries per worker. */
 Test(config, layer7_control_blocks_and_time_wait)
 {

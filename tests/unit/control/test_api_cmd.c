@@ -192,6 +192,14 @@ Test(api_cmd_handlers, changes_that_need_a_restart_are_refused)
     refused("{\"cmd\":\"config.apply\",\"config\":{\"appliance\":{\"name\":\"t\"},"
             "\"interfaces\":[{\"port\":0,\"ip\":\"192.168.112.5/24\"}],"
             "\"layer7\":{\"tso\":false}}}", "bad_state");
+    /* A port's queues are set up at start-up: interfaces[].queues too. */
+    refused("{\"cmd\":\"config.apply\",\"config\":{\"appliance\":{\"name\":\"t\"},"
+            "\"interfaces\":[{\"port\":0,\"ip\":\"192.168.112.5/24\",\"queues\":2}]}}",
+            "bad_state");
+    call("{\"cmd\":\"config.apply\",\"config\":{\"appliance\":{\"name\":\"t\"},"
+         "\"interfaces\":[{\"port\":0,\"ip\":\"192.168.112.5/24\",\"queues\":2}]}}",
+         msg, sizeof(msg));
+    cr_assert(strstr(msg, "interfaces[0].queues") != NULL, "%s", msg);
     /* The management server is set up at start-up. */
     refused("{\"cmd\":\"config.apply\",\"config\":{\"appliance\":{\"name\":\"t\"},"
             "\"interfaces\":[{\"port\":0,\"ip\":\"192.168.112.5/24\"}],"
