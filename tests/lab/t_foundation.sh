@@ -77,6 +77,30 @@ scenario() {
 scenario 1
 scenario 2
 
+# One worker polling two queues a port (interfaces[].queues: 2, af_packet qpairs=2): the
+# kernel's fanout spreads the flows over both queues, so pings from 20 sources are all
+# answered only if the worker polls the second queue too.
+queues_cfg=$(mktemp /tmp/lbd-queues-XXXXXX.json)
+python3 - "$queues_cfg" <<'PY'
+import json, sys
+c = json.load(open("config/lab.json"))
+for i in c["interfaces"]:
+    i["queues"] = 2
+json.dump(c, open(sys.argv[1], "w"))
+PY
+for n in c1 rs1 rs2 rs3 x1; do on $n ip neigh flush all; done
+check "lbd starts with 1 worker and 2 queues a port" "$lab" lbd start --workers 1 --queues 2 --config "$queues_cfg"
+check "[1 w, 2 queues] the ports have 2 rx queues each" \
+    bash -c "'$lab' lbctl --json status | python3 -c 'import json,sys; p=json.load(sys.stdin)[\"result\"][\"ports\"]; sys.exit(not (p and all(x[\"rx_queues\"] == 2 for x in p)))'"
+for i in $(seq 21 40); do
+    ping_from c1 192.168.112.110 1 -I 192.168.112.$i >/dev/null 2>&1 &
+done
+wait
+check "[1 w, 2 queues] pings from 20 sources all answered" expect_stat "r['icmp_echo_replies'] >= 20"
+check "[1 w, 2 queues] ping self IP 10.200.50.5 from x1 (port 1)" ping_from x1 10.200.50.5
+"$lab" lbd stop
+rm -f "$queues_cfg"
+
 # Bad configs: exit code 2, the field path in the message, nothing started.
 bad_config() {
     local edit=$1 want=$2 out rc
