@@ -83,8 +83,11 @@ static void tcp_cc_cubic_ack(struct tcp_conn *c, uint32_t acked, uint64_t now_ms
 void tcp_cc_ack(struct tcp_conn *c, uint32_t acked, uint64_t now_ms)
 {
     if (c->cwnd < c->ssthresh) {
-        /* Slow start (RFC 5681 3.1, at most one SMSS per ACK). */
-        c->cwnd += acked < c->mss ? acked : c->mss;
+        /* Slow start with Appropriate Byte Counting (RFC 3465, L = 2 SMSS): the bytes
+         * this ACK acknowledged, at most two segments' worth, so that a receiver that
+         * ACKs every other segment (RFC 5681 4.2) still doubles the window per RTT. */
+        uint32_t l = 2u * c->mss;
+        c->cwnd += acked < l ? acked : l;
     } else if (c->cc == TCP_CC_CUBIC) {
         tcp_cc_cubic_ack(c, acked, now_ms);
     } else {
@@ -115,11 +118,9 @@ void tcp_cc_loss(struct tcp_conn *c, uint32_t flight)
     c->ssthresh = ss > floor ? ss : floor;
 }
 
-void tcp_cc_recovery_end(struct tcp_conn *c, uint32_t flight)
+void tcp_cc_recovery_end(struct tcp_conn *c)
 {
-    uint32_t w = (flight > c->mss ? flight : c->mss) + c->mss;
-
-    c->cwnd = w < c->ssthresh ? w : c->ssthresh;
+    c->cwnd = c->ssthresh;
     c->cubic_epoch = 0;                 /* the union held PRR's state */
 }
 

@@ -29,7 +29,8 @@
 void tcp_cc_init(struct tcp_conn *c);
 
 /* An ACK of `acked` new bytes outside recovery, at now_ms: slow start below
- * ssthresh, else congestion avoidance of c's algorithm. */
+ * ssthresh (by the bytes acknowledged, at most 2 MSS per ACK: RFC 3465), else
+ * congestion avoidance of c's algorithm. */
 void tcp_cc_ack(struct tcp_conn *c, uint32_t acked, uint64_t now_ms);
 
 /*
@@ -40,9 +41,9 @@ void tcp_cc_ack(struct tcp_conn *c, uint32_t acked, uint64_t now_ms);
  */
 void tcp_cc_loss(struct tcp_conn *c, uint32_t flight);
 
-/* The end of a recovery: cwnd = ssthresh, at most one MSS beyond flight (RFC 6937,
- * RFC 6582's burst avoidance); CUBIC's next epoch starts with the next ACK. */
-void tcp_cc_recovery_end(struct tcp_conn *c, uint32_t flight);
+/* The end of a recovery: cwnd = ssthresh (RFC 6937 section 3.1, as Linux's
+ * tcp_end_cwnd_reduction); CUBIC's next epoch starts with the next ACK. */
+void tcp_cc_recovery_end(struct tcp_conn *c);
 
 /* A retransmission timeout: the first of a series is a congestion event
  * (tcp_cc_loss); cwnd = 1 MSS (RFC 5681 eq. 4, RFC 9438 4.8). */

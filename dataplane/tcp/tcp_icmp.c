@@ -23,7 +23,7 @@ static void tcp_icmp_mss(struct tcp_conn *c, uint16_t mss)
     /* As Linux's tcp_simple_retransmit: everything unacknowledged was too big; it is
      * sent again from snd_una (SACKed data skipped), and the cwnd is not cut. */
     if (c->flags & TCPF_RECOVERY)
-        tcp_cc_recovery_end(c, c->snd_max - c->snd_una);
+        tcp_cc_recovery_end(c);
     c->flags &= ~(TCPF_RECOVERY | TCPF_SACK_RECOVERY | TCPF_RTT | TCPF_TLP | TCPF_TLP_RXT |
                   TCPF_PTO);
     c->recover = c->snd_max;

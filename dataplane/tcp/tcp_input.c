@@ -623,7 +623,7 @@ static bool tcp_input_cc_ack(struct tcp_conn *c, uint32_t acked)
 
     if (c->flags & TCPF_RECOVERY) {
         if (SEQ_GEQ(c->snd_una, c->recover)) {
-            tcp_cc_recovery_end(c, c->snd_max - c->snd_una);
+            tcp_cc_recovery_end(c);
             tcp_rack_recovery_end(c);
             c->flags &= ~(TCPF_RECOVERY | TCPF_SACK_RECOVERY);
             c->dupacks = 0;

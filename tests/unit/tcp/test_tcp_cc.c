@@ -42,9 +42,40 @@ Test(tcp_cc, init_is_iw10_and_slow_start)
 
     cr_assert_eq(c.cwnd, 10 * MSS);
     tcp_cc_ack(&c, MSS, 1000);
-    cr_assert_eq(c.cwnd, 11 * MSS, "slow start: one MSS per ACK below ssthresh");
-    tcp_cc_ack(&c, 3 * MSS, 1000);
-    cr_assert_eq(c.cwnd, 12 * MSS, "at most one MSS per ACK (RFC 5681 3.1)");
+    cr_assert_eq(c.cwnd, 11 * MSS, "slow start: the bytes acknowledged below ssthresh");
+    tcp_cc_ack(&c, 2 * MSS, 1000);
+    cr_assert_eq(c.cwnd, 13 * MSS, "a delayed ACK of two segments grows cwnd by two");
+    tcp_cc_ack(&c, 5 * MSS, 1000);
+    cr_assert_eq(c.cwnd, 15 * MSS, "at most 2 MSS per ACK (RFC 3465, L = 2 SMSS)");
+    tcp_cc_ack(&c, 300, 1000);
+    cr_assert_eq(c.cwnd, 15 * MSS + 300, "a partial segment counts its bytes");
+}
+
+Test(tcp_cc, slow_start_doubles_per_rtt_with_delayed_acks)
+{
+    struct tcp_conn c = conn(TCP_CC_CUBIC);
+
+    /* A receiver that ACKs every other segment: cwnd / 2 ACKs of 2 MSS per RTT. */
+    for (int rtt = 0; rtt < 3; rtt++) {
+        uint32_t acks = c.cwnd / (2 * MSS);
+
+        for (uint32_t i = 0; i < acks; i++)
+            tcp_cc_ack(&c, 2 * MSS, 1000);
+    }
+    cr_assert_eq(c.cwnd, 80 * MSS, "10 -> 20 -> 40 -> 80 MSS: %u", c.cwnd);
+}
+
+Test(tcp_cc, recovery_ends_at_ssthresh_whatever_is_in_flight)
+{
+    struct tcp_conn c = conn(TCP_CC_CUBIC);
+
+    c.cwnd = 100 * MSS;
+    tcp_cc_loss(&c, 100 * MSS);
+    tcp_cc_prr_start(&c, 100 * MSS);
+    c.cwnd = 3 * MSS;                   /* PRR had brought it low; little in flight */
+    tcp_cc_recovery_end(&c);
+    cr_assert_eq(c.cwnd, 70 * MSS, "cwnd = ssthresh at the end (RFC 6937 3.1): %u", c.cwnd);
+    cr_assert_eq(c.cubic_epoch, 0, "CUBIC's epoch starts with the next ACK");
 }
 
 Test(tcp_cc, cubic_loss_sets_w_max_and_beta_ssthresh)
