@@ -113,10 +113,13 @@ table bridge $name {
 }
 NFT
 }
-# wire_drops NAME: the packets wire_loss's table NAME has dropped so far.
+# wire_drops NAME [each]: the packets wire_loss's table NAME has dropped so far; with
+# "each", two figures: the packets from ADDR, then those to it.
 wire_drops() {
     ip netns exec "$LBD_LAB_PREFIX-sw" nft list table bridge "$1" |
-        awk '/counter packets/ {for (i = 1; i < NF; i++) if ($i == "packets") n += $(i + 1)} END {print n + 0}'
+        awk -v each="${2:-}" '/counter packets/ {
+                for (i = 1; i < NF; i++) if ($i == "packets") { d[++k] = $(i + 1); n += $(i + 1) } }
+            END { if (each != "") print d[1] + 0, d[2] + 0; else print n + 0 }'
 }
 
 # expect_true EXPR: fails unless the stats expression holds (for use with check).

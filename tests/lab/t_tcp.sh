@@ -72,14 +72,20 @@ for pct in 2 5; do
     timing "$pct% loss"
     check "[$pct% loss] source $lossy bytes to Linux, SHA-256 equal" on c1 python3 "$peer" recv $self 19 $lossy
     timing "$pct% loss"
-    echo "# [$pct% loss] the switch dropped $(wire_drops tcploss) packets"
-    check "[$pct% loss] the switch dropped packets on the wire" \
-        test "$(wire_drops tcploss)" -gt 0
+    read -r d_up d_down <<<"$(wire_drops tcploss each)"
+    echo "# [$pct% loss] the switch dropped $d_up of Linux's packets to lbd, $d_down of lbd's to Linux"
+    check "[$pct% loss] the switch dropped packets on the wire, both ways" \
+        test "$d_up" -gt 0 -a "$d_down" -gt 0
 done
 loss 0
+echo "# [loss] out-of-order segments lbd queued under loss: $(($(tcp "t['ooo_segs']") - ooo_before))"
 echo "# [loss] lbd counters: $(tcp "', '.join('%s=%s' % (k, t.get(k, '-')) for k in ('rexmt_timeouts', 'fast_retrans', 'segs_retrans', 'ooo_segs', 'ooo_dropped', 'out_of_window', 'dup_data', 'sack_recoveries', 'sack_rexmits', 'sack_blocks_sent', 'sack_blocks_rcvd', 'sack_newreno_fallbacks', 'lost_rexmits', 'tlp_probes', 'tlp_recoveries', 'tlp_repairs', 'ts_rtt_samples', 'paws_dropped'))")"
 check "losses were repaired by fast retransmit and timeouts" \
     expect_tcp "t['fast_retrans'] > 0 and t['segs_retrans'] > 0"
+# lbd's receiver has Linux's lost segments to wait for: out-of-order data, queued. (Not
+# proof of where the loss is made: lbd met some holes also with the loss in c1's own
+# hooks, 45 to 140 out-of-order segments per 3 MB sent, against 1,400 to 1,900 on the
+# wire; the switch's counters above show that.)
 check "lbd's receiver met out-of-order data under loss (ooo_segs grew)" \
     expect_tcp "t['ooo_segs'] > $ooo_before"
 
