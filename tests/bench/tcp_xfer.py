@@ -11,6 +11,9 @@
                                               peer's close (all of it taken)
 get and put print "SECONDS ok" or "SECONDS fail REASON" and exit 0 either way; no
 socket buffer is set, so Linux's own tuning applies, as for any application.
+TCP_XFER_CC=NAME (cubic, reno, ...): every socket opened or accepted uses that
+congestion control (TCP_CONGESTION; outside the namespace's allowed list it needs
+CAP_NET_ADMIN), not the namespace's default.
 The stream is the one of tests/lab/tcp_peer.py (lbd's source service sends it too).
 """
 import os
@@ -23,6 +26,27 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from tcp_peer import LINE, pattern, source_sha  # noqa: E402
 
 BIG = LINE * 2000
+CC = os.environ.get("TCP_XFER_CC", "")
+TCP_CONGESTION = getattr(socket, "TCP_CONGESTION", 13)
+
+
+def set_cc(s):
+    """Sets TCP_XFER_CC's congestion control on socket s (nothing when unset)."""
+    if CC:
+        s.setsockopt(socket.IPPROTO_TCP, TCP_CONGESTION, CC.encode())
+
+
+def connect(host, port, timeout):
+    """socket.create_connection's, with the congestion control set before the SYN."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        set_cc(s)
+        s.settimeout(timeout)
+        s.connect((host, port))
+    except OSError:
+        s.close()
+        raise
+    return s
 
 
 def serve_source(c):
@@ -50,10 +74,16 @@ def serve(addr, src, sink):
     def loop(port, fn):
         ls = socket.socket()
         ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        set_cc(ls)
         ls.bind((addr, port))
         ls.listen(64)
         while True:
             c, _ = ls.accept()
+            try:
+                set_cc(c)
+            except OSError:
+                c.close()
+                continue
             threading.Thread(target=fn, args=(c,), daemon=True).start()
 
     threading.Thread(target=loop, args=(src, serve_source), daemon=True).start()
@@ -63,7 +93,7 @@ def serve(addr, src, sink):
 def get(host, port, n, timeout):
     import hashlib
     t0 = time.time()
-    s = socket.create_connection((host, port), timeout=timeout)
+    s = connect(host, port, timeout)
     h, got = hashlib.sha256(), 0
     try:
         while got < n and time.time() - t0 < timeout:
@@ -83,7 +113,7 @@ def get(host, port, n, timeout):
 
 def put(host, port, n, timeout):
     t0 = time.time()
-    s = socket.create_connection((host, port), timeout=timeout)
+    s = connect(host, port, timeout)
     try:
         for chunk in pattern(n):
             s.sendall(chunk)

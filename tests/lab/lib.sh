@@ -85,6 +85,43 @@ logged_run() {
     return $rc
 }
 
+# wire_loss NAME ADDR PCT [PEER]: random loss on the wire. A bridge-family table NAME in
+# the switch namespace (sw, which holds the bridges) drops PCT% of the TCP packets that
+# the bridges forward from and to ADDR (with PEER: only those between ADDR and PEER),
+# each way on its own; its counters count the drops (`nft list table bridge NAME` in
+# sw). PCT 0 deletes the table; the lab's teardown removes it anyway, with the sw
+# namespace. Not in the endpoints' own hooks: a segment that a Linux sender's output
+# hook drops fails to send and the kernel sends it again at once, so a Linux sender
+# would see no loss at all (doc/testing.md, "Loss").
+wire_loss() {
+    local name=$1 addr=$2 pct=$3 peer=${4:-} sw=$LBD_LAB_PREFIX-sw out in
+    [[ $pct =~ ^[0-9]+$ ]] && ((pct <= 100)) || { echo "wire_loss: PCT '$pct' is not 0..100" >&2; return 2; }
+    ip netns exec "$sw" nft delete table bridge "$name" 2>/dev/null
+    ((pct == 0)) && return 0
+    if [[ -n $peer ]]; then
+        out="ip saddr $addr ip daddr $peer" in="ip saddr $peer ip daddr $addr"
+    else
+        out="ip saddr $addr" in="ip daddr $addr"
+    fi
+    ip netns exec "$sw" nft -f - <<NFT
+table bridge $name {
+    chain lossy {
+        type filter hook forward priority 0; policy accept;
+        $out ip protocol tcp numgen random mod 100 < $pct counter drop
+        $in ip protocol tcp numgen random mod 100 < $pct counter drop
+    }
+}
+NFT
+}
+# wire_drops NAME [each]: the packets wire_loss's table NAME has dropped so far; with
+# "each", two figures: the packets from ADDR, then those to it.
+wire_drops() {
+    ip netns exec "$LBD_LAB_PREFIX-sw" nft list table bridge "$1" |
+        awk -v each="${2:-}" '/counter packets/ {
+                for (i = 1; i < NF; i++) if ($i == "packets") { d[++k] = $(i + 1); n += $(i + 1) } }
+            END { if (each != "") print d[1] + 0, d[2] + 0; else print n + 0 }'
+}
+
 # expect_true EXPR: fails unless the stats expression holds (for use with check).
 expect_stat() { [[ $(stat "$1") == True ]]; }
 

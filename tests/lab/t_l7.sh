@@ -126,31 +126,31 @@ sip_persistent() {
     done
     [[ $(sort -u <<<"$used" | grep -c rs) -ge 2 ]]
 }
-loss_on() {
-    local n
-    for n in c1 rs1 rs2 rs3; do
-        on $n nft -f - <<'NFT'
-table inet loss {
-  chain in { type filter hook input priority 0; meta l4proto tcp numgen random mod 100 < 2 drop; }
-  chain out { type filter hook output priority 0; meta l4proto tcp numgen random mod 100 < 2 drop; }
-}
-NFT
+# 2% random loss of TCP packets to and from c1 and each real server, on the wire
+# (lib.sh's wire_loss, in the switch).
+l7_loss_hosts="c1:192.168.112.20 rs1:192.168.112.51 rs2:192.168.112.52 rs3:192.168.112.57"
+loss_on() { local h; for h in $l7_loss_hosts; do wire_loss "loss_${h%%:*}" "${h#*:}" 2; done; }
+loss_off() {   # prints what the switch dropped, per host
+    local h
+    for h in $l7_loss_hosts; do
+        printf '%s %s ' "${h%%:*}" "$(wire_drops "loss_${h%%:*}")"
+        wire_loss "loss_${h%%:*}" "${h#*:}" 0
     done
 }
-loss_off() { local n; for n in c1 rs1 rs2 rs3; do on $n nft delete table inet loss; done; }
 # 100 MB down (curl) and 100 MB up (to the SHA-256 sink) at the same time, 2% loss.
 transfers_with_loss() {
-    local t0=$(date +%s) down up p1 p2
+    local t0=$(date +%s) down up p1 p2 drops
     loss_on
     on c1 sh -c "curl -s --max-time 500 http://$vip/big | sha256sum" >"$tmp/down.sha" &
     p1=$!
     on c1 timeout 500 $peer upload $vip 9000 "$tmp/big" >"$tmp/up.sha" 2>&1 &
     p2=$!
     wait $p1 $p2
-    loss_off
+    drops=$(loss_off)
     down=$(cut -d' ' -f1 <"$tmp/down.sha")
     up=$(cat "$tmp/up.sha")
-    echo "want $big_sha; down $down; up $up; $(($(date +%s) - t0)) s" | tee "$tmp/loss.time"
+    echo "want $big_sha; down $down; up $up; $(($(date +%s) - t0)) s; dropped on the wire: ${drops% }" |
+        tee "$tmp/loss.time"
     [[ $down == "$big_sha" && $up == "$big_sha 100000000" ]]
 }
 connect_timeout_next_server() {
