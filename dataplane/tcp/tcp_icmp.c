@@ -25,7 +25,7 @@ static void tcp_icmp_mss(struct tcp_conn *c, uint16_t mss)
     if (c->flags & TCPF_RECOVERY)
         tcp_cc_recovery_end(c);
     c->flags &= ~(TCPF_RECOVERY | TCPF_SACK_RECOVERY | TCPF_RTT | TCPF_TLP | TCPF_TLP_RXT |
-                  TCPF_PTO);
+                  TCPF_PTO | TCPF_RPROBE);
     c->recover = c->snd_max;
     c->high_rxt = c->snd_una;
     c->dupacks = 0;

@@ -782,7 +782,7 @@ static int tcp_input_ack(struct tcp_conn *c, struct tcp_seg *s)
     uint32_t wnd = (uint32_t)s->wnd << c->snd_wscale;
     uint32_t una0 = c->snd_una, sacked0 = c->sack_n > 0 ? tcp_sack_bytes(c) : 0;
     uint32_t nr_sacked0 = c->nr_sacked;
-    bool was_rec = (c->flags & TCPF_RECOVERY) != 0, ended = false;
+    bool was_rec = (c->flags & TCPF_RECOVERY) != 0, ended = false, sack_new = false;
     uint32_t rack_lost = 0;
     int ev = 0;
 
@@ -801,7 +801,8 @@ static int tcp_input_ack(struct tcp_conn *c, struct tcp_seg *s)
         if (s->sack_bad)
             st->stats.sack_blocks_bad++;
         if (s->n_sack > 0)
-            tcp_sack_input(c, SEQ_GT(ack, c->snd_una) ? ack : c->snd_una, s->sack, s->n_sack);
+            sack_new = tcp_sack_input(c, SEQ_GT(ack, c->snd_una) ? ack : c->snd_una,
+                                      s->sack, s->n_sack);
     }
     if (SEQ_GT(ack, c->snd_una)) {
         uint32_t acked = ack - c->snd_una;
@@ -894,6 +895,15 @@ static int tcp_input_ack(struct tcp_conn *c, struct tcp_seg *s)
             d += (int64_t)c->nr_sacked - (int64_t)nr_sacked0;
         tcp_input_prr(c, d > 0 ? (uint32_t)d : 0);
     }
+    /* The recovery probe (doc/tcp.md): an ACK with progress after one was sent answers
+     * it and allows the next; any ACK in recovery restarts the silence it waits for. */
+    if (SEQ_GT(c->snd_una, una0) || sack_new) {
+        if (c->flags & TCPF_RPROBE)
+            st->stats.recovery_probe_repairs++;
+        c->flags &= ~TCPF_RPROBE;
+    }
+    if (c->flags & (TCPF_SACK_RECOVERY | TCPF_RPTO))
+        tcp_timer_rprobe_arm(c);
     /* Window update (RFC 9293 3.10.7.4). */
     if (SEQ_LT(c->snd_wl1, s->seq) || (c->snd_wl1 == s->seq && SEQ_LEQ(c->snd_wl2, ack))) {
         if (wnd > c->snd_wnd && c->snd_wnd == 0)

@@ -237,6 +237,27 @@ uint32_t tcp_sack_skip(const struct tcp_conn *c, uint32_t seq, uint32_t *limit)
     return seq;
 }
 
+bool tcp_sack_last_unsacked(const struct tcp_conn *c, uint32_t end, uint32_t smss,
+                            uint32_t *seq, uint32_t *len)
+{
+    uint32_t lo = c->snd_una;
+
+    for (unsigned i = c->sack_n; i-- > 0;) {
+        if (SEQ_GEQ(c->sack[i].start, end))
+            continue;                   /* wholly at or above end */
+        if (SEQ_LT(c->sack[i].end, end)) {
+            lo = c->sack[i].end;        /* [its end, end) is not SACKed */
+            break;
+        }
+        end = c->sack[i].start;         /* SACKed up to end: look below it */
+    }
+    if (!SEQ_GT(end, lo))
+        return false;
+    *len = end - lo < smss ? end - lo : smss;
+    *seq = end - *len;
+    return true;
+}
+
 bool tcp_sack_is_sacked(const struct tcp_conn *c, uint32_t seq)
 {
     for (unsigned i = 0; i < c->sack_n; i++)

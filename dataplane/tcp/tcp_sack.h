@@ -77,6 +77,12 @@ bool tcp_sack_next_hole(const struct tcp_conn *c, bool lost_only, uint32_t smss,
  */
 uint32_t tcp_sack_skip(const struct tcp_conn *c, uint32_t seq, uint32_t *limit);
 
+/* The highest bytes between snd_una and end that the scoreboard does not hold SACKed:
+ * *seq and *len (at most smss, the last ones before end or before the SACKed range
+ * that covers it). False when everything there is SACKed. */
+bool tcp_sack_last_unsacked(const struct tcp_conn *c, uint32_t end, uint32_t smss,
+                            uint32_t *seq, uint32_t *len);
+
 /* The bytes the scoreboard holds SACKed. */
 uint32_t tcp_sack_bytes(const struct tcp_conn *c);
 

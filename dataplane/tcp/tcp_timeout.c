@@ -68,7 +68,8 @@ static void tcp_timeout_rexmt(struct tcp_conn *c)
     c->recover = c->snd_max;
     c->high_rxt = c->snd_una;
     c->dupacks = 0;
-    c->flags &= ~(TCPF_RECOVERY | TCPF_SACK_RECOVERY | TCPF_RTT | TCPF_TLP | TCPF_TLP_RXT);
+    c->flags &= ~(TCPF_RECOVERY | TCPF_SACK_RECOVERY | TCPF_RTT | TCPF_TLP | TCPF_TLP_RXT |
+                  TCPF_RPROBE);
     /* The scoreboard is kept at the first timeout, so that go-back-N sends only the
      * holes at once (as Linux does, RFC 6675 section 5.1 allowing it); the receiver may
      * have dropped what it SACKed (reneging, RFC 2018 section 8), and then a second
@@ -122,6 +123,45 @@ static void tcp_timeout_tlp(struct tcp_conn *c)
     st->stats.tlp_probes++;
     c->flags |= TCPF_TLP;
     tcp_timer_rexmt_arm(c);
+}
+
+/*
+ * The recovery probe (doc/tcp.md, "Recovery probe"): in SACK recovery, no ACK for
+ * 2 SRTT, the RTO still to come. The ACK that answered lbd's last burst was lost and
+ * nothing left in flight may draw another: one segment goes out to draw one, new data
+ * if the peer's window lets one go (beyond cwnd, as the tail loss probe), else the
+ * highest segment not acknowledged or SACKed again. The RTO stays armed for the time
+ * it had (rto_at); no other probe until an ACK makes progress (TCPF_RPROBE).
+ */
+static void tcp_timeout_rprobe(struct tcp_conn *c)
+{
+    struct tcp_stack *st = c->st;
+    uint32_t smss = tcp_output_smss(c), off = c->snd_nxt - c->snd_una, seq, len;
+    uint32_t data_end = c->snd_una + c->sndq.bytes;
+    uint64_t now = tcp_now(st);
+
+    if (c->snd_una == c->snd_max) {
+        tcp_output(c);                  /* queued data: sent, or the persist timer */
+        return;
+    }
+    if (c->flags & TCPF_SACK_RECOVERY) {
+        bool sent = c->snd_nxt == c->snd_max && c->sndq.bytes > off &&
+                    c->snd_wnd >= off + smss && tcp_output_probe_new(c, smss) != 0;
+        if (SEQ_GT(data_end, c->snd_max))
+            data_end = c->snd_max;
+        if (!sent && tcp_sack_last_unsacked(c, data_end, smss, &seq, &len)) {
+            /* Not a hole retransmitted in RFC 6675's order: HighRxt stays, so that
+             * NextSeg still sends the holes below it. */
+            uint32_t high_rxt = c->high_rxt;
+            tcp_output_rexmt(c, seq, len);
+            c->high_rxt = high_rxt;
+            sent = true;
+        }
+        if (sent)
+            st->stats.recovery_probes++;
+        c->flags |= TCPF_RPROBE;        /* one per ACK silence */
+    }
+    twheel_arm(st->conf.wheel, &c->t_rexmt, c->rto_at > now ? c->rto_at : now);
 }
 
 /*
@@ -198,6 +238,9 @@ static void tcp_timeout_on_rexmt(struct twheel_timer *t, uint64_t now)
     } else if (c->flags & TCPF_PTO) {
         c->flags &= ~TCPF_PTO;
         tcp_timeout_tlp(c);
+    } else if (c->flags & TCPF_RPTO) {
+        c->flags &= ~TCPF_RPTO;
+        tcp_timeout_rprobe(c);
     } else if (c->flags & TCPF_REO) {
         c->flags &= ~TCPF_REO;
         tcp_timeout_reo(c);

@@ -35,21 +35,65 @@ static uint32_t tcp_timer_pto(const struct tcp_conn *c)
     return pto;
 }
 
+/*
+ * The recovery probe's timeout (doc/tcp.md, "Recovery probe") when one may be armed
+ * now, else 0: in SACK recovery, data in flight, an RTT measured, no timeout in
+ * progress, and no probe out since the last ACK that made progress (TCPF_RPROBE).
+ * 2 SRTT, at least TCP_RPTO_MIN_MS.
+ */
+static uint32_t tcp_timer_rpto(const struct tcp_conn *c)
+{
+    uint32_t pto;
+
+    if ((c->flags & (TCPF_SACK_RECOVERY | TCPF_HAD_SAMPLE)) !=
+            (TCPF_SACK_RECOVERY | TCPF_HAD_SAMPLE) ||
+        (c->flags & TCPF_RPROBE) || c->rexmt_shift != 0 || c->snd_una == c->snd_max ||
+        c->state < TCP_ESTABLISHED)
+        return 0;
+    pto = c->srtt >> 2;                 /* srtt is scaled by 8 */
+    return pto < TCP_RPTO_MIN_MS ? TCP_RPTO_MIN_MS : pto;
+}
+
 void tcp_timer_rexmt_arm(struct tcp_conn *c)
 {
-    uint32_t rto = tcp_timer_rto(c), pto = tcp_timer_pto(c);
+    uint32_t rto = tcp_timer_rto(c), pto = tcp_timer_pto(c), rpto;
+    uint64_t now = tcp_now(c->st);
 
-    c->flags &= ~(TCPF_PERSIST | TCPF_PTO | TCPF_REO);
+    c->flags &= ~(TCPF_PERSIST | TCPF_PTO | TCPF_REO | TCPF_RPTO);
     if (pto != 0) {                     /* no later than the RTO would be */
         c->flags |= TCPF_PTO;
         rto = pto < rto ? pto : rto;
+    } else if ((rpto = tcp_timer_rpto(c)) != 0 && rpto < rto) {
+        c->flags |= TCPF_RPTO;          /* strictly before the RTO, kept behind it */
+        c->rto_at = now + rto;
+        rto = rpto;
     }
-    twheel_arm(c->st->conf.wheel, &c->t_rexmt, tcp_now(c->st) + rto);
+    twheel_arm(c->st->conf.wheel, &c->t_rexmt, now + rto);
+}
+
+void tcp_timer_rprobe_arm(struct tcp_conn *c)
+{
+    uint32_t rpto = tcp_timer_rpto(c);
+    uint64_t rto_at, at;
+
+    if (!twheel_pending(&c->t_rexmt) || (c->flags & (TCPF_PERSIST | TCPF_PTO | TCPF_REO)))
+        return;
+    rto_at = (c->flags & TCPF_RPTO) ? c->rto_at : c->t_rexmt.expires;
+    at = tcp_now(c->st) + rpto;
+    c->flags &= ~TCPF_RPTO;
+    if (rpto != 0 && at < rto_at) {
+        c->flags |= TCPF_RPTO;
+        c->rto_at = rto_at;
+    } else {
+        at = rto_at;                    /* no probe (or not before the RTO): the RTO */
+    }
+    if (at != c->t_rexmt.expires)
+        twheel_arm(c->st->conf.wheel, &c->t_rexmt, at);
 }
 
 void tcp_timer_rexmt_stop(struct tcp_conn *c)
 {
-    c->flags &= ~(TCPF_PERSIST | TCPF_PTO | TCPF_REO);
+    c->flags &= ~(TCPF_PERSIST | TCPF_PTO | TCPF_REO | TCPF_RPTO);
     twheel_cancel(c->st->conf.wheel, &c->t_rexmt);
 }
 
@@ -57,10 +101,11 @@ void tcp_timer_reo_arm(struct tcp_conn *c, uint32_t us)
 {
     uint64_t at = tcp_now(c->st) + (us + 999) / 1000;
 
+    /* The recovery probe gives way: RACK's timer may find the loss it would probe for. */
     if (twheel_pending(&c->t_rexmt) && !(c->flags & (TCPF_PERSIST | TCPF_REO)) &&
-        c->t_rexmt.expires <= at)
+        ((c->flags & TCPF_RPTO) ? c->rto_at : c->t_rexmt.expires) <= at)
         return;
-    c->flags &= ~(TCPF_PERSIST | TCPF_PTO);
+    c->flags &= ~(TCPF_PERSIST | TCPF_PTO | TCPF_RPTO);
     c->flags |= TCPF_REO;
     twheel_arm(c->st->conf.wheel, &c->t_rexmt, at);
 }

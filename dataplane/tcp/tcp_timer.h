@@ -34,12 +34,22 @@ void tcp_timer_stop_all(struct tcp_conn *c);
 
 /* Arms retransmission at now + rto << backoff (clamped to rto_max), or, when a tail
  * loss probe may go out (RFC 8985 section 7.2) and is due sooner, the probe's timeout
- * (TCPF_PTO set: the expiry sends a probe, then arms the RTO). */
+ * (TCPF_PTO set: the expiry sends a probe, then arms the RTO); in SACK recovery, when
+ * the recovery probe may go out and is due sooner, its timeout (TCPF_PTO's
+ * counterpart TCPF_RPTO, the RTO's expiry kept in rto_at: the probe's expiry sends
+ * it and re-arms the RTO for that time). */
 void tcp_timer_rexmt_arm(struct tcp_conn *c);
+
+/* An ACK in SACK recovery that did not restart the RTO: the recovery probe, if one
+ * may go out, 2 SRTT from now and strictly before the pending RTO, which keeps its
+ * expiry; else the RTO alone. Leaves the persist, loss probe and reordering timers
+ * alone. */
+void tcp_timer_rprobe_arm(struct tcp_conn *c);
 void tcp_timer_rexmt_stop(struct tcp_conn *c);
 
 /* Arms RACK's reordering timer (TCPF_REO on t_rexmt) us microseconds from now
- * (rounded up to the wheel's ms), unless an RTO or probe is due before it. */
+ * (rounded up to the wheel's ms), unless an RTO or tail loss probe is due before it
+ * (a recovery probe gives way to it; the RTO is re-armed when it fires). */
 void tcp_timer_reo_arm(struct tcp_conn *c, uint32_t us);
 
 /* Arms the persist timer unless a retransmission or persist timer is pending. */

@@ -40,6 +40,9 @@ struct rte_mempool;
                                    receiver's 40 ms delayed ACK, so that an ACK held
                                    back for an odd last segment rarely draws a probe */
 #define TCP_PTO_WCDELACK_MS 200 /* RFC 8985 WCDelAckT: one segment in flight */
+#define TCP_RPTO_MIN_MS 10      /* floor of the recovery probe's timeout (2 SRTT): in
+                                   recovery a Linux receiver ACKs at once, its SACK
+                                   compression holding an ACK back 1 ms at most */
 #define TCP_RACK_SEGS 256       /* transmit records per block (tcp_rack.h): a default
                                    send buffer (256 KB) of full segments fits twice */
 #define TCP_RACK_REO_PERSIST 16 /* RFC 8985 6.2: recoveries a grown reo_wnd lasts */
@@ -111,6 +114,10 @@ typedef void (*tcp_event_fn)(struct tcp_conn *c, enum tcp_event ev, void *arg);
 #define TCPF_RCVBUF       (1u << 23)  /* rcvbuf counted in the stack's share (tcp_rcvbuf.h):
                                          established, until no more data can come */
 #define TCPF_REO          (1u << 24)  /* the rexmt timer is RACK's reordering timer */
+#define TCPF_RPTO         (1u << 25)  /* the rexmt timer is the recovery probe's, the RTO
+                                         due at rto_at behind it */
+#define TCPF_RPROBE       (1u << 26)  /* a recovery probe is out: no other until an ACK
+                                         makes progress */
 
 /*
  * Out-of-order data of one connection, taken from the stack's pool on demand. Each
@@ -282,6 +289,8 @@ struct tcp_conn {
     uint64_t last_rx_ms;
     uint32_t idle_ms;           /* 0 = no idle timeout */
     uint32_t deadline_ms;       /* t_idle meaning depends on state */
+    uint64_t rto_at;            /* the RTO's expiry while the recovery probe's timeout
+                                   stands in front of it on t_rexmt (TCPF_RPTO) */
 
     struct tcp_stack *st;
     tcp_event_fn fn;
@@ -450,7 +459,7 @@ struct tcp_stack_conf {
     X(rack_reo_wnd_grown) X(dsacks_rcvd) X(dsack_undos)                       \
     X(tso_frames) X(tso_bytes)                                                \
     X(rto_in_recovery) X(rto_in_loss) X(rto_backoff) X(rto_tlp_out) X(rto_open) \
-    X(rto_lost_rexmits)
+    X(rto_lost_rexmits) X(recovery_probes) X(recovery_probe_repairs)
 
 struct tcp_stats {
 #define TCP_STAT_FIELD(n) uint64_t n;

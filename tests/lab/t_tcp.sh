@@ -79,7 +79,7 @@ for pct in 2 5; do
 done
 loss 0
 echo "# [loss] out-of-order segments lbd queued under loss: $(($(tcp "t['ooo_segs']") - ooo_before))"
-echo "# [loss] lbd counters: $(tcp "', '.join('%s=%s' % (k, t.get(k, '-')) for k in ('rexmt_timeouts', 'fast_retrans', 'segs_retrans', 'ooo_segs', 'ooo_dropped', 'out_of_window', 'dup_data', 'sack_recoveries', 'sack_rexmits', 'sack_blocks_sent', 'sack_blocks_rcvd', 'sack_newreno_fallbacks', 'lost_rexmits', 'tlp_probes', 'tlp_recoveries', 'tlp_repairs', 'ts_rtt_samples', 'paws_dropped'))")"
+echo "# [loss] lbd counters: $(tcp "', '.join('%s=%s' % (k, t.get(k, '-')) for k in ('rexmt_timeouts', 'fast_retrans', 'segs_retrans', 'ooo_segs', 'ooo_dropped', 'out_of_window', 'dup_data', 'sack_recoveries', 'sack_rexmits', 'sack_blocks_sent', 'sack_blocks_rcvd', 'sack_newreno_fallbacks', 'lost_rexmits', 'tlp_probes', 'tlp_recoveries', 'tlp_repairs', 'rto_in_recovery', 'rto_in_loss', 'rto_backoff', 'rto_tlp_out', 'rto_open', 'recovery_probes', 'recovery_probe_repairs', 'ts_rtt_samples', 'paws_dropped'))")"
 check "losses were repaired by fast retransmit and timeouts" \
     expect_tcp "t['fast_retrans'] > 0 and t['segs_retrans'] > 0"
 # lbd's receiver has Linux's lost segments to wait for: out-of-order data, queued. (Not

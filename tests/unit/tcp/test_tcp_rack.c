@@ -3,7 +3,8 @@
  * the reordering window (a hole below a SACKed segment is lost only once it has
  * passed, by the reordering timer), its growth by a D-SACK, a lost retransmission
  * found by time without an RTO, the undo of a recovery whose retransmissions were all
- * D-SACKed, the loss probe's timing, and the fallback when the records run out.
+ * D-SACKed, the loss probe's timing, the recovery probe, and the fallback when the
+ * records run out.
  */
 #include "err.h"
 #include "tcp/tcp_rack.h"
@@ -29,7 +30,9 @@ static void sack(uint32_t ack, unsigned n, const uint32_t *b)
     h_in(&a);
 }
 
-/* A SACK connection with segs full segments sent at once (the first flight). */
+/* A SACK connection with segs full segments sent at once (the first flight). Its
+ * RTT estimate is RTT_MS, as if the handshake had taken that long (the harness's
+ * takes no time: SRTT 0, which would put the recovery probe at its 10 ms floor). */
 static struct tcp_conn *rack_sender(unsigned segs)
 {
     struct tcp_conn *c;
@@ -37,6 +40,8 @@ static struct tcp_conn *rack_sender(unsigned segs)
     H.peer_sack = 1;
     h_start();
     c = h_accept(7, 65535);
+    c->srtt = RTT_MS << 3;              /* a first sample of RTT_MS (RFC 6298 2.2) */
+    c->rttvar = RTT_MS << 1;
     h_skip_out();
     if (segs != 0)
         cr_assert_eq(tcp_send(c, h_payload(segs * MSS, 0, MSS)), 0);
@@ -281,5 +286,168 @@ Test(tcp_rack, a_retransmission_lost_after_an_rto_goes_again_without_a_second_rt
     cr_assert_geq(data_out(&seq), 1);
     cr_assert_eq(seq, a + MSS, "the lost retransmission goes again first");
     cr_assert_eq(H.st->stats.rto_lost_rexmits, 1);
+    cr_assert_eq(H.st->stats.rexmt_timeouts, 1);
+}
+
+/*
+ * The recovery probe (doc/tcp.md, "Recovery probe"). One RTT after the first flight,
+ * segment 0 is acknowledged and 3..5 SACKed: 1 and 2 are lost, SACK recovery begins
+ * and the first hole goes out. Returns when (the stack's clock) that ACK came; the
+ * RTO is due tcp_timer_rto(c) after it.
+ */
+static uint64_t recovery_at_1(struct tcp_conn *c)
+{
+    h_skip_out();
+    h_advance(RTT_MS);
+    sack(UNA + MSS, 1, (uint32_t[]){UNA + 3 * MSS, UNA + 6 * MSS});
+    cr_assert(c->flags & TCPF_SACK_RECOVERY);
+    h_skip_out();
+    return h_now();
+}
+
+Test(tcp_rack, in_recovery_an_ack_silence_of_two_srtt_sends_one_probe_the_rto_kept)
+{
+    struct tcp_conn *c = rack_sender(10);
+    uint64_t t_ack = recovery_at_1(c), rto_at = t_ack + tcp_timer_rto(c), waited;
+    uint32_t snd_max = c->snd_max;
+    struct h_out *o;
+
+    cr_assert_eq(tcp_timer_rto(c), 200);
+    cr_assert(c->flags & TCPF_RPTO, "the recovery probe's timeout stands before the RTO");
+    waited = h_wait_out(1000);
+    cr_assert_eq(waited, 2 * RTT_MS, "2 SRTT after the last ACK, %lu ms", (unsigned long)waited);
+    cr_assert_eq(h_pending_out(), 1, "exactly one segment");
+    o = h_next();
+    /* Nothing new to send: the highest segment neither acknowledged nor SACKed. */
+    cr_assert_eq(o->seq, UNA + 9 * MSS);
+    cr_assert_eq(o->len, MSS);
+    cr_assert_eq(c->snd_max, snd_max);
+    cr_assert_eq(H.st->stats.recovery_probes, 1);
+    cr_assert_eq(H.st->stats.tlp_probes, 0, "not the open state's loss probe");
+    cr_assert_eq(H.st->stats.rexmt_timeouts, 0);
+    cr_assert(twheel_pending(&c->t_rexmt));
+    cr_assert(!(c->flags & (TCPF_RPTO | TCPF_PTO | TCPF_REO | TCPF_PERSIST)), "the RTO");
+    cr_assert_eq(c->t_rexmt.expires, rto_at, "at its original time, not restarted");
+    cr_assert(c->flags & TCPF_SACK_RECOVERY, "still in recovery");
+}
+
+Test(tcp_rack, the_recovery_probe_is_new_data_when_the_window_lets_it_go)
+{
+    struct tcp_conn *c = rack_sender(14);   /* IW10: 4 wait beyond cwnd */
+    uint32_t snd_max;
+    struct h_out *o;
+
+    recovery_at_1(c);
+    snd_max = c->snd_max;
+    cr_assert_lt(snd_max - UNA, 14 * MSS, "data still unsent");
+    cr_assert_eq(h_wait_out(1000), 2 * RTT_MS);
+    cr_assert_eq(h_pending_out(), 1);
+    o = h_next();
+    cr_assert_eq(o->seq, snd_max, "the next new segment");
+    cr_assert_eq(c->snd_max, snd_max + MSS);
+    cr_assert_eq(H.st->stats.recovery_probes, 1);
+}
+
+Test(tcp_rack, no_second_recovery_probe_without_an_ack_that_makes_progress)
+{
+    struct tcp_conn *c = rack_sender(10);
+    uint64_t t_ack = recovery_at_1(c), rto_at = t_ack + tcp_timer_rto(c), waited;
+    struct h_out *o;
+
+    cr_assert_eq(h_wait_out(1000), 2 * RTT_MS);
+    cr_assert_eq(H.st->stats.recovery_probes, 1);
+    h_skip_out();
+    /* The same ACK again (a duplicate carrying nothing new): no new probe. */
+    h_advance(5);
+    sack(UNA + MSS, 1, (uint32_t[]){UNA + 3 * MSS, UNA + 6 * MSS});
+    cr_assert(!(c->flags & TCPF_RPTO));
+    h_skip_out();
+    waited = h_wait_out(1000);
+    cr_assert_eq(h_now(), rto_at, "the next segment is the RTO's, %lu ms on",
+                 (unsigned long)waited);
+    o = h_next();
+    cr_assert_eq(o->seq, UNA + MSS, "go-back-N from snd_una");
+    cr_assert_eq(H.st->stats.recovery_probes, 1, "one probe per ACK silence");
+    cr_assert_eq(H.st->stats.rexmt_timeouts, 1);
+    cr_assert_eq(H.st->stats.rto_in_recovery, 1);
+    cr_assert_eq(H.st->stats.recovery_probe_repairs, 0, "nothing answered it");
+}
+
+Test(tcp_rack, an_ack_with_progress_after_the_recovery_probe_counts_a_repair_and_rearms_it)
+{
+    struct tcp_conn *c = rack_sender(10);
+    uint64_t t_ack = recovery_at_1(c), rto_at = t_ack + tcp_timer_rto(c);
+
+    cr_assert_eq(h_wait_out(1000), 2 * RTT_MS);
+    cr_assert_eq(H.st->stats.recovery_probes, 1);
+    h_skip_out();
+    /* The probe (segment 9) arrives and is SACKed: new SACK information. */
+    h_advance(10);
+    sack(UNA + MSS, 2, (uint32_t[]){UNA + 3 * MSS, UNA + 6 * MSS, UNA + 9 * MSS, UNA + 10 * MSS});
+    cr_assert_eq(H.st->stats.recovery_probe_repairs, 1);
+    cr_assert(!(c->flags & TCPF_RPROBE), "the next silence may be probed");
+    cr_assert(c->flags & TCPF_SACK_RECOVERY);
+    cr_assert(c->flags & TCPF_RPTO, "re-armed");
+    cr_assert_eq(c->rto_at, rto_at, "the RTO still at its time (snd_una did not move)");
+    /* Silence again: a second probe 2 SRTT after this ACK, before the RTO. */
+    h_skip_out();
+    cr_assert_eq(h_wait_out(1000), 2 * RTT_MS);
+    cr_assert_eq(H.st->stats.recovery_probes, 2, "a probe for the new silence");
+    cr_assert_lt(h_now(), rto_at);
+    cr_assert_eq(H.st->stats.rexmt_timeouts, 0);
+    /* A duplicate without anything new is not a repair. */
+    sack(UNA + MSS, 2, (uint32_t[]){UNA + 3 * MSS, UNA + 6 * MSS, UNA + 9 * MSS, UNA + 10 * MSS});
+    cr_assert_eq(H.st->stats.recovery_probe_repairs, 1);
+    /* snd_una advancing is progress too. */
+    sack(UNA + 2 * MSS, 2, (uint32_t[]){UNA + 3 * MSS, UNA + 6 * MSS, UNA + 9 * MSS, UNA + 10 * MSS});
+    cr_assert_eq(H.st->stats.recovery_probe_repairs, 2);
+    cr_assert_eq(H.st->stats.rexmt_timeouts, 0);
+}
+
+Test(tcp_rack, no_recovery_probe_outside_recovery_the_open_state_has_the_tail_loss_probe)
+{
+    struct tcp_conn *c = rack_sender(10);
+
+    h_skip_out();
+    h_advance(RTT_MS);
+    sack(UNA + 2 * MSS, 0, NULL);       /* open: nothing SACKed, no recovery */
+    cr_assert(!(c->flags & TCPF_RECOVERY));
+    cr_assert(c->flags & TCPF_PTO, "the tail loss probe's timeout");
+    cr_assert(!(c->flags & TCPF_RPTO));
+    h_skip_out();
+    cr_assert_eq(h_wait_out(1000), 2 * RTT_MS);
+    cr_assert_eq(H.st->stats.tlp_probes, 1);
+    cr_assert_eq(H.st->stats.recovery_probes, 0);
+    /* The probe unanswered: the RTO, and no recovery probe after it either. */
+    h_skip_out();
+    for (unsigned i = 0; i < 1000 && H.st->stats.rexmt_timeouts == 0; i++)
+        h_advance(1);
+    cr_assert_eq(H.st->stats.rexmt_timeouts, 1);
+    cr_assert(!(c->flags & TCPF_RPTO));
+    cr_assert_eq(H.st->stats.recovery_probes, 0);
+}
+
+Test(tcp_rack, no_recovery_probe_in_newreno_recovery)
+{
+    struct tcp_conn *c;
+    uint64_t t0;
+
+    h_start();
+    c = h_accept(7, 65535);             /* no SACK */
+    c->srtt = RTT_MS << 3;
+    c->rttvar = RTT_MS << 1;
+    cr_assert_eq(tcp_send(c, h_payload(10 * MSS, 0, MSS)), 0);
+    h_skip_out();
+    h_advance(RTT_MS);
+    for (unsigned i = 0; i < 3; i++)
+        sack(UNA + MSS, 0, NULL);
+    sack(UNA + MSS, 0, NULL);
+    cr_assert(c->flags & TCPF_RECOVERY);
+    cr_assert(!(c->flags & TCPF_RPTO));
+    h_skip_out();
+    t0 = h_now();
+    h_wait_out(1000);
+    cr_assert_geq(h_now() - t0, 3 * RTT_MS, "no probe at 2 SRTT");
+    cr_assert_eq(H.st->stats.recovery_probes, 0);
     cr_assert_eq(H.st->stats.rexmt_timeouts, 1);
 }
