@@ -1021,8 +1021,22 @@ static void tcp_input_syn_sent(struct tcp_conn *c, struct tcp_seg *s)
 
     if (s->flags & TCP_ACK) {
         if (SEQ_LEQ(s->ack, c->iss) || SEQ_GT(s->ack, c->snd_max)) {
-            if (!(s->flags & TCP_RST))
+            if (!(s->flags & TCP_RST)) {
                 tcp_output_raw(st, &c->key, s->ack, 0, TCP_RST, 0, 0, NULL);
+                /* Most often the peer still holds an older connection of this 4-tuple:
+                 * a Linux TIME_WAIT that did not take our SYN (its timestamp or ISN not
+                 * above the old connection's, RFC 6191) answers with an ACK of that
+                 * connection. The RST ends it there, and the SYN goes again shortly
+                 * after it rather than at the 1 s initial RTO, as Linux's
+                 * tcp_rcv_synsent_state_process does. Once a connection: after a
+                 * retransmitted SYN the RTO waits as usual (a spoofed ACK flood draws
+                 * one extra SYN per connection). */
+                if (c->rexmt_shift == 0 && !(c->flags & TCPF_SYN_RESENT)) {
+                    c->flags |= TCPF_SYN_RESENT;
+                    st->stats.syn_bad_ack_resends++;
+                    tcp_timer_rexmt_at(c, TCP_SYN_RESEND_MS);
+                }
+            }
             return;
         }
         ack_ok = true;

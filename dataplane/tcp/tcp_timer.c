@@ -91,6 +91,12 @@ void tcp_timer_rprobe_arm(struct tcp_conn *c)
         twheel_arm(c->st->conf.wheel, &c->t_rexmt, at);
 }
 
+void tcp_timer_rexmt_at(struct tcp_conn *c, uint32_t ms)
+{
+    c->flags &= ~(TCPF_PERSIST | TCPF_PTO | TCPF_REO | TCPF_RPTO);
+    twheel_arm(c->st->conf.wheel, &c->t_rexmt, tcp_now(c->st) + ms);
+}
+
 void tcp_timer_rexmt_stop(struct tcp_conn *c)
 {
     c->flags &= ~(TCPF_PERSIST | TCPF_PTO | TCPF_REO | TCPF_RPTO);

@@ -47,6 +47,10 @@ void tcp_timer_rexmt_arm(struct tcp_conn *c);
 void tcp_timer_rprobe_arm(struct tcp_conn *c);
 void tcp_timer_rexmt_stop(struct tcp_conn *c);
 
+/* Arms the retransmission timer ms from now, whatever the RTO (no probe): SYN_SENT's
+ * early resend of the SYN (tcp_input.c). */
+void tcp_timer_rexmt_at(struct tcp_conn *c, uint32_t ms);
+
 /* Arms RACK's reordering timer (TCPF_REO on t_rexmt) us microseconds from now
  * (rounded up to the wheel's ms), unless an RTO or tail loss probe is due before it
  * (a recovery probe gives way to it; the RTO is re-armed when it fires). */

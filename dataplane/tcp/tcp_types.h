@@ -40,6 +40,8 @@ struct rte_mempool;
                                    receiver's 40 ms delayed ACK, so that an ACK held
                                    back for an odd last segment rarely draws a probe */
 #define TCP_PTO_WCDELACK_MS 200 /* RFC 8985 WCDelAckT: one segment in flight */
+#define TCP_SYN_RESEND_MS 2     /* a SYN sent again this soon after the RST for an
+                                   unacceptable ACK in SYN_SENT (tcp_input.c) */
 #define TCP_RPTO_MIN_MS 10      /* floor of the recovery probe's timeout (2 SRTT): in
                                    recovery a Linux receiver ACKs at once, its SACK
                                    compression holding an ACK back 1 ms at most */
@@ -118,6 +120,8 @@ typedef void (*tcp_event_fn)(struct tcp_conn *c, enum tcp_event ev, void *arg);
                                          due at rto_at behind it */
 #define TCPF_RPROBE       (1u << 26)  /* a recovery probe is out: no other until an ACK
                                          makes progress */
+#define TCPF_SYN_RESENT   (1u << 27)  /* SYN_SENT: the SYN was sent again early, after the
+                                         RST for an unacceptable ACK (once) */
 
 /*
  * Out-of-order data of one connection, taken from the stack's pool on demand. Each
@@ -459,7 +463,8 @@ struct tcp_stack_conf {
     X(rack_reo_wnd_grown) X(dsacks_rcvd) X(dsack_undos)                       \
     X(tso_frames) X(tso_bytes)                                                \
     X(rto_in_recovery) X(rto_in_loss) X(rto_backoff) X(rto_tlp_out) X(rto_open) \
-    X(rto_lost_rexmits) X(recovery_probes) X(recovery_probe_repairs)
+    X(rto_lost_rexmits) X(recovery_probes) X(recovery_probe_repairs)          \
+    X(syn_bad_ack_resends)
 
 struct tcp_stats {
 #define TCP_STAT_FIELD(n) uint64_t n;

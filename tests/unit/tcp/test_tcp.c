@@ -149,6 +149,84 @@ Test(tcp, connection_refused_by_rst)
     cr_assert_eq(H.st->n_conns, 0);
 }
 
+/* An ACK of an older connection (a peer's TIME_WAIT that did not take the SYN): a RST
+ * for it, and the SYN again after TCP_SYN_RESEND_MS, not at the 1 s initial RTO; once. */
+Test(tcp, syn_sent_unacceptable_ack_draws_a_rst_and_an_early_syn_once)
+{
+    struct tcp_conn *c;
+    struct h_out *o;
+    uint64_t t0;
+
+    h_start();
+    t0 = h_now();
+    cr_assert_eq(tcp_connect(H.st, ip4(H_LOCAL), ip4(H_PEER), 81, h_on_event, NULL, &c), 0);
+    h_skip_out();
+    cr_assert_eq(h_in(&(struct h_seg){.seq = PEER_ISN, .ack = ISS - 5000, .flags = TCP_ACK,
+                                      .sport = 81, .dport = c->key.lport}), DROP_NONE);
+    o = h_next();
+    cr_assert_not_null(o);
+    cr_assert_eq(o->flags, TCP_RST);
+    cr_assert_eq(o->seq, ISS - 5000, "the RST takes the ACK's number as its sequence");
+    cr_assert_null(h_next());
+    h_advance(TCP_SYN_RESEND_MS - 1);
+    cr_assert_eq(h_pending_out(), 0);
+    h_advance(1);
+    o = h_next();
+    cr_assert_not_null(o, "the SYN again %u ms after the RST", TCP_SYN_RESEND_MS);
+    cr_assert_eq(o->flags, TCP_SYN);
+    cr_assert_eq(o->seq, ISS);
+    cr_assert_eq(h_now() - t0, TCP_SYN_RESEND_MS);
+    cr_assert_eq(H.st->stats.syn_bad_ack_resends, 1);
+    cr_assert_eq(tcp_conn_state(c), TCP_SYN_SENT);
+    /* Another such ACK: a RST, no second early SYN; the RTO (backed off: 2 s) sends it. */
+    cr_assert_eq(h_in(&(struct h_seg){.seq = PEER_ISN, .ack = ISS - 5000, .flags = TCP_ACK,
+                                      .sport = 81, .dport = c->key.lport}), DROP_NONE);
+    o = h_next();
+    cr_assert_not_null(o);
+    cr_assert_eq(o->flags, TCP_RST);
+    h_advance(1999);
+    cr_assert_eq(h_pending_out(), 0, "no early SYN the second time");
+    h_advance(1);
+    o = h_next();
+    cr_assert_not_null(o);
+    cr_assert_eq(o->flags, TCP_SYN);
+    cr_assert_eq(H.st->stats.syn_bad_ack_resends, 1);
+    /* The SYN-ACK of the new connection is taken as usual. */
+    cr_assert_eq(h_in(&(struct h_seg){.seq = PEER_ISN, .ack = ISS + 1, .flags = TCP_SYN | TCP_ACK,
+                                      .wnd = 1000, .sport = 81, .dport = c->key.lport}),
+                 DROP_NONE);
+    cr_assert_eq(tcp_conn_state(c), TCP_ESTABLISHED);
+}
+
+/* More such ACKs before the early SYN leave its time alone: one ACK a millisecond
+ * (each re-arming would put it off for ever) still has the SYN at TCP_SYN_RESEND_MS. */
+Test(tcp, syn_sent_unacceptable_acks_do_not_put_off_the_early_syn)
+{
+    struct tcp_conn *c;
+    struct h_out *o;
+    uint64_t t0;
+
+    h_start();
+    t0 = h_now();
+    cr_assert_eq(tcp_connect(H.st, ip4(H_LOCAL), ip4(H_PEER), 81, h_on_event, NULL, &c), 0);
+    h_skip_out();
+    for (uint32_t i = 0; i < TCP_SYN_RESEND_MS; i++) {
+        cr_assert_eq(h_in(&(struct h_seg){.seq = PEER_ISN, .ack = ISS - 5000 - i,
+                                          .flags = TCP_ACK, .sport = 81,
+                                          .dport = c->key.lport}), DROP_NONE);
+        o = h_next();
+        cr_assert_not_null(o);
+        cr_assert_eq(o->flags, TCP_RST);
+        cr_assert_null(h_next());
+        h_advance(1);
+    }
+    o = h_next();
+    cr_assert_not_null(o, "the SYN at %u ms", TCP_SYN_RESEND_MS);
+    cr_assert_eq(o->flags, TCP_SYN);
+    cr_assert_eq(h_now() - t0, TCP_SYN_RESEND_MS);
+    cr_assert_eq(H.st->stats.syn_bad_ack_resends, 1);
+}
+
 Test(tcp, syn_retries_then_connect_timeout)
 {
     struct tcp_conn *c;
