@@ -149,6 +149,33 @@ Test(tcp, connection_refused_by_rst)
     cr_assert_eq(H.st->n_conns, 0);
 }
 
+/* SYN_SENT to port 81, the SYN consumed: the connection, its start time in *t0. */
+static struct tcp_conn *h_syn_sent(uint64_t *t0)
+{
+    struct tcp_conn *c;
+
+    h_start();
+    *t0 = h_now();
+    cr_assert_eq(tcp_connect(H.st, ip4(H_LOCAL), ip4(H_PEER), 81, h_on_event, NULL, &c), 0);
+    h_skip_out();
+    return c;
+}
+
+/* An ACK of an older connection (acknowledging ack) to c in SYN_SENT: a RST answers it,
+ * with the ACK's number as its sequence, and nothing else goes out at once. */
+static void h_old_ack(const struct tcp_conn *c, uint32_t ack)
+{
+    struct h_out *o;
+
+    cr_assert_eq(h_in(&(struct h_seg){.seq = PEER_ISN, .ack = ack, .flags = TCP_ACK,
+                                      .sport = 81, .dport = c->key.lport}), DROP_NONE);
+    o = h_next();
+    cr_assert_not_null(o);
+    cr_assert_eq(o->flags, TCP_RST);
+    cr_assert_eq(o->seq, ack, "the RST takes the ACK's number as its sequence");
+    cr_assert_null(h_next());
+}
+
 /* An ACK of an older connection (a peer's TIME_WAIT that did not take the SYN): a RST
  * for it, and the SYN again after TCP_SYN_RESEND_MS, not at the 1 s initial RTO; once. */
 Test(tcp, syn_sent_unacceptable_ack_draws_a_rst_and_an_early_syn_once)
@@ -157,17 +184,8 @@ Test(tcp, syn_sent_unacceptable_ack_draws_a_rst_and_an_early_syn_once)
     struct h_out *o;
     uint64_t t0;
 
-    h_start();
-    t0 = h_now();
-    cr_assert_eq(tcp_connect(H.st, ip4(H_LOCAL), ip4(H_PEER), 81, h_on_event, NULL, &c), 0);
-    h_skip_out();
-    cr_assert_eq(h_in(&(struct h_seg){.seq = PEER_ISN, .ack = ISS - 5000, .flags = TCP_ACK,
-                                      .sport = 81, .dport = c->key.lport}), DROP_NONE);
-    o = h_next();
-    cr_assert_not_null(o);
-    cr_assert_eq(o->flags, TCP_RST);
-    cr_assert_eq(o->seq, ISS - 5000, "the RST takes the ACK's number as its sequence");
-    cr_assert_null(h_next());
+    c = h_syn_sent(&t0);
+    h_old_ack(c, ISS - 5000);
     h_advance(TCP_SYN_RESEND_MS - 1);
     cr_assert_eq(h_pending_out(), 0);
     h_advance(1);
@@ -179,11 +197,7 @@ Test(tcp, syn_sent_unacceptable_ack_draws_a_rst_and_an_early_syn_once)
     cr_assert_eq(H.st->stats.syn_bad_ack_resends, 1);
     cr_assert_eq(tcp_conn_state(c), TCP_SYN_SENT);
     /* Another such ACK: a RST, no second early SYN; the RTO (backed off: 2 s) sends it. */
-    cr_assert_eq(h_in(&(struct h_seg){.seq = PEER_ISN, .ack = ISS - 5000, .flags = TCP_ACK,
-                                      .sport = 81, .dport = c->key.lport}), DROP_NONE);
-    o = h_next();
-    cr_assert_not_null(o);
-    cr_assert_eq(o->flags, TCP_RST);
+    h_old_ack(c, ISS - 5000);
     h_advance(1999);
     cr_assert_eq(h_pending_out(), 0, "no early SYN the second time");
     h_advance(1);
@@ -206,18 +220,9 @@ Test(tcp, syn_sent_unacceptable_acks_do_not_put_off_the_early_syn)
     struct h_out *o;
     uint64_t t0;
 
-    h_start();
-    t0 = h_now();
-    cr_assert_eq(tcp_connect(H.st, ip4(H_LOCAL), ip4(H_PEER), 81, h_on_event, NULL, &c), 0);
-    h_skip_out();
+    c = h_syn_sent(&t0);
     for (uint32_t i = 0; i < TCP_SYN_RESEND_MS; i++) {
-        cr_assert_eq(h_in(&(struct h_seg){.seq = PEER_ISN, .ack = ISS - 5000 - i,
-                                          .flags = TCP_ACK, .sport = 81,
-                                          .dport = c->key.lport}), DROP_NONE);
-        o = h_next();
-        cr_assert_not_null(o);
-        cr_assert_eq(o->flags, TCP_RST);
-        cr_assert_null(h_next());
+        h_old_ack(c, ISS - 5000 - i);
         h_advance(1);
     }
     o = h_next();
