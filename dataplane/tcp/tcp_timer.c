@@ -41,6 +41,9 @@ static uint32_t tcp_timer_pto(const struct tcp_conn *c)
  * progress, and no probe out since the last ACK that made progress (TCPF_RPROBE).
  * 2 SRTT, at least TCP_RPTO_MIN_MS.
  */
+/* What t_rexmt is armed for, besides the RTO: one of these at most. */
+#define TCP_REXMT_KINDS (TCPF_PERSIST | TCPF_PTO | TCPF_REO | TCPF_RPTO)
+
 static uint32_t tcp_timer_rpto(const struct tcp_conn *c)
 {
     uint32_t pto;
@@ -59,7 +62,7 @@ void tcp_timer_rexmt_arm(struct tcp_conn *c)
     uint32_t rto = tcp_timer_rto(c), pto = tcp_timer_pto(c), rpto;
     uint64_t now = tcp_now(c->st);
 
-    c->flags &= ~(TCPF_PERSIST | TCPF_PTO | TCPF_REO | TCPF_RPTO);
+    c->flags &= ~TCP_REXMT_KINDS;
     if (pto != 0) {                     /* no later than the RTO would be */
         c->flags |= TCPF_PTO;
         rto = pto < rto ? pto : rto;
@@ -93,13 +96,13 @@ void tcp_timer_rprobe_arm(struct tcp_conn *c)
 
 void tcp_timer_rexmt_at(struct tcp_conn *c, uint32_t ms)
 {
-    c->flags &= ~(TCPF_PERSIST | TCPF_PTO | TCPF_REO | TCPF_RPTO);
+    c->flags &= ~TCP_REXMT_KINDS;
     twheel_arm(c->st->conf.wheel, &c->t_rexmt, tcp_now(c->st) + ms);
 }
 
 void tcp_timer_rexmt_stop(struct tcp_conn *c)
 {
-    c->flags &= ~(TCPF_PERSIST | TCPF_PTO | TCPF_REO | TCPF_RPTO);
+    c->flags &= ~TCP_REXMT_KINDS;
     twheel_cancel(c->st->conf.wheel, &c->t_rexmt);
 }
 
