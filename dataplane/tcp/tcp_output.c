@@ -531,20 +531,45 @@ void tcp_output_syn(struct tcp_conn *c)
         c->snd_max = c->snd_nxt;
 }
 
-void tcp_output_rexmt(struct tcp_conn *c, uint32_t seq, uint32_t len)
+/* [seq, seq + len) again, with flags (a FIN after it: flags has TCP_FIN). */
+static void tcp_output_rexmt_flags(struct tcp_conn *c, uint32_t seq, uint32_t len,
+                                   uint8_t flags)
 {
     struct tcp_stack *st = c->st;
 
-    if (len == 0)
-        return;
     c->flags &= ~TCPF_RTT;          /* Karn: no sample across a retransmission */
     st->stats.segs_retrans++;
     st->stats.bytes_retrans += len;
-    tcp_output_seg(c, seq, len, TCP_ACK);
+    tcp_output_seg(c, seq, len, flags);
     if (SEQ_GT(seq + len, c->high_rxt))
         c->high_rxt = seq + len;
     if (seq == c->snd_una)
         c->rxt_mark = c->snd_max;
+}
+
+void tcp_output_rexmt(struct tcp_conn *c, uint32_t seq, uint32_t len)
+{
+    if (len != 0)
+        tcp_output_rexmt_flags(c, seq, len, TCP_ACK);
+}
+
+uint32_t tcp_output_rexmt_tail(struct tcp_conn *c, uint32_t smss)
+{
+    uint32_t data_end = c->snd_una + c->sndq.bytes;
+    uint32_t top = SEQ_LT(data_end, c->snd_max) ? data_end : c->snd_max;
+    uint32_t len = top - c->snd_una < smss ? top - c->snd_una : smss;
+    uint8_t flags = TCP_ACK;
+
+    if (SEQ_LEQ(c->snd_max, c->snd_una))
+        return 0;
+    /* The FIN went out after the data (it is the byte at data_end): it goes with it. */
+    if ((c->flags & TCPF_FIN_SENT) && tcp_output_fin_wanted(c) && top == data_end &&
+        SEQ_GT(c->snd_max, data_end))
+        flags |= TCP_FIN;
+    if (len == 0 && !(flags & TCP_FIN))
+        return 0;
+    tcp_output_rexmt_flags(c, top - len, len, flags);
+    return len + ((flags & TCP_FIN) != 0);
 }
 
 bool tcp_output_sack_can_recover(const struct tcp_conn *c)

@@ -39,6 +39,14 @@ void tcp_output_syn(struct tcp_conn *c);
  */
 void tcp_output_rexmt(struct tcp_conn *c, uint32_t seq, uint32_t len);
 
+/*
+ * Retransmits the most recently sent segment (the tail loss probe, RFC 8985 section
+ * 7.3, when no new data may go): the last smss bytes sent, and the FIN after them
+ * when one was sent; a FIN alone when nothing else is unacknowledged. Returns the
+ * sequence space sent (0: nothing is in flight).
+ */
+uint32_t tcp_output_rexmt_tail(struct tcp_conn *c, uint32_t smss);
+
 /* Sends one new segment at snd_nxt (at most smss bytes), beyond cwnd: a loss probe.
  * Returns the sequence space sent (0: nothing could go). */
 uint32_t tcp_output_probe_new(struct tcp_conn *c, uint32_t smss);

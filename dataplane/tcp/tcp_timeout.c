@@ -89,15 +89,16 @@ static void tcp_timeout_rexmt(struct tcp_conn *c)
 
 /*
  * The tail loss probe (RFC 8985 section 7.3): no ACK for 2 SRTT after the last segment
- * sent. One new segment if the window lets one go, else the last segment again; either
- * draws an ACK whose SACK shows what is missing, so that recovery starts now rather
- * than at the RTO. Then the RTO is armed; one probe until it is answered.
+ * sent. One new segment if the window lets one go, else the most recently sent one
+ * again (its FIN with it; a FIN alone when only the FIN is out, as Linux probes its
+ * write queue's tail, so that a lost FIN waits 2 SRTT and not the RTO); either draws
+ * an ACK whose SACK shows what is missing, so that recovery starts now rather than at
+ * the RTO. Then the RTO is armed; one probe until it is answered.
  */
 static void tcp_timeout_tlp(struct tcp_conn *c)
 {
     struct tcp_stack *st = c->st;
     uint32_t smss = tcp_output_smss(c), off = c->snd_nxt - c->snd_una;
-    uint32_t data_end = c->snd_una + c->sndq.bytes;
 
     if (c->snd_una == c->snd_max) {
         tcp_output(c);                  /* queued data: sent, or the persist timer */
@@ -106,22 +107,15 @@ static void tcp_timeout_tlp(struct tcp_conn *c)
     c->flags &= ~TCPF_TLP_RXT;
     if (c->snd_nxt == c->snd_max && c->sndq.bytes > off && c->snd_wnd >= off + smss &&
         tcp_output_probe_new(c, smss) != 0) {
-        c->tlp_end = c->snd_max;
-    } else if (SEQ_GT(data_end, c->snd_una) && SEQ_LEQ(data_end, c->snd_max)) {
-        uint32_t len = data_end - c->snd_una < smss ? data_end - c->snd_una : smss;
+        st->stats.tlp_probes++;
+    } else if (tcp_output_rexmt_tail(c, smss) != 0) {
         c->flags |= TCPF_TLP_RXT;
-        c->tlp_end = data_end;
-        tcp_output_rexmt(c, data_end - len, len);
-    } else {
-        /* Only a FIN is out: no probe, the RTO retransmits it (TCPF_TLP keeps the
-         * timer from being a probe timer again until it is acknowledged). */
-        c->flags |= TCPF_TLP;
-        c->tlp_end = c->snd_max;
-        tcp_timer_rexmt_arm(c);
-        return;
+        st->stats.tlp_probes++;
     }
-    st->stats.tlp_probes++;
+    /* TCPF_TLP also when nothing could go: the timer is not a probe timer again until
+     * an ACK answers what is out. */
     c->flags |= TCPF_TLP;
+    c->tlp_end = c->snd_max;
     tcp_timer_rexmt_arm(c);
 }
 

@@ -2469,7 +2469,7 @@ Test(tcp, a_probe_that_repairs_the_only_loss_reduces_cwnd_and_a_dsack_does_not)
     cr_assert_eq(H.st->stats.rexmt_timeouts, 0);
 }
 
-Test(tcp, a_lost_fin_alone_is_retransmitted_by_the_rto_not_probed_for_ever)
+Test(tcp, a_lost_fin_alone_is_probed_once_at_the_pto_then_sent_again_by_the_rto)
 {
     struct tcp_conn *c = tlp_sender(1);
     struct h_out *o;
@@ -2486,10 +2486,88 @@ Test(tcp, a_lost_fin_alone_is_retransmitted_by_the_rto_not_probed_for_ever)
     o = h_next();
     cr_assert_not_null(o, "nothing sent within 5 s");
     cr_assert(o->flags & TCP_FIN, "the FIN again");
+    cr_assert_eq(o->seq, una + 10 * mss);
+    cr_assert_eq(o->len, 0);
+    /* One segment's PTO (2 SRTT + WCDelAckT) is capped at the RTO (as Linux): it may
+     * come when the RTO would, but as a probe, with no backoff and no RTO's cwnd. */
+    cr_assert_leq(waited, tcp_timer_rto(c), "no later than the RTO");
+    cr_assert_eq(H.st->stats.tlp_probes, 1, "by the loss probe");
+    cr_assert_eq(H.st->stats.rexmt_timeouts, 0);
+    cr_assert_eq(c->rexmt_shift, 0);
+    h_skip_out();                       /* the probe is lost too: the RTO, no second probe */
+    h_wait_out(5000);
+    o = h_next();
+    cr_assert_not_null(o);
+    cr_assert(o->flags & TCP_FIN);
     cr_assert_eq(H.st->stats.rexmt_timeouts, 1, "by the RTO");
-    cr_assert_leq(waited, tcp_timer_rto(c) + 1);
+    cr_assert_eq(H.st->stats.tlp_probes, 1, "one probe until an ACK answers");
     peer_ack(una + 10 * mss + 1, 0, 0);
     cr_assert_eq(c->state, TCP_FIN_WAIT_2);
+}
+
+Test(tcp, the_loss_probe_of_the_last_data_segment_carries_the_fin_sent_after_it)
+{
+    struct tcp_conn *c = tlp_sender(1);
+    struct h_out *o;
+    uint32_t una = ISS + 1, mss = 1460;
+
+    tcp_shutdown(c);
+    o = h_next();
+    cr_assert_not_null(o);
+    cr_assert(o->flags & TCP_FIN);
+    cr_assert_eq(o->seq, una + 10 * mss);
+    h_skip_out();
+    peer_ack(una + 9 * mss, 0, 0);      /* 9 and the FIN are lost */
+    h_skip_out();
+    h_wait_out(5000);
+    o = h_next();
+    cr_assert_not_null(o);
+    cr_assert_eq(o->seq, una + 9 * mss, "the last segment again");
+    cr_assert_eq(o->len, mss);
+    cr_assert(o->flags & TCP_FIN, "with the FIN");
+    cr_assert_eq(H.st->stats.tlp_probes, 1);
+    peer_ack(una + 10 * mss + 1, 0, 0);
+    cr_assert_eq(c->state, TCP_FIN_WAIT_2);
+    cr_assert_eq(H.st->stats.tlp_repairs, 1, "the probe repaired the tail");
+    cr_assert_eq(H.st->stats.rexmt_timeouts, 0);
+}
+
+Test(tcp, a_window_limited_tail_is_probed_with_the_last_segment_sent)
+{
+    struct tcp_conn *c;
+    struct h_out *o;
+    uint32_t una = ISS + 1, mss = 1460;
+    uint64_t waited;
+    unsigned n = 0;
+
+    /* The peer's window holds 10 segments; 20 are queued: 10 wait for it to open. */
+    h_start();
+    H.peer_sack = 1;
+    c = h_accept_quiet(-1, (uint16_t)(10 * mss));
+    cr_assert_eq(tcp_send(c, h_payload(20 * 1460, 0, 1460)), 0);
+    while ((o = h_next()) != NULL)
+        n += o->len != 0;
+    cr_assert_eq(n, 10, "the window lets 10 go");
+    /* 0..6 arrive, their ACK keeps the window's right edge where it was; 7..9 lost. */
+    h_in(&(struct h_seg){.seq = PEER_ISN + 1, .ack = una + 7 * mss, .flags = TCP_ACK,
+                         .wnd = (uint16_t)(3 * mss)});
+    h_skip_out();
+    waited = h_wait_out(10000);
+    o = h_next();
+    cr_assert_not_null(o);
+    cr_assert_lt(waited, tcp_timer_rto(c), "the probe comes before the RTO");
+    cr_assert_eq(o->seq, una + 9 * mss, "no new data may go: the last segment sent again");
+    cr_assert_eq(o->len, mss);
+    cr_assert_eq(H.st->stats.tlp_probes, 1);
+    /* Its SACK shows 7 and 8 missing: recovery starts now. */
+    h_in(&(struct h_seg){.seq = PEER_ISN + 1, .ack = una + 7 * mss, .flags = TCP_ACK,
+                         .wnd = (uint16_t)(3 * mss), .n_sack = 1,
+                         .sack = {una + 9 * mss, una + 10 * mss}});
+    o = h_next();
+    cr_assert_not_null(o, "the first hole is retransmitted on the probe's ACK");
+    cr_assert_eq(o->seq, una + 7 * mss);
+    cr_assert_eq(H.st->stats.tlp_recoveries, 1);
+    cr_assert_eq(H.st->stats.rexmt_timeouts, 0);
 }
 
 Test(tcp, no_loss_probe_without_sack)
