@@ -87,6 +87,17 @@ static void tcp_timeout_rexmt(struct tcp_conn *c)
         tcp_timer_rexmt_arm(c);
 }
 
+/* A probe's new segment (the tail loss probe's, the recovery probe's): one SMSS
+ * beyond cwnd when the peer's window lets one go past what is in flight and no
+ * go-back-N is under way. Returns true when it went. */
+static bool tcp_timeout_probe_new(struct tcp_conn *c, uint32_t smss)
+{
+    uint32_t off = c->snd_nxt - c->snd_una;
+
+    return c->snd_nxt == c->snd_max && c->sndq.bytes > off && c->snd_wnd >= off + smss &&
+           tcp_output_probe_new(c, smss) != 0;
+}
+
 /*
  * The tail loss probe (RFC 8985 section 7.3): no ACK for 2 SRTT after the last segment
  * sent. One new segment if the window lets one go, else the most recently sent one
@@ -98,15 +109,14 @@ static void tcp_timeout_rexmt(struct tcp_conn *c)
 static void tcp_timeout_tlp(struct tcp_conn *c)
 {
     struct tcp_stack *st = c->st;
-    uint32_t smss = tcp_output_smss(c), off = c->snd_nxt - c->snd_una;
+    uint32_t smss = tcp_output_smss(c);
 
     if (c->snd_una == c->snd_max) {
         tcp_output(c);                  /* queued data: sent, or the persist timer */
         return;
     }
     c->flags &= ~TCPF_TLP_RXT;
-    if (c->snd_nxt == c->snd_max && c->sndq.bytes > off && c->snd_wnd >= off + smss &&
-        tcp_output_probe_new(c, smss) != 0) {
+    if (tcp_timeout_probe_new(c, smss)) {
         st->stats.tlp_probes++;
     } else if (tcp_output_rexmt_tail(c, smss) != 0) {
         c->flags |= TCPF_TLP_RXT;
@@ -130,7 +140,7 @@ static void tcp_timeout_tlp(struct tcp_conn *c)
 static void tcp_timeout_rprobe(struct tcp_conn *c)
 {
     struct tcp_stack *st = c->st;
-    uint32_t smss = tcp_output_smss(c), off = c->snd_nxt - c->snd_una, seq, len;
+    uint32_t smss = tcp_output_smss(c), seq, len;
     uint32_t data_end = c->snd_una + c->sndq.bytes;
     uint64_t now = tcp_now(st);
 
@@ -139,8 +149,7 @@ static void tcp_timeout_rprobe(struct tcp_conn *c)
         return;
     }
     if (c->flags & TCPF_SACK_RECOVERY) {
-        bool sent = c->snd_nxt == c->snd_max && c->sndq.bytes > off &&
-                    c->snd_wnd >= off + smss && tcp_output_probe_new(c, smss) != 0;
+        bool sent = tcp_timeout_probe_new(c, smss);
         if (SEQ_GT(data_end, c->snd_max))
             data_end = c->snd_max;
         if (!sent && tcp_sack_last_unsacked(c, data_end, smss, &seq, &len)) {
