@@ -555,13 +555,13 @@ void tcp_output_rexmt(struct tcp_conn *c, uint32_t seq, uint32_t len)
 
 uint32_t tcp_output_rexmt_tail(struct tcp_conn *c, uint32_t smss)
 {
-    uint32_t data_end = c->snd_una + c->sndq.bytes;
-    uint32_t top = SEQ_LT(data_end, c->snd_max) ? data_end : c->snd_max;
-    uint32_t len = top - c->snd_una < smss ? top - c->snd_una : smss;
+    uint32_t data_end = c->snd_una + c->sndq.bytes, top, len;
     uint8_t flags = TCP_ACK;
 
     if (SEQ_LEQ(c->snd_max, c->snd_una))
         return 0;
+    top = SEQ_LT(data_end, c->snd_max) ? data_end : c->snd_max;     /* data sent */
+    len = top - c->snd_una < smss ? top - c->snd_una : smss;
     /* The FIN went out after the data (it is the byte at data_end): it goes with it. */
     if ((c->flags & TCPF_FIN_SENT) && tcp_output_fin_wanted(c) && top == data_end &&
         SEQ_GT(c->snd_max, data_end))

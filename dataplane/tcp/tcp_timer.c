@@ -12,6 +12,9 @@ uint32_t tcp_timer_rto(const struct tcp_conn *c)
     return rto > cf->rto_max_ms ? cf->rto_max_ms : (uint32_t)rto;
 }
 
+/* What t_rexmt is armed for, besides the RTO: one of these at most. */
+#define TCP_REXMT_KINDS (TCPF_PERSIST | TCPF_PTO | TCPF_REO | TCPF_RPTO)
+
 /*
  * The tail loss probe's timeout (RFC 8985 section 7.2) when one may be armed now, else
  * 0: SACK in use, data in flight in a synchronized state, no recovery, nothing SACKed
@@ -41,9 +44,6 @@ static uint32_t tcp_timer_pto(const struct tcp_conn *c)
  * progress, and no probe out since the last ACK that made progress (TCPF_RPROBE).
  * 2 SRTT, at least TCP_RPTO_MIN_MS.
  */
-/* What t_rexmt is armed for, besides the RTO: one of these at most. */
-#define TCP_REXMT_KINDS (TCPF_PERSIST | TCPF_PTO | TCPF_REO | TCPF_RPTO)
-
 static uint32_t tcp_timer_rpto(const struct tcp_conn *c)
 {
     uint32_t pto;
