@@ -48,12 +48,17 @@ source "$top/tests/lab/attack_lib.sh"
 # The real client: N transactions on new connections, one every 100 ms; prints how
 # many succeeded (and appends the time of each that did to the file $LAT, if set).
 # And one kept-alive connection that sends a request every 200 ms.
+# A failed one is told on stderr (the test's log): its number, curl's exit code and
+# the time, so that a failure says whether it was a refused, reset or timed-out one.
 transactions() {
-    local n=$1 ok=0 i t
+    local n=$1 ok=0 i t rc
     for i in $(seq 1 "$n"); do
         if t=$(on x1 curl -s -o /dev/null -w '%{time_total}' --max-time 5 http://10.200.50.120:443/who); then
             ok=$((ok + 1))
             [[ -n ${LAT:-} ]] && echo "$t" >>"$LAT"
+        else
+            rc=$?
+            echo "# transaction $i of $n failed: curl exit $rc after ${t:-?} s at $(date +%T.%N)" >&2
         fi
         sleep 0.1
     done
