@@ -354,6 +354,16 @@ static inline bool tcp_can_send(const struct tcp_conn *c)
            c->state == TCP_SYN_SENT || c->state == TCP_SYN_RECEIVED;
 }
 
+void tcp_burst_begin(struct tcp_stack *st)
+{
+    tcp_entry_begin(st);
+}
+
+void tcp_burst_end(struct tcp_stack *st)
+{
+    tcp_entry_end(st);
+}
+
 uint32_t tcp_send_space(const struct tcp_conn *c)
 {
     if (!tcp_can_send(c) || c->sndq.bytes >= c->st->conf.sndbuf)

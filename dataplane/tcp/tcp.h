@@ -82,6 +82,16 @@ void tcp_set_idle_timeout(struct tcp_conn *c, uint32_t ms);
  * from the next ACK, keeping cwnd and ssthresh. 0 or LBD_EINVAL. */
 int tcp_set_cc(struct tcp_conn *c, enum tcp_cc cc);
 
+/*
+ * Bracket a burst of tcp_input calls (they nest with every other entry): the output
+ * the burst's segments and callbacks ask for waits for tcp_burst_end, so that what a
+ * burst brings for one connection leaves as few segments as it can, as a NIC's
+ * receive coalescing gives Linux: one ACK for the burst's segments, a FIN with the data
+ * queued before it in the same burst (a server's answer and its FIN, proxied).
+ */
+void tcp_burst_begin(struct tcp_stack *st);
+void tcp_burst_end(struct tcp_stack *st);
+
 /* Bytes tcp_send would accept now (0 once the user shut down writing). */
 uint32_t tcp_send_space(const struct tcp_conn *c);
 

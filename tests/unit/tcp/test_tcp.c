@@ -503,6 +503,51 @@ Test(tcp, receive_in_order_with_delayed_ack_and_zero_copy)
     cr_assert_eq(H.st->buf_segs, 0);
 }
 
+/* A burst (tcp_burst_begin/end, as the worker brackets one): one ACK for all its
+ * segments, and data sent and shut down within it leave as one segment with the FIN;
+ * the same calls outside a burst send two. */
+Test(tcp, a_burst_acks_once_and_sends_the_fin_with_the_data)
+{
+    uint8_t d[4000];
+    struct tcp_conn *c;
+    struct h_out *o;
+
+    h_start();
+    c = h_accept(7, 1000);
+    h_pattern(d, sizeof(d), 0);
+    tcp_burst_begin(H.st);
+    for (uint32_t i = 0; i < 4; i++)
+        cr_assert_eq(h_in(&(struct h_seg){.seq = PEER_ISN + 1 + 1000 * i, .ack = ISS + 1,
+                                          .flags = TCP_ACK, .wnd = 1000, .data = d + 1000 * i,
+                                          .len = 1000}),
+                     DROP_NONE);
+    cr_assert_eq(h_pending_out(), 0, "nothing leaves before the burst ends");
+    cr_assert_eq(tcp_send(c, h_payload(500, 0, 500)), 0);
+    cr_assert_eq(tcp_shutdown(c), 0);
+    cr_assert_eq(h_pending_out(), 0);
+    tcp_burst_end(H.st);
+    cr_assert_eq(h_pending_out(), 1, "one segment for the burst, %u sent", h_pending_out());
+    o = h_next();
+    cr_assert_eq(o->ack, PEER_ISN + 4001);
+    cr_assert_eq(o->len, 500);
+    cr_assert_eq(o->flags, TCP_ACK | TCP_PSH | TCP_FIN);
+    cr_assert_eq(tcp_conn_state(c), TCP_FIN_WAIT_1);
+
+    /* Outside a burst each call sends at once: the data, then the FIN alone. */
+    c = NULL;
+    h_teardown();
+    h_start();
+    c = h_accept(7, 1000);
+    cr_assert_eq(tcp_send(c, h_payload(500, 0, 500)), 0);
+    cr_assert_eq(tcp_shutdown(c), 0);
+    cr_assert_eq(h_pending_out(), 2);
+    o = h_next();
+    cr_assert_eq(o->flags & TCP_FIN, 0);
+    o = h_next();
+    cr_assert_eq(o->flags, TCP_ACK | TCP_FIN);
+    cr_assert_eq(o->len, 0);
+}
+
 Test(tcp, recv_splits_a_segment_without_copy)
 {
     uint8_t d[1000];
