@@ -922,6 +922,21 @@ static int tcp_input_ack(struct tcp_conn *c, struct tcp_seg *s)
     return ev;
 }
 
+/* An out-of-order segment is answered by a duplicate ACK of its own at once (RFC 5681
+ * section 4.2), inside a receive burst too (tcp_burst_begin: depth above this
+ * segment's own entry), whose output otherwise waits for the burst's end and would
+ * answer several such segments with one ACK: a sender without SACK counts the
+ * duplicates to find a loss (three for a fast retransmit). */
+static void tcp_input_dupack(struct tcp_conn *c)
+{
+    if (c->st->depth > 1) {
+        c->st->stats.dupacks_in_burst++;
+        tcp_output_ack(c);
+        return;
+    }
+    c->flags |= TCPF_ACKNOW;
+}
+
 /* Segment text (RFC 9293 3.10.7.4 seventh step). Returns events raised. */
 static unsigned tcp_input_data(struct tcp_conn *c, struct tcp_seg *s)
 {
@@ -947,7 +962,7 @@ static unsigned tcp_input_data(struct tcp_conn *c, struct tcp_seg *s)
         m = tcp_input_take_payload(s);
         if (m != NULL)
             tcp_input_ooo_insert(c, s->seq, s->len, m);
-        c->flags |= TCPF_ACKNOW;        /* duplicate ACK at once (RFC 5681 4.2) */
+        tcp_input_dupack(c);
         return 0;
     }
     m = tcp_input_take_payload(s);

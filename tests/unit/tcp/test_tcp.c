@@ -548,6 +548,47 @@ Test(tcp, a_burst_acks_once_and_sends_the_fin_with_the_data)
     cr_assert_eq(o->len, 0);
 }
 
+/* Inside a burst, each out-of-order segment still gets a duplicate ACK of its own at
+ * once (a sender without SACK needs three for a fast retransmit); the in-order ones
+ * share one ACK at the burst's end. */
+Test(tcp, a_burst_answers_each_out_of_order_segment_at_once)
+{
+    uint8_t d[6000];
+    struct h_out *o;
+    uint32_t b = PEER_ISN + 1;
+
+    h_start();
+    h_accept(7, 1000);
+    H.auto_read = 1;
+    h_pattern(d, sizeof(d), 0);
+#define SEG(off) h_in(&(struct h_seg){.seq = b + (off), .ack = ISS + 1, .flags = TCP_ACK, \
+                                      .wnd = 1000, .data = d + (off), .len = 1000})
+    tcp_burst_begin(H.st);
+    SEG(0);
+    SEG(1000);
+    cr_assert_eq(h_pending_out(), 0, "in-order segments wait for the burst's end");
+    SEG(3000);                          /* hole at 2000..3000 */
+    SEG(4000);
+    SEG(5000);
+    cr_assert_eq(h_pending_out(), 3, "one duplicate ACK per out-of-order segment, %u sent",
+                 h_pending_out());
+    for (int i = 0; i < 3; i++) {
+        o = h_next();
+        cr_assert_eq(o->ack, b + 2000);
+        cr_assert_eq(o->len, 0);
+    }
+    cr_assert_eq(H.st->stats.dupacks_in_burst, 3);
+    tcp_burst_end(H.st);
+    cr_assert_eq(h_pending_out(), 0, "nothing more to say at the end");
+    SEG(2000);                          /* outside a burst: fills the hole */
+    o = h_next();
+    cr_assert_not_null(o);
+    cr_assert_eq(o->ack, b + 6000);
+    cr_assert_eq(H.rx_len, 6000);
+    cr_assert_eq(H.st->stats.dupacks_in_burst, 3);
+#undef SEG
+}
+
 Test(tcp, recv_splits_a_segment_without_copy)
 {
     uint8_t d[1000];
