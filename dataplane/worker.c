@@ -526,10 +526,10 @@ static void worker_neigh_probe(struct worker *w, const struct snapshot *s,
 /*
  * A burst of at most DP_BURST packets, started at TSC t; returns the TSC at its end.
  * Three passes: classify every packet (dispatch), look the connections of those that
- * have one up in bulk, then route and handle each in order; the TCP stack's output
- * for the burst's segments goes once at the end (tcp_burst_begin). The stages' cycles go to
- * w->stats.cycles, the clock read where a packet goes to another stage than the one
- * before it.
+ * have one up in bulk, then route and handle each in order; what the TCP stack's
+ * callbacks ask of other connections goes once at the end (tcp_burst_begin). The
+ * stages' cycles go to w->stats.cycles, the clock read where a packet goes to another
+ * stage than the one before it.
  */
 static uint64_t worker_burst_tsc(struct worker *w, const struct snapshot *s,
                                  struct rte_mbuf **pkts, unsigned n, bool from_ring, uint64_t t)

@@ -357,10 +357,12 @@ static inline bool tcp_can_send(const struct tcp_conn *c)
 void tcp_burst_begin(struct tcp_stack *st)
 {
     tcp_entry_begin(st);
+    st->in_burst = true;
 }
 
 void tcp_burst_end(struct tcp_stack *st)
 {
+    st->in_burst = false;
     tcp_entry_end(st);
 }
 

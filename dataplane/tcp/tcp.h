@@ -83,11 +83,12 @@ void tcp_set_idle_timeout(struct tcp_conn *c, uint32_t ms);
 int tcp_set_cc(struct tcp_conn *c, enum tcp_cc cc);
 
 /*
- * Bracket a burst of tcp_input calls (they nest with every other entry): the output
- * the burst's segments and callbacks ask for waits for tcp_burst_end, so that what a
- * burst brings for one connection leaves as few segments as it can, as a NIC's
- * receive coalescing gives Linux: one ACK for the burst's segments, a FIN with the data
- * queued before it in the same burst (a server's answer and its FIN, proxied).
+ * Bracket a burst of tcp_input calls (they nest with every other entry; not with
+ * themselves): the output a segment's callbacks ask of other connections waits for
+ * tcp_burst_end, so that what a burst brings for one connection leaves as few segments
+ * as it can: a server's answer and its FIN, proxied to the client, as one segment. A
+ * segment's own connection still answers at once (its ACK every second segment, a
+ * duplicate ACK, what the ACK lets it send), as outside a burst.
  */
 void tcp_burst_begin(struct tcp_stack *st);
 void tcp_burst_end(struct tcp_stack *st);

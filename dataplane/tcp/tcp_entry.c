@@ -46,6 +46,8 @@ void tcp_entry_output_later(struct tcp_conn *c)
         tcp_output(c);
         return;
     }
+    if (st->in_burst)
+        st->stats.burst_outputs_deferred++;
     c->flags |= TCPF_OUTQ;
     c->link = st->out_list;
     st->out_list = c;

@@ -922,21 +922,6 @@ static int tcp_input_ack(struct tcp_conn *c, struct tcp_seg *s)
     return ev;
 }
 
-/* An out-of-order segment is answered by a duplicate ACK of its own at once (RFC 5681
- * section 4.2), inside a receive burst too (tcp_burst_begin: depth above this
- * segment's own entry), whose output otherwise waits for the burst's end and would
- * answer several such segments with one ACK: a sender without SACK counts the
- * duplicates to find a loss (three for a fast retransmit). */
-static void tcp_input_dupack(struct tcp_conn *c)
-{
-    if (c->st->depth > 1) {
-        c->st->stats.dupacks_in_burst++;
-        tcp_output_ack(c);
-        return;
-    }
-    c->flags |= TCPF_ACKNOW;
-}
-
 /* Segment text (RFC 9293 3.10.7.4 seventh step). Returns events raised. */
 static unsigned tcp_input_data(struct tcp_conn *c, struct tcp_seg *s)
 {
@@ -962,7 +947,7 @@ static unsigned tcp_input_data(struct tcp_conn *c, struct tcp_seg *s)
         m = tcp_input_take_payload(s);
         if (m != NULL)
             tcp_input_ooo_insert(c, s->seq, s->len, m);
-        tcp_input_dupack(c);
+        c->flags |= TCPF_ACKNOW;        /* a duplicate ACK at once (RFC 5681 4.2) */
         return 0;
     }
     m = tcp_input_take_payload(s);
@@ -993,7 +978,14 @@ static unsigned tcp_input_data(struct tcp_conn *c, struct tcp_seg *s)
     return ev;
 }
 
-/* Delivers the events of one segment, in order; then the connection's output. */
+/*
+ * Delivers the events of one segment, in order; then the connection's output. Inside a
+ * receive burst (tcp_burst_begin) too, that output goes at once: the ACK the segment
+ * calls for (every second segment, RFC 5681 4.2: one ACK for a whole burst of data
+ * would be a stretch ACK; each out-of-order one, which a sender without SACK counts),
+ * and what the ACK lets the connection send (new data, retransmissions), as outside a
+ * burst. What the events ask of other connections waits for the burst's end.
+ */
 static void tcp_input_deliver(struct tcp_conn *c, unsigned ev)
 {
     if ((ev & EVB_ESTABLISHED) && !(c->flags & TCPF_NOTIFIED)) {
@@ -1024,7 +1016,11 @@ static void tcp_input_deliver(struct tcp_conn *c, unsigned ev)
             return;
         }
     }
-    if (!(c->flags & TCPF_DEAD))
+    if (c->flags & TCPF_DEAD)
+        return;
+    if (c->st->in_burst)
+        tcp_output(c);
+    else
         tcp_entry_output_later(c);
 }
 

@@ -464,7 +464,7 @@ struct tcp_stack_conf {
     X(tso_frames) X(tso_bytes)                                                \
     X(rto_in_recovery) X(rto_in_loss) X(rto_backoff) X(rto_tlp_out) X(rto_open) \
     X(rto_lost_rexmits) X(recovery_probes) X(recovery_probe_repairs)          \
-    X(syn_bad_ack_resends) X(dupacks_in_burst)
+    X(syn_bad_ack_resends) X(burst_outputs_deferred)
 
 struct tcp_stats {
 #define TCP_STAT_FIELD(n) uint64_t n;
@@ -515,6 +515,7 @@ struct tcp_stack {
     uint64_t rcvbuf_budget;             /* what that sum may grow to: max_buf_segs
                                            full-size segments (tcp_rcvbuf.h) */
     uint32_t depth;                     /* nesting of stack entries */
+    bool in_burst;                      /* between tcp_burst_begin and tcp_burst_end */
     struct siphash_key iss_key;         /* RFC 6528 F(): drawn at creation, kept */
     struct siphash_key challenge_key;   /* each second's challenge ACK budget */
     struct siphash_key ts_key;          /* RFC 7323 7.1: TSval offset per 4-tuple */

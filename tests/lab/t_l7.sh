@@ -211,9 +211,9 @@ many_idle() {
 }
 
 # New connections under load (wrk, 16 at a time, Connection: close, HAProxy answering on
-# the real servers): the output a receive burst asks for leaves once, at its end
-# (tcp_burst_begin/end around the worker's burst), so what it brings for one connection,
-# a proxied answer and its FIN among it, leaves as few segments as it can. Sent apart,
+# the real servers): the output a receive burst asks of other connections leaves once,
+# at its end (tcp_burst_begin/end around the worker's burst), so what it brings for one
+# connection, a proxied answer and its FIN among it, leaves as few segments as it can. Sent apart,
 # as each segment's own input did before, a connection cost 9.0 packets on the client's
 # link (both ways); the bracket brings it to about 7-8.4 (doc/tcp.md, "Event API").
 c1_packets() {

@@ -503,12 +503,13 @@ Test(tcp, receive_in_order_with_delayed_ack_and_zero_copy)
     cr_assert_eq(H.st->buf_segs, 0);
 }
 
-/* A burst (tcp_burst_begin/end, as the worker brackets one): one ACK for all its
- * segments, and data sent and shut down within it leave as one segment with the FIN;
- * the same calls outside a burst send two. */
-Test(tcp, a_burst_acks_once_and_sends_the_fin_with_the_data)
+/* A burst (tcp_burst_begin/end, as the worker brackets one): its in-order segments
+ * are acknowledged at once every second segment (RFC 5681 4.2: no stretch ACK for a
+ * burst), and data sent and shut down within it leave as one segment with the FIN at
+ * its end; the same calls outside a burst send two. */
+Test(tcp, a_burst_acks_every_second_segment_and_sends_the_fin_with_the_data)
 {
-    uint8_t d[4000];
+    uint8_t d[5000];
     struct tcp_conn *c;
     struct h_out *o;
 
@@ -516,19 +517,27 @@ Test(tcp, a_burst_acks_once_and_sends_the_fin_with_the_data)
     c = h_accept(7, 1000);
     h_pattern(d, sizeof(d), 0);
     tcp_burst_begin(H.st);
-    for (uint32_t i = 0; i < 4; i++)
+    for (uint32_t i = 0; i < 5; i++) {
         cr_assert_eq(h_in(&(struct h_seg){.seq = PEER_ISN + 1 + 1000 * i, .ack = ISS + 1,
                                           .flags = TCP_ACK, .wnd = 1000, .data = d + 1000 * i,
                                           .len = 1000}),
                      DROP_NONE);
-    cr_assert_eq(h_pending_out(), 0, "nothing leaves before the burst ends");
+        cr_assert_eq(h_pending_out(), (i + 1) / 2, "after segment %u: %u sent", i + 1,
+                     h_pending_out());
+    }
+    for (uint32_t i = 0; i < 2; i++) {
+        o = h_next();
+        cr_assert_eq(o->ack, PEER_ISN + 1 + 2000 * (i + 1));
+        cr_assert_eq(o->len, 0);
+    }
     cr_assert_eq(tcp_send(c, h_payload(500, 0, 500)), 0);
     cr_assert_eq(tcp_shutdown(c), 0);
-    cr_assert_eq(h_pending_out(), 0);
+    cr_assert_eq(h_pending_out(), 0, "the data and the FIN wait for the burst's end");
+    cr_assert_eq(H.st->stats.burst_outputs_deferred, 1);
     tcp_burst_end(H.st);
-    cr_assert_eq(h_pending_out(), 1, "one segment for the burst, %u sent", h_pending_out());
+    cr_assert_eq(h_pending_out(), 1, "one segment at the end, %u sent", h_pending_out());
     o = h_next();
-    cr_assert_eq(o->ack, PEER_ISN + 4001);
+    cr_assert_eq(o->ack, PEER_ISN + 5001, "the fifth segment is acknowledged with the data");
     cr_assert_eq(o->len, 500);
     cr_assert_eq(o->flags, TCP_ACK | TCP_PSH | TCP_FIN);
     cr_assert_eq(tcp_conn_state(c), TCP_FIN_WAIT_1);
@@ -549,8 +558,7 @@ Test(tcp, a_burst_acks_once_and_sends_the_fin_with_the_data)
 }
 
 /* Inside a burst, each out-of-order segment still gets a duplicate ACK of its own at
- * once (a sender without SACK needs three for a fast retransmit); the in-order ones
- * share one ACK at the burst's end. */
+ * once (a sender without SACK needs three for a fast retransmit). */
 Test(tcp, a_burst_answers_each_out_of_order_segment_at_once)
 {
     uint8_t d[6000];
@@ -566,7 +574,9 @@ Test(tcp, a_burst_answers_each_out_of_order_segment_at_once)
     tcp_burst_begin(H.st);
     SEG(0);
     SEG(1000);
-    cr_assert_eq(h_pending_out(), 0, "in-order segments wait for the burst's end");
+    cr_assert_eq(h_pending_out(), 1, "the second in-order segment is acknowledged");
+    o = h_next();
+    cr_assert_eq(o->ack, b + 2000);
     SEG(3000);                          /* hole at 2000..3000 */
     SEG(4000);
     SEG(5000);
@@ -577,7 +587,6 @@ Test(tcp, a_burst_answers_each_out_of_order_segment_at_once)
         cr_assert_eq(o->ack, b + 2000);
         cr_assert_eq(o->len, 0);
     }
-    cr_assert_eq(H.st->stats.dupacks_in_burst, 3);
     tcp_burst_end(H.st);
     cr_assert_eq(h_pending_out(), 0, "nothing more to say at the end");
     SEG(2000);                          /* outside a burst: fills the hole */
@@ -585,8 +594,36 @@ Test(tcp, a_burst_answers_each_out_of_order_segment_at_once)
     cr_assert_not_null(o);
     cr_assert_eq(o->ack, b + 6000);
     cr_assert_eq(H.rx_len, 6000);
-    cr_assert_eq(H.st->stats.dupacks_in_burst, 3);
 #undef SEG
+}
+
+/* Inside a burst, an ACK that opens the window lets the connection send at once, as
+ * outside one: a sender's reply to a burst of ACKs does not wait for the last. */
+Test(tcp, a_burst_lets_each_ack_release_data_at_once)
+{
+    struct tcp_conn *c;
+    struct h_out *o;
+
+    h_start();
+    c = h_accept(-1, 1000);             /* the peer's window: one segment */
+    cr_assert_eq(tcp_send(c, h_payload(3000, 0, 1000)), 0);
+    o = h_next();
+    cr_assert_not_null(o);
+    cr_assert_eq(o->len, 1000);
+    cr_assert_eq(h_pending_out(), 0, "window-limited");
+    tcp_burst_begin(H.st);
+    for (uint32_t i = 1; i <= 2; i++) {
+        cr_assert_eq(h_in(&(struct h_seg){.seq = PEER_ISN + 1, .ack = ISS + 1 + 1000 * i,
+                                          .flags = TCP_ACK, .wnd = 1000}),
+                     DROP_NONE);
+        cr_assert_eq(h_pending_out(), 1, "ACK %u: the next segment goes at once", i);
+        o = h_next();
+        cr_assert_eq(o->seq, ISS + 1 + 1000 * i);
+        cr_assert_eq(o->len, 1000);
+    }
+    tcp_burst_end(H.st);
+    cr_assert_eq(h_pending_out(), 0);
+    cr_assert_eq(H.st->stats.burst_outputs_deferred, 0);
 }
 
 Test(tcp, recv_splits_a_segment_without_copy)
