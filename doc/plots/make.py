@@ -49,13 +49,15 @@ def panel(ax, p):
         ax.yaxis.set_minor_formatter(FuncFormatter(
             lambda v, _: "%g" % v if ("%g" % v)[0] in "25" else ""))
         ax.tick_params(axis="y", which="minor", labelsize=7)
+    if "ymax" in p:
+        ax.set_ylim(top=p["ymax"])     # room for the legend above the bars
     ax.set_ylabel(p.get("ylabel", ""), fontsize=9)
     ax.grid(axis="y", alpha=0.3)
     ax.set_axisbelow(True)
     if "hline" in p:
         y, text = p["hline"]
         ax.axhline(y, color="#b3261e", lw=1, ls="--", label=text)
-    ax.legend(fontsize=7.5, loc="best")
+    ax.legend(fontsize=7.5, loc=p.get("legend", "best"))
     return runs
 
 

@@ -9,6 +9,7 @@
 # an answer and a FIN sent apart, and an HTTP-mode service beside them (t_http.sh tests
 # it).
 source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/peers.sh"
 
 "$lab" up >/dev/null || exit 1
 # Path MTU discovery: a client (c2) and a real server (rs4) behind a router whose link
@@ -59,10 +60,7 @@ for rs in rs1 rs2 rs3; do
     "$lab" exec $rs $peer sink-server 9000 >"$tmp/sink-$rs.log" 2>&1 &
     "$lab" exec $rs $peer hold-server 9001 >"$tmp/hold-$rs.log" 2>&1 &
     # 8082: HAProxy answering every request itself, in one segment, and closing.
-    printf '%s\n' global '    nbthread 1' defaults '    mode http' '    timeout client 30s' \
-        '    timeout server 30s' '    timeout connect 5s' 'frontend www' '    bind :8082' \
-        "    http-request return status 200 content-type text/plain string \"$rs ok\"" \
-        >"$tmp/hap-$rs.cfg"
+    answer_server_cfg $rs 8082 >"$tmp/hap-$rs.cfg"
     "$lab" exec $rs haproxy -f "$tmp/hap-$rs.cfg" -db >"$tmp/hap-$rs.log" 2>&1 &
 done
 on rs3 nft add table inet l7t
@@ -216,9 +214,7 @@ many_idle() {
 # connection, a proxied answer and its FIN among it, leaves as few segments as it can. Sent apart,
 # as each segment's own input did before, a connection cost 9.0 packets on the client's
 # link (both ways); the bracket brings it to about 7-8.4 (doc/tcp.md, "Event API").
-c1_packets() {
-    on c1 cat /proc/net/dev | awk -F'[: ]+' 'NR > 2 && $2 != "lo" { t += $4 + $12 } END { print t + 0 }'
-}
+c1_packets() { on c1 cat /proc/net/dev | dev_packets; }
 close_packets() {
     local p0 p1
     p0=$(c1_packets)
