@@ -391,6 +391,18 @@ int tcp_send(struct tcp_conn *c, struct rte_mbuf *m)
     } else {
         st->buf_segs += mbufq_append(&c->sndq, m);
     }
+    if (st->in_burst && c->state >= TCP_ESTABLISHED) {
+        /* Inside a receive burst output waits for its end (tcp_burst_begin), so that
+         * a FIN the burst brings later leaves with the data; two full segments not yet
+         * sent are bulk, not an answer a FIN may join: they go at once, since the wait
+         * would add up to a burst's handling to every round trip. */
+        uint32_t off = c->snd_nxt - c->snd_una;
+        if (c->sndq.bytes > off && c->sndq.bytes - off >= 2 * tcp_output_smss(c)) {
+            st->stats.burst_bulk_sends++;
+            tcp_output(c);
+            return 0;
+        }
+    }
     tcp_entry_output_later(c);
     return 0;
 }

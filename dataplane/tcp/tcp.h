@@ -88,7 +88,8 @@ int tcp_set_cc(struct tcp_conn *c, enum tcp_cc cc);
  * tcp_burst_end, so that what a burst brings for one connection leaves as few segments
  * as it can: a server's answer and its FIN, proxied to the client, as one segment. A
  * segment's own connection still answers at once (its ACK every second segment, a
- * duplicate ACK, what the ACK lets it send), as outside a burst.
+ * duplicate ACK, what the ACK lets it send), as outside a burst, and so does bulk
+ * (tcp_send leaving two full segments or more unsent).
  */
 void tcp_burst_begin(struct tcp_stack *st);
 void tcp_burst_end(struct tcp_stack *st);

@@ -464,7 +464,7 @@ struct tcp_stack_conf {
     X(tso_frames) X(tso_bytes)                                                \
     X(rto_in_recovery) X(rto_in_loss) X(rto_backoff) X(rto_tlp_out) X(rto_open) \
     X(rto_lost_rexmits) X(recovery_probes) X(recovery_probe_repairs)          \
-    X(syn_bad_ack_resends) X(burst_outputs_deferred)
+    X(syn_bad_ack_resends) X(burst_outputs_deferred) X(burst_bulk_sends)
 
 struct tcp_stats {
 #define TCP_STAT_FIELD(n) uint64_t n;

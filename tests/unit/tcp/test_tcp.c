@@ -626,6 +626,38 @@ Test(tcp, a_burst_lets_each_ack_release_data_at_once)
     cr_assert_eq(H.st->stats.burst_outputs_deferred, 0);
 }
 
+/* Inside a burst, data queued on a connection waits for the burst's end (a FIN may
+ * follow) unless it is bulk: two full segments or more not yet sent go at once. */
+Test(tcp, a_burst_holds_an_answer_but_sends_bulk_at_once)
+{
+    struct tcp_conn *c;
+    struct h_out *o;
+    uint32_t smss;
+
+    h_start();
+    c = h_accept(7, 1000);
+    smss = tcp_output_smss(c);
+    tcp_burst_begin(H.st);
+    cr_assert_eq(tcp_send(c, h_payload(smss, 0, smss)), 0);
+    cr_assert_eq(h_pending_out(), 0, "one segment's answer waits for the burst's end");
+    cr_assert_eq(tcp_send(c, h_payload(smss, smss, smss)), 0);
+    cr_assert_eq(h_pending_out(), 2, "two full segments go at once, %u sent", h_pending_out());
+    cr_assert_eq(H.st->stats.burst_bulk_sends, 1);
+    for (uint32_t i = 0; i < 2; i++) {
+        o = h_next();
+        cr_assert_eq(o->seq, ISS + 1 + smss * i);
+        cr_assert_eq(o->len, smss);
+    }
+    cr_assert_eq(tcp_send(c, h_payload(100, 2 * smss, 100)), 0);
+    cr_assert_eq(tcp_shutdown(c), 0);
+    cr_assert_eq(h_pending_out(), 0);
+    tcp_burst_end(H.st);
+    cr_assert_eq(h_pending_out(), 1, "the tail and the FIN in one segment at the end");
+    o = h_next();
+    cr_assert_eq(o->len, 100);
+    cr_assert_eq(o->flags, TCP_ACK | TCP_PSH | TCP_FIN);
+}
+
 Test(tcp, recv_splits_a_segment_without_copy)
 {
     uint8_t d[1000];
