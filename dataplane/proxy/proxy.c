@@ -449,6 +449,7 @@ static void proxy_pump(struct proxy_sess *s, int d)
     struct tcp_conn *from = d == DIR_IN ? s->cli : s->srv;
     struct tcp_conn *to = d == DIR_IN ? s->srv : s->cli;
     struct rte_mbuf *m;
+    bool left;
 
     if (to == NULL) {
         /* The receiving half is gone: nothing can be delivered. */
@@ -504,8 +505,15 @@ static void proxy_pump(struct proxy_sess *s, int d)
         proxy_stats(px)->discarded_bytes += len;
         rte_pktmbuf_free(m);
     }
-    if ((s->flags & SF_EOF(d)) && !(s->flags & SF_SHUT(d)) && s->stall[d] == NULL &&
-        s->held[d].bytes == 0 && (from == NULL || half_recv_bytes(s, d) == 0)) {
+    left = s->stall[d] != NULL || s->held[d].bytes > 0 ||
+           (from != NULL && half_recv_bytes(s, d) > 0);
+    /* What did not fit follows as soon as there is room: the receiving connection
+     * holds a tail smaller than a segment for it (tcp_set_more), so that a transfer
+     * leaves in full segments, not a full one and a runt for each ACK's worth of room.
+     * Over TLS the records are the stream's own business. */
+    if (s->tls[1 - d] == NULL)
+        tcp_set_more(to, left);
+    if ((s->flags & SF_EOF(d)) && !(s->flags & SF_SHUT(d)) && !left) {
         s->flags |= SF_SHUT(d);
         if (d == DIR_IN)
             proxy_stats(px)->fin_client++;

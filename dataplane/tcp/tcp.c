@@ -407,6 +407,17 @@ int tcp_send(struct tcp_conn *c, struct rte_mbuf *m)
     return 0;
 }
 
+void tcp_set_more(struct tcp_conn *c, bool more)
+{
+    if (more) {
+        c->flags |= TCPF_MORE;
+    } else if (c->flags & TCPF_MORE) {
+        c->flags &= ~TCPF_MORE;
+        if (c->state >= TCP_ESTABLISHED)
+            tcp_entry_output_later(c);  /* the tail that waited */
+    }
+}
+
 void tcp_buf_charge(struct tcp_stack *st, uint32_t segs)
 {
     st->buf_segs += segs;

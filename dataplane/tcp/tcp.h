@@ -94,6 +94,16 @@ int tcp_set_cc(struct tcp_conn *c, enum tcp_cc cc);
 void tcp_burst_begin(struct tcp_stack *st);
 void tcp_burst_end(struct tcp_stack *st);
 
+/*
+ * The user has more data to send at once (more: true), as Linux's MSG_MORE: a tail of
+ * new data smaller than a full segment is not sent on its own but waits for the data
+ * that fills it (more_held), so that a stream written in pieces that are not multiples
+ * of the MSS leaves in full segments, not a full one and a runt for each piece. A FIN,
+ * a retransmission and the persist timer's probe are never held. Clearing it sends
+ * what waited. Off for a new connection (no Nagle: every write goes out at once).
+ */
+void tcp_set_more(struct tcp_conn *c, bool more);
+
 /* Bytes tcp_send would accept now (0 once the user shut down writing). */
 uint32_t tcp_send_space(const struct tcp_conn *c);
 

@@ -319,6 +319,12 @@ static uint32_t tcp_output_one(struct tcp_conn *c, uint32_t usable, uint32_t sms
         if (off > 0 || len < c->max_sndwnd / 2)
             return 0;
     }
+    if ((c->flags & TCPF_MORE) && len < smss && len == avail && !fin && !force &&
+        c->snd_nxt == c->snd_max) {
+        /* The user has more at once (tcp_set_more): the tail waits to be filled. */
+        st->stats.more_held++;
+        return 0;
+    }
     rexmt = SEQ_LT(c->snd_nxt, c->snd_max);
     if (fin)
         flags |= TCP_FIN;

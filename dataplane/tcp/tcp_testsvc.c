@@ -71,6 +71,18 @@ static void testsvc_discard(struct tcp_conn *c, enum tcp_event ev, void *arg)
     }
 }
 
+/* The stream's line, repeated so that any 1,460 bytes of the stream are one copy from
+ * it: the stream from position pos is testsvc_lines + pos % 63 (byte by byte through
+ * tcp_testsvc_byte, a division a byte, the source took more of the worker than its
+ * TCP did). */
+#define TESTSVC_LINE "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ\n"
+#define TESTSVC_LINE4 TESTSVC_LINE TESTSVC_LINE TESTSVC_LINE TESTSVC_LINE
+#define TESTSVC_CHUNK 1460
+static const char testsvc_lines[] = TESTSVC_LINE4 TESTSVC_LINE4 TESTSVC_LINE4 TESTSVC_LINE4
+    TESTSVC_LINE4 TESTSVC_LINE4 TESTSVC_LINE;
+_Static_assert(sizeof(TESTSVC_LINE) - 1 == 63, "the stream's line is 63 bytes");
+_Static_assert(sizeof(testsvc_lines) - 1 >= 62 + TESTSVC_CHUNK, "a chunk from any line offset");
+
 /* Fills the send buffer with the stream (fresh mbufs from the stack's pool). */
 static void testsvc_source_fill(struct tcp_conn *c)
 {
@@ -87,10 +99,9 @@ static void testsvc_source_fill(struct tcp_conn *c)
             return;
         }
         n = (uint16_t)RTE_MIN(space, (uint32_t)rte_pktmbuf_tailroom(m));
-        n = (uint16_t)RTE_MIN(n, (uint16_t)1460);
+        n = (uint16_t)RTE_MIN(n, (uint16_t)TESTSVC_CHUNK);
         p = (uint8_t *)rte_pktmbuf_append(m, n);
-        for (uint16_t i = 0; i < n; i++)
-            p[i] = tcp_testsvc_byte(pos + i);
+        memcpy(p, testsvc_lines + pos % 63, n);
         if (tcp_send(c, m) != 0) {
             rte_pktmbuf_free(m);
             return;
@@ -104,6 +115,9 @@ static void testsvc_source(struct tcp_conn *c, enum tcp_event ev, void *arg)
 
     switch (ev) {
     case TCP_EV_ESTABLISHED:
+        tcp_set_more(c, true);          /* an endless stream: full segments only */
+        testsvc_source_fill(c);
+        break;
     case TCP_EV_WRITABLE:
         testsvc_source_fill(c);
         break;

@@ -122,6 +122,8 @@ typedef void (*tcp_event_fn)(struct tcp_conn *c, enum tcp_event ev, void *arg);
                                          makes progress */
 #define TCPF_SYN_RESENT   (1u << 27)  /* SYN_SENT: the SYN was sent again early, after the
                                          RST for an unacceptable ACK (once) */
+#define TCPF_MORE         (1u << 28)  /* the user has more data at once (tcp_set_more): a
+                                         tail of new data smaller than a segment waits */
 
 /*
  * Out-of-order data of one connection, taken from the stack's pool on demand. Each
@@ -464,7 +466,8 @@ struct tcp_stack_conf {
     X(tso_frames) X(tso_bytes)                                                \
     X(rto_in_recovery) X(rto_in_loss) X(rto_backoff) X(rto_tlp_out) X(rto_open) \
     X(rto_lost_rexmits) X(recovery_probes) X(recovery_probe_repairs)          \
-    X(syn_bad_ack_resends) X(burst_outputs_deferred) X(burst_bulk_sends)
+    X(syn_bad_ack_resends) X(burst_outputs_deferred) X(burst_bulk_sends)  \
+    X(more_held)
 
 struct tcp_stats {
 #define TCP_STAT_FIELD(n) uint64_t n;

@@ -6,6 +6,7 @@
 #include "err.h"
 #include "tcp/tcp_sack.h"
 #include "tcp/tcp_tcb.h"
+#include "tcp/tcp_testsvc.h"
 #include "tcp/tcp_timer.h"
 
 #include "tcp_harness.h"
@@ -3579,4 +3580,109 @@ Test(tcp, simultaneous_open_with_timestamps)
     cr_assert(c->flags & TCPF_TS);
     cr_assert_eq(c->ts_recent, PEER_TS + 1);
     cr_assert_eq(H.st->stats.ts_rtt_samples, 1, "the SYN-ACK, timed by its echo");
+}
+
+/* The source test service (the lab's and tools/bench's far end) sends its stream: byte
+ * i of it is tcp_testsvc_byte(i), across segments that start at every offset of the
+ * stream's 63-byte line. */
+Test(tcp, the_source_test_service_sends_its_stream)
+{
+    char err[128];
+    struct h_out *o;
+    uint32_t iss, acked = 0, checked = 0, want = 300000;
+    int idle = 0;
+
+    h_start();
+    cr_assert_eq(tcp_testsvc_setup(H.st, "source:80", err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(h_in(&(struct h_seg){.seq = PEER_ISN, .flags = TCP_SYN, .wnd = 65535,
+                                      .mss = 1460, .wscale = 7}), DROP_NONE);
+    o = h_next();
+    cr_assert_not_null(o);
+    cr_assert_eq(o->flags, TCP_SYN | TCP_ACK);
+    iss = o->seq;
+    cr_assert_eq(h_in(&(struct h_seg){.seq = PEER_ISN + 1, .ack = iss + 1, .flags = TCP_ACK,
+                                      .wnd = 65535}), DROP_NONE);
+    while (checked < want && idle < 1000) {
+        o = h_next();
+        if (o == NULL) {
+            /* Everything sent is checked: acknowledge it, the service sends more. */
+            acked = checked;
+            h_in(&(struct h_seg){.seq = PEER_ISN + 1, .ack = iss + 1 + acked,
+                                 .flags = TCP_ACK, .wnd = 65535});
+            if (h_pending_out() == 0) {
+                h_advance(1);
+                idle++;
+            }
+            continue;
+        }
+        cr_assert_eq(o->seq, iss + 1 + checked, "in order, nothing lost in the harness");
+        cr_assert_leq(o->len, sizeof(o->data));
+        for (uint32_t i = 0; i < o->len; i++)
+            cr_assert_eq(o->data[i], tcp_testsvc_byte((uint64_t)checked + i),
+                         "byte %u of the stream", checked + i);
+        checked += o->len;
+    }
+    cr_assert_geq(checked, want, "the service kept sending (%u bytes)", checked);
+}
+
+/* tcp_set_more: a tail smaller than a segment waits for the data that fills it, and
+ * goes when the hint is cleared or a FIN joins it. */
+Test(tcp, more_holds_a_runt_tail_until_it_is_filled_cleared_or_closed)
+{
+    struct tcp_conn *c;
+    struct h_out *o;
+    uint32_t smss, sent;
+
+    h_start();
+    c = h_accept(7, 1000);
+    smss = tcp_output_smss(c);
+    tcp_set_more(c, true);
+    cr_assert_eq(tcp_send(c, h_payload(2 * smss + 100, 0, 1000)), 0);
+    cr_assert_eq(h_pending_out(), 2, "the full segments go, %u sent", h_pending_out());
+    for (uint32_t i = 0; i < 2; i++)
+        cr_assert_eq(h_next()->len, smss);
+    cr_assert_geq(H.st->stats.more_held, 1);
+    sent = 2 * smss;
+    cr_assert_eq(tcp_send(c, h_payload(100, sent + 100, 1000)), 0);
+    cr_assert_eq(h_pending_out(), 0, "a tail of 200 bytes still waits");
+    cr_assert_eq(tcp_send(c, h_payload(smss - 200, sent + 200, 1000)), 0);
+    cr_assert_eq(h_pending_out(), 1, "filled: one full segment");
+    o = h_next();
+    cr_assert_eq(o->seq, ISS + 1 + sent);
+    cr_assert_eq(o->len, smss);
+    sent += smss;
+    cr_assert_eq(tcp_send(c, h_payload(50, sent, 1000)), 0);
+    cr_assert_eq(h_pending_out(), 0);
+    tcp_set_more(c, false);
+    cr_assert_eq(h_pending_out(), 1, "cleared: the tail goes");
+    o = h_next();
+    cr_assert_eq(o->len, 50);
+    cr_assert_eq(o->flags, TCP_ACK | TCP_PSH);
+    sent += 50;
+    tcp_set_more(c, true);
+    cr_assert_eq(tcp_send(c, h_payload(30, sent, 1000)), 0);
+    cr_assert_eq(h_pending_out(), 0);
+    cr_assert_eq(tcp_shutdown(c), 0);
+    cr_assert_eq(h_pending_out(), 1, "a FIN is never held: it takes the tail along");
+    o = h_next();
+    cr_assert_eq(o->len, 30);
+    cr_assert_eq(o->flags, TCP_ACK | TCP_PSH | TCP_FIN);
+}
+
+/* A tail held while nothing is in flight (a user that set the hint and wrote no more)
+ * still leaves, with the persist timer's probe. */
+Test(tcp, more_never_holds_a_tail_for_good)
+{
+    struct tcp_conn *c;
+    struct h_out *o;
+
+    h_start();
+    c = h_accept(7, 1000);
+    tcp_set_more(c, true);
+    cr_assert_eq(tcp_send(c, h_payload(100, 0, 1000)), 0);
+    cr_assert_eq(h_pending_out(), 0, "held");
+    cr_assert_lt(h_wait_out(5000), 5000, "the persist probe sends it");
+    o = h_next();
+    cr_assert_eq(o->seq, ISS + 1);
+    cr_assert_eq(o->len, 100);
 }
