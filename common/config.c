@@ -102,6 +102,8 @@ static void config_defaults(struct lbd_config *cfg)
     cfg->layer7.server_timeout_s = 1200;
     cfg->layer7.rcvbuf_init = CFG_RCVBUF_INIT;
     cfg->layer7.rcvbuf_max = CFG_RCVBUF_MAX_DEFAULT;
+    cfg->layer7.sndbuf_init = CFG_SNDBUF_INIT;
+    cfg->layer7.sndbuf_max = CFG_SNDBUF_MAX_DEFAULT;
     cfg->layer7.max_conns_per_worker = CFG_L7_MAX_CONNS_PER_WORKER;
     cfg->layer7.tso = true;
     cfg->layer4.tcp_handshake_timeout_s = CFG_L4_TCP_HANDSHAKE_TIMEOUT_S;
@@ -863,7 +865,8 @@ static int parse_layer7(struct jctx *c, const cJSON *root, struct cfg_layer7 *l7
 {
     static const char *const keys[] = {"connect_timeout_ms", "client_timeout_s",
                                        "server_timeout_s", "congestion_control",
-                                       "rcvbuf_init", "rcvbuf_max", "max_conns_per_worker",
+                                       "rcvbuf_init", "rcvbuf_max", "sndbuf_init",
+                                       "sndbuf_max", "max_conns_per_worker",
                                        "max_time_wait_per_worker", "tso", NULL};
     const char *p = "layer7";
     const cJSON *o;
@@ -881,6 +884,11 @@ static int parse_layer7(struct jctx *c, const cJSON *root, struct cfg_layer7 *l7
     if (l7->rcvbuf_init > l7->rcvbuf_max)
         return jfail(c, "layer7.rcvbuf_init", "%u is more than layer7.rcvbuf_max (%u)",
                      l7->rcvbuf_init, l7->rcvbuf_max);
+    TRY(jget_uint(c, o, p, "sndbuf_init", 0, CFG_RCVBUF_LO, CFG_RCVBUF_HI, &l7->sndbuf_init));
+    TRY(jget_uint(c, o, p, "sndbuf_max", 0, CFG_RCVBUF_LO, CFG_RCVBUF_HI, &l7->sndbuf_max));
+    if (l7->sndbuf_init > l7->sndbuf_max)
+        return jfail(c, "layer7.sndbuf_init", "%u is more than layer7.sndbuf_max (%u)",
+                     l7->sndbuf_init, l7->sndbuf_max);
     TRY(jget_uint(c, o, p, "max_conns_per_worker", 0, 64, 4194304, &l7->max_conns_per_worker));
     TRY(jget_uint(c, o, p, "max_time_wait_per_worker", J_NULLABLE, 64, 16777216,
                   &l7->max_time_wait_per_worker));
@@ -1945,6 +1953,8 @@ cJSON *config_to_json(const struct lbd_config *cfg)
     jo_str(&o, l7, "congestion_control", cc_names[cfg->layer7.congestion_control]);
     jo_num(&o, l7, "rcvbuf_init", cfg->layer7.rcvbuf_init);
     jo_num(&o, l7, "rcvbuf_max", cfg->layer7.rcvbuf_max);
+    jo_num(&o, l7, "sndbuf_init", cfg->layer7.sndbuf_init);
+    jo_num(&o, l7, "sndbuf_max", cfg->layer7.sndbuf_max);
     jo_num(&o, l7, "max_conns_per_worker", cfg->layer7.max_conns_per_worker);
     jo_num_or_null(&o, l7, "max_time_wait_per_worker", cfg->layer7.max_time_wait_per_worker);
     jo_add(&o, l7, "tso", cJSON_CreateBool(cfg->layer7.tso));

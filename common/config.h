@@ -84,6 +84,10 @@ enum cfg_cc { CFG_CC_CUBIC = 0, CFG_CC_NEWRENO };
 #define CFG_RCVBUF_MAX_DEFAULT (4u * 1024 * 1024)
 #define CFG_RCVBUF_LO 4096u
 #define CFG_RCVBUF_HI (256u * 1024 * 1024)
+/* layer7.sndbuf_init / sndbuf_max: the TCP send buffer, the same way
+ * (dataplane/tcp/tcp_sndbuf.h; the same range as the receive buffer's). */
+#define CFG_SNDBUF_INIT (256u * 1024)
+#define CFG_SNDBUF_MAX_DEFAULT (4u * 1024 * 1024)
 
 struct cfg_layer7 {
     uint32_t connect_timeout_ms;     /* default 4000 */
@@ -92,6 +96,8 @@ struct cfg_layer7 {
     uint32_t congestion_control;     /* enum cfg_cc; default cubic */
     uint32_t rcvbuf_init;            /* bytes; default CFG_RCVBUF_INIT, <= rcvbuf_max */
     uint32_t rcvbuf_max;             /* bytes; default CFG_RCVBUF_MAX_DEFAULT */
+    uint32_t sndbuf_init;            /* bytes; default CFG_SNDBUF_INIT, <= sndbuf_max */
+    uint32_t sndbuf_max;             /* bytes; default CFG_SNDBUF_MAX_DEFAULT */
     uint32_t max_conns_per_worker;   /* TCP control blocks per worker; default 32768 */
     uint32_t max_time_wait_per_worker;  /* TIME_WAIT entries per worker; 0 (null) =
                                            4 x max_conns_per_worker */

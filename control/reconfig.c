@@ -148,6 +148,10 @@ static int check_live(const struct lbd_config *prev, const struct lbd_config *ne
              prev->layer7.rcvbuf_max != next->layer7.rcvbuf_max,
          "layer7.rcvbuf_init, layer7.rcvbuf_max: the TCP stacks (and the window scale they "
          "offer) are made at start-up; changing them needs a restart"},
+        {prev->layer7.sndbuf_init != next->layer7.sndbuf_init ||
+             prev->layer7.sndbuf_max != next->layer7.sndbuf_max,
+         "layer7.sndbuf_init, layer7.sndbuf_max: the TCP stacks (and their transmit record "
+         "pools) are made at start-up; changing them needs a restart"},
         {prev->layer7.max_conns_per_worker != next->layer7.max_conns_per_worker ||
              prev->layer7.max_time_wait_per_worker != next->layer7.max_time_wait_per_worker,
          "layer7: the TCP stacks' control blocks and TIME_WAIT tables are made at start-up; "

@@ -195,6 +195,11 @@ static int dp_create_tcp(struct dataplane *dp, struct worker *w, const struct lb
         tc.rcvbuf = cfg->layer7.rcvbuf_max;
     if (cfg->layer7.rcvbuf_init != 0)
         tc.rcvbuf_init = cfg->layer7.rcvbuf_init;
+    /* Send buffers (tcp_sndbuf.h), the same way. */
+    if (cfg->layer7.sndbuf_init != 0)
+        tc.sndbuf = cfg->layer7.sndbuf_init;
+    if (cfg->layer7.sndbuf_max != 0)
+        tc.sndbuf_max = cfg->layer7.sndbuf_max;
     tc.connect_timeout_ms = cfg->layer7.connect_timeout_ms;
     tc.idle_ms = cfg->layer7.client_timeout_s * 1000u;
     tc.tx_csum_defer = true;            /* lcore_tx: the port or software */

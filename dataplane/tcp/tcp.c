@@ -64,6 +64,7 @@ void tcp_stack_conf_default(struct tcp_stack_conf *c)
     c->max_rack_blocks = 1024;
     c->max_buf_segs = 4096;
     c->sndbuf = 256 * 1024;
+    c->sndbuf_max = 4 * 1024 * 1024;    /* the ceiling of auto-tuning (tcp_sndbuf.h) */
     c->rcvbuf = 4 * 1024 * 1024;        /* the ceiling of auto-tuning (tcp_rcvbuf.h) */
     c->rcvbuf_init = 64 * 1024;
     c->mss = 1460;
@@ -108,6 +109,8 @@ struct tcp_stack *tcp_stack_create(const struct tcp_stack_conf *conf, char *err,
     st->conf = *conf;
     if (st->conf.rcvbuf_init == 0 || st->conf.rcvbuf_init > st->conf.rcvbuf)
         st->conf.rcvbuf_init = st->conf.rcvbuf;     /* a fixed buffer */
+    if (st->conf.sndbuf_max < st->conf.sndbuf)
+        st->conf.sndbuf_max = st->conf.sndbuf;      /* a fixed buffer */
     st->rcvbuf_budget = (uint64_t)conf->max_buf_segs * conf->mss;
     tcp_timeout_install(st);
     st->pool = rte_zmalloc_socket("tcp_conns", sizeof(struct tcp_conn) * conf->max_conns,
@@ -145,10 +148,26 @@ struct tcp_stack *tcp_stack_create(const struct tcp_stack_conf *conf, char *err,
     if (conf->max_rack_blocks != 0) {
         snprintf(name, sizeof(name), "tk_%s", conf->name);
         st->rack_pool = rte_mempool_create(name, conf->max_rack_blocks,
-                                           sizeof(struct tcp_rack_q), 0, 0, NULL, NULL, NULL,
+                                           sizeof(struct tcp_rack_q) +
+                                               TCP_RACK_SEGS * sizeof(struct tcp_rack_seg),
+                                           0, 0, NULL, NULL, NULL,
                                            NULL, conf->socket_id,
                                            RTE_MEMPOOL_F_SP_PUT | RTE_MEMPOOL_F_SC_GET);
         if (st->rack_pool == NULL)
+            goto err_rte;
+    }
+    if (conf->max_rack_blocks != 0 && st->conf.sndbuf_max > st->conf.sndbuf) {
+        /* Large blocks for grown send buffers' flights (tcp_rack.h): a record a segment
+         * of the largest buffer, a quarter more for splits and shorter segments; one
+         * for every 16 small blocks. */
+        uint32_t segs = st->conf.sndbuf_max / conf->mss;
+        st->rack_big_segs = segs + segs / 4 + 64;
+        snprintf(name, sizeof(name), "tK_%s", conf->name);
+        st->rack_pool_big = rte_mempool_create(
+            name, conf->max_rack_blocks / 16 ? conf->max_rack_blocks / 16 : 1,
+            sizeof(struct tcp_rack_q) + st->rack_big_segs * sizeof(struct tcp_rack_seg), 0, 0,
+            NULL, NULL, NULL, NULL, conf->socket_id, RTE_MEMPOOL_F_SP_PUT | RTE_MEMPOOL_F_SC_GET);
+        if (st->rack_pool_big == NULL)
             goto err_rte;
     }
     if (tcp_tw_create(st, err, errlen) != 0) {
@@ -207,6 +226,7 @@ void tcp_stack_free(struct tcp_stack *st)
     rte_hash_free(st->listen_by_key);
     rte_mempool_free(st->ooo_pool);
     rte_mempool_free(st->rack_pool);
+    rte_mempool_free(st->rack_pool_big);
     rte_free(st->listeners);
     rte_free(st->pool);
     rte_free(st);
@@ -368,9 +388,9 @@ void tcp_burst_end(struct tcp_stack *st)
 
 uint32_t tcp_send_space(const struct tcp_conn *c)
 {
-    if (!tcp_can_send(c) || c->sndq.bytes >= c->st->conf.sndbuf)
+    if (!tcp_can_send(c) || c->sndq.bytes >= c->sndbuf)
         return 0;
-    return c->st->conf.sndbuf - c->sndq.bytes;
+    return c->sndbuf - c->sndq.bytes;
 }
 
 int tcp_send(struct tcp_conn *c, struct rte_mbuf *m)
@@ -379,7 +399,7 @@ int tcp_send(struct tcp_conn *c, struct rte_mbuf *m)
 
     if (!tcp_can_send(c))
         return LBD_ESTATE;
-    if (c->sndq.bytes + m->pkt_len > st->conf.sndbuf)
+    if (c->sndq.bytes + m->pkt_len > c->sndbuf)
         return LBD_EBUSY;
     if (mbufq_absorb(&c->sndq, m)) {
         /* Small, behind the last segment queued: no segment of its own. */

@@ -24,6 +24,7 @@
 #include "tcp/tcp_rack.h"
 #include "tcp/tcp_rcvbuf.h"
 #include "tcp/tcp_sack.h"
+#include "tcp/tcp_sndbuf.h"
 #include "tcp/tcp_syncookie.h"
 #include "tcp/tcp_tcb.h"
 #include "tcp/tcp_timer.h"
@@ -815,6 +816,8 @@ static int tcp_input_ack(struct tcp_conn *c, struct tcp_seg *s)
             c->flags &= ~TCPF_RTT;
             tcp_timer_rtt_sample(c, (uint32_t)(tcp_now(st) - c->rtt_start));
         }
+        if (data > 0)
+            tcp_sndbuf_ack(c, tcp_output_smss(c));
         st->buf_segs -= mbufq_drop_front(&c->sndq, data);
         c->snd_una = ack;
         if (c->sack_n > 0)

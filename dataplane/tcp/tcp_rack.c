@@ -30,22 +30,44 @@ static inline bool rack_sent_after(uint32_t t1, uint32_t o1, uint32_t t2, uint32
 void tcp_rack_init(struct tcp_conn *c)
 {
     memset(&c->rack, 0, sizeof(c->rack));
-    c->rack.reo_wnd_mult = 1;
+    c->rack_reo_wnd_mult = 1;
+    c->rack_reo_wnd_persist = 0;
+    c->rack_reordering_seen = 0;
 }
 
 void tcp_rack_free(struct tcp_conn *c)
 {
     if (c->rack.q == NULL)
         return;
-    rte_mempool_put(c->st->rack_pool, c->rack.q);
+    rte_mempool_put(c->rack.q->cap == TCP_RACK_SEGS ? c->st->rack_pool : c->st->rack_pool_big,
+                    c->rack.q);
     c->rack.q = NULL;
+}
+
+/* c's block is full (its records start at s[0]): its records move to a large block
+ * from the stack's second pool, the small one goes back. Returns the new block, or
+ * NULL when c has a large one already or none is left (c keeps its block). */
+static struct tcp_rack_q *rack_grow(struct tcp_conn *c)
+{
+    struct tcp_stack *st = c->st;
+    struct tcp_rack_q *q = c->rack.q, *big;
+
+    if (q->cap != TCP_RACK_SEGS || st->rack_pool_big == NULL ||
+        rte_mempool_get(st->rack_pool_big, (void **)&big) != 0)
+        return NULL;
+    memcpy(big, q, offsetof(struct tcp_rack_q, s) + (q->head + q->n) * sizeof(q->s[0]));
+    big->cap = st->rack_big_segs;
+    rte_mempool_put(st->rack_pool, q);
+    c->rack.q = big;
+    st->stats.rack_blocks_grown++;
+    return big;
 }
 
 /* Room for one more record at the end of q: compacts it to the front when the block's
  * end is reached. *i (an index into s) follows the move. False when q is full. */
 static bool rack_room(struct tcp_rack_q *q, uint32_t *i)
 {
-    if (q->head + q->n < TCP_RACK_SEGS)
+    if (q->head + q->n < q->cap)
         return true;
     if (q->head == 0)
         return false;
@@ -107,12 +129,13 @@ void tcp_rack_sent(struct tcp_conn *c, uint32_t seq, uint32_t len, bool rexmt)
                 return;
             }
             memset(q, 0, offsetof(struct tcp_rack_q, s));
+            q->cap = TCP_RACK_SEGS;
             q->min_rtt_us = UINT32_MAX;
             r->q = q;
         }
         if (q->n > 0 && SEQ_GT(q->s[q->head + q->n - 1].end, seq))
             return;                     /* not new after all: keep the order */
-        if (!rack_room(q, NULL)) {
+        if (!rack_room(q, NULL) && (q = rack_grow(c)) == NULL) {
             st->stats.rack_records_exhausted++;
             return;
         }
@@ -149,7 +172,7 @@ uint32_t tcp_rack_reo_wnd(const struct tcp_conn *c)
 
     if (q == NULL)
         return 0;
-    if (!r->reordering_seen) {
+    if (!c->rack_reordering_seen) {
         if (in_recovery)
             return 0;
         if (c->sack_n > 0 && tcp_sack_bytes(c) >= TCP_DUPTHRESH * (uint32_t)c->mss)
@@ -157,7 +180,7 @@ uint32_t tcp_rack_reo_wnd(const struct tcp_conn *c)
     }
     if (q->min_rtt_us == UINT32_MAX)
         return 0;
-    w = (uint64_t)q->min_rtt_us / 4 * r->reo_wnd_mult;
+    w = (uint64_t)q->min_rtt_us / 4 * c->rack_reo_wnd_mult;
     /* Capped by SRTT; the estimator counts in ms, so below 1 ms by min_RTT itself. */
     cap = (uint64_t)(c->srtt >> 3) * 1000;
     if (cap < q->min_rtt_us)
@@ -208,10 +231,8 @@ void tcp_rack_undo_start(struct tcp_conn *c, bool fresh)
 
 void tcp_rack_recovery_end(struct tcp_conn *c)
 {
-    struct tcp_rack *r = &c->rack;
-
-    if (r->reo_wnd_persist > 0 && --r->reo_wnd_persist == 0)
-        r->reo_wnd_mult = 1;
+    if (c->rack_reo_wnd_persist > 0 && --c->rack_reo_wnd_persist == 0)
+        c->rack_reo_wnd_mult = 1;
 }
 
 /* RFC 8985 6.2 steps 1 and 2 for one record the ACK delivered. */
@@ -226,7 +247,7 @@ static void rack_deliver(struct tcp_conn *c, const struct tcp_rack_seg *s, uint3
     if (SEQ_GT(s->end, r->fack))
         r->fack = s->end;
     else if (SEQ_LT(s->end, r->fack) && !(s->flags & TCP_RACKF_RXT))
-        c->rack.reordering_seen = 1;
+        c->rack_reordering_seen = 1;
     if (s->flags & TCP_RACKF_RXT) {
         /* Which transmission does the ACK answer? Not this one if it echoes a TSval
          * older than it, or if the RTT would be below the least seen. */
@@ -285,9 +306,9 @@ bool tcp_rack_ack(struct tcp_conn *c, const struct tcp_sack_range *blk, unsigned
         if (!r->dsack_on) {
             r->dsack_on = 1;
             r->dsack_round = c->snd_max;
-            if (rk->reo_wnd_mult < UINT8_MAX)
-                rk->reo_wnd_mult++;
-            rk->reo_wnd_persist = TCP_RACK_REO_PERSIST;
+            if (c->rack_reo_wnd_mult < UINT8_MAX)
+                c->rack_reo_wnd_mult++;
+            c->rack_reo_wnd_persist = TCP_RACK_REO_PERSIST;
             st->stats.rack_reo_wnd_grown++;
         }
         if (r->undo_on && r->undo_retrans > 0 && SEQ_GEQ(blk[0].start, r->undo_marker)) {

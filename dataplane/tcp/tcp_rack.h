@@ -12,8 +12,11 @@
  * it by more than RACK.rtt + reo_wnd is lost, and the rest wait on the reordering
  * timer (TCPF_REO on the retransmission timer). Lost segments go out again through
  * RFC 6675 recovery and PRR (tcp_output); lost retransmissions are found the same way,
- * by time. Records run out (the pool, or a block's TCP_RACK_SEGS): the segment is not
- * recorded and RFC 6675 alone covers it (rack_records_exhausted).
+ * by time. A block holds TCP_RACK_SEGS records; a flight that outgrows it (a send
+ * buffer auto-tuning grew, tcp_sndbuf.h) moves to a large block of the stack's second
+ * pool (rack_blocks_grown), sized for conf.sndbuf_max. Records run out (the pools, or a
+ * block): the segment is not recorded and RFC 6675 alone covers it
+ * (rack_records_exhausted).
  *
  * Undo: an episode (a fast recovery or an RTO) saves cwnd, ssthresh and CUBIC's W_max
  * and counts the bytes it retransmits; D-SACKs at or above the episode's start take

@@ -13,6 +13,7 @@
 #include "base/siphash.h"
 #include "tcp/tcp_rack.h"
 #include "tcp/tcp_rcvbuf.h"
+#include "tcp/tcp_sndbuf.h"
 #include "tcp/tcp_timer.h"
 
 bool tcp_tcb_have_free(struct tcp_stack *st)
@@ -40,6 +41,7 @@ struct tcp_conn *tcp_tcb_alloc(struct tcp_stack *st, const struct tcp_key *k)
     mbufq_init(&c->sndq);
     mbufq_init(&c->rcvq);
     tcp_rcvbuf_init(c);
+    tcp_sndbuf_init(c);
     tcp_rack_init(c);
     tcp_timer_init(c);
     if (rte_hash_add_key_data(st->conns_by_key, k, c) < 0) {

@@ -45,8 +45,10 @@ struct rte_mempool;
 #define TCP_RPTO_MIN_MS 10      /* floor of the recovery probe's timeout (2 SRTT): in
                                    recovery a Linux receiver ACKs at once, its SACK
                                    compression holding an ACK back 1 ms at most */
-#define TCP_RACK_SEGS 256       /* transmit records per block (tcp_rack.h): a default
-                                   send buffer (256 KB) of full segments fits twice */
+#define TCP_RACK_SEGS 256       /* transmit records per block (tcp_rack.h): the initial
+                                   send buffer (256 KB) in full segments, with room for
+                                   splits; a connection whose flight outgrows it moves to
+                                   a large block (tcp_stack.rack_big_segs records) */
 #define TCP_RACK_REO_PERSIST 16 /* RFC 8985 6.2: recoveries a grown reo_wnd lasts */
 
 /* Congestion control algorithms (tcp_cc.h). */
@@ -183,16 +185,16 @@ struct tcp_rack_q {
     uint32_t undo_cwnd;         /* cwnd, ssthresh and W_max before it */
     uint32_t undo_ssthresh;
     uint32_t undo_w_max;
-    struct tcp_rack_seg s[TCP_RACK_SEGS];
+    uint32_t cap;               /* records s has room for: TCP_RACK_SEGS, or a large
+                                   block's rack_big_segs */
+    struct tcp_rack_seg s[];
 };
 
-/* RACK's per-connection state that outlives a flight (RFC 8985 section 6.1): the
- * reordering window's growth and whether reordering was seen. */
+/* RACK's block of a connection (its state that outlives a flight, RFC 8985 section
+ * 6.1, is in struct tcp_conn: rack_reo_wnd_mult, rack_reo_wnd_persist,
+ * rack_reordering_seen). */
 struct tcp_rack {
     struct tcp_rack_q *q;       /* NULL: nothing in flight recorded */
-    uint8_t reo_wnd_mult;       /* RACK.reo_wnd_mult (1 ..) */
-    uint8_t reo_wnd_persist;    /* RACK.reo_wnd_persist */
-    uint8_t reordering_seen;    /* RACK.reordering_seen */
 };
 
 /* 4-tuple key of the connection table; addresses network order, ports host order. */
@@ -247,10 +249,17 @@ struct tcp_conn {
     /* Congestion control (tcp_cc.c), bytes and ms; cc is beside the scoreboard */
     uint32_t w_max;             /* CUBIC W_max: cwnd before the last reduction (RFC 9438) */
     uint32_t cwnd_prior;        /* cwnd at the last congestion event (W_est's alpha) */
+    uint32_t sndbuf;            /* send buffer now (bytes): conf.sndbuf, grown by
+                                   tcp_sndbuf_ack up to conf.sndbuf_max and the share */
     uint32_t rcvbuf;            /* receive buffer now (bytes): conf.rcvbuf_init, grown by
                                    tcp_rcvbuf_adjust up to conf.rcvbuf and the fair share
                                    (here, in the hole before the union: the block stays
                                    within 512 bytes) */
+    /* RACK's state that outlives a flight (RFC 8985 section 6.1), beside the buffers
+     * for the same reason (not in struct tcp_rack, whose padding would take 5 bytes). */
+    uint8_t rack_reo_wnd_mult;  /* RACK.reo_wnd_mult (1 ..) */
+    uint8_t rack_reo_wnd_persist;   /* RACK.reo_wnd_persist */
+    uint8_t rack_reordering_seen;   /* RACK.reordering_seen */
     union {
         struct {                /* CUBIC's epoch, outside recovery (cubic_epoch 0: none) */
             uint32_t cubic_origin;  /* the plateau: max(W_max, cwnd at the epoch start) */
@@ -395,7 +404,9 @@ struct tcp_stack_conf {
                                        (TCP_RACK_SEGS each; 0: RACK off, RFC 6675 only) */
     uint32_t max_buf_segs;          /* mbuf segments all queues together (and what the
                                        stack's users hold: tcp_buf_charge) may hold */
-    uint32_t sndbuf;                /* bytes per connection */
+    uint32_t sndbuf;                /* send buffer a connection starts with (bytes) */
+    uint32_t sndbuf_max;            /* ... and how far auto-tuning may grow it
+                                       (tcp_sndbuf.h; 0 or at most sndbuf: fixed) */
     uint32_t rcvbuf;                /* receive buffer per connection at most (bytes): the
                                        ceiling of auto-tuning, which our window scale is
                                        sized for (tcp_rcvbuf.h) */
@@ -460,9 +471,10 @@ struct tcp_stack_conf {
     X(paws_dropped) X(ts_rtt_samples)                                       \
     X(pmtu_reduced) X(icmp_bad_seq) X(icmp_ignored)                         \
     X(rcvbuf_grown) X(rcvbuf_capped) X(rcvbuf_trimmed) X(ooo_pruned)            \
+    X(sndbuf_grown) X(sndbuf_capped) X(sndbuf_trimmed)            \
     X(time_wait_acks) X(time_wait_ack_limited)                              \
     X(rack_marked_lost) X(rack_reo_timeouts) X(rack_records_exhausted)         \
-    X(rack_reo_wnd_grown) X(dsacks_rcvd) X(dsack_undos)                       \
+    X(rack_reo_wnd_grown) X(rack_blocks_grown) X(dsacks_rcvd) X(dsack_undos)                 \
     X(tso_frames) X(tso_bytes)                                                \
     X(rto_in_recovery) X(rto_in_loss) X(rto_backoff) X(rto_tlp_out) X(rto_open) \
     X(rto_lost_rexmits) X(recovery_probes) X(recovery_probe_repairs)          \
@@ -505,6 +517,9 @@ struct tcp_stack {
     struct tcp_listener *listeners;
     struct rte_mempool *ooo_pool;
     struct rte_mempool *rack_pool;      /* struct tcp_rack_q, max_rack_blocks */
+    struct rte_mempool *rack_pool_big;  /* large blocks (rack_big_segs records), for the
+                                           flights of grown send buffers; NULL: none */
+    uint32_t rack_big_segs;
     uint64_t clock_us;                  /* microseconds, set by the worker once per loop
                                            (tcp_stack_set_clock_us); 0: the wheel's ms */
     struct tcp_tw_table tw;             /* TIME_WAIT (tcp_tw.c) */

@@ -606,6 +606,31 @@ Test(config, layer7_receive_buffers)
     config_free(cfg);
 }
 
+Test(config, layer7_send_buffers)
+{
+    const struct change set[] = {{"layer7", "{'sndbuf_init': 65536, 'sndbuf_max': 16777216}"}};
+    const struct change fixed[] = {{"layer7", "{'sndbuf_init': 262144, 'sndbuf_max': 262144}"}};
+    struct lbd_config *cfg = load_ok(NULL, 0);
+    cJSON *j;
+
+    cr_assert_eq(cfg->layer7.sndbuf_init, 262144, "default: 256 KB to start with");
+    cr_assert_eq(cfg->layer7.sndbuf_max, 4194304, "default: up to 4 MB");
+    config_free(cfg);
+    cfg = load_ok(set, 1);
+    cr_assert_eq(cfg->layer7.sndbuf_init, 65536);
+    cr_assert_eq(cfg->layer7.sndbuf_max, 16777216);
+    j = config_to_json(cfg);
+    cr_assert_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "layer7"), "sndbuf_max")->valuedouble,
+                 16777216);
+    cr_assert_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "layer7"), "sndbuf_init")->valuedouble,
+                 65536);
+    cJSON_Delete(j);
+    config_free(cfg);
+    cfg = load_ok(fixed, 1);
+    cr_assert_eq(cfg->layer7.sndbuf_init, cfg->layer7.sndbuf_max, "a fixed buffer");
+    config_free(cfg);
+}
+
 /* layer7.tso: on by default, off on request, kept by a round trip. */
 Test(config, layer7_tso)
 {
@@ -1409,6 +1434,10 @@ Test(config_errors, layer7)
         {{{"layer7.rcvbuf_max", "'4M'"}}, "layer7.rcvbuf_max: must be a number"},
         {{{"layer7.rcvbuf_max", "32768"}},
          "layer7.rcvbuf_init: 65536 is more than layer7.rcvbuf_max (32768)"},
+        {{{"layer7.sndbuf_init", "1024"}}, "layer7.sndbuf_init: 1024 is not in 4096..268435456"},
+        {{{"layer7.sndbuf_max", "'4M'"}}, "layer7.sndbuf_max: must be a number"},
+        {{{"layer7.sndbuf_max", "131072"}},
+         "layer7.sndbuf_init: 262144 is more than layer7.sndbuf_max (131072)"},
     };
     RUN(cases);
 }

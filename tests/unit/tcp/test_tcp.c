@@ -4,6 +4,7 @@
  * reassembly, SYN cookies, caps.
  */
 #include "err.h"
+#include "tcp/tcp_rcvbuf.h"
 #include "tcp/tcp_sack.h"
 #include "tcp/tcp_tcb.h"
 #include "tcp/tcp_testsvc.h"
@@ -3685,4 +3686,105 @@ Test(tcp, more_never_holds_a_tail_for_good)
     o = h_next();
     cr_assert_eq(o->seq, ISS + 1);
     cr_assert_eq(o->len, 100);
+}
+
+/* Fills c's send buffer with full segments; returns the bytes queued. */
+static uint32_t fill_sndbuf(struct tcp_conn *c, uint32_t *off)
+{
+    uint32_t smss = tcp_output_smss(c), n = 0;
+
+    while (tcp_send_space(c) >= smss) {
+        struct rte_mbuf *m = h_payload(smss, *off, smss);
+        if (tcp_send(c, m) != 0) {
+            rte_pktmbuf_free(m);        /* the worker's budget: LBD_ENOMEM */
+            break;
+        }
+        *off += smss;
+        n += smss;
+    }
+    return n;
+}
+
+/* A round trip of a receiver that takes everything: the user fills c's buffer, then
+ * every second segment sent (and the last) is acknowledged, with window wnd, each ACK
+ * answered (and the buffer filled again) before the next: RFC 5681's ACK pace. */
+static void sndbuf_round(struct tcp_conn *c, uint32_t *off, uint16_t wnd)
+{
+    uint32_t acks[H_MAX_OUT], n = 0, k = 0;
+    struct h_out *o;
+
+    fill_sndbuf(c, off);
+    while ((o = h_next()) != NULL)
+        if (o->len > 0 && ++k % 2 == 0)
+            acks[n++] = o->seq + o->len;
+    if (k % 2 == 1)
+        acks[n++] = c->snd_max;
+    H.n_out = H.seen = 0;               /* looked at: room for the next round */
+    for (uint32_t i = 0; i < n; i++) {
+        h_in(&(struct h_seg){.seq = PEER_ISN + 1, .ack = acks[i], .flags = TCP_ACK,
+                             .wnd = wnd});
+        H.n_ev = 0;                     /* a WRITABLE an ACK: not looked at here */
+        fill_sndbuf(c, off);
+    }
+}
+
+/* Send buffer auto-tuning (tcp_sndbuf.h): a user that keeps the buffer full while all
+ * of it is in flight gets twice the congestion window, up to sndbuf_max; the flight
+ * then outgrows a RACK block of TCP_RACK_SEGS records and moves to a large one. */
+Test(tcp, the_send_buffer_grows_while_it_is_the_limit)
+{
+    struct tcp_conn *c;
+    uint32_t off = 0;
+
+    H.conf.sndbuf = 16384;
+    H.conf.sndbuf_max = 1u << 20;
+    H.conf.max_buf_segs = 8192;
+    H.peer_sack = 1;
+    h_start();
+    c = h_accept(7, 65535);
+    cr_assert_eq(c->sndbuf, 16384);
+    for (int round = 0; round < 12 && c->sndbuf < (1u << 20); round++) {
+        sndbuf_round(c, &off, 65535);
+        cr_assert_leq(c->sndbuf, 1u << 20);
+        cr_assert_leq(c->sndbuf, 2 * c->cwnd > 16384 ? 2 * c->cwnd : 16384);
+    }
+    cr_assert_gt(c->sndbuf, 16384, "grown (cwnd %u)", c->cwnd);
+    cr_assert_eq(c->sndbuf, 1u << 20, "up to sndbuf_max, %u", c->sndbuf);
+    cr_assert_geq(H.st->stats.sndbuf_grown, 2);
+    cr_assert_eq(H.st->stats.rack_blocks_grown, 1, "the flight moved to a large block");
+    cr_assert_eq(H.st->stats.rack_records_exhausted, 0);
+}
+
+/* A buffer the network, not the user, keeps full (the peer's window is the limit)
+ * does not grow; nor does one past the fair share of the worker's budget. */
+Test(tcp, the_send_buffer_does_not_grow_when_the_peer_window_is_the_limit)
+{
+    struct tcp_conn *c;
+    uint32_t off = 0;
+
+    H.conf.sndbuf = 16384;
+    H.conf.sndbuf_max = 1u << 20;
+    h_start();
+    c = h_accept(0, 8000);                 /* the peer's window: 8,000 bytes */
+    for (int round = 0; round < 8; round++)
+        sndbuf_round(c, &off, 8000);
+    cr_assert_eq(c->sndbuf, 16384, "the peer's window was the limit");
+    cr_assert_eq(H.st->stats.sndbuf_grown, 0);
+}
+
+Test(tcp, the_send_buffer_grows_within_the_fair_share)
+{
+    struct tcp_conn *c;
+    uint32_t off = 0;
+
+    H.conf.sndbuf = 16384;
+    H.conf.sndbuf_max = 1u << 20;
+    H.conf.max_buf_segs = 40;               /* budget: 40 full segments, one connection */
+    h_start();
+    c = h_accept(7, 65535);
+    for (int round = 0; round < 10; round++)
+        sndbuf_round(c, &off, 65535);
+    cr_assert_leq(c->sndbuf, tcp_rcvbuf_share(H.st), "within the share (%u)", c->sndbuf);
+    cr_assert_gt(c->sndbuf, 16384);
+    cr_assert_geq(H.st->stats.sndbuf_capped, 1);
 }

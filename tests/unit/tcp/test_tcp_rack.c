@@ -105,7 +105,7 @@ Test(tcp_rack, a_dsack_grows_the_reordering_window)
     sack(UNA + 2 * MSS, 1, (uint32_t[]){UNA + MSS, UNA + 2 * MSS});
     cr_assert_eq(H.st->stats.dsacks_rcvd, 1);
     cr_assert_eq(H.st->stats.rack_reo_wnd_grown, 1);
-    cr_assert_eq(c->rack.reo_wnd_mult, 2);
+    cr_assert_eq(c->rack_reo_wnd_mult, 2);
     /* The next flight: the same hole now waits 2 x min_RTT / 4 = 20 ms. */
     cr_assert_eq(tcp_send(c, h_payload(10 * MSS, 0, MSS)), 0);
     h_skip_out();
