@@ -244,6 +244,9 @@ static const struct spec tcp_specs[] = {
     {"rcvbuf_bytes", K_GAUGE, "receive_buffer_bytes",
      "Receive buffers of the worker's established TCP connections, together (auto-tuned "
      "within the worker's budget)."},
+    {"sndbuf_grown_bytes", K_GAUGE, "send_buffer_grown_bytes",
+     "What the send buffers of the worker's TCP connections grew beyond layer7.sndbuf_init, "
+     "together (auto-tuned within the same budget as the receive buffers)."},
     {"states", K_BY_LABEL, "connections_by_state",
      "Control blocks of the worker's TCP stack, by state.", "state", NULL, true},
     {NULL},

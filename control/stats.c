@@ -35,6 +35,7 @@ static cJSON *tcp_object(const struct tcp_stack *st)
     add_u64(o, "conns", st->n_conns);
     add_u64(o, "buf_segs", st->buf_segs);
     add_u64(o, "rcvbuf_bytes", st->rcvbuf_bytes);
+    add_u64(o, "sndbuf_grown_bytes", st->sndbuf_grown_bytes);
     for (int s = TCP_SYN_SENT; s < TCP_STATE_MAX; s++)
         add_u64(states, tcp_state_name((enum tcp_state)s), st->n_state[s]);
     cJSON_AddItemToObject(o, "states", states);

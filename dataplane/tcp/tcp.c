@@ -416,8 +416,7 @@ int tcp_send(struct tcp_conn *c, struct rte_mbuf *m)
          * a FIN the burst brings later leaves with the data; two full segments not yet
          * sent are bulk, not an answer a FIN may join: they go at once, since the wait
          * would add up to a burst's handling to every round trip. */
-        uint32_t off = c->snd_nxt - c->snd_una;
-        if (c->sndq.bytes > off && c->sndq.bytes - off >= 2 * tcp_output_smss(c)) {
+        if (tcp_output_unsent(c) >= 2 * tcp_output_smss(c)) {
             st->stats.burst_bulk_sends++;
             tcp_output(c);
             return 0;

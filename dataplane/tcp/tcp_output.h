@@ -20,6 +20,15 @@
 #define TCP_PSH 0x08
 #define TCP_ACK 0x10
 
+/* Bytes of c's send queue not sent yet (from snd_nxt on; 0 when only the FIN, or
+ * nothing, is beyond it). */
+static inline uint32_t tcp_output_unsent(const struct tcp_conn *c)
+{
+    uint32_t off = c->snd_nxt - c->snd_una;
+
+    return c->sndq.bytes > off ? c->sndq.bytes - off : 0;
+}
+
 /*
  * Sends what c may send now: new data within min(cwnd, peer window) in MSS-sized
  * segments (sender silly-window avoidance), the FIN after the data, and a pure ACK

@@ -89,7 +89,8 @@ void tcp_rcvbuf_adjust(struct tcp_conn *c)
     if (want <= c->rcvbuf)
         return;                         /* the user drains less than half of it a trip */
     grant = want < share ? want : share;
-    others = st->rcvbuf_bytes - c->rcvbuf;
+    /* The others' receive buffers and what the send buffers grew (tcp_sndbuf.h). */
+    others = st->rcvbuf_bytes - c->rcvbuf + st->sndbuf_grown_bytes;
     if (others + grant > st->rcvbuf_budget)
         grant = st->rcvbuf_budget > others ? st->rcvbuf_budget - others : 0;
     if (grant < want)

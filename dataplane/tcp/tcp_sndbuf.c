@@ -5,10 +5,26 @@
 
 #include "tcp/tcp_rcvbuf.h"
 
+/* Sets c's buffer to n bytes (at least conf.sndbuf), keeping the stack's sum. */
+static void sndbuf_set(struct tcp_conn *c, uint32_t n)
+{
+    struct tcp_stack *st = c->st;
+
+    st->sndbuf_grown_bytes = st->sndbuf_grown_bytes - (c->sndbuf - st->conf.sndbuf) +
+                             (n - st->conf.sndbuf);
+    c->sndbuf = n;
+}
+
+void tcp_sndbuf_free(struct tcp_conn *c)
+{
+    sndbuf_set(c, c->st->conf.sndbuf);
+}
+
 void tcp_sndbuf_ack(struct tcp_conn *c, uint32_t smss)
 {
     struct tcp_stack *st = c->st;
     uint32_t flight = c->snd_max - c->snd_una, queued = c->sndq.bytes, share, want;
+    uint64_t others;
 
     if (st->conf.sndbuf_max <= st->conf.sndbuf || queued + smss <= c->sndbuf ||
         queued > flight + smss)
@@ -17,19 +33,28 @@ void tcp_sndbuf_ack(struct tcp_conn *c, uint32_t smss)
     if (share < st->conf.sndbuf)
         share = st->conf.sndbuf;
     if (c->sndbuf > share) {
-        c->sndbuf = share;
+        sndbuf_set(c, share);
         st->stats.sndbuf_trimmed++;
         return;
     }
     want = c->cwnd > UINT32_MAX / 2 ? UINT32_MAX : 2 * c->cwnd;
     if (want > st->conf.sndbuf_max)
         want = st->conf.sndbuf_max;
+    if (want <= c->sndbuf)
+        return;
+    /* The receive buffers and the others' growth: what the budget leaves for ours. */
+    others = st->rcvbuf_bytes + st->sndbuf_grown_bytes - (c->sndbuf - st->conf.sndbuf);
+    if (others + (want - st->conf.sndbuf) > st->rcvbuf_budget) {
+        uint64_t left = st->rcvbuf_budget > others ? st->rcvbuf_budget - others : 0;
+        want = left < want - st->conf.sndbuf ? st->conf.sndbuf + (uint32_t)left : want;
+        st->stats.sndbuf_capped++;
+    }
     if (want > share) {
         want = share;
         st->stats.sndbuf_capped++;
     }
     if (want > c->sndbuf) {
-        c->sndbuf = want;
+        sndbuf_set(c, want);
         st->stats.sndbuf_grown++;
     }
 }

@@ -9,10 +9,11 @@
  * limit, the buffer is) sets it to twice the congestion window, so that a window can
  * wait to be sent while one is in flight, up to conf.sndbuf_max and the connection's
  * fair share of the worker's budget (the receive side's: tcp_rcvbuf_share), never
- * below conf.sndbuf. A connection above its share (others came since it grew) is
- * trimmed back to it at its next full ACK; what it queued stays queued (tcp_send_space
- * is 0 until it drains below). The worker's segment budget (tcp_tcb_buf_room) bounds
- * what all queues hold together either way.
+ * below conf.sndbuf, and only while the receive buffers and what the send buffers grew
+ * (sndbuf_grown_bytes) stay within the budget together. A connection above its share
+ * (others came since it grew) is trimmed back to it at its next full ACK; what it
+ * queued stays queued (tcp_send_space is 0 until it drains below). The worker's segment
+ * budget (tcp_tcb_buf_room) bounds what all queues hold together either way.
  *
  * Without it a connection's throughput is at most conf.sndbuf per round trip: 256 KB
  * is 21 Mbit/s to a client 100 ms away. Called per ACK: no allocation, a few integer
@@ -33,5 +34,8 @@ static inline void tcp_sndbuf_init(struct tcp_conn *c)
 /* An ACK of new data arrived, before it is taken off the send queue (smss: the
  * connection's segment size): one step of the auto-tuning when the buffer is full. */
 void tcp_sndbuf_ack(struct tcp_conn *c, uint32_t smss);
+
+/* The control block is released: what its buffer grew leaves the budget. */
+void tcp_sndbuf_free(struct tcp_conn *c);
 
 #endif

@@ -109,6 +109,7 @@ void tcp_tcb_free(struct tcp_conn *c)
     st->buf_segs -= mbufq_purge(&c->rcvq);
     tcp_tcb_free_ooo(c);
     tcp_rack_free(c);
+    tcp_sndbuf_free(c);
     c->flags = (c->flags & TCPF_OUTQ) | TCPF_DEAD | TCPF_DETACHED;
     c->fn = NULL;
     st->n_state[TCP_CLOSED]--;

@@ -92,10 +92,8 @@ static void tcp_timeout_rexmt(struct tcp_conn *c)
  * go-back-N is under way. Returns true when it went. */
 static bool tcp_timeout_probe_new(struct tcp_conn *c, uint32_t smss)
 {
-    uint32_t off = c->snd_nxt - c->snd_una;
-
-    return c->snd_nxt == c->snd_max && c->sndq.bytes > off && c->snd_wnd >= off + smss &&
-           tcp_output_probe_new(c, smss) != 0;
+    return c->snd_nxt == c->snd_max && tcp_output_unsent(c) > 0 &&
+           c->snd_wnd >= c->snd_nxt - c->snd_una + smss && tcp_output_probe_new(c, smss) != 0;
 }
 
 /*
@@ -210,7 +208,7 @@ static void tcp_timeout_persist(struct tcp_conn *c)
             tcp_timer_rexmt_arm(c);
         return;
     }
-    if (c->sndq.bytes <= c->snd_nxt - c->snd_una) {
+    if (tcp_output_unsent(c) == 0) {
         tcp_output(c);                  /* no data waits (a FIN goes regardless) */
         return;
     }

@@ -530,6 +530,9 @@ struct tcp_stack {
                                            by the stack's users (tcp_buf_charge) */
     uint32_t rcv_conns;                 /* connections with TCPF_RCVBUF */
     uint64_t rcvbuf_bytes;              /* the sum of their rcvbuf (a gauge) */
+    uint64_t sndbuf_grown_bytes;        /* what the send buffers grew beyond conf.sndbuf,
+                                           together (a gauge; tcp_sndbuf.h): in the same
+                                           budget as the receive buffers */
     uint64_t rcvbuf_budget;             /* what that sum may grow to: max_buf_segs
                                            full-size segments (tcp_rcvbuf.h) */
     uint32_t depth;                     /* nesting of stack entries */

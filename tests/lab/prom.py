@@ -115,6 +115,9 @@ def expected(stats):
                         add('lbd_worker_tcp_buffered_segments', wl, where + '.buf_segs')
                     elif tk == 'rcvbuf_bytes':
                         add('lbd_worker_tcp_receive_buffer_bytes', wl, where + '.rcvbuf_bytes')
+                    elif tk == 'sndbuf_grown_bytes':
+                        add('lbd_worker_tcp_send_buffer_grown_bytes', wl,
+                            where + '.sndbuf_grown_bytes')
                     else:
                         add('lbd_worker_tcp_%s_total' % tk, wl, where + '.' + tk)
             elif k in WORKER_GAUGES:

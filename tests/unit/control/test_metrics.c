@@ -117,6 +117,7 @@ static cJSON *sample_worker(int i)
     num(tcp, "conns");
     num(tcp, "buf_segs");
     num(tcp, "rcvbuf_bytes");
+    num(tcp, "sndbuf_grown_bytes");
     states = cJSON_AddObjectToObject(tcp, "states");
     for (int s = TCP_SYN_SENT; s < TCP_STATE_MAX; s++)
         num(states, tcp_state_name((enum tcp_state)s));
@@ -277,6 +278,7 @@ Test(metrics, names_labels_and_types)
     has_line(text, line);
     has_line(text, "# TYPE lbd_worker_tcp_connections gauge");
     has_line(text, "# TYPE lbd_worker_tcp_receive_buffer_bytes gauge");
+    has_line(text, "# TYPE lbd_worker_tcp_send_buffer_grown_bytes gauge");
     has_line(text, "# TYPE lbd_worker_tcp_connections_by_state gauge");
     has_line(text, "# TYPE lbd_worker_proxy_accepted_total counter");
     has_line(text, "# TYPE lbd_worker_proxy_sessions gauge");

@@ -3779,7 +3779,8 @@ Test(tcp, the_send_buffer_grows_within_the_fair_share)
 
     H.conf.sndbuf = 16384;
     H.conf.sndbuf_max = 1u << 20;
-    H.conf.max_buf_segs = 40;               /* budget: 40 full segments, one connection */
+    H.conf.max_buf_segs = 120;              /* budget: 120 full segments (175 KB), one
+                                               connection, whose receive buffer has 64 KB */
     h_start();
     c = h_accept(7, 65535);
     for (int round = 0; round < 10; round++)
@@ -3787,4 +3788,9 @@ Test(tcp, the_send_buffer_grows_within_the_fair_share)
     cr_assert_leq(c->sndbuf, tcp_rcvbuf_share(H.st), "within the share (%u)", c->sndbuf);
     cr_assert_gt(c->sndbuf, 16384);
     cr_assert_geq(H.st->stats.sndbuf_capped, 1);
+    /* One budget for both: the receive buffers and what the send buffers grew. */
+    cr_assert_eq(H.st->sndbuf_grown_bytes, c->sndbuf - 16384);
+    cr_assert_leq(H.st->rcvbuf_bytes + H.st->sndbuf_grown_bytes, H.st->rcvbuf_budget);
+    tcp_abort(c);
+    cr_assert_eq(H.st->sndbuf_grown_bytes, 0, "the growth leaves the budget with the block");
 }
