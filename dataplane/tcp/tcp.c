@@ -162,7 +162,7 @@ struct tcp_stack *tcp_stack_create(const struct tcp_stack_conf *conf, char *err,
          * for every 16 small blocks. */
         uint32_t segs = st->conf.sndbuf_max / conf->mss;
         st->rack_big_segs = segs + segs / 4 + 64;
-        snprintf(name, sizeof(name), "tK_%s", conf->name);
+        snprintf(name, sizeof(name), "tkb_%s", conf->name);
         st->rack_pool_big = rte_mempool_create(
             name, conf->max_rack_blocks / 16 ? conf->max_rack_blocks / 16 : 1,
             sizeof(struct tcp_rack_q) + st->rack_big_segs * sizeof(struct tcp_rack_seg), 0, 0,

@@ -24,7 +24,7 @@ void tcp_sndbuf_ack(struct tcp_conn *c, uint32_t smss)
 {
     struct tcp_stack *st = c->st;
     uint32_t flight = c->snd_max - c->snd_una, queued = c->sndq.bytes, share, want;
-    uint64_t others;
+    uint64_t others, room, cap;
 
     if (st->conf.sndbuf_max <= st->conf.sndbuf || queued + smss <= c->sndbuf ||
         queued > flight + smss)
@@ -42,15 +42,13 @@ void tcp_sndbuf_ack(struct tcp_conn *c, uint32_t smss)
         want = st->conf.sndbuf_max;
     if (want <= c->sndbuf)
         return;
-    /* The receive buffers and the others' growth: what the budget leaves for ours. */
+    /* At most the share, and what the budget leaves beside the receive buffers and the
+     * others' growth. */
     others = st->rcvbuf_bytes + st->sndbuf_grown_bytes - (c->sndbuf - st->conf.sndbuf);
-    if (others + (want - st->conf.sndbuf) > st->rcvbuf_budget) {
-        uint64_t left = st->rcvbuf_budget > others ? st->rcvbuf_budget - others : 0;
-        want = left < want - st->conf.sndbuf ? st->conf.sndbuf + (uint32_t)left : want;
-        st->stats.sndbuf_capped++;
-    }
-    if (want > share) {
-        want = share;
+    room = st->rcvbuf_budget > others ? st->rcvbuf_budget - others : 0;
+    cap = st->conf.sndbuf + room < share ? st->conf.sndbuf + room : share;
+    if (want > cap) {
+        want = (uint32_t)cap;
         st->stats.sndbuf_capped++;
     }
     if (want > c->sndbuf) {

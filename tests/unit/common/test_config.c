@@ -4,6 +4,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stddef.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -583,52 +584,58 @@ Test(config, layer7_congestion_control)
     config_free(cfg);
 }
 
-Test(config, layer7_receive_buffers)
+/* The value of layer7.<name> in cfg's JSON form. */
+static double layer7_json(const struct lbd_config *cfg, const char *name)
 {
-    const struct change set[] = {{"layer7", "{'rcvbuf_init': 32768, 'rcvbuf_max': 8388608}"}};
-    const struct change fixed[] = {{"layer7", "{'rcvbuf_init': 262144, 'rcvbuf_max': 262144}"}};
-    struct lbd_config *cfg = load_ok(NULL, 0);
-    cJSON *j;
+    cJSON *j = config_to_json(cfg);
+    const cJSON *v = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "layer7"), name);
+    double d;
 
-    cr_assert_eq(cfg->layer7.rcvbuf_init, 65536, "default: 64 KB to start with");
-    cr_assert_eq(cfg->layer7.rcvbuf_max, 4194304, "default: up to 4 MB");
-    config_free(cfg);
-    cfg = load_ok(set, 1);
-    cr_assert_eq(cfg->layer7.rcvbuf_init, 32768);
-    cr_assert_eq(cfg->layer7.rcvbuf_max, 8388608);
-    j = config_to_json(cfg);
-    cr_assert_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "layer7"), "rcvbuf_max")->valuedouble,
-                 8388608);
+    cr_assert_not_null(v, "layer7.%s in the JSON", name);
+    d = v->valuedouble;
     cJSON_Delete(j);
-    config_free(cfg);
-    cfg = load_ok(fixed, 1);
-    cr_assert_eq(cfg->layer7.rcvbuf_init, cfg->layer7.rcvbuf_max, "a fixed buffer");
-    config_free(cfg);
+    return d;
 }
 
-Test(config, layer7_send_buffers)
+/*
+ * layer7.<kind>_init and <kind>_max (kind: rcvbuf, sndbuf): their defaults, two values
+ * set (kept by a round trip through JSON) and a fixed buffer (both the same). init and
+ * max point at the two fields of cfg->layer7 (offsets in struct cfg_layer7).
+ */
+static void check_buffer_pair(const char *kind, size_t init, size_t max, uint32_t init_default,
+                              uint32_t set_init, uint32_t set_max)
 {
-    const struct change set[] = {{"layer7", "{'sndbuf_init': 65536, 'sndbuf_max': 16777216}"}};
-    const struct change fixed[] = {{"layer7", "{'sndbuf_init': 262144, 'sndbuf_max': 262144}"}};
+    char set_v[128], fixed_v[128], name[32];
+    const struct change set[] = {{"layer7", set_v}}, fixed[] = {{"layer7", fixed_v}};
     struct lbd_config *cfg = load_ok(NULL, 0);
-    cJSON *j;
+#define FIELD(cfg, off) (*(const uint32_t *)((const char *)&(cfg)->layer7 + (off)))
 
-    cr_assert_eq(cfg->layer7.sndbuf_init, 262144, "default: 256 KB to start with");
-    cr_assert_eq(cfg->layer7.sndbuf_max, 4194304, "default: up to 4 MB");
+    snprintf(set_v, sizeof(set_v), "{'%s_init': %u, '%s_max': %u}", kind, set_init, kind, set_max);
+    snprintf(fixed_v, sizeof(fixed_v), "{'%s_init': 262144, '%s_max': 262144}", kind, kind);
+    cr_assert_eq(FIELD(cfg, init), init_default, "%s_init's default", kind);
+    cr_assert_eq(FIELD(cfg, max), 4194304, "%s_max's default: 4 MB", kind);
     config_free(cfg);
     cfg = load_ok(set, 1);
-    cr_assert_eq(cfg->layer7.sndbuf_init, 65536);
-    cr_assert_eq(cfg->layer7.sndbuf_max, 16777216);
-    j = config_to_json(cfg);
-    cr_assert_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "layer7"), "sndbuf_max")->valuedouble,
-                 16777216);
-    cr_assert_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "layer7"), "sndbuf_init")->valuedouble,
-                 65536);
-    cJSON_Delete(j);
+    cr_assert_eq(FIELD(cfg, init), set_init);
+    cr_assert_eq(FIELD(cfg, max), set_max);
+    snprintf(name, sizeof(name), "%s_init", kind);
+    cr_assert_eq(layer7_json(cfg, name), set_init);
+    snprintf(name, sizeof(name), "%s_max", kind);
+    cr_assert_eq(layer7_json(cfg, name), set_max);
     config_free(cfg);
     cfg = load_ok(fixed, 1);
-    cr_assert_eq(cfg->layer7.sndbuf_init, cfg->layer7.sndbuf_max, "a fixed buffer");
+    cr_assert_eq(FIELD(cfg, init), FIELD(cfg, max), "a fixed buffer");
     config_free(cfg);
+#undef FIELD
+}
+
+/* Receive buffers: 64 KB to start with; send buffers: 256 KB; both up to 4 MB. */
+Test(config, layer7_buffers)
+{
+    check_buffer_pair("rcvbuf", offsetof(struct cfg_layer7, rcvbuf_init),
+                      offsetof(struct cfg_layer7, rcvbuf_max), 65536, 32768, 8388608);
+    check_buffer_pair("sndbuf", offsetof(struct cfg_layer7, sndbuf_init),
+                      offsetof(struct cfg_layer7, sndbuf_max), 262144, 65536, 16777216);
 }
 
 /* layer7.tso: on by default, off on request, kept by a round trip. */

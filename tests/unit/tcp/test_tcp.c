@@ -3724,8 +3724,32 @@ static void sndbuf_round(struct tcp_conn *c, uint32_t *off, uint16_t wnd)
         h_in(&(struct h_seg){.seq = PEER_ISN + 1, .ack = acks[i], .flags = TCP_ACK,
                              .wnd = wnd});
         H.n_ev = 0;                     /* a WRITABLE an ACK: not looked at here */
+        cr_assert_leq(c->sndbuf, H.conf.sndbuf_max);
+        cr_assert_leq(c->sndbuf, 2 * c->cwnd > H.conf.sndbuf ? 2 * c->cwnd : H.conf.sndbuf,
+                      "at most twice the congestion window");
         fill_sndbuf(c, off);
     }
+}
+
+/* A stack whose connections start with 16 KB of send buffer and may grow it to 1 MB
+ * (max_buf_segs: the worker's budget, 0: the default), one connection accepted from a
+ * peer with window scale peer_ws and window wnd, and rounds of sndbuf_round. */
+static struct tcp_conn *sndbuf_conn(int peer_ws, uint16_t wnd, uint32_t max_buf_segs,
+                                    int rounds)
+{
+    struct tcp_conn *c;
+    uint32_t off = 0;
+
+    H.conf.sndbuf = 16384;
+    H.conf.sndbuf_max = 1u << 20;
+    if (max_buf_segs != 0)
+        H.conf.max_buf_segs = max_buf_segs;
+    h_start();
+    c = h_accept(peer_ws, wnd);
+    cr_assert_eq(c->sndbuf, 16384);
+    for (int round = 0; round < rounds; round++)
+        sndbuf_round(c, &off, wnd);
+    return c;
 }
 
 /* Send buffer auto-tuning (tcp_sndbuf.h): a user that keeps the buffer full while all
@@ -3734,57 +3758,31 @@ static void sndbuf_round(struct tcp_conn *c, uint32_t *off, uint16_t wnd)
 Test(tcp, the_send_buffer_grows_while_it_is_the_limit)
 {
     struct tcp_conn *c;
-    uint32_t off = 0;
 
-    H.conf.sndbuf = 16384;
-    H.conf.sndbuf_max = 1u << 20;
-    H.conf.max_buf_segs = 8192;
     H.peer_sack = 1;
-    h_start();
-    c = h_accept(7, 65535);
-    cr_assert_eq(c->sndbuf, 16384);
-    for (int round = 0; round < 12 && c->sndbuf < (1u << 20); round++) {
-        sndbuf_round(c, &off, 65535);
-        cr_assert_leq(c->sndbuf, 1u << 20);
-        cr_assert_leq(c->sndbuf, 2 * c->cwnd > 16384 ? 2 * c->cwnd : 16384);
-    }
-    cr_assert_gt(c->sndbuf, 16384, "grown (cwnd %u)", c->cwnd);
-    cr_assert_eq(c->sndbuf, 1u << 20, "up to sndbuf_max, %u", c->sndbuf);
+    c = sndbuf_conn(7, 65535, 8192, 12);
+    cr_assert_eq(c->sndbuf, 1u << 20, "up to sndbuf_max, %u (cwnd %u)", c->sndbuf, c->cwnd);
     cr_assert_geq(H.st->stats.sndbuf_grown, 2);
     cr_assert_eq(H.st->stats.rack_blocks_grown, 1, "the flight moved to a large block");
     cr_assert_eq(H.st->stats.rack_records_exhausted, 0);
 }
 
 /* A buffer the network, not the user, keeps full (the peer's window is the limit)
- * does not grow; nor does one past the fair share of the worker's budget. */
+ * does not grow. */
 Test(tcp, the_send_buffer_does_not_grow_when_the_peer_window_is_the_limit)
 {
-    struct tcp_conn *c;
-    uint32_t off = 0;
+    struct tcp_conn *c = sndbuf_conn(0, 8000, 0, 8);    /* the peer's window: 8,000 bytes */
 
-    H.conf.sndbuf = 16384;
-    H.conf.sndbuf_max = 1u << 20;
-    h_start();
-    c = h_accept(0, 8000);                 /* the peer's window: 8,000 bytes */
-    for (int round = 0; round < 8; round++)
-        sndbuf_round(c, &off, 8000);
     cr_assert_eq(c->sndbuf, 16384, "the peer's window was the limit");
     cr_assert_eq(H.st->stats.sndbuf_grown, 0);
 }
 
+/* A budget of 120 full segments (175 KB) and one connection, whose receive buffer has
+ * 64 KB of it: the send buffer grows into the rest and no further. */
 Test(tcp, the_send_buffer_grows_within_the_fair_share)
 {
-    struct tcp_conn *c;
-    uint32_t off = 0;
+    struct tcp_conn *c = sndbuf_conn(7, 65535, 120, 10);
 
-    H.conf.sndbuf = 16384;
-    H.conf.sndbuf_max = 1u << 20;
-    H.conf.max_buf_segs = 120;              /* budget: 120 full segments (175 KB), one
-                                               connection, whose receive buffer has 64 KB */
-    h_start();
-    c = h_accept(7, 65535);
-    for (int round = 0; round < 10; round++)
-        sndbuf_round(c, &off, 65535);
     cr_assert_leq(c->sndbuf, tcp_rcvbuf_share(H.st), "within the share (%u)", c->sndbuf);
     cr_assert_gt(c->sndbuf, 16384);
     cr_assert_geq(H.st->stats.sndbuf_capped, 1);
