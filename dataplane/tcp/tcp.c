@@ -111,7 +111,7 @@ struct tcp_stack *tcp_stack_create(const struct tcp_stack_conf *conf, char *err,
         st->conf.rcvbuf_init = st->conf.rcvbuf;     /* a fixed buffer */
     if (st->conf.sndbuf_max < st->conf.sndbuf)
         st->conf.sndbuf_max = st->conf.sndbuf;      /* a fixed buffer */
-    st->rcvbuf_budget = (uint64_t)conf->max_buf_segs * conf->mss;
+    st->buf_budget = (uint64_t)conf->max_buf_segs * conf->mss;
     tcp_timeout_install(st);
     st->pool = rte_zmalloc_socket("tcp_conns", sizeof(struct tcp_conn) * conf->max_conns,
                                   RTE_CACHE_LINE_SIZE, conf->socket_id);
@@ -432,7 +432,7 @@ void tcp_set_more(struct tcp_conn *c, bool more)
         c->flags |= TCPF_MORE;
     } else if (c->flags & TCPF_MORE) {
         c->flags &= ~TCPF_MORE;
-        if (c->state >= TCP_ESTABLISHED)
+        if (c->state >= TCP_ESTABLISHED && tcp_output_unsent(c) > 0)
             tcp_entry_output_later(c);  /* the tail that waited */
     }
 }

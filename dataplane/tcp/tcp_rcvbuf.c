@@ -1,9 +1,10 @@
 /*
  * tcp_rcvbuf: receive buffer auto-tuning within the worker's fair share. See
- * tcp_rcvbuf.h. Per event, no allocation; calls only tcp_timer (the clock).
+ * tcp_rcvbuf.h. Per event, no allocation; calls tcp_budget and tcp_timer (the clock).
  */
 #include "tcp/tcp_rcvbuf.h"
 
+#include "tcp/tcp_budget.h"
 #include "tcp/tcp_timer.h"
 
 void tcp_rcvbuf_init(struct tcp_conn *c)
@@ -35,15 +36,6 @@ void tcp_rcvbuf_close(struct tcp_conn *c)
     st->rcvbuf_bytes -= c->rcvbuf;
 }
 
-uint32_t tcp_rcvbuf_share(const struct tcp_stack *st)
-{
-    uint64_t share = st->rcv_conns > 0 ? st->rcvbuf_budget / st->rcv_conns : st->rcvbuf_budget;
-
-    if (share < st->conf.rcvbuf_init)
-        share = st->conf.rcvbuf_init;
-    return share > UINT32_MAX ? UINT32_MAX : (uint32_t)share;
-}
-
 /* Sets c's buffer to n bytes, keeping the stack's sum. */
 static inline void tcp_rcvbuf_set(struct tcp_conn *c, uint32_t n)
 {
@@ -57,7 +49,7 @@ void tcp_rcvbuf_adjust(struct tcp_conn *c)
     uint16_t now = (uint16_t)tcp_now(st);
     uint32_t rtt = c->srtt >> 3;
     uint32_t read, share, max = (uint32_t)65535 << c->rcv_wscale;
-    uint64_t want, grant, others;
+    uint64_t want, grant, room;
 
     /* Only a connection that counts in the share (established, data still to come)
      * and has an RTT to measure by (the handshake gives one, unless a SYN cookie
@@ -74,7 +66,7 @@ void tcp_rcvbuf_adjust(struct tcp_conn *c)
     want = 2ull * (uint32_t)(read - c->rcv_space_seq);
     c->rcv_space_seq = read;
     c->rcv_space_ms = now;
-    share = tcp_rcvbuf_share(st);
+    share = tcp_budget_share(st);
     if (c->rcvbuf > share) {
         /* Others came since it grew: back to the share, taken from what the window
          * reopens to as the user reads, never from what was advertised. */
@@ -89,10 +81,10 @@ void tcp_rcvbuf_adjust(struct tcp_conn *c)
     if (want <= c->rcvbuf)
         return;                         /* the user drains less than half of it a trip */
     grant = want < share ? want : share;
-    /* The others' receive buffers and what the send buffers grew (tcp_sndbuf.h). */
-    others = st->rcvbuf_bytes - c->rcvbuf + st->sndbuf_grown_bytes;
-    if (others + grant > st->rcvbuf_budget)
-        grant = st->rcvbuf_budget > others ? st->rcvbuf_budget - others : 0;
+    /* And what the budget leaves beside the others' buffers (tcp_budget.h). */
+    room = tcp_budget_room(st, c->rcvbuf);
+    if (grant > room)
+        grant = room;
     if (grant < want)
         st->stats.rcvbuf_capped++;      /* the share or the budget refused some */
     if (grant <= c->rcvbuf)

@@ -6,20 +6,17 @@
  * tcp_rcv_space_adjust (dynamic right-sizing), when its user drains it fast: once per
  * round trip (SRTT, at least TCP_RCVBUF_MIN_RTT_MS) the bytes the user read in that
  * time are measured, and the buffer is set to twice that, up to conf.rcvbuf (which
- * the window scale of the handshake is sized for). The worker's budget is its segment
- * budget counted in bytes of full-size segments (rcvbuf_budget = max_buf_segs x
- * conf.mss); the receive buffers of the established connections together grow only
- * while they stay within it, and each one only up to its fair share, the budget over
- * the connections counted (rcv_conns), never below rcvbuf_init: every connection can
- * always have its initial window, and no connection or few can take the budget from
- * the others. A connection above its share (others came since it grew) is trimmed
+ * the window scale of the handshake is sized for). The receive buffers of the
+ * established connections grow only while they stay within the worker's buffer budget
+ * together with what the send buffers grew, and each one only up to its fair share
+ * (tcp_budget.h). A connection above its share (others came since it grew) is trimmed
  * back to it at its next measurement; what was advertised is never taken back
  * (tcp_output_window keeps the right edge; RFC 9293 3.8.6), the window only reopens
  * less as the user reads.
  *
  * Called per event (a read, a state change): no allocation, a few integer operations.
- * Calls only tcp_timer (the clock); tcp_tcb, tcp_input and tcp.c call it. Internal to
- * the stack.
+ * Calls tcp_budget and tcp_timer (the clock); tcp_tcb, tcp_input and tcp.c call it.
+ * Internal to the stack.
  */
 #ifndef LBD_TCP_RCVBUF_H
 #define LBD_TCP_RCVBUF_H
@@ -44,9 +41,5 @@ void tcp_rcvbuf_close(struct tcp_conn *c);
  * has passed since the last (grow to twice what was read in it, within the maximum,
  * the share and the budget; or trim to the share). */
 void tcp_rcvbuf_adjust(struct tcp_conn *c);
-
-/* The fair share of the stack's receive budget: budget / counted connections, at least
- * rcvbuf_init. */
-uint32_t tcp_rcvbuf_share(const struct tcp_stack *st);
 
 #endif

@@ -3,7 +3,7 @@
  */
 #include "tcp/tcp_sndbuf.h"
 
-#include "tcp/tcp_rcvbuf.h"
+#include "tcp/tcp_budget.h"
 
 /* Sets c's buffer to n bytes (at least conf.sndbuf), keeping the stack's sum. */
 static void sndbuf_set(struct tcp_conn *c, uint32_t n)
@@ -24,12 +24,12 @@ void tcp_sndbuf_ack(struct tcp_conn *c, uint32_t smss)
 {
     struct tcp_stack *st = c->st;
     uint32_t flight = c->snd_max - c->snd_una, queued = c->sndq.bytes, share, want;
-    uint64_t others, room, cap;
+    uint64_t room, cap;
 
     if (st->conf.sndbuf_max <= st->conf.sndbuf || queued + smss <= c->sndbuf ||
         queued > flight + smss)
         return;                         /* fixed, not full, or not the limit */
-    share = tcp_rcvbuf_share(st);
+    share = tcp_budget_share(st);
     if (share < st->conf.sndbuf)
         share = st->conf.sndbuf;
     if (c->sndbuf > share) {
@@ -44,8 +44,7 @@ void tcp_sndbuf_ack(struct tcp_conn *c, uint32_t smss)
         return;
     /* At most the share, and what the budget leaves beside the receive buffers and the
      * others' growth. */
-    others = st->rcvbuf_bytes + st->sndbuf_grown_bytes - (c->sndbuf - st->conf.sndbuf);
-    room = st->rcvbuf_budget > others ? st->rcvbuf_budget - others : 0;
+    room = tcp_budget_room(st, c->sndbuf - st->conf.sndbuf);
     cap = st->conf.sndbuf + room < share ? st->conf.sndbuf + room : share;
     if (want > cap) {
         want = (uint32_t)cap;

@@ -8,7 +8,7 @@
  * be sent (all of it in flight: neither the congestion window nor the peer's is the
  * limit, the buffer is) sets it to twice the congestion window, so that a window can
  * wait to be sent while one is in flight, up to conf.sndbuf_max and the connection's
- * fair share of the worker's budget (the receive side's: tcp_rcvbuf_share), never
+ * fair share of the worker's buffer budget (tcp_budget.h), never
  * below conf.sndbuf, and only while the receive buffers and what the send buffers grew
  * (sndbuf_grown_bytes) stay within the budget together. A connection above its share
  * (others came since it grew) is trimmed back to it at its next full ACK; what it
@@ -17,7 +17,7 @@
  *
  * Without it a connection's throughput is at most conf.sndbuf per round trip: 256 KB
  * is 21 Mbit/s to a client 100 ms away. Called per ACK: no allocation, a few integer
- * operations. Calls tcp_rcvbuf (the share); tcp_input and tcp_tcb call it. Internal to
+ * operations. Calls tcp_budget (the share and the room); tcp_input and tcp_tcb call it. Internal to
  * the stack.
  */
 #ifndef LBD_TCP_SNDBUF_H

@@ -533,8 +533,8 @@ struct tcp_stack {
     uint64_t sndbuf_grown_bytes;        /* what the send buffers grew beyond conf.sndbuf,
                                            together (a gauge; tcp_sndbuf.h): in the same
                                            budget as the receive buffers */
-    uint64_t rcvbuf_budget;             /* what that sum may grow to: max_buf_segs
-                                           full-size segments (tcp_rcvbuf.h) */
+    uint64_t buf_budget;                /* what the two may grow to together: max_buf_segs
+                                           full-size segments (tcp_budget.h) */
     uint32_t depth;                     /* nesting of stack entries */
     bool in_burst;                      /* between tcp_burst_begin and tcp_burst_end */
     struct siphash_key iss_key;         /* RFC 6528 F(): drawn at creation, kept */

@@ -4,6 +4,7 @@
  * reassembly, SYN cookies, caps.
  */
 #include "err.h"
+#include "tcp/tcp_budget.h"
 #include "tcp/tcp_rcvbuf.h"
 #include "tcp/tcp_sack.h"
 #include "tcp/tcp_tcb.h"
@@ -3783,12 +3784,12 @@ Test(tcp, the_send_buffer_grows_within_the_fair_share)
 {
     struct tcp_conn *c = sndbuf_conn(7, 65535, 120, 10);
 
-    cr_assert_leq(c->sndbuf, tcp_rcvbuf_share(H.st), "within the share (%u)", c->sndbuf);
+    cr_assert_leq(c->sndbuf, tcp_budget_share(H.st), "within the share (%u)", c->sndbuf);
     cr_assert_gt(c->sndbuf, 16384);
     cr_assert_geq(H.st->stats.sndbuf_capped, 1);
     /* One budget for both: the receive buffers and what the send buffers grew. */
     cr_assert_eq(H.st->sndbuf_grown_bytes, c->sndbuf - 16384);
-    cr_assert_leq(H.st->rcvbuf_bytes + H.st->sndbuf_grown_bytes, H.st->rcvbuf_budget);
+    cr_assert_leq(H.st->rcvbuf_bytes + H.st->sndbuf_grown_bytes, H.st->buf_budget);
     tcp_abort(c);
     cr_assert_eq(H.st->sndbuf_grown_bytes, 0, "the growth leaves the budget with the block");
 }

@@ -5,6 +5,7 @@
  * stack sends is checked: the right edge it advertises never moves left (RFC 9293
  * 3.8.6), whatever the buffer does.
  */
+#include "tcp/tcp_budget.h"
 #include "tcp/tcp_rcvbuf.h"
 #include "tcp/tcp_tcb.h"
 
@@ -261,7 +262,7 @@ Test(tcp_rcvbuf, a_fair_share_of_the_budget)
     H.conf.max_buf_segs = 400;
     r_reset();
     h_start();
-    budget = H.st->rcvbuf_budget;
+    budget = H.st->buf_budget;
     cr_assert_eq(budget, 400 * 1460);
     a = r_open(1001, 7);
     R.drain = 1;
@@ -274,7 +275,7 @@ Test(tcp_rcvbuf, a_fair_share_of_the_budget)
     cr_assert_eq(R.synack_wnd, 65535);
     cr_assert_eq(b->c->rcvbuf, 64 * 1024);
     cr_assert_gt(H.st->rcvbuf_bytes, budget, "the floor is never refused");
-    cr_assert_eq(tcp_rcvbuf_share(H.st), budget / 2);
+    cr_assert_eq(tcp_budget_share(H.st), budget / 2);
     for (int i = 0; i < 16; i++) {
         r_round(UINT32_MAX);
         r_check_sum();
@@ -294,7 +295,7 @@ Test(tcp_rcvbuf, a_fair_share_of_the_budget)
         r_round(UINT32_MAX);
         r_check_sum();
     }
-    cr_assert_eq(tcp_rcvbuf_share(H.st), budget / 8);
+    cr_assert_eq(tcp_budget_share(H.st), budget / 8);
     for (unsigned i = 0; i < R.n; i++) {
         cr_assert_leq(R.p[i].c->rcvbuf, budget / 8, "port %u: %u", R.p[i].sport,
                       R.p[i].c->rcvbuf);
