@@ -371,6 +371,8 @@ static const struct {
     WORKER_FIELD("tx_tso_offloaded", lcore.tx_tso_offloaded),
     WORKER_FIELD("tx_tso_sw", lcore.tx_tso_sw),
     WORKER_FIELD("tx_tso_sw_segs", lcore.tx_tso_sw_segs),
+    WORKER_FIELD("tx_backlogged", lcore.tx_backlogged),
+    WORKER_FIELD("tx_backlog_aged", lcore.tx_backlog_aged),
     WORKER_FIELD("forwarded", forward.forwarded),
     WORKER_FIELD("icmp_errors_sent", forward.icmp_errors_sent),
     WORKER_FIELD("l4_forward_packets", l4.forward_packets),

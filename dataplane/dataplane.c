@@ -32,7 +32,7 @@ static int dp_size_pool(struct dataplane *dp, const struct lbd_config *cfg, unsi
     struct pool_size *ps = &dp->pool_size[i];
     struct pool_need need = {
         .n_workers = dp->n_workers, .n_ports = n_ports,
-        .rx_desc = rx_desc[i], .tx_desc = tx_desc[i],
+        .rx_desc = rx_desc[i], .tx_desc = tx_desc[i], .tx_backlog = DP_TX_BACKLOG,
         .ring_size = DP_HANDOFF_RING_SIZE, .arp_wait = IP_OUT_PENDING, .burst = DP_BURST,
         .reass = DP_REASS_MBUFS,
         .cache = DP_POOL_CACHE, .tcp_segs = DP_TCP_BUF_SEGS,
@@ -48,10 +48,10 @@ static int dp_size_pool(struct dataplane *dp, const struct lbd_config *cfg, unsi
     mib = ((uint64_t)ps->total * (sizeof(struct rte_mbuf) + RTE_MBUF_DEFAULT_BUF_SIZE) +
            (1u << 20) - 1) >> 20;
     LOG_INFO("dataplane", "worker %u: mbuf pool of %u (%s; about %" PRIu64 " MiB): rx "
-             "descriptors %u, tx descriptors %u, hand-off rings %u, ARP wait %u, fragments "
-             "%u, in flight %u, lcore caches %u, TCP stack and proxy %u", i, ps->total,
-             need.configured != 0 ? "appliance.mbufs_per_worker" : "computed", mib, ps->rx,
-             ps->tx, ps->handoff, ps->arp_wait, ps->reass, ps->in_flight, ps->cache, ps->tcp);
+             "descriptors %u, tx descriptors %u, tx backlogs %u, hand-off rings %u, ARP wait "
+             "%u, fragments %u, in flight %u, lcore caches %u, TCP stack and proxy %u", i,
+             ps->total, need.configured != 0 ? "appliance.mbufs_per_worker" : "computed", mib,
+             ps->rx, ps->tx, ps->tx_backlog, ps->handoff, ps->arp_wait, ps->reass, ps->in_flight, ps->cache, ps->tcp);
     return 0;
 }
 
@@ -182,6 +182,7 @@ static int dp_create_tcp(struct dataplane *dp, struct worker *w, const struct lb
     tc.pool = dp->pools[w->lc.id];
     tc.tx = worker_tcp_tx;
     tc.tx_arg = w;
+    tc.tx_backlog = &w->lc.tx_backlog;  /* new data waits while it is not 0 */
     /* Our MSS from the smallest port MTU (a VM's or a tunnel's may be under 1500), never
      * above 1460: segments stay within one mbuf and the SYN cookies' MSS table. */
     tc.mss = (uint16_t)RTE_MIN(lcore_mtu_min(&w->lc) - 40u, 1460u);
@@ -290,7 +291,8 @@ static int dp_create_workers(struct dataplane *dp, const struct lbd_config *cfg,
                 continue;
             w->lc.txb[p] = rte_zmalloc_socket("txbuf", RTE_ETH_TX_BUFFER_SIZE(DP_BURST), 0,
                                               socket);
-            if (w->lc.txb[p] == NULL)
+            w->lc.txq[p] = rte_zmalloc_socket("txq", sizeof(struct lcore_txq), 0, socket);
+            if (w->lc.txb[p] == NULL || w->lc.txq[p] == NULL)
                 return lbd_err_set(err, errlen, LBD_ENOMEM, "worker %u: tx buffer", i);
             rte_eth_tx_buffer_init(w->lc.txb[p], DP_BURST);
             rte_eth_tx_buffer_set_err_callback(w->lc.txb[p], lcore_tx_error, &w->lc);
@@ -568,8 +570,11 @@ void dp_free(struct dataplane *dp)
     port_close_all(dp->ports, SNAP_MAX_PORTS);
     for (unsigned i = 0; i < DP_MAX_WORKERS; i++) {
         if (dp->workers[i] != NULL) {
-            for (unsigned p = 0; p < SNAP_MAX_PORTS; p++)
+            lcore_tx_backlog_free(&dp->workers[i]->lc);
+            for (unsigned p = 0; p < SNAP_MAX_PORTS; p++) {
                 rte_free(dp->workers[i]->lc.txb[p]);
+                rte_free(dp->workers[i]->lc.txq[p]);
+            }
             proxy_free(dp->workers[i]->proxy);
             worker_free(dp->workers[i]);
             tcp_stack_free(dp->workers[i]->tcp);

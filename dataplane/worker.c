@@ -703,6 +703,13 @@ void worker_set_tcp(struct worker *w, struct tcp_stack *tcp, struct proxy *px)
     w->probes.tcp = tcp;
 }
 
+/* Sends what waits on every port: its backlog, then its tx buffer (lcore_tx_flush). */
+static void worker_flush(struct worker *w)
+{
+    for (uint16_t i = 0; i < w->n_tx_ports; i++)
+        lcore_tx_flush(&w->lc, w->tx_ports[i]);
+}
+
 int worker_main(void *arg)
 {
     struct worker *w = arg;
@@ -794,10 +801,14 @@ int worker_main(void *arg)
         work += twheel_backlogged(&w->lc.wheel);
         t = worker_stamp(&cyc[WORKER_STAGE_TIMERS], t);
         ip_out_poll(&w->io, s);
-        for (uint16_t i = 0; i < w->n_tx_ports; i++) {
-            uint16_t p = w->tx_ports[i];
-            w->stats.lcore.tx_packets += rte_eth_tx_buffer_flush(p, (uint16_t)w->lc.id, w->lc.txb[p]);
+        worker_flush(w);
+        if (w->tcp != NULL && w->lc.tx_backlog == 0 && tcp_stack_tx_waiting(w->tcp)) {
+            /* The ports took their backlogs: the connections that held new data back
+             * for them (tcp.h) send it now. */
+            tcp_stack_tx_resume(w->tcp);
+            worker_flush(w);
         }
+        work += w->lc.tx_backlog != 0;      /* a backlog is work: sent on at once */
         t = worker_stamp(&cyc[WORKER_STAGE_TX], t);
 
         t_end = t;
@@ -822,10 +833,8 @@ int worker_main(void *arg)
     }
 
     ip_out_flush(&w->io);
-    for (uint16_t i = 0; i < w->n_tx_ports; i++) {
-        uint16_t p = w->tx_ports[i];
-        w->stats.lcore.tx_packets += rte_eth_tx_buffer_flush(p, (uint16_t)w->lc.id, w->lc.txb[p]);
-    }
+    worker_flush(w);
+    lcore_tx_backlog_free(&w->lc);
     rte_rcu_qsbr_thread_offline(ln->qsbr, w->lc.id);
     rte_rcu_qsbr_thread_unregister(ln->qsbr, w->lc.id);
     return 0;

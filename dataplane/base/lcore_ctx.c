@@ -127,13 +127,84 @@ struct rte_mbuf *lcore_tx_linearize(struct lcore_ctx *lc, struct rte_mbuf *m, ui
     return NULL;
 }
 
+static void lcore_tx_drop_full(struct lcore_ctx *lc, struct rte_mbuf *m)
+{
+    lc->stats->tx_bytes -= rte_pktmbuf_pkt_len(m);
+    lcore_drop(lc, m, DROP_TX_FULL);
+}
+
+void lcore_tx_backlog(struct lcore_ctx *lc, struct rte_mbuf **pkts, uint16_t n)
+{
+    for (uint16_t i = 0; i < n; i++) {
+        struct rte_mbuf *m = pkts[i];
+        struct lcore_txq *q = lc->txq[m->port];
+
+        if (q == NULL || q->n == DP_TX_BACKLOG) {
+            lcore_tx_drop_full(lc, m);
+            continue;
+        }
+        if (q->n == 0)
+            q->since_ms = lc->now_ms;
+        q->m[(q->head + q->n) & (DP_TX_BACKLOG - 1)] = m;
+        q->n++;
+        lc->tx_backlog++;
+        lc->stats->tx_backlogged++;
+    }
+}
+
+/* Drops everything q holds (tx_full). */
+static void lcore_txq_drop(struct lcore_ctx *lc, struct lcore_txq *q)
+{
+    while (q->n != 0) {
+        lcore_tx_drop_full(lc, q->m[q->head]);
+        q->head = (q->head + 1) & (DP_TX_BACKLOG - 1);
+        q->n--;
+        lc->tx_backlog--;
+    }
+}
+
+uint32_t lcore_tx_flush(struct lcore_ctx *lc, uint16_t port)
+{
+    struct lcore_txq *q = lc->txq[port];
+    uint32_t sent = 0;
+
+    if (q == NULL || q->n == 0) {
+        sent = rte_eth_tx_buffer_flush(port, (uint16_t)lc->id, lc->txb[port]);
+        lc->stats->tx_packets += sent;
+        return sent;
+    }
+    /* Nothing is in the tx buffer: while the backlog holds packets, lcore_tx adds to
+     * it, and the buffer was empty when it began (its flush filled it). */
+    while (q->n != 0) {
+        uint32_t run = RTE_MIN(q->n, DP_TX_BACKLOG - q->head);
+        uint16_t k = rte_eth_tx_burst(port, (uint16_t)lc->id, &q->m[q->head], (uint16_t)run);
+
+        q->head = (q->head + k) & (DP_TX_BACKLOG - 1);
+        q->n -= k;
+        lc->tx_backlog -= k;
+        sent += k;
+        if (k < run)
+            break;
+    }
+    lc->stats->tx_packets += sent;
+    if (sent != 0) {
+        q->since_ms = lc->now_ms;
+    } else if (lc->now_ms - q->since_ms >= LCORE_TX_STALL_MS) {
+        lc->stats->tx_backlog_aged += q->n;
+        lcore_txq_drop(lc, q);
+    }
+    return sent;
+}
+
+void lcore_tx_backlog_free(struct lcore_ctx *lc)
+{
+    for (unsigned p = 0; p < DP_MAX_PORTS; p++) {
+        if (lc->txq[p] != NULL)
+            lcore_txq_drop(lc, lc->txq[p]);
+    }
+}
+
 void lcore_tx_error(struct rte_mbuf **unsent, uint16_t count, void *userdata)
 {
-    struct lcore_ctx *lc = userdata;
-
-    for (uint16_t i = 0; i < count; i++) {
-        lc->stats->tx_bytes -= rte_pktmbuf_pkt_len(unsent[i]);
-        rte_pktmbuf_free(unsent[i]);
-    }
-    lc->stats->drops[DROP_TX_FULL] += count;
+    lcore_tx_backlog(userdata, unsent, count);
 }

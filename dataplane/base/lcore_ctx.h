@@ -51,7 +51,31 @@ struct lcore_stats {
                                            the port has no TSO, refused the frame, or
                                            takes fewer segments than it has */
     uint64_t tx_tso_sw_segs;            /* the segments those made */
+    uint64_t tx_backlogged;             /* packets a port's transmit queue did not take at
+                                           once, kept in its backlog (lcore_txq) */
+    uint64_t tx_backlog_aged;           /* ... dropped from it because the port took none
+                                           for LCORE_TX_STALL_MS (also counted tx_full) */
     uint64_t drops[DROP_MAX];
+};
+
+/* A backlog the port took nothing of for this long is dropped (a link down, a queue
+ * stuck): its packets would arrive stale, and the pool needs its mbufs back. */
+#define LCORE_TX_STALL_MS 100
+
+/*
+ * A port's transmit backlog on one lcore: what the port's tx queue did not take
+ * (rte_eth_tx_burst returned short), kept in order instead of dropped, and sent
+ * first at the next flush (lcore_tx_flush). While it holds anything every new packet
+ * for the port joins it, so that the order on the wire stays the order sent. Full,
+ * a packet is dropped as tx_full. The TCP stack reads the lcore's total
+ * (lcore_ctx.tx_backlog) and holds back new data while it is not 0 (tcp.h).
+ */
+struct lcore_txq {
+    uint32_t head;                      /* the oldest packet's slot */
+    uint32_t n;                         /* packets held */
+    uint64_t since_ms;                  /* when the port last took some of them (or the
+                                           backlog began) */
+    struct rte_mbuf *m[DP_TX_BACKLOG];
 };
 
 struct lcore_ctx {
@@ -62,6 +86,9 @@ struct lcore_ctx {
     struct twheel wheel;                /* the lcore's timers (connections, TCP, checks) */
     struct rte_mempool *pool;           /* mbufs this lcore allocates */
     struct rte_eth_dev_tx_buffer *txb[DP_MAX_PORTS];  /* NULL: port not in use */
+    struct lcore_txq *txq[DP_MAX_PORTS];  /* the port's backlog; NULL: none (what the
+                                             queue does not take is dropped) */
+    uint32_t tx_backlog;                /* packets in all of them together */
     uint16_t tx_max_segs[DP_MAX_PORTS]; /* segments a packet may have on the port;
                                            0: no limit */
     uint16_t tx_mtu[DP_MAX_PORTS];      /* the port's MTU (IP bytes); 0: 1500 */
@@ -121,7 +148,16 @@ void lcore_tx_tso_sw(struct lcore_ctx *lc, struct rte_mbuf *m);
 struct rte_mbuf *lcore_tx_linearize(struct lcore_ctx *lc, struct rte_mbuf *m, uint16_t max);
 
 /*
- * Queues m on its port's (m->port) tx buffer; counts it. A checksum left to the
+ * Out of line: puts the n packets of pkts at the end of their ports' (pkts[i]->port)
+ * backlogs, counted as tx_backlogged; one that finds its backlog full, or its port
+ * without one, is dropped as tx_full. Their bytes stay counted in tx_bytes, but a
+ * dropped one's.
+ */
+void lcore_tx_backlog(struct lcore_ctx *lc, struct rte_mbuf **pkts, uint16_t n);
+
+/*
+ * Queues m on its port's (m->port) tx buffer, or at the end of the port's backlog
+ * while that holds anything; counts it. A checksum left to the
  * transmit path is made final or handed to the port (lcore_tx_csum); a packet with
  * more segments than the port takes (tx_max_segs) is made one segment first.
  */
@@ -141,8 +177,24 @@ static __rte_always_inline void lcore_tx(struct lcore_ctx *lc, struct rte_mbuf *
             return;
     }
     lc->stats->tx_bytes += rte_pktmbuf_pkt_len(m);
+    if (unlikely(lc->tx_backlog != 0) && lc->txq[m->port] != NULL && lc->txq[m->port]->n != 0) {
+        lcore_tx_backlog(lc, &m, 1);
+        return;
+    }
     lc->stats->tx_packets += rte_eth_tx_buffer(m->port, (uint16_t)lc->id, lc->txb[m->port], m);
 }
+
+/*
+ * Sends what waits for port: its backlog first, from the oldest, as far as the port's
+ * tx queue takes it, then (the backlog empty) its tx buffer. A backlog the port took
+ * nothing of for LCORE_TX_STALL_MS (by lc->now_ms) is dropped (tx_backlog_aged,
+ * tx_full). Returns the packets the port took (counted in tx_packets). The worker calls it for every port at
+ * the end of each loop iteration.
+ */
+uint32_t lcore_tx_flush(struct lcore_ctx *lc, uint16_t port);
+
+/* Frees what is left in every backlog (counted tx_full): the worker's exit. */
+void lcore_tx_backlog_free(struct lcore_ctx *lc);
 
 /* The largest IP packet port sends whole (lcore_ctx.tx_mtu). */
 static inline uint16_t lcore_mtu(const struct lcore_ctx *lc, uint16_t port)
@@ -186,8 +238,9 @@ static inline bool lcore_to_ctl(struct lcore_ctx *lc, struct ctl_msg *msg)
 }
 
 /*
- * rte_eth_tx_buffer error callback (userdata = the lcore_ctx): frees what the port
- * did not take and counts it as tx_full.
+ * rte_eth_tx_buffer error callback (userdata = the lcore_ctx): what the port did not
+ * take goes to its backlog (lcore_tx_backlog), or is freed and counted as tx_full
+ * where the port has none.
  */
 void lcore_tx_error(struct rte_mbuf **unsent, uint16_t count, void *userdata);
 

@@ -18,6 +18,8 @@ int pool_size_plan(const struct pool_need *n, struct pool_size *out)
     memset(out, 0, sizeof(*out));
     out->rx = n->rx_desc;
     out->tx = n->tx_desc;
+    /* A backlogged TCP segment is a header mbuf and (typically) one payload mbuf. */
+    out->tx_backlog = sat((uint64_t)n->n_ports * n->tx_backlog * 2);
     out->handoff = sat((uint64_t)others * (n->ring_size > 0 ? n->ring_size - 1 : 0));
     /* A waiting TCP segment is a header mbuf and (typically) one payload mbuf. */
     out->arp_wait = sat((uint64_t)n->arp_wait * 2);
@@ -28,7 +30,7 @@ int pool_size_plan(const struct pool_need *n, struct pool_size *out)
     /* Every worker frees mbufs of every pool (hand-offs, tx completions), and so may
      * the control core: each lcore's cache fills to 1.5 times its size. */
     out->cache = sat((uint64_t)(n->n_workers + 1) * n->cache * 3 / 2);
-    fixed = (uint64_t)out->rx + out->tx + out->handoff + out->arp_wait + out->reass + out->in_flight +
+    fixed = (uint64_t)out->rx + out->tx + out->tx_backlog + out->handoff + out->arp_wait + out->reass + out->in_flight +
             out->cache;
     out->fixed = sat(fixed);
     if (n->configured == 0) {

@@ -29,6 +29,7 @@ struct pool_need {
     unsigned n_ports;           /* ports the worker transmits on (one tx buffer each) */
     uint32_t rx_desc;           /* descriptors of every rx queue the worker owns */
     uint32_t tx_desc;           /* descriptors of its tx queues */
+    uint32_t tx_backlog;        /* packets each port's transmit backlog holds */
     uint32_t ring_size;         /* of each hand-off ring (it holds ring_size - 1) */
     uint32_t arp_wait;          /* packets the ARP wait queue holds */
     uint32_t reass;             /* fragments the reassembly table holds (ip_reass.h) */
@@ -43,6 +44,7 @@ struct pool_need {
 struct pool_size {
     uint32_t rx;
     uint32_t tx;
+    uint32_t tx_backlog;
     uint32_t handoff;
     uint32_t arp_wait;
     uint32_t reass;

@@ -26,6 +26,7 @@
 #include "tcp/tcp_timeout.h"
 #include "tcp/tcp_timer.h"
 #include "tcp/tcp_tw.h"
+#include "tcp/tcp_txwait.h"
 
 static const char *const stat_names[] = {
 #define TCP_STAT_NAME(n) #n,
@@ -170,6 +171,8 @@ struct tcp_stack *tcp_stack_create(const struct tcp_stack_conf *conf, char *err,
         if (st->rack_pool_big == NULL)
             goto err_rte;
     }
+    if (tcp_txwait_create(st) != 0)
+        goto err_nomem;
     if (tcp_tw_create(st, err, errlen) != 0) {
         tcp_stack_free(st);
         return NULL;
@@ -223,6 +226,7 @@ void tcp_stack_free(struct tcp_stack *st)
         rte_hash_free(st->conns_by_key);
     }
     tcp_tw_destroy(st);
+    tcp_txwait_destroy(st);
     rte_hash_free(st->listen_by_key);
     rte_mempool_free(st->ooo_pool);
     rte_mempool_free(st->rack_pool);
@@ -372,6 +376,11 @@ static inline bool tcp_can_send(const struct tcp_conn *c)
         return false;
     return c->state == TCP_ESTABLISHED || c->state == TCP_CLOSE_WAIT ||
            c->state == TCP_SYN_SENT || c->state == TCP_SYN_RECEIVED;
+}
+
+unsigned tcp_stack_tx_resume(struct tcp_stack *st)
+{
+    return tcp_txwait_resume(st);
 }
 
 void tcp_burst_begin(struct tcp_stack *st)

@@ -46,6 +46,20 @@ static inline void tcp_stack_set_clock_us(struct tcp_stack *st, uint64_t now_us)
     st->clock_us = now_us;
 }
 
+/* True when connections hold new data back for the worker's transmit backlog
+ * (conf.tx_backlog, tcp_txwait.h). */
+static inline bool tcp_stack_tx_waiting(const struct tcp_stack *st)
+{
+    return st->txw_n != 0;
+}
+
+/*
+ * The worker's ports took its whole transmit backlog: the connections that held new
+ * data back for it send, oldest first, until a backlog builds again (they wait for the
+ * next call then). Returns how many sent. The worker calls it after its flush.
+ */
+unsigned tcp_stack_tx_resume(struct tcp_stack *st);
+
 /*
  * Listens on (ip, port); ip 0 = every address that reaches the stack. New
  * connections inherit fn/arg and report TCP_EV_ESTABLISHED. backlog bounds the

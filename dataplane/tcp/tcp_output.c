@@ -20,6 +20,7 @@
 #include "tcp/tcp_sack.h"
 #include "tcp/tcp_tcb.h"
 #include "tcp/tcp_timer.h"
+#include "tcp/tcp_txwait.h"
 
 #define TCP_HDR_LEN 20
 #define IP_HDR_LEN 20
@@ -363,6 +364,11 @@ static bool tcp_output_sack_recovery(struct tcp_conn *c, uint32_t smss)
 
     while (pipe + smss <= c->cwnd) {
         uint32_t seq, len, off = c->snd_nxt - c->snd_una;
+
+        if (tcp_txwait_busy(c->st)) {
+            tcp_txwait_park(c);         /* the rest when the ports took the backlog */
+            break;
+        }
         uint32_t usable = c->cwnd - pipe;
         uint32_t wnd = c->snd_wnd > off ? c->snd_wnd - off : 0;
 
@@ -408,6 +414,11 @@ static bool tcp_output_loss_rexmt(struct tcp_conn *c, uint32_t smss)
     while (tcp_rack_next_lost(c, smss, &seq, &len) && SEQ_LT(seq, c->snd_nxt)) {
         uint32_t off = c->snd_nxt - c->snd_una, lost = tcp_rack_lost_below(c, c->snd_nxt);
         uint32_t flight = off > lost ? off - lost : 0;
+
+        if (tcp_txwait_busy(c->st)) {
+            tcp_txwait_park(c);
+            break;
+        }
         if (flight + len > c->cwnd)
             break;
         if (SEQ_GT(seq + len, c->snd_nxt))
@@ -463,7 +474,15 @@ void tcp_output(struct tcp_conn *c)
             for (;;) {
                 uint32_t off = c->snd_nxt - c->snd_una;
                 uint32_t wnd = c->snd_wnd < c->cwnd ? c->snd_wnd : c->cwnd;
-                uint32_t n = tcp_output_one(c, wnd > off ? wnd - off : 0, smss, false, true);
+                uint32_t n;
+
+                if (tcp_txwait_busy(c->st) && tcp_output_unsent(c) != 0) {
+                    /* The ports have a backlog: new data waits for it to go
+                     * (tcp_txwait.h), as the queue would drop it. */
+                    tcp_txwait_park(c);
+                    break;
+                }
+                n = tcp_output_one(c, wnd > off ? wnd - off : 0, smss, false, true);
                 if (n == 0)
                     break;
                 sent = true;
@@ -478,7 +497,7 @@ void tcp_output(struct tcp_conn *c)
         tcp_output_ack(c);
     }
     if (c->snd_una == c->snd_max && c->sndq.bytes > 0 && c->state != TCP_TIME_WAIT &&
-        !twheel_pending(&c->t_rexmt))
+        !(c->flags & TCPF_TXWAIT) && !twheel_pending(&c->t_rexmt))
         tcp_timer_persist_arm(c);
 }
 

@@ -126,6 +126,8 @@ typedef void (*tcp_event_fn)(struct tcp_conn *c, enum tcp_event ev, void *arg);
                                          RST for an unacceptable ACK (once) */
 #define TCPF_MORE         (1u << 28)  /* the user has more data at once (tcp_set_more): a
                                          tail of new data smaller than a segment waits */
+#define TCPF_TXWAIT       (1u << 29)  /* parked until the ports' transmit backlog is gone
+                                         (tcp_txwait.h) */
 
 /*
  * Out-of-order data of one connection, taken from the stack's pool on demand. Each
@@ -395,6 +397,9 @@ struct tcp_stack_conf {
                                        (lcore_stats), NULL: none */
     tcp_tx_fn tx;
     void *tx_arg;
+    const uint32_t *tx_backlog;     /* packets in the worker's transmit backlogs (lcore_ctx
+                                       .tx_backlog): not 0, new data waits (tcp_txwait.h);
+                                       NULL: never */
     tcp_iss_fn iss_fn;
     void *iss_arg;
     uint32_t max_conns;             /* control blocks (cap; refusals counted) */
@@ -479,7 +484,7 @@ struct tcp_stack_conf {
     X(rto_in_recovery) X(rto_in_loss) X(rto_backoff) X(rto_tlp_out) X(rto_open) \
     X(rto_lost_rexmits) X(recovery_probes) X(recovery_probe_repairs)          \
     X(syn_bad_ack_resends) X(burst_outputs_deferred) X(burst_bulk_sends)  \
-    X(more_held)
+    X(more_held) X(tx_waits) X(tx_wait_resumes) X(tx_wait_full)
 
 struct tcp_stats {
 #define TCP_STAT_FIELD(n) uint64_t n;
@@ -536,6 +541,8 @@ struct tcp_stack {
     uint64_t buf_budget;                /* what the two may grow to together: max_buf_segs
                                            full-size segments (tcp_budget.h) */
     uint32_t depth;                     /* nesting of stack entries */
+    uint32_t *txw;                      /* parked connections' indexes (tcp_txwait.h) */
+    uint32_t txw_cap, txw_head, txw_n;
     bool in_burst;                      /* between tcp_burst_begin and tcp_burst_end */
     struct siphash_key iss_key;         /* RFC 6528 F(): drawn at creation, kept */
     struct siphash_key challenge_key;   /* each second's challenge ACK budget */

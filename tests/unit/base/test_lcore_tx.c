@@ -445,3 +445,144 @@ Test(lcore_tx, a_port_with_checksum_offload_but_no_tso_gets_segments_with_the_ps
     cr_assert_eq(rte_mempool_in_use_count(lc.pool), 0, "nothing leaked");
     lc.tx_csum[0] = 0;
 }
+
+/* A one-segment packet of 64 bytes on port 0 whose first 4 bytes are seq. */
+static struct rte_mbuf *numbered(uint32_t seq)
+{
+    struct rte_mbuf *m = rte_pktmbuf_alloc(lc.pool);
+
+    cr_assert_not_null(m);
+    memset(rte_pktmbuf_append(m, 64), 0, 64);
+    memcpy(rte_pktmbuf_mtod(m, void *), &seq, sizeof(seq));
+    m->port = 0;
+    return m;
+}
+
+/* Fills the port's queue (net_ring's ring: nothing reads it) and returns how many it
+ * took. */
+static unsigned fill_port(uint32_t *seq)
+{
+    unsigned n = 0;
+
+    for (;;) {
+        struct rte_mbuf *m = numbered(*seq);
+        if (rte_eth_tx_burst(0, 0, &m, 1) == 0) {
+            rte_pktmbuf_free(m);
+            return n;
+        }
+        (*seq)++;
+        n++;
+    }
+}
+
+/* Reads what the port sent and checks it is seq, seq + 1, ... Returns the count. */
+static unsigned drain_port(uint32_t *seq)
+{
+    struct rte_mbuf *got[32];
+    unsigned total = 0, n;
+
+    while ((n = rte_eth_rx_burst(0, 0, got, 32)) != 0) {
+        for (unsigned i = 0; i < n; i++) {
+            uint32_t v;
+            memcpy(&v, rte_pktmbuf_mtod(got[i], void *), sizeof(v));
+            cr_assert_eq(v, *seq, "packet %u in order (got %u)", *seq, v);
+            (*seq)++;
+            rte_pktmbuf_free(got[i]);
+        }
+        total += n;
+    }
+    return total;
+}
+
+/* A pool that holds a full queue and a full backlog. */
+static void big_pool(void)
+{
+    lc.pool = rte_pktmbuf_pool_create("t_big", 8191, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, 0);
+    cr_assert_not_null(lc.pool);
+}
+
+static void attach_backlog(void)
+{
+    big_pool();
+    lc.txq[0] = rte_zmalloc("txq", sizeof(struct lcore_txq), 0);
+    cr_assert_not_null(lc.txq[0]);
+}
+
+/* A port whose queue takes fewer packets than offered: the rest wait in its backlog,
+ * what comes after joins them, and all leave in order once the queue has room. */
+Test(lcore_tx, what_a_full_queue_does_not_take_waits_in_order_in_the_backlog)
+{
+    uint32_t seq = 0, want = 0;
+    unsigned room;
+
+    attach_backlog();
+    room = fill_port(&seq);
+    cr_assert_gt(room, 0);
+    for (unsigned i = 0; i < 100; i++)
+        lcore_tx(&lc, numbered(seq++));
+    cr_assert_eq(lcore_tx_flush(&lc, 0), 0, "the queue is full");
+    cr_assert_eq(lc.tx_backlog, 100, "all 100 wait (%u)", lc.tx_backlog);
+    cr_assert_eq(lstats.tx_backlogged, 100);
+    cr_assert_eq(lstats.drops[DROP_TX_FULL], 0, "nothing dropped");
+    /* The queue drains; half the room comes back before the next flush. */
+    for (unsigned i = 0; i < 50; i++) {
+        struct rte_mbuf *m;
+        cr_assert_eq(rte_eth_rx_burst(0, 0, &m, 1), 1);
+        rte_pktmbuf_free(m);
+        want++;
+    }
+    lcore_tx(&lc, numbered(seq++));
+    cr_assert_eq(lc.tx_backlog, 101, "joins the backlog, behind it");
+    cr_assert_eq(lcore_tx_flush(&lc, 0), 50);
+    cr_assert_eq(lc.tx_backlog, 51);
+    cr_assert_eq(drain_port(&want), room);
+    cr_assert_eq(lcore_tx_flush(&lc, 0), 51);
+    cr_assert_eq(lc.tx_backlog, 0);
+    /* Empty again: a packet goes through the tx buffer as before. */
+    lcore_tx(&lc, numbered(seq++));
+    cr_assert_eq(lcore_tx_flush(&lc, 0), 1);
+    cr_assert_eq(drain_port(&want), 52);
+    cr_assert_eq(want, seq, "every packet came out once, in order");
+    cr_assert_eq(lstats.drops[DROP_TX_FULL], 0);
+    cr_assert_eq(lstats.tx_packets, 101 + 1, "counted as sent once (%lu)",
+                 (unsigned long)lstats.tx_packets);
+}
+
+/* The backlog has a cap (the rest is dropped as tx_full), and a backlog the port takes
+ * nothing of for LCORE_TX_STALL_MS is dropped whole. */
+Test(lcore_tx, a_full_backlog_drops_and_a_stuck_one_ages_out)
+{
+    uint32_t seq = 0;
+
+    attach_backlog();
+    fill_port(&seq);
+    lc.now_ms = 1000;
+    for (unsigned i = 0; i < DP_TX_BACKLOG + 10; i++)
+        lcore_tx(&lc, numbered(seq++));
+    cr_assert_eq(lc.tx_backlog, DP_TX_BACKLOG);
+    cr_assert_eq(lstats.drops[DROP_TX_FULL], 10, "beyond the cap: dropped");
+    lc.now_ms = 1000 + LCORE_TX_STALL_MS - 1;
+    cr_assert_eq(lcore_tx_flush(&lc, 0), 0);
+    cr_assert_eq(lc.tx_backlog, DP_TX_BACKLOG, "not yet stale");
+    lc.now_ms = 1000 + LCORE_TX_STALL_MS;
+    cr_assert_eq(lcore_tx_flush(&lc, 0), 0);
+    cr_assert_eq(lc.tx_backlog, 0, "stale: dropped");
+    cr_assert_eq(lstats.tx_backlog_aged, DP_TX_BACKLOG);
+    cr_assert_eq(lstats.drops[DROP_TX_FULL], 10 + DP_TX_BACKLOG);
+    cr_assert_eq(rte_mempool_in_use_count(lc.pool), seq - DP_TX_BACKLOG - 10,
+                 "the dropped packets' mbufs are back in the pool");
+}
+
+/* Without a backlog (lcore_ctx.txq NULL), what the queue does not take is dropped. */
+Test(lcore_tx, without_a_backlog_a_full_queue_drops)
+{
+    uint32_t seq = 0;
+
+    big_pool();
+    fill_port(&seq);
+    for (unsigned i = 0; i < 40; i++)
+        lcore_tx(&lc, numbered(seq++));
+    rte_eth_tx_buffer_flush(0, 0, lc.txb[0]);
+    cr_assert_eq(lstats.drops[DROP_TX_FULL], 40);
+    cr_assert_eq(lc.tx_backlog, 0);
+}

@@ -14,6 +14,7 @@ static struct pool_need lab(void)
 {
     return (struct pool_need){
         .n_workers = 2, .n_ports = 2, .rx_desc = 2 * 1024, .tx_desc = 2 * 1024,
+        .tx_backlog = DP_TX_BACKLOG,
         .ring_size = DP_HANDOFF_RING_SIZE, .arp_wait = 64, .burst = DP_BURST,
         .reass = DP_REASS_MBUFS, .cache = DP_POOL_CACHE, .tcp_segs = DP_TCP_BUF_SEGS,
         .tcp_min_segs = DP_TCP_MIN_BUF_SEGS,
@@ -28,12 +29,14 @@ Test(pool_size, every_holder_is_a_term)
     cr_assert_eq(pool_size_plan(&n, &ps), 0);
     cr_assert_eq(ps.rx, 2048);
     cr_assert_eq(ps.tx, 2048);
+    cr_assert_eq(ps.tx_backlog, 2 * DP_TX_BACKLOG * 2, "two ports' backlogs, header and payload");
     cr_assert_eq(ps.handoff, 4095, "one ring out, of 4096 slots (one kept free)");
     cr_assert_eq(ps.arp_wait, 128, "64 packets, header and payload");
     cr_assert_eq(ps.reass, DP_REASS_MBUFS, "the fragments reassembly may hold");
     cr_assert_eq(ps.in_flight, 32 * (1 + 1 + 2), "a burst, one staging area, two tx buffers");
     cr_assert_eq(ps.cache, 3 * 384, "two workers and the control core, 1.5 caches each");
-    cr_assert_eq(ps.fixed, 2048 + 2048 + 4095 + 128 + DP_REASS_MBUFS + 128 + 1152);
+    cr_assert_eq(ps.fixed,
+                 2048 + 2048 + 4 * DP_TX_BACKLOG + 4095 + 128 + DP_REASS_MBUFS + 128 + 1152);
     cr_assert_eq(ps.tcp, DP_TCP_BUF_SEGS);
     cr_assert_eq(ps.total, ps.fixed + DP_TCP_BUF_SEGS);
     /* The old fixed pool of 8191 (with half of it for TCP) could not hold this. */

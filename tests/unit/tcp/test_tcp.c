@@ -3793,3 +3793,131 @@ Test(tcp, the_send_buffer_grows_within_the_fair_share)
     tcp_abort(c);
     cr_assert_eq(H.st->sndbuf_grown_bytes, 0, "the growth leaves the budget with the block");
 }
+
+/* The ports' transmit backlog (conf.tx_backlog, tcp_txwait.h): bl_tx stands for a port
+ * whose queue fills after bl_room segments (the backlog then holds one). */
+static uint32_t bl_backlog;
+static unsigned bl_room;
+
+static void bl_tx(void *arg, struct rte_mbuf *m, uint32_t dst_ip)
+{
+    h_tx(arg, m, dst_ip);
+    if (bl_room != 0 && --bl_room == 0)
+        bl_backlog = 1;
+}
+
+/* New data waits while the ports have a backlog, a pure ACK does not, and the
+ * connection sends the rest, in order, once the worker resumes it. */
+Test(tcp, new_data_waits_for_the_transmit_backlog_and_goes_on_when_resumed)
+{
+    static const uint8_t data[100];
+    struct tcp_conn *c;
+    struct h_out *o;
+    uint32_t smss, cwnd_segs;
+
+    bl_backlog = 0;
+    bl_room = 0;
+    H.conf.tx = bl_tx;
+    H.conf.tx_backlog = &bl_backlog;
+    h_start();
+    c = h_accept(7, 1000);
+    smss = tcp_output_smss(c);
+    cwnd_segs = c->cwnd / smss;
+    cr_assert_geq(cwnd_segs, 6, "an initial window of several segments");
+    bl_room = 3;
+    cr_assert_eq(tcp_send(c, h_payload(20 * smss, 0, 1000)), 0);
+    cr_assert_eq(h_pending_out(), 3, "the queue took 3, then new data waits (%u sent)",
+                 h_pending_out());
+    for (uint32_t i = 0; i < 3; i++) {
+        o = h_next();
+        cr_assert_not_null(o);
+        cr_assert_eq(o->seq, ISS + 1 + i * smss);
+        cr_assert_eq(o->len, smss);
+    }
+    cr_assert_eq(H.st->stats.tx_waits, 1);
+    cr_assert(tcp_stack_tx_waiting(H.st));
+    cr_assert(c->flags & TCPF_TXWAIT);
+
+    /* Data from the peer out of order: its ACK goes at once, without data. */
+    h_in(&(struct h_seg){.seq = PEER_ISN + 1 + 1000, .ack = ISS + 1, .flags = TCP_ACK,
+                         .wnd = 1000, .data = data, .len = 100});
+    cr_assert_eq(h_pending_out(), 1, "the duplicate ACK, nothing else");
+    o = h_next();
+    cr_assert_not_null(o);
+    cr_assert_eq(o->len, 0);
+    cr_assert_eq(o->ack, PEER_ISN + 1);
+
+    /* Still a backlog: nothing is resumed. */
+    cr_assert_eq(tcp_stack_tx_resume(H.st), 0);
+    cr_assert_eq(h_pending_out(), 0);
+
+    bl_backlog = 0;
+    cr_assert_eq(tcp_stack_tx_resume(H.st), 1);
+    cr_assert(!tcp_stack_tx_waiting(H.st));
+    cr_assert(!(c->flags & TCPF_TXWAIT));
+    cr_assert_eq(H.st->stats.tx_wait_resumes, 1);
+    cr_assert_eq(h_pending_out(), cwnd_segs - 3, "the rest of the window (%u sent)",
+                 h_pending_out());
+    for (uint32_t i = 3; i < cwnd_segs; i++) {
+        o = h_next();
+        cr_assert_not_null(o);
+        cr_assert_eq(o->seq, ISS + 1 + i * smss, "segment %u in order", i);
+        cr_assert_eq(o->len, smss);
+    }
+}
+
+/* h_accept from the peer's port sport. */
+static struct tcp_conn *bl_accept(uint16_t sport)
+{
+    struct h_out *o;
+
+    cr_assert_eq(h_in(&(struct h_seg){.seq = PEER_ISN, .flags = TCP_SYN, .wnd = 65535,
+                                      .mss = 1460, .wscale = 7, .sport = sport}), DROP_NONE);
+    o = h_next();
+    cr_assert_not_null(o);
+    cr_assert_eq(o->flags, TCP_SYN | TCP_ACK);
+    cr_assert_eq(h_in(&(struct h_seg){.seq = PEER_ISN + 1, .ack = o->seq + 1, .flags = TCP_ACK,
+                                      .wnd = 1000, .sport = sport}), DROP_NONE);
+    cr_assert_eq(h_last_ev(), TCP_EV_ESTABLISHED);
+    return H.conn;
+}
+
+/* A backlog that builds again while connections are resumed stops the resuming: the
+ * rest wait, oldest first, for the next call; one freed while parked is skipped. */
+Test(tcp, resuming_stops_when_a_backlog_builds_and_skips_a_freed_connection)
+{
+    struct tcp_conn *a, *b, *d;
+    uint32_t smss;
+
+    bl_backlog = 0;
+    bl_room = 0;
+    H.conf.tx = bl_tx;
+    H.conf.tx_backlog = &bl_backlog;
+    h_start();
+    a = h_accept(7, 1000);
+    b = bl_accept(H_PPORT + 1);
+    d = bl_accept(H_PPORT + 2);
+    smss = tcp_output_smss(a);
+    h_skip_out();
+    bl_backlog = 1;
+    cr_assert_eq(tcp_send(a, h_payload(4 * smss, 0, 1000)), 0);
+    cr_assert_eq(tcp_send(b, h_payload(4 * smss, 0, 1000)), 0);
+    cr_assert_eq(tcp_send(d, h_payload(4 * smss, 0, 1000)), 0);
+    cr_assert_eq(h_pending_out(), 0, "a backlog: nothing sent");
+    cr_assert_eq(H.st->stats.tx_waits, 3);
+    tcp_abort(b);
+    h_skip_out();                       /* its RST */
+
+    bl_backlog = 0;
+    bl_room = 2;                        /* a takes the queue again after 2 segments */
+    cr_assert_eq(tcp_stack_tx_resume(H.st), 1, "a only: then the backlog was back");
+    cr_assert_eq(h_pending_out(), 2);
+    cr_assert(a->flags & TCPF_TXWAIT, "a waits again, for what it has left");
+    cr_assert(d->flags & TCPF_TXWAIT);
+    h_skip_out();
+
+    bl_backlog = 0;
+    cr_assert_eq(tcp_stack_tx_resume(H.st), 2, "d, then a; b was freed");
+    cr_assert_eq(h_pending_out(), 4 + 2);
+    cr_assert(!tcp_stack_tx_waiting(H.st));
+}

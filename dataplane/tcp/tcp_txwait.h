@@ -1,0 +1,47 @@
+/*
+ * tcp_txwait: connections that hold new data back while the worker's ports have a
+ * transmit backlog (base/lcore_ctx.h), the way Linux's TCP Small Queues stop a socket
+ * that has enough queued below it.
+ *
+ * A port's tx queue that fills (rte_eth_tx_burst taking fewer than offered) puts the
+ * rest in the lcore's backlog instead of dropping it; the stack reads the backlog's
+ * size through conf.tx_backlog and, while it is not 0, sends no more new data or
+ * retransmissions of recovery: the connection that would is parked here (TCPF_TXWAIT)
+ * and tcp_output goes on with only what must go at once (a pure ACK). The worker,
+ * once its ports took the whole backlog, resumes them (tcp_stack_tx_resume): oldest
+ * first, each one tcp_output, until the backlog builds again. Without it a large
+ * window's output overflows the queue, and the stack takes the drops for loss.
+ *
+ * The parked connections are a FIFO of control block indexes with room for every
+ * control block (one entry each: the flag keeps a connection from being parked
+ * twice), allocated at start-up. A connection freed while parked leaves a stale
+ * entry, skipped (TCPF_DEAD, or no TCPF_TXWAIT) when it comes up. Per segment: one
+ * load and a compare; no allocation. Internal to the stack.
+ */
+#ifndef LBD_TCP_TXWAIT_H
+#define LBD_TCP_TXWAIT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "tcp/tcp_types.h"
+
+/* True while the worker's ports have a transmit backlog (conf.tx_backlog). */
+static inline bool tcp_txwait_busy(const struct tcp_stack *st)
+{
+    return st->conf.tx_backlog != NULL && *st->conf.tx_backlog != 0;
+}
+
+/* Allocates the FIFO (start-up). Returns 0 or LBD_ENOMEM. */
+int tcp_txwait_create(struct tcp_stack *st);
+void tcp_txwait_destroy(struct tcp_stack *st);
+
+/* Parks c until the backlog is gone (counted tx_waits; at once when it already is
+ * parked). */
+void tcp_txwait_park(struct tcp_conn *c);
+
+/* Runs tcp_output for the parked connections, oldest first, while no backlog builds.
+ * Returns how many were resumed. */
+unsigned tcp_txwait_resume(struct tcp_stack *st);
+
+#endif
