@@ -802,11 +802,18 @@ int worker_main(void *arg)
         t = worker_stamp(&cyc[WORKER_STAGE_TIMERS], t);
         ip_out_poll(&w->io, s);
         worker_flush(w);
-        if (w->tcp != NULL && w->lc.tx_backlog == 0 && tcp_stack_tx_waiting(w->tcp)) {
+        if (w->tcp != NULL && tcp_stack_tx_waiting(w->tcp)) {
             /* The ports took their backlogs: the connections that held new data back
-             * for them (tcp.h) send it now. */
-            tcp_stack_tx_resume(w->tcp);
-            worker_flush(w);
+             * for them (tcp.h) send it now; all of them when the backlog did not empty
+             * for DP_TX_WAIT_MAX_MS. */
+            bool force = w->lc.now_ms - w->txw_since_ms >= DP_TX_WAIT_MAX_MS;
+            if (w->lc.tx_backlog == 0 || force) {
+                tcp_stack_tx_resume(w->tcp, w->lc.tx_backlog != 0);
+                w->txw_since_ms = w->lc.now_ms;
+                worker_flush(w);
+            }
+        } else {
+            w->txw_since_ms = w->lc.now_ms;
         }
         work += w->lc.tx_backlog != 0;      /* a backlog is work: sent on at once */
         t = worker_stamp(&cyc[WORKER_STAGE_TX], t);

@@ -143,6 +143,8 @@ struct worker {
     struct worker_links links;
     uint64_t cycles_per_ms;
     uint64_t cycles_per_us;             /* ... per microsecond: the TCP stack's clock */
+    uint64_t txw_since_ms;              /* last time no TCP connection waited for the
+                                           transmit backlog, or they were resumed */
     uint64_t snap_generation;           /* last snapshot seen (timeouts applied) */
     struct ip_out io;                   /* next hops, neighbours, the ARP wait queue */
     struct neigh_learn nlearn;          /* what ARP tells the control core */

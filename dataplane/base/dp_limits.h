@@ -12,6 +12,8 @@
 #define DP_BURST 32
 #define DP_TX_BACKLOG 512           /* packets a port's transmit backlog holds per worker
                                        (base/lcore_ctx.h; a power of two) */
+#define DP_TX_WAIT_MAX_MS 10        /* the longest TCP connections hold new data back for
+                                       a backlog that does not empty (tcp/tcp_txwait.h) */
 #define DP_POOL_CACHE 256           /* mbufs per lcore cache of a worker's pool */
 #define DP_TCP_BUF_SEGS 4096        /* the TCP stack's segment budget per worker (its
                                        queues and the proxy's held data), in a pool of

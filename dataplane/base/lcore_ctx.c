@@ -175,16 +175,19 @@ uint32_t lcore_tx_flush(struct lcore_ctx *lc, uint16_t port)
     }
     /* Nothing is in the tx buffer: while the backlog holds packets, lcore_tx adds to
      * it, and the buffer was empty when it began (its flush filled it). */
+    /* Until the queue takes nothing more: a queue that frees its slots as it sends
+     * (af_packet's ring, whose sendto transmits in the call) takes more at once, a
+     * NIC's full ring returns 0 at the second call. */
     while (q->n != 0) {
         uint32_t run = RTE_MIN(q->n, DP_TX_BACKLOG - q->head);
         uint16_t k = rte_eth_tx_burst(port, (uint16_t)lc->id, &q->m[q->head], (uint16_t)run);
 
+        if (k == 0)
+            break;
         q->head = (q->head + k) & (DP_TX_BACKLOG - 1);
         q->n -= k;
         lc->tx_backlog -= k;
         sent += k;
-        if (k < run)
-            break;
     }
     lc->stats->tx_packets += sent;
     if (sent != 0) {

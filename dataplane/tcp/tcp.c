@@ -378,9 +378,9 @@ static inline bool tcp_can_send(const struct tcp_conn *c)
            c->state == TCP_SYN_SENT || c->state == TCP_SYN_RECEIVED;
 }
 
-unsigned tcp_stack_tx_resume(struct tcp_stack *st)
+unsigned tcp_stack_tx_resume(struct tcp_stack *st, bool force)
 {
-    return tcp_txwait_resume(st);
+    return tcp_txwait_resume(st, force);
 }
 
 void tcp_burst_begin(struct tcp_stack *st)

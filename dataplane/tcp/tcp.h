@@ -56,9 +56,11 @@ static inline bool tcp_stack_tx_waiting(const struct tcp_stack *st)
 /*
  * The worker's ports took its whole transmit backlog: the connections that held new
  * data back for it send, oldest first, until a backlog builds again (they wait for the
- * next call then). Returns how many sent. The worker calls it after its flush.
+ * next call then). Returns how many sent. The worker calls it after its flush; with
+ * force when the backlog did not empty for DP_TX_WAIT_MAX_MS (a port saturated by
+ * other traffic): then every connection parked sends, the backlog notwithstanding.
  */
-unsigned tcp_stack_tx_resume(struct tcp_stack *st);
+unsigned tcp_stack_tx_resume(struct tcp_stack *st, bool force);
 
 /*
  * Listens on (ip, port); ip 0 = every address that reaches the stack. New

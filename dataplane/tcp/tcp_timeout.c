@@ -14,6 +14,7 @@
 #include "tcp/tcp_sack.h"
 #include "tcp/tcp_tcb.h"
 #include "tcp/tcp_timer.h"
+#include "tcp/tcp_txwait.h"
 
 #define CONN_OF(t, field) ((struct tcp_conn *)((char *)(t) - offsetof(struct tcp_conn, field)))
 
@@ -114,7 +115,12 @@ static void tcp_timeout_tlp(struct tcp_conn *c)
         return;
     }
     c->flags &= ~TCPF_TLP_RXT;
-    if (tcp_timeout_probe_new(c, smss)) {
+    if (tcp_txwait_busy(st)) {
+        /* What the probe would draw an ACK for may still wait in the worker's own
+         * transmit backlog (as Linux's skb_still_in_host_queue): no probe, the RTO
+         * stays armed. */
+        st->stats.tlp_held++;
+    } else if (tcp_timeout_probe_new(c, smss)) {
         st->stats.tlp_probes++;
     } else if (tcp_output_rexmt_tail(c, smss) != 0) {
         c->flags |= TCPF_TLP_RXT;

@@ -43,12 +43,14 @@ void tcp_txwait_park(struct tcp_conn *c)
     st->stats.tx_waits++;
 }
 
-unsigned tcp_txwait_resume(struct tcp_stack *st)
+unsigned tcp_txwait_resume(struct tcp_stack *st, bool force)
 {
-    unsigned n = 0;
+    unsigned n = 0, left = st->txw_n;
 
     tcp_entry_begin(st);
-    while (st->txw_n != 0 && !tcp_txwait_busy(st)) {
+    st->txw_forced = force;             /* nothing parks again while it is set */
+    while (left != 0 && st->txw_n != 0 && !tcp_txwait_busy(st)) {
+        left--;
         struct tcp_conn *c = &st->pool[st->txw[st->txw_head]];
 
         st->txw_head = (st->txw_head + 1) & (st->txw_cap - 1);
@@ -59,7 +61,10 @@ unsigned tcp_txwait_resume(struct tcp_stack *st)
         tcp_output(c);                  /* parks it again if a backlog builds */
         n++;
     }
+    st->txw_forced = false;
     st->stats.tx_wait_resumes += n;
+    if (force)
+        st->stats.tx_wait_forced++;
     tcp_entry_end(st);
     return n;
 }

@@ -9,7 +9,12 @@
  * retransmissions of recovery: the connection that would is parked here (TCPF_TXWAIT)
  * and tcp_output goes on with only what must go at once (a pure ACK). The worker,
  * once its ports took the whole backlog, resumes them (tcp_stack_tx_resume): oldest
- * first, each one tcp_output, until the backlog builds again. Without it a large
+ * first, each one tcp_output, until the backlog builds again; one that cannot empty
+ * (a port saturated by other traffic) gets a forced resume instead after a while, so
+ * that no connection waits for ever (they then send into it as before it existed, and
+ * its cap drops what does not fit). A tail loss probe that comes due while the backlog
+ * is not empty is not sent (tlp_held): what it would probe may still be in the
+ * backlog, as Linux's skb_still_in_host_queue; the RTO stays. Without it a large
  * window's output overflows the queue, and the stack takes the drops for loss.
  *
  * The parked connections are a FIFO of control block indexes with room for every
@@ -29,7 +34,7 @@
 /* True while the worker's ports have a transmit backlog (conf.tx_backlog). */
 static inline bool tcp_txwait_busy(const struct tcp_stack *st)
 {
-    return st->conf.tx_backlog != NULL && *st->conf.tx_backlog != 0;
+    return st->conf.tx_backlog != NULL && *st->conf.tx_backlog != 0 && !st->txw_forced;
 }
 
 /* Allocates the FIFO (start-up). Returns 0 or LBD_ENOMEM. */
@@ -40,8 +45,9 @@ void tcp_txwait_destroy(struct tcp_stack *st);
  * parked). */
 void tcp_txwait_park(struct tcp_conn *c);
 
-/* Runs tcp_output for the parked connections, oldest first, while no backlog builds.
- * Returns how many were resumed. */
-unsigned tcp_txwait_resume(struct tcp_stack *st);
+/* Runs tcp_output for the parked connections, oldest first, while no backlog builds;
+ * force: every one parked now, whatever the backlog (tx_wait_forced). Returns how
+ * many were resumed. */
+unsigned tcp_txwait_resume(struct tcp_stack *st, bool force);
 
 #endif

@@ -484,7 +484,8 @@ struct tcp_stack_conf {
     X(rto_in_recovery) X(rto_in_loss) X(rto_backoff) X(rto_tlp_out) X(rto_open) \
     X(rto_lost_rexmits) X(recovery_probes) X(recovery_probe_repairs)          \
     X(syn_bad_ack_resends) X(burst_outputs_deferred) X(burst_bulk_sends)  \
-    X(more_held) X(tx_waits) X(tx_wait_resumes) X(tx_wait_full)
+    X(more_held) X(tx_waits) X(tx_wait_resumes) X(tx_wait_forced) X(tx_wait_full) \
+    X(tlp_held)
 
 struct tcp_stats {
 #define TCP_STAT_FIELD(n) uint64_t n;
@@ -543,6 +544,7 @@ struct tcp_stack {
     uint32_t depth;                     /* nesting of stack entries */
     uint32_t *txw;                      /* parked connections' indexes (tcp_txwait.h) */
     uint32_t txw_cap, txw_head, txw_n;
+    bool txw_forced;                    /* a forced resume is running: no backlog counts */
     bool in_burst;                      /* between tcp_burst_begin and tcp_burst_end */
     struct siphash_key iss_key;         /* RFC 6528 F(): drawn at creation, kept */
     struct siphash_key challenge_key;   /* each second's challenge ACK budget */

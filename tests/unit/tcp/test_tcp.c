@@ -3848,11 +3848,11 @@ Test(tcp, new_data_waits_for_the_transmit_backlog_and_goes_on_when_resumed)
     cr_assert_eq(o->ack, PEER_ISN + 1);
 
     /* Still a backlog: nothing is resumed. */
-    cr_assert_eq(tcp_stack_tx_resume(H.st), 0);
+    cr_assert_eq(tcp_stack_tx_resume(H.st, false), 0);
     cr_assert_eq(h_pending_out(), 0);
 
     bl_backlog = 0;
-    cr_assert_eq(tcp_stack_tx_resume(H.st), 1);
+    cr_assert_eq(tcp_stack_tx_resume(H.st, false), 1);
     cr_assert(!tcp_stack_tx_waiting(H.st));
     cr_assert(!(c->flags & TCPF_TXWAIT));
     cr_assert_eq(H.st->stats.tx_wait_resumes, 1);
@@ -3910,14 +3910,76 @@ Test(tcp, resuming_stops_when_a_backlog_builds_and_skips_a_freed_connection)
 
     bl_backlog = 0;
     bl_room = 2;                        /* a takes the queue again after 2 segments */
-    cr_assert_eq(tcp_stack_tx_resume(H.st), 1, "a only: then the backlog was back");
+    cr_assert_eq(tcp_stack_tx_resume(H.st, false), 1, "a only: then the backlog was back");
     cr_assert_eq(h_pending_out(), 2);
     cr_assert(a->flags & TCPF_TXWAIT, "a waits again, for what it has left");
     cr_assert(d->flags & TCPF_TXWAIT);
     h_skip_out();
 
     bl_backlog = 0;
-    cr_assert_eq(tcp_stack_tx_resume(H.st), 2, "d, then a; b was freed");
+    cr_assert_eq(tcp_stack_tx_resume(H.st, false), 2, "d, then a; b was freed");
     cr_assert_eq(h_pending_out(), 4 + 2);
     cr_assert(!tcp_stack_tx_waiting(H.st));
+}
+
+/* A backlog that does not empty (a port saturated by other traffic): a forced resume
+ * lets every parked connection send into it, none parks again. */
+Test(tcp, a_forced_resume_sends_for_every_parked_connection_despite_the_backlog)
+{
+    struct tcp_conn *a, *b;
+    uint32_t smss;
+
+    bl_backlog = 0;
+    bl_room = 0;
+    H.conf.tx = bl_tx;
+    H.conf.tx_backlog = &bl_backlog;
+    h_start();
+    a = h_accept(7, 1000);
+    b = bl_accept(H_PPORT + 1);
+    smss = tcp_output_smss(a);
+    h_skip_out();
+    bl_backlog = 1;
+    cr_assert_eq(tcp_send(a, h_payload(2 * smss, 0, 1000)), 0);
+    cr_assert_eq(tcp_send(b, h_payload(2 * smss, 0, 1000)), 0);
+    cr_assert_eq(h_pending_out(), 0);
+    cr_assert_eq(tcp_stack_tx_resume(H.st, false), 0, "the backlog is still there");
+    cr_assert_eq(tcp_stack_tx_resume(H.st, true), 2);
+    cr_assert_eq(h_pending_out(), 4, "both sent all they had (%u)", h_pending_out());
+    cr_assert(!tcp_stack_tx_waiting(H.st));
+    cr_assert_eq(H.st->stats.tx_wait_forced, 1);
+    cr_assert(!(a->flags & TCPF_TXWAIT) && !(b->flags & TCPF_TXWAIT));
+}
+
+/* A tail loss probe that comes due while the ports have a backlog is held: what it
+ * would probe may still be in it. The RTO stays armed and sends again in its time. */
+Test(tcp, a_tail_loss_probe_is_held_while_the_ports_have_a_backlog)
+{
+    struct tcp_conn *c;
+    struct h_out *o;
+    uint32_t smss;
+
+    bl_backlog = 0;
+    bl_room = 0;
+    H.conf.tx = bl_tx;
+    H.conf.tx_backlog = &bl_backlog;
+    H.peer_sack = 1;                    /* a loss probe needs SACK and an RTT sample */
+    h_start();
+    c = h_accept(7, 1000);
+    c->srtt = 10 << 3;
+    c->rttvar = 10 << 1;
+    smss = tcp_output_smss(c);
+    cr_assert_eq(tcp_send(c, h_payload(2 * smss, 0, 1000)), 0);
+    cr_assert_eq(h_pending_out(), 2);
+    h_skip_out();
+    bl_backlog = 1;
+    cr_assert(c->flags & TCPF_PTO, "a loss probe is armed");
+    h_advance(TCP_PTO_MIN_MS + 1);
+    cr_assert_eq(h_pending_out(), 0, "no probe while the backlog is there");
+    cr_assert_eq(H.st->stats.tlp_held, 1);
+    cr_assert_eq(H.st->stats.tlp_probes, 0);
+    cr_assert(twheel_pending(&c->t_rexmt) && !(c->flags & TCPF_PTO), "the RTO is armed");
+    bl_backlog = 0;
+    cr_assert_neq(h_wait_out(5000), 0, "the RTO sends again");
+    o = h_next();
+    cr_assert_eq(o->seq, ISS + 1, "from the first unacknowledged byte");
 }
