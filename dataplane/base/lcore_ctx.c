@@ -144,7 +144,7 @@ void lcore_tx_backlog(struct lcore_ctx *lc, struct rte_mbuf **pkts, uint16_t n)
             continue;
         }
         if (q->n == 0)
-            q->since_ms = lc->now_ms;
+            q->since_ms = q->head_ms = lc->now_ms;
         q->m[(q->head + q->n) & (DP_TX_BACKLOG - 1)] = m;
         q->n++;
         lc->tx_backlog++;
@@ -191,10 +191,17 @@ uint32_t lcore_tx_flush(struct lcore_ctx *lc, uint16_t port)
     }
     lc->stats->tx_packets += sent;
     if (sent != 0) {
-        q->since_ms = lc->now_ms;
+        q->since_ms = q->head_ms = lc->now_ms;
     } else if (lc->now_ms - q->since_ms >= LCORE_TX_STALL_MS) {
         lc->stats->tx_backlog_aged += q->n;
         lcore_txq_drop(lc, q);
+    } else if (lc->now_ms - q->head_ms >= LCORE_TX_HEAD_MS) {
+        lc->stats->tx_backlog_aged++;
+        lcore_tx_drop_full(lc, q->m[q->head]);
+        q->head = (q->head + 1) & (DP_TX_BACKLOG - 1);
+        q->n--;
+        lc->tx_backlog--;
+        q->head_ms = lc->now_ms;
     }
     return sent;
 }

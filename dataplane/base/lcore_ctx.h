@@ -54,13 +54,18 @@ struct lcore_stats {
     uint64_t tx_backlogged;             /* packets a port's transmit queue did not take at
                                            once, kept in its backlog (lcore_txq) */
     uint64_t tx_backlog_aged;           /* ... dropped from it because the port took none
-                                           for LCORE_TX_STALL_MS (also counted tx_full) */
+                                           for LCORE_TX_HEAD_MS (its oldest) or
+                                           LCORE_TX_STALL_MS (all; also counted tx_full) */
     uint64_t drops[DROP_MAX];
 };
 
 /* A backlog the port took nothing of for this long is dropped (a link down, a queue
  * stuck): its packets would arrive stale, and the pool needs its mbufs back. */
 #define LCORE_TX_STALL_MS 100
+/* ... and its oldest packet alone each time this long passes without progress: a packet
+ * the port refuses rather than a full queue (net_tap's check of a TSO frame's size
+ * stops its burst there, every time) would otherwise hold the port's whole backlog. */
+#define LCORE_TX_HEAD_MS 10
 
 /*
  * A port's transmit backlog on one lcore: what the port's tx queue did not take
@@ -75,6 +80,7 @@ struct lcore_txq {
     uint32_t n;                         /* packets held */
     uint64_t since_ms;                  /* when the port last took some of them (or the
                                            backlog began) */
+    uint64_t head_ms;                   /* ... or its oldest was last dropped */
     struct rte_mbuf *m[DP_TX_BACKLOG];
 };
 
@@ -188,7 +194,7 @@ static __rte_always_inline void lcore_tx(struct lcore_ctx *lc, struct rte_mbuf *
  * Sends what waits for port: its backlog first, from the oldest, as far as the port's
  * tx queue takes it, then (the backlog empty) its tx buffer. A backlog the port took
  * nothing of for LCORE_TX_STALL_MS (by lc->now_ms) is dropped (tx_backlog_aged,
- * tx_full). Returns the packets the port took (counted in tx_packets). The worker calls it for every port at
+ * tx_full), its oldest packet alone every LCORE_TX_HEAD_MS before that. Returns the packets the port took (counted in tx_packets). The worker calls it for every port at
  * the end of each loop iteration.
  */
 uint32_t lcore_tx_flush(struct lcore_ctx *lc, uint16_t port);

@@ -561,9 +561,16 @@ Test(lcore_tx, a_full_backlog_drops_and_a_stuck_one_ages_out)
         lcore_tx(&lc, numbered(seq++));
     cr_assert_eq(lc.tx_backlog, DP_TX_BACKLOG);
     cr_assert_eq(lstats.drops[DROP_TX_FULL], 10, "beyond the cap: dropped");
-    lc.now_ms = 1000 + LCORE_TX_STALL_MS - 1;
+    lc.now_ms = 1000 + LCORE_TX_HEAD_MS - 1;
     cr_assert_eq(lcore_tx_flush(&lc, 0), 0);
     cr_assert_eq(lc.tx_backlog, DP_TX_BACKLOG, "not yet stale");
+    lc.now_ms = 1000 + LCORE_TX_HEAD_MS;
+    cr_assert_eq(lcore_tx_flush(&lc, 0), 0);
+    cr_assert_eq(lc.tx_backlog, DP_TX_BACKLOG - 1, "no progress: the oldest dropped");
+    cr_assert_eq(lstats.tx_backlog_aged, 1);
+    lc.now_ms = 1000 + LCORE_TX_HEAD_MS + 1;
+    cr_assert_eq(lcore_tx_flush(&lc, 0), 0);
+    cr_assert_eq(lc.tx_backlog, DP_TX_BACKLOG - 1, "one a LCORE_TX_HEAD_MS");
     lc.now_ms = 1000 + LCORE_TX_STALL_MS;
     cr_assert_eq(lcore_tx_flush(&lc, 0), 0);
     cr_assert_eq(lc.tx_backlog, 0, "stale: dropped");
@@ -571,6 +578,32 @@ Test(lcore_tx, a_full_backlog_drops_and_a_stuck_one_ages_out)
     cr_assert_eq(lstats.drops[DROP_TX_FULL], 10 + DP_TX_BACKLOG);
     cr_assert_eq(rte_mempool_in_use_count(lc.pool), seq - DP_TX_BACKLOG - 10,
                  "the dropped packets' mbufs are back in the pool");
+}
+
+/* A packet the port never takes (as net_tap refuses an oversized TSO frame and stops
+ * its burst there) holds the backlog LCORE_TX_HEAD_MS at most: then it alone is
+ * dropped, and what follows goes on in order. */
+Test(lcore_tx, an_oldest_packet_the_port_never_takes_is_dropped_alone)
+{
+    uint32_t seq = 0, want = 0;
+    unsigned room;
+
+    attach_backlog();
+    room = fill_port(&seq);
+    lc.now_ms = 500;
+    for (unsigned i = 0; i < 5; i++)
+        lcore_tx(&lc, numbered(seq++));
+    lcore_tx_flush(&lc, 0);
+    cr_assert_eq(lc.tx_backlog, 5);
+    lc.now_ms = 500 + LCORE_TX_HEAD_MS;
+    cr_assert_eq(lcore_tx_flush(&lc, 0), 0);
+    cr_assert_eq(lc.tx_backlog, 4, "the oldest dropped alone");
+    cr_assert_eq(lstats.drops[DROP_TX_FULL], 1);
+    cr_assert_eq(drain_port(&want), room);
+    want++;                             /* the one dropped */
+    cr_assert_eq(lcore_tx_flush(&lc, 0), 4);
+    cr_assert_eq(drain_port(&want), 4, "the others, in order");
+    cr_assert_eq(want, seq);
 }
 
 /* Without a backlog (lcore_ctx.txq NULL), what the queue does not take is dropped. */
