@@ -3806,6 +3806,36 @@ static void bl_tx(void *arg, struct rte_mbuf *m, uint32_t dst_ip)
         bl_backlog = 1;
 }
 
+/* Starts the stack on bl_tx, the backlog empty. */
+static void bl_start(void)
+{
+    bl_backlog = 0;
+    bl_room = 0;
+    H.conf.tx = bl_tx;
+    H.conf.tx_backlog = &bl_backlog;
+    h_start();
+}
+
+static struct tcp_conn *bl_accept(uint16_t sport);
+
+/* n connections (from the peer's ports H_PPORT, H_PPORT + 1, ...), each given segs
+ * full segments while the ports have a backlog: all parked, nothing sent. */
+static void bl_parked(struct tcp_conn **c, unsigned n, uint32_t segs)
+{
+    uint32_t smss;
+
+    c[0] = h_accept(7, 1000);
+    for (unsigned i = 1; i < n; i++)
+        c[i] = bl_accept((uint16_t)(H_PPORT + i));
+    smss = tcp_output_smss(c[0]);
+    h_skip_out();
+    bl_backlog = 1;
+    for (unsigned i = 0; i < n; i++)
+        cr_assert_eq(tcp_send(c[i], h_payload(segs * smss, 0, 1000)), 0);
+    cr_assert_eq(h_pending_out(), 0, "a backlog: nothing sent");
+    cr_assert_eq(H.st->stats.tx_waits, n);
+}
+
 /* New data waits while the ports have a backlog, a pure ACK does not, and the
  * connection sends the rest, in order, once the worker resumes it. */
 Test(tcp, new_data_waits_for_the_transmit_backlog_and_goes_on_when_resumed)
@@ -3815,11 +3845,7 @@ Test(tcp, new_data_waits_for_the_transmit_backlog_and_goes_on_when_resumed)
     struct h_out *o;
     uint32_t smss, cwnd_segs;
 
-    bl_backlog = 0;
-    bl_room = 0;
-    H.conf.tx = bl_tx;
-    H.conf.tx_backlog = &bl_backlog;
-    h_start();
+    bl_start();
     c = h_accept(7, 1000);
     smss = tcp_output_smss(c);
     cwnd_segs = c->cwnd / smss;
@@ -3886,25 +3912,13 @@ static struct tcp_conn *bl_accept(uint16_t sport)
  * rest wait, oldest first, for the next call; one freed while parked is skipped. */
 Test(tcp, resuming_stops_when_a_backlog_builds_and_skips_a_freed_connection)
 {
-    struct tcp_conn *a, *b, *d;
-    uint32_t smss;
+    struct tcp_conn *c[3], *a, *b, *d;
 
-    bl_backlog = 0;
-    bl_room = 0;
-    H.conf.tx = bl_tx;
-    H.conf.tx_backlog = &bl_backlog;
-    h_start();
-    a = h_accept(7, 1000);
-    b = bl_accept(H_PPORT + 1);
-    d = bl_accept(H_PPORT + 2);
-    smss = tcp_output_smss(a);
-    h_skip_out();
-    bl_backlog = 1;
-    cr_assert_eq(tcp_send(a, h_payload(4 * smss, 0, 1000)), 0);
-    cr_assert_eq(tcp_send(b, h_payload(4 * smss, 0, 1000)), 0);
-    cr_assert_eq(tcp_send(d, h_payload(4 * smss, 0, 1000)), 0);
-    cr_assert_eq(h_pending_out(), 0, "a backlog: nothing sent");
-    cr_assert_eq(H.st->stats.tx_waits, 3);
+    bl_start();
+    bl_parked(c, 3, 4);
+    a = c[0];
+    b = c[1];
+    d = c[2];
     tcp_abort(b);
     h_skip_out();                       /* its RST */
 
@@ -3926,22 +3940,12 @@ Test(tcp, resuming_stops_when_a_backlog_builds_and_skips_a_freed_connection)
  * lets every parked connection send into it, none parks again. */
 Test(tcp, a_forced_resume_sends_for_every_parked_connection_despite_the_backlog)
 {
-    struct tcp_conn *a, *b;
-    uint32_t smss;
+    struct tcp_conn *c[2], *a, *b;
 
-    bl_backlog = 0;
-    bl_room = 0;
-    H.conf.tx = bl_tx;
-    H.conf.tx_backlog = &bl_backlog;
-    h_start();
-    a = h_accept(7, 1000);
-    b = bl_accept(H_PPORT + 1);
-    smss = tcp_output_smss(a);
-    h_skip_out();
-    bl_backlog = 1;
-    cr_assert_eq(tcp_send(a, h_payload(2 * smss, 0, 1000)), 0);
-    cr_assert_eq(tcp_send(b, h_payload(2 * smss, 0, 1000)), 0);
-    cr_assert_eq(h_pending_out(), 0);
+    bl_start();
+    bl_parked(c, 2, 2);
+    a = c[0];
+    b = c[1];
     cr_assert_eq(tcp_stack_tx_resume(H.st, false), 0, "the backlog is still there");
     cr_assert_eq(tcp_stack_tx_resume(H.st, true), 2);
     cr_assert_eq(h_pending_out(), 4, "both sent all they had (%u)", h_pending_out());
@@ -3958,12 +3962,8 @@ Test(tcp, a_tail_loss_probe_is_held_while_the_ports_have_a_backlog)
     struct h_out *o;
     uint32_t smss;
 
-    bl_backlog = 0;
-    bl_room = 0;
-    H.conf.tx = bl_tx;
-    H.conf.tx_backlog = &bl_backlog;
     H.peer_sack = 1;                    /* a loss probe needs SACK and an RTT sample */
-    h_start();
+    bl_start();
     c = h_accept(7, 1000);
     c->srtt = 10 << 3;
     c->rttvar = 10 << 1;
