@@ -3,12 +3,12 @@
  */
 #include "tcp/tcp_budget.h"
 
-uint32_t tcp_budget_share(const struct tcp_stack *st)
+uint32_t tcp_budget_share(const struct tcp_stack *st, uint32_t floor)
 {
     uint64_t share = st->rcv_conns > 0 ? st->buf_budget / st->rcv_conns : st->buf_budget;
 
-    if (share < st->conf.rcvbuf_init)
-        share = st->conf.rcvbuf_init;
+    if (share < floor)
+        share = floor;
     return share > UINT32_MAX ? UINT32_MAX : (uint32_t)share;
 }
 

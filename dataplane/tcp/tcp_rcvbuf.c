@@ -66,7 +66,7 @@ void tcp_rcvbuf_adjust(struct tcp_conn *c)
     want = 2ull * (uint32_t)(read - c->rcv_space_seq);
     c->rcv_space_seq = read;
     c->rcv_space_ms = now;
-    share = tcp_budget_share(st);
+    share = tcp_budget_share(st, st->conf.rcvbuf_init);
     if (c->rcvbuf > share) {
         /* Others came since it grew: back to the share, taken from what the window
          * reopens to as the user reads, never from what was advertised. */

@@ -29,9 +29,7 @@ void tcp_sndbuf_ack(struct tcp_conn *c, uint32_t smss)
     if (st->conf.sndbuf_max <= st->conf.sndbuf || queued + smss <= c->sndbuf ||
         queued > flight + smss)
         return;                         /* fixed, not full, or not the limit */
-    share = tcp_budget_share(st);
-    if (share < st->conf.sndbuf)
-        share = st->conf.sndbuf;
+    share = tcp_budget_share(st, st->conf.sndbuf);
     if (c->sndbuf > share) {
         sndbuf_set(c, share);
         st->stats.sndbuf_trimmed++;

@@ -3708,23 +3708,50 @@ static uint32_t fill_sndbuf(struct tcp_conn *c, uint32_t *off)
 
 /* A round trip of a receiver that takes everything: the user fills c's buffer, then
  * every second segment sent (and the last) is acknowledged, with window wnd, each ACK
- * answered (and the buffer filled again) before the next: RFC 5681's ACK pace. */
+ * answered (and the buffer filled again) before the next: RFC 5681's ACK pace. What
+ * other connections left unacknowledged (their last round's refill) is acknowledged
+ * too, to each its own. */
+static void sndbuf_acks(struct tcp_conn *c, uint32_t *off, uint16_t wnd);
+
 static void sndbuf_round(struct tcp_conn *c, uint32_t *off, uint16_t wnd)
 {
-    uint32_t acks[H_MAX_OUT], n = 0, k = 0;
+    fill_sndbuf(c, off);
+    sndbuf_acks(c, off, wnd);
+}
+
+/* sndbuf_round's acknowledgements of what was sent; c NULL: nothing is filled again. */
+static void sndbuf_acks(struct tcp_conn *c, uint32_t *off, uint16_t wnd)
+{
+    struct {
+        uint32_t ack;
+        uint16_t port;
+    } acks[H_MAX_OUT];
+    uint16_t ports[4] = {0};
+    uint32_t n = 0, k[4] = {0}, last[4] = {0};
     struct h_out *o;
 
-    fill_sndbuf(c, off);
-    while ((o = h_next()) != NULL)
-        if (o->len > 0 && ++k % 2 == 0)
-            acks[n++] = o->seq + o->len;
-    if (k % 2 == 1)
-        acks[n++] = c->snd_max;
+    while ((o = h_next()) != NULL) {
+        unsigned p = 0;
+        if (o->len == 0)
+            continue;
+        while (ports[p] != 0 && ports[p] != o->dport)
+            p++;
+        cr_assert_lt(p, 4u);
+        ports[p] = o->dport;
+        last[p] = o->seq + o->len;
+        if (++k[p] % 2 == 0)
+            acks[n++] = (typeof(acks[0])){.ack = last[p], .port = o->dport};
+    }
+    for (unsigned p = 0; p < 4 && ports[p] != 0; p++)
+        if (k[p] % 2 == 1)
+            acks[n++] = (typeof(acks[0])){.ack = last[p], .port = ports[p]};
     H.n_out = H.seen = 0;               /* looked at: room for the next round */
     for (uint32_t i = 0; i < n; i++) {
-        h_in(&(struct h_seg){.seq = PEER_ISN + 1, .ack = acks[i], .flags = TCP_ACK,
-                             .wnd = wnd});
+        h_in(&(struct h_seg){.seq = PEER_ISN + 1, .ack = acks[i].ack, .flags = TCP_ACK,
+                             .wnd = wnd, .sport = acks[i].port});
         H.n_ev = 0;                     /* a WRITABLE an ACK: not looked at here */
+        if (c == NULL)
+            continue;
         cr_assert_leq(c->sndbuf, H.conf.sndbuf_max);
         cr_assert_leq(c->sndbuf, 2 * c->cwnd > H.conf.sndbuf ? 2 * c->cwnd : H.conf.sndbuf,
                       "at most twice the congestion window");
@@ -3784,7 +3811,8 @@ Test(tcp, the_send_buffer_grows_within_the_fair_share)
 {
     struct tcp_conn *c = sndbuf_conn(7, 65535, 120, 10);
 
-    cr_assert_leq(c->sndbuf, tcp_budget_share(H.st), "within the share (%u)", c->sndbuf);
+    cr_assert_leq(c->sndbuf, tcp_budget_share(H.st, H.st->conf.sndbuf), "within the share (%u)",
+                  c->sndbuf);
     cr_assert_gt(c->sndbuf, 16384);
     cr_assert_geq(H.st->stats.sndbuf_capped, 1);
     /* One budget for both: the receive buffers and what the send buffers grew. */
@@ -3792,6 +3820,52 @@ Test(tcp, the_send_buffer_grows_within_the_fair_share)
     cr_assert_leq(H.st->rcvbuf_bytes + H.st->sndbuf_grown_bytes, H.st->buf_budget);
     tcp_abort(c);
     cr_assert_eq(H.st->sndbuf_grown_bytes, 0, "the growth leaves the budget with the block");
+}
+
+static struct tcp_conn *bl_accept(uint16_t sport);
+
+/* Two connections that both keep their buffers full, in turns: each grows to its fair
+ * share of the budget (half), neither takes the other's, and both grow; a third
+ * connection lowers the share, and the next full ACK trims the first to it. */
+Test(tcp, send_buffers_growing_at_once_share_the_budget)
+{
+    struct tcp_conn *a, *b, *c;
+    uint32_t off_a = 0, off_b = 0, share;
+
+    H.conf.sndbuf = 16384;
+    H.conf.sndbuf_max = 1u << 20;
+    H.conf.max_buf_segs = 400;          /* about 580 KB for everything */
+    h_start();
+    a = h_accept(7, 65535);
+    b = bl_accept(H_PPORT + 1);
+    for (int round = 0; round < 10; round++) {
+        sndbuf_round(a, &off_a, 65535);
+        sndbuf_round(b, &off_b, 65535);
+    }
+    share = tcp_budget_share(H.st, H.conf.sndbuf);
+    cr_assert_eq(share, H.st->buf_budget / 2, "two connections: half each");
+    cr_assert_gt(a->sndbuf, 4 * 16384, "a grew (%u)", a->sndbuf);
+    cr_assert_gt(b->sndbuf, 4 * 16384, "b grew too (%u)", b->sndbuf);
+    cr_assert_leq(a->sndbuf, share);
+    cr_assert_leq(b->sndbuf, share);
+    cr_assert_eq(H.st->sndbuf_grown_bytes, a->sndbuf + b->sndbuf - 2 * 16384);
+    cr_assert_leq(H.st->rcvbuf_bytes + H.st->sndbuf_grown_bytes, H.st->buf_budget);
+
+    while (h_pending_out() != 0)
+        sndbuf_acks(NULL, NULL, 65535); /* what a and b have out and queued, all taken */
+    c = bl_accept(H_PPORT + 2);
+    cr_assert_not_null(c);
+    share = tcp_budget_share(H.st, H.conf.sndbuf);
+    cr_assert_eq(share, H.st->buf_budget / 3, "a third: a third each");
+    cr_assert_gt(a->sndbuf, share, "a holds more than a third now (%u)", a->sndbuf);
+    sndbuf_round(a, &off_a, 65535);
+    cr_assert_leq(a->sndbuf, share, "trimmed to the new share (%u)", a->sndbuf);
+    cr_assert_geq(H.st->stats.sndbuf_trimmed, 1);
+    /* c's initial receive buffer came beyond the budget (a connection always has it);
+     * once b is back within the share too, the budget holds again. */
+    sndbuf_round(b, &off_b, 65535);
+    cr_assert_leq(b->sndbuf, share);
+    cr_assert_leq(H.st->rcvbuf_bytes + H.st->sndbuf_grown_bytes, H.st->buf_budget);
 }
 
 /* The ports' transmit backlog (conf.tx_backlog, tcp_txwait.h): bl_tx stands for a port
