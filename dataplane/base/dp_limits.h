@@ -10,7 +10,7 @@
 #define DP_MAX_WORKERS 16
 #define DP_MAX_PORTS 32             /* DPDK port ids a config may name (0..31) */
 #define DP_BURST 32
-#define DP_TX_BACKLOG 512           /* packets a port's transmit backlog holds per worker
+#define DP_TX_BACKLOG 128           /* packets a port's transmit backlog holds per worker
                                        (base/lcore_ctx.h; a power of two) */
 #define DP_TX_WAIT_MAX_MS 10        /* the longest TCP connections hold new data back for
                                        a backlog that does not empty (tcp/tcp_txwait.h) */
