@@ -51,7 +51,8 @@ static int dp_size_pool(struct dataplane *dp, const struct lbd_config *cfg, unsi
              "descriptors %u, tx descriptors %u, tx backlogs %u, hand-off rings %u, ARP wait "
              "%u, fragments %u, in flight %u, lcore caches %u, TCP stack and proxy %u", i,
              ps->total, need.configured != 0 ? "appliance.mbufs_per_worker" : "computed", mib,
-             ps->rx, ps->tx, ps->tx_backlog, ps->handoff, ps->arp_wait, ps->reass, ps->in_flight, ps->cache, ps->tcp);
+             ps->rx, ps->tx, ps->tx_backlog, ps->handoff, ps->arp_wait, ps->reass,
+             ps->in_flight, ps->cache, ps->tcp);
     return 0;
 }
 

@@ -152,15 +152,26 @@ void lcore_tx_backlog(struct lcore_ctx *lc, struct rte_mbuf **pkts, uint16_t n)
     }
 }
 
+/* Takes the k oldest packets off q (sent, or dropped by the caller). */
+static void lcore_txq_take(struct lcore_ctx *lc, struct lcore_txq *q, uint32_t k)
+{
+    q->head = (q->head + k) & (DP_TX_BACKLOG - 1);
+    q->n -= k;
+    lc->tx_backlog -= k;
+}
+
+/* Drops the oldest packet of q (tx_full). */
+static void lcore_txq_drop_oldest(struct lcore_ctx *lc, struct lcore_txq *q)
+{
+    lcore_tx_drop_full(lc, q->m[q->head]);
+    lcore_txq_take(lc, q, 1);
+}
+
 /* Drops everything q holds (tx_full). */
 static void lcore_txq_drop(struct lcore_ctx *lc, struct lcore_txq *q)
 {
-    while (q->n != 0) {
-        lcore_tx_drop_full(lc, q->m[q->head]);
-        q->head = (q->head + 1) & (DP_TX_BACKLOG - 1);
-        q->n--;
-        lc->tx_backlog--;
-    }
+    while (q->n != 0)
+        lcore_txq_drop_oldest(lc, q);
 }
 
 uint32_t lcore_tx_flush(struct lcore_ctx *lc, uint16_t port)
@@ -174,19 +185,17 @@ uint32_t lcore_tx_flush(struct lcore_ctx *lc, uint16_t port)
         return sent;
     }
     /* Nothing is in the tx buffer: while the backlog holds packets, lcore_tx adds to
-     * it, and the buffer was empty when it began (its flush filled it). */
-    /* Until the queue takes nothing more: a queue that frees its slots as it sends
-     * (af_packet's ring, whose sendto transmits in the call) takes more at once, a
-     * NIC's full ring returns 0 at the second call. */
+     * it, and the buffer was empty when it began (its flush filled it). Sent until the
+     * queue takes nothing more: one that frees its slots as it sends (af_packet's
+     * ring, whose sendto transmits in the call) takes more at once, a NIC's full ring
+     * returns 0 at the second call. */
     while (q->n != 0) {
         uint32_t run = RTE_MIN(q->n, DP_TX_BACKLOG - q->head);
         uint16_t k = rte_eth_tx_burst(port, (uint16_t)lc->id, &q->m[q->head], (uint16_t)run);
 
         if (k == 0)
             break;
-        q->head = (q->head + k) & (DP_TX_BACKLOG - 1);
-        q->n -= k;
-        lc->tx_backlog -= k;
+        lcore_txq_take(lc, q, k);
         sent += k;
     }
     lc->stats->tx_packets += sent;
@@ -197,10 +206,7 @@ uint32_t lcore_tx_flush(struct lcore_ctx *lc, uint16_t port)
         lcore_txq_drop(lc, q);
     } else if (lc->now_ms - q->head_ms >= LCORE_TX_HEAD_MS) {
         lc->stats->tx_backlog_aged++;
-        lcore_tx_drop_full(lc, q->m[q->head]);
-        q->head = (q->head + 1) & (DP_TX_BACKLOG - 1);
-        q->n--;
-        lc->tx_backlog--;
+        lcore_txq_drop_oldest(lc, q);
         q->head_ms = lc->now_ms;
     }
     return sent;

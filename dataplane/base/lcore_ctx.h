@@ -194,8 +194,9 @@ static __rte_always_inline void lcore_tx(struct lcore_ctx *lc, struct rte_mbuf *
  * Sends what waits for port: its backlog first, from the oldest, as far as the port's
  * tx queue takes it, then (the backlog empty) its tx buffer. A backlog the port took
  * nothing of for LCORE_TX_STALL_MS (by lc->now_ms) is dropped (tx_backlog_aged,
- * tx_full), its oldest packet alone every LCORE_TX_HEAD_MS before that. Returns the packets the port took (counted in tx_packets). The worker calls it for every port at
- * the end of each loop iteration.
+ * tx_full), its oldest packet alone every LCORE_TX_HEAD_MS before that. Returns the
+ * packets the port took (counted in tx_packets). The worker calls it for every port
+ * at the end of each loop iteration.
  */
 uint32_t lcore_tx_flush(struct lcore_ctx *lc, uint16_t port);
 

@@ -30,8 +30,8 @@ int pool_size_plan(const struct pool_need *n, struct pool_size *out)
     /* Every worker frees mbufs of every pool (hand-offs, tx completions), and so may
      * the control core: each lcore's cache fills to 1.5 times its size. */
     out->cache = sat((uint64_t)(n->n_workers + 1) * n->cache * 3 / 2);
-    fixed = (uint64_t)out->rx + out->tx + out->tx_backlog + out->handoff + out->arp_wait + out->reass + out->in_flight +
-            out->cache;
+    fixed = (uint64_t)out->rx + out->tx + out->tx_backlog + out->handoff + out->arp_wait +
+            out->reass + out->in_flight + out->cache;
     out->fixed = sat(fixed);
     if (n->configured == 0) {
         out->tcp = n->tcp_segs;

@@ -365,10 +365,8 @@ static bool tcp_output_sack_recovery(struct tcp_conn *c, uint32_t smss)
     while (pipe + smss <= c->cwnd) {
         uint32_t seq, len, off = c->snd_nxt - c->snd_una;
 
-        if (tcp_txwait_busy(c->st)) {
-            tcp_txwait_park(c);         /* the rest when the ports took the backlog */
-            break;
-        }
+        if (tcp_txwait_hold(c))
+            break;                      /* the rest when the ports took the backlog */
         uint32_t usable = c->cwnd - pipe;
         uint32_t wnd = c->snd_wnd > off ? c->snd_wnd - off : 0;
 
@@ -415,10 +413,8 @@ static bool tcp_output_loss_rexmt(struct tcp_conn *c, uint32_t smss)
         uint32_t off = c->snd_nxt - c->snd_una, lost = tcp_rack_lost_below(c, c->snd_nxt);
         uint32_t flight = off > lost ? off - lost : 0;
 
-        if (tcp_txwait_busy(c->st)) {
-            tcp_txwait_park(c);
+        if (tcp_txwait_hold(c))
             break;
-        }
         if (flight + len > c->cwnd)
             break;
         if (SEQ_GT(seq + len, c->snd_nxt))
@@ -476,12 +472,10 @@ void tcp_output(struct tcp_conn *c)
                 uint32_t wnd = c->snd_wnd < c->cwnd ? c->snd_wnd : c->cwnd;
                 uint32_t n;
 
-                if (tcp_txwait_busy(c->st) && tcp_output_unsent(c) != 0) {
-                    /* The ports have a backlog: new data waits for it to go
-                     * (tcp_txwait.h), as the queue would drop it. */
-                    tcp_txwait_park(c);
+                /* The ports have a backlog: new data waits for it to go
+                 * (tcp_txwait.h), as the queue would drop it. */
+                if (tcp_output_unsent(c) != 0 && tcp_txwait_hold(c))
                     break;
-                }
                 n = tcp_output_one(c, wnd > off ? wnd - off : 0, smss, false, true);
                 if (n == 0)
                     break;

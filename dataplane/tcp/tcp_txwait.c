@@ -49,8 +49,7 @@ unsigned tcp_txwait_resume(struct tcp_stack *st, bool force)
 
     tcp_entry_begin(st);
     st->txw_forced = force;             /* nothing parks again while it is set */
-    while (left != 0 && st->txw_n != 0 && !tcp_txwait_busy(st)) {
-        left--;
+    for (; left != 0 && st->txw_n != 0 && !tcp_txwait_busy(st); left--) {
         struct tcp_conn *c = &st->pool[st->txw[st->txw_head]];
 
         st->txw_head = (st->txw_head + 1) & (st->txw_cap - 1);

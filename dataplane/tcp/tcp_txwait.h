@@ -45,6 +45,15 @@ void tcp_txwait_destroy(struct tcp_stack *st);
  * parked). */
 void tcp_txwait_park(struct tcp_conn *c);
 
+/* True, c parked, when the ports have a backlog: what c would send now waits. */
+static inline bool tcp_txwait_hold(struct tcp_conn *c)
+{
+    if (!tcp_txwait_busy(c->st))
+        return false;
+    tcp_txwait_park(c);
+    return true;
+}
+
 /* Runs tcp_output for the parked connections, oldest first, while no backlog builds;
  * force: every one parked now, whatever the backlog (tx_wait_forced). Returns how
  * many were resumed. */
