@@ -378,6 +378,11 @@ static inline bool tcp_can_send(const struct tcp_conn *c)
            c->state == TCP_SYN_SENT || c->state == TCP_SYN_RECEIVED;
 }
 
+bool tcp_stack_tx_waiting(const struct tcp_stack *st)
+{
+    return tcp_txwait_count(st) != 0;
+}
+
 unsigned tcp_stack_tx_resume(struct tcp_stack *st, bool force)
 {
     return tcp_txwait_resume(st, force);

@@ -48,10 +48,7 @@ static inline void tcp_stack_set_clock_us(struct tcp_stack *st, uint64_t now_us)
 
 /* True when connections hold new data back for the worker's transmit backlog
  * (conf.tx_backlog, tcp_txwait.h). */
-static inline bool tcp_stack_tx_waiting(const struct tcp_stack *st)
-{
-    return st->txw_n != 0;
-}
+bool tcp_stack_tx_waiting(const struct tcp_stack *st);
 
 /*
  * The worker's ports took its whole transmit backlog: the connections that held new

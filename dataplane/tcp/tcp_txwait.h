@@ -17,11 +17,12 @@
  * backlog, as Linux's skb_still_in_host_queue; the RTO stays. Without it a large
  * window's output overflows the queue, and the stack takes the drops for loss.
  *
- * The parked connections are a FIFO of control block indexes with room for every
- * control block (one entry each: the flag keeps a connection from being parked
- * twice), allocated at start-up. A connection freed while parked leaves a stale
- * entry, skipped (TCPF_DEAD, or no TCPF_TXWAIT) when it comes up. Per segment: one
- * load and a compare; no allocation. Internal to the stack.
+ * The parked connections are a FIFO of control block indexes, a DPDK ring of 32-bit
+ * elements (single producer and consumer: the worker) with room for every control
+ * block (one entry each: the flag keeps a connection from being parked twice),
+ * allocated at start-up. A connection freed while parked leaves a stale entry,
+ * skipped (TCPF_DEAD, or no TCPF_TXWAIT) when it comes up. Per segment: one load and
+ * a compare; no allocation. Internal to the stack.
  */
 #ifndef LBD_TCP_TXWAIT_H
 #define LBD_TCP_TXWAIT_H
@@ -40,6 +41,9 @@ static inline bool tcp_txwait_busy(const struct tcp_stack *st)
 /* Allocates the FIFO (start-up). Returns 0 or LBD_ENOMEM. */
 int tcp_txwait_create(struct tcp_stack *st);
 void tcp_txwait_destroy(struct tcp_stack *st);
+
+/* How many entries the FIFO holds (stale ones included). */
+unsigned tcp_txwait_count(const struct tcp_stack *st);
 
 /* Parks c until the backlog is gone (counted tx_waits; at once when it already is
  * parked). */

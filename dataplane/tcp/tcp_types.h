@@ -13,6 +13,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+struct rte_ring;
+
 #include "base/idx_list.h"
 #include "base/mbufq.h"
 #include "base/siphash.h"
@@ -542,8 +544,7 @@ struct tcp_stack {
     uint64_t buf_budget;                /* what the two may grow to together: max_buf_segs
                                            full-size segments (tcp_budget.h) */
     uint32_t depth;                     /* nesting of stack entries */
-    uint32_t *txw;                      /* parked connections' indexes (tcp_txwait.h) */
-    uint32_t txw_cap, txw_head, txw_n;
+    struct rte_ring *txw;               /* parked connections' indexes (tcp_txwait.h) */
     bool txw_forced;                    /* a forced resume is running: no backlog counts */
     bool in_burst;                      /* between tcp_burst_begin and tcp_burst_end */
     struct siphash_key iss_key;         /* RFC 6528 F(): drawn at creation, kept */
