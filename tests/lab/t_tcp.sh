@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The user-space TCP stack against Linux peers, through lbd's test services
 # (LBD_TCP_TEST: echo on 7, discard on 9, source on 19, every appliance address):
-# transfers verified by SHA-256 on a clean link and with 2% and 5% random loss
+# transfers verified by SHA-256 on a clean link and with 1%, 2% and 5% random loss
 # (nftables numgen on the wire, in the switch's bridge), 1,000 concurrent connections, a reader
 # that stalls (zero window) and resumes, a peer that vanishes (retransmissions give
 # up, resources freed), a SYN flood while a real client connects and transfers, and
@@ -67,7 +67,7 @@ timing() { tail -n 1 "$tmp/check.out" | sed "s/^/# [$1] /"; }
 # Loss, on the wire (lib.sh's wire_loss): Linux's segments to lbd are lost too, not
 # only lbd's, so that lbd's receiver meets holes and out-of-order data.
 ooo_before=$(tcp "t['ooo_segs']")
-for pct in 2 5; do
+for pct in 1 2 5; do
     loss $pct
     check "[$pct% loss] echo $lossy bytes, SHA-256 equal" on c1 python3 "$peer" echo $self 7 $lossy
     timing "$pct% loss"
