@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# lbd on DPDK's virtio-net driver, the driver of the appliance's VM image: each port a
+# net_virtio_user on a vhost-user socket whose host (tests/lab/virtio_host.c, tools/lab's
+# LBD_LAB_PMD=virtio) joins it to the lab's veth, and completes the TCP checksums lbd
+# leaves to the device, as a hypervisor does. Twice: with the host handing lbd whole
+# checksums (frames from the wire), then with TCP and UDP checksums left partial (as
+# from another VM on the same host: VIRTIO_NET_HDR_F_NEEDS_CSUM), which lbd must accept
+# and complete before it sends such a packet on (Layer 4 NAT, routing). Each time: the
+# port's offloads as the device reports them, ping, the TCP stack's transfers (SHA-256)
+# and 200 concurrent connections, a Layer 7 TCP-mode download, a Layer 4 NAT download
+# from the external client through both ports; no frame dropped for its checksum.
+source "$(dirname "$0")/lib.sh"
+
+peer=$top/tests/lab/tcp_peer.py
+http="python3 $top/tests/lab/http_peer.py"
+self=192.168.112.5
+size=10000000
+
+"$lab" up >/dev/null || exit 1
+make_config "$tmp/virtio.json" '
+c["appliance"]["idle_sleep_us"] = 50
+rs1 = [{"label": "rs1", "ip": "192.168.112.51", "port": 8080}]
+c["virtual_services"] = [
+  {"label": "Web7", "ip": "192.168.112.110", "ports": [80], "protocol": "tcp", "layer": 7,
+   "mode": "tcp", "scheduler": "wrr", "health_check": {"type": "none"}, "real_servers": rs1},
+  {"label": "Web4", "ip": "10.200.50.120", "ports": [8080], "protocol": "tcp", "layer": 4,
+   "forwarding": "nat", "scheduler": "wrr", "health_check": {"type": "none"},
+   "real_servers": rs1}]
+'
+head -c $size /dev/urandom >"$tmp/big"
+big_sha=$(sha256sum "$tmp/big" | cut -d' ' -f1)
+mkdir -p "$tmp/www" && ln "$tmp/big" "$tmp/www/big"
+"$lab" exec rs1 $http server rs1 8080 "$tmp/www" >"$tmp/http-rs1.log" 2>&1 &
+sleep 0.5
+
+export LBD_TCP_TEST="echo:7,discard:9,source:19"
+run=/run/lbd-lab/$LBD_LAB_PREFIX
+worker() { lbctl --json stats | json "(lambda w: $1)(r['workers'][0])"; }
+# host I KEY: virtio_host's counter KEY for port I (its file is written every second).
+host() { sed -n "s/.* \?$2=\([0-9]*\).*/\1/p" "$run/lb1-vh$1.stats"; }
+download() {    # download NODE URL: the file, SHA-256 checked
+    local got
+    got=$(on "$1" sh -c "curl -s --max-time 60 $2 | sha256sum" | cut -d' ' -f1)
+    echo "got $got, want $big_sha"
+    [[ $got == "$big_sha" ]]
+}
+offloads() {
+    grep "port 0 tx offloads" "$run/lb1.log"
+    grep -q "port 0 (net_virtio_user0, net_virtio_user)" "$run/lb1.log" &&
+        grep -q "port 0 tx offloads: .*; lbd uses TCP_CKSUM,MULTI_SEGS$" "$run/lb1.log"
+}
+
+for mode in whole partial; do
+    partial=
+    [[ $mode == partial ]] && partial=1
+    check "[$mode] lbd starts on virtio-net ports (net_virtio_user, a vhost-user host)" \
+        env LBD_LAB_PMD=virtio LBD_LAB_VIRTIO_PARTIAL=$partial \
+        "$lab" lbd start --workers 1 --config "$tmp/virtio.json"
+    check "[$mode] the device's offloads: TCP checksums and chained mbufs used, no TSO" offloads
+    check "[$mode] ping" on c1 ping -c 2 -W 1 $self
+    check "[$mode] the stack: Linux reads $size bytes from lbd, SHA-256 equal" \
+        on c1 python3 "$peer" recv $self 19 $size
+    check "[$mode] the stack: echo $size bytes, SHA-256 equal" on c1 python3 "$peer" echo $self 7 $size
+    check "[$mode] the stack: 200 concurrent connections echo" on c1 python3 "$peer" many $self 7 200
+    check "[$mode] Layer 7 TCP mode: $size bytes from rs1, SHA-256 equal" \
+        download c1 http://192.168.112.110/big
+    check "[$mode] Layer 4 NAT, x1 through both ports: $size bytes from rs1, SHA-256 equal" \
+        download x1 http://10.200.50.120:8080/big
+    sleep 1.2   # the host's counters, written every second
+    echo "# [$mode] host port 0: $(cat "$run/lb1-vh0.stats")"
+    echo "# [$mode] host port 1: $(cat "$run/lb1-vh1.stats")"
+    echo "# [$mode] lbd: $(worker "'tx_csum_offloaded=%d tx_csum_sw=%d csum_completed=%d tcp_bad_checksum=%d partial_checksum=%d segs_retrans=%d' % (w.get('tx_csum_offloaded', 0), w.get('tx_csum_sw', 0), w.get('csum_completed', 0), w['drops']['tcp_bad_checksum'], w['drops']['partial_checksum'], w['tcp']['segs_retrans'])")"
+    check "[$mode] the host completed the TCP checksums lbd left to the device" \
+        test "$(worker "w.get('tx_csum_offloaded', 0) > 0")" == True -a "$(host 0 csum_completed)" -gt 0
+    check "[$mode] no partial checksum left for the wire, no segmentation asked for" \
+        test "$(host 0 csum_partial)" -eq 0 -a "$(host 1 csum_partial)" -eq 0 \
+        -a "$(host 0 gso_dropped)" -eq 0 -a "$(host 1 gso_dropped)" -eq 0
+    check "[$mode] nothing dropped for its checksum" \
+        test "$(worker "w['drops']['tcp_bad_checksum'] + w['drops']['partial_checksum'] + w['drops']['bad_ip_checksum']")" -eq 0
+    if [[ $mode == partial ]]; then
+        check "[partial] the host left checksums partial, lbd completed them for Layer 4 NAT" \
+            test "$(host 0 csum_left_partial)" -gt 0 -a "$(host 1 csum_left_partial)" -gt 0 \
+            -a "$(worker "w.get('csum_completed', 0)")" -gt 0
+    fi
+    "$lab" lbd stop
+done
+done_testing

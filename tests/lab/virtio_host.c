@@ -1,0 +1,248 @@
+/*
+ * virtio_host: the host side of a virtio-net port, for the lab. A vhost-user port
+ * (DPDK's net_vhost, the socket lbd's net_virtio_user connects to) joined to a
+ * kernel interface (net_af_packet on the appliance's veth), frames passed as they
+ * are both ways, as a hypervisor's switch passes a VM's frames to its uplink.
+ *
+ * What the host of a virtio-net device owes its guest and lbd relies on: a frame the
+ * guest sent with its TCP or UDP checksum left to the device (VIRTIO_NET_HDR_F_NEEDS_CSUM:
+ * only the pseudo-header sum in the field) leaves with the checksum completed over
+ * the segment. af_packet offloads nothing; net_vhost (its compliant offload flags,
+ * legacy-ol-flags=0) completes it in software when, as here, the port's receive
+ * checksum offload is not enabled, and flags the frame's checksum good: counted here
+ * (csum_completed), and one still flagged partial too (csum_partial, none expected).
+ * A frame the guest left for segmentation (VIRTIO_NET_HDR_GSO_*, flagged
+ * RTE_MBUF_F_RX_LRO) is not segmented here: counted and dropped, which shows in the
+ * lab as loss (lbd asks virtio-net for no TSO: it has no IPv4 checksum offload).
+ *
+ * With "partial" after STATS-FILE, TCP and UDP frames to the guest go as another VM
+ * on the same host sends them: the checksum left to offload (the field holds the
+ * pseudo-header sum, the frame flagged so that net_vhost marks it
+ * VIRTIO_NET_HDR_F_NEEDS_CSUM), which a guest must accept and complete before it
+ * sends such a packet on (csum_left_partial counts them).
+ *
+ * Not product code: a test tool that lets the lab run lbd on DPDK's virtio-net
+ * driver (the driver of the appliance's VM image) with no hypervisor. Ports come from
+ * the command line: port 0 the vhost-user one, port 1 the kernel one.
+ *
+ *   virtio_host EAL-ARGS -- STATS-FILE [partial]
+ *
+ * Every second, and at SIGTERM/SIGINT before it exits, it writes its counters to
+ * STATS-FILE as one line of key=value pairs.
+ */
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <rte_cycles.h>
+#include <rte_eal.h>
+#include <rte_ethdev.h>
+#include <rte_ether.h>
+#include <rte_ip.h>
+#include <rte_tcp.h>
+#include <rte_udp.h>
+#include <rte_mbuf.h>
+
+#define BURST 32
+#define RING 1024
+
+static volatile sig_atomic_t quit;
+
+static struct {
+    uint64_t to_kernel, to_guest;       /* frames passed each way */
+    uint64_t csum_completed;            /* partial checksums made whole (by net_vhost) */
+    uint64_t csum_partial;              /* partial checksums left so (none expected) */
+    uint64_t csum_left_partial;         /* frames to the guest left with partial checksums */
+    uint64_t gso_dropped;               /* frames left for segmentation */
+    uint64_t tx_dropped;                /* what a port's transmit did not take */
+} ctr;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    quit = 1;
+}
+
+static void write_stats(const char *path)
+{
+    char tmp[4096];
+    FILE *f;
+
+    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+    f = fopen(tmp, "w");
+    if (f == NULL)
+        return;
+    fprintf(f,
+            "to_kernel=%" PRIu64 " to_guest=%" PRIu64 " csum_completed=%" PRIu64
+            " csum_partial=%" PRIu64 " csum_left_partial=%" PRIu64 " gso_dropped=%" PRIu64 " tx_dropped=%" PRIu64 "\n",
+            ctr.to_kernel, ctr.to_guest, ctr.csum_completed, ctr.csum_partial,
+            ctr.csum_left_partial, ctr.gso_dropped, ctr.tx_dropped);
+    fclose(f);
+    rename(tmp, path);
+}
+
+static bool partial;
+
+/* Leaves m's TCP or UDP checksum to the guest's device, as a sender on the host that
+ * offloads it: the pseudo-header sum in the field, flagged for net_vhost. Fragments,
+ * UDP without a checksum and what is not IPv4 go as they are. */
+static void leave_partial(struct rte_mbuf *m)
+{
+    const uint32_t l2 = sizeof(struct rte_ether_hdr);
+    const struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
+    struct rte_ipv4_hdr *ip;
+    uint32_t l3;
+    uint16_t *field;
+    uint64_t flag;
+
+    if (m->data_len < l2 + sizeof(*ip) || eth->ether_type != rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4))
+        return;
+    ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, l2);
+    l3 = rte_ipv4_hdr_len(ip);
+    if (ip->fragment_offset & rte_cpu_to_be_16(RTE_IPV4_HDR_OFFSET_MASK | RTE_IPV4_HDR_MF_FLAG))
+        return;
+    if (ip->next_proto_id == IPPROTO_TCP && m->data_len >= l2 + l3 + sizeof(struct rte_tcp_hdr)) {
+        field = rte_pktmbuf_mtod_offset(m, uint16_t *,
+                                        l2 + l3 + offsetof(struct rte_tcp_hdr, cksum));
+        flag = RTE_MBUF_F_TX_TCP_CKSUM;
+    } else if (ip->next_proto_id == IPPROTO_UDP &&
+               m->data_len >= l2 + l3 + sizeof(struct rte_udp_hdr)) {
+        field = rte_pktmbuf_mtod_offset(m, uint16_t *,
+                                        l2 + l3 + offsetof(struct rte_udp_hdr, dgram_cksum));
+        if (*field == 0)
+            return;
+        flag = RTE_MBUF_F_TX_UDP_CKSUM;
+    } else {
+        return;
+    }
+    *field = rte_ipv4_phdr_cksum(ip, 0);
+    m->l2_len = l2;
+    m->l3_len = l3;
+    m->ol_flags = RTE_MBUF_F_TX_IPV4 | flag;
+    ctr.csum_left_partial++;
+}
+
+/* Passes what port from received to port to; from the guest (port 0), with each
+ * partial checksum completed first. */
+static unsigned pass(uint16_t from, uint16_t to)
+{
+    struct rte_mbuf *pkts[BURST], *out[BURST];
+    uint16_t n = rte_eth_rx_burst(from, 0, pkts, BURST), k = 0, sent;
+
+    for (uint16_t i = 0; i < n; i++) {
+        struct rte_mbuf *m = pkts[i];
+
+        if (from == 0) {
+            if (m->ol_flags & RTE_MBUF_F_RX_LRO) {
+                ctr.gso_dropped++;
+                rte_pktmbuf_free(m);
+                continue;
+            }
+            /* net_vhost completes a partial checksum in software when the port's
+             * receive checksum offload is not enabled (DPDK 22.11), and flags it good. */
+            switch (m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK) {
+            case RTE_MBUF_F_RX_L4_CKSUM_GOOD:
+                ctr.csum_completed++;
+                break;
+            case RTE_MBUF_F_RX_L4_CKSUM_NONE:
+                ctr.csum_partial++;     /* would leave with only the pseudo-header sum */
+                break;
+            default:
+                break;
+            }
+        }
+        m->ol_flags = 0;
+        if (from == 1 && partial)
+            leave_partial(m);
+        out[k++] = m;
+    }
+    sent = k != 0 ? rte_eth_tx_burst(to, 0, out, k) : 0;
+    if (sent < k) {
+        ctr.tx_dropped += k - sent;
+        rte_pktmbuf_free_bulk(out + sent, k - sent);
+    }
+    if (from == 0)
+        ctr.to_kernel += sent;
+    else
+        ctr.to_guest += sent;
+    return n;
+}
+
+static int port_up(uint16_t port, struct rte_mempool *pool)
+{
+    struct rte_eth_conf conf;
+    uint16_t rxd = RING, txd = RING;
+
+    memset(&conf, 0, sizeof(conf));
+    if (rte_eth_dev_configure(port, 1, 1, &conf) != 0 ||
+        rte_eth_dev_adjust_nb_rx_tx_desc(port, &rxd, &txd) != 0 ||
+        rte_eth_rx_queue_setup(port, 0, rxd, rte_eth_dev_socket_id(port), NULL, pool) != 0 ||
+        rte_eth_tx_queue_setup(port, 0, txd, rte_eth_dev_socket_id(port), NULL) != 0 ||
+        rte_eth_dev_start(port) != 0)
+        return -1;
+    rte_eth_promiscuous_enable(port);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    struct rte_mempool *pool;
+    uint64_t next_write, hz;
+    unsigned idle = 0;
+    const char *stats;
+    int n;
+
+    n = rte_eal_init(argc, argv);
+    if (n < 0) {
+        fprintf(stderr, "virtio_host: EAL init failed\n");
+        return 1;
+    }
+    argc -= n;
+    argv += n;
+    if (argc < 2 || argc > 3 || (argc == 3 && strcmp(argv[2], "partial") != 0)) {
+        fprintf(stderr, "usage: virtio_host EAL-ARGS -- STATS-FILE [partial]\n");
+        return 2;
+    }
+    stats = argv[1];
+    partial = argc == 3;
+    if (rte_eth_dev_count_avail() != 2) {
+        fprintf(stderr, "virtio_host: want 2 ports (net_vhost, then net_af_packet), have %u\n",
+                rte_eth_dev_count_avail());
+        return 1;
+    }
+    pool = rte_pktmbuf_pool_create("vh_pool", 8191, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+                                   (int)rte_socket_id());
+    if (pool == NULL || port_up(0, pool) != 0 || port_up(1, pool) != 0) {
+        fprintf(stderr, "virtio_host: port set-up failed\n");
+        return 1;
+    }
+    signal(SIGTERM, on_signal);
+    signal(SIGINT, on_signal);
+    hz = rte_get_tsc_hz();
+    next_write = rte_get_tsc_cycles();
+    printf("virtio_host: ports up\n");
+    fflush(stdout);
+    while (!quit) {
+        unsigned got = pass(0, 1) + pass(1, 0);
+
+        /* Two shared CPUs in the lab: a host that spins idle would take one. */
+        if (got == 0 && ++idle > 64)
+            usleep(20);
+        else if (got != 0)
+            idle = 0;
+        if (rte_get_tsc_cycles() >= next_write) {
+            write_stats(stats);
+            next_write = rte_get_tsc_cycles() + hz;
+        }
+    }
+    write_stats(stats);
+    rte_eth_dev_stop(0);
+    rte_eth_dev_stop(1);
+    rte_eth_dev_close(0);
+    rte_eth_dev_close(1);
+    rte_eal_cleanup();
+    return 0;
+}
