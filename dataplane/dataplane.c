@@ -302,6 +302,8 @@ static int dp_create_workers(struct dataplane *dp, const struct lbd_config *cfg,
                                    ? LCORE_TX_CSUM_TCP : 0;
             if (dp->ports[p].tx_offloads & RTE_ETH_TX_OFFLOAD_TCP_TSO)
                 w->lc.tx_csum[p] |= LCORE_TX_TSO;
+            if (dp->ports[p].tx_offloads & RTE_ETH_TX_OFFLOAD_IPV4_CKSUM)
+                w->lc.tx_csum[p] |= LCORE_TX_TSO_IP;
             w->lc.tx_mtu[p] = dp->ports[p].mtu;
             if (w->lc.mtu_min == 0 || dp->ports[p].mtu < w->lc.mtu_min)
                 w->lc.mtu_min = dp->ports[p].mtu;

@@ -80,6 +80,16 @@ struct rte_mbuf *lcore_tx_csum(struct lcore_ctx *lc, struct rte_mbuf *m)
 
         if ((lc->tx_csum[m->port] & LCORE_TX_TSO) && (max == 0 || m->nb_segs <= max)) {
             m->l2_len = RTE_ETHER_HDR_LEN;
+            if (!(lc->tx_csum[m->port] & LCORE_TX_TSO_IP)) {
+                /* The device writes each segment's header; the frame's own gets
+                 * its checksum here, as for a frame without TSO. */
+                struct rte_ipv4_hdr *ip =
+                    rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, RTE_ETHER_HDR_LEN);
+
+                m->ol_flags &= ~RTE_MBUF_F_TX_IP_CKSUM;
+                ip->hdr_checksum = 0;
+                ip->hdr_checksum = rte_ipv4_cksum(ip);
+            }
             if (rte_eth_tx_prepare(m->port, (uint16_t)lc->id, &m, 1) == 1) {
                 lc->stats->tx_tso_offloaded++;
                 return m;

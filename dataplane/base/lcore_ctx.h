@@ -110,7 +110,10 @@ struct lcore_ctx {
 
 /* lcore_ctx.tx_csum bits. */
 #define LCORE_TX_CSUM_TCP 0x1           /* RTE_ETH_TX_OFFLOAD_TCP_CKSUM enabled */
-#define LCORE_TX_TSO 0x2                /* RTE_ETH_TX_OFFLOAD_TCP_TSO and IPV4_CKSUM */
+#define LCORE_TX_TSO 0x2                /* RTE_ETH_TX_OFFLOAD_TCP_TSO */
+#define LCORE_TX_TSO_IP 0x4             /* with it, RTE_ETH_TX_OFFLOAD_IPV4_CKSUM: the
+                                           frame's IPv4 header checksum is the port's
+                                           too (else computed in software) */
 
 /*
  * A packet whose TCP checksum is left to the transmit path (the TCP stack with

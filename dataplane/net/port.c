@@ -25,18 +25,20 @@
  * fastest transmit path). Multi-segment packets (the TCP stack's header + payload)
  * go out as they are where the port takes them, and are copied into one segment where
  * it does not (lcore_tx). TSO (layer7.tso, default on): where the port offers TCP
- * segmentation together with the IPv4 and TCP checksums and multi-segment transmit,
- * all four are asked for (the device writes every segment's IPv4 header, so its
- * checksum is the device's too); the stack then sends frames of several MSS where
- * every port has it (dataplane.c, tcp_output.c). Otherwise MSS-sized segments, as
- * before.
+ * segmentation together with the TCP checksum and multi-segment transmit, the three
+ * are asked for, and the IPv4 header checksum with them where the port offers it too;
+ * the stack then sends frames of several MSS where every port has it (dataplane.c,
+ * tcp_output.c). Otherwise MSS-sized segments, as before. A device that segments
+ * writes every segment's IPv4 header (its length and id differ from the frame's), and
+ * so its checksum: virtio-net offers TSO without an IPv4 checksum offload (the host
+ * segments, as the kernel's GSO does, header checksums included), and lcore_tx_csum
+ * then gives the frame's own header a software checksum instead of the flag.
  */
 #define PORT_RX_OFFLOADS                                                                   \
     (RTE_ETH_RX_OFFLOAD_IPV4_CKSUM | RTE_ETH_RX_OFFLOAD_TCP_CKSUM | RTE_ETH_RX_OFFLOAD_UDP_CKSUM)
 #define PORT_TX_OFFLOADS (RTE_ETH_TX_OFFLOAD_MULTI_SEGS | RTE_ETH_TX_OFFLOAD_TCP_CKSUM)
 #define PORT_TX_TSO                                                                        \
-    (RTE_ETH_TX_OFFLOAD_TCP_TSO | RTE_ETH_TX_OFFLOAD_IPV4_CKSUM |                          \
-     RTE_ETH_TX_OFFLOAD_TCP_CKSUM | RTE_ETH_TX_OFFLOAD_MULTI_SEGS)
+    (RTE_ETH_TX_OFFLOAD_TCP_TSO | RTE_ETH_TX_OFFLOAD_TCP_CKSUM | RTE_ETH_TX_OFFLOAD_MULTI_SEGS)
 
 /* "NAME,NAME" for the offload bits in mask ("none" for none), rx or tx names. */
 static const char *port_offload_names(char *buf, size_t len, uint64_t mask, bool rx)
@@ -160,7 +162,8 @@ static int port_setup(uint16_t id, size_t ifc_index, unsigned n_workers, unsigne
     conf.rxmode.offloads = info.rx_offload_capa & PORT_RX_OFFLOADS;
     conf.txmode.offloads = info.tx_offload_capa & PORT_TX_OFFLOADS;
     if (tso && (info.tx_offload_capa & PORT_TX_TSO) == PORT_TX_TSO)
-        conf.txmode.offloads |= PORT_TX_TSO;
+        conf.txmode.offloads |= PORT_TX_TSO |
+                                (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_IPV4_CKSUM);
 
     rc = rte_eth_dev_configure(id, nrx, ntx, &conf);
     if (rc == 0)

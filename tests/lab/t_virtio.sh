@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # lbd on DPDK's virtio-net driver, the driver of the appliance's VM image: each port a
 # net_virtio_user on a vhost-user socket whose host (tests/lab/virtio_host.c, tools/lab's
-# LBD_LAB_PMD=virtio) joins it to the lab's veth, and completes the TCP checksums lbd
-# leaves to the device, as a hypervisor does. Twice: with the host handing lbd whole
+# LBD_LAB_PMD=virtio) joins it to the lab's veth, completes the TCP checksums lbd
+# leaves to the device and cuts its TSO frames, as a hypervisor does. Twice: with the host handing lbd whole
 # checksums (frames from the wire), then with TCP and UDP checksums left partial (as
 # from another VM on the same host: VIRTIO_NET_HDR_F_NEEDS_CSUM), which lbd must accept
 # and complete before it sends such a packet on (Layer 4 NAT, routing). Each time: the
-# port's offloads as the device reports them, ping, the TCP stack's transfers (SHA-256)
+# port's offloads as the device reports them (TSO without an IPv4 checksum offload), ping, the TCP stack's transfers (SHA-256)
 # and 200 concurrent connections, a Layer 7 TCP-mode download, a Layer 4 NAT download
 # from the external client through both ports; no frame dropped for its checksum.
 source "$(dirname "$0")/lib.sh"
@@ -47,7 +47,8 @@ download() {    # download NODE URL: the file, SHA-256 checked
 offloads() {
     grep "port 0 tx offloads" "$run/lb1.log"
     grep -q "port 0 (net_virtio_user0, net_virtio_user)" "$run/lb1.log" &&
-        grep -q "port 0 tx offloads: .*; lbd uses TCP_CKSUM,MULTI_SEGS$" "$run/lb1.log"
+        grep -q "port 0 tx offloads: .*; lbd uses TCP_CKSUM,TCP_TSO,MULTI_SEGS$" "$run/lb1.log" &&
+        grep -q "port 0: received .*; TSO on$" "$run/lb1.log"
 }
 
 for mode in whole partial; do
@@ -56,7 +57,7 @@ for mode in whole partial; do
     check "[$mode] lbd starts on virtio-net ports (net_virtio_user, a vhost-user host)" \
         env LBD_LAB_PMD=virtio LBD_LAB_VIRTIO_PARTIAL=$partial \
         "$lab" lbd start --workers 1 --config "$tmp/virtio.json"
-    check "[$mode] the device's offloads: TCP checksums and chained mbufs used, no TSO" offloads
+    check "[$mode] the device's offloads: TCP checksums, TSO and chained mbufs used" offloads
     check "[$mode] ping" on c1 ping -c 2 -W 1 $self
     check "[$mode] the stack: Linux reads $size bytes from lbd, SHA-256 equal" \
         on c1 python3 "$peer" recv $self 19 $size
@@ -69,12 +70,14 @@ for mode in whole partial; do
     sleep 1.2   # the host's counters, written every second
     echo "# [$mode] host port 0: $(cat "$run/lb1-vh0.stats")"
     echo "# [$mode] host port 1: $(cat "$run/lb1-vh1.stats")"
-    echo "# [$mode] lbd: $(worker "'tx_csum_offloaded=%d tx_csum_sw=%d csum_completed=%d tcp_bad_checksum=%d partial_checksum=%d segs_retrans=%d' % (w.get('tx_csum_offloaded', 0), w.get('tx_csum_sw', 0), w.get('csum_completed', 0), w['drops']['tcp_bad_checksum'], w['drops']['partial_checksum'], w['tcp']['segs_retrans'])")"
+    echo "# [$mode] lbd: $(worker "'tx_csum_offloaded=%d tx_csum_sw=%d tx_tso_offloaded=%d tso_frames=%d csum_completed=%d tcp_bad_checksum=%d partial_checksum=%d segs_retrans=%d dsacks_rcvd=%d' % (w.get('tx_csum_offloaded', 0), w.get('tx_csum_sw', 0), w.get('tx_tso_offloaded', 0), w['tcp']['tso_frames'], w.get('csum_completed', 0), w['drops']['tcp_bad_checksum'], w['drops']['partial_checksum'], w['tcp']['segs_retrans'], w['tcp']['dsacks_rcvd'])")"
     check "[$mode] the host completed the TCP checksums lbd left to the device" \
         test "$(worker "w.get('tx_csum_offloaded', 0) > 0")" == True -a "$(host 0 csum_completed)" -gt 0
-    check "[$mode] no partial checksum left for the wire, no segmentation asked for" \
-        test "$(host 0 csum_partial)" -eq 0 -a "$(host 1 csum_partial)" -eq 0 \
-        -a "$(host 0 gso_dropped)" -eq 0 -a "$(host 1 gso_dropped)" -eq 0
+    check "[$mode] the stack's TSO frames reached the host whole and were cut there" \
+        test "$(worker "w['tcp']['tso_frames'] > 0 and w.get('tx_tso_offloaded', 0) > 0")" == True \
+        -a "$(host 0 gso_frames)" -gt 0 -a "$(host 0 gso_failed)" -eq 0 -a "$(host 1 gso_failed)" -eq 0
+    check "[$mode] no partial checksum left for the wire" \
+        test "$(host 0 csum_partial)" -eq 0 -a "$(host 1 csum_partial)" -eq 0
     check "[$mode] nothing dropped for its checksum" \
         test "$(worker "w['drops']['tcp_bad_checksum'] + w['drops']['partial_checksum'] + w['drops']['bad_ip_checksum']")" -eq 0
     if [[ $mode == partial ]]; then

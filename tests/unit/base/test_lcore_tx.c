@@ -362,7 +362,7 @@ Test(lcore_tx, a_port_with_tso_gets_one_frame_with_the_flags_segment_size_and_le
 {
     struct rte_mbuf *got;
 
-    lc.tx_csum[0] = LCORE_TX_CSUM_TCP | LCORE_TX_TSO;
+    lc.tx_csum[0] = LCORE_TX_CSUM_TCP | LCORE_TX_TSO | LCORE_TX_TSO_IP;
     got = through(tso_frame());
     const struct rte_ipv4_hdr *ip = ip_of(got);
     const struct rte_tcp_hdr *th = rte_pktmbuf_mtod_offset(got, const struct rte_tcp_hdr *, 34);
@@ -382,6 +382,33 @@ Test(lcore_tx, a_port_with_tso_gets_one_frame_with_the_flags_segment_size_and_le
     cr_assert_eq(lstats.tx_tso_offloaded, 1);
     cr_assert_eq(lstats.tx_tso_sw, 0);
     cr_assert_eq(lstats.tx_csum_sw, 0);
+    rte_pktmbuf_free(got);
+    cr_assert_eq(rte_mempool_in_use_count(lc.pool), 0, "nothing leaked");
+    lc.tx_csum[0] = 0;
+}
+
+/* virtio-net: TSO and the TCP checksum offloaded, no IPv4 checksum offload (the host
+ * writes each segment's header): the frame goes as one, its own IPv4 header checksum
+ * final and not left to the port. */
+Test(lcore_tx, a_port_with_tso_but_no_ipv4_checksum_offload_gets_the_frame_with_its_header_checksum)
+{
+    struct rte_mbuf *got;
+
+    lc.tx_csum[0] = LCORE_TX_CSUM_TCP | LCORE_TX_TSO;
+    got = through(tso_frame());
+    const struct rte_ipv4_hdr *ip = ip_of(got);
+    const struct rte_tcp_hdr *th = rte_pktmbuf_mtod_offset(got, const struct rte_tcp_hdr *, 34);
+    cr_assert_eq(got->pkt_len, 14 + 20 + 32 + 3000, "one frame of three segments' payload");
+    cr_assert(got->ol_flags & RTE_MBUF_F_TX_TCP_SEG);
+    cr_assert(got->ol_flags & RTE_MBUF_F_TX_IPV4);
+    cr_assert_eq(got->ol_flags & RTE_MBUF_F_TX_IP_CKSUM, 0, "no IPv4 checksum asked of it");
+    cr_assert_eq(rte_ipv4_cksum(ip), 0, "the frame's IPv4 checksum final");
+    cr_assert_eq(got->ol_flags & RTE_MBUF_F_TX_L4_MASK, RTE_MBUF_F_TX_TCP_CKSUM);
+    cr_assert_eq(got->tso_segsz, TSO_SEGSZ);
+    cr_assert_eq(th->cksum, rte_ipv4_phdr_cksum(ip, RTE_MBUF_F_TX_TCP_SEG),
+                 "the pseudo-header sum without the length");
+    cr_assert_eq(lstats.tx_tso_offloaded, 1);
+    cr_assert_eq(lstats.tx_tso_sw, 0);
     rte_pktmbuf_free(got);
     cr_assert_eq(rte_mempool_in_use_count(lc.pool), 0, "nothing leaked");
     lc.tx_csum[0] = 0;
