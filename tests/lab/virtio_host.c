@@ -81,15 +81,18 @@ static void write_stats(const char *path)
         return;
     fprintf(f,
             "to_kernel=%" PRIu64 " to_guest=%" PRIu64 " csum_completed=%" PRIu64
-            " csum_partial=%" PRIu64 " csum_left_partial=%" PRIu64 " gso_frames=%" PRIu64 " gso_segs=%" PRIu64
-            " gso_failed=%" PRIu64 " tx_dropped=%" PRIu64 "\n",
+            " csum_partial=%" PRIu64 " csum_left_partial=%" PRIu64 " gso_frames=%" PRIu64
+            " gso_segs=%" PRIu64 " gso_failed=%" PRIu64 " tx_dropped=%" PRIu64 "\n",
             ctr.to_kernel, ctr.to_guest, ctr.csum_completed, ctr.csum_partial,
             ctr.csum_left_partial, ctr.gso_frames, ctr.gso_segs, ctr.gso_failed, ctr.tx_dropped);
     fclose(f);
     rename(tmp, path);
 }
 
-static bool partial;
+static bool partial;                    /* frames to the guest with partial checksums */
+static struct rte_gso_ctx gso;          /* its pools; gso_size set per frame */
+
+static uint16_t send_out(uint16_t from, uint16_t to, struct rte_mbuf **out, uint16_t k);
 
 /* rte_ipv4_udptcp_cksum_mbuf, an experimental symbol in DPDK 22.11. */
 static uint16_t udptcp_cksum_mbuf(const struct rte_mbuf *m, const struct rte_ipv4_hdr *ip,
@@ -105,9 +108,6 @@ static uint16_t udptcp_cksum_mbuf(const struct rte_mbuf *m, const struct rte_ipv
     sum = (sum & 0xffff) + (sum >> 16);
     return (uint16_t)~sum;
 }
-static struct rte_gso_ctx gso;
-
-static uint16_t send_out(uint16_t from, uint16_t to, struct rte_mbuf **out, uint16_t k);
 
 /* Cuts m, a TCP/IPv4 frame the guest left for segmentation (tso_segsz set), into
  * segments with final checksums and sends them to port to. Frees m. */
@@ -172,13 +172,16 @@ static void leave_partial(struct rte_mbuf *m)
     uint16_t *field;
     uint64_t flag;
 
-    if (m->data_len < l2 + sizeof(*ip) || eth->ether_type != rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4))
+    if (m->data_len < l2 + sizeof(*ip) ||
+        eth->ether_type != rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4))
         return;
     ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, l2);
     l3 = rte_ipv4_hdr_len(ip);
-    if (ip->fragment_offset & rte_cpu_to_be_16(RTE_IPV4_HDR_OFFSET_MASK | RTE_IPV4_HDR_MF_FLAG))
+    if (ip->fragment_offset &
+        rte_cpu_to_be_16(RTE_IPV4_HDR_OFFSET_MASK | RTE_IPV4_HDR_MF_FLAG))
         return;
-    if (ip->next_proto_id == IPPROTO_TCP && m->data_len >= l2 + l3 + sizeof(struct rte_tcp_hdr)) {
+    if (ip->next_proto_id == IPPROTO_TCP &&
+        m->data_len >= l2 + l3 + sizeof(struct rte_tcp_hdr)) {
         field = rte_pktmbuf_mtod_offset(m, uint16_t *,
                                         l2 + l3 + offsetof(struct rte_tcp_hdr, cksum));
         flag = RTE_MBUF_F_TX_TCP_CKSUM;
