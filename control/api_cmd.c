@@ -56,6 +56,20 @@ static int arg_vs(const struct appliance *a, const cJSON *req, const char **vs, 
     return 0;
 }
 
+/* key: the names of the offloads in mask that lbd enabled on a port (rx or tx), as
+ * DPDK names them (TCP_CKSUM, TCP_TSO, MULTI_SEGS, ...). */
+static void add_offloads(cJSON *o, const char *key, uint64_t mask, bool rx)
+{
+    cJSON *a = cJSON_AddArrayToObject(o, key);
+
+    for (unsigned b = 0; b < 64; b++) {
+        uint64_t bit = UINT64_C(1) << b;
+        if (mask & bit)
+            cJSON_AddItemToArray(a, cJSON_CreateString(rx ? rte_eth_dev_rx_offload_name(bit)
+                                                          : rte_eth_dev_tx_offload_name(bit)));
+    }
+}
+
 static int cmd_status(struct appliance *a, const cJSON *req, cJSON **result, char *err,
                       size_t errlen)
 {
@@ -84,6 +98,13 @@ static int cmd_status(struct appliance *a, const cJSON *req, cJSON **result, cha
         cJSON_AddNumberToObject(po, "rx_queues", p->n_rxq);
         cJSON_AddNumberToObject(po, "tx_queues", p->n_txq);
         cJSON_AddStringToObject(po, "link", port_link_state(ifc->port));
+        cJSON_AddNumberToObject(po, "mtu", p->mtu);
+        add_offloads(po, "rx_offloads", p->rx_offloads, true);
+        add_offloads(po, "tx_offloads", p->tx_offloads, false);
+        if (p->tx_max_segs == UINT16_MAX)
+            cJSON_AddNullToObject(po, "tx_max_segs");
+        else
+            cJSON_AddNumberToObject(po, "tx_max_segs", p->tx_max_segs);
         cJSON_AddItemToArray(ports, po);
     }
     ha = cJSON_AddObjectToObject(o, "ha");

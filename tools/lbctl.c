@@ -135,12 +135,23 @@ static void print_status(const cJSON *r)
     printf("virtual services  %.0f\n", num(r, "virtual_services"));
     printf("ha state          %s\n",
            str(cJSON_GetObjectItemCaseSensitive(r, "ha"), "state"));
-    printf("\n%-5s %-16s %-15s %-18s %-19s %-4s %s\n", "PORT", "NAME", "DRIVER", "MAC", "IP",
-           "LINK", "QUEUES rx/tx");
-    cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(r, "ports"))
-        printf("%-5.0f %-16s %-15s %-18s %-19s %-4s %.0f/%.0f\n", num(p, "port"), str(p, "name"),
-               str(p, "driver"), str(p, "mac"), str(p, "ip"), str(p, "link"),
-               num(p, "rx_queues"), num(p, "tx_queues"));
+    printf("\n%-5s %-16s %-15s %-18s %-19s %-4s %-12s %s\n", "PORT", "NAME", "DRIVER", "MAC",
+           "IP", "LINK", "QUEUES rx/tx", "TX OFFLOADS");
+    cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(r, "ports")) {
+        char q[32], off[160];
+        size_t n = 0;
+        const cJSON *o;
+
+        snprintf(q, sizeof(q), "%.0f/%.0f", num(p, "rx_queues"), num(p, "tx_queues"));
+        off[0] = '\0';
+        cJSON_ArrayForEach(o, cJSON_GetObjectItemCaseSensitive(p, "tx_offloads"))
+            if (cJSON_IsString(o) && n < sizeof(off))
+                n += (size_t)snprintf(off + n, sizeof(off) - n, "%s%s", n ? "," : "",
+                                      o->valuestring);
+        printf("%-5.0f %-16s %-15s %-18s %-19s %-4s %-12s %s\n", num(p, "port"), str(p, "name"),
+               str(p, "driver"), str(p, "mac"), str(p, "ip"), str(p, "link"), q,
+               n ? off : "none");
+    }
 }
 
 static void print_drops(const cJSON *drops, const char *indent)

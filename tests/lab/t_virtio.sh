@@ -58,6 +58,9 @@ for mode in whole partial; do
         env LBD_LAB_PMD=virtio LBD_LAB_VIRTIO_PARTIAL=$partial \
         "$lab" lbd start --workers 1 --config "$tmp/virtio.json"
     check "[$mode] the device's offloads: TCP checksums, TSO and chained mbufs used" offloads
+    check "[$mode] status shows them: tx_offloads TCP_CKSUM, TCP_TSO, MULTI_SEGS on both ports" \
+        test "$(lbctl --json status | json "[sorted(p['tx_offloads']) for p in r['ports']]")" == \
+        "[['MULTI_SEGS', 'TCP_CKSUM', 'TCP_TSO'], ['MULTI_SEGS', 'TCP_CKSUM', 'TCP_TSO']]"
     check "[$mode] ping" on c1 ping -c 2 -W 1 $self
     check "[$mode] the stack: Linux reads $size bytes from lbd, SHA-256 equal" \
         on c1 python3 "$peer" recv $self 19 $size
