@@ -8,7 +8,8 @@
 # and complete before it sends such a packet on (Layer 4 NAT, routing). Each time: the
 # port's offloads as the device reports them (TSO without an IPv4 checksum offload), ping, the TCP stack's transfers (SHA-256)
 # and 200 concurrent connections, a Layer 7 TCP-mode download, a Layer 4 NAT download
-# from the external client through both ports; no frame dropped for its checksum.
+# from the external client through both ports; no frame dropped for its checksum. Then
+# with two workers on two queue pairs, the host spreading the flows over them.
 source "$(dirname "$0")/lib.sh"
 
 peer=$top/tests/lab/tcp_peer.py
@@ -35,7 +36,6 @@ sleep 0.5
 
 export LBD_TCP_TEST="echo:7,discard:9,source:19"
 run=/run/lbd-lab/$LBD_LAB_PREFIX
-worker() { lbctl --json stats | json "(lambda w: $1)(r['workers'][0])"; }
 # host I KEY: virtio_host's counter KEY for port I (its file is written every second).
 host() { sed -n "s/.* \?$2=\([0-9]*\).*/\1/p" "$run/lb1-vh$1.stats"; }
 download() {    # download NODE URL: the file, SHA-256 checked
@@ -51,12 +51,13 @@ offloads() {
         grep -q "port 0: received .*; TSO on$" "$run/lb1.log"
 }
 
-for mode in whole partial; do
-    partial=
+for mode in whole partial queues; do
+    partial= workers=1
     [[ $mode == partial ]] && partial=1
-    check "[$mode] lbd starts on virtio-net ports (net_virtio_user, a vhost-user host)" \
+    [[ $mode == queues ]] && workers=2
+    check "[$mode] lbd starts on virtio-net ports (net_virtio_user, a vhost-user host), $workers worker(s)" \
         env LBD_LAB_PMD=virtio LBD_LAB_VIRTIO_PARTIAL=$partial \
-        "$lab" lbd start --workers 1 --config "$tmp/virtio.json"
+        "$lab" lbd start --workers $workers --config "$tmp/virtio.json"
     check "[$mode] the device's offloads: TCP checksums, TSO and chained mbufs used" offloads
     check "[$mode] status shows them: tx_offloads TCP_CKSUM, TCP_TSO, MULTI_SEGS on both ports" \
         test "$(lbctl --json status | json "[sorted(p['tx_offloads']) for p in r['ports']]")" == \
@@ -73,20 +74,29 @@ for mode in whole partial; do
     sleep 1.2   # the host's counters, written every second
     echo "# [$mode] host port 0: $(cat "$run/lb1-vh0.stats")"
     echo "# [$mode] host port 1: $(cat "$run/lb1-vh1.stats")"
-    echo "# [$mode] lbd: $(worker "'tx_csum_offloaded=%d tx_csum_sw=%d tx_tso_offloaded=%d tso_frames=%d csum_completed=%d tcp_bad_checksum=%d partial_checksum=%d segs_retrans=%d dsacks_rcvd=%d' % (w.get('tx_csum_offloaded', 0), w.get('tx_csum_sw', 0), w.get('tx_tso_offloaded', 0), w['tcp']['tso_frames'], w.get('csum_completed', 0), w['drops']['tcp_bad_checksum'], w['drops']['partial_checksum'], w['tcp']['segs_retrans'], w['tcp']['dsacks_rcvd'])")"
+    echo "# [$mode] lbd: $(stat "' '.join('%s=%d' % (k, sum(w[k] for w in r['workers'])) for k in ('tx_csum_offloaded', 'tx_csum_sw', 'tx_tso_offloaded', 'csum_completed')) + ' ' + ' '.join('%s=%d' % (k, sum(w['tcp'][k] for w in r['workers'])) for k in ('tso_frames', 'segs_retrans', 'dsacks_rcvd'))")"
     check "[$mode] the host completed the TCP checksums lbd left to the device" \
-        test "$(worker "w.get('tx_csum_offloaded', 0) > 0")" == True -a "$(host 0 csum_completed)" -gt 0
+        test "$(wsum tx_csum_offloaded)" -gt 0 -a "$(host 0 csum_completed)" -gt 0
     check "[$mode] the stack's TSO frames reached the host whole and were cut there" \
-        test "$(worker "w['tcp']['tso_frames'] > 0 and w.get('tx_tso_offloaded', 0) > 0")" == True \
+        test "$(tsum tso_frames)" -gt 0 -a "$(wsum tx_tso_offloaded)" -gt 0 \
         -a "$(host 0 gso_frames)" -gt 0 -a "$(host 0 gso_failed)" -eq 0 -a "$(host 1 gso_failed)" -eq 0
     check "[$mode] no partial checksum left for the wire" \
         test "$(host 0 csum_partial)" -eq 0 -a "$(host 1 csum_partial)" -eq 0
     check "[$mode] nothing dropped for its checksum" \
-        test "$(worker "w['drops']['tcp_bad_checksum'] + w['drops']['partial_checksum'] + w['drops']['bad_ip_checksum']")" -eq 0
+        test "$(stat "sum(w['drops'][k] for w in r['workers'] for k in ('tcp_bad_checksum', 'partial_checksum', 'bad_ip_checksum'))")" -eq 0
+    if [[ $mode == queues ]]; then
+        # The host spreads flows over the two queue pairs (virtio-net has no RSS for
+        # lbd to ask): what lands on the worker that does not own the flow is handed
+        # over to the one that does.
+        echo "# [queues] lbd: $(stat "'handoff_out=%s' % [w['handoff_out'] for w in r['workers']]")"
+        check "[queues] both queues carried traffic to lbd, and flows were handed over" \
+            test "$(host 0 to_guest_q0)" -gt 0 -a "$(host 0 to_guest_q1)" -gt 0 \
+            -a "$(wsum handoff_out)" -gt 0
+    fi
     if [[ $mode == partial ]]; then
         check "[partial] the host left checksums partial, lbd completed them for Layer 4 NAT" \
             test "$(host 0 csum_left_partial)" -gt 0 -a "$(host 1 csum_left_partial)" -gt 0 \
-            -a "$(worker "w.get('csum_completed', 0)")" -gt 0
+            -a "$(wsum csum_completed)" -gt 0
     fi
     "$lab" lbd stop
 done

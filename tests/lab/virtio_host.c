@@ -25,7 +25,10 @@
  *
  * Not product code: a test tool that lets the lab run lbd on DPDK's virtio-net
  * driver (the driver of the appliance's VM image) with no hypervisor. Ports come from
- * the command line: port 0 the vhost-user one, port 1 the kernel one.
+ * the command line: port 0 the vhost-user one, port 1 the kernel one. With several
+ * queue pairs on the vhost-user port (its queues=), frames to the guest go on a queue
+ * per flow (a hash of addresses and ports, as a multi-queue host spreads them; the
+ * guest has no RSS to choose), each queue's count in to_guest_qN.
  *
  *   virtio_host EAL-ARGS -- STATS-FILE [partial]
  *
@@ -51,11 +54,14 @@
 
 #define BURST 32
 #define RING 1024
+#define MAX_QUEUES 8
 
 static volatile sig_atomic_t quit;
+static uint16_t nq = 1;                 /* the guest's queue pairs (net_vhost's queues) */
 
 static struct {
-    uint64_t to_kernel, to_guest;       /* frames passed each way */
+    uint64_t to_kernel;                 /* frames passed from the guest */
+    uint64_t to_guest_q[MAX_QUEUES];    /* and to it, by the guest's queue */
     uint64_t csum_completed;            /* partial checksums made whole (by net_vhost) */
     uint64_t csum_partial;              /* partial checksums left so (none expected) */
     uint64_t csum_left_partial;         /* frames to the guest left with partial checksums */
@@ -79,12 +85,19 @@ static void write_stats(const char *path)
     f = fopen(tmp, "w");
     if (f == NULL)
         return;
+    uint64_t to_guest = 0;
+
+    for (uint16_t q = 0; q < MAX_QUEUES; q++)
+        to_guest += ctr.to_guest_q[q];
     fprintf(f,
             "to_kernel=%" PRIu64 " to_guest=%" PRIu64 " csum_completed=%" PRIu64
             " csum_partial=%" PRIu64 " csum_left_partial=%" PRIu64 " gso_frames=%" PRIu64
-            " gso_segs=%" PRIu64 " gso_failed=%" PRIu64 " tx_dropped=%" PRIu64 "\n",
-            ctr.to_kernel, ctr.to_guest, ctr.csum_completed, ctr.csum_partial,
+            " gso_segs=%" PRIu64 " gso_failed=%" PRIu64 " tx_dropped=%" PRIu64,
+            ctr.to_kernel, to_guest, ctr.csum_completed, ctr.csum_partial,
             ctr.csum_left_partial, ctr.gso_frames, ctr.gso_segs, ctr.gso_failed, ctr.tx_dropped);
+    for (uint16_t q = 0; q < nq; q++)
+        fprintf(f, " to_guest_q%u=%" PRIu64, q, ctr.to_guest_q[q]);
+    fprintf(f, "\n");
     fclose(f);
     rename(tmp, path);
 }
@@ -92,7 +105,7 @@ static void write_stats(const char *path)
 static bool partial;                    /* frames to the guest with partial checksums */
 static struct rte_gso_ctx gso;          /* its pools; gso_size set per frame */
 
-static uint16_t send_out(uint16_t from, uint16_t to, struct rte_mbuf **out, uint16_t k);
+static uint16_t send_out(uint16_t to, uint16_t q, struct rte_mbuf **out, uint16_t k);
 
 /* rte_ipv4_udptcp_cksum_mbuf, an experimental symbol in DPDK 22.11. */
 static uint16_t udptcp_cksum_mbuf(const struct rte_mbuf *m, const struct rte_ipv4_hdr *ip,
@@ -153,7 +166,7 @@ static void segment(struct rte_mbuf *m, uint16_t to)
     }
     ctr.gso_frames++;
     ctr.gso_segs += (uint64_t)n;
-    send_out(0, to, segs, (uint16_t)n);
+    send_out(to, 0, segs, (uint16_t)n);
     return;
 fail:
     ctr.gso_failed++;
@@ -202,72 +215,114 @@ static void leave_partial(struct rte_mbuf *m)
     ctr.csum_left_partial++;
 }
 
-/* Sends out[0..k) to port to; counts what it did not take as dropped. */
-static uint16_t send_out(uint16_t from, uint16_t to, struct rte_mbuf **out, uint16_t k)
+/* Sends out[0..k) to queue q of port to; counts what it did not take as dropped. */
+static uint16_t send_out(uint16_t to, uint16_t q, struct rte_mbuf **out, uint16_t k)
 {
-    uint16_t sent = k != 0 ? rte_eth_tx_burst(to, 0, out, k) : 0;
+    uint16_t sent = k != 0 ? rte_eth_tx_burst(to, q, out, k) : 0;
 
     if (sent < k) {
         ctr.tx_dropped += k - sent;
         rte_pktmbuf_free_bulk(out + sent, k - sent);
     }
-    if (from == 0)
+    if (to == 1)
         ctr.to_kernel += sent;
     else
-        ctr.to_guest += sent;
+        ctr.to_guest_q[q] += sent;
     return sent;
 }
 
-/* Passes what port from received to port to, in order; from the guest (port 0), the
- * frames left for segmentation cut first. */
-static unsigned pass(uint16_t from, uint16_t to)
+/* Passes what the guest sent on its queue q to the kernel, in order, the frames left
+ * for segmentation cut first. */
+static unsigned to_kernel(uint16_t q)
 {
     struct rte_mbuf *pkts[BURST], *out[BURST];
-    uint16_t n = rte_eth_rx_burst(from, 0, pkts, BURST), k = 0;
+    uint16_t n = rte_eth_rx_burst(0, q, pkts, BURST), k = 0;
 
     for (uint16_t i = 0; i < n; i++) {
         struct rte_mbuf *m = pkts[i];
 
-        if (from == 0) {
-            if (m->ol_flags & RTE_MBUF_F_RX_LRO) {
-                send_out(from, to, out, k);     /* what came before it goes first */
-                k = 0;
-                segment(m, to);
-                continue;
-            }
-            /* net_vhost completes a partial checksum in software when the port's
-             * receive checksum offload is not enabled (DPDK 22.11), and flags it good. */
-            switch (m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK) {
-            case RTE_MBUF_F_RX_L4_CKSUM_GOOD:
-                ctr.csum_completed++;
-                break;
-            case RTE_MBUF_F_RX_L4_CKSUM_NONE:
-                ctr.csum_partial++;     /* would leave with only the pseudo-header sum */
-                break;
-            default:
-                break;
-            }
+        if (m->ol_flags & RTE_MBUF_F_RX_LRO) {
+            send_out(1, 0, out, k);     /* what came before it goes first */
+            k = 0;
+            segment(m, 1);
+            continue;
+        }
+        /* net_vhost completes a partial checksum in software when the port's receive
+         * checksum offload is not enabled (DPDK 22.11), and flags it good. */
+        switch (m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK) {
+        case RTE_MBUF_F_RX_L4_CKSUM_GOOD:
+            ctr.csum_completed++;
+            break;
+        case RTE_MBUF_F_RX_L4_CKSUM_NONE:
+            ctr.csum_partial++;         /* would leave with only the pseudo-header sum */
+            break;
+        default:
+            break;
         }
         m->ol_flags = 0;
-        if (from == 1 && partial)
-            leave_partial(m);
         out[k++] = m;
     }
-    send_out(from, to, out, k);
+    send_out(1, 0, out, k);
     return n;
 }
 
-static int port_up(uint16_t port, struct rte_mempool *pool)
+/* The guest's queue for m: a hash of its IPv4 addresses and TCP/UDP ports, as a
+ * multi-queue host picks one per flow (0 for anything else, ARP). */
+static uint16_t guest_queue(const struct rte_mbuf *m)
+{
+    const uint32_t l2 = sizeof(struct rte_ether_hdr);
+    const struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
+    const struct rte_ipv4_hdr *ip;
+    uint32_t h, l3;
+
+    if (nq == 1 || m->data_len < l2 + sizeof(*ip) + 4 ||
+        eth->ether_type != rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4))
+        return 0;
+    ip = rte_pktmbuf_mtod_offset(m, const struct rte_ipv4_hdr *, l2);
+    l3 = rte_ipv4_hdr_len(ip);
+    h = ip->src_addr ^ ip->dst_addr;
+    if ((ip->next_proto_id == IPPROTO_TCP || ip->next_proto_id == IPPROTO_UDP) &&
+        m->data_len >= l2 + l3 + 4)
+        h ^= *rte_pktmbuf_mtod_offset(m, const uint32_t *, l2 + l3);
+    h ^= h >> 16;
+    h ^= h >> 8;
+    return (uint16_t)(h % nq);
+}
+
+/* Passes what the kernel sent to the guest, each flow on its queue, in order. */
+static unsigned to_guest(void)
+{
+    struct rte_mbuf *pkts[BURST], *out[MAX_QUEUES][BURST];
+    uint16_t n = rte_eth_rx_burst(1, 0, pkts, BURST), k[MAX_QUEUES] = {0};
+
+    for (uint16_t i = 0; i < n; i++) {
+        struct rte_mbuf *m = pkts[i];
+        uint16_t q = guest_queue(m);
+
+        m->ol_flags = 0;
+        if (partial)
+            leave_partial(m);
+        out[q][k[q]++] = m;
+    }
+    for (uint16_t q = 0; q < nq; q++)
+        send_out(0, q, out[q], k[q]);
+    return n;
+}
+
+static int port_up(uint16_t port, uint16_t queues, struct rte_mempool *pool)
 {
     struct rte_eth_conf conf;
     uint16_t rxd = RING, txd = RING;
 
     memset(&conf, 0, sizeof(conf));
-    if (rte_eth_dev_configure(port, 1, 1, &conf) != 0 ||
-        rte_eth_dev_adjust_nb_rx_tx_desc(port, &rxd, &txd) != 0 ||
-        rte_eth_rx_queue_setup(port, 0, rxd, rte_eth_dev_socket_id(port), NULL, pool) != 0 ||
-        rte_eth_tx_queue_setup(port, 0, txd, rte_eth_dev_socket_id(port), NULL) != 0 ||
-        rte_eth_dev_start(port) != 0)
+    if (rte_eth_dev_configure(port, queues, queues, &conf) != 0 ||
+        rte_eth_dev_adjust_nb_rx_tx_desc(port, &rxd, &txd) != 0)
+        return -1;
+    for (uint16_t q = 0; q < queues; q++)
+        if (rte_eth_rx_queue_setup(port, q, rxd, rte_eth_dev_socket_id(port), NULL, pool) != 0 ||
+            rte_eth_tx_queue_setup(port, q, txd, rte_eth_dev_socket_id(port), NULL) != 0)
+            return -1;
+    if (rte_eth_dev_start(port) != 0)
         return -1;
     rte_eth_promiscuous_enable(port);
     return 0;
@@ -305,8 +360,15 @@ int main(int argc, char **argv)
     gso.indirect_pool = rte_pktmbuf_pool_create("vh_indirect", 8191, 256, 0, 0,
                                                 (int)rte_socket_id());
     gso.gso_types = RTE_ETH_TX_OFFLOAD_TCP_TSO;
-    if (pool == NULL || gso.indirect_pool == NULL || port_up(0, pool) != 0 ||
-        port_up(1, pool) != 0) {
+    {
+        struct rte_eth_dev_info info;
+
+        if (rte_eth_dev_info_get(0, &info) == 0 && info.max_rx_queues > 1)
+            nq = (uint16_t)RTE_MIN(RTE_MIN(info.max_rx_queues, info.max_tx_queues),
+                                   MAX_QUEUES);
+    }
+    if (pool == NULL || gso.indirect_pool == NULL || port_up(0, nq, pool) != 0 ||
+        port_up(1, 1, pool) != 0) {
         fprintf(stderr, "virtio_host: port set-up failed\n");
         return 1;
     }
@@ -317,7 +379,10 @@ int main(int argc, char **argv)
     printf("virtio_host: ports up\n");
     fflush(stdout);
     while (!quit) {
-        unsigned got = pass(0, 1) + pass(1, 0);
+        unsigned got = to_guest();
+
+        for (uint16_t q = 0; q < nq; q++)
+            got += to_kernel(q);
 
         /* Two shared CPUs in the lab: a host that spins idle would take one. */
         if (got == 0 && ++idle > 64)
