@@ -750,8 +750,9 @@ static void tcp_input_cc_dupack(struct tcp_conn *c, uint32_t ack)
     if (c->dupacks != 3)
         return;
     if (tcp_output_sack_can_recover(c)) {
-        tcp_output_sack_enter(c);
-        return;
+        if (!tcp_rack_decides(c, c->snd_una))
+            tcp_output_sack_enter(c);
+        return;                         /* else RACK's window decides (tcp_input_ack) */
     }
     if (!SEQ_GT(ack, c->recover))
         return;                         /* RFC 6582 section 3.2 step 2: no new recovery */
@@ -877,10 +878,10 @@ static int tcp_input_ack(struct tcp_conn *c, struct tcp_seg *s)
     if (c->rack.q != NULL && (c->sack_n > 0 || SEQ_LT(c->snd_una, c->recover)))
         rack_lost = tcp_rack_detect(c);
     /* RFC 6675 section 5 (b): the first hole is lost by the SACKs alone (this also
-     * covers ACKs that carry data, which never count as duplicates); or RACK says a
-     * segment is. */
+     * covers ACKs that carry data, which never count as duplicates), until RACK has
+     * seen reordering; or RACK says a segment is. */
     if (tcp_output_sack_can_recover(c) &&
-        (rack_lost != 0 || tcp_sack_is_lost(c, c->snd_una))) {
+        (rack_lost != 0 || (!tcp_rack_decides(c, c->snd_una) && tcp_sack_is_lost(c, c->snd_una)))) {
         tcp_output_sack_enter(c);
         if (rack_lost != 0)
             tcp_rack_detect(c);         /* the reordering timer for the rest */

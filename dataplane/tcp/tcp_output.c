@@ -355,7 +355,8 @@ static uint32_t tcp_output_one(struct tcp_conn *c, uint32_t usable, uint32_t sms
  * RFC 6675 section 5 step (C): while cwnd - pipe >= 1 SMSS, send what NextSeg picks:
  * (0) a segment RACK marked lost (RFC 8985: by time, retransmissions included),
  * (1) a lost hole above HighRxt, (2) new data, (3) any hole above HighRxt below the
- * highest SACKed byte. Returns true when something was sent.
+ * highest SACKed byte; (1) and (3) not where RACK decides (tcp_rack_decides: it saw
+ * reordering and holds the hole's record). Returns true when something was sent.
  */
 static bool tcp_output_sack_recovery(struct tcp_conn *c, uint32_t smss)
 {
@@ -371,7 +372,7 @@ static bool tcp_output_sack_recovery(struct tcp_conn *c, uint32_t smss)
         uint32_t wnd = c->snd_wnd > off ? c->snd_wnd - off : 0;
 
         if (tcp_rack_next_lost(c, smss, &seq, &len) ||
-            tcp_sack_next_hole(c, true, smss, &seq, &len)) {
+            (tcp_sack_next_hole(c, true, smss, &seq, &len) && !tcp_rack_decides(c, seq))) {
             tcp_output_rexmt(c, seq, len);
             c->st->stats.sack_rexmits++;
             pipe += len;
@@ -384,7 +385,7 @@ static bool tcp_output_sack_recovery(struct tcp_conn *c, uint32_t smss)
             sent = true;
             continue;
         }
-        if (tcp_sack_next_hole(c, false, smss, &seq, &len)) {
+        if (tcp_sack_next_hole(c, false, smss, &seq, &len) && !tcp_rack_decides(c, seq)) {
             tcp_output_rexmt(c, seq, len);
             c->st->stats.sack_rexmits++;
             pipe += len;

@@ -108,6 +108,17 @@ static uint32_t rack_find(const struct tcp_rack_q *q, uint32_t seq)
     return lo;
 }
 
+bool tcp_rack_decides(const struct tcp_conn *c, uint32_t seq)
+{
+    const struct tcp_rack_q *q = c->rack.q;
+    uint32_t i;
+
+    if (q == NULL || !c->rack_reordering_seen || q->n == 0)
+        return false;
+    i = rack_find(q, seq);
+    return i < q->head + q->n && SEQ_LEQ(q->s[i].start, seq);
+}
+
 void tcp_rack_sent(struct tcp_conn *c, uint32_t seq, uint32_t len, bool rexmt)
 {
     struct tcp_stack *st = c->st;
@@ -181,8 +192,14 @@ uint32_t tcp_rack_reo_wnd(const struct tcp_conn *c)
     if (q->min_rtt_us == UINT32_MAX)
         return 0;
     w = (uint64_t)q->min_rtt_us / 4 * c->rack_reo_wnd_mult;
-    /* Capped by SRTT; the estimator counts in ms, so below 1 ms by min_RTT itself. */
+    /* Capped by SRTT: the estimator's (milliseconds) or, finer, RACK's own of its
+     * microsecond samples, whichever is larger; never below min_RTT. Below 1 ms the
+     * estimator says 0, and reo_wnd would stop at min_RTT for good: on a LAN a burst
+     * reordered by more than one round trip's worth would then be lost every time
+     * however many D-SACKs came. */
     cap = (uint64_t)(c->srtt >> 3) * 1000;
+    if (cap < q->srtt_us)
+        cap = q->srtt_us;
     if (cap < q->min_rtt_us)
         cap = q->min_rtt_us;
     return (uint32_t)(w < cap ? w : cap);
@@ -246,8 +263,11 @@ static void rack_deliver(struct tcp_conn *c, const struct tcp_rack_seg *s, uint3
 
     if (SEQ_GT(s->end, r->fack))
         r->fack = s->end;
-    else if (SEQ_LT(s->end, r->fack) && !(s->flags & TCP_RACKF_RXT))
+    else if (SEQ_LT(s->end, r->fack) && !(s->flags & TCP_RACKF_RXT) &&
+             !c->rack_reordering_seen) {
         c->rack_reordering_seen = 1;
+        c->st->stats.rack_reordering_seen++;
+    }
     if (s->flags & TCP_RACKF_RXT) {
         /* Which transmission does the ACK answer? Not this one if it echoes a TSval
          * older than it, or if the RTT would be below the least seen. */
@@ -269,6 +289,7 @@ static void rack_deliver(struct tcp_conn *c, const struct tcp_rack_seg *s, uint3
         r->xmit_order = s->order;
         r->end_seq = s->end;
         r->rtt_us = rtt;
+        r->rtt_fresh = 1;               /* tcp_rack_ack: one SRTT sample an ACK */
     }
 }
 
@@ -303,6 +324,14 @@ bool tcp_rack_ack(struct tcp_conn *c, const struct tcp_sack_range *blk, unsigned
     if (r->dsack_on && SEQ_GEQ(c->snd_una, r->dsack_round))
         r->dsack_on = 0;
     if (dsack) {
+        /* A segment that arrived twice: its first copy was not lost, only late (or
+         * its ACK was): reordering, as Linux counts it from D-SACKs too. Without this
+         * a segment reordered by more than reo_wnd, retransmitted before it arrived,
+         * never counts (the RFC's test excludes retransmitted segments). */
+        if (!c->rack_reordering_seen) {
+            c->rack_reordering_seen = 1;
+            st->stats.rack_reordering_seen++;
+        }
         if (!r->dsack_on) {
             r->dsack_on = 1;
             r->dsack_round = c->snd_max;
@@ -341,6 +370,13 @@ bool tcp_rack_ack(struct tcp_conn *c, const struct tcp_sack_range *blk, unsigned
             s->flags = (s->flags | TCP_RACKF_SACKED) & ~TCP_RACKF_LOST;
             rack_deliver(c, s, now, now64, ts, tsecr);
         }
+    }
+    if (r->rtt_fresh) {
+        /* RACK's SRTT (reo_wnd's cap): RFC 6298's gain on the ACK's RACK.rtt, the
+         * first sample taken as it is. */
+        r->rtt_fresh = 0;
+        r->srtt_us = r->srtt_us == 0 ? (r->rtt_us != 0 ? r->rtt_us : 1)
+                                     : r->srtt_us - (r->srtt_us >> 3) + (r->rtt_us >> 3);
     }
     if (q->n == 0) {
         q->head = 0;

@@ -82,6 +82,18 @@ uint32_t tcp_rack_lost_below(const struct tcp_conn *c, uint32_t seq);
 /* The reorder window now (RFC 8985 6.2 step 4), microseconds. */
 uint32_t tcp_rack_reo_wnd(const struct tcp_conn *c);
 
+/*
+ * True when RACK alone decides whether the segment at seq is lost: c has seen
+ * reordering and RACK holds a transmit record for seq. RFC 6675's DupThresh (three
+ * duplicate ACKs, three segments SACKed above a hole: the start of a recovery, and
+ * NextSeg's rules 1 and 3 in it) would then take a reordered burst for a loss every
+ * time, whatever reo_wnd has grown to; Linux with RACK never uses DupThresh. Before
+ * any reordering RACK's reo_wnd is 0 once DupThresh segments are SACKed, so the two
+ * agree and both stay; a segment sent without a record (records ran out) keeps
+ * RFC 6675.
+ */
+bool tcp_rack_decides(const struct tcp_conn *c, uint32_t seq);
+
 /* An episode begins (fast recovery: fresh; an RTO: fresh unless one is being
  * counted already): saves what undo restores. Call before the reduction. */
 void tcp_rack_undo_start(struct tcp_conn *c, bool fresh);

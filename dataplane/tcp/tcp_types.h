@@ -178,9 +178,13 @@ struct tcp_rack_q {
     uint32_t rtt_us;            /* RACK.rtt */
     uint32_t min_rtt_us;        /* RACK.min_RTT (UINT32_MAX: none yet) */
     uint32_t min_rtt_s;         /* the stack's clock in seconds when it was taken */
+    uint32_t srtt_us;           /* SRTT of RACK.rtt's samples, microseconds (7/8 EWMA;
+                                   0: none yet): reo_wnd's cap where c->srtt's
+                                   milliseconds are too coarse (a LAN) */
     uint32_t fack;              /* RACK.fack: highest end_seq delivered */
     uint32_t dsack_round;       /* RACK.dsack_round (valid while dsack_on) */
     uint8_t has_xmit;
+    uint8_t rtt_fresh;          /* RACK.rtt taken by this ACK (for srtt_us) */
     uint8_t dsack_on;
     uint8_t undo_on;            /* an episode (recovery or RTO) may be undone */
     uint8_t undo_grace;         /* nothing in flight, the block kept for one more ACK */
@@ -482,6 +486,7 @@ struct tcp_stack_conf {
     X(time_wait_acks) X(time_wait_ack_limited)                              \
     X(rack_marked_lost) X(rack_reo_timeouts) X(rack_records_exhausted)         \
     X(rack_reo_wnd_grown) X(rack_blocks_grown) X(dsacks_rcvd) X(dsack_undos)                 \
+    X(rack_reordering_seen)                                                   \
     X(tso_frames) X(tso_bytes)                                                \
     X(rto_in_recovery) X(rto_in_loss) X(rto_backoff) X(rto_tlp_out) X(rto_open) \
     X(rto_lost_rexmits) X(recovery_probes) X(recovery_probe_repairs)          \

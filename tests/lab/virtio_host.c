@@ -23,6 +23,10 @@
  * VIRTIO_NET_HDR_F_NEEDS_CSUM), which a guest must accept and complete before it
  * sends such a packet on (csum_left_partial counts them).
  *
+ * With "reorder", a frame's segments leave before the frames that came before it in
+ * the same burst (the host's first version did so by mistake): a path that reorders,
+ * by about a TSO frame's worth of segments, for the TCP stack's reordering window.
+ *
  * Not product code: a test tool that lets the lab run lbd on DPDK's virtio-net
  * driver (the driver of the appliance's VM image) with no hypervisor. Ports come from
  * the command line: port 0 the vhost-user one, port 1 the kernel one. With several
@@ -30,7 +34,7 @@
  * per flow (a hash of addresses and ports, as a multi-queue host spreads them; the
  * guest has no RSS to choose), each queue's count in to_guest_qN.
  *
- *   virtio_host EAL-ARGS -- STATS-FILE [partial]
+ *   virtio_host EAL-ARGS -- STATS-FILE [partial] [reorder]
  *
  * Every second, and at SIGTERM/SIGINT before it exits, it writes its counters to
  * STATS-FILE as one line of key=value pairs.
@@ -103,6 +107,7 @@ static void write_stats(const char *path)
 }
 
 static bool partial;                    /* frames to the guest with partial checksums */
+static bool reorder;                    /* a frame's segments before what preceded it */
 static struct rte_gso_ctx gso;          /* its pools; gso_size set per frame */
 
 static uint16_t send_out(uint16_t to, uint16_t q, struct rte_mbuf **out, uint16_t k);
@@ -242,8 +247,10 @@ static unsigned to_kernel(uint16_t q)
         struct rte_mbuf *m = pkts[i];
 
         if (m->ol_flags & RTE_MBUF_F_RX_LRO) {
-            send_out(1, 0, out, k);     /* what came before it goes first */
-            k = 0;
+            if (!reorder) {
+                send_out(1, 0, out, k); /* what came before it goes first */
+                k = 0;
+            }
             segment(m, 1);
             continue;
         }
@@ -343,12 +350,21 @@ int main(int argc, char **argv)
     }
     argc -= n;
     argv += n;
-    if (argc < 2 || argc > 3 || (argc == 3 && strcmp(argv[2], "partial") != 0)) {
-        fprintf(stderr, "usage: virtio_host EAL-ARGS -- STATS-FILE [partial]\n");
+    if (argc < 2) {
+        fprintf(stderr, "usage: virtio_host EAL-ARGS -- STATS-FILE [partial] [reorder]\n");
         return 2;
     }
     stats = argv[1];
-    partial = argc == 3;
+    for (int i = 2; i < argc; i++) {
+        if (strcmp(argv[i], "partial") == 0) {
+            partial = true;
+        } else if (strcmp(argv[i], "reorder") == 0) {
+            reorder = true;
+        } else {
+            fprintf(stderr, "virtio_host: unknown option %s\n", argv[i]);
+            return 2;
+        }
+    }
     if (rte_eth_dev_count_avail() != 2) {
         fprintf(stderr, "virtio_host: want 2 ports (net_vhost, then net_af_packet), have %u\n",
                 rte_eth_dev_count_avail());

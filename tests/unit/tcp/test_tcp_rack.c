@@ -451,3 +451,91 @@ Test(tcp_rack, no_recovery_probe_in_newreno_recovery)
     cr_assert_eq(H.st->stats.recovery_probes, 0);
     cr_assert_eq(H.st->stats.rexmt_timeouts, 1);
 }
+
+/*
+ * A LAN: round trips well below a millisecond, so the RTT estimator (milliseconds)
+ * says 0. RACK keeps an SRTT of its own microsecond samples (7/8 EWMA), and the
+ * reordering window that D-SACKs grow is capped by it, not stopped at min_RTT: a
+ * reordering longer than one round trip is tolerated once the D-SACKs have shown it.
+ */
+Test(tcp_rack, below_a_millisecond_the_reordering_window_grows_to_rack_s_own_srtt)
+{
+    uint64_t t0 = 5000000;
+    struct tcp_conn *c = rack_sender(0);
+    struct tcp_rack_q *q;
+
+    c->srtt = 0;                        /* the estimator: 0 ms */
+    c->rttvar = 0;
+    tcp_stack_set_clock_us(H.st, t0);
+    cr_assert_eq(tcp_send(c, h_payload(5 * MSS, 0, MSS)), 0);
+    q = c->rack.q;
+    cr_assert_not_null(q);
+    /* The first segment acknowledged 80 us later, the next three (one ACK: one
+     * sample) 400 us after they left; the fifth stays in flight (with nothing in
+     * flight the records' block goes back to the pool). */
+    tcp_stack_set_clock_us(H.st, t0 + 80);
+    sack(UNA + MSS, 0, NULL);
+    cr_assert_eq(q->min_rtt_us, 80);
+    cr_assert_eq(q->srtt_us, 80, "the first sample as it is");
+    tcp_stack_set_clock_us(H.st, t0 + 400);
+    sack(UNA + 4 * MSS, 0, NULL);
+    cr_assert_eq(q->srtt_us, 80 - 80 / 8 + 400 / 8, "7/8 of the old, 1/8 of the new: %u",
+                 q->srtt_us);
+    cr_assert_eq(q->min_rtt_us, 80);
+
+    /* Reordering seen, the window grown by D-SACKs: min_RTT / 4 x mult, capped by
+     * RACK's SRTT (120 us), not by min_RTT (80 us) as the estimator's 0 ms would. */
+    c->rack_reordering_seen = 1;
+    c->rack_reo_wnd_mult = 2;
+    cr_assert_eq(tcp_rack_reo_wnd(c), 40);
+    c->rack_reo_wnd_mult = 5;
+    cr_assert_eq(tcp_rack_reo_wnd(c), 100);
+    c->rack_reo_wnd_mult = 50;
+    cr_assert_eq(tcp_rack_reo_wnd(c), q->srtt_us, "the cap: RACK's SRTT, %u", q->srtt_us);
+    cr_assert_gt(tcp_rack_reo_wnd(c), q->min_rtt_us);
+    tcp_stack_set_clock_us(H.st, 0);
+}
+
+/*
+ * Three segments SACKed above a hole: RFC 6675's DupThresh calls it lost at once, and
+ * so does RACK before any reordering (reo_wnd 0 at DupThresh). Once the connection has
+ * seen reordering, RACK alone decides (tcp_rack_decides): the hole waits out the
+ * reordering window, and goes when it has passed, by the reordering timer.
+ */
+static void three_sacked_above_the_hole(bool reordering_seen, bool *at_once)
+{
+    struct tcp_conn *c = rack_sender(10);
+    uint32_t seq = 0;
+
+    c->rack_reordering_seen = reordering_seen;
+    h_skip_out();
+    h_advance(RTT_MS);
+    sack(UNA + MSS, 1, (uint32_t[]){UNA + 2 * MSS, UNA + 3 * MSS});
+    sack(UNA + MSS, 1, (uint32_t[]){UNA + 2 * MSS, UNA + 4 * MSS});
+    sack(UNA + MSS, 1, (uint32_t[]){UNA + 2 * MSS, UNA + 5 * MSS});
+    *at_once = data_out(&seq) > 0 && seq == UNA + MSS;
+    if (!*at_once) {
+        cr_assert_eq(tcp_rack_reo_wnd(c), RTT_MS * 1000 / 4);
+        h_advance(RTT_MS / 4);
+        cr_assert_geq(data_out(&seq), 1, "the window passed: the hole goes");
+        cr_assert_eq(seq, UNA + MSS);
+        cr_assert_eq(H.st->stats.rack_reo_timeouts, 1);
+    }
+    cr_assert_eq(H.st->stats.rexmt_timeouts, 0);
+}
+
+Test(tcp_rack, before_any_reordering_three_sacked_segments_make_the_hole_lost_at_once)
+{
+    bool at_once;
+
+    three_sacked_above_the_hole(false, &at_once);
+    cr_assert(at_once, "DupThresh: retransmitted with the third SACK");
+}
+
+Test(tcp_rack, after_reordering_dupthresh_waits_for_rack_s_window)
+{
+    bool at_once;
+
+    three_sacked_above_the_hole(true, &at_once);
+    cr_assert(!at_once, "RACK decides: not before its window has passed");
+}
