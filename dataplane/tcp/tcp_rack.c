@@ -325,7 +325,8 @@ bool tcp_rack_ack(struct tcp_conn *c, const struct tcp_sack_range *blk, unsigned
         r->dsack_on = 0;
     if (dsack) {
         /* A segment that arrived twice: its first copy was not lost, only late (or
-         * its ACK was): reordering, as Linux counts it from D-SACKs too. Without this
+         * its ACK was): reordering (Linux's SACK tagging also takes a D-SACKed
+         * retransmission below the SACKed data as reordering). Without this
          * a segment reordered by more than reo_wnd, retransmitted before it arrived,
          * never counts (the RFC's test excludes retransmitted segments). */
         if (!c->rack_reordering_seen) {

@@ -106,6 +106,8 @@ Test(tcp_rack, a_dsack_grows_the_reordering_window)
     cr_assert_eq(H.st->stats.dsacks_rcvd, 1);
     cr_assert_eq(H.st->stats.rack_reo_wnd_grown, 1);
     cr_assert_eq(c->rack_reo_wnd_mult, 2);
+    cr_assert(c->rack_reordering_seen, "a D-SACK: reordering seen");
+    cr_assert_eq(H.st->stats.rack_reordering_seen, 1);
     /* The next flight: the same hole now waits 2 x min_RTT / 4 = 20 ms. */
     cr_assert_eq(tcp_send(c, h_payload(10 * MSS, 0, MSS)), 0);
     h_skip_out();
